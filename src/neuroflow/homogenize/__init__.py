@@ -1,0 +1,1 @@
+"""Homogenization of C. elegans connectomes (and, later, neural activity)."""

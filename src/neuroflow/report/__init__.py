@@ -1,0 +1,1 @@
+"""Figures and methods text for the Snakemake report."""

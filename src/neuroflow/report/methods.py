@@ -1,0 +1,98 @@
+"""Provenance files: dataset_description.json and the generated methods paragraph."""
+
+from __future__ import annotations
+
+import html
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+
+from neuroflow import __version__
+from neuroflow.provenance import atomic_path, package_versions, write_json
+
+HOMOGENIZATION_CITATION = (
+    "Simeon Q, Astrom A, Kashyap A, Kording K, Boyden ES (2024). Homogenized C. elegans "
+    "neural activity and connectivity data. arXiv:2411.12091.")
+
+
+def git_sha(root) -> str:
+    """The repository's HEAD commit, or ``"unknown"`` outside a git checkout."""
+    try:
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
+                             text=True, check=True, timeout=10)
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def write_dataset_description(path, root=".") -> None:
+    """BIDS-derivatives ``dataset_description.json`` with GeneratedBy (version, git sha)."""
+    write_json({
+        "Name": "neuroflow derivatives",
+        "BIDSVersion": "1.9.0",
+        "DatasetType": "derivative",
+        "GeneratedBy": [{"Name": "neuroflow", "Version": __version__,
+                         "CodeURL": "git:" + git_sha(root)}],
+    }, path)
+
+
+def methods_text(config: dict, manifest: dict, summary: pd.DataFrame) -> list[str]:
+    """Paragraphs (plain text) describing what was done, with parameters and citations."""
+    from neuroflow.homogenize.consensus import MAD_TO_SD
+
+    conn = config["connectome"]
+    versions = package_versions()
+    sources = conn["sources"]
+    chosen = conn.get("consensus", {}).get("sources") or sorted(sources)
+    n_neurons = len(pd.read_csv(conn["cell_table"], sep="\t").query("kind == 'neuron'"))
+    n_excl = len(conn.get("exclude_neurons", []))
+    paras = [
+        f"Connectomes were homogenized with neuroflow {__version__} (numpy "
+        f"{versions['numpy']}, pandas {versions['pandas']}, xarray {versions['xarray']}) "
+        f"following Simeon et al. (2024). {len(sources)} sources were read from their original "
+        "supplementary tables (not from any parsed cache). Cell labels were mapped to one "
+        f"canonical list of {n_neurons - n_excl} hermaphrodite neurons sorted alphabetically "
+        f"({', '.join(conn.get('exclude_neurons', []))} excluded and kept with the end organs), "
+        "with zero padding stripped (VB01 -> VB1); muscles and other end-organ cells were kept "
+        "in separate blocks and every label that could not be mapped was listed and counted.",
+        "Within a source, duplicate rows of one direction were summed. Gap junctions were made "
+        f"undirected by taking the {conn.get('gap_junction_reduce', 'mean')} of the listed "
+        "directions of each neuron pair; chemical synapses stay directed (rows presynaptic).",
+        f"The consensus combines {len(chosen)} sources. Because weight units differ (synapse "
+        "counts, numbers of EM sections), each source's weights were divided by the "
+        f"{conn.get('consensus', {}).get('normalization', 'median')} of its non-zero weights "
+        "per synapse type. For each edge we report the number of sources with the edge, the "
+        "number of sources that observed both neurons, their ratio (support), the number of "
+        "independent EM series, the median normalized weight over sources with the edge, and "
+        f"its uncertainty ({MAD_TO_SD} x the median absolute deviation). Source agreement is "
+        "the Jaccard index of edge sets and the Spearman correlation of degrees, both on the "
+        "neurons observed by both sources.",
+    ]
+    counts = "; ".join(
+        f"{r.source}: {r.n_neurons_observed} neurons, {r.n_chemical_edges} chemical edges, "
+        f"{r.n_electrical_pairs} gap-junction pairs" for r in summary.itertuples())
+    paras.append(f"Per-source counts after homogenization: {counts}.")
+    refs = [HOMOGENIZATION_CITATION]
+    for ds_id in sorted({s.get("dataset") for s in sources.values() if s.get("dataset")}):
+        entry = manifest["datasets"][ds_id]
+        dist = manifest["distributions"][entry["distribution"]]
+        refs.append(" ".join(str(entry.get("citation", "")).split()) +
+                    f" Data files from the {entry['distribution']} {dist['version']} "
+                    f"distribution ({dist.get('licence', 'licence unknown')}), sha256-verified.")
+    return paras + ["References: " + " | ".join(refs)]
+
+
+def write_methods_html(config: dict, manifest_path, summary_tsv, out) -> None:
+    """Write the methods paragraph as a small self-contained HTML page."""
+    from neuroflow.resources import load_manifest
+
+    paras = methods_text(config, load_manifest(manifest_path),
+                         pd.read_csv(summary_tsv, sep="\t"))
+    body = "\n".join(f"<p>{html.escape(p)}</p>" for p in paras)
+    page = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<title>neuroflow methods</title></head>\n<body>\n<h1>Methods</h1>\n"
+            f"{body}\n</body></html>\n")
+    tmp = atomic_path(out)
+    tmp.write_text(page)
+    tmp.replace(Path(out))

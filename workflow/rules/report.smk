@@ -1,0 +1,37 @@
+# Provenance and the methods paragraph of the report.
+
+
+rule dataset_description:
+    output:
+        f"{R}/dataset_description.json",
+    log:
+        f"{LOGS}/report/dataset_description.log",
+    params:
+        root=workflow.basedir,
+    localrule: True
+    conda:
+        "../../envs/report.yaml"
+    script:
+        "../scripts/dataset_description.py"
+
+
+rule methods_report:
+    input:
+        summary=f"{CONN}/desc-sources_summary.tsv",
+        manifest=config["resources"]["manifest"],
+    output:
+        report(
+            f"{R}/group/desc-methods_report.html",
+            caption="../report/methods.rst",
+            category="Methods",
+            labels={"section": "methods and citations"},
+        ),
+    log:
+        f"{LOGS}/report/methods.log",
+    params:
+        config=config,
+    localrule: True
+    conda:
+        "../../envs/report.yaml"
+    script:
+        "../scripts/methods_report.py"
