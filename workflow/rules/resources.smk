@@ -16,7 +16,6 @@ for _dataset in used_datasets(config):
         params:
             manifest=config["resources"]["manifest"],
             dataset=_dataset,
-            dest=config["resources"]["dest"],
             cache=config["resources"].get("cache", ""),
         localrule: True
         conda:

@@ -16,7 +16,8 @@ import xarray as xr
 from neuroflow.homogenize import consensus as cons_mod
 from neuroflow.homogenize.connectome import homogenize_source, source_summary, unmapped_labels
 from neuroflow.homogenize.labels import build_label_map, load_aliases, load_cell_table
-from neuroflow.provenance import package_versions, sha256_of, write_netcdf, write_tsv
+from neuroflow.provenance import package_versions, write_netcdf, write_tsv
+from neuroflow.resources import sha256_file as sha256_of
 
 
 def homogenize_source_files(files, *, source_id: str, reader: str, reader_options: dict,

@@ -60,11 +60,11 @@ def plot_consensus(cons, cells: pd.DataFrame, path) -> None:
         for name, a, b in spans:
             ax.axhline(b - 0.5, color="0.6", lw=0.5)
             ax.axvline(b - 0.5, color="0.6", lw=0.5)
-            ax.text(-4, (a + b) / 2, name, ha="right", va="center", rotation=90, fontsize=7)
+            ax.text(-3, (a + b) / 2, name, ha="right", va="center", rotation=90, fontsize=7)
         ax.set_title(f"{syn}: {int((cons['n_sources'].sel(synapse_type=syn).values > 0).sum())} "
-                     f"directed entries seen by >= 1 source")
+                     f"matrix entries seen by >= 1 source")
         ax.set_xlabel("postsynaptic neuron (class, then name)")
-        ax.set_ylabel("presynaptic neuron")
+        ax.set_ylabel("presynaptic neuron (class, then name)", labelpad=14)
         ax.set_xticks([])
         ax.set_yticks([])
         fig.colorbar(im, ax=ax, shrink=0.7, label="support: sources with edge / sources observing pair")

@@ -1,0 +1,36 @@
+# Two commands for a fresh machine (Python 3.11, pip; no conda needed):
+#   make demo   set up .venv, run the workflow on the embedded default cohort, write the report
+#   make test   set up .venv (with test extras), run the test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CORES ?= 2
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: demo test bench clean-results
+
+$(BIN)/.neuroflow-installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+# cect is only a test oracle (its own readers are compared with ours); installed without
+# its heavy dependencies, never used by the workflow.
+$(BIN)/.oracle-installed: $(BIN)/.neuroflow-installed
+	$(BIN)/python -m pip install --quiet --no-deps cect==0.3.5
+	touch $@
+
+demo: $(BIN)/.neuroflow-installed
+	$(BIN)/snakemake --profile profiles/default --cores $(CORES)
+	$(BIN)/snakemake --profile profiles/default --report results/report.html
+	@echo "Report: results/report.html"
+
+test: $(BIN)/.oracle-installed
+	$(BIN)/python -m pytest -q
+
+bench: $(BIN)/.neuroflow-installed
+	$(BIN)/python bench/bench_homogenize.py
+
+clean-results:
+	rm -rf results .snakemake

