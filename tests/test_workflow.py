@@ -5,10 +5,6 @@ data (the cect 0.3.5 wheel is downloaded once into the neuroflow cache).
 """
 
 import hashlib
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,26 +13,18 @@ import pytest
 import xarray as xr
 import yaml
 
+from neuroflow.devtools import copy_workflow, run_snakemake
+
 ROOT = Path(__file__).resolve().parents[1]
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 pytestmark = pytest.mark.workflow
 
 
 def make_workdir(dest: Path) -> Path:
-    """Copy what a user's checkout holds (minus results and data) into ``dest``."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in ("Snakefile", "workflow", "config", "profiles", "envs"):
-        src = ROOT / name
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, dest / name)
-    (dest / "resources").mkdir()
-    shutil.copy(ROOT / "resources/datasets.yaml", dest / "resources/datasets.yaml")
-    shutil.copytree(ROOT / "resources/celegans", dest / "resources/celegans")
-    return dest
+    return copy_workflow(dest, ROOT)
 
 
 def run(workdir: Path, *args, check=True):
-    proc = subprocess.run(SNAKEMAKE + ["--cores", "2", *args], cwd=workdir,
-                          capture_output=True, text=True)
+    proc = run_snakemake(workdir, *args)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake {args} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return proc

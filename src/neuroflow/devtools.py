@@ -1,0 +1,35 @@
+"""Helpers for tests and benchmarks that run the workflow in a scratch folder."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+WORKFLOW_ITEMS = ("Snakefile", "workflow", "config", "profiles", "envs")
+
+
+def repo_root() -> Path:
+    """The checkout this (editable) package lives in."""
+    return Path(__file__).resolve().parents[2]
+
+
+def copy_workflow(dest, root=None) -> Path:
+    """Copy what a user's checkout holds (minus results and materialized data) to ``dest``."""
+    root = Path(root or repo_root())
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in WORKFLOW_ITEMS:
+        src = root / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, dest / name)
+    (dest / "resources").mkdir(exist_ok=True)
+    shutil.copy(root / "resources/datasets.yaml", dest / "resources/datasets.yaml")
+    shutil.copytree(root / "resources/celegans", dest / "resources/celegans")
+    return dest
+
+
+def run_snakemake(workdir, *args, cores: int = 2) -> subprocess.CompletedProcess:
+    """Run ``python -m snakemake --cores N *args`` in ``workdir`` (captured output)."""
+    return subprocess.run([sys.executable, "-m", "snakemake", "--cores", str(cores), *args],
+                          cwd=workdir, capture_output=True, text=True)

@@ -1,0 +1,1 @@
+"""Readers for the original source files of published connectomes."""
