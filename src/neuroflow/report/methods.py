@@ -37,8 +37,8 @@ def write_dataset_description(path, root=".") -> None:
     }, path)
 
 
-def methods_text(config: dict, manifest: dict, summary: pd.DataFrame) -> list[str]:
-    """Paragraphs (plain text) describing what was done, with parameters and citations."""
+def methods_text(config: dict, manifest: dict, summary: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """Paragraphs (plain text) describing what was done, and the reference list."""
     from neuroflow.homogenize.consensus import MAD_TO_SD
 
     conn = config["connectome"]
@@ -67,7 +67,9 @@ def methods_text(config: dict, manifest: dict, summary: pd.DataFrame) -> list[st
         "independent EM series, the median normalized weight over sources with the edge, and "
         f"its uncertainty ({MAD_TO_SD} x the median absolute deviation). Source agreement is "
         "the Jaccard index of edge sets and the Spearman correlation of degrees, both on the "
-        "neurons observed by both sources.",
+        "neurons observed by both sources. A neuron counts as observed by a source when it "
+        "takes part in at least one of that source's edges (the Witvliet 2021 volumes cover "
+        "the nerve ring only).",
     ]
     counts = "; ".join(
         f"{r.source}: {r.n_neurons_observed} neurons, {r.n_chemical_edges} chemical edges, "
@@ -80,16 +82,18 @@ def methods_text(config: dict, manifest: dict, summary: pd.DataFrame) -> list[st
         refs.append(" ".join(str(entry.get("citation", "")).split()) +
                     f" Data files from the {entry['distribution']} {dist['version']} "
                     f"distribution ({dist.get('licence', 'licence unknown')}), sha256-verified.")
-    return paras + ["References: " + " | ".join(refs)]
+    return paras, refs
 
 
 def write_methods_html(config: dict, manifest_path, summary_tsv, out) -> None:
     """Write the methods paragraph as a small self-contained HTML page."""
     from neuroflow.resources import load_manifest
 
-    paras = methods_text(config, load_manifest(manifest_path),
-                         pd.read_csv(summary_tsv, sep="\t"))
+    paras, refs = methods_text(config, load_manifest(manifest_path),
+                               pd.read_csv(summary_tsv, sep="\t"))
     body = "\n".join(f"<p>{html.escape(p)}</p>" for p in paras)
+    body += "\n<h2>References</h2>\n<ol>\n" + "\n".join(
+        f"<li>{html.escape(r)}</li>" for r in refs) + "\n</ol>"
     page = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<title>neuroflow methods</title></head>\n<body>\n<h1>Methods</h1>\n"
             f"{body}\n</body></html>\n")
