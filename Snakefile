@@ -14,6 +14,13 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/resources.smk"
 include: "workflow/rules/homogenize.smk"
+include: "workflow/rules/activity.smk"
+include: "workflow/rules/fmri.smk"
+include: "workflow/rules/eeg.smk"
+include: "workflow/rules/fc.smk"
+include: "workflow/rules/bicluster.smk"
+include: "workflow/rules/trsa.smk"
+include: "workflow/rules/encoding.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -4,10 +4,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from neuroflow.homogenize.connectome import (gap_symmetry_qc, homogenize_source, map_edges,
-                                             source_summary, symmetrize_gap)
-from neuroflow.homogenize.consensus import (build_consensus, consensus_edges, degree_table,
-                                            jaccard_table, normalize_weights)
+from neuroflow.homogenize.connectome import (
+    gap_symmetry_qc,
+    homogenize_source,
+    map_edges,
+    source_summary,
+    symmetrize_gap,
+)
+from neuroflow.homogenize.consensus import (
+    build_consensus,
+    consensus_edges,
+    degree_table,
+    jaccard_table,
+    normalize_weights,
+)
 from neuroflow.homogenize.labels import LabelMap
 
 NEURONS = ["A", "B", "C", "D"]

@@ -4,8 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from neuroflow.homogenize.labels import (build_label_map, canonical_neurons, load_aliases,
-                                         load_cell_table)
+from neuroflow.homogenize.labels import (
+    build_label_map,
+    canonical_neurons,
+    load_aliases,
+    load_cell_table,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 CELLS = ROOT / "resources/celegans/cells.tsv"

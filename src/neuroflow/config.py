@@ -51,10 +51,37 @@ def check_config(config: dict, root=".") -> None:
         raise ConfigError(f"config key connectome.consensus.sources: unknown source id(s) {unknown}")
 
 
+def is_activated(config: dict, stage: str) -> bool:
+    """Whether a stage's section exists and says ``activate: true`` (connectome: default on)."""
+    section = config.get(stage) or {}
+    return bool(section.get("activate", stage == "connectome"))
+
+
 def used_datasets(config: dict) -> list[str]:
-    """Manifest datasets that the configured sources read (sorted, unique)."""
-    return sorted({s["dataset"] for s in config["connectome"]["sources"].values()
-                   if "dataset" in s})
+    """Manifest datasets read by the activated stages (sorted, unique).
+
+    Any ``dataset: <id>`` or ``datasets: [<id>, ...]`` key anywhere inside an activated
+    stage's config section counts.
+    """
+    found: set[str] = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "dataset" and isinstance(value, str):
+                    found.add(value)
+                elif key == "datasets" and isinstance(value, list):
+                    found.update(v for v in value if isinstance(v, str))
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    for stage, section in config.items():
+        if isinstance(section, dict) and stage != "resources" and is_activated(config, stage):
+            walk(section)
+    return sorted(found)
 
 
 def source_files(config: dict, manifest: dict, source: str) -> list[str]:

@@ -22,9 +22,11 @@ each cohort gets its own results folder.
 """
 
 
-def _rows(schema: dict, prefix: str = ""):
+def _rows(schema: dict, prefix: str = "", base: Path = Path(".")):
     for key, sub in schema.get("properties", {}).items():
         name = f"{prefix}{key}"
+        if "$ref" in sub:  # a stage's schema in its own file, next to the main schema
+            sub = yaml.safe_load((base / sub["$ref"]).read_text())
         typ = sub.get("type", "")
         if "enum" in sub:
             typ = " \\| ".join(map(str, sub["enum"]))
@@ -33,16 +35,17 @@ def _rows(schema: dict, prefix: str = ""):
         desc = " ".join(str(sub.get("description", "")).split()).replace("|", "\\|")
         yield f"| `{name}` | {typ} | {default} | {desc} |"
         if sub.get("type") == "object":
-            yield from _rows(sub, name + ".")
+            yield from _rows(sub, name + ".", base)
             extra = sub.get("additionalProperties")
             if isinstance(extra, dict) and extra.get("properties"):
-                yield from _rows(extra, name + ".<id>.")
+                yield from _rows(extra, name + ".<id>.", base)
 
 
 def render(schema_path) -> str:
     """Markdown table of every config key (nested keys dotted)."""
-    schema = yaml.safe_load(Path(schema_path).read_text())
-    return HEADER + "\n".join(_rows(schema)) + "\n"
+    schema_path = Path(schema_path)
+    schema = yaml.safe_load(schema_path.read_text())
+    return HEADER + "\n".join(_rows(schema, base=schema_path.parent)) + "\n"
 
 
 def main() -> None:

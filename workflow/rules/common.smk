@@ -3,7 +3,7 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-from neuroflow.config import check_config, source_citation_of, source_files
+from neuroflow.config import check_config, is_activated as _is_activated, source_citation_of, source_files
 from neuroflow.resources import load_manifest
 
 
@@ -22,6 +22,14 @@ wildcard_constraints:
     source="[A-Za-z0-9]+",
 
 
+# Each stage file appends the final outputs it wants built by `rule all`.
+STAGE_TARGETS = []
+
+
+def is_activated(stage):
+    return _is_activated(config, stage)
+
+
 def consensus_sources():
     chosen = config["connectome"].get("consensus", {}).get("sources") or SOURCES
     return sorted(chosen)
@@ -31,12 +39,21 @@ def inputs_of_source(wildcards):
     return source_files(config, MANIFEST, wildcards.source)
 
 
+def all_stage_outputs(wildcards=None):
+    """Every activated stage's final outputs (the methods page is written after them)."""
+    outputs = list(STAGE_TARGETS)
+    if is_activated("connectome"):
+        outputs.append(f"{CONN}/desc-sources_summary.tsv")
+    return outputs
+
+
 def all_targets():
-    return [
-        f"{R}/dataset_description.json",
-        f"{CONN}/desc-consensus_connectome.nc",
-        f"{R}/group/desc-methods_report.html",
-    ] + expand(f"{CONN}/source-{{source}}_desc-homogenized_connectome.nc", source=SOURCES)
+    targets = [f"{R}/dataset_description.json", f"{R}/group/desc-methods_report.html"]
+    if is_activated("connectome"):
+        targets.append(f"{CONN}/desc-consensus_connectome.nc")
+        targets += expand(f"{CONN}/source-{{source}}_desc-homogenized_connectome.nc",
+                          source=SOURCES)
+    return targets + STAGE_TARGETS
 
 
 def source_citation(source):

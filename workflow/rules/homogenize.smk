@@ -1,77 +1,79 @@
 # Connectome homogenization (Simeon et al. 2024): per-source graphs and their consensus.
 
 
-rule homogenize_connectome:
-    input:
-        tables=inputs_of_source,
-        cell_table=config["connectome"]["cell_table"],
-        aliases=config["connectome"]["aliases"],
-    output:
-        nc=f"{CONN}/source-{{source}}_desc-homogenized_connectome.nc",
-        unmapped=f"{CONN}/source-{{source}}_desc-unmapped_labels.tsv",
-        sidecar=f"{CONN}/source-{{source}}_desc-unmapped_labels.json",
-    log:
-        f"{LOGS}/connectome/source-{{source}}_homogenize.log",
-    params:
-        source=lambda wc: config["connectome"]["sources"][wc.source],
-        citation=lambda wc: source_citation(wc.source),
-        exclude=config["connectome"].get("exclude_neurons", ["CANL", "CANR"]),
-        gap_reduce=config["connectome"].get("gap_junction_reduce", "mean"),
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
-    conda:
-        "../../envs/connectome.yaml"
-    script:
-        "../scripts/homogenize_connectome.py"
+if is_activated("connectome"):
+
+    rule homogenize_connectome:
+        input:
+            tables=inputs_of_source,
+            cell_table=config["connectome"]["cell_table"],
+            aliases=config["connectome"]["aliases"],
+        output:
+            nc=f"{CONN}/source-{{source}}_desc-homogenized_connectome.nc",
+            unmapped=f"{CONN}/source-{{source}}_desc-unmapped_labels.tsv",
+            sidecar=f"{CONN}/source-{{source}}_desc-unmapped_labels.json",
+        log:
+            f"{LOGS}/connectome/source-{{source}}_homogenize.log",
+        params:
+            source=lambda wc: config["connectome"]["sources"][wc.source],
+            citation=lambda wc: source_citation(wc.source),
+            exclude=config["connectome"].get("exclude_neurons", ["CANL", "CANR"]),
+            gap_reduce=config["connectome"].get("gap_junction_reduce", "mean"),
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=10,
+        conda:
+            "../../envs/connectome.yaml"
+        script:
+            "../scripts/homogenize_connectome.py"
 
 
-rule consensus_connectome:
-    input:
-        sources=expand(
-            f"{CONN}/source-{{source}}_desc-homogenized_connectome.nc",
-            source=consensus_sources(),
-        ),
-        cell_table=config["connectome"]["cell_table"],
-    output:
-        nc=f"{CONN}/desc-consensus_connectome.nc",
-        edges=f"{CONN}/desc-consensus_edges.tsv",
-        summary=report(
-            f"{CONN}/desc-sources_summary.tsv",
-            caption="../report/sources_summary.rst",
-            category="Connectome homogenization",
-            labels={"table": "per-source counts"},
-        ),
-        jaccard=report(
-            f"{CONN}/desc-jaccard_comparison.tsv",
-            caption="../report/jaccard_table.rst",
-            category="Connectome homogenization",
-            labels={"table": "edge overlap"},
-        ),
-        degree=f"{CONN}/desc-degree_comparison.tsv",
-        fig_consensus=report(
-            f"{FIGS}/desc-consensus_connectome.png",
-            caption="../report/consensus.rst",
-            category="Connectome homogenization",
-            labels={"figure": "consensus support"},
-        ),
-        fig_agreement=report(
-            f"{FIGS}/desc-agreement_connectome.png",
-            caption="../report/agreement.rst",
-            category="Connectome homogenization",
-            labels={"figure": "source agreement"},
-        ),
-    log:
-        f"{LOGS}/connectome/consensus.log",
-    params:
-        series={s: config["connectome"]["sources"][s].get("series", s) for s in SOURCES},
-        normalization=config["connectome"].get("consensus", {}).get("normalization", "median"),
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=10,
-    conda:
-        "../../envs/connectome.yaml"
-    script:
-        "../scripts/consensus_connectome.py"
+    rule consensus_connectome:
+        input:
+            sources=expand(
+                f"{CONN}/source-{{source}}_desc-homogenized_connectome.nc",
+                source=consensus_sources(),
+            ),
+            cell_table=config["connectome"]["cell_table"],
+        output:
+            nc=f"{CONN}/desc-consensus_connectome.nc",
+            edges=f"{CONN}/desc-consensus_edges.tsv",
+            summary=report(
+                f"{CONN}/desc-sources_summary.tsv",
+                caption="../report/sources_summary.rst",
+                category="Connectome homogenization",
+                labels={"table": "per-source counts"},
+            ),
+            jaccard=report(
+                f"{CONN}/desc-jaccard_comparison.tsv",
+                caption="../report/jaccard_table.rst",
+                category="Connectome homogenization",
+                labels={"table": "edge overlap"},
+            ),
+            degree=f"{CONN}/desc-degree_comparison.tsv",
+            fig_consensus=report(
+                f"{FIGS}/desc-consensus_connectome.png",
+                caption="../report/consensus.rst",
+                category="Connectome homogenization",
+                labels={"figure": "consensus support"},
+            ),
+            fig_agreement=report(
+                f"{FIGS}/desc-agreement_connectome.png",
+                caption="../report/agreement.rst",
+                category="Connectome homogenization",
+                labels={"figure": "source agreement"},
+            ),
+        log:
+            f"{LOGS}/connectome/consensus.log",
+        params:
+            series={s: config["connectome"]["sources"][s].get("series", s) for s in SOURCES},
+            normalization=config["connectome"].get("consensus", {}).get("normalization", "median"),
+        threads: 1
+        resources:
+            mem_mb=4000,
+            runtime=10,
+        conda:
+            "../../envs/connectome.yaml"
+        script:
+            "../scripts/consensus_connectome.py"

@@ -17,8 +17,8 @@ rule dataset_description:
 
 rule methods_report:
     input:
-        summary=f"{CONN}/desc-sources_summary.tsv",
         manifest=config["resources"]["manifest"],
+        stage_outputs=all_stage_outputs,
     output:
         report(
             f"{R}/group/desc-methods_report.html",

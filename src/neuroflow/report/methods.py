@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import html
+import importlib
 import subprocess
 from pathlib import Path
 
-import pandas as pd
-
 from neuroflow import __version__
 from neuroflow.provenance import atomic_path, package_versions, write_json
-
-HOMOGENIZATION_CITATION = (
-    "Simeon Q, Astrom A, Kashyap A, Kording K, Boyden ES (2024). Homogenized C. elegans "
-    "neural activity and connectivity data. arXiv:2411.12091.")
 
 
 def git_sha(root) -> str:
@@ -37,66 +32,49 @@ def write_dataset_description(path, root=".") -> None:
     }, path)
 
 
-def methods_text(config: dict, manifest: dict, summary: pd.DataFrame) -> tuple[list[str], list[str]]:
-    """Paragraphs (plain text) describing what was done, and the reference list."""
-    from neuroflow.homogenize.consensus import MAD_TO_SD
-
-    conn = config["connectome"]
-    versions = package_versions()
-    sources = conn["sources"]
-    chosen = conn.get("consensus", {}).get("sources") or sorted(sources)
-    n_neurons = len(pd.read_csv(conn["cell_table"], sep="\t").query("kind == 'neuron'"))
-    n_excl = len(conn.get("exclude_neurons", []))
-    paras = [
-        f"Connectomes were homogenized with neuroflow {__version__} (numpy "
-        f"{versions['numpy']}, pandas {versions['pandas']}, xarray {versions['xarray']}) "
-        f"following Simeon et al. (2024). {len(sources)} sources were read from their original "
-        "supplementary tables (not from any parsed cache). Cell labels were mapped to one "
-        f"canonical list of {n_neurons - n_excl} hermaphrodite neurons sorted alphabetically "
-        f"({', '.join(conn.get('exclude_neurons', []))} excluded and kept with the end organs), "
-        "with zero padding stripped (VB01 -> VB1); muscles and other end-organ cells were kept "
-        "in separate blocks and every label that could not be mapped was listed and counted.",
-        "Within a source, duplicate rows of one direction were summed. Gap junctions were made "
-        f"undirected by taking the {conn.get('gap_junction_reduce', 'mean')} of the listed "
-        "directions of each neuron pair; chemical synapses stay directed (rows presynaptic).",
-        f"The consensus combines {len(chosen)} sources. Because weight units differ (synapse "
-        "counts, numbers of EM sections), each source's weights were divided by the "
-        f"{conn.get('consensus', {}).get('normalization', 'median')} of its non-zero weights "
-        "per synapse type. For each edge we report the number of sources with the edge, the "
-        "number of sources that observed both neurons, their ratio (support), the number of "
-        "independent EM series, the median normalized weight over sources with the edge, and "
-        f"its uncertainty ({MAD_TO_SD} x the median absolute deviation). Source agreement is "
-        "the Jaccard index of edge sets and the Spearman correlation of degrees, both on the "
-        "neurons observed by both sources. A neuron counts as observed by a source when it "
-        "takes part in at least one of that source's edges (the Witvliet 2021 volumes cover "
-        "the nerve ring only).",
-    ]
-    counts = "; ".join(
-        f"{r.source}: {r.n_neurons_observed} neurons, {r.n_chemical_edges} chemical edges, "
-        f"{r.n_electrical_pairs} gap-junction pairs" for r in summary.itertuples())
-    paras.append(f"Per-source counts after homogenization: {counts}.")
-    refs = [HOMOGENIZATION_CITATION]
-    for ds_id in sorted({s.get("dataset") for s in sources.values() if s.get("dataset")}):
-        entry = manifest["datasets"][ds_id]
-        dist = manifest["distributions"][entry["distribution"]]
-        refs.append(" ".join(str(entry.get("citation", "")).split()) +
-                    f" Data files from the {entry['distribution']} {dist['version']} "
-                    f"distribution ({dist.get('licence', 'licence unknown')}), sha256-verified.")
-    return paras, refs
+# stage -> module providing ``methods_text(config, manifest) -> (paragraphs, references)``
+STAGE_METHODS = {
+    "connectome": "neuroflow.homogenize.methods",
+    "activity": "neuroflow.activity.methods",
+    "fmri": "neuroflow.fmri.methods",
+    "eeg": "neuroflow.eeg.methods",
+    "fc": "neuroflow.fc.methods",
+    "bicluster": "neuroflow.bicluster.methods",
+    "trsa": "neuroflow.rsa.methods",
+    "encoding": "neuroflow.encoding.methods",
+}
 
 
-def write_methods_html(config: dict, manifest_path, summary_tsv, out) -> None:
-    """Write the methods paragraph as a small self-contained HTML page."""
+def collect_methods(config: dict, manifest: dict) -> list[tuple[str, list[str], list[str]]]:
+    """``(stage, paragraphs, references)`` for every activated stage, in pipeline order."""
+    from neuroflow.config import is_activated
+
+    out = []
+    for stage, module in STAGE_METHODS.items():
+        if is_activated(config, stage):
+            paras, refs = importlib.import_module(module).methods_text(config, manifest)
+            out.append((stage, paras, refs))
+    return out
+
+
+def write_methods_html(config: dict, manifest_path, out) -> None:
+    """Write the methods of every activated stage as a small self-contained HTML page."""
     from neuroflow.resources import load_manifest
 
-    paras, refs = methods_text(config, load_manifest(manifest_path),
-                               pd.read_csv(summary_tsv, sep="\t"))
-    body = "\n".join(f"<p>{html.escape(p)}</p>" for p in paras)
-    body += "\n<h2>References</h2>\n<ol>\n" + "\n".join(
-        f"<li>{html.escape(r)}</li>" for r in refs) + "\n</ol>"
+    sections = collect_methods(config, load_manifest(manifest_path))
+    versions = package_versions()
+    body = [f"<p>Generated by neuroflow {html.escape(__version__)} (" + ", ".join(
+        f"{html.escape(k)} {html.escape(v)}" for k, v in sorted(versions.items())) + ").</p>"]
+    refs: list[str] = []
+    for stage, paras, stage_refs in sections:
+        body.append(f"<h2>{html.escape(stage)}</h2>")
+        body += [f"<p>{html.escape(p)}</p>" for p in paras]
+        refs += [r for r in stage_refs if r not in refs]
+    body.append("<h2>References</h2>\n<ol>\n" + "\n".join(
+        f"<li>{html.escape(r)}</li>" for r in refs) + "\n</ol>")
     page = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<title>neuroflow methods</title></head>\n<body>\n<h1>Methods</h1>\n"
-            f"{body}\n</body></html>\n")
+            + "\n".join(body) + "\n</body></html>\n")
     tmp = atomic_path(out)
     tmp.write_text(page)
     tmp.replace(Path(out))

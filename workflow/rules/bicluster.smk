@@ -1,0 +1,1 @@
+# Stage 'bicluster': Bayesian bi-clustering of spike counts (issue 7). Rules go inside `if is_activated("bicluster"):`.

@@ -1,0 +1,1 @@
+# Stage 'eeg': EEG preprocessing (issue 5). Rules go inside `if is_activated("eeg"):`.
