@@ -26,7 +26,10 @@ demo: $(BIN)/.neuroflow-installed
 	$(BIN)/snakemake --profile profiles/default --report results/report.html
 	@echo "Report: results/report.html"
 
+# System packages for the SLURM and browser tests (slurm-wlm, munge, chromium) are
+# installed where this runs as root with apt-get; elsewhere those tests skip and say why.
 test: $(BIN)/.oracle-installed
+	bash tests/system/install.sh
 	$(BIN)/python -m pytest -q
 
 bench: $(BIN)/.neuroflow-installed

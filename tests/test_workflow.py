@@ -5,6 +5,7 @@ data (the cect 0.3.5 wheel is downloaded once into the neuroflow cache).
 """
 
 import hashlib
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -149,3 +150,65 @@ def test_corrupt_table_fails_clearly_and_keeps_other_outputs(tmp_path):
     log = (workdir / "results/logs/connectome/source-broken_homogenize.log").read_text()
     assert "broken.xlsx" in log
     assert "broken.xlsx" in proc.stdout + proc.stderr
+
+
+def test_report_renders_in_a_real_browser_without_errors(demo):
+    """Headless Chromium opens the report, shows the stage pages, logs no console error."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (tests/system/install.sh installs it)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    report = demo / "results/report.html"
+    if not report.exists():
+        run(demo, "--report", "results/report.html")
+    errors = []
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        page = browser.new_page()
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(report.resolve().as_uri())
+        page.get_by_text("Connectome homogenization").first.click()
+        page.wait_for_timeout(500)
+        body = page.inner_text("body")
+        browser.close()
+    assert errors == []
+    assert "consensus support (figure)" in body and "source agreement (figure)" in body
+
+
+def _jobs_to_run(proc) -> dict[str, int]:
+    """Parse snakemake's 'Job stats' table of a dry run into {rule: count}."""
+    text = proc.stdout + proc.stderr
+    if "Nothing to be done" in text:
+        return {}
+    table = text.split("Job stats:")[1].split("\n\n")[0]
+    rows = [line.split() for line in table.strip().splitlines()[2:]]
+    return {r[0]: int(r[1]) for r in rows if len(r) == 2 and r[0] != "total"}
+
+
+@pytest.mark.parametrize("change, expected", [
+    ({"connectome": {"consensus": {"normalization": "mean"}}},
+     {"consensus_connectome": 1, "methods_report": 1, "all": 1}),
+    ({"connectome": {"gap_junction_reduce": "max"}},
+     {"homogenize_connectome": 12, "consensus_connectome": 1, "methods_report": 1, "all": 1}),
+])
+def test_changing_a_parameter_reruns_exactly_the_affected_jobs(demo, tmp_path, change, expected):
+    (tmp_path / "change.yaml").write_text(yaml.safe_dump(change))
+    proc = run(demo, "-n", "--configfile", str(tmp_path / "change.yaml"))
+    assert _jobs_to_run(proc) == expected
+
+
+def test_second_cohort_gets_its_own_results_and_leaves_the_first_untouched(demo):
+    before = digests(demo / "results")
+    run(demo, "--configfile", "config/cohorts/adult-em.yaml")
+    run(demo, "--configfile", "config/cohorts/adult-em.yaml", "--report",
+        "results-adultem/report.html")
+    assert digests(demo / "results") == before
+    cohort = demo / "results-adultem/group/connectome"
+    with xr.open_dataset(cohort / "desc-consensus_connectome.nc", engine="h5netcdf") as cons:
+        assert sorted(cons["source"].values) == ["cook2019herm", "durbin1987", "varshney2011",
+                                                 "white1986whole", "witvliet2021animal7",
+                                                 "witvliet2021animal8"]
+    assert (demo / "results-adultem/report.html").exists()

@@ -46,9 +46,19 @@ def check_config(config: dict, root=".") -> None:
         if bad:
             raise ConfigError(f"config key connectome.sources.{sid}.files: indices {bad} out of "
                               f"range; dataset {ds!r} has {n} file(s)")
-    unknown = sorted(set(conn.get("consensus", {}).get("sources", [])) - set(conn["sources"]))
-    if unknown:
-        raise ConfigError(f"config key connectome.consensus.sources: unknown source id(s) {unknown}")
+    for key, ids in (("consensus.sources", conn.get("consensus", {}).get("sources", [])),
+                     ("exclude_sources", conn.get("exclude_sources", []))):
+        unknown = sorted(set(ids) - set(conn["sources"]))
+        if unknown:
+            raise ConfigError(f"config key connectome.{key}: unknown source id(s) {unknown}")
+    if not active_sources(config):
+        raise ConfigError("config key connectome.exclude_sources: every source is excluded")
+
+
+def active_sources(config: dict) -> list[str]:
+    """Connectome source ids of this cohort: configured minus ``exclude_sources`` (sorted)."""
+    conn = config["connectome"]
+    return sorted(set(conn["sources"]) - set(conn.get("exclude_sources", [])))
 
 
 def is_activated(config: dict, stage: str) -> bool:

@@ -3,7 +3,13 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-from neuroflow.config import check_config, is_activated as _is_activated, source_citation_of, source_files
+from neuroflow.config import (
+    active_sources,
+    check_config,
+    is_activated as _is_activated,
+    source_citation_of,
+    source_files,
+)
 from neuroflow.resources import load_manifest
 
 
@@ -15,7 +21,7 @@ R = config["results_dir"]
 CONN = f"{R}/group/connectome"
 FIGS = f"{R}/group/figures"
 LOGS = f"{R}/logs"
-SOURCES = sorted(config["connectome"]["sources"])
+SOURCES = active_sources(config)
 
 
 wildcard_constraints:
@@ -32,7 +38,7 @@ def is_activated(stage):
 
 def consensus_sources():
     chosen = config["connectome"].get("consensus", {}).get("sources") or SOURCES
-    return sorted(chosen)
+    return sorted(set(chosen) & set(SOURCES))
 
 
 def inputs_of_source(wildcards):

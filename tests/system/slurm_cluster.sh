@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Start (or stop) a one-node SLURM cluster on this host for the tests: no accounting,
+# SlurmctldHost = this host, MinJobAge=600 so `squeue` still sees finished jobs (the
+# executor plugin's status command when there is no slurmdbd).
+# Usage: slurm_cluster.sh start|stop   (needs root, slurm-wlm and munge)
+set -euo pipefail
+action=${1:-start}
+state=/tmp/neuroflow-slurm
+host=$(hostname -s)
+if [ "$action" = stop ]; then
+  pkill -x slurmd 2>/dev/null || true
+  pkill -x slurmctld 2>/dev/null || true
+  exit 0
+fi
+mkdir -p "$state"/{ctld,d,log} /run/munge /etc/slurm
+chown munge:munge /run/munge
+if ! pgrep -x munged >/dev/null; then
+  [ -s /etc/munge/munge.key ] || { mungekey --create --force 2>/dev/null || \
+    dd if=/dev/urandom of=/etc/munge/munge.key bs=1 count=1024 2>/dev/null; }
+  chown munge:munge /etc/munge/munge.key && chmod 400 /etc/munge/munge.key
+  runuser -u munge -- /usr/sbin/munged
+fi
+cpus=$(nproc)
+mem=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 - 2048 ))
+cat > /etc/slurm/slurm.conf <<CONF
+ClusterName=neuroflow
+SlurmctldHost=$host
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+StateSaveLocation=$state/ctld
+SlurmdSpoolDir=$state/d
+SlurmctldLogFile=$state/log/slurmctld.log
+SlurmdLogFile=$state/log/slurmd.log
+SlurmctldPidFile=$state/slurmctld.pid
+SlurmdPidFile=$state/slurmd.pid
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+SchedulerType=sched/backfill
+AccountingStorageType=accounting_storage/none
+JobAcctGatherType=jobacct_gather/none
+JobCompType=jobcomp/none
+MpiDefault=none
+ReturnToService=2
+MinJobAge=600
+SlurmdTimeout=60
+NodeName=$host CPUs=$cpus RealMemory=$mem State=UNKNOWN
+PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
+CONF
+pgrep -x slurmctld >/dev/null || /usr/sbin/slurmctld
+pgrep -x slurmd >/dev/null || /usr/sbin/slurmd
+for _ in $(seq 1 30); do
+  if sinfo -h -o %t 2>/dev/null | grep -qE '^(idle|mix|alloc)'; then
+    echo "slurm up on $host ($cpus CPUs, ${mem} MB)"
+    exit 0
+  fi
+  scontrol update nodename="$host" state=resume >/dev/null 2>&1 || true
+  sleep 1
+done
+echo "slurm did not come up; logs in $state/log" >&2
+exit 1
