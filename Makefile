@@ -34,6 +34,7 @@ test: $(BIN)/.oracle-installed
 
 bench: $(BIN)/.neuroflow-installed
 	$(BIN)/python bench/bench_homogenize.py
+	$(BIN)/python bench/bench_dag.py 1000
 
 clean-results:
 	rm -rf results .snakemake
