@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from neuroflow.schema_docs import render
+from neuroflow.schema_docs import load_schema, render
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,7 +51,7 @@ def test_config_readme_is_generated_from_schema():
 def test_default_config_validates_against_schema():
     import jsonschema
 
-    schema = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
+    schema = load_schema(ROOT / "workflow/schemas/config.schema.yaml")
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
     jsonschema.validate(config, schema)
     config["connectome"]["sources"]["white1986whole"]["reader"] = "no_such_reader"

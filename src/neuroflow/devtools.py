@@ -23,9 +23,9 @@ def copy_workflow(dest, root=None) -> Path:
     for name in WORKFLOW_ITEMS:
         src = root / name
         (shutil.copytree if src.is_dir() else shutil.copy)(src, dest / name)
-    (dest / "resources").mkdir(exist_ok=True)
-    shutil.copy(root / "resources/datasets.yaml", dest / "resources/datasets.yaml")
-    shutil.copytree(root / "resources/celegans", dest / "resources/celegans")
+    # everything committed under resources/ (manifest, small tables), not materialized data
+    shutil.copytree(root / "resources", dest / "resources", dirs_exist_ok=True,
+                    ignore=lambda d, names: ["data"] if Path(d) == root / "resources" else [])
     return dest
 
 

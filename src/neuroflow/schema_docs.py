@@ -41,6 +41,22 @@ def _rows(schema: dict, prefix: str = "", base: Path = Path(".")):
                 yield from _rows(extra, name + ".<id>.", base)
 
 
+def load_schema(schema_path) -> dict:
+    """The config schema with every ``$ref`` to a sibling file inlined (for jsonschema use)."""
+    schema_path = Path(schema_path)
+
+    def inline(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("$ref"), str) and not node["$ref"].startswith("#"):
+                return inline(yaml.safe_load((schema_path.parent / node["$ref"]).read_text()))
+            return {k: inline(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [inline(v) for v in node]
+        return node
+
+    return inline(yaml.safe_load(schema_path.read_text()))
+
+
 def render(schema_path) -> str:
     """Markdown table of every config key (nested keys dotted)."""
     schema_path = Path(schema_path)

@@ -1,1 +1,203 @@
-# Stage 'fmri': fMRI preprocessing (issue 4). Rules go inside `if is_activated("fmri"):`.
+# Stage 'fmri': fMRI preprocessing (issue 4). fMRIPrep-style derivatives or ready region time
+# series -> denoised, parcellated region time series (schema: src/neuroflow/fmri/__init__.py).
+#
+# index (once) -> confounds (run x strategy) + parcellate (run x atlas)
+#              -> denoise (run x atlas x strategy) -> qc (run) -> group tables.
+
+
+if is_activated("fmri"):
+
+    FMRI = config["fmri"]
+    FMRI_GROUP = f"{R}/group/fmri"
+    FMRI_WC = {
+        "folder": r"sub-[A-Za-z0-9]+(/ses-[A-Za-z0-9]+)?/func",
+        "stem": r"sub-[A-Za-z0-9]+(_(ses|task|acq|ce|rec|dir|run|echo|space)-[A-Za-z0-9]+)*",
+        "atlas": r"[A-Za-z0-9]+",
+        "strategy": r"(?!raw)[A-Za-z0-9]+",
+    }
+    FMRI_RUN = f"{R}/{{folder}}/{{stem}}"
+
+    include: "fmri_inputs.smk"
+
+    checkpoint fmri_index:
+        input:
+            sample_sheet=FMRI.get("sample_sheet") or [],
+            datasets=[str(p) for ds in FMRI.get("datasets", [])
+                      for p in dataset_paths(MANIFEST, ds, config["resources"]["dest"])],
+            atlases=[f for a in FMRI.get("atlases", {}).values()
+                     for k, f in a.items() if k in ("path", "left", "right", "labels")],
+        output:
+            tsv=f"{FMRI_GROUP}/desc-runs_index.tsv",
+            json=f"{FMRI_GROUP}/desc-runs_index.json",
+        log:
+            f"{LOGS}/fmri/index.log",
+        params:
+            derivatives_dirs=FMRI.get("derivatives_dirs", []),
+            scan=FMRI.get("scan", {}),
+            resources_dest=lambda wc: config["resources"]["dest"],
+            strategies=sorted(FMRI.get("strategies", {})),
+            atlases=FMRI.get("atlases", {}),
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=10,
+        conda:
+            "../../envs/fmri.yaml"
+        script:
+            "../scripts/fmri_index.py"
+
+    rule fmri_confounds:
+        input:
+            fmri_run_files,
+        output:
+            tsv=f"{FMRI_RUN}_desc-{{strategy}}_regressors.tsv",
+            json=f"{FMRI_RUN}_desc-{{strategy}}_regressors.json",
+        log:
+            f"{LOGS}/fmri/{{folder}}/{{stem}}_desc-{{strategy}}_confounds.log",
+        wildcard_constraints:
+            **FMRI_WC,
+        params:
+            row=fmri_row,
+            strategy=lambda wc: _fmri_strategy(config, wc.strategy),
+            min_fraction_kept=FMRI.get("min_fraction_kept", 0.5),
+            min_minutes_kept=FMRI.get("min_minutes_kept", 4.0),
+            t_r_tolerance=FMRI.get("t_r_tolerance", 0.001),
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=10,
+        conda:
+            "../../envs/fmri.yaml"
+        script:
+            "../scripts/fmri_confounds.py"
+
+    rule fmri_parcellate:
+        input:
+            run=fmri_run_files,
+            atlas=fmri_atlas_files,
+        output:
+            tsv=f"{FMRI_RUN}_atlas-{{atlas}}_desc-raw_timeseries.tsv",
+            json=f"{FMRI_RUN}_atlas-{{atlas}}_desc-raw_timeseries.json",
+        log:
+            f"{LOGS}/fmri/{{folder}}/{{stem}}_atlas-{{atlas}}_parcellate.log",
+        wildcard_constraints:
+            **FMRI_WC,
+        params:
+            row=fmri_row,
+            atlas=lambda wc: fmri_atlas(wc.atlas),
+            t_r_tolerance=FMRI.get("t_r_tolerance", 0.001),
+        threads: 1
+        resources:
+            mem_mb=4000,
+            runtime=20,
+        conda:
+            "../../envs/fmri.yaml"
+        script:
+            "../scripts/fmri_parcellate.py"
+
+    rule fmri_denoise:
+        input:
+            raw=f"{FMRI_RUN}_atlas-{{atlas}}_desc-raw_timeseries.tsv",
+            regressors=f"{FMRI_RUN}_desc-{{strategy}}_regressors.tsv",
+        output:
+            tsv=f"{FMRI_RUN}_atlas-{{atlas}}_desc-{{strategy}}_timeseries.tsv",
+            json=f"{FMRI_RUN}_atlas-{{atlas}}_desc-{{strategy}}_timeseries.json",
+        log:
+            f"{LOGS}/fmri/{{folder}}/{{stem}}_atlas-{{atlas}}_desc-{{strategy}}_denoise.log",
+        wildcard_constraints:
+            **FMRI_WC,
+        params:
+            strategy=lambda wc: _fmri_strategy(config, wc.strategy),
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=10,
+        conda:
+            "../../envs/fmri.yaml"
+        script:
+            "../scripts/fmri_denoise.py"
+
+    rule fmri_qc:
+        input:
+            run=fmri_run_files,
+            regressors=lambda wc: list(fmri_qc_regressors(wc).values()),
+            raw=fmri_qc_raw,
+        output:
+            tsv=f"{FMRI_RUN}_desc-qc_bold.tsv",
+            json=f"{FMRI_RUN}_desc-qc_bold.json",
+            carpet=report(
+                f"{R}/{{folder}}/figures/{{stem}}_desc-carpet_bold.png",
+                caption="../report/fmri_carpet.rst",
+                category="fMRI preprocessing",
+                subcategory="carpet plots",
+                labels={"run": "{stem}", "figure": "carpet before/after"},
+            ),
+        log:
+            f"{LOGS}/fmri/{{folder}}/{{stem}}_qc.log",
+        wildcard_constraints:
+            **FMRI_WC,
+        params:
+            row=fmri_row,
+            strategies=lambda wc: {s: _fmri_strategy(config, s) for s in fmri_strategies_of(wc)},
+            regressors=fmri_qc_regressors,
+            fd_threshold=FMRI.get("qc", {}).get("fd_threshold", 0.5),
+            carpet_rows=FMRI.get("qc", {}).get("carpet_rows", 800),
+            max_units=FMRI.get("qc", {}).get("max_units", 2000),
+            t_r_tolerance=FMRI.get("t_r_tolerance", 0.001),
+        threads: 1
+        resources:
+            mem_mb=4000,
+            runtime=20,
+        conda:
+            "../../envs/fmri.yaml"
+        script:
+            "../scripts/fmri_qc.py"
+
+    rule fmri_group:
+        input:
+            qc=fmri_group_qc_inputs,
+            timeseries=fmri_group_timeseries_inputs,
+        output:
+            qc=report(
+                f"{FMRI_GROUP}/desc-qc_runs.tsv",
+                caption="../report/fmri_qc_table.rst",
+                category="fMRI preprocessing",
+                subcategory="group",
+                labels={"table": "QC per run and strategy"},
+            ),
+            excluded=report(
+                f"{FMRI_GROUP}/desc-excluded_runs.tsv",
+                caption="../report/fmri_excluded.rst",
+                category="fMRI preprocessing",
+                subcategory="group",
+                labels={"table": "excluded runs"},
+            ),
+            index=f"{FMRI_GROUP}/desc-timeseries_index.tsv",
+            sidecars=multiext(f"{FMRI_GROUP}/desc-", "qc_runs.json", "excluded_runs.json",
+                              "timeseries_index.json"),
+            figure=report(
+                f"{FIGS}/desc-fmriqc_summary.png",
+                caption="../report/fmri_qc_summary.rst",
+                category="fMRI preprocessing",
+                subcategory="group",
+                labels={"figure": "volumes kept and DVARS"},
+            ),
+        log:
+            f"{LOGS}/fmri/group.log",
+        params:
+            results_dir=lambda wc: R,
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=10,
+        conda:
+            "../../envs/fmri.yaml"
+        script:
+            "../scripts/fmri_group.py"
+
+    STAGE_TARGETS += [
+        f"{FMRI_GROUP}/desc-qc_runs.tsv",
+        f"{FMRI_GROUP}/desc-excluded_runs.tsv",
+        f"{FMRI_GROUP}/desc-timeseries_index.tsv",
+        f"{FIGS}/desc-fmriqc_summary.png",
+    ]

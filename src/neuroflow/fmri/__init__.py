@@ -1,0 +1,44 @@
+"""fMRI preprocessing: fMRIPrep-style derivatives (or ready region time series) to denoised,
+parcellated region time series.
+
+Modules: :mod:`~neuroflow.fmri.index` (run index from a sample sheet / derivatives scan),
+:mod:`~neuroflow.fmri.images` (reading and checking BOLD files),
+:mod:`~neuroflow.fmri.confounds` (nilearn strategies, censoring, minimum-data rule, FD,
+DVARS, tSNR), :mod:`~neuroflow.fmri.signals` (parcellation, ``nilearn.signal.clean``),
+:mod:`~neuroflow.fmri.atlases` (surface atlases, space checks), :mod:`~neuroflow.fmri.qc`
+(carpet plots), :mod:`~neuroflow.fmri.pipeline` (one function per rule),
+:mod:`~neuroflow.fmri.methods`.
+
+File schema (what later stages read)
+------------------------------------
+Start from ``<results>/group/fmri/desc-timeseries_index.tsv`` (+ ``.json``): one row per
+run x atlas x strategy with columns ``path`` (relative to the results directory), ``sub``,
+``ses``, ``task``, ``acq``, ``run``, ``space``, ``atlas``, ``strategy``, ``t_r`` (s),
+``n_regions``, ``n_volumes_kept``, ``fraction_kept``, ``excluded`` (bool),
+``exclusion_reason``. Skip rows with ``excluded`` True.
+
+Each ``path`` is
+``<results>/sub-<sub>/[ses-<ses>/]func/sub-<sub>[_ses-][_task-][_acq-][_run-][_space-]_atlas-<atlas>_desc-<strategy>_timeseries.tsv``:
+
+* TSV, tab-separated, header = region names (atlas labels, in label order), one row per
+  *kept* volume (censored volumes removed), float values with 10 significant digits. With the
+  default ``standardize: zscore_sample`` each column has mean 0 and SD 1; otherwise the data's
+  units. An excluded run has the header and no rows.
+* JSON sidecar (same name, ``.json``): ``RepetitionTime`` (s), ``SamplingFrequency`` (Hz),
+  ``Atlas``, ``Space``, ``Strategy``, ``Loader``, ``LoaderOptions``, ``Regressors`` (names),
+  ``NRegressors``, ``CleanParameters`` (detrend, standardize, standardize_confounds, filter,
+  low_pass, high_pass in Hz), ``NVolumes`` (before censoring), ``VolumesKept`` (0-based indices
+  of the rows into the original series: use them for timing, the rows are not equally spaced
+  when volumes were censored), ``DroppedVolumes``, ``NVolumesKept``, ``FractionKept``,
+  ``Excluded``, ``ExclusionReason``, ``RegionNUnits`` (voxels / vertices per region; null for
+  ready time series), ``Extraction``, ``RepetitionTimeSource``, ``Sources``,
+  ``SoftwareVersions``, ``Description``.
+
+Intermediate files next to them: ``..._atlas-<atlas>_desc-raw_timeseries.tsv`` (region means
+of every volume, not denoised; sidecar with ``SourcesSha256``),
+``..._desc-<strategy>_regressors.tsv`` (the regressors used, every volume; sidecar with
+``VolumesKept``, ``FramewiseDisplacement`` in mm), ``..._desc-qc_bold.tsv`` (QC, one row per
+strategy) and ``figures/..._desc-carpet_bold.png``. Group files under ``group/fmri/``:
+``desc-runs_index.tsv`` (the input index), ``desc-qc_runs.tsv``, ``desc-excluded_runs.tsv``,
+``desc-timeseries_index.tsv``.
+"""

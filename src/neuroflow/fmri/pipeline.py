@@ -1,0 +1,363 @@
+"""File-level steps of the fMRI stage, one function per Snakemake rule.
+
+index -> confounds (run x strategy) + parcellate (run x atlas) -> denoise (run x atlas x
+strategy) -> qc (run) -> group tables. See :mod:`neuroflow.fmri` for the file schema.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from neuroflow.provenance import package_versions, write_json, write_tsv
+
+FMRI_PACKAGES = ("neuroflow", "numpy", "scipy", "pandas", "nibabel", "nilearn")
+
+
+def _versions() -> dict:
+    return package_versions(FMRI_PACKAGES)
+
+
+def _write_table(table: pd.DataFrame, path, description: str, sidecar: dict, columns=None, sources=None):
+    """TSV + JSON sidecar (write_tsv) with extra sidecar keys."""
+    path = Path(path)
+    write_tsv(table, path, description, columns=columns, sources=sources)
+    meta = json.loads(path.with_suffix(".json").read_text())
+    meta.update(sidecar)
+    write_json(meta, path.with_suffix(".json"))
+
+
+def _sha(paths) -> dict:
+    from neuroflow.resources import sha256_file
+
+    return {str(p): sha256_file(p) for p in paths if p}
+
+
+def strategy_params(config: dict, name: str) -> dict:
+    """A strategy of the config with the global ``clean`` defaults filled in."""
+    from neuroflow.fmri.signals import CLEAN_KEYS
+
+    fmri = config["fmri"]
+    strat = dict(fmri["strategies"][name])
+    clean = dict(fmri.get("clean", {}))
+    for key in CLEAN_KEYS:
+        if key not in strat and key in clean:
+            strat[key] = clean[key]
+    strat.setdefault("options", {})
+    return strat
+
+
+# --------------------------------------------------------------------------- index
+def write_index(out_tsv, sample_sheet="", derivatives_dirs=(), tasks=(), spaces=(), desc="preproc",
+                resources_dest="resources/data", strategies=(), atlases=None, scan_strategies=()) -> None:
+    """Build the run index (see :func:`neuroflow.fmri.index.build_index`) and write it."""
+    from neuroflow.fmri.index import build_index
+
+    index = build_index(sample_sheet or None, derivatives_dirs, tasks, spaces, desc, resources_dest,
+                        strategies, atlases, scan_strategies)
+    if index.empty:
+        raise ValueError("fmri: no runs found (sample sheet empty and no BOLD files in "
+                         f"{list(derivatives_dirs)})")
+    write_tsv(index, out_tsv, "fMRI run index: one row per BOLD run or ready region time series.",
+              columns={"stem": "BIDS entities of the run (output file prefix)",
+                       "folder": "output folder under the results directory",
+                       "kind": "volume | surface | timeseries",
+                       "strategies": "denoising strategies applied (comma-separated)",
+                       "atlases": "atlases applied (comma-separated)"},
+              sources=[s for s in [sample_sheet, *derivatives_dirs] if s])
+
+
+def read_index(path) -> pd.DataFrame:
+    return pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+
+
+# --------------------------------------------------------------------------- confounds
+def _bold_files(row: dict):
+    return [row["bold"], row["bold_rh"]] if row.get("bold_rh") else row["bold"]
+
+
+def _n_volumes_and_t_r(row: dict, tol: float):
+    """Volumes and TR of a run without keeping its data."""
+    from neuroflow.fmri.images import n_volumes_of, read_region_timeseries, resolve_t_r
+
+    if row["kind"] == "timeseries":
+        data, _ = read_region_timeseries(row["timeseries"], row.get("mat_variable", ""))
+        return data.shape[0], float(row["t_r"]), "sample sheet", [row["timeseries"]]
+    t_r, note = resolve_t_r(row["bold"], row.get("bold_json", ""), row.get("t_r", ""),
+                            row.get("t_r_source", "header"), tol)
+    sources = [p for p in (row["bold"], row.get("bold_rh", "")) if p]
+    counts = [n_volumes_of(p) for p in sources]
+    if len(set(counts)) > 1:
+        raise ValueError(f"{sources[0]} has {counts[0]} volumes but {sources[1]} has {counts[1]}")
+    return counts[0], t_r, note, sources
+
+
+def run_confounds(row: dict, strategy_name: str, strategy: dict, min_fraction_kept: float,
+                  min_minutes_kept: float, out_tsv, t_r_tolerance: float = 1e-3) -> None:
+    """Regressors and censoring of one run under one strategy (shared by every atlas).
+
+    Writes ``<stem>_desc-<strategy>_regressors.tsv`` (all volumes, one column per regressor)
+    and its JSON (VolumesKept, DroppedVolumes, FractionKept, Excluded, ExclusionReason,
+    FramewiseDisplacement, RepetitionTime, strategy and parameters).
+    """
+    from neuroflow.fmri.confounds import apply_minimum_data_rule, strategy_confounds
+
+    n_vol, t_r, note, sources = _n_volumes_and_t_r(row, t_r_tolerance)
+    label = row["bold"] or row["timeseries"]
+    conf = strategy_confounds(_bold_files(row) if row["kind"] != "timeseries" else label,
+                              row.get("confounds", ""), row.get("confounds_format", ""), n_vol,
+                              strategy, bold_label=label)
+    conf = apply_minimum_data_rule(conf, t_r, min_fraction_kept, min_minutes_kept)
+    if conf.excluded:
+        print(f"run {row['stem']} excluded under strategy {strategy_name}: {conf.reason}")
+    fd = None if conf.fd is None else [round(float(v), 6) for v in conf.fd]
+    _write_table(conf.regressors, out_tsv,
+                 f"Confound regressors of strategy '{strategy_name}' (all volumes; censoring in "
+                 "VolumesKept).",
+                 {"Strategy": strategy_name, "Loader": strategy.get("loader"),
+                  "LoaderOptions": strategy.get("options", {}),
+                  "RepetitionTime": t_r, "RepetitionTimeSource": note, "NVolumes": n_vol,
+                  "VolumesKept": conf.sample_mask.tolist(), "DroppedVolumes": conf.dropped,
+                  "NVolumesKept": int(len(conf.sample_mask)),
+                  "FractionKept": len(conf.sample_mask) / n_vol,
+                  "MinimumDataRule": {"min_fraction_kept": min_fraction_kept,
+                                      "min_minutes_kept": min_minutes_kept},
+                  "Excluded": conf.excluded, "ExclusionReason": conf.reason,
+                  "FramewiseDisplacement": fd, "SoftwareVersions": _versions()},
+                 sources=[*sources, row.get("confounds", "")] if row.get("confounds") else sources)
+
+
+def read_regressors(path) -> pd.DataFrame:
+    """A regressors TSV written by :func:`run_confounds` (possibly without any column)."""
+    try:
+        return pd.read_csv(path, sep="\t")
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+
+
+# --------------------------------------------------------------------------- parcellate
+def load_atlas_names(labels_tsv: str) -> dict[int, str]:
+    """BIDS ``dseg.tsv`` (columns index, name) -> {index: name}."""
+    if not labels_tsv:
+        return {}
+    table = pd.read_csv(labels_tsv, sep="\t")
+    if not {"index", "name"} <= set(table.columns):
+        raise ValueError(f"atlas labels {labels_tsv}: columns 'index' and 'name' are required")
+    return dict(zip(table["index"].astype(int), table["name"].astype(str)))
+
+
+def run_parcellate(row: dict, atlas_name: str, atlas: dict, out_tsv, t_r_tolerance: float = 1e-3) -> None:
+    """Raw (not denoised) region time series of one run and one atlas (shared by strategies).
+
+    Volumes: nilearn NiftiLabelsMasker. Surfaces: mean over the atlas's vertices with a
+    non-constant signal. Ready time series: read (TSV/CSV/.mat) and relabelled.
+    """
+    from neuroflow.fmri.atlases import check_atlas_space, load_surface_atlas
+    from neuroflow.fmri.images import load_bold, read_region_timeseries
+    from neuroflow.fmri.signals import parcellate_surface, parcellate_volume
+
+    names = load_atlas_names(atlas.get("labels", ""))
+    side = {"Atlas": atlas_name, "Space": row.get("space", "")}
+    if row["kind"] == "timeseries":
+        labels = [names[k] for k in sorted(names)] if names and row["timeseries"].endswith(".mat") else None
+        signals, regions = read_region_timeseries(row["timeseries"], row.get("mat_variable", ""), labels)
+        n_units, t_r = [None] * len(regions), float(row["t_r"])
+        note, sources = "sample sheet", [row["timeseries"]]
+        side["Extraction"] = "ready region time series (extracted upstream)"
+        masked = 0
+    else:
+        check_atlas_space(atlas_name, atlas.get("space", ""), row.get("space", ""), row["bold"])
+        bold = load_bold(row["bold"], row.get("bold_rh", ""), row.get("bold_json", ""), row.get("t_r", ""),
+                         row.get("t_r_source", "header"), row.get("space", ""), t_r_tolerance)
+        t_r, note, sources = bold.t_r, bold.t_r_note, bold.sources
+        if bold.kind == "surface":
+            if not (atlas.get("left") and atlas.get("right")):
+                raise ValueError(f"atlas {atlas_name!r} has no left/right surface files but "
+                                 f"{row['bold']} is a surface run")
+            left, right, table = load_surface_atlas(atlas["left"], atlas["right"])
+            table.update(names)
+            labels = np.concatenate([left, right])
+            if labels.size != bold.data.shape[0]:
+                raise ValueError(f"atlas {atlas_name!r} ({atlas['left']}) has {labels.size} vertices "
+                                 f"but {row['bold']} has {bold.data.shape[0]}: wrong space?")
+            mask = bold.data.std(axis=1) > 0
+            masked = int(((labels != 0) & ~mask).sum())
+            signals, regions, n_units = parcellate_surface(bold.data, labels, table, mask)
+            side["Extraction"] = "mean over the vertices of each label with a non-constant signal"
+            sources = [*sources, atlas["left"], atlas["right"]]
+        else:
+            if not atlas.get("path"):
+                raise ValueError(f"atlas {atlas_name!r} has no volumetric 'path' but {row['bold']} "
+                                 "is a volumetric run")
+            signals, regions, n_units = parcellate_volume(bold.img, atlas["path"], names)
+            masked = 0
+            side["Extraction"] = ("nilearn NiftiLabelsMasker (strategy mean, labels resampled to "
+                                  "the data grid)")
+            sources = [*sources, atlas["path"]]
+    empty = [r for r, n in zip(regions, n_units) if n == 0]
+    table = pd.DataFrame(signals, columns=regions)
+    side.update({"RepetitionTime": t_r, "RepetitionTimeSource": note, "SamplingFrequency": 1.0 / t_r,
+                 "NVolumes": int(signals.shape[0]), "RegionNUnits": n_units,
+                 "AtlasVerticesMaskedAsConstant": masked, "EmptyRegions": empty,
+                 "SourcesSha256": _sha(sources), "SoftwareVersions": _versions()})
+    _write_table(table, out_tsv, f"Raw region time series (atlas {atlas_name}; not denoised); rows = "
+                 "volumes, columns = regions.", side, sources=sources)
+
+
+# --------------------------------------------------------------------------- denoise
+def run_denoise(raw_tsv, regressors_tsv, strategy_name: str, strategy: dict, out_tsv) -> None:
+    """Denoised region time series of one run x atlas x strategy (nilearn.signal.clean).
+
+    An excluded run (minimum-data rule) gives a header-only TSV whose sidecar says
+    ``"Excluded": true`` with the reason; it is also listed in the group exclusion table.
+    """
+    from neuroflow.fmri.signals import CLEAN_KEYS, denoise
+
+    raw_meta = json.loads(Path(raw_tsv).with_suffix(".json").read_text())
+    reg_meta = json.loads(Path(regressors_tsv).with_suffix(".json").read_text())
+    raw = pd.read_csv(raw_tsv, sep="\t")
+    regs = read_regressors(regressors_tsv)
+    t_r = float(raw_meta["RepetitionTime"])
+    if abs(t_r - float(reg_meta["RepetitionTime"])) > 1e-6:
+        raise ValueError(f"{raw_tsv} (TR {t_r}) and {regressors_tsv} "
+                         f"(TR {reg_meta['RepetitionTime']}) disagree")
+    if len(raw) != len(regs) and regs.shape[1]:
+        raise ValueError(f"{raw_tsv} has {len(raw)} volumes but {regressors_tsv} has {len(regs)} rows")
+    mask = np.asarray(reg_meta["VolumesKept"], dtype=int)
+    clean = {k: strategy[k] for k in CLEAN_KEYS if k in strategy}
+    excluded = bool(reg_meta["Excluded"])
+    if excluded:
+        table = pd.DataFrame(columns=raw.columns)
+    else:
+        empty = raw.columns[raw.isna().any()].tolist()
+        values = raw.drop(columns=empty).to_numpy(dtype=np.float64)
+        out = denoise(values, t_r, regs if regs.shape[1] else None, mask, **clean)
+        table = pd.DataFrame(out, columns=[c for c in raw.columns if c not in empty])
+    side = {k: raw_meta.get(k) for k in ("Atlas", "Space", "RepetitionTime", "SamplingFrequency",
+                                          "RegionNUnits", "Extraction")}
+    side.update({"Strategy": strategy_name, "Loader": strategy.get("loader"),
+                 "LoaderOptions": strategy.get("options", {}), "NRegressors": int(regs.shape[1]),
+                 "Regressors": list(regs.columns), "CleanParameters": clean,
+                 "NVolumes": int(len(raw)), "VolumesKept": mask.tolist(),
+                 "DroppedVolumes": reg_meta["DroppedVolumes"], "NVolumesKept": int(len(mask)),
+                 "FractionKept": reg_meta["FractionKept"], "Excluded": excluded,
+                 "ExclusionReason": reg_meta["ExclusionReason"],
+                 "RepetitionTimeSource": raw_meta.get("RepetitionTimeSource"),
+                 "SoftwareVersions": _versions()})
+    desc = (f"Denoised region time series (atlas {side['Atlas']}, strategy {strategy_name}); rows = "
+            "kept volumes (see VolumesKept), columns = regions.")
+    if excluded:
+        desc += " EXCLUDED by the minimum-data rule: no rows."
+    _write_table(table, out_tsv, desc, side, sources=[str(raw_tsv), str(regressors_tsv)])
+
+
+# --------------------------------------------------------------------------- qc
+def run_qc(row: dict, strategies: dict, regressor_tsvs: dict, out_tsv, out_png, raw_tsv: str = "",
+           fd_threshold: float = 0.5, carpet_rows: int = 800, max_units: int = 2000,
+           t_r_tolerance: float = 1e-3) -> None:
+    """QC of one run: FD and DVARS summaries, tSNR, fraction kept, carpet plots.
+
+    One TSV row per strategy (run-level columns repeated). tSNR uses every non-constant
+    voxel / vertex. DVARS and the carpets use at most ``max_units`` evenly spaced voxels /
+    vertices (region data for ready time series), before and after each strategy's cleaning
+    (standardization off, so both are in the data's units).
+    """
+    from neuroflow.fmri.confounds import dvars, tsnr
+    from neuroflow.fmri.images import load_bold
+    from neuroflow.fmri.qc import plot_carpets
+    from neuroflow.fmri.signals import CLEAN_KEYS, denoise
+
+    if row["kind"] == "timeseries":
+        raw_df = pd.read_csv(raw_tsv, sep="\t")
+        data = raw_df.to_numpy(dtype=np.float64).T
+        t_r, unit_name = float(row["t_r"]), "regions"
+    else:
+        bold = load_bold(row["bold"], row.get("bold_rh", ""), row.get("bold_json", ""), row.get("t_r", ""),
+                         row.get("t_r_source", "header"), row.get("space", ""), t_r_tolerance)
+        data, t_r = bold.data, bold.t_r
+        data = data[data.std(axis=1) > 0]
+        unit_name = "vertices" if bold.kind == "surface" else "voxels"
+    snr = tsnr(data)
+    n_all = data.shape[0]
+    data = data[np.linspace(0, n_all - 1, min(max_units, n_all)).round().astype(int)]
+    d_raw = dvars(data)
+    rows, cleaned, fd = [], {}, None
+    for name in sorted(strategies):
+        strat = strategies[name]
+        meta = json.loads(Path(regressor_tsvs[name]).with_suffix(".json").read_text())
+        regs = read_regressors(regressor_tsvs[name])
+        mask = np.asarray(meta["VolumesKept"], dtype=int)
+        fd_s = meta.get("FramewiseDisplacement")
+        if fd_s is not None:
+            fd = np.asarray(fd_s, dtype=float)
+        clean = {k: strat[k] for k in CLEAN_KEYS if k in strat}
+        clean["standardize"] = None
+        full = np.full_like(data, np.nan)
+        if not meta["Excluded"]:
+            out = denoise(data.T, t_r, regs if regs.shape[1] else None, mask, **clean)
+            full[:, mask] = out.T
+        d_clean = dvars(full)
+        fd_arr = np.asarray(fd_s, dtype=float) if fd_s is not None else None
+        rows.append({
+            "stem": row["stem"], "sub": row["sub"], "ses": row.get("ses", ""), "task": row.get("task", ""),
+            "run": row.get("run", ""), "space": row.get("space", ""), "kind": row["kind"],
+            "strategy": name, "t_r": t_r, "n_volumes": data.shape[1], "n_kept": len(mask),
+            "fraction_kept": len(mask) / data.shape[1], "minutes_kept": len(mask) * t_r / 60.0,
+            "excluded": bool(meta["Excluded"]), "exclusion_reason": meta["ExclusionReason"],
+            "fd_mean": float(np.mean(fd_arr)) if fd_arr is not None else np.nan,
+            "fd_max": float(np.max(fd_arr)) if fd_arr is not None else np.nan,
+            "fd_n_above": int((fd_arr > fd_threshold).sum()) if fd_arr is not None else np.nan,
+            "dvars_median_raw": float(np.nanmedian(d_raw)),
+            "dvars_median_clean": float(np.nanmedian(d_clean)) if not meta["Excluded"] else np.nan,
+            "tsnr_median": snr, "n_units": n_all, "n_units_dvars": data.shape[0]})
+        cleaned[name] = full
+    table = pd.DataFrame(rows)
+    write_tsv(table, out_tsv, "fMRI QC: one row per run and denoising strategy.", columns={
+        "fraction_kept": "volumes kept / volumes", "minutes_kept": "kept volumes x TR (min)",
+        "fd_mean": "mean framewise displacement (mm; n/a without motion confounds)",
+        "fd_max": "maximum framewise displacement (mm)",
+        "fd_n_above": f"volumes with FD > {fd_threshold} mm",
+        "dvars_median_raw": "median DVARS before denoising (data units)",
+        "dvars_median_clean": "median DVARS after the strategy's cleaning without standardization",
+        "tsnr_median": "median temporal SNR (mean / SD over time; n/a for mean-centred input)",
+        "n_units": "voxels / vertices (non-constant) or regions used for tSNR",
+        "n_units_dvars": "evenly spaced voxels / vertices used for DVARS and the carpets"},
+        sources=[row["bold"] or row["timeseries"]])
+    title = f"{row['stem']} ({unit_name}, TR {t_r:g} s)"
+    plot_carpets(data, cleaned, t_r, title, out_png, fd=fd, dvars_raw=d_raw, max_rows=carpet_rows,
+                 unit_name=unit_name)
+
+
+# --------------------------------------------------------------------------- group
+def run_group(qc_tsvs, denoised_tsvs, results_dir, out_qc, out_excluded, out_index, out_png) -> None:
+    """Group tables: all QC rows, the excluded runs, and the index of region time series."""
+    from neuroflow.fmri.index import parse_entities
+    from neuroflow.fmri.qc import plot_group_qc
+
+    qc = pd.concat([pd.read_csv(p, sep="\t", keep_default_na=False, na_values=["n/a"])
+                    for p in sorted(qc_tsvs)], ignore_index=True)
+    qc = qc.sort_values(["stem", "strategy"], kind="stable").reset_index(drop=True)
+    write_tsv(qc, out_qc, "fMRI QC of every run and strategy (concatenated per-run QC tables).",
+              sources=sorted(str(p) for p in qc_tsvs))
+    rows = []
+    for path in sorted(str(p) for p in denoised_tsvs):
+        meta = json.loads(Path(path).with_suffix(".json").read_text())
+        ents = parse_entities(Path(path).name)
+        rows.append({"path": str(Path(path).relative_to(results_dir)),
+                     **{k: ents.get(k, "") for k in ("sub", "ses", "task", "acq", "run", "space")},
+                     "atlas": meta["Atlas"], "strategy": meta["Strategy"],
+                     "t_r": meta["RepetitionTime"], "n_regions": len(meta["RegionNUnits"] or []),
+                     "n_volumes_kept": meta["NVolumesKept"], "fraction_kept": meta["FractionKept"],
+                     "excluded": meta["Excluded"], "exclusion_reason": meta["ExclusionReason"]})
+    index = pd.DataFrame(rows)
+    write_tsv(index, out_index, "Index of the denoised region time series (the files later stages "
+              "read). Skip rows with excluded = True.", columns={
+                  "path": "relative to the results directory", "t_r": "repetition time (s)",
+                  "n_volumes_kept": "rows of the time series after censoring"})
+    excluded = index[index["excluded"].astype(bool)]
+    write_tsv(excluded.reset_index(drop=True), out_excluded,
+              "Runs excluded by the minimum-data rule (too little clean data after censoring).")
+    plot_group_qc(qc, out_png, title="fMRI denoising QC: volumes kept and DVARS reduction per run")
