@@ -1,0 +1,345 @@
+"""File-level steps of the bi-clustering stage (what the Snakemake scripts call).
+
+1. :func:`write_counts`: binned counts of one recording (NWB file or simulation) -> NetCDF.
+2. :func:`write_chain`: one MCMC chain -> NetCDF of draws and traces.
+3. :func:`merge_chains`: all chains -> posterior NetCDF, diagnostics / clusters /
+   validation TSVs and the report figures.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from neuroflow.provenance import package_versions, write_netcdf, write_tsv
+
+PACKAGES = ("neuroflow", "numpy", "scipy", "xarray", "h5netcdf", "pynwb", "polyagamma",
+            "arviz", "scikit-learn")
+
+
+def _sha(path) -> str:
+    from neuroflow.resources import sha256_file
+
+    return sha256_file(path)
+
+
+def _open(path, what):
+    import xarray as xr
+
+    path = Path(path)
+    try:
+        with xr.open_dataset(path, engine="h5netcdf") as ds:
+            return ds.load()
+    except Exception as exc:
+        raise ValueError(f"{path}: cannot read {what} NetCDF: {type(exc).__name__}: {exc}") \
+            from exc
+
+
+def chain_seed(seed: int, chain: int) -> np.random.SeedSequence:
+    """Independent, reproducible stream per chain: ``SeedSequence(seed, spawn_key=(chain,))``."""
+    return np.random.SeedSequence(int(seed), spawn_key=(int(chain),))
+
+
+def write_counts(recording: str, spec: dict, inputs, out_nc) -> None:
+    """Write the counts of one recording.
+
+    Parameters
+    ----------
+    recording : str
+        Recording id (BIDS ``sub`` label).
+    spec : dict
+        ``{"simulate": {...}, "seed": int}`` for a simulation (keyword arguments of
+        :func:`neuroflow.bicluster.simulate.simulate_bicluster`), or ``{"dataset": id,
+        "bin_width": s, "t_start": s, "t_stop": s, "angle_series": str, "min_rate": Hz,
+        "citation": str}`` for an NWB file given in ``inputs``.
+    inputs : list of str
+        The NWB file (empty for a simulation).
+    out_nc : str
+    """
+    params = {k: v for k, v in spec.items() if k != "citation"}
+    if "simulate" in spec:
+        from neuroflow.bicluster.simulate import simulate_bicluster
+
+        ds = simulate_bicluster(**spec["simulate"], random_state=int(spec.get("seed", 0)))
+        ds.attrs.update(source="simulation (Wei 2023 generative model)", inputs="[]")
+    else:
+        from neuroflow.bicluster.counts import read_nwb_counts
+
+        if len(inputs) != 1:
+            raise ValueError(f"recording {recording}: expected one NWB file, got {inputs}")
+        ds = read_nwb_counts(inputs[0], bin_width=spec.get("bin_width", 1.0),
+                             t_start=spec.get("t_start"), t_stop=spec.get("t_stop"),
+                             angle_series=spec.get("angle_series", "ry"),
+                             min_rate=spec.get("min_rate", 0.0))
+        ds.attrs.update(source=str(spec.get("dataset", "user file")),
+                        citation=str(spec.get("citation", "")),
+                        inputs=json.dumps({Path(inputs[0]).name: _sha(inputs[0])}))
+    ds.attrs.update(recording=recording, parameters=json.dumps(params, sort_keys=True),
+                    versions=json.dumps(package_versions(PACKAGES), sort_keys=True))
+    write_netcdf(ds, out_nc)
+
+
+def write_chain(counts_nc, out_nc, settings: dict, seed: int, chain: int) -> None:
+    """Run one chain on the counts in ``counts_nc`` and write its draws to ``out_nc``."""
+    import time
+
+    import xarray as xr
+
+    from neuroflow.bicluster.sampler import SamplerSettings, run_chain
+
+    counts = _open(counts_nc, "counts")
+    if "counts" not in counts:
+        raise ValueError(f"{counts_nc}: no 'counts' variable (neuron, time)")
+    st = SamplerSettings.from_dict(settings)
+    t0 = time.perf_counter()
+
+    def progress(it, k, s, ll):
+        if it % max(1, st.n_iter // 20) == 0 or it == st.n_iter:
+            print(f"iteration {it}/{st.n_iter}: {k} neuron clusters, {s} states, "
+                  f"log-lik {ll:.1f}, {time.perf_counter() - t0:.1f} s", flush=True)
+
+    try:
+        out = run_chain(counts["counts"].values, st, random_state=chain_seed(seed, chain),
+                        progress=progress)
+    except ValueError as exc:
+        raise ValueError(f"{counts_nc}: {exc}") from exc
+    neurons = counts["neuron"].values
+    time_c = counts["time"].values
+    ds = xr.Dataset(
+        {
+            "z": (("draw", "neuron"), out["z"], {"long_name": "neuron cluster label"}),
+            "state": (("draw", "time"), out["state"], {"long_name": "discrete state label"}),
+            "delta": (("draw", "neuron"), out["delta"],
+                      {"units": "log(spikes per bin)", "long_name": "neuron baseline"}),
+            "dispersion": (("draw", "neuron"), out["dispersion"],
+                           {"long_name": "negative-binomial r"}),
+            "loading_norm": (("draw", "neuron"), out["loading_norm"],
+                             {"long_name": "Euclidean norm of the loading c_i"}),
+            "n_clusters": ("draw", out["n_clusters"]),
+            "n_states": ("draw", out["n_states"], {"long_name": "occupied states"}),
+            "log_lik": ("draw", out["log_lik"], {"long_name": "NB log-likelihood"}),
+            "latent": (("draw", "slot", "factor", "time"), out["latent"],
+                       {"long_name": "cluster latents (row 0 baseline), slot = label z"}),
+            "trace_n_clusters": ("iteration", out["trace_n_clusters"]),
+            "trace_n_states": ("iteration", out["trace_n_states"]),
+            "trace_log_lik": ("iteration", out["trace_log_lik"]),
+            "log_rate_mean": (("neuron", "time"), out["log_rate_mean"],
+                              {"units": "log(spikes per bin)"}),
+            "log_rate_sd": (("neuron", "time"), out["log_rate_sd"],
+                            {"units": "log(spikes per bin)"}),
+        },
+        coords={"neuron": neurons, "time": time_c,
+                "iteration": np.arange(1, st.n_iter + 1),
+                "draw": np.arange(out["z"].shape[0])},
+        attrs={"chain": int(chain), "seed": int(seed),
+               "simulated": int(counts.attrs.get("simulated", 0)),
+               "settings": json.dumps(st.as_dict(), sort_keys=True),
+               "inputs": json.dumps({Path(counts_nc).name: _sha(counts_nc)}),
+               "versions": json.dumps(package_versions(PACKAGES), sort_keys=True)},
+    )
+    write_netcdf(ds, out_nc)
+
+
+def _score_table(rows):
+    import pandas as pd
+
+    return pd.DataFrame(rows, columns=["quantity", "reference", "value", "null_mean",
+                                       "null_q95", "p_value", "n_null"])
+
+
+def merge_chains(chain_ncs, counts_nc, out_nc, out_diag, out_clusters, out_validation,
+                 figures: dict, loss="binder", state_loss="binder", n_shuffles=1000,
+                 seed=0) -> None:
+    """Summarize all chains of one recording and draw its figures.
+
+    Parameters
+    ----------
+    chain_ncs : list of str
+        Chain files written by :func:`write_chain` (same settings).
+    counts_nc : str
+    out_nc, out_diag, out_clusters, out_validation : str
+        Posterior NetCDF; diagnostics, clusters and validation TSVs.
+    figures : dict
+        ``raster``, ``states``, ``coclustering``, ``traces``, ``latents`` -> PNG paths.
+    loss, state_loss : {"binder", "vi"}
+        Loss minimized by the neuron / state point estimates.
+    n_shuffles : int
+        Circular shifts of the reference labels for the chance level.
+    """
+    import xarray as xr
+    from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score
+
+    from neuroflow.bicluster import figures as figs
+    from neuroflow.bicluster import summarize as sm
+
+    counts = _open(counts_nc, "counts")
+    chains = [_open(p, "chain") for p in chain_ncs]
+    n_draws = {c.sizes["draw"] for c in chains}
+    if len(n_draws) != 1:
+        raise ValueError(f"chains {list(map(str, chain_ncs))} have different numbers of draws "
+                         f"{sorted(n_draws)}: run them with the same settings")
+    simulated = bool(counts.attrs.get("simulated", 0))
+    neurons = counts["neuron"].values
+    z_all = np.concatenate([c["z"].values for c in chains])
+    s_all = np.concatenate([c["state"].values for c in chains])
+    psm = sm.coclustering(z_all)
+    point, z_loss = sm.point_estimate(z_all, psm, loss=loss, random_state=seed)
+    # time x time co-occurrence for the state partition (thinned to <= 400 draws)
+    sel = np.linspace(0, s_all.shape[0] - 1, min(400, s_all.shape[0])).astype(int)
+    psm_t = sm.coclustering(s_all[sel])
+    s_point, s_loss = sm.point_estimate(s_all[sel], psm_t, loss=state_loss, random_state=seed)
+    post = sm.state_posterior(s_all, s_point)
+    slots = max(c.sizes["slot"] for c in chains)
+    lat = np.concatenate([np.pad(c["latent"].values, ((0, 0), (0, slots - c.sizes["slot"]),
+                                                      (0, 0), (0, 0)), constant_values=np.nan)
+                          for c in chains])
+    aligned = sm.align_latents(lat, z_all, point)
+    with np.errstate(all="ignore"):
+        lat_mean = np.nanmean(aligned, axis=0)
+        lat_lo = np.nanquantile(aligned, 0.025, axis=0)
+        lat_hi = np.nanquantile(aligned, 0.975, axis=0)
+    rate_mean = np.mean([c["log_rate_mean"].values for c in chains], axis=0)
+    n_state_lab = post.shape[1] - 1
+    state_names = [f"S{k + 1}" for k in range(n_state_lab)] + ["unmatched"]
+    cluster_names = [f"C{k + 1}" for k in range(int(point.max()) + 1)]
+    label = "SIMULATED " if simulated else ""
+    ds = xr.Dataset(
+        {
+            "coclustering": (("neuron", "neuron_other"), psm,
+                             {"long_name": f"{label}posterior P(neurons i and j share a cluster)"}),
+            "cluster_label": ("neuron", point,
+                              {"long_name": f"{loss}-loss point estimate (0-based index into "
+                                            "coordinate 'cluster')"}),
+            "state_posterior": (("time", "state"), post,
+                                {"long_name": "P(state) per bin, draws aligned to the point "
+                                              "estimate; 'unmatched' = no match"}),
+            "state_label": ("time", s_point,
+                            {"long_name": f"{state_loss}-loss state point estimate (0-based "
+                                          "index into coordinate 'state')"}),
+            "latent_mean": (("cluster", "factor", "time"), lat_mean,
+                            {"long_name": "posterior mean cluster latent (row 0 baseline)",
+                             "units": "log(spikes per bin)"}),
+            "latent_lower": (("cluster", "factor", "time"), lat_lo, {"long_name": "2.5 %"}),
+            "latent_upper": (("cluster", "factor", "time"), lat_hi, {"long_name": "97.5 %"}),
+            "log_rate_mean": (("neuron", "time"), rate_mean,
+                              {"units": "log(spikes per bin)",
+                               "long_name": "posterior mean log firing rate"}),
+            "n_clusters": (("chain", "draw"), np.stack([c["n_clusters"].values for c in chains])),
+            "n_states": (("chain", "draw"), np.stack([c["n_states"].values for c in chains])),
+        },
+        coords={"neuron": neurons, "neuron_other": neurons, "time": counts["time"].values,
+                "state": state_names, "cluster": cluster_names,
+                "factor": ["baseline"] + [f"factor{j}" for j in range(1, lat.shape[2])],
+                "chain": np.arange(len(chains)), "draw": chains[0]["draw"].values},
+        attrs={"simulated": int(simulated),
+               "description": f"{label}posterior summary of the Wei (2023) bi-clustering model",
+               "binder_or_vi_loss_neurons": z_loss, "loss_states": s_loss,
+               "bin_width_s": float(counts.attrs.get("bin_width_s", 1.0)),
+               "time_units": str(counts.attrs.get("time_units", "s")),
+               "inputs": json.dumps({Path(p).name: _sha(p) for p in [counts_nc, *chain_ncs]}),
+               "settings": chains[0].attrs.get("settings", ""),
+               "versions": json.dumps(package_versions(PACKAGES), sort_keys=True)},
+    )
+    write_netcdf(ds, out_nc)
+
+    cont = {"delta": np.stack([c["delta"].values for c in chains]),
+            "log_dispersion": np.log(np.stack([c["dispersion"].values for c in chains])),
+            "loading_norm": np.stack([c["loading_norm"].values for c in chains]),
+            "log_lik": np.stack([c["log_lik"].values for c in chains]),
+            "n_clusters": np.stack([c["n_clusters"].values for c in chains]).astype(float),
+            "n_states": np.stack([c["n_states"].values for c in chains]).astype(float)}
+    diag = sm.diagnostics_table(cont, neurons)
+    write_tsv(diag, out_diag,
+              f"{label}MCMC diagnostics (arviz {package_versions(('arviz',))['arviz']}) over "
+              f"{len(chains)} chains x {chains[0].sizes['draw']} kept draws",
+              columns={"parameter": "delta: baseline log rate; log_dispersion: log NB r; "
+                                    "loading_norm: |c_i|; log_lik, n_clusters, n_states",
+                       "neuron": "unit label or n/a", "r_hat": "rank-normalized split R-hat",
+                       "ess_bulk": "bulk effective sample size",
+                       "ess_tail": "tail effective sample size"},
+              sources=[str(p) for p in chain_ncs])
+
+    import pandas as pd
+
+    tbl = pd.DataFrame({"neuron": neurons, "cluster": [cluster_names[k] for k in point],
+                        "region": counts["region"].values if "region" in counts.coords or
+                        "region" in counts else "n/a",
+                        "max_coclustering_other": [
+                            float(np.max(np.where(point == point[i], 0, psm[i])))
+                            for i in range(len(point))]})
+    if simulated:
+        tbl["true_cluster"] = counts["true_cluster"].values
+    write_tsv(tbl, out_clusters, f"{label}neuron clusters ({loss}-loss point estimate)",
+              columns={"cluster": "point-estimate cluster",
+                       "max_coclustering_other": "largest posterior co-clustering with a "
+                                                 "neuron of another cluster"},
+              sources=[str(p) for p in chain_ncs])
+
+    rows = [("n_neuron_clusters", "point estimate", float(point.max() + 1), *[np.nan] * 4),
+            ("n_states", "point estimate", float(s_point.max() + 1), *[np.nan] * 4)]
+    if simulated:
+        tz, ts = counts["true_cluster"].values, counts["true_state"].values
+        rows += [("ari_neuron_clusters", "simulated truth", adjusted_rand_score(tz, point),
+                  *[np.nan] * 4),
+                 ("ari_states", "simulated truth", adjusted_rand_score(ts, s_point),
+                  *[np.nan] * 4),
+                 ("true_n_clusters", "simulated truth", float(np.unique(tz).size), *[np.nan] * 4),
+                 ("true_n_states", "simulated truth", float(np.unique(ts).size), *[np.nan] * 4)]
+    if "epoch" in counts.coords and np.any(counts["epoch"].values != ""):
+        ep = counts["epoch"].values
+        ok = ep != ""
+        ref = np.unique(ep[ok], return_inverse=True)[1]
+        for name, score in (("ari_states_vs_epochs", adjusted_rand_score),
+                            ("ami_states_vs_epochs", adjusted_mutual_info_score)):
+            val = score(ref, s_point[ok])
+            null = sm.circular_shift_null(s_point[ok], ref, score, n_shuffles, seed)
+            rows.append((name, "epochs (circular-shift null)", val, float(null.mean()),
+                         float(np.quantile(null, 0.95)),
+                         float((1 + np.sum(null >= val)) / (1 + null.size)), n_shuffles))
+    if not simulated and "region" in counts.coords:
+        reg = np.unique(counts["region"].values, return_inverse=True)[1]
+        if np.unique(reg).size > 1:
+            rng = np.random.default_rng(seed)
+            val = adjusted_rand_score(reg, point)
+            null = np.array([adjusted_rand_score(rng.permutation(reg), point)
+                             for _ in range(n_shuffles)])
+            rows.append(("ari_clusters_vs_region", "recorded region (permutation null)", val,
+                         float(null.mean()), float(np.quantile(null, 0.95)),
+                         float((1 + np.sum(null >= val)) / (1 + null.size)), n_shuffles))
+    write_tsv(_score_table(rows), out_validation,
+              f"{label}agreement of the point estimates with known labels",
+              columns={"value": "score (ARI / AMI, 1 = identical) or count",
+                       "null_mean": "mean score under the null", "null_q95": "95th percentile",
+                       "p_value": "(1 + #null >= value) / (1 + n_null)"},
+              sources=[str(counts_nc)])
+
+    traces = {k: np.stack([c[f"trace_{k}"].values for c in chains])
+              for k in ("n_clusters", "n_states", "log_lik")}
+    figs.plot_raster(counts, point, s_point, figures["raster"], simulated)
+    figs.plot_states(counts, post, s_point, state_names, figures["states"], simulated)
+    figs.plot_coclustering(psm, point, counts, figures["coclustering"], simulated)
+    figs.plot_traces(traces, diag, figures["traces"], simulated,
+                     burn_in=json.loads(chains[0].attrs["settings"])["burn_in"])
+    figs.plot_latents(counts["time"].values, lat_mean, lat_lo, lat_hi, s_point,
+                      figures["latents"], simulated)
+
+
+def recording_inputs(config: dict, manifest: dict, rec: str) -> list[str]:
+    """Input files of one configured recording: its manifest NWB file, own path, or none."""
+    from neuroflow.resources import dataset_paths
+
+    spec = config["bicluster"]["recordings"][rec]
+    if "dataset" in spec:
+        return [str(dataset_paths(manifest, spec["dataset"], config["resources"]["dest"])[0])]
+    return [spec["path"]] if "path" in spec else []
+
+
+def recording_spec(config: dict, manifest: dict, rec: str) -> dict:
+    """The recording's config entry plus its dataset citation (for provenance)."""
+    spec = dict(config["bicluster"]["recordings"][rec])
+    if "dataset" in spec:
+        entry = manifest["datasets"][spec["dataset"]]
+        spec["citation"] = " ".join(str(entry.get("citation", "")).split())
+    return spec

@@ -1,0 +1,973 @@
+"""Blocked Gibbs sampler of the bi-clustering model (Wei 2023), one chain.
+
+Model (neurons ``i``, time bins ``t``, neuron clusters ``k``, discrete states ``s``)::
+
+    y[i, t] ~ NB(r_i, lam[i, t])          (mean lam, variance lam + lam**2 / r_i)
+    log lam[i, t] = delta_i + mu[z_i, t] + c_i . X[z_i, :, t]
+    x_t = [mu[k, t], X[k, :, t]]_k  (stacked, d = K (p + 1))
+    x_t = A[xi_t] x_{t-1} + b[xi_t] + eps_t,  eps_t ~ N(0, Q[xi_t]),  x_1 ~ N(0, I)
+    xi ~ sticky HDP-HMM (weak limit L):  beta ~ Dir(gamma/L), pi_j ~ Dir(alpha beta + kappa e_j)
+    z ~ mixture of finite mixtures: K ~ Geometric(r_K), w ~ Dir_K(gamma_mfm), z_i ~ Cat(w)
+    delta_i ~ N(0, sd_delta**2), c_i ~ N(0, sd_c**2 I_p), r_i ~ Gamma(a0, rate h)
+    (A_s, b_s, Q_s) ~ MNIW(M0 = [I, 0], K0 = k0 I, nu0 = d + 2, S0 = s0 I)
+
+One sweep: Polya-Gamma augmentation of the count likelihood, forward-filtering
+backward-sampling (FFBS) of the latents, FFBS of the states and conjugate MNIW dynamics,
+weak-limit sticky-HDP transition updates with auxiliary table counts, PG-augmented
+Bayesian regression for ``(delta_i, c_i)``, CRT augmentation for ``r_i``, the
+identifiability constraints (centre, SVD rotation), and neuron reassignment by Neal's
+algorithm 8 (one auxiliary component) with MFM weights and Laplace-approximated marginal
+likelihoods. Everything is vectorized numpy; randomness flows through one
+``numpy.random.Generator``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+from scipy.interpolate import CubicSpline
+from scipy.signal import lfilter
+from scipy.special import gammaln, logsumexp
+
+LOG2PI = np.log(2 * np.pi)
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    """Every tunable of the sampler (defaults: the paper's simulation settings).
+
+    Attributes
+    ----------
+    n_iter, burn_in, thin : int
+        Sweeps in total, sweeps discarded at the start, keep every ``thin``-th after.
+    n_factors : int
+        ``p``, latent factors per neuron cluster (plus one baseline row).
+    likelihood : {"nb", "poisson"}
+        ``"poisson"`` is approximated by NB with the fixed dispersion ``poisson_r``.
+    max_clusters : int
+        ``t_max``; 0 means ``n_neurons // 2`` (the paper's default).
+    n_states_max : int
+        ``L``, the weak-limit truncation of the HDP-HMM.
+    """
+
+    n_iter: int = 200
+    burn_in: int = 50
+    thin: int = 1
+    n_factors: int = 2
+    likelihood: str = "nb"
+    poisson_r: float = 1000.0
+    max_clusters: int = 0
+    mfm_gamma: float = 1.0
+    mfm_geometric_p: float = 0.2
+    n_states_max: int = 10
+    hdp_alpha: float = 5.0
+    hdp_gamma: float = 5.0
+    hdp_kappa: float = 10.0
+    delta_prior_sd: float = 1.0
+    loading_prior_sd: float = 1.0
+    dispersion_a0: float = 1.0
+    dispersion_rate: float = 1.0
+    mniw_k0: float = 1.0
+    mniw_s0: float = 0.01
+    new_cluster_q: float = 0.01
+    aux_ar_coef: float = 0.95
+    aux_ar_var: float = 0.01
+    spline_every: int = 10
+    init_clusters: int = 6
+    state_warmup: int = 20
+    init_states: int = 2
+    init_window: int = 10
+
+    @classmethod
+    def from_dict(cls, params: dict, where: str = "bicluster.sampler") -> SamplerSettings:
+        """Build from a config mapping; unknown keys or bad values raise ValueError naming them."""
+        names = {f.name: f.type for f in fields(cls)}
+        unknown = sorted(set(params) - set(names))
+        if unknown:
+            raise ValueError(f"config {where}: unknown key(s) {unknown}; known: {sorted(names)}")
+        out = cls(**{k: params[k] for k in params})
+        out.check(where)
+        return out
+
+    def check(self, where: str = "bicluster.sampler") -> None:
+        """Raise ValueError naming the key of the first invalid setting."""
+        def bad(key, why):
+            raise ValueError(f"config {where}.{key}: {why} (got {getattr(self, key)!r})")
+
+        if self.n_iter < 1:
+            bad("n_iter", "must be >= 1")
+        if not 0 <= self.burn_in < self.n_iter:
+            bad("burn_in", "must be in [0, n_iter)")
+        if self.thin < 1:
+            bad("thin", "must be >= 1")
+        if self.n_factors < 1:
+            bad("n_factors", "must be >= 1")
+        if self.likelihood not in ("nb", "poisson"):
+            bad("likelihood", "must be 'nb' or 'poisson'")
+        if self.n_states_max < 1:
+            bad("n_states_max", "must be >= 1")
+        if not 0 < self.mfm_geometric_p < 1:
+            bad("mfm_geometric_p", "must be in (0, 1)")
+        for key in ("poisson_r", "mfm_gamma", "hdp_alpha", "hdp_gamma", "delta_prior_sd",
+                    "loading_prior_sd", "dispersion_a0", "dispersion_rate", "mniw_k0",
+                    "mniw_s0", "new_cluster_q", "aux_ar_var"):
+            if not getattr(self, key) > 0:
+                bad(key, "must be > 0")
+        if self.hdp_kappa < 0:
+            bad("hdp_kappa", "must be >= 0")
+        if self.init_clusters < 1:
+            bad("init_clusters", "must be >= 1")
+        if self.state_warmup < 0:
+            bad("state_warmup", "must be >= 0")
+        if not 1 <= self.init_states <= self.n_states_max:
+            bad("init_states", "must be in [1, n_states_max]")
+        if self.init_window < 1:
+            bad("init_window", "must be >= 1")
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+# ----------------------------------------------------------------------------------------
+# small helpers
+
+
+def _pg(rng, h, z):
+    """Polya-Gamma PG(h, z) draws (``polyagamma`` package), same shape as ``z``."""
+    from polyagamma import random_polyagamma
+
+    return random_polyagamma(h=h, z=z, random_state=rng)
+
+
+def _sym(a):
+    return 0.5 * (a + np.swapaxes(a, -1, -2))
+
+
+def _chol(a):
+    """Cholesky factor with a growing jitter for nearly singular covariances."""
+    a = _sym(a)
+    try:
+        return np.linalg.cholesky(a)
+    except np.linalg.LinAlgError:
+        pass
+    jitter = 0.0
+    scale = max(float(np.mean(np.diag(a))), 1e-12)
+    for _ in range(8):
+        try:
+            return np.linalg.cholesky(a + jitter * np.eye(a.shape[0]))
+        except np.linalg.LinAlgError:
+            jitter = scale * 1e-10 if jitter == 0 else jitter * 100
+    raise np.linalg.LinAlgError("covariance is not positive definite")
+
+
+def _inv_pd(a):
+    """Inverse of a symmetric positive-definite matrix (symmetrized)."""
+    return _sym(np.linalg.inv(a))
+
+
+def _invwishart(rng, nu, scale):
+    """Draw from the inverse-Wishart IW(nu, scale) (Bartlett decomposition)."""
+    d = scale.shape[0]
+    # W ~ Wishart(nu, scale^-1) ; Q = W^-1
+    c = _chol(_inv_pd(scale))
+    a = np.zeros((d, d))
+    a[np.diag_indices(d)] = np.sqrt(rng.chisquare(nu - np.arange(d)))
+    a[np.tril_indices(d, -1)] = rng.standard_normal(d * (d - 1) // 2)
+    ca = c @ a
+    return _inv_pd(ca @ ca.T)
+
+
+def crt(rng, y, r):
+    """Chinese-restaurant-table counts ``L ~ CRT(y, r)`` elementwise (flattened inputs).
+
+    ``L = sum_{j=0}^{y-1} Bernoulli(r / (r + j))``; vectorized over all customers.
+    """
+    y, r = np.broadcast_arrays(np.asarray(y, dtype=np.int64), np.asarray(r, dtype=float))
+    y, r = y.ravel(), r.ravel()
+    total = int(y.sum())
+    if total == 0:
+        return np.zeros(y.shape, dtype=np.int64)
+    owner = np.repeat(np.arange(y.size), y)
+    starts = np.cumsum(y) - y
+    j = np.arange(total) - np.repeat(starts, y)
+    rr = r[owner]
+    hit = rng.random(total) < rr / (rr + j)
+    return np.bincount(owner, weights=hit, minlength=y.size).astype(np.int64)
+
+
+def nb_loglik(y, psi, r):
+    """Negative-binomial log-likelihood of counts ``y`` with log-mean ``psi``, dispersion ``r``.
+
+    ``r`` broadcasts against ``y`` (shape (n_neurons, 1) for per-neuron dispersions).
+    """
+    log_r_plus_lam = np.logaddexp(np.log(r), psi)
+    return (gammaln(y + r) - gammaln(r) - gammaln(y + 1) + r * (np.log(r) - log_r_plus_lam)
+            + y * (psi - log_r_plus_lam))
+
+
+def log_v_mfm(n: int, t_max: int, gamma: float, p_geom: float) -> np.ndarray:
+    """``log V_n(t)`` of the MFM (Miller & Harrison 2018) for t = 0..t_max + 1.
+
+    ``V_n(t) = sum_{k >= t} k! / (k - t)! * Gamma(gamma k) / Gamma(gamma k + n) * p_K(k)``
+    with ``p_K(k) = p (1 - p)^(k - 1)``; the series is summed far past its 1e-12 tail.
+    """
+    k = np.arange(1, 5000 + n + t_max, dtype=float)
+    log_pk = np.log(p_geom) + (k - 1) * np.log1p(-p_geom)
+    out = np.full(t_max + 2, -np.inf)
+    for t in range(1, t_max + 2):
+        kk = k[k >= t]
+        terms = (gammaln(kk + 1) - gammaln(kk - t + 1) + gammaln(gamma * kk)
+                 - gammaln(gamma * kk + n) + log_pk[k >= t])
+        out[t] = logsumexp(terms)
+    out[0] = 0.0
+    return out
+
+
+# ----------------------------------------------------------------------------------------
+# latent block: Kalman forward filtering, backward sampling
+
+
+def ffbs_latent(rng, kappa, omega, loading, A, b, Q, states, smooth=False):
+    """Sample ``x_{1:T}`` given Gaussian pseudo-observations and switching dynamics.
+
+    Parameters
+    ----------
+    kappa, omega : ndarray, shape (n_neurons, n_time)
+        Pseudo-observation ``kappa / omega ~ N(loading @ x_t, 1 / omega)`` per neuron.
+    loading : ndarray, shape (n_neurons, d)
+    A : ndarray, shape (n_states, d, d); b : (n_states, d); Q : (n_states, d, d)
+    states : ndarray of int, shape (n_time,)
+        ``states[t]`` governs the transition ``x_{t-1} -> x_t`` (``states[0]`` unused).
+    smooth : bool
+        Also return the Rauch-Tung-Striebel smoothed marginals.
+
+    Returns
+    -------
+    x : ndarray, shape (n_time, d)
+    mean, cov : ndarray, shapes (n_time, d) and (n_time, d, d)
+        Only with ``smooth=True``: posterior marginal means and covariances of ``x_t``.
+    """
+    n_time = kappa.shape[1]
+    d = loading.shape[1]
+    eye = np.eye(d)
+    j_obs = (omega.T[:, :, None] * loading[None]).transpose(0, 2, 1) @ loading   # (T, d, d)
+    h_obs = kappa.T @ loading
+    m_f = np.empty((n_time, d))
+    p_f = np.empty((n_time, d, d))
+    j_pred_all = np.empty((n_time, d, d))
+    p_pred_all = np.empty((n_time, d, d))
+    pred_all = np.empty((n_time, d))
+    p = _inv_pd(eye + j_obs[0])
+    m = p @ h_obs[0]
+    m_f[0], p_f[0] = m, p
+    for t in range(1, n_time):
+        s = states[t]
+        a = A[s]
+        m_pred = a @ m + b[s]
+        p_pred = a @ p @ a.T + Q[s]
+        j_pred = _inv_pd(p_pred)
+        p = _inv_pd(j_pred + j_obs[t] + 1e-6 * eye)
+        m = p @ (j_pred @ m_pred + h_obs[t])
+        m_f[t], p_f[t], j_pred_all[t], pred_all[t], p_pred_all[t] = m, p, j_pred, m_pred, p_pred
+    x = np.empty((n_time, d))
+    noise = rng.standard_normal((n_time, d))
+    x[-1] = m_f[-1] + _chol(p_f[-1]) @ noise[-1]
+    if smooth:
+        m_s = m_f.copy()
+        p_s = p_f.copy()
+    for t in range(n_time - 2, -1, -1):
+        s = states[t + 1]
+        a = A[s]
+        gain = p_f[t] @ a.T @ j_pred_all[t + 1]
+        mean = m_f[t] + gain @ (x[t + 1] - pred_all[t + 1])
+        cov = p_f[t] - gain @ a @ p_f[t]
+        x[t] = mean + _chol(cov) @ noise[t]
+        if smooth:
+            m_s[t] = m_f[t] + gain @ (m_s[t + 1] - pred_all[t + 1])
+            p_s[t] = _sym(p_f[t] + gain @ (p_s[t + 1] - p_pred_all[t + 1]) @ gain.T)
+    if smooth:
+        return x, m_s, p_s
+    return x
+
+
+def batched_smoother(j_obs, h_obs, A, b, Q, states):
+    """Kalman/RTS smoothed marginals for a batch of independent small state-space models.
+
+    Parameters
+    ----------
+    j_obs : ndarray, shape (B, T, q, q)
+        Observation precision contributions per time (``sum_i omega_it a_i a_i^T``).
+    h_obs : ndarray, shape (B, T, q)
+        Observation information (``sum_i kappa_it a_i``).
+    A : ndarray, shape (B, L, q, q); b : (B, L, q); Q : (B, L, q, q)
+        Per-model switching dynamics; ``states`` (T,) as in :func:`ffbs_latent`.
+
+    Returns
+    -------
+    mean : ndarray, shape (B, T, q); cov : ndarray, shape (B, T, q, q)
+    """
+    n_b, n_time, q = h_obs.shape
+    eye = np.eye(q)
+    bi = np.arange(n_b)
+    m_f = np.empty((n_b, n_time, q))
+    p_f = np.empty((n_b, n_time, q, q))
+    p_pred_all = np.empty((n_b, n_time, q, q))
+    j_pred_all = np.empty((n_b, n_time, q, q))
+    pred_all = np.empty((n_b, n_time, q))
+    p = _sym(np.linalg.inv(eye + j_obs[:, 0]))
+    m = (p @ h_obs[:, 0, :, None])[..., 0]
+    m_f[:, 0], p_f[:, 0] = m, p
+    for t in range(1, n_time):
+        s = states[t]
+        a = A[bi, s]
+        m_pred = (a @ m[..., None])[..., 0] + b[bi, s]
+        p_pred = a @ p @ np.swapaxes(a, -1, -2) + Q[bi, s]
+        j_pred = _sym(np.linalg.inv(p_pred))
+        # the 1e-6 floor (a N(0, 1e6) bound per bin) keeps unobserved unstable blocks finite
+        p = _sym(np.linalg.inv(j_pred + j_obs[:, t] + 1e-6 * eye))
+        m = (p @ ((j_pred @ m_pred[..., None])[..., 0] + h_obs[:, t])[..., None])[..., 0]
+        m_f[:, t], p_f[:, t], pred_all[:, t], p_pred_all[:, t] = m, p, m_pred, p_pred
+        j_pred_all[:, t] = j_pred
+    m_s, p_s = m_f.copy(), p_f.copy()
+    for t in range(n_time - 2, -1, -1):
+        s = states[t + 1]
+        a = A[bi, s]
+        gain = p_f[:, t] @ np.swapaxes(a, -1, -2) @ j_pred_all[:, t + 1]
+        m_s[:, t] = m_f[:, t] + (gain @ (m_s[:, t + 1] - pred_all[:, t + 1])[..., None])[..., 0]
+        p_s[:, t] = _sym(p_f[:, t] + gain @ (p_s[:, t + 1] - p_pred_all[:, t + 1])
+                         @ np.swapaxes(gain, -1, -2))
+    return m_s, p_s
+
+
+# ----------------------------------------------------------------------------------------
+# state block: sticky HDP-HMM (weak limit) with affine-AR emissions and MNIW dynamics
+
+
+def transition_loglik(x, A, b, Q):
+    """``log N(x_t; A_s x_{t-1} + b_s, Q_s)`` for t = 1..T-1, shape (n_time - 1, n_states)."""
+    x0, x1 = x[:-1], x[1:]
+    n_states, d = b.shape
+    out = np.empty((x0.shape[0], n_states))
+    for s in range(n_states):
+        c = _chol(Q[s])
+        q_inv = _inv_pd(Q[s])
+        res = x1 - x0 @ A[s].T - b[s]
+        out[:, s] = (-0.5 * ((res @ q_inv) * res).sum(1) - np.log(np.diag(c)).sum()
+                     - 0.5 * d * LOG2PI)
+    return out
+
+
+def ffbs_states(rng, loglik, trans):
+    """Sample a state path given per-step log-likelihoods (T', L) and a transition matrix.
+
+    The initial distribution is uniform. Returns int array of length T'.
+    """
+    n, n_states = loglik.shape
+    alpha = np.empty((n, n_states))
+    lik = np.exp(loglik - loglik.max(axis=1, keepdims=True))
+    a = lik[0] / n_states
+    alpha[0] = a / a.sum()
+    for t in range(1, n):
+        a = (alpha[t - 1] @ trans) * lik[t]
+        alpha[t] = a / a.sum()
+    u = rng.random(n)
+    path = np.empty(n, dtype=np.int64)
+    cum = np.cumsum(alpha[-1])
+    path[-1] = min(np.searchsorted(cum, u[-1] * cum[-1]), n_states - 1)
+    for t in range(n - 2, -1, -1):
+        w = alpha[t] * trans[:, path[t + 1]]
+        cum = np.cumsum(w)
+        path[t] = min(np.searchsorted(cum, u[t] * cum[-1]), n_states - 1)
+    return path
+
+
+def init_state_sequence(x, n_states, window, rng):
+    """Initial state path: k-means on local latent features (as hmmlearn initialises HMMs).
+
+    Features per bin: log moving averages (``window`` bins) of the latent energy
+    ``||x_t||^2`` and of the step energy ``||x_t - x_{t-1}||^2``, standardized. Returns
+    an int array (n_time,) with labels in ``[0, n_states)``.
+    """
+    from sklearn.cluster import KMeans
+
+    if n_states == 1:
+        return np.zeros(x.shape[0], dtype=np.int64)
+    energy = (x * x).sum(1)
+    step = np.concatenate([[0.0], (np.diff(x, axis=0) ** 2).sum(1)])
+    step[0] = step[1]
+    kernel = np.ones(window) / window
+    feats = np.log(np.stack([np.convolve(energy, kernel, mode="same"),
+                             np.convolve(step, kernel, mode="same")], axis=1) + 1e-12)
+    feats = (feats - feats.mean(0)) / (feats.std(0) + 1e-12)
+    seed = int(rng.integers(2**31 - 1))
+    km = KMeans(n_clusters=n_states, n_init=10, random_state=seed).fit(feats)
+    return km.labels_.astype(np.int64)
+
+
+def init_neuron_labels(y, n_clusters, window):
+    """Initial neuron labels: average-linkage clustering of correlation distances.
+
+    Counts are smoothed with a Gaussian kernel (sd ``window`` bins), log1p-transformed
+    and correlated across neurons; the tree is cut into ``n_clusters`` groups (over-split
+    on purpose: the sampler merges and splits from there).
+    """
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.ndimage import gaussian_filter1d
+    from scipy.spatial.distance import squareform
+
+    if n_clusters <= 1:
+        return np.zeros(y.shape[0], dtype=np.int64)
+    sm = np.log1p(gaussian_filter1d(y.astype(float), window, axis=1))
+    sm = sm - sm.mean(1, keepdims=True)
+    norm = np.linalg.norm(sm, axis=1, keepdims=True)
+    corr = (sm / np.maximum(norm, 1e-12)) @ (sm / np.maximum(norm, 1e-12)).T
+    dist = np.clip(1.0 - corr, 0.0, 2.0)
+    np.fill_diagonal(dist, 0.0)
+    tree = linkage(squareform(dist, checks=False), method="average")
+    return fcluster(tree, t=n_clusters, criterion="maxclust").astype(np.int64) - 1
+
+
+def sample_dynamics(rng, x, states, n_states, k0, s0):
+    """Conjugate MNIW draw of ``(A_s, b_s, Q_s)`` for every state (prior where unused).
+
+    Prior: ``Q ~ IW(d + 2, s0 I)``, ``[A, b] | Q ~ MN([I, 0], Q, (k0 I)^-1)``.
+    """
+    d = x.shape[1]
+    nu0 = d + 2
+    m0 = np.hstack([np.eye(d), np.zeros((d, 1))])
+    kk0 = k0 * np.eye(d + 1)
+    s0m = s0 * np.eye(d)
+    xin = np.hstack([x[:-1], np.ones((x.shape[0] - 1, 1))])
+    yout = x[1:]
+    lab = states[1:]
+    A = np.empty((n_states, d, d))
+    b = np.empty((n_states, d))
+    Q = np.empty((n_states, d, d))
+    for s in range(n_states):
+        sel = lab == s
+        xs, ys = xin[sel], yout[sel]
+        kn = kk0 + xs.T @ xs
+        kn_inv = _inv_pd(kn)
+        mn = (m0 @ kk0 + ys.T @ xs) @ kn_inv
+        sn = s0m + ys.T @ ys + m0 @ kk0 @ m0.T - mn @ kn @ mn.T
+        q = _invwishart(rng, nu0 + int(sel.sum()), _sym(sn))
+        w = mn + _chol(q) @ rng.standard_normal((d, d + 1)) @ _chol(kn_inv).T
+        A[s], b[s], Q[s] = w[:, :d], w[:, d], q
+    return A, b, Q
+
+
+def sample_transitions(rng, path, beta, n_states, alpha, gamma, kappa):
+    """Sticky HDP-HMM weak-limit update (Fox et al. 2011): returns ``(beta, pi)``.
+
+    Auxiliary table counts ``m_jk ~ CRT(n_jk, alpha beta_k + kappa [j = k])``, override
+    variables ``w_j ~ Binomial(m_jj, rho / (rho + beta_j (1 - rho)))``, ``rho = kappa /
+    (alpha + kappa)``; ``beta ~ Dir(gamma / L + mbar_.k)``, ``pi_j ~ Dir(alpha beta + kappa
+    e_j + n_j)``.
+    """
+    n = np.zeros((n_states, n_states))
+    np.add.at(n, (path[:-1], path[1:]), 1)
+    conc = alpha * beta[None, :] + kappa * np.eye(n_states)
+    m = crt(rng, n.astype(np.int64), conc).reshape(n_states, n_states).astype(float)
+    rho = kappa / (alpha + kappa)
+    diag = np.diag(m).astype(np.int64)
+    w = rng.binomial(diag, rho / (rho + beta * (1 - rho)))
+    mbar = m.copy()
+    mbar[np.diag_indices(n_states)] -= w
+    beta = rng.dirichlet(gamma / n_states + mbar.sum(0))
+    beta = np.maximum(beta, 1e-300)
+    pi = np.vstack([rng.dirichlet(np.maximum(alpha * beta + kappa * np.eye(n_states)[j] + n[j],
+                                             1e-300)) for j in range(n_states)])
+    return beta, pi
+
+
+# ----------------------------------------------------------------------------------------
+# per-neuron blocks
+
+
+def sample_delta_loading(rng, y, r, z, x, delta, C, sd_delta, sd_c):
+    """PG-augmented Bayesian regression of ``(delta_i, c_i)`` for all neurons at once.
+
+    ``x`` has shape (K, p + 1, T) (row 0 = baseline mu). Returns new ``(delta, C)``.
+    """
+    n_neur, n_time = y.shape
+    p = C.shape[1]
+    design = np.concatenate([np.ones((n_neur, 1, n_time)), x[z, 1:]], axis=1)  # (N, p+1, T)
+    offset = x[z, 0]                                                           # (N, T)
+    beta = np.concatenate([delta[:, None], C], axis=1)
+    psi = offset + np.einsum("nj,njt->nt", beta, design)
+    omega = _pg(rng, y + r, psi - np.log(r))
+    kap = (y - r) / 2 + omega * (np.log(r) - offset)
+    prec = (design * omega[:, None, :]) @ design.transpose(0, 2, 1)
+    prior_prec = np.diag([1 / sd_delta**2] + [1 / sd_c**2] * p)
+    prec = prec + prior_prec
+    rhs = np.einsum("nat,nt->na", design, kap)
+    chol = np.linalg.cholesky(_sym(prec))
+    mean = np.linalg.solve(prec, rhs[..., None])[..., 0]
+    eps = rng.standard_normal((n_neur, p + 1))
+    # x = mean + L^-T eps  has covariance (L L^T)^-1
+    draw = mean + np.linalg.solve(np.swapaxes(chol, -1, -2), eps[..., None])[..., 0]
+    return draw[:, 0].copy(), draw[:, 1:].copy()
+
+
+def sample_dispersion(rng, y, psi, r, a0, rate):
+    """CRT-augmented Gamma update of NB dispersions ``r_i`` (Zhou & Carin 2015)."""
+    n_neur = y.shape[0]
+    lt = crt(rng, y, r[:, None]).reshape(y.shape).sum(1)
+    lam = np.exp(psi)
+    scale_sum = np.log1p(lam / r[:, None]).sum(1)
+    return rng.gamma(a0 + lt, 1.0 / (rate + scale_sum), size=n_neur)
+
+
+def laplace_log_marginal(y, offset, X, r, sd_c, n_newton=30):
+    """Laplace approximation of ``log int NB(y | offset + c.X, r) N(c; 0, sd_c^2 I) dc``.
+
+    Parameters
+    ----------
+    y : ndarray, shape (T,)
+    offset : ndarray, shape (M, T)
+        One row per candidate cluster (``delta_i + mu_k``).
+    X : ndarray, shape (M, p, T)
+        Candidate factors.
+    r : float
+
+    Returns
+    -------
+    logm : ndarray, shape (M,)
+        Up to a constant common to all candidates.
+    c_hat : ndarray, shape (M, p)
+        Posterior modes.
+    cov : ndarray, shape (M, p, p)
+        Laplace covariances.
+    """
+    n_cand, p, _ = X.shape
+    c = np.zeros((n_cand, p))
+    eye = np.eye(p) / sd_c**2
+    for _ in range(n_newton):
+        psi = offset + np.einsum("mp,mpt->mt", c, X)
+        lam = np.exp(np.minimum(psi, 30.0))
+        grad_t = r * (y - lam) / (r + lam)
+        w = (y + r) * r * lam / (r + lam) ** 2
+        grad = np.einsum("mpt,mt->mp", X, grad_t) - c / sd_c**2
+        hess = (X * w[:, None, :]) @ X.transpose(0, 2, 1) + eye
+        step = np.linalg.solve(hess, grad[..., None])[..., 0]
+        norm = np.linalg.norm(step, axis=1, keepdims=True)
+        step = step * np.minimum(1.0, 3.0 / np.maximum(norm, 1e-300))
+        c = c + step
+        if norm.max() < 1e-6:
+            break
+    psi = offset + np.einsum("mp,mpt->mt", c, X)
+    lam = np.exp(np.minimum(psi, 30.0))
+    w = (y + r) * r * lam / (r + lam) ** 2
+    hess = (X * w[:, None, :]) @ X.transpose(0, 2, 1) + eye
+    loglik = (y * psi - (y + r) * np.logaddexp(np.log(r), psi)).sum(1)
+    logprior = -0.5 * (c * c).sum(1) / sd_c**2
+    _, logdet = np.linalg.slogdet(hess)
+    logm = loglik + logprior - 0.5 * logdet
+    logm = np.where(np.isfinite(logm), logm, -np.inf)
+    return logm, c, np.linalg.inv(hess)
+
+
+def aux_latent(rng, n_rows, n_time, coef, var, spline):
+    """A fresh auxiliary cluster latent (rows, T): AR(1) path or random cubic spline, centred."""
+    if spline:
+        out = np.empty((n_rows, n_time))
+        grid = np.arange(n_time)
+        for j in range(n_rows):
+            for _ in range(20):
+                n_knots = int(rng.integers(11, 36))
+                knots = np.linspace(0, n_time - 1, n_knots)
+                row = CubicSpline(knots, rng.uniform(-0.2, 0.2, n_knots))(grid)
+                row -= row.mean()
+                if (np.abs(row) > 2).sum() <= 1:
+                    break
+            out[j] = row
+        return out
+    noise = rng.standard_normal((n_rows, 2 * n_time)) * np.sqrt(var)
+    path = lfilter([1.0], [1.0, -coef], noise, axis=1)[:, n_time:]
+    return path - path.mean(axis=1, keepdims=True)
+
+
+# ----------------------------------------------------------------------------------------
+# the chain
+
+
+class _Chain:
+    """Mutable state of one chain; latents ``x`` have shape (K, p + 1, T)."""
+
+    def __init__(self, y, settings: SamplerSettings, rng, init_labels=None):
+        self.y = y
+        self.s = settings
+        self.rng = rng
+        n_neur, n_time = y.shape
+        self.n_neur, self.n_time = n_neur, n_time
+        self.p1 = settings.n_factors + 1
+        self.t_max = settings.max_clusters or max(1, n_neur // 2)
+        self.L = settings.n_states_max
+        self.log_v = log_v_mfm(n_neur, self.t_max, settings.mfm_gamma, settings.mfm_geometric_p)
+        k0 = min(settings.init_clusters, self.t_max, n_neur)
+        if init_labels is None:
+            init_labels = init_neuron_labels(y, k0, settings.init_window)
+        self.z = _relabel_first_seen(np.asarray(init_labels))
+        k0 = int(self.z.max()) + 1
+        self.delta = np.log(y.mean(1) + 0.1)
+        self.C = rng.standard_normal((n_neur, settings.n_factors)) * settings.loading_prior_sd
+        self.r = (np.full(n_neur, settings.poisson_r) if settings.likelihood == "poisson"
+                  else np.full(n_neur, 10.0))
+        self.x = np.zeros((k0, self.p1, n_time))
+        self.states = np.zeros(n_time, dtype=np.int64)
+        self.beta = np.full(self.L, 1.0 / self.L)
+        self.pi = np.full((self.L, self.L), 1.0 / self.L)
+        d = k0 * self.p1
+        self.A = np.repeat(np.eye(d)[None], self.L, 0)
+        self.b = np.zeros((self.L, d))
+        self.Q = np.repeat(settings.new_cluster_q * np.eye(d)[None], self.L, 0)
+        self.iteration = 0
+
+    # -- helpers --------------------------------------------------------------------------
+    @property
+    def K(self):
+        return self.x.shape[0]
+
+    def loading(self):
+        """(N, d) matrix with ``[1, c_i]`` in the block of neuron i's cluster."""
+        out = np.zeros((self.n_neur, self.K * self.p1))
+        cols = self.z[:, None] * self.p1 + np.arange(self.p1)[None, :]
+        vals = np.concatenate([np.ones((self.n_neur, 1)), self.C], axis=1)
+        np.put_along_axis(out, cols, vals, axis=1)
+        return out
+
+    def stacked(self):
+        return self.x.transpose(2, 0, 1).reshape(self.n_time, -1)
+
+    def log_rate(self):
+        xz = self.x[self.z]                                   # (N, p1, T)
+        return self.delta[:, None] + xz[:, 0] + np.einsum("np,npt->nt", self.C, xz[:, 1:])
+
+    # -- blocks ---------------------------------------------------------------------------
+    def step_latent(self):
+        """PG augmentation and FFBS of the stacked latents ``x`` (all clusters jointly).
+
+        The PG sites (``site_kappa``, ``site_omega``: pseudo-observations of
+        ``[1, c_i] . x[z_i, :, t]`` with precision ``omega``) are kept for the
+        leave-one-out label update.
+        """
+        r = self.r[:, None]
+        psi = self.log_rate()
+        omega = _pg(self.rng, self.y + r, psi - np.log(r))
+        kap = (self.y - r) / 2 + omega * (np.log(r) - self.delta[:, None])
+        xs = ffbs_latent(self.rng, kap, omega, self.loading(), self.A, self.b, self.Q,
+                         self.states)
+        self.x = xs.reshape(self.n_time, self.K, self.p1).transpose(1, 2, 0).copy()
+        self.site_kappa, self.site_omega, self.site_delta = kap, omega, self.delta.copy()
+
+    def cluster_marginals(self):
+        """Smoothed latent marginals per cluster and leave-one-out marginals per neuron.
+
+        Each cluster's block is smoothed under its own diagonal block of the dynamics
+        (cross-cluster coupling ignored), given the PG sites of its members; the
+        leave-one-out version of neuron i drops neuron i's site. Batched over
+        clusters + neurons. Returns ``(mean, cov)`` of shapes (K + N, T, p1[, p1]).
+        """
+        p1, n_t = self.p1, self.n_time
+        a = np.concatenate([np.ones((self.n_neur, 1)), self.C], axis=1)        # (N, p1)
+        kap = self.site_kappa - self.site_omega * (self.delta - self.site_delta)[:, None]
+        om = self.site_omega
+        site_j = om[:, :, None, None] * (a[:, :, None] * a[:, None, :])[:, None]  # (N,T,p1,p1)
+        site_h = kap[:, :, None] * a[:, None, :]                                # (N,T,p1)
+        onehot = np.eye(self.K)[self.z]                                          # (N, K)
+        j_cl = np.einsum("nk,ntab->ktab", onehot, site_j)
+        h_cl = np.einsum("nk,nta->kta", onehot, site_h)
+        j_all = np.concatenate([j_cl, j_cl[self.z] - site_j])
+        h_all = np.concatenate([h_cl, h_cl[self.z] - site_h])
+        owner = np.concatenate([np.arange(self.K), self.z])
+        idx = owner[:, None] * p1 + np.arange(p1)[None]                          # (B, p1)
+        A = self.A[:, idx[:, :, None], idx[:, None, :]].transpose(1, 0, 2, 3)
+        Q = self.Q[:, idx[:, :, None], idx[:, None, :]].transpose(1, 0, 2, 3)
+        b = self.b[:, idx].transpose(1, 0, 2)
+        del n_t
+        return batched_smoother(j_all, h_all, A, b, Q, self.states)
+
+    def step_states(self):
+        xs = self.stacked()
+        if self.iteration > self.s.state_warmup:
+            ll = transition_loglik(xs, self.A, self.b, self.Q)
+            path = ffbs_states(self.rng, ll, self.pi)
+            self.states = np.concatenate([path[:1], path])
+        else:   # warm-up: one shared dynamics while the latents and clusters settle
+            if self.iteration == self.s.state_warmup:
+                self.states = init_state_sequence(xs, self.s.init_states, self.s.init_window,
+                                                  self.rng)
+            path = self.states[1:]
+        self.A, self.b, self.Q = sample_dynamics(self.rng, xs, self.states, self.L,
+                                                 self.s.mniw_k0, self.s.mniw_s0)
+        self.beta, self.pi = sample_transitions(self.rng, path, self.beta, self.L,
+                                                self.s.hdp_alpha, self.s.hdp_gamma,
+                                                self.s.hdp_kappa)
+
+    def step_neuron_params(self):
+        self.delta, self.C = sample_delta_loading(
+            self.rng, self.y, self.r[:, None], self.z, self.x, self.delta, self.C,
+            self.s.delta_prior_sd, self.s.loading_prior_sd)
+        if self.s.likelihood == "nb":
+            self.r = sample_dispersion(self.rng, self.y, self.log_rate(), self.r,
+                                       self.s.dispersion_a0, self.s.dispersion_rate)
+            self.r = np.clip(self.r, 1e-3, 1e4)
+
+    def apply_constraints(self):
+        """Centre each cluster's latent rows (mean -> delta) and SVD-rotate its factors."""
+        p1 = self.p1
+        d = self.K * p1
+        M = np.eye(d)
+        shift = np.zeros(d)
+        for k in range(self.K):
+            members = self.z == k
+            xbar = self.x[k].mean(axis=1)
+            self.x[k] -= xbar[:, None]
+            self.delta[members] += xbar[0] + self.C[members] @ xbar[1:]
+            u, sv, vt = np.linalg.svd(self.x[k, 1:].T, full_matrices=False)
+            rot = vt                     # new X = vt @ X ; c_new = vt @ c
+            self.x[k, 1:] = rot @ self.x[k, 1:]
+            self.C[members] = self.C[members] @ rot.T
+            blk = slice(k * p1, (k + 1) * p1)
+            mk = np.eye(p1)
+            mk[1:, 1:] = rot
+            M[blk, blk] = mk
+            shift[blk] = -mk @ xbar
+        Minv = np.linalg.inv(M)
+        A_new = M[None] @ self.A @ Minv[None]
+        self.b = (M @ self.b.T).T + shift[None] - np.einsum("sab,b->sa", A_new, shift)
+        self.A = A_new
+        self.Q = _sym(M[None] @ self.Q @ M.T[None])
+
+    def _add_cluster(self, latent):
+        self.x = np.concatenate([self.x, latent[None]], axis=0)
+        d_old = self.A.shape[1]
+        d = d_old + self.p1
+        A = np.repeat(np.eye(d)[None], self.L, 0)
+        A[:, :d_old, :d_old] = self.A
+        Q = np.repeat(self.s.new_cluster_q * np.eye(d)[None], self.L, 0)
+        Q[:, :d_old, :d_old] = self.Q
+        self.A, self.Q = A, Q
+        self.b = np.concatenate([self.b, np.zeros((self.L, self.p1))], axis=1)
+
+    def _remove_cluster(self, k):
+        keep = np.ones(self.K * self.p1, dtype=bool)
+        keep[k * self.p1:(k + 1) * self.p1] = False
+        self.x = np.delete(self.x, k, axis=0)
+        self.A = self.A[:, keep][:, :, keep]
+        self.Q = self.Q[:, keep][:, :, keep]
+        self.b = self.b[:, keep]
+        self.z[self.z > k] -= 1
+
+    def _site(self, i):
+        """PG site of neuron i in current coordinates: loading a (p1,), kappa, omega (T,)."""
+        a = np.concatenate([[1.0], self.C[i]])
+        kap = self.site_kappa[i] - self.site_omega[i] * (self.delta[i] - self.site_delta[i])
+        return a, kap, self.site_omega[i]
+
+    @staticmethod
+    def _update_marginal(mean, cov, a, kap, omega, sign):
+        """Add (sign +1) or remove (-1) a Gaussian site from per-time marginals (T, p1)."""
+        prec = np.linalg.inv(cov)
+        info = (prec @ mean[..., None])[..., 0]
+        prec = prec + sign * omega[:, None, None] * np.outer(a, a)[None]
+        info = info + sign * kap[:, None] * a[None]
+        # guard against loss of positive definiteness from stale sites
+        evals, evecs = np.linalg.eigh(_sym(prec))
+        evals = np.maximum(evals, 1e-6)
+        cov_new = (evecs / evals[:, None, :]) @ np.swapaxes(evecs, -1, -2)
+        return (cov_new @ info[..., None])[..., 0], cov_new
+
+    def step_assignments(self):
+        """Neal's algorithm 8 (m = 1) with MFM weights and Laplace marginals.
+
+        Candidate clusters are represented by their smoothed latent means; the neuron's own
+        cluster by its leave-one-out (cavity) means, i.e. with the neuron's PG site removed,
+        so that a cluster's latent does not win merely because it was fitted to the neuron.
+        """
+        s = self.s
+        spline = s.spline_every > 0 and self.iteration % s.spline_every == 1
+        g = s.mfm_gamma
+        mean, cov_all = self.cluster_marginals()
+        self.marg_mean, self.marg_cov = mean[:self.K], cov_all[:self.K]
+        loo_mean, loo_cov = mean[self.K:], cov_all[self.K:]
+        dirty = np.zeros(self.K, dtype=bool)   # membership changed since the smoother ran
+        for i in self.rng.permutation(self.n_neur):
+            zi = self.z[i]
+            a_i, kap_i, om_i = self._site(i)
+            counts = np.bincount(self.z, minlength=self.K)
+            counts[zi] -= 1
+            singleton = counts[zi] == 0
+            if not dirty[zi]:
+                # membership unchanged since the smoother ran: exact leave-one-out marginals
+                cav_mean, cav_cov = loo_mean[i], loo_cov[i]
+            else:
+                cav_mean, cav_cov = self._update_marginal(
+                    self.marg_mean[zi], self.marg_cov[zi], a_i, kap_i, om_i, -1.0)
+            existing = np.flatnonzero(counts > 0)
+            n_exist = existing.size
+            if singleton:
+                aux = cav_mean.T.copy()
+                aux_cov = cav_cov
+            else:
+                aux = aux_latent(self.rng, self.p1, self.n_time, s.aux_ar_coef, s.aux_ar_var,
+                                 spline)
+                aux_cov = np.repeat(s.new_cluster_q * np.eye(self.p1)[None], self.n_time, 0)
+            can_open = n_exist < self.t_max
+            cand = [(cav_mean if k == zi else self.marg_mean[k]).T for k in existing]
+            lat = np.stack(cand + ([aux] if can_open else []))          # (M, p1, T)
+            offset = self.delta[i] + lat[:, 0]
+            logm, c_hat, cov = laplace_log_marginal(self.y[i], offset, lat[:, 1:], self.r[i],
+                                                    s.loading_prior_sd)
+            logp = np.log(counts[existing] + g) + logm[:n_exist]
+            if can_open:
+                new = self.log_v[n_exist + 1] - self.log_v[n_exist] + np.log(g) + logm[-1]
+                logp = np.append(logp, new)
+            prob = np.exp(logp - logp.max())
+            prob /= prob.sum()
+            choice = int(self.rng.choice(prob.size, p=prob))
+            opened = choice == n_exist
+            target = zi if (opened and singleton) else (
+                self.K if opened else int(existing[choice]))
+            if target == zi:
+                continue
+            self.C[i] = c_hat[choice] + _chol(cov[choice]) @ self.rng.standard_normal(
+                c_hat.shape[1])
+            a_new = np.concatenate([[1.0], self.C[i]])
+            self.marg_mean[zi], self.marg_cov[zi] = cav_mean, cav_cov
+            dirty[zi] = True
+            if opened:
+                self._add_cluster(aux)
+                mean, cov_t = self._update_marginal(aux.T, aux_cov, a_new, kap_i, om_i, 1.0)
+                self.marg_mean = np.concatenate([self.marg_mean, mean[None]])
+                self.marg_cov = np.concatenate([self.marg_cov, cov_t[None]])
+                dirty = np.append(dirty, True)
+            else:
+                self.marg_mean[target], self.marg_cov[target] = self._update_marginal(
+                    self.marg_mean[target], self.marg_cov[target], a_new, kap_i, om_i, 1.0)
+                dirty[target] = True
+            self.z[i] = target
+            if singleton:
+                self._remove_cluster(zi)
+                self.marg_mean = np.delete(self.marg_mean, zi, axis=0)
+                self.marg_cov = np.delete(self.marg_cov, zi, axis=0)
+                dirty = np.delete(dirty, zi)
+
+    def sweep(self):
+        self.iteration += 1
+        self.step_neuron_params()
+        self.step_latent()
+        self.apply_constraints()
+        self.step_states()
+        self.step_assignments()
+
+    def log_likelihood(self):
+        r = self.r[:, None]
+        return float(nb_loglik(self.y, self.log_rate(), r).sum())
+
+
+def run_chain(counts, settings: SamplerSettings, random_state=None, progress=None,
+              init_labels=None) -> dict:
+    """Run one MCMC chain of the bi-clustering model.
+
+    Parameters
+    ----------
+    counts : ndarray of int, shape (n_neurons, n_time)
+        Spike counts per time bin.
+    settings : SamplerSettings
+    random_state : int, numpy Generator or SeedSequence, optional
+    progress : callable, optional
+        Called as ``progress(iteration, n_clusters, n_states, log_lik)`` every sweep.
+
+    Returns
+    -------
+    dict
+        ``trace_*`` arrays over all sweeps (``n_clusters``, ``n_states``, ``log_lik``) and
+        kept draws after burn-in and thinning: ``z`` (draw, neuron), ``state`` (draw, time),
+        ``delta``, ``dispersion``, ``loading_norm`` (draw, neuron), ``n_clusters``,
+        ``n_states``, ``log_lik`` (draw,), ``latent`` (draw, slot, factor, time; NaN-padded
+        to the largest number of clusters seen), and the posterior mean and sd of the
+        log firing rate per bin ``log_rate_mean``, ``log_rate_sd`` (neuron, time).
+    """
+    y = _check_counts(counts)
+    settings.check()
+    rng = np.random.default_rng(random_state)
+    ch = _Chain(y, settings, rng, init_labels)
+    keep = [it for it in range(1, settings.n_iter + 1)
+            if it > settings.burn_in and (it - settings.burn_in) % settings.thin == 0]
+    n_keep = len(keep)
+    n_neur, n_time = y.shape
+    out = {
+        "trace_n_clusters": np.zeros(settings.n_iter, dtype=np.int64),
+        "trace_n_states": np.zeros(settings.n_iter, dtype=np.int64),
+        "trace_log_lik": np.zeros(settings.n_iter),
+        "z": np.zeros((n_keep, n_neur), dtype=np.int64),
+        "state": np.zeros((n_keep, n_time), dtype=np.int64),
+        "delta": np.zeros((n_keep, n_neur)),
+        "dispersion": np.zeros((n_keep, n_neur)),
+        "loading_norm": np.zeros((n_keep, n_neur)),
+        "n_clusters": np.zeros(n_keep, dtype=np.int64),
+        "n_states": np.zeros(n_keep, dtype=np.int64),
+        "log_lik": np.zeros(n_keep),
+    }
+    latents = []
+    rate_sum = np.zeros((n_neur, n_time))
+    rate_sq = np.zeros((n_neur, n_time))
+    j = 0
+    keep_set = set(keep)
+    for it in range(1, settings.n_iter + 1):
+        ch.sweep()
+        ll = ch.log_likelihood()
+        n_states = int(np.unique(ch.states).size)
+        out["trace_n_clusters"][it - 1] = ch.K
+        out["trace_n_states"][it - 1] = n_states
+        out["trace_log_lik"][it - 1] = ll
+        if progress is not None:
+            progress(it, ch.K, n_states, ll)
+        if it in keep_set:
+            out["z"][j] = _relabel_first_seen(ch.z)
+            out["state"][j] = ch.states
+            out["delta"][j] = ch.delta
+            out["dispersion"][j] = ch.r
+            out["loading_norm"][j] = np.linalg.norm(ch.C, axis=1)
+            out["n_clusters"][j] = ch.K
+            out["n_states"][j] = n_states
+            out["log_lik"][j] = ll
+            order = _first_seen_order(ch.z)
+            latents.append(ch.x[order].astype(np.float32))
+            psi = ch.log_rate()
+            rate_sum += psi
+            rate_sq += psi * psi
+            j += 1
+    slots = max(lat.shape[0] for lat in latents)
+    lat_arr = np.full((n_keep, slots, ch.p1, n_time), np.nan, dtype=np.float32)
+    for j, lat in enumerate(latents):
+        lat_arr[j, :lat.shape[0]] = lat
+    out["latent"] = lat_arr
+    out["log_rate_mean"] = rate_sum / n_keep
+    out["log_rate_sd"] = np.sqrt(np.maximum(rate_sq / n_keep - out["log_rate_mean"] ** 2, 0))
+    return out
+
+
+def _first_seen_order(z):
+    _, first = np.unique(z, return_index=True)
+    return np.unique(z)[np.argsort(first)]
+
+
+def _relabel_first_seen(z):
+    order = _first_seen_order(z)
+    lut = np.empty(order.max() + 1, dtype=np.int64)
+    lut[order] = np.arange(order.size)
+    return lut[z]
+
+
+def _check_counts(counts) -> np.ndarray:
+    y = np.asarray(counts)
+    if y.ndim != 2:
+        raise ValueError(f"counts must be 2-D (neuron, time), got shape {y.shape}")
+    if y.shape[0] < 2 or y.shape[1] < 3:
+        raise ValueError(f"counts need >= 2 neurons and >= 3 time bins, got shape {y.shape}")
+    if not np.all(np.isfinite(y)) or np.any(y < 0) or np.any(y != np.round(y)):
+        raise ValueError("counts must be finite non-negative integers")
+    return y.astype(float)
