@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from neuroflow.devtools import copy_workflow, repo_root, run_snakemake
+from neuroflow.devtools import copy_workflow, repo_root, run_snakemake, set_active_stages
 
 pytestmark = pytest.mark.slurm
 CLUSTER = repo_root() / "tests/system/slurm_cluster.sh"
@@ -37,6 +37,7 @@ def slurm_cluster():
 
 def small_workdir(dest: Path) -> Path:
     work = copy_workflow(dest)
+    set_active_stages(work, ["connectome"])
     cfg = yaml.safe_load((work / "config/config.yaml").read_text())
     keep = ("witvliet2021animal7", "witvliet2021animal8")
     cfg["connectome"]["sources"] = {k: cfg["connectome"]["sources"][k] for k in keep}

@@ -14,14 +14,17 @@ import pytest
 import xarray as xr
 import yaml
 
-from neuroflow.devtools import copy_workflow, run_snakemake
+from neuroflow.devtools import copy_workflow, run_snakemake, set_active_stages
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.workflow
 
 
 def make_workdir(dest: Path) -> Path:
-    return copy_workflow(dest, ROOT)
+    """A copy of the workflow with only the connectome stage on (the foundation tests)."""
+    work = copy_workflow(dest, ROOT)
+    set_active_stages(work, ["connectome"])
+    return work
 
 
 def run(workdir: Path, *args, check=True):

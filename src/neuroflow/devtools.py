@@ -29,6 +29,18 @@ def copy_workflow(dest, root=None) -> Path:
     return dest
 
 
+def set_active_stages(workdir, stages) -> None:
+    """Rewrite the copy's config/config.yaml so that only ``stages`` are activated."""
+    import yaml
+
+    path = Path(workdir) / "config/config.yaml"
+    cfg = yaml.safe_load(path.read_text())
+    for name, section in cfg.items():
+        if isinstance(section, dict) and ("activate" in section or name == "connectome"):
+            section["activate"] = name in stages
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+
+
 def run_snakemake(workdir, *args, cores: int = 2) -> subprocess.CompletedProcess:
     """Run ``python -m snakemake --cores N *args`` in ``workdir`` (captured output)."""
     return subprocess.run([sys.executable, "-m", "snakemake", "--cores", str(cores), *args],

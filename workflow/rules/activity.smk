@@ -1,1 +1,202 @@
-# Stage 'activity': neural-activity homogenization and the structure-function link (issue 3). Rules go inside `if is_activated("activity"):`.
+# Stage 'activity' (issue 3): neural-activity homogenization and the structure-function link.
+# Recordings -> one NetCDF each (canonical labels, common step) -> FC; the Randi et al. 2023
+# signal-propagation atlas -> structure-function statistics of every connectome.
+from neuroflow.activity.pipeline import (
+    check_activity_config,
+    connectome_path,
+    recording_citation,
+    recording_files,
+    recording_source,
+)
+
+
+if is_activated("activity"):
+
+    ACT = config["activity"]
+    ACT_DIR = f"{R}/group/activity"
+    RECORDINGS = sorted(ACT["recordings"])
+    check_activity_config(config, MANIFEST, Path(workflow.basedir))
+
+    rule activity_homogenize:
+        input:
+            files=lambda wc: recording_files(config, MANIFEST, wc.recording),
+            cell_table=config["connectome"]["cell_table"],
+            aliases=config["connectome"]["aliases"],
+        output:
+            nc=f"{R}/sub-{{recording}}/ophys/sub-{{recording}}_desc-homogenized_activity.nc",
+            fig=report(
+                f"{R}/sub-{{recording}}/figures/sub-{{recording}}_desc-resampling_activity.png",
+                caption="../report/activity_recording.rst",
+                category="Neural activity",
+                subcategory="Recordings",
+                labels={"recording": "{recording}", "figure": "resampling and activity"},
+            ),
+        log:
+            f"{LOGS}/activity/sub-{{recording}}_homogenize.log",
+        params:
+            recording=lambda wc: ACT["recordings"][wc.recording],
+            source=lambda wc: recording_source(config, wc.recording),
+            citation=lambda wc: recording_citation(config, MANIFEST, wc.recording),
+            exclude=config["connectome"].get("exclude_neurons", ["CANL", "CANR"]),
+            homogenize={
+                "step_s": ACT["step_s"],
+                "max_gap_s": ACT["max_gap_s"],
+                "jitter_tolerance": ACT["jitter_tolerance"],
+                "interpolation": ACT["interpolation"],
+                "kaiser_beta": ACT["kaiser_beta"],
+                "max_nan_run_fraction": ACT["max_nan_run_fraction"],
+                "min_samples": ACT["min_samples"],
+                "require_labelled": ACT["require_labelled"],
+                "smoothing": ACT["smoothing"],
+                "normalization": ACT["normalization"],
+                "ambiguous": ACT["labels"]["ambiguous"],
+                "slots": ACT["labels"]["slots"],
+                "random_state": ACT["labels"]["random_state"],
+            },
+        wildcard_constraints:
+            recording="[A-Za-z0-9]+",
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=10,
+        conda:
+            "../../envs/activity.yaml"
+        script:
+            "../scripts/activity_homogenize.py"
+
+    rule activity_fc:
+        input:
+            nc=f"{R}/sub-{{recording}}/ophys/sub-{{recording}}_desc-homogenized_activity.nc",
+        output:
+            nc=f"{R}/sub-{{recording}}/ophys/sub-{{recording}}_desc-fc_connectivity.nc",
+        log:
+            f"{LOGS}/activity/sub-{{recording}}_fc.log",
+        params:
+            kind=ACT["fc"]["kind"],
+            min_overlap=ACT["fc"]["min_overlap"],
+        wildcard_constraints:
+            recording="[A-Za-z0-9]+",
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=5,
+        conda:
+            "../../envs/activity.yaml"
+        script:
+            "../scripts/activity_fc.py"
+
+    rule activity_index:
+        input:
+            ncs=expand(f"{R}/sub-{{recording}}/ophys/sub-{{recording}}_desc-homogenized_activity.nc",
+                       recording=RECORDINGS),
+            fcs=expand(f"{R}/sub-{{recording}}/ophys/sub-{{recording}}_desc-fc_connectivity.nc",
+                       recording=RECORDINGS),
+        output:
+            tsv=report(
+                f"{ACT_DIR}/desc-recordings_index.tsv",
+                caption="../report/activity_index.rst",
+                category="Neural activity",
+                labels={"table": "dataset index"},
+            ),
+            fig_fc=report(
+                f"{FIGS}/desc-recordings_fc.png",
+                caption="../report/activity_fc.rst",
+                category="Neural activity",
+                labels={"figure": "functional connectivity"},
+            ),
+        log:
+            f"{LOGS}/activity/index.log",
+        params:
+            recordings=RECORDINGS,
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=5,
+        conda:
+            "../../envs/activity.yaml"
+        script:
+            "../scripts/activity_index.py"
+
+    if RECORDINGS:
+        STAGE_TARGETS.append(f"{ACT_DIR}/desc-recordings_index.tsv")
+
+    rule activity_funatlas:
+        input:
+            h5=dataset_paths(MANIFEST, ACT["funatlas"]["dataset"], config["resources"]["dest"])[0],
+            cell_table=config["connectome"]["cell_table"],
+            aliases=config["connectome"]["aliases"],
+        output:
+            nc=f"{ACT_DIR}/desc-randi2023_funatlas.nc",
+        log:
+            f"{LOGS}/activity/funatlas.log",
+        params:
+            strains=ACT["funatlas"]["strains"],
+            exclude=config["connectome"].get("exclude_neurons", ["CANL", "CANR"]),
+            citation=" ".join(str(MANIFEST["datasets"][ACT["funatlas"]["dataset"]]
+                                  .get("citation", "")).split()),
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=5,
+        conda:
+            "../../envs/activity.yaml"
+        script:
+            "../scripts/activity_funatlas.py"
+
+    STAGE_TARGETS.append(f"{ACT_DIR}/desc-randi2023_funatlas.nc")
+
+    # Structure-function needs the connectome stage's outputs.
+    SF = ACT["structure_function"]
+    if SF["activate"] and is_activated("connectome"):
+        _SF_ALL = [*SOURCES, "consensus"]
+        SF_CONNECTOMES = sorted(set(SF["sources"] or _SF_ALL) & set(_SF_ALL))
+
+        rule activity_structure_function:
+            input:
+                atlas=f"{ACT_DIR}/desc-randi2023_funatlas.nc",
+                connectomes=[connectome_path(CONN, c) for c in SF_CONNECTOMES],
+                fcs=expand(f"{R}/sub-{{recording}}/ophys/sub-{{recording}}_desc-fc_connectivity.nc",
+                           recording=RECORDINGS),
+                consensus=f"{CONN}/desc-consensus_connectome.nc",
+            output:
+                stats=report(
+                    f"{ACT_DIR}/desc-structurefunction_stats.tsv",
+                    caption="../report/activity_structurefunction_table.rst",
+                    category="Structure and function",
+                    labels={"table": "AUROC and rank correlation"},
+                ),
+                hops=f"{ACT_DIR}/desc-structurefunction_hops.tsv",
+                fc=f"{ACT_DIR}/desc-fcanatomy_stats.tsv",
+                fig_auroc=report(
+                    f"{FIGS}/desc-structurefunction_auroc.png",
+                    caption="../report/activity_structurefunction_auroc.rst",
+                    category="Structure and function",
+                    labels={"figure": "AUROC per connectome"},
+                ),
+                fig_hops=report(
+                    f"{FIGS}/desc-structurefunction_hops.png",
+                    caption="../report/activity_structurefunction_hops.rst",
+                    category="Structure and function",
+                    labels={"figure": "response vs path length"},
+                ),
+            log:
+                f"{LOGS}/activity/structurefunction.log",
+            params:
+                connectomes=SF_CONNECTOMES,
+                alpha=SF["alpha"],
+                negatives=SF["negatives"],
+                max_hops=SF["max_hops"],
+                n_bootstrap=SF["n_bootstrap"],
+                ci=SF["ci"],
+                min_support=SF["min_support"],
+                random_state=SF["random_state"],
+            threads: 2
+            resources:
+                mem_mb=3000,
+                runtime=15,
+            conda:
+                "../../envs/activity.yaml"
+            script:
+                "../scripts/activity_structure_function.py"
+
+        STAGE_TARGETS.append(f"{ACT_DIR}/desc-structurefunction_stats.tsv")

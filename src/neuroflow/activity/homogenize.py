@@ -1,0 +1,318 @@
+"""Per-recording homogenization: canonical labels, one time step, one normalization.
+
+Labels go through the *same* :class:`neuroflow.homogenize.labels.LabelMap` as the
+connectomes (cell table + alias table, zero padding stripped), so a neuron's name is the
+same in an activity file and in a connectome. Differences from the seed (Simeon et al.
+2024, ``worm-data-preprocess``), each a fix of a pitfall it documents:
+
+* labels with ``?`` (left/right or dorsal/ventral unresolved) are *not* silently turned
+  into an identity: by default they become unlabelled neurons (status ``ambiguous``);
+  ``ambiguous: resolve`` assigns the first unused canonical label matching the pattern
+  (``?`` = any one character) and flags it ``ambiguous_resolved``;
+* unlabelled neurons keep anonymous ids and are counted; their optional 300-slot position
+  (``slot``) is drawn with a seeded generator (the seed's was unseeded) and must never be
+  interpreted; unrecorded slots are NaN, not 0, in :func:`to_canonical`;
+* resampling is anti-aliased (polyphase FIR) instead of interpolation + block averaging;
+* smoothing runs on the common grid, so the window is the same duration for every
+  recording (the seed smooths on each dataset's native grid);
+* output is float32 (the seed stored float16);
+* recordings without labelled neurons are kept (``require_labelled: false``), because
+  the embedded demo recordings (mouse) have anonymous ROIs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from neuroflow.activity.resample import normalize_traces, resample_traces, smooth_traces
+
+AMBIGUOUS = ("unlabelled", "resolve")
+SLOT_MODES = ("random", "none")
+STATUSES = ("canonical", "ambiguous_resolved", "ambiguous", "duplicate", "not_a_neuron",
+            "unknown", "none")
+
+
+def map_neuron_labels(raw_labels, label_map, ambiguous: str = "unlabelled") -> pd.DataFrame:
+    """Map raw neuron labels to the canonical neuron list.
+
+    Parameters
+    ----------
+    raw_labels : sequence of str
+        Labels as written in the file (``""`` for an anonymous ROI).
+    label_map : neuroflow.homogenize.labels.LabelMap
+        From :func:`neuroflow.homogenize.labels.build_label_map` (the connectomes' map).
+    ambiguous : {"unlabelled", "resolve"}
+        What to do with labels containing ``?``.
+
+    Returns
+    -------
+    table : DataFrame, one row per raw label
+        ``raw_label``, ``label`` (canonical label or ``""``), ``status`` (one of
+        ``canonical``, ``ambiguous_resolved``, ``ambiguous``, ``duplicate``,
+        ``not_a_neuron`` (a muscle or end organ), ``unknown``, ``none``).
+    """
+    if ambiguous not in AMBIGUOUS:
+        raise ValueError(f"ambiguous must be one of {AMBIGUOUS}, got {ambiguous!r}")
+    canon = label_map.blocks["neuron"]
+    rows, used = [], set()
+    pending = []
+    for i, raw in enumerate(raw_labels):
+        raw = "" if raw is None or (isinstance(raw, float) and np.isnan(raw)) else str(raw).strip()
+        if not raw:
+            rows.append((raw, "", "none"))
+            continue
+        if "?" in raw:
+            rows.append((raw, "", "ambiguous"))
+            pending.append(i)
+            continue
+        block, label = label_map.map(raw)
+        if block != "neuron":
+            rows.append((raw, "", "not_a_neuron" if block in ("muscle", "other") else "unknown"))
+        elif label in used:
+            rows.append((raw, "", "duplicate"))
+        else:
+            used.add(label)
+            rows.append((raw, label, "canonical"))
+    if ambiguous == "resolve":
+        for i in pending:
+            raw = rows[i][0]
+            pattern = re.compile("^" + re.escape(raw).replace(r"\?", ".") + "$")
+            hits = [c for c in canon if pattern.match(c) and c not in used]
+            if hits:
+                used.add(hits[0])
+                rows[i] = (raw, hits[0], "ambiguous_resolved")
+    return pd.DataFrame(rows, columns=["raw_label", "label", "status"])
+
+
+def assign_slots(labels, canonical: list[str], mode: str = "random",
+                 random_state: int = 42) -> np.ndarray:
+    """Position in the canonical list: labelled neurons exactly, unlabelled ones at random.
+
+    Parameters
+    ----------
+    labels : sequence of str
+        Canonical label, or ``""`` for an unlabelled neuron.
+    canonical : list of str
+        The canonical neuron list (300 labels).
+    mode : {"random", "none"}
+        ``random``: unlabelled neurons take free slots drawn with
+        ``numpy.random.default_rng(random_state)`` (the seed's layout, but reproducible);
+        those beyond the free slots, and all of them with ``none``, get -1.
+
+    Returns
+    -------
+    slots : ndarray of int16, shape (n_neurons,)
+    """
+    if mode not in SLOT_MODES:
+        raise ValueError(f"slot mode must be one of {SLOT_MODES}, got {mode!r}")
+    index = {c: i for i, c in enumerate(canonical)}
+    slots = np.array([index.get(lab, -1) if lab else -1 for lab in labels], dtype=np.int16)
+    unl = np.flatnonzero(slots < 0)
+    if mode == "random" and unl.size:
+        free = np.setdiff1d(np.arange(len(canonical)), slots[slots >= 0])
+        rng = np.random.default_rng(random_state)
+        chosen = rng.choice(free, size=min(unl.size, free.size), replace=False)
+        slots[unl[: chosen.size]] = chosen
+    return slots
+
+
+def to_canonical(activity: xr.DataArray, canonical: list[str],
+                 include_unlabelled: bool = False) -> xr.DataArray:
+    """``(time, neuron)`` activity on the canonical neuron list (NaN where not recorded).
+
+    Unlabelled neurons are placed at their random ``slot`` only when
+    ``include_unlabelled`` (the seed's layout; never interpret those slots).
+    """
+    out = np.full((activity.sizes["time"], len(canonical)), np.nan, dtype=np.float32)
+    slots = activity["slot"].values
+    keep = activity["is_labelled"].values | (include_unlabelled & (slots >= 0))
+    out[:, slots[keep]] = activity.values[:, keep]
+    return xr.DataArray(out, dims=("time", "neuron"),
+                        coords={"time": activity["time"].values, "neuron": canonical},
+                        attrs=dict(activity.attrs))
+
+
+def _check_params(params: dict) -> None:
+    for key in ("step_s", "max_gap_s"):
+        if not isinstance(params.get(key), (int, float)) or params[key] <= 0:
+            raise ValueError(f"activity parameter {key} must be > 0, got {params.get(key)!r}")
+
+
+def homogenize_recording(rec: xr.Dataset, label_map, *, recording_id: str, step_s: float = 0.333,
+                         max_gap_s: float = 1.0, jitter_tolerance: float = 0.05,
+                         interpolation: str = "linear", kaiser_beta: float = 5.0,
+                         max_nan_run_fraction: float = 0.05, min_samples: int = 600,
+                         require_labelled: bool = False, smoothing: dict | None = None,
+                         normalization: dict | None = None, ambiguous: str = "unlabelled",
+                         slots: str = "random", random_state: int = 42,
+                         attrs: dict | None = None) -> xr.Dataset:
+    """Homogenize one recording read by :mod:`neuroflow.activity.readers`.
+
+    Parameters
+    ----------
+    rec : xarray.Dataset
+        ``traces (time, neuron)`` with coords ``raw_label``, ``roi_index``.
+    label_map : LabelMap
+        The connectomes' label map.
+    recording_id : str
+        Used in error messages and attrs.
+    step_s, max_gap_s, jitter_tolerance, interpolation, kaiser_beta
+        See :func:`neuroflow.activity.resample.resample_traces`.
+    max_nan_run_fraction : float
+        Neurons whose longest invalid (unbridged NaN / gap) run exceeds this fraction of
+        the recording are dropped (seed: 5 %).
+    min_samples : int
+        Fewest native samples a recording must have (seed: 600).
+    require_labelled : bool
+        Fail when no neuron maps to a canonical label (the seed skips such recordings).
+    smoothing : dict
+        ``method``, ``window_s``, ``causal``, ``alpha``, ``sigma_s``
+        (:func:`~neuroflow.activity.resample.smooth_traces`).
+    normalization : dict
+        ``method``, ``baseline_percentile``, ``baseline_window_s``
+        (:func:`~neuroflow.activity.resample.normalize_traces`).
+    ambiguous, slots, random_state
+        See :func:`map_neuron_labels` and :func:`assign_slots`.
+
+    Returns
+    -------
+    homogenized : xarray.Dataset
+        ``activity (time, neuron)`` float32 (resampled, smoothed, normalized) and
+        ``resampled (time, neuron)`` float32 (anti-aliased, in the recording's unit);
+        coords ``time`` (s from the first sample, ``k * step_s``), ``neuron`` (canonical
+        labels first, in canonical order, then anonymous ids), ``raw_label``,
+        ``label_status``, ``is_labelled``, ``slot``, ``roi_index``; attrs with rates,
+        durations, counts, dropped neurons and every parameter.
+    """
+    smoothing = {"method": "moving", "window_s": 2.664, "causal": True, "alpha": 0.5,
+                 "sigma_s": 1.0, **(smoothing or {})}
+    normalization = {"method": "zscore", "baseline_percentile": 8.0, "baseline_window_s": 0.0,
+                     **(normalization or {})}
+    _check_params({"step_s": step_s, "max_gap_s": max_gap_s})
+    where = f"recording {recording_id!r} ({rec.attrs.get('file', '?')})"
+    n_native = rec.sizes["time"]
+    if n_native < min_samples:
+        raise ValueError(f"{where}: {n_native} samples < min_samples = {min_samples} "
+                         "(lower activity.min_samples to keep short recordings)")
+    table = map_neuron_labels(rec["raw_label"].values, label_map, ambiguous)
+    if require_labelled and not (table["label"] != "").any():
+        raise ValueError(f"{where}: no neuron label maps to the canonical list and "
+                         "activity.require_labelled is true")
+    ids = [lab if lab else str(orig) for lab, orig in zip(table["label"], rec["neuron"].values)]
+    clash = [i for i, (lab, orig) in enumerate(zip(table["label"], rec["neuron"].values))
+             if not lab and str(orig) in set(label_map.blocks["neuron"])]
+    for i in clash:  # an unlabelled neuron whose file id is a canonical name (e.g. duplicate)
+        ids[i] = f"unlabelled-{int(rec['roi_index'].values[i])}"
+    if len(set(ids)) != len(ids):
+        ids = [lab if lab else f"unlabelled-{int(r)}"
+               for lab, r in zip(table["label"], rec["roi_index"].values)]
+
+    values, new_time, info = resample_traces(
+        rec["traces"].values, rec["time"].values, step_s, max_gap_s=max_gap_s,
+        jitter_tolerance=jitter_tolerance, interpolation=interpolation, kaiser_beta=kaiser_beta)
+    duration = info["native_duration_s"]
+    longest = np.asarray(info["longest_invalid_run_s"])
+    dropped = [{"neuron": ids[j], "raw_label": table["raw_label"][j],
+                "reason": f"longest NaN/gap run {longest[j]:.3g} s > "
+                          f"{max_nan_run_fraction:g} x {duration:.4g} s"}
+               for j in np.flatnonzero(longest > max_nan_run_fraction * duration)]
+    keep = longest <= max_nan_run_fraction * duration
+
+    smoothed = smooth_traces(values, step_s, smoothing["method"], smoothing["window_s"],
+                             smoothing["causal"], smoothing["alpha"], smoothing["sigma_s"])
+    window = int(round(normalization["baseline_window_s"] / step_s))
+    normalized, bad = normalize_traces(smoothed, normalization["method"],
+                                       normalization["baseline_percentile"], window)
+    for j in np.flatnonzero(bad & keep):
+        dropped.append({"neuron": ids[j], "raw_label": table["raw_label"][j],
+                        "reason": "dF/F baseline <= 0"})
+    keep &= ~bad
+    if not keep.any():
+        raise ValueError(f"{where}: every neuron was dropped ({dropped[:3]} ...)")
+
+    canon = label_map.blocks["neuron"]
+    rank = {c: i for i, c in enumerate(canon)}
+    kept = np.flatnonzero(keep)
+    order = sorted(kept, key=lambda j: (0, rank[table["label"][j]]) if table["label"][j]
+                   else (1, j))
+    labels = [table["label"][j] for j in order]
+    slot = assign_slots(labels, canon, slots, random_state)
+    status = table["status"].to_numpy()[order]
+    coords = {
+        "time": new_time,
+        "neuron": [ids[j] for j in order],
+        "raw_label": ("neuron", table["raw_label"].to_numpy()[order].astype(str)),
+        "label_status": ("neuron", status.astype(str)),
+        "is_labelled": ("neuron", np.array([bool(lab) for lab in labels])),
+        "slot": ("neuron", slot),
+        "roi_index": ("neuron", rec["roi_index"].values[order]),
+    }
+    norm_units = {"none": rec["traces"].attrs.get("units", ""), "zscore": "1 (z-score)",
+                  "causal_zscore": "1 (causal z-score)", "dff": "1 (dF/F)",
+                  "dff_zscore": "1 (z-scored dF/F)"}[normalization["method"]]
+    ds = xr.Dataset(
+        {"activity": (("time", "neuron"), normalized[:, order].astype(np.float32)),
+         "resampled": (("time", "neuron"), values[:, order].astype(np.float32))},
+        coords=coords)
+    ds["time"].attrs.update(units="s", long_name="time from the first native sample")
+    ds["activity"].attrs.update(units=norm_units, long_name=(
+        f"resampled to {step_s} s, smoothed ({smoothing['method']}), normalized "
+        f"({normalization['method']})"))
+    ds["resampled"].attrs.update(units=rec["traces"].attrs.get("units", ""),
+                                 long_name=f"anti-aliased resampling to {step_s} s")
+    ds["slot"].attrs["long_name"] = ("index in the canonical neuron list; for unlabelled "
+                                     "neurons a seeded random free slot (never interpret it)")
+    n_lab = int(sum(bool(x) for x in labels))
+    counts = table["status"].value_counts()
+    ds.attrs.update({
+        "recording": recording_id,
+        "reader": rec.attrs.get("reader", ""),
+        "signal": rec.attrs.get("signal", ""),
+        "file": rec.attrs.get("file", ""),
+        "nominal_rate_hz": float(rec.attrs.get("nominal_rate_hz", np.nan)),
+        "native_rate_hz": 1.0 / info["native_step_s"],
+        "native_step_s": info["native_step_s"],
+        "rate_hz": 1.0 / step_s,
+        "step_s": float(step_s),
+        "native_duration_s": duration,
+        "duration_s": float(new_time[-1]),
+        "n_samples_native": int(n_native),
+        "n_samples": int(new_time.size),
+        "n_rois": int(rec.sizes["neuron"]),
+        "n_neurons": int(len(order)),
+        "n_labelled": n_lab,
+        "n_unlabelled": int(len(order) - n_lab),
+        "n_ambiguous": int(counts.get("ambiguous", 0) + counts.get("ambiguous_resolved", 0)),
+        "n_dropped": len(dropped),
+        "dropped": json.dumps(dropped),
+        "label_status_counts": json.dumps({k: int(v) for k, v in sorted(counts.items())}),
+        "resampling": json.dumps({k: v for k, v in info.items() if k != "longest_invalid_run_s"}
+                                 | {"method": "scipy.signal.resample_poly", "kaiser_beta": kaiser_beta,
+                                    "max_gap_s": max_gap_s, "jitter_tolerance": jitter_tolerance,
+                                    "interpolation": interpolation}),
+        "smoothing": json.dumps(smoothing),
+        "normalization": json.dumps(normalization),
+        "labels": json.dumps({"ambiguous": ambiguous, "slots": slots, "random_state": random_state}),
+        "notes": json.dumps(list(rec.attrs.get("notes", []))),
+    })
+    ds.attrs.update(attrs or {})
+    return ds
+
+
+def index_row(ds: xr.Dataset, source: str) -> dict:
+    """One row of the dataset index from a homogenized recording's attrs."""
+    a = ds.attrs
+    return {"recording": a["recording"], "source": source, "reader": a["reader"],
+            "signal": a["signal"], "simulated": a.get("simulated", "no"),
+            "native_rate_hz": a["native_rate_hz"], "rate_hz": a["rate_hz"],
+            "native_duration_s": a["native_duration_s"], "duration_s": a["duration_s"],
+            "n_samples_native": a["n_samples_native"], "n_samples": a["n_samples"],
+            "n_rois": a["n_rois"], "n_neurons": a["n_neurons"], "n_labelled": a["n_labelled"],
+            "n_unlabelled": a["n_unlabelled"], "n_ambiguous": a["n_ambiguous"],
+            "n_dropped": a["n_dropped"],
+            "n_nan_samples": int(np.isnan(ds["activity"].values).sum())}

@@ -1,0 +1,263 @@
+"""File-level entry points for the activity rules (one function per rule) and config helpers.
+
+Each function reads its inputs, calls the pure functions of the stage's modules and writes
+its outputs atomically (:mod:`neuroflow.provenance`), so a failure leaves nothing partial.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from neuroflow.config import ConfigError
+from neuroflow.provenance import package_versions, write_netcdf, write_tsv
+from neuroflow.resources import sha256_file
+
+VERSIONS = ("neuroflow", "numpy", "scipy", "pandas", "xarray", "h5netcdf", "h5py", "pynwb")
+_SUITE2P_FILES = {"F": ["F.npy", "Fneu.npy"], "spks": ["spks.npy"], "Fneu": ["Fneu.npy"]}
+
+
+# --------------------------------------------------------------------------- config helpers
+def recording_files(config: dict, manifest: dict, recording: str) -> list[str]:
+    """Input files of one recording: the manifest dataset's files or the user's paths.
+
+    A suite2p folder in ``paths`` expands to the ``.npy`` files the reader will open.
+    """
+    from neuroflow.resources import dataset_paths
+
+    rec = config["activity"]["recordings"][recording]
+    if "paths" not in rec:
+        paths = dataset_paths(manifest, rec["dataset"], config["resources"]["dest"])
+        idx = rec.get("files") or range(len(paths))
+        return [str(paths[i]) for i in idx]
+    if rec["reader"] != "suite2p":
+        return list(rec["paths"])
+    opts = rec.get("reader_options", {})
+    signal = opts.get("signal", "F")
+    names = list(_SUITE2P_FILES.get(signal, ["F.npy"])) + ["iscell.npy"]
+    if signal == "F" and not opts.get("neuropil_coefficient", 0.7):
+        names.remove("Fneu.npy")
+    out = []
+    for p in rec["paths"]:
+        out += [str(Path(p) / n) for n in names] if not str(p).endswith(".npy") else [p]
+    return out
+
+
+def recording_source(config: dict, recording: str) -> str:
+    """``dataset id`` of a recording, or ``"user"`` for user-supplied files."""
+    rec = config["activity"]["recordings"][recording]
+    return rec.get("dataset", "user")
+
+
+def recording_citation(config: dict, manifest: dict, recording: str) -> str:
+    """Citation of a recording's dataset (or a note for user-supplied files)."""
+    src = recording_source(config, recording)
+    if src == "user":
+        return "user-supplied file(s)"
+    return " ".join(str(manifest["datasets"][src].get("citation", "")).split())
+
+
+def connectome_path(conn_dir: str, connectome: str) -> str:
+    """The connectome stage's NetCDF of a source id, or of the consensus."""
+    if connectome == "consensus":
+        return f"{conn_dir}/desc-consensus_connectome.nc"
+    return f"{conn_dir}/source-{connectome}_desc-homogenized_connectome.nc"
+
+
+def check_activity_config(config: dict, manifest: dict, root=".") -> None:
+    """Raise :class:`neuroflow.config.ConfigError` naming the key for unusable values."""
+    act = config.get("activity") or {}
+    root = Path(root)
+    datasets = manifest["datasets"]
+    for rid, rec in (act.get("recordings") or {}).items():
+        key = f"activity.recordings.{rid}"
+        if ("dataset" in rec) == ("paths" in rec):
+            raise ConfigError(f"config key {key}: give exactly one of 'dataset' or 'paths'")
+        if "dataset" in rec:
+            if rec["dataset"] not in datasets:
+                raise ConfigError(f"config key {key}.dataset: {rec['dataset']!r} is not in the "
+                                  f"manifest {config['resources']['manifest']}")
+            n = len(datasets[rec["dataset"]]["files"])
+            bad = [i for i in rec.get("files", []) if i >= n]
+            if bad:
+                raise ConfigError(f"config key {key}.files: indices {bad} out of range; dataset "
+                                  f"{rec['dataset']!r} has {n} file(s)")
+        else:
+            for i, path in enumerate(rec["paths"]):
+                p = Path(path)
+                if not (p.exists() or (root / p).exists()):
+                    raise ConfigError(f"config key {key}.paths[{i}]: file not found: {path}")
+        if rec["reader"] == "suite2p" and not (rec.get("reader_options") or {}).get("rate_hz"):
+            raise ConfigError(f"config key {key}.reader_options.rate_hz: suite2p folders need the "
+                              "frame rate (ops.npy is a pickle and is not read)")
+    fa = (act.get("funatlas") or {}).get("dataset")
+    if fa and fa not in datasets:
+        raise ConfigError(f"config key activity.funatlas.dataset: {fa!r} is not in the manifest")
+    chosen = (act.get("structure_function") or {}).get("sources") or []
+    unknown = sorted(set(chosen) - set(config["connectome"]["sources"]) - {"consensus"})
+    if unknown:
+        raise ConfigError(f"config key activity.structure_function.sources: unknown source id(s) "
+                          f"{unknown}")
+
+
+def _label_map(cell_table, aliases, exclude):
+    from neuroflow.homogenize.labels import build_label_map, load_aliases, load_cell_table
+
+    return build_label_map(load_cell_table(cell_table), load_aliases(aliases), tuple(exclude))
+
+
+def _inputs(files) -> str:
+    return json.dumps([{"file": Path(f).name, "sha256": sha256_file(f)} for f in files])
+
+
+def _open(path) -> xr.Dataset:
+    with xr.open_dataset(path, engine="h5netcdf") as ds:
+        return ds.load()
+
+
+# ------------------------------------------------------------------------------- rules
+def homogenize_recording_files(files, *, recording_id: str, reader: str, reader_options: dict,
+                               cell_table, aliases, exclude, params: dict, source: str,
+                               label: str, citation: str, simulated: str, out_nc,
+                               out_fig) -> xr.Dataset:
+    """Read one recording, homogenize it, write its NetCDF and QC figure."""
+    from neuroflow.activity.figures import plot_recording_qc
+    from neuroflow.activity.homogenize import homogenize_recording
+    from neuroflow.activity.readers import read_recording
+
+    try:
+        rec = read_recording(reader, files, **(reader_options or {}))
+    except TypeError as exc:  # an option the reader does not take
+        raise ConfigError(f"config key activity.recordings.{recording_id}.reader_options: "
+                          f"{exc}") from exc
+    label_map = _label_map(cell_table, aliases, exclude)
+    attrs = {"label": label, "source": source, "citation": citation, "simulated": simulated,
+             "inputs": _inputs(files), "reader_options": json.dumps(reader_options or {}),
+             "cell_table_sha256": sha256_file(cell_table), "aliases_sha256": sha256_file(aliases),
+             "software_versions": json.dumps(package_versions(VERSIONS))}
+    ds = homogenize_recording(rec, label_map, recording_id=recording_id, attrs=attrs, **params)
+    plot_recording_qc(rec, ds, out_fig)
+    write_netcdf(ds, out_nc)
+    return ds
+
+
+def fc_file(nc, *, kind: str, min_overlap: int, out_nc) -> xr.Dataset:
+    """Per-recording functional connectivity NetCDF."""
+    from neuroflow.activity.structure import functional_connectivity
+
+    ds = _open(nc)
+    fc = functional_connectivity(ds["activity"], kind=kind, min_overlap=min_overlap)
+    out = fc.to_dataset(name="fc")
+    out.attrs.update({"recording": ds.attrs["recording"], "kind": kind,
+                      "inputs": _inputs([nc]), "simulated": ds.attrs.get("simulated", "no"),
+                      "software_versions": json.dumps(package_versions(VERSIONS))})
+    write_netcdf(out, out_nc)
+    return out
+
+
+def index_files(ncs, fcs, *, out_tsv, fig_fc) -> pd.DataFrame:
+    """Dataset index TSV (one row per recording) and the FC small multiples."""
+    from neuroflow.activity.figures import plot_fc
+    from neuroflow.activity.homogenize import index_row
+
+    rows, mats = [], {}
+    for nc, fc in zip(ncs, fcs):
+        ds = _open(nc)
+        rows.append(index_row(ds, ds.attrs.get("source", "")))
+        f = _open(fc)
+        mats[ds.attrs["recording"]] = f["fc"]
+        off = f["fc"].values[~np.eye(f.sizes["neuron"], dtype=bool)]
+        rows[-1]["fc_mean_abs"] = float(np.nanmean(np.abs(off))) if off.size else np.nan
+    if not rows:
+        raise ValueError("activity.recordings is empty: nothing to index")
+    table = pd.DataFrame(rows).sort_values("recording", kind="stable")
+    write_tsv(table, out_tsv, "One row per homogenized activity recording.", {
+        "source": "manifest dataset id, or 'user' for your own files",
+        "native_rate_hz": "sampling rate of the file (Hz), from its time stamps",
+        "rate_hz": "common rate after anti-aliased resampling (Hz)",
+        "native_duration_s": "duration of the file (s)", "duration_s": "(n_samples - 1) x step (s)",
+        "n_rois": "traces in the file after the cell/ROI selection",
+        "n_neurons": "traces kept (NaN/gap and dF/F checks)",
+        "n_labelled": "neurons mapped to the canonical list shared with the connectomes",
+        "n_unlabelled": "neurons kept with anonymous ids",
+        "n_ambiguous": "labels with '?' (kept unlabelled unless ambiguous: resolve)",
+        "n_dropped": "traces dropped (reasons in the NetCDF attrs)",
+        "n_nan_samples": "NaN values left in the homogenized activity (long gaps)",
+        "fc_mean_abs": "mean |FC| over neuron pairs"}, sources=[Path(p).name for p in ncs])
+    plot_fc(mats, fig_fc)
+    return table
+
+
+def funatlas_file(h5, *, cell_table, aliases, exclude, strains, citation, out_nc) -> xr.Dataset:
+    """The signal-propagation atlas in the canonical order (NetCDF)."""
+    from neuroflow.activity.funatlas import read_funatlas
+
+    atlas = read_funatlas(h5, _label_map(cell_table, aliases, exclude), strains)
+    atlas.attrs.update({"citation": citation, "inputs": _inputs([h5]),
+                        "licence": "GPL-3.0 (wormneuroatlas); derived at run time, not vendored",
+                        "software_versions": json.dumps(package_versions(VERSIONS))})
+    write_netcdf(atlas, out_nc)
+    return atlas
+
+
+STATS_COLUMNS = {
+    "connectome": "homogenized source id, or 'consensus'",
+    "statistic": "auroc (significant vs non-significant pairs) or spearman (strength vs |dF/F|)",
+    "predictor": "synapse | chemical | electrical | strength | hops | reach<k>",
+    "subset": "pairs entering the statistic",
+    "value": "AUROC (0.5 = chance) or Spearman rho",
+    "ci_low": "lower percentile-bootstrap bound (stimulated neurons resampled)",
+    "ci_high": "upper percentile-bootstrap bound",
+    "n_pairs": "tested neuron pairs observed by the connectome (pre != post)",
+    "n_significant": "pairs with q < alpha", "n_stimulated": "stimulated neurons (clusters)",
+    "precision": "P(significant | predictor present)",
+    "recall": "P(predictor present | significant)", "base_rate": "P(significant)",
+}
+HOPS_COLUMNS = {
+    "hops": "shortest directed anatomical path (synapses); gap junctions count both ways",
+    "fraction_significant": "n_significant / n_pairs",
+    "ci_low": "lower percentile-bootstrap bound", "ci_high": "upper percentile-bootstrap bound",
+}
+
+
+def structure_function_files(atlas_nc, connectome_ncs, names, fc_ncs, consensus_nc, *,
+                             params: dict, n_jobs: int, out_stats, out_hops, out_fc, fig_auroc,
+                             fig_hops) -> pd.DataFrame:
+    """Structure-function tables of every connectome against the atlas, each recording's FC
+    against the consensus anatomy, and the report figures."""
+    from neuroflow.activity.figures import plot_auroc, plot_hops
+    from neuroflow.activity.structure import anatomy_layers, fc_vs_anatomy, structure_function
+
+    if len(names) != len(connectome_ncs):
+        raise ValueError(f"{len(names)} connectome names for {len(connectome_ncs)} files")
+    atlas = _open(atlas_nc)
+    connectomes = {name: _open(path) for name, path in zip(names, connectome_ncs)}
+    stats, hops = structure_function(atlas, connectomes, n_jobs=n_jobs, **params)
+    sources = [Path(p).name for p in (atlas_nc, *connectome_ncs)]
+    write_tsv(stats, out_stats, "How well each connectome predicts significant responses of "
+              "the Randi et al. 2023 signal-propagation atlas.", STATS_COLUMNS, sources)
+    write_tsv(hops, out_hops, "Fraction of tested pairs responding by shortest anatomical path "
+              "length in each connectome.", HOPS_COLUMNS, sources)
+    rows = []
+    cons = connectomes["consensus"] if "consensus" in connectomes else _open(consensus_nc)
+    canonical = [str(x) for x in cons["pre"].values]
+    layers = anatomy_layers(cons, canonical, params.get("min_support", 0.5))
+    for path in fc_ncs:
+        f = _open(path)
+        rows.append({"recording": f.attrs["recording"], "connectome": "consensus",
+                     "kind": f.attrs["kind"], **fc_vs_anatomy(f["fc"], layers, canonical)})
+    fc_table = pd.DataFrame(rows, columns=["recording", "connectome", "kind", "n_labelled",
+                                           "n_pairs", "spearman_rho"])
+    write_tsv(fc_table, out_fc, "Spearman correlation between each recording's |FC| and the "
+              "symmetric consensus anatomical strength, over pairs of labelled neurons "
+              "(n/a when fewer than 3 labelled neurons).",
+              {"n_labelled": "neurons with canonical labels",
+               "n_pairs": "labelled pairs observed by the consensus"},
+              [Path(p).name for p in (*fc_ncs, consensus_nc)])
+    plot_auroc(stats, fig_auroc)
+    plot_hops(hops, fig_hops)
+    return stats
