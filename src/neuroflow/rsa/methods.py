@@ -1,0 +1,139 @@
+"""Methods paragraph of the topological-RSA stage (what was done, with the parameters used)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from neuroflow import __version__
+from neuroflow.provenance import package_versions
+from neuroflow.rsa.networks import DIGITS_CITATION
+from neuroflow.rsa.transforms import statistic_from_config
+
+TRSA_CITATION = ("Lin B, Kriegeskorte N (2023). The topology and geometry of neural "
+                 "representations. arXiv:2309.11028.")
+RSATOOLBOX_CITATION = ("Schütt HH, Kipnis AD, Diedrichsen J, Kriegeskorte N (2023). Statistical "
+                       "inference on representational geometries. eLife 12:e82566.")
+CROSSNOBIS_CITATION = ("Walther A, Nili H, Ejaz N, Alink A, Kriegeskorte N, Diedrichsen J (2016). "
+                       "Reliability of dissimilarity measures for multi-voxel pattern analysis. "
+                       "NeuroImage 137:188-200.")
+SHRINKAGE_CITATION = ("Schäfer J, Strimmer K (2005). A shrinkage approach to large-scale "
+                      "covariance matrix estimation and implications for functional genomics. "
+                      "Stat Appl Genet Mol Biol 4:32.")
+NILEARN_CITATION = ("Abraham A, Pedregosa F, Eickenberg M, et al. (2014). Machine learning for "
+                    "neuroimaging with scikit-learn. Front Neuroinform 8:14.")
+TORCH_CITATION = ("Paszke A, Gross S, Massa F, et al. (2019). PyTorch: an imperative style, "
+                  "high-performance deep learning library. NeurIPS 32.")
+SCIPY_CITATION = ("Virtanen P, Gommers R, Oliphant TE, et al. (2020). SciPy 1.0: fundamental "
+                  "algorithms for scientific computing in Python. Nat Methods 17:261-272.")
+NWB_CITATION = ("Rübel O, Tritt A, Ly R, et al. (2022). The Neurodata Without Borders "
+                "ecosystem for neurophysiological data science. eLife 11:e78362.")
+
+
+def _dataset_reference(manifest: dict, ds_id: str) -> str:
+    entry = manifest["datasets"][ds_id]
+    dist = manifest["distributions"][entry["distribution"]]
+    return (" ".join(str(entry.get("citation", "")).split()) + f" Data files from the "
+            f"{entry['distribution']} {dist['version']} distribution "
+            f"({entry.get('licence', dist.get('licence', 'licence unknown'))}), sha256-verified.")
+
+
+def _result_sentence(config: dict) -> str:
+    """Headline of the identification noise curves, if the table exists."""
+    path = Path(config["results_dir"]) / "group/trsa/desc-noise_identification.tsv"
+    if not path.is_file():
+        return ""
+    table = pd.read_csv(path, sep="\t")
+    parts = []
+    for level in sorted(table["noise_level"].unique()):
+        sub = table[table["noise_level"] == level]
+        plain = sub[sub["kind"] == "rdm"]["accuracy"]
+        geo = sub[sub["kind"] != "rdm"].sort_values("accuracy", ascending=False)
+        if plain.empty or geo.empty:
+            continue
+        best = geo.iloc[0]
+        parts.append(f"noise {level:g}: plain RDM {plain.iloc[0]:.2f}, best geo-topological "
+                     f"statistic {best['statistic']} {best['accuracy']:.2f}")
+    if not parts:
+        return ""
+    return ("Identification accuracy (chance "
+            f"{table['chance'].iloc[0]:.2f}) by noise level: " + "; ".join(parts) + ".")
+
+
+def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
+    """Paragraphs (plain text) describing what was done, and the reference list."""
+    cfg = config["trsa"]
+    v = package_versions(("rsatoolbox", "scipy", "scikit-learn", "nilearn", "torch", "pynwb",
+                          "numpy"))
+    stats = [statistic_from_config(s) for s in cfg["statistics"]]
+    hx, hd, net, ident = (cfg["haxby"], cfg["headdirection"], cfg["networks"],
+                          cfg["identification"])
+    zero = ("pairs below the lower quantile were not edges of the graph, as in rsatoolbox and "
+            "the authors' code, where networkx drops zero weights" if cfg["zero_edges"] == "drop"
+            else "pairs below the lower quantile were edges of length zero")
+    paras = [
+        f"Topological representational similarity analysis followed Lin & Kriegeskorte (2023), "
+        f"with neuroflow {__version__}, rsatoolbox {v['rsatoolbox']}, scipy {v['scipy']} and "
+        f"scikit-learn {v['scikit-learn']}. Each RDM was summarised by {len(stats)} statistics "
+        f"({', '.join(s.label for s in stats)}). The geo-topological transform (RGTM) ranks each "
+        "RDM's dissimilarities, scales them to [0, 1], sets values below the lower quantile l to "
+        "0 and above the upper quantile u to 1 and rescales those in between linearly, with "
+        "per-RDM quantiles as in the authors' definition (rsatoolbox's geotopological_transform "
+        "pools the quantiles over RDMs and, in version 0.3.2, also sets ramp values above the "
+        "upper quantile's value to 1; our implementation equals it where that does not "
+        "happen, which the tests check). The geodesic statistic (RGDM) takes the RGTM as a "
+        "weighted graph, removes the "
+        f"pairs at 1, computes all-pairs shortest paths (scipy csgraph; {zero}), and ranks "
+        "the path lengths (disconnected pairs share the top rank), scaled to [0, 1]. (l, u) "
+        "pairs were grouped into the paper's families: local extractor (mean <= 0.2), global "
+        "extractor (mean >= 0.8), geometry-sensitive (u - l >= 0.8), topology-sensitive "
+        "(l >= 0.4, u <= 0.6) and intermediate.",
+        f"Real fMRI: the run-wise GLM of Haxby et al. (2001) subject {hx['subject']} (PyMVPA "
+        "tutorial data: 1452 volumes in 12 runs, TR 2.5 s, 530 voxels of one posterior axial "
+        f"slice, 8 object categories) used nilearn {v['nilearn']} design matrices (block "
+        f"boxcars convolved with the {hx['hrf_model']} HRF, cosine drift regressors below "
+        f"{hx['high_pass']:g} Hz) on percent signal change; the condition betas of each run "
+        "were compared with rsatoolbox's crossvalidated Mahalanobis distance (crossnobis, "
+        "leave-one-run-out), noise-normalised with the residual covariance "
+        f"({hx['noise_method']}). Category model RDMs ({', '.join(hx['models'])}) were "
+        f"evaluated against the data under every statistic (data and models transformed "
+        f"alike) with rsatoolbox's '{hx['comparison']}' comparison and {hx['n_boot']} bootstrap "
+        "samples of conditions (eval_bootstrap_pattern; one-sided t-tests against zero, "
+        "paired t-tests between models, uncorrected).",
+        f"Real head-direction data: spike times of the '{hd['location']}' units and the head "
+        f"angle in the '{hd['epoch']}' epoch of an NWB file (pynwb {v['pynwb']}) gave firing "
+        f"rates in {hd['n_bins']} equal angle bins; the RDM between bins "
+        f"({hd['rdm_method']} distance of the population vectors) was compared with a ring "
+        "model (circular distance) and a line model (linear distance), as above "
+        f"({hd['comparison']}, {hd['n_boot']} bootstrap samples of bins).",
+        f"Simulation (simulated data): {net['n_instances']} instances of one convolutional "
+        f"network (3 x 3 convolutions with {net['conv_channels']} channels and 2 x 2 "
+        f"max-pooling after every second, fully connected layers of {net['fc_units']} units, "
+        f"ReLU; PyTorch {v['torch']}, one CPU thread) were trained from seeds "
+        f"{cfg['random_state']} to {cfg['random_state'] + net['n_instances'] - 1} on "
+        f"scikit-learn's 8 x 8 handwritten digits ({net['epochs']} epochs, Adam, learning rate "
+        f"{net['learning_rate']:g}, batch {net['batch_size']}), holding out "
+        f"{net['stimuli_per_class']} images per digit as stimuli. Each layer's RDM "
+        f"({net['rdm_method']} distance, rsatoolbox) on the stimuli was identified across "
+        "instances by leave-one-instance-out nearest-centroid classification (Euclidean), as "
+        "in the paper. Gaussian noise with SD "
+        f"{', '.join(f'{x:g}' for x in ident['noise_levels'])} times the SD of all RDM entries "
+        f"was added to the RDMs (negatives set to 0; {ident['n_repeats']} draws per level). "
+        f"The (l, u) grid had resolution {ident['grid_resolution']:g} (noise "
+        f"{', '.join(f'{x:g}' for x in ident['grid_noise_levels'])}); for the family comparison "
+        f"{ident['family_samples']} random (l, u) pairs were drawn per family and "
+        f"{ident['n_boot']} bootstrap draws resampled instances and stimuli with replacement "
+        "(pairs of a duplicated stimulus dropped; copies of one instance held out together), "
+        "giving the bootstrap SD of each family's mean accuracy and paired bootstrap p-values. "
+        f"All random draws used seed {cfg['random_state']}. " + _result_sentence(config),
+    ]
+    refs = [TRSA_CITATION, RSATOOLBOX_CITATION, CROSSNOBIS_CITATION, SHRINKAGE_CITATION,
+            NILEARN_CITATION, SCIPY_CITATION, TORCH_CITATION, NWB_CITATION, DIGITS_CITATION]
+    for ds_id in (hx["dataset"], hd["dataset"]):
+        if ds_id in manifest.get("datasets", {}):
+            refs.append(_dataset_reference(manifest, ds_id))
+    if ident.get("rdms"):
+        paras.append(f"The identification analyses read the RDM stack {ident['rdms']} instead "
+                     "of the simulated networks.")
+    return paras, refs

@@ -1,0 +1,375 @@
+"""File-level entry points of the tRSA rules (one function per rule).
+
+Each function reads its inputs, calls the pure functions of :mod:`neuroflow.rsa`, and
+writes its outputs atomically (NetCDF, TSV + JSON sidecar, PNG); a failure leaves nothing
+partial behind. Simulated data are labelled as such in every output.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from neuroflow.provenance import package_versions, write_netcdf, write_tsv
+from neuroflow.resources import sha256_file
+from neuroflow.rsa.transforms import statistic_from_config
+
+RSA_PACKAGES = ("neuroflow", "numpy", "scipy", "pandas", "xarray", "rsatoolbox",
+                "scikit-learn", "nilearn", "nibabel", "pynwb", "torch")
+STAT_COLUMNS = {
+    "statistic": "rdm (plain RDM), or rgtm/rgdm_l<lower>_u<upper>",
+    "kind": "rdm | rgtm (geo-topological) | rgdm (geodesic after geo-topological)",
+    "lower": "lower quantile threshold l (fraction of the RDM's dissimilarities)",
+    "upper": "upper quantile threshold u (fraction)",
+    "family": "plain | local | global | geometry | topology | intermediate (Lin & "
+              "Kriegeskorte 2023 taxonomy of (l, u))",
+}
+
+
+def _statistics(entries, where: str):
+    if not entries:
+        raise ValueError(f"config key {where}: at least one statistic is needed")
+    return [statistic_from_config(e, f"{where}[{i}]") for i, e in enumerate(entries)]
+
+
+def _provenance(inputs, params: dict) -> dict:
+    """NetCDF attributes of an output derived from real input files."""
+    return {"inputs": json.dumps([{"file": Path(f).name, "sha256": sha256_file(f)}
+                                  for f in inputs]),
+            "parameters": json.dumps(params, sort_keys=True, default=str),
+            "software_versions": json.dumps(package_versions(RSA_PACKAGES), sort_keys=True),
+            "simulated": "false"}
+
+
+def _check_file(path, what: str) -> Path:
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{what}: file not found: {path}")
+    return path
+
+
+# ----------------------------------------------------------------------------- Haxby fMRI
+def read_haxby(bold, mask, attributes):
+    """Masked time series, labels and runs of the PyMVPA Haxby 2001 files.
+
+    Returns
+    -------
+    timeseries : ndarray, shape (n_volumes, n_voxels)
+    labels, runs : ndarray, shape (n_volumes,)
+    voxels : ndarray, shape (n_voxels, 3)
+        Voxel indices (i, j, k) in the BOLD image.
+    tr : float
+        Repetition time from the NIfTI header (s).
+    """
+    import nibabel as nib
+
+    bold, mask, attributes = (_check_file(bold, "BOLD image"), _check_file(mask, "mask image"),
+                              _check_file(attributes, "attributes table"))
+    try:
+        img = nib.load(bold)
+        data = np.asanyarray(img.dataobj)
+        mask_data = np.asanyarray(nib.load(mask).dataobj) > 0
+    except Exception as exc:  # nibabel raises many types for damaged files
+        raise ValueError(f"cannot read NIfTI image {bold} / {mask}: {exc}") from exc
+    if data.ndim != 4 or data.shape[:3] != mask_data.shape[:3]:
+        raise ValueError(f"BOLD image {bold}: shape {data.shape} does not match mask {mask} "
+                         f"shape {mask_data.shape}")
+    try:
+        table = pd.read_csv(attributes, sep=r"\s+", header=None, names=["label", "run"],
+                            dtype={"label": str, "run": int})
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise ValueError(f"attributes table {attributes}: expected two columns (label, run) "
+                         f"per volume: {exc}") from exc
+    if len(table) != data.shape[3]:
+        raise ValueError(f"attributes table {attributes}: {len(table)} rows but {bold} has "
+                         f"{data.shape[3]} volumes")
+    mask3 = mask_data.reshape(mask_data.shape[:3])
+    voxels = np.argwhere(mask3)
+    timeseries = data[mask3].T.astype(np.float64)
+    tr = float(img.header.get_zooms()[3])
+    return timeseries, table["label"].to_numpy(), table["run"].to_numpy(), voxels, tr
+
+
+def haxby_rdm_file(bold, mask, attributes, out_nc, *, subject: str, task: str,
+                   baseline: str = "rest", hrf_model: str = "spm", high_pass: float = 1 / 128,
+                   noise_method: str = "shrinkage_diag", tr: float | None = None) -> None:
+    """Run-wise GLM + noise-normalised crossnobis RDM of the Haxby conditions -> NetCDF.
+
+    The NetCDF holds ``rdm`` (pair; crossnobis, per voxel), ``rdm_correlation`` (pair;
+    correlation distance of the run-averaged betas, for comparison) and ``beta`` (run,
+    condition, voxel; percent signal change).
+    """
+    import xarray as xr
+
+    from neuroflow.rsa.rdm import correlation_rdm, crossnobis_rdm, runwise_glm
+
+    timeseries, labels, runs, voxels, header_tr = read_haxby(bold, mask, attributes)
+    tr = float(tr or header_tr)
+    conditions = sorted(set(labels) - {baseline})
+    if len(conditions) < 3:
+        raise ValueError(f"attributes table {attributes}: need >= 3 conditions besides "
+                         f"{baseline!r}, found {conditions}")
+    betas, residuals, dof, run_ids = runwise_glm(timeseries, labels, runs, tr, conditions,
+                                                 baseline, hrf_model, high_pass)
+    cn = crossnobis_rdm(betas, conditions, run_ids, residuals, dof, noise_method)
+    order = [str(c) for c in cn.pattern_descriptors["conds"]]
+    if order != conditions:
+        raise RuntimeError(f"rsatoolbox reordered the conditions: {order}")
+    corr = correlation_rdm(betas.mean(axis=0), conditions)
+    iu = np.triu_indices(len(conditions), k=1)
+    cond = np.array(conditions)
+    ds = xr.Dataset(
+        {"rdm": (("pair",), cn.get_vectors()[0]),
+         "rdm_correlation": (("pair",), corr.get_vectors()[0]),
+         "beta": (("run", "condition", "voxel"), betas)},
+        coords={"pair": np.arange(len(iu[0])), "condition": cond,
+                "condition_i": ("pair", cond[iu[0]]), "condition_j": ("pair", cond[iu[1]]),
+                "run": run_ids, "voxel": np.arange(len(voxels)),
+                "voxel_ijk": (("voxel", "axis"), voxels), "axis": ["i", "j", "k"]})
+    ds["rdm"].attrs.update(units="squared Mahalanobis distance per voxel (crossnobis, "
+                                 "unbiased; can be negative)",
+                           description="rsatoolbox calc_rdm(method='crossnobis', "
+                                       "cv_descriptor='runs'), noise precision from GLM "
+                                       f"residuals ({noise_method})")
+    ds["rdm_correlation"].attrs.update(units="1 - Pearson r", description="correlation "
+                                       "distance of the run-averaged betas")
+    ds["beta"].attrs.update(units="percent signal change per unit regressor")
+    ds.attrs.update(_provenance([bold, mask, attributes], {
+        "tr_s": tr, "baseline": baseline, "hrf_model": hrf_model, "high_pass_hz": high_pass,
+        "noise_method": noise_method, "residual_dof": dof}))
+    ds.attrs.update(subject=subject, task=task, n_volumes=int(len(labels)),
+                    n_voxels=int(len(voxels)), n_runs=int(len(run_ids)))
+    write_netcdf(ds, out_nc)
+
+
+def model_comparison_file(rdm_nc, out_tsv, out_png, out_rdm_png, *, models: dict,
+                          statistics, method: str = "corr", n_boot: int = 200,
+                          zero_edges: str = "drop", random_state: int = 0) -> None:
+    """Compare category models with the Haxby RDM for every statistic (rsatoolbox)."""
+    import xarray as xr
+
+    from neuroflow.rsa.figures import plot_model_comparison, plot_rdm_statistics
+    from neuroflow.rsa.models import category_model, compare_models
+
+    stats = _statistics(statistics, "trsa.haxby.statistics")
+    with xr.open_dataset(_check_file(rdm_nc, "RDM file"), engine="h5netcdf") as ds:
+        data = ds["rdm"].values.astype(float)
+        conditions = [str(c) for c in ds["condition"].values]
+        subject, task = ds.attrs.get("subject", "?"), ds.attrs.get("task", "?")
+    if not models:
+        raise ValueError("config key trsa.haxby.models: at least one model is needed")
+    model_rdms = {}
+    for name, groups in models.items():
+        try:
+            model_rdms[name] = category_model(conditions, groups)
+        except ValueError as exc:
+            raise ValueError(f"config key trsa.haxby.models.{name}: {exc}") from exc
+    table = compare_models(data, model_rdms, conditions, stats, method, n_boot, zero_edges,
+                           random_state)
+    table.insert(0, "subject", subject)
+    write_tsv(table, out_tsv,
+              f"rsatoolbox model comparison of the sub-{subject} task-{task} crossnobis RDM "
+              f"with category models, per representational statistic (data and models "
+              f"transformed alike; comparison '{method}', {n_boot} bootstrap samples of "
+              "conditions).", {**STAT_COLUMNS, **_MODEL_COLUMNS}, sources=[Path(rdm_nc).name])
+    plot_model_comparison(table, out_png, f"sub-{subject} (Haxby 2001): category models vs "
+                          "crossnobis RDM, per statistic", method)
+    plot_rdm_statistics(data, conditions, stats, out_rdm_png,
+                        f"sub-{subject} (Haxby 2001) crossnobis RDM under each statistic",
+                        zero_edges)
+
+
+_MODEL_COLUMNS = {
+    "subject": "subject label",
+    "model": "model RDM name",
+    "evaluation": "model-data agreement on all conditions (rsatoolbox comparison method)",
+    "bootstrap_mean": "mean over bootstrap samples of conditions",
+    "bootstrap_se": "SD over bootstrap samples (standard error)",
+    "ci_low": "2.5th percentile of the bootstrap", "ci_high": "97.5th percentile",
+    "p_zero": "rsatoolbox one-sided t-test of the evaluation against 0",
+    "p_vs_best": "rsatoolbox two-sided t-test against the best model of this statistic",
+    "rank": "1 = best model for this statistic",
+    "note": "why a row could not be evaluated",
+}
+
+
+# ----------------------------------------------------------------------------- head direction
+def headdirection_files(nwb, out_nc, out_tsv, out_png, out_fig_models, *, subject: str,
+                        n_bins: int = 36, epoch: str = "wake", location: str = "adn",
+                        rdm_method: str = "correlation", statistics=(), method: str = "corr",
+                        n_boot: int = 200, zero_edges: str = "drop",
+                        random_state: int = 0) -> None:
+    """Head-direction tuning curves -> RDM over angle bins -> ring vs line, per statistic."""
+    from neuroflow.rsa.figures import plot_model_comparison, plot_tuning_and_rdm
+    from neuroflow.rsa.headdirection import tuning_curves
+    from neuroflow.rsa.models import compare_models, line_model, ring_model
+    from neuroflow.rsa.networks import activation_rdm
+
+    stats = _statistics(statistics, "trsa.headdirection.statistics")
+    tuning = tuning_curves(_check_file(nwb, "NWB file"), n_bins, epoch, location)
+    rates = tuning["rate"].values
+    if (rates.std(axis=1) == 0).any() and rdm_method == "correlation":
+        raise ValueError(f"NWB file {nwb}: some angle bins have identical rates in every unit "
+                         "(correlation distance undefined); use rdm_method: euclidean")
+    rdm = activation_rdm(rates, rdm_method)
+    angles = tuning["angle_bin"].values
+    iu = np.triu_indices(len(angles), k=1)
+    tuning["rdm"] = (("pair",), rdm)
+    tuning = tuning.assign_coords(pair=np.arange(len(rdm)), angle_i=("pair", angles[iu[0]]),
+                                  angle_j=("pair", angles[iu[1]]))
+    tuning["rdm"].attrs.update(units=f"{rdm_method} distance between the population rate "
+                                     "vectors of two angle bins (rsatoolbox calc_rdm)")
+    tuning.attrs.update(_provenance([nwb], {"n_bins": n_bins, "epoch": epoch,
+                                            "location": location, "rdm_method": rdm_method}))
+    tuning.attrs["subject"] = subject
+    write_netcdf(tuning, out_nc)
+    labels = [f"{np.degrees(a):.0f}deg" for a in angles]
+    table = compare_models(rdm, {"ring": ring_model(angles), "line": line_model(angles)},
+                           labels, stats, method, n_boot, zero_edges, random_state)
+    table.insert(0, "subject", subject)
+    write_tsv(table, out_tsv,
+              f"Ring (circular angular distance) vs line (linear distance of bin centres) "
+              f"model RDMs against the head-direction RDM of sub-{subject} ({location} units, "
+              f"{epoch} epoch, {n_bins} bins), per statistic (rsatoolbox, '{method}', "
+              f"{n_boot} bootstrap samples of angle bins).", {**STAT_COLUMNS, **_MODEL_COLUMNS},
+              sources=[Path(nwb).name])
+    plot_tuning_and_rdm(tuning, rdm, out_png,
+                        f"sub-{subject}: {tuning.sizes['unit']} {location} units, {epoch}")
+    plot_model_comparison(table, out_fig_models, f"sub-{subject} head direction: ring vs line "
+                          "model, per statistic", method)
+
+
+# ----------------------------------------------------------------------------- simulation
+def network_rdms_file(out_nc, *, n_instances: int, conv_channels, fc_units, epochs: int,
+                      batch_size: int, learning_rate: float, stimuli_per_class: int,
+                      rdm_method: str = "correlation", random_state: int = 0) -> None:
+    """Train the simulated network instances and write their layer RDMs (NetCDF)."""
+    from neuroflow.rsa.networks import simulate_network_rdms
+
+    ds = simulate_network_rdms(n_instances, conv_channels, fc_units, epochs, batch_size,
+                               learning_rate, stimuli_per_class, rdm_method, random_state)
+    ds.attrs["parameters"] = json.dumps({
+        "n_instances": n_instances, "conv_channels": list(conv_channels),
+        "fc_units": list(fc_units), "epochs": epochs, "batch_size": batch_size,
+        "learning_rate": learning_rate, "stimuli_per_class": stimuli_per_class,
+        "rdm_method": rdm_method, "random_state": random_state}, sort_keys=True)
+    ds.attrs["software_versions"] = json.dumps(package_versions(RSA_PACKAGES), sort_keys=True)
+    write_netcdf(ds, out_nc)
+
+
+def read_rdm_stack(path, variable: str = "rdm"):
+    """Read a (subject-like, region-like, pair) RDM stack from NetCDF.
+
+    Returns
+    -------
+    rdms : ndarray, shape (n_subjects, n_regions, n_pairs)
+    dims : tuple of str
+    regions : list of str
+    simulated : bool
+    """
+    import xarray as xr
+
+    with xr.open_dataset(_check_file(path, "RDM stack"), engine="h5netcdf") as ds:
+        if variable not in ds:
+            raise ValueError(f"RDM stack {path}: no variable {variable!r}")
+        da = ds[variable]
+        if da.ndim != 3 or da.dims[2] != "pair":
+            raise ValueError(f"RDM stack {path}: {variable!r} must have dims (subject, region, "
+                             f"pair), got {da.dims}")
+        if not np.isfinite(da.values).all():
+            raise ValueError(f"RDM stack {path}: {variable!r} holds NaN or infinite values")
+        return (da.values.astype(float), da.dims, [str(r) for r in da[da.dims[1]].values],
+                ds.attrs.get("simulated") == "true")
+
+
+def identification_files(rdm_nc, outputs: dict, *, statistics, noise_levels, n_repeats: int,
+                         grid_resolution: float, grid_noise_levels, family_samples: int,
+                         n_boot: int, family_noise_level: float = 0.0,
+                         zero_edges: str = "drop", random_state: int = 0) -> None:
+    """Identification analyses of an RDM stack: noise curves, (l, u) grid, families.
+
+    `outputs` maps ``noise``, ``grid``, ``families``, ``samples``, ``tests`` (TSV) and
+    ``fig_noise``, ``fig_grid``, ``fig_families`` (PNG) to paths.
+    """
+    from neuroflow.rsa import identification as ident
+    from neuroflow.rsa.figures import plot_families, plot_grid, plot_noise_curves
+
+    stats = _statistics(statistics, "trsa.identification.statistics")
+    rdms, dims, regions, simulated = read_rdm_stack(rdm_nc)
+    chance = 1.0 / len(regions)
+    what = "SIMULATED " if simulated else ""
+    unit = f"{dims[1]} identified across {dims[0]}s"
+    src = [Path(rdm_nc).name]
+    common = {"chance": f"chance accuracy = 1 / {len(regions)} {dims[1]}s"}
+    noise = ident.noise_curve(rdms, stats, noise_levels, n_repeats, zero_edges, random_state)
+    noise["chance"] = chance
+    write_tsv(noise, outputs["noise"],
+              f"{what}leave-one-{dims[0]}-out nearest-centroid identification accuracy "
+              f"({unit}) per statistic as Gaussian noise is added to the RDM entries.",
+              {**STAT_COLUMNS, **common, "noise_level": "noise SD / SD of all RDM entries",
+               "accuracy": "fraction of RDMs whose label is identified (mean over draws)",
+               "accuracy_sd": "SD over noise draws", "n_repeats": "noise draws"}, sources=src)
+    plot_noise_curves(noise, outputs["fig_noise"], chance,
+                      f"{what}{unit}: accuracy vs RDM noise ({rdms.shape[0]} {dims[0]}s, "
+                      f"{rdms.shape[1]} {dims[1]}s)")
+    grid = ident.grid_search(rdms, grid_resolution, grid_noise_levels,
+                             zero_edges=zero_edges, random_state=random_state)
+    write_tsv(grid, outputs["grid"],
+              f"{what}identification accuracy ({unit}) over the (lower, upper) grid "
+              f"(resolution {grid_resolution}).",
+              {**STAT_COLUMNS, "noise_level": "noise SD / SD of all RDM entries",
+               "accuracy": "leave-one-out identification accuracy"}, sources=src)
+    plot_grid(grid, outputs["fig_grid"], f"{what}{unit}: accuracy over (l, u)", chance)
+    summary, samples, tests = ident.family_comparison(
+        rdms, family_samples, n_boot, noise_level=family_noise_level, zero_edges=zero_edges,
+        random_state=random_state)
+    write_tsv(summary, outputs["families"],
+              f"{what}identification accuracy ({unit}) per family of (l, u): mean over "
+              f"{family_samples} random (l, u) per family; bootstrap ({n_boot} draws) over "
+              f"{dims[0]}s and stimuli.",
+              {"kind": "rdm | rgtm | rgdm", "family": STAT_COLUMNS["family"],
+               "n_samples": "random (l, u) pairs of the family",
+               "noise_level": "noise SD / SD of all RDM entries",
+               "accuracy_mean": "mean accuracy over the family's (l, u) pairs",
+               "bootstrap_mean": "mean over bootstrap draws",
+               "bootstrap_sd": "SD over bootstrap draws of the family mean",
+               "ci_low": "2.5th percentile", "ci_high": "97.5th percentile"}, sources=src)
+    write_tsv(samples, outputs["samples"], f"{what}every sampled (l, u) statistic of the "
+              "family comparison with its accuracy and bootstrap mean / SD.",
+              {**STAT_COLUMNS, "accuracy": "identification accuracy",
+               "bootstrap_mean": "mean over bootstrap draws",
+               "bootstrap_sd": "SD over bootstrap draws"}, sources=src)
+    write_tsv(tests, outputs["tests"], f"{what}paired bootstrap comparisons of family "
+              "accuracies (same draws for all statistics).",
+              {"mean_difference": "accuracy of a minus b (mean over draws)",
+               "ci_low": "2.5th percentile of the difference",
+               "ci_high": "97.5th percentile", "p_value": "two-sided bootstrap p-value "
+               "(2 x smaller tail fraction, >= 1 / n_boot)", "n_boot": "bootstrap draws"},
+              sources=src)
+    plot_families(summary, outputs["fig_families"], chance,
+                  f"{what}{unit}: families of (l, u), noise {family_noise_level:g}")
+
+
+def check_trsa_config(config: dict, manifest: dict) -> None:
+    """Checks the schema cannot express, run when the workflow is parsed (before any job).
+
+    Raises ValueError naming the config key: unknown manifest datasets, statistics with
+    ``lower > upper``, a missing ``identification.rdms`` file.
+    """
+    cfg = config["trsa"]
+    for section in ("haxby", "headdirection"):
+        ds = cfg[section]["dataset"]
+        if ds not in manifest["datasets"]:
+            raise ValueError(f"config key trsa.{section}.dataset: {ds!r} is not in the manifest "
+                             f"{manifest.get('_path', '')}")
+    n_files = len(manifest["datasets"][cfg["haxby"]["dataset"]]["files"])
+    if n_files != 3:
+        raise ValueError(f"config key trsa.haxby.dataset: needs 3 files (BOLD, mask, "
+                         f"attributes), {cfg['haxby']['dataset']!r} has {n_files}")
+    _statistics(cfg["statistics"], "trsa.statistics")
+    rdms = cfg["identification"].get("rdms")
+    if rdms and not Path(rdms).is_file():
+        raise ValueError(f"config key trsa.identification.rdms: file not found: {rdms}")
