@@ -1,0 +1,188 @@
+"""Methods paragraph of the EEG stage, written from the configuration actually used."""
+
+from __future__ import annotations
+
+from neuroflow import __version__
+from neuroflow.provenance import package_versions
+
+REFERENCES = {
+    "mne": "Gramfort A, Luessi M, Larson E, et al. (2013). MEG and EEG data analysis with "
+           "MNE-Python. Front Neurosci 7:267.",
+    "mne_bids": "Appelhoff S, Sanderson M, Brooks TL, et al. (2019). MNE-BIDS: Organizing "
+                "electrophysiological data into the BIDS format and facilitating their analysis. "
+                "J Open Source Softw 4:1896.",
+    "specparam": "Donoghue T, Haller M, Peterson EJ, et al. (2020). Parameterizing neural power "
+                 "spectra into periodic and aperiodic components. Nat Neurosci 23:1655-1665.",
+    "prep": "Bigdely-Shamlo N, Mullen T, Kothe C, Su KM, Robbins KA (2015). The PREP pipeline: "
+            "standardized preprocessing for large-scale EEG analysis. Front Neuroinform 9:16.",
+    "infomax": "Bell AJ, Sejnowski TJ (1995). An information-maximization approach to blind "
+               "separation and blind deconvolution. Neural Comput 7:1129-1159; Lee TW, Girolami M, "
+               "Sejnowski TJ (1999). Independent component analysis using an extended infomax "
+               "algorithm for mixed subgaussian and supergaussian sources. Neural Comput 11:417-441.",
+    "fastica": "Hyvarinen A, Oja E (2000). Independent component analysis: algorithms and "
+               "applications. Neural Netw 13:411-430.",
+    "picard": "Ablin P, Cardoso JF, Gramfort A (2018). Faster independent component analysis by "
+              "preconditioning with Hessian approximations. IEEE Trans Signal Process 66:4040-4049.",
+    "iclabel": "Pion-Tonachini L, Kreutz-Delgado K, Makeig S (2019). ICLabel: An automated "
+               "electroencephalographic independent component classifier, dataset, and website. "
+               "NeuroImage 198:181-197; Li A, Feitelberg J, Saini AP, Hochenberger R, Scheltienne M "
+               "(2022). MNE-ICALabel: Automatically annotating ICA components with ICLabel in "
+               "Python. J Open Source Softw 7:4484.",
+    "splines": "Perrin F, Pernier J, Bertrand O, Echallier JF (1989). Spherical splines for scalp "
+               "potential and current density mapping. Electroencephalogr Clin Neurophysiol "
+               "72:184-187.",
+    "rest": "Yao D (2001). A method to standardize a reference of scalp EEG recordings to a point "
+            "at infinity. Physiol Meas 22:693-711.",
+    "welch": "Welch P (1967). The use of fast Fourier transform for the estimation of power "
+             "spectra. IEEE Trans Audio Electroacoust 15:70-73.",
+    "multitaper": "Thomson DJ (1982). Spectrum estimation and harmonic analysis. Proc IEEE "
+                  "70:1055-1096.",
+    "wpli": "Vinck M, Oostenveld R, van Wingerden M, Battaglia F, Pennartz CMA (2011). An "
+            "improved index of phase-synchronization for electrophysiological data in the "
+            "presence of volume-conduction, noise and sample-size bias. NeuroImage 55:1548-1565.",
+    "plv": "Lachaux JP, Rodriguez E, Martinerie J, Varela FJ (1999). Measuring phase synchrony in "
+           "brain signals. Hum Brain Mapp 8:194-208.",
+    "blinks": "Bentivoglio AR, Bressman SB, Cassetta E, et al. (1997). Analysis of blink rate "
+              "patterns in normal subjects. Mov Disord 12:1028-1034.",
+    "pipeline": "Jas M, Larson E, Engemann DA, et al. (2018). A reproducible MEG/EEG group study "
+                "with the MNE software: recommendations, quality assessments, and good practices. "
+                "Front Neurosci 12:530.",
+}
+
+
+def _fmt_range(x) -> str:
+    return f"{x[0]:g}-{x[1]:g}"
+
+
+def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
+    """Paragraphs describing what the EEG stage did, and its references."""
+    from neuroflow.eeg.cohort import eeg_subjects
+    from neuroflow.eeg.features import with_defaults as feat_defaults
+    from neuroflow.eeg.preprocess import with_defaults as prep_defaults
+
+    eeg = config["eeg"]
+    v = package_versions(("mne", "mne-bids", "mne-connectivity", "specparam", "mne-icalabel"))
+    subjects = eeg_subjects(eeg)
+    kinds = {k: sum(s["kind"] == k for s in subjects.values())
+             for k in ("embedded", "simulated", "file", "bids")}
+    p, f = prep_defaults(eeg.get("preprocessing")), feat_defaults(eeg.get("features"))
+    refs = [REFERENCES["mne"], REFERENCES["pipeline"]]
+    paras = [
+        f"EEG was processed with neuroflow {__version__} using MNE-Python {v['mne']}, "
+        f"mne-bids {v['mne-bids']}, mne-connectivity {v['mne-connectivity']} and specparam "
+        f"{v['specparam']}, following the MNE-BIDS-Pipeline order of steps. The cohort held "
+        f"{len(subjects)} subjects: {kinds['embedded']} real embedded recording(s), "
+        f"{kinds['simulated']} SIMULATED subject(s), {kinds['file']} user file(s) and "
+        f"{kinds['bids']} subject(s) from a BIDS dataset (read with mne-bids). Each recording's "
+        "BIDS sidecar sampling rate was checked against the data and every EEG channel had to "
+        "be known to the montage.",
+    ]
+    if kinds["bids"]:
+        refs.append(REFERENCES["mne_bids"])
+    if kinds["embedded"]:
+        emb = eeg["embedded"]
+        entry = manifest["datasets"][emb["dataset"]]
+        dist = manifest["distributions"][entry["distribution"]]
+        paras.append(
+            f"The real recording (sub-{emb['subject']}) is 16 s of 14-channel Emotiv EEG at 128 Hz "
+            f"from the PhyAAt dataset as shipped in {entry['distribution']} {dist['version']}; its "
+            "pickle was read once, after sha256 verification, with an unpickler restricted to "
+            "numpy arrays, and converted to FIF (microvolts to volts); positions from the "
+            f"{emb['montage']} template.")
+        refs.append(" ".join(str(entry.get("citation", "")).split()) +
+                    f" Data file from the {entry['distribution']} {dist['version']} distribution "
+                    f"({dist.get('licence', 'licence unknown')}), sha256-verified.")
+    if kinds["simulated"]:
+        s = eeg["simulate"]
+        paras.append(
+            f"SIMULATED subjects ({kinds['simulated']}, {s['duration']:g} s at {s['sfreq']:g} Hz, 32 "
+            f"channels, seed {s['seed']}) were generated from dipoles on a {s['grid_spacing']:g}-mm "
+            "volume grid inside an MNE four-shell sphere head model (make_sphere_model, "
+            "make_forward_solution). Each dipole carried independent 1/f^x noise with the "
+            f"subject's exponent x (drawn from {_fmt_range(s['exponent_range'])}); dipoles behind "
+            "the sphere centre added a Gaussian-spectrum alpha rhythm at the subject's peak "
+            f"frequency (drawn from {_fmt_range(s['alpha_range'])} Hz). Blinks from MNE's eye-dipole "
+            "model (mne.simulation.add_eog; 4.5-17 blinks per minute) were scaled to "
+            f"{s['blink_amplitude']:g} uV peak; one central channel was made dead (0.05 uV "
+            f"noise); {s['line_freq']:g} Hz line noise and 0.3 uV white sensor noise were added.")
+        refs.append(REFERENCES["blinks"])
+    steps = []
+    if p["filter"]["activate"]:
+        steps.append(f"band-pass filtered ({p['filter']['l_freq']}-{p['filter']['h_freq']} Hz, "
+                     f"{p['filter']['method'].upper()}, {p['filter']['phase']} phase, MNE defaults "
+                     "for transition bands)")
+    if p["notch"]["activate"]:
+        steps.append(f"notch filtered at {', '.join(f'{x:g}' for x in p['notch']['freqs'])} Hz")
+    if p["resample"]["activate"]:
+        steps.append(f"resampled to {p['resample']['sfreq']:g} Hz")
+    b = p["bad_channels"]
+    if b["activate"]:
+        crit = {"flat": f"a robust amplitude (IQR/1.349) below {b['flat_threshold']:g} uV",
+                "deviation": f"an absolute robust z-score of that amplitude above {b['deviation_z']:g} "
+                             "(PREP's deviation criterion)",
+                "lof": f"a local outlier factor above {b['lof_threshold']:g}"}
+        steps.append("bad channels were flagged by " + " or ".join(crit[m] for m in b["methods"]) +
+                     (" and replaced by spherical-spline interpolation" if b["interpolate"] else ""))
+        refs.append(REFERENCES["prep"])
+        if b["interpolate"]:
+            refs.append(REFERENCES["splines"])
+    r = p["reference"]
+    if r["activate"] and r["kind"] != "none":
+        steps.append({"average": "re-referenced to the average",
+                      "rest": "re-referenced to infinity with REST (sphere head model)",
+                      "channels": f"re-referenced to the mean of {', '.join(r['channels'])}"}[r["kind"]])
+        if r["kind"] == "rest":
+            refs.append(REFERENCES["rest"])
+    paras.append("Data were " + "; ".join(steps) + "." if steps else "No filtering was applied.")
+    c = p["ica"]
+    if c["activate"]:
+        algo = ("extended infomax" if c["method"] == "infomax" and c["extended"] else c["method"])
+        lab = []
+        if "eog" in c["labeling"]:
+            lab.append(f"components whose time course correlated (|{c['eog_measure']}| > "
+                       f"{c['eog_threshold']:g}, 1-10 Hz) with an EOG channel or, where none was "
+                       f"recorded, with the frontal proxies {', '.join(c['eog_proxies'])} (at most "
+                       f"{c['eog_max_components']}) were removed")
+        if "ecg" in c["labeling"]:
+            lab.append("components correlated with an ECG channel (when present) were removed")
+        if "iclabel" in c["labeling"]:
+            lab.append(f"components that ICLabel (mne-icalabel {v['mne-icalabel']}) classified as "
+                       f"{', '.join(c['iclabel_exclude'])} with probability >= "
+                       f"{c['iclabel_threshold']:g} were removed")
+            refs.append(REFERENCES["iclabel"])
+        paras.append(f"ICA ({algo}, up to {c['n_components']} components capped at the data "
+                     f"rank, seed {c['random_state']}) was fitted on the filtered EEG; " +
+                     "; ".join(lab) + ".")
+        refs.append(REFERENCES["picard" if c["method"] == "picard" else
+                               "fastica" if c["method"] == "fastica" else "infomax"])
+    e, rj = p["epochs"], p["reject"]
+    ep = (f"{e['length']:g}-s fixed-length epochs (overlap {e['overlap']:g} s)" if e["kind"] == "fixed"
+          else f"epochs from {e['tmin']:g} to {e['tmax']:g} s around annotated events")
+    rej = (f"; epochs with any EEG peak-to-peak amplitude above {rj['peak_to_peak']} uV or below "
+           f"{rj['flat']} uV were dropped" if rj["activate"] else "")
+    paras.append(f"Cleaned data were cut into {ep}{rej}.")
+    sp, con = f["specparam"], f["connectivity"]
+    feat = (f"Power spectra ({f['fmin']:g}-{f['fmax']:g} Hz) were estimated per channel with Welch's "
+            f"method ({f['welch_window']:g}-s Hamming segments, {f['welch_overlap']:.0%} overlap) and "
+            f"with DPSS multitapers ({f['multitaper_bandwidth']:g} Hz bandwidth), averaged over "
+            "epochs. Band power integrates the Welch PSD over " +
+            ", ".join(f"{k} {_fmt_range(x)} Hz" for k, x in f["bands"].items()) +
+            " (absolute and relative to the total).")
+    refs += [REFERENCES["welch"], REFERENCES["multitaper"]]
+    if sp["activate"]:
+        feat += (f" specparam ({sp['aperiodic_mode']} aperiodic mode, {_fmt_range(sp['freq_range'])} Hz "
+                 f"on the {sp['psd']} PSD, peak widths {_fmt_range(sp['peak_width_limits'])} Hz, at most "
+                 f"{sp['max_n_peaks']} peaks, minimum height {sp['min_peak_height']:g}) gave each "
+                 "channel's aperiodic offset and exponent and its peaks; the alpha peak is the "
+                 f"strongest peak in {_fmt_range(sp['alpha_range'])} Hz, and subject values are "
+                 "medians over channels.")
+        refs.append(REFERENCES["specparam"])
+    if con["activate"]:
+        feat += (f" Sensor connectivity ({', '.join(con['methods'])}; {con['mode']}) was averaged "
+                 f"within the {', '.join(con['bands'])} bands with mne-connectivity.")
+        if {"wpli", "wpli2_debiased"} & set(con["methods"]):
+            refs.append(REFERENCES["wpli"])
+        if "plv" in con["methods"]:
+            refs.append(REFERENCES["plv"])
+    paras.append(feat)
+    return paras, list(dict.fromkeys(refs))

@@ -1,0 +1,403 @@
+"""File-level entry points of the EEG rules (one function per rule).
+
+Each reads its inputs, calls the pure functions of :mod:`neuroflow.eeg`, and writes its
+outputs atomically (a failing subject leaves nothing behind). Simulated subjects say so in
+every output: FIF ``info["description"]``, NetCDF attrs, TSV sidecars, figure titles.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from neuroflow.eeg.io import EEGInputError
+from neuroflow.provenance import package_versions, write_json, write_netcdf, write_tsv
+from neuroflow.resources import sha256_file
+
+EEG_PACKAGES = ("neuroflow", "mne", "mne-bids", "mne-connectivity", "specparam", "numpy",
+                "scipy", "pandas", "xarray", "h5netcdf")
+REAL_NOTE = "real recording"
+
+
+def _note(simulated: bool) -> str:
+    from neuroflow.eeg.simulate import SIMULATED_NOTE
+
+    return SIMULATED_NOTE if simulated else REAL_NOTE
+
+
+def save_fif(obj, path) -> None:
+    """Save an MNE Raw/Epochs/ICA to `path` atomically (temporary sibling, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix="-" + path.name)
+    os.close(fd)
+    try:
+        obj.save(tmp, overwrite=True, verbose="error")
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _inputs(files) -> list[dict]:
+    return [{"file": Path(f).name, "sha256": sha256_file(f)} for f in files if Path(f).is_file()]
+
+
+# -- sources: the embedded recording and the simulator -----------------------------------
+
+def convert_embedded(pickle_path, out_raw, out_reference, out_sidecar, *, subject: str,
+                     task: str, montage: str, dataset_id: str, citation: str) -> None:
+    """Convert spkit's checksum-verified ``EEG16sec_artifact.pkl`` to FIF, once.
+
+    Writes the raw signal (``X_raw``) as the subject's recording, the spkit authors' own
+    ICA-cleaned signal (``X_ica``) as a reference, and a BIDS-style ``_eeg.json`` sidecar.
+    """
+    from neuroflow.eeg.io import apply_montage, load_spkit_pickle, spkit_to_raw
+
+    data = load_spkit_pickle(pickle_path)
+    desc = (f"{REAL_NOTE}: {dataset_id}, spkit 0.0.9.7 data/files/EEG16sec_artifact.pkl "
+            "key X_raw (PhyAAt dataset, Emotiv 14-channel headset)")
+    raw = spkit_to_raw(data, "X_raw", desc)
+    apply_montage(raw, montage, pickle_path)
+    ref = spkit_to_raw(data, "X_ica", desc.replace("X_raw", "X_ica (cleaned with ICA by the "
+                                                               "spkit authors)"))
+    apply_montage(ref, montage, pickle_path)
+    save_fif(raw, out_raw)
+    save_fif(ref, out_reference)
+    write_json({
+        "TaskName": task, "SamplingFrequency": float(data["fs"]),
+        "EEGChannelCount": len(data["ch_names"]), "RecordingDuration": raw.times[-1] + 1 / raw.info["sfreq"],
+        "RecordingType": "continuous", "Manufacturer": "Emotiv", "EEGReference": "n/a",
+        "PowerLineFrequency": "n/a", "SoftwareFilters": "n/a",
+        "Simulated": False, "Dataset": dataset_id, "Citation": citation,
+        "Sources": _inputs([pickle_path]), "SpkitDescription": str(data.get("info", "")),
+        "SpkitKeys": sorted(str(k) for k in data), "Montage": montage,
+        "Units": "V (spkit stores microvolts; multiplied by 1e-6)",
+    }, out_sidecar)
+
+
+def simulate_to_files(index: int, out_raw, out_blink, out_sidecar, out_truth, *, task: str,
+                      seed: int, exponent_range, alpha_range, sfreq: float, duration: float,
+                      montage: str, alpha_ratio: float, blink_amplitude: float,
+                      line_freq: float, grid_spacing: float) -> dict:
+    """Simulate subject `index` and write its recording, blink-only signal and truth."""
+    from neuroflow.eeg.simulate import draw_truth, simulate_subject
+
+    truth = draw_truth(index, seed, exponent_range, alpha_range)
+    raw, blink, truth = simulate_subject(
+        truth, sfreq=sfreq, duration=duration, montage=montage, alpha_ratio=alpha_ratio,
+        blink_amplitude=blink_amplitude, line_freq=line_freq, grid_spacing=grid_spacing,
+        random_state=[int(seed), int(index)])
+    save_fif(raw, out_raw)
+    save_fif(blink, out_blink)
+    write_json({"TaskName": task, "SamplingFrequency": float(sfreq),
+                "EEGChannelCount": len(raw.ch_names), "RecordingDuration": float(duration),
+                "RecordingType": "continuous", "EEGReference": "simulated (infinity)",
+                "PowerLineFrequency": float(line_freq), "Simulated": True,
+                "Description": raw.info["description"]}, out_sidecar)
+    truth["software_versions"] = package_versions(EEG_PACKAGES)
+    write_json(truth, out_truth)
+    return truth
+
+
+# -- preprocessing ----------------------------------------------------------------------
+
+def read_subject(spec: dict, files, *, subject: str, task: str, montage: str,
+                 on_missing: str = "raise"):
+    """Read one subject's recording as its spec says; return (raw, recording path).
+
+    Applies channel renames and types, checks the sidecar's sampling rate, and sets the
+    montage (``file`` for the FIF files the stage writes itself).
+    """
+    from neuroflow.eeg import io
+
+    kind = spec["kind"]
+    if kind == "bids":
+        raw, path = io.read_bids_recording(spec["root"], subject, task, spec.get("session"),
+                                           spec.get("run"))
+        io.apply_montage(raw, spec.get("montage") or montage, path, on_missing)
+        return raw, path
+    path = Path(files[0])
+    raw = io.read_recording(path, spec.get("format", "auto"))
+    if spec.get("rename"):
+        unknown = sorted(set(spec["rename"]) - set(raw.ch_names))
+        if unknown:
+            raise EEGInputError(f"{path}: channels to rename not in the recording: {unknown}")
+        raw.rename_channels(dict(spec["rename"]))
+    if spec.get("channel_types"):
+        unknown = sorted(set(spec["channel_types"]) - set(raw.ch_names))
+        if unknown:
+            raise EEGInputError(f"{path}: channel_types names unknown channels: {unknown}")
+        raw.set_channel_types(dict(spec["channel_types"]), on_unit_change="ignore",
+                              verbose="error")
+    side = Path(spec["sidecar"]) if spec.get("sidecar") else io.sidecar_of(path)
+    if side is not None:
+        io.check_sidecar(raw, side, path)
+    own = kind in ("embedded", "simulated")
+    io.apply_montage(raw, "file" if own else (spec.get("montage") or montage), path,
+                     "raise" if own else on_missing)
+    return raw, path
+
+
+def preprocess_subject(spec: dict, files, *, subject: str, task: str, montage: str,
+                       on_missing: str, cfg: dict, out: dict) -> dict:
+    """Read, preprocess and write one subject.
+
+    `out` maps ``clean``, ``filtered``, ``epochs``, ``channels``, ``components``,
+    ``epochs_log``, ``summary`` (and ``ica`` when ICA is on) to output paths.
+    """
+    from neuroflow.eeg.preprocess import preprocess, with_defaults
+
+    raw, recording = read_subject(spec, files, subject=subject, task=task, montage=montage,
+                                  on_missing=on_missing)
+    res = preprocess(raw, cfg, str(recording))
+    simulated = bool(spec.get("simulated"))
+    note = _note(simulated)
+    for key in ("raw", "filtered"):
+        res[key].info["description"] = f"{note} | neuroflow eeg: {key} sub-{subject}"
+    res["epochs"].info["description"] = f"{note} | neuroflow eeg: cleaned epochs sub-{subject}"
+    save_fif(res["filtered"], out["filtered"])
+    save_fif(res["raw"], out["clean"])
+    save_fif(res["epochs"], out["epochs"])
+    if res["ica"] is not None and out.get("ica"):
+        save_fif(res["ica"], out["ica"])
+    srcs = [str(recording)]
+    ch = res["channels"].rename(columns={"bad": "bad_detected"})
+    ch.insert(1, "type", "EEG")
+    ch.insert(2, "status", np.where(ch["bad_detected"], "bad", "good"))
+    write_tsv(ch, out["channels"], f"EEG channels of sub-{subject} ({note}): detected bad "
+              "channels (flat, deviation, lof) and whether they were interpolated",
+              {"name": "channel label", "type": "channel type", "status": "good or bad",
+               "amplitude_uV": "robust amplitude (IQR/1.349) after filtering, microvolts",
+               "deviation_z": "robust z-score of the amplitude over channels",
+               "lof_score": "local outlier factor (n/a when not computed)",
+               "bad_detected": "flagged by a criterion", "reason": "criteria that flagged it",
+               "interpolated": "replaced by spherical-spline interpolation"}, srcs)
+    write_tsv(res["components"], out["components"],
+              f"ICA components of sub-{subject} ({note}) with artifact scores; empty when ICA "
+              "is off", {"explained_variance": "fraction of EEG variance",
+                         "eog_score": "correlation (or z) with the EOG reference, 1-10 Hz",
+                         "eog_reference": "EOG channel, or frontal EEG proxy",
+                         "ecg_score": "ECG correlation", "excluded": "removed from the data"},
+              srcs)
+    write_tsv(res["epochs_log"], out["epochs_log"],
+              f"Epoch rejection log of sub-{subject} ({note})",
+              {"onset": "epoch start, s from recording start",
+               "max_peak_to_peak_uV": "largest EEG peak-to-peak amplitude, microvolts",
+               "kept": "survived rejection", "drop_reason": "criterion:channel"}, srcs)
+    summary = {
+        "subject": subject, "task": task, "kind": spec["kind"], "simulated": simulated,
+        "description": note, "recording": str(recording), "inputs": _inputs(files),
+        "sfreq_in": float(raw.info["sfreq"]), "sfreq_out": float(res["raw"].info["sfreq"]),
+        "n_channels": int(len(res["channels"])),
+        "bad_channels": res["channels"].loc[res["channels"]["bad"], "name"].tolist(),
+        "ica_excluded": [] if res["ica"] is None else
+        [f"ICA{i:03d}" for i in res["ica"].exclude],
+        "n_ica_components": 0 if res["ica"] is None else int(res["ica"].n_components_),
+        "n_epochs": int(len(res["epochs_log"])), "n_epochs_kept": int(len(res["epochs"])),
+        "steps": res["steps"], "parameters": with_defaults(cfg),
+        "software_versions": package_versions(EEG_PACKAGES),
+    }
+    write_json(summary, out["summary"])
+    return summary
+
+
+# -- features ---------------------------------------------------------------------------
+
+def _provenance(epochs_path, cfg: dict, subject: str, simulated: bool) -> dict:
+    return {"subject": subject, "simulated": int(simulated), "description": _note(simulated),
+            "inputs": json.dumps(_inputs([epochs_path])), "parameters": json.dumps(cfg, sort_keys=True),
+            "software_versions": json.dumps(package_versions(EEG_PACKAGES), sort_keys=True)}
+
+
+def features_subject(epochs_path, *, subject: str, simulated: bool, cfg: dict, out_nc,
+                     out_bandpower, out_aperiodic, out_peaks) -> None:
+    """PSD (Welch, multitaper), band power and specparam fits of one subject's epochs."""
+    import mne
+    import xarray as xr
+
+    from neuroflow.eeg import features as F
+
+    cfg = F.with_defaults(cfg)
+    epochs = mne.read_epochs(epochs_path, preload=True, verbose="error").pick("eeg")
+    names = epochs.ch_names
+    kw = {k: cfg[k] for k in ("fmin", "fmax", "welch_window", "welch_overlap",
+                              "multitaper_bandwidth")}
+    fw, pw = F.compute_psd(epochs, "welch", **kw)
+    fm, pm = F.compute_psd(epochs, "multitaper", **kw)
+    bands = {k: list(v) for k, v in cfg["bands"].items()}
+    absolute, relative = F.band_power(fw, pw, bands)
+    pos = np.array([epochs.info["chs"][i]["loc"][:3] for i in range(len(names))])
+    note = _note(simulated)
+    ds = xr.Dataset(
+        {"psd_welch": (("channel", "freq"), pw,
+                       {"units": "V^2/Hz", "long_name": "Welch PSD, mean over epochs"}),
+         "psd_multitaper": (("channel", "freq_multitaper"), pm,
+                            {"units": "V^2/Hz", "long_name": "multitaper PSD, mean over epochs"}),
+         "band_power": (("channel", "band"), absolute,
+                        {"units": "V^2", "long_name": "absolute band power (Welch)"}),
+         "relative_band_power": (("channel", "band"), relative, {
+             "units": "1", "long_name": f"band power / power {cfg['fmin']}-{cfg['fmax']} Hz"}),
+         "band_edges": (("band", "edge"), np.array(list(bands.values()), float), {"units": "Hz"})},
+        coords={"channel": names, "freq": ("freq", fw, {"units": "Hz"}),
+                "freq_multitaper": ("freq_multitaper", fm, {"units": "Hz"}),
+                "band": list(bands), "edge": ["low", "high"],
+                "ch_x": ("channel", pos[:, 0], {"units": "m", "long_name": "head coordinates"}),
+                "ch_y": ("channel", pos[:, 1], {"units": "m"}),
+                "ch_z": ("channel", pos[:, 2], {"units": "m"})},
+        attrs={**_provenance(epochs_path, cfg, subject, simulated),
+               "sampling_rate_Hz": float(epochs.info["sfreq"]), "n_epochs": len(epochs),
+               "epoch_length_s": float(epochs.times[-1] - epochs.times[0] + 1 / epochs.info["sfreq"]),
+               "title": f"EEG spectral features, sub-{subject} ({note})"})
+    table, peaks = pd.DataFrame({"channel": names}), pd.DataFrame(columns=["channel", "cf", "pw", "bw"])
+    sp = cfg["specparam"]
+    if sp["activate"]:
+        freqs, psd = (fw, pw) if sp["psd"] == "welch" else (fm, pm)
+        table, peaks = F.fit_aperiodic(freqs, psd, names, sp["freq_range"], sp["aperiodic_mode"],
+                                       sp["peak_width_limits"], sp["max_n_peaks"],
+                                       sp["min_peak_height"], sp["peak_threshold"],
+                                       sp["alpha_range"])
+        for col, units in (("offset", "log10 uV^2/Hz"), ("exponent", "1"), ("r_squared", "1"),
+                           ("alpha_cf", "Hz"), ("alpha_pw", "log10 power above aperiodic")):
+            ds[f"aperiodic_{col}" if col in ("offset", "exponent") else col] = (
+                "channel", table[col].to_numpy(float), {"units": units})
+        ds.attrs.update({f"subject_{k}": v for k, v in F.summarize_aperiodic(table).items()})
+    write_netcdf(ds, out_nc)
+    long = pd.DataFrame([{"channel": c, "band": b, "fmin": bands[b][0], "fmax": bands[b][1],
+                          "power_uV2": absolute[i, j] * F.UV2, "relative_power": relative[i, j]}
+                         for i, c in enumerate(names) for j, b in enumerate(bands)])
+    srcs = [str(epochs_path)]
+    write_tsv(long, out_bandpower, f"Band power per channel and band, sub-{subject} ({note})",
+              {"power_uV2": "integral of the Welch PSD over [fmin, fmax), uV^2",
+               "relative_power": f"fraction of the power in {cfg['fmin']}-{cfg['fmax']} Hz"}, srcs)
+    write_tsv(table, out_aperiodic, f"specparam aperiodic fit per channel, sub-{subject} ({note})",
+              {"offset": "log10 uV^2/Hz", "exponent": "aperiodic exponent (1/f slope)",
+               "r_squared": "fit R^2", "alpha_cf": "strongest alpha-range peak, Hz",
+               "alpha_pw": "its height, log10 power above the aperiodic fit",
+               "alpha_bw": "its bandwidth, Hz"}, srcs)
+    write_tsv(peaks, out_peaks, f"specparam peaks, sub-{subject} ({note})",
+              {"cf": "centre frequency, Hz", "pw": "height above aperiodic, log10 power",
+               "bw": "bandwidth, Hz"}, srcs)
+
+
+def connectivity_subject(epochs_path, *, subject: str, simulated: bool, cfg: dict, out_nc) -> None:
+    """Coherence / PLV / wPLI per band between all EEG channel pairs."""
+    import mne
+    import xarray as xr
+
+    from neuroflow.eeg import features as F
+
+    full = F.with_defaults(cfg)
+    con_cfg = full["connectivity"]
+    bands = {b: full["bands"][b] for b in con_cfg["bands"]}
+    epochs = mne.read_epochs(epochs_path, preload=True, verbose="error")
+    data, names, valid = F.connectivity(epochs, con_cfg["methods"], bands, con_cfg["mode"])
+    ds = xr.Dataset(
+        {"connectivity": (("method", "band", "channel", "channel_to"), data,
+                          {"units": "1", "long_name": "sensor connectivity (symmetric)"}),
+         "band_estimated": ("band", np.array(valid, dtype=np.int8),
+                            {"long_name": "1 if the band spans >= 5 cycles per epoch"})},
+        coords={"method": list(con_cfg["methods"]), "band": list(bands), "channel": names,
+                "channel_to": names},
+        attrs={**_provenance(epochs_path, full, subject, simulated),
+               "sampling_rate_Hz": float(epochs.info["sfreq"]), "mode": con_cfg["mode"],
+               "title": f"EEG sensor connectivity, sub-{subject} ({_note(simulated)})"})
+    write_netcdf(ds, out_nc)
+
+
+# -- group ------------------------------------------------------------------------------
+
+def group_outputs(subjects, *, summaries, features, aperiodics, connectivities, truths: dict,
+                  out_table, out_nc, fig_aperiodic, fig_psd, fig_bandpower) -> pd.DataFrame:
+    """One row per subject (quality, 1/f, alpha, band power, connectivity, truth), a group
+    NetCDF (subject x band, subject x method x band) and the group figures."""
+    import xarray as xr
+
+    from neuroflow.eeg.report import plot_group_aperiodic, plot_group_bandpower, plot_group_psd
+
+    rows, spectra, sims, rel, conn = [], {}, {}, [], []
+    bands = methods = con_bands = None
+    for i, sub in enumerate(subjects):
+        summ = json.loads(Path(summaries[i]).read_text())
+        ap = pd.read_csv(aperiodics[i], sep="\t")
+        with xr.open_dataset(features[i], engine="h5netcdf") as ds:
+            ds = ds.load()
+        bands = list(ds["band"].values)
+        sims[sub] = bool(summ["simulated"])
+        spectra[sub] = (ds["freq"].values, ds["psd_welch"].values.mean(axis=0))
+        row = {"subject": sub, "simulated": sims[sub], "kind": summ["kind"],
+               "n_channels": summ["n_channels"], "bad_channels": " ".join(summ["bad_channels"]) or "n/a",
+               "n_ica_components": summ["n_ica_components"],
+               "ica_excluded": " ".join(summ["ica_excluded"]) or "n/a",
+               "n_epochs": summ["n_epochs"], "n_epochs_kept": summ["n_epochs_kept"],
+               "exponent": float(ap["exponent"].median()) if "exponent" in ap else np.nan,
+               "offset": float(ap["offset"].median()) if "offset" in ap else np.nan,
+               "r_squared": float(ap["r_squared"].median()) if "r_squared" in ap else np.nan,
+               "alpha_peak_frequency": float(ap["alpha_cf"].median()) if "alpha_cf" in ap else np.nan}
+        r = ds["relative_band_power"].mean("channel").values
+        rel.append(r)
+        row.update({f"relative_{b}": float(v) for b, v in zip(bands, r)})
+        if connectivities:
+            with xr.open_dataset(connectivities[i], engine="h5netcdf") as con:
+                con = con.load()
+            methods, con_bands = list(con["method"].values), list(con["band"].values)
+            m = np.nanmean(con["connectivity"].values, axis=(2, 3))
+            conn.append(m)
+            row.update({f"{mm}_{bb}": float(m[a, b]) for a, mm in enumerate(methods)
+                        for b, bb in enumerate(con_bands)})
+        t = truths.get(sub)
+        if t:
+            t = json.loads(Path(t).read_text())
+            row.update({"truth_exponent": t["aperiodic_exponent"],
+                        "truth_alpha_peak_frequency": t["alpha_peak_frequency"],
+                        "truth_dead_channel": t["dead_channel"],
+                        "exponent_error": row["exponent"] - t["aperiodic_exponent"],
+                        "alpha_error": row["alpha_peak_frequency"] - t["alpha_peak_frequency"],
+                        "dead_channel_detected": t["dead_channel"] in summ["bad_channels"]})
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    for col in ("truth_exponent", "truth_alpha_peak_frequency", "truth_dead_channel",
+                "exponent_error", "alpha_error", "dead_channel_detected"):
+        if col not in table:
+            table[col] = np.nan
+    cols = {"simulated": "True for subjects from neuroflow's seeded simulator (not recordings)",
+            "bad_channels": "channels flagged bad (interpolated when enabled)",
+            "ica_excluded": "ICA components removed", "exponent": "median aperiodic exponent over channels",
+            "offset": "median aperiodic offset, log10 uV^2/Hz", "r_squared": "median specparam R^2",
+            "alpha_peak_frequency": "median over channels of the strongest alpha-range peak, Hz",
+            "truth_exponent": "simulated exponent (simulated subjects only)",
+            "truth_alpha_peak_frequency": "simulated alpha peak frequency, Hz",
+            "exponent_error": "recovered minus true exponent",
+            "alpha_error": "recovered minus true alpha peak, Hz"}
+    cols.update({f"relative_{b}": f"relative {b} power, mean over channels" for b in bands})
+    n_sim = int(table["simulated"].sum())
+    write_tsv(table, out_table, f"EEG group table: {len(table)} subjects ({n_sim} SIMULATED, "
+              f"{len(table) - n_sim} real)", cols, [str(p) for p in summaries])
+    ds = xr.Dataset(
+        {"relative_band_power": (("subject", "band"), np.array(rel),
+                                 {"units": "1", "long_name": "relative band power, channel mean"}),
+         "exponent": ("subject", table["exponent"].to_numpy(float), {"units": "1"}),
+         "offset": ("subject", table["offset"].to_numpy(float), {"units": "log10 uV^2/Hz"}),
+         "alpha_peak_frequency": ("subject", table["alpha_peak_frequency"].to_numpy(float),
+                                  {"units": "Hz"}),
+         "truth_exponent": ("subject", table["truth_exponent"].to_numpy(float), {"units": "1"}),
+         "truth_alpha_peak_frequency": ("subject", table["truth_alpha_peak_frequency"].to_numpy(float),
+                                        {"units": "Hz"})},
+        coords={"subject": list(table["subject"]), "band": bands,
+                "simulated": ("subject", table["simulated"].to_numpy(np.int8))},
+        attrs={"title": f"EEG group features ({n_sim} SIMULATED subjects flagged by 'simulated')",
+               "inputs": json.dumps(_inputs(list(summaries) + list(features))),
+               "software_versions": json.dumps(package_versions(EEG_PACKAGES), sort_keys=True)})
+    if conn:
+        ds["mean_connectivity"] = (("subject", "method", "con_band"), np.array(conn),
+                                   {"units": "1", "long_name": "mean over channel pairs"})
+        ds = ds.assign_coords(method=methods, con_band=con_bands)
+    write_netcdf(ds, out_nc)
+    plot_group_aperiodic(table, fig_aperiodic)
+    plot_group_psd(spectra, sims, fig_psd)
+    plot_group_bandpower(table, bands, fig_bandpower)
+    return table

@@ -1,0 +1,220 @@
+"""Per-subject MNE Report and the group figures of the EEG stage (matplotlib Agg)."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from neuroflow.provenance import atomic_path
+from neuroflow.report.figures import _pyplot, _save
+
+
+def _title(text: str, simulated: bool) -> str:
+    return f"SIMULATED - {text}" if simulated else text
+
+
+def plot_spectra(ds, simulated: bool, truth: dict | None = None):
+    """Channel-mean Welch and multitaper PSD (log-log) with the aperiodic fit."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4), constrained_layout=True)
+    for var, dim, label in (("psd_welch", "freq", "Welch"), ("psd_multitaper", "freq_multitaper",
+                                                               "multitaper")):
+        f = ds[dim].values
+        ax.loglog(f, ds[var].values.mean(axis=0) * 1e12, label=f"{label} (channel mean)")
+    if "aperiodic_exponent" in ds:
+        f = ds["freq"].values
+        f = f[f > 0]
+        off = float(np.median(ds["aperiodic_offset"].values))
+        exp = float(np.median(ds["aperiodic_exponent"].values))
+        ax.loglog(f, 10 ** (off - exp * np.log10(f)), "k--",
+                  label=f"aperiodic fit, median exponent {exp:.2f}")
+    if truth:
+        ax.axvline(truth["alpha_peak_frequency"], color="tab:red", lw=0.8,
+                   label=f"true alpha {truth['alpha_peak_frequency']:.2f} Hz, "
+                         f"true exponent {truth['aperiodic_exponent']:.2f}")
+    ax.set_xlabel("frequency (Hz)")
+    ax.set_ylabel("power (uV^2/Hz)")
+    ax.set_title(_title(f"sub-{ds.attrs['subject']}: power spectrum", simulated))
+    ax.legend(fontsize=7)
+    return fig
+
+
+def plot_topomaps(ds, info, simulated: bool):
+    """Relative band power and the aperiodic exponent on the scalp."""
+    import mne
+
+    plt = _pyplot()
+    maps = [(f"{b} rel. power", ds["relative_band_power"].sel(band=b).values)
+            for b in ds["band"].values]
+    if "aperiodic_exponent" in ds:
+        maps.append(("aperiodic exponent", ds["aperiodic_exponent"].values))
+    fig, axes = plt.subplots(1, len(maps), figsize=(2.2 * len(maps), 2.6), constrained_layout=True)
+    for ax, (name, values) in zip(np.atleast_1d(axes), maps):
+        im, _ = mne.viz.plot_topomap(values, info, axes=ax, show=False, cmap="viridis",
+                                     sensors=True, contours=0, res=32)
+        ax.set_title(name, fontsize=8)
+        fig.colorbar(im, ax=ax, shrink=0.6)
+    fig.suptitle(_title(f"sub-{ds.attrs['subject']}: scalp maps", simulated), fontsize=9)
+    return fig
+
+
+def plot_connectivity(con, simulated: bool):
+    """Connectivity matrices: one panel per method and band."""
+    plt = _pyplot()
+    methods, bands = list(con["method"].values), list(con["band"].values)
+    fig, axes = plt.subplots(len(methods), len(bands), squeeze=False,
+                             figsize=(2.4 * len(bands), 2.3 * len(methods)), constrained_layout=True)
+    for i, m in enumerate(methods):
+        for j, b in enumerate(bands):
+            ax = axes[i, j]
+            im = ax.imshow(con["connectivity"].sel({"method": m, "band": b}).values, vmin=0, vmax=1,
+                           cmap="magma", interpolation="nearest")
+            ax.set_title(f"{m}, {b}", fontsize=8)
+            ax.set_xticks([])
+            ax.set_yticks([])
+    fig.colorbar(im, ax=axes, shrink=0.6)
+    fig.suptitle(_title(f"sub-{con.attrs['subject']}: sensor connectivity", simulated), fontsize=9)
+    return fig
+
+
+def _table_html(df: pd.DataFrame) -> str:
+    return df.to_html(index=False, float_format=lambda x: f"{x:.3g}", na_rep="n/a", border=0)
+
+
+def subject_report(*, subject: str, simulated: bool, filtered, clean, epochs, ica, channels,
+                   components, epochs_log, summary, features, aperiodic, connectivity,
+                   truth, out_html) -> None:
+    """Write one subject's MNE Report (HTML, self-contained)."""
+    import matplotlib
+    import mne
+    import xarray as xr
+
+    matplotlib.use("Agg")
+    summ = json.loads(Path(summary).read_text())
+    truth_d = json.loads(Path(truth).read_text()) if truth else None
+    rep = mne.Report(title=_title(f"neuroflow EEG: sub-{subject}", simulated), verbose="error")
+    note = ("<p><b>SIMULATED data</b> from neuroflow's seeded simulator; ground truth below.</p>"
+            if simulated else "<p>Real recording.</p>")
+    steps = "".join(f"<li>{html.escape(json.dumps(s))}</li>" for s in summ["steps"])
+    rep.add_html(f"{note}<p>Input: {html.escape(Path(summ['recording']).name)}</p><ol>{steps}</ol>",
+                 title="Preprocessing steps", section="Summary")
+    if truth_d:
+        keys = ("aperiodic_exponent", "alpha_peak_frequency", "dead_channel", "n_blinks")
+        rep.add_html(_table_html(pd.DataFrame([{k: truth_d[k] for k in keys}])),
+                     title="Simulation ground truth", section="Summary")
+    raw_f = mne.io.read_raw_fif(filtered, preload=True, verbose="error")
+    raw_c = mne.io.read_raw_fif(clean, preload=True, verbose="error")
+    rep.add_raw(raw_c, title="Cleaned (after ICA)", psd=False, butterfly=False, tags=("data",))
+    rep.add_html(_table_html(pd.read_csv(channels, sep="\t")), title="Channels",
+                 section="Bad channels")
+    if ica:
+        ica_obj = mne.preprocessing.read_ica(ica, verbose="error")
+        # properties and overlay of the removed components only (all of them would take long)
+        rep.add_ica(ica_obj, title="ICA", inst=raw_f if ica_obj.exclude else None,
+                    picks=ica_obj.exclude or None, n_jobs=1, tags=("ica",))
+        rep.add_html(_table_html(pd.read_csv(components, sep="\t")), title="ICA components",
+                     section="ICA")
+    ep = mne.read_epochs(epochs, preload=True, verbose="error")
+    # (Report.add_epochs' ERP image is not byte-reproducible; the table and drop log are)
+    rep.add_html(ep._repr_html_(), title="Epochs kept", section="Epochs")
+    rep.add_html(_table_html(pd.read_csv(epochs_log, sep="\t")), title="Epoch rejection log",
+                 section="Epochs")
+    plt = _pyplot()
+    with xr.open_dataset(features, engine="h5netcdf") as ds:
+        ds = ds.load()
+    fig = plot_spectra(ds, simulated, truth_d)
+    rep.add_figure(fig, title="Power spectrum and aperiodic fit", section="Spectra")
+    plt.close(fig)
+    fig = plot_topomaps(ds, ep.info, simulated)
+    rep.add_figure(fig, title="Scalp maps", section="Spectra")
+    plt.close(fig)
+    rep.add_html(_table_html(pd.read_csv(aperiodic, sep="\t")), title="specparam per channel",
+                 section="Spectra")
+    if connectivity:
+        with xr.open_dataset(connectivity, engine="h5netcdf") as con:
+            con = con.load()
+        fig = plot_connectivity(con, simulated)
+        rep.add_figure(fig, title="Sensor connectivity", section="Connectivity")
+        plt.close(fig)
+    tmp = atomic_path(out_html, suffix=".html")
+    try:
+        rep.save(tmp, open_browser=False, overwrite=True, verbose="error")
+        tmp.write_text(deterministic_html(tmp.read_text(encoding="utf-8")), encoding="utf-8")
+        tmp.replace(out_html)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_CREATED = re.compile(r"Created on \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
+
+
+def deterministic_html(text: str) -> str:
+    """Make an MNE Report byte-reproducible: random element ids become sequential, and the
+    creation time is dropped (the provenance JSON of the subject records the inputs)."""
+    ids: dict[str, str] = {}
+    text = _UUID.sub(lambda m: ids.setdefault(m.group(0), f"nf{len(ids):04d}"), text)
+    return _CREATED.sub("Created", text)
+
+
+# -- group figures ----------------------------------------------------------------------
+
+def plot_group_aperiodic(table: pd.DataFrame, path) -> None:
+    """Per-subject aperiodic exponent and alpha peak; simulated truth as red crosses."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3.4), constrained_layout=True)
+    x = np.arange(len(table))
+    labels = [f"{s}{' (sim)' if sim else ''}" for s, sim in zip(table["subject"], table["simulated"])]
+    for ax, col, truth, unit in ((axes[0], "exponent", "truth_exponent", ""),
+                                 (axes[1], "alpha_peak_frequency", "truth_alpha_peak_frequency", " (Hz)")):
+        ax.bar(x, table[col], color=["tab:gray" if s else "tab:blue" for s in table["simulated"]],
+               label="recovered (median over channels)")
+        if truth in table and table[truth].notna().any():
+            ax.plot(x, table[truth], "rx", ms=9, mew=2, label="simulated truth")
+        ax.set_xticks(x, labels, rotation=30, ha="right")
+        ax.set_ylabel(col.replace("_", " ") + unit)
+        ax.legend(fontsize=7, loc="lower right")
+    n_sim = int(table["simulated"].sum())
+    fig.suptitle(f"Aperiodic exponent and alpha peak per subject ({n_sim} SIMULATED, "
+                 f"{len(table) - n_sim} real)", fontsize=9)
+    _save(fig, path)
+    plt.close(fig)
+
+
+def plot_group_psd(spectra: dict, simulated: dict, path) -> None:
+    """Channel-mean Welch spectra of every subject, log-log."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4), constrained_layout=True)
+    for sub, (f, p) in spectra.items():
+        ax.loglog(f, p * 1e12, ls="--" if simulated[sub] else "-",
+                  label=f"sub-{sub}{' (SIMULATED)' if simulated[sub] else ''}")
+    ax.set_xlabel("frequency (Hz)")
+    ax.set_ylabel("power (uV^2/Hz)")
+    ax.set_title("Channel-mean power spectra after preprocessing (Welch)")
+    ax.legend(fontsize=7)
+    _save(fig, path)
+    plt.close(fig)
+
+
+def plot_group_bandpower(table: pd.DataFrame, bands, path) -> None:
+    """Stacked relative band power (mean over channels) per subject."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 3.4), constrained_layout=True)
+    bottom = np.zeros(len(table))
+    x = np.arange(len(table))
+    for b in bands:
+        vals = table[f"relative_{b}"].to_numpy(float)
+        ax.bar(x, vals, bottom=bottom, label=b)
+        bottom += vals
+    ax.set_xticks(x, [f"{s}{' (sim)' if sim else ''}" for s, sim in
+                      zip(table["subject"], table["simulated"])], rotation=30, ha="right")
+    ax.set_ylabel("relative power")
+    ax.set_title("Relative band power, mean over channels (sim = SIMULATED)")
+    ax.legend(fontsize=7, bbox_to_anchor=(1.0, 1.0), loc="upper left")
+    _save(fig, path)
+    plt.close(fig)

@@ -1,0 +1,176 @@
+"""Seeded simulator of resting-state EEG with known ground truth.
+
+Sources are dipoles on a volume grid inside an MNE multi-shell sphere head model
+(:func:`mne.make_sphere_model`, :func:`mne.setup_volume_source_space`,
+:func:`mne.make_forward_solution`). Every dipole carries independent aperiodic
+(1/f^exponent) activity; dipoles behind the sphere's centre also carry an alpha rhythm
+whose power spectrum is a Gaussian around the alpha peak frequency. Because all sources
+share one exponent and the forward model mixes them linearly, every channel's aperiodic
+exponent equals the simulated one. Blinks come from :func:`mne.simulation.add_eog`
+(two frontal dipoles, blink rate 4.5-17 per minute), rescaled to a chosen peak amplitude;
+one channel is dead (flat amplifier noise); line noise and white sensor noise are added.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# A 32-channel 10-20 layout (BrainProducts actiCAP 32).
+CHANNELS_32 = ("Fp1 Fp2 F7 F3 Fz F4 F8 FC5 FC1 FC2 FC6 T7 C3 Cz C4 T8 TP9 CP5 CP1 CP2 CP6 TP10 "
+               "P7 P3 Pz P4 P8 PO9 O1 Oz O2 PO10").split()
+# Channels that may be chosen as the dead one: not the frontal blink proxies, not the edge.
+DEAD_CANDIDATES = ("C3", "Cz", "C4", "CP1", "CP2", "FC1", "FC2", "P3", "Pz", "P4")
+SIMULATED_NOTE = "SIMULATED EEG (neuroflow seeded simulator; not a recording)"
+
+
+def colored_noise(n_signals: int, n_times: int, sfreq: float, exponent: float,
+                  rng: np.random.Generator) -> np.ndarray:
+    """Gaussian noise with power spectrum proportional to 1/f**exponent.
+
+    Returns
+    -------
+    ndarray, shape (n_signals, n_times)
+        Unit variance per signal (dimensionless).
+    """
+    spec = np.fft.rfft(rng.standard_normal((n_signals, n_times)), axis=1)
+    f = np.fft.rfftfreq(n_times, 1.0 / sfreq)
+    f[0] = f[1]
+    spec *= f ** (-exponent / 2.0)
+    spec[:, 0] = 0.0
+    x = np.fft.irfft(spec, n=n_times, axis=1)
+    return x / x.std(axis=1, keepdims=True)
+
+
+def narrowband_noise(n_signals: int, n_times: int, sfreq: float, center: float, sd: float,
+                     rng: np.random.Generator) -> np.ndarray:
+    """Gaussian noise whose power spectrum is a Gaussian (centre, sd in Hz); unit variance."""
+    spec = np.fft.rfft(rng.standard_normal((n_signals, n_times)), axis=1)
+    f = np.fft.rfftfreq(n_times, 1.0 / sfreq)
+    spec *= np.exp(-0.25 * ((f - center) / sd) ** 2)  # amplitude: sqrt of the power Gaussian
+    x = np.fft.irfft(spec, n=n_times, axis=1)
+    return x / x.std(axis=1, keepdims=True)
+
+
+def draw_truth(index: int, seed: int, exponent_range, alpha_range, channels=CHANNELS_32) -> dict:
+    """Ground truth of simulated subject `index` (1-based), drawn from its own seed stream.
+
+    Adding subjects to a cohort never changes the earlier subjects' truth.
+    """
+    rng = np.random.default_rng([int(seed), int(index), 1])
+    candidates = [c for c in DEAD_CANDIDATES if c in channels] or list(channels)
+    return {
+        "aperiodic_exponent": round(float(rng.uniform(*exponent_range)), 4),
+        "alpha_peak_frequency": round(float(rng.uniform(*alpha_range)), 3),
+        "dead_channel": str(candidates[int(rng.integers(len(candidates)))]),
+        "seed": [int(seed), int(index)],
+    }
+
+
+def _forward(info, grid_spacing: float):
+    import mne
+
+    sphere = mne.make_sphere_model("auto", "auto", info, verbose="error")
+    src = mne.setup_volume_source_space(sphere=sphere, pos=float(grid_spacing), verbose="error")
+    fwd = mne.make_forward_solution(info, trans=None, src=src, bem=sphere, eeg=True, meg=False,
+                                    verbose="error")
+    return fwd, np.asarray(sphere["r0"])
+
+
+def simulate_subject(truth: dict, *, sfreq: float = 256.0, duration: float = 60.0,
+                     channels=CHANNELS_32, montage: str = "colin27_1020",
+                     eeg_rms: float = 20e-6, alpha_ratio: float = 1.0, alpha_sd: float = 0.6,
+                     blink_amplitude: float = 150e-6, line_freq: float = 50.0,
+                     line_amplitude: float = 2e-6, sensor_noise: float = 0.3e-6,
+                     dead_noise: float = 0.05e-6, grid_spacing: float = 20.0,
+                     random_state: int | list = 0):
+    """Simulate one subject's resting-state EEG.
+
+    Parameters
+    ----------
+    truth : dict
+        From :func:`draw_truth`: ``aperiodic_exponent``, ``alpha_peak_frequency`` (Hz),
+        ``dead_channel``.
+    sfreq, duration : float
+        Sampling rate (Hz) and length (s).
+    eeg_rms : float
+        Median channel standard deviation of the brain signal (V), before artifacts.
+    alpha_ratio : float
+        Alpha variance relative to aperiodic variance in each posterior dipole.
+    alpha_sd : float
+        Standard deviation (Hz) of the Gaussian alpha peak in the source spectrum.
+    blink_amplitude : float
+        Peak absolute blink amplitude over channels (V); 0 disables blinks.
+    line_amplitude, sensor_noise, dead_noise : float
+        Line-noise sinusoid amplitude, white sensor-noise SD and the dead channel's SD (V).
+    grid_spacing : float
+        Source grid spacing (mm).
+
+    Returns
+    -------
+    raw : mne.io.RawArray
+        Simulated recording, shape (n_channels, n_times), volts.
+    blink : mne.io.RawArray
+        The blink contribution alone (same shape; the ICA test's template).
+    truth : dict
+        `truth` plus what was simulated (blink onsets count, scales).
+    """
+    import mne
+
+    rng = np.random.default_rng(random_state)
+    n_times = int(round(duration * sfreq))
+    info = mne.create_info(list(channels), float(sfreq), "eeg")
+    from neuroflow.eeg.io import load_montage
+
+    info.set_montage(load_montage(montage, "simulation"), verbose="error")
+    fwd, r0 = _forward(info, grid_spacing)
+    gain = fwd["sol"]["data"].reshape(len(channels), -1, 3)  # (n_ch, n_dip, xyz)
+    rr = fwd["source_rr"]
+    orient = rng.standard_normal((len(rr), 3))
+    orient /= np.linalg.norm(orient, axis=1, keepdims=True)
+    leadfield = np.einsum("cdk,dk->cd", gain, orient)  # (n_ch, n_dip)
+
+    sources = colored_noise(len(rr), n_times, sfreq, truth["aperiodic_exponent"], rng)
+    posterior = rr[:, 1] < r0[1] - 0.02
+    alpha = narrowband_noise(int(posterior.sum()), n_times, sfreq,
+                             truth["alpha_peak_frequency"], alpha_sd, rng)
+    sources[posterior] += np.sqrt(alpha_ratio) * alpha
+    brain = leadfield @ sources
+    brain *= eeg_rms / np.median(brain.std(axis=1))
+
+    blink = np.zeros_like(brain)
+    if blink_amplitude > 0:
+        zeros = mne.io.RawArray(np.zeros_like(brain), info.copy(), verbose="error")
+        mne.simulation.add_eog(zeros, rng=np.random.default_rng(int(rng.integers(2**31))), verbose="error")
+        blink = zeros.get_data()
+        blink *= blink_amplitude / np.abs(blink).max()
+
+    t = np.arange(n_times) / sfreq
+    line = line_amplitude * np.sin(2 * np.pi * line_freq * t + rng.uniform(0, 2 * np.pi))
+    data = brain + blink + line + sensor_noise * rng.standard_normal(brain.shape)
+    dead = list(channels).index(truth["dead_channel"])
+    data[dead] = dead_noise * rng.standard_normal(n_times)
+    blink[dead] = 0.0
+
+    info["description"] = SIMULATED_NOTE
+    raw = mne.io.RawArray(data, info, verbose="error")
+    blink_raw = mne.io.RawArray(blink, info.copy(), verbose="error")
+    for r in (raw, blink_raw):
+        r.set_meas_date(None)
+    frontal = blink[[list(channels).index(c) for c in ("Fp1", "Fp2") if c in channels]]
+    n_blinks = 0
+    if frontal.size and blink_amplitude > 0:
+        env = np.abs(frontal).max(axis=0) > 0.2 * blink_amplitude
+        n_blinks = int(np.sum(np.diff(env.astype(int)) == 1))
+    out = dict(truth)
+    out.update({
+        "simulated": True, "sfreq": float(sfreq), "duration": float(duration),
+        "n_blinks": n_blinks, "blink_peak_amplitude_V": float(blink_amplitude),
+        "alpha_sd_Hz": float(alpha_sd), "alpha_ratio": float(alpha_ratio),
+        "eeg_rms_V": float(eeg_rms), "line_freq_Hz": float(line_freq),
+        "line_amplitude_V": float(line_amplitude), "sensor_noise_V": float(sensor_noise),
+        "n_dipoles": int(len(rr)), "n_posterior_dipoles": int(posterior.sum()),
+        "head_model": "MNE 4-shell sphere (make_sphere_model auto), volume grid "
+                      f"{grid_spacing:g} mm",
+        "montage": montage,
+    })
+    return raw, blink_raw, out

@@ -1,0 +1,166 @@
+"""Reading EEG as users have it, montages, the embedded spkit recording, and bad inputs."""
+
+import json
+import pickle
+
+import numpy as np
+import pytest
+
+from neuroflow.eeg import io
+from neuroflow.eeg.cohort import CohortError, eeg_subjects
+from neuroflow.eeg.devdata import fetch_spkit_pickle, noise_raw, write_recording
+from neuroflow.eeg.pipeline import convert_embedded, preprocess_subject, read_subject
+
+
+@pytest.fixture(scope="module")
+def spkit_pickle():
+    try:
+        return fetch_spkit_pickle()
+    except Exception as exc:  # no network, checksum mismatch
+        pytest.fail(f"cannot fetch the spkit EEG pickle: {type(exc).__name__}: {exc}")
+
+
+def test_spkit_pickle_is_read_with_numpy_only_unpickler(spkit_pickle):
+    data = io.load_spkit_pickle(spkit_pickle)
+    assert data["fs"] == 128
+    assert data["ch_names"] == ["AF3", "F7", "F3", "FC5", "T7", "P7", "O1", "O2", "P8", "T8",
+                                "FC6", "F4", "F8", "AF4"]
+    for key in ("X_raw", "X_fil", "X_ica", "X_atar_soft", "X_atar_elim"):
+        assert data[key].shape == (2048, 14) and data[key].dtype == np.float64
+
+
+def test_restricted_unpickler_refuses_other_globals(tmp_path):
+    evil = tmp_path / "evil.pkl"
+    evil.write_bytes(pickle.dumps({"X_raw": np.zeros((2, 2)), "fs": 1, "ch_names": ["a", "b"],
+                                   "hook": print}))
+    with pytest.raises(io.EEGInputError, match="evil.pkl.*builtins.print"):
+        io.load_spkit_pickle(evil)
+
+
+def test_spkit_conversion_keeps_the_signal_in_volts(spkit_pickle, tmp_path):
+    out = {k: tmp_path / f"sub-x_task-rest_{k}" for k in ("eeg.fif", "desc-ref_eeg.fif", "eeg.json")}
+    convert_embedded(spkit_pickle, out["eeg.fif"], out["desc-ref_eeg.fif"], out["eeg.json"],
+                     subject="x", task="rest", montage="colin27_1020", dataset_id="spkit",
+                     citation="c")
+    data = io.load_spkit_pickle(spkit_pickle)
+    raw = io.read_recording(out["eeg.fif"])
+    np.testing.assert_allclose(raw.get_data(), data["X_raw"].T * 1e-6, rtol=1e-6, atol=1e-12)
+    ref = io.read_recording(out["desc-ref_eeg.fif"])
+    np.testing.assert_allclose(ref.get_data(), data["X_ica"].T * 1e-6, rtol=1e-6, atol=1e-12)
+    side = json.loads(out["eeg.json"].read_text())
+    assert side["SamplingFrequency"] == 128.0 and side["Simulated"] is False
+    assert side["Sources"][0]["sha256"] == io_sha(spkit_pickle)
+    assert np.abs(raw.info["chs"][0]["loc"][:3]).sum() > 0  # positions stored
+
+
+def io_sha(path):
+    from neuroflow.resources import sha256_file
+
+    return sha256_file(path)
+
+
+@pytest.mark.parametrize("ext, module", [(".edf", "edfio"), (".bdf", "edfio"),
+                                         (".vhdr", "pybv"), (".set", "eeglabio"), (".fif", None)])
+def test_every_format_reads_back_the_same_signal(tmp_path, ext, module):
+    if module:
+        pytest.importorskip(module)
+    raw = noise_raw()
+    path = write_recording(raw, tmp_path / f"sub-a_task-rest_eeg{ext}")
+    got = io.read_recording(path)
+    assert got.ch_names == raw.ch_names and got.info["sfreq"] == raw.info["sfreq"]
+    # EDF stores 16-bit integers; BDF 24-bit; the others floats
+    tol = {".edf": 2e-3, ".bdf": 1e-5}.get(ext, 1e-6) * np.abs(raw.get_data()).max()
+    np.testing.assert_allclose(got.get_data(), raw.get_data(), atol=tol)
+
+
+def test_bids_dataset_is_read_with_mne_bids(tmp_path):
+    pytest.importorskip("pybv")
+    import mne_bids
+
+    root = tmp_path / "bids"
+    for sub in ("01", "02"):
+        raw = noise_raw(seed=int(sub))
+        raw.info["line_freq"] = 50.0
+        bp = mne_bids.BIDSPath(subject=sub, task="rest", root=root, datatype="eeg")
+        mne_bids.write_raw_bids(raw, bp, allow_preload=True, format="BrainVision",
+                                verbose="error")
+    subs = eeg_subjects({"embedded": {"activate": False}, "simulate": {"n_subjects": 0},
+                         "bids": {"root": str(root)}})
+    assert list(subs) == ["01", "02"]
+    got, path = read_subject(subs["02"], [], subject="02", task="rest", montage="colin27_1020")
+    assert path.name == "sub-02_task-rest_eeg.vhdr"
+    np.testing.assert_allclose(got.get_data(), noise_raw(seed=2).get_data(), atol=1e-7)
+
+
+def test_truncated_edf_error_names_the_file(tmp_path):
+    pytest.importorskip("edfio")
+    path = write_recording(noise_raw(), tmp_path / "sub-a_task-rest_eeg.edf")
+    path.write_bytes(path.read_bytes()[:-2000])
+    with pytest.raises(io.EEGInputError, match=f"{path}: truncated EDF"):
+        io.read_recording(path)
+
+
+def test_sidecar_sampling_rate_mismatch_names_both_files(tmp_path):
+    path = write_recording(noise_raw(), tmp_path / "sub-a_task-rest_eeg.fif")
+    side = tmp_path / "sub-a_task-rest_eeg.json"
+    side.write_text(json.dumps({"SamplingFrequency": 256}))
+    spec = {"kind": "file", "path": str(path)}
+    with pytest.raises(io.EEGInputError, match="sampling rate mismatch") as err:
+        read_subject(spec, [path], subject="a", task="rest", montage="colin27_1020")
+    assert str(path) in str(err.value) and str(side) in str(err.value)
+    assert "128 Hz" in str(err.value) and "256 Hz" in str(err.value)
+
+
+def test_unknown_channel_names_for_montage_are_listed(tmp_path):
+    raw = noise_raw(ch_names=("Fp1", "Cz", "E7", "Ch12"))
+    path = write_recording(raw, tmp_path / "rec_eeg.fif")
+    spec = {"kind": "file", "path": str(path)}
+    with pytest.raises(io.EEGInputError, match=r"rec_eeg.fif: 2 EEG channel name\(s\) unknown "
+                                               r"to montage 'colin27_1020': \['E7', 'Ch12'\]"):
+        read_subject(spec, [path], subject="a", task="rest", montage="colin27_1020")
+    got, _ = read_subject({**spec, "rename": {"E7": "Pz"}}, [path], subject="a", task="rest",
+                          montage="colin27_1020", on_missing="drop")
+    assert got.ch_names == ["Fp1", "Cz", "Pz"]
+
+
+def test_recording_shorter_than_one_epoch_names_the_file(tmp_path):
+    path = write_recording(noise_raw(duration=1.5), tmp_path / "short_eeg.fif")
+    out = {k: tmp_path / f"o_{k}" for k in ("filtered_eeg.fif", "clean_eeg.fif", "epo.fif")}
+    with pytest.raises(io.EEGInputError, match=f"{path}: recording is shorter than one epoch"):
+        preprocess_subject({"kind": "file", "path": str(path)}, [path], subject="a", task="rest",
+                           montage="colin27_1020", on_missing="raise",
+                           cfg={"ica": {"activate": False}},
+                           out={"filtered": out["filtered_eeg.fif"], "clean": out["clean_eeg.fif"],
+                                "epochs": out["epo.fif"]})
+    assert not any(p.exists() for p in out.values())  # nothing partial written
+
+
+def test_montage_from_file_and_by_legacy_name(tmp_path):
+    import mne
+
+    raw = noise_raw()
+    pos = io.load_montage("colin27_1020", "x").get_positions()["ch_pos"]
+    sfp = tmp_path / "cap.sfp"
+    sfp.write_text("".join(f"{c}\t{pos[c][0]:.5f}\t{pos[c][1]:.5f}\t{pos[c][2]:.5f}\n"
+                           for c in raw.ch_names))
+    direct = raw.copy().set_montage(mne.channels.read_custom_montage(sfp), verbose="error")
+    ours = raw.copy()
+    io.apply_montage(ours, str(sfp), "rec.fif")
+    for a, b in zip(ours.info["chs"], direct.info["chs"]):
+        np.testing.assert_allclose(a["loc"][:3], b["loc"][:3])
+    legacy, new = raw.copy(), raw.copy()
+    io.apply_montage(legacy, "standard_1020", "rec.fif")
+    io.apply_montage(new, "colin27_1020", "rec.fif")
+    for a, b in zip(legacy.info["chs"], new.info["chs"]):
+        np.testing.assert_allclose(a["loc"][:3], b["loc"][:3])
+    with pytest.raises(io.EEGInputError, match="neither a built-in MNE montage"):
+        io.apply_montage(raw.copy(), "no_such_cap", "rec.fif")
+
+
+def test_cohort_lists_embedded_simulated_and_user_subjects():
+    subs = eeg_subjects({"embedded": {"subject": "phyaat"}, "simulate": {"n_subjects": 2},
+                         "subjects": {"p01": {"path": "x.edf"}}})
+    assert list(subs) == ["phyaat", "sim01", "sim02", "p01"]
+    assert subs["sim02"]["simulated"] and not subs["phyaat"]["simulated"]
+    with pytest.raises(CohortError, match="sim01.*defined twice"):
+        eeg_subjects({"simulate": {"n_subjects": 1}, "subjects": {"sim01": {"path": "x.edf"}}})
