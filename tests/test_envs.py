@@ -57,3 +57,16 @@ def test_default_config_validates_against_schema():
     config["connectome"]["sources"]["white1986whole"]["reader"] = "no_such_reader"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(config, schema)
+
+
+@pytest.mark.parametrize("caption", sorted((ROOT / "workflow/report").glob("*.rst")),
+                         ids=lambda p: p.name)
+def test_report_captions_are_valid_restructuredtext(caption):
+    import io
+
+    from docutils.core import publish_doctree
+
+    warnings = io.StringIO()
+    publish_doctree(caption.read_text(), settings_overrides={
+        "warning_stream": warnings, "report_level": 2, "halt_level": 5})
+    assert warnings.getvalue() == "", f"{caption.name}: {warnings.getvalue()}"
