@@ -47,6 +47,116 @@ def test_ffbs_draws_average_to_the_kalman_smoother_mean():
     np.testing.assert_allclose(draws.var(0), np.diagonal(cov[0], axis1=1, axis2=2), rtol=0.25)
 
 
+def _small_switching_model():
+    """A 2-state, 2-D switching linear model with Gaussian sites (exact answers by enumeration)."""
+    rng = np.random.default_rng(0)
+    A = np.stack([0.2 * np.eye(2), np.array([[0.95, -0.2], [0.2, 0.95]])])
+    b = np.array([[0.3, -0.1], [0.0, 0.1]])
+    Q = np.stack([0.5 * np.eye(2), 0.05 * np.eye(2)])
+    n_time = 5
+    j_obs = np.stack([np.diag(rng.uniform(0.5, 3, 2)) for _ in range(n_time)])
+    h_obs = rng.normal(0, 1.5, (n_time, 2))
+    trans = np.array([[0.8, 0.2], [0.3, 0.7]])
+    return A, b, Q, j_obs, h_obs, trans
+
+
+def _dense_log_marginal(states, A, b, Q, j_obs, h_obs):
+    """log ∫ N(x; c, S) exp(-x'Jx/2 + h'x) dx with the stacked prior of x_{1:T} built densely."""
+    n_time, d = h_obs.shape
+    G = np.zeros((n_time * d, n_time * d))
+    c = np.zeros(n_time * d)
+    noise = np.zeros((n_time * d, n_time * d))
+    G[:d, :d] = np.eye(d)
+    noise[:d, :d] = np.eye(d)
+    for t in range(1, n_time):
+        blk = slice(t * d, (t + 1) * d)
+        G[blk] = A[states[t]] @ G[(t - 1) * d:t * d]
+        G[blk, blk] += np.eye(d)
+        c[blk] = A[states[t]] @ c[(t - 1) * d:t * d] + b[states[t]]
+        noise[blk, blk] = Q[states[t]]
+    S_ = G @ noise @ G.T
+    J = np.zeros_like(S_)
+    for t in range(n_time):
+        J[t * d:(t + 1) * d, t * d:(t + 1) * d] = j_obs[t]
+    h = h_obs.ravel()
+    M = np.eye(n_time * d) + S_ @ J
+    g = h - J @ c
+    return (-0.5 * c @ J @ c + h @ c - 0.5 * np.linalg.slogdet(M)[1]
+            + 0.5 * g @ np.linalg.solve(M, S_) @ g)
+
+
+def test_kalman_marginal_likelihood_equals_the_dense_gaussian_integral():
+    A, b, Q, j_obs, h_obs, _ = _small_switching_model()
+    for states in ([0, 0, 1, 1, 0], [1, 1, 1, 0, 0], [0, 0, 0, 0, 0]):
+        states = np.array(states)
+        assert S.kalman_loglik(j_obs, h_obs, A, b, Q, states) == pytest.approx(
+            _dense_log_marginal(states, A, b, Q, j_obs, h_obs), abs=1e-9)
+
+
+def test_collapsed_state_sampler_targets_the_exact_posterior():
+    """Latents integrated out: state marginals match enumeration of all 2^(T-1) paths."""
+    import itertools
+
+    A, b, Q, j_obs, h_obs, trans = _small_switching_model()
+    n_time = h_obs.shape[0]
+    paths = list(itertools.product(range(2), repeat=n_time - 1))
+    logp = np.array([_dense_log_marginal(np.array([p[0], *p]), A, b, Q, j_obs, h_obs)
+                     + sum(np.log(trans[p[i], p[i + 1]]) for i in range(n_time - 2))
+                     for p in paths])
+    prob = np.exp(logp - logsumexp(logp))
+    exact = np.array([sum(pr for pr, p in zip(prob, paths) if p[t] == 1)
+                      for t in range(n_time - 1)])
+    rng = np.random.default_rng(1)
+    states = np.zeros(n_time, dtype=int)
+    hits = np.zeros(n_time - 1)
+    n_sweeps = 3000
+    for _ in range(n_sweeps):
+        states = S.sample_states_collapsed(rng, j_obs, h_obs, A, b, Q, states, trans)
+        hits += states[1:] == 1
+    np.testing.assert_allclose(hits / n_sweeps, exact, atol=0.04)
+
+
+def test_state_block_recovers_the_true_path_given_the_true_latents():
+    """Given the simulation's true latents, FFBS of states + MNIW dynamics finds the path."""
+    for seed in (1, 2):
+        ds = simulate_bicluster(random_state=seed)
+        truth = ds["true_state"].values
+        x = ds["true_latent"].values.transpose(2, 0, 1).reshape(truth.size, -1)
+        rng = np.random.default_rng(0)
+        n_states = 10
+        states = S.init_state_sequence(x, 2, 10, rng)
+        beta = np.full(n_states, 1 / n_states)
+        for _ in range(8):
+            A, b, Q = S.sample_dynamics(rng, x, states, n_states, 1.0, 0.01)
+            beta, pi = S.sample_transitions(rng, states[1:], beta, n_states, 5.0, 5.0, 10.0)
+            path = S.ffbs_states(rng, S.transition_loglik(x, A, b, Q), pi)
+            states = np.concatenate([path[:1], path])
+        assert adjusted_rand_score(truth, states) >= 0.95
+
+
+def test_dynamics_posterior_covers_the_true_parameters_given_the_true_states():
+    """Conjugate MNIW draws of (A_s, b_s) given latents and states centre on the truth."""
+    rng = np.random.default_rng(4)
+    d, n_time = 3, 3000
+    c, s_ = np.cos(np.pi / 20), np.sin(np.pi / 20)
+    rot = np.array([[c, -s_, 0.0], [s_, c, 0.0], [0.0, 0.0, 1.0]])   # the paper's pi/20 turn
+    A_true = np.stack([0.1 * np.eye(d), 0.97 * rot])
+    b_true = np.array([[0.2, -0.1, 0.05], [0.0, 0.03, -0.02]])
+    states = np.repeat(np.arange(n_time // 100) % 2, 100)
+    x = np.zeros((n_time, d))
+    for t in range(1, n_time):
+        s = states[t]
+        x[t] = A_true[s] @ x[t - 1] + b_true[s] + 0.1 * rng.standard_normal(d)
+    draws = [S.sample_dynamics(rng, x, states, 2, 1.0, 0.01) for _ in range(300)]
+    A_d = np.stack([dr[0] for dr in draws])
+    b_d = np.stack([dr[1] for dr in draws])
+    Q_d = np.stack([dr[2] for dr in draws])
+    q_diag = Q_d[:, :, np.arange(d), np.arange(d)]
+    for est, true in ((A_d, A_true), (b_d, b_true), (q_diag, np.full((2, d), 0.01))):
+        z = np.abs(est.mean(0) - true) / est.std(0)
+        assert z.max() < 4.0
+
+
 def test_laplace_marginal_prefers_the_generating_latent():
     rng = np.random.default_rng(2)
     n_time = 300
@@ -88,18 +198,27 @@ def test_polya_gamma_regression_block_matches_pymc_nuts():
     np.testing.assert_allclose(ours.std(0), ref.std(0), rtol=0.2)
 
 
-def test_sampler_recovers_clusters_and_their_number_on_a_small_simulation():
-    """3 clusters x 8 neurons, T = 300 (the paper's generator, smaller): ARI >= 0.9, K = 3."""
-    ds = simulate_bicluster(neurons_per_cluster=8, n_time=300, random_state=0)
+def test_sampler_recovers_clusters_and_their_number_on_the_papers_simulation():
+    """The paper's size (3 clusters x 10 neurons, T = 500, 2 states, NB r = 10), seed 0,
+    60 sweeps of one chain (about 25 s idle, 50 s on a busy 2-core machine).
+
+    Neuron clusters and their number are recovered (ARI 1.0, K = 3 on seeds 0-3). The
+    states are not recovered to the issue's 0.9: seeds 0-3 give ARI 0.47, 0.41, 0.84,
+    0.75 here and 0.64, 0.35, 0.85, 0.82 after 150 sweeps (bench/bench_bicluster.py);
+    even with every parameter fixed at the truth the state posterior gives 0.91, 0.89,
+    0.95, 0.90 (the onsets of the growing-rotation state are ambiguous for several
+    bins), and with the dynamics learned it concentrates lower.
+    """
+    ds = simulate_bicluster(random_state=0)
     st = S.SamplerSettings(n_iter=60, burn_in=30, state_warmup=15)   # starts from 6 groups
     out = S.run_chain(ds["counts"].values, st, random_state=0)
     z_hat, _ = point_estimate(out["z"])
     assert adjusted_rand_score(ds["true_cluster"].values, z_hat) >= 0.9
     assert z_hat.max() + 1 == 3
-    s_hat, _ = point_estimate(out["state"])
-    # states: clearly above chance on this short chain (the issue's 0.9 is not reached yet)
-    assert adjusted_rand_score(ds["true_state"].values, s_hat) >= 0.25
-    assert out["latent"].shape[1:] == (out["n_clusters"].max(), 3, 300)
+    s_hat, _ = point_estimate(out["state"], loss="pear")
+    assert s_hat.max() + 1 == 2
+    assert adjusted_rand_score(ds["true_state"].values, s_hat) >= 0.35   # 0.47; chance 0
+    assert out["latent"].shape[1:] == (out["n_clusters"].max(), 3, 500)
     assert np.all(np.isfinite(out["log_rate_mean"]))
 
 

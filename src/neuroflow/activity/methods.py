@@ -8,6 +8,7 @@ import pandas as pd
 
 from neuroflow import __version__
 from neuroflow.provenance import package_versions
+from neuroflow.resources import dataset_citation
 
 SIMEON = ("Simeon Q, Astrom A, Kashyap A, Kording K, Boyden ES (2024). Homogenized C. elegans "
           "neural activity and connectivity data. arXiv:2411.12091.")
@@ -19,13 +20,7 @@ LEDOIT_WOLF = ("Ledoit O, Wolf M (2004). A well-conditioned estimator for large-
                "covariance matrices. J Multivar Anal 88:365-411.")
 
 
-def _dataset_ref(manifest: dict, ds_id: str) -> str:
-    entry = manifest["datasets"][ds_id]
-    dist = manifest["distributions"][entry["distribution"]]
-    return (" ".join(str(entry.get("citation", "")).split()) +
-            f" Data files ({ds_id}) from the {entry['distribution']} {dist['version']} "
-            f"distribution ({entry.get('licence') or dist.get('licence', 'licence unknown')}), "
-            "sha256-verified.")
+_dataset_ref = dataset_citation
 
 
 def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from neuroflow import __version__
 from neuroflow.provenance import package_versions
+from neuroflow.resources import dataset_citation
 
 WEI_2023 = ("Wei G (2023). Bayesian bi-clustering of neural spiking activity with latent "
             "structures. arXiv:2309.02213.")
@@ -23,12 +24,21 @@ REFS = [
     "J Comput Graph Stat 9:249-265.",
     "Wade S, Ghahramani Z (2018). Bayesian cluster analysis: point estimation and credible "
     "balls. Bayesian Anal 13:559-626.",
+    "Fritsch A, Ickstadt K (2009). Improved criteria for clustering based on the posterior "
+    "similarity matrix. Bayesian Anal 4:367-391.",
+    "Gerlach R, Carter C, Kohn R (2000). Efficient Bayesian inference for dynamic mixture "
+    "models. J Am Stat Assoc 95:819-828.",
     "Vehtari A, Gelman A, Simpson D, Carpenter B, Buerkner P-C (2021). Rank-normalization, "
     "folding, and localization: an improved R-hat for assessing convergence of MCMC. "
     "Bayesian Anal 16:667-718.",
     "Kumar R, Carroll C, Hartikainen A, Martin O (2019). ArviZ a unified library for "
     "exploratory analysis of Bayesian models in Python. J Open Source Softw 4:1143.",
 ]
+
+
+def _loss_name(loss: str) -> str:
+    return {"binder": "Binder", "vi": "variation-of-information",
+            "pear": "1 - posterior expected adjusted Rand index (maxPEAR)"}.get(loss, loss)
 
 
 def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
@@ -44,7 +54,8 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
     t_max = f"{st.max_clusters}" if st.max_clusters else "half the number of neurons"
     lik = ("a negative-binomial likelihood with a per-neuron dispersion r_i ~ Gamma("
            f"{st.dispersion_a0}, rate {st.dispersion_rate})" if st.likelihood == "nb" else
-           f"a Poisson likelihood (approximated by a negative binomial with r = {st.poisson_r})")
+           f"a Poisson likelihood (approximated by a negative binomial with r = {st.poisson_r}, "
+           "without the authors' Metropolis-Hastings correction)")
     paras = [
         f"Spike counts were bi-clustered with the Bayesian model of Wei (2023), implemented in "
         f"neuroflow {__version__} (numpy {v['numpy']}, scipy {v['scipy']}, polyagamma "
@@ -57,7 +68,10 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
         f"{t_max} clusters. The stacked cluster latents followed switching linear dynamics "
         "x_t = A_s x_(t-1) + b_s + e_t, e_t ~ N(0, Q_s), with a matrix-normal-inverse-Wishart "
         f"prior (mean [I, 0], column precision {st.mniw_k0} I, {st.mniw_s0} I scale, d + 2 "
-        "degrees of freedom) and states s_t from a sticky HDP-HMM (weak limit "
+        "degrees of freedom; the paper uses 1 I and 0.01 I, which with weakly observed "
+        "latents pull every state towards persistent dynamics and the state noise several-"
+        "fold below the paper's simulated 0.01 I) and states s_t from a sticky HDP-HMM "
+        "(weak limit "
         f"L = {st.n_states_max}, alpha = {st.hdp_alpha}, gamma = {st.hdp_gamma}, kappa = "
         f"{st.hdp_kappa}) shared by the whole population.",
         "Each sweep of the blocked Gibbs sampler drew (delta_i, c_i) by Polya-Gamma augmented "
@@ -75,18 +89,29 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
         f"{st.aux_ar_var}) or, every {st.spline_every}th sweep, random cubic splines. Chains "
         f"started from {st.init_clusters} neuron groups (average linkage of count correlations) "
         f"and used one shared dynamics for {st.state_warmup} sweeps before the state path was "
-        f"initialised by k-means ({st.init_states} groups) on local latent energy.",
+        f"initialised by k-means ({st.init_states} groups) on the local latent energy and "
+        "relative step energy, each initial state starting from the conjugate draw or a "
+        "white-noise dynamics, whichever gave the larger latent-marginal likelihood. "
+        + ("Before the latents, every state s_t was also updated from its conditional "
+           "with the latents integrated out (forward Kalman filter and backward information "
+           "messages on the Polya-Gamma pseudo-observations; Gerlach, Carter & Kohn 2000), "
+           "which the authors' code does not do: latents drawn under one state's dynamics "
+           "resemble that state, so the latent-conditional update alone rarely moves the "
+           "state path." if st.collapsed_states else ""),
         f"{n_chains} chains of {st.n_iter} sweeps were run per recording (seeds from "
         f"SeedSequence({bic.get('seed', 2023)}, chain)), discarding {st.burn_in} and keeping "
         f"every {st.thin}th sweep ({kept} draws per chain). Label switching was handled by "
         "summarizing posterior co-clustering matrices and choosing point estimates of the "
         f"neuron partition and of the state partition that minimize the expected "
-        f"{bic.get('loss', 'binder')} and {bic.get('state_loss', 'binder')} loss (Wade & "
-        "Ghahramani 2018); draws were matched to them by the Hungarian algorithm for state "
+        f"{_loss_name(bic.get('loss', 'binder'))} and "
+        f"{_loss_name(bic.get('state_loss', 'pear'))} loss (Wade & Ghahramani 2018; Fritsch "
+        "& Ickstadt 2009); draws were matched to them by the Hungarian algorithm for state "
         "posteriors and latent trajectories. Convergence was assessed with arviz's "
-        "rank-normalized R-hat and bulk/tail effective sample sizes (Vehtari et al. 2021) of the "
-        "neuron baselines, log dispersions, loading norms, log-likelihood and the numbers of "
-        "clusters and states. Inferred states were compared with recorded epochs by the "
+        "rank-normalized R-hat and bulk/tail effective sample sizes (Vehtari et al. 2021) of "
+        "quantities invariant to labels, rotations and the latent/loading scale: neuron "
+        "baselines, log dispersions, the sd over time of each neuron's log rate, the "
+        "log-likelihood, the numbers of clusters and states and the share of bins in the "
+        "most occupied state. Inferred states were compared with recorded epochs by the "
         "adjusted Rand index and adjusted mutual information against "
         f"{bic.get('n_shuffles', 1000)} circular shifts of the epoch labels.",
     ]
@@ -107,12 +132,7 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
                 f"Recording '{rec}' ({src}): spike times of the NWB units table (read with "
                 f"pynwb {v['pynwb']}) were binned into {spec.get('bin_width', 1.0)} s counts.")
             if "dataset" in spec:
-                entry = manifest["datasets"][spec["dataset"]]
-                dist = manifest["distributions"][entry["distribution"]]
-                refs.append(" ".join(str(entry.get("citation", "")).split()) +
-                            f" Data file from the {entry['distribution']} {dist['version']} "
-                            f"distribution ({dist.get('licence', 'licence unknown')}), "
-                            "sha256-verified.")
+                refs.append(dataset_citation(manifest, spec["dataset"]))
     results = Path(config["results_dir"])
     for rec in sorted(recs):
         val = results / f"sub-{rec}/ephys/sub-{rec}_desc-bicluster_validation.tsv"

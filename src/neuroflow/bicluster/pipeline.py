@@ -117,6 +117,11 @@ def write_chain(counts_nc, out_nc, settings: dict, seed: int, chain: int) -> Non
                            {"long_name": "negative-binomial r"}),
             "loading_norm": (("draw", "neuron"), out["loading_norm"],
                              {"long_name": "Euclidean norm of the loading c_i"}),
+            "rate_sd": (("draw", "neuron"), out["rate_sd"],
+                        {"units": "log(spikes per bin)",
+                         "long_name": "sd over time of the neuron's log rate"}),
+            "top_state_fraction": ("draw", out["top_state_fraction"],
+                                   {"long_name": "share of bins in the most occupied state"}),
             "n_clusters": ("draw", out["n_clusters"]),
             "n_states": ("draw", out["n_states"], {"long_name": "occupied states"}),
             "log_lik": ("draw", out["log_lik"], {"long_name": "NB log-likelihood"}),
@@ -150,7 +155,7 @@ def _score_table(rows):
 
 
 def merge_chains(chain_ncs, counts_nc, out_nc, out_diag, out_clusters, out_validation,
-                 figures: dict, loss="binder", state_loss="binder", n_shuffles=1000,
+                 figures: dict, loss="binder", state_loss="pear", n_shuffles=1000,
                  seed=0) -> None:
     """Summarize all chains of one recording and draw its figures.
 
@@ -163,8 +168,9 @@ def merge_chains(chain_ncs, counts_nc, out_nc, out_diag, out_clusters, out_valid
         Posterior NetCDF; diagnostics, clusters and validation TSVs.
     figures : dict
         ``raster``, ``states``, ``coclustering``, ``traces``, ``latents`` -> PNG paths.
-    loss, state_loss : {"binder", "vi"}
-        Loss minimized by the neuron / state point estimates.
+    loss, state_loss : {"binder", "pear", "vi"}
+        Loss minimized by the neuron / state point estimates (pear: 1 - posterior
+        expected adjusted Rand index, i.e. maxPEAR).
     n_shuffles : int
         Circular shifts of the reference labels for the chance level.
     """
@@ -246,7 +252,8 @@ def merge_chains(chain_ncs, counts_nc, out_nc, out_diag, out_clusters, out_valid
 
     cont = {"delta": np.stack([c["delta"].values for c in chains]),
             "log_dispersion": np.log(np.stack([c["dispersion"].values for c in chains])),
-            "loading_norm": np.stack([c["loading_norm"].values for c in chains]),
+            "rate_sd": np.stack([c["rate_sd"].values for c in chains]),
+            "top_state_fraction": np.stack([c["top_state_fraction"].values for c in chains]),
             "log_lik": np.stack([c["log_lik"].values for c in chains]),
             "n_clusters": np.stack([c["n_clusters"].values for c in chains]).astype(float),
             "n_states": np.stack([c["n_states"].values for c in chains]).astype(float)}
@@ -254,8 +261,11 @@ def merge_chains(chain_ncs, counts_nc, out_nc, out_diag, out_clusters, out_valid
     write_tsv(diag, out_diag,
               f"{label}MCMC diagnostics (arviz {package_versions(('arviz',))['arviz']}) over "
               f"{len(chains)} chains x {chains[0].sizes['draw']} kept draws",
-              columns={"parameter": "delta: baseline log rate; log_dispersion: log NB r; "
-                                    "loading_norm: |c_i|; log_lik, n_clusters, n_states",
+              columns={"parameter": "label- and rotation-invariant quantities: delta: "
+                                    "baseline log rate; log_dispersion: log NB r; rate_sd: "
+                                    "sd over time of the log rate; log_lik; n_clusters; "
+                                    "n_states; top_state_fraction: share of bins in the "
+                                    "most occupied state",
                        "neuron": "unit label or n/a", "r_hat": "rank-normalized split R-hat",
                        "ess_bulk": "bulk effective sample size",
                        "ess_tail": "tail effective sample size"},

@@ -11,8 +11,11 @@ Model (neurons ``i``, time bins ``t``, neuron clusters ``k``, discrete states ``
     delta_i ~ N(0, sd_delta**2), c_i ~ N(0, sd_c**2 I_p), r_i ~ Gamma(a0, rate h)
     (A_s, b_s, Q_s) ~ MNIW(M0 = [I, 0], K0 = k0 I, nu0 = d + 2, S0 = s0 I)
 
-One sweep: Polya-Gamma augmentation of the count likelihood, forward-filtering
-backward-sampling (FFBS) of the latents, FFBS of the states and conjugate MNIW dynamics,
+One sweep: Polya-Gamma augmentation of the count likelihood, single-site Gibbs updates
+of the states with the latents integrated out (Gerlach, Carter & Kohn 2000; the
+latent-conditional state update alone mixes badly because latents drawn under one
+state's dynamics look like that state), forward-filtering backward-sampling (FFBS) of
+the latents, FFBS of the states given the latents and conjugate MNIW dynamics,
 weak-limit sticky-HDP transition updates with auxiliary table counts, PG-augmented
 Bayesian regression for ``(delta_i, c_i)``, CRT augmentation for ``r_i``, the
 identifiability constraints (centre, SVD rotation), and neuron reassignment by Neal's
@@ -49,6 +52,19 @@ class SamplerSettings:
         ``t_max``; 0 means ``n_neurons // 2`` (the paper's default).
     n_states_max : int
         ``L``, the weak-limit truncation of the HDP-HMM.
+    mniw_k0, mniw_s0 : float
+        MNIW prior of each state's dynamics: ``[A, b] | Q ~ MN([I, 0], Q, (k0 I)^-1)``,
+        ``Q ~ IW(d + 2, s0 I)``. The paper uses ``k0 = 1``, ``s0 = 0.01``; with weakly
+        observed latents these priors dominate (entries of ``A`` have prior sd
+        ``sqrt(Q_ii / k0)`` = 0.1 around the identity, which makes a white-noise state look
+        persistent, and ``IW(d + 2, 0.01 I)`` pulls ``Q`` several-fold below the
+        simulation's 0.01 I); the defaults 0.01 and 0.1 are weaker in both respects.
+    collapsed_states : bool
+        Each sweep, update every ``s_t`` from its conditional with the latents integrated
+        out (:func:`sample_states_collapsed`) before drawing the latents.
+    uncollapsed_states : bool
+        Each sweep, also draw the whole state path by FFBS given the sampled latents (the
+        paper's move).
     """
 
     n_iter: int = 200
@@ -68,8 +84,8 @@ class SamplerSettings:
     loading_prior_sd: float = 1.0
     dispersion_a0: float = 1.0
     dispersion_rate: float = 1.0
-    mniw_k0: float = 1.0
-    mniw_s0: float = 0.01
+    mniw_k0: float = 0.01
+    mniw_s0: float = 0.1
     new_cluster_q: float = 0.01
     aux_ar_coef: float = 0.95
     aux_ar_var: float = 0.01
@@ -78,6 +94,8 @@ class SamplerSettings:
     state_warmup: int = 20
     init_states: int = 2
     init_window: int = 10
+    collapsed_states: bool = True
+    uncollapsed_states: bool = True
 
     @classmethod
     def from_dict(cls, params: dict, where: str = "bicluster.sampler") -> SamplerSettings:
@@ -382,12 +400,138 @@ def ffbs_states(rng, loglik, trans):
     return path
 
 
+def backward_information(j_obs, h_obs, A, b, Q, states):
+    """Backward information messages ``p(sites_{t+1:T} | x_t, states_{t+1:T})``.
+
+    Returns ``(lam, theta)`` of shapes (T, d, d) and (T, d) with
+    ``p(sites_{t+1:} | x_t) ∝ exp(-x_t' lam_t x_t / 2 + theta_t' x_t)``; the
+    normalizing constants (common to every value of ``states[t]``) are dropped.
+    """
+    n_time, d = h_obs.shape
+    eye = np.eye(d)
+    lam = np.zeros((n_time, d, d))
+    theta = np.zeros((n_time, d))
+    for t in range(n_time - 2, -1, -1):
+        s = states[t + 1]
+        jj = j_obs[t + 1] + lam[t + 1]
+        hh = h_obs[t + 1] + theta[t + 1]
+        g = np.linalg.solve(eye + Q[s] @ jj, Q[s])           # (Q^-1 + J)^-1
+        jg = jj @ g
+        lam_mu = _sym(jj - jg @ jj)
+        th_mu = hh - jg @ hh
+        lam[t] = _sym(A[s].T @ lam_mu @ A[s])
+        theta[t] = A[s].T @ (th_mu - lam_mu @ b[s])
+    return lam, theta
+
+
+def kalman_loglik(j_obs, h_obs, A, b, Q, states):
+    """``log ∫ p(x_{1:T} | states, A, b, Q) prod_t exp(-x_t' J_t x_t / 2 + h_t' x_t) dx``.
+
+    The latents' marginal likelihood of the Gaussian (Polya-Gamma) sites, by the forward
+    Kalman filter (``x_1 ~ N(0, I)``); shapes as in :func:`sample_states_collapsed`.
+    ``-inf`` when the filter breaks down numerically (e.g. explosive proposed dynamics).
+    """
+    try:
+        with np.errstate(all="ignore"):
+            out = _kalman_loglik(j_obs, h_obs, A, b, Q, states)
+    except np.linalg.LinAlgError:
+        return -np.inf
+    return out if np.isfinite(out) else -np.inf
+
+
+def _kalman_loglik(j_obs, h_obs, A, b, Q, states):
+    n_time, d = h_obs.shape
+    eye = np.eye(d)
+    mu, sig = np.zeros(d), eye
+    m, p = mu, sig
+    total = 0.0
+    for t in range(n_time):
+        if t > 0:
+            s = states[t]
+            mu = A[s] @ m + b[s]
+            sig = _sym(A[s] @ p @ A[s].T + Q[s])
+        jj, hh = j_obs[t], h_obs[t]
+        mmat = eye + sig @ jj
+        g = hh - jj @ mu
+        sol = np.linalg.solve(mmat, sig)
+        total += (-0.5 * mu @ jj @ mu + hh @ mu - 0.5 * np.linalg.slogdet(mmat)[1]
+                  + 0.5 * g @ sol @ g)
+        p = _sym(sol)
+        m = mu + p @ g
+    return float(total)
+
+
+def sample_states_collapsed(rng, j_obs, h_obs, A, b, Q, states, trans, active=None):
+    """One sweep of single-site Gibbs updates of the states with the latents integrated out.
+
+    Gerlach, Carter & Kohn (2000) / Fox et al. (2011): given Gaussian sites of the stacked
+    latent (``j_obs`` (T, d, d), ``h_obs`` (T, d): the Polya-Gamma pseudo-observations),
+    ``p(states[t] | states[-t], sites) ∝ pi(s_{t-1}, s_t) pi(s_t, s_{t+1})
+    ∫ N(x_t; A_s m + b_s, A_s P A_s' + Q_s) exp(-x_t' (J_t + lam_t) x_t / 2
+    + (h_t + theta_t)' x_t) dx_t`` where ``N(m, P)`` is the forward filter under the
+    already updated ``states[:t]`` and ``(lam, theta)`` the backward messages under the old
+    ``states[t+1:]``. Avoids the slow mixing of alternating ``x | states`` and
+    ``states | x`` (the sampled latents follow whichever dynamics they were drawn under).
+
+    Parameters
+    ----------
+    states : ndarray of int, shape (T,)
+        Current path (``states[t]`` governs ``x_{t-1} -> x_t``; ``states[0]`` mirrors
+        ``states[1]``).
+    trans : ndarray, shape (L, L)
+        Transition matrix; the path's first transition has a uniform initial distribution.
+    active : ndarray of int, optional
+        Candidate states (default all L); others keep probability 0.
+
+    Returns
+    -------
+    ndarray of int, shape (T,)
+    """
+    n_time, d = h_obs.shape
+    n_states = A.shape[0]
+    cand = np.arange(n_states) if active is None else np.asarray(active)
+    Ac, bc, Qc = A[cand], b[cand], Q[cand]
+    log_tr = np.log(np.maximum(trans, 1e-300))
+    lam, theta = backward_information(j_obs, h_obs, A, b, Q, states)
+    eye = np.eye(d)
+    new = states.copy()
+    p = _inv_pd(eye + j_obs[0])
+    m = p @ h_obs[0]
+    u = rng.random(n_time)
+    for t in range(1, n_time):
+        mu = Ac @ m + bc                                                # (C, d)
+        sig = _sym(Ac @ p @ np.swapaxes(Ac, -1, -2) + Qc)               # (C, d, d)
+        jj = j_obs[t] + lam[t]
+        hh = h_obs[t] + theta[t]
+        mmat = eye + sig @ jj                                           # I + S J
+        g = hh - mu @ jj                                                # h - J mu
+        sol = np.linalg.solve(mmat, sig)                                # (I + S J)^-1 S
+        _, logdet = np.linalg.slogdet(mmat)
+        score = (-0.5 * np.einsum("ca,ab,cb->c", mu, jj, mu) + mu @ hh - 0.5 * logdet
+                 + 0.5 * np.einsum("ca,cab,cb->c", g, sol, g))
+        if t > 1:
+            score = score + log_tr[new[t - 1], cand]
+        if t < n_time - 1:
+            score = score + log_tr[cand, states[t + 1]]
+        w = np.exp(score - score.max())
+        cum = np.cumsum(w)
+        k = min(int(np.searchsorted(cum, u[t] * cum[-1])), cand.size - 1)
+        new[t] = cand[k]
+        # filter update with the chosen state: P = (S^-1 + J_obs)^-1 = (I + S J_obs)^-1 S
+        s_k = sig[k]
+        p = _sym(np.linalg.solve(eye + s_k @ j_obs[t], s_k))
+        m = mu[k] + p @ (h_obs[t] - j_obs[t] @ mu[k])
+    new[0] = new[1]
+    return new
+
+
 def init_state_sequence(x, n_states, window, rng):
     """Initial state path: k-means on local latent features (as hmmlearn initialises HMMs).
 
-    Features per bin: log moving averages (``window`` bins) of the latent energy
-    ``||x_t||^2`` and of the step energy ``||x_t - x_{t-1}||^2``, standardized. Returns
-    an int array (n_time,) with labels in ``[0, n_states)``.
+    Features per bin, from moving averages over ``window`` bins: the log latent energy
+    ``log ||x_t||^2`` and the log relative step energy ``log(||x_t - x_{t-1}||^2 /
+    ||x_t||^2)`` (low for persistent dynamics, about log 2 for white noise),
+    standardized. Returns an int array (n_time,) with labels in ``[0, n_states)``.
     """
     from sklearn.cluster import KMeans
 
@@ -397,8 +541,9 @@ def init_state_sequence(x, n_states, window, rng):
     step = np.concatenate([[0.0], (np.diff(x, axis=0) ** 2).sum(1)])
     step[0] = step[1]
     kernel = np.ones(window) / window
-    feats = np.log(np.stack([np.convolve(energy, kernel, mode="same"),
-                             np.convolve(step, kernel, mode="same")], axis=1) + 1e-12)
+    log_e = np.log(np.convolve(energy, kernel, mode="same") + 1e-12)
+    log_s = np.log(np.convolve(step, kernel, mode="same") + 1e-12)
+    feats = np.stack([log_e, log_s - log_e], axis=1)
     feats = (feats - feats.mean(0)) / (feats.std(0) + 1e-12)
     seed = int(rng.integers(2**31 - 1))
     km = KMeans(n_clusters=n_states, n_init=10, random_state=seed).fit(feats)
@@ -656,7 +801,14 @@ class _Chain:
         psi = self.log_rate()
         omega = _pg(self.rng, self.y + r, psi - np.log(r))
         kap = (self.y - r) / 2 + omega * (np.log(r) - self.delta[:, None])
-        xs = ffbs_latent(self.rng, kap, omega, self.loading(), self.A, self.b, self.Q,
+        loading = self.loading()
+        if self.iteration > self.s.state_warmup and self.s.collapsed_states:
+            # states | PG sites with the latents integrated out, then latents | states
+            j_obs = (omega.T[:, :, None] * loading[None]).transpose(0, 2, 1) @ loading
+            h_obs = kap.T @ loading
+            self.states = sample_states_collapsed(self.rng, j_obs, h_obs, self.A, self.b,
+                                                  self.Q, self.states, self.pi)
+        xs = ffbs_latent(self.rng, kap, omega, loading, self.A, self.b, self.Q,
                          self.states)
         self.x = xs.reshape(self.n_time, self.K, self.p1).transpose(1, 2, 0).copy()
         self.site_kappa, self.site_omega, self.site_delta = kap, omega, self.delta.copy()
@@ -690,7 +842,7 @@ class _Chain:
 
     def step_states(self):
         xs = self.stacked()
-        if self.iteration > self.s.state_warmup:
+        if self.iteration > self.s.state_warmup and self.s.uncollapsed_states:
             ll = transition_loglik(xs, self.A, self.b, self.Q)
             path = ffbs_states(self.rng, ll, self.pi)
             self.states = np.concatenate([path[:1], path])
@@ -698,12 +850,50 @@ class _Chain:
             if self.iteration == self.s.state_warmup:
                 self.states = init_state_sequence(xs, self.s.init_states, self.s.init_window,
                                                   self.rng)
-            path = self.states[1:]
+        path = self.states[1:]
         self.A, self.b, self.Q = sample_dynamics(self.rng, xs, self.states, self.L,
                                                  self.s.mniw_k0, self.s.mniw_s0)
+        if self.iteration == self.s.state_warmup and self.s.init_states > 1:
+            self._init_dynamics(xs)
         self.beta, self.pi = sample_transitions(self.rng, path, self.beta, self.L,
                                                 self.s.hdp_alpha, self.s.hdp_gamma,
                                                 self.s.hdp_kappa)
+
+    def sites_stacked(self):
+        """The last PG sites as Gaussian factors of the stacked latent, current frame.
+
+        Returns ``(J, h)`` of shapes (T, d, d) and (T, d) (see :func:`kalman_loglik`).
+        """
+        loading = self.loading()
+        kap = self.site_kappa - self.site_omega * (self.delta - self.site_delta)[:, None]
+        om = self.site_omega
+        return (om.T[:, :, None] * loading[None]).transpose(0, 2, 1) @ loading, kap.T @ loading
+
+    def _init_dynamics(self, xs):
+        """Start each initial state at its better candidate dynamics (burn-in heuristic).
+
+        Latents drawn during the warm-up follow one shared, persistent dynamics, so the
+        conjugate draw given them makes every state persistent. For each initial state,
+        the conjugate draw competes with a white-noise candidate (``A = 0``, ``b`` and
+        ``Q`` the latents' mean and diagonal variance within the state); the combination
+        with the larger latent-marginal likelihood of the PG sites is kept.
+        """
+        j_obs, h_obs = self.sites_stacked()
+        used = np.unique(self.states[1:])
+        best = (kalman_loglik(j_obs, h_obs, self.A, self.b, self.Q, self.states),
+                self.A, self.b, self.Q)
+        for mask in range(1, 2 ** used.size):
+            A, b, Q = self.A.copy(), self.b.copy(), self.Q.copy()
+            for j, s in enumerate(used):
+                if mask >> j & 1:
+                    sel = xs[1:][self.states[1:] == s]
+                    A[s] = 0.0
+                    b[s] = sel.mean(0)
+                    Q[s] = np.diag(sel.var(0) + 1e-6)
+            ll = kalman_loglik(j_obs, h_obs, A, b, Q, self.states)
+            if ll > best[0]:
+                best = (ll, A, b, Q)
+        _, self.A, self.b, self.Q = best
 
     def step_neuron_params(self):
         self.delta, self.C = sample_delta_loading(
@@ -885,8 +1075,10 @@ def run_chain(counts, settings: SamplerSettings, random_state=None, progress=Non
     dict
         ``trace_*`` arrays over all sweeps (``n_clusters``, ``n_states``, ``log_lik``) and
         kept draws after burn-in and thinning: ``z`` (draw, neuron), ``state`` (draw, time),
-        ``delta``, ``dispersion``, ``loading_norm`` (draw, neuron), ``n_clusters``,
-        ``n_states``, ``log_lik`` (draw,), ``latent`` (draw, slot, factor, time; NaN-padded
+        ``delta``, ``dispersion``, ``loading_norm``, ``rate_sd`` (sd over time of the
+        log rate; unlike ``loading_norm`` invariant to the latent/loading scale)
+        (draw, neuron), ``n_clusters``, ``n_states``, ``log_lik``, ``top_state_fraction``
+        (share of bins in the most occupied state) (draw,), ``latent`` (draw, slot, factor, time; NaN-padded
         to the largest number of clusters seen), and the posterior mean and sd of the
         log firing rate per bin ``log_rate_mean``, ``log_rate_sd`` (neuron, time).
     """
@@ -907,6 +1099,8 @@ def run_chain(counts, settings: SamplerSettings, random_state=None, progress=Non
         "delta": np.zeros((n_keep, n_neur)),
         "dispersion": np.zeros((n_keep, n_neur)),
         "loading_norm": np.zeros((n_keep, n_neur)),
+        "rate_sd": np.zeros((n_keep, n_neur)),
+        "top_state_fraction": np.zeros(n_keep),
         "n_clusters": np.zeros(n_keep, dtype=np.int64),
         "n_states": np.zeros(n_keep, dtype=np.int64),
         "log_lik": np.zeros(n_keep),
@@ -931,12 +1125,14 @@ def run_chain(counts, settings: SamplerSettings, random_state=None, progress=Non
             out["delta"][j] = ch.delta
             out["dispersion"][j] = ch.r
             out["loading_norm"][j] = np.linalg.norm(ch.C, axis=1)
+            out["top_state_fraction"][j] = np.bincount(ch.states).max() / n_time
             out["n_clusters"][j] = ch.K
             out["n_states"][j] = n_states
             out["log_lik"][j] = ll
             order = _first_seen_order(ch.z)
             latents.append(ch.x[order].astype(np.float32))
             psi = ch.log_rate()
+            out["rate_sd"][j] = psi.std(axis=1)
             rate_sum += psi
             rate_sq += psi * psi
             j += 1

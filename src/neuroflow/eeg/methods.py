@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from neuroflow import __version__
 from neuroflow.provenance import package_versions
+from neuroflow.resources import dataset_citation
 
 REFERENCES = {
     "mne": "Gramfort A, Luessi M, Larson E, et al. (2013). MEG and EEG data analysis with "
@@ -89,9 +90,7 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
             "pickle was read once, after sha256 verification, with an unpickler restricted to "
             "numpy arrays, and converted to FIF (microvolts to volts); positions from the "
             f"{emb['montage']} template.")
-        refs.append(" ".join(str(entry.get("citation", "")).split()) +
-                    f" Data file from the {entry['distribution']} {dist['version']} distribution "
-                    f"({dist.get('licence', 'licence unknown')}), sha256-verified.")
+        refs.append(dataset_citation(manifest, emb["dataset"]))
     if kinds["simulated"]:
         s = eeg["simulate"]
         paras.append(

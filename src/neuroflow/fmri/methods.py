@@ -8,6 +8,7 @@ import pandas as pd
 
 from neuroflow import __version__
 from neuroflow.provenance import package_versions
+from neuroflow.resources import dataset_citation
 
 NILEARN = ("Abraham A, Pedregosa F, Eickenberg M, et al. (2014). Machine learning for "
            "neuroimaging with scikit-learn. Front Neuroinform 8:14 (nilearn).")
@@ -90,9 +91,5 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
         refs += [SCHAEFER, HCP_MESH]
     refs += [str(a["citation"]) for a in atlases.values() if a.get("citation")]
     for ds_id in sorted(fmri.get("datasets", [])):
-        entry = manifest["datasets"][ds_id]
-        dist = manifest["distributions"][entry["distribution"]]
-        refs.append(" ".join(str(entry.get("citation", "")).split())
-                    + f" Data files from the {entry['distribution']} {dist['version']} distribution "
-                    f"({dist.get('licence', 'licence unknown')}), sha256-verified.")
+        refs.append(dataset_citation(manifest, ds_id))
     return paras, refs

@@ -9,6 +9,7 @@ import pandas as pd
 from neuroflow import __version__
 from neuroflow.homogenize.consensus import MAD_TO_SD
 from neuroflow.provenance import package_versions
+from neuroflow.resources import dataset_citation
 
 HOMOGENIZATION_CITATION = (
     "Simeon Q, Astrom A, Kashyap A, Kording K, Boyden ES (2024). Homogenized C. elegans "
@@ -59,9 +60,5 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
     paras.append(f"Per-source counts after homogenization: {counts}.")
     refs = [HOMOGENIZATION_CITATION]
     for ds_id in sorted({s.get("dataset") for s in sources.values() if s.get("dataset")}):
-        entry = manifest["datasets"][ds_id]
-        dist = manifest["distributions"][entry["distribution"]]
-        refs.append(" ".join(str(entry.get("citation", "")).split()) +
-                    f" Data files from the {entry['distribution']} {dist['version']} "
-                    f"distribution ({dist.get('licence', 'licence unknown')}), sha256-verified.")
+        refs.append(dataset_citation(manifest, ds_id))
     return paras, refs

@@ -8,6 +8,7 @@ import pandas as pd
 
 from neuroflow import __version__
 from neuroflow.provenance import package_versions
+from neuroflow.resources import dataset_citation
 from neuroflow.rsa.networks import DIGITS_CITATION
 from neuroflow.rsa.transforms import statistic_from_config
 
@@ -31,12 +32,7 @@ NWB_CITATION = ("Rübel O, Tritt A, Ly R, et al. (2022). The Neurodata Without B
                 "ecosystem for neurophysiological data science. eLife 11:e78362.")
 
 
-def _dataset_reference(manifest: dict, ds_id: str) -> str:
-    entry = manifest["datasets"][ds_id]
-    dist = manifest["distributions"][entry["distribution"]]
-    return (" ".join(str(entry.get("citation", "")).split()) + f" Data files from the "
-            f"{entry['distribution']} {dist['version']} distribution "
-            f"({entry.get('licence', dist.get('licence', 'licence unknown'))}), sha256-verified.")
+_dataset_reference = dataset_citation
 
 
 def _result_sentence(config: dict) -> str:

@@ -11,8 +11,9 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
+from neuroflow.io.haxby import read_haxby
+from neuroflow.io.haxby import require_file as _check_file
 from neuroflow.provenance import package_versions, write_netcdf, write_tsv
 from neuroflow.resources import sha256_file
 from neuroflow.rsa.transforms import statistic_from_config
@@ -44,55 +45,7 @@ def _provenance(inputs, params: dict) -> dict:
             "simulated": "false"}
 
 
-def _check_file(path, what: str) -> Path:
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{what}: file not found: {path}")
-    return path
-
-
 # ----------------------------------------------------------------------------- Haxby fMRI
-def read_haxby(bold, mask, attributes):
-    """Masked time series, labels and runs of the PyMVPA Haxby 2001 files.
-
-    Returns
-    -------
-    timeseries : ndarray, shape (n_volumes, n_voxels)
-    labels, runs : ndarray, shape (n_volumes,)
-    voxels : ndarray, shape (n_voxels, 3)
-        Voxel indices (i, j, k) in the BOLD image.
-    tr : float
-        Repetition time from the NIfTI header (s).
-    """
-    import nibabel as nib
-
-    bold, mask, attributes = (_check_file(bold, "BOLD image"), _check_file(mask, "mask image"),
-                              _check_file(attributes, "attributes table"))
-    try:
-        img = nib.load(bold)
-        data = np.asanyarray(img.dataobj)
-        mask_data = np.asanyarray(nib.load(mask).dataobj) > 0
-    except Exception as exc:  # nibabel raises many types for damaged files
-        raise ValueError(f"cannot read NIfTI image {bold} / {mask}: {exc}") from exc
-    if data.ndim != 4 or data.shape[:3] != mask_data.shape[:3]:
-        raise ValueError(f"BOLD image {bold}: shape {data.shape} does not match mask {mask} "
-                         f"shape {mask_data.shape}")
-    try:
-        table = pd.read_csv(attributes, sep=r"\s+", header=None, names=["label", "run"],
-                            dtype={"label": str, "run": int})
-    except (ValueError, pd.errors.ParserError) as exc:
-        raise ValueError(f"attributes table {attributes}: expected two columns (label, run) "
-                         f"per volume: {exc}") from exc
-    if len(table) != data.shape[3]:
-        raise ValueError(f"attributes table {attributes}: {len(table)} rows but {bold} has "
-                         f"{data.shape[3]} volumes")
-    mask3 = mask_data.reshape(mask_data.shape[:3])
-    voxels = np.argwhere(mask3)
-    timeseries = data[mask3].T.astype(np.float64)
-    tr = float(img.header.get_zooms()[3])
-    return timeseries, table["label"].to_numpy(), table["run"].to_numpy(), voxels, tr
-
-
 def haxby_rdm_file(bold, mask, attributes, out_nc, *, subject: str, task: str,
                    baseline: str = "rest", hrf_model: str = "spm", high_pass: float = 1 / 128,
                    noise_method: str = "shrinkage_diag", tr: float | None = None) -> None:

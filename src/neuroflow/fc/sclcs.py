@@ -1,0 +1,200 @@
+"""SCLCS: structure learner, contrastive training and the Structural Perturbation Score.
+
+Re-implemented from the description in Zhan et al. (ICLR 2026; notes in METHODS.md section 2)
+- no code of the authors' unlicensed repository is used.
+
+Model (:class:`StructureLearner`), input X (B, N regions, D time points):
+
+1. X^ = LayerNorm_D(X);
+2. per head h: Q_h = X^ W_Q^h, K_h = X^ W_K^h (D -> d); A_h = Q_h K_h^T / sqrt(D) (no softmax);
+3. A = sum_h softmax(alpha)_h A_h, alpha learnable (init 1): the sample's learned FC structure;
+4. H1 = W_o (A X^ W_V); H2 = H1 + MLP(LayerNorm_d(H1)) (Linear d->4d, GELU, Dropout,
+   Linear 4d->d, Dropout);
+5. z = mean over nodes of H2.
+
+Training (:func:`train_sps`): each epoch shuffles the subjects with >= 2 windows, and each
+batch takes ``batch_subjects`` subjects x 2 random windows of each. Loss = multi-positive
+InfoNCE on normalized z with temperature tau (positives: the other windows of the same
+subject; negatives: windows of other subjects, plus the anchor itself when
+``self_in_negatives`` - the authors' code does this) + ``sparsity`` x mean |A|. Adam.
+
+After every step, A of every sample in the batch is compared with that sample's A at its
+previous appearance: SPS(x_i) = mean over consecutive appearances of ||A^(e+1) - A^(e)||_F
+(infinite for samples seen fewer than twice). Lower = more stable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+
+import numpy as np
+
+
+def _torch():
+    import torch
+
+    return torch
+
+
+def pick_device(requested: str = "auto", gpus: int = 0) -> str:
+    """Torch device name: ``cuda`` if requested/allowed (``gpus`` > 0 or "cuda") and available."""
+    torch = _torch()
+    if requested not in ("auto", "cpu", "cuda"):
+        raise ValueError(f"config key fc.sclcs.device: expected auto, cpu or cuda, got {requested!r}")
+    if requested == "cpu":
+        return "cpu"
+    if torch.cuda.is_available() and (requested == "cuda" or gpus > 0):
+        return "cuda"
+    return "cpu"
+
+
+def build_model(n_time: int, heads: int = 16, dim: int = 32, dropout: float = 0.1):
+    """The structure learner (a ``torch.nn.Module``); see the module docstring."""
+    torch = _torch()
+    nn = torch.nn
+
+    class StructureLearner(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.heads, self.dim, self.n_time = heads, dim, n_time
+            self.norm_in = nn.LayerNorm(n_time)
+            self.q = nn.Linear(n_time, heads * dim)
+            self.k = nn.Linear(n_time, heads * dim)
+            self.alpha = nn.Parameter(torch.ones(heads))
+            self.v = nn.Linear(n_time, dim)
+            self.o = nn.Linear(dim, dim)
+            self.norm_h = nn.LayerNorm(dim)
+            self.mlp = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Dropout(dropout),
+                                     nn.Linear(4 * dim, dim), nn.Dropout(dropout))
+
+        def forward(self, x):
+            b, n, _ = x.shape
+            xh = self.norm_in(x)
+            q = self.q(xh).view(b, n, self.heads, self.dim).transpose(1, 2)
+            k = self.k(xh).view(b, n, self.heads, self.dim).transpose(1, 2)
+            a_heads = q @ k.transpose(-1, -2) / math.sqrt(self.n_time)
+            w = torch.softmax(self.alpha, dim=0)
+            A = (w[None, :, None, None] * a_heads).sum(1)
+            h1 = self.o(A @ self.v(xh))
+            h2 = h1 + self.mlp(self.norm_h(h1))
+            return h2.mean(1), A
+
+    return StructureLearner()
+
+
+def contrastive_loss(z, subjects, tau: float = 0.1, self_in_negatives: bool = True):
+    """Multi-positive InfoNCE: mean over anchors with >= 1 positive of
+    -(logsumexp_{P(i)} s_ij - logsumexp_{N(i)} s_ij), s_ij = <z_i, z_j> / tau (z normalized)."""
+    torch = _torch()
+    zn = torch.nn.functional.normalize(z, dim=1)
+    s = zn @ zn.T / tau
+    same = subjects[:, None] == subjects[None, :]
+    eye = torch.eye(len(subjects), dtype=torch.bool, device=z.device)
+    pos = same & ~eye
+    neg = ~same | eye if self_in_negatives else ~same
+    neg_inf = torch.finfo(s.dtype).min
+    lp = torch.logsumexp(s.masked_fill(~pos, neg_inf), dim=1)
+    ln = torch.logsumexp(s.masked_fill(~neg, neg_inf), dim=1)
+    has = pos.any(dim=1)
+    return -(lp - ln)[has].mean()
+
+
+@contextlib.contextmanager
+def _torch_state(seed: int, threads: int, device: str):
+    """Seed torch locally (the global RNG state is restored afterwards), fix threads."""
+    torch = _torch()
+    old_threads = torch.get_num_threads()
+    old_det = torch.are_deterministic_algorithms_enabled()
+    devices = [torch.device(device)] if device.startswith("cuda") else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        torch.set_num_threads(max(1, threads))
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        try:
+            yield torch
+        finally:
+            torch.set_num_threads(old_threads)
+            torch.use_deterministic_algorithms(old_det)
+
+
+def train_sps(X, subjects, *, seed: int = 0, epochs: int = 1000, batch_subjects: int = 64,
+              lr: float = 1e-3, tau: float = 0.1, sparsity: float = 1e-4, heads: int = 16,
+              dim: int = 32, dropout: float = 0.1, self_in_negatives: bool = True,
+              device: str = "cpu", threads: int = 1, log=print) -> dict:
+    """Train the structure learner contrastively and return the SPS of every sample.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n_samples, n_regions, n_times)
+    subjects : array of str, shape (n_samples,)
+    seed : int
+        Seeds model initialization, dropout, subject shuffling and window draws.
+    epochs, batch_subjects, lr, tau, sparsity, heads, dim, dropout, self_in_negatives
+        See the module docstring (defaults: the paper's code).
+    device : str
+        ``cpu`` or ``cuda``; CPU runs with fixed ``threads`` are bit-reproducible.
+
+    Returns
+    -------
+    dict
+        ``sps`` (n_samples,) float, inf for samples seen < 2 times; ``appearances``
+        (n_samples,) int; ``loss`` (epochs,) mean loss per epoch; ``delta`` (epochs,) mean
+        ||Delta A||_F over the samples updated in that epoch (NaN if none).
+    """
+    X = np.asarray(X, dtype=np.float32)
+    subjects = np.asarray(subjects)
+    if X.ndim != 3:
+        raise ValueError(f"SCLCS: samples must be (n, regions, time), got shape {X.shape}")
+    codes = np.unique(subjects, return_inverse=True)[1]
+    groups = [np.flatnonzero(codes == c) for c in range(codes.max() + 1)]
+    eligible = [g for g in groups if g.size >= 2]
+    if len(eligible) < 2:
+        raise ValueError("SCLCS: need >= 2 subjects with >= 2 windows each")
+    n = X.shape[0]
+    with _torch_state(seed, threads, device) as torch:
+        gen = np.random.default_rng(seed)
+        dev = torch.device(device)
+        model = build_model(X.shape[2], heads, dim, dropout).to(dev)
+        opt = torch.optim.Adam(model.parameters(), lr=lr)
+        data = torch.from_numpy(X).to(dev)
+        codes_t = torch.from_numpy(codes).to(dev)
+        prev = torch.zeros((n, X.shape[1], X.shape[1]), device=dev)
+        seen = np.zeros(n, dtype=int)
+        delta_sum = np.zeros(n)
+        losses, deltas = np.zeros(epochs), np.full(epochs, np.nan)
+        model.train()
+        for epoch in range(epochs):
+            order = gen.permutation(len(eligible))
+            ep_loss, ep_steps, ep_delta = 0.0, 0, []
+            for start in range(0, len(order), batch_subjects):
+                chunk = order[start:start + batch_subjects]
+                if chunk.size < 2:
+                    continue
+                idx = np.concatenate([gen.choice(eligible[c], size=2, replace=False) for c in chunk])
+                idx_t = torch.from_numpy(idx).to(dev)
+                z, A = model(data[idx_t])
+                loss = contrastive_loss(z, codes_t[idx_t], tau, self_in_negatives) + sparsity * A.abs().mean()
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                ep_loss += float(loss.detach())
+                ep_steps += 1
+                A = A.detach()
+                again = seen[idx] > 0
+                if again.any():
+                    d = torch.linalg.matrix_norm(A[torch.from_numpy(again).to(dev)]
+                                                 - prev[idx_t[torch.from_numpy(again).to(dev)]])
+                    d = d.double().cpu().numpy()
+                    np.add.at(delta_sum, idx[again], d)
+                    ep_delta.append(d)
+                prev[idx_t] = A
+                seen[idx] += 1
+            losses[epoch] = ep_loss / max(ep_steps, 1)
+            if ep_delta:
+                deltas[epoch] = float(np.concatenate(ep_delta).mean())
+            if epoch % max(1, epochs // 10) == 0 or epoch == epochs - 1:
+                log(f"SCLCS seed {seed} epoch {epoch + 1}/{epochs}: loss {losses[epoch]:.4f}")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sps = np.where(seen >= 2, delta_sum / np.maximum(seen - 1, 1), np.inf)
+    return {"sps": sps, "appearances": seen, "loss": losses, "delta": deltas}

