@@ -10,7 +10,7 @@ from neuroflow.config import (
     source_citation_of,
     source_files,
 )
-from neuroflow.resources import load_manifest
+from neuroflow.resources import dataset_paths, load_manifest
 
 
 validate(config, schema="../schemas/config.schema.yaml")
