@@ -32,9 +32,18 @@ test: $(BIN)/.oracle-installed
 	bash tests/system/install.sh
 	$(BIN)/python -m pytest -q
 
+# One bench script per stage, each printing its figures side by side with the reference
+# library of its issue (bench_fc.py builds pyspi in its own venv, /tmp/pyspi-venv).
 bench: $(BIN)/.neuroflow-installed
 	$(BIN)/python bench/bench_homogenize.py
 	$(BIN)/python bench/bench_dag.py 1000
+	$(BIN)/python bench/bench_activity.py
+	$(BIN)/python bench/bench_fmri.py
+	$(BIN)/python bench/bench_eeg.py
+	$(BIN)/python bench/bench_fc.py
+	$(BIN)/python bench/bench_bicluster.py
+	$(BIN)/python bench/bench_trsa.py
+	$(BIN)/python bench/bench_encoding.py
 
 clean-results:
 	rm -rf results .snakemake
