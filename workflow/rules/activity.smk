@@ -57,8 +57,8 @@ if is_activated("activity"):
             recording="[A-Za-z0-9]+",
         threads: 1
         resources:
-            mem_mb=2000,
-            runtime=10,
+            mem_mb=by_attempt(2000),
+            runtime=by_attempt(10),
         conda:
             "../../envs/activity.yaml"
         script:
@@ -78,8 +78,8 @@ if is_activated("activity"):
             recording="[A-Za-z0-9]+",
         threads: 1
         resources:
-            mem_mb=1000,
-            runtime=5,
+            mem_mb=by_attempt(1000),
+            runtime=by_attempt(5),
         conda:
             "../../envs/activity.yaml"
         script:
@@ -110,8 +110,8 @@ if is_activated("activity"):
             recordings=RECORDINGS,
         threads: 1
         resources:
-            mem_mb=2000,
-            runtime=5,
+            mem_mb=by_attempt(2000),
+            runtime=by_attempt(5),
         conda:
             "../../envs/activity.yaml"
         script:
@@ -136,8 +136,8 @@ if is_activated("activity"):
                                   .get("citation", "")).split()),
         threads: 1
         resources:
-            mem_mb=1000,
-            runtime=5,
+            mem_mb=by_attempt(1000),
+            runtime=by_attempt(5),
         conda:
             "../../envs/activity.yaml"
         script:
@@ -192,8 +192,8 @@ if is_activated("activity"):
                 random_state=SF["random_state"],
             threads: 2
             resources:
-                mem_mb=3000,
-                runtime=15,
+                mem_mb=by_attempt(3000),
+                runtime=by_attempt(15),
             conda:
                 "../../envs/activity.yaml"
             script:

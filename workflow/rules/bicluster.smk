@@ -28,8 +28,8 @@ if is_activated("bicluster"):
             spec=lambda wc: recording_spec(config, MANIFEST, wc.rec),
         threads: 1
         resources:
-            mem_mb=1000,
-            runtime=10,
+            mem_mb=by_attempt(1000),
+            runtime=by_attempt(10),
         conda:
             "../../envs/bicluster.yaml"
         script:
@@ -48,8 +48,8 @@ if is_activated("bicluster"):
             seed=BIC.get("seed", 2023),
         threads: 1
         resources:
-            mem_mb=2000,
-            runtime=240,
+            mem_mb=by_attempt(2000),
+            runtime=by_attempt(240),
         conda:
             "../../envs/bicluster.yaml"
         script:
@@ -122,8 +122,8 @@ if is_activated("bicluster"):
             seed=BIC.get("seed", 2023),
         threads: 1
         resources:
-            mem_mb=4000,
-            runtime=30,
+            mem_mb=by_attempt(4000),
+            runtime=by_attempt(30),
         conda:
             "../../envs/bicluster.yaml"
         script:

@@ -10,11 +10,14 @@ from neuroflow.config import (
     source_citation_of,
     source_files,
 )
+from neuroflow.participants import check_participant_sheets
 from neuroflow.resources import dataset_paths, load_manifest
 
 
 validate(config, schema="../schemas/config.schema.yaml")
 check_config(config, root=Path(workflow.basedir))
+# participants sheets (and the fMRI run sheet's sub/ses) against the common row schema
+check_participant_sheets(config, schema=Path(workflow.current_basedir) / "../schemas/participants.schema.yaml")
 
 MANIFEST = load_manifest(config["resources"]["manifest"])
 R = config["results_dir"]
@@ -30,6 +33,18 @@ wildcard_constraints:
 
 # Each stage file appends the final outputs it wants built by `rule all`.
 STAGE_TARGETS = []
+
+
+def by_attempt(base):
+    """A resource (mem_mb, runtime) of ``base`` on the first try and ``base * attempt`` on
+    each retry, so a job that the scheduler killed for memory or time asks for more when
+    `retries` (profiles/slurm) resubmits it. Local rules declare no resources."""
+    base = int(base)
+
+    def grown(wildcards, attempt):
+        return base * attempt
+
+    return grown
 
 
 def is_activated(stage):

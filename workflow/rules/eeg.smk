@@ -44,8 +44,8 @@ if is_activated("eeg"):
                                       .get("citation", "")).split()),
             threads: 1
             resources:
-                mem_mb=1000,
-                runtime=5,
+                mem_mb=by_attempt(1000),
+                runtime=by_attempt(5),
             conda:
                 "../../envs/eeg.yaml"
             script:
@@ -67,8 +67,8 @@ if is_activated("eeg"):
             simulate=EEG["simulate"],
         threads: 1
         resources:
-            mem_mb=2000,
-            runtime=5,
+            mem_mb=by_attempt(2000),
+            runtime=by_attempt(5),
         conda:
             "../../envs/eeg.yaml"
         script:
@@ -103,8 +103,8 @@ if is_activated("eeg"):
             preprocessing=EEG["preprocessing"],
         threads: 1
         resources:
-            mem_mb=4000,
-            runtime=15,
+            mem_mb=by_attempt(4000),
+            runtime=by_attempt(15),
         conda:
             "../../envs/eeg.yaml"
         script:
@@ -130,8 +130,8 @@ if is_activated("eeg"):
             features=EEG["features"],
         threads: 1
         resources:
-            mem_mb=2000,
-            runtime=10,
+            mem_mb=by_attempt(2000),
+            runtime=by_attempt(10),
         conda:
             "../../envs/eeg.yaml"
         script:
@@ -153,8 +153,8 @@ if is_activated("eeg"):
                 features=EEG["features"],
             threads: 1
             resources:
-                mem_mb=2000,
-                runtime=10,
+                mem_mb=by_attempt(2000),
+                runtime=by_attempt(10),
             conda:
                 "../../envs/eeg.yaml"
             script:
@@ -195,8 +195,8 @@ if is_activated("eeg"):
             simulated=lambda wc: EEG_SUBJECTS[wc.sub]["simulated"],
         threads: 1
         resources:
-            mem_mb=3000,
-            runtime=10,
+            mem_mb=by_attempt(3000),
+            runtime=by_attempt(10),
         conda:
             "../../envs/eeg.yaml"
         script:
@@ -249,8 +249,8 @@ if is_activated("eeg"):
             simulated=[s for s in EEG_ORDER if EEG_SUBJECTS[s]["kind"] == "simulated"],
         threads: 1
         resources:
-            mem_mb=2000,
-            runtime=5,
+            mem_mb=by_attempt(2000),
+            runtime=by_attempt(5),
         conda:
             "../../envs/eeg.yaml"
         script:

@@ -48,8 +48,8 @@ if is_activated("encoding"):
                 experiment=_exp,
             threads: 1
             resources:
-                mem_mb=2000,
-                runtime=10,
+                mem_mb=by_attempt(2000),
+                runtime=by_attempt(10),
             conda:
                 "../../envs/encoding.yaml"
             script:
@@ -93,8 +93,8 @@ if is_activated("encoding"):
                 random_state=ENC["random_state"],
             threads: ENC_RIDGE["threads"]
             resources:
-                mem_mb=ENC_RIDGE["mem_mb"],
-                runtime=ENC_RIDGE["runtime"],
+                mem_mb=by_attempt(ENC_RIDGE["mem_mb"]),
+                runtime=by_attempt(ENC_RIDGE["runtime"]),
                 gpu=ENC_RIDGE["gpu"],
             conda:
                 "../../envs/encoding.yaml"
@@ -121,8 +121,8 @@ if is_activated("encoding"):
                     random_state=ENC["random_state"],
                 threads: 1
                 resources:
-                    mem_mb=1000,
-                    runtime=5,
+                    mem_mb=by_attempt(1000),
+                    runtime=by_attempt(5),
                 conda:
                     "../../envs/encoding.yaml"
                 script:
@@ -178,8 +178,8 @@ if is_activated("encoding"):
                 random_state=ENC["random_state"],
             threads: ENC_ATT["threads"]
             resources:
-                mem_mb=ENC_ATT["mem_mb"],
-                runtime=ENC_ATT["runtime"],
+                mem_mb=by_attempt(ENC_ATT["mem_mb"]),
+                runtime=by_attempt(ENC_ATT["runtime"]),
                 gpu=ENC_ATT["gpu"],
             conda:
                 "../../envs/encoding.yaml"

@@ -46,8 +46,8 @@ if is_activated("fc"):
             clean=FC.get("clean", {}),
         threads: 1
         resources:
-            mem_mb=4000,
-            runtime=30,
+            mem_mb=by_attempt(4000),
+            runtime=by_attempt(30),
         conda:
             "../../envs/fc.yaml"
         script:
@@ -67,8 +67,8 @@ if is_activated("fc"):
             operator_params=FC_PARAMS,
         threads: 1
         resources:
-            mem_mb=8000,
-            runtime=120,
+            mem_mb=by_attempt(8000),
+            runtime=by_attempt(120),
         conda:
             "../../envs/fc.yaml"
         script:
@@ -103,8 +103,8 @@ if is_activated("fc"):
             label_task=FC.get("label_task", {}),
         threads: 1
         resources:
-            mem_mb=8000,
-            runtime=60,
+            mem_mb=by_attempt(8000),
+            runtime=by_attempt(60),
         conda:
             "../../envs/fc.yaml"
         script:
@@ -130,8 +130,8 @@ if is_activated("fc"):
             sclcs=FC_SCLCS,
         threads: FC_SCLCS.get("threads", 1)
         resources:
-            mem_mb=8000,
-            runtime=240,
+            mem_mb=by_attempt(8000),
+            runtime=by_attempt(240),
             gpu=FC_SCLCS.get("gpu", 0),
         conda:
             "../../envs/fc.yaml"
@@ -158,8 +158,8 @@ if is_activated("fc"):
             sclcs=FC_SCLCS,
         threads: 1
         resources:
-            mem_mb=4000,
-            runtime=60,
+            mem_mb=by_attempt(4000),
+            runtime=by_attempt(60),
         conda:
             "../../envs/fc.yaml"
         script:
@@ -208,8 +208,8 @@ if is_activated("fc"):
             claim_fraction=FC.get("claim_fraction", 0.1),
         threads: 1
         resources:
-            mem_mb=8000,
-            runtime=120,
+            mem_mb=by_attempt(8000),
+            runtime=by_attempt(120),
         conda:
             "../../envs/fc.yaml"
         script:

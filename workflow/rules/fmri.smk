@@ -22,6 +22,7 @@ if is_activated("fmri"):
     checkpoint fmri_index:
         input:
             sample_sheet=FMRI.get("sample_sheet") or [],
+            participants=FMRI.get("participants", {}).get("sheet") or [],
             datasets=[str(p) for ds in FMRI.get("datasets", [])
                       for p in dataset_paths(MANIFEST, ds, config["resources"]["dest"])],
             atlases=[f for a in FMRI.get("atlases", {}).values()
@@ -37,10 +38,11 @@ if is_activated("fmri"):
             resources_dest=lambda wc: config["resources"]["dest"],
             strategies=sorted(FMRI.get("strategies", {})),
             atlases=FMRI.get("atlases", {}),
+            participants=FMRI.get("participants", {}),
         threads: 1
         resources:
-            mem_mb=1000,
-            runtime=10,
+            mem_mb=by_attempt(1000),
+            runtime=by_attempt(10),
         conda:
             "../../envs/fmri.yaml"
         script:
@@ -64,8 +66,8 @@ if is_activated("fmri"):
             t_r_tolerance=FMRI.get("t_r_tolerance", 0.001),
         threads: 1
         resources:
-            mem_mb=2000,
-            runtime=10,
+            mem_mb=by_attempt(2000),
+            runtime=by_attempt(10),
         conda:
             "../../envs/fmri.yaml"
         script:
@@ -88,8 +90,8 @@ if is_activated("fmri"):
             t_r_tolerance=FMRI.get("t_r_tolerance", 0.001),
         threads: 1
         resources:
-            mem_mb=4000,
-            runtime=20,
+            mem_mb=by_attempt(4000),
+            runtime=by_attempt(20),
         conda:
             "../../envs/fmri.yaml"
         script:
@@ -110,8 +112,8 @@ if is_activated("fmri"):
             strategy=lambda wc: _fmri_strategy(config, wc.strategy),
         threads: 1
         resources:
-            mem_mb=1000,
-            runtime=10,
+            mem_mb=by_attempt(1000),
+            runtime=by_attempt(10),
         conda:
             "../../envs/fmri.yaml"
         script:
@@ -146,8 +148,8 @@ if is_activated("fmri"):
             t_r_tolerance=FMRI.get("t_r_tolerance", 0.001),
         threads: 1
         resources:
-            mem_mb=4000,
-            runtime=20,
+            mem_mb=by_attempt(4000),
+            runtime=by_attempt(20),
         conda:
             "../../envs/fmri.yaml"
         script:
@@ -188,8 +190,8 @@ if is_activated("fmri"):
             results_dir=lambda wc: R,
         threads: 1
         resources:
-            mem_mb=2000,
-            runtime=10,
+            mem_mb=by_attempt(2000),
+            runtime=by_attempt(10),
         conda:
             "../../envs/fmri.yaml"
         script:

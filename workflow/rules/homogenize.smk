@@ -21,8 +21,8 @@ if is_activated("connectome"):
             gap_reduce=config["connectome"].get("gap_junction_reduce", "mean"),
         threads: 1
         resources:
-            mem_mb=2000,
-            runtime=10,
+            mem_mb=by_attempt(2000),
+            runtime=by_attempt(10),
         conda:
             "../../envs/connectome.yaml"
         script:
@@ -71,8 +71,8 @@ if is_activated("connectome"):
             normalization=config["connectome"].get("consensus", {}).get("normalization", "median"),
         threads: 1
         resources:
-            mem_mb=4000,
-            runtime=10,
+            mem_mb=by_attempt(4000),
+            runtime=by_attempt(10),
         conda:
             "../../envs/connectome.yaml"
         script:

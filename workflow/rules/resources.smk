@@ -20,7 +20,7 @@ for _dataset, _paths in file_owners(MANIFEST, used_datasets(config), config["res
         params:
             manifest=config["resources"]["manifest"],
             dataset=_dataset,
-            dest=config["resources"]["dest"],
+            dest=lambda wc: config["resources"]["dest"],
             cache=config["resources"].get("cache", ""),
         localrule: True
         conda:

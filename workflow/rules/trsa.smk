@@ -38,8 +38,8 @@ if is_activated("trsa"):
             noise_method=TRSA_HAXBY["noise_method"],
         threads: 1
         resources:
-            mem_mb=2000,
-            runtime=10,
+            mem_mb=by_attempt(2000),
+            runtime=by_attempt(10),
         conda:
             "../../envs/trsa.yaml"
         script:
@@ -79,8 +79,8 @@ if is_activated("trsa"):
             random_state=TRSA["random_state"],
         threads: 1
         resources:
-            mem_mb=2000,
-            runtime=10,
+            mem_mb=by_attempt(2000),
+            runtime=by_attempt(10),
         conda:
             "../../envs/trsa.yaml"
         script:
@@ -125,8 +125,8 @@ if is_activated("trsa"):
             random_state=TRSA["random_state"],
         threads: 1
         resources:
-            mem_mb=2000,
-            runtime=10,
+            mem_mb=by_attempt(2000),
+            runtime=by_attempt(10),
         conda:
             "../../envs/trsa.yaml"
         script:
@@ -143,8 +143,8 @@ if is_activated("trsa"):
             random_state=TRSA["random_state"],
         threads: 1
         resources:
-            mem_mb=3000,
-            runtime=30,
+            mem_mb=by_attempt(3000),
+            runtime=by_attempt(30),
         conda:
             "../../envs/trsa.yaml"
         script:
@@ -203,8 +203,8 @@ if is_activated("trsa"):
             random_state=TRSA["random_state"],
         threads: 1
         resources:
-            mem_mb=2000,
-            runtime=30,
+            mem_mb=by_attempt(2000),
+            runtime=by_attempt(30),
         conda:
             "../../envs/trsa.yaml"
         script:

@@ -16,4 +16,5 @@ with redirect_to_log(snakemake.log[0]):
         strategies=sm.params.strategies,
         atlases=sm.params.atlases,
         scan_strategies=scan.get("strategies", []),
+        participants=sm.params.participants,
     )

@@ -58,6 +58,11 @@ def eeg_subjects(eeg: dict) -> dict[str, dict]:
     if not out:
         raise CohortError("config section eeg: no subjects (embedded off, simulate.n_subjects 0, "
                           "no subjects, no bids.root)")
+    selection = eeg.get("participants") or {}
+    if any(selection.get(k) for k in ("sheet", "include", "exclude")):
+        from neuroflow.participants import select_participants
+
+        out = {sid: out[sid] for sid in select_participants(list(out), selection, "eeg.participants")}
     return out
 
 

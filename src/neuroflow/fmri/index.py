@@ -155,7 +155,7 @@ def scan_derivatives(root, tasks=(), spaces=(), desc="preproc") -> pd.DataFrame:
 
 def build_index(sample_sheet=None, derivatives_dirs=(), tasks=(), spaces=(), desc="preproc",
                 resources_dest="resources/data", strategies=(), atlases=None,
-                scan_strategies=()) -> pd.DataFrame:
+                scan_strategies=(), participants=None) -> pd.DataFrame:
     """Merge the sample sheet and the scans into the run index; check it.
 
     Parameters
@@ -169,6 +169,10 @@ def build_index(sample_sheet=None, derivatives_dirs=(), tasks=(), spaces=(), des
         ``atlas``).
     scan_strategies : sequence of str
         Strategies of the runs found by the scan (empty = all).
+    participants : dict, optional
+        The ``fmri.participants`` section (``sheet``, ``include``, ``exclude``): only the runs
+        of the selected participants are kept (:func:`neuroflow.participants.select_participants`),
+        before any other check, so an excluded participant's files need not exist.
 
     Raises
     ------
@@ -188,6 +192,11 @@ def build_index(sample_sheet=None, derivatives_dirs=(), tasks=(), spaces=(), des
         parts.append(scanned)
     index = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(INDEX_COLUMNS))
     index = index.fillna("")
+    if participants and any(participants.get(k) for k in ("sheet", "include", "exclude")):
+        from neuroflow.participants import select_participants
+
+        kept = select_participants(index["sub"].tolist(), participants, "fmri.participants")
+        index = index[index["sub"].isin(kept)].reset_index(drop=True)
     index["stem"] = [stem_of(r) for r in index.to_dict("records")]
     index["folder"] = [folder_of(r) for r in index.to_dict("records")]
     dup = index["stem"][index["stem"].duplicated()].tolist()

@@ -52,12 +52,13 @@ def strategy_params(config: dict, name: str) -> dict:
 
 # --------------------------------------------------------------------------- index
 def write_index(out_tsv, sample_sheet="", derivatives_dirs=(), tasks=(), spaces=(), desc="preproc",
-                resources_dest="resources/data", strategies=(), atlases=None, scan_strategies=()) -> None:
+                resources_dest="resources/data", strategies=(), atlases=None, scan_strategies=(),
+                participants=None) -> None:
     """Build the run index (see :func:`neuroflow.fmri.index.build_index`) and write it."""
     from neuroflow.fmri.index import build_index
 
     index = build_index(sample_sheet or None, derivatives_dirs, tasks, spaces, desc, resources_dest,
-                        strategies, atlases, scan_strategies)
+                        strategies, atlases, scan_strategies, participants)
     if index.empty:
         raise ValueError("fmri: no runs found (sample sheet empty and no BOLD files in "
                          f"{list(derivatives_dirs)})")
@@ -67,7 +68,8 @@ def write_index(out_tsv, sample_sheet="", derivatives_dirs=(), tasks=(), spaces=
                        "kind": "volume | surface | timeseries",
                        "strategies": "denoising strategies applied (comma-separated)",
                        "atlases": "atlases applied (comma-separated)"},
-              sources=[s for s in [sample_sheet, *derivatives_dirs] if s])
+              sources=[s for s in [sample_sheet, *derivatives_dirs,
+                                   (participants or {}).get("sheet", "")] if s])
 
 
 def read_index(path) -> pd.DataFrame:
