@@ -1,5 +1,5 @@
 """The common participants sheet (workflow/schemas/participants.schema.yaml) and the
-include/exclude selection of the fmri and eeg stages."""
+include/exclude selection of the fmri and eeg stages; the fc label sheets."""
 
 from __future__ import annotations
 
@@ -129,6 +129,20 @@ def test_check_participant_sheets_covers_activated_stages_only(tmp_path):
     check_participant_sheets(config, SCHEMA)
     config["eeg"]["activate"] = True
     with pytest.raises(ParticipantsError, match="bad.tsv"):
+        check_participant_sheets(config, SCHEMA)
+
+
+def test_fc_label_sheets_are_checked_with_their_label_column(tmp_path):
+    sheet = write_sheet(tmp_path / "p.tsv", [["participant_id", "diagnosis"], ["sub-01", "MDD"],
+                                              ["sub-02", "HC"]])
+    bench = {"source": "runs", "participants": str(sheet), "label_column": "diagnosis"}
+    config = {"fc": {"activate": True, "benchmarks": {"mdd": bench}}}
+    check_participant_sheets(config, SCHEMA)
+    bench["label_column"] = "group"
+    with pytest.raises(ParticipantsError, match=r"p.tsv.*fc.benchmarks.mdd.*'group' not found"):
+        check_participant_sheets(config, SCHEMA)
+    write_sheet(sheet, [["participant_id", "diagnosis"], ["01", "MDD"]])
+    with pytest.raises(ParticipantsError, match=r"p.tsv, line 2, column 'participant_id'"):
         check_participant_sheets(config, SCHEMA)
 
 

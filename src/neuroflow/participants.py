@@ -1,8 +1,9 @@
 """Participants sheets (BIDS ``participants.tsv``) and the include/exclude selection.
 
 The row schema is ``workflow/schemas/participants.schema.yaml``; it is shared by every stage
-with a ``participants`` config section (fmri, eeg). Sheets are checked when Snakemake parses
-the workflow, so a bad sheet stops the run before any job, with the file, line and column.
+with a ``participants`` config section (fmri, eeg) and by the fc label sheets. Sheets are
+checked when Snakemake parses the workflow, so a bad sheet stops the run before any job,
+with the file, line and column.
 """
 
 from __future__ import annotations
@@ -163,7 +164,8 @@ def check_participant_sheets(config: dict, schema=None) -> None:
     """Check, at parse time, the sheets of every activated stage with a participants section.
 
     ``<stage>.participants.sheet`` against the common schema; for fmri also the run sheet's
-    ``sub``/``ses`` columns.
+    ``sub``/``ses`` columns; for fc each benchmark's ``participants`` sheet (the labels of
+    its label task), which must also have the benchmark's ``label_column``.
     """
     for stage in ("fmri", "eeg"):
         section = config.get(stage) or {}
@@ -174,3 +176,15 @@ def check_participant_sheets(config: dict, schema=None) -> None:
             read_participants(sheet, schema)
         if stage == "fmri" and section.get("sample_sheet"):
             check_id_columns(section["sample_sheet"], schema=schema)
+    fc = config.get("fc") or {}
+    if fc.get("activate"):
+        for bench_id, bench in (fc.get("benchmarks") or {}).items():
+            if not isinstance(bench, dict) or not bench.get("participants"):
+                continue
+            sheet = read_participants(bench["participants"], schema)
+            column = bench.get("label_column", "")
+            if column and column not in sheet.columns:
+                raise ParticipantsError(
+                    f"participants sheet {bench['participants']} (config key "
+                    f"fc.benchmarks.{bench_id}.participants): label column {column!r} not found "
+                    f"(columns found: {[c for c in sheet.columns if c != 'sub']})")

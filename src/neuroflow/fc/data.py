@@ -205,7 +205,7 @@ def read_runs_table(table_path, base_dir: str = "", participants: str = "",
     ``excluded`` true are skipped, and only rows whose columns equal every ``filters`` value
     are kept (e.g. ``{"atlas": "AAL2", "strategy": "minimal"}`` for the fMRI stage's index,
     which has one row per run x atlas x strategy). With ``participants`` (BIDS
-    participants.tsv; column ``participant_id`` as ``sub-<label>`` or ``sub``) and
+    participants.tsv checked against the common schema, ``participant_id`` as ``sub-<label>``) and
     ``label_column``, each subject gets its label.
     """
     table_path = Path(table_path)
@@ -224,12 +224,13 @@ def read_runs_table(table_path, base_dir: str = "", participants: str = "",
     base = Path(base_dir) if base_dir else table_path.parent
     labels = {}
     if participants:
-        part = pd.read_csv(participants, sep="\t", dtype=str, keep_default_na=False)
-        key = "participant_id" if "participant_id" in part.columns else "sub"
+        from neuroflow.participants import read_participants
+
+        part = read_participants(participants)
         if label_column not in part.columns:
             raise ValueError(f"{participants}: label column {label_column!r} not found "
                              f"(columns {list(part.columns)})")
-        labels = {str(s).removeprefix("sub-"): str(v) for s, v in zip(part[key], part[label_column])}
+        labels = dict(zip(part["sub"], part[label_column].astype(str)))
     runs = []
     for i, row in table.iterrows():
         if str(row.get("excluded", "")).lower() in ("true", "1", "yes"):
