@@ -4,11 +4,12 @@ Prints, from one run:
   1. sampler sweeps per second and peak memory on a 50-neuron x 2,000-bin simulated problem
      (5 clusters x 10 neurons; the issue's size);
   2. on the paper's simulation (3 clusters x 10 neurons, T = 500, 2 states, NB r = 10),
-     over several seeds: our sampler (K and the number of states NOT given) vs scikit-learn
-     agglomerative clustering of count correlations (true K given) for the neuron clusters
-     and vs hmmlearn's PoissonHMM on the counts (true number of states given) for the
-     states: adjusted Rand index, time, peak memory; and (2b) the state ARI of the exact
-     state posterior with all parameters fixed at the truth, an upper bound;
+     per seed, 2 chains with the default settings (K and the number of states NOT given):
+     adjusted Rand index of the neuron and state point estimates vs truth, the state ARI
+     ceiling (exact state posterior with all parameters fixed at the truth), the largest
+     arviz R-hat of the label-invariant continuous quantities, sweeps and time; baselines:
+     scipy average linkage of count correlations (true K given) and hmmlearn's
+     PoissonHMM on the counts (true number of states given);
   3. the continuous block (delta_i, c_i | latents): our Polya-Gamma Gibbs block vs PyMC's
      NUTS on the same negative-binomial regression: effective samples per second (arviz)
      and posterior means, as ratios.
@@ -18,6 +19,7 @@ licence, and depends on a bundled GPL copy of pyhsmm-autoregressive (Cython, 201
 pyhmc; it is therefore not part of this comparison.
 
 Usage: python bench/bench_bicluster.py [--sweeps N] [--accuracy-sweeps N] [--seeds N]
+       [--chains N] [--skip speed accuracy block]
 (hmmlearn and pymc are optional)
 """
 
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -44,12 +47,34 @@ def speed(n_sweeps):
           f"({dt / n_sweeps:.2f} s per sweep), peak memory {peak:.0f} MiB")
 
 
-def accuracy(n_sweeps, seeds):
+CONTINUOUS = ("delta", "log_dispersion", "rate_sd", "top_state_fraction", "log_lik")
+
+
+def rhat_table(outs):
+    """arviz R-hat of the label-invariant continuous quantities over chains (as the merge rule).
+
+    Returns ``(max R-hat, name of the worst quantity)``.
+    """
+    from neuroflow.bicluster.summarize import diagnostics_table
+
+    cont = {"delta": np.stack([o["delta"] for o in outs]),
+            "log_dispersion": np.log(np.stack([o["dispersion"] for o in outs])),
+            "rate_sd": np.stack([o["rate_sd"] for o in outs]),
+            "top_state_fraction": np.stack([o["top_state_fraction"] for o in outs]),
+            "log_lik": np.stack([o["log_lik"] for o in outs])}
+    tab = diagnostics_table(cont, [f"n{i}" for i in range(outs[0]["delta"].shape[1])])
+    worst = tab.loc[tab["r_hat"].idxmax()]
+    name = worst["parameter"] + (f"[{worst['neuron']}]" if worst["neuron"] != "n/a" else "")
+    return float(worst["r_hat"]), name
+
+
+def accuracy(n_sweeps, seeds, n_chains=2, oracle_sweeps=60):
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.ndimage import gaussian_filter1d
     from scipy.spatial.distance import squareform
     from sklearn.metrics import adjusted_rand_score as ari
 
+    from neuroflow.bicluster.pipeline import chain_seed
     from neuroflow.bicluster.sampler import SamplerSettings, run_chain
     from neuroflow.bicluster.simulate import simulate_bicluster
     from neuroflow.bicluster.summarize import point_estimate
@@ -58,10 +83,16 @@ def accuracy(n_sweeps, seeds):
         from hmmlearn.hmm import PoissonHMM
     except ImportError:
         PoissonHMM = None
-    st = SamplerSettings(n_iter=n_sweeps, burn_in=n_sweeps // 2, state_warmup=20)
-    print(f"[2] paper simulation 30 x 500, {n_sweeps} sweeps, one chain per seed; ours: K and "
-          "the number of states NOT given | average linkage (K = 3 given) | hmmlearn "
-          "PoissonHMM (2 states given)")
+    st = SamplerSettings(n_iter=n_sweeps, burn_in=n_sweeps // 2)
+    print(f"[2] paper simulation 30 x 500, {n_chains} chains x {n_sweeps} sweeps per seed (half "
+          "burn-in, default settings); ours: K and the number of states NOT given, point "
+          "estimates over the pooled chains (Binder for neurons, maxPEAR for states); ceiling: "
+          f"exact state posterior with all parameters at the truth ({oracle_sweeps} sweeps); "
+          "R-hat: max over the label-invariant continuous quantities (delta, log r, sd of the "
+          "log rate, top-state share, log-lik); baselines: average linkage (K = 3 given), "
+          "hmmlearn PoissonHMM (2 states given)")
+    print("    seed | neuron ARI (K) | state ARI (states) | ceiling | max R-hat (worst) | sweeps "
+          "| time | linkage | PoissonHMM")
     rows = []
     for seed in seeds:
         ds = simulate_bicluster(random_state=seed)
@@ -69,10 +100,16 @@ def accuracy(n_sweeps, seeds):
         tz, ts = ds["true_cluster"].values, ds["true_state"].values
 
         def ours():
-            out = run_chain(y, st, random_state=seed)
-            return point_estimate(out["z"])[0], point_estimate(out["state"], loss="pear")[0]
+            outs = [run_chain(y, st, random_state=chain_seed(seed, c)) for c in range(n_chains)]
+            z_all = np.concatenate([o["z"] for o in outs])
+            s_all = np.concatenate([o["state"] for o in outs])
+            return outs, point_estimate(z_all)[0], point_estimate(s_all, loss="pear")[0]
 
-        (z_hat, s_hat), t_ours, m_ours = measure(ours)
+        t0 = time.perf_counter()           # timed once (measure() would run it twice)
+        outs, z_hat, s_hat = ours()
+        t_ours = time.perf_counter() - t0
+        rhat, worst = rhat_table(outs) if n_chains > 1 else (np.nan, "n/a")
+        ceiling = oracle_state_ari(ds, seed, oracle_sweeps)
 
         def agglo():
             sm = np.log1p(gaussian_filter1d(y.astype(float), 10, axis=1))
@@ -80,79 +117,69 @@ def accuracy(n_sweeps, seeds):
                            "average")
             return fcluster(tree, t=3, criterion="maxclust")
 
-        z_ref, t_ref, _ = measure(agglo)
+        z_ref = agglo()
         if PoissonHMM is not None:
-            def hmm():
-                model = PoissonHMM(n_components=2, n_iter=100, random_state=0)
-                model.fit(y.T)
-                return model.predict(y.T)
-
-            s_ref, t_hmm, _ = measure(hmm)
-            s_txt = f"{ari(ts, s_ref):.3f}"
+            model = PoissonHMM(n_components=2, n_iter=100, random_state=0)
+            model.fit(y.T)
+            s_ref = ari(ts, model.predict(y.T))
         else:
-            s_ref, t_hmm, s_txt = None, np.nan, "n/a (pip install hmmlearn)"
-        rows.append((ari(tz, z_hat), ari(ts, s_hat), ari(tz, z_ref),
-                     ari(ts, s_ref) if s_ref is not None else np.nan))
-        print(f"    seed {seed}: neuron ARI ours {rows[-1][0]:.3f} (K = {z_hat.max() + 1}) | "
-              f"linkage {rows[-1][2]:.3f}; state ARI ours {rows[-1][1]:.3f} "
-              f"({s_hat.max() + 1} states) | PoissonHMM {s_txt}; time ours {t_ours:.0f} s, "
-              f"{m_ours:.0f} MiB | linkage {t_ref:.2f} s | PoissonHMM {t_hmm:.2f} s")
+            s_ref = np.nan
+        rows.append((ari(tz, z_hat), ari(ts, s_hat), ceiling, rhat, ari(tz, z_ref), s_ref))
+        print(f"    {seed:4d} | {rows[-1][0]:.3f} ({z_hat.max() + 1}) | {rows[-1][1]:.3f} "
+              f"({s_hat.max() + 1}) | {ceiling:.3f} | {rhat:.3f} ({worst}) | "
+              f"{n_chains} x {n_sweeps} | {t_ours:.0f} s | {rows[-1][4]:.3f} | {s_ref:.3f}",
+              flush=True)
     mean = np.nanmean(np.array(rows), axis=0)
-    print(f"    mean over seeds: neuron ARI ours {mean[0]:.3f} | linkage {mean[2]:.3f}; state "
-          f"ARI ours {mean[1]:.3f} | PoissonHMM {mean[3]:.3f}  (issue target: >= 0.9 each)")
+    print(f"    mean | {mean[0]:.3f} | {mean[1]:.3f} | {mean[2]:.3f} | {mean[3]:.3f} | | | "
+          f"{mean[4]:.3f} | {mean[5]:.3f}   (issue: ARIs >= 0.9 each, R-hat < 1.05)")
 
 
-def oracle_states(seeds, n_sweeps=60):
+def oracle_state_ari(ds, seed, n_sweeps=60):
     """State ARI of the exact state posterior with every parameter fixed at the truth.
 
     Loadings, baselines, clusters and dispersion are the simulation's; the dynamics of the
     two states are least-squares fits to the true latents within the true states; only
-    latents (FFBS) and states (collapsed single-site Gibbs) are sampled, starting at the
-    truth. An upper bound for what any sampler of the model can reach on these data.
+    latents (FFBS) and states (collapsed single-site Gibbs, alternating directions) are
+    sampled, starting at the truth; maxPEAR point estimate of the second half. A ceiling
+    for what any sampler of the model can reach on these data.
     """
     from sklearn.metrics import adjusted_rand_score as ari
 
     from neuroflow.bicluster import sampler as S
-    from neuroflow.bicluster.simulate import simulate_bicluster
     from neuroflow.bicluster.summarize import point_estimate
 
-    scores = []
-    for seed in seeds:
-        ds = simulate_bicluster(random_state=seed)
-        y = ds["counts"].values.astype(float)
-        ts = ds["true_state"].values
-        lat = ds["true_latent"].values
-        xs = lat.transpose(2, 0, 1).reshape(ts.size, -1)
-        d = xs.shape[1]
-        A, b, Q = np.zeros((2, d, d)), np.zeros((2, d)), np.zeros((2, d, d))
-        for s in range(2):
-            sel = ts[1:] == s
-            X = np.hstack([xs[:-1][sel], np.ones((sel.sum(), 1))])
-            W = np.linalg.lstsq(X, xs[1:][sel], rcond=None)[0].T
-            res = xs[1:][sel] - X @ W.T
-            A[s], b[s], Q[s] = W[:, :d], W[:, d], res.T @ res / sel.sum()
-        trans = np.array([[0.98, 0.02], [0.02, 0.98]])
-        z = ds["true_cluster"].values
-        C, delta, r = ds["true_loading"].values, ds["true_delta"].values, 10.0
-        loading = np.zeros((z.size, d))
-        p1 = lat.shape[1]
-        for i, k in enumerate(z):
-            loading[i, k * p1:(k + 1) * p1] = np.concatenate([[1.0], C[i]])
-        rng = np.random.default_rng(seed)
-        states, draws = ts.copy(), []
-        for it in range(n_sweeps):
-            psi = delta[:, None] + (loading @ xs.T)
-            omega = S._pg(rng, y + r, psi - np.log(r))
-            kap = (y - r) / 2 + omega * (np.log(r) - delta[:, None])
-            j_obs = (omega.T[:, :, None] * loading[None]).transpose(0, 2, 1) @ loading
-            states = S.sample_states_collapsed(rng, j_obs, kap.T @ loading, A, b, Q, states,
-                                               trans)
-            xs = S.ffbs_latent(rng, kap, omega, loading, A, b, Q, states)
-            if it >= n_sweeps // 2:
-                draws.append(states.copy())
-        scores.append(ari(ts, point_estimate(np.array(draws), loss="pear")[0]))
-    print("[2b] same seeds, all parameters fixed at the truth (upper bound): state ARI "
-          + ", ".join(f"{v:.3f}" for v in scores) + f"; mean {np.mean(scores):.3f}")
+    y = ds["counts"].values.astype(float)
+    ts = ds["true_state"].values
+    lat = ds["true_latent"].values
+    xs = lat.transpose(2, 0, 1).reshape(ts.size, -1)
+    d = xs.shape[1]
+    A, b, Q = np.zeros((2, d, d)), np.zeros((2, d)), np.zeros((2, d, d))
+    for s in range(2):
+        sel = ts[1:] == s
+        X = np.hstack([xs[:-1][sel], np.ones((sel.sum(), 1))])
+        W = np.linalg.lstsq(X, xs[1:][sel], rcond=None)[0].T
+        res = xs[1:][sel] - X @ W.T
+        A[s], b[s], Q[s] = W[:, :d], W[:, d], res.T @ res / sel.sum()
+    trans = np.array([[0.98, 0.02], [0.02, 0.98]])
+    z = ds["true_cluster"].values
+    C, delta, r = ds["true_loading"].values, ds["true_delta"].values, 10.0
+    loading = np.zeros((z.size, d))
+    p1 = lat.shape[1]
+    for i, k in enumerate(z):
+        loading[i, k * p1:(k + 1) * p1] = np.concatenate([[1.0], C[i]])
+    rng = np.random.default_rng(seed)
+    states, draws = ts.copy(), []
+    for it in range(n_sweeps):
+        psi = delta[:, None] + (loading @ xs.T)
+        omega = S._pg(rng, y + r, psi - np.log(r))
+        kap = (y - r) / 2 + omega * (np.log(r) - delta[:, None])
+        j_obs = (omega.T[:, :, None] * loading[None]).transpose(0, 2, 1) @ loading
+        states = S.sample_states_collapsed(rng, j_obs, kap.T @ loading, A, b, Q, states,
+                                           trans, reverse=it % 2 == 1)
+        xs = S.ffbs_latent(rng, kap, omega, loading, A, b, Q, states)
+        if it >= n_sweeps // 2:
+            draws.append(states.copy())
+    return ari(ts, point_estimate(np.array(draws), loss="pear")[0])
 
 
 def continuous_block():
@@ -208,13 +235,17 @@ def continuous_block():
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sweeps", type=int, default=10, help="sweeps for the speed test")
-    ap.add_argument("--accuracy-sweeps", type=int, default=150)
-    ap.add_argument("--seeds", type=int, default=4, help="simulation seeds 0..n-1")
+    ap.add_argument("--accuracy-sweeps", type=int, default=200)
+    ap.add_argument("--chains", type=int, default=2, help="chains per seed (R-hat needs 2)")
+    ap.add_argument("--seeds", type=int, default=3, help="simulation seeds 0..n-1")
+    ap.add_argument("--skip", nargs="*", default=[], choices=["speed", "accuracy", "block"])
     args = ap.parse_args()
-    speed(args.sweeps)
-    accuracy(args.accuracy_sweeps, range(args.seeds))
-    oracle_states(range(args.seeds))
-    continuous_block()
+    if "speed" not in args.skip:
+        speed(args.sweeps)
+    if "accuracy" not in args.skip:
+        accuracy(args.accuracy_sweeps, range(args.seeds), args.chains)
+    if "block" not in args.skip:
+        continuous_block()
 
 
 if __name__ == "__main__":

@@ -75,8 +75,11 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
         f"L = {st.n_states_max}, alpha = {st.hdp_alpha}, gamma = {st.hdp_gamma}, kappa = "
         f"{st.hdp_kappa}) shared by the whole population.",
         "Each sweep of the blocked Gibbs sampler drew (delta_i, c_i) by Polya-Gamma augmented "
-        "Bayesian regression, r_i by Chinese-restaurant-table augmentation (Zhou & Carin 2015), "
-        "all latents by forward-filtering backward-sampling (FFBS) on the Polya-Gamma "
+        "Bayesian regression, r_i by Chinese-restaurant-table augmentation (Zhou & Carin 2015) "
+        + (f"followed by {st.dispersion_mh_steps} random-walk Metropolis steps on log r_i (not "
+           "in the authors' code; the augmentation alone mixes slowly for large r_i), "
+           if st.likelihood == "nb" and st.dispersion_mh_steps else ", ")
+        + "all latents by forward-filtering backward-sampling (FFBS) on the Polya-Gamma "
         "pseudo-observations, applied the identifiability constraints (latents centred, factors "
         "rotated by SVD, dynamics transformed accordingly), drew the state path by FFBS with "
         "conjugate dynamics and auxiliary-table updates of the transition matrix (Fox et al. "
@@ -97,7 +100,15 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
            "messages on the Polya-Gamma pseudo-observations; Gerlach, Carter & Kohn 2000), "
            "which the authors' code does not do: latents drawn under one state's dynamics "
            "resemble that state, so the latent-conditional update alone rarely moves the "
-           "state path." if st.collapsed_states else ""),
+           "state path. The bins were visited forward on odd and backward on even sweeps, "
+           "since a pass in one direction moves a state boundary the other way by at most "
+           "one bin. " if st.collapsed_states else "")
+        + ("Also departing from the authors' code, each used state's A_s and Q_s then "
+           "received Metropolis-Hastings scale moves (log-normal factors, sd "
+           f"{st.dynamics_mh_sd}) with the latents integrated out (Kalman marginal "
+           "likelihood times the MNIW prior): the conjugate draw given sampled latents cannot "
+           "change a weakly observed state's persistence." if st.collapsed_states
+           and st.collapsed_dynamics else ""),
         f"{n_chains} chains of {st.n_iter} sweeps were run per recording (seeds from "
         f"SeedSequence({bic.get('seed', 2023)}, chain)), discarding {st.burn_in} and keeping "
         f"every {st.thin}th sweep ({kept} draws per chain). Label switching was handled by "

@@ -65,6 +65,10 @@ class SamplerSettings:
     uncollapsed_states : bool
         Each sweep, also draw the whole state path by FFBS given the sampled latents (the
         paper's move).
+    collapsed_dynamics : bool
+        After the collapsed state update, Metropolis-Hastings scale moves of every used
+        state's ``A_s`` and ``Q_s`` with the latents integrated out
+        (:func:`sample_dynamics_collapsed`, proposal sd ``dynamics_mh_sd`` on the log scale).
     """
 
     n_iter: int = 200
@@ -96,6 +100,9 @@ class SamplerSettings:
     init_window: int = 10
     collapsed_states: bool = True
     uncollapsed_states: bool = True
+    collapsed_dynamics: bool = True
+    dynamics_mh_sd: float = 0.3
+    dispersion_mh_steps: int = 3
 
     @classmethod
     def from_dict(cls, params: dict, where: str = "bicluster.sampler") -> SamplerSettings:
@@ -127,7 +134,8 @@ class SamplerSettings:
             bad("n_states_max", "must be >= 1")
         if not 0 < self.mfm_geometric_p < 1:
             bad("mfm_geometric_p", "must be in (0, 1)")
-        for key in ("poisson_r", "mfm_gamma", "hdp_alpha", "hdp_gamma", "delta_prior_sd",
+        for key in ("poisson_r", "dynamics_mh_sd", "mfm_gamma", "hdp_alpha", "hdp_gamma",
+                    "delta_prior_sd",
                     "loading_prior_sd", "dispersion_a0", "dispersion_rate", "mniw_k0",
                     "mniw_s0", "new_cluster_q", "aux_ar_var"):
             if not getattr(self, key) > 0:
@@ -142,6 +150,8 @@ class SamplerSettings:
             bad("init_states", "must be in [1, n_states_max]")
         if self.init_window < 1:
             bad("init_window", "must be >= 1")
+        if self.dispersion_mh_steps < 0:
+            bad("dispersion_mh_steps", "must be >= 0")
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -408,19 +418,12 @@ def backward_information(j_obs, h_obs, A, b, Q, states):
     normalizing constants (common to every value of ``states[t]``) are dropped.
     """
     n_time, d = h_obs.shape
-    eye = np.eye(d)
     lam = np.zeros((n_time, d, d))
     theta = np.zeros((n_time, d))
     for t in range(n_time - 2, -1, -1):
         s = states[t + 1]
-        jj = j_obs[t + 1] + lam[t + 1]
-        hh = h_obs[t + 1] + theta[t + 1]
-        g = np.linalg.solve(eye + Q[s] @ jj, Q[s])           # (Q^-1 + J)^-1
-        jg = jj @ g
-        lam_mu = _sym(jj - jg @ jj)
-        th_mu = hh - jg @ hh
-        lam[t] = _sym(A[s].T @ lam_mu @ A[s])
-        theta[t] = A[s].T @ (th_mu - lam_mu @ b[s])
+        lam[t], theta[t] = _backward_step(j_obs[t + 1] + lam[t + 1], h_obs[t + 1] + theta[t + 1],
+                                          A[s], b[s], Q[s])
     return lam, theta
 
 
@@ -461,7 +464,8 @@ def _kalman_loglik(j_obs, h_obs, A, b, Q, states):
     return float(total)
 
 
-def sample_states_collapsed(rng, j_obs, h_obs, A, b, Q, states, trans, active=None):
+def sample_states_collapsed(rng, j_obs, h_obs, A, b, Q, states, trans, active=None,
+                            reverse=False):
     """One sweep of single-site Gibbs updates of the states with the latents integrated out.
 
     Gerlach, Carter & Kohn (2000) / Fox et al. (2011): given Gaussian sites of the stacked
@@ -482,6 +486,11 @@ def sample_states_collapsed(rng, j_obs, h_obs, A, b, Q, states, trans, active=No
         Transition matrix; the path's first transition has a uniform initial distribution.
     active : ndarray of int, optional
         Candidate states (default all L); others keep probability 0.
+    reverse : bool
+        Visit the bins from last to first (forward filter under the old path, backward
+        messages under the updated one). A forward pass moves state boundaries later by
+        many bins per sweep but earlier by one at most, and vice versa; alternating the
+        direction between sweeps lets a boundary travel either way.
 
     Returns
     -------
@@ -492,37 +501,137 @@ def sample_states_collapsed(rng, j_obs, h_obs, A, b, Q, states, trans, active=No
     cand = np.arange(n_states) if active is None else np.asarray(active)
     Ac, bc, Qc = A[cand], b[cand], Q[cand]
     log_tr = np.log(np.maximum(trans, 1e-300))
-    lam, theta = backward_information(j_obs, h_obs, A, b, Q, states)
     eye = np.eye(d)
     new = states.copy()
-    p = _inv_pd(eye + j_obs[0])
-    m = p @ h_obs[0]
     u = rng.random(n_time)
-    for t in range(1, n_time):
+
+    def scores(m, p, jj, hh):
         mu = Ac @ m + bc                                                # (C, d)
         sig = _sym(Ac @ p @ np.swapaxes(Ac, -1, -2) + Qc)               # (C, d, d)
-        jj = j_obs[t] + lam[t]
-        hh = h_obs[t] + theta[t]
         mmat = eye + sig @ jj                                           # I + S J
         g = hh - mu @ jj                                                # h - J mu
         sol = np.linalg.solve(mmat, sig)                                # (I + S J)^-1 S
         _, logdet = np.linalg.slogdet(mmat)
-        score = (-0.5 * np.einsum("ca,ab,cb->c", mu, jj, mu) + mu @ hh - 0.5 * logdet
-                 + 0.5 * np.einsum("ca,cab,cb->c", g, sol, g))
-        if t > 1:
-            score = score + log_tr[new[t - 1], cand]
-        if t < n_time - 1:
-            score = score + log_tr[cand, states[t + 1]]
+        return (-0.5 * np.einsum("ca,ab,cb->c", mu, jj, mu) + mu @ hh - 0.5 * logdet
+                + 0.5 * np.einsum("ca,cab,cb->c", g, sol, g)), mu, sig
+
+    def draw(score, t):
         w = np.exp(score - score.max())
         cum = np.cumsum(w)
-        k = min(int(np.searchsorted(cum, u[t] * cum[-1])), cand.size - 1)
-        new[t] = cand[k]
-        # filter update with the chosen state: P = (S^-1 + J_obs)^-1 = (I + S J_obs)^-1 S
-        s_k = sig[k]
-        p = _sym(np.linalg.solve(eye + s_k @ j_obs[t], s_k))
-        m = mu[k] + p @ (h_obs[t] - j_obs[t] @ mu[k])
+        return min(int(np.searchsorted(cum, u[t] * cum[-1])), cand.size - 1)
+
+    if not reverse:
+        lam, theta = backward_information(j_obs, h_obs, A, b, Q, states)
+        p = _inv_pd(eye + j_obs[0])
+        m = p @ h_obs[0]
+        for t in range(1, n_time):
+            score, mu, sig = scores(m, p, j_obs[t] + lam[t], h_obs[t] + theta[t])
+            if t > 1:
+                score = score + log_tr[new[t - 1], cand]
+            if t < n_time - 1:
+                score = score + log_tr[cand, states[t + 1]]
+            k = draw(score, t)
+            new[t] = cand[k]
+            # filter update with the chosen state: P = (S^-1 + J_obs)^-1 = (I + S J_obs)^-1 S
+            s_k = sig[k]
+            p = _sym(np.linalg.solve(eye + s_k @ j_obs[t], s_k))
+            m = mu[k] + p @ (h_obs[t] - j_obs[t] @ mu[k])
+    else:
+        m_f, p_f = _forward_filter(j_obs, h_obs, A, b, Q, states)
+        lam, theta = np.zeros((d, d)), np.zeros(d)
+        for t in range(n_time - 1, 0, -1):
+            jj, hh = j_obs[t] + lam, h_obs[t] + theta
+            score, _, _ = scores(m_f[t - 1], p_f[t - 1], jj, hh)
+            if t > 1:
+                score = score + log_tr[states[t - 1], cand]
+            if t < n_time - 1:
+                score = score + log_tr[cand, new[t + 1]]
+            s = cand[draw(score, t)]
+            new[t] = s
+            lam, theta = _backward_step(jj, hh, A[s], b[s], Q[s])
     new[0] = new[1]
     return new
+
+
+def _forward_filter(j_obs, h_obs, A, b, Q, states):
+    """Filtered means and covariances of ``x_t`` given the sites up to t, (T, d), (T, d, d)."""
+    n_time, d = h_obs.shape
+    eye = np.eye(d)
+    m_f, p_f = np.empty((n_time, d)), np.empty((n_time, d, d))
+    p = _inv_pd(eye + j_obs[0])
+    m = p @ h_obs[0]
+    m_f[0], p_f[0] = m, p
+    for t in range(1, n_time):
+        s = states[t]
+        mu = A[s] @ m + b[s]
+        sig = _sym(A[s] @ p @ A[s].T + Q[s])
+        p = _sym(np.linalg.solve(eye + sig @ j_obs[t], sig))
+        m = mu + p @ (h_obs[t] - j_obs[t] @ mu)
+        m_f[t], p_f[t] = m, p
+    return m_f, p_f
+
+
+def _backward_step(jj, hh, a, b, q):
+    """Information message to ``x_{t-1}`` from ``exp(-x_t' jj x_t / 2 + hh' x_t)`` through
+    ``x_t ~ N(a x_{t-1} + b, q)`` (normalizing constant dropped)."""
+    eye = np.eye(b.shape[0])
+    g = np.linalg.solve(eye + q @ jj, q)                     # (Q^-1 + J)^-1
+    jg = jj @ g
+    lam_mu = _sym(jj - jg @ jj)
+    th_mu = hh - jg @ hh
+    return _sym(a.T @ lam_mu @ a), a.T @ (th_mu - lam_mu @ b)
+
+
+def mniw_log_prior(A, b, Q, k0, s0):
+    """Log density (up to a constant) of ``(A, b, Q)`` under the MNIW prior of
+    :func:`sample_dynamics`: ``Q ~ IW(d + 2, s0 I)``, ``[A, b] | Q ~ MN([I, 0], Q, (k0 I)^-1)``."""
+    d = b.shape[0]
+    nu0 = d + 2
+    _, logdet = np.linalg.slogdet(Q)
+    q_inv = _inv_pd(Q)
+    dev = np.hstack([A - np.eye(d), b[:, None]])
+    return float(-0.5 * k0 * np.trace(q_inv @ dev @ dev.T) - 0.5 * (d + 1) * logdet
+                 - 0.5 * (nu0 + d + 1) * logdet - 0.5 * s0 * np.trace(q_inv))
+
+
+def sample_dynamics_collapsed(rng, j_obs, h_obs, A, b, Q, states, k0, s0, scale_sd=0.3,
+                              n_rounds=1):
+    """Metropolis-Hastings scale moves of each used state's dynamics, latents integrated out.
+
+    Target: ``p(A, b, Q | states, sites) ∝ MNIW(A_s, b_s, Q_s) * ∫ p(x | states, A, b, Q)
+    prod_t site_t(x_t) dx`` (the Kalman marginal :func:`kalman_loglik`). For every state in
+    use, two random-walk proposals on the log scale: ``A_s -> u A_s`` (Jacobian ``u^(d^2)``)
+    and ``Q_s -> v Q_s`` (Jacobian ``v^(d (d + 1) / 2)``), ``log u, log v ~ N(0,
+    scale_sd^2)``. The conjugate update given sampled latents cannot move a weakly observed
+    state's persistence: latents drawn under persistent (or white-noise) dynamics look
+    persistent (white), so ``A_s`` given them stays where it is; these moves decide between
+    the two on the pseudo-observations themselves. Returns new ``(A, b, Q)`` and the number
+    of accepted proposals.
+    """
+    A, b, Q = A.copy(), b.copy(), Q.copy()
+    d = b.shape[1]
+    cur = kalman_loglik(j_obs, h_obs, A, b, Q, states)
+    used = np.unique(states[1:])
+    n_acc = 0
+    for _ in range(n_rounds):
+        for s in used:
+            for what in ("A", "Q"):
+                eps = scale_sd * rng.standard_normal()
+                u = np.exp(eps)
+                A2, Q2 = A.copy(), Q.copy()
+                if what == "A":
+                    A2[s] = u * A[s]
+                    log_jac = d * d * eps
+                else:
+                    Q2[s] = u * Q[s]
+                    log_jac = 0.5 * d * (d + 1) * eps
+                new = kalman_loglik(j_obs, h_obs, A2, b, Q2, states)
+                log_ratio = (new + mniw_log_prior(A2[s], b[s], Q2[s], k0, s0) + log_jac
+                             - cur - mniw_log_prior(A[s], b[s], Q[s], k0, s0))
+                if np.log(rng.random()) < log_ratio:
+                    A, Q, cur = A2, Q2, new
+                    n_acc += 1
+    return A, b, Q, n_acc
 
 
 def init_state_sequence(x, n_states, window, rng):
@@ -662,6 +771,26 @@ def sample_dispersion(rng, y, psi, r, a0, rate):
     lam = np.exp(psi)
     scale_sum = np.log1p(lam / r[:, None]).sum(1)
     return rng.gamma(a0 + lt, 1.0 / (rate + scale_sum), size=n_neur)
+
+
+def sample_dispersion_mh(rng, y, psi, r, a0, rate, step_sd=0.3, n_steps=3):
+    """Random-walk Metropolis on ``log r_i`` (all neurons at once, independent accept steps).
+
+    Target ``prod_t NB(y_it | psi_it, r_i) Gamma(r_i; a0, rate)``; complements the CRT
+    update, which moves ``r_i`` slowly when it is large (near-Poisson counts).
+    """
+    def logp(rr):
+        return (nb_loglik(y, psi, rr[:, None]).sum(1) + (a0 - 1) * np.log(rr) - rate * rr
+                + np.log(rr))                                # + log r: Jacobian of log scale
+
+    cur = logp(r)
+    for _ in range(n_steps):
+        prop = r * np.exp(step_sd * rng.standard_normal(r.size))
+        new = logp(prop)
+        acc = np.log(rng.random(r.size)) < new - cur
+        r = np.where(acc, prop, r)
+        cur = np.where(acc, new, cur)
+    return r
 
 
 def laplace_log_marginal(y, offset, X, r, sd_c, n_newton=30):
@@ -807,7 +936,12 @@ class _Chain:
             j_obs = (omega.T[:, :, None] * loading[None]).transpose(0, 2, 1) @ loading
             h_obs = kap.T @ loading
             self.states = sample_states_collapsed(self.rng, j_obs, h_obs, self.A, self.b,
-                                                  self.Q, self.states, self.pi)
+                                                  self.Q, self.states, self.pi,
+                                                  reverse=self.iteration % 2 == 0)
+            if self.s.collapsed_dynamics:
+                self.A, self.b, self.Q, _ = sample_dynamics_collapsed(
+                    self.rng, j_obs, h_obs, self.A, self.b, self.Q, self.states,
+                    self.s.mniw_k0, self.s.mniw_s0, self.s.dynamics_mh_sd)
         xs = ffbs_latent(self.rng, kap, omega, loading, self.A, self.b, self.Q,
                          self.states)
         self.x = xs.reshape(self.n_time, self.K, self.p1).transpose(1, 2, 0).copy()
@@ -902,6 +1036,11 @@ class _Chain:
         if self.s.likelihood == "nb":
             self.r = sample_dispersion(self.rng, self.y, self.log_rate(), self.r,
                                        self.s.dispersion_a0, self.s.dispersion_rate)
+            if self.s.dispersion_mh_steps > 0:
+                self.r = sample_dispersion_mh(self.rng, self.y, self.log_rate(),
+                                              np.clip(self.r, 1e-3, 1e4), self.s.dispersion_a0,
+                                              self.s.dispersion_rate,
+                                              n_steps=self.s.dispersion_mh_steps)
             self.r = np.clip(self.r, 1e-3, 1e4)
 
     def apply_constraints(self):
