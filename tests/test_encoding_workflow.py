@@ -85,7 +85,8 @@ def test_grasshopper_prediction_beats_its_shuffled_baseline(demo):
         assert ds.attrs["simulated"] == "false"
         files = [f["file"] for f in json.loads(ds.attrs["inputs"])]
         assert files[:2] == ["grasshopper_stimulus1.txt", "grasshopper_spike_times1.txt"]
-    assert json.loads((demo / f"{PREFIX}_encoding.json").read_text())["Compute"]["device"] == "cpu"
+    side = json.loads((demo / f"{PREFIX}_encoding.json").read_text())
+    assert side["Compute"]["device"] == "cpu" and side["Simulated"] is False
     assert (demo / f"{PREFIX}_encoding.png").read_bytes()[:4] == b"\x89PNG"
 
 
@@ -95,6 +96,8 @@ def test_attention_outputs_are_labelled_simulated_with_compute_record(demo):
     assert set(table["model"]) == {"attention routing", "ridge (kernel_ridge)"}
     side = json.loads((demo / f"{GROUP}/desc-routing_scores.json").read_text())
     assert "SIMULATED" in side["Description"] and side["Compute"]["peak_gpu_memory_mib"] == "n/a"
+    side = json.loads((demo / f"{GROUP}/desc-routing_encoding.json").read_text())
+    assert side["Simulated"] is True and side["Description"].startswith("SIMULATED")
     with xr.open_dataset(demo / f"{GROUP}/desc-routing_encoding.nc", engine="h5netcdf") as ds:
         assert ds.attrs["simulated"] == "true"
         att = ds["attention"].values

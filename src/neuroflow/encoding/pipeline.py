@@ -101,8 +101,11 @@ def _threads(n: int):
         yield
 
 
-def _sidecar(path, description: str, compute: dict, sources, extra: dict | None = None):
-    side = {"Description": description, "Compute": compute,
+def _sidecar(path, description: str, compute: dict, sources, extra: dict | None = None,
+             simulated: bool = False):
+    if simulated:
+        description = f"SIMULATED data. {description}"
+    side = {"Description": description, "Simulated": simulated, "Compute": compute,
             "Sources": [Path(s).name for s in sources]}
     side.update(extra or {})
     write_json(side, Path(path).with_suffix(".json"))
@@ -332,7 +335,7 @@ def ridge_files(design_nc, out_nc, out_tsv, out_png, *, experiment: str, lags_s,
     write_netcdf(out, out_nc)
     _sidecar(out_nc, f"Per-fold scores, held-out predictions, FIR weights and shuffled "
              f"baseline of encoding model '{experiment}'.", compute, [design_nc],
-             {"Parameters": params})
+             {"Parameters": params}, simulated=simulated)
     best = int(np.nanargmax(np.where(np.isfinite(r_mean), r_mean, -np.inf)))
     te = fit["splits"][0][1]
     first_run = te[ds["run"].values[te] == ds["run"].values[te][0]]
@@ -565,7 +568,7 @@ def attention_files(featuremap_nc, out_nc, out_tsv, out_png_routing, out_png_com
     write_netcdf(out, out_nc)
     _sidecar(out_nc, "Held-out predictions and attention (routing) maps of the attention-"
              "routing encoder and ridge predictions on the same folds.", compute,
-             [featuremap_nc], {"Parameters": params})
+             [featuremap_nc], {"Parameters": params}, simulated=simulated)
     label = " - SIMULATED" if simulated else ""
     ex = np.arange(min(n_examples, n))
     plot_routing(mean_maps, list(region_names), sources, attention[ex],
