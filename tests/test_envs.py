@@ -70,3 +70,17 @@ def test_report_captions_are_valid_restructuredtext(caption):
     publish_doctree(caption.read_text(), settings_overrides={
         "warning_stream": warnings, "report_level": 2, "halt_level": 5})
     assert warnings.getvalue() == "", f"{caption.name}: {warnings.getvalue()}"
+
+
+def test_every_stage_has_a_methods_module_and_a_title():
+    """Each stage section (an ``activate`` switch; connectome is on unless switched off) is
+    described on the methods page."""
+    import importlib
+
+    from neuroflow.report.methods import STAGE_METHODS, STAGE_TITLES
+
+    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    stages = {k for k, v in config.items() if isinstance(v, dict) and "activate" in v} | {"connectome"}
+    assert stages == set(STAGE_METHODS) == set(STAGE_TITLES)
+    for module in STAGE_METHODS.values():
+        assert callable(importlib.import_module(module).methods_text)

@@ -45,6 +45,19 @@ STAGE_METHODS = {
 }
 
 
+# stage -> section title on the methods page (the report's category names)
+STAGE_TITLES = {
+    "connectome": "Connectome homogenization",
+    "activity": "Neural activity and structure-function",
+    "fmri": "fMRI preprocessing",
+    "eeg": "EEG preprocessing",
+    "fc": "FC benchmark and core-set selection",
+    "bicluster": "Bayesian bi-clustering",
+    "trsa": "Topological RSA",
+    "encoding": "Encoding models",
+}
+
+
 def collect_methods(config: dict, manifest: dict) -> list[tuple[str, list[str], list[str]]]:
     """``(stage, paragraphs, references)`` for every activated stage, in pipeline order."""
     from neuroflow.config import is_activated
@@ -67,7 +80,8 @@ def write_methods_html(config: dict, manifest_path, out) -> None:
         f"{html.escape(k)} {html.escape(v)}" for k, v in sorted(versions.items())) + ").</p>"]
     refs: list[str] = []
     for stage, paras, stage_refs in sections:
-        body.append(f"<h2>{html.escape(stage)}</h2>")
+        body.append(f"<h2>{html.escape(STAGE_TITLES.get(stage, stage))} "
+                    f"(<code>{html.escape(stage)}</code>)</h2>")
         body += [f"<p>{html.escape(p)}</p>" for p in paras]
         refs += [r for r in stage_refs if r not in refs]
     body.append("<h2>References</h2>\n<ol>\n" + "\n".join(
