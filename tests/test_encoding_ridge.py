@@ -190,3 +190,11 @@ def test_device_selection_respects_config_and_cuda_visible_devices(monkeypatch):
     with pytest.raises(ValueError, match="encoding.device"):
         select_device("gpu")
     assert select_device("cpu", "torch")["backend"] == "torch"
+
+
+def test_alpha_grid_is_the_configured_decades_and_rejects_an_empty_grid():
+    assert ridge.alpha_grid({"min_log10": -1, "max_log10": 7, "n": 9}) == [
+        0.1, 1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6, 1e7]
+    assert ridge.alpha_grid({"min_log10": 2, "max_log10": 2, "n": 1}) == [100.0]
+    with pytest.raises(ValueError, match="encoding.ridge.alphas"):
+        ridge.alpha_grid({"min_log10": 3, "max_log10": 1, "n": 4})

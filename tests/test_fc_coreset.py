@@ -189,3 +189,11 @@ def test_device_choice_follows_config_and_availability():
     assert pick_device("auto", 1) == ("cuda" if torch.cuda.is_available() else "cpu")
     with pytest.raises(ValueError, match="fc.sclcs.device"):
         pick_device("tpu")
+
+
+def test_only_sps_based_selectors_need_the_sclcs_training():
+    from neuroflow.fc.workflow import uses_sps
+
+    assert not uses_sps({"selectors": ["random", "kcenter", "herding", "el2n"]})
+    assert uses_sps({"selectors": ["random", "sps_topk"]})
+    assert uses_sps({"selectors": ["sclcs"]})

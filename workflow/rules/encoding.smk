@@ -14,17 +14,14 @@ if is_activated("encoding"):
         experiment_inputs,
         experiment_prefix,
     )
+    from neuroflow.encoding.ridge import alpha_grid
 
     ENC = config["encoding"]
     ENC_RIDGE = ENC["ridge"]
     ENC_ATT = ENC["attention"]
     ENC_GROUP = f"{R}/group/encoding"
     ENC_CATEGORY = "Encoding models"
-    ENC_ALPHAS = [
-        10 ** (ENC_RIDGE["alphas"]["min_log10"] + i * (ENC_RIDGE["alphas"]["max_log10"]
-               - ENC_RIDGE["alphas"]["min_log10"]) / max(ENC_RIDGE["alphas"]["n"] - 1, 1))
-        for i in range(ENC_RIDGE["alphas"]["n"])
-    ]
+    ENC_ALPHAS = alpha_grid(ENC_RIDGE["alphas"])
 
 
     for _exp in ENC["run"]:

@@ -10,7 +10,7 @@
 
 if is_activated("fc"):
 
-    from neuroflow.fc.workflow import active_benchmarks, bench_files, operator_families
+    from neuroflow.fc.workflow import active_benchmarks, bench_files, operator_families, uses_sps
 
     FC = config["fc"]
     FC_DIR = f"{R}/group/fc/bench-{{bench}}"
@@ -19,7 +19,7 @@ if is_activated("fc"):
     FC_OPERATORS, FC_FAMILIES = operator_families(FC)
     FC_BENCHES = active_benchmarks(FC)
     FC_SCLCS = FC.get("sclcs", {})
-    FC_USES_SPS = bool({"sclcs", "sps_topk"} & set(FC.get("selectors", [])))
+    FC_USES_SPS = uses_sps(FC)
     FC_DEST = config["resources"]["dest"]
     FC_FAMILY_FILES = f"{FC_STEM}_family-{{family}}_desc-fc_connectivity.nc"
     FC_WC = {"bench": "[A-Za-z0-9]+", "family": "|".join(FC_FAMILIES)}

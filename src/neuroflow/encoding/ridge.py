@@ -26,6 +26,19 @@ import numpy as np
 MODELS = ("auto", "ridge", "kernel_ridge", "banded_ridge")
 
 
+def alpha_grid(spec: dict) -> list[float]:
+    """Candidate regularisation strengths ``logspace(min_log10, max_log10, n)`` from config.
+
+    ``spec`` is the ``encoding.ridge.alphas`` section (keys ``min_log10``, ``max_log10``,
+    ``n``); plain floats, so the list can be a Snakemake param and go into JSON sidecars.
+    """
+    n = int(spec["n"])
+    if n < 1 or spec["max_log10"] < spec["min_log10"]:
+        raise ValueError(f"config key encoding.ridge.alphas: need n >= 1 and max_log10 >= "
+                         f"min_log10, got {spec}")
+    return [float(a) for a in np.logspace(spec["min_log10"], spec["max_log10"], n)]
+
+
 def group_splits(groups, n_folds: int | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """Train/test index pairs that keep each group (block of samples) whole.
 

@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 SELECTORS = ("random", "kcenter", "herding", "el2n", "sps_topk", "sclcs")
+#: Selectors that read the Structural Perturbation Scores of the SCLCS training.
+SPS_SELECTORS = ("sps_topk", "sclcs")
 
 
 @dataclass

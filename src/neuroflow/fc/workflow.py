@@ -36,6 +36,13 @@ def bench_files(fc: dict, manifest: dict, dest, bench_id: str) -> dict[str, list
     return {ds: [str(p) for p in dataset_paths(manifest, ds, dest)] for ds in bench["datasets"]}
 
 
+def uses_sps(fc: dict) -> bool:
+    """Whether a configured selector needs the SCLCS training (its SPS file)."""
+    from neuroflow.fc.coreset import SPS_SELECTORS
+
+    return bool(set(SPS_SELECTORS) & set(fc.get("selectors", [])))
+
+
 def operator_families(fc: dict) -> tuple[list[str], list[str]]:
     """(selected operator names, their families sorted) from the fc config."""
     from neuroflow.fc.operators import operator_bank, select_operators
