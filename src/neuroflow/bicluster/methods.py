@@ -22,6 +22,10 @@ REFS = [
     "Pattern Anal Mach Intell 37:307-320.",
     "Neal RM (2000). Markov chain sampling methods for Dirichlet process mixture models. "
     "J Comput Graph Stat 9:249-265.",
+    "Dahl DB (2003). An improved merge-split sampler for conjugate Dirichlet process mixture "
+    "models. Technical Report 1086, Department of Statistics, University of Wisconsin.",
+    "Jain S, Neal RM (2004). A split-merge Markov chain Monte Carlo procedure for the "
+    "Dirichlet process mixture model. J Comput Graph Stat 13:158-182.",
     "Wade S, Ghahramani Z (2018). Bayesian cluster analysis: point estimation and credible "
     "balls. Bayesian Anal 13:559-626.",
     "Fritsch A, Ickstadt K (2009). Improved criteria for clustering based on the posterior "
@@ -89,7 +93,15 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
         "pseudo-observations (leave-one-out for the neuron's own cluster) rather than one "
         "sampled path, which lets clusters merge and split within tens of sweeps; new clusters "
         f"were proposed from AR(1) paths (coefficient {st.aux_ar_coef}, variance "
-        f"{st.aux_ar_var}) or, every {st.spline_every}th sweep, random cubic splines. Chains "
+        f"{st.aux_ar_var}) or, every {st.spline_every}th sweep, random cubic splines. "
+        + (f"Every {st.split_merge_every}th sweep, {st.split_merge_moves} sequentially-"
+           "allocated split-merge proposal(s) (Dahl 2003; Jain & Neal 2004; disabled in the "
+           "authors' code) moved "
+           "whole groups of neurons, each cluster's latent integrated out by the Kalman "
+           "filter on the Polya-Gamma pseudo-observations under the dynamics of the cluster "
+           "being split; algorithm 8 alone rarely separates two clusters once they merge. "
+           if st.split_merge_every and st.split_merge_moves else "")
+        + "Chains "
         f"started from {st.init_clusters} neuron groups (average linkage of count correlations) "
         f"and used one shared dynamics for {st.state_warmup} sweeps before the state path was "
         f"initialised by k-means ({st.init_states} groups) on the local latent energy and "
