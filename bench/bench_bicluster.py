@@ -5,8 +5,9 @@ Prints, from one run:
      (5 clusters x 10 neurons; the issue's size);
   2. on the paper's simulation (3 clusters x 10 neurons, T = 500, 2 states, NB r = 10),
      per seed, 2 chains with the default settings (K and the number of states NOT given):
-     adjusted Rand index of the neuron and state point estimates vs truth, the state ARI
-     ceiling (exact state posterior with all parameters fixed at the truth), the largest
+     adjusted Rand index of the neuron and state point estimates vs truth, an oracle state
+     ARI (the state posterior with every other parameter fixed at the truth: a reference,
+     not a bound -- the sampler exceeds it on some seeds), the largest
      arviz R-hat of the label-invariant continuous quantities, sweeps and time; baselines:
      scipy average linkage of count correlations (true K given) and hmmlearn's
      PoissonHMM on the counts (true number of states given);
@@ -19,7 +20,7 @@ licence, and depends on a bundled GPL copy of pyhsmm-autoregressive (Cython, 201
 pyhmc; it is therefore not part of this comparison.
 
 Usage: python bench/bench_bicluster.py [--sweeps N] [--accuracy-sweeps N] [--seeds N]
-       [--chains N] [--skip speed accuracy block]
+       [--chains N] [--skip speed accuracy block] [--set KEY=VALUE ...]
 (hmmlearn and pymc are optional)
 """
 
@@ -68,7 +69,7 @@ def rhat_table(outs):
     return float(worst["r_hat"]), name
 
 
-def accuracy(n_sweeps, seeds, n_chains=2, oracle_sweeps=60):
+def accuracy(n_sweeps, seeds, n_chains=2, oracle_sweeps=60, overrides=None):
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.ndimage import gaussian_filter1d
     from scipy.spatial.distance import squareform
@@ -83,15 +84,18 @@ def accuracy(n_sweeps, seeds, n_chains=2, oracle_sweeps=60):
         from hmmlearn.hmm import PoissonHMM
     except ImportError:
         PoissonHMM = None
-    st = SamplerSettings(n_iter=n_sweeps, burn_in=n_sweeps // 2)
+    st = SamplerSettings(n_iter=n_sweeps, burn_in=n_sweeps // 2, **(overrides or {}))
+    if overrides:
+        print(f"    sampler settings changed from the defaults: {overrides}")
     print(f"[2] paper simulation 30 x 500, {n_chains} chains x {n_sweeps} sweeps per seed (half "
           "burn-in, default settings); ours: K and the number of states NOT given, point "
-          "estimates over the pooled chains (Binder for neurons, maxPEAR for states); ceiling: "
-          f"exact state posterior with all parameters at the truth ({oracle_sweeps} sweeps); "
+          "estimates over the pooled chains (Binder for neurons, maxPEAR for states); oracle: "
+          "state posterior with every other parameter at the truth (an HMM with 0.98 "
+          f"self-transitions, {oracle_sweeps} sweeps; a reference, not a bound); "
           "R-hat: max over the label-invariant continuous quantities (delta, log r, sd of the "
           "log rate, top-state share, log-lik); baselines: average linkage (K = 3 given), "
           "hmmlearn PoissonHMM (2 states given)")
-    print("    seed | neuron ARI (K) | state ARI (states) | ceiling | max R-hat (worst) | sweeps "
+    print("    seed | neuron ARI (K) | state ARI (states) | oracle | max R-hat (worst) | sweeps "
           "| time | linkage | PoissonHMM")
     rows = []
     for seed in seeds:
@@ -109,7 +113,7 @@ def accuracy(n_sweeps, seeds, n_chains=2, oracle_sweeps=60):
         outs, z_hat, s_hat = ours()
         t_ours = time.perf_counter() - t0
         rhat, worst = rhat_table(outs) if n_chains > 1 else (np.nan, "n/a")
-        ceiling = oracle_state_ari(ds, seed, oracle_sweeps)
+        oracle = oracle_state_ari(ds, seed, oracle_sweeps)
 
         def agglo():
             sm = np.log1p(gaussian_filter1d(y.astype(float), 10, axis=1))
@@ -124,9 +128,9 @@ def accuracy(n_sweeps, seeds, n_chains=2, oracle_sweeps=60):
             s_ref = ari(ts, model.predict(y.T))
         else:
             s_ref = np.nan
-        rows.append((ari(tz, z_hat), ari(ts, s_hat), ceiling, rhat, ari(tz, z_ref), s_ref))
+        rows.append((ari(tz, z_hat), ari(ts, s_hat), oracle, rhat, ari(tz, z_ref), s_ref))
         print(f"    {seed:4d} | {rows[-1][0]:.3f} ({z_hat.max() + 1}) | {rows[-1][1]:.3f} "
-              f"({s_hat.max() + 1}) | {ceiling:.3f} | {rhat:.3f} ({worst}) | "
+              f"({s_hat.max() + 1}) | {oracle:.3f} | {rhat:.3f} ({worst}) | "
               f"{n_chains} x {n_sweeps} | {t_ours:.0f} s | {rows[-1][4]:.3f} | {s_ref:.3f}",
               flush=True)
     mean = np.nanmean(np.array(rows), axis=0)
@@ -140,8 +144,10 @@ def oracle_state_ari(ds, seed, n_sweeps=60):
     Loadings, baselines, clusters and dispersion are the simulation's; the dynamics of the
     two states are least-squares fits to the true latents within the true states; only
     latents (FFBS) and states (collapsed single-site Gibbs, alternating directions) are
-    sampled, starting at the truth; maxPEAR point estimate of the second half. A ceiling
-    for what any sampler of the model can reach on these data.
+    sampled, starting at the truth; maxPEAR point estimate of the second half. A reference
+    for how much the data say about the states, not a bound: the true process is
+    semi-Markov, the transition matrix here is a guess, and the chains are short (the
+    sampler beats it on seeds 2 and 3).
     """
     from sklearn.metrics import adjusted_rand_score as ari
 
@@ -239,11 +245,16 @@ def main():
     ap.add_argument("--chains", type=int, default=2, help="chains per seed (R-hat needs 2)")
     ap.add_argument("--seeds", type=int, default=3, help="simulation seeds 0..n-1")
     ap.add_argument("--skip", nargs="*", default=[], choices=["speed", "accuracy", "block"])
+    ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                    help="override sampler settings in [2] (values parsed as YAML)")
     args = ap.parse_args()
+    import yaml
+
+    overrides = {k: yaml.safe_load(v) for k, v in (item.split("=", 1) for item in args.set)}
     if "speed" not in args.skip:
         speed(args.sweeps)
     if "accuracy" not in args.skip:
-        accuracy(args.accuracy_sweeps, range(args.seeds), args.chains)
+        accuracy(args.accuracy_sweeps, range(args.seeds), args.chains, overrides=overrides)
     if "block" not in args.skip:
         continuous_block()
 

@@ -89,9 +89,15 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
         "conjugate dynamics and auxiliary-table updates of the transition matrix (Fox et al. "
         "2011), and reassigned neurons by Neal's (2000) algorithm 8 with MFM weights and "
         "Laplace-approximated marginal likelihoods. Departing from the authors' code, each "
-        "candidate cluster's latent was its Kalman-smoothed mean given the other members' "
-        "pseudo-observations (leave-one-out for the neuron's own cluster) rather than one "
-        "sampled path, which lets clusters merge and split within tens of sweeps; new clusters "
+        "candidate cluster's latent was "
+        + ("a draw from the per-bin marginals of its Kalman-smoothed posterior"
+           if st.candidate_latent == "sample" else "its Kalman-smoothed posterior mean")
+        + " given the other members' pseudo-observations (leave-one-out for the neuron's own "
+        "cluster) rather than the latent path sampled given all members, which lets clusters "
+        "merge and split within tens of sweeps"
+        + ("; drawing rather than taking the mean avoids favouring large clusters, whose "
+           "means are shrunk less" if st.candidate_latent == "sample" else "")
+        + "; new clusters "
         f"were proposed from AR(1) paths (coefficient {st.aux_ar_coef}, variance "
         f"{st.aux_ar_var}) or, every {st.spline_every}th sweep, random cubic splines. "
         + (f"Every {st.split_merge_every}th sweep, {st.split_merge_moves} sequentially-"

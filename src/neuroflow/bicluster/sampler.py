@@ -33,6 +33,8 @@ from scipy.interpolate import CubicSpline
 from scipy.signal import lfilter
 from scipy.special import gammaln, logsumexp
 
+from . import _kernels as _K
+
 LOG2PI = np.log(2 * np.pi)
 
 
@@ -65,6 +67,13 @@ class SamplerSettings:
     uncollapsed_states : bool
         Each sweep, also draw the whole state path by FFBS given the sampled latents (the
         paper's move).
+    candidate_latent : {"sample", "mean"}
+        What stands for a candidate cluster's latent in a neuron's Laplace marginal (the
+        neuron's own cluster always without the neuron's pseudo-observations): a draw from
+        its per-bin posterior marginals, or their means. The means are shrunk towards zero
+        the more, the fewer members a cluster has, which biases reassignment against small
+        clusters; on the paper's simulation (seed 1) this let two clusters merge for good
+        after 420 sweeps.
     split_merge_every, split_merge_moves : int
         Every ``split_merge_every``-th sweep (0: never), ``split_merge_moves``
         sequentially-allocated split-merge proposals of the neuron labels with the cluster
@@ -113,6 +122,7 @@ class SamplerSettings:
     dynamics_mh_sd: float = 0.3
     dispersion_mh_steps: int = 3
     split_merge_every: int = 0
+    candidate_latent: str = "sample"
     split_merge_moves: int = 1
 
     @classmethod
@@ -141,6 +151,8 @@ class SamplerSettings:
             bad("n_factors", "must be >= 1")
         if self.likelihood not in ("nb", "poisson"):
             bad("likelihood", "must be 'nb' or 'poisson'")
+        if self.candidate_latent not in ("sample", "mean"):
+            bad("candidate_latent", "must be 'sample' or 'mean'")
         if self.n_states_max < 1:
             bad("n_states_max", "must be >= 1")
         if not 0 < self.mfm_geometric_p < 1:
@@ -184,6 +196,15 @@ def _pg(rng, h, z):
 
 def _sym(a):
     return 0.5 * (a + np.swapaxes(a, -1, -2))
+
+
+def _f(a):
+    """C-contiguous float64 view/copy (the compiled kernels' input type)."""
+    return np.ascontiguousarray(a, dtype=np.float64)
+
+
+def _i(a):
+    return np.ascontiguousarray(a, dtype=np.int64)
 
 
 def _chol(a):
@@ -290,44 +311,13 @@ def ffbs_latent(rng, kappa, omega, loading, A, b, Q, states, smooth=False):
     mean, cov : ndarray, shapes (n_time, d) and (n_time, d, d)
         Only with ``smooth=True``: posterior marginal means and covariances of ``x_t``.
     """
-    n_time = kappa.shape[1]
     d = loading.shape[1]
-    eye = np.eye(d)
+    n_time = kappa.shape[1]
     j_obs = (omega.T[:, :, None] * loading[None]).transpose(0, 2, 1) @ loading   # (T, d, d)
     h_obs = kappa.T @ loading
-    m_f = np.empty((n_time, d))
-    p_f = np.empty((n_time, d, d))
-    j_pred_all = np.empty((n_time, d, d))
-    p_pred_all = np.empty((n_time, d, d))
-    pred_all = np.empty((n_time, d))
-    p = _inv_pd(eye + j_obs[0])
-    m = p @ h_obs[0]
-    m_f[0], p_f[0] = m, p
-    for t in range(1, n_time):
-        s = states[t]
-        a = A[s]
-        m_pred = a @ m + b[s]
-        p_pred = a @ p @ a.T + Q[s]
-        j_pred = _inv_pd(p_pred)
-        p = _inv_pd(j_pred + j_obs[t] + 1e-6 * eye)
-        m = p @ (j_pred @ m_pred + h_obs[t])
-        m_f[t], p_f[t], j_pred_all[t], pred_all[t], p_pred_all[t] = m, p, j_pred, m_pred, p_pred
-    x = np.empty((n_time, d))
     noise = rng.standard_normal((n_time, d))
-    x[-1] = m_f[-1] + _chol(p_f[-1]) @ noise[-1]
-    if smooth:
-        m_s = m_f.copy()
-        p_s = p_f.copy()
-    for t in range(n_time - 2, -1, -1):
-        s = states[t + 1]
-        a = A[s]
-        gain = p_f[t] @ a.T @ j_pred_all[t + 1]
-        mean = m_f[t] + gain @ (x[t + 1] - pred_all[t + 1])
-        cov = p_f[t] - gain @ a @ p_f[t]
-        x[t] = mean + _chol(cov) @ noise[t]
-        if smooth:
-            m_s[t] = m_f[t] + gain @ (m_s[t + 1] - pred_all[t + 1])
-            p_s[t] = _sym(p_f[t] + gain @ (p_s[t + 1] - p_pred_all[t + 1]) @ gain.T)
+    x, m_s, p_s = _K.ffbs(_f(j_obs), _f(h_obs), _f(A), _f(b), _f(Q), _i(states), noise,
+                          bool(smooth))
     if smooth:
         return x, m_s, p_s
     return x
@@ -349,37 +339,7 @@ def batched_smoother(j_obs, h_obs, A, b, Q, states):
     -------
     mean : ndarray, shape (B, T, q); cov : ndarray, shape (B, T, q, q)
     """
-    n_b, n_time, q = h_obs.shape
-    eye = np.eye(q)
-    bi = np.arange(n_b)
-    m_f = np.empty((n_b, n_time, q))
-    p_f = np.empty((n_b, n_time, q, q))
-    p_pred_all = np.empty((n_b, n_time, q, q))
-    j_pred_all = np.empty((n_b, n_time, q, q))
-    pred_all = np.empty((n_b, n_time, q))
-    p = _sym(np.linalg.inv(eye + j_obs[:, 0]))
-    m = (p @ h_obs[:, 0, :, None])[..., 0]
-    m_f[:, 0], p_f[:, 0] = m, p
-    for t in range(1, n_time):
-        s = states[t]
-        a = A[bi, s]
-        m_pred = (a @ m[..., None])[..., 0] + b[bi, s]
-        p_pred = a @ p @ np.swapaxes(a, -1, -2) + Q[bi, s]
-        j_pred = _sym(np.linalg.inv(p_pred))
-        # the 1e-6 floor (a N(0, 1e6) bound per bin) keeps unobserved unstable blocks finite
-        p = _sym(np.linalg.inv(j_pred + j_obs[:, t] + 1e-6 * eye))
-        m = (p @ ((j_pred @ m_pred[..., None])[..., 0] + h_obs[:, t])[..., None])[..., 0]
-        m_f[:, t], p_f[:, t], pred_all[:, t], p_pred_all[:, t] = m, p, m_pred, p_pred
-        j_pred_all[:, t] = j_pred
-    m_s, p_s = m_f.copy(), p_f.copy()
-    for t in range(n_time - 2, -1, -1):
-        s = states[t + 1]
-        a = A[bi, s]
-        gain = p_f[:, t] @ np.swapaxes(a, -1, -2) @ j_pred_all[:, t + 1]
-        m_s[:, t] = m_f[:, t] + (gain @ (m_s[:, t + 1] - pred_all[:, t + 1])[..., None])[..., 0]
-        p_s[:, t] = _sym(p_f[:, t] + gain @ (p_s[:, t + 1] - p_pred_all[:, t + 1])
-                         @ np.swapaxes(gain, -1, -2))
-    return m_s, p_s
+    return _K.batched_smoother(_f(j_obs), _f(h_obs), _f(A), _f(b), _f(Q), _i(states))
 
 
 # ----------------------------------------------------------------------------------------
@@ -431,14 +391,7 @@ def backward_information(j_obs, h_obs, A, b, Q, states):
     ``p(sites_{t+1:} | x_t) ∝ exp(-x_t' lam_t x_t / 2 + theta_t' x_t)``; the
     normalizing constants (common to every value of ``states[t]``) are dropped.
     """
-    n_time, d = h_obs.shape
-    lam = np.zeros((n_time, d, d))
-    theta = np.zeros((n_time, d))
-    for t in range(n_time - 2, -1, -1):
-        s = states[t + 1]
-        lam[t], theta[t] = _backward_step(j_obs[t + 1] + lam[t + 1], h_obs[t + 1] + theta[t + 1],
-                                          A[s], b[s], Q[s])
-    return lam, theta
+    return _K.backward_information(_f(j_obs), _f(h_obs), _f(A), _f(b), _f(Q), _i(states))
 
 
 def kalman_loglik(j_obs, h_obs, A, b, Q, states):
@@ -450,32 +403,10 @@ def kalman_loglik(j_obs, h_obs, A, b, Q, states):
     """
     try:
         with np.errstate(all="ignore"):
-            out = _kalman_loglik(j_obs, h_obs, A, b, Q, states)
-    except np.linalg.LinAlgError:
+            out = _K.kalman_loglik(_f(j_obs), _f(h_obs), _f(A), _f(b), _f(Q), _i(states))
+    except (np.linalg.LinAlgError, ValueError, ZeroDivisionError):
         return -np.inf
-    return out if np.isfinite(out) else -np.inf
-
-
-def _kalman_loglik(j_obs, h_obs, A, b, Q, states):
-    n_time, d = h_obs.shape
-    eye = np.eye(d)
-    mu, sig = np.zeros(d), eye
-    m, p = mu, sig
-    total = 0.0
-    for t in range(n_time):
-        if t > 0:
-            s = states[t]
-            mu = A[s] @ m + b[s]
-            sig = _sym(A[s] @ p @ A[s].T + Q[s])
-        jj, hh = j_obs[t], h_obs[t]
-        mmat = eye + sig @ jj
-        g = hh - jj @ mu
-        sol = np.linalg.solve(mmat, sig)
-        total += (-0.5 * mu @ jj @ mu + hh @ mu - 0.5 * np.linalg.slogdet(mmat)[1]
-                  + 0.5 * g @ sol @ g)
-        p = _sym(sol)
-        m = mu + p @ g
-    return float(total)
+    return float(out) if np.isfinite(out) else -np.inf
 
 
 def batched_kalman_loglik(j_obs, h_obs, A, b, Q, states):
@@ -485,29 +416,8 @@ def batched_kalman_loglik(j_obs, h_obs, A, b, Q, states):
     (B, L, q), ``Q`` (B, L, q, q); returns (B,). ``x_1 ~ N(0, I)`` as in the unbatched
     version.
     """
-    n_b, n_time, q = h_obs.shape
-    eye = np.eye(q)
-    mu = np.zeros((n_b, q))
-    sig = np.repeat(eye[None], n_b, 0)
-    m, p = mu, sig
-    total = np.zeros(n_b)
-    with np.errstate(all="ignore"):
-        for t in range(n_time):
-            if t > 0:
-                s = states[t]
-                a = A[:, s]
-                mu = (a @ m[..., None])[..., 0] + b[:, s]
-                sig = _sym(a @ p @ np.swapaxes(a, -1, -2) + Q[:, s])
-            jj, hh = j_obs[:, t], h_obs[:, t]
-            mmat = eye + sig @ jj
-            g = hh - (jj @ mu[..., None])[..., 0]
-            sol = np.linalg.solve(mmat, sig)
-            total += (-0.5 * np.einsum("ba,bac,bc->b", mu, jj, mu)
-                      + np.einsum("ba,ba->b", hh, mu) - 0.5 * np.linalg.slogdet(mmat)[1]
-                      + 0.5 * np.einsum("ba,bac,bc->b", g, sol, g))
-            p = _sym(sol)
-            m = mu + (p @ g[..., None])[..., 0]
-    return np.where(np.isfinite(total), total, -np.inf)
+    return np.array([kalman_loglik(j_obs[i], h_obs[i], A[i], b[i], Q[i], states)
+                     for i in range(h_obs.shape[0])])
 
 
 def split_merge_move(rng, z, site_j, site_h, blocks, states, log_v, gamma, t_max):
@@ -645,90 +555,14 @@ def sample_states_collapsed(rng, j_obs, h_obs, A, b, Q, states, trans, active=No
     -------
     ndarray of int, shape (T,)
     """
-    n_time, d = h_obs.shape
-    n_states = A.shape[0]
-    cand = np.arange(n_states) if active is None else np.asarray(active)
-    Ac, bc, Qc = A[cand], b[cand], Q[cand]
+    n_time = h_obs.shape[0]
+    cand = np.arange(A.shape[0]) if active is None else np.asarray(active, dtype=np.int64)
     log_tr = np.log(np.maximum(trans, 1e-300))
-    eye = np.eye(d)
-    new = states.copy()
     u = rng.random(n_time)
-
-    def scores(m, p, jj, hh):
-        mu = Ac @ m + bc                                                # (C, d)
-        sig = _sym(Ac @ p @ np.swapaxes(Ac, -1, -2) + Qc)               # (C, d, d)
-        mmat = eye + sig @ jj                                           # I + S J
-        g = hh - mu @ jj                                                # h - J mu
-        sol = np.linalg.solve(mmat, sig)                                # (I + S J)^-1 S
-        _, logdet = np.linalg.slogdet(mmat)
-        return (-0.5 * np.einsum("ca,ab,cb->c", mu, jj, mu) + mu @ hh - 0.5 * logdet
-                + 0.5 * np.einsum("ca,cab,cb->c", g, sol, g)), mu, sig
-
-    def draw(score, t):
-        w = np.exp(score - score.max())
-        cum = np.cumsum(w)
-        return min(int(np.searchsorted(cum, u[t] * cum[-1])), cand.size - 1)
-
-    if not reverse:
-        lam, theta = backward_information(j_obs, h_obs, A, b, Q, states)
-        p = _inv_pd(eye + j_obs[0])
-        m = p @ h_obs[0]
-        for t in range(1, n_time):
-            score, mu, sig = scores(m, p, j_obs[t] + lam[t], h_obs[t] + theta[t])
-            if t > 1:
-                score = score + log_tr[new[t - 1], cand]
-            if t < n_time - 1:
-                score = score + log_tr[cand, states[t + 1]]
-            k = draw(score, t)
-            new[t] = cand[k]
-            # filter update with the chosen state: P = (S^-1 + J_obs)^-1 = (I + S J_obs)^-1 S
-            s_k = sig[k]
-            p = _sym(np.linalg.solve(eye + s_k @ j_obs[t], s_k))
-            m = mu[k] + p @ (h_obs[t] - j_obs[t] @ mu[k])
-    else:
-        m_f, p_f = _forward_filter(j_obs, h_obs, A, b, Q, states)
-        lam, theta = np.zeros((d, d)), np.zeros(d)
-        for t in range(n_time - 1, 0, -1):
-            jj, hh = j_obs[t] + lam, h_obs[t] + theta
-            score, _, _ = scores(m_f[t - 1], p_f[t - 1], jj, hh)
-            if t > 1:
-                score = score + log_tr[states[t - 1], cand]
-            if t < n_time - 1:
-                score = score + log_tr[cand, new[t + 1]]
-            s = cand[draw(score, t)]
-            new[t] = s
-            lam, theta = _backward_step(jj, hh, A[s], b[s], Q[s])
-    new[0] = new[1]
-    return new
+    return _K.collapsed_state_pass(_f(j_obs), _f(h_obs), _f(A), _f(b), _f(Q), _i(states),
+                                   _f(log_tr), _i(cand), u, bool(reverse))
 
 
-def _forward_filter(j_obs, h_obs, A, b, Q, states):
-    """Filtered means and covariances of ``x_t`` given the sites up to t, (T, d), (T, d, d)."""
-    n_time, d = h_obs.shape
-    eye = np.eye(d)
-    m_f, p_f = np.empty((n_time, d)), np.empty((n_time, d, d))
-    p = _inv_pd(eye + j_obs[0])
-    m = p @ h_obs[0]
-    m_f[0], p_f[0] = m, p
-    for t in range(1, n_time):
-        s = states[t]
-        mu = A[s] @ m + b[s]
-        sig = _sym(A[s] @ p @ A[s].T + Q[s])
-        p = _sym(np.linalg.solve(eye + sig @ j_obs[t], sig))
-        m = mu + p @ (h_obs[t] - j_obs[t] @ mu)
-        m_f[t], p_f[t] = m, p
-    return m_f, p_f
-
-
-def _backward_step(jj, hh, a, b, q):
-    """Information message to ``x_{t-1}`` from ``exp(-x_t' jj x_t / 2 + hh' x_t)`` through
-    ``x_t ~ N(a x_{t-1} + b, q)`` (normalizing constant dropped)."""
-    eye = np.eye(b.shape[0])
-    g = np.linalg.solve(eye + q @ jj, q)                     # (Q^-1 + J)^-1
-    jg = jj @ g
-    lam_mu = _sym(jj - jg @ jj)
-    th_mu = hh - jg @ hh
-    return _sym(a.T @ lam_mu @ a), a.T @ (th_mu - lam_mu @ b)
 
 
 def mniw_log_prior(A, b, Q, k0, s0):
@@ -1258,6 +1092,17 @@ class _Chain:
         cov_new = (evecs / evals[:, None, :]) @ np.swapaxes(evecs, -1, -2)
         return (cov_new @ info[..., None])[..., 0], cov_new
 
+    def _candidate(self, mean, cov):
+        """A candidate cluster's latent (p1, T) for the Laplace marginal of a neuron.
+
+        ``candidate_latent = "mean"``: the smoothed (or leave-one-out) posterior mean;
+        ``"sample"``: a draw from its per-bin posterior marginals ``N(mean_t, cov_t)``.
+        """
+        if self.s.candidate_latent == "mean":
+            return mean.T
+        chol = np.linalg.cholesky(_sym(cov) + 1e-9 * np.eye(self.p1))
+        return (mean + (chol @ self.rng.standard_normal(mean.shape + (1,)))[..., 0]).T
+
     def step_assignments(self):
         """Neal's algorithm 8 (m = 1) with MFM weights and Laplace marginals.
 
@@ -1294,7 +1139,8 @@ class _Chain:
                                  spline)
                 aux_cov = np.repeat(s.new_cluster_q * np.eye(self.p1)[None], self.n_time, 0)
             can_open = n_exist < self.t_max
-            cand = [(cav_mean if k == zi else self.marg_mean[k]).T for k in existing]
+            cand = [self._candidate(cav_mean, cav_cov) if k == zi
+                    else self._candidate(self.marg_mean[k], self.marg_cov[k]) for k in existing]
             lat = np.stack(cand + ([aux] if can_open else []))          # (M, p1, T)
             offset = self.delta[i] + lat[:, 0]
             logm, c_hat, cov = laplace_log_marginal(self.y[i], offset, lat[:, 1:], self.r[i],
