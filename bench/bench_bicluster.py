@@ -20,7 +20,8 @@ licence, and depends on a bundled GPL copy of pyhsmm-autoregressive (Cython, 201
 pyhmc; it is therefore not part of this comparison.
 
 Usage: python bench/bench_bicluster.py [--sweeps N] [--accuracy-sweeps N] [--seeds N]
-       [--chains N] [--skip speed accuracy block] [--set KEY=VALUE ...]
+       [--first-seed N] [--chains N] [--skip speed accuracy block]
+       [--set KEY=VALUE ...]
 (hmmlearn and pymc are optional)
 """
 
@@ -243,7 +244,8 @@ def main():
     ap.add_argument("--sweeps", type=int, default=10, help="sweeps for the speed test")
     ap.add_argument("--accuracy-sweeps", type=int, default=200)
     ap.add_argument("--chains", type=int, default=2, help="chains per seed (R-hat needs 2)")
-    ap.add_argument("--seeds", type=int, default=3, help="simulation seeds 0..n-1")
+    ap.add_argument("--seeds", type=int, default=3, help="number of simulation seeds")
+    ap.add_argument("--first-seed", type=int, default=0, help="first simulation seed")
     ap.add_argument("--skip", nargs="*", default=[], choices=["speed", "accuracy", "block"])
     ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                     help="override sampler settings in [2] (values parsed as YAML)")
@@ -254,7 +256,8 @@ def main():
     if "speed" not in args.skip:
         speed(args.sweeps)
     if "accuracy" not in args.skip:
-        accuracy(args.accuracy_sweeps, range(args.seeds), args.chains, overrides=overrides)
+        accuracy(args.accuracy_sweeps, range(args.first_seed, args.first_seed + args.seeds),
+                 args.chains, overrides=overrides)
     if "block" not in args.skip:
         continuous_block()
 

@@ -1100,8 +1100,10 @@ class _Chain:
         """
         if self.s.candidate_latent == "mean":
             return mean.T
-        chol = np.linalg.cholesky(_sym(cov) + 1e-9 * np.eye(self.p1))
-        return (mean + (chol @ self.rng.standard_normal(mean.shape + (1,)))[..., 0]).T
+        # symmetric square root: the leave-one-out covariances can be marginally indefinite
+        evals, evecs = np.linalg.eigh(_sym(cov))
+        root = evecs * np.sqrt(np.maximum(evals, 0.0))[..., None, :]
+        return (mean + (root @ self.rng.standard_normal(mean.shape + (1,)))[..., 0]).T
 
     def step_assignments(self):
         """Neal's algorithm 8 (m = 1) with MFM weights and Laplace marginals.
