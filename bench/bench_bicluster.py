@@ -2,7 +2,7 @@
 
 Prints, from one run:
   1. sampler sweeps per second and peak memory on a 50-neuron x 2,000-bin simulated problem
-     (5 clusters x 10 neurons; the issue's size);
+     (5 clusters x 10 neurons; the issue's size) and on the paper's 30 x 500;
   2. on the paper's simulation (3 clusters x 10 neurons, T = 500, 2 states, NB r = 10),
      per seed, 2 chains with the default settings (K and the number of states NOT given):
      adjusted Rand index of the neuron and state point estimates vs truth, an oracle state
@@ -42,11 +42,17 @@ def speed(n_sweeps):
     from neuroflow.bicluster.sampler import SamplerSettings, run_chain
     from neuroflow.bicluster.simulate import simulate_bicluster
 
-    ds = simulate_bicluster(n_clusters=5, neurons_per_cluster=10, n_time=2000, random_state=0)
-    st = SamplerSettings(n_iter=n_sweeps, burn_in=0, state_warmup=2)
-    _, dt, peak = measure(lambda: run_chain(ds["counts"].values, st, random_state=0))
-    print(f"[1] 50 neurons x 2000 bins: {n_sweeps / dt:.2f} sweeps/s "
-          f"({dt / n_sweeps:.2f} s per sweep), peak memory {peak:.0f} MiB")
+    # compile (or load from numba's cache) every kernel before timing
+    small = simulate_bicluster(n_clusters=2, neurons_per_cluster=3, n_time=40, random_state=0)
+    run_chain(small["counts"].values, SamplerSettings(n_iter=4, burn_in=0, state_warmup=1))
+    for label, size, sweeps in (("50 neurons x 2000 bins", (5, 10, 2000), n_sweeps),
+                                ("30 neurons x 500 bins (paper)", (3, 10, 500), 6 * n_sweeps)):
+        ds = simulate_bicluster(n_clusters=size[0], neurons_per_cluster=size[1],
+                                n_time=size[2], random_state=0)
+        st = SamplerSettings(n_iter=sweeps, burn_in=0, state_warmup=2)
+        _, dt, peak = measure(lambda: run_chain(ds["counts"].values, st, random_state=0))
+        print(f"[1] {label}: {sweeps / dt:.2f} sweeps/s ({dt / sweeps:.3f} s per sweep), "
+              f"peak memory {peak:.0f} MiB")
 
 
 CONTINUOUS = ("delta", "log_dispersion", "rate_sd", "top_state_fraction", "log_lik")

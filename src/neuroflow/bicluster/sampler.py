@@ -1092,17 +1092,23 @@ class _Chain:
         cov_new = (evecs / evals[:, None, :]) @ np.swapaxes(evecs, -1, -2)
         return (cov_new @ info[..., None])[..., 0], cov_new
 
-    def _candidate(self, mean, cov):
+    def _candidate(self, mean, cov, cache=None, key=None):
         """A candidate cluster's latent (p1, T) for the Laplace marginal of a neuron.
 
         ``candidate_latent = "mean"``: the smoothed (or leave-one-out) posterior mean;
         ``"sample"``: a draw from its per-bin posterior marginals ``N(mean_t, cov_t)``.
+        The square roots of the covariances are kept in ``cache[key]`` when given (a
+        cluster's marginals serve every neuron until its membership changes).
         """
         if self.s.candidate_latent == "mean":
             return mean.T
-        # symmetric square root: the leave-one-out covariances can be marginally indefinite
-        evals, evecs = np.linalg.eigh(_sym(cov))
-        root = evecs * np.sqrt(np.maximum(evals, 0.0))[..., None, :]
+        root = None if cache is None else cache.get(key)
+        if root is None:
+            # symmetric square root: leave-one-out covariances can be marginally indefinite
+            evals, evecs = np.linalg.eigh(_sym(cov))
+            root = evecs * np.sqrt(np.maximum(evals, 0.0))[..., None, :]
+            if cache is not None:
+                cache[key] = root
         return (mean + (root @ self.rng.standard_normal(mean.shape + (1,)))[..., 0]).T
 
     def step_assignments(self):
@@ -1119,6 +1125,7 @@ class _Chain:
         self.marg_mean, self.marg_cov = mean[:self.K], cov_all[:self.K]
         loo_mean, loo_cov = mean[self.K:], cov_all[self.K:]
         dirty = np.zeros(self.K, dtype=bool)   # membership changed since the smoother ran
+        roots = {}                             # cluster -> square roots of its marginal covs
         for i in self.rng.permutation(self.n_neur):
             zi = self.z[i]
             a_i, kap_i, om_i = self._site(i)
@@ -1142,7 +1149,8 @@ class _Chain:
                 aux_cov = np.repeat(s.new_cluster_q * np.eye(self.p1)[None], self.n_time, 0)
             can_open = n_exist < self.t_max
             cand = [self._candidate(cav_mean, cav_cov) if k == zi
-                    else self._candidate(self.marg_mean[k], self.marg_cov[k]) for k in existing]
+                    else self._candidate(self.marg_mean[k], self.marg_cov[k], roots, k)
+                    for k in existing]
             lat = np.stack(cand + ([aux] if can_open else []))          # (M, p1, T)
             offset = self.delta[i] + lat[:, 0]
             logm, c_hat, cov = laplace_log_marginal(self.y[i], offset, lat[:, 1:], self.r[i],
@@ -1164,6 +1172,7 @@ class _Chain:
             a_new = np.concatenate([[1.0], self.C[i]])
             self.marg_mean[zi], self.marg_cov[zi] = cav_mean, cav_cov
             dirty[zi] = True
+            roots.clear()           # memberships (and, on open or removal, indices) change
             if opened:
                 self._add_cluster(aux)
                 mean, cov_t = self._update_marginal(aux.T, aux_cov, a_new, kap_i, om_i, 1.0)
