@@ -283,18 +283,6 @@ def test_sampled_candidate_latents_follow_the_posterior_marginals():
     np.testing.assert_array_equal(mean_only._candidate(mean, cov), mean.T)
 
 
-def test_batched_kalman_marginal_equals_the_unbatched_one():
-    A, b, Q, j_obs, h_obs, _ = _small_switching_model()
-    states = np.array([0, 0, 1, 1, 0])
-    scale = np.array([1.0, 0.5, 2.0])
-    got = S.batched_kalman_loglik(scale[:, None, None, None] * j_obs[None],
-                                  scale[:, None, None] * h_obs[None],
-                                  np.repeat(A[None], 3, 0), np.repeat(b[None], 3, 0),
-                                  np.repeat(Q[None], 3, 0), states)
-    want = [S.kalman_loglik(c * j_obs, c * h_obs, A, b, Q, states) for c in scale]
-    np.testing.assert_allclose(got, want, atol=1e-9)
-
-
 def _partition_problem(n_neur=4, n_time=8, q=2, seed=1):
     rng = np.random.default_rng(seed)
     states = rng.integers(0, 2, n_time)
@@ -328,9 +316,8 @@ def test_split_merge_leaves_the_exact_partition_posterior_invariant():
         out = log_v[z.max() + 1]
         for k in range(z.max() + 1):
             m = z == k
-            out += gammaln(gamma + m.sum()) - gammaln(gamma) + S.batched_kalman_loglik(
-                site_j[m].sum(0)[None], site_h[m].sum(0)[None], A[None], b[None], Q[None],
-                states)[0]
+            out += gammaln(gamma + m.sum()) - gammaln(gamma) + S.kalman_loglik(
+                site_j[m].sum(0), site_h[m].sum(0), A, b, Q, states)
         return out
 
     lp = np.array([log_post(z) for z in parts])

@@ -153,3 +153,11 @@ def test_slurm_profile_keeps_its_settings_next_to_the_workflow_profile(monkeypat
     assert args.executor == "slurm"
     assert args.keep_going is True and args.latency_wait == 60 and args.retries == 2
     assert "slurm_partition" in args.default_resources and args.default_resources["runtime"].value == 60
+
+
+def test_resources_grow_with_the_attempt():
+    from neuroflow.config import by_attempt
+
+    mem = by_attempt(2000)
+    assert [mem(None, attempt) for attempt in (1, 2, 3)] == [2000, 4000, 6000]
+    assert by_attempt("15")(None, 2) == 30          # config values may arrive as strings

@@ -67,6 +67,18 @@ def is_activated(config: dict, stage: str) -> bool:
     return bool(section.get("activate", stage == "connectome"))
 
 
+def by_attempt(base):
+    """A Snakemake resource callable: ``base`` on the first try, ``base * attempt`` on each
+    retry, so that a job the scheduler killed for memory or time asks for more when
+    ``retries`` (profiles/slurm) resubmits it. For ``mem_mb`` and ``runtime``."""
+    base = int(base)
+
+    def grown(wildcards, attempt):
+        return base * attempt
+
+    return grown
+
+
 def used_datasets(config: dict) -> list[str]:
     """Manifest datasets read by the activated stages (sorted, unique).
 

@@ -5,6 +5,7 @@ from snakemake.utils import validate
 
 from neuroflow.config import (
     active_sources,
+    by_attempt,
     check_config,
     is_activated as _is_activated,
     source_citation_of,
@@ -33,18 +34,6 @@ wildcard_constraints:
 
 # Each stage file appends the final outputs it wants built by `rule all`.
 STAGE_TARGETS = []
-
-
-def by_attempt(base):
-    """A resource (mem_mb, runtime) of ``base`` on the first try and ``base * attempt`` on
-    each retry, so a job that the scheduler killed for memory or time asks for more when
-    `retries` (profiles/slurm) resubmits it. Local rules declare no resources."""
-    base = int(base)
-
-    def grown(wildcards, attempt):
-        return base * attempt
-
-    return grown
 
 
 def is_activated(stage):

@@ -409,24 +409,13 @@ def kalman_loglik(j_obs, h_obs, A, b, Q, states):
     return float(out) if np.isfinite(out) else -np.inf
 
 
-def batched_kalman_loglik(j_obs, h_obs, A, b, Q, states):
-    """:func:`kalman_loglik` for a batch of independent models sharing one state path.
-
-    Shapes: ``j_obs`` (B, T, q, q), ``h_obs`` (B, T, q), ``A`` (B, L, q, q), ``b``
-    (B, L, q), ``Q`` (B, L, q, q); returns (B,). ``x_1 ~ N(0, I)`` as in the unbatched
-    version.
-    """
-    return np.array([kalman_loglik(j_obs[i], h_obs[i], A[i], b[i], Q[i], states)
-                     for i in range(h_obs.shape[0])])
-
-
 def split_merge_move(rng, z, site_j, site_h, blocks, states, log_v, gamma, t_max):
     """One sequentially-allocated split-merge Metropolis-Hastings move of neuron labels.
 
     Dahl (2003) / Jain & Neal (2004), with every cluster's latent integrated out: the
     marginal likelihood of a set of neurons is the Kalman marginal of their Gaussian
     (Polya-Gamma) sites under the cluster's block of the switching dynamics
-    (:func:`batched_kalman_loglik`), and the partition prior is the MFM's,
+    (:func:`kalman_loglik`), and the partition prior is the MFM's,
     ``p(z) ∝ V_N(K) prod_k Gamma(gamma + n_k) / Gamma(gamma)``. Two distinct neurons
     ``i, j`` are drawn; if they share a cluster, its other members are allocated one at a
     time, in random order, to the part of ``i`` or of ``j`` with probability ∝
@@ -472,10 +461,10 @@ def split_merge_move(rng, z, site_j, site_h, blocks, states, log_v, gamma, t_max
     others = rng.permutation(others)
     if split and n_clusters >= t_max:
         return "split", False, z, (k_i, None)
-    blk = [np.stack([blocks[m][k_i]] * 2) for m in range(3)]               # (2, L, ...)
+    block = tuple(blk[k_i] for blk in blocks)
 
-    def lik(jj, hh):
-        return batched_kalman_loglik(jj, hh, blk[0], blk[1], blk[2], states)
+    def lik(jj, hh):                    # (2, T, q, q), (2, T, q) -> both parts' marginals
+        return np.array([kalman_loglik(jj[c], hh[c], *block, states) for c in range(2)])
 
     jp = np.stack([site_j[i], site_j[j]])
     hp = np.stack([site_h[i], site_h[j]])
@@ -501,8 +490,7 @@ def split_merge_move(rng, z, site_j, site_h, blocks, states, log_v, gamma, t_max
         size[c] += 1
         in_j[m] = to_j
     members = np.flatnonzero(z == k_i) if split else np.flatnonzero((z == k_i) | (z == k_j))
-    merged = float(lik(site_j[members].sum(0)[None].repeat(2, 0),
-                       site_h[members].sum(0)[None].repeat(2, 0))[0])
+    merged = kalman_loglik(site_j[members].sum(0), site_h[members].sum(0), *block, states)
     n_i, n_j = size
     k_split = n_clusters + 1 if split else n_clusters
     log_split_over_merged = (log_v[k_split] - log_v[k_split - 1] + gammaln(gamma + n_i)
@@ -880,7 +868,6 @@ class _Chain:
         self.b = np.zeros((self.L, d))
         self.Q = np.repeat(settings.new_cluster_q * np.eye(d)[None], self.L, 0)
         self.iteration = 0
-        self.n_split_merge = {"split": [0, 0], "merge": [0, 0]}   # [accepted, proposed]
 
     # -- helpers --------------------------------------------------------------------------
     @property
@@ -931,6 +918,20 @@ class _Chain:
         self.x = xs.reshape(self.n_time, self.K, self.p1).transpose(1, 2, 0).copy()
         self.site_kappa, self.site_omega, self.site_delta = kap, omega, self.delta.copy()
 
+    def neuron_sites(self):
+        """The last PG sites per neuron as Gaussian factors of its cluster's latent.
+
+        In current coordinates (``delta`` may have moved since the sites were drawn).
+        Returns ``(a, kappa, omega, J, h)``: loadings ``[1, c_i]`` (N, p1), site
+        ``kappa``/``omega`` (N, T), and ``J`` (N, T, p1, p1), ``h`` (N, T, p1).
+        """
+        a = np.concatenate([np.ones((self.n_neur, 1)), self.C], axis=1)
+        kap = self.site_kappa - self.site_omega * (self.delta - self.site_delta)[:, None]
+        om = self.site_omega
+        site_j = om[:, :, None, None] * (a[:, :, None] * a[:, None, :])[:, None]
+        site_h = kap[:, :, None] * a[:, None, :]
+        return a, kap, om, site_j, site_h
+
     def cluster_marginals(self):
         """Smoothed latent marginals per cluster and leave-one-out marginals per neuron.
 
@@ -939,12 +940,8 @@ class _Chain:
         leave-one-out version of neuron i drops neuron i's site. Batched over
         clusters + neurons. Returns ``(mean, cov)`` of shapes (K + N, T, p1[, p1]).
         """
-        p1, n_t = self.p1, self.n_time
-        a = np.concatenate([np.ones((self.n_neur, 1)), self.C], axis=1)        # (N, p1)
-        kap = self.site_kappa - self.site_omega * (self.delta - self.site_delta)[:, None]
-        om = self.site_omega
-        site_j = om[:, :, None, None] * (a[:, :, None] * a[:, None, :])[:, None]  # (N,T,p1,p1)
-        site_h = kap[:, :, None] * a[:, None, :]                                # (N,T,p1)
+        p1 = self.p1
+        _, _, _, site_j, site_h = self.neuron_sites()
         onehot = np.eye(self.K)[self.z]                                          # (N, K)
         j_cl = np.einsum("nk,ntab->ktab", onehot, site_j)
         h_cl = np.einsum("nk,nta->kta", onehot, site_h)
@@ -955,7 +952,6 @@ class _Chain:
         A = self.A[:, idx[:, :, None], idx[:, None, :]].transpose(1, 0, 2, 3)
         Q = self.Q[:, idx[:, :, None], idx[:, None, :]].transpose(1, 0, 2, 3)
         b = self.b[:, idx].transpose(1, 0, 2)
-        del n_t
         return batched_smoother(j_all, h_all, A, b, Q, self.states)
 
     def step_states(self):
@@ -1202,11 +1198,7 @@ class _Chain:
         if s.split_merge_every == 0 or self.iteration % s.split_merge_every or self.n_neur < 2:
             return
         p1 = self.p1
-        a = np.concatenate([np.ones((self.n_neur, 1)), self.C], axis=1)
-        kap = self.site_kappa - self.site_omega * (self.delta - self.site_delta)[:, None]
-        om = self.site_omega
-        site_j = om[:, :, None, None] * (a[:, :, None] * a[:, None, :])[:, None]
-        site_h = kap[:, :, None] * a[:, None, :]
+        a, kap, om, site_j, site_h = self.neuron_sites()
         for _ in range(s.split_merge_moves):
             idx = np.arange(self.K)[:, None] * p1 + np.arange(p1)[None]
             blocks = (self.A[:, idx[:, :, None], idx[:, None, :]].transpose(1, 0, 2, 3),
@@ -1215,10 +1207,8 @@ class _Chain:
             kind, accepted, z_new, detail = split_merge_move(
                 self.rng, self.z, site_j, site_h, blocks, self.states, self.log_v,
                 s.mfm_gamma, self.t_max)
-            self.n_split_merge[kind][1] += 1
             if not accepted:
                 continue
-            self.n_split_merge[kind][0] += 1
             if kind == "split":
                 k_i, mask = detail
                 parent = tuple(blk[k_i] for blk in blocks)
