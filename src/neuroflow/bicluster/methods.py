@@ -154,7 +154,12 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
                 f"{sim.get('neurons_per_cluster', 10)} neurons, {sim.get('n_time', 500)} bins, "
                 f"{sim.get('n_states', 2)} states (near-white-noise and growing-rotation "
                 f"dynamics, semi-Markov durations of mean 50 bins), NB dispersion "
-                f"{sim.get('dispersion', 10.0)}.")
+                f"{sim.get('dispersion', 10.0)}. The onset of a rotation episode, while the "
+                "latent is still small, looks like the white-noise state; on the authors' own "
+                "seed-0 simulation their sampler (10,000 sweeps) recovers the state sequence "
+                "with an adjusted Rand index of 0.82 (23 of 500 bins differ, at episode "
+                "edges; read from their results notebook), so agreement with the simulated "
+                "states below 1 at the edges of episodes is expected.")
         else:
             src = spec.get("dataset", spec.get("path", "a user file"))
             paras.append(
