@@ -197,27 +197,9 @@ def accuracy(n_sweeps, seeds, n_chains=2, oracle_sweeps=60, overrides=None, jobs
     mean = np.nanmean(np.array(rows), axis=0)
     print(f"    mean | {mean[0]:.3f} | {mean[1]:.3f} | {mean[2]:.3f} | {mean[3]:.3f} / "
           f"{mean[4]:.3f} | {mean[5]:.3f} | {mean[6]:.3f} | | | {mean[7]:.3f} | {mean[8]:.3f}   "
-          "(issue: ARIs "
-          ">= 0.9 each, R-hat < 1.05 for the continuous parameters)")
+          "(issue: ARIs >= 0.9 each, R-hat < 1.05 for the continuous parameters)")
     print(f"    published (authors' code, their seed-0 simulation, {PUBLISHED['sweeps']} sweeps):"
           f" state ARI {PUBLISHED['state_ari']:.2f} ({PUBLISHED['note']})")
-
-
-def _true_dynamics(ds):
-    """Least-squares fits (A, b, Q) of the true latents within each true state."""
-    ts = ds["true_state"].values
-    lat = ds["true_latent"].values
-    xs = lat.transpose(2, 0, 1).reshape(ts.size, -1)
-    d = xs.shape[1]
-    n_states = int(ts.max()) + 1
-    A, b, Q = np.zeros((n_states, d, d)), np.zeros((n_states, d)), np.zeros((n_states, d, d))
-    for s in range(n_states):
-        sel = ts[1:] == s
-        X = np.hstack([xs[:-1][sel], np.ones((sel.sum(), 1))])
-        W = np.linalg.lstsq(X, xs[1:][sel], rcond=None)[0].T
-        res = xs[1:][sel] - X @ W.T
-        A[s], b[s], Q[s] = W[:, :d], W[:, d], res.T @ res / sel.sum()
-    return xs, A, b, Q
 
 
 def oracle_state_ari(ds, seed, n_sweeps=60):
@@ -234,11 +216,12 @@ def oracle_state_ari(ds, seed, n_sweeps=60):
     from sklearn.metrics import adjusted_rand_score as ari
 
     from neuroflow.bicluster import sampler as S
+    from neuroflow.bicluster.simulate import fitted_true_dynamics
     from neuroflow.bicluster.summarize import point_estimate
 
     y = ds["counts"].values.astype(float)
     ts = ds["true_state"].values
-    xs, A, b, Q = _true_dynamics(ds)
+    xs, A, b, Q = fitted_true_dynamics(ds)
     d = xs.shape[1]
     p1 = ds["true_latent"].shape[1]
     trans = np.array([[0.98, 0.02], [0.02, 0.98]])
@@ -266,30 +249,25 @@ def truth_start_ari(ds, seed, settings, n_sweeps=200):
     """State ARI of the full sampler started at the truth (a posterior check, not mixing).
 
     Every block of the sampler runs with its priors, as in the chains above; only the start
-    differs: true labels, baselines, loadings, dispersion (10), latents and states, and the
+    differs: true labels, baselines, loadings, dispersion, latents and states, and the
     least-squares dynamics of the true states. Returns the neuron ARI (Binder) and the state
-    ARI (maxPEAR) of the second half. If this falls
-    well below 1 towards what the chains from the default start reach, the posterior itself
-    (not a failure to find it) sets the state ARI.
+    ARI (maxPEAR) of the second half. If these fall well below 1, towards what the chains
+    from the default start reach, the posterior itself (not a failure to find it) sets them.
     """
     from sklearn.metrics import adjusted_rand_score as ari
 
     from neuroflow.bicluster import sampler as S
+    from neuroflow.bicluster.simulate import fitted_true_dynamics
     from neuroflow.bicluster.summarize import point_estimate
 
     ts = ds["true_state"].values
     st = S.SamplerSettings(**{**settings.as_dict(), "n_iter": n_sweeps, "burn_in": 0})
     ch = S._Chain(S._check_counts(ds["counts"].values), st, np.random.default_rng([seed, 99]),
                   init_labels=ds["true_cluster"].values)
-    ch.delta = ds["true_delta"].values.copy()
-    ch.C = ds["true_loading"].values.copy()
-    ch.x = ds["true_latent"].values.copy()
-    ch.r[:] = 10.0
-    ch.states = ts.copy()
-    _, A, b, Q = _true_dynamics(ds)
-    n_true = A.shape[0]
-    ch.A[:n_true], ch.b[:n_true], ch.Q[:n_true] = A, b, Q + 1e-6 * np.eye(A.shape[1])
-    ch.iteration = st.state_warmup            # past the warm-up: states are sampled at once
+    _, A, b, Q = fitted_true_dynamics(ds)
+    ch.start_at(ds["true_delta"].values, ds["true_loading"].values, ds["true_latent"].values,
+                ts, A, b, Q + 1e-6 * np.eye(A.shape[1]),
+                r=np.full(ds["counts"].shape[0], ds.attrs["true_dispersion"]))
     draws, labels = [], []
     for it in range(n_sweeps):
         ch.sweep()

@@ -869,6 +869,43 @@ class _Chain:
         self.Q = np.repeat(settings.new_cluster_q * np.eye(d)[None], self.L, 0)
         self.iteration = 0
 
+    def start_at(self, delta, C, x, states, A, b, Q, r=None):
+        """Start the chain at given values instead of the default initialisation.
+
+        ``delta`` (N,), ``C`` (N, p), ``x`` (K, p + 1, T) for the current labels' K clusters,
+        ``states`` (T,), and the dynamics of the first ``A.shape[0]`` states ``A`` (S, d, d),
+        ``b`` (S, d), ``Q`` (S, d, d) with ``d = K (p + 1)``; the other weak-limit states
+        keep their defaults; ``r`` (N,) optional. The transition matrix is drawn given
+        ``states``, and the warm-up is skipped: the next sweep samples states. Used to check
+        where the posterior lies, e.g. started at a simulation's truth.
+        """
+        d = self.K * self.p1
+        shapes = {"delta": (np.shape(delta), (self.n_neur,)),
+                  "C": (np.shape(C), (self.n_neur, self.p1 - 1)),
+                  "x": (np.shape(x), (self.K, self.p1, self.n_time)),
+                  "states": (np.shape(states), (self.n_time,)),
+                  "A": (np.shape(A)[1:], (d, d)), "b": (np.shape(b)[1:], (d,)),
+                  "Q": (np.shape(Q)[1:], (d, d))}
+        for name, (got, want) in shapes.items():
+            if tuple(got) != want:
+                raise ValueError(f"start_at: {name} has shape {tuple(got)}, expected {want}")
+        n_given = np.shape(A)[0]
+        if np.max(states) >= n_given:
+            raise ValueError(f"start_at: states use {int(np.max(states)) + 1} states but "
+                             f"dynamics are given for {n_given}")
+        self.delta, self.C, self.x = (np.array(delta, float), np.array(C, float),
+                                      np.array(x, float))
+        self.states = np.array(states, dtype=np.int64)
+        self.A[:n_given], self.b[:n_given], self.Q[:n_given] = A, b, Q
+        if r is not None:
+            self.r = np.array(r, float)
+        for _ in range(5):      # transitions from their conditional given the path (the
+            # default uniform matrix would scatter the given path on the first state pass)
+            self.beta, self.pi = sample_transitions(self.rng, self.states[1:], self.beta,
+                                                    self.L, self.s.hdp_alpha,
+                                                    self.s.hdp_gamma, self.s.hdp_kappa)
+        self.iteration = self.s.state_warmup
+
     # -- helpers --------------------------------------------------------------------------
     @property
     def K(self):

@@ -139,3 +139,25 @@ def simulate_bicluster(n_clusters=3, neurons_per_cluster=10, n_time=500, n_facto
     )
     ds["time"].attrs["units"] = "bin"
     return ds
+
+
+def fitted_true_dynamics(ds):
+    """Least-squares dynamics of a simulation's true latents within each true state.
+
+    Returns the stacked true latents ``xs`` (T, d) and ``A`` (S, d, d), ``b`` (S, d) and the
+    residual covariances ``Q`` (S, d, d) of ``x_t = A_s x_(t-1) + b_s + e_t`` over the bins
+    of each state s (the simulation's own A_s after the identifiability rotation, as
+    estimated from its one path). For starting a chain at the truth.
+    """
+    ts = ds["true_state"].values
+    xs = ds["true_latent"].values.transpose(2, 0, 1).reshape(ts.size, -1)
+    d = xs.shape[1]
+    n_states = int(ts.max()) + 1
+    A, b, Q = np.zeros((n_states, d, d)), np.zeros((n_states, d)), np.zeros((n_states, d, d))
+    for s in range(n_states):
+        sel = ts[1:] == s
+        X = np.hstack([xs[:-1][sel], np.ones((sel.sum(), 1))])
+        W = np.linalg.lstsq(X, xs[1:][sel], rcond=None)[0].T
+        res = xs[1:][sel] - X @ W.T
+        A[s], b[s], Q[s] = W[:, :d], W[:, d], res.T @ res / sel.sum()
+    return xs, A, b, Q
