@@ -125,8 +125,15 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
            "received Metropolis-Hastings scale moves (log-normal factors, sd "
            f"{st.dynamics_mh_sd}) with the latents integrated out (Kalman marginal "
            "likelihood times the MNIW prior): the conjugate draw given sampled latents cannot "
-           "change a weakly observed state's persistence." if st.collapsed_states
-           and st.collapsed_dynamics else ""),
+           "change a weakly observed state's persistence. " if st.collapsed_states
+           and st.collapsed_dynamics else "")
+        + (f"After the identifiability constraints, {st.frame_moves} rounds per sweep of "
+           "Metropolis-Hastings moves went along each cluster's unidentified frame (factor "
+           "scales X_j -> e^u X_j, c_ij -> c_ij e^-u, and the shear mu -> mu + v . X, "
+           "c_i -> c_i - v, with the state dynamics transformed along; proposal sd "
+           f"{st.frame_move_sd}): the firing rates stay the same, so only the priors decide, "
+           "and the Gibbs updates of loadings and latents alone move along these directions "
+           "in tiny steps. Not in the authors' code." if st.frame_moves else ""),
         f"{n_chains} chains of {st.n_iter} sweeps were run per recording (seeds from "
         f"SeedSequence({bic.get('seed', 2023)}, chain)), discarding {st.burn_in} and keeping "
         f"every {st.thin}th sweep ({kept} draws per chain). Label switching was handled by "

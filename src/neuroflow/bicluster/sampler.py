@@ -87,6 +87,19 @@ class SamplerSettings:
         After the collapsed state update, Metropolis-Hastings scale moves of every used
         state's ``A_s`` and ``Q_s`` with the latents integrated out
         (:func:`sample_dynamics_collapsed`, proposal sd ``dynamics_mh_sd`` on the log scale).
+    frame_moves : int
+        Rounds per sweep after the warm-up (0: none, the default) of Metropolis-Hastings
+        moves along each cluster's unidentified frame (:func:`frame_proposal`): the factor
+        scales ``X_j -> e^u_j X_j``, ``c_ij -> c_ij e^-u_j`` and the shear ``mu -> mu + v .
+        X``, ``c_i -> c_i - v``, with the state dynamics carried along; the likelihood is
+        unchanged, so only the priors decide. Gibbs updates of ``c | x`` and ``x | c`` move
+        along these directions in tiny steps: on the paper's simulation (seed 0, 2 x 2,000
+        sweeps) 5 rounds bring the R-hat of the loading norms from 1.38 to 1.06 and their
+        smallest ESS from 4 to 33, but not the R-hat of the rate sd (1.19 -> 1.24), whose
+        slow direction is the state dynamics ``A_s`` with the latents. Off by default: in
+        short chains a free latent scale let neuron reassignment (its Laplace marginal
+        integrates ``c_i`` against the current latent) merge two true clusters (seed 1, two
+        of three 60-sweep chains). ``frame_move_sd`` is the proposal sd of ``u_j``, ``v_j``.
     """
 
     n_iter: int = 200
@@ -124,6 +137,8 @@ class SamplerSettings:
     split_merge_every: int = 0
     candidate_latent: str = "sample"
     split_merge_moves: int = 1
+    frame_moves: int = 0
+    frame_move_sd: float = 0.2
 
     @classmethod
     def from_dict(cls, params: dict, where: str = "bicluster.sampler") -> SamplerSettings:
@@ -157,10 +172,9 @@ class SamplerSettings:
             bad("n_states_max", "must be >= 1")
         if not 0 < self.mfm_geometric_p < 1:
             bad("mfm_geometric_p", "must be in (0, 1)")
-        for key in ("poisson_r", "dynamics_mh_sd", "mfm_gamma", "hdp_alpha", "hdp_gamma",
-                    "delta_prior_sd",
-                    "loading_prior_sd", "dispersion_a0", "dispersion_rate", "mniw_k0",
-                    "mniw_s0", "new_cluster_q", "aux_ar_var"):
+        for key in ("poisson_r", "dynamics_mh_sd", "frame_move_sd", "mfm_gamma", "hdp_alpha",
+                    "hdp_gamma", "delta_prior_sd", "loading_prior_sd", "dispersion_a0",
+                    "dispersion_rate", "mniw_k0", "mniw_s0", "new_cluster_q", "aux_ar_var"):
             if not getattr(self, key) > 0:
                 bad(key, "must be > 0")
         if self.hdp_kappa < 0:
@@ -175,6 +189,8 @@ class SamplerSettings:
             bad("init_window", "must be >= 1")
         if self.dispersion_mh_steps < 0:
             bad("dispersion_mh_steps", "must be >= 0")
+        if self.frame_moves < 0:
+            bad("frame_moves", "must be >= 0")
         for key in ("split_merge_every", "split_merge_moves"):
             if getattr(self, key) < 0:
                 bad(key, "must be >= 0")
@@ -603,6 +619,49 @@ def sample_dynamics_collapsed(rng, j_obs, h_obs, A, b, Q, states, k0, s0, scale_
                     A, Q, cur = A2, Q2, new
                     n_acc += 1
     return A, b, Q, n_acc
+
+
+def frame_proposal(G, k, z, C, x, A, b, Q, states, k0, s0, sd_c):
+    """Move cluster ``k``'s latent frame by ``G``; returns ``(log_ratio, C, x, A, b, Q)``.
+
+    ``G`` is a (p + 1, p + 1) matrix with first column ``e_0``: ``x[k] -> G x[k]``, every
+    member's loading ``[1, c_i] -> G^-T [1, c_i]`` (so every log rate is unchanged), and the
+    dynamics of the used states (``states[1:]``) transformed along, ``A_s -> G A_s G^-1``,
+    ``b_s -> G b_s``, ``Q_s -> G Q_s G^T`` (``G`` acting on cluster k's block). Then every
+    transition density gains the factor ``|G|^-1``, which the Jacobian of the ``T`` latent
+    vectors pays back but once, and ``log_ratio`` is the change of the log posterior plus the
+    log Jacobian: the loading priors ``N(0, sd_c^2 I)`` of the members, the ``N(0, I)`` prior
+    of ``x_1``, the MNIW priors of the used states, and ``log|G| (1 - n_k + n_used (d +
+    2))`` (Jacobians ``|G|^T``, ``|G|^-n_k``, ``|G|^(d + 1)`` per ``Q_s``, ``|G|`` per
+    ``b_s``; 1 for ``A_s``). A Metropolis-Hastings move with ``G`` drawn from a family
+    closed under inversion with symmetric proposal density (scales ``diag(1, e^u)``, shears
+    ``[[1, v], [0, I]]``) accepts with ``min(1, exp(log_ratio))``.
+    """
+    p1 = G.shape[0]
+    d = A.shape[1]
+    blk = slice(k * p1, (k + 1) * p1)
+    members = np.flatnonzero(z == k)
+    used = np.unique(states[1:])
+    g_inv = np.linalg.inv(G)
+    g_big, g_big_inv = np.eye(d), np.eye(d)
+    g_big[blk, blk], g_big_inv[blk, blk] = G, g_inv
+    a = np.concatenate([np.ones((members.size, 1)), C[members]], axis=1)
+    c_new = (a @ g_inv)[:, 1:]                          # rows (G^-T a_i)^T, first entry 1
+    x1, x1_new = x[k, :, 0], G @ x[k, :, 0]
+    log_ratio = (-0.5 * ((c_new ** 2).sum() - (C[members] ** 2).sum()) / sd_c ** 2
+                 - 0.5 * (x1_new @ x1_new - x1 @ x1))
+    A2, b2, Q2 = A.copy(), b.copy(), Q.copy()
+    for s in used:
+        A2[s] = g_big @ A[s] @ g_big_inv
+        b2[s] = g_big @ b[s]
+        Q2[s] = _sym(g_big @ Q[s] @ g_big.T)
+        log_ratio += (mniw_log_prior(A2[s], b2[s], Q2[s], k0, s0)
+                      - mniw_log_prior(A[s], b[s], Q[s], k0, s0))
+    log_ratio += np.linalg.slogdet(G)[1] * (1 - members.size + used.size * (d + 2))
+    C2, x2 = C.copy(), x.copy()
+    C2[members] = c_new
+    x2[k] = G @ x[k]
+    return float(log_ratio), C2, x2, A2, b2, Q2
 
 
 def init_state_sequence(x, n_states, window, rng):
@@ -1086,6 +1145,29 @@ class _Chain:
         self.A = A_new
         self.Q = _sym(M[None] @ self.Q @ M.T[None])
 
+    def step_frame(self):
+        """Metropolis-Hastings scale and shear moves of every cluster's latent frame
+        (:func:`frame_proposal`), ``frame_moves`` rounds after the warm-up; returns the
+        number accepted."""
+        p1, sd, n_acc = self.p1, self.s.frame_move_sd, 0
+        if self.iteration <= self.s.state_warmup:     # clusters still settling
+            return 0
+        for _ in range(self.s.frame_moves):
+            for k in range(self.K):
+                for kind in ("scale", "shear"):
+                    G = np.eye(p1)
+                    if kind == "scale":
+                        G[1:, 1:] = np.diag(np.exp(sd * self.rng.standard_normal(p1 - 1)))
+                    else:
+                        G[0, 1:] = sd * self.rng.standard_normal(p1 - 1)
+                    log_ratio, *new = frame_proposal(
+                        G, k, self.z, self.C, self.x, self.A, self.b, self.Q, self.states,
+                        self.s.mniw_k0, self.s.mniw_s0, self.s.loading_prior_sd)
+                    if np.log(self.rng.random()) < log_ratio:
+                        self.C, self.x, self.A, self.b, self.Q = new
+                        n_acc += 1
+        return n_acc
+
     def _add_cluster(self, latent):
         self.x = np.concatenate([self.x, latent[None]], axis=0)
         d_old = self.A.shape[1]
@@ -1264,6 +1346,7 @@ class _Chain:
         self.step_neuron_params()
         self.step_latent()
         self.apply_constraints()
+        self.step_frame()
         self.step_states()
         self.step_assignments()
         self.step_split_merge()
