@@ -293,9 +293,8 @@ def test_frame_moves_keep_log_rates_and_mix_the_loading_scale():
     """Frame moves on a chain started at the truth leave every log rate unchanged and move
     the members' loading scale far more per sweep than the Gibbs blocks alone."""
     ds = simulate_bicluster(random_state=0)
-    y = ds["counts"].values
-    xs, A, b, Q = fitted_true_dynamics(ds)
-    ch = S._Chain(y, S.SamplerSettings(frame_moves=1), np.random.default_rng(0),
+    _, A, b, Q = fitted_true_dynamics(ds)
+    ch = S._Chain(ds["counts"].values, S.SamplerSettings(frame_moves=1), np.random.default_rng(0),
                   init_labels=ds["true_cluster"].values)
     ch.start_at(ds["true_delta"].values, ds["true_loading"].values,
                 ds["true_latent"].values, ds["true_state"].values, A, b, Q)

@@ -622,6 +622,16 @@ def sample_dynamics_collapsed(rng, j_obs, h_obs, A, b, Q, states, k0, s0, scale_
     return A, b, Q, n_acc
 
 
+def change_frame(M, A, b, Q, shift=None):
+    """Dynamics ``(A, b, Q)`` (S, d, d), (S, d), (S, d, d) in new latent coordinates
+    ``x' = M x + shift``: ``(M A M^-1, M b + shift - A' shift, M Q M^T)``."""
+    A_new = M[None] @ A @ np.linalg.inv(M)[None]
+    b_new = (M @ b.T).T
+    if shift is not None:
+        b_new = b_new + shift[None] - np.einsum("sab,b->sa", A_new, shift)
+    return A_new, b_new, _sym(M[None] @ Q @ M.T[None])
+
+
 def frame_proposal(G, k, z, C, x, A, b, Q, states, k0, s0, sd_c):
     """Move cluster ``k``'s latent frame by ``G``; returns ``(log_ratio, C, x, A, b, Q)``.
 
@@ -643,19 +653,16 @@ def frame_proposal(G, k, z, C, x, A, b, Q, states, k0, s0, sd_c):
     blk = slice(k * p1, (k + 1) * p1)
     members = np.flatnonzero(z == k)
     used = np.unique(states[1:])
-    g_inv = np.linalg.inv(G)
-    g_big, g_big_inv = np.eye(d), np.eye(d)
-    g_big[blk, blk], g_big_inv[blk, blk] = G, g_inv
+    g_big = np.eye(d)
+    g_big[blk, blk] = G
     a = np.concatenate([np.ones((members.size, 1)), C[members]], axis=1)
-    c_new = (a @ g_inv)[:, 1:]                          # rows (G^-T a_i)^T, first entry 1
+    c_new = (a @ np.linalg.inv(G))[:, 1:]               # rows (G^-T a_i)^T, first entry 1
     x1, x1_new = x[k, :, 0], G @ x[k, :, 0]
     log_ratio = (-0.5 * ((c_new ** 2).sum() - (C[members] ** 2).sum()) / sd_c ** 2
                  - 0.5 * (x1_new @ x1_new - x1 @ x1))
     A2, b2, Q2 = A.copy(), b.copy(), Q.copy()
+    A2[used], b2[used], Q2[used] = change_frame(g_big, A[used], b[used], Q[used])
     for s in used:
-        A2[s] = g_big @ A[s] @ g_big_inv
-        b2[s] = g_big @ b[s]
-        Q2[s] = _sym(g_big @ Q[s] @ g_big.T)
         log_ratio += (mniw_log_prior(A2[s], b2[s], Q2[s], k0, s0)
                       - mniw_log_prior(A[s], b[s], Q[s], k0, s0))
     log_ratio += np.linalg.slogdet(G)[1] * (1 - members.size + used.size * (d + 2))
@@ -1140,11 +1147,7 @@ class _Chain:
             mk[1:, 1:] = rot
             M[blk, blk] = mk
             shift[blk] = -mk @ xbar
-        Minv = np.linalg.inv(M)
-        A_new = M[None] @ self.A @ Minv[None]
-        self.b = (M @ self.b.T).T + shift[None] - np.einsum("sab,b->sa", A_new, shift)
-        self.A = A_new
-        self.Q = _sym(M[None] @ self.Q @ M.T[None])
+        self.A, self.b, self.Q = change_frame(M, self.A, self.b, self.Q, shift)
 
     def step_frame(self):
         """Metropolis-Hastings scale and shear moves of every cluster's latent frame
