@@ -1,0 +1,290 @@
+"""The one place that queries BIDS inputs and builds BIDS-derivatives output names.
+
+Every stage that reads subject data asks this module which files to read (pybids does the
+querying; nothing here walks a folder by hand) and how to name what it writes: every
+entity of the input file is carried into the output name, in BIDS order, so that two runs,
+sessions, resolutions or densities never collide.
+
+The cohort's selection is the top-level config (``bids_dir``, ``derivatives``,
+``participant_label``, ``exclude_participant_label``, ``sessions``, ``runs``, ``tasks``);
+:class:`Selection` holds it once, and :func:`check_bids_config` checks it against the
+datasets before any job runs, naming the config key and the file of every problem.
+
+This module is imported by rule files: it stays cheap (pybids is imported inside the
+functions that query).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+#: BIDS entities in the order the specification puts them in file names (short keys).
+ENTITY_ORDER = (
+    "sub", "ses", "sample", "task", "tracksys", "acq", "nuc", "voi", "ce", "trc", "stain",
+    "rec", "dir", "run", "mod", "echo", "flip", "inv", "mt", "part", "proc", "hemi", "space",
+    "res", "den", "split", "recording", "chunk", "seg", "atlas", "roi", "model", "label",
+    "desc",
+)
+
+#: pybids' long entity names -> the short keys of file names.
+_SHORT = {
+    "subject": "sub", "session": "ses", "sample": "sample", "task": "task",
+    "tracksys": "tracksys", "acquisition": "acq", "nucleus": "nuc", "volume": "voi",
+    "ceagent": "ce", "tracer": "trc", "staining": "stain", "reconstruction": "rec",
+    "direction": "dir", "run": "run", "modality": "mod", "echo": "echo", "flip": "flip",
+    "inv": "inv", "mt": "mt", "part": "part", "proc": "proc", "hemi": "hemi",
+    "space": "space", "res": "res", "den": "den", "split": "split",
+    "recording": "recording", "chunk": "chunk", "seg": "seg", "atlas": "atlas", "roi": "roi",
+    "model": "model", "label": "label", "desc": "desc",
+}
+#: short key -> pybids' long name (the names ``BIDSLayout.get`` takes).
+LONG = {short: long for long, short in _SHORT.items()}
+
+
+class BIDSInputError(ValueError):
+    """A BIDS input that cannot be used: names the config key and the file."""
+
+
+def _labels(value, key: str) -> tuple[str, ...] | None:
+    """``"all"``/empty -> None (no filter); a list -> labels without ``sub-``/``ses-``/...."""
+    if value in (None, "all", "", []):
+        return None
+    if isinstance(value, (str, int)):
+        value = [value]
+    out = []
+    for v in value:
+        v = str(v)
+        if "-" in v:
+            prefix, _, rest = v.partition("-")
+            if prefix in ("sub", "ses", "run", "task"):
+                v = rest
+        if not v.isalnum():
+            raise BIDSInputError(f"config key {key}: {v!r} is not a BIDS label "
+                                 "(letters and digits only)")
+        out.append(v)
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What of a BIDS dataset this cohort processes (the top-level config keys)."""
+
+    bids_dir: str = ""
+    derivatives: tuple[str, ...] = ()
+    participant_label: tuple[str, ...] | None = None
+    exclude_participant_label: tuple[str, ...] = ()
+    sessions: tuple[str, ...] | None = None
+    runs: tuple[str, ...] | None = None
+    tasks: tuple[str, ...] | None = None
+
+    @classmethod
+    def from_config(cls, config: dict) -> Selection:
+        deriv = config.get("derivatives") or []
+        if isinstance(deriv, str):
+            deriv = [deriv]
+        return cls(
+            bids_dir=str(config.get("bids_dir") or ""),
+            derivatives=tuple(str(d) for d in deriv),
+            participant_label=_labels(config.get("participant_label"), "participant_label"),
+            exclude_participant_label=_labels(config.get("exclude_participant_label"),
+                                              "exclude_participant_label") or (),
+            sessions=_labels(config.get("sessions"), "sessions"),
+            runs=_labels(config.get("runs"), "runs"),
+            tasks=_labels(config.get("tasks"), "tasks"),
+        )
+
+    @property
+    def active(self) -> bool:
+        """Whether the cohort reads a BIDS dataset or derivatives at all."""
+        return bool(self.bids_dir or self.derivatives)
+
+    def keeps(self, entities: dict) -> bool:
+        """Whether a file with these (short-key) entities is in the selection.
+
+        A filter on an entity the file does not have keeps the file (a dataset without
+        sessions is not dropped by ``sessions: [1]``... unless the filter asks for one).
+        """
+        sub = str(entities.get("sub", ""))
+        if self.participant_label is not None and sub not in self.participant_label:
+            return False
+        if sub in self.exclude_participant_label:
+            return False
+        for key, wanted in (("ses", self.sessions), ("run", self.runs), ("task", self.tasks)):
+            if wanted is None:
+                continue
+            value = entities.get(key)
+            if value in (None, ""):
+                continue
+            if not _same_label(str(value), wanted):
+                return False
+        return True
+
+
+def _same_label(value: str, wanted: tuple[str, ...]) -> bool:
+    """``run-01`` matches ``runs: [1]`` and ``["01"]`` (BIDS run indices are numbers)."""
+    if value in wanted:
+        return True
+    if value.isdigit():
+        return any(w.isdigit() and int(w) == int(value) for w in wanted)
+    return False
+
+
+def short_entities(entities: dict) -> dict[str, str]:
+    """pybids entities (long names) -> ``{short key: label}``, file-name entities only.
+
+    Values keep their spelling in the file name (pybids' ``PaddedInt`` prints ``01``).
+    """
+    return {_SHORT[k]: str(v) for k, v in entities.items() if k in _SHORT}
+
+
+def entities_from_name(name: str) -> dict[str, str]:
+    """Short-key entities of a BIDS file name (pybids' parser; suffix/extension dropped)."""
+    from bids.layout import parse_file_entities
+
+    parsed = parse_file_entities(str(name), config=["bids", "derivatives"])
+    return short_entities(parsed)
+
+
+def stem(entities: dict, drop=()) -> str:
+    """``sub-01_ses-1_task-rest_run-1_space-X_res-2``: present entities, BIDS order."""
+    return "_".join(f"{k}-{entities[k]}" for k in ENTITY_ORDER
+                    if entities.get(k) not in (None, "") and k not in drop)
+
+
+def folder(entities: dict, datatype: str) -> str:
+    """``sub-01/ses-1/<datatype>`` (the session level only when the file has a session)."""
+    ses = f"/ses-{entities['ses']}" if entities.get("ses") else ""
+    return f"sub-{entities['sub']}{ses}/{datatype}"
+
+
+def _description(root: Path, key: str) -> dict:
+    desc = root / "dataset_description.json"
+    if not root.is_dir():
+        raise BIDSInputError(f"config key {key}: folder {root} does not exist")
+    if not desc.is_file():
+        raise BIDSInputError(f"config key {key}: {desc} is missing; a BIDS dataset (and a "
+                             "BIDS-derivatives folder) needs a dataset_description.json")
+    try:
+        return json.loads(desc.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise BIDSInputError(f"config key {key}: {desc} is not valid JSON: {exc}") from exc
+
+
+@functools.lru_cache(maxsize=16)
+def _layout(root: str, derivative: bool, stamp: float):
+    from bids import BIDSLayout, BIDSLayoutIndexer
+
+    indexer = BIDSLayoutIndexer(validate=False, index_metadata=False)
+    if derivative:
+        return BIDSLayout(root, validate=False, is_derivative=True,
+                          config=["bids", "derivatives"], indexer=indexer)
+    return BIDSLayout(root, validate=False, indexer=indexer)
+
+
+def layout(root, derivative: bool = False, key: str = "bids_dir"):
+    """A pybids ``BIDSLayout`` of ``root`` (cached; re-indexed when the folder changes).
+
+    Raises :class:`BIDSInputError` naming ``key`` when ``root`` is not a BIDS folder.
+    """
+    root = Path(root).resolve()
+    _description(root, key)
+    return _layout(str(root), derivative, root.stat().st_mtime)
+
+
+def query(root, selection: Selection, derivative: bool = False, key: str = "bids_dir",
+          **filters) -> list[dict]:
+    """Files of ``root`` matching pybids ``filters`` and the cohort's selection.
+
+    Returns one dict per file: ``path`` (absolute) plus its short-key entities, sorted by
+    path. ``filters`` use pybids names (``suffix="bold"``, ``extension=[".nii.gz"]``,
+    ``datatype="func"``, ``space=...``; ``None`` = entity absent).
+    """
+    lay = layout(root, derivative, key)
+    rows = []
+    for f in lay.get(return_type="object", **filters):
+        ents = short_entities(f.get_entities())
+        if selection.keeps(ents):
+            rows.append({"path": f.path, **ents})
+    return sorted(rows, key=lambda r: r["path"])
+
+
+def subjects(root, derivative: bool = False, key: str = "bids_dir") -> list[str]:
+    """Participant labels present in a BIDS dataset or derivatives folder (sorted)."""
+    return sorted(layout(root, derivative, key).get_subjects())
+
+
+def selected_subjects(config: dict) -> list[str]:
+    """Participants of ``bids_dir`` (or the first derivatives folder) the cohort processes."""
+    sel = Selection.from_config(config)
+    if sel.bids_dir:
+        present = subjects(sel.bids_dir)
+    elif sel.derivatives:
+        present = subjects(sel.derivatives[0], True, "derivatives[0]")
+    else:
+        return []
+    return [s for s in present if sel.keeps({"sub": s})]
+
+
+def check_bids_config(config: dict) -> Selection:
+    """Check the top-level BIDS keys before any job runs; return the selection.
+
+    Raises :class:`BIDSInputError` (naming the config key and the file) when ``bids_dir``
+    or a ``derivatives`` folder does not exist or has no ``dataset_description.json``,
+    when a ``participant_label`` or ``exclude_participant_label`` is not in the dataset,
+    or when a selected participant is missing from a derivatives folder.
+    """
+    sel = Selection.from_config(config)
+    if not sel.active:
+        if sel.participant_label is not None or sel.exclude_participant_label:
+            raise BIDSInputError("config key participant_label: given, but neither bids_dir "
+                                 "nor derivatives is set")
+        return sel
+    if sel.bids_dir:
+        present = set(subjects(sel.bids_dir))
+        where, label_key = Path(sel.bids_dir), "bids_dir"
+    else:
+        present = set(subjects(sel.derivatives[0], True, "derivatives[0]"))
+        where, label_key = Path(sel.derivatives[0]), "derivatives[0]"
+    if not present:
+        raise BIDSInputError(f"config key {label_key}: {where} holds no sub-<label> folder")
+    for key, labels in (("participant_label", sel.participant_label or ()),
+                        ("exclude_participant_label", sel.exclude_participant_label)):
+        missing = sorted(set(labels) - present)
+        if missing:
+            raise BIDSInputError(
+                f"config key {key}: participant(s) {['sub-' + m for m in missing]} not in "
+                f"{where} (it has {len(present)}: {_preview(sorted(present))})")
+    chosen = sorted(s for s in present if sel.keeps({"sub": s}))
+    if not chosen:
+        raise BIDSInputError(f"config keys participant_label / exclude_participant_label: no "
+                             f"participant of {where} is left")
+    for i, deriv in enumerate(sel.derivatives):
+        have = set(subjects(deriv, True, f"derivatives[{i}]"))
+        # a derivatives folder need not cover every stage's participants (e.g. XCP-D only
+        # for fMRI), but a participant the user named must be there
+        named = sel.participant_label or ()
+        missing = sorted(set(named) - have)
+        if missing:
+            raise BIDSInputError(
+                f"config key derivatives[{i}]: participant(s) {['sub-' + m for m in missing]} "
+                f"(participant_label) are missing from {deriv}")
+    return sel
+
+
+def _preview(labels: list[str], n: int = 8) -> str:
+    shown = ", ".join("sub-" + s for s in labels[:n])
+    return shown + (f", ... ({len(labels) - n} more)" if len(labels) > n else "")
+
+
+def generated_by(root) -> list[dict]:
+    """The ``GeneratedBy`` entries of a derivatives folder (to carry forward), or []."""
+    desc = Path(root) / "dataset_description.json"
+    try:
+        data = json.loads(desc.read_text())
+    except (OSError, json.JSONDecodeError):
+        return []
+    entries = data.get("GeneratedBy") or []
+    return entries if isinstance(entries, list) else [entries]
