@@ -31,6 +31,7 @@ from neuroflow.eeg import features as F
 from neuroflow.eeg.devdata import spkit_raw
 from neuroflow.eeg.preprocess import filter_raw, notch_raw, preprocess
 from neuroflow.eeg.simulate import draw_truth, simulate_subject
+from neuroflow.devtools import demo_config
 
 SEED = 20240505
 BANDS = {"theta": (4.0, 8.0), "alpha": (8.0, 13.0), "beta": (13.0, 30.0)}
@@ -143,7 +144,7 @@ def compare(n_subjects: int) -> None:
 
 def workflow() -> None:
     root = repo_root()
-    cfg = yaml.safe_load((root / "config/config.yaml").read_text())
+    cfg = demo_config(root)
     over = {k: {"activate": False} for k, v in cfg.items()
             if isinstance(v, dict) and "activate" in v and k != "eeg"}
     over["connectome"] = {"activate": False}

@@ -22,6 +22,7 @@ import tracemalloc
 from pathlib import Path
 
 from neuroflow.devtools import copy_workflow, repo_root, run_snakemake
+from neuroflow.devtools import demo_config
 
 
 def timed_workflow() -> tuple[float, float]:
@@ -48,7 +49,7 @@ def _datasets():
 
     from neuroflow.config import used_datasets
 
-    return used_datasets(yaml.safe_load((repo_root() / "config/config.yaml").read_text()))
+    return used_datasets(demo_config(repo_root()))
 
 
 def measure(fn):

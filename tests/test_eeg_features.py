@@ -7,6 +7,7 @@ import pytest
 from neuroflow.eeg import features as F
 from neuroflow.eeg.methods import methods_text
 from neuroflow.eeg.preprocess import make_epochs
+from neuroflow.devtools import demo_config
 
 
 def _epochs(data, sfreq=128.0, length=2.0, names=None):
@@ -86,7 +87,7 @@ def test_methods_text_names_parameters_and_cites_datasets():
     from neuroflow.resources import load_manifest
 
     root = repo_root()
-    config = yaml.safe_load((root / "config/config.yaml").read_text())
+    config = demo_config(root)
     paras, refs = methods_text(config, load_manifest(root / "resources/datasets.yaml"))
     text = " ".join(paras)
     for needle in ("SIMULATED", "1.0-45.0 Hz", "infomax", "proxies Fp1", "2-40 Hz",

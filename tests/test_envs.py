@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from neuroflow.schema_docs import load_schema, render
+from neuroflow.devtools import demo_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,7 +53,8 @@ def test_default_config_validates_against_schema():
     import jsonschema
 
     schema = load_schema(ROOT / "workflow/schemas/config.schema.yaml")
-    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    jsonschema.validate(yaml.safe_load((ROOT / "config/config.yaml").read_text()), schema)
+    config = demo_config(ROOT)
     jsonschema.validate(config, schema)
     config["connectome"]["sources"]["white1986whole"]["reader"] = "no_such_reader"
     with pytest.raises(jsonschema.ValidationError):

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from neuroflow.devtools import copy_workflow, run_snakemake, set_active_stages
+from neuroflow.devtools import demo_config
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ["connectome", "activity", "fmri", "eeg", "fc", "bicluster", "trsa", "encoding"]
@@ -60,7 +61,7 @@ def slurm_retry(workdir) -> list[dict]:
 def rule_blocks():
     """(rule names, rule text) for every rule of workflow/rules/*.smk (names of rules built in
     a loop, `name: f"encoding_ridge_{_exp}"`, expanded over the configured experiments)."""
-    experiments = yaml.safe_load((ROOT / "config/config.yaml").read_text())["encoding"]["experiments"]
+    experiments = demo_config(ROOT)["encoding"]["experiments"]
     for smk in sorted((ROOT / "workflow/rules").glob("*.smk")):
         for block in re.split(r"\n\s*(?=rule\b|checkpoint\b)", smk.read_text())[1:]:
             named = re.match(r"(?:rule|checkpoint)\s+(\w+)\s*:", block)

@@ -13,6 +13,7 @@ import xarray as xr
 import yaml
 
 from neuroflow.devtools import copy_workflow, run_snakemake
+from neuroflow.devtools import demo_config
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.workflow
@@ -109,7 +110,7 @@ def test_check_trsa_config_names_the_key(edit, needle):
     from neuroflow.resources import load_manifest
     from neuroflow.rsa.pipeline import check_trsa_config
 
-    cfg = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    cfg = demo_config(ROOT)
     cfg["trsa"]["statistics"] = [{"kind": "rdm"}]
     edit(cfg["trsa"])
     with pytest.raises(ValueError, match=needle):

@@ -14,7 +14,13 @@ from pathlib import Path
 
 from neuroflow import __version__
 
-DEFAULT_MANIFEST = Path("resources/datasets.yaml")
+def _default_manifest() -> Path:
+    from neuroflow.workflow_files import workflow_root
+
+    local = Path("resources/datasets.yaml")
+    return local if local.is_file() else workflow_root() / "resources" / "datasets.yaml"
+
+
 DEFAULT_DEST = Path("resources/data")
 
 
@@ -25,6 +31,7 @@ def _format_table(rows: list[tuple[str, ...]]) -> str:
 
 
 def _cmd_resources_list(args: argparse.Namespace) -> int:
+    args.manifest = args.manifest or _default_manifest()
     from neuroflow.resources import load_manifest
 
     manifest = load_manifest(args.manifest)
@@ -41,6 +48,7 @@ def _cmd_resources_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_resources_fetch(args: argparse.Namespace) -> int:
+    args.manifest = args.manifest or _default_manifest()
     from neuroflow.resources import dataset_ids, fetch_dataset, load_manifest
 
     manifest = load_manifest(args.manifest)
@@ -51,6 +59,7 @@ def _cmd_resources_fetch(args: argparse.Namespace) -> int:
 
 
 def _cmd_resources_verify(args: argparse.Namespace) -> int:
+    args.manifest = args.manifest or _default_manifest()
     from neuroflow.resources import dataset_ids, load_manifest, verify_dataset
 
     manifest = load_manifest(args.manifest)
@@ -67,8 +76,9 @@ def add_resources_commands(groups) -> None:
     group = groups.add_parser("resources", help="list, fetch and verify the embedded datasets")
     commands = group.add_subparsers(dest="command", required=True, metavar="COMMAND")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--manifest", type=Path, default=DEFAULT_MANIFEST,
-                        help="dataset manifest (default: %(default)s)")
+    common.add_argument("--manifest", type=Path, default=None,
+                        help="dataset manifest (default: resources/datasets.yaml here, else "
+                             "the installed workflow's)")
     on_disk = argparse.ArgumentParser(add_help=False)
     on_disk.add_argument("--dest", type=Path, default=DEFAULT_DEST,
                          help="where datasets are materialized (default: %(default)s)")
@@ -86,7 +96,103 @@ def add_resources_commands(groups) -> None:
                         ).set_defaults(handler=_cmd_resources_verify)
 
 
-COMMAND_GROUPS = (add_resources_commands,)
+def _run_overlay(args: argparse.Namespace) -> dict:
+    """The config keys the BIDS-app arguments set (absolute paths; the cohort file's other
+    keys stand)."""
+    overlay = {"bids_dir": str(Path(args.bids_dir).resolve()),
+               "results_dir": str(Path(args.output_dir).resolve()),
+               "analysis_level": args.analysis_level}
+    if args.derivatives:
+        overlay["derivatives"] = [str(Path(d).resolve()) for d in args.derivatives]
+    if args.participant_label:
+        overlay["participant_label"] = list(args.participant_label)
+    if args.exclude_participant_label:
+        overlay["exclude_participant_label"] = list(args.exclude_participant_label)
+    for key in ("sessions", "runs", "tasks"):
+        if getattr(args, key):
+            overlay[key] = list(getattr(args, key))
+    return overlay
+
+
+def snakemake_command(args: argparse.Namespace) -> tuple[list[str], Path]:
+    """The ``snakemake`` command line of ``neuroflow run`` and the folder it runs in.
+
+    In a checkout Snakemake runs in the repository (as from the shell); an installed
+    package's workflow is copied into ``--work-dir`` first. The BIDS-app arguments go into
+    an overlay config file written beside the outputs' logs, layered last.
+    """
+    import yaml
+
+    from neuroflow.workflow_files import is_checkout, materialize, workflow_root
+
+    root = workflow_root()
+    if is_checkout(root) and args.work_dir is None:
+        workdir = root
+    else:
+        workdir = materialize(Path(args.work_dir or "neuroflow_work").resolve())
+    out = Path(args.output_dir).resolve()
+    overlay_file = out / "logs" / f"neuroflow-run_{args.analysis_level}.yaml"
+    overlay_file.parent.mkdir(parents=True, exist_ok=True)
+    overlay_file.write_text(yaml.safe_dump(_run_overlay(args), sort_keys=False))
+    configfiles = [str(Path(c).resolve()) for c in args.config] + [str(overlay_file)]
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(workdir / "Snakefile"),
+           "--directory", str(workdir), "--cores", str(args.cores),
+           "--configfile", *configfiles]
+    if args.profile:
+        cmd += ["--profile", str(args.profile)]
+    if args.dry_run:
+        cmd.append("--dry-run")
+    if args.keep_going:
+        cmd.append("--keep-going")
+    extra = list(args.snakemake_args)
+    if extra[:1] == ["--"]:
+        extra = extra[1:]
+    return cmd + extra, workdir
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    import subprocess
+
+    cmd, workdir = snakemake_command(args)
+    print("neuroflow: " + " ".join(cmd), file=sys.stderr, flush=True)
+    return subprocess.run(cmd, cwd=workdir).returncode
+
+
+def add_run_command(groups) -> None:
+    """Add the BIDS-app command ``run BIDS_DIR OUTPUT_DIR {participant,group}``."""
+    run = groups.add_parser(
+        "run", help="run the workflow on a BIDS dataset (BIDS-app interface)",
+        description="Run every activated stage of the cohort config on BIDS_DIR, writing "
+                    "BIDS derivatives to OUTPUT_DIR. 'participant' builds the per-subject "
+                    "outputs, 'group' everything (also the group-level stages).")
+    run.add_argument("bids_dir", help="BIDS dataset root (with dataset_description.json)")
+    run.add_argument("output_dir", help="output folder (BIDS derivatives)")
+    run.add_argument("analysis_level", choices=["participant", "group"])
+    run.add_argument("--participant-label", "--participant_label", nargs="+", default=[],
+                     metavar="LABEL", help="participants to process (with or without sub-)")
+    run.add_argument("--exclude-participant-label", nargs="+", default=[], metavar="LABEL")
+    run.add_argument("--session", dest="sessions", nargs="+", default=[], metavar="LABEL")
+    run.add_argument("--run", dest="runs", nargs="+", default=[], metavar="INDEX")
+    run.add_argument("--task", dest="tasks", nargs="+", default=[], metavar="LABEL")
+    run.add_argument("--derivatives", nargs="+", default=[], metavar="DIR",
+                     help="BIDS-derivatives folders to read (fMRIPrep, XCP-D, ...)")
+    run.add_argument("--config", action="append", default=[], metavar="COHORT_YAML",
+                     help="cohort config file(s) layered over config/config.yaml (stages, "
+                          "settings); repeatable")
+    run.add_argument("--profile", default=None, help="Snakemake profile (e.g. profiles/slurm)")
+    run.add_argument("--cores", default="all", help="CPU cores (default: all)")
+    run.add_argument("--work-dir", default=None,
+                     help="where an installed workflow runs (default: ./neuroflow_work; a "
+                          "checkout runs in place)")
+    run.add_argument("--dry-run", "-n", action="store_true", help="list the jobs only")
+    run.add_argument("--keep-going", action="store_true",
+                     help="go on with independent jobs when one fails (other subjects)")
+    run.add_argument("snakemake_args", nargs=argparse.REMAINDER,
+                     help="after --: passed to snakemake as they are")
+    run.set_defaults(handler=_cmd_run)
+
+
+COMMAND_GROUPS = (add_resources_commands, add_run_command)
 
 
 def build_parser() -> argparse.ArgumentParser:

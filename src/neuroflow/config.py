@@ -7,11 +7,79 @@ and the file.
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 
 class ConfigError(ValueError):
     """A config value that passes the schema but cannot be used."""
+
+
+#: Maps of inputs that a cohort file REPLACES instead of merging into (key paths).
+INPUT_MAPS = (
+    ("connectome", "sources"),
+    ("activity", "recordings"),
+    ("bicluster", "recordings"),
+    ("fc", "benchmarks"),
+    ("encoding", "experiments"),
+    ("eeg", "subjects"),
+)
+
+
+def _get(node, path):
+    for key in path:
+        if not isinstance(node, dict) or key not in node:
+            return _MISSING
+        node = node[key]
+    return node
+
+
+_MISSING = object()
+
+
+def merge(base: dict, overlay: dict) -> dict:
+    """Snakemake's recursive config update (``update_config``), in place, returning ``base``."""
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            merge(base[key], value)
+        else:
+            base[key] = copy.deepcopy(value)
+    return base
+
+
+def replace_input_maps(config: dict, overlays) -> dict:
+    """Make every map of :data:`INPUT_MAPS` the one of the LAST overlay that sets it.
+
+    Snakemake merges ``--configfile`` files into the workflow's config recursively, so a
+    cohort's ``recordings`` would be added to the defaults' instead of replacing them. This
+    restores replacement for the maps of inputs, and drops entries set to ``null`` (so that
+    ``recordings: {A2929: null}`` removes one). ``overlays`` are the cohort files' contents
+    (then ``--config`` values) in command-line order. Changes ``config`` in place.
+    """
+    for path in INPUT_MAPS:
+        value = _MISSING
+        for overlay in overlays:
+            found = _get(overlay, path)
+            if found is not _MISSING:
+                value = found
+        section = _get(config, path[:-1])
+        if not isinstance(section, dict):
+            continue
+        if value is not _MISSING:
+            section[path[-1]] = copy.deepcopy(value) if value is not None else {}
+        current = section.get(path[-1])
+        if isinstance(current, dict):
+            section[path[-1]] = {k: v for k, v in current.items() if v is not None}
+    return config
+
+
+def layer(base: dict, *overlays: dict) -> dict:
+    """``base`` with ``overlays`` layered over it as ``snakemake --configfile`` does here
+    (recursive merge, then :func:`replace_input_maps`). Returns a new dict."""
+    out = copy.deepcopy(base)
+    for overlay in overlays:
+        merge(out, overlay)
+    return replace_input_maps(out, overlays)
 
 
 def _exists(path, key: str, root: Path) -> None:
@@ -28,8 +96,13 @@ def check_config(config: dict, root=".") -> None:
 
     root = Path(root)
     _exists(config["resources"]["manifest"], "resources.manifest", root)
+    if not is_activated(config, "connectome"):
+        return
     manifest = load_manifest(config["resources"]["manifest"])
     conn = config["connectome"]
+    if not conn.get("sources"):
+        raise ConfigError("config key connectome.sources: the connectome stage is activated but "
+                          "no source is listed (see config/cohorts/demo.yaml)")
     for key in ("cell_table", "aliases"):
         _exists(conn[key], f"connectome.{key}", root)
     for sid, src in conn["sources"].items():
@@ -62,9 +135,24 @@ def active_sources(config: dict) -> list[str]:
 
 
 def is_activated(config: dict, stage: str) -> bool:
-    """Whether a stage's section exists and says ``activate: true`` (connectome: default on)."""
+    """Whether a stage's section exists and says ``activate: true``."""
     section = config.get(stage) or {}
-    return bool(section.get("activate", stage == "connectome"))
+    return bool(section.get("activate", False))
+
+
+def at_level(targets, level: str, results_dir) -> list[str]:
+    """The targets of a BIDS-app analysis level: ``group`` = all of them, ``participant`` =
+    the per-subject outputs (``<results_dir>/sub-*``) and the dataset description."""
+    targets = [str(t) for t in targets]
+    if level == "group":
+        return targets
+    root = Path(results_dir)
+    keep = []
+    for t in targets:
+        rel = Path(t).relative_to(root) if Path(t).is_relative_to(root) else Path(t)
+        if rel.parts and (rel.parts[0].startswith("sub-") or rel.name == "dataset_description.json"):
+            keep.append(t)
+    return keep
 
 
 def by_attempt(base):

@@ -15,8 +15,26 @@ def repo_root() -> Path:
     return Path(__file__).resolve().parents[2]
 
 
-def copy_workflow(dest, root=None) -> Path:
-    """Copy what a user's checkout holds (minus results and materialized data) to ``dest``."""
+def demo_config(root=None) -> dict:
+    """The demo cohort's full config: ``config/config.yaml`` with ``config/cohorts/demo.yaml``
+    layered over it exactly as ``snakemake --configfile`` does in this workflow."""
+    import yaml
+
+    from neuroflow.config import layer
+
+    root = Path(root or repo_root())
+    base = yaml.safe_load((root / "config/config.yaml").read_text())
+    demo = yaml.safe_load((root / "config/cohorts/demo.yaml").read_text())
+    return layer(base, demo)
+
+
+def copy_workflow(dest, root=None, cohort: str | None = "demo") -> Path:
+    """Copy what a user's checkout holds (minus results and materialized data) to ``dest``.
+
+    With ``cohort`` (default ``"demo"``) the copy's ``config/config.yaml`` is that cohort's
+    full config (the base with ``config/cohorts/<cohort>.yaml`` layered over it), so that
+    tests can switch stages with :func:`set_active_stages`; ``None`` keeps the clean base.
+    """
     root = Path(root or repo_root())
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
@@ -26,6 +44,14 @@ def copy_workflow(dest, root=None) -> Path:
     # everything committed under resources/ (manifest, small tables), not materialized data
     shutil.copytree(root / "resources", dest / "resources", dirs_exist_ok=True,
                     ignore=lambda d, names: ["data"] if Path(d) == root / "resources" else [])
+    if cohort:
+        import yaml
+
+        from neuroflow.config import layer
+
+        base = yaml.safe_load((root / "config/config.yaml").read_text())
+        over = yaml.safe_load((root / f"config/cohorts/{cohort}.yaml").read_text())
+        (dest / "config/config.yaml").write_text(yaml.safe_dump(layer(base, over), sort_keys=False))
     return dest
 
 

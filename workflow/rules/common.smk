@@ -3,11 +3,16 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
+from snakemake.common.configfile import load_configfile
+
+from neuroflow.bids import check_bids_config
 from neuroflow.config import (
     active_sources,
+    at_level,
     by_attempt,
     check_config,
     is_activated as _is_activated,
+    replace_input_maps,
     source_citation_of,
     source_files,
 )
@@ -15,8 +20,13 @@ from neuroflow.participants import check_participant_sheets
 from neuroflow.resources import dataset_paths, load_manifest
 
 
+# A cohort file's maps of inputs replace the defaults' (Snakemake would merge them).
+replace_input_maps(config, [*(load_configfile(f) for f in workflow.overwrite_configfiles),
+                            dict(workflow.config_settings.config)])
 validate(config, schema="../schemas/config.schema.yaml")
 check_config(config, root=Path(workflow.basedir))
+# BIDS inputs (bids_dir, derivatives, participant_label, ...) before any job
+BIDS = check_bids_config(config)
 # participants sheets (and the fMRI run sheet's sub/ses) against the common row schema
 check_participant_sheets(config, schema=Path(workflow.current_basedir) / "../schemas/participants.schema.yaml")
 
@@ -58,12 +68,14 @@ def all_stage_outputs(wildcards=None):
 
 
 def all_targets():
+    """``rule all``: every stage's outputs, or only the per-subject ones at the BIDS-app
+    ``participant`` level (``analysis_level``)."""
     targets = [f"{R}/dataset_description.json", f"{R}/group/desc-methods_report.html"]
     if is_activated("connectome"):
         targets.append(f"{CONN}/desc-consensus_connectome.nc")
         targets += expand(f"{CONN}/source-{{source}}_desc-homogenized_connectome.nc",
                           source=SOURCES)
-    return targets + STAGE_TARGETS
+    return at_level(targets + STAGE_TARGETS, config["analysis_level"], R)
 
 
 def source_citation(source):

@@ -314,11 +314,14 @@ def check_trsa_config(config: dict, manifest: dict) -> None:
     """
     cfg = config["trsa"]
     for section in ("haxby", "headdirection"):
+        if not cfg[section].get("activate"):
+            continue
         ds = cfg[section]["dataset"]
         if ds not in manifest["datasets"]:
             raise ValueError(f"config key trsa.{section}.dataset: {ds!r} is not in the manifest "
                              f"{manifest.get('_path', '')}")
-    n_files = len(manifest["datasets"][cfg["haxby"]["dataset"]]["files"])
+    n_files = len(manifest["datasets"][cfg["haxby"]["dataset"]]["files"]) if cfg["haxby"].get(
+        "activate") else 3
     if n_files != 3:
         raise ValueError(f"config key trsa.haxby.dataset: needs 3 files (BOLD, mask, "
                          f"attributes), {cfg['haxby']['dataset']!r} has {n_files}")
