@@ -144,10 +144,7 @@ def snakemake_command(args: argparse.Namespace) -> tuple[list[str], Path]:
         cmd.append("--dry-run")
     if args.keep_going:
         cmd.append("--keep-going")
-    extra = list(args.snakemake_args)
-    if extra[:1] == ["--"]:
-        extra = extra[1:]
-    return cmd + extra, workdir
+    return cmd + list(getattr(args, "snakemake_args", [])), workdir
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -164,7 +161,8 @@ def add_run_command(groups) -> None:
         "run", help="run the workflow on a BIDS dataset (BIDS-app interface)",
         description="Run every activated stage of the cohort config on BIDS_DIR, writing "
                     "BIDS derivatives to OUTPUT_DIR. 'participant' builds the per-subject "
-                    "outputs, 'group' everything (also the group-level stages).")
+                    "outputs, 'group' everything (also the group-level stages). Arguments "
+                    "after -- go to snakemake as they are.")
     run.add_argument("bids_dir", help="BIDS dataset root (with dataset_description.json)")
     run.add_argument("output_dir", help="output folder (BIDS derivatives)")
     run.add_argument("analysis_level", choices=["participant", "group"])
@@ -187,8 +185,6 @@ def add_run_command(groups) -> None:
     run.add_argument("--dry-run", "-n", action="store_true", help="list the jobs only")
     run.add_argument("--keep-going", action="store_true",
                      help="go on with independent jobs when one fails (other subjects)")
-    run.add_argument("snakemake_args", nargs=argparse.REMAINDER,
-                     help="after --: passed to snakemake as they are")
     run.set_defaults(handler=_cmd_run)
 
 
@@ -212,7 +208,13 @@ def main(argv: list[str] | None = None) -> int:
     Expected failures (bad manifest, checksum mismatch, failed download, I/O error) are
     printed as one ``neuroflow: error: ...`` message on stderr with exit status 1.
     """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    extra = []
+    if "--" in argv:  # `neuroflow run ... -- --forcerun x`: the rest goes to snakemake
+        cut = argv.index("--")
+        argv, extra = argv[:cut], argv[cut + 1:]
     args = build_parser().parse_args(argv)
+    args.snakemake_args = extra
     from neuroflow.resources import ChecksumError, ManifestError
 
     try:
