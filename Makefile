@@ -1,5 +1,5 @@
 # Two commands for a fresh machine (Python 3.11, pip; no conda needed):
-#   make demo   set up .venv, run the workflow on the embedded default cohort, write the report
+#   make demo   set up .venv, run the workflow on the embedded demo cohort, write the report
 #   make test   set up .venv (with test extras), run the test suite
 PYTHON ?= python3
 VENV ?= .venv
@@ -21,9 +21,11 @@ $(BIN)/.oracle-installed: $(BIN)/.neuroflow-installed
 	$(BIN)/python -m pip install --quiet --no-deps cect==0.3.5
 	touch $@
 
+DEMO := --configfile config/cohorts/demo.yaml
+
 demo: $(BIN)/.neuroflow-installed
-	$(BIN)/snakemake --profile profiles/default --cores $(CORES)
-	$(BIN)/snakemake --profile profiles/default --report results/report.html
+	$(BIN)/snakemake --profile profiles/default --cores $(CORES) $(DEMO)
+	$(BIN)/snakemake --profile profiles/default $(DEMO) --report results/report.html
 	@echo "Report: results/report.html"
 
 # System packages for the SLURM and browser tests (slurm-wlm, munge, chromium) are

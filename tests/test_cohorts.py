@@ -209,3 +209,22 @@ def test_wheel_ships_the_workflow(tmp_path):
                  "resources/datasets.yaml"):
         assert base + need in names, need
     assert not any(n.startswith(base + "resources/data/") for n in names)
+
+
+def test_dataset_description_carries_input_derivatives(tmp_path):
+    from neuroflow.report.methods import write_dataset_description
+
+    bids = write_bids(tmp_path / "ds")
+    deriv = write_bids(tmp_path / "fmriprep", subjects=("01",))
+    (deriv / "dataset_description.json").write_text(json.dumps({
+        "Name": "fMRIPrep outputs", "BIDSVersion": "1.9.0", "DatasetType": "derivative",
+        "GeneratedBy": [{"Name": "fMRIPrep", "Version": "23.2.1"}]}))
+    out = tmp_path / "out" / "dataset_description.json"
+    out.parent.mkdir()
+    write_dataset_description(out, root=ROOT, bids_dir=str(bids), derivatives=[str(deriv)])
+    desc = json.loads(out.read_text())
+    assert [g["Name"] for g in desc["GeneratedBy"]] == ["neuroflow", "fMRIPrep"]
+    assert desc["GeneratedBy"][1]["Version"] == "23.2.1"
+    assert [s["URL"] for s in desc["SourceDatasets"]] == [bids.as_uri(), deriv.as_uri()]
+    assert desc["DatasetType"] == "derivative" and desc["HowToAcknowledge"]
+    assert {"group/", "logs/"} <= set((out.parent / ".bidsignore").read_text().split())

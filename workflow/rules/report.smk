@@ -8,6 +8,8 @@ rule dataset_description:
         f"{LOGS}/report/dataset_description.log",
     params:
         root=workflow.basedir,
+        bids_dir=config["bids_dir"],
+        derivatives=config["derivatives"],
     localrule: True
     conda:
         "../../envs/report.yaml"

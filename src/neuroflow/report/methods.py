@@ -21,15 +21,41 @@ def git_sha(root) -> str:
         return "unknown"
 
 
-def write_dataset_description(path, root=".") -> None:
-    """BIDS-derivatives ``dataset_description.json`` with GeneratedBy (version, git sha)."""
-    write_json({
+def write_dataset_description(path, root=".", bids_dir="", derivatives=()) -> None:
+    """BIDS-derivatives ``dataset_description.json`` and ``.bidsignore`` beside it.
+
+    ``GeneratedBy`` lists neuroflow (version, git commit) first, then carries forward the
+    ``GeneratedBy`` of every input derivatives folder (fMRIPrep, XCP-D, ...), as XCP-D
+    does; ``SourceDatasets`` names the raw BIDS dataset and those folders. ``group/`` and
+    ``logs/`` are not BIDS and are listed in ``.bidsignore``.
+    """
+    from neuroflow.bids import generated_by
+
+    sha = git_sha(root)
+    generated = [{"Name": "neuroflow", "Version": __version__,
+                  "Description": f"git commit {sha}" if sha != "unknown" else
+                  "installed package (no git checkout)"}]
+    sources = []
+    for folder in [bids_dir, *derivatives]:
+        if not folder:
+            continue
+        sources.append({"URL": Path(folder).resolve().as_uri()})
+    for folder in derivatives:
+        generated += [g for g in generated_by(folder) if isinstance(g, dict)]
+    desc = {
         "Name": "neuroflow derivatives",
         "BIDSVersion": "1.9.0",
         "DatasetType": "derivative",
-        "GeneratedBy": [{"Name": "neuroflow", "Version": __version__,
-                         "CodeURL": "git:" + git_sha(root)}],
-    }, path)
+        "GeneratedBy": generated,
+        "HowToAcknowledge": "Cite the methods and datasets listed in "
+                            "group/desc-methods_report.html.",
+        "License": "Outputs inherit the licences of their input datasets (see the methods page)",
+    }
+    if sources:
+        desc["SourceDatasets"] = sources
+    write_json(desc, path)
+    ignore = Path(path).with_name(".bidsignore")
+    ignore.write_text("group/\nlogs/\nfigures/\n")
 
 
 # stage -> module providing ``methods_text(config, manifest) -> (paragraphs, references)``
