@@ -183,6 +183,7 @@ def test_bids_app_runs_from_any_folder(tmp_path):
     overlay = yaml.safe_load((cwd / "out/logs/neuroflow-run_participant.yaml").read_text())
     assert overlay == {"bids_dir": str(bids), "results_dir": str(cwd / "out"),
                        "analysis_level": "participant", "participant_label": ["01"]}
+    assert "inputs found for stage(s): none" in proc.stderr   # anatomy only: nothing applies
     assert (cwd / "work/Snakefile").is_file() and (cwd / "work/config/cohorts/demo.yaml").is_file()
     listed = neuroflow("resources", "list", cwd=cwd)
     assert listed.returncode == 0 and "cook_2019_herm" in listed.stdout
@@ -196,6 +197,26 @@ def test_bids_app_stops_on_unknown_participant_before_any_job(tmp_path):
     text = proc.stdout + proc.stderr
     assert "config key participant_label" in text and "sub-09" in text and str(bids) in text
     assert not (tmp_path / "out/dataset_description.json").exists()
+
+
+def test_stages_are_detected_from_the_dataset(tmp_path):
+    from neuroflow.bids import detect_stages
+
+    bids = write_bids(tmp_path / "ds", subjects=("01", "02", "03"))
+    (bids / "sub-01/eeg").mkdir()
+    (bids / "sub-01/eeg/sub-01_task-rest_eeg.edf").write_bytes(b"")
+    (bids / "sub-02/ses-1").mkdir()
+    (bids / "sub-02/ses-1/sub-02_ses-1_ecephys.nwb").write_bytes(b"")     # DANDI-like
+    deriv = write_bids(tmp_path / "xcpd", subjects=())
+    func = deriv / "sub-03/func"
+    func.mkdir(parents=True)
+    (func / "sub-03_task-rest_space-fsLR_seg-4S156Parcels_den-91k_stat-mean_timeseries.tsv"
+     ).write_text("a\tb\n1\t2\n")
+    cfg = {"bids_dir": str(bids), "derivatives": [str(deriv)]}
+    assert detect_stages(Selection.from_config(cfg)) == ["eeg", "activity", "fmri"]
+    assert detect_stages(Selection.from_config({**cfg, "participant_label": ["02"]})) == ["activity"]
+    assert detect_stages(Selection.from_config({**cfg, "exclude_participant_label": ["01"]})) == [
+        "activity", "fmri"]
 
 
 def test_wheel_ships_the_workflow(tmp_path):

@@ -279,6 +279,34 @@ def _preview(labels: list[str], n: int = 8) -> str:
     return shown + (f", ... ({len(labels) - n} more)" if len(labels) > n else "")
 
 
+#: pybids filters of the inputs each stage reads from a raw BIDS dataset / derivatives.
+RAW_INPUTS = {
+    "eeg": {"datatype": "eeg", "suffix": "eeg"},
+    "activity": {"extension": ".nwb"},
+}
+DERIVATIVE_INPUTS = {
+    "fmri": [{"suffix": "bold", "extension": [".nii.gz", ".nii", ".func.gii", ".dtseries.nii"]},
+             {"suffix": "timeseries", "extension": ".tsv", "datatype": "func"}],
+}
+
+
+def detect_stages(selection: Selection) -> list[str]:
+    """Stages whose inputs the selected part of the dataset holds (for ``neuroflow run``):
+    ``eeg`` (raw EEG recordings), ``activity`` (NWB files), ``fmri`` (preprocessed BOLD or
+    region time series in a derivatives folder)."""
+    found = []
+    if selection.bids_dir:
+        for stage, filters in RAW_INPUTS.items():
+            if query(selection.bids_dir, selection, **filters):
+                found.append(stage)
+    for i, deriv in enumerate(selection.derivatives):
+        for stage, alternatives in DERIVATIVE_INPUTS.items():
+            if stage not in found and any(query(deriv, selection, True, f"derivatives[{i}]", **f)
+                                          for f in alternatives):
+                found.append(stage)
+    return found
+
+
 def generated_by(root) -> list[dict]:
     """The ``GeneratedBy`` entries of a derivatives folder (to carry forward), or []."""
     desc = Path(root) / "dataset_description.json"

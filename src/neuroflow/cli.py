@@ -96,6 +96,24 @@ def add_resources_commands(groups) -> None:
                         ).set_defaults(handler=_cmd_resources_verify)
 
 
+def _stages_to_activate(args: argparse.Namespace, overlay: dict) -> dict:
+    """``{stage: {"activate": True}}`` for ``--stages`` (or, with ``auto``, the stages whose
+    inputs the dataset holds), leaving alone a stage whose ``activate`` a cohort file sets."""
+    import yaml
+
+    from neuroflow.bids import Selection, detect_stages
+
+    if args.stages != ["auto"]:
+        return {s: {"activate": True} for s in args.stages}
+    chosen = {}
+    for path in args.config:
+        chosen.update({k: v for k, v in (yaml.safe_load(Path(path).read_text()) or {}).items()
+                       if isinstance(v, dict) and "activate" in v})
+    found = detect_stages(Selection.from_config(overlay))
+    print(f"neuroflow: inputs found for stage(s): {', '.join(found) or 'none'}", file=sys.stderr)
+    return {s: {"activate": True} for s in found if s not in chosen}
+
+
 def _run_overlay(args: argparse.Namespace) -> dict:
     """The config keys the BIDS-app arguments set (absolute paths; the cohort file's other
     keys stand)."""
@@ -111,6 +129,7 @@ def _run_overlay(args: argparse.Namespace) -> dict:
     for key in ("sessions", "runs", "tasks"):
         if getattr(args, key):
             overlay[key] = list(getattr(args, key))
+    overlay.update(_stages_to_activate(args, overlay))
     return overlay
 
 
@@ -177,6 +196,9 @@ def add_run_command(groups) -> None:
     run.add_argument("--config", action="append", default=[], metavar="COHORT_YAML",
                      help="cohort config file(s) layered over config/config.yaml (stages, "
                           "settings); repeatable")
+    run.add_argument("--stages", nargs="+", default=["auto"], metavar="STAGE",
+                     help="stages to switch on (default auto: those whose inputs the dataset "
+                          "holds -- eeg, activity, fmri -- unless a --config file sets them)")
     run.add_argument("--profile", default=None, help="Snakemake profile (e.g. profiles/slurm)")
     run.add_argument("--cores", default="all", help="CPU cores (default: all)")
     run.add_argument("--work-dir", default=None,
@@ -215,11 +237,12 @@ def main(argv: list[str] | None = None) -> int:
         argv, extra = argv[:cut], argv[cut + 1:]
     args = build_parser().parse_args(argv)
     args.snakemake_args = extra
+    from neuroflow.bids import BIDSInputError
     from neuroflow.resources import ChecksumError, ManifestError
 
     try:
         return args.handler(args)
-    except (ManifestError, ChecksumError, RuntimeError, OSError) as exc:
+    except (ManifestError, ChecksumError, BIDSInputError, RuntimeError, OSError) as exc:
         print(f"neuroflow: error: {exc}", file=sys.stderr)
         return 1
 
