@@ -13,9 +13,11 @@ Generated from `workflow/schemas/config.schema.yaml` by
 before any job runs: an unknown key, a wrong type or a missing file stops the workflow with
 a message naming the key or the file.
 
-Start from `config/config.yaml` (the embedded default cohort). For a new cohort, write a
-file with only the keys you change and pass it with `--configfile`; set `results_dir` so
-each cohort gets its own results folder.
+`config/config.yaml` holds every setting and runs no data by itself (every stage is off).
+For a cohort, write a file with only the keys you change and pass it with `--configfile`
+(the embedded demo: `config/cohorts/demo.yaml`); its maps of inputs (sources, recordings,
+benchmarks, experiments, subjects) replace the defaults' instead of merging into them. Set
+`results_dir` so each cohort gets its own results folder.
 
 | key | type | default | description |
 |---|---|---|---|
