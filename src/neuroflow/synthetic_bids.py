@@ -1,0 +1,240 @@
+"""A small SIMULATED cohort in real BIDS formats, for the chain tests and the DAG bench.
+
+What a lab's dataset holds, written with the libraries that write such files:
+- raw BIDS (``bids_dir``): EEG recordings written by mne-bids (BrainVision; one subject
+  with 2 sessions x 2 runs), raw task BOLD with ``events.tsv``, and NWB files of spike
+  units in a DANDI-like ``sub-*/ses-*/ecephys/`` folder (listed in ``.bidsignore``: the
+  BIDS validator has no NWB datatype yet);
+- fMRIPrep-style derivatives (``derivatives/fmriprep``): preprocessed BOLD at ``res-1``
+  and ``res-2``, brain masks, confounds TSV + JSON, and a ``dseg`` atlas in the same
+  space.
+
+Every signal has a known answer: EEG alpha at ``ALPHA_HZ`` over posterior channels, BOLD
+condition patterns in atlas region 1 (region 2 is noise), spike trains from known
+Poisson rates. The dataset description says the data are simulated.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+TR = 2.0
+ALPHA_HZ = 10.0
+EEG_SFREQ = 128.0
+EEG_CHANNELS = ("Fp1", "Fp2", "F3", "F4", "Fz", "C3", "C4", "Cz", "T7", "T8", "P3", "P4",
+                "Pz", "O1", "O2", "Oz")
+CONDITIONS = ("face", "house", "tool", "animal")
+SPACE = "MNI152NLin2009cAsym"
+CONFOUND_COLUMNS = ("trans_x", "trans_y", "trans_z", "rot_x", "rot_y", "rot_z",
+                    "white_matter", "csf", "global_signal", "framewise_displacement",
+                    "std_dvars")
+
+
+def _json(path: Path, obj) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj, indent=2) + "\n")
+
+
+def _tsv(path: Path, columns: dict) -> None:
+    import pandas as pd
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(columns).to_csv(path, sep="\t", index=False, na_rep="n/a")
+
+
+def eeg_raw(rng, seconds: float = 20.0):
+    """A 16-channel EEG (V): 1/f background + ``ALPHA_HZ`` alpha on parietal/occipital."""
+    import mne
+
+    n = int(seconds * EEG_SFREQ)
+    white = rng.standard_normal((len(EEG_CHANNELS), n))
+    freqs = np.fft.rfftfreq(n, 1 / EEG_SFREQ)
+    shape = 1 / np.maximum(freqs, 1.0)
+    data = np.fft.irfft(np.fft.rfft(white, axis=1) * shape, n=n, axis=1)
+    data /= data.std(axis=1, keepdims=True)
+    t = np.arange(n) / EEG_SFREQ
+    posterior = np.array([c[0] in "PO" for c in EEG_CHANNELS])
+    data[posterior] += 1.5 * np.sin(2 * np.pi * ALPHA_HZ * t + rng.uniform(0, 2 * np.pi))
+    info = mne.create_info(list(EEG_CHANNELS), EEG_SFREQ, "eeg")
+    raw = mne.io.RawArray(data * 10e-6, info, verbose=False)
+    raw.set_montage("colin27_1020", verbose=False)
+    raw.set_meas_date(1_600_000_000.0)
+    return raw
+
+
+def _affine(voxel_mm: float) -> np.ndarray:
+    aff = np.diag([voxel_mm, voxel_mm, voxel_mm, 1.0])
+    aff[:3, 3] = -voxel_mm * 4
+    return aff
+
+
+def atlas_image(voxel_mm: float, shape=(8, 8, 8)):
+    """Two regions: 1 = the left half's central block, 2 = the right half's (dseg)."""
+    import nibabel as nib
+
+    lab = np.zeros(shape, dtype=np.int16)
+    lab[1:4, 2:6, 2:6] = 1
+    lab[4:7, 2:6, 2:6] = 2
+    return nib.Nifti1Image(lab, _affine(voxel_mm))
+
+
+def task_bold(rng, events: list[tuple[float, str]], n_vols: int, patterns: dict,
+              shape=(8, 8, 8), voxel_mm: float = 2.0):
+    """BOLD (n_vols volumes): condition ``patterns`` (region-1 voxel weights) convolved
+    with the SPM HRF, plus noise and a slow drift; region 2 and elsewhere noise."""
+    import nibabel as nib
+    from nilearn.glm.first_level import compute_regressor
+
+    frame_times = np.arange(n_vols) * TR
+    atlas = np.asarray(atlas_image(voxel_mm, shape).dataobj)
+    region1 = atlas == 1
+    data = rng.normal(0, 1.0, (*shape, n_vols)) + 100.0
+    for cond in CONDITIONS:
+        onsets = [on for on, c in events if c == cond]
+        cond_matrix = np.array([onsets, [4.0] * len(onsets), [1.0] * len(onsets)])
+        reg, _ = compute_regressor(cond_matrix, "spm", frame_times)
+        data[region1] += np.outer(patterns[cond], reg[:, 0])
+    data += np.linspace(0, 2, n_vols)  # drift
+    return _bold_image(data, voxel_mm)
+
+
+def _bold_image(data, voxel_mm: float):
+    """A 4D NIfTI with spatial units mm, time units s and the TR in pixdim[4]."""
+    import nibabel as nib
+
+    img = nib.Nifti1Image(np.asarray(data, dtype=np.float32), _affine(voxel_mm))
+    img.header.set_xyzt_units("mm", "sec")
+    zooms = img.header.get_zooms()
+    img.header.set_zooms((*zooms[:3], TR))
+    return img
+
+
+def nwb_units(path: Path, subject: str, session: str, rates_hz, seconds: float, rng) -> None:
+    """An NWB file with Poisson spike units (known rates), electrodes and two epochs."""
+    from datetime import datetime, timezone
+
+    from pynwb import NWBHDF5IO, NWBFile
+    from pynwb.file import Subject
+
+    nwb = NWBFile(session_description="SIMULATED Poisson units (neuroflow synthetic cohort)",
+                  identifier=f"{subject}-{session}", session_id=session,
+                  session_start_time=datetime(2020, 1, 1, tzinfo=timezone.utc),
+                  subject=Subject(subject_id=subject, species="Mus musculus"))
+    device = nwb.create_device(name="probe")
+    group = nwb.create_electrode_group("shank0", description="simulated", location="ADN",
+                                       device=device)
+    for _ in rates_hz:
+        nwb.add_electrode(group=group, location="ADN")
+    for i, rate in enumerate(rates_hz):
+        n = rng.poisson(rate * seconds)
+        nwb.add_unit(spike_times=np.sort(rng.uniform(0, seconds, n)), electrodes=[i])
+    nwb.add_epoch(0.0, seconds / 2, ["sleep"])
+    nwb.add_epoch(seconds / 2, seconds, ["wake"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with NWBHDF5IO(str(path), "w") as io:
+        io.write(nwb)
+
+
+def write_cohort(root, subjects=("01", "02"), seed: int = 0, eeg=True, fmri=True,
+                 nwb=True, eeg_seconds: float = 20.0, n_vols: int = 48) -> dict:
+    """Write the cohort under ``root`` (``root/bids``, ``root/bids/derivatives/fmriprep``).
+
+    The first subject has 2 sessions x 2 EEG runs; every other subject 1 session x 1 run.
+    Returns ``{"bids_dir", "fmriprep", "truth"}`` (truth: the region-1 condition patterns
+    per subject, the spike rates per subject).
+    """
+    import nibabel as nib
+
+    rng = np.random.default_rng(seed)
+    root = Path(root)
+    bids = root / "bids"
+    deriv = bids / "derivatives" / "fmriprep"
+    _json(bids / "dataset_description.json", {
+        "Name": "neuroflow synthetic cohort (SIMULATED)", "BIDSVersion": "1.9.0",
+        "DatasetType": "raw", "License": "CC0",
+        "Authors": ["neuroflow"], "GeneratedBy": [{"Name": "neuroflow.synthetic_bids"}]})
+    (bids / "README").write_text("SIMULATED data with known answers (neuroflow tests).\n")
+    (bids / ".bidsignore").write_text("*.nwb\n")
+    _tsv(bids / "participants.tsv", {"participant_id": [f"sub-{s}" for s in subjects],
+                                     "group": ["a" if i % 2 == 0 else "b"
+                                               for i in range(len(subjects))]})
+    _json(bids / "participants.json", {"group": {"Description": "simulated group"}})
+    truth = {"patterns": {}, "rates": {}}
+    if fmri:
+        _json(deriv / "dataset_description.json", {
+            "Name": "fMRIPrep-style outputs (SIMULATED)", "BIDSVersion": "1.9.0",
+            "DatasetType": "derivative",
+            "GeneratedBy": [{"Name": "fMRIPrep", "Version": "23.2.1"}]})
+        _json(bids / "task-objects_bold.json", {"TaskName": "objects", "RepetitionTime": TR})
+        for res, mm in (("1", 2.0), ("2", 4.0)):
+            shape = (8, 8, 8) if res == "1" else (4, 4, 4)
+            nib.save(atlas_image(mm, shape) if res == "1" else _downsample_atlas(),
+                     deriv / f"tpl-{SPACE}_res-{res}_atlas-toy_dseg.nii.gz")
+        _tsv(deriv / "tpl-atlas-toy_dseg.tsv", {"index": [1, 2], "name": ["left", "right"]})
+    for k, sub in enumerate(subjects):
+        sessions = ("1", "2") if k == 0 else ("1",)
+        runs = ("1", "2") if k == 0 else ("1",)
+        if eeg:
+            import mne_bids
+
+            for ses in sessions:
+                for run in runs:
+                    path = mne_bids.BIDSPath(subject=sub, session=ses, task="rest", run=run,
+                                             datatype="eeg", root=bids)
+                    mne_bids.write_raw_bids(eeg_raw(rng, eeg_seconds), path,
+                                            format="BrainVision", allow_preload=True,
+                                            overwrite=True, verbose=False)
+        if fmri:
+            patterns = {c: rng.normal(0, 1.5, int(np.sum(np.asarray(
+                atlas_image(2.0).dataobj) == 1))) for c in CONDITIONS}
+            truth["patterns"][sub] = patterns
+            for run in ("1", "2"):
+                _write_task_run(bids, deriv, sub, run, rng, patterns, n_vols)
+        if nwb:
+            rates = rng.uniform(2, 20, 6)
+            truth["rates"][sub] = rates
+            nwb_units(bids / f"sub-{sub}" / "ses-1" / "ecephys" /
+                      f"sub-{sub}_ses-1_task-rest_ecephys.nwb", sub, "1", rates, 120.0, rng)
+    return {"bids_dir": bids, "fmriprep": deriv, "truth": truth}
+
+
+def _downsample_atlas():
+    import nibabel as nib
+
+    lab = np.asarray(atlas_image(2.0).dataobj)[::2, ::2, ::2]
+    return nib.Nifti1Image(lab.astype(np.int16), _affine(4.0))
+
+
+def _write_task_run(bids: Path, deriv: Path, sub: str, run: str, rng, patterns, n_vols) -> None:
+    import nibabel as nib
+
+    order = [CONDITIONS[i % len(CONDITIONS)] for i in rng.permutation(2 * len(CONDITIONS))]
+    events = [(6.0 + 10.0 * i, c) for i, c in enumerate(order)]
+    ents = f"sub-{sub}_task-objects_run-{run}"
+    func = bids / f"sub-{sub}" / "func"
+    _tsv(func / f"{ents}_events.tsv", {"onset": [e[0] for e in events],
+                                       "duration": [4.0] * len(events),
+                                       "trial_type": [e[1] for e in events]})
+    img = task_bold(rng, events, n_vols, patterns)
+    func.mkdir(parents=True, exist_ok=True)
+    nib.save(img, func / f"{ents}_bold.nii.gz")
+    dfunc = deriv / f"sub-{sub}" / "func"
+    dfunc.mkdir(parents=True, exist_ok=True)
+    for res in ("1", "2"):
+        out = img if res == "1" else _bold_image(np.asarray(img.dataobj)[::2, ::2, ::2], 4.0)
+        stem = f"{ents}_space-{SPACE}_res-{res}"
+        nib.save(out, dfunc / f"{stem}_desc-preproc_bold.nii.gz")
+        _json(dfunc / f"{stem}_desc-preproc_bold.json", {"RepetitionTime": TR,
+                                                          "TaskName": "objects"})
+        mask = (np.asarray(out.dataobj).mean(axis=-1) > 0).astype(np.uint8)
+        nib.save(nib.Nifti1Image(mask, out.affine), dfunc / f"{stem}_desc-brain_mask.nii.gz")
+    conf = {c: rng.normal(0, 0.05, n_vols) for c in CONFOUND_COLUMNS}
+    conf["framewise_displacement"] = np.abs(conf["framewise_displacement"])
+    conf["framewise_displacement"][0] = np.nan
+    conf["std_dvars"][0] = np.nan
+    _tsv(dfunc / f"{ents}_desc-confounds_timeseries.tsv", conf)
+    _json(dfunc / f"{ents}_desc-confounds_timeseries.json",
+          {c: {"Method": "simulated"} for c in CONFOUND_COLUMNS})
