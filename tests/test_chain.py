@@ -50,6 +50,6 @@ def test_synthetic_cohort_is_indexed_with_its_entities(cohort):
         ("01", "1", "1"), ("01", "1", "2"), ("01", "2", "1"), ("01", "2", "2"), ("02", "1", "1")]
     bold = query(cohort["fmriprep"], sel, True, "derivatives[0]", suffix="bold",
                  desc="preproc", extension=".nii.gz")
-    assert sorted({r["res"] for r in bold}) == ["1", "2"] and len(bold) == 6
+    assert sorted({r["res"] for r in bold}) == ["1", "2"] and len(bold) == 8   # 2 subjects x 2 runs x 2 res
     nwb = query(cohort["bids_dir"], sel, extension=".nwb")
     assert [r["sub"] for r in nwb] == ["01", "02"]
