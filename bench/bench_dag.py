@@ -1,8 +1,12 @@
 """DAG construction time for a large cohort: `snakemake -n` over N synthetic subjects.
 
-Each synthetic subject is a connectome source pointing at one real table (the jobs are
-only planned, never run). Prints the dry-run wall time; target < 30 s for N = 1000.
-Usage: python bench/bench_dag.py [N]
+Two cohorts, the jobs only planned, never run; target < 30 s each for N = 1000 on 2 cores:
+1. connectome: each subject a connectome source pointing at one real table;
+2. BIDS: a SIMULATED BIDS dataset of N subjects in real formats
+   (neuroflow.synthetic_bids: mne-bids EEG, fMRIPrep-style derivatives with res-1/res-2,
+   task events, NWB units), planned by `neuroflow run BIDS OUT participant --dry-run` with
+   every stage whose inputs it finds switched on (--stages auto).
+Usage: python bench/bench_dag.py [N]     (check `uptime` first: a busy machine distorts it)
 """
 
 from __future__ import annotations
@@ -33,7 +37,36 @@ def main(n: int = 1000) -> None:
         if proc.returncode:
             sys.exit(proc.stderr[-3000:])
     print("== DAG construction (snakemake -n) ==")
-    print(f"subjects: {n}   jobs planned: {n + 4}   wall time: {dt:.1f} s   (target < 30 s)")
+    print(f"connectome sources: {n}   jobs planned: {n + 4}   wall time: {dt:.1f} s   "
+          "(target < 30 s)")
+    bids(n)
+
+
+def bids(n: int) -> None:
+    import re
+    import subprocess
+
+    from neuroflow.synthetic_bids import write_cohort
+
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        cohort = write_cohort(Path(tmp) / "c", subjects=[f"{i:04d}" for i in range(n)],
+                              eeg_seconds=4.0, n_vols=12)
+        made = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-m", "neuroflow.cli", "run", str(cohort["bids_dir"]),
+             str(Path(tmp) / "out"), "participant", "--derivatives", str(cohort["fmriprep"]),
+             "--dry-run", "--cores", "2", "--", "--quiet", "rules"],
+            capture_output=True, text=True, cwd=tmp)
+        dt = time.perf_counter() - t0
+        if proc.returncode:
+            sys.exit(proc.stdout[-3000:] + proc.stderr[-3000:])
+        total = re.search(r"^total\s+(\d+)", proc.stdout, re.M)
+        stages = re.search(r"inputs found for stage\(s\): (.*)", proc.stderr)
+    print(f"BIDS subjects: {n} (written in {made:.0f} s)   stages: "
+          f"{stages.group(1) if stages else '?'}   jobs planned: "
+          f"{total.group(1) if total else '?'}   wall time: {dt:.1f} s   (target < 30 s)")
 
 
 if __name__ == "__main__":
