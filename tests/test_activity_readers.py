@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 
 from neuroflow.activity.readers import (
     ActivityReadError,
@@ -242,3 +243,15 @@ def test_truncated_nwb_fails_naming_the_file(tmp_path):
         read_nwb(broken)
     with pytest.raises(ActivityReadError, match="missing.nwb.*not found"):
         read_nwb(tmp_path / "missing.nwb")
+
+
+def test_netcdf_traces_table_reads_like_the_tsv(tmp_path):
+    t = np.arange(50) / 4.0
+    traces = np.random.default_rng(3).normal(size=(50, 3))
+    xr.Dataset({"traces": (("neuron", "time"), traces.T, {"units": "dF/F"})},
+               coords={"time": t, "neuron": ["AVAL", "AVAR", "x"]}).to_netcdf(
+        tmp_path / "rec.nc", engine="h5netcdf")
+    rec = read_table(tmp_path / "rec.nc")
+    np.testing.assert_allclose(rec["traces"].values, traces)
+    np.testing.assert_allclose(rec["time"].values, t)
+    assert rec["traces"].attrs["units"] == "dF/F" and list(rec["raw_label"].values)[0] == "AVAL"

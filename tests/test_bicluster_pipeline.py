@@ -1,4 +1,5 @@
-"""Bi-clustering files: NWB counts on the real recording, chain/merge files, the workflow."""
+"""Bi-clustering files: the activity stage's counts of the real recording, chain/merge files,
+the workflow (the real recording read by the activity stage, the simulation by the stage)."""
 
 import hashlib
 from pathlib import Path
@@ -9,8 +10,9 @@ import pytest
 import xarray as xr
 import yaml
 
+from neuroflow.activity.spikes import read_nwb_counts
 from neuroflow.bicluster import pipeline as P
-from neuroflow.bicluster.counts import read_nwb_counts
+from neuroflow.bicluster.counts import counts_from_activity
 
 REPO = Path(__file__).resolve().parents[1]
 DATASET = "pynapple_a2929_neurosuite"
@@ -31,7 +33,7 @@ def nwb_file() -> Path:
 def test_nwb_counts_keep_every_spike_and_label_the_epochs(nwb_file):
     import h5py
 
-    ds = read_nwb_counts(nwb_file, bin_width=2.0)
+    ds = counts_from_activity(read_nwb_counts(nwb_file, bin_width=2.0), path=nwb_file)
     with h5py.File(nwb_file, "r") as h5:
         n_spikes = h5["units/spike_times"].shape[0]
         locations = [v.decode() for v in h5["units/location"][:]]
@@ -49,7 +51,7 @@ def test_unreadable_nwb_fails_naming_the_file(tmp_path):
     bad = tmp_path / "broken.nwb"
     bad.write_bytes(b"not an hdf5 file")
     with pytest.raises(ValueError, match="broken.nwb"):
-        read_nwb_counts(bad)
+        read_nwb_counts(bad, bin_width=1.0)
 
 
 def test_chain_and_merge_files_are_labelled_and_reproducible(tmp_path):
@@ -98,19 +100,25 @@ def test_workflow_runs_bicluster_alone_and_reruns_nothing(tmp_path):
     from neuroflow.devtools import copy_workflow, run_snakemake
 
     work = copy_workflow(tmp_path / "w", REPO)
-    default = yaml.safe_load((work / "config/config.yaml").read_text())
-    override = {stage: {"activate": False} for stage, sec in default.items()
-                if isinstance(sec, dict) and "activate" in sec and stage != "bicluster"}
-    override["connectome"] = {"activate": False}
-    override["bicluster"] = {
-        "activate": True, "chains": 2, "n_shuffles": 50,
+    cfg = yaml.safe_load((work / "config/config.yaml").read_text())
+    for section in cfg.values():
+        if isinstance(section, dict) and "activate" in section:
+            section["activate"] = False
+    cfg["connectome"]["activate"] = False
+    # the real recording is read by the activity stage (its counts file feeds the stage)
+    act = cfg["activity"]
+    act.update(activate=True, recordings={},
+               spikes={"A2929": {"dataset": DATASET, "bin_width": 8.0}})
+    act.setdefault("funatlas", {})["activate"] = False
+    act.setdefault("structure_function", {})["activate"] = False
+    cfg["bicluster"] = {
+        **cfg["bicluster"], "activate": True, "chains": 2, "n_shuffles": 50,
         "sampler": {"n_iter": 12, "burn_in": 6, "state_warmup": 3},
-        "recordings": {"A2929": {"dataset": DATASET, "bin_width": 8.0},
-                       "simulated": {"seed": 0, "simulate": {"n_clusters": 2,
+        "recordings": {"simulated": {"seed": 0, "simulate": {"n_clusters": 2,
                                                              "neurons_per_cluster": 4,
                                                              "n_time": 100}}}}
-    (work / "bic.yaml").write_text(yaml.safe_dump(override))
-    proc = run_snakemake(work, "--configfile", "bic.yaml")
+    (work / "config/config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    proc = run_snakemake(work)
     assert proc.returncode == 0, proc.stderr[-4000:]
     res = work / "results"
     for rec in ("A2929", "simulated"):
@@ -119,15 +127,21 @@ def test_workflow_runs_bicluster_alone_and_reruns_nothing(tmp_path):
             assert Path(f"{base}_desc-bicluster_{suffix}").exists()
         assert len(list((res / f"sub-{rec}/figures").glob("*_bicluster.png"))) == 5
     val = pd.read_csv(res / "sub-A2929/ephys/sub-A2929_desc-bicluster_validation.tsv", sep="\t")
-    assert "ari_states_vs_epochs" in set(val["quantity"])
+    assert "ari_states_vs_epochs" in set(val["quantity"])    # the epochs came through
+    with xr.open_dataset(res / "sub-A2929/ephys/sub-A2929_desc-counts_spikes.nc",
+                         engine="h5netcdf") as act_counts, \
+            xr.open_dataset(res / "sub-A2929/ephys/sub-A2929_desc-binned_counts.nc",
+                            engine="h5netcdf") as bic_counts:
+        np.testing.assert_array_equal(act_counts["counts"].values.T, bic_counts["counts"].values)
+        assert act_counts.attrs["bin_width_s"] == 8.0 and act_counts.attrs["simulated"] == 0
     methods = (res / "group/desc-methods_report.html").read_text()
     assert "Wei G (2023)" in methods and "Pynapple" in methods and "SIMULATED" in methods
     digest = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in res.rglob("*.nc")}
-    again = run_snakemake(work, "--configfile", "bic.yaml", "-n")
+    again = run_snakemake(work, "-n")
     assert "Nothing to be done" in again.stdout + again.stderr
     # rerunning one chain from scratch reproduces it byte for byte
     chain = res / "sub-simulated/ephys/sub-simulated_chain-0_desc-bicluster_mcmc.nc"
-    forced = run_snakemake(work, "--configfile", "bic.yaml", "--forcerun", "bicluster_chain",
+    forced = run_snakemake(work, "--forcerun", "bicluster_chain",
                            "--until", "bicluster_chain")
     assert forced.returncode == 0, forced.stderr[-3000:]
     assert hashlib.sha256(chain.read_bytes()).hexdigest() == digest[chain]

@@ -67,7 +67,8 @@ def test_demo_cohort_runs_the_four_demo_stages():
     assert len(cfg["connectome"]["sources"]) == 12
     # the off stages' demo inputs sit in the demo cohort, ready for the stage demo files
     assert set(cfg["fc"]["benchmarks"]) == {"hcp", "sim"}
-    assert set(cfg["bicluster"]["recordings"]) == {"A2929", "simulated"}
+    assert set(cfg["bicluster"]["recordings"]) == {"simulated"}
+    assert set(cfg["activity"]["spikes"]) == {"A2929"}      # recorded units: the activity stage
 
 
 def test_cohort_maps_replace_and_null_removes():
@@ -92,9 +93,11 @@ def test_cohort_file_replaces_maps_in_the_workflow(tmp_path):
     demo = demo_config(ROOT)
     (work / "mine.yaml").write_text(yaml.safe_dump({
         "connectome": {"sources": {"cook2019herm": demo["connectome"]["sources"]["cook2019herm"]}},
-        "activity": {"recordings": {"cnmfematlab": demo["activity"]["recordings"]["cnmfematlab"]}},
+        "activity": {"recordings": {"cnmfematlab": demo["activity"]["recordings"]["cnmfematlab"]},
+                     "spikes": {"A2929": None}},
         "bicluster": {"activate": True, "recordings": {
-            "A2929": None, "simulated": demo["bicluster"]["recordings"]["simulated"]}}}))
+            "other": None, "simulated": demo["bicluster"]["recordings"]["simulated"]}},
+        "eeg": {"activate": False}, "trsa": {"activate": False}}))
     proc = run_snakemake(work, "-n", "--configfile", "config/cohorts/demo.yaml", "mine.yaml")
     assert proc.returncode == 0, proc.stdout[-3000:]
     jobs = job_counts(proc.stdout)

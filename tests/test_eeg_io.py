@@ -7,9 +7,13 @@ import numpy as np
 import pytest
 
 from neuroflow.eeg import io
-from neuroflow.eeg.cohort import CohortError, eeg_subjects
 from neuroflow.eeg.devdata import fetch_spkit_pickle, noise_raw, write_recording
-from neuroflow.eeg.pipeline import convert_embedded, preprocess_subject, read_subject
+from neuroflow.eeg.inputs import CohortError, eeg_recordings, recording_spec
+from neuroflow.eeg.pipeline import convert_embedded, preprocess_recording, read_recording
+
+
+def _file(path, **extra):
+    return recording_spec("file", {"sub": "a", "task": "rest"}, path=str(path), **extra)
 
 
 @pytest.fixture(scope="module")
@@ -84,10 +88,10 @@ def test_bids_dataset_is_read_with_mne_bids(tmp_path):
         bp = mne_bids.BIDSPath(subject=sub, task="rest", root=root, datatype="eeg")
         mne_bids.write_raw_bids(raw, bp, allow_preload=True, format="BrainVision",
                                 verbose="error")
-    subs = eeg_subjects({"embedded": {"activate": False}, "simulate": {"n_subjects": 0},
-                         "bids": {"root": str(root)}})
-    assert list(subs) == ["01", "02"]
-    got, path = read_subject(subs["02"], [], subject="02", task="rest", montage="colin27_1020")
+    recs = eeg_recordings({"bids_dir": str(root), "eeg": {
+        "embedded": {"activate": False}, "simulate": {"n_subjects": 0}}})
+    assert list(recs) == ["sub-01_task-rest", "sub-02_task-rest"]
+    got, path = read_recording(recs["sub-02_task-rest"], [], montage="colin27_1020")
     assert path.name == "sub-02_task-rest_eeg.vhdr"
     np.testing.assert_allclose(got.get_data(), noise_raw(seed=2).get_data(), atol=1e-7)
 
@@ -104,9 +108,8 @@ def test_sidecar_sampling_rate_mismatch_names_both_files(tmp_path):
     path = write_recording(noise_raw(), tmp_path / "sub-a_task-rest_eeg.fif")
     side = tmp_path / "sub-a_task-rest_eeg.json"
     side.write_text(json.dumps({"SamplingFrequency": 256}))
-    spec = {"kind": "file", "path": str(path)}
     with pytest.raises(io.EEGInputError, match="sampling rate mismatch") as err:
-        read_subject(spec, [path], subject="a", task="rest", montage="colin27_1020")
+        read_recording(_file(path), [path], montage="colin27_1020")
     assert str(path) in str(err.value) and str(side) in str(err.value)
     assert "128 Hz" in str(err.value) and "256 Hz" in str(err.value)
 
@@ -114,12 +117,11 @@ def test_sidecar_sampling_rate_mismatch_names_both_files(tmp_path):
 def test_unknown_channel_names_for_montage_are_listed(tmp_path):
     raw = noise_raw(ch_names=("Fp1", "Cz", "E7", "Ch12"))
     path = write_recording(raw, tmp_path / "rec_eeg.fif")
-    spec = {"kind": "file", "path": str(path)}
     with pytest.raises(io.EEGInputError, match=r"rec_eeg.fif: 2 EEG channel name\(s\) unknown "
                                                r"to montage 'colin27_1020': \['E7', 'Ch12'\]"):
-        read_subject(spec, [path], subject="a", task="rest", montage="colin27_1020")
-    got, _ = read_subject({**spec, "rename": {"E7": "Pz"}}, [path], subject="a", task="rest",
-                          montage="colin27_1020", on_missing="drop")
+        read_recording(_file(path), [path], montage="colin27_1020")
+    got, _ = read_recording(_file(path, rename={"E7": "Pz"}), [path], montage="colin27_1020",
+                            on_missing="drop")
     assert got.ch_names == ["Fp1", "Cz", "Pz"]
 
 
@@ -127,11 +129,10 @@ def test_recording_shorter_than_one_epoch_names_the_file(tmp_path):
     path = write_recording(noise_raw(duration=1.5), tmp_path / "short_eeg.fif")
     out = {k: tmp_path / f"o_{k}" for k in ("filtered_eeg.fif", "clean_eeg.fif", "epo.fif")}
     with pytest.raises(io.EEGInputError, match=f"{path}: recording is shorter than one epoch"):
-        preprocess_subject({"kind": "file", "path": str(path)}, [path], subject="a", task="rest",
-                           montage="colin27_1020", on_missing="raise",
-                           cfg={"ica": {"activate": False}},
-                           out={"filtered": out["filtered_eeg.fif"], "clean": out["clean_eeg.fif"],
-                                "epochs": out["epo.fif"]})
+        preprocess_recording(_file(path), [path], montage="colin27_1020", on_missing="raise",
+                             cfg={"ica": {"activate": False}},
+                             out={"filtered": out["filtered_eeg.fif"],
+                                  "clean": out["clean_eeg.fif"], "epochs": out["epo.fif"]})
     assert not any(p.exists() for p in out.values())  # nothing partial written
 
 
@@ -157,10 +158,13 @@ def test_montage_from_file_and_by_legacy_name(tmp_path):
         io.apply_montage(raw.copy(), "no_such_cap", "rec.fif")
 
 
-def test_cohort_lists_embedded_simulated_and_user_subjects():
-    subs = eeg_subjects({"embedded": {"subject": "phyaat"}, "simulate": {"n_subjects": 2},
-                         "subjects": {"p01": {"path": "x.edf"}}})
-    assert list(subs) == ["phyaat", "sim01", "sim02", "p01"]
-    assert subs["sim02"]["simulated"] and not subs["phyaat"]["simulated"]
+def test_cohort_lists_embedded_simulated_and_user_recordings():
+    recs = eeg_recordings({"eeg": {"embedded": {"subject": "phyaat"}, "simulate": {"n_subjects": 2},
+                                   "subjects": {"p01": {"path": "x.edf"}}}})
+    assert list(recs) == ["sub-phyaat_task-rest", "sub-sim01_task-rest", "sub-sim02_task-rest",
+                          "sub-p01_task-rest"]
+    assert recs["sub-sim02_task-rest"]["simulated"] and not recs["sub-phyaat_task-rest"]["simulated"]
+    assert recs["sub-p01_task-rest"]["folder"] == "sub-p01/eeg"
     with pytest.raises(CohortError, match="sim01.*defined twice"):
-        eeg_subjects({"simulate": {"n_subjects": 1}, "subjects": {"sim01": {"path": "x.edf"}}})
+        eeg_recordings({"eeg": {"simulate": {"n_subjects": 1},
+                                "subjects": {"sim01": {"path": "x.edf"}}}})

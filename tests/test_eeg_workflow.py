@@ -26,7 +26,8 @@ def _config(workdir: Path, with_bad: bool) -> str:
     over = {k: {"activate": False} for k, v in default.items()
             if isinstance(v, dict) and "activate" in v and k != "eeg"}
     over["connectome"] = {"activate": False}
-    over["eeg"] = {"activate": True, "simulate": {"n_subjects": 1, "duration": 20.0}}
+    over["eeg"] = {"activate": True, "embedded": {"activate": True},
+                   "simulate": {"n_subjects": 1, "duration": 20.0}}
     if with_bad:
         over["eeg"]["subjects"] = {"bad01": {"path": "data/sub-bad01_task-rest_eeg.fif"}}
     name = f"config/eeg_test_{'bad' if with_bad else 'good'}.yaml"
@@ -62,7 +63,7 @@ def test_bad_subject_fails_alone_with_an_error_naming_its_file(run):
     out = failed.stdout + failed.stderr
     assert failed.returncode != 0
     assert "sub-bad01_task-rest_eeg.fif: sampling rate mismatch" in out
-    log = (work / "results/logs/eeg/sub-bad01_preprocess.log").read_text()
+    log = (work / "results/logs/eeg/sub-bad01/eeg/sub-bad01_task-rest_preprocess.log").read_text()
     assert "says 128 Hz" in log and "says 500 Hz" in log
     assert not (work / "results/sub-bad01/eeg/sub-bad01_task-rest_desc-clean_eeg.fif").exists()
     for sub in SUBJECTS:  # the other subjects completed

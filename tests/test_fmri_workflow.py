@@ -54,18 +54,24 @@ def workdir(tmp_path_factory):
         f"010188\t02\trest\tAP\t01\tfsaverage5\t{LEMON}.fsa5.lh.mgz\t{LEMON}.fsa5.rh.mgz\t"
         f"{LEMON}_confounds.txt\tmatrix\t1.4\tsheet\t\t\t\tprovided\tschaefer100\n"
         f"HCP101309\t\trest\tLR\t1\t\t\t\t\t\t0.72\t\t{HCP}\tAAL2\ttc\tminimal\t\n")
-    cfg = {"connectome": {"activate": False}, "fmri": {
+    base = yaml.safe_load((work / "config/config.yaml").read_text()) or {}
+    cfg = {name: {"activate": False} for name, section in base.items()
+           if isinstance(section, dict) and "activate" in section}
+    cfg["connectome"] = {"activate": False}
+    cfg["derivatives"] = ["deriv"]
+    cfg["fmri"] = {
         "activate": True, "datasets": ["lemon_fsaverage5", "hcp_rest_region_timeseries"],
-        "sample_sheet": "runs.tsv", "derivatives_dirs": ["deriv"],
-        "scan": {"strategies": ["scrubbing"]}, "min_minutes_kept": 0.0,
+        "sample_sheet": "runs.tsv", "scan": {"strategies": ["scrubbing"]}, "min_minutes_kept": 0.0,
         "strategies": {"provided": {"loader": "columns"}, "minimal": {"loader": "none"},
                        "simple": {"loader": "simple", "options": {"motion": "basic"}},
                        "scrubbing": {"loader": "scrubbing",
                                      "options": {"fd_threshold": 0.5, "std_dvars_threshold": 3.0}}},
-        "atlases": {"schaefer100": yaml.safe_load((ROOT / "config/config.yaml").read_text())
-                    ["fmri"]["atlases"]["schaefer100"],
+        "atlases": {"schaefer100": {"space": "fsaverage5", **{
+                        side: f"resources/fmri/atlases/tpl-fsaverage_hemi-{h}_den-10k_atlas-"
+                              "Schaefer2018_desc-100Parcels_dseg.label.gii"
+                        for side, h in (("left", "L"), ("right", "R"))}},
                     "AAL2": {"labels": "resources/fmri/atlas-AAL2_dseg.tsv"},
-                    "slab": {"space": SPACE, "path": "slab_dseg.nii.gz"}}}}
+                    "slab": {"space": SPACE, "path": "slab_dseg.nii.gz"}}}
     (work / "fmri_test.yaml").write_text(yaml.safe_dump(cfg))
     first = _run(work, "--keep-going", check=False)
     return work, first

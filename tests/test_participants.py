@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from neuroflow.devtools import copy_workflow, run_snakemake, set_active_stages
-from neuroflow.eeg.cohort import eeg_subjects
+from neuroflow.eeg.inputs import eeg_recordings
 from neuroflow.fmri.index import build_index
 from neuroflow.participants import (
     ParticipantsError,
@@ -95,16 +95,20 @@ def test_selection_is_sheet_then_include_then_exclude(tmp_path):
         select_participants(labels, {"include": ["01"], "exclude": ["01"]}, "x")
 
 
-def test_eeg_subjects_apply_the_selection(tmp_path):
+def test_eeg_recordings_apply_the_selection(tmp_path):
     eeg = {"embedded": {"activate": True, "subject": "phyaat"},
            "simulate": {"n_subjects": 3, "prefix": "sim"}}
-    assert list(eeg_subjects(eeg)) == ["phyaat", "sim01", "sim02", "sim03"]
+
+    def subjects():
+        return [r["sub"] for r in eeg_recordings({"eeg": eeg}).values()]
+
+    assert subjects() == ["phyaat", "sim01", "sim02", "sim03"]
     eeg["participants"] = {"exclude": ["sub-sim02"]}
-    assert list(eeg_subjects(eeg)) == ["phyaat", "sim01", "sim03"]
+    assert subjects() == ["phyaat", "sim01", "sim03"]
     sheet = write_sheet(tmp_path / "p.tsv", [["participant_id", "group"], ["sub-sim01", "a"],
                                              ["sub-sim03", "b"]])
     eeg["participants"] = {"sheet": str(sheet)}
-    assert list(eeg_subjects(eeg)) == ["sim01", "sim03"]
+    assert subjects() == ["sim01", "sim03"]
 
 
 def test_fmri_index_keeps_only_selected_participants(tmp_path):
@@ -156,7 +160,9 @@ def eeg_workdir(tmp_path_factory) -> Path:
 def _eeg_cohort(work: Path, sheet_rows) -> Path:
     write_sheet(work / "participants.tsv", sheet_rows)
     cohort = work / "config/cohorts/sheet.yaml"
-    cohort.write_text(yaml.safe_dump({"eeg": {"participants": {"sheet": "participants.tsv"}}}))
+    cohort.write_text(yaml.safe_dump({"eeg": {"embedded": {"activate": True},
+                                              "simulate": {"n_subjects": 3},
+                                              "participants": {"sheet": "participants.tsv"}}}))
     return cohort
 
 

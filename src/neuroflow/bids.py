@@ -25,7 +25,7 @@ from pathlib import Path
 ENTITY_ORDER = (
     "sub", "ses", "sample", "task", "tracksys", "acq", "nuc", "voi", "ce", "trc", "stain",
     "rec", "dir", "run", "mod", "echo", "flip", "inv", "mt", "part", "proc", "hemi", "space",
-    "res", "den", "split", "recording", "chunk", "seg", "atlas", "roi", "model", "label",
+    "split", "recording", "chunk", "atlas", "seg", "res", "den", "roi", "model", "label",
     "desc",
 )
 
@@ -37,11 +37,12 @@ _SHORT = {
     "direction": "dir", "run": "run", "modality": "mod", "echo": "echo", "flip": "flip",
     "inv": "inv", "mt": "mt", "part": "part", "proc": "proc", "hemi": "hemi",
     "space": "space", "res": "res", "den": "den", "split": "split",
-    "recording": "recording", "chunk": "chunk", "seg": "seg", "atlas": "atlas", "roi": "roi",
+    "recording": "recording", "chunk": "chunk", "seg": "seg", "segmentation": "seg",
+    "atlas": "atlas", "roi": "roi",
     "model": "model", "label": "label", "desc": "desc",
 }
 #: short key -> pybids' long name (the names ``BIDSLayout.get`` takes).
-LONG = {short: long for long, short in _SHORT.items()}
+LONG = {short: long for long, short in _SHORT.items() if long != "seg"}
 
 
 class BIDSInputError(ValueError):
@@ -144,7 +145,10 @@ def entities_from_name(name: str) -> dict[str, str]:
     """Short-key entities of a BIDS file name (pybids' parser; suffix/extension dropped)."""
     from bids.layout import parse_file_entities
 
-    parsed = parse_file_entities(str(name), config=["bids", "derivatives"])
+    name = str(name)
+    # pybids' patterns anchor `sub-` after a path separator: a bare file name needs one
+    parsed = parse_file_entities(name if "/" in name else "/" + name,
+                                 config=["bids", "derivatives"])
     return short_entities(parsed)
 
 
@@ -205,7 +209,7 @@ def query(root, selection: Selection, derivative: bool = False, key: str = "bids
     lay = layout(root, derivative, key)
     rows = []
     for f in lay.get(return_type="object", **filters):
-        ents = short_entities(f.get_entities())
+        ents = short_entities(f.entities)  # (get_entities() is ~100x slower)
         if selection.keeps(ents):
             rows.append({"path": f.path, **ents})
     return sorted(rows, key=lambda r: r["path"])
@@ -213,7 +217,11 @@ def query(root, selection: Selection, derivative: bool = False, key: str = "bids
 
 def subjects(root, derivative: bool = False, key: str = "bids_dir") -> list[str]:
     """Participant labels present in a BIDS dataset or derivatives folder (sorted)."""
-    return sorted(layout(root, derivative, key).get_subjects())
+    from bids.layout.models import Tag
+
+    session = layout(root, derivative, key).connection_manager.session
+    rows = session.query(Tag._value).filter(Tag.entity_name == "subject").distinct()
+    return sorted({str(r[0]) for r in rows})
 
 
 def selected_subjects(config: dict) -> list[str]:

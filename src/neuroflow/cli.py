@@ -111,7 +111,10 @@ def _stages_to_activate(args: argparse.Namespace, overlay: dict) -> dict:
                        if isinstance(v, dict) and "activate" in v})
     found = detect_stages(Selection.from_config(overlay))
     print(f"neuroflow: inputs found for stage(s): {', '.join(found) or 'none'}", file=sys.stderr)
-    return {s: {"activate": True} for s in found if s not in chosen}
+    sections = {s: {"activate": True} for s in found if s not in chosen}
+    if "activity" in sections:  # NWB files: the activity stage's BIDS route reads them
+        sections["activity"]["bids"] = {"activate": True}
+    return sections
 
 
 def _run_overlay(args: argparse.Namespace) -> dict:

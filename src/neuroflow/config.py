@@ -19,6 +19,7 @@ class ConfigError(ValueError):
 INPUT_MAPS = (
     ("connectome", "sources"),
     ("activity", "recordings"),
+    ("activity", "spikes"),
     ("bicluster", "recordings"),
     ("fc", "benchmarks"),
     ("encoding", "experiments"),

@@ -1,6 +1,17 @@
 # Stage 'activity' (issue 3): neural-activity homogenization and the structure-function link.
 # Recordings -> one NetCDF each (canonical labels, common step) -> FC; the Randi et al. 2023
 # signal-propagation atlas -> structure-function statistics of every connectome.
+# Spike recordings (activity.spikes; NWB files of bids_dir with activity.bids) -> one
+# standardized counts file each, the one reading of spike data that later stages take.
+from neuroflow.activity.inputs import (
+    SUBDIR_PATTERN,
+    counts_path,
+    recording_of,
+    spike_citation,
+    spike_recordings,
+    stems_pattern,
+    trace_recordings,
+)
 from neuroflow.activity.pipeline import (
     check_activity_config,
     connectome_path,
@@ -10,12 +21,73 @@ from neuroflow.activity.pipeline import (
 )
 
 
+# The stage's defaults (workflow/schemas/activity.schema.yaml) filled into its section (the
+# top-level validation does not fill defaults behind a $ref).
+validate(config.setdefault("activity", {}), schema="../schemas/activity.schema.yaml")
+
+
 if is_activated("activity"):
 
     ACT = config["activity"]
     ACT_DIR = f"{R}/group/activity"
     RECORDINGS = sorted(ACT["recordings"])
     check_activity_config(config, MANIFEST, Path(workflow.basedir))
+
+    SPIKES = spike_recordings(config, MANIFEST, Path(workflow.basedir))
+    TRACES = trace_recordings(config)
+
+    rule activity_counts:
+        input:
+            files=lambda wc: recording_of(SPIKES, wc.subdir, wc.stem)["files"],
+        output:
+            nc=f"{R}/{{subdir}}/ephys/{{stem}}_desc-counts_spikes.nc",
+        log:
+            f"{LOGS}/activity/{{subdir}}/{{stem}}_counts.log",
+        params:
+            spec=lambda wc: recording_of(SPIKES, wc.subdir, wc.stem),
+            citation=lambda wc: spike_citation(MANIFEST, SPIKES[wc.stem]),
+        wildcard_constraints:
+            subdir=SUBDIR_PATTERN,
+            stem=stems_pattern(SPIKES),
+        threads: 1
+        resources:
+            mem_mb=by_attempt(1000),
+            runtime=by_attempt(10),
+        conda:
+            "../../envs/activity.yaml"
+        script:
+            "../scripts/activity_counts.py"
+
+    STAGE_TARGETS.extend(counts_path(R, spec) for spec in SPIKES.values())
+
+    if TRACES:
+
+        rule activity_traces:
+            input:
+                files=lambda wc: [recording_of(TRACES, wc.subdir, wc.stem)["path"]],
+            output:
+                nc=f"{R}/{{subdir}}/ophys/{{stem}}_desc-traces_activity.nc",
+            log:
+                f"{LOGS}/activity/{{subdir}}/{{stem}}_traces.log",
+            params:
+                spec=lambda wc: recording_of(TRACES, wc.subdir, wc.stem),
+                series=ACT["bids"]["series"],
+                only_cells=ACT["bids"]["only_cells"],
+                simulated=ACT["bids"]["simulated"],
+            wildcard_constraints:
+                subdir=SUBDIR_PATTERN,
+                stem=stems_pattern(TRACES),
+            threads: 1
+            resources:
+                mem_mb=by_attempt(2000),
+                runtime=by_attempt(10),
+            conda:
+                "../../envs/activity.yaml"
+            script:
+                "../scripts/activity_traces.py"
+
+        STAGE_TARGETS.extend(f"{R}/{t['subdir']}/ophys/{t['stem']}_desc-traces_activity.nc"
+                             for t in TRACES.values())
 
     rule activity_homogenize:
         input:
@@ -120,34 +192,36 @@ if is_activated("activity"):
     if RECORDINGS:
         STAGE_TARGETS.append(f"{ACT_DIR}/desc-recordings_index.tsv")
 
-    rule activity_funatlas:
-        input:
-            h5=dataset_paths(MANIFEST, ACT["funatlas"]["dataset"], config["resources"]["dest"])[0],
-            cell_table=config["connectome"]["cell_table"],
-            aliases=config["connectome"]["aliases"],
-        output:
-            nc=f"{ACT_DIR}/desc-randi2023_funatlas.nc",
-        log:
-            f"{LOGS}/activity/funatlas.log",
-        params:
-            strains=ACT["funatlas"]["strains"],
-            exclude=config["connectome"].get("exclude_neurons", ["CANL", "CANR"]),
-            citation=" ".join(str(MANIFEST["datasets"][ACT["funatlas"]["dataset"]]
-                                  .get("citation", "")).split()),
-        threads: 1
-        resources:
-            mem_mb=by_attempt(1000),
-            runtime=by_attempt(5),
-        conda:
-            "../../envs/activity.yaml"
-        script:
-            "../scripts/activity_funatlas.py"
+    if ACT["funatlas"]["activate"]:
 
-    STAGE_TARGETS.append(f"{ACT_DIR}/desc-randi2023_funatlas.nc")
+        rule activity_funatlas:
+            input:
+                h5=dataset_paths(MANIFEST, ACT["funatlas"]["dataset"], config["resources"]["dest"])[0],
+                cell_table=config["connectome"]["cell_table"],
+                aliases=config["connectome"]["aliases"],
+            output:
+                nc=f"{ACT_DIR}/desc-randi2023_funatlas.nc",
+            log:
+                f"{LOGS}/activity/funatlas.log",
+            params:
+                strains=ACT["funatlas"]["strains"],
+                exclude=config["connectome"].get("exclude_neurons", ["CANL", "CANR"]),
+                citation=" ".join(str(MANIFEST["datasets"][ACT["funatlas"]["dataset"]]
+                                      .get("citation", "")).split()),
+            threads: 1
+            resources:
+                mem_mb=by_attempt(1000),
+                runtime=by_attempt(5),
+            conda:
+                "../../envs/activity.yaml"
+            script:
+                "../scripts/activity_funatlas.py"
+
+        STAGE_TARGETS.append(f"{ACT_DIR}/desc-randi2023_funatlas.nc")
 
     # Structure-function needs the connectome stage's outputs.
     SF = ACT["structure_function"]
-    if SF["activate"] and is_activated("connectome"):
+    if SF["activate"] and ACT["funatlas"]["activate"] and is_activated("connectome"):
         _SF_ALL = [*SOURCES, "consensus"]
         SF_CONNECTOMES = sorted(set(SF["sources"] or _SF_ALL) & set(_SF_ALL))
 

@@ -1,51 +1,87 @@
 # Stage 'bicluster': Bayesian bi-clustering of spike counts (Wei 2023; issue 7).
-# Per recording (an NWB units table or a SIMULATED one): bin counts, run each MCMC chain as
-# its own job, then merge the chains into posterior summaries, diagnostics and figures.
-from neuroflow.bicluster.pipeline import recording_inputs, recording_spec
+# Per recording (the activity stage's counts file, or a SIMULATED one): take the counts, run
+# each MCMC chain as its own job, then merge the chains into posterior summaries,
+# diagnostics and figures. The activity stage is the one reader of spike files.
+from neuroflow.activity.inputs import SUBDIR_PATTERN, stems_pattern
+from neuroflow.bicluster.pipeline import bicluster_recordings
+
+
+# The stage's defaults (workflow/schemas/bicluster.schema.yaml) filled into its section.
+validate(config.setdefault("bicluster", {}), schema="../schemas/bicluster.schema.yaml")
 
 
 if is_activated("bicluster"):
 
     BIC = config["bicluster"]
-    BIC_RECS = sorted(BIC["recordings"])
-    BIC_CHAINS = list(range(BIC.get("chains", 2)))
+    BIC_RECS = bicluster_recordings(config, MANIFEST, Path(workflow.basedir))
+    BIC_SIMS = sorted(k for k, v in BIC_RECS.items() if "simulate" in v)
+    BIC_ACT = sorted(k for k, v in BIC_RECS.items() if "activity" in v)
+    BIC_CHAINS = list(range(BIC["chains"]))
     BIC_CATEGORY = "Bayesian bi-clustering"
-    BIC_PREFIX = f"{R}/sub-{{rec}}/ephys/sub-{{rec}}"
-    BIC_FIGS = f"{R}/sub-{{rec}}/figures/sub-{{rec}}"
+    BIC_PREFIX = f"{R}/{{subdir}}/ephys/{{stem}}"
+    BIC_FIGS = f"{R}/{{subdir}}/figures/{{stem}}"
+    BIC_STEMS = stems_pattern(BIC_RECS)
 
     wildcard_constraints:
-        rec="[A-Za-z0-9]+",
         chain="[0-9]+",
 
-    rule bicluster_counts:
-        input:
-            nwb=lambda wc: recording_inputs(config, MANIFEST, wc.rec),
-        output:
-            nc=f"{BIC_PREFIX}_desc-binned_counts.nc",
-        log:
-            f"{LOGS}/bicluster/sub-{{rec}}_counts.log",
-        params:
-            spec=lambda wc: recording_spec(config, MANIFEST, wc.rec),
-        threads: 1
-        resources:
-            mem_mb=by_attempt(1000),
-            runtime=by_attempt(10),
-        conda:
-            "../../envs/bicluster.yaml"
-        script:
-            "../scripts/bicluster_counts.py"
+    if BIC_ACT:
 
+        rule bicluster_counts:
+            input:
+                nc=rules.activity_counts.output.nc,
+            output:
+                nc=f"{BIC_PREFIX}_desc-binned_counts.nc",
+            log:
+                f"{LOGS}/bicluster/{{subdir}}/{{stem}}_counts.log",
+            params:
+                spec=lambda wc: BIC_RECS[wc.stem],
+            wildcard_constraints:
+                subdir=SUBDIR_PATTERN,
+                stem=stems_pattern(BIC_ACT),
+            threads: 1
+            resources:
+                mem_mb=by_attempt(1000),
+                runtime=by_attempt(5),
+            conda:
+                "../../envs/bicluster.yaml"
+            script:
+                "../scripts/bicluster_counts.py"
+
+    if BIC_SIMS:
+
+        rule bicluster_simulate:
+            output:
+                nc=f"{BIC_PREFIX}_desc-binned_counts.nc",
+            log:
+                f"{LOGS}/bicluster/{{subdir}}/{{stem}}_simulate.log",
+            params:
+                spec=lambda wc: BIC_RECS[wc.stem],
+            wildcard_constraints:
+                subdir=SUBDIR_PATTERN,
+                stem=stems_pattern(BIC_SIMS),
+            threads: 1
+            resources:
+                mem_mb=by_attempt(1000),
+                runtime=by_attempt(10),
+            conda:
+                "../../envs/bicluster.yaml"
+            script:
+                "../scripts/bicluster_counts.py"
 
     rule bicluster_chain:
         input:
-            nc=rules.bicluster_counts.output.nc,
+            nc=f"{BIC_PREFIX}_desc-binned_counts.nc",
         output:
             nc=f"{BIC_PREFIX}_chain-{{chain}}_desc-bicluster_mcmc.nc",
         log:
-            f"{LOGS}/bicluster/sub-{{rec}}_chain-{{chain}}.log",
+            f"{LOGS}/bicluster/{{subdir}}/{{stem}}_chain-{{chain}}.log",
         params:
-            sampler=BIC.get("sampler", {}),
-            seed=BIC.get("seed", 2023),
+            sampler=BIC["sampler"],
+            seed=BIC["seed"],
+        wildcard_constraints:
+            subdir=SUBDIR_PATTERN,
+            stem=BIC_STEMS,
         threads: 1
         resources:
             mem_mb=by_attempt(2000),
@@ -60,66 +96,69 @@ if is_activated("bicluster"):
         input:
             chains=expand(f"{BIC_PREFIX}_chain-{{chain}}_desc-bicluster_mcmc.nc",
                           chain=BIC_CHAINS, allow_missing=True),
-            counts=rules.bicluster_counts.output.nc,
+            counts=f"{BIC_PREFIX}_desc-binned_counts.nc",
         output:
             nc=f"{BIC_PREFIX}_desc-bicluster_posterior.nc",
             diagnostics=report(
                 f"{BIC_PREFIX}_desc-bicluster_diagnostics.tsv",
                 caption="../report/bicluster_diagnostics.rst",
                 category=BIC_CATEGORY,
-                subcategory="{rec}",
-                labels={"recording": "{rec}", "figure": "diagnostics table"},
+                subcategory="{stem}",
+                labels={"recording": "{stem}", "figure": "diagnostics table"},
             ),
             clusters=f"{BIC_PREFIX}_desc-bicluster_clusters.tsv",
             validation=report(
                 f"{BIC_PREFIX}_desc-bicluster_validation.tsv",
                 caption="../report/bicluster_validation.rst",
                 category=BIC_CATEGORY,
-                subcategory="{rec}",
-                labels={"recording": "{rec}", "figure": "agreement with known labels"},
+                subcategory="{stem}",
+                labels={"recording": "{stem}", "figure": "agreement with known labels"},
             ),
             raster=report(
                 f"{BIC_FIGS}_desc-raster_bicluster.png",
                 caption="../report/bicluster_raster.rst",
                 category=BIC_CATEGORY,
-                subcategory="{rec}",
-                labels={"recording": "{rec}", "figure": "raster sorted by cluster"},
+                subcategory="{stem}",
+                labels={"recording": "{stem}", "figure": "raster sorted by cluster"},
             ),
             states=report(
                 f"{BIC_FIGS}_desc-states_bicluster.png",
                 caption="../report/bicluster_states.rst",
                 category=BIC_CATEGORY,
-                subcategory="{rec}",
-                labels={"recording": "{rec}", "figure": "state ribbon"},
+                subcategory="{stem}",
+                labels={"recording": "{stem}", "figure": "state ribbon"},
             ),
             coclustering=report(
                 f"{BIC_FIGS}_desc-coclustering_bicluster.png",
                 caption="../report/bicluster_coclustering.rst",
                 category=BIC_CATEGORY,
-                subcategory="{rec}",
-                labels={"recording": "{rec}", "figure": "co-clustering"},
+                subcategory="{stem}",
+                labels={"recording": "{stem}", "figure": "co-clustering"},
             ),
             traces=report(
                 f"{BIC_FIGS}_desc-traces_bicluster.png",
                 caption="../report/bicluster_traces.rst",
                 category=BIC_CATEGORY,
-                subcategory="{rec}",
-                labels={"recording": "{rec}", "figure": "MCMC traces"},
+                subcategory="{stem}",
+                labels={"recording": "{stem}", "figure": "MCMC traces"},
             ),
             latents=report(
                 f"{BIC_FIGS}_desc-latents_bicluster.png",
                 caption="../report/bicluster_latents.rst",
                 category=BIC_CATEGORY,
-                subcategory="{rec}",
-                labels={"recording": "{rec}", "figure": "latent trajectories"},
+                subcategory="{stem}",
+                labels={"recording": "{stem}", "figure": "latent trajectories"},
             ),
         log:
-            f"{LOGS}/bicluster/sub-{{rec}}_merge.log",
+            f"{LOGS}/bicluster/{{subdir}}/{{stem}}_merge.log",
         params:
-            loss=BIC.get("loss", "binder"),
-            state_loss=BIC.get("state_loss", "pear"),
-            n_shuffles=BIC.get("n_shuffles", 1000),
-            seed=BIC.get("seed", 2023),
+            loss=BIC["loss"],
+            state_loss=BIC["state_loss"],
+            n_shuffles=BIC["n_shuffles"],
+            seed=BIC["seed"],
+        wildcard_constraints:
+            subdir=SUBDIR_PATTERN,
+            stem=BIC_STEMS,
         threads: 1
         resources:
             mem_mb=by_attempt(4000),
@@ -131,5 +170,6 @@ if is_activated("bicluster"):
 
 
     STAGE_TARGETS.extend(
-        expand(f"{BIC_PREFIX}_desc-bicluster_{{what}}", rec=BIC_RECS,
-               what=["posterior.nc", "diagnostics.tsv", "validation.tsv"]))
+        f"{R}/{spec['subdir']}/ephys/{stem}_desc-bicluster_{what}"
+        for stem, spec in BIC_RECS.items()
+        for what in ("posterior.nc", "diagnostics.tsv", "validation.tsv"))

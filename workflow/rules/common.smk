@@ -6,6 +6,7 @@ from snakemake.utils import validate
 from snakemake.common.configfile import load_configfile
 
 from neuroflow.bids import check_bids_config
+from neuroflow.eeg.inputs import check_eeg_inputs
 from neuroflow.config import (
     active_sources,
     at_level,
@@ -24,9 +25,14 @@ from neuroflow.resources import dataset_paths, load_manifest
 replace_input_maps(config, [*(load_configfile(f) for f in workflow.overwrite_configfiles),
                             dict(workflow.config_settings.config)])
 validate(config, schema="../schemas/config.schema.yaml")
+# snakemake's validate does not fill the defaults of a stage schema behind a $ref
+for _stage in ("activity", "fmri", "eeg", "fc", "bicluster", "trsa", "encoding"):
+    if isinstance(config.get(_stage), dict):
+        validate(config[_stage], schema=f"../schemas/{_stage}.schema.yaml")
 check_config(config, root=Path(workflow.basedir))
 # BIDS inputs (bids_dir, derivatives, participant_label, ...) before any job
 BIDS = check_bids_config(config)
+check_eeg_inputs(config)  # every selected participant has EEG; channels.tsv usable
 # participants sheets (and the fMRI run sheet's sub/ses) against the common row schema
 check_participant_sheets(config, schema=Path(workflow.current_basedir) / "../schemas/participants.schema.yaml")
 

@@ -1,26 +1,46 @@
-# Stage 'eeg' (issue 5): EEG preprocessing with MNE, from recordings to cleaned FIF, spectra,
-# the aperiodic (1/f) exponent, oscillatory peaks and sensor connectivity.
-# Subjects: the embedded spkit recording, the seeded simulated cohort, your own files and a
-# BIDS dataset (see the `eeg` section of config/config.yaml).
+# Stage 'eeg' (issue 5, issue 17): EEG preprocessing with MNE, from recordings to cleaned FIF,
+# spectra, the aperiodic (1/f) exponent, oscillatory peaks and sensor connectivity.
+# One job per recording (sub x ses x task x acq x run), as in MNE-BIDS-Pipeline: every EEG
+# recording of the top-level bids_dir the selection keeps (participant_label, sessions,
+# runs, tasks), the embedded spkit recording, the seeded simulated cohort and your own files
+# (see the `eeg` section of config/config.yaml). Outputs keep every BIDS entity:
+# results/sub-01/ses-2/eeg/sub-01_ses-2_task-rest_run-2_desc-clean_eeg.fif.
 
 
 if is_activated("eeg"):
     # eeg_-prefixed names: every rule file shares one namespace
-    from neuroflow.eeg.cohort import eeg_subjects
-    from neuroflow.eeg.cohort import recording_files as eeg_recording_files
-    from neuroflow.eeg.cohort import subject_paths as eeg_subject_paths
+    from neuroflow.eeg.inputs import FOLDER_RE as EEG_FOLDER_RE
+    from neuroflow.eeg.inputs import RECORDING_RE as EEG_RECORDING_RE
+    from neuroflow.eeg.inputs import eeg_recordings
+    from neuroflow.eeg.inputs import recording_inputs as eeg_recording_inputs
+    from neuroflow.eeg.inputs import recording_paths as eeg_recording_paths
+    from neuroflow.eeg.inputs import reports as eeg_reports
+    from neuroflow.eeg.inputs import truth_file as eeg_truth_file
 
     EEG = config["eeg"]
     EEG_TASK = EEG["task"]
-    EEG_SUBJECTS = eeg_subjects(EEG)
+    EEG_RECS = eeg_recordings(config)  # {BIDS stem: spec}; errors name the key and file
+    EEG_REPORTS = eeg_reports(EEG_RECS)  # {report stem: [recording stems]}
     EEG_SRC = f"{R}/sourcedata"
     EEG_GROUP = f"{R}/group/eeg"
     EEG_LOGS = f"{LOGS}/eeg"
-    EEG_SUB = f"{R}/sub-{{sub}}/eeg/sub-{{sub}}_task-{EEG_TASK}"
+    # {eegdir}: sub-01[/ses-2]/eeg; {eegrec}: the recording's stem; {eegrep}: a report's stem
+    EEG_OUT = f"{R}/{{eegdir}}/{{eegrec}}"
+    EEG_REC = f"{R}/{{folder}}/{{stem}}"  # the same, for expand-like lists of recordings
     EEG_ICA = EEG["preprocessing"]["ica"]["activate"]
     EEG_CON = EEG["features"]["connectivity"]["activate"]
     EEG_SIM_PREFIX = EEG["simulate"]["prefix"]
-    EEG_ORDER = list(EEG_SUBJECTS)
+    EEG_ORDER = list(EEG_RECS)
+
+    def eeg_rec(wc):
+        """The spec of the recording a job's wildcards name (its folder must match)."""
+        rec = EEG_RECS[wc.eegrec]
+        if rec["folder"] != wc.eegdir:
+            raise ValueError(f"EEG recording {wc.eegrec} lives in {rec['folder']}, not {wc.eegdir}")
+        return rec
+
+    def eeg_report_recs(wc):
+        return [EEG_RECS[k] for k in EEG_REPORTS[wc.eegrep]]
 
     if EEG["embedded"]["activate"]:
         EEG_EMB = EEG["embedded"]["subject"]
@@ -76,28 +96,28 @@ if is_activated("eeg"):
 
     rule eeg_preprocess:
         input:
-            lambda wc: eeg_recording_files(EEG_SUBJECTS[wc.sub], EEG_TASK, EEG_SRC, wc.sub),
+            lambda wc: eeg_recording_inputs(eeg_rec(wc), EEG_SRC),
         output:
             **{
-                "filtered": f"{EEG_SUB}_desc-filtered_eeg.fif",
-                "clean": f"{EEG_SUB}_desc-clean_eeg.fif",
-                "epochs": f"{EEG_SUB}_desc-clean_epo.fif",
-                "channels": f"{EEG_SUB}_channels.tsv",
-                "channels_json": f"{EEG_SUB}_channels.json",
-                "components": f"{EEG_SUB}_desc-ica_components.tsv",
-                "components_json": f"{EEG_SUB}_desc-ica_components.json",
-                "epochs_log": f"{EEG_SUB}_desc-rejection_log.tsv",
-                "epochs_log_json": f"{EEG_SUB}_desc-rejection_log.json",
-                "summary": f"{EEG_SUB}_desc-preproc_eeg.json",
+                "filtered": f"{EEG_OUT}_desc-filtered_eeg.fif",
+                "clean": f"{EEG_OUT}_desc-clean_eeg.fif",
+                "epochs": f"{EEG_OUT}_desc-clean_epo.fif",
+                "channels": f"{EEG_OUT}_channels.tsv",
+                "channels_json": f"{EEG_OUT}_channels.json",
+                "components": f"{EEG_OUT}_desc-ica_components.tsv",
+                "components_json": f"{EEG_OUT}_desc-ica_components.json",
+                "epochs_log": f"{EEG_OUT}_desc-rejection_log.tsv",
+                "epochs_log_json": f"{EEG_OUT}_desc-rejection_log.json",
+                "summary": f"{EEG_OUT}_desc-preproc_eeg.json",
             },
-            **({"ica": f"{EEG_SUB}_ica.fif"} if EEG_ICA else {}),
+            **({"ica": f"{EEG_OUT}_ica.fif"} if EEG_ICA else {}),
         log:
-            f"{EEG_LOGS}/sub-{{sub}}_preprocess.log",
+            f"{EEG_LOGS}/{{eegdir}}/{{eegrec}}_preprocess.log",
         wildcard_constraints:
-            sub="[A-Za-z0-9]+",
+            eegdir=EEG_FOLDER_RE,
+            eegrec=EEG_RECORDING_RE,
         params:
-            spec=lambda wc: EEG_SUBJECTS[wc.sub],
-            task=EEG_TASK,
+            spec=eeg_rec,
             montage=EEG["montage"],
             on_missing=EEG["montage_on_missing"],
             preprocessing=EEG["preprocessing"],
@@ -112,21 +132,22 @@ if is_activated("eeg"):
 
     rule eeg_features:
         input:
-            epochs=f"{EEG_SUB}_desc-clean_epo.fif",
+            epochs=f"{EEG_OUT}_desc-clean_epo.fif",
         output:
-            nc=f"{EEG_SUB}_desc-spectra_eeg.nc",
-            bandpower=f"{EEG_SUB}_desc-bandpower_eeg.tsv",
-            bandpower_json=f"{EEG_SUB}_desc-bandpower_eeg.json",
-            aperiodic=f"{EEG_SUB}_desc-aperiodic_eeg.tsv",
-            aperiodic_json=f"{EEG_SUB}_desc-aperiodic_eeg.json",
-            peaks=f"{EEG_SUB}_desc-peaks_eeg.tsv",
-            peaks_json=f"{EEG_SUB}_desc-peaks_eeg.json",
+            nc=f"{EEG_OUT}_desc-spectra_eeg.nc",
+            bandpower=f"{EEG_OUT}_desc-bandpower_eeg.tsv",
+            bandpower_json=f"{EEG_OUT}_desc-bandpower_eeg.json",
+            aperiodic=f"{EEG_OUT}_desc-aperiodic_eeg.tsv",
+            aperiodic_json=f"{EEG_OUT}_desc-aperiodic_eeg.json",
+            peaks=f"{EEG_OUT}_desc-peaks_eeg.tsv",
+            peaks_json=f"{EEG_OUT}_desc-peaks_eeg.json",
         log:
-            f"{EEG_LOGS}/sub-{{sub}}_features.log",
+            f"{EEG_LOGS}/{{eegdir}}/{{eegrec}}_features.log",
         wildcard_constraints:
-            sub="[A-Za-z0-9]+",
+            eegdir=EEG_FOLDER_RE,
+            eegrec=EEG_RECORDING_RE,
         params:
-            simulated=lambda wc: EEG_SUBJECTS[wc.sub]["simulated"],
+            simulated=lambda wc: eeg_rec(wc)["simulated"],
             features=EEG["features"],
         threads: 1
         resources:
@@ -141,15 +162,16 @@ if is_activated("eeg"):
 
         rule eeg_connectivity:
             input:
-                epochs=f"{EEG_SUB}_desc-clean_epo.fif",
+                epochs=f"{EEG_OUT}_desc-clean_epo.fif",
             output:
-                nc=f"{EEG_SUB}_desc-connectivity_eeg.nc",
+                nc=f"{EEG_OUT}_desc-connectivity_eeg.nc",
             log:
-                f"{EEG_LOGS}/sub-{{sub}}_connectivity.log",
+                f"{EEG_LOGS}/{{eegdir}}/{{eegrec}}_connectivity.log",
             wildcard_constraints:
-                sub="[A-Za-z0-9]+",
+                eegdir=EEG_FOLDER_RE,
+                eegrec=EEG_RECORDING_RE,
             params:
-                simulated=lambda wc: EEG_SUBJECTS[wc.sub]["simulated"],
+                simulated=lambda wc: eeg_rec(wc)["simulated"],
                 features=EEG["features"],
             threads: 1
             resources:
@@ -160,39 +182,42 @@ if is_activated("eeg"):
             script:
                 "../scripts/eeg_connectivity.py"
 
-    rule eeg_report_subject:
+    def eeg_report_inputs(suffix):
+        """Input function: one file per recording of the report (runs in order)."""
+        return lambda wc: eeg_recording_paths(EEG_REC, eeg_report_recs(wc), suffix)
+
+    # One MNE Report per subject x session x task (x acq), runs as sections: what
+    # MNE-BIDS-Pipeline does. Without sessions/runs it is the old per-subject report.
+    rule eeg_report:
         input:
-            **{
-                "filtered": f"{EEG_SUB}_desc-filtered_eeg.fif",
-                "clean": f"{EEG_SUB}_desc-clean_eeg.fif",
-                "epochs": f"{EEG_SUB}_desc-clean_epo.fif",
-                "channels": f"{EEG_SUB}_channels.tsv",
-                "components": f"{EEG_SUB}_desc-ica_components.tsv",
-                "epochs_log": f"{EEG_SUB}_desc-rejection_log.tsv",
-                "summary": f"{EEG_SUB}_desc-preproc_eeg.json",
-                "features": f"{EEG_SUB}_desc-spectra_eeg.nc",
-                "aperiodic": f"{EEG_SUB}_desc-aperiodic_eeg.tsv",
-            },
-            **({"ica": f"{EEG_SUB}_ica.fif"} if EEG_ICA else {}),
-            **({"connectivity": f"{EEG_SUB}_desc-connectivity_eeg.nc"} if EEG_CON else {}),
-            truth=lambda wc: (
-                [f"{EEG_SRC}/sub-{wc.sub}/eeg/sub-{wc.sub}_task-{EEG_TASK}_truth.json"]
-                if EEG_SUBJECTS[wc.sub]["kind"] == "simulated" else []
-            ),
+            filtered=eeg_report_inputs("_desc-filtered_eeg.fif"),
+            clean=eeg_report_inputs("_desc-clean_eeg.fif"),
+            epochs=eeg_report_inputs("_desc-clean_epo.fif"),
+            channels=eeg_report_inputs("_channels.tsv"),
+            components=eeg_report_inputs("_desc-ica_components.tsv"),
+            epochs_log=eeg_report_inputs("_desc-rejection_log.tsv"),
+            summary=eeg_report_inputs("_desc-preproc_eeg.json"),
+            features=eeg_report_inputs("_desc-spectra_eeg.nc"),
+            aperiodic=eeg_report_inputs("_desc-aperiodic_eeg.tsv"),
+            ica=eeg_report_inputs("_ica.fif") if EEG_ICA else [],
+            connectivity=eeg_report_inputs("_desc-connectivity_eeg.nc") if EEG_CON else [],
+            truth=lambda wc: [t for r in eeg_report_recs(wc) for t in eeg_truth_file(r, EEG_SRC)],
         output:
             report(
-                f"{EEG_SUB}_report.html",
+                f"{R}/{{eegdir}}/{{eegrep}}_report.html",
                 caption="../report/eeg_subject_report.rst",
                 category="EEG preprocessing",
-                subcategory="Per-subject MNE reports",
-                labels={"subject": "{sub}", "file": "MNE Report"},
+                subcategory="MNE reports (subject x session)",
+                labels={"report": "{eegrep}", "file": "MNE Report"},
             ),
         log:
-            f"{EEG_LOGS}/sub-{{sub}}_report.log",
+            f"{EEG_LOGS}/{{eegdir}}/{{eegrep}}_report.log",
         wildcard_constraints:
-            sub="[A-Za-z0-9]+",
+            eegdir=EEG_FOLDER_RE,
+            eegrep=EEG_RECORDING_RE,
         params:
-            simulated=lambda wc: EEG_SUBJECTS[wc.sub]["simulated"],
+            labels=lambda wc: EEG_REPORTS[wc.eegrep],
+            simulated=lambda wc: eeg_report_recs(wc)[0]["simulated"],
         threads: 1
         resources:
             mem_mb=by_attempt(3000),
@@ -202,22 +227,23 @@ if is_activated("eeg"):
         script:
             "../scripts/eeg_report.py"
 
+    EEG_ORDERED = [EEG_RECS[k] for k in EEG_ORDER]
+
     rule eeg_group:
         input:
-            summaries=eeg_subject_paths(EEG_SUB, EEG_ORDER, "_desc-preproc_eeg.json"),
-            features=eeg_subject_paths(EEG_SUB, EEG_ORDER, "_desc-spectra_eeg.nc"),
-            aperiodics=eeg_subject_paths(EEG_SUB, EEG_ORDER, "_desc-aperiodic_eeg.tsv"),
-            connectivities=(eeg_subject_paths(EEG_SUB, EEG_ORDER, "_desc-connectivity_eeg.nc")
+            summaries=eeg_recording_paths(EEG_REC, EEG_ORDERED, "_desc-preproc_eeg.json"),
+            features=eeg_recording_paths(EEG_REC, EEG_ORDERED, "_desc-spectra_eeg.nc"),
+            aperiodics=eeg_recording_paths(EEG_REC, EEG_ORDERED, "_desc-aperiodic_eeg.tsv"),
+            connectivities=(eeg_recording_paths(EEG_REC, EEG_ORDERED, "_desc-connectivity_eeg.nc")
                             if EEG_CON else []),
-            truths=[f"{EEG_SRC}/sub-{s}/eeg/sub-{s}_task-{EEG_TASK}_truth.json"
-                    for s in EEG_ORDER if EEG_SUBJECTS[s]["kind"] == "simulated"],
+            truths=[t for r in EEG_ORDERED for t in eeg_truth_file(r, EEG_SRC)],
         output:
             table=report(
                 f"{EEG_GROUP}/desc-features_eeg.tsv",
                 caption="../report/eeg_group_table.rst",
                 category="EEG preprocessing",
                 subcategory="Group",
-                labels={"table": "per-subject features"},
+                labels={"table": "per-recording features"},
             ),
             table_json=f"{EEG_GROUP}/desc-features_eeg.json",
             nc=f"{EEG_GROUP}/desc-features_eeg.nc",
@@ -245,8 +271,8 @@ if is_activated("eeg"):
         log:
             f"{EEG_LOGS}/group.log",
         params:
-            subjects=EEG_ORDER,
-            simulated=[s for s in EEG_ORDER if EEG_SUBJECTS[s]["kind"] == "simulated"],
+            recordings=EEG_ORDER,
+            simulated=[r["stem"] for r in EEG_ORDERED if r["kind"] == "simulated"],
         threads: 1
         resources:
             mem_mb=by_attempt(2000),
@@ -262,5 +288,6 @@ if is_activated("eeg"):
         f"{EEG_GROUP}/desc-aperiodic_eeg.png",
         f"{EEG_GROUP}/desc-spectra_eeg.png",
         f"{EEG_GROUP}/desc-bandpower_eeg.png",
-        *eeg_subject_paths(EEG_SUB, EEG_ORDER, "_report.html"),
+        *(f"{R}/{EEG_RECS[recs[0]]['folder']}/{rep}_report.html"
+          for rep, recs in EEG_REPORTS.items()),
     ])

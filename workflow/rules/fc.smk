@@ -10,6 +10,7 @@
 
 if is_activated("fc"):
 
+    from neuroflow.eeg.inputs import clean_eeg_files as fc_eeg_files
     from neuroflow.fc.workflow import active_benchmarks, bench_files, operator_families, uses_sps
 
     FC = config["fc"]
@@ -24,9 +25,21 @@ if is_activated("fc"):
     FC_FAMILY_FILES = f"{FC_STEM}_family-{{family}}_desc-fc_connectivity.nc"
     FC_WC = {"bench": "[A-Za-z0-9]+", "family": "|".join(FC_FAMILIES)}
 
+    def fc_files(bench_id):
+        """Inputs of one benchmark; source eeg: the EEG stage's cleaned recordings (DAG edge
+        eeg_preprocess -> fc_samples, never the raw files)."""
+        bench = FC["benchmarks"][bench_id]
+        if bench.get("source") == "eeg":
+            return {"eeg": fc_eeg_files(config, R, f"fc.benchmarks.{bench_id}.source")}
+        return bench_files(FC, MANIFEST, FC_DEST, bench_id)
+
+    def fc_bench_setting(key, default):
+        """A benchmark's own window_length / window_stride, else the fc-wide one."""
+        return lambda wc: FC["benchmarks"][wc.bench].get(key) or default
+
     rule fc_samples:
         input:
-            lambda wc: [p for ps in bench_files(FC, MANIFEST, FC_DEST, wc.bench).values() for p in ps],
+            lambda wc: [p for ps in fc_files(wc.bench).values() for p in ps],
         output:
             nc=f"{FC_STEM}_desc-windows_timeseries.nc",
             tsv=f"{FC_STEM}_desc-windows_samples.tsv",
@@ -39,10 +52,12 @@ if is_activated("fc"):
             **FC_WC,
         params:
             bench=lambda wc: FC["benchmarks"][wc.bench],
-            files=lambda wc: bench_files(FC, MANIFEST, FC_DEST, wc.bench),
-            window_length=FC.get("window_length", 70),
-            window_stride=FC.get("window_stride", 35),
-            regions=FC.get("regions", "dmn"),
+            files=lambda wc: fc_files(wc.bench),
+            window_length=fc_bench_setting("window_length", FC.get("window_length", 70)),
+            window_stride=fc_bench_setting("window_stride", FC.get("window_stride", 35)),
+            # EEG channels are chosen by fc.benchmarks.<id>.eeg.channels
+            regions=lambda wc: ("all" if FC["benchmarks"][wc.bench].get("source") == "eeg"
+                                else FC.get("regions", "dmn")),
             clean=FC.get("clean", {}),
         threads: 1
         resources:

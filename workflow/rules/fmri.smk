@@ -1,17 +1,22 @@
-# Stage 'fmri': fMRI preprocessing (issue 4). fMRIPrep-style derivatives or ready region time
-# series -> denoised, parcellated region time series (schema: src/neuroflow/fmri/__init__.py).
+# Stage 'fmri': fMRI preprocessing (issue 4). fMRIPrep derivatives (volumes at any res-,
+# GIfTI pairs, CIFTI dtseries) or ready region time series (XCP-D, sample sheet) -> denoised,
+# parcellated region time series (schema: src/neuroflow/fmri/__init__.py).
 #
-# index (once) -> confounds (run x strategy) + parcellate (run x atlas)
-#              -> denoise (run x atlas x strategy) -> qc (run) -> group tables.
+# run index (parse time; written by fmri_index) -> confounds (run x strategy) + parcellate
+# (run x atlas) -> denoise (run x atlas x strategy) -> qc (run) -> group tables.
 
 
 if is_activated("fmri"):
 
+    from neuroflow.fmri.index import ENTITIES as FMRI_ENTITIES
+
     FMRI = config["fmri"]
     FMRI_GROUP = f"{R}/group/fmri"
+    # a run stem carries every entity of its input (res-, den-, seg-, ...), never atlas/desc
     FMRI_WC = {
         "folder": r"sub-[A-Za-z0-9]+(/ses-[A-Za-z0-9]+)?/func",
-        "stem": r"sub-[A-Za-z0-9]+(_(ses|task|acq|ce|rec|dir|run|echo|space)-[A-Za-z0-9]+)*",
+        "stem": r"sub-[A-Za-z0-9]+(_(" + "|".join(e for e in FMRI_ENTITIES if e != "sub")
+        + r")-[A-Za-z0-9]+)*",
         "atlas": r"[A-Za-z0-9]+",
         "strategy": r"(?!raw)[A-Za-z0-9]+",
     }
@@ -19,7 +24,7 @@ if is_activated("fmri"):
 
     include: "fmri_inputs.smk"
 
-    checkpoint fmri_index:
+    rule fmri_index:
         input:
             sample_sheet=FMRI.get("sample_sheet") or [],
             participants=FMRI.get("participants", {}).get("sheet") or [],
@@ -33,12 +38,13 @@ if is_activated("fmri"):
         log:
             f"{LOGS}/fmri/index.log",
         params:
-            derivatives_dirs=FMRI.get("derivatives_dirs", []),
-            scan=FMRI.get("scan", {}),
+            cohort={k: config.get(k) for k in ("derivatives", "participant_label",
+                                               "exclude_participant_label", "sessions", "runs",
+                                               "tasks")},
+            fmri={k: FMRI.get(k) for k in ("sample_sheet", "scan", "strategies", "atlases",
+                                           "participants")},
             resources_dest=lambda wc: config["resources"]["dest"],
-            strategies=sorted(FMRI.get("strategies", {})),
-            atlases=FMRI.get("atlases", {}),
-            participants=FMRI.get("participants", {}),
+            stems=sorted(FMRI_ROWS),
         threads: 1
         resources:
             mem_mb=by_attempt(1000),
@@ -157,6 +163,7 @@ if is_activated("fmri"):
 
     rule fmri_group:
         input:
+            runs=f"{FMRI_GROUP}/desc-runs_index.tsv",
             qc=fmri_group_qc_inputs,
             timeseries=fmri_group_timeseries_inputs,
         output:
@@ -197,6 +204,8 @@ if is_activated("fmri"):
         script:
             "../scripts/fmri_group.py"
 
+    # per-run outputs first (the BIDS-app participant level keeps only these), then the group's
+    STAGE_TARGETS += fmri_group_qc_inputs(None) + fmri_group_timeseries_inputs(None)
     STAGE_TARGETS += [
         f"{FMRI_GROUP}/desc-qc_runs.tsv",
         f"{FMRI_GROUP}/desc-excluded_runs.tsv",

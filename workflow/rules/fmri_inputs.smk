@@ -1,26 +1,18 @@
 # Input functions of the fMRI stage (included by fmri.smk when the stage is activated).
-# Per-run jobs look their run up in the index written once by the checkpoint fmri_index.
+# The run index is built once at parse time from the sample sheet and the cohort's
+# derivatives (pybids; a bad input stops here, before any job); every per-run job gets its
+# row as a parameter. The fmri_index rule writes the same index to the results.
 
-import os
-from functools import lru_cache as _fmri_cache
-
-from neuroflow.fmri.pipeline import read_index as _fmri_read_index
+from neuroflow.fmri.index import expand_index as _fmri_expand_index
+from neuroflow.fmri.inputs import fmri_index as _fmri_build_index
 from neuroflow.fmri.pipeline import strategy_params as _fmri_strategy
 
-
-@_fmri_cache(maxsize=4)
-
-def _fmri_index_rows(path, mtime):
-    return {r["stem"]: r for r in _fmri_read_index(path).to_dict("records")}
-
-
-def fmri_rows():
-    path = checkpoints.fmri_index.get().output.tsv
-    return _fmri_index_rows(path, os.path.getmtime(path))
+FMRI_INDEX = _fmri_build_index(config)
+FMRI_ROWS = {r["stem"]: r for r in FMRI_INDEX.to_dict("records")}
 
 
 def fmri_row(wildcards):
-    return fmri_rows()[wildcards.stem]
+    return FMRI_ROWS[wildcards.stem]
 
 
 def fmri_run_files(wildcards):
@@ -35,7 +27,7 @@ def fmri_atlas(name):
 
 def fmri_atlas_files(wildcards):
     atlas = fmri_atlas(wildcards.atlas)
-    return [atlas[k] for k in ("path", "left", "right", "labels") if atlas.get(k)]
+    return [atlas[k] for k in ("path", "left", "right", "labels", "dlabel") if atlas.get(k)]
 
 
 def fmri_strategies_of(wildcards):
@@ -54,18 +46,11 @@ def fmri_qc_raw(wildcards):
     return f"{R}/{wildcards.folder}/{wildcards.stem}_atlas-{row['atlas']}_desc-raw_timeseries.tsv"
 
 
-def fmri_all_runs(wildcards):
-    return sorted(fmri_rows().values(), key=lambda r: r["stem"])
-
-
 def fmri_group_qc_inputs(wildcards):
-    return [f"{R}/{r['folder']}/{r['stem']}_desc-qc_bold.tsv" for r in fmri_all_runs(wildcards)]
+    return [f"{R}/{r['folder']}/{r['stem']}_desc-qc_bold.tsv"
+            for r in sorted(FMRI_ROWS.values(), key=lambda r: r["stem"])]
 
 
 def fmri_group_timeseries_inputs(wildcards):
-    from neuroflow.fmri.index import expand_index
-    import pandas as pd
-
-    rows = pd.DataFrame(fmri_all_runs(wildcards))
     return [f"{R}/{e['folder']}/{e['stem']}_atlas-{e['atlas']}_desc-{e['strategy']}_timeseries.tsv"
-            for e in expand_index(rows)]
+            for e in _fmri_expand_index(FMRI_INDEX)]

@@ -1,15 +1,18 @@
-"""Snakemake adapter: one subject's MNE Report (HTML)."""
-from neuroflow.eeg.report import subject_report
+"""Snakemake adapter: one MNE Report (HTML) per subject x session x task, runs as sections."""
+from neuroflow.eeg.report import REPORT_FILES, recording_report
 from neuroflow.rulelog import redirect_to_log
 
 with redirect_to_log(snakemake.log[0]):
     sm = snakemake
-    inp = dict(sm.input.items())
-    subject_report(
-        subject=sm.wildcards.sub, simulated=sm.params.simulated, filtered=inp["filtered"],
-        clean=inp["clean"], epochs=inp["epochs"], ica=inp.get("ica"), channels=inp["channels"],
-        components=inp["components"], epochs_log=inp["epochs_log"], summary=inp["summary"],
-        features=inp["features"], aperiodic=inp["aperiodic"],
-        connectivity=inp.get("connectivity"), truth=(list(sm.input.truth) or [None])[0],
-        out_html=sm.output[0],
-    )
+    recordings = []
+    for i, label in enumerate(sm.params.labels):
+        rec = {"label": label}
+        for key in REPORT_FILES:
+            files = list(sm.input[key]) if key in sm.input.keys() else []
+            rec[key] = files[i] if key != "truth" and files else None
+        recordings.append(rec)
+    truths = list(sm.input.truth)  # simulated recordings only (one per simulated subject)
+    for rec, truth in zip(recordings, truths):
+        rec["truth"] = truth
+    recording_report(title=sm.wildcards.eegrep, simulated=sm.params.simulated,
+                     recordings=recordings, out_html=sm.output[0])

@@ -4,7 +4,14 @@ Modules
 -------
 readers
     NWB (fluorescence, deconvolved traces, units), suite2p folders, CNMF-E in NWB and plain
-    TSV/CSV tables, all returning one labelled structure (``traces(time, neuron)``).
+    TSV/CSV/NetCDF tables, all returning one labelled structure (``traces(time, neuron)``);
+    ``read_nwb_units``: the spike trains, locations, epochs and head angle of a units table.
+spikes
+    Spike counts binned at a requested width from spike times, and counts tables: the
+    standardized counts file (``counts(time, neuron)``, spikes/bin) later stages read.
+inputs
+    Which spike / trace recordings the stage reads (``activity.spikes``; NWB files of
+    ``bids_dir`` with ``activity.bids``) and their BIDS-derivatives output names (cheap).
 resample
     Anti-aliased resampling to one common step, gap/NaN handling, smoothing, normalization.
 homogenize

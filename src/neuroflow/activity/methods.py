@@ -35,7 +35,7 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
                                  "scikit-learn"))
     sm, nm, lab = act["smoothing"], act["normalization"], act["labels"]
     recs = act["recordings"]
-    paras = [
+    homog = [
         f"Activity recordings were homogenized with neuroflow {__version__} (numpy "
         f"{versions['numpy']}, scipy {versions['scipy']}, xarray {versions['xarray']}, pynwb "
         f"{versions['pynwb']}) following Simeon et al. (2024), with the changes stated here. "
@@ -72,6 +72,8 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
         + (" (Ledoit-Wolf shrinkage)" if act["fc"]["kind"] == "partial_correlation" else
            " over the samples both neurons have") + ".",
     ]
+    paras = homog if recs else []
+    paras += _spike_paragraphs(config, manifest, versions)
     simulated = sorted(r for r, v in recs.items() if str(v.get("simulated", "no")).startswith("yes"))
     if simulated:
         paras.append(f"Simulated recording(s), labelled so in every output: {', '.join(simulated)}.")
@@ -83,6 +85,7 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
             f"{r.duration_s:.1f} s, {r.n_neurons} neurons ({r.n_labelled} labelled)"
             for r in t.itertuples()) + ".")
     sf = act["structure_function"]
+    funatlas = act["funatlas"].get("activate", True)
     paras.append(
         "The Randi et al. (2023) signal-propagation atlas (funatlas.h5 of the wormneuroatlas "
         "0.0.7.3 wheel, read with h5py at run time) was mapped to the canonical order "
@@ -95,7 +98,8 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
         "significant responses, and Spearman's rho between anatomical weight and |dF/F|, each "
         f"with a {sf['ci']:.0%} percentile bootstrap interval over {sf['n_bootstrap']} resamples "
         f"of stimulated neurons (seed {sf['random_state']}); consensus edges counted as present "
-        f"at support >= {sf['min_support']}.")
+        f"at support >= {sf['min_support']}.") if funatlas else None
+    paras = [x for x in paras if x]
     stats = res / "desc-structurefunction_stats.tsv"
     if stats.exists():
         st = pd.read_csv(stats, sep="\t")
@@ -105,10 +109,39 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
             paras.append("Consensus connectome: " + "; ".join(
                 f"{r.strain} {r.predictor} AUROC {r.value:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]"
                 for r in sel.itertuples()) + " (0.5 = chance).")
-    refs = [SIMEON, SCIPY, PYNWB]
-    if act["fc"]["kind"] == "partial_correlation":
+    refs = ([SIMEON, SCIPY] if recs or funatlas else []) + [PYNWB]
+    if recs and act["fc"]["kind"] == "partial_correlation":
         refs.append(LEDOIT_WOLF)
     used = sorted({r["dataset"] for r in recs.values() if r.get("dataset")}
-                  | {act["funatlas"]["dataset"]})
+                  | ({act["funatlas"]["dataset"]} if funatlas else set())
+                  | {r["dataset"] for r in (act.get("spikes") or {}).values()
+                     if r.get("dataset")})
     refs += [_dataset_ref(manifest, d) for d in used if d in manifest["datasets"]]
     return paras, refs
+
+
+def _spike_paragraphs(config: dict, manifest: dict, versions: dict) -> list[str]:
+    """What the counts of the spike recordings are (activity.spikes, activity.bids)."""
+    from neuroflow.activity.inputs import spike_recordings
+
+    try:
+        spikes = spike_recordings(config, manifest)
+    except ValueError as exc:  # the workflow already refused this config; say so, do not fail
+        return [f"Spike recordings could not be listed: {exc}"]
+    if not spikes:
+        return []
+    widths = sorted({float(s["bin_width"]) for s in spikes.values() if s["reader"] == "nwb"})
+    sims = sorted(k for k, s in spikes.items() if s["simulated"])
+    text = (f"{len(spikes)} spike recording(s) were read once, by the activity stage (pynwb "
+            f"{versions['pynwb']} for NWB units tables"
+            + (f"; {sum(s['source'] == 'bids' for s in spikes.values())} NWB file(s) found in "
+               "the BIDS dataset by pybids, every entity of the file name kept in the output "
+               "name" if any(s["source"] == "bids" for s in spikes.values()) else "")
+            + "). Spike times were counted in bins of "
+            + (", ".join(f"{w:g}" for w in widths) or "n/a")
+            + " s directly (edges at t_start + k x width, the window defaulting to the span of "
+            "the file's epochs; the time coordinate is the bin centre); counts tables were "
+            "taken at their own bins, never resampled.")
+    if sims:
+        text += f" SIMULATED (so declared by the user): {', '.join(sims)}."
+    return [text]

@@ -145,6 +145,71 @@ def homogenize_recording_files(files, *, recording_id: str, reader: str, reader_
     return ds
 
 
+def counts_file(files, *, spec: dict, citation: str, out_nc) -> xr.Dataset:
+    """Standardized spike counts of one recording (NWB units or a counts table) -> NetCDF.
+
+    Parameters
+    ----------
+    files : list of str
+        The one input file (NWB with a units table, or a counts TSV/CSV/NetCDF).
+    spec : dict
+        One entry of :func:`neuroflow.activity.inputs.spike_recordings` (``reader``,
+        ``bin_width``, ``t_start``, ``t_stop``, ``angle_series``, ``time_column``,
+        ``simulated``, ``source``, ``label``, ``entities``, ``key``).
+    citation : str
+        Citation of a manifest dataset ("" for other files).
+    out_nc : str
+        ``.../<entities>_desc-counts_spikes.nc``.
+    """
+    from neuroflow.activity.spikes import read_counts_table, read_nwb_counts
+
+    files = [str(f) for f in files]
+    if len(files) != 1:
+        raise ConfigError(f"config key {spec['key']}: one file per spike recording, got {files}")
+    if spec["reader"] == "nwb":
+        ds = read_nwb_counts(files[0], spec["bin_width"], spec.get("t_start"), spec.get("t_stop"),
+                             angle_series=spec.get("angle_series") or "",
+                             simulated=spec["simulated"])
+    elif spec["reader"] == "table":
+        ds = read_counts_table(files[0], time_column=spec.get("time_column", "time"),
+                               simulated=spec["simulated"])
+    else:
+        raise ConfigError(f"config key {spec['key']}.reader: {spec['reader']!r} is not nwb or table")
+    ds.attrs.update({
+        "recording": spec["stem"], "label": str(spec.get("label", spec["stem"])),
+        "entities": json.dumps(spec["entities"], sort_keys=True), "source": spec["source"],
+        "citation": citation, "inputs": _inputs(files),
+        "simulated_description": ("SIMULATED (set by the user: " + spec["key"] + ".simulated)"
+                                  if spec["simulated"] else "no (recorded data)"),
+        "parameters": json.dumps({k: spec.get(k) for k in ("reader", "bin_width", "t_start",
+                                                            "t_stop", "angle_series")},
+                                 sort_keys=True),
+        "software_versions": json.dumps(package_versions(VERSIONS))})
+    for note in ds.attrs["notes"]:
+        print(f"{spec['stem']}: {note}", flush=True)
+    ds.attrs["notes"] = json.dumps(list(ds.attrs["notes"]))
+    write_netcdf(ds, out_nc)
+    return ds
+
+
+def traces_file(files, *, spec: dict, series, only_cells: bool, simulated: bool,
+                out_nc) -> xr.Dataset:
+    """Standardized fluorescence traces of one BIDS NWB file (``activity.bids.kind: traces``)."""
+    from neuroflow.activity.readers import read_nwb
+
+    files = [str(f) for f in files]
+    rec = read_nwb(files[0], series=series or None, only_cells=only_cells)
+    rec.attrs.update({
+        "recording": spec["stem"], "entities": json.dumps(spec["entities"], sort_keys=True),
+        "source": "bids", "simulated": int(bool(simulated)), "inputs": _inputs(files),
+        "software_versions": json.dumps(package_versions(VERSIONS))})
+    for note in rec.attrs["notes"]:
+        print(f"{spec['stem']}: {note}", flush=True)
+    rec.attrs["notes"] = json.dumps(list(rec.attrs["notes"]))
+    write_netcdf(rec, out_nc)
+    return rec
+
+
 def fc_file(nc, *, kind: str, min_overlap: int, out_nc) -> xr.Dataset:
     """Per-recording functional connectivity NetCDF."""
     from neuroflow.activity.structure import functional_connectivity

@@ -22,7 +22,12 @@ Supported formats
     ``iscell.npy``, arrays of ROI x frame). ``ops.npy`` and ``stat.npy`` are pickles and
     are never read, so the frame rate must be given (``rate_hz``).
 ``table``
-    A TSV/CSV with one time column and one column per neuron (the header is the label).
+    A TSV/CSV with one time column and one column per neuron (the header is the label), or
+    a NetCDF file with ``traces (time, neuron)``.
+
+Spike trains: :func:`read_nwb_units` returns the units table itself (spike times, locations
+from the ``location`` column or the ``electrodes`` table, epochs, head angle) as
+:class:`SpikeUnits`; :mod:`neuroflow.activity.spikes` bins it into counts.
 
 Every failure raises :class:`ActivityReadError` (a ``ValueError``) naming the file.
 """
@@ -30,6 +35,7 @@ Every failure raises :class:`ActivityReadError` (a ``ValueError``) naming the fi
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -172,17 +178,7 @@ def read_nwb(path, series: str | None = None, label_column: str | None = None,
 
 
 def _read_nwb(path: Path, series, label_column, only_cells, bin_s) -> xr.Dataset:
-    import pynwb
-
-    try:
-        io = pynwb.NWBHDF5IO(str(path), "r", load_namespaces=True)
-    except Exception as exc:  # h5py/hdmf raise many types for a broken file
-        raise _fail(path, f"not a readable NWB (HDF5) file: {exc}") from exc
-    try:
-        try:
-            nwb = io.read()
-        except Exception as exc:
-            raise _fail(path, f"not a readable NWB file: {exc}") from exc
+    with _open_nwb(path) as nwb:
         if series == "units":
             return _read_units(nwb, path, bin_s)
         found = _roi_series(nwb)
@@ -225,29 +221,180 @@ def _read_nwb(path: Path, series, label_column, only_cells, bin_s) -> xr.Dataset
         return _recording(data[:, keep], time, np.asarray(names)[keep],
                           np.asarray(labels)[keep], ids[keep], path=path, reader="nwb",
                           signal=signal, units=str(s.unit), nominal_rate_hz=rate, notes=notes)
-    finally:
-        io.close()
 
 
 def _read_units(nwb, path, bin_s: float) -> xr.Dataset:
-    if nwb.units is None or len(nwb.units) == 0:
-        raise _fail(path, "series: units, but the file has no units table")
+    """The units table binned over the spikes' span, as rates (spikes/s) for homogenization."""
+    from neuroflow.activity.spikes import bin_spikes
+
     if not bin_s or bin_s <= 0:
         raise _fail(path, f"bin_s must be > 0, got {bin_s}")
-    spikes = [np.asarray(nwb.units["spike_times"][i], dtype=float) for i in range(len(nwb.units))]
-    nonempty = [s for s in spikes if s.size]
-    if not nonempty:
-        raise _fail(path, "the units table holds no spike times")
+    units = _units_of(nwb, path, angle_series="")
+    nonempty = [s for s in units.spike_times if s.size]
     t0 = np.floor(min(s.min() for s in nonempty) / bin_s) * bin_s
-    t1 = max(s.max() for s in nonempty)
-    n_bins = int(np.floor((t1 - t0) / bin_s)) + 1
-    edges = t0 + bin_s * np.arange(n_bins + 1)
-    counts = np.stack([np.histogram(s, edges)[0] for s in spikes], axis=1) / bin_s
-    ids = np.asarray(nwb.units.id[:])
-    return _recording(counts, edges[:-1] + bin_s / 2, [f"unit-{i}" for i in ids],
-                      [""] * ids.size, ids, path=path, reader="nwb", signal="units (binned spikes)",
-                      units="spikes/s", nominal_rate_hz=1.0 / bin_s,
+    n_bins = int(np.floor((max(s.max() for s in nonempty) - t0) / bin_s)) + 1
+    counts = bin_spikes(units, bin_s, t_start=t0, t_stop=t0 + n_bins * bin_s, use_epochs=False)
+    ids = units.unit_ids
+    return _recording(counts["counts"].values / bin_s, counts["time"].values,
+                      [f"unit-{i}" for i in ids], [""] * ids.size, ids, path=path, reader="nwb",
+                      signal="units (binned spikes)", units="spikes/s",
+                      nominal_rate_hz=1.0 / bin_s,
                       notes=[f"{ids.size} units binned at {bin_s} s (bin centres)"])
+
+
+@dataclass(frozen=True)
+class SpikeUnits:
+    """The spike trains of an NWB ``units`` table and what the file says about them.
+
+    Attributes
+    ----------
+    spike_times : list of ndarray
+        One array of spike times (s, file clock) per unit, in table order.
+    unit_ids : ndarray of int, shape (n_units,)
+        The table's ``id`` column.
+    location : list of str
+        Recorded region per unit: the ``location`` column, else the location(s) of the
+        unit's ``electrodes``, else ``"unknown"``.
+    epochs : list of (start_s, stop_s, label)
+        The file's ``epochs`` table (label = its tags, else ``epoch<k>``); empty if none.
+    angle_time, angle : ndarray or None
+        Time stamps (s) and values (rad) of the head-angle series, when asked for and present.
+    angle_series : str
+        Where the angle came from (``""`` when none).
+    identifier : str
+        The NWB file's identifier.
+    path : Path
+    notes : list of str
+    """
+
+    spike_times: list
+    unit_ids: np.ndarray
+    location: list
+    epochs: list
+    angle_time: np.ndarray | None
+    angle: np.ndarray | None
+    angle_series: str
+    identifier: str
+    path: Path
+    notes: list
+
+
+def _text(v) -> str:
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
+def _unit_locations(units, n: int, notes: list) -> list[str]:
+    cols = units.colnames
+    if "location" in cols:
+        return [_text(v) for v in units["location"][:]]
+    if "electrodes" in cols:
+        out = []
+        for i in range(n):
+            rows = units["electrodes"][i]
+            locs = (sorted({_text(v) for v in rows["location"]})
+                    if "location" in getattr(rows, "columns", ()) else [])
+            out.append("+".join(locs) if locs else "unknown")
+        notes.append("unit locations from the electrodes table")
+        return out
+    notes.append("the units table has neither 'location' nor 'electrodes': location unknown")
+    return ["unknown"] * n
+
+
+def _head_angle(nwb, angle_series: str):
+    """(timestamps, values, where) of a CompassDirection series, or (None, None, "")."""
+    if not angle_series:
+        return None, None, ""
+    places = [("acquisition", nwb.acquisition)]
+    places += [(f"processing/{name}", mod.data_interfaces) for name, mod in nwb.processing.items()]
+    for where, container in places:
+        iface = container.get("CompassDirection") if hasattr(container, "get") else None
+        if iface is None or angle_series not in iface.spatial_series:
+            continue
+        s = iface.spatial_series[angle_series]
+        v = np.asarray(s.data[:], dtype=float)
+        v = v[:, 0] if v.ndim == 2 else v.ravel()
+        if s.timestamps is not None:
+            t = np.asarray(s.timestamps[:], dtype=float)
+        else:
+            t = float(s.starting_time or 0.0) + np.arange(v.size) / float(s.rate)
+        return t, v, f"{where}/CompassDirection/{angle_series}"
+    return None, None, ""
+
+
+def _units_of(nwb, path: Path, angle_series: str) -> SpikeUnits:
+    if nwb.units is None or len(nwb.units) == 0:
+        raise _fail(path, "the file has no units table (no spike times)")
+    units = nwb.units
+    n = len(units)
+    notes: list[str] = []
+    spikes = [np.asarray(units.get_unit_spike_times(i), dtype=float).ravel() for i in range(n)]
+    if not any(s.size for s in spikes):
+        raise _fail(path, "the units table holds no spike times")
+    bad = [int(i) for i, s in zip(units.id[:], spikes) if not np.isfinite(s).all()]
+    if bad:
+        raise _fail(path, f"units {bad[:10]} have NaN or infinite spike times")
+    epochs = []
+    if nwb.epochs is not None and len(nwb.epochs) > 0:
+        table = nwb.epochs.to_dataframe()
+        for k, row in enumerate(table.itertuples()):
+            tags = list(getattr(row, "tags", []) or [])
+            label = ",".join(_text(t) for t in tags) if tags else f"epoch{k}"
+            epochs.append((float(row.start_time), float(row.stop_time), label))
+    t, v, where = _head_angle(nwb, angle_series)
+    if angle_series and t is None:
+        notes.append(f"no CompassDirection/{angle_series} series: no head direction")
+    return SpikeUnits(spike_times=spikes, unit_ids=np.asarray(units.id[:], dtype=np.int64),
+                      location=_unit_locations(units, n, notes), epochs=epochs, angle_time=t,
+                      angle=v, angle_series=where, identifier=str(nwb.identifier), path=path,
+                      notes=notes)
+
+
+def read_nwb_units(path, angle_series: str = "ry") -> SpikeUnits:
+    """Read the ``units`` table (spike times, locations), epochs and head angle of an NWB file.
+
+    Parameters
+    ----------
+    path : str or Path
+        An NWB 2.x HDF5 file with a ``units`` table.
+    angle_series : str
+        Name of a ``CompassDirection`` spatial series (acquisition or a processing module)
+        holding the head angle in rad; ``""`` to skip.
+
+    Returns
+    -------
+    SpikeUnits
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise _fail(path, "file not found")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module="hdmf")
+        with _open_nwb(path) as nwb:
+            return _units_of(nwb, path, angle_series)
+
+
+class _open_nwb:
+    """``with _open_nwb(path) as nwb``: read an NWB file, errors naming the file."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __enter__(self):
+        import pynwb
+
+        try:
+            self.io = pynwb.NWBHDF5IO(str(self.path), "r", load_namespaces=True)
+        except Exception as exc:  # h5py/hdmf raise many types for a broken file
+            raise _fail(self.path, f"not a readable NWB (HDF5) file: {exc}") from exc
+        try:
+            return self.io.read()
+        except Exception as exc:
+            self.io.close()
+            raise _fail(self.path, f"not a readable NWB file: {exc}") from exc
+
+    def __exit__(self, *exc):
+        self.io.close()
+        return False
 
 
 # ------------------------------------------------------------------------------- suite2p
@@ -339,12 +486,14 @@ _TIME_UNITS = {"s": 1.0, "ms": 1e-3, "min": 60.0}
 
 def read_table(path, time_column: str = "time", time_unit: str = "s",
                units: str = "a.u.") -> xr.Dataset:
-    """Read a TSV/CSV of traces: one time column, one column per neuron.
+    """Read a table of traces: TSV/CSV (one time column, one column per neuron) or NetCDF.
 
     Parameters
     ----------
     path : str or Path
         ``.tsv``/``.txt`` (tab) or ``.csv`` (comma); the header row names the neurons.
+        ``.nc``: a variable ``traces`` with dims ``time`` and ``neuron`` (either order) and a
+        ``time`` coordinate.
     time_column : str
         Header of the time column.
     time_unit : {"s", "ms", "min"}
@@ -357,6 +506,8 @@ def read_table(path, time_column: str = "time", time_unit: str = "s",
         raise _fail(path, "file not found")
     if time_unit not in _TIME_UNITS:
         raise _fail(path, f"time_unit must be one of {sorted(_TIME_UNITS)}, got {time_unit!r}")
+    if path.suffix.lower() == ".nc":
+        return _read_netcdf_traces(path, time_unit, units)
     sep = "," if path.suffix.lower() == ".csv" else "\t"
     try:
         header = pd.read_csv(path, sep=sep, comment="#", header=None, dtype=str, nrows=1)
@@ -382,6 +533,23 @@ def read_table(path, time_column: str = "time", time_unit: str = "s",
                       np.arange(len(cols)), path=path, reader="table",
                       signal="traces from table", units=units, nominal_rate_hz=np.nan,
                       notes=[f"{len(cols)} neuron columns"])
+
+
+def _read_netcdf_traces(path: Path, time_unit: str, units: str) -> xr.Dataset:
+    try:
+        with xr.open_dataset(path, engine="h5netcdf") as src:
+            src = src.load()
+    except Exception as exc:
+        raise _fail(path, f"not a readable NetCDF file: {type(exc).__name__}: {exc}") from exc
+    if "traces" not in src or set(src["traces"].dims) != {"time", "neuron"}:
+        raise _fail(path, "expected a variable 'traces' with dims (time, neuron); has "
+                          f"{ {k: v.dims for k, v in src.data_vars.items()} }")
+    arr = src["traces"].transpose("time", "neuron")
+    labels = [str(n) for n in src["neuron"].values]
+    return _recording(arr.values, src["time"].values.astype(float) * _TIME_UNITS[time_unit],
+                      labels, labels, np.arange(len(labels)), path=path, reader="table",
+                      signal="traces from NetCDF", units=str(arr.attrs.get("units", units)),
+                      nominal_rate_hz=np.nan, notes=[f"{len(labels)} neurons"])
 
 
 READERS = {"nwb": read_nwb, "suite2p": read_suite2p, "table": read_table}

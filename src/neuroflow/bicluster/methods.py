@@ -54,7 +54,9 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
     v = package_versions(("numpy", "scipy", "polyagamma", "arviz", "scikit-learn", "pynwb"))
     n_chains = bic.get("chains", 2)
     kept = (st.n_iter - st.burn_in) // st.thin
-    recs = bic["recordings"]
+    from neuroflow.bicluster.pipeline import bicluster_recordings
+
+    recs = bicluster_recordings(config, manifest)
     t_max = f"{st.max_clusters}" if st.max_clusters else "half the number of neurons"
     lik = ("a negative-binomial likelihood with a per-neuron dispersion r_i ~ Gamma("
            f"{st.dispersion_a0}, rate {st.dispersion_rate})" if st.likelihood == "nb" else
@@ -168,15 +170,21 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
                 "edges; read from their results notebook), so agreement with the simulated "
                 "states below 1 at the edges of episodes is expected.")
         else:
-            src = spec.get("dataset", spec.get("path", "a user file"))
+            src = spec["source"]
+            what = ("spike times of its NWB units table (read with pynwb "
+                    f"{v['pynwb']}) binned into {spec['bin_width']} s counts"
+                    if spec["reader"] == "nwb" else "a counts table given by the user")
             paras.append(
-                f"Recording '{rec}' ({src}): spike times of the NWB units table (read with "
-                f"pynwb {v['pynwb']}) were binned into {spec.get('bin_width', 1.0)} s counts.")
-            if "dataset" in spec:
-                refs.append(dataset_citation(manifest, spec["dataset"]))
+                f"Recording '{rec}' ({'BIDS dataset' if src == 'bids' else src}"
+                f"{', SIMULATED' if spec['simulated'] else ''}): {what}, by the activity "
+                "stage, the one reader of spike data" + (
+                    f"; units below {spec['min_rate']} spikes/s were left out"
+                    if spec["min_rate"] else "") + ".")
+            if src in manifest["datasets"]:
+                refs.append(dataset_citation(manifest, src))
     results = Path(config["results_dir"])
-    for rec in sorted(recs):
-        val = results / f"sub-{rec}/ephys/sub-{rec}_desc-bicluster_validation.tsv"
+    for rec, spec in sorted(recs.items()):
+        val = results / f"{spec['subdir']}/ephys/{rec}_desc-bicluster_validation.tsv"
         if val.exists():
             import pandas as pd
 

@@ -1,6 +1,7 @@
 """File-level steps of the bi-clustering stage (what the Snakemake scripts call).
 
-1. :func:`write_counts`: binned counts of one recording (NWB file or simulation) -> NetCDF.
+1. :func:`write_counts`: counts of one recording (the activity stage's counts file, or a
+   simulation) -> NetCDF.
 2. :func:`write_chain`: one MCMC chain -> NetCDF of draws and traces.
 3. :func:`merge_chains`: all chains -> posterior NetCDF, diagnostics / clusters /
    validation TSVs and the report figures.
@@ -43,19 +44,18 @@ def chain_seed(seed: int, chain: int) -> np.random.SeedSequence:
 
 
 def write_counts(recording: str, spec: dict, inputs, out_nc) -> None:
-    """Write the counts of one recording.
+    """Write the bi-clustering counts of one recording.
 
     Parameters
     ----------
     recording : str
-        Recording id (BIDS ``sub`` label).
+        Recording id (the output stem, e.g. ``sub-A2929`` or ``sub-01_ses-1``).
     spec : dict
         ``{"simulate": {...}, "seed": int}`` for a simulation (keyword arguments of
-        :func:`neuroflow.bicluster.simulate.simulate_bicluster`), or ``{"dataset": id,
-        "bin_width": s, "t_start": s, "t_stop": s, "angle_series": str, "min_rate": Hz,
-        "citation": str}`` for an NWB file given in ``inputs``.
+        :func:`neuroflow.bicluster.simulate.simulate_bicluster`), or ``{"activity": stem,
+        "min_rate": spikes/s}`` for the activity stage's counts file given in ``inputs``.
     inputs : list of str
-        The NWB file (empty for a simulation).
+        The activity stage's ``<entities>_desc-counts_spikes.nc`` (empty for a simulation).
     out_nc : str
     """
     params = {k: v for k, v in spec.items() if k != "citation"}
@@ -65,16 +65,18 @@ def write_counts(recording: str, spec: dict, inputs, out_nc) -> None:
         ds = simulate_bicluster(**spec["simulate"], random_state=int(spec.get("seed", 0)))
         ds.attrs.update(source="simulation (Wei 2023 generative model)", inputs="[]")
     else:
-        from neuroflow.bicluster.counts import read_nwb_counts
+        from neuroflow.bicluster.counts import counts_from_activity
 
         if len(inputs) != 1:
-            raise ValueError(f"recording {recording}: expected one NWB file, got {inputs}")
-        ds = read_nwb_counts(inputs[0], bin_width=spec.get("bin_width", 1.0),
-                             t_start=spec.get("t_start"), t_stop=spec.get("t_stop"),
-                             angle_series=spec.get("angle_series", "ry"),
-                             min_rate=spec.get("min_rate", 0.0))
-        ds.attrs.update(source=str(spec.get("dataset", "user file")),
-                        citation=str(spec.get("citation", "")),
+            raise ValueError(f"recording {recording}: expected one activity counts file, "
+                             f"got {list(map(str, inputs))}")
+        activity = _open(inputs[0], "activity counts")
+        ds = counts_from_activity(activity, min_rate=float(spec.get("min_rate", 0.0)),
+                                  path=inputs[0])
+        ds.attrs.update(source=str(activity.attrs.get("source", "user file")),
+                        citation=str(activity.attrs.get("citation", "")),
+                        entities=str(activity.attrs.get("entities", "{}")),
+                        activity_inputs=str(activity.attrs.get("inputs", "[]")),
                         inputs=json.dumps({Path(inputs[0]).name: _sha(inputs[0])}))
     ds.attrs.update(recording=recording, parameters=json.dumps(params, sort_keys=True),
                     versions=json.dumps(package_versions(PACKAGES), sort_keys=True))
@@ -187,6 +189,8 @@ def merge_chains(chain_ncs, counts_nc, out_nc, out_diag, out_clusters, out_valid
         raise ValueError(f"chains {list(map(str, chain_ncs))} have different numbers of draws "
                          f"{sorted(n_draws)}: run them with the same settings")
     simulated = bool(counts.attrs.get("simulated", 0))
+    # a simulation of the model carries its truth; data a user flags as simulated may not
+    truth = simulated and "true_cluster" in counts and "true_state" in counts
     neurons = counts["neuron"].values
     z_all = np.concatenate([c["z"].values for c in chains])
     s_all = np.concatenate([c["state"].values for c in chains])
@@ -279,7 +283,7 @@ def merge_chains(chain_ncs, counts_nc, out_nc, out_diag, out_clusters, out_valid
                         "max_coclustering_other": [
                             float(np.max(np.where(point == point[i], 0, psm[i])))
                             for i in range(len(point))]})
-    if simulated:
+    if truth:
         tbl["true_cluster"] = counts["true_cluster"].values
     write_tsv(tbl, out_clusters, f"{label}neuron clusters ({loss}-loss point estimate)",
               columns={"cluster": "point-estimate cluster",
@@ -289,7 +293,7 @@ def merge_chains(chain_ncs, counts_nc, out_nc, out_diag, out_clusters, out_valid
 
     rows = [("n_neuron_clusters", "point estimate", float(point.max() + 1), *[np.nan] * 4),
             ("n_states", "point estimate", float(s_point.max() + 1), *[np.nan] * 4)]
-    if simulated:
+    if truth:
         tz, ts = counts["true_cluster"].values, counts["true_state"].values
         rows += [("ari_neuron_clusters", "simulated truth", adjusted_rand_score(tz, point),
                   *[np.nan] * 4),
@@ -336,20 +340,55 @@ def merge_chains(chain_ncs, counts_nc, out_nc, out_diag, out_clusters, out_valid
                       figures["latents"], simulated)
 
 
-def recording_inputs(config: dict, manifest: dict, rec: str) -> list[str]:
-    """Input files of one configured recording: its manifest NWB file, own path, or none."""
-    from neuroflow.resources import dataset_paths
+def bicluster_recordings(config: dict, manifest: dict, root=".") -> dict[str, dict]:
+    """Every recording the bi-clustering runs on: ``stem -> spec``.
 
-    spec = config["bicluster"]["recordings"][rec]
-    if "dataset" in spec:
-        return [str(dataset_paths(manifest, spec["dataset"], config["resources"]["dest"])[0])]
-    return [spec["path"]] if "path" in spec else []
+    The activity stage's spike recordings (``activity.spikes`` and the BIDS route), when
+    ``bicluster.from_activity`` and the activity stage is activated: ``{"activity": stem,
+    "subdir", "stem", "min_rate", "source", "bin_width", "label"}``; and the simulations of
+    ``bicluster.recordings``: ``{"simulate": {...}, "seed", "subdir", "stem"}``.
 
+    Raises
+    ------
+    neuroflow.config.ConfigError
+        A recording given by ``dataset``/``path`` (the activity stage reads files now), a
+        simulation whose id is also an activity recording, or no recording at all.
+    """
+    from neuroflow.config import ConfigError
 
-def recording_spec(config: dict, manifest: dict, rec: str) -> dict:
-    """The recording's config entry plus its dataset citation (for provenance)."""
-    spec = dict(config["bicluster"]["recordings"][rec])
-    if "dataset" in spec:
-        entry = manifest["datasets"][spec["dataset"]]
-        spec["citation"] = " ".join(str(entry.get("citation", "")).split())
-    return spec
+    bic = config["bicluster"]
+    act = config.get("activity") or {}
+    out: dict[str, dict] = {}
+    if bic.get("from_activity", True) and act.get("activate"):
+        from neuroflow.activity.inputs import spike_recordings
+
+        for key, rec in spike_recordings(config, manifest, root).items():
+            out[key] = {"activity": key, "subdir": rec["subdir"], "stem": key,
+                        "min_rate": float(bic.get("min_rate", 0.0)), "source": rec["source"],
+                        "bin_width": rec.get("bin_width"), "reader": rec["reader"],
+                        "label": rec["label"], "simulated": rec["simulated"]}
+    for rid, spec in (bic.get("recordings") or {}).items():
+        key = f"bicluster.recordings.{rid}"
+        if spec is None:
+            continue
+        moved = [k for k in ("dataset", "path", "bin_width", "t_start", "t_stop",
+                             "angle_series", "min_rate") if k in spec]
+        if moved:
+            raise ConfigError(
+                f"config key {key}.{moved[0]}: the bi-clustering reads the activity stage's "
+                f"counts now; move this recording to activity.spikes.{rid} (dataset or path, "
+                "bin_width, t_start, t_stop, angle_series), activate the activity stage, and "
+                "set bicluster.min_rate for the rate threshold")
+        if "simulate" not in spec:
+            raise ConfigError(f"config key {key}: a bicluster recording is a simulation "
+                              "(simulate: {...}); recorded data comes from the activity stage")
+        stem_ = f"sub-{rid}"
+        if stem_ in out:
+            raise ConfigError(f"config key {key}: sub-{rid} is also an activity recording "
+                              f"({out[stem_]['source']}); rename the simulation")
+        out[stem_] = {**spec, "subdir": stem_, "stem": stem_}
+    if not out:
+        raise ConfigError("config key bicluster.activate: no recording to bi-cluster: activate "
+                          "the activity stage with activity.spikes or activity.bids (kind: "
+                          "units), or add a simulation to bicluster.recordings")
+    return out

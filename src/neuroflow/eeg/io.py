@@ -161,32 +161,32 @@ def check_sidecar(raw, sidecar, recording) -> dict:
     return meta
 
 
-def read_bids_recording(root, subject: str, task: str, session: str | None = None,
-                        run: str | None = None):
-    """Read one subject's EEG from a BIDS dataset with mne-bids; return (raw, path).
+def read_bids_recording(root, path):
+    """Read one EEG recording of a BIDS dataset with mne-bids; return (raw, path).
 
-    The ``_eeg.json`` sidecar's sampling rate is checked against the data (mne-bids does
-    not); ``_channels.tsv`` status and ``_electrodes.tsv`` positions are applied by mne-bids.
+    ``path`` is the data file (``.edf``, ``.bdf``, ``.vhdr`` or ``.set``) under ``root``; its
+    entities become an mne-bids ``BIDSPath``, so ``read_raw_bids`` applies the
+    ``_channels.tsv`` status and types, the ``_electrodes.tsv`` positions and the
+    ``_eeg.json`` metadata. The sidecar's sampling rate is checked against the data
+    (mne-bids does not).
     """
     import mne_bids
 
-    bp = mne_bids.BIDSPath(root=root, subject=subject, task=task, session=session or None,
-                           run=run or None, datatype="eeg", suffix="eeg")
-    matches = [m for m in bp.match() if m.extension in (".edf", ".bdf", ".vhdr", ".set", ".fif")]
-    if not matches:
-        raise EEGInputError(f"{Path(root)}: no EEG recording for sub-{subject} task-{task} "
-                            "in this BIDS dataset")
-    if len(matches) > 1:
-        raise EEGInputError(f"{Path(root)}: several EEG recordings match sub-{subject} "
-                            f"task-{task}: {[str(m.fpath) for m in matches]}; set session/run")
-    path = matches[0].fpath
+    path = Path(path)
+    if not path.is_file():
+        raise EEGInputError(f"{path}: recording not found (config key bids_dir: {root})")
+    try:
+        bp = mne_bids.get_bids_path_from_fname(path, check=False, verbose="error")
+        bp.update(root=root, datatype="eeg", suffix="eeg", extension=path.suffix)
+    except Exception as exc:
+        raise EEGInputError(f"{path}: not a BIDS EEG file name: {exc}") from exc
     if path.suffix.lower() in (".edf", ".bdf"):
         check_edf_complete(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            raw = mne_bids.read_raw_bids(matches[0], verbose="error")
-        raw.load_data()
+            raw = mne_bids.read_raw_bids(bp, verbose="error")
+        raw.load_data(verbose="error")
     except Exception as exc:
         raise EEGInputError(f"{path}: cannot read with mne-bids: {type(exc).__name__}: {exc}") from exc
     side = sidecar_of(path)

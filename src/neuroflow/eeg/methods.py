@@ -57,24 +57,28 @@ def _fmt_range(x) -> str:
 
 def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
     """Paragraphs describing what the EEG stage did, and its references."""
-    from neuroflow.eeg.cohort import eeg_subjects
     from neuroflow.eeg.features import with_defaults as feat_defaults
+    from neuroflow.eeg.inputs import eeg_recordings
     from neuroflow.eeg.preprocess import with_defaults as prep_defaults
 
     eeg = config["eeg"]
     v = package_versions(("mne", "mne-bids", "mne-connectivity", "specparam", "mne-icalabel"))
-    subjects = eeg_subjects(eeg)
-    kinds = {k: sum(s["kind"] == k for s in subjects.values())
+    recordings = eeg_recordings(config)
+    subjects = {r["sub"]: r["kind"] for r in recordings.values()}
+    kinds = {k: sum(kind == k for kind in subjects.values())
              for k in ("embedded", "simulated", "file", "bids")}
+    n_bids = sum(r["kind"] == "bids" for r in recordings.values())
     p, f = prep_defaults(eeg.get("preprocessing")), feat_defaults(eeg.get("features"))
     refs = [REFERENCES["mne"], REFERENCES["pipeline"]]
     paras = [
         f"EEG was processed with neuroflow {__version__} using MNE-Python {v['mne']}, "
         f"mne-bids {v['mne-bids']}, mne-connectivity {v['mne-connectivity']} and specparam "
-        f"{v['specparam']}, following the MNE-BIDS-Pipeline order of steps. The cohort held "
-        f"{len(subjects)} subjects: {kinds['embedded']} real embedded recording(s), "
-        f"{kinds['simulated']} SIMULATED subject(s), {kinds['file']} user file(s) and "
-        f"{kinds['bids']} subject(s) from a BIDS dataset (read with mne-bids). Each recording's "
+        f"{v['specparam']}, following the MNE-BIDS-Pipeline order of steps, one recording "
+        f"at a time. The cohort held {len(subjects)} subjects ({len(recordings)} recordings): "
+        f"{kinds['embedded']} real embedded recording(s), {kinds['simulated']} SIMULATED "
+        f"subject(s), {kinds['file']} user file(s) and {kinds['bids']} subject(s) with "
+        f"{n_bids} recording(s) from a BIDS dataset (queried with pybids, read with mne-bids; "
+        "every session and run processed separately). Each recording's "
         "BIDS sidecar sampling rate was checked against the data and every EEG channel had to "
         "be known to the montage.",
     ]

@@ -106,19 +106,19 @@ def simulate_to_files(index: int, out_raw, out_blink, out_sidecar, out_truth, *,
 
 # -- preprocessing ----------------------------------------------------------------------
 
-def read_subject(spec: dict, files, *, subject: str, task: str, montage: str,
-                 on_missing: str = "raise"):
-    """Read one subject's recording as its spec says; return (raw, recording path).
+def read_recording(spec: dict, files, *, montage: str, on_missing: str = "raise"):
+    """Read one recording as its spec (:func:`neuroflow.eeg.inputs.eeg_recordings`) says;
+    return (raw, recording path).
 
-    Applies channel renames and types, checks the sidecar's sampling rate, and sets the
-    montage (``file`` for the FIF files the stage writes itself).
+    BIDS recordings are read with mne-bids (``_channels.tsv``, ``_electrodes.tsv``,
+    ``_eeg.json``). Other files: applies channel renames and types, checks the sidecar's
+    sampling rate, and sets the montage (``file`` for the FIF files the stage writes itself).
     """
     from neuroflow.eeg import io
 
     kind = spec["kind"]
     if kind == "bids":
-        raw, path = io.read_bids_recording(spec["root"], subject, task, spec.get("session"),
-                                           spec.get("run"))
+        raw, path = io.read_bids_recording(spec["root"], spec["path"])
         io.apply_montage(raw, spec.get("montage") or montage, path, on_missing)
         return raw, path
     path = Path(files[0])
@@ -143,23 +143,23 @@ def read_subject(spec: dict, files, *, subject: str, task: str, montage: str,
     return raw, path
 
 
-def preprocess_subject(spec: dict, files, *, subject: str, task: str, montage: str,
-                       on_missing: str, cfg: dict, out: dict) -> dict:
-    """Read, preprocess and write one subject.
+def preprocess_recording(spec: dict, files, *, montage: str, on_missing: str, cfg: dict,
+                         out: dict) -> dict:
+    """Read, preprocess and write one recording (sub x ses x task x acq x run).
 
     `out` maps ``clean``, ``filtered``, ``epochs``, ``channels``, ``components``,
     ``epochs_log``, ``summary`` (and ``ica`` when ICA is on) to output paths.
     """
     from neuroflow.eeg.preprocess import preprocess, with_defaults
 
-    raw, recording = read_subject(spec, files, subject=subject, task=task, montage=montage,
-                                  on_missing=on_missing)
+    subject, task, label = spec["sub"], spec["entities"].get("task", ""), spec["stem"]
+    raw, recording = read_recording(spec, files, montage=montage, on_missing=on_missing)
     res = preprocess(raw, cfg, str(recording))
     simulated = bool(spec.get("simulated"))
     note = _note(simulated)
     for key in ("raw", "filtered"):
-        res[key].info["description"] = f"{note} | neuroflow eeg: {key} sub-{subject}"
-    res["epochs"].info["description"] = f"{note} | neuroflow eeg: cleaned epochs sub-{subject}"
+        res[key].info["description"] = f"{note} | neuroflow eeg: {key} {label}"
+    res["epochs"].info["description"] = f"{note} | neuroflow eeg: cleaned epochs {label}"
     save_fif(res["filtered"], out["filtered"])
     save_fif(res["raw"], out["clean"])
     save_fif(res["epochs"], out["epochs"])
@@ -169,7 +169,7 @@ def preprocess_subject(spec: dict, files, *, subject: str, task: str, montage: s
     ch = res["channels"].rename(columns={"bad": "bad_detected"})
     ch.insert(1, "type", "EEG")
     ch.insert(2, "status", np.where(ch["bad_detected"], "bad", "good"))
-    write_tsv(ch, out["channels"], f"EEG channels of sub-{subject} ({note}): detected bad "
+    write_tsv(ch, out["channels"], f"EEG channels of {label} ({note}): detected bad "
               "channels (flat, deviation, lof) and whether they were interpolated",
               {"name": "channel label", "type": "channel type", "status": "good or bad",
                "amplitude_uV": "robust amplitude (IQR/1.349) after filtering, microvolts",
@@ -178,19 +178,20 @@ def preprocess_subject(spec: dict, files, *, subject: str, task: str, montage: s
                "bad_detected": "flagged by a criterion", "reason": "criteria that flagged it",
                "interpolated": "replaced by spherical-spline interpolation"}, srcs)
     write_tsv(res["components"], out["components"],
-              f"ICA components of sub-{subject} ({note}) with artifact scores; empty when ICA "
+              f"ICA components of {label} ({note}) with artifact scores; empty when ICA "
               "is off", {"explained_variance": "fraction of EEG variance",
                          "eog_score": "correlation (or z) with the EOG reference, 1-10 Hz",
                          "eog_reference": "EOG channel, or frontal EEG proxy",
                          "ecg_score": "ECG correlation", "excluded": "removed from the data"},
               srcs)
     write_tsv(res["epochs_log"], out["epochs_log"],
-              f"Epoch rejection log of sub-{subject} ({note})",
+              f"Epoch rejection log of {label} ({note})",
               {"onset": "epoch start, s from recording start",
                "max_peak_to_peak_uV": "largest EEG peak-to-peak amplitude, microvolts",
                "kept": "survived rejection", "drop_reason": "criterion:channel"}, srcs)
     summary = {
-        "subject": subject, "task": task, "kind": spec["kind"], "simulated": simulated,
+        "subject": subject, "recording_id": label, "entities": spec["entities"], "task": task,
+        "kind": spec["kind"], "simulated": simulated,
         "description": note, "recording": str(recording), "inputs": _inputs(files),
         "sfreq_in": float(raw.info["sfreq"]), "sfreq_out": float(res["raw"].info["sfreq"]),
         "n_channels": int(len(res["channels"])),
@@ -208,15 +209,20 @@ def preprocess_subject(spec: dict, files, *, subject: str, task: str, montage: s
 
 # -- features ---------------------------------------------------------------------------
 
-def _provenance(epochs_path, cfg: dict, subject: str, simulated: bool) -> dict:
-    return {"subject": subject, "simulated": int(simulated), "description": _note(simulated),
+def _provenance(epochs_path, cfg: dict, recording: str, simulated: bool) -> dict:
+    subject = recording.split("_")[0].removeprefix("sub-")
+    return {"subject": subject, "recording": recording, "simulated": int(simulated),
+            "description": _note(simulated),
             "inputs": json.dumps(_inputs([epochs_path])), "parameters": json.dumps(cfg, sort_keys=True),
             "software_versions": json.dumps(package_versions(EEG_PACKAGES), sort_keys=True)}
 
 
-def features_subject(epochs_path, *, subject: str, simulated: bool, cfg: dict, out_nc,
-                     out_bandpower, out_aperiodic, out_peaks) -> None:
-    """PSD (Welch, multitaper), band power and specparam fits of one subject's epochs."""
+def features_recording(epochs_path, *, recording: str, simulated: bool, cfg: dict, out_nc,
+                       out_bandpower, out_aperiodic, out_peaks) -> None:
+    """PSD (Welch, multitaper), band power and specparam fits of one recording's epochs.
+
+    ``recording`` is its BIDS stem (``sub-01_ses-2_task-rest_run-2``), used in titles.
+    """
     import mne
     import xarray as xr
 
@@ -249,10 +255,10 @@ def features_subject(epochs_path, *, subject: str, simulated: bool, cfg: dict, o
                 "ch_x": ("channel", pos[:, 0], {"units": "m", "long_name": "head coordinates"}),
                 "ch_y": ("channel", pos[:, 1], {"units": "m"}),
                 "ch_z": ("channel", pos[:, 2], {"units": "m"})},
-        attrs={**_provenance(epochs_path, cfg, subject, simulated),
+        attrs={**_provenance(epochs_path, cfg, recording, simulated),
                "sampling_rate_Hz": float(epochs.info["sfreq"]), "n_epochs": len(epochs),
                "epoch_length_s": float(epochs.times[-1] - epochs.times[0] + 1 / epochs.info["sfreq"]),
-               "title": f"EEG spectral features, sub-{subject} ({note})"})
+               "title": f"EEG spectral features, {recording} ({note})"})
     table, peaks = pd.DataFrame({"channel": names}), pd.DataFrame(columns=["channel", "cf", "pw", "bw"])
     sp = cfg["specparam"]
     if sp["activate"]:
@@ -271,20 +277,21 @@ def features_subject(epochs_path, *, subject: str, simulated: bool, cfg: dict, o
                           "power_uV2": absolute[i, j] * F.UV2, "relative_power": relative[i, j]}
                          for i, c in enumerate(names) for j, b in enumerate(bands)])
     srcs = [str(epochs_path)]
-    write_tsv(long, out_bandpower, f"Band power per channel and band, sub-{subject} ({note})",
+    write_tsv(long, out_bandpower, f"Band power per channel and band, {recording} ({note})",
               {"power_uV2": "integral of the Welch PSD over [fmin, fmax), uV^2",
                "relative_power": f"fraction of the power in {cfg['fmin']}-{cfg['fmax']} Hz"}, srcs)
-    write_tsv(table, out_aperiodic, f"specparam aperiodic fit per channel, sub-{subject} ({note})",
+    write_tsv(table, out_aperiodic, f"specparam aperiodic fit per channel, {recording} ({note})",
               {"offset": "log10 uV^2/Hz", "exponent": "aperiodic exponent (1/f slope)",
                "r_squared": "fit R^2", "alpha_cf": "strongest alpha-range peak, Hz",
                "alpha_pw": "its height, log10 power above the aperiodic fit",
                "alpha_bw": "its bandwidth, Hz"}, srcs)
-    write_tsv(peaks, out_peaks, f"specparam peaks, sub-{subject} ({note})",
+    write_tsv(peaks, out_peaks, f"specparam peaks, {recording} ({note})",
               {"cf": "centre frequency, Hz", "pw": "height above aperiodic, log10 power",
                "bw": "bandwidth, Hz"}, srcs)
 
 
-def connectivity_subject(epochs_path, *, subject: str, simulated: bool, cfg: dict, out_nc) -> None:
+def connectivity_recording(epochs_path, *, recording: str, simulated: bool, cfg: dict,
+                           out_nc) -> None:
     """Coherence / PLV / wPLI per band between all EEG channel pairs."""
     import mne
     import xarray as xr
@@ -303,33 +310,41 @@ def connectivity_subject(epochs_path, *, subject: str, simulated: bool, cfg: dic
                             {"long_name": "1 if the band spans >= 5 cycles per epoch"})},
         coords={"method": list(con_cfg["methods"]), "band": list(bands), "channel": names,
                 "channel_to": names},
-        attrs={**_provenance(epochs_path, full, subject, simulated),
+        attrs={**_provenance(epochs_path, full, recording, simulated),
                "sampling_rate_Hz": float(epochs.info["sfreq"]), "mode": con_cfg["mode"],
-               "title": f"EEG sensor connectivity, sub-{subject} ({_note(simulated)})"})
+               "title": f"EEG sensor connectivity, {recording} ({_note(simulated)})"})
     write_netcdf(ds, out_nc)
 
 
 # -- group ------------------------------------------------------------------------------
 
-def group_outputs(subjects, *, summaries, features, aperiodics, connectivities, truths: dict,
+def group_outputs(recordings, *, summaries, features, aperiodics, connectivities, truths: dict,
                   out_table, out_nc, fig_aperiodic, fig_psd, fig_bandpower) -> pd.DataFrame:
-    """One row per subject (quality, 1/f, alpha, band power, connectivity, truth), a group
-    NetCDF (subject x band, subject x method x band) and the group figures."""
+    """One row per recording (quality, 1/f, alpha, band power, connectivity, truth), a group
+    NetCDF (recording x band, recording x method x band; subject, session, task, run as
+    coordinates along ``recording``) and the group figures.
+
+    ``recordings`` are the recordings' BIDS stems, in the order of the per-recording files;
+    ``truths`` maps the stems of simulated recordings to their ground-truth JSON.
+    """
     import xarray as xr
 
     from neuroflow.eeg.report import plot_group_aperiodic, plot_group_bandpower, plot_group_psd
 
     rows, spectra, sims, rel, conn = [], {}, {}, [], []
     bands = methods = con_bands = None
-    for i, sub in enumerate(subjects):
+    for i, rec in enumerate(recordings):
         summ = json.loads(Path(summaries[i]).read_text())
+        ents = summ.get("entities") or {"sub": summ["subject"]}
         ap = pd.read_csv(aperiodics[i], sep="\t")
         with xr.open_dataset(features[i], engine="h5netcdf") as ds:
             ds = ds.load()
         bands = list(ds["band"].values)
-        sims[sub] = bool(summ["simulated"])
-        spectra[sub] = (ds["freq"].values, ds["psd_welch"].values.mean(axis=0))
-        row = {"subject": sub, "simulated": sims[sub], "kind": summ["kind"],
+        sims[rec] = bool(summ["simulated"])
+        spectra[rec] = (ds["freq"].values, ds["psd_welch"].values.mean(axis=0))
+        row = {"recording": rec, "subject": ents["sub"], "session": ents.get("ses", "n/a"),
+               "task": ents.get("task", "n/a"), "acquisition": ents.get("acq", "n/a"),
+               "run": ents.get("run", "n/a"), "simulated": sims[rec], "kind": summ["kind"],
                "n_channels": summ["n_channels"], "bad_channels": " ".join(summ["bad_channels"]) or "n/a",
                "n_ica_components": summ["n_ica_components"],
                "ica_excluded": " ".join(summ["ica_excluded"]) or "n/a",
@@ -349,7 +364,7 @@ def group_outputs(subjects, *, summaries, features, aperiodics, connectivities, 
             conn.append(m)
             row.update({f"{mm}_{bb}": float(m[a, b]) for a, mm in enumerate(methods)
                         for b, bb in enumerate(con_bands)})
-        t = truths.get(sub)
+        t = truths.get(rec)
         if t:
             t = json.loads(Path(t).read_text())
             row.update({"truth_exponent": t["aperiodic_exponent"],
@@ -364,7 +379,9 @@ def group_outputs(subjects, *, summaries, features, aperiodics, connectivities, 
                 "exponent_error", "alpha_error", "dead_channel_detected"):
         if col not in table:
             table[col] = np.nan
-    cols = {"simulated": "True for subjects from neuroflow's seeded simulator (not recordings)",
+    cols = {"recording": "BIDS entities of the recording (sub, ses, task, acq, run)",
+            "session": "BIDS session label (n/a: none)", "run": "BIDS run index (n/a: none)",
+            "simulated": "True for subjects from neuroflow's seeded simulator (not recordings)",
             "bad_channels": "channels flagged bad (interpolated when enabled)",
             "ica_excluded": "ICA components removed", "exponent": "median aperiodic exponent over channels",
             "offset": "median aperiodic offset, log10 uV^2/Hz", "r_squared": "median specparam R^2",
@@ -375,25 +392,28 @@ def group_outputs(subjects, *, summaries, features, aperiodics, connectivities, 
             "alpha_error": "recovered minus true alpha peak, Hz"}
     cols.update({f"relative_{b}": f"relative {b} power, mean over channels" for b in bands})
     n_sim = int(table["simulated"].sum())
-    write_tsv(table, out_table, f"EEG group table: {len(table)} subjects ({n_sim} SIMULATED, "
+    write_tsv(table, out_table, f"EEG group table: {len(table)} recordings of "
+              f"{table['subject'].nunique()} subjects ({n_sim} SIMULATED recordings, "
               f"{len(table) - n_sim} real)", cols, [str(p) for p in summaries])
     ds = xr.Dataset(
-        {"relative_band_power": (("subject", "band"), np.array(rel),
+        {"relative_band_power": (("recording", "band"), np.array(rel),
                                  {"units": "1", "long_name": "relative band power, channel mean"}),
-         "exponent": ("subject", table["exponent"].to_numpy(float), {"units": "1"}),
-         "offset": ("subject", table["offset"].to_numpy(float), {"units": "log10 uV^2/Hz"}),
-         "alpha_peak_frequency": ("subject", table["alpha_peak_frequency"].to_numpy(float),
+         "exponent": ("recording", table["exponent"].to_numpy(float), {"units": "1"}),
+         "offset": ("recording", table["offset"].to_numpy(float), {"units": "log10 uV^2/Hz"}),
+         "alpha_peak_frequency": ("recording", table["alpha_peak_frequency"].to_numpy(float),
                                   {"units": "Hz"}),
-         "truth_exponent": ("subject", table["truth_exponent"].to_numpy(float), {"units": "1"}),
-         "truth_alpha_peak_frequency": ("subject", table["truth_alpha_peak_frequency"].to_numpy(float),
+         "truth_exponent": ("recording", table["truth_exponent"].to_numpy(float), {"units": "1"}),
+         "truth_alpha_peak_frequency": ("recording", table["truth_alpha_peak_frequency"].to_numpy(float),
                                         {"units": "Hz"})},
-        coords={"subject": list(table["subject"]), "band": bands,
-                "simulated": ("subject", table["simulated"].to_numpy(np.int8))},
-        attrs={"title": f"EEG group features ({n_sim} SIMULATED subjects flagged by 'simulated')",
+        coords={"recording": list(table["recording"]), "band": bands,
+                **{c: ("recording", table[c].astype(str).tolist())
+                   for c in ("subject", "session", "task", "acquisition", "run")},
+                "simulated": ("recording", table["simulated"].to_numpy(np.int8))},
+        attrs={"title": f"EEG group features ({n_sim} SIMULATED recordings flagged by 'simulated')",
                "inputs": json.dumps(_inputs(list(summaries) + list(features))),
                "software_versions": json.dumps(package_versions(EEG_PACKAGES), sort_keys=True)})
     if conn:
-        ds["mean_connectivity"] = (("subject", "method", "con_band"), np.array(conn),
+        ds["mean_connectivity"] = (("recording", "method", "con_band"), np.array(conn),
                                    {"units": "1", "long_name": "mean over channel pairs"})
         ds = ds.assign_coords(method=methods, con_band=con_bands)
     write_netcdf(ds, out_nc)

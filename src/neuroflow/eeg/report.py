@@ -1,4 +1,4 @@
-"""Per-subject MNE Report and the group figures of the EEG stage (matplotlib Agg)."""
+"""Per-subject/session MNE Reports and the group figures of the EEG stage (matplotlib Agg)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,10 @@ from neuroflow.report.figures import _pyplot, _save
 
 def _title(text: str, simulated: bool) -> str:
     return f"SIMULATED - {text}" if simulated else text
+
+
+def _label(ds) -> str:
+    return ds.attrs.get("recording") or f"sub-{ds.attrs['subject']}"
 
 
 def plot_spectra(ds, simulated: bool, truth: dict | None = None):
@@ -39,7 +43,7 @@ def plot_spectra(ds, simulated: bool, truth: dict | None = None):
                          f"true exponent {truth['aperiodic_exponent']:.2f}")
     ax.set_xlabel("frequency (Hz)")
     ax.set_ylabel("power (uV^2/Hz)")
-    ax.set_title(_title(f"sub-{ds.attrs['subject']}: power spectrum", simulated))
+    ax.set_title(_title(f"{_label(ds)}: power spectrum", simulated))
     ax.legend(fontsize=7)
     return fig
 
@@ -59,7 +63,7 @@ def plot_topomaps(ds, info, simulated: bool):
                                      sensors=True, contours=0, res=32)
         ax.set_title(name, fontsize=8)
         fig.colorbar(im, ax=ax, shrink=0.6)
-    fig.suptitle(_title(f"sub-{ds.attrs['subject']}: scalp maps", simulated), fontsize=9)
+    fig.suptitle(_title(f"{_label(ds)}: scalp maps", simulated), fontsize=9)
     return fig
 
 
@@ -78,7 +82,7 @@ def plot_connectivity(con, simulated: bool):
             ax.set_xticks([])
             ax.set_yticks([])
     fig.colorbar(im, ax=axes, shrink=0.6)
-    fig.suptitle(_title(f"sub-{con.attrs['subject']}: sensor connectivity", simulated), fontsize=9)
+    fig.suptitle(_title(f"{_label(con)}: sensor connectivity", simulated), fontsize=9)
     return fig
 
 
@@ -86,61 +90,32 @@ def _table_html(df: pd.DataFrame) -> str:
     return df.to_html(index=False, float_format=lambda x: f"{x:.3g}", na_rep="n/a", border=0)
 
 
-def subject_report(*, subject: str, simulated: bool, filtered, clean, epochs, ica, channels,
-                   components, epochs_log, summary, features, aperiodic, connectivity,
-                   truth, out_html) -> None:
-    """Write one subject's MNE Report (HTML, self-contained)."""
+#: Per-recording files a report section reads (keys of :func:`recording_report`'s dicts).
+REPORT_FILES = ("filtered", "clean", "epochs", "ica", "channels", "components", "epochs_log",
+                "summary", "features", "aperiodic", "connectivity", "truth")
+
+
+def recording_report(*, title: str, simulated: bool, recordings: list[dict], out_html) -> None:
+    """Write one MNE Report (HTML, self-contained) for one or more recordings.
+
+    As in MNE-BIDS-Pipeline, a report covers one subject x session x task (x acquisition);
+    each run is a group of sections (``run-2: Spectra``...). ``recordings`` holds one dict
+    per recording with ``label`` (its BIDS stem) and the paths of :data:`REPORT_FILES`
+    (``ica``, ``connectivity`` and ``truth`` may be None).
+    """
     import matplotlib
     import mne
-    import xarray as xr
 
     matplotlib.use("Agg")
-    summ = json.loads(Path(summary).read_text())
-    truth_d = json.loads(Path(truth).read_text()) if truth else None
-    rep = mne.Report(title=_title(f"neuroflow EEG: sub-{subject}", simulated), verbose="error")
+    rep = mne.Report(title=_title(f"neuroflow EEG: {title}", simulated), verbose="error")
     note = ("<p><b>SIMULATED data</b> from neuroflow's seeded simulator; ground truth below.</p>"
             if simulated else "<p>Real recording.</p>")
-    steps = "".join(f"<li>{html.escape(json.dumps(s))}</li>" for s in summ["steps"])
-    rep.add_html(f"{note}<p>Input: {html.escape(Path(summ['recording']).name)}</p><ol>{steps}</ol>",
-                 title="Preprocessing steps", section="Summary")
-    if truth_d:
-        keys = ("aperiodic_exponent", "alpha_peak_frequency", "dead_channel", "n_blinks")
-        rep.add_html(_table_html(pd.DataFrame([{k: truth_d[k] for k in keys}])),
-                     title="Simulation ground truth", section="Summary")
-    raw_f = mne.io.read_raw_fif(filtered, preload=True, verbose="error")
-    raw_c = mne.io.read_raw_fif(clean, preload=True, verbose="error")
-    rep.add_raw(raw_c, title="Cleaned (after ICA)", psd=False, butterfly=False, tags=("data",))
-    rep.add_html(_table_html(pd.read_csv(channels, sep="\t")), title="Channels",
-                 section="Bad channels")
-    if ica:
-        ica_obj = mne.preprocessing.read_ica(ica, verbose="error")
-        # properties and overlay of the removed components only (all of them would take long)
-        rep.add_ica(ica_obj, title="ICA", inst=raw_f if ica_obj.exclude else None,
-                    picks=ica_obj.exclude or None, n_jobs=1, tags=("ica",))
-        rep.add_html(_table_html(pd.read_csv(components, sep="\t")), title="ICA components",
-                     section="ICA")
-    ep = mne.read_epochs(epochs, preload=True, verbose="error")
-    # (Report.add_epochs' ERP image is not byte-reproducible; the table and drop log are)
-    rep.add_html(ep._repr_html_(), title="Epochs kept", section="Epochs")
-    rep.add_html(_table_html(pd.read_csv(epochs_log, sep="\t")), title="Epoch rejection log",
-                 section="Epochs")
-    plt = _pyplot()
-    with xr.open_dataset(features, engine="h5netcdf") as ds:
-        ds = ds.load()
-    fig = plot_spectra(ds, simulated, truth_d)
-    rep.add_figure(fig, title="Power spectrum and aperiodic fit", section="Spectra")
-    plt.close(fig)
-    fig = plot_topomaps(ds, ep.info, simulated)
-    rep.add_figure(fig, title="Scalp maps", section="Spectra")
-    plt.close(fig)
-    rep.add_html(_table_html(pd.read_csv(aperiodic, sep="\t")), title="specparam per channel",
-                 section="Spectra")
-    if connectivity:
-        with xr.open_dataset(connectivity, engine="h5netcdf") as con:
-            con = con.load()
-        fig = plot_connectivity(con, simulated)
-        rep.add_figure(fig, title="Sensor connectivity", section="Connectivity")
-        plt.close(fig)
+    runs = "".join(f"<li>{html.escape(r['label'])}</li>" for r in recordings)
+    rep.add_html(f"{note}<p>{len(recordings)} recording(s):</p><ul>{runs}</ul>",
+                 title="Recordings", section="Summary")
+    for r in recordings:
+        prefix = "" if len(recordings) == 1 else _run_label(r["label"], title) + ": "
+        _add_recording(rep, r, simulated, prefix)
     tmp = atomic_path(out_html, suffix=".html")
     try:
         rep.save(tmp, open_browser=False, overwrite=True, verbose="error")
@@ -148,6 +123,63 @@ def subject_report(*, subject: str, simulated: bool, filtered, clean, epochs, ic
         tmp.replace(out_html)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _run_label(label: str, title: str) -> str:
+    """What distinguishes a recording inside its report (``run-2``), else its whole stem."""
+    extra = [p for p in label.split("_") if p not in title.split("_")]
+    return "_".join(extra) or label
+
+
+def _add_recording(rep, r: dict, simulated: bool, prefix: str) -> None:
+    import mne
+    import xarray as xr
+
+    summ = json.loads(Path(r["summary"]).read_text())
+    truth_d = json.loads(Path(r["truth"]).read_text()) if r.get("truth") else None
+    steps = "".join(f"<li>{html.escape(json.dumps(s))}</li>" for s in summ["steps"])
+    rep.add_html(f"<p>Input: {html.escape(Path(summ['recording']).name)}</p><ol>{steps}</ol>",
+                 title=f"{prefix}Preprocessing steps", section=f"{prefix}Summary")
+    if truth_d:
+        keys = ("aperiodic_exponent", "alpha_peak_frequency", "dead_channel", "n_blinks")
+        rep.add_html(_table_html(pd.DataFrame([{k: truth_d[k] for k in keys}])),
+                     title=f"{prefix}Simulation ground truth", section=f"{prefix}Summary")
+    raw_f = mne.io.read_raw_fif(r["filtered"], preload=True, verbose="error")
+    raw_c = mne.io.read_raw_fif(r["clean"], preload=True, verbose="error")
+    rep.add_raw(raw_c, title=f"{prefix}Cleaned (after ICA)", psd=False, butterfly=False,
+                tags=("data",))
+    rep.add_html(_table_html(pd.read_csv(r["channels"], sep="\t")), title=f"{prefix}Channels",
+                 section=f"{prefix}Bad channels")
+    if r.get("ica"):
+        ica_obj = mne.preprocessing.read_ica(r["ica"], verbose="error")
+        # properties and overlay of the removed components only (all of them would take long)
+        rep.add_ica(ica_obj, title=f"{prefix}ICA", inst=raw_f if ica_obj.exclude else None,
+                    picks=ica_obj.exclude or None, n_jobs=1, tags=("ica",))
+        rep.add_html(_table_html(pd.read_csv(r["components"], sep="\t")),
+                     title=f"{prefix}ICA components", section=f"{prefix}ICA")
+    ep = mne.read_epochs(r["epochs"], preload=True, verbose="error")
+    # (Report.add_epochs' ERP image is not byte-reproducible; the table and drop log are)
+    rep.add_html(ep._repr_html_(), title=f"{prefix}Epochs kept", section=f"{prefix}Epochs")
+    rep.add_html(_table_html(pd.read_csv(r["epochs_log"], sep="\t")),
+                 title=f"{prefix}Epoch rejection log", section=f"{prefix}Epochs")
+    plt = _pyplot()
+    with xr.open_dataset(r["features"], engine="h5netcdf") as ds:
+        ds = ds.load()
+    fig = plot_spectra(ds, simulated, truth_d)
+    rep.add_figure(fig, title=f"{prefix}Power spectrum and aperiodic fit",
+                   section=f"{prefix}Spectra")
+    plt.close(fig)
+    fig = plot_topomaps(ds, ep.info, simulated)
+    rep.add_figure(fig, title=f"{prefix}Scalp maps", section=f"{prefix}Spectra")
+    plt.close(fig)
+    rep.add_html(_table_html(pd.read_csv(r["aperiodic"], sep="\t")),
+                 title=f"{prefix}specparam per channel", section=f"{prefix}Spectra")
+    if r.get("connectivity"):
+        with xr.open_dataset(r["connectivity"], engine="h5netcdf") as con:
+            con = con.load()
+        fig = plot_connectivity(con, simulated)
+        rep.add_figure(fig, title=f"{prefix}Sensor connectivity", section=f"{prefix}Connectivity")
+        plt.close(fig)
 
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -164,12 +196,17 @@ def deterministic_html(text: str) -> str:
 
 # -- group figures ----------------------------------------------------------------------
 
+def _names(table: pd.DataFrame) -> list[str]:
+    """Short recording labels for axes: the BIDS stem without ``sub-`` and ``task-``."""
+    return [re.sub(r"(^sub-|_task-[A-Za-z0-9]+)", "", r) for r in table["recording"]]
+
+
 def plot_group_aperiodic(table: pd.DataFrame, path) -> None:
-    """Per-subject aperiodic exponent and alpha peak; simulated truth as red crosses."""
+    """Per-recording aperiodic exponent and alpha peak; simulated truth as red crosses."""
     plt = _pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(8, 3.4), constrained_layout=True)
     x = np.arange(len(table))
-    labels = [f"{s}{' (sim)' if sim else ''}" for s, sim in zip(table["subject"], table["simulated"])]
+    labels = [f"{s}{' (sim)' if sim else ''}" for s, sim in zip(_names(table), table["simulated"])]
     for ax, col, truth, unit in ((axes[0], "exponent", "truth_exponent", ""),
                                  (axes[1], "alpha_peak_frequency", "truth_alpha_peak_frequency", " (Hz)")):
         ax.bar(x, table[col], color=["tab:gray" if s else "tab:blue" for s in table["simulated"]],
@@ -180,19 +217,19 @@ def plot_group_aperiodic(table: pd.DataFrame, path) -> None:
         ax.set_ylabel(col.replace("_", " ") + unit)
         ax.legend(fontsize=7, loc="lower right")
     n_sim = int(table["simulated"].sum())
-    fig.suptitle(f"Aperiodic exponent and alpha peak per subject ({n_sim} SIMULATED, "
+    fig.suptitle(f"Aperiodic exponent and alpha peak per recording ({n_sim} SIMULATED, "
                  f"{len(table) - n_sim} real)", fontsize=9)
     _save(fig, path)
     plt.close(fig)
 
 
 def plot_group_psd(spectra: dict, simulated: dict, path) -> None:
-    """Channel-mean Welch spectra of every subject, log-log."""
+    """Channel-mean Welch spectra of every recording (keys: BIDS stems), log-log."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4), constrained_layout=True)
-    for sub, (f, p) in spectra.items():
-        ax.loglog(f, p * 1e12, ls="--" if simulated[sub] else "-",
-                  label=f"sub-{sub}{' (SIMULATED)' if simulated[sub] else ''}")
+    for rec, (f, p) in spectra.items():
+        ax.loglog(f, p * 1e12, ls="--" if simulated[rec] else "-",
+                  label=f"{rec}{' (SIMULATED)' if simulated[rec] else ''}")
     ax.set_xlabel("frequency (Hz)")
     ax.set_ylabel("power (uV^2/Hz)")
     ax.set_title("Channel-mean power spectra after preprocessing (Welch)")
@@ -202,7 +239,7 @@ def plot_group_psd(spectra: dict, simulated: dict, path) -> None:
 
 
 def plot_group_bandpower(table: pd.DataFrame, bands, path) -> None:
-    """Stacked relative band power (mean over channels) per subject."""
+    """Stacked relative band power (mean over channels) per recording."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.4), constrained_layout=True)
     bottom = np.zeros(len(table))
@@ -212,7 +249,7 @@ def plot_group_bandpower(table: pd.DataFrame, bands, path) -> None:
         ax.bar(x, vals, bottom=bottom, label=b)
         bottom += vals
     ax.set_xticks(x, [f"{s}{' (sim)' if sim else ''}" for s, sim in
-                      zip(table["subject"], table["simulated"])], rotation=30, ha="right")
+                      zip(_names(table), table["simulated"])], rotation=30, ha="right")
     ax.set_ylabel("relative power")
     ax.set_title("Relative band power, mean over channels (sim = SIMULATED)")
     ax.legend(fontsize=7, bbox_to_anchor=(1.0, 1.0), loc="upper left")

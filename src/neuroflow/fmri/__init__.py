@@ -1,7 +1,10 @@
-"""fMRI preprocessing: fMRIPrep-style derivatives (or ready region time series) to denoised,
-parcellated region time series.
+"""fMRI preprocessing: fMRIPrep derivatives (volumes at any ``res-``, fsaverage GIfTI pairs,
+CIFTI-2 ``dtseries``) or ready region time series (XCP-D ``*_timeseries.tsv``, a sample
+sheet) to denoised, parcellated region time series.
 
-Modules: :mod:`~neuroflow.fmri.index` (run index from a sample sheet / derivatives scan),
+Modules: :mod:`~neuroflow.fmri.inputs` (what rule files import: the run index of a config,
+checked before any job), :mod:`~neuroflow.fmri.index` (run index from a sample sheet and the
+cohort's derivatives, queried with pybids through :mod:`neuroflow.bids`),
 :mod:`~neuroflow.fmri.images` (reading and checking BOLD files),
 :mod:`~neuroflow.fmri.confounds` (nilearn strategies, censoring, minimum-data rule, FD,
 DVARS, tSNR), :mod:`~neuroflow.fmri.signals` (parcellation, ``nilearn.signal.clean``),
@@ -13,12 +16,15 @@ File schema (what later stages read)
 ------------------------------------
 Start from ``<results>/group/fmri/desc-timeseries_index.tsv`` (+ ``.json``): one row per
 run x atlas x strategy with columns ``path`` (relative to the results directory), ``sub``,
-``ses``, ``task``, ``acq``, ``run``, ``space``, ``atlas``, ``strategy``, ``t_r`` (s),
+``ses``, ``task``, ``acq``, ``run``, ``space``, ``res``, ``den``, ``atlas``, ``strategy``, ``t_r`` (s),
 ``n_regions``, ``n_volumes_kept``, ``fraction_kept``, ``excluded`` (bool),
 ``exclusion_reason``. Skip rows with ``excluded`` True.
 
 Each ``path`` is
-``<results>/sub-<sub>/[ses-<ses>/]func/sub-<sub>[_ses-][_task-][_acq-][_run-][_space-]_atlas-<atlas>_desc-<strategy>_timeseries.tsv``:
+``<results>/sub-<sub>/[ses-<ses>/]func/<run stem>_atlas-<atlas>_desc-<strategy>_timeseries.tsv``,
+where the run stem carries every entity of the input in BIDS order
+(``sub-<sub>[_ses-][_task-][_acq-][_ce-][_rec-][_dir-][_run-][_echo-][_space-][_res-][_den-][_seg-]``;
+``seg-`` for XCP-D region time series, whose atlas it names):
 
 * TSV, tab-separated, header = region names (atlas labels, in label order), one row per
   *kept* volume (censored volumes removed), float values with 10 significant digits. With the

@@ -1,4 +1,5 @@
-"""Atlases: surface label resampling (fs_LR 32k -> fsaverage5), loading, space checks.
+"""Atlases: surface label resampling (fs_LR 32k -> fsaverage5), loading (GIfTI, CIFTI-2
+dlabel), space checks.
 
 The Schaefer 2018 parcellations that BrainSpace 0.3.0 ships are on the conte69 / fs_LR 32k
 mesh, not on fsaverage5. :func:`fslr32k_to_fsaverage5_labels` carries them to fsaverage5
@@ -20,6 +21,15 @@ import numpy as np
 FSAVERAGE5_N_VERTICES = 10242
 FSLR32K_N_VERTICES = 32492
 SURFACE_SPACES = {"fsaverage5": FSAVERAGE5_N_VERTICES, "fsLR32k": FSLR32K_N_VERTICES}
+#: Vertices per hemisphere of the spaces whose density is a ``den-`` entity.
+SURFACE_DENSITIES = {("fsaverage", "10k"): 10242, ("fsaverage", "41k"): 40962,
+                     ("fsaverage", "164k"): 163842, ("fsLR", "32k"): FSLR32K_N_VERTICES,
+                     ("fsLR", "59k"): 59292, ("fsLR", "164k"): 163842}
+
+
+def surface_vertices(space: str, den: str = "") -> int | None:
+    """Vertices per hemisphere of a surface space (``fsaverage5``, or ``fsLR`` + ``32k``)."""
+    return SURFACE_SPACES.get(space) or SURFACE_DENSITIES.get((space, den))
 
 
 def _unit(xyz: np.ndarray) -> np.ndarray:
@@ -184,3 +194,80 @@ def check_atlas_space(atlas_name: str, atlas_space: str, run_space: str, run_fil
         raise ValueError(f"atlas {atlas_name!r} is in space {atlas_space!r} but {run_file} is in "
                          f"space {run_space!r}: choose an atlas in the run's space (or resample "
                          "it) and list it under fmri.atlases with that space")
+
+
+# --------------------------------------------------------------------------- CIFTI-2
+def cifti_labels_on(brain_models, dlabel_path, atlas_name: str = "") -> tuple[np.ndarray, dict, dict]:
+    """Labels of a CIFTI-2 ``dlabel`` atlas on the grayordinates of a BOLD series.
+
+    The atlas and the series are matched grayordinate by grayordinate: a surface vertex by
+    (structure, vertex index), a voxel by (structure, voxel indices) on the same volume grid;
+    the two files need not list the same grayordinates in the same order.
+
+    Parameters
+    ----------
+    brain_models : nibabel.cifti2.BrainModelAxis
+        The grayordinates of the series (its ``dtseries`` axis 1).
+    dlabel_path : str
+        ``.dlabel.nii`` file (its first map is used); label 0 / ``???`` = no region.
+
+    Returns
+    -------
+    labels : ndarray of int, shape (n_grayordinates,)
+        Label of each grayordinate of the series (0 where the atlas has none).
+    names : dict
+        Label key -> region name (label 0 left out).
+    notes : dict
+        ``unlabelled_structures``: structures of the series the atlas does not cover;
+        ``n_unlabelled``: grayordinates of the series without a label.
+
+    Raises
+    ------
+    ValueError
+        The file is not a CIFTI-2 dlabel, or a structure's vertex count / voxel grid differs
+        from the series' (another density or space), naming the atlas file.
+    """
+    import nibabel as nib
+
+    where = f"atlas {atlas_name!r} ({dlabel_path})" if atlas_name else f"atlas {dlabel_path}"
+    try:
+        img = nib.load(str(dlabel_path))
+        label_axis, atlas_models = img.header.get_axis(0), img.header.get_axis(1)
+    except Exception as exc:  # nibabel raises many kinds
+        raise ValueError(f"{where}: cannot read a CIFTI-2 dlabel file: {exc}") from exc
+    if not isinstance(label_axis, nib.cifti2.LabelAxis) or not isinstance(
+            atlas_models, nib.cifti2.BrainModelAxis):
+        raise ValueError(f"{where}: not a CIFTI-2 dlabel file (axes {type(label_axis).__name__}, "
+                         f"{type(atlas_models).__name__}; expected LabelAxis x BrainModelAxis)")
+    values = np.asarray(img.dataobj)[0].round().astype(np.int64)
+    names = {int(k): str(v[0]) for k, v in label_axis.label[0].items() if int(k) != 0}
+    atlas_parts = {name: (slc, bm) for name, slc, bm in atlas_models.iter_structures()}
+    out = np.zeros(len(brain_models), dtype=np.int64)
+    uncovered = []
+    for name, slc, bm in brain_models.iter_structures():
+        if name not in atlas_parts:
+            uncovered.append(name)
+            continue
+        aslc, abm = atlas_parts[name]
+        avals = values[aslc]
+        if bm.surface_mask.all():
+            n_bold, n_atlas = bm.nvertices[name], abm.nvertices.get(name)
+            if n_bold != n_atlas:
+                raise ValueError(f"{where}: {name} has {n_atlas} vertices but the BOLD series has "
+                                 f"{n_bold}: another surface density (den)")
+            full = np.zeros(n_bold, dtype=np.int64)
+            full[abm.vertex] = avals
+            out[slc] = full[bm.vertex]
+        else:
+            if (tuple(abm.volume_shape) != tuple(brain_models.volume_shape)
+                    or not np.allclose(abm.affine, brain_models.affine)):
+                raise ValueError(f"{where}: the volume grid of {name} ({abm.volume_shape}) differs "
+                                 f"from the BOLD series' ({brain_models.volume_shape}): another "
+                                 "space or resolution")
+            grid = np.zeros(tuple(brain_models.volume_shape), dtype=np.int64)
+            grid[tuple(abm.voxel.T)] = avals
+            out[slc] = grid[tuple(bm.voxel.T)]
+    for key in set(np.unique(out).tolist()) - set(names) - {0}:
+        names[int(key)] = f"label-{int(key)}"
+    notes = {"unlabelled_structures": uncovered, "n_unlabelled": int((out == 0).sum())}
+    return out, names, notes

@@ -1,4 +1,5 @@
-"""Reading BOLD runs (NIfTI, GIfTI, MGZ, ready region time series) with boundary checks.
+"""Reading BOLD runs (NIfTI, GIfTI, MGZ, CIFTI-2 dtseries, ready region time series) with
+boundary checks.
 
 Every check raises ``ValueError`` naming the file and what was expected, so that the job of
 that run fails alone and its log says why.
@@ -12,7 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow.fmri.atlases import SURFACE_SPACES
+from neuroflow.fmri.atlases import surface_vertices
+
+CIFTI_SUFFIX = ".dtseries.nii"
 
 
 @dataclass
@@ -21,15 +24,18 @@ class Bold:
 
     Attributes
     ----------
-    kind : {"volume", "surface"}
+    kind : {"volume", "surface", "cifti"}
     data : ndarray, shape (n_units, n_volumes)
-        Voxels (inside the image's non-constant mask) or vertices (left then right).
+        Voxels (inside the image's non-constant mask), vertices (left then right) or
+        grayordinates (CIFTI, in the file's order).
     t_r : float
         Repetition time in seconds (after the checks of :func:`resolve_t_r`).
     img : nibabel image or None
         The 4D NIfTI (volumes only), for nilearn maskers.
     hemi_sizes : tuple of int
         Vertices per hemisphere (surfaces only).
+    brain_models : nibabel.cifti2.BrainModelAxis or None
+        The grayordinates (CIFTI only).
     sources : list of str
     t_r_note : str
     """
@@ -39,6 +45,7 @@ class Bold:
     t_r: float
     img: object = None
     hemi_sizes: tuple = ()
+    brain_models: object = None
     sources: list = field(default_factory=list)
     t_r_note: str = ""
 
@@ -52,6 +59,11 @@ def _header_t_r(path: str):
     import nibabel as nib
 
     img = nib.load(path)
+    if path.endswith(CIFTI_SUFFIX):
+        series = img.header.get_axis(0)
+        if not isinstance(series, nib.cifti2.SeriesAxis) or series.unit != "SECOND":
+            return None
+        return float(series.step) if series.step > 0 else None
     if path.endswith((".gii", ".gii.gz")):
         meta = img.darrays[0].meta if img.darrays else {}
         step = meta.get("TimeStep") if meta else None
@@ -131,7 +143,9 @@ def n_volumes_of(path: str) -> int:
         img = nib.load(path)
     except Exception as exc:
         raise ValueError(f"{path}: cannot read image: {exc}") from exc
-    if path.endswith((".gii", ".gii.gz")):
+    if path.endswith(CIFTI_SUFFIX):
+        n = int(img.shape[0]) if len(img.shape) == 2 else 1
+    elif path.endswith((".gii", ".gii.gz")):
         n = len(img.darrays) if len(img.darrays) > 1 else int(np.atleast_2d(img.darrays[0].data).shape[-1])
     elif path.endswith((".mgz", ".mgh")):
         n = int(img.shape[-1]) if len(img.shape) == 4 else 1
@@ -175,9 +189,30 @@ def _surface_hemi(path: str) -> np.ndarray:
     return data.astype(np.float64)
 
 
+def _cifti_series(path: str):
+    """A CIFTI-2 dense series: data (n_grayordinates, n_volumes) and its BrainModelAxis."""
+    import nibabel as nib
+
+    try:
+        img = nib.load(path)
+        series, models = img.header.get_axis(0), img.header.get_axis(1)
+    except Exception as exc:  # nibabel raises many kinds
+        raise ValueError(f"{path}: cannot read a CIFTI-2 dense time series: {exc}") from exc
+    if not isinstance(series, nib.cifti2.SeriesAxis) or not isinstance(
+            models, nib.cifti2.BrainModelAxis):
+        raise ValueError(f"{path}: not a CIFTI-2 dense time series (axes "
+                         f"{type(series).__name__} x {type(models).__name__}; expected "
+                         "SeriesAxis x BrainModelAxis)")
+    data = np.asarray(img.dataobj, dtype=np.float64).T
+    if data.shape[1] < 2:
+        raise ValueError(f"{path}: a single volume is not a BOLD time series")
+    return data, models
+
+
 def load_bold(bold: str, bold_rh: str = "", bold_json: str = "", sheet_t_r="", t_r_source="header",
-              space: str = "", tol: float = 1e-3) -> Bold:
-    """Load a run: a 4D NIfTI, or a pair of surface files (GIfTI ``func.gii`` / MGZ).
+              space: str = "", tol: float = 1e-3, den: str = "") -> Bold:
+    """Load a run: a 4D NIfTI, a pair of surface files (GIfTI ``func.gii`` / MGZ), or a
+    CIFTI-2 dense series (``.dtseries.nii``).
 
     Raises
     ------
@@ -192,14 +227,19 @@ def load_bold(bold: str, bold_rh: str = "", bold_json: str = "", sheet_t_r="", t
         left, right = _surface_hemi(bold), _surface_hemi(bold_rh)
         if left.shape[1] != right.shape[1]:
             raise ValueError(f"{bold} has {left.shape[1]} volumes but {bold_rh} has {right.shape[1]}")
-        expected = SURFACE_SPACES.get(space)
+        expected = surface_vertices(space, den)
         for path, arr in ((bold, left), (bold_rh, right)):
             if expected and arr.shape[0] != expected:
-                raise ValueError(f"{path}: {arr.shape[0]} vertices, but space {space!r} has {expected}")
+                raise ValueError(f"{path}: {arr.shape[0]} vertices, but space {space!r}"
+                                 + (f" den {den!r}" if den else "") + f" has {expected}")
         data = np.vstack([left, right])
         _check_finite(data, f"{bold} / {bold_rh}")
         return Bold("surface", data, t_r, hemi_sizes=(left.shape[0], right.shape[0]),
                     sources=[bold, bold_rh], t_r_note=note)
+    if bold.endswith(CIFTI_SUFFIX):
+        data, models = _cifti_series(bold)
+        _check_finite(data, bold)
+        return Bold("cifti", data, t_r, brain_models=models, sources=[bold], t_r_note=note)
     try:
         img = nib.load(bold)
     except Exception as exc:
@@ -229,6 +269,8 @@ def read_region_timeseries(path: str, mat_variable: str = "", labels=None) -> tu
     Returns
     -------
     data : ndarray, shape (n_volumes, n_regions)
+        A region that is ``n/a`` in every row (XCP-D: too little coverage) stays all-NaN
+        (an empty region, listed by the caller); NaN in some rows only is an error.
     names : list of str
     """
     import pandas as pd
@@ -253,7 +295,8 @@ def read_region_timeseries(path: str, mat_variable: str = "", labels=None) -> tu
         data, names = table.to_numpy(dtype=np.float64), [str(c) for c in table.columns]
     if data.ndim != 2 or data.shape[0] < 2:
         raise ValueError(f"{path}: expected volumes x regions, got shape {data.shape}")
-    _check_finite(data.T, path)
+    empty = np.isnan(data).all(axis=0)
+    _check_finite(data[:, ~empty].T, path)
     return data, names
 
 

@@ -52,16 +52,19 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
         f"{versions['nilearn']}, nibabel {versions['nibabel']}, numpy {versions['numpy']}, scipy "
         f"{versions['scipy']}). Runs were listed once in a run index built from "
         + ("a sample sheet" if fmri.get("sample_sheet") else "")
-        + (" and " if fmri.get("sample_sheet") and fmri.get("derivatives_dirs") else "")
-        + ("a scan of fMRIPrep derivatives folders" if fmri.get("derivatives_dirs") else "")
+        + (" and " if fmri.get("sample_sheet") and config.get("derivatives") else "")
+        + ("a pybids query of the BIDS-derivatives folders (fMRIPrep / XCP-D; every BIDS "
+           "entity kept in the output names)" if config.get("derivatives") else "")
         + ". The repetition time was cross-checked between the image header, the BOLD JSON "
         f"sidecar and the sample sheet (tolerance {fmri.get('t_r_tolerance', 0.001)} s); images "
         "had to be 4D and finite, and confound tables had to have one row per volume.",
         "Confound regressors were chosen per strategy, with nilearn's "
         "load_confounds / load_confounds_strategy for fMRIPrep confounds (Wang et al. 2024) or "
         f"explicit columns of the provided table: {strat_txt}. Region signals were the mean over "
-        "the voxels (nilearn NiftiLabelsMasker) or vertices (with a non-constant signal) of each "
-        "atlas label and were then cleaned with nilearn.signal.clean, as nilearn's maskers do: "
+        "the voxels (nilearn NiftiLabelsMasker), vertices or CIFTI-2 grayordinates (with a "
+        "non-constant signal; CIFTI dlabel atlases matched to the series by structure and vertex "
+        "/ voxel with nibabel) of each atlas label and were then cleaned with "
+        "nilearn.signal.clean, as nilearn's maskers do: "
         f"detrend {_fmt(clean.get('detrend', True))}, confounds standardized "
         f"{_fmt(clean.get('standardize_confounds', True))}, {clean.get('filter', 'butterworth')} "
         f"filter with low-pass {_fmt(clean.get('low_pass'))} Hz and high-pass "

@@ -51,24 +51,35 @@ def strategy_params(config: dict, name: str) -> dict:
 
 
 # --------------------------------------------------------------------------- index
-def write_index(out_tsv, sample_sheet="", derivatives_dirs=(), tasks=(), spaces=(), desc="preproc",
+def write_index(out_tsv, sample_sheet="", derivatives=None, spaces=(), desc="preproc",
                 resources_dest="resources/data", strategies=(), atlases=None, scan_strategies=(),
-                participants=None) -> None:
-    """Build the run index (see :func:`neuroflow.fmri.index.build_index`) and write it."""
-    from neuroflow.fmri.index import build_index
+                participants=None, timeseries_strategies=(), expected_stems=None) -> None:
+    """Build the run index (see :func:`neuroflow.fmri.index.build_index`) and write it.
 
-    index = build_index(sample_sheet or None, derivatives_dirs, tasks, spaces, desc, resources_dest,
-                        strategies, atlases, scan_strategies, participants)
+    ``derivatives`` is the cohort's :class:`neuroflow.bids.Selection` (or folder paths);
+    ``expected_stems`` the runs of the index built at parse time (the rule's jobs): a
+    different set (a file changed in between) is an error.
+    """
+    from neuroflow.fmri.index import _as_selection, build_index
+
+    selection = _as_selection(derivatives)
+    index = build_index(sample_sheet or None, selection, spaces, desc, resources_dest,
+                        strategies, atlases, scan_strategies, participants, timeseries_strategies)
+    folders = list(selection.derivatives) if selection is not None else []
     if index.empty:
-        raise ValueError("fmri: no runs found (sample sheet empty and no BOLD files in "
-                         f"{list(derivatives_dirs)})")
+        raise ValueError("fmri: no runs found (fmri.sample_sheet empty and no fMRI input in the "
+                         f"derivatives folders {folders})")
+    if expected_stems is not None and sorted(expected_stems) != index["stem"].tolist():
+        changed = sorted(set(expected_stems) ^ set(index["stem"]))
+        raise ValueError(f"fmri: the inputs changed since the workflow was planned (runs {changed[:5]}); "
+                         "start snakemake again")
     write_tsv(index, out_tsv, "fMRI run index: one row per BOLD run or ready region time series.",
               columns={"stem": "BIDS entities of the run (output file prefix)",
                        "folder": "output folder under the results directory",
-                       "kind": "volume | surface | timeseries",
+                       "kind": "volume | surface | cifti | timeseries",
                        "strategies": "denoising strategies applied (comma-separated)",
                        "atlases": "atlases applied (comma-separated)"},
-              sources=[s for s in [sample_sheet, *derivatives_dirs,
+              sources=[s for s in [sample_sheet, *folders,
                                    (participants or {}).get("sheet", "")] if s])
 
 
@@ -77,6 +88,20 @@ def read_index(path) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- confounds
+def _table_t_r_note(row: dict) -> str:
+    """Where the TR of a ready region time series came from."""
+    return {"sidecar": "JSON sidecar of the region time series (RepetitionTime)",
+            "bold": "JSON sidecar of the run's BOLD series (RepetitionTime)"}.get(
+        row.get("t_r_source", ""), "sample sheet")
+
+
+def _load_run(row: dict, tol: float):
+    from neuroflow.fmri.images import load_bold
+
+    return load_bold(row["bold"], row.get("bold_rh", ""), row.get("bold_json", ""), row.get("t_r", ""),
+                     row.get("t_r_source", "header"), row.get("space", ""), tol, row.get("den", ""))
+
+
 def _bold_files(row: dict):
     return [row["bold"], row["bold_rh"]] if row.get("bold_rh") else row["bold"]
 
@@ -87,7 +112,7 @@ def _n_volumes_and_t_r(row: dict, tol: float):
 
     if row["kind"] == "timeseries":
         data, _ = read_region_timeseries(row["timeseries"], row.get("mat_variable", ""))
-        return data.shape[0], float(row["t_r"]), "sample sheet", [row["timeseries"]]
+        return data.shape[0], float(row["t_r"]), _table_t_r_note(row), [row["timeseries"]]
     t_r, note = resolve_t_r(row["bold"], row.get("bold_json", ""), row.get("t_r", ""),
                             row.get("t_r_source", "header"), tol)
     sources = [p for p in (row["bold"], row.get("bold_rh", "")) if p]
@@ -155,10 +180,13 @@ def run_parcellate(row: dict, atlas_name: str, atlas: dict, out_tsv, t_r_toleran
     """Raw (not denoised) region time series of one run and one atlas (shared by strategies).
 
     Volumes: nilearn NiftiLabelsMasker. Surfaces: mean over the atlas's vertices with a
-    non-constant signal. Ready time series: read (TSV/CSV/.mat) and relabelled.
+    non-constant signal. CIFTI-2: the ``dlabel`` atlas mapped onto the series'
+    grayordinates (:func:`neuroflow.fmri.atlases.cifti_labels_on`), then the mean over the
+    grayordinates of each label with a non-constant signal. Ready time series: read
+    (TSV/CSV/.mat) and relabelled.
     """
-    from neuroflow.fmri.atlases import check_atlas_space, load_surface_atlas
-    from neuroflow.fmri.images import load_bold, read_region_timeseries
+    from neuroflow.fmri.atlases import check_atlas_space, cifti_labels_on, load_surface_atlas
+    from neuroflow.fmri.images import read_region_timeseries
     from neuroflow.fmri.signals import parcellate_surface, parcellate_volume
 
     names = load_atlas_names(atlas.get("labels", ""))
@@ -167,15 +195,34 @@ def run_parcellate(row: dict, atlas_name: str, atlas: dict, out_tsv, t_r_toleran
         labels = [names[k] for k in sorted(names)] if names and row["timeseries"].endswith(".mat") else None
         signals, regions = read_region_timeseries(row["timeseries"], row.get("mat_variable", ""), labels)
         n_units, t_r = [None] * len(regions), float(row["t_r"])
-        note, sources = "sample sheet", [row["timeseries"]]
+        note, sources = _table_t_r_note(row), [row["timeseries"]]
         side["Extraction"] = "ready region time series (extracted upstream)"
         masked = 0
+        all_nan = [r for r, col in zip(regions, signals.T) if np.isnan(col).all()]
     else:
         check_atlas_space(atlas_name, atlas.get("space", ""), row.get("space", ""), row["bold"])
-        bold = load_bold(row["bold"], row.get("bold_rh", ""), row.get("bold_json", ""), row.get("t_r", ""),
-                         row.get("t_r_source", "header"), row.get("space", ""), t_r_tolerance)
+        bold = _load_run(row, t_r_tolerance)
         t_r, note, sources = bold.t_r, bold.t_r_note, bold.sources
-        if bold.kind == "surface":
+        all_nan = []
+        if bold.kind == "cifti":
+            if not atlas.get("dlabel"):
+                raise ValueError(f"atlas {atlas_name!r} (fmri.atlases.{atlas_name}) has no CIFTI "
+                                 f"'dlabel' file but {row['bold']} is a CIFTI run")
+            labels, table, notes = cifti_labels_on(bold.brain_models, atlas["dlabel"], atlas_name)
+            table.update(names)
+            mask = bold.data.std(axis=1) > 0
+            masked = int(((labels != 0) & ~mask).sum())
+            signals, regions, n_units = parcellate_surface(bold.data, labels, table, mask)
+            side["Extraction"] = ("CIFTI-2 dlabel mapped onto the series' grayordinates (by "
+                                  "structure and vertex / voxel); mean over the grayordinates of "
+                                  "each label with a non-constant signal")
+            side["GrayordinatesWithoutLabel"] = notes["n_unlabelled"]
+            side["StructuresWithoutLabel"] = notes["unlabelled_structures"]
+            if notes["unlabelled_structures"]:
+                print(f"atlas {atlas_name}: no labels for {notes['unlabelled_structures']} of "
+                      f"{row['bold']} ({notes['n_unlabelled']} grayordinates left out)")
+            sources = [*sources, atlas["dlabel"]]
+        elif bold.kind == "surface":
             if not (atlas.get("left") and atlas.get("right")):
                 raise ValueError(f"atlas {atlas_name!r} has no left/right surface files but "
                                  f"{row['bold']} is a surface run")
@@ -199,7 +246,9 @@ def run_parcellate(row: dict, atlas_name: str, atlas: dict, out_tsv, t_r_toleran
             side["Extraction"] = ("nilearn NiftiLabelsMasker (strategy mean, labels resampled to "
                                   "the data grid)")
             sources = [*sources, atlas["path"]]
-    empty = [r for r, n in zip(regions, n_units) if n == 0]
+    empty = [r for r, n in zip(regions, n_units) if n == 0] + all_nan
+    if empty:
+        print(f"run {row['stem']}, atlas {atlas_name}: empty regions (no signal) {empty}")
     table = pd.DataFrame(signals, columns=regions)
     side.update({"RepetitionTime": t_r, "RepetitionTimeSource": note, "SamplingFrequency": 1.0 / t_r,
                  "NVolumes": int(signals.shape[0]), "RegionNUnits": n_units,
@@ -268,20 +317,18 @@ def run_qc(row: dict, strategies: dict, regressor_tsvs: dict, out_tsv, out_png, 
     (standardization off, so both are in the data's units).
     """
     from neuroflow.fmri.confounds import dvars, tsnr
-    from neuroflow.fmri.images import load_bold
     from neuroflow.fmri.qc import plot_carpets
     from neuroflow.fmri.signals import CLEAN_KEYS, denoise
 
     if row["kind"] == "timeseries":
-        raw_df = pd.read_csv(raw_tsv, sep="\t")
+        raw_df = pd.read_csv(raw_tsv, sep="\t").dropna(axis=1, how="all")
         data = raw_df.to_numpy(dtype=np.float64).T
         t_r, unit_name = float(row["t_r"]), "regions"
     else:
-        bold = load_bold(row["bold"], row.get("bold_rh", ""), row.get("bold_json", ""), row.get("t_r", ""),
-                         row.get("t_r_source", "header"), row.get("space", ""), t_r_tolerance)
+        bold = _load_run(row, t_r_tolerance)
         data, t_r = bold.data, bold.t_r
         data = data[data.std(axis=1) > 0]
-        unit_name = "vertices" if bold.kind == "surface" else "voxels"
+        unit_name = {"surface": "vertices", "cifti": "grayordinates"}.get(bold.kind, "voxels")
     snr = tsnr(data)
     n_all = data.shape[0]
     data = data[np.linspace(0, n_all - 1, min(max_units, n_all)).round().astype(int)]
@@ -349,7 +396,8 @@ def run_group(qc_tsvs, denoised_tsvs, results_dir, out_qc, out_excluded, out_ind
         meta = json.loads(Path(path).with_suffix(".json").read_text())
         ents = parse_entities(Path(path).name)
         rows.append({"path": str(Path(path).relative_to(results_dir)),
-                     **{k: ents.get(k, "") for k in ("sub", "ses", "task", "acq", "run", "space")},
+                     **{k: ents.get(k, "") for k in ("sub", "ses", "task", "acq", "run", "space",
+                                                     "res", "den")},
                      "atlas": meta["Atlas"], "strategy": meta["Strategy"],
                      "t_r": meta["RepetitionTime"], "n_regions": len(meta["RegionNUnits"] or []),
                      "n_volumes_kept": meta["NVolumesKept"], "fraction_kept": meta["FractionKept"],

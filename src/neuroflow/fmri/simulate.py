@@ -44,6 +44,18 @@ def make_atlas(path, shape=(8, 8, 6), n_regions=3, affine=None) -> Path:
     return path
 
 
+def write_description(root, name: str = "fMRIPrep") -> Path:
+    """The ``dataset_description.json`` of a simulated derivatives folder (kept if present)."""
+    path = Path(root) / "dataset_description.json"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({
+            "Name": f"SIMULATED {name} derivatives (neuroflow.fmri.simulate)",
+            "BIDSVersion": "1.9.0", "DatasetType": "derivative",
+            "GeneratedBy": [{"Name": name, "Description": "simulated by neuroflow"}]}, indent=1))
+    return path
+
+
 def make_fmriprep_run(root, sub="01", task="rest", run="1", n_volumes=120, t_r=2.0,
                       shape=(8, 8, 6), n_regions=3, confound_weight=3.0, high_motion=(),
                       random_state=0, space=SPACE) -> dict:
@@ -66,6 +78,7 @@ def make_fmriprep_run(root, sub="01", task="rest", run="1", n_volumes=120, t_r=2
     import nibabel as nib
 
     rng = np.random.default_rng(random_state)
+    write_description(root)
     func = Path(root) / f"sub-{sub}" / "func"
     func.mkdir(parents=True, exist_ok=True)
     prefix = f"sub-{sub}_task-{task}_run-{run}"
