@@ -53,3 +53,83 @@ def test_synthetic_cohort_is_indexed_with_its_entities(cohort):
     assert sorted({r["res"] for r in bold}) == ["1", "2"] and len(bold) == 8   # 2 subjects x 2 runs x 2 res
     nwb = query(cohort["bids_dir"], sel, extension=".nwb")
     assert [r["sub"] for r in nwb] == ["01", "02"]
+
+
+def chain_config(cohort, out=None) -> dict:
+    """Every stage that applies to the cohort, wired to each other; sized for a test."""
+    deriv = cohort["fmriprep"]
+    cfg = {
+        "bids_dir": str(cohort["bids_dir"]),
+        "derivatives": [str(deriv)],
+        "fmri": {"activate": True, "min_minutes_kept": 1.0, "scan": {"strategies": ["simple"]},
+                 "atlases": {"toy": {
+                     "space": "MNI152NLin2009cAsym",
+                     "path": str(deriv / "tpl-MNI152NLin2009cAsym_res-1_atlas-toy_dseg.nii.gz"),
+                     "labels": str(deriv / "tpl-atlas-toy_dseg.tsv")}}},
+        "eeg": {"activate": True},
+        "activity": {"activate": True, "bids": {"activate": True, "simulated": True},
+                     "counts": {"bin_width": 2.0}},
+        "bicluster": {"activate": True, "chains": 2,
+                      "sampler": {"n_iter": 20, "burn_in": 10, "state_warmup": 5}},
+        "fc": {"activate": True, "regions": "all", "tasks": ["subject_id"],
+               "operators": ["corr_empirical", "spearman"], "selectors": ["random"],
+               "fractions": [0.5], "seeds": 1, "window_length": 16, "window_stride": 8,
+               "benchmarks": {
+                   "bold": {"source": "fmri", "filters": {"atlas": "toy", "strategy": "simple"}},
+                   "eeg": {"source": "eeg", "window_length": 256, "window_stride": 256}}},
+    }
+    if out is not None:
+        cfg["results_dir"] = str(out)
+    return cfg
+
+
+def planned_jobs(stdout: str) -> list[dict]:
+    """The jobs of a ``snakemake -n`` listing: rule, input and output paths."""
+    jobs, job = [], None
+    for line in stdout.splitlines():
+        if line.startswith("rule ") or line.startswith("checkpoint "):
+            job = {"rule": line.split()[1].rstrip(":"), "input": [], "output": []}
+            jobs.append(job)
+        elif job is not None and line.strip().startswith(("input:", "output:")):
+            key, _, rest = line.strip().partition(":")
+            job[key] = [p.strip() for p in rest.split(",") if p.strip()]
+    return jobs
+
+
+def test_one_cohort_plans_every_stage_chained(cohort, tmp_path):
+    """fMRI -> FC, EEG -> FC, activity -> bi-clustering are DAG edges; no stage reads a raw
+    file that another stage standardized."""
+    import yaml
+
+    from neuroflow.devtools import copy_workflow, run_snakemake
+
+    work = copy_workflow(tmp_path / "w", cohort=None)
+    (work / "chain.yaml").write_text(yaml.safe_dump(chain_config(cohort)))
+    proc = run_snakemake(work, "-n", "--configfile", "chain.yaml")
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    jobs = planned_jobs(proc.stdout)
+    rules = {j["rule"] for j in jobs}
+    assert {"fmri_group", "eeg_preprocess", "activity_counts", "bicluster_counts",
+            "fc_samples"} <= rules
+    produced_by = {p: j["rule"] for j in jobs for p in j["output"]}
+
+    def upstream(rule):
+        return {produced_by.get(p, "raw") for j in jobs if j["rule"] == rule for p in j["input"]}
+
+    fc_inputs = {p for j in jobs if j["rule"] == "fc_samples" for p in j["input"]}
+    assert "fmri_group" in upstream("fc_samples") and "eeg_preprocess" in upstream("fc_samples")
+    assert not [p for p in fc_inputs if str(cohort["bids_dir"]) in p]   # no raw EEG/BOLD
+    assert upstream("bicluster_counts") == {"activity_counts"}          # never the raw NWB
+    # every EEG recording is its own job and keeps ses-/run-
+    eeg_out = sorted(p for j in jobs if j["rule"] == "eeg_preprocess" for p in j["output"]
+                     if p.endswith("_desc-clean_eeg.fif"))
+    assert eeg_out == [
+        "results/sub-01/ses-1/eeg/sub-01_ses-1_task-rest_run-1_desc-clean_eeg.fif",
+        "results/sub-01/ses-1/eeg/sub-01_ses-1_task-rest_run-2_desc-clean_eeg.fif",
+        "results/sub-01/ses-2/eeg/sub-01_ses-2_task-rest_run-1_desc-clean_eeg.fif",
+        "results/sub-01/ses-2/eeg/sub-01_ses-2_task-rest_run-2_desc-clean_eeg.fif",
+        "results/sub-02/ses-1/eeg/sub-02_ses-1_task-rest_run-1_desc-clean_eeg.fif"]
+    fmri_out = {p for j in jobs if j["rule"].startswith("fmri") for p in j["output"]}
+    for res in ("1", "2"):
+        assert (f"results/sub-02/func/sub-02_task-objects_run-2_space-MNI152NLin2009cAsym_"
+                f"res-{res}_atlas-toy_desc-simple_timeseries.tsv") in fmri_out

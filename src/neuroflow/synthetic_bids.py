@@ -231,10 +231,20 @@ def _write_task_run(bids: Path, deriv: Path, sub: str, run: str, rng, patterns, 
                                                           "TaskName": "objects"})
         mask = (np.asarray(out.dataobj).mean(axis=-1) > 0).astype(np.uint8)
         nib.save(nib.Nifti1Image(mask, out.affine), dfunc / f"{stem}_desc-brain_mask.nii.gz")
-    conf = {c: rng.normal(0, 0.05, n_vols) for c in CONFOUND_COLUMNS}
+    conf = {}
+    for c in CONFOUND_COLUMNS:
+        base = rng.normal(0, 0.05, n_vols)
+        conf[c] = base
+        if c in ("framewise_displacement", "std_dvars"):
+            continue
+        deriv = np.r_[np.nan, np.diff(base)]  # fMRIPrep's expansions (nilearn's 'full')
+        conf[f"{c}_derivative1"] = deriv
+        conf[f"{c}_power2"] = base ** 2
+        conf[f"{c}_derivative1_power2"] = deriv ** 2
     conf["framewise_displacement"] = np.abs(conf["framewise_displacement"])
     conf["framewise_displacement"][0] = np.nan
+    conf["std_dvars"] = 1 + np.abs(conf["std_dvars"])
     conf["std_dvars"][0] = np.nan
     _tsv(dfunc / f"{ents}_desc-confounds_timeseries.tsv", conf)
     _json(dfunc / f"{ents}_desc-confounds_timeseries.json",
-          {c: {"Method": "simulated"} for c in CONFOUND_COLUMNS})
+          {c: {"Method": "simulated"} for c in conf})

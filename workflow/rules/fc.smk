@@ -10,8 +10,13 @@
 
 if is_activated("fc"):
 
-    from neuroflow.eeg.inputs import clean_eeg_files as fc_eeg_files
-    from neuroflow.fc.workflow import active_benchmarks, bench_files, operator_families, uses_sps
+    from neuroflow.fc.workflow import (
+        active_benchmarks,
+        benchmark_inputs,
+        benchmark_spec,
+        operator_families,
+        uses_sps,
+    )
 
     FC = config["fc"]
     FC_DIR = f"{R}/group/fc/bench-{{bench}}"
@@ -19,19 +24,15 @@ if is_activated("fc"):
     FC_PARAMS = FC.get("operator_params", {})
     FC_OPERATORS, FC_FAMILIES = operator_families(FC)
     FC_BENCHES = active_benchmarks(FC)
+    for _bench in FC_BENCHES:  # a source fmri/eeg without its stage stops here, before any job
+        benchmark_inputs(config, MANIFEST, R, _bench)
     FC_SCLCS = FC.get("sclcs", {})
     FC_USES_SPS = uses_sps(FC)
-    FC_DEST = config["resources"]["dest"]
     FC_FAMILY_FILES = f"{FC_STEM}_family-{{family}}_desc-fc_connectivity.nc"
     FC_WC = {"bench": "[A-Za-z0-9]+", "family": "|".join(FC_FAMILIES)}
 
     def fc_files(bench_id):
-        """Inputs of one benchmark; source eeg: the EEG stage's cleaned recordings (DAG edge
-        eeg_preprocess -> fc_samples, never the raw files)."""
-        bench = FC["benchmarks"][bench_id]
-        if bench.get("source") == "eeg":
-            return {"eeg": fc_eeg_files(config, R, f"fc.benchmarks.{bench_id}.source")}
-        return bench_files(FC, MANIFEST, FC_DEST, bench_id)
+        return benchmark_inputs(config, MANIFEST, R, bench_id)
 
     def fc_bench_setting(key, default):
         """A benchmark's own window_length / window_stride, else the fc-wide one."""
@@ -51,7 +52,7 @@ if is_activated("fc"):
         wildcard_constraints:
             **FC_WC,
         params:
-            bench=lambda wc: FC["benchmarks"][wc.bench],
+            bench=lambda wc: benchmark_spec(config, R, wc.bench),
             files=lambda wc: fc_files(wc.bench),
             window_length=fc_bench_setting("window_length", FC.get("window_length", 70)),
             window_stride=fc_bench_setting("window_stride", FC.get("window_stride", 35)),

@@ -36,6 +36,47 @@ def bench_files(fc: dict, manifest: dict, dest, bench_id: str) -> dict[str, list
     return {ds: [str(p) for p in dataset_paths(manifest, ds, dest)] for ds in bench["datasets"]}
 
 
+FMRI_INDEX = "group/fmri/desc-timeseries_index.tsv"
+
+
+def benchmark_spec(config: dict, results_dir: str, bench_id: str) -> dict:
+    """A benchmark's settings as the samples job reads them.
+
+    ``source: fmri`` is the fMRI stage's region time series: a ``timeseries`` benchmark
+    whose runs table is that stage's group index (an output of rule ``fmri_group``, so
+    the DAG wires fmri -> fc) with ``filters`` picking one atlas and one strategy.
+    """
+    bench = dict(config["fc"]["benchmarks"][bench_id])
+    if bench.get("source") != "fmri":
+        return bench
+    key = f"fc.benchmarks.{bench_id}"
+    if not (config.get("fmri") or {}).get("activate"):
+        raise ValueError(f"config key {key}.source: source fmri reads the fMRI stage's region "
+                         "time series; switch it on (fmri.activate: true)")
+    filters = bench.get("filters") or {}
+    missing = [k for k in ("atlas", "strategy") if not filters.get(k)]
+    if missing:
+        raise ValueError(f"config key {key}.filters: source fmri needs {missing} (the fMRI "
+                         "stage writes one series per run x atlas x strategy)")
+    return {**bench, "source": "timeseries", "runs_table": f"{results_dir}/{FMRI_INDEX}",
+            "base_dir": str(results_dir)}
+
+
+def benchmark_inputs(config: dict, manifest: dict, results_dir: str,
+                     bench_id: str) -> dict[str, list[str]]:
+    """Input files of one benchmark, by kind: the EEG stage's cleaned recordings (source
+    eeg), the fMRI stage's time-series index (source fmri), a runs table, or manifest
+    datasets. Upstream stages' outputs make the DAG edges; raw files are never read."""
+    bench = config["fc"]["benchmarks"][bench_id]
+    if bench.get("source") == "eeg":
+        from neuroflow.eeg.inputs import clean_eeg_files
+
+        return {"eeg": clean_eeg_files(config, results_dir, f"fc.benchmarks.{bench_id}.source")}
+    if bench.get("source") == "fmri":
+        return {"runs_table": [benchmark_spec(config, results_dir, bench_id)["runs_table"]]}
+    return bench_files(config["fc"], manifest, config["resources"]["dest"], bench_id)
+
+
 def uses_sps(fc: dict) -> bool:
     """Whether a configured selector needs the SCLCS training (its SPS file)."""
     from neuroflow.fc.coreset import SPS_SELECTORS
