@@ -50,7 +50,7 @@ def test_synthetic_cohort_is_indexed_with_its_entities(cohort):
         ("01", "1", "1"), ("01", "1", "2"), ("01", "2", "1"), ("01", "2", "2"), ("02", "1", "1")]
     bold = query(cohort["fmriprep"], sel, True, "derivatives[0]", suffix="bold",
                  desc="preproc", extension=".nii.gz")
-    assert sorted({r["res"] for r in bold}) == ["1", "2"] and len(bold) == 8   # 2 subjects x 2 runs x 2 res
+    assert sorted({r["res"] for r in bold}) == ["1", "2"] and len(bold) == 12   # 2 subjects x 3 runs x 2 res
     nwb = query(cohort["bids_dir"], sel, extension=".nwb")
     assert [r["sub"] for r in nwb] == ["01", "02"]
 
@@ -58,6 +58,8 @@ def test_synthetic_cohort_is_indexed_with_its_entities(cohort):
 def chain_config(cohort, out=None) -> dict:
     """Every stage that applies to the cohort, wired to each other; sized for a test."""
     deriv = cohort["fmriprep"]
+    atlas = {"image": str(deriv / "tpl-MNI152NLin2009cAsym_res-1_atlas-toy_dseg.nii.gz"),
+             "labels": str(deriv / "tpl-atlas-toy_dseg.tsv")}
     cfg = {
         "bids_dir": str(cohort["bids_dir"]),
         "derivatives": [str(deriv)],
@@ -71,11 +73,20 @@ def chain_config(cohort, out=None) -> dict:
                      "counts": {"bin_width": 2.0}},
         "bicluster": {"activate": True, "chains": 2,
                       "sampler": {"n_iter": 20, "burn_in": 10, "state_warmup": 5}},
+        # task fMRI: the fMRI stage's regressors (and censoring) -> run-wise GLM -> RDMs / encoding
+        "trsa": {"activate": True, "task": {
+            "activate": True, "res": "1", "atlas": atlas,
+            "confounds": {"strategy": "fmri", "fmri_strategy": "simple"}}},
+        "encoding": {"activate": True, "run": [], "attention": {"enabled": False}, "task": {
+            "activate": True, "res": "1", "atlas": atlas, "responses": "regions",
+            "confounds": {"strategy": "fmri", "fmri_strategy": "simple"},
+            "permutation": {"n": 50}}},
         "fc": {"activate": True, "regions": "all", "tasks": ["subject_id"],
                "operators": ["corr_empirical", "spearman"], "selectors": ["random"],
                "fractions": [0.5], "seeds": 1, "window_length": 16, "window_stride": 8,
                "benchmarks": {
-                   "bold": {"source": "fmri", "filters": {"atlas": "toy", "strategy": "simple"}},
+                   "bold": {"source": "fmri", "filters": {"atlas": "toy", "strategy": "simple",
+                                                              "res": "1"}},
                    "eeg": {"source": "eeg", "window_length": 256, "window_stride": 256}}},
     }
     if out is not None:
@@ -110,7 +121,7 @@ def test_one_cohort_plans_every_stage_chained(cohort, tmp_path):
     jobs = planned_jobs(proc.stdout)
     rules = {j["rule"] for j in jobs}
     assert {"fmri_group", "eeg_preprocess", "activity_counts", "bicluster_counts",
-            "fc_samples"} <= rules
+            "fc_samples", "trsa_task_glm", "encoding_task_design"} <= rules
     produced_by = {p: j["rule"] for j in jobs for p in j["output"]}
 
     def upstream(rule):
@@ -120,6 +131,11 @@ def test_one_cohort_plans_every_stage_chained(cohort, tmp_path):
     assert "fmri_group" in upstream("fc_samples") and "eeg_preprocess" in upstream("fc_samples")
     assert not [p for p in fc_inputs if str(cohort["bids_dir"]) in p]   # no raw EEG/BOLD
     assert upstream("bicluster_counts") == {"activity_counts"}          # never the raw NWB
+    # task fMRI: the GLM and the encoding design take the fMRI stage's denoising regressors
+    assert "fmri_confounds" in upstream("trsa_task_glm")
+    assert "fmri_confounds" in upstream("encoding_task_design")
+    assert not [p for j in jobs if j["rule"] == "trsa_task_glm" for p in j["input"]
+                if p.endswith("desc-confounds_timeseries.tsv")]
     # every EEG recording is its own job and keeps ses-/run-
     eeg_out = sorted(p for j in jobs if j["rule"] == "eeg_preprocess" for p in j["output"]
                      if p.endswith("_desc-clean_eeg.fif"))
@@ -133,3 +149,72 @@ def test_one_cohort_plans_every_stage_chained(cohort, tmp_path):
     for res in ("1", "2"):
         assert (f"results/sub-02/func/sub-02_task-objects_run-2_space-MNI152NLin2009cAsym_"
                 f"res-{res}_atlas-toy_desc-simple_timeseries.tsv") in fmri_out
+
+
+def _digests(folder: Path) -> dict[str, tuple[str, int]]:
+    import hashlib
+
+    return {str(p.relative_to(folder)): (hashlib.sha256(p.read_bytes()).hexdigest(),
+                                         p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.workflow
+def test_bids_app_runs_the_chain_participant_by_participant_then_group(cohort, tmp_path):
+    """`neuroflow run ... participant` for one subject, then the other (the first one's
+    files untouched: same sha256 and mtime), then `group`: every stage ran, every entity
+    is in the names, pybids reads the outputs back."""
+    import subprocess
+    import sys
+
+    import yaml
+    from bids import BIDSLayout
+
+    cfg = chain_config(cohort)
+    for key in ("bids_dir", "derivatives"):
+        cfg.pop(key)
+    # the stages' own tests cover ICA and connectivity; the chain needs only their outputs
+    cfg["eeg"]["preprocessing"] = {"ica": {"activate": False}}
+    cfg["eeg"]["features"] = {"connectivity": {"activate": False}}
+    (tmp_path / "cohort.yaml").write_text(yaml.safe_dump(cfg))
+    out = tmp_path / "out"
+
+    def run(level, *extra):
+        proc = subprocess.run(
+            [sys.executable, "-m", "neuroflow.cli", "run", str(cohort["bids_dir"]), str(out),
+             level, "--derivatives", str(cohort["fmriprep"]), "--config",
+             str(tmp_path / "cohort.yaml"), "--cores", "2", *extra],
+            capture_output=True, text=True, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+
+    run("participant", "--participant-label", "01")
+    assert (out / "sub-01").is_dir() and not (out / "sub-02").exists()
+    assert not (out / "group").exists()
+    first = _digests(out / "sub-01")
+    run("participant", "--participant-label", "sub-02")
+    assert (out / "sub-02/ses-1/eeg").is_dir()
+    assert _digests(out / "sub-01") == first            # nothing of sub-01 was touched
+    run("group")
+    assert _digests(out / "sub-01") == first
+    for bench in ("bold", "eeg"):
+        scores = out / f"group/fc/bench-{bench}/bench-{bench}_desc-scores_benchmark.tsv"
+        assert scores.is_file(), bench
+    desc = json.loads((out / "dataset_description.json").read_text())
+    assert [g["Name"] for g in desc["GeneratedBy"]] == ["neuroflow", "fMRIPrep"]
+    layout = BIDSLayout(out, validate=False, is_derivative=True, config=["bids", "derivatives"])
+    clean = layout.get(suffix="eeg", desc="clean", extension=".fif")
+    assert sorted((f.entities["subject"], f.entities["session"], str(f.entities["run"]))
+                  for f in clean) == [("01", "1", "1"), ("01", "1", "2"), ("01", "2", "1"),
+                                      ("01", "2", "2"), ("02", "1", "1")]
+    series = layout.get(suffix="timeseries", desc="simple", extension=".tsv", atlas="toy")
+    assert sorted({f.entities["res"] for f in series}) == ["1", "2"]
+    counts = layout.get(suffix="spikes", desc="counts", extension=".nc")
+    assert [(f.entities["subject"], f.entities["session"]) for f in counts] == [
+        ("01", "1"), ("02", "1")]
+    assert len(list(out.glob("sub-0[12]/ses-1/ephys/*_desc-bicluster_posterior.nc"))) == 2
+    # task fMRI -> GLM (fMRI stage's regressors) -> RDMs per subject -> group stack
+    glm = json.loads(next(out.glob("sub-01/func/*_run-1_*_desc-betas_statmap.json")).read_text())
+    assert glm["ConfoundsStrategy"] == "fmri" and "trans_x" in glm["ConfoundColumns"]
+    stack = out / "group/trsa/task-objects_space-MNI152NLin2009cAsym_res-1_desc-crossnobis_rdm.nc"
+    assert stack.is_file()
+    assert list(out.glob("sub-0[12]/func/*_desc-events_scores.tsv"))

@@ -7,13 +7,13 @@ trsa configuration (the real Haxby and head-direction files, a tiny simulation).
 import hashlib
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
 import yaml
 
-from neuroflow.devtools import copy_workflow, run_snakemake
-from neuroflow.devtools import demo_config
+from neuroflow.devtools import copy_workflow, demo_config, run_snakemake
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.workflow
@@ -63,6 +63,14 @@ def test_trsa_stage_runs_is_idempotent_and_deterministic(tmp_path):
     haxby = res / "sub-1/func/sub-1_task-objectviewing"
     with xr.open_dataset(f"{haxby}_desc-crossnobis_rdm.nc", engine="h5netcdf") as ds:
         assert ds.sizes["pair"] == 28 and ds.attrs["simulated"] == "false"
+    # the same subject through the task-fMRI route (BIDS tree -> nilearn GLM per run ->
+    # crossnobis per region; the mask is the one region) gives the same RDM
+    task = f"{haxby}_space-native_desc-crossnobis_rdm.nc"
+    with xr.open_dataset(task, engine="h5netcdf") as t, xr.open_dataset(
+            f"{haxby}_desc-crossnobis_rdm.nc", engine="h5netcdf") as h:
+        assert t["rdm"].dims == ("region", "pair") and t.sizes["region"] == 1
+        assert list(t["condition"].values) == list(h["condition"].values)
+        np.testing.assert_allclose(t["rdm"].values[0], h["rdm"].values, rtol=1e-5, atol=1e-9)
     models = pd.read_csv(f"{haxby}_desc-models_rsa.tsv", sep="\t")
     assert set(models["model"]) == {"animacy", "face", "house", "intact_vs_scrambled",
                                     "objects"}

@@ -2,7 +2,7 @@
 
 What a lab's dataset holds, written with the libraries that write such files:
 - raw BIDS (``bids_dir``): EEG recordings written by mne-bids (BrainVision; one subject
-  with 2 sessions x 2 runs), raw task BOLD with ``events.tsv``, and NWB files of spike
+  with 2 sessions x 2 runs), 3 raw task BOLD runs per subject with ``events.tsv``, and NWB files of spike
   units in a DANDI-like ``sub-*/ses-*/ecephys/`` folder (listed in ``.bidsignore``: the
   BIDS validator has no NWB datatype yet);
 - fMRIPrep-style derivatives (``derivatives/fmriprep``): preprocessed BOLD at ``res-1``
@@ -46,7 +46,7 @@ def _tsv(path: Path, columns: dict) -> None:
 
 
 def eeg_raw(rng, seconds: float = 20.0):
-    """A 16-channel EEG (V): 1/f background + ``ALPHA_HZ`` alpha on parietal/occipital."""
+    """A 16-channel EEG (V): 1/f background + ``ALPHA_HZ`` alpha, largest posteriorly."""
     import mne
 
     n = int(seconds * EEG_SFREQ)
@@ -56,8 +56,11 @@ def eeg_raw(rng, seconds: float = 20.0):
     data = np.fft.irfft(np.fft.rfft(white, axis=1) * shape, n=n, axis=1)
     data /= data.std(axis=1, keepdims=True)
     t = np.arange(n) / EEG_SFREQ
-    posterior = np.array([c[0] in "PO" for c in EEG_CHANNELS])
-    data[posterior] += 1.5 * np.sin(2 * np.pi * ALPHA_HZ * t + rng.uniform(0, 2 * np.pi))
+    # alpha spread by volume conduction: strongest over parietal/occipital sites
+    weight = np.array([0.6 if c[0] in "PO" else 0.35 if c[0] in "CT" else 0.2
+                       for c in EEG_CHANNELS])
+    alpha = np.sin(2 * np.pi * ALPHA_HZ * t + rng.uniform(0, 2 * np.pi))
+    data += 0.5 * weight[:, None] * alpha[None, :]
     info = mne.create_info(list(EEG_CHANNELS), EEG_SFREQ, "eeg")
     raw = mne.io.RawArray(data * 10e-6, info, verbose=False)
     raw.set_montage("colin27_1020", verbose=False)
@@ -67,7 +70,7 @@ def eeg_raw(rng, seconds: float = 20.0):
 
 def _affine(voxel_mm: float) -> np.ndarray:
     aff = np.diag([voxel_mm, voxel_mm, voxel_mm, 1.0])
-    aff[:3, 3] = -voxel_mm * 4
+    aff[:3, 3] = -8.0  # both grids start at the same voxel centre: res-2 = res-1[::2]
     return aff
 
 
@@ -191,7 +194,7 @@ def write_cohort(root, subjects=("01", "02"), seed: int = 0, eeg=True, fmri=True
             patterns = {c: rng.normal(0, 1.5, int(np.sum(np.asarray(
                 atlas_image(2.0).dataobj) == 1))) for c in CONDITIONS}
             truth["patterns"][sub] = patterns
-            for run in ("1", "2"):
+            for run in ("1", "2", "3"):
                 _write_task_run(bids, deriv, sub, run, rng, patterns, n_vols)
         if nwb:
             rates = rng.uniform(2, 20, 6)

@@ -187,3 +187,97 @@ if is_activated("encoding"):
         STAGE_TARGETS += [
             *rules.encoding_fit_attention.output,
         ]
+
+
+    if ENC["task"]["activate"]:
+
+        from neuroflow.rsa.inputs import plan_task, wildcard_regex
+
+        # the cohort's task runs through the BIDS layer (as trsa.task); errors before any job
+        ENC_TASK = ENC["task"]
+        ENC_PLAN = plan_task(config, "encoding.task", min_conditions=1)
+
+
+        def enc_task_runs(wildcards):
+            return ENC_PLAN.subjects[wildcards.esub].runs
+
+
+        rule encoding_task_design:
+            input:
+                bolds=lambda w: [r.bold for r in enc_task_runs(w)],
+                masks=lambda w: [r.mask for r in enc_task_runs(w)],
+                events=lambda w: [r.events for r in enc_task_runs(w)],
+                confounds=lambda w: [r.confounds for r in enc_task_runs(w) if r.confounds],
+                atlas=ENC_TASK["atlas"]["image"],
+                labels=ENC_TASK["atlas"]["labels"] or [],
+            output:
+                nc=f"{R}/{{esub}}_desc-events_design.nc",
+            log:
+                f"{LOGS}/encoding/{{esub}}_task_design.log",
+            params:
+                conditions=lambda w: list(ENC_PLAN.group_of[w.esub].conditions),
+                entities=lambda w: ENC_PLAN.subjects[w.esub].entities,
+                confounds=ENC_TASK["confounds"],
+                high_pass=ENC_TASK["high_pass"],
+                responses=ENC_TASK["responses"],
+            wildcard_constraints:
+                esub=wildcard_regex(ENC_PLAN.subjects),
+            threads: 1
+            resources:
+                mem_mb=by_attempt(4000),
+                runtime=by_attempt(20),
+            conda:
+                "../../envs/encoding.yaml"
+            script:
+                "../scripts/encoding_task_design.py"
+
+
+        rule encoding_task_ridge:
+            input:
+                design=rules.encoding_task_design.output.nc,
+            output:
+                nc=f"{R}/{{esub}}_desc-events_encoding.nc",
+                sidecar=f"{R}/{{esub}}_desc-events_encoding.json",
+                tsv=report(
+                    f"{R}/{{esub}}_desc-events_scores.tsv",
+                    caption="../report/encoding_scores.rst",
+                    category=ENC_CATEGORY,
+                    labels={"experiment": "task fMRI {esub}", "item": "scores per target"},
+                ),
+                png=report(
+                    f"{R}/{{esub}}_desc-events_encoding.png",
+                    caption="../report/encoding_ridge.rst",
+                    category=ENC_CATEGORY,
+                    labels={"experiment": "task fMRI {esub}", "item": "prediction, weights, baseline"},
+                ),
+            log:
+                f"{LOGS}/encoding/{{esub}}_task_ridge.log",
+            params:
+                experiment="task",
+                lags_s=ENC_TASK["lags_s"],
+                model=ENC_TASK["model"],
+                alphas=ENC_ALPHAS,
+                n_folds=ENC_TASK["n_folds"],
+                n_inner_folds=ENC_TASK["n_inner_folds"],
+                n_iter=ENC_RIDGE["n_iter"],
+                permutation=ENC_TASK["permutation"],
+                noise_ceiling={"enabled": False},
+                device=ENC["device"],
+                backend=ENC["backend"],
+                n_targets_batch=ENC_RIDGE["n_targets_batch"],
+                random_state=ENC["random_state"],
+            wildcard_constraints:
+                esub=wildcard_regex(ENC_PLAN.subjects),
+            threads: ENC_RIDGE["threads"]
+            resources:
+                mem_mb=by_attempt(ENC_RIDGE["mem_mb"]),
+                runtime=by_attempt(ENC_RIDGE["runtime"]),
+                gpu=ENC_RIDGE["gpu"],
+            conda:
+                "../../envs/encoding.yaml"
+            script:
+                "../scripts/encoding_ridge.py"
+
+
+        STAGE_TARGETS += [f"{R}/{key}_desc-events_{suffix}" for key in ENC_PLAN.subjects
+                          for suffix in ("scores.tsv", "encoding.png", "encoding.nc")]

@@ -219,9 +219,273 @@ if is_activated("trsa"):
                 "../scripts/trsa_identification.py"
 
 
+    TRSA_TASK_ON = TRSA["task"]["activate"]
+    TRSA_HAXBY_BIDS = TRSA_HAXBY["activate"] and TRSA_HAXBY["bids"]
+
+    if TRSA_TASK_ON or TRSA_HAXBY_BIDS:
+
+        import functools
+        import sys
+
+        from neuroflow.rsa.inputs import (
+            TaskPlan,
+            haxby_keys,
+            plan_haxby_task,
+            plan_task,
+            wildcard_regex,
+        )
+
+        # the cohort's task fMRI through the BIDS layer; bad inputs stop here, before any job
+        TRSA_PLAN = plan_task(config) if TRSA_TASK_ON else TaskPlan()
+        for _note in TRSA_PLAN.notes:
+            print(f"trsa.task: {_note}", file=sys.stderr)
+        # the Haxby demo on the same route: converted to BIDS by a checkpoint, then queried
+        TRSA_HAXBY_KEYS = haxby_keys(config)
+        TRSA_HAXBY_BIDS_ROOT = (f"{config['resources']['dest']}/{TRSA_HAXBY['dataset']}"
+                                "_bids")
+        TRSA_RUN_REGEX = "|".join(
+            [wildcard_regex(TRSA_PLAN.runs)]
+            + ([TRSA_HAXBY_KEYS["run"]] if TRSA_HAXBY_BIDS else []))
+        TRSA_SUBJECT_REGEX = "|".join(
+            [wildcard_regex(TRSA_PLAN.subjects)]
+            + ([TRSA_HAXBY_KEYS["subject"]] if TRSA_HAXBY_BIDS else []))
+
+
+        @functools.cache
+        def _trsa_haxby_plan(root):
+            return plan_haxby_task(config, root)
+
+
+        def trsa_plan(key):
+            """The plan (cohort or Haxby demo) that holds a run / subject / group key."""
+            if key in TRSA_PLAN.runs or key in TRSA_PLAN.subjects or key in TRSA_PLAN.groups:
+                return TRSA_PLAN
+            return _trsa_haxby_plan(checkpoints.trsa_haxby_bids.get().output.root)
+
+
+        def trsa_task_runs(wildcards):
+            return trsa_plan(wildcards.tsub).subjects[wildcards.tsub].runs
+
+
+        def trsa_setting(name, wildcard):
+            return lambda w: trsa_plan(getattr(w, wildcard)).settings[name]
+
+
+        if TRSA_HAXBY_BIDS:
+
+            checkpoint trsa_haxby_bids:
+                input:
+                    images=dataset_paths(MANIFEST, TRSA_HAXBY["dataset"], config["resources"]["dest"]),
+                output:
+                    root=directory(TRSA_HAXBY_BIDS_ROOT),
+                log:
+                    f"{LOGS}/trsa/haxby_bids.log",
+                params:
+                    subject=TRSA_HAXBY["subject"],
+                    task=TRSA_HAXBY["task"],
+                    baseline=TRSA_HAXBY["baseline"],
+                threads: 1
+                resources:
+                    mem_mb=by_attempt(2000),
+                    runtime=by_attempt(10),
+                conda:
+                    "../../envs/trsa.yaml"
+                script:
+                    "../scripts/trsa_haxby_bids.py"
+
+
+        rule trsa_task_glm:
+            input:
+                bold=lambda w: trsa_plan(w.trun).runs[w.trun].bold,
+                mask=lambda w: trsa_plan(w.trun).runs[w.trun].mask,
+                events=lambda w: trsa_plan(w.trun).runs[w.trun].events,
+                confounds=lambda w: trsa_plan(w.trun).runs[w.trun].confounds or [],
+            output:
+                betas=f"{R}/{{trun}}_desc-betas_statmap.nii.gz",
+                json=f"{R}/{{trun}}_desc-betas_statmap.json",
+                residuals=f"{R}/{{trun}}_desc-residuals_bold.nii.gz",
+            log:
+                f"{LOGS}/trsa/{{trun}}_glm.log",
+            params:
+                conditions=lambda w: list(trsa_plan(w.trun).group_of[w.trun].conditions),
+                dropped_conditions=lambda w: list(
+                    trsa_plan(w.trun).group_of[w.trun].dropped_conditions
+                ),
+                hrf_model=trsa_setting("hrf_model", "trun"),
+                high_pass=trsa_setting("high_pass", "trun"),
+                noise_model=trsa_setting("noise_model", "trun"),
+                confounds=trsa_setting("confounds", "trun"),
+            wildcard_constraints:
+                trun=TRSA_RUN_REGEX,
+            threads: 1
+            resources:
+                mem_mb=by_attempt(4000),
+                runtime=by_attempt(30),
+            conda:
+                "../../envs/trsa.yaml"
+            script:
+                "../scripts/trsa_task_glm.py"
+
+
+        rule trsa_task_rdm:
+            input:
+                betas=lambda w: [f"{R}/{r.key}_desc-betas_statmap.nii.gz" for r in trsa_task_runs(w)],
+                json=lambda w: [f"{R}/{r.key}_desc-betas_statmap.json" for r in trsa_task_runs(w)],
+                residuals=lambda w: [f"{R}/{r.key}_desc-residuals_bold.nii.gz" for r in trsa_task_runs(w)],
+                masks=lambda w: [r.mask for r in trsa_task_runs(w)],
+                atlas=lambda w: trsa_plan(w.tsub).settings["atlas"]["image"],
+                labels=lambda w: trsa_plan(w.tsub).settings["atlas"]["labels"] or [],
+            output:
+                nc=f"{R}/{{tsub}}_desc-crossnobis_rdm.nc",
+            log:
+                f"{LOGS}/trsa/{{tsub}}_rdm.log",
+            params:
+                conditions=lambda w: list(trsa_plan(w.tsub).group_of[w.tsub].conditions),
+                entities=lambda w: trsa_plan(w.tsub).subjects[w.tsub].entities,
+                noise_method=trsa_setting("noise_method", "tsub"),
+                min_voxels=trsa_setting("min_voxels", "tsub"),
+            wildcard_constraints:
+                tsub=TRSA_SUBJECT_REGEX,
+            threads: 1
+            resources:
+                mem_mb=by_attempt(8000),
+                runtime=by_attempt(30),
+            conda:
+                "../../envs/trsa.yaml"
+            script:
+                "../scripts/trsa_task_rdm.py"
+
+
+        rule trsa_task_stack:
+            input:
+                rdms=lambda w: [f"{R}/{s.key}_desc-crossnobis_rdm.nc"
+                                for s in TRSA_PLAN.groups[w.tgroup].subjects],
+            output:
+                nc=f"{TRSA_GROUP}/{{tgroup}}_desc-crossnobis_rdm.nc",
+            log:
+                f"{LOGS}/trsa/{{tgroup}}_stack.log",
+            wildcard_constraints:
+                tgroup=wildcard_regex(TRSA_PLAN.groups),
+            threads: 1
+            resources:
+                mem_mb=by_attempt(2000),
+                runtime=by_attempt(10),
+            conda:
+                "../../envs/trsa.yaml"
+            script:
+                "../scripts/trsa_task_stack.py"
+
+
+        if TRSA_TASK_ON and TRSA["task"]["models"]:
+
+            rule trsa_task_models:
+                input:
+                    nc=f"{R}/{{tsub}}_desc-crossnobis_rdm.nc",
+                output:
+                    tsv=report(
+                        f"{R}/{{tsub}}_desc-models_rsa.tsv",
+                        caption="../report/trsa_models_table.rst",
+                        category=TRSA_CATEGORY,
+                        labels={"data": "task fMRI {tsub}", "item": "model comparison table"},
+                    ),
+                log:
+                    f"{LOGS}/trsa/{{tsub}}_models.log",
+                params:
+                    models=TRSA["task"]["models"],
+                    statistics=TRSA["statistics"],
+                    method=TRSA["task"]["comparison"],
+                    n_boot=TRSA["task"]["n_boot"],
+                    zero_edges=TRSA["zero_edges"],
+                    random_state=TRSA["random_state"],
+                wildcard_constraints:
+                    tsub=wildcard_regex(TRSA_PLAN.subjects),
+                threads: 1
+                resources:
+                    mem_mb=by_attempt(2000),
+                    runtime=by_attempt(10),
+                conda:
+                    "../../envs/trsa.yaml"
+                script:
+                    "../scripts/trsa_task_models.py"
+
+
+        TRSA_TASK_PREFIX = f"{TRSA_GROUP}/{{tgroup}}"
+
+
+        rule trsa_task_identification:
+            input:
+                rdms=rules.trsa_task_stack.output.nc,
+            output:
+                noise=report(
+                    f"{TRSA_TASK_PREFIX}_desc-noise_identification.tsv",
+                    caption="../report/trsa_noise_table.rst",
+                    category=TRSA_CATEGORY,
+                    labels={"data": "task fMRI {tgroup}", "item": "noise curves table"},
+                ),
+                grid=f"{TRSA_TASK_PREFIX}_desc-grid_identification.tsv",
+                families=report(
+                    f"{TRSA_TASK_PREFIX}_desc-families_identification.tsv",
+                    caption="../report/trsa_families_table.rst",
+                    category=TRSA_CATEGORY,
+                    labels={"data": "task fMRI {tgroup}", "item": "families table"},
+                ),
+                samples=f"{TRSA_TASK_PREFIX}_desc-familysamples_identification.tsv",
+                tests=f"{TRSA_TASK_PREFIX}_desc-familytests_identification.tsv",
+                fig_noise=report(
+                    f"{TRSA_TASK_PREFIX}_desc-noise_identification.png",
+                    caption="../report/trsa_noise.rst",
+                    category=TRSA_CATEGORY,
+                    labels={"data": "task fMRI {tgroup}", "item": "accuracy vs noise"},
+                ),
+                fig_grid=report(
+                    f"{TRSA_TASK_PREFIX}_desc-grid_identification.png",
+                    caption="../report/trsa_grid.rst",
+                    category=TRSA_CATEGORY,
+                    labels={"data": "task fMRI {tgroup}", "item": "(l, u) grid"},
+                ),
+                fig_families=report(
+                    f"{TRSA_TASK_PREFIX}_desc-families_identification.png",
+                    caption="../report/trsa_families.rst",
+                    category=TRSA_CATEGORY,
+                    labels={"data": "task fMRI {tgroup}", "item": "families"},
+                ),
+            log:
+                f"{LOGS}/trsa/{{tgroup}}_identification.log",
+            params:
+                statistics=TRSA["statistics"],
+                noise_levels=TRSA_IDENT["noise_levels"],
+                n_repeats=TRSA_IDENT["n_repeats"],
+                grid_resolution=TRSA_IDENT["grid_resolution"],
+                grid_noise_levels=TRSA_IDENT["grid_noise_levels"],
+                family_samples=TRSA_IDENT["family_samples"],
+                n_boot=TRSA_IDENT["n_boot"],
+                family_noise_level=TRSA_IDENT["family_noise_level"],
+                zero_edges=TRSA["zero_edges"],
+                random_state=TRSA["random_state"],
+            wildcard_constraints:
+                tgroup=wildcard_regex(TRSA_PLAN.groups),
+            threads: 1
+            resources:
+                mem_mb=by_attempt(2000),
+                runtime=by_attempt(30),
+            conda:
+                "../../envs/trsa.yaml"
+            script:
+                "../scripts/trsa_identification.py"
+
+
     if TRSA_HAXBY["activate"]:
         STAGE_TARGETS += rules.trsa_haxby_models.output
     if TRSA_HD["activate"]:
         STAGE_TARGETS += rules.trsa_headdirection.output
     if TRSA_IDENT["rdms"] or TRSA["networks"]["activate"]:
         STAGE_TARGETS += rules.trsa_identification.output
+    if TRSA_HAXBY_BIDS:
+        STAGE_TARGETS.append(f"{R}/{TRSA_HAXBY_KEYS['subject']}_desc-crossnobis_rdm.nc")
+    if TRSA_TASK_ON:
+        STAGE_TARGETS += [f"{R}/{key}_desc-crossnobis_rdm.nc" for key in TRSA_PLAN.subjects]
+        if TRSA["task"]["models"]:
+            STAGE_TARGETS += [f"{R}/{key}_desc-models_rsa.tsv" for key in TRSA_PLAN.subjects]
+        STAGE_TARGETS += [path.format(tgroup=group.key)
+                          for group in TRSA_PLAN.identified_groups()
+                          for path in rules.trsa_task_identification.output]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-FEATURE_KINDS = ("envelope", "spectrogram", "onehot", "angular", "file")
+FEATURE_KINDS = ("envelope", "spectrogram", "onehot", "angular", "events", "file")
 
 
 def _bin_factor(fs: float, bin_s: float, key: str) -> int:
@@ -158,6 +158,40 @@ def category_onehot(labels, categories) -> np.ndarray:
         raise ValueError(f"categories {missing} never occur; labels present: "
                          f"{sorted(set(labels))}")
     return np.column_stack([(labels == c).astype(float) for c in categories])
+
+
+def events_boxcar(events, n_volumes: int, tr: float, conditions) -> np.ndarray:
+    """Fraction of each volume's interval ``[k TR, (k + 1) TR)`` covered by each condition.
+
+    Parameters
+    ----------
+    events : DataFrame
+        BIDS events: ``onset``, ``duration`` (s from the first volume), ``trial_type``.
+    n_volumes : int
+    tr : float
+        Repetition time in s.
+    conditions : list of str
+        Columns, in order; other trial types are left out.
+
+    Returns
+    -------
+    ndarray, shape (n_volumes, n_conditions)
+        Values in [0, 1] (a zero-duration event counts as a stick of 1 in its volume).
+    """
+    starts = np.arange(n_volumes) * tr
+    out = np.zeros((n_volumes, len(conditions)))
+    for j, cond in enumerate(conditions):
+        rows = events[events["trial_type"].astype(str) == cond]
+        for onset, duration in zip(rows["onset"].astype(float), rows["duration"].astype(float)):
+            if duration <= 0:
+                k = int(np.floor(onset / tr))
+                if 0 <= k < n_volumes:
+                    out[k, j] += 1.0
+                continue
+            overlap = (np.minimum(starts + tr, onset + duration)
+                       - np.maximum(starts, onset)).clip(0, None)
+            out[:, j] += overlap / tr
+    return out
 
 
 def angular_basis(angle, n_basis: int = 12, kind: str = "vonmises", kappa: float = 4.0

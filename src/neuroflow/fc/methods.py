@@ -65,8 +65,16 @@ REFERENCES = {
 
 
 def _results(config: dict, bench: str, name: str):
+    """A benchmark's result table, or None when it is absent or empty (e.g. a core-set
+    claim that a two-subject cohort cannot test)."""
     path = Path(config["results_dir"]) / f"group/fc/bench-{bench}/bench-{bench}_desc-{name}.tsv"
-    return pd.read_csv(path, sep="\t") if path.is_file() else None
+    if not path.is_file():
+        return None
+    try:
+        table = pd.read_csv(path, sep="\t")
+    except pd.errors.EmptyDataError:
+        return None
+    return table if len(table) else None
 
 
 def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:

@@ -57,6 +57,28 @@ def _result_sentence(config: dict) -> str:
             f"{table['chance'].iloc[0]:.2f}) by noise level: " + "; ".join(parts) + ".")
 
 
+def _task_paragraph(config: dict, v: dict) -> str:
+    """What the task-fMRI route (trsa.task) did."""
+    t = config["trsa"]["task"]
+    conf = t["confounds"]
+    confounds = ("no confound regressors" if conf["strategy"] == "none" else
+                 f"the fMRIPrep confounds of nilearn's load_confounds_strategy "
+                 f"'{conf['strategy']}'{' ' + str(conf['options']) if conf['options'] else ''} "
+                 "(its cosine columns left out)")
+    conds = ", ".join(t["conditions"]) or "the trial types present in every run"
+    return (
+        "Task fMRI of the cohort (BIDS events.tsv, preprocessed BOLD, brain masks and "
+        f"confounds of the derivatives folder(s), found with pybids): each run was fitted with "
+        f"a nilearn {v['nilearn']} FirstLevelModel ({t['noise_model']} noise model, percent "
+        f"signal change, one regressor per trial type convolved with the {t['hrf_model']} "
+        f"HRF, cosine drift regressors below {t['high_pass']:g} Hz, {confounds}). The betas of "
+        f"{conds} in the voxels of every atlas region ({Path(t['atlas']['image']).name}) "
+        "were compared with rsatoolbox's crossvalidated Mahalanobis distance (crossnobis; "
+        "runs as folds), noise-normalised by the region's residual covariance over all runs "
+        f"({t['noise_method']}); regions with fewer than {t['min_voxels']} voxels got no RDM. "
+        "The subjects' region RDMs were then identified across subjects as below.")
+
+
 def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
     """Paragraphs (plain text) describing what was done, and the reference list."""
     cfg = config["trsa"]
@@ -65,6 +87,7 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
     stats = [statistic_from_config(s) for s in cfg["statistics"]]
     hx, hd, net, ident = (cfg["haxby"], cfg["headdirection"], cfg["networks"],
                           cfg["identification"])
+    task = cfg.get("task", {})
     zero = ("pairs below the lower quantile were not edges of the graph, as in rsatoolbox and "
             "the authors' code, where networkx drops zero weights" if cfg["zero_edges"] == "drop"
             else "pairs below the lower quantile were edges of length zero")
@@ -85,35 +108,54 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
         "pairs were grouped into the paper's families: local extractor (mean <= 0.2), global "
         "extractor (mean >= 0.8), geometry-sensitive (u - l >= 0.8), topology-sensitive "
         "(l >= 0.4, u <= 0.6) and intermediate.",
-        f"Real fMRI: the run-wise GLM of Haxby et al. (2001) subject {hx['subject']} (PyMVPA "
-        "tutorial data: 1452 volumes in 12 runs, TR 2.5 s, 530 voxels of one posterior axial "
-        f"slice, 8 object categories) used nilearn {v['nilearn']} design matrices (block "
-        f"boxcars convolved with the {hx['hrf_model']} HRF, cosine drift regressors below "
-        f"{hx['high_pass']:g} Hz) on percent signal change; the condition betas of each run "
-        "were compared with rsatoolbox's crossvalidated Mahalanobis distance (crossnobis, "
-        "leave-one-run-out), noise-normalised with the residual covariance "
-        f"({hx['noise_method']}). Category model RDMs ({', '.join(hx['models'])}) were "
-        f"evaluated against the data under every statistic (data and models transformed "
-        f"alike) with rsatoolbox's '{hx['comparison']}' comparison and {hx['n_boot']} bootstrap "
-        "samples of conditions (eval_bootstrap_pattern; one-sided t-tests against zero, "
-        "paired t-tests between models, uncorrected).",
-        f"Real head-direction data: spike times of the '{hd['location']}' units and the head "
-        f"angle in the '{hd['epoch']}' epoch of an NWB file (pynwb {v['pynwb']}) gave firing "
-        f"rates in {hd['n_bins']} equal angle bins; the RDM between bins "
-        f"({hd['rdm_method']} distance of the population vectors) was compared with a ring "
-        "model (circular distance) and a line model (linear distance), as above "
-        f"({hd['comparison']}, {hd['n_boot']} bootstrap samples of bins).",
-        f"Simulation (simulated data): {net['n_instances']} instances of one convolutional "
-        f"network (3 x 3 convolutions with {net['conv_channels']} channels and 2 x 2 "
-        f"max-pooling after every second, fully connected layers of {net['fc_units']} units, "
-        f"ReLU; PyTorch {v['torch']}, one CPU thread) were trained from seeds "
-        f"{cfg['random_state']} to {cfg['random_state'] + net['n_instances'] - 1} on "
-        f"scikit-learn's 8 x 8 handwritten digits ({net['epochs']} epochs, Adam, learning rate "
-        f"{net['learning_rate']:g}, batch {net['batch_size']}), holding out "
-        f"{net['stimuli_per_class']} images per digit as stimuli. Each layer's RDM "
-        f"({net['rdm_method']} distance, rsatoolbox) on the stimuli was identified across "
-        "instances by leave-one-instance-out nearest-centroid classification (Euclidean), as "
-        "in the paper. Gaussian noise with SD "
+    ]
+    if hx.get("activate"):
+        paras.append(
+            f"Real fMRI: the run-wise GLM of Haxby et al. (2001) subject {hx['subject']} (PyMVPA "
+            "tutorial data: 1452 volumes in 12 runs, TR 2.5 s, 530 voxels of one posterior axial "
+            f"slice, 8 object categories) used nilearn {v['nilearn']} design matrices (block "
+            f"boxcars convolved with the {hx['hrf_model']} HRF, cosine drift regressors below "
+            f"{hx['high_pass']:g} Hz) on percent signal change; the condition betas of each run "
+            "were compared with rsatoolbox's crossvalidated Mahalanobis distance (crossnobis, "
+            "leave-one-run-out), noise-normalised with the residual covariance "
+            f"({hx['noise_method']}). Category model RDMs ({', '.join(hx['models'])}) were "
+            f"evaluated against the data under every statistic (data and models transformed "
+            f"alike) with rsatoolbox's '{hx['comparison']}' comparison and {hx['n_boot']} bootstrap "
+            "samples of conditions (eval_bootstrap_pattern; one-sided t-tests against zero, "
+            "paired t-tests between models, uncorrected)." + (
+                " The same subject also took the task-fMRI route of user cohorts: its files "
+                "were written as a BIDS dataset with fMRIPrep-style derivatives (one BOLD "
+                "image and events.tsv per run, the mask as the one region), found with "
+                "pybids, fitted run by run with nilearn's FirstLevelModel (ordinary least "
+                "squares, no confounds) and turned into a crossnobis RDM by the same rules "
+                "(space-native outputs)." if hx.get("bids") else ""))
+    if hd.get("activate"):
+        paras.append(
+            f"Real head-direction data: spike times of the '{hd['location']}' units and the head "
+            f"angle in the '{hd['epoch']}' epoch of an NWB file (pynwb {v['pynwb']}) gave firing "
+            f"rates in {hd['n_bins']} equal angle bins; the RDM between bins "
+            f"({hd['rdm_method']} distance of the population vectors) was compared with a ring "
+            "model (circular distance) and a line model (linear distance), as above "
+            f"({hd['comparison']}, {hd['n_boot']} bootstrap samples of bins).")
+    if net.get("activate"):
+        paras.append(
+            f"Simulation (simulated data): {net['n_instances']} instances of one convolutional "
+            f"network (3 x 3 convolutions with {net['conv_channels']} channels and 2 x 2 "
+            f"max-pooling after every second, fully connected layers of {net['fc_units']} units, "
+            f"ReLU; PyTorch {v['torch']}, one CPU thread) were trained from seeds "
+            f"{cfg['random_state']} to {cfg['random_state'] + net['n_instances'] - 1} on "
+            f"scikit-learn's 8 x 8 handwritten digits ({net['epochs']} epochs, Adam, learning rate "
+            f"{net['learning_rate']:g}, batch {net['batch_size']}), holding out "
+            f"{net['stimuli_per_class']} images per digit as stimuli. Each layer's RDM "
+            f"({net['rdm_method']} distance, rsatoolbox) on the stimuli was identified across "
+            "instances by leave-one-instance-out nearest-centroid classification (Euclidean), as "
+            "in the paper.")
+    if task.get("activate"):
+        paras.append(_task_paragraph(config, v))
+    paras.append(
+        "Identification: each region's (layer's) RDM was identified across subjects "
+        "(instances) by leave-one-out nearest-centroid classification (Euclidean), as in the "
+        "paper. Gaussian noise with SD "
         f"{', '.join(f'{x:g}' for x in ident['noise_levels'])} times the SD of all RDM entries "
         f"was added to the RDMs (negatives set to 0; {ident['n_repeats']} draws per level). "
         f"The (l, u) grid had resolution {ident['grid_resolution']:g} (noise "
@@ -122,12 +164,12 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
         f"{ident['n_boot']} bootstrap draws resampled instances and stimuli with replacement "
         "(pairs of a duplicated stimulus dropped; copies of one instance held out together), "
         "giving the bootstrap SD of each family's mean accuracy and paired bootstrap p-values. "
-        f"All random draws used seed {cfg['random_state']}. " + _result_sentence(config),
-    ]
+        f"All random draws used seed {cfg['random_state']}. " + _result_sentence(config))
     refs = [TRSA_CITATION, RSATOOLBOX_CITATION, CROSSNOBIS_CITATION, SHRINKAGE_CITATION,
             NILEARN_CITATION, SCIPY_CITATION, TORCH_CITATION, NWB_CITATION, DIGITS_CITATION]
-    for ds_id in (hx["dataset"], hd["dataset"]):
-        if ds_id in manifest.get("datasets", {}):
+    for section in (hx, hd):
+        ds_id = section["dataset"]
+        if section.get("activate") and ds_id in manifest.get("datasets", {}):
             refs.append(_dataset_reference(manifest, ds_id))
     if ident.get("rdms"):
         paras.append(f"The identification analyses read the RDM stack {ident['rdms']} instead "

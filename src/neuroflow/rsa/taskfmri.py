@@ -1,0 +1,463 @@
+"""Task fMRI -> run-wise GLM -> condition patterns per region -> crossnobis RDMs.
+
+The route of ``trsa.task`` (planned by :mod:`neuroflow.rsa.inputs`):
+
+1. :func:`glm_run_files`, per run: nilearn ``FirstLevelModel`` on the preprocessed BOLD
+   inside the run's brain mask (percent signal change, ``signal_scaling=0``), one regressor
+   per trial type of the run's ``events.tsv`` convolved with the HRF, cosine drift terms up
+   to ``high_pass``, and the fMRIPrep confounds chosen by a nilearn
+   ``load_confounds_strategy`` strategy (its own cosine columns are left out: the GLM's
+   drift model is the one high-pass). Writes one beta map per condition (4D NIfTI, a volume
+   per condition), the residuals (4D NIfTI) and a JSON sidecar (conditions, TR, residual
+   degrees of freedom, design columns, sources).
+2. :func:`subject_rdm_file`, per subject: the condition patterns of every atlas region in
+   every run, the noise precision of the region from the GLM residuals of all runs
+   (rsatoolbox ``prec_from_residuals``) and rsatoolbox's crossnobis RDM with the runs as
+   cross-validation folds (:func:`neuroflow.rsa.rdm.crossnobis_rdm`) -> NetCDF with dims
+   (region, pair).
+3. :func:`stack_rdms_file`, per task/space: the subjects' RDMs stacked as (subject, region,
+   pair), the input of :func:`neuroflow.rsa.pipeline.identification_files`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from neuroflow.bids import BIDSInputError
+from neuroflow.provenance import atomic_path, write_json, write_netcdf
+
+KEY = "trsa.task"
+
+
+# ----------------------------------------------------------------------------- reading
+def read_events(path) -> tuple[pd.DataFrame, list[str]]:
+    """Events (onset, duration in s, trial_type) of a BIDS ``events.tsv``; notes on dropped rows."""
+    table = pd.read_csv(path, sep="\t", na_values=["n/a"], keep_default_na=False,
+                        dtype={"trial_type": str})
+    missing = [c for c in ("onset", "duration", "trial_type") if c not in table.columns]
+    if missing:
+        raise BIDSInputError(f"config key {KEY}: events file {path} has no column(s) "
+                             f"{missing} (columns: {list(table.columns)})")
+    notes = []
+    bad = table["trial_type"].isna() | table["onset"].isna() | table["duration"].isna()
+    if bad.any():
+        notes.append(f"{Path(path).name}: {int(bad.sum())} event(s) without trial_type, onset "
+                     "or duration left out of the design")
+    events = table.loc[~bad, ["onset", "duration", "trial_type"]].reset_index(drop=True)
+    return events, notes
+
+
+def repetition_time(bold) -> float:
+    """TR in s: ``RepetitionTime`` of the BOLD's JSON sidecar, else the NIfTI header."""
+    import nibabel as nib
+
+    side = Path(str(bold).removesuffix(".gz").removesuffix(".nii") + ".json")
+    if side.is_file():
+        tr = json.loads(side.read_text()).get("RepetitionTime")
+        if tr:
+            return float(tr)
+    zooms = nib.load(bold).header.get_zooms()
+    if len(zooms) < 4 or not zooms[3] > 0:
+        raise BIDSInputError(f"config key derivatives: {bold} has no RepetitionTime (no JSON "
+                             "sidecar and no 4th voxel size in the header)")
+    return float(zooms[3])
+
+
+def load_confounds(bold, confounds_tsv, strategy: str, options: dict | None = None):
+    """Confound regressors (nilearn ``load_confounds_strategy``) without cosine drift columns.
+
+    Returns ``(confounds DataFrame or None, sample_mask or None, column names)``.
+    """
+    if strategy == "none":
+        return None, None, []
+    if strategy == "fmri":
+        return fmri_stage_confounds(confounds_tsv)
+    from nilearn.interfaces.fmriprep import load_confounds_strategy
+    from nilearn.interfaces.fmriprep.load_confounds_utils import get_confounds_file
+
+    try:
+        found = get_confounds_file(str(bold), flag_full_aroma=False, flag_tedana=False)
+        conf, sample_mask = load_confounds_strategy(str(bold), denoise_strategy=strategy,
+                                                    **(options or {}))
+    except (ValueError, FileNotFoundError) as exc:
+        raise BIDSInputError(f"config key {KEY}.confounds: {confounds_tsv}: {exc}") from exc
+    if Path(found).resolve() != Path(confounds_tsv).resolve():
+        raise BIDSInputError(f"config key derivatives: nilearn finds {found} beside {bold}, "
+                             f"the plan found {confounds_tsv}")
+    conf = conf.loc[:, [c for c in conf.columns if not c.startswith("cosine")]]
+    return conf, sample_mask, list(conf.columns)
+
+
+def fmri_stage_confounds(regressors_tsv):
+    """The fMRI stage's regressors of one run and its censoring (``VolumesKept`` of the
+    JSON sidecar) as ``(confounds or None, sample_mask or None, column names)``.
+
+    A run that the fMRI stage excluded (its minimum-data rule) stops with the reason.
+    """
+    from neuroflow.fmri.pipeline import read_regressors
+
+    meta = json.loads(Path(regressors_tsv).with_suffix(".json").read_text())
+    if meta.get("Excluded"):
+        raise ValueError(f"{regressors_tsv}: the fMRI stage excluded this run "
+                         f"({meta.get('ExclusionReason', 'minimum-data rule')}); leave it out "
+                         "with the top-level runs / exclude_participant_label keys")
+    conf = read_regressors(regressors_tsv)
+    conf = conf.loc[:, [c for c in conf.columns if not c.startswith("cosine")]]
+    kept = meta.get("VolumesKept")
+    n_vols = meta.get("NVolumes", len(conf))
+    sample_mask = np.asarray(kept, dtype=int) if kept is not None and len(kept) < n_vols else None
+    return (conf if conf.shape[1] else None), sample_mask, list(conf.columns)
+
+
+# ----------------------------------------------------------------------------- GLM
+def fit_run_glm(bold, mask, events: pd.DataFrame, conditions, *, t_r: float,
+                confounds=None, sample_mask=None, hrf_model: str = "spm",
+                high_pass: float = 1 / 128, noise_model: str = "ar1"):
+    """One run's first-level GLM (nilearn); betas of ``conditions`` and residuals.
+
+    Every trial type of ``events`` gets a regressor (those not in ``conditions`` are
+    nuisance). Returns ``(betas, residuals, dof, design)``: betas a 4D image (x, y, z,
+    n_conditions) in percent signal change per unit regressor, residuals a 4D image
+    (x, y, z, n_volumes), dof the residual degrees of freedom, design the design matrix.
+    """
+    from nilearn.glm.first_level import FirstLevelModel
+    from nilearn.image import concat_imgs
+
+    model = FirstLevelModel(t_r=t_r, hrf_model=hrf_model, drift_model="cosine",
+                            high_pass=high_pass, mask_img=mask, noise_model=noise_model,
+                            signal_scaling=0, standardize=False, minimize_memory=False)
+    model.fit(bold, events=events, confounds=confounds, sample_masks=sample_mask)
+    design = model.design_matrices_[0]
+    columns = list(design.columns)
+    betas = []
+    for cond in conditions:
+        vec = np.zeros(len(columns))
+        vec[columns.index(cond)] = 1.0
+        betas.append(model.compute_contrast(vec, output_type="effect_size"))
+    dof = int(design.shape[0] - np.linalg.matrix_rank(design.to_numpy()))
+    return concat_imgs(betas), model.residuals[0], dof, design
+
+
+def _save_nifti(img, path) -> None:
+    import nibabel as nib
+
+    out = nib.Nifti1Image(np.asarray(img.get_fdata(), dtype=np.float32), img.affine)
+    out.header.set_xyzt_units("mm", "sec")
+    tmp = atomic_path(path, ".nii.gz")
+    nib.save(out, tmp)
+    Path(tmp).replace(path)
+
+
+def glm_run_files(bold, mask, events, confounds, out_betas, out_residuals, out_json, *,
+                  conditions, hrf_model: str = "spm", high_pass: float = 1 / 128,
+                  noise_model: str = "ar1", confounds_strategy: str = "simple",
+                  confounds_options: dict | None = None, dropped_conditions=()) -> None:
+    """Run-wise GLM of one run -> beta maps (4D NIfTI), residuals (4D NIfTI), JSON sidecar."""
+    from neuroflow.provenance import package_versions
+    from neuroflow.resources import sha256_file
+    from neuroflow.rsa.pipeline import RSA_PACKAGES
+
+    table, notes = read_events(events)
+    missing = sorted(set(conditions) - set(table["trial_type"]))
+    if missing:
+        raise BIDSInputError(f"config key {KEY}.conditions: condition(s) {missing} never occur "
+                             f"in {events}")
+    t_r = repetition_time(bold)
+    conf, sample_mask, conf_columns = load_confounds(bold, confounds, confounds_strategy,
+                                                     confounds_options)
+    betas, residuals, dof, design = fit_run_glm(
+        bold, mask, table, list(conditions), t_r=t_r, confounds=conf, sample_mask=sample_mask,
+        hrf_model=hrf_model, high_pass=high_pass, noise_model=noise_model)
+    if dof < 1:
+        raise ValueError(f"{bold}: the GLM has {design.shape[1]} columns for "
+                         f"{design.shape[0]} volumes (no residual degrees of freedom)")
+    nuisance = sorted(set(table["trial_type"]) - set(conditions))
+    if dropped_conditions:
+        notes.append(f"trial types not in every run of the group (nuisance regressors, not "
+                     f"in the RDM): {list(dropped_conditions)}")
+    _save_nifti(betas, out_betas)
+    _save_nifti(residuals, out_residuals)
+    inputs = [p for p in (bold, mask, events, confounds) if p]
+    write_json({
+        "Description": "Run-wise first-level GLM (nilearn FirstLevelModel): one beta map "
+                       "per condition (volumes in the order of Conditions), percent signal "
+                       "change per unit regressor.",
+        "Conditions": list(conditions), "NuisanceTrialTypes": nuisance,
+        "RepetitionTime": t_r, "ResidualDegreesOfFreedom": dof,
+        "NumberOfVolumes": int(design.shape[0]), "DesignColumns": list(design.columns),
+        "ConfoundColumns": conf_columns, "HRFModel": hrf_model, "HighPassHz": high_pass,
+        "NoiseModel": noise_model, "ConfoundsStrategy": confounds_strategy,
+        "ConfoundsOptions": confounds_options or {}, "Notes": notes,
+        "Residuals": Path(out_residuals).name,
+        "Sources": [{"file": Path(p).name, "sha256": sha256_file(p)} for p in inputs],
+        "SoftwareVersions": package_versions(RSA_PACKAGES),
+    }, out_json)
+    for note in notes:
+        print(f"note: {note}")
+
+
+# ----------------------------------------------------------------------------- regions
+def read_atlas(image, labels=None) -> tuple[object, list[tuple[int, str]]]:
+    """Atlas image and its regions ``[(index, name)]`` (labels TSV: index, name; else all
+    non-zero values of the image, named ``<index>``)."""
+    import nibabel as nib
+
+    img = nib.load(image)
+    values = np.unique(np.asarray(img.dataobj)).astype(int)
+    present = [int(v) for v in values if v != 0]
+    if labels:
+        table = pd.read_csv(labels, sep="\t", dtype={"name": str})
+        regions = [(int(i), str(n)) for i, n in zip(table["index"], table["name"]) if int(i) != 0]
+        unknown = sorted(set(present) - {i for i, _ in regions})
+        if unknown:
+            raise BIDSInputError(f"config key {KEY}.atlas.labels: values {unknown} of {image} "
+                                 f"are not in {labels}")
+        return img, regions
+    return img, [(i, str(i)) for i in present]
+
+
+def region_indices(atlas_img, regions, masks, reference) -> tuple[dict, list[str]]:
+    """Flat voxel indices (C order on the reference grid) of each region inside every mask.
+
+    The atlas is resampled to the reference grid (nearest neighbour) when its grid differs.
+    """
+    import nibabel as nib
+    from nilearn.image import resample_to_img
+
+    notes = []
+    ref = nib.load(reference) if isinstance(reference, (str, Path)) else reference
+    shape3 = ref.shape[:3]
+    if atlas_img.shape[:3] != shape3 or not np.allclose(atlas_img.affine, ref.affine):
+        atlas_img = resample_to_img(atlas_img, ref, interpolation="nearest",
+                                    force_resample=True, copy_header=True)
+        notes.append("atlas resampled to the BOLD grid (nearest neighbour)")
+    labels = np.asarray(atlas_img.dataobj).astype(int).reshape(-1)
+    inside = np.ones(labels.shape, bool)
+    for m in masks:
+        mimg = nib.load(m)
+        if mimg.shape[:3] != shape3:
+            raise ValueError(f"mask {m} has shape {mimg.shape[:3]}, the betas {shape3}")
+        inside &= np.asarray(mimg.dataobj).reshape(-1) > 0
+    return {name: np.flatnonzero((labels == idx) & inside) for idx, name in regions}, notes
+
+
+def subject_rdm_file(betas, residuals, glm_jsons, masks, atlas, labels, out_nc, *,
+                     conditions, noise_method: str = "shrinkage_diag",
+                     entities: dict | None = None, min_voxels: int = 2) -> None:
+    """Crossnobis RDM of every atlas region for one subject (runs = folds) -> NetCDF.
+
+    The NetCDF holds ``rdm`` (region, pair; squared Mahalanobis distance per voxel,
+    unbiased), ``n_voxels`` (region) and the conditions of every pair; a region with fewer
+    than ``min_voxels`` voxels inside every run's mask has NaN distances (and a note).
+    """
+    import nibabel as nib
+    import xarray as xr
+
+    from neuroflow.rsa.pipeline import _provenance
+    from neuroflow.rsa.rdm import crossnobis_rdm
+
+    conditions = sorted(str(c) for c in conditions)
+    sidecars = [json.loads(Path(j).read_text()) for j in glm_jsons]
+    for j, side in zip(glm_jsons, sidecars):
+        if sorted(side["Conditions"]) != conditions:
+            raise ValueError(f"{j}: conditions {side['Conditions']}, expected {conditions}")
+    atlas_img, regions = read_atlas(atlas, labels)
+    idx, notes = region_indices(atlas_img, regions, masks, betas[0])
+    all_idx = np.unique(np.concatenate([v for v in idx.values()] or [np.array([], int)]))
+    n_runs = len(betas)
+    pats = np.empty((n_runs, len(conditions), len(all_idx)), dtype=float)
+    resid, dof = [], 0
+    for r, (b, res, side) in enumerate(zip(betas, residuals, sidecars)):
+        order = [side["Conditions"].index(c) for c in conditions]
+        data = np.asarray(nib.load(b).dataobj, dtype=float)
+        pats[r] = data.reshape(-1, data.shape[3])[all_idx][:, order].T
+        rdata = np.asarray(nib.load(res).dataobj, dtype=np.float32)
+        resid.append(rdata.reshape(-1, rdata.shape[3])[all_idx].T.astype(float))
+        dof += int(side["ResidualDegreesOfFreedom"])
+        del data, rdata
+    pos = {v: i for i, v in enumerate(all_idx)}
+    n_pairs = len(conditions) * (len(conditions) - 1) // 2
+    rdm = np.full((len(regions), n_pairs), np.nan)
+    n_vox = np.zeros(len(regions), dtype=int)
+    folds = np.arange(n_runs)
+    for k, (_, name) in enumerate(regions):
+        cols = np.array([pos[v] for v in idx[name]], dtype=int)
+        n_vox[k] = len(cols)
+        if len(cols) < min_voxels:
+            notes.append(f"region {name}: {len(cols)} voxel(s) inside the masks; RDM is NaN")
+            continue
+        cn = crossnobis_rdm(pats[:, :, cols], conditions, folds,
+                            [x[:, cols] for x in resid], dof, noise_method)
+        got = [str(c) for c in cn.pattern_descriptors["conds"]]
+        if got != conditions:
+            raise RuntimeError(f"rsatoolbox reordered the conditions: {got}")
+        rdm[k] = cn.get_vectors()[0]
+    iu = np.triu_indices(len(conditions), k=1)
+    cond = np.array(conditions)
+    ds = xr.Dataset(
+        {"rdm": (("region", "pair"), rdm), "n_voxels": (("region",), n_vox)},
+        coords={"region": [n for _, n in regions], "region_index": ("region", [i for i, _ in regions]),
+                "pair": np.arange(n_pairs), "condition": cond,
+                "condition_i": ("pair", cond[iu[0]]), "condition_j": ("pair", cond[iu[1]]),
+                "fold": [Path(b).name for b in betas]})
+    ds["rdm"].attrs.update(units="squared Mahalanobis distance per voxel (crossnobis, "
+                                 "unbiased; can be negative)",
+                           description="rsatoolbox calc_rdm(method='crossnobis', "
+                                       "cv_descriptor=runs), noise precision per region from "
+                                       f"the GLM residuals of all runs ({noise_method})")
+    ds["n_voxels"].attrs.update(description="voxels of the region inside every run's mask")
+    ds.attrs.update(_provenance([*betas, *glm_jsons, atlas, *( [labels] if labels else [])],
+                                {"noise_method": noise_method, "residual_dof": dof,
+                                 "min_voxels": min_voxels}))
+    ds.attrs.update({f"entity_{k}": str(v) for k, v in (entities or {}).items()})
+    ds.attrs.update(subject=str((entities or {}).get("sub", "")), n_runs=n_runs,
+                    notes=json.dumps(notes))
+    for note in notes:
+        print(f"note: {note}")
+    write_netcdf(ds, out_nc)
+
+
+def stack_rdms_file(rdm_ncs, out_nc) -> None:
+    """Stack subjects' region RDMs -> NetCDF ``rdm`` (subject, region, pair).
+
+    Regions whose RDM is NaN in any subject are left out (said in ``notes``); the
+    subjects must share conditions and regions.
+    """
+    import xarray as xr
+
+    from neuroflow.rsa.pipeline import _provenance
+
+    arrays, subjects, notes, ref = [], [], [], None
+    for path in rdm_ncs:
+        with xr.open_dataset(path, engine="h5netcdf") as ds:
+            ds = ds.load()
+        if ref is None:
+            ref = ds
+        for coord in ("condition", "region"):
+            if list(ds[coord].values) != list(ref[coord].values):
+                raise ValueError(f"{path}: {coord}s {list(ds[coord].values)} differ from "
+                                 f"{rdm_ncs[0]}'s {list(ref[coord].values)}")
+        arrays.append(ds["rdm"].values)
+        subjects.append(ds.attrs.get("subject") or Path(path).name.split("_")[0][4:])
+    rdms = np.stack(arrays)
+    keep = np.isfinite(rdms).all(axis=(0, 2))
+    regions = [str(r) for r in ref["region"].values]
+    if not keep.all():
+        notes.append(f"regions without an RDM in some subject left out: "
+                     f"{[r for r, k in zip(regions, keep) if not k]}")
+    if keep.sum() < 2:
+        raise ValueError(f"{out_nc}: {int(keep.sum())} region(s) with an RDM in every subject; "
+                         "identification needs >= 2")
+    ds = xr.Dataset(
+        {"rdm": (("subject", "region", "pair"), rdms[:, keep])},
+        coords={"subject": subjects, "region": [r for r, k in zip(regions, keep) if k],
+                "pair": ref["pair"].values, "condition": ref["condition"].values,
+                "condition_i": ("pair", ref["condition_i"].values),
+                "condition_j": ("pair", ref["condition_j"].values)})
+    ds["rdm"].attrs.update(ref["rdm"].attrs)
+    ds.attrs.update(_provenance(rdm_ncs, {}))
+    ds.attrs["notes"] = json.dumps(notes)
+    for note in notes:
+        print(f"note: {note}")
+    write_netcdf(ds, out_nc)
+
+
+def task_models_file(rdm_nc, out_tsv, *, models: dict, statistics, method: str = "corr",
+                     n_boot: int = 200, zero_edges: str = "drop", random_state: int = 0) -> None:
+    """Category models vs every region's RDM of one subject, per statistic -> TSV.
+
+    Reuses :func:`neuroflow.rsa.models.compare_models` (rsatoolbox bootstrap over
+    conditions) region by region; regions without an RDM get a row with a note.
+    """
+    import xarray as xr
+
+    from neuroflow.provenance import write_tsv
+    from neuroflow.rsa.models import category_model, compare_models
+    from neuroflow.rsa.pipeline import _MODEL_COLUMNS, STAT_COLUMNS, _statistics
+
+    stats = _statistics(statistics, "trsa.statistics")
+    with xr.open_dataset(rdm_nc, engine="h5netcdf") as ds:
+        ds = ds.load()
+    conditions = [str(c) for c in ds["condition"].values]
+    model_rdms = {}
+    for name, groups in models.items():
+        try:
+            model_rdms[name] = category_model(conditions, groups)
+        except ValueError as exc:
+            raise ValueError(f"config key trsa.task.models.{name}: {exc}") from exc
+    tables = []
+    for region in ds["region"].values:
+        data = ds["rdm"].sel(region=region).values
+        if not np.isfinite(data).all():
+            tables.append(pd.DataFrame({"model": list(model_rdms), "note": "no RDM (too few "
+                                        "voxels in the region)"}))
+        else:
+            tables.append(compare_models(data, model_rdms, conditions, stats, method, n_boot,
+                                         zero_edges, random_state))
+        tables[-1].insert(0, "region", str(region))
+    table = pd.concat(tables, ignore_index=True)
+    table.insert(0, "subject", ds.attrs.get("subject", ""))
+    write_tsv(table, out_tsv,
+              f"rsatoolbox model comparison of every region's crossnobis RDM with category "
+              f"models, per representational statistic (comparison '{method}', {n_boot} "
+              "bootstrap samples of conditions).",
+              {**STAT_COLUMNS, **_MODEL_COLUMNS, "region": "atlas region"},
+              sources=[Path(rdm_nc).name])
+
+
+# ----------------------------------------------------------------------------- Haxby as BIDS
+def haxby_to_bids(bold, mask, attributes, out_root, *, subject: str = "1",
+                  task: str = "objectviewing", baseline: str = "rest",
+                  space: str = "native") -> None:
+    """Write the PyMVPA Haxby 2001 files as a small BIDS + fMRIPrep-like tree.
+
+    ``out_root/bids``: ``dataset_description.json`` and one ``events.tsv`` per run (blocks
+    of the attributes table; ``baseline`` blocks left out). ``out_root/derivatives``: per
+    run the BOLD volumes (``space-<space>_desc-preproc_bold.nii.gz`` with its JSON sidecar,
+    ``RepetitionTime``) and the mask (``desc-brain_mask``). ``out_root/atlas_dseg.nii.gz``
+    (+ ``.tsv``): the mask as one region. No confounds: the tutorial data has none.
+    """
+    import nibabel as nib
+
+    from neuroflow.io.haxby import read_haxby
+    from neuroflow.rsa.rdm import block_events
+
+    _, labels, runs, _, tr = read_haxby(bold, mask, attributes)
+    img, mask_img = nib.load(bold), nib.load(mask)
+    data = np.asanyarray(img.dataobj)
+    mdata = (np.asanyarray(mask_img.dataobj) > 0).reshape(data.shape[:3]).astype(np.uint8)
+    root = Path(out_root)
+    raw, deriv = root / "bids", root / "derivatives"
+    write_json({"Name": "Haxby et al. 2001 subject 1 (PyMVPA tutorial data)",
+                "BIDSVersion": "1.9.0", "DatasetType": "raw",
+                "GeneratedBy": [{"Name": "neuroflow haxby_to_bids"}]},
+               raw / "dataset_description.json")
+    write_json({"Name": "Haxby 2001 subject 1, BOLD split into runs (not preprocessed "
+                "further than PyMVPA's tutorial data)", "BIDSVersion": "1.9.0",
+                "DatasetType": "derivative",
+                "GeneratedBy": [{"Name": "neuroflow haxby_to_bids"}]},
+               deriv / "dataset_description.json")
+    sub = f"sub-{subject}"
+    (raw / sub / "func").mkdir(parents=True, exist_ok=True)
+    (deriv / sub / "func").mkdir(parents=True, exist_ok=True)
+    for i, run in enumerate(np.unique(runs), start=1):
+        sel = runs == run
+        name = f"{sub}_task-{task}_run-{i}"
+        block_events(labels[sel], tr, baseline).to_csv(
+            raw / sub / "func" / f"{name}_events.tsv", sep="\t", index=False)
+        out = deriv / sub / "func" / f"{name}_space-{space}_desc-preproc_bold.nii.gz"
+        run_img = nib.Nifti1Image(data[..., sel], img.affine, img.header)
+        nib.save(run_img, out)
+        write_json({"RepetitionTime": tr, "TaskName": task,
+                    "Sources": [Path(bold).name, Path(attributes).name]},
+                   str(out).replace(".nii.gz", ".json"))
+        nib.save(nib.Nifti1Image(mdata, mask_img.affine),
+                 deriv / sub / "func" / f"{name}_space-{space}_desc-brain_mask.nii.gz")
+    nib.save(nib.Nifti1Image(mdata.astype(np.int16), mask_img.affine),
+             root / "atlas_dseg.nii.gz")
+    pd.DataFrame({"index": [1], "name": ["mask"]}).to_csv(root / "atlas_dseg.tsv", sep="\t",
+                                                         index=False)
