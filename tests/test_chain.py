@@ -218,3 +218,30 @@ def test_bids_app_runs_the_chain_participant_by_participant_then_group(cohort, t
     stack = out / "group/trsa/task-objects_space-MNI152NLin2009cAsym_res-1_desc-crossnobis_rdm.nc"
     assert stack.is_file()
     assert list(out.glob("sub-0[12]/func/*_desc-events_scores.tsv"))
+
+
+@pytest.mark.workflow
+def test_a_subject_failing_at_run_time_leaves_the_others_complete(tmp_path):
+    """--keep-going: a recording that cannot be read fails its own jobs (the log names the
+    file), leaves no partial output, and the other subject's outputs complete."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    cohort = write_cohort(tmp_path / "c", fmri=False, nwb=False, eeg_seconds=12.0)
+    vhdr = next((cohort["bids_dir"] / "sub-02/ses-1/eeg").glob("*_eeg.vhdr"))
+    vhdr.write_text(vhdr.read_text().replace("BinaryFormat=IEEE_FLOAT_32", "BinaryFormat=NOPE"))
+    cfg = {"eeg": {"activate": True, "preprocessing": {"ica": {"activate": False}},
+                   "features": {"connectivity": {"activate": False}}}}
+    (tmp_path / "eeg.yaml").write_text(yaml.safe_dump(cfg))
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "neuroflow.cli", "run", str(cohort["bids_dir"]), str(out),
+         "participant", "--config", str(tmp_path / "eeg.yaml"), "--cores", "2",
+         "--keep-going"], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode != 0
+    assert vhdr.name in proc.stdout + proc.stderr            # the failing file is named
+    assert len(list(out.glob("sub-01/ses-*/eeg/*_desc-clean_eeg.fif"))) == 4
+    assert list(out.glob("sub-01/ses-1/eeg/*_report.html"))
+    assert not list(out.glob("sub-02/**/*.fif")) and not list(out.glob("sub-02/**/*.nc"))

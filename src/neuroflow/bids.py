@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -188,14 +189,28 @@ def _layout(root: str, derivative: bool, stamp: float):
     return BIDSLayout(root, validate=False, indexer=indexer)
 
 
+def _tree_stamp(root: Path) -> int:
+    """The newest modification time of any folder under ``root``: a file added, removed or
+    renamed anywhere in the tree changes it (a few ms for thousands of folders)."""
+    newest, stack = root.stat().st_mtime_ns, [str(root)]
+    while stack:
+        with os.scandir(stack.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    newest = max(newest, entry.stat(follow_symlinks=False).st_mtime_ns)
+                    stack.append(entry.path)
+    return newest
+
+
 def layout(root, derivative: bool = False, key: str = "bids_dir"):
-    """A pybids ``BIDSLayout`` of ``root`` (cached; re-indexed when the folder changes).
+    """A pybids ``BIDSLayout`` of ``root`` (cached in the process; indexed again when a
+    file is added, removed or renamed anywhere in the tree).
 
     Raises :class:`BIDSInputError` naming ``key`` when ``root`` is not a BIDS folder.
     """
     root = Path(root).resolve()
     _description(root, key)
-    return _layout(str(root), derivative, root.stat().st_mtime)
+    return _layout(str(root), derivative, _tree_stamp(root))
 
 
 def query(root, selection: Selection, derivative: bool = False, key: str = "bids_dir",
