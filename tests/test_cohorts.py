@@ -252,3 +252,17 @@ def test_dataset_description_carries_input_derivatives(tmp_path):
     assert [s["URL"] for s in desc["SourceDatasets"]] == [bids.as_uri(), deriv.as_uri()]
     assert desc["DatasetType"] == "derivative" and desc["HowToAcknowledge"]
     assert {"group/", "logs/"} <= set((out.parent / ".bidsignore").read_text().split())
+
+
+def test_fill_defaults_fills_nested_settings_but_not_map_entries():
+    from neuroflow.config import fill_defaults
+
+    schema = {"properties": {
+        "task": {"type": "object", "default": {}, "properties": {
+            "res": {"default": ""}, "confounds": {"default": {}, "properties": {
+                "strategy": {"default": "simple"}}}}},
+        "experiments": {"default": {}, "additionalProperties": {"properties": {
+            "options": {"default": {}, "properties": {"bin_s": {"default": 0.1}}}}}}}}
+    node = fill_defaults({"experiments": {"a": {"options": {}}}}, schema)
+    assert node["task"] == {"res": "", "confounds": {"strategy": "simple"}}
+    assert node["experiments"] == {"a": {"options": {}}}      # map entries untouched

@@ -139,13 +139,61 @@ def _fetch(dataset_id):
         pytest.fail(f"cannot fetch {dataset_id}: {type(exc).__name__}: {exc}")
 
 
-def test_head_direction_tuning_predicts_thalamic_units_better_than_ca1():
+@pytest.fixture(scope="module")
+def a2929(tmp_path_factory):
+    """(NWB file, the activity stage's units file of it) for the A2929 recording."""
+    from neuroflow.activity.pipeline import counts_file
+
+    nwb = _fetch("pynapple_a2929_neurosuite")[0]
+    out = tmp_path_factory.mktemp("units")
+    spec = {"reader": "nwb", "bin_width": 4.0, "t_start": None, "t_stop": None,
+            "angle_series": "ry", "simulated": False, "stem": "sub-A2929", "label": "A2929",
+            "entities": {"sub": "A2929"}, "source": "pynapple_a2929_neurosuite",
+            "key": "activity.spikes.A2929"}
+    counts_file([nwb], spec=spec, citation="", out_nc=out / "c.nc", out_units=out / "u.nc")
+    return nwb, out / "u.nc"
+
+
+def _headdirection_read_from_nwb(nwb, epoch):
+    """Reference: what the encoding stage read straight from the NWB file with pynwb before
+    the activity stage's units file existed."""
+    import pynwb
+
+    with pynwb.NWBHDF5IO(str(nwb), "r") as io:
+        f = io.read()
+        series = f.acquisition["CompassDirection"].spatial_series["ry"]
+        t = np.asarray(series.timestamps[:], dtype=float)
+        angle = np.asarray(series.data[:], dtype=float).reshape(len(t), -1)[:, 0]
+        ep = f.epochs.to_dataframe()
+        units = f.units.to_dataframe()
+    ep = ep[[epoch in list(tags) for tags in ep["tags"]]]
+    start, stop = float(ep["start_time"].min()), float(ep["stop_time"].max())
+    keep = (t >= start) & (t < stop)
+    return (t[keep], np.mod(angle[keep], 2 * np.pi),
+            [np.asarray(s, dtype=float) for s in units["spike_times"]], units, (start, stop))
+
+
+@pytest.mark.parametrize("epoch", ["wake", "sleep"])
+def test_head_direction_read_from_the_units_file_equals_the_nwb_reading(a2929, epoch):
+    nwb, units_nc = a2929
+    t, angle, spikes, units, span = data.read_headdirection(units_nc, epoch)
+    ref = _headdirection_read_from_nwb(nwb, epoch)
+    np.testing.assert_array_equal(t, ref[0])
+    np.testing.assert_array_equal(angle, ref[1])
+    assert len(spikes) == len(ref[2]) == 15
+    for got, want in zip(spikes, ref[2]):
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(units.index.to_numpy(), ref[3].index.to_numpy())
+    assert list(units["location"]) == list(ref[3]["location"].astype(str))
+    assert span == ref[4]
+
+
+def test_head_direction_tuning_predicts_thalamic_units_better_than_ca1(a2929):
     from threadpoolctl import threadpool_limits
 
     from neuroflow.encoding.ridge import cross_validated_fit
 
-    ds = data.headdirection_design(_fetch("pynapple_a2929_neurosuite")[0], bin_s=0.5,
-                                   n_blocks=6)
+    ds = data.headdirection_design(a2929[1], bin_s=0.5, n_blocks=6)
     location = ds["location"].values
     assert ds.sizes["target"] == 15 and (location == "adn").sum() == 7
     angle = ds["head_angle"].values
@@ -172,3 +220,20 @@ def test_haxby_design_is_zscored_per_run_and_category_selective_voxels_repeat():
     assert means.shape == (12, 8, 530) and len(names) == 8
     nc = noise_ceiling(means)
     assert np.nanmax(nc) > 0.5 and np.nanmedian(nc) < 0.2
+
+
+@pytest.mark.parametrize("edit, needle", [
+    ({"dataset": "pynapple_a2929_neurosuite"}, r"headdirection.dataset: moved: .*activity"),
+    ({"paths": ["a.nwb"]}, r"headdirection.paths: moved"),
+    ({"recording": "A2929", "options": {"angle_series": "ry"}},
+     r"headdirection.options.angle_series: moved: .*activity.spikes.<id>.angle_series"),
+    ({}, r"headdirection.recording: not set"),
+])
+def test_headdirection_experiment_old_keys_say_where_they_moved(edit, needle):
+    from neuroflow.encoding.pipeline import experiment_config
+
+    section = {"experiments": {"headdirection": {"reader": "headdirection", **edit}}}
+    with pytest.raises(ValueError, match=f"config key encoding.experiments.{needle}"):
+        experiment_config(section, "headdirection")
+    ok = {"experiments": {"headdirection": {"reader": "headdirection", "recording": "A2929"}}}
+    assert experiment_config(ok, "headdirection")["recording"] == "A2929"

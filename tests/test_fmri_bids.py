@@ -200,7 +200,7 @@ def test_one_row_per_run_resolution_space_and_density_with_every_entity(index):
     expected = {
         f"{pre}_space-{MNI}_res-1": "volume", f"{pre}_space-{MNI}_res-2": "volume",
         f"{pre}_space-fsaverage5": "surface", f"{pre}_space-fsLR_den-91k": "cifti",
-        f"{pre}_space-fsLR_den-91k_seg-4S156Parcels": "timeseries",
+        f"{pre}_space-fsLR_seg-4S156Parcels_den-91k": "timeseries",
         f"{pre}_space-{MNI}_seg-Gordon": "timeseries",
         f"sub-02_ses-1_task-rest_run-1_space-{MNI}_res-2": "volume",
         f"sub-02_ses-1_task-rest_run-2_space-{MNI}_res-2": "volume",
@@ -214,7 +214,7 @@ def test_one_row_per_run_resolution_space_and_density_with_every_entity(index):
     assert "hemi-L" in surf["bold"] and "hemi-R" in surf["bold_rh"] and surf["atlases"] == "schaefer100"
     cif = index.loc[f"{pre}_space-fsLR_den-91k"]
     assert cif["atlases"] == "toycifti" and cif["bold_json"].endswith("_bold.dtseries.json")
-    xcpd = index.loc[f"{pre}_space-fsLR_den-91k_seg-4S156Parcels"]
+    xcpd = index.loc[f"{pre}_space-fsLR_seg-4S156Parcels_den-91k"]
     assert (xcpd["atlas"], xcpd["strategies"], xcpd["confounds"]) == ("4S156Parcels", "minimal", "")
     assert (float(xcpd["t_r"]), xcpd["t_r_source"]) == (T_R, "sidecar")
     gordon = index.loc[f"{pre}_space-{MNI}_seg-Gordon"]
@@ -302,7 +302,7 @@ def test_gifti_pair_means_equal_numpy_reference(tree, index, tmp_path):
 
 def test_xcpd_timeseries_keep_regions_and_list_the_empty_one(tree, index, tmp_path):
     root, truth = tree
-    row = index.loc["sub-01_task-rest_run-1_space-fsLR_den-91k_seg-4S156Parcels"].to_dict()
+    row = index.loc["sub-01_task-rest_run-1_space-fsLR_seg-4S156Parcels_den-91k"].to_dict()
     out = tmp_path / "xcpd_timeseries.tsv"
     P.run_parcellate(row, row["atlas"], {}, out)
     got = pd.read_csv(out, sep="\t")
@@ -410,7 +410,7 @@ def test_dry_run_plans_jobs_for_both_resolutions_and_the_cifti_run(tree, tmp_pat
         assert f"{pre}{stem}_desc-qc_bold.tsv" in out, stem
     assert f"{pre}fsLR_den-91k_atlas-toycifti_desc-simple_timeseries.tsv" in out
     assert f"{pre}{MNI}_res-2_atlas-toy_desc-simple_timeseries.tsv" in out
-    assert f"{pre}fsLR_den-91k_seg-4S156Parcels_atlas-4S156Parcels_desc-minimal_timeseries.tsv" in out
+    assert f"{pre}fsLR_seg-4S156Parcels_den-91k_atlas-4S156Parcels_desc-minimal_timeseries.tsv" in out
     assert "fmri_index" in out
 
 

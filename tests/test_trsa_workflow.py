@@ -31,11 +31,20 @@ SMALL = {
 
 
 def only_trsa_config(workdir: Path) -> Path:
-    """Switch every other stage off and shrink the trsa analyses; return the file."""
+    """Switch every other stage off (the activity stage only reads the A2929 units, the
+    head-direction RDM's input) and shrink the trsa analyses; return the file."""
     default = yaml.safe_load((workdir / "config/config.yaml").read_text())
+    hd = default["trsa"].setdefault("headdirection", {})
+    if [hd.pop(k) for k in ("dataset", "subject") if k in hd]:   # keys moved (issue 17)
+        (workdir / "config/config.yaml").write_text(yaml.safe_dump(default, sort_keys=False))
     cfg = {stage: {"activate": False} for stage, section in default.items()
            if isinstance(section, dict) and stage not in ("resources", "trsa")}
+    cfg["activity"] = {"activate": True, "recordings": {}, "bids": {"activate": False},
+                       "spikes": {"A2929": {"dataset": "pynapple_a2929_neurosuite"}},
+                       "funatlas": {"activate": False},
+                       "structure_function": {"activate": False}}
     cfg["trsa"] = {"activate": True, **SMALL}
+    cfg["trsa"]["headdirection"] = {**SMALL["headdirection"], "recording": "A2929"}
     path = workdir / "only_trsa.yaml"
     path.write_text(yaml.safe_dump(cfg))
     return path
@@ -113,6 +122,10 @@ def test_bad_trsa_config_stops_before_any_job_naming_the_key(tmp_path):
      "trsa.identification.rdms: file not found: missing.nc"),
     (lambda c: c["statistics"].append({"kind": "rgdm", "lower": 0.7, "upper": 0.2}),
      r"trsa.statistics\[1\]"),
+    (lambda c: c["headdirection"].update(dataset="pynapple_a2929_neurosuite"),
+     r"trsa.headdirection.dataset: moved: trsa.headdirection.recording"),
+    (lambda c: c["headdirection"].update(subject="A2929"),
+     r"trsa.headdirection.subject: moved: the outputs take the activity recording's"),
 ])
 def test_check_trsa_config_names_the_key(edit, needle):
     from neuroflow.resources import load_manifest
@@ -120,6 +133,8 @@ def test_check_trsa_config_names_the_key(edit, needle):
 
     cfg = demo_config(ROOT)
     cfg["trsa"]["statistics"] = [{"kind": "rdm"}]
+    for old in ("dataset", "subject"):                  # moved keys (issue 17)
+        cfg["trsa"]["headdirection"].pop(old, None)
     edit(cfg["trsa"])
     with pytest.raises(ValueError, match=needle):
         check_trsa_config(cfg, load_manifest(ROOT / "resources/datasets.yaml"))

@@ -74,6 +74,18 @@ def replace_input_maps(config: dict, overlays) -> dict:
     return config
 
 
+def fill_defaults(node: dict, schema: dict) -> dict:
+    """Fill the ``default`` of every absent key of ``schema``'s ``properties`` into
+    ``node``, recursing into nested objects but not into maps (``additionalProperties``)
+    -- so per-entry option schemas that list every reader's options are left alone."""
+    for key, sub in (schema.get("properties") or {}).items():
+        if key not in node and "default" in sub:
+            node[key] = copy.deepcopy(sub["default"])
+        if isinstance(node.get(key), dict) and sub.get("properties"):
+            fill_defaults(node[key], sub)
+    return node
+
+
 def layer(base: dict, *overlays: dict) -> dict:
     """``base`` with ``overlays`` layered over it as ``snakemake --configfile`` does here
     (recursive merge, then :func:`replace_input_maps`). Returns a new dict."""

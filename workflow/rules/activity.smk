@@ -2,7 +2,9 @@
 # Recordings -> one NetCDF each (canonical labels, common step) -> FC; the Randi et al. 2023
 # signal-propagation atlas -> structure-function statistics of every connectome.
 # Spike recordings (activity.spikes; NWB files of bids_dir with activity.bids) -> one
-# standardized counts file each, the one reading of spike data that later stages take.
+# standardized counts file each and, for NWB units, a units file (every spike time, head
+# angle, epochs) from the same reading: the one reading of spike data that later stages
+# take (bi-clustering: counts; trsa.headdirection and encoding headdirection: units).
 from neuroflow.activity.inputs import (
     SUBDIR_PATTERN,
     counts_path,
@@ -11,6 +13,7 @@ from neuroflow.activity.inputs import (
     spike_recordings,
     stems_pattern,
     trace_recordings,
+    units_path,
 )
 from neuroflow.activity.pipeline import (
     check_activity_config,
@@ -36,19 +39,23 @@ if is_activated("activity"):
     SPIKES = spike_recordings(config, MANIFEST, Path(workflow.basedir))
     TRACES = trace_recordings(config)
 
+    SPIKES_NWB = {k: v for k, v in SPIKES.items() if v["reader"] == "nwb"}
+    SPIKES_TABLE = {k: v for k, v in SPIKES.items() if v["reader"] != "nwb"}
+
     rule activity_counts:
         input:
-            files=lambda wc: recording_of(SPIKES, wc.subdir, wc.stem)["files"],
+            files=lambda wc: recording_of(SPIKES_NWB, wc.subdir, wc.stem)["files"],
         output:
             nc=f"{R}/{{subdir}}/ephys/{{stem}}_desc-counts_spikes.nc",
+            units=f"{R}/{{subdir}}/ephys/{{stem}}_desc-units_spikes.nc",
         log:
             f"{LOGS}/activity/{{subdir}}/{{stem}}_counts.log",
         params:
-            spec=lambda wc: recording_of(SPIKES, wc.subdir, wc.stem),
-            citation=lambda wc: spike_citation(MANIFEST, SPIKES[wc.stem]),
+            spec=lambda wc: recording_of(SPIKES_NWB, wc.subdir, wc.stem),
+            citation=lambda wc: spike_citation(MANIFEST, SPIKES_NWB[wc.stem]),
         wildcard_constraints:
             subdir=SUBDIR_PATTERN,
-            stem=stems_pattern(SPIKES),
+            stem=stems_pattern(SPIKES_NWB),
         threads: 1
         resources:
             mem_mb=by_attempt(1000),
@@ -58,7 +65,32 @@ if is_activated("activity"):
         script:
             "../scripts/activity_counts.py"
 
+    if SPIKES_TABLE:
+
+        rule activity_counts_table:
+            input:
+                files=lambda wc: recording_of(SPIKES_TABLE, wc.subdir, wc.stem)["files"],
+            output:
+                nc=f"{R}/{{subdir}}/ephys/{{stem}}_desc-counts_spikes.nc",
+            log:
+                f"{LOGS}/activity/{{subdir}}/{{stem}}_counts.log",
+            params:
+                spec=lambda wc: recording_of(SPIKES_TABLE, wc.subdir, wc.stem),
+                citation=lambda wc: spike_citation(MANIFEST, SPIKES_TABLE[wc.stem]),
+            wildcard_constraints:
+                subdir=SUBDIR_PATTERN,
+                stem=stems_pattern(SPIKES_TABLE),
+            threads: 1
+            resources:
+                mem_mb=by_attempt(1000),
+                runtime=by_attempt(10),
+            conda:
+                "../../envs/activity.yaml"
+            script:
+                "../scripts/activity_counts.py"
+
     STAGE_TARGETS.extend(counts_path(R, spec) for spec in SPIKES.values())
+    STAGE_TARGETS.extend(units_path(R, spec) for spec in SPIKES_NWB.values())
 
     if TRACES:
 

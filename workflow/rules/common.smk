@@ -12,12 +12,14 @@ from neuroflow.config import (
     at_level,
     by_attempt,
     check_config,
+    fill_defaults,
     is_activated as _is_activated,
     replace_input_maps,
     source_citation_of,
     source_files,
 )
 from neuroflow.participants import check_participant_sheets
+from neuroflow.schema_docs import load_schema
 from neuroflow.resources import dataset_paths, load_manifest
 
 
@@ -25,10 +27,15 @@ from neuroflow.resources import dataset_paths, load_manifest
 replace_input_maps(config, [*(load_configfile(f) for f in workflow.overwrite_configfiles),
                             dict(workflow.config_settings.config)])
 validate(config, schema="../schemas/config.schema.yaml")
-# snakemake's validate does not fill the defaults of a stage schema behind a $ref
-for _stage in ("activity", "fmri", "eeg", "fc", "bicluster", "trsa", "encoding"):
+# snakemake's validate does not fill the defaults of a stage schema behind a $ref.
+for _stage in ("activity", "fmri", "eeg", "fc", "bicluster", "trsa"):
     if isinstance(config.get(_stage), dict):
         validate(config[_stage], schema=f"../schemas/{_stage}.schema.yaml")
+# encoding: not inside maps (its per-reader `options` schema lists every reader's options;
+# the encoding code holds the per-reader defaults)
+if isinstance(config.get("encoding"), dict):
+    fill_defaults(config["encoding"], load_schema(Path(workflow.current_basedir)
+                                                  / "../schemas/encoding.schema.yaml"))
 check_config(config, root=Path(workflow.basedir))
 # BIDS inputs (bids_dir, derivatives, participant_label, ...) before any job
 BIDS = check_bids_config(config)
@@ -74,7 +81,7 @@ def all_stage_outputs(wildcards=None):
 
 
 def all_targets():
-    """``rule all``: every stage's outputs, or only the per-subject ones at the BIDS-app
+    """The targets of the all rule: every stage's outputs, or only the per-subject ones at the BIDS-app
     ``participant`` level (``analysis_level``)."""
     targets = [f"{R}/dataset_description.json", f"{R}/group/desc-methods_report.html"]
     if is_activated("connectome"):

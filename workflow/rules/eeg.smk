@@ -32,15 +32,7 @@ if is_activated("eeg"):
     EEG_SIM_PREFIX = EEG["simulate"]["prefix"]
     EEG_ORDER = list(EEG_RECS)
 
-    def eeg_rec(wc):
-        """The spec of the recording a job's wildcards name (its folder must match)."""
-        rec = EEG_RECS[wc.eegrec]
-        if rec["folder"] != wc.eegdir:
-            raise ValueError(f"EEG recording {wc.eegrec} lives in {rec['folder']}, not {wc.eegdir}")
-        return rec
-
-    def eeg_report_recs(wc):
-        return [EEG_RECS[k] for k in EEG_REPORTS[wc.eegrep]]
+    include: "eeg_inputs.smk"
 
     if EEG["embedded"]["activate"]:
         EEG_EMB = EEG["embedded"]["subject"]
@@ -181,10 +173,6 @@ if is_activated("eeg"):
                 "../../envs/eeg.yaml"
             script:
                 "../scripts/eeg_connectivity.py"
-
-    def eeg_report_inputs(suffix):
-        """Input function: one file per recording of the report (runs in order)."""
-        return lambda wc: eeg_recording_paths(EEG_REC, eeg_report_recs(wc), suffix)
 
     # One MNE Report per subject x session x task (x acq), runs as sections: what
     # MNE-BIDS-Pipeline does. Without sessions/runs it is the old per-subject report.

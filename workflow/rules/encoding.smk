@@ -1,7 +1,7 @@
 # Stage 'encoding': encoding models on GPU rules (issue 9).
 # Ridge family (himalaya: ridge, kernel ridge, banded ridge; numpy / torch / torch_cuda) on
 # real data - grasshopper auditory receptor (sound envelope -> spike rate), head-direction
-# cells (head angle -> spike rate), Haxby 2001 (object category -> BOLD) - and an
+# cells (head angle -> spike rate; the activity stage's units file), Haxby 2001 (object category -> BOLD) - and an
 # attention-routing transformer encoder (Adeli et al. 2025) compared with ridge on the same
 # folds. GPU rules ask for `resources: gpu` (config) and fall back to the CPU where none is
 # visible; the device and the peak GPU memory are written next to every output.
@@ -27,12 +27,20 @@ if is_activated("encoding"):
     for _exp in ENC["run"]:
         _cfg = experiment_config(ENC, _exp)
         _prefix = experiment_prefix(R, _exp, _cfg)
+        _units = None
+        if _cfg["reader"] == "headdirection":
+            # the activity stage's units file of the recording (the NWB file is read there)
+            from neuroflow.activity.inputs import units_path, units_recording
+
+            _units = units_path(R, units_recording(
+                config, MANIFEST, _cfg["recording"], f"encoding.experiments.{_exp}.recording",
+                Path(workflow.basedir)))
 
         rule:
             name:
                 f"encoding_design_{_exp}"
             input:
-                files=experiment_inputs(_cfg, MANIFEST, config["resources"]["dest"]),
+                files=experiment_inputs(_cfg, MANIFEST, config["resources"]["dest"], _units),
             output:
                 nc=f"{_prefix}_design.nc",
             log:
@@ -198,9 +206,7 @@ if is_activated("encoding"):
         ENC_PLAN = plan_task(config, "encoding.task", min_conditions=1)
 
 
-        def enc_task_runs(wildcards):
-            return ENC_PLAN.subjects[wildcards.esub].runs
-
+        include: "encoding_inputs.smk"
 
         rule encoding_task_design:
             input:

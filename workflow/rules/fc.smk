@@ -31,12 +31,7 @@ if is_activated("fc"):
     FC_FAMILY_FILES = f"{FC_STEM}_family-{{family}}_desc-fc_connectivity.nc"
     FC_WC = {"bench": "[A-Za-z0-9]+", "family": "|".join(FC_FAMILIES)}
 
-    def fc_files(bench_id):
-        return benchmark_inputs(config, MANIFEST, R, bench_id)
-
-    def fc_bench_setting(key, default):
-        """A benchmark's own window_length / window_stride, else the fc-wide one."""
-        return lambda wc: FC["benchmarks"][wc.bench].get(key) or default
+    include: "fc_inputs.smk"
 
     rule fc_samples:
         input:

@@ -1,6 +1,7 @@
 # Stage 'trsa': topological RSA (Lin & Kriegeskorte 2023; issue 8).
 # Real data: Haxby 2001 subject 1 (crossnobis RDM, category models) and a head-direction
-# population (ring vs line). Simulation: network instances trained from different seeds,
+# population (ring vs line; the activity stage's units file of trsa.headdirection.recording).
+# Simulation: network instances trained from different seeds,
 # whose layers are identified across instances per statistic as RDM noise grows.
 
 
@@ -15,8 +16,16 @@ if is_activated("trsa"):
     TRSA_HAXBY_PREFIX = (f"{R}/sub-{TRSA_HAXBY['subject']}/func/"
                          f"sub-{TRSA_HAXBY['subject']}_task-{TRSA_HAXBY['task']}")
     TRSA_HD = TRSA["headdirection"]
-    TRSA_HD_PREFIX = (f"{R}/sub-{TRSA_HD['subject']}/ephys/"
-                      f"sub-{TRSA_HD['subject']}_task-{TRSA_HD['epoch']}")
+    if TRSA_HD["activate"]:
+        # the activity stage's units file of the recording (the NWB file is read there, once)
+        from neuroflow.activity.inputs import units_path, units_recording
+        from neuroflow.bids import folder, stem
+
+        TRSA_HD_SPEC = units_recording(config, MANIFEST, TRSA_HD["recording"],
+                                       "trsa.headdirection.recording", Path(workflow.basedir))
+        _hd_ents = {**TRSA_HD_SPEC["entities"]}
+        _hd_ents["task"] = _hd_ents.get("task") or TRSA_HD["epoch"]
+        TRSA_HD_PREFIX = f"{R}/{folder(_hd_ents, 'ephys')}/{stem(_hd_ents)}"
     TRSA_IDENT = TRSA["identification"]
     TRSA_NETWORK_RDMS = f"{TRSA_GROUP}/desc-networks_rdm.nc"
     TRSA_CATEGORY = "Topological RSA"
@@ -93,7 +102,7 @@ if is_activated("trsa"):
 
         rule trsa_headdirection:
             input:
-                nwb=dataset_paths(MANIFEST, TRSA_HD["dataset"], config["resources"]["dest"])[0],
+                units=units_path(R, TRSA_HD_SPEC),
             output:
                 nc=f"{TRSA_HD_PREFIX}_desc-headdirection_rdm.nc",
                 tsv=report(
@@ -115,9 +124,9 @@ if is_activated("trsa"):
                     labels={"data": "head direction", "item": "ring vs line"},
                 ),
             log:
-                f"{LOGS}/trsa/sub-{TRSA_HD['subject']}_headdirection.log",
+                f"{LOGS}/trsa/{TRSA_HD_SPEC['stem']}_headdirection.log",
             params:
-                subject=TRSA_HD["subject"],
+                subject=TRSA_HD_SPEC["entities"]["sub"],
                 n_bins=TRSA_HD["n_bins"],
                 epoch=TRSA_HD["epoch"],
                 location=TRSA_HD["location"],
@@ -251,25 +260,7 @@ if is_activated("trsa"):
             + ([TRSA_HAXBY_KEYS["subject"]] if TRSA_HAXBY_BIDS else []))
 
 
-        @functools.cache
-        def _trsa_haxby_plan(root):
-            return plan_haxby_task(config, root)
-
-
-        def trsa_plan(key):
-            """The plan (cohort or Haxby demo) that holds a run / subject / group key."""
-            if key in TRSA_PLAN.runs or key in TRSA_PLAN.subjects or key in TRSA_PLAN.groups:
-                return TRSA_PLAN
-            return _trsa_haxby_plan(checkpoints.trsa_haxby_bids.get().output.root)
-
-
-        def trsa_task_runs(wildcards):
-            return trsa_plan(wildcards.tsub).subjects[wildcards.tsub].runs
-
-
-        def trsa_setting(name, wildcard):
-            return lambda w: trsa_plan(getattr(w, wildcard)).settings[name]
-
+        include: "trsa_inputs.smk"
 
         if TRSA_HAXBY_BIDS:
 

@@ -184,3 +184,53 @@ def spike_citation(manifest: dict, spec: dict) -> str:
     """Citation of a spike recording's manifest dataset ("" for BIDS and user files)."""
     entry = manifest["datasets"].get(spec["source"])
     return " ".join(str(entry.get("citation", "")).split()) if entry else ""
+
+
+def units_path(results: str, spec: dict) -> str:
+    """The units file (every spike time, head angle, epochs) of one NWB spike recording."""
+    return f"{results}/{spec['subdir']}/ephys/{spec['stem']}_desc-units_spikes.nc"
+
+
+def units_recording(config: dict, manifest: dict, recording, key: str, root=".") -> dict:
+    """The activity spike recording whose units file another stage reads (before any job).
+
+    Parameters
+    ----------
+    recording : str
+        An ``activity.spikes`` id (``A2929``) or the stem of a BIDS-route recording
+        (``sub-01_ses-02``).
+    key : str
+        The config key that names it (``trsa.headdirection.recording``, ...), for errors.
+
+    Returns
+    -------
+    dict
+        The recording's spec (:func:`spike_recordings`); its units file is
+        :func:`units_path`.
+
+    Raises
+    ------
+    ActivityConfigError
+        No recording named, the activity stage off, an unknown recording, or a counts table
+        (no spike times).
+    """
+    if not recording:
+        raise ActivityConfigError(f"config key {key}: not set; name a spike recording of the "
+                                  "activity stage (an activity.spikes id such as A2929)")
+    act = config.get("activity") or {}
+    if not act.get("activate"):
+        raise ActivityConfigError(
+            f"config key {key}: {recording!r} is a spike recording of the activity stage, which "
+            f"is off; set activity.activate: true and define activity.spikes.{recording} (the "
+            "NWB file is read there, once, into a units file)")
+    recs = spike_recordings(config, manifest, root)
+    spec = recs.get(f"sub-{recording}") or recs.get(str(recording))
+    if spec is None:
+        raise ActivityConfigError(
+            f"config key {key}: {recording!r} is not a spike recording of the activity stage "
+            f"(activity.spikes ids, or BIDS-route stems); it has {sorted(recs)[:8]}")
+    if spec["reader"] != "nwb":
+        raise ActivityConfigError(
+            f"config key {key}: {spec['key']} is a counts table (reader: {spec['reader']}); "
+            "this analysis needs spike times, i.e. an NWB units recording (reader: nwb)")
+    return spec

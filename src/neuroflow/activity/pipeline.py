@@ -145,8 +145,8 @@ def homogenize_recording_files(files, *, recording_id: str, reader: str, reader_
     return ds
 
 
-def counts_file(files, *, spec: dict, citation: str, out_nc) -> xr.Dataset:
-    """Standardized spike counts of one recording (NWB units or a counts table) -> NetCDF.
+def counts_file(files, *, spec: dict, citation: str, out_nc, out_units=None) -> xr.Dataset:
+    """Standardized spike counts (and, for NWB units, the units file) of one recording.
 
     Parameters
     ----------
@@ -160,22 +160,31 @@ def counts_file(files, *, spec: dict, citation: str, out_nc) -> xr.Dataset:
         Citation of a manifest dataset ("" for other files).
     out_nc : str
         ``.../<entities>_desc-counts_spikes.nc``.
+    out_units : str, optional
+        ``.../<entities>_desc-units_spikes.nc``: every spike time, the unit locations, the
+        head angle and the epochs (:func:`neuroflow.activity.spikes.units_dataset`), from
+        the same reading of the NWB file as the counts (reader ``nwb`` only).
     """
-    from neuroflow.activity.spikes import read_counts_table, read_nwb_counts
+    from neuroflow.activity.readers import read_nwb_units
+    from neuroflow.activity.spikes import bin_spikes, read_counts_table, units_dataset
 
     files = [str(f) for f in files]
     if len(files) != 1:
         raise ConfigError(f"config key {spec['key']}: one file per spike recording, got {files}")
+    units = None
     if spec["reader"] == "nwb":
-        ds = read_nwb_counts(files[0], spec["bin_width"], spec.get("t_start"), spec.get("t_stop"),
-                             angle_series=spec.get("angle_series") or "",
-                             simulated=spec["simulated"])
+        units = read_nwb_units(files[0], angle_series=spec.get("angle_series") or "")
+        ds = bin_spikes(units, spec["bin_width"], spec.get("t_start"), spec.get("t_stop"),
+                        simulated=spec["simulated"])
     elif spec["reader"] == "table":
         ds = read_counts_table(files[0], time_column=spec.get("time_column", "time"),
                                simulated=spec["simulated"])
     else:
         raise ConfigError(f"config key {spec['key']}.reader: {spec['reader']!r} is not nwb or table")
-    ds.attrs.update({
+    if out_units is not None and units is None:
+        raise ConfigError(f"config key {spec['key']}: a counts table has no spike times, so no "
+                          "units file can be written (reader: nwb gives one)")
+    stamp = {
         "recording": spec["stem"], "label": str(spec.get("label", spec["stem"])),
         "entities": json.dumps(spec["entities"], sort_keys=True), "source": spec["source"],
         "citation": citation, "inputs": _inputs(files),
@@ -184,10 +193,16 @@ def counts_file(files, *, spec: dict, citation: str, out_nc) -> xr.Dataset:
         "parameters": json.dumps({k: spec.get(k) for k in ("reader", "bin_width", "t_start",
                                                             "t_stop", "angle_series")},
                                  sort_keys=True),
-        "software_versions": json.dumps(package_versions(VERSIONS))})
+        "software_versions": json.dumps(package_versions(VERSIONS))}
+    ds.attrs.update(stamp)
     for note in ds.attrs["notes"]:
         print(f"{spec['stem']}: {note}", flush=True)
     ds.attrs["notes"] = json.dumps(list(ds.attrs["notes"]))
+    if out_units is not None:
+        full = units_dataset(units, simulated=spec["simulated"])
+        full.attrs.update({**stamp, "parameters": json.dumps(
+            {"reader": "nwb", "angle_series": spec.get("angle_series")}, sort_keys=True)})
+        write_netcdf(full, out_units)
     write_netcdf(ds, out_nc)
     return ds
 

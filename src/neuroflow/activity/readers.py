@@ -337,7 +337,8 @@ def _units_of(nwb, path: Path, angle_series: str) -> SpikeUnits:
     if nwb.epochs is not None and len(nwb.epochs) > 0:
         table = nwb.epochs.to_dataframe()
         for k, row in enumerate(table.itertuples()):
-            tags = list(getattr(row, "tags", []) or [])
+            tags = getattr(row, "tags", None)
+            tags = [] if tags is None else list(tags)       # an array when several tags
             label = ",".join(_text(t) for t in tags) if tags else f"epoch{k}"
             epochs.append((float(row.start_time), float(row.stop_time), label))
     t, v, where = _head_angle(nwb, angle_series)

@@ -1,4 +1,5 @@
-"""Spike counts: NWB units binned at a requested width, and counts tables users bring.
+"""Spike counts: NWB units binned at a requested width, and counts tables users bring;
+the units file (every spike time) and its reader :func:`read_units_file`.
 
 Every function here returns the activity stage's standardized counts structure, an
 :class:`xarray.Dataset` with
@@ -219,3 +220,100 @@ def read_counts_table(path, time_column: str = "time", simulated: bool = False) 
                            notes=[f"{len(neurons)} neurons x {time.size} bins of {width:g} s "
                                   "from a table"],
                            t_start=time[0] - width / 2, t_stop=time[-1] + width / 2)
+
+
+# ------------------------------------------------------------------------------ units file
+#: ``desc-units_spikes.nc``: every spike time of one recording, the second standardized
+#: output of the activity stage (beside the counts), for analyses that need finer timing
+#: than the count bins (head-direction tuning curves, encoding models).
+UNITS_FORMAT = "neuroflow spike units 1"
+
+
+def units_dataset(units: SpikeUnits, simulated: bool = False) -> xr.Dataset:
+    """A :class:`SpikeUnits` as an :class:`xarray.Dataset` (the standardized units file).
+
+    Spike times are a CF contiguous ragged array: ``spike_time (spike)`` (s, file clock),
+    unit after unit in table order, and ``spike_count (unit)`` (its ``sample_dimension``
+    attr names ``spike``); unit ``k``'s spikes are ``spike_time[offset[k]:offset[k + 1]]``
+    with ``offset = cumsum([0, *spike_count])``. Coordinates ``unit`` (the NWB ``id``
+    column), ``neuron`` (``unit<id:03d>``, the counts file's names) and ``location``
+    (unit). With a head-angle series: ``head_angle (angle_sample)`` (rad, as stored,
+    not wrapped) with coordinate ``angle_time`` (s). Epochs: ``epoch_start``,
+    ``epoch_stop`` (s) and ``epoch_label`` (the NWB tags joined by ``,``) along ``epoch``.
+    Attrs: ``time_units`` (s), ``angle_units`` (rad), ``simulated`` (0/1), ``angle_series``,
+    ``nwb_identifier``, ``file``, ``notes``, ``format``.
+    """
+    counts = np.asarray([s.size for s in units.spike_times], dtype=np.int64)
+    flat = (np.concatenate([np.asarray(s, dtype=float) for s in units.spike_times])
+            if units.spike_times else np.zeros(0))
+    ids = np.asarray(units.unit_ids, dtype=np.int64)
+    ds = xr.Dataset(
+        {"spike_time": ("spike", flat, {"units": "s", "long_name": "spike time (file clock), "
+                                        "unit after unit (CF contiguous ragged array)"}),
+         "spike_count": ("unit", counts, {"sample_dimension": "spike",
+                                          "long_name": "number of spikes of the unit"})},
+        coords={"unit": ("unit", ids, {"long_name": "NWB units table id"}),
+                "neuron": ("unit", np.asarray([f"unit{int(i):03d}" for i in ids])),
+                "location": ("unit", np.asarray([str(x) for x in units.location]))},
+    )
+    epochs = list(units.epochs)
+    ds["epoch_start"] = ("epoch", np.asarray([e[0] for e in epochs], dtype=float), {"units": "s"})
+    ds["epoch_stop"] = ("epoch", np.asarray([e[1] for e in epochs], dtype=float), {"units": "s"})
+    ds["epoch_label"] = ("epoch", np.asarray([str(e[2]) for e in epochs], dtype=str))
+    if units.angle_time is not None:
+        ds["head_angle"] = ("angle_sample", np.asarray(units.angle, dtype=float),
+                            {"units": "rad", "long_name": f"head angle ({units.angle_series}), "
+                                                          "as stored (not wrapped)"})
+        ds = ds.assign_coords(angle_time=("angle_sample",
+                                          np.asarray(units.angle_time, dtype=float),
+                                          {"units": "s"}))
+    ds.attrs.update(format=UNITS_FORMAT, time_units="s", angle_units="rad",
+                    simulated=int(bool(simulated)), angle_series=units.angle_series,
+                    nwb_identifier=units.identifier, file=str(units.path),
+                    notes=json.dumps(list(units.notes)))
+    return ds
+
+
+def read_units_file(path) -> SpikeUnits:
+    """Read a units file written by the activity stage (:func:`units_dataset`).
+
+    Returns
+    -------
+    SpikeUnits
+        ``path`` is the units file; ``angle_time``/``angle`` are None when the recording
+        had no head-angle series.
+
+    Raises
+    ------
+    ActivityReadError
+        The file is missing, unreadable, or not a units file (names the file).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise _fail(path, "units file not found")
+    try:
+        with xr.open_dataset(path, engine="h5netcdf") as src:
+            ds = src.load()
+    except Exception as exc:
+        raise _fail(path, f"not a readable NetCDF file: {type(exc).__name__}: {exc}") from exc
+    if ds.attrs.get("format") != UNITS_FORMAT or not {"spike_time", "spike_count"} <= set(ds):
+        raise _fail(path, f"not a units file of the activity stage (format {UNITS_FORMAT!r} "
+                          "with spike_time and spike_count)")
+    counts = ds["spike_count"].values.astype(np.int64)
+    flat = ds["spike_time"].values.astype(float)
+    if counts.sum() != flat.size or (counts < 0).any():
+        raise _fail(path, f"spike_count sums to {counts.sum()}, spike_time has {flat.size}")
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+    spikes = [flat[a:b] for a, b in zip(offsets[:-1], offsets[1:])]
+    epochs = [(float(a), float(b), str(c)) for a, b, c in
+              zip(ds["epoch_start"].values, ds["epoch_stop"].values, ds["epoch_label"].values)]
+    has_angle = "head_angle" in ds
+    notes = ds.attrs.get("notes", "[]")
+    return SpikeUnits(
+        spike_times=spikes, unit_ids=ds["unit"].values.astype(np.int64),
+        location=[str(x) for x in ds["location"].values], epochs=epochs,
+        angle_time=ds["angle_time"].values.astype(float) if has_angle else None,
+        angle=ds["head_angle"].values.astype(float) if has_angle else None,
+        angle_series=str(ds.attrs.get("angle_series", "")),
+        identifier=str(ds.attrs.get("nwb_identifier", "")), path=path,
+        notes=list(json.loads(notes)) if isinstance(notes, str) else list(notes))

@@ -11,7 +11,8 @@ A design is an :class:`xarray.Dataset` with
 * attrs: ``sampling_rate_hz``, ``response_units``, ``simulated`` and a description.
 
 Readers: :func:`grasshopper_design` (sound envelope -> spike rate), :func:`haxby_design`
-(object categories -> BOLD), :func:`headdirection_design` (head angle -> spike rate),
+(object categories -> BOLD), :func:`headdirection_design` (head angle -> spike rate, from
+the activity stage's units file),
 :func:`files_design` (user-supplied feature and response arrays), :func:`task_fmri_design`
 (a BIDS cohort's task runs: events -> denoised BOLD of the atlas voxels or regions).
 """
@@ -19,7 +20,6 @@ Readers: :func:`grasshopper_design` (sound envelope -> spike rate), :func:`haxby
 from __future__ import annotations
 
 import re
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -212,55 +212,62 @@ def haxby_design(bold, mask, attributes, *, baseline: str = "rest", categories=N
 
 
 # ------------------------------------------------------------------------- head direction
-def read_headdirection(path, epoch: str = "wake", angle_series: str = "ry"):
-    """Head angle and spike times (within one epoch) from an NWB file.
+def read_headdirection(path, epoch: str = "wake"):
+    """Head angle and spike times (within one epoch) from the activity stage's units file.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``<entities>_desc-units_spikes.nc`` of an NWB spike recording (the activity stage
+        read the NWB file once: units, ``CompassDirection`` head angle, epochs).
+    epoch : str
+        Epoch tag; the span runs from the first start to the last stop of its epochs.
 
     Returns
     -------
     t, angle : ndarray
-        Head-angle timestamps (s) and angles (rad) inside the epoch.
+        Head-angle timestamps (s) and angles (rad, wrapped to [0, 2 pi)) inside the epoch.
     spikes : list of ndarray
         Spike times (s) per unit.
     units : pandas.DataFrame
-        The NWB units table (index = unit id; ``location`` column if present).
+        Index = unit id (NWB units table), column ``location``.
     span : (float, float)
         Epoch start and stop (s).
     """
-    import pynwb
+    import pandas as pd
 
-    path = _check_file(path, "NWB file")
-    where = f"NWB file {path}"
-    with pynwb.NWBHDF5IO(str(path), "r") as io, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        nwb = io.read()
-        compass = nwb.acquisition.get("CompassDirection")
-        if compass is None or angle_series not in compass.spatial_series:
-            raise ValueError(f"{where}: no acquisition/CompassDirection/{angle_series} "
-                             "series (head angle in radians)")
-        if nwb.units is None or len(nwb.units) == 0:
-            raise ValueError(f"{where}: no units table")
-        if nwb.epochs is None:
-            raise ValueError(f"{where}: no epochs table")
-        series = compass.spatial_series[angle_series]
-        t = np.asarray(series.timestamps[:], dtype=float)
-        angle = np.asarray(series.data[:], dtype=float).reshape(len(t), -1)[:, 0]
-        ep = nwb.epochs.to_dataframe()
-        units = nwb.units.to_dataframe()
-    ep = ep[[epoch in list(tags) for tags in ep["tags"]]]
-    if ep.empty:
+    from neuroflow.activity.spikes import read_units_file
+
+    path = _check_file(path, "units file")
+    where = f"units file {path}"
+    found = read_units_file(path)
+    if found.angle_time is None or found.angle_time.size == 0:
+        raise ValueError(f"{where}: no head-angle series (the activity recording's "
+                         "angle_series names the CompassDirection series, rad)")
+    if not found.epochs:
+        raise ValueError(f"{where}: no epochs table")
+    t = np.asarray(found.angle_time, dtype=float)
+    angle = np.asarray(found.angle, dtype=float)
+    ep = [(a, b) for a, b, label in found.epochs if epoch in label.split(",")]
+    if not ep:
         raise ValueError(f"{where}: no epoch tagged {epoch!r}")
-    start, stop = float(ep["start_time"].min()), float(ep["stop_time"].max())
+    start, stop = float(min(a for a, _ in ep)), float(max(b for _, b in ep))
     keep = (t >= start) & (t < stop)
-    spikes = [np.asarray(s, dtype=float) for s in units["spike_times"]]
-    return t[keep], np.mod(angle[keep], 2 * np.pi), spikes, units.drop(columns="spike_times"), \
-        (start, stop)
+    spikes = [np.asarray(s, dtype=float) for s in found.spike_times]
+    units = pd.DataFrame({"location": list(found.location)},
+                         index=pd.Index(found.unit_ids, name="id"))
+    return t[keep], np.mod(angle[keep], 2 * np.pi), spikes, units, (start, stop)
 
 
-def headdirection_design(nwb, *, epoch: str = "wake", bin_s: float = 0.1, n_basis: int = 12,
-                         basis: str = "vonmises", kappa: float = 4.0, n_blocks: int = 10,
-                         angle_series: str = "ry"):
-    """Angular tuning-basis features of head direction and the spike rate of every unit."""
-    t, angle, spikes, units, (start, stop) = read_headdirection(nwb, epoch, angle_series)
+def headdirection_design(units_file, *, epoch: str = "wake", bin_s: float = 0.1,
+                         n_basis: int = 12, basis: str = "vonmises", kappa: float = 4.0,
+                         n_blocks: int = 10):
+    """Angular tuning-basis features of head direction and the spike rate of every unit.
+
+    ``units_file`` is the activity stage's units file of the recording
+    (:func:`read_headdirection`).
+    """
+    t, angle, spikes, units, (start, stop) = read_headdirection(units_file, epoch)
     n = int((stop - start) // bin_s)
     edges = start + np.arange(n + 1) * bin_s
     which = np.digitize(t, edges) - 1
@@ -275,7 +282,8 @@ def headdirection_design(nwb, *, epoch: str = "wake", bin_s: float = 0.1, n_basi
     # so that FIR lags never bridge a tracking gap
     valid = np.isfinite(mean_angle)
     if valid.sum() < 2 * n_blocks:
-        raise ValueError(f"NWB file {nwb}: only {int(valid.sum())} bins with a head angle")
+        raise ValueError(f"units file {units_file}: only {int(valid.sum())} bins with a head "
+                         "angle")
     stretch = np.cumsum(np.r_[True, np.diff(valid.astype(int)) != 0])
     X, names = angular_basis(mean_angle[valid], n_basis, basis, kappa)
     location = (units["location"].astype(str).to_numpy() if "location" in units

@@ -47,7 +47,8 @@ _READER_TEXT = {
              "blocks",
     "headdirection": "the head angle (circular mean per {bin} bin within the '{epoch}' epoch; "
                      "untracked bins left out) was expanded in {n_basis} {basis} basis "
-                     "functions and predicted the spike rate of every unit (pynwb); {blocks} "
+                     "functions and predicted the spike rate of every unit (the activity stage's "
+                     "units file, read from NWB with pynwb); {blocks} "
                      "contiguous cross-validation blocks",
     "files": "precomputed features read from a user file predicted user-supplied responses",
 }
@@ -135,7 +136,9 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
         folds = cfg["n_folds"] or "leave-one-block-out"
         perm = cfg["permutation"]
         text = (f"Experiment '{exp}' (sub-{cfg['subject']}, "
-                + (f"dataset {cfg['dataset']}" if cfg["dataset"] else "user files")
+                + (f"dataset {cfg['dataset']}" if cfg["dataset"] else
+                   f"the activity stage's units file of recording {cfg['recording']}"
+                   if cfg.get("recording") else "user files")
                 + f"): {reader_text}. "
                 + (f"FIR lags {cfg['lags_s'][0]:g}-{cfg['lags_s'][1]:g} s; "
                    if cfg["lags_s"][0] != cfg["lags_s"][1] else f"Lag {cfg['lags_s'][0]:g} s; ")
@@ -159,6 +162,10 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
             datasets.append(cfg["dataset"])
         if cfg["reader"] == "headdirection":
             refs.append(NWB_CITATION)
+            spikes = ((config.get("activity") or {}).get("spikes") or {})
+            source = (spikes.get(str(cfg.get("recording"))) or {}).get("dataset")
+            if source and source in manifest["datasets"]:
+                datasets.append(source)
     att = enc.get("attention", {})
     if att.get("enabled", True):
         sim = att.get("simulation", {})

@@ -27,7 +27,7 @@ READERS = ("grasshopper", "haxby", "headdirection", "files")
 
 
 EXPERIMENT_DEFAULTS = {
-    "dataset": None, "paths": [], "subject": "01", "datatype": "ephys", "task": "stim",
+    "dataset": None, "paths": [], "recording": None, "subject": "01", "datatype": "ephys", "task": "stim",
     "options": {}, "lags_s": [0.0, 0.0], "model": "auto", "n_folds": 0, "n_inner_folds": 5,
     "permutation": {"mode": "predictions", "n": 1000, "min_shift_s": 1.0},
     "noise_ceiling": {"enabled": False, "delay_s": 0.0, "skip": [], "min_ceiling": 0.1},
@@ -48,10 +48,32 @@ def experiment_config(section: dict, experiment: str) -> dict:
     cfg = {**EXPERIMENT_DEFAULTS, **given}
     for key in ("permutation", "noise_ceiling"):
         cfg[key] = {**EXPERIMENT_DEFAULTS[key], **(given.get(key) or {})}
-    if not cfg["dataset"] and not cfg["paths"]:
-        raise ValueError(f"config key encoding.experiments.{experiment}: give a manifest "
-                         "dataset or input paths")
+    key = f"encoding.experiments.{experiment}"
+    if cfg["reader"] == "headdirection":
+        _check_units_experiment(cfg, key)
+    elif cfg["recording"]:
+        raise ValueError(f"config key {key}.recording: only reader headdirection reads an "
+                         "activity recording's units file")
+    elif not cfg["dataset"] and not cfg["paths"]:
+        raise ValueError(f"config key {key}: give a manifest dataset or input paths")
     return cfg
+
+
+def _check_units_experiment(cfg: dict, key: str) -> None:
+    """A headdirection experiment reads the activity stage's units file of ``recording``."""
+    for old in ("dataset", "paths"):
+        if cfg[old]:
+            raise ValueError(
+                f"config key {key}.{old}: moved: reader headdirection reads the activity "
+                f"stage's units file now; put the NWB file under activity.spikes.<id> (dataset "
+                f"or path) and name it in {key}.recording")
+    if "angle_series" in (cfg.get("options") or {}):
+        raise ValueError(f"config key {key}.options.angle_series: moved: the activity stage "
+                         "reads the head angle (activity.spikes.<id>.angle_series)")
+    if not cfg["recording"]:
+        raise ValueError(f"config key {key}.recording: not set; reader headdirection needs a "
+                         "spike recording of the activity stage (an activity.spikes id such as "
+                         "A2929)")
 
 
 def experiment_prefix(results_dir: str, experiment: str, cfg: dict) -> str:
@@ -61,10 +83,13 @@ def experiment_prefix(results_dir: str, experiment: str, cfg: dict) -> str:
             f"_desc-{experiment}")
 
 
-def experiment_inputs(cfg: dict, manifest: dict, dest_root) -> list[str]:
-    """Input files of an experiment: its manifest dataset's files, or its own paths."""
+def experiment_inputs(cfg: dict, manifest: dict, dest_root, units_file=None) -> list[str]:
+    """Input files of an experiment: its manifest dataset's files, or its own paths; for
+    reader headdirection the activity stage's ``units_file`` of its recording."""
     from neuroflow.resources import dataset_paths
 
+    if cfg["reader"] == "headdirection":
+        return [str(units_file)]
     if cfg["dataset"]:
         return [str(p) for p in dataset_paths(manifest, cfg["dataset"], dest_root)]
     return [str(p) for p in cfg["paths"]]
@@ -130,7 +155,8 @@ def design_file(reader: str, inputs, out_nc, *, options: dict | None = None, sub
     reader : {'grasshopper', 'haxby', 'headdirection', 'files'}
     inputs : list of path
         grasshopper: stimulus/spike-time file pairs (stim1, spikes1, stim2, spikes2, ...);
-        haxby: BOLD, mask, attributes; headdirection: one NWB file; files: features,
+        haxby: BOLD, mask, attributes; headdirection: the activity stage's units file
+        (``<entities>_desc-units_spikes.nc``); files: features,
         responses[, runs].
     options : dict
         Keyword options of the reader (config ``encoding.experiments.<id>.options``).

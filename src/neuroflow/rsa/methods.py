@@ -132,7 +132,9 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
     if hd.get("activate"):
         paras.append(
             f"Real head-direction data: spike times of the '{hd['location']}' units and the head "
-            f"angle in the '{hd['epoch']}' epoch of an NWB file (pynwb {v['pynwb']}) gave firing "
+            f"angle in the '{hd['epoch']}' epoch of recording {hd.get('recording')} (an NWB file "
+            f"read once by the activity stage with pynwb {v['pynwb']} into its units file) gave "
+            "firing "
             f"rates in {hd['n_bins']} equal angle bins; the RDM between bins "
             f"({hd['rdm_method']} distance of the population vectors) was compared with a ring "
             "model (circular distance) and a line model (linear distance), as above "
@@ -167,8 +169,9 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
         f"All random draws used seed {cfg['random_state']}. " + _result_sentence(config))
     refs = [TRSA_CITATION, RSATOOLBOX_CITATION, CROSSNOBIS_CITATION, SHRINKAGE_CITATION,
             NILEARN_CITATION, SCIPY_CITATION, TORCH_CITATION, NWB_CITATION, DIGITS_CITATION]
-    for section in (hx, hd):
-        ds_id = section["dataset"]
+    spikes = (config.get("activity") or {}).get("spikes") or {}
+    for section, ds_id in ((hx, hx.get("dataset")),
+                           (hd, (spikes.get(str(hd.get("recording"))) or {}).get("dataset"))):
         if section.get("activate") and ds_id in manifest.get("datasets", {}):
             refs.append(_dataset_reference(manifest, ds_id))
     if ident.get("rdms"):

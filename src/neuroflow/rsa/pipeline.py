@@ -150,22 +150,26 @@ _MODEL_COLUMNS = {
 
 
 # ----------------------------------------------------------------------------- head direction
-def headdirection_files(nwb, out_nc, out_tsv, out_png, out_fig_models, *, subject: str,
+def headdirection_files(units, out_nc, out_tsv, out_png, out_fig_models, *, subject: str,
                         n_bins: int = 36, epoch: str = "wake", location: str = "adn",
                         rdm_method: str = "correlation", statistics=(), method: str = "corr",
                         n_boot: int = 200, zero_edges: str = "drop",
                         random_state: int = 0) -> None:
-    """Head-direction tuning curves -> RDM over angle bins -> ring vs line, per statistic."""
+    """Head-direction tuning curves -> RDM over angle bins -> ring vs line, per statistic.
+
+    ``units`` is the activity stage's units file of the recording
+    (``<entities>_desc-units_spikes.nc``); ``subject`` labels the figures and the table.
+    """
     from neuroflow.rsa.figures import plot_model_comparison, plot_tuning_and_rdm
     from neuroflow.rsa.headdirection import tuning_curves
     from neuroflow.rsa.models import compare_models, line_model, ring_model
     from neuroflow.rsa.networks import activation_rdm
 
     stats = _statistics(statistics, "trsa.headdirection.statistics")
-    tuning = tuning_curves(_check_file(nwb, "NWB file"), n_bins, epoch, location)
+    tuning = tuning_curves(_check_file(units, "units file"), n_bins, epoch, location)
     rates = tuning["rate"].values
     if (rates.std(axis=1) == 0).any() and rdm_method == "correlation":
-        raise ValueError(f"NWB file {nwb}: some angle bins have identical rates in every unit "
+        raise ValueError(f"units file {units}: some angle bins have identical rates in every unit "
                          "(correlation distance undefined); use rdm_method: euclidean")
     rdm = activation_rdm(rates, rdm_method)
     angles = tuning["angle_bin"].values
@@ -175,7 +179,7 @@ def headdirection_files(nwb, out_nc, out_tsv, out_png, out_fig_models, *, subjec
                                   angle_j=("pair", angles[iu[1]]))
     tuning["rdm"].attrs.update(units=f"{rdm_method} distance between the population rate "
                                      "vectors of two angle bins (rsatoolbox calc_rdm)")
-    tuning.attrs.update(_provenance([nwb], {"n_bins": n_bins, "epoch": epoch,
+    tuning.attrs.update(_provenance([units], {"n_bins": n_bins, "epoch": epoch,
                                             "location": location, "rdm_method": rdm_method}))
     tuning.attrs["subject"] = subject
     write_netcdf(tuning, out_nc)
@@ -188,7 +192,7 @@ def headdirection_files(nwb, out_nc, out_tsv, out_png, out_fig_models, *, subjec
               f"model RDMs against the head-direction RDM of sub-{subject} ({location} units, "
               f"{epoch} epoch, {n_bins} bins), per statistic (rsatoolbox, '{method}', "
               f"{n_boot} bootstrap samples of angle bins).", {**STAT_COLUMNS, **_MODEL_COLUMNS},
-              sources=[Path(nwb).name])
+              sources=[Path(units).name])
     plot_tuning_and_rdm(tuning, rdm, out_png,
                         f"sub-{subject}: {tuning.sizes['unit']} {location} units, {epoch}")
     plot_model_comparison(table, out_fig_models, f"sub-{subject} head direction: ring vs line "
@@ -313,13 +317,19 @@ def check_trsa_config(config: dict, manifest: dict) -> None:
     ``lower > upper``, a missing ``identification.rdms`` file.
     """
     cfg = config["trsa"]
-    for section in ("haxby", "headdirection"):
-        if not cfg[section].get("activate"):
-            continue
-        ds = cfg[section]["dataset"]
+    if cfg["haxby"].get("activate"):
+        ds = cfg["haxby"]["dataset"]
         if ds not in manifest["datasets"]:
-            raise ValueError(f"config key trsa.{section}.dataset: {ds!r} is not in the manifest "
+            raise ValueError(f"config key trsa.haxby.dataset: {ds!r} is not in the manifest "
                              f"{manifest.get('_path', '')}")
+    hd = cfg["headdirection"]
+    moved = {"dataset": "trsa.headdirection.recording (an activity.spikes id; the NWB file "
+                        "goes to activity.spikes.<id>.dataset or .path)",
+             "subject": "the outputs take the activity recording's entities (sub-<id>)"}
+    for old, where in moved.items():
+        if hd.get(old) is not None:
+            raise ValueError(f"config key trsa.headdirection.{old}: moved: {where}; the "
+                             "head-direction RDM reads the activity stage's units file now")
     n_files = len(manifest["datasets"][cfg["haxby"]["dataset"]]["files"]) if cfg["haxby"].get(
         "activate") else 3
     if n_files != 3:
