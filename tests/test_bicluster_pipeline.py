@@ -74,6 +74,7 @@ def test_chain_and_merge_files_are_labelled_and_reproducible(tmp_path):
         np.testing.assert_allclose(post["state_posterior"].sum("state"), 1.0)
         assert post["latent_mean"].dims == ("cluster", "factor", "time")
         assert post.attrs["simulated"] == 1 and "SIMULATED" in post.attrs["description"]
+        assert post.attrs["converged"] == 0               # 2 x 4 draws: ESS far below 400
     diag = pd.read_csv(tmp_path / "diag.tsv", sep="\t")
     assert {"r_hat", "ess_bulk", "ess_tail"} <= set(diag.columns)
     assert set(diag["parameter"]) >= {"delta", "log_dispersion", "n_clusters", "n_states"}
@@ -93,6 +94,104 @@ def test_merge_refuses_chains_of_different_lengths(tmp_path):
                        tmp_path / "p.nc", tmp_path / "d.tsv", tmp_path / "c.tsv",
                        tmp_path / "v.tsv", {})
     assert not (tmp_path / "p.nc").exists()
+
+
+def fake_chain(path, z, state, chain):
+    """A chain file of given neuron labels ``z`` (draw, neuron) and states (draw, time)."""
+    rng = np.random.default_rng(chain)
+    n_draws, n_neurons = z.shape
+    n_time = state.shape[1]
+    draw = lambda *shape: rng.standard_normal((n_draws, *shape))  # noqa: E731
+    ds = xr.Dataset(
+        {"z": (("draw", "neuron"), z), "state": (("draw", "time"), state),
+         "delta": (("draw", "neuron"), draw(n_neurons)),
+         "dispersion": (("draw", "neuron"), np.exp(draw(n_neurons))),
+         "loading_norm": (("draw", "neuron"), np.abs(draw(n_neurons))),
+         "rate_sd": (("draw", "neuron"), np.abs(draw(n_neurons))),
+         "top_state_fraction": ("draw", rng.random(n_draws)),
+         "n_clusters": ("draw", np.array([np.unique(d).size for d in z])),
+         "n_states": ("draw", np.array([np.unique(d).size for d in state])),
+         "log_lik": ("draw", draw()),
+         "latent": (("draw", "slot", "factor", "time"), draw(int(z.max()) + 1, 2, n_time)),
+         "trace_n_clusters": ("iteration", np.full(n_draws, 2)),
+         "trace_n_states": ("iteration", np.full(n_draws, 2)),
+         "trace_log_lik": ("iteration", np.zeros(n_draws)),
+         "log_rate_mean": (("neuron", "time"), np.zeros((n_neurons, n_time))),
+         "log_rate_sd": (("neuron", "time"), np.zeros((n_neurons, n_time)))},
+        coords={"draw": np.arange(n_draws), "iteration": np.arange(1, n_draws + 1)},
+        attrs={"chain": chain, "settings": '{"burn_in": 0}'})
+    ds.to_netcdf(path, engine="h5netcdf")
+
+
+def test_chains_in_different_modes_are_written_unconverged_and_unsupported_state_not_found(
+        tmp_path, capsys):
+    import json
+
+    spec = {"simulate": {"n_clusters": 2, "neurons_per_cluster": 4, "n_time": 60}, "seed": 0}
+    P.write_counts("sim", spec, [], tmp_path / "counts.nc")
+    three = np.repeat([0, 1, 2, 0], 15)                  # chain 0: three states
+    two = np.where(three == 2, 0, three)                 # chain 1: never state 2
+    split, merged = np.repeat([0, 1], 4), np.zeros(8, int)
+    fake_chain(tmp_path / "c0.nc", np.tile(split, (40, 1)), np.tile(three, (40, 1)), 0)
+    fake_chain(tmp_path / "c1.nc", np.tile(merged, (40, 1)), np.tile(two, (40, 1)), 1)
+    figs = {k: tmp_path / f"{k}.png" for k in
+            ("raster", "states", "coclustering", "traces", "latents")}
+    out = [tmp_path / n for n in ("post.nc", "diag.tsv", "clusters.tsv", "val.tsv")]
+    verdict = P.merge_chains([tmp_path / "c0.nc", tmp_path / "c1.nc"], tmp_path / "counts.nc",
+                             *out, figs, n_shuffles=10, state_loss="binder",
+                             convergence={"min_ess": 10})
+    assert not verdict["converged"] and verdict["chains_disagree"]
+    assert "WARNING" in capsys.readouterr().out
+    with xr.open_dataset(out[0], engine="h5netcdf") as post:
+        assert post.attrs["converged"] == 0 and post.attrs["chains_disagree"] == 1
+        assert json.loads(post.attrs["convergence"])["failing"] == verdict["failing"]
+        labels = post["state_label"].values
+        found = dict(zip(post["state"].values, post["state_found"].values))
+    for tsv in out[1:]:
+        side = json.loads(tsv.with_suffix(".json").read_text())
+        assert side["converged"] is False
+        assert side["Convergence"]["failing"] == verdict["failing"]
+    # the blended state path has three states; the one chain 1 never holds is not found
+    assert np.unique(labels).size == 3
+    assert sorted(found.values()) == [0, 0, 1, 1]        # incl. 'unmatched'
+    assert verdict["n_states_found"] == 2 and verdict["states_not_found"] == ["S3"]
+    val = pd.read_csv(out[3], sep="\t").set_index("quantity")["value"]
+    assert val["n_states"] == 2 and val["n_states_not_found"] == 1
+    diag = pd.read_csv(out[1], sep="\t")
+    assert not diag.loc[diag["parameter"] == "coclustering", "passes"].all()
+
+
+def test_sampler_settings_defaults_equal_the_schema():
+    import dataclasses
+
+    from neuroflow.bicluster.sampler import SamplerSettings
+
+    schema = yaml.safe_load((REPO / "workflow/schemas/bicluster.schema.yaml").read_text())
+    props = schema["properties"]["sampler"]["properties"]
+    code = {f.name: f.default for f in dataclasses.fields(SamplerSettings)}
+    assert set(code) == set(props)
+    assert code == {k: v["default"] for k, v in props.items()}
+    conv = schema["properties"]["convergence"]["properties"]
+    assert P.CONVERGENCE_DEFAULTS == {k: v["default"] for k, v in conv.items()}
+
+
+def test_methods_paragraph_says_a_run_did_not_converge(tmp_path):
+    from neuroflow.bicluster.methods import methods_text
+    from neuroflow.provenance import write_tsv
+
+    val = tmp_path / "sub-x/ephys/sub-x_desc-bicluster_validation.tsv"
+    val.parent.mkdir(parents=True)
+    write_tsv(P._score_table([("n_states", "found", 2.0, *[np.nan] * 4)]), val, "scores")
+    verdict = {"converged": False, "failing": ["chains_disagree: chains 0 and 1 differ"],
+               "n_failing": 1, "clusters_not_found": [], "states_not_found": ["S3"]}
+    P._annotate_sidecar(val, verdict)
+    cfg = {"results_dir": str(tmp_path), "bicluster": {
+        "sampler": {}, "convergence": {"max_r_hat": 1.01},
+        "recordings": {"x": {"seed": 0, "simulate": {}}}}}
+    paras, _ = methods_text(cfg, {"datasets": {}})
+    assert "R-hat below 1.01" in " ".join(paras)
+    assert "Results for 'sub-x': NOT CONVERGED (chains_disagree" in paras[-1]
+    assert "support in some chain: S3" in paras[-1]
 
 
 @pytest.mark.workflow

@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from neuroflow.devtools import copy_workflow, run_snakemake, set_active_stages
-from neuroflow.devtools import demo_config
+from neuroflow.devtools import copy_workflow, demo_config, run_snakemake, set_active_stages
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ["connectome", "activity", "fmri", "eeg", "fc", "bicluster", "trsa", "encoding"]
@@ -154,6 +153,18 @@ def test_slurm_profile_keeps_its_settings_next_to_the_workflow_profile(monkeypat
     assert args.executor == "slurm"
     assert args.keep_going is True and args.latency_wait == 60 and args.retries == 2
     assert "slurm_partition" in args.default_resources and args.default_resources["runtime"].value == 60
+
+
+def test_default_profile_keeps_going_past_a_failed_job(monkeypatch):
+    """One bad subject must not stop the others: plain `snakemake` (profiles/default alone)
+    keeps going, and so does the SLURM profile merged with it (checked above)."""
+    from snakemake.cli import parse_args
+
+    monkeypatch.chdir(ROOT)
+    _, args = parse_args(["-n"])
+    assert args.keep_going is True
+    assert args.rerun_incomplete is True and args.show_failed_logs is True
+    assert args.executor in (None, "local") and args.retries in (None, 0)
 
 
 def test_resources_grow_with_the_attempt():

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from neuroflow import __version__
 
+
 def _default_manifest() -> Path:
     from neuroflow.workflow_files import workflow_root
 
@@ -172,6 +173,13 @@ def snakemake_command(args: argparse.Namespace) -> tuple[list[str], Path]:
 def _cmd_run(args: argparse.Namespace) -> int:
     import subprocess
 
+    from neuroflow.config import ConfigError, check_yaml_files
+
+    try:  # snakemake's own message for a YAML error names neither the file nor the line
+        check_yaml_files(args.config)
+    except ConfigError as exc:
+        print(f"neuroflow: error: {exc}", file=sys.stderr)
+        return 1
     cmd, workdir = snakemake_command(args)
     print("neuroflow: " + " ".join(cmd), file=sys.stderr, flush=True)
     return subprocess.run(cmd, cwd=workdir).returncode
@@ -209,7 +217,8 @@ def add_run_command(groups) -> None:
                           "checkout runs in place)")
     run.add_argument("--dry-run", "-n", action="store_true", help="list the jobs only")
     run.add_argument("--keep-going", action="store_true",
-                     help="go on with independent jobs when one fails (other subjects)")
+                     help="go on with independent jobs when one fails (other subjects); the "
+                          "default profile already does")
     run.set_defaults(handler=_cmd_run)
 
 

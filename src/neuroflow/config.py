@@ -8,11 +8,146 @@ and the file.
 from __future__ import annotations
 
 import copy
+import difflib
+import functools
+import re
+import reprlib
 from pathlib import Path
 
 
 class ConfigError(ValueError):
-    """A config value that passes the schema but cannot be used."""
+    """A config value that fails the schema or passes it but cannot be used."""
+
+
+def _key_path(parts) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _short(value) -> str:
+    r = reprlib.Repr()
+    r.maxstring, r.maxother, r.maxdict, r.maxlist = 60, 60, 4, 6
+    return r.repr(value)
+
+
+def _unknown_keys(error) -> list[str]:
+    """One line per key an ``additionalProperties: false`` error rejects, with a guess."""
+    allowed = sorted(error.schema.get("properties") or {})
+    patterns = list(error.schema.get("patternProperties") or {})
+    lines = []
+    for key in error.instance:
+        if key in allowed or any(re.search(pat, str(key)) for pat in patterns):
+            continue
+        guess = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+        hint = (f"did you mean {_key_path([*error.absolute_path, guess[0]])!r}?" if guess
+                else f"allowed here: {', '.join(allowed)}" if len(allowed) <= 25
+                else f"{len(allowed)} keys are allowed here (see config/README.md)")
+        lines.append(f"config key {_key_path([*error.absolute_path, key])}: unknown key; {hint}")
+    return lines
+
+
+def check_keys(config: dict, schema: dict) -> None:
+    """Check ``config`` against the JSON ``schema`` with one short message per problem.
+
+    Run before ``snakemake.utils.validate``, whose error prints the whole schema. An
+    unknown key is named with its dotted path and the closest allowed key at its level
+    (``did you mean 'results_dir'?``); otherwise the most relevant violation
+    (``jsonschema.exceptions.best_match``) is given on one line: key path, value, what
+    is allowed. ``config`` is not changed (defaults are filled into a copy, as snakemake's
+    validate fills them, so that a ``required`` key with a default passes as it does there).
+
+    Parameters
+    ----------
+    config : dict
+        The merged config (config/config.yaml, --configfile files, --config values).
+    schema : dict
+        ``workflow/schemas/config.schema.yaml`` with its stage schemas inlined
+        (:func:`neuroflow.schema_docs.load_schema`).
+
+    Raises
+    ------
+    ConfigError
+        Naming every unknown key, or else the first invalid value.
+    """
+    from jsonschema import Draft202012Validator, validators
+    from jsonschema.exceptions import best_match
+
+    properties = Draft202012Validator.VALIDATORS["properties"]
+
+    def fill_then_check(validator, props, instance, sub):
+        if isinstance(instance, dict):
+            for key, prop in props.items():
+                if isinstance(prop, dict) and "default" in prop:
+                    instance.setdefault(key, copy.deepcopy(prop["default"]))
+        yield from properties(validator, props, instance, sub)
+
+    filling = validators.extend(Draft202012Validator, {"properties": fill_then_check})
+    errors = list(filling(schema).iter_errors(copy.deepcopy(config)))
+    if not errors:
+        return
+    unknown = [line for e in errors if e.validator == "additionalProperties"
+               and isinstance(e.instance, dict) for line in _unknown_keys(e)]
+    if unknown:
+        raise ConfigError("\n".join(dict.fromkeys(unknown)))
+    error = best_match(errors)
+    message = error.message.replace(repr(error.instance), _short(error.instance))
+    raise ConfigError(f"config key {_key_path(error.absolute_path)}: {message}")
+
+
+@functools.cache
+def _strict_loader():
+    """``yaml.SafeLoader`` that refuses a duplicate key (YAML keeps the last, silently)."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            seen = {}
+            for key_node, _ in node.value:
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
+                    continue  # `<<: *anchor` merges may be overridden, as YAML means them to be
+                key = self.construct_object(key_node, deep=True)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        f"in the mapping starting at line {node.start_mark.line + 1}", None,
+                        f"duplicate key {key!r} (first at line {seen[key] + 1})",
+                        key_node.start_mark)
+                seen[key] = key_node.start_mark.line
+            return super().construct_mapping(node, deep)
+
+    return Loader
+
+
+def check_yaml_files(paths) -> list[dict]:
+    """Parse each config file; raise :class:`ConfigError` ``<file>:<line>:<col>: <problem>``.
+
+    Snakemake's own message for a YAML syntax error in a ``--configfile`` names neither
+    the file nor the line. A duplicate key (YAML keeps the last, silently) and a top level
+    that is not a mapping are errors too. Returns the files' contents (``{}`` if empty).
+    """
+    import yaml
+
+    out = []
+    for path in paths:
+        text = Path(path).read_text()
+        try:
+            data = yaml.load(text, Loader=_strict_loader())  # noqa: S506 (a SafeLoader)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+            problem = exc.problem or exc.context or "invalid YAML"
+            if exc.context and exc.problem:
+                cmark = exc.context_mark
+                problem += f" ({exc.context}" + (f" at line {cmark.line + 1})" if cmark else ")")
+            raise ConfigError(f"{where}: {problem}") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+        if data is not None and not isinstance(data, dict):
+            raise ConfigError(f"{path}: the top level must be a mapping of config keys, "
+                              f"not a {type(data).__name__}")
+        out.append(data or {})
+    return out
 
 
 #: Maps of inputs that a cohort file REPLACES instead of merging into (key paths).
@@ -217,6 +352,16 @@ def source_files(config: dict, manifest: dict, source: str) -> list[str]:
     paths = dataset_paths(manifest, src["dataset"], config["resources"]["dest"])
     idx = src.get("files") or range(len(paths))
     return [str(paths[i]) for i in idx]
+
+
+def source_expected_rows(config: dict, manifest: dict, source: str) -> list:
+    """Data rows each input file of a source must have (the manifest's ``rows``), or None
+    per file where no count is known (your own files)."""
+    src = config["connectome"]["sources"][source]
+    if "paths" in src:
+        return [None] * len(src["paths"])
+    files = manifest["datasets"][src["dataset"]]["files"]
+    return [files[i].get("rows") for i in (src.get("files") or range(len(files)))]
 
 
 def source_citation_of(config: dict, manifest: dict, source: str) -> str:

@@ -363,6 +363,8 @@ def _copy(src, out, archive: Path) -> str:
 
 def _extract(archive: Path, strip_top: bool, dataset_id: str, todo: list) -> None:
     """Extract and verify each ``(entry, dest)`` of `todo`; replace dests only if all verify."""
+    from neuroflow.provenance import atomic_path  # imports pandas: kept off the CLI's path
+
     temps: list[Path] = []
     try:
         with _open_archive(archive, strip_top) as open_member:
@@ -371,10 +373,9 @@ def _extract(archive: Path, strip_top: bool, dataset_id: str, todo: list) -> Non
                     raise ManifestError(f"dataset {dataset_id!r}: {entry['path']!r} "
                                         f"is not a file in archive {archive}")
                 dest.parent.mkdir(parents=True, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.",
-                                           suffix=".part")
-                temps.append(Path(tmp))
-                with src, os.fdopen(fd, "wb") as out:
+                tmp = atomic_path(dest)  # the umask's mode, not mkstemp's 0600
+                temps.append(tmp)
+                with src, open(tmp, "wb") as out:
                     actual = _copy(src, out, archive)
                 if actual != entry["sha256"]:
                     raise ChecksumError(f"dataset {dataset_id!r}: file {entry['path']} in "

@@ -156,6 +156,7 @@ if is_activated("bicluster"):
             state_loss=BIC["state_loss"],
             n_shuffles=BIC["n_shuffles"],
             seed=BIC["seed"],
+            convergence=BIC["convergence"],
         wildcard_constraints:
             subdir=SUBDIR_PATTERN,
             stem=BIC_STEMS,

@@ -12,10 +12,12 @@ from neuroflow.config import (
     at_level,
     by_attempt,
     check_config,
+    check_keys,
     fill_defaults,
     is_activated as _is_activated,
     replace_input_maps,
     source_citation_of,
+    source_expected_rows,
     source_files,
 )
 from neuroflow.participants import check_participant_sheets
@@ -26,6 +28,9 @@ from neuroflow.resources import dataset_paths, load_manifest
 # A cohort file's maps of inputs replace the defaults' (Snakemake would merge them).
 replace_input_maps(config, [*(load_configfile(f) for f in workflow.overwrite_configfiles),
                             dict(workflow.config_settings.config)])
+# unknown keys (with a did-you-mean) and bad values in one line each; validate's own
+# error prints the whole schema
+check_keys(config, load_schema(Path(workflow.current_basedir) / "../schemas/config.schema.yaml"))
 validate(config, schema="../schemas/config.schema.yaml")
 # snakemake's validate does not fill the defaults of a stage schema behind a $ref.
 for _stage in ("activity", "fmri", "eeg", "fc", "bicluster", "trsa"):

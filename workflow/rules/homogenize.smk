@@ -19,6 +19,7 @@ if is_activated("connectome"):
             citation=lambda wc: source_citation(wc.source),
             exclude=config["connectome"].get("exclude_neurons", ["CANL", "CANR"]),
             gap_reduce=config["connectome"].get("gap_junction_reduce", "mean"),
+            expected_rows=lambda wc: source_expected_rows(config, MANIFEST, wc.source),
         threads: 1
         resources:
             mem_mb=by_attempt(2000),

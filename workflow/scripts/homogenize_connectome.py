@@ -18,4 +18,5 @@ with redirect_to_log(snakemake.log[0]):  # noqa: F821
         label=src.get("label", sm.wildcards.source),
         out_nc=sm.output.nc,
         out_unmapped=sm.output.unmapped,
+        expected_rows=sm.params.expected_rows,
     )

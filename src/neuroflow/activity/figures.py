@@ -24,6 +24,7 @@ def plot_recording_qc(native, homogenized, path, n_neurons: int = 3, window_s: f
                              gridspec_kw={"height_ratios": [1, 1.3]})
     ax = axes[0]
     t0 = float(native["time"].values[0])
+    binned = str(homogenized.attrs.get("time_reference", "")).startswith("bin centres")
     shown = [n for n in homogenized["neuron"].values if n in set(native["neuron"].values)]
     shown += [n for n in homogenized["neuron"].values if n not in shown]
     for k, name in enumerate(shown[:n_neurons]):
@@ -39,15 +40,17 @@ def plot_recording_qc(native, homogenized, path, n_neurons: int = 3, window_s: f
         off = 4.0 * k
         ax.plot(tn[sel], (y - np.nanmean(y)) / scale + off, color="0.6", lw=0.6,
                 label="native" if k == 0 else None)
-        tr = homogenized["time"].values
+        # spike trains keep the file's clock (bin centres); resampled traces start at 0
+        tr = homogenized["time"].values - (t0 if binned else 0.0)
         selr = tr <= window_s
         r = homogenized["resampled"].values[selr, j]
         ax.plot(tr[selr], (r - np.nanmean(y)) / scale + off, ".-", color=f"C{k}", lw=0.9,
                 ms=2.5, label=f"{name} resampled" )
     ax.set_xlabel("time (s)")
     ax.set_ylabel("trace (scaled, offset)")
+    how = "binned from spike times, no filter" if binned else "anti-aliased"
     ax.set_title(f"{a['recording']}: {a['native_rate_hz']:.3g} Hz -> {a['rate_hz']:.3g} Hz "
-                 f"(anti-aliased); {a['signal']}")
+                 f"({how}); {a['signal']}")
     ax.legend(loc="upper right", fontsize=6, ncol=2)
     ax = axes[1]
     act = homogenized["activity"].values.T

@@ -13,6 +13,13 @@ same in an activity file and in a connectome. Differences from the seed (Simeon 
   (``slot``) is drawn with a seeded generator (the seed's was unseeded) and must never be
   interpreted; unrecorded slots are NaN, not 0, in :func:`to_canonical`;
 * resampling is anti-aliased (polyphase FIR) instead of interpolation + block averaging;
+* spike trains are never filtered: NWB units are binned at the common step directly from
+  the spike times (:func:`neuroflow.activity.spikes.bin_spikes`), ``time`` holds the bin
+  centres on the file's clock, and a spike-count/rate trace at any other step is an error
+  (a low-pass filter rings below zero on sparse counts: negative firing rates);
+* a recording too short for the smoothing (window longer than
+  :data:`MAX_SMOOTHING_FRACTION` of it) or for the dF/F baseline window is an error that
+  names the recording and the config key;
 * smoothing runs on the common grid, so the window is the same duration for every
   recording (the seed smooths on each dataset's native grid);
 * output is float32 (the seed stored float16);
@@ -29,10 +36,21 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from neuroflow.activity.resample import normalize_traces, resample_traces, smooth_traces
+from neuroflow.activity.resample import (
+    _runs,
+    native_step,
+    normalize_traces,
+    resample_traces,
+    smooth_traces,
+)
 
 AMBIGUOUS = ("unlabelled", "resolve")
 SLOT_MODES = ("random", "none")
+MAX_SMOOTHING_FRACTION = 0.05
+"""Longest smoothing window, as a fraction of the recording's duration (a 20 s recording
+smoothed over 2.664 s would average 13 % of itself into every sample)."""
+SPIKE_UNITS = ("spikes/s", "spikes/bin", "spikes", "spikes/sec", "hz (spikes)")
+"""Trace units that mark spike counts or rates (never resampled by a filter)."""
 STATUSES = ("canonical", "ambiguous_resolved", "ambiguous", "duplicate", "not_a_neuron",
             "unknown", "none")
 
@@ -143,6 +161,97 @@ def _check_params(params: dict) -> None:
             raise ValueError(f"activity parameter {key} must be > 0, got {params.get(key)!r}")
 
 
+def is_spike_recording(rec: xr.Dataset) -> bool:
+    """Whether a reader's recording holds binned spikes (counts or rates), not a trace."""
+    unit = str(rec["traces"].attrs.get("units", "")).strip().lower()
+    return "bin_width_s" in rec.attrs or unit in SPIKE_UNITS
+
+
+def smoothing_span_s(smoothing: dict, step_s: float) -> tuple[float, str]:
+    """Duration (s) over which a smoothing mixes samples, and the config key setting it.
+
+    ``moving``: the window; ``gaussian``: the full width at half maximum
+    (``2.355 sigma_s``); ``exponential``: the time constant ``-step_s / ln(1 - alpha)``
+    (0 for ``alpha = 1``); ``none``: 0.
+    """
+    method = smoothing["method"]
+    if method == "moving":
+        return float(smoothing["window_s"]), "activity.smoothing.window_s"
+    if method == "gaussian":
+        return 2.3548 * float(smoothing["sigma_s"]), "activity.smoothing.sigma_s"
+    if method == "exponential":
+        alpha = float(smoothing["alpha"])
+        return (0.0 if alpha >= 1 else -step_s / np.log(1 - alpha)), "activity.smoothing.alpha"
+    return 0.0, "activity.smoothing.method"
+
+
+def _check_duration(where: str, recording_id: str, duration: float, step_s: float,
+                    smoothing: dict, normalization: dict) -> None:
+    """A recording too short for the requested smoothing or dF/F baseline is an error."""
+    span, key = smoothing_span_s(smoothing, step_s)
+    if span > MAX_SMOOTHING_FRACTION * duration:
+        raise ValueError(
+            f"{where}: {duration:.4g} s is too short for the smoothing: its "
+            f"{smoothing['method']} window of {span:.4g} s ({key}) is {100 * span / duration:.3g} "
+            f"% of the recording, more than {100 * MAX_SMOOTHING_FRACTION:g} % (the recording "
+            f"must last >= {span / MAX_SMOOTHING_FRACTION:.4g} s); shorten {key} or remove "
+            f"activity.recordings.{recording_id}")
+    base = float(normalization.get("baseline_window_s") or 0.0)
+    if normalization["method"] in ("dff", "dff_zscore") and base > duration:
+        raise ValueError(
+            f"{where}: {duration:.4g} s is shorter than the dF/F baseline window "
+            f"activity.normalization.baseline_window_s = {base:g} s")
+
+
+def spikes_on_grid(traces, time, step_s: float, *, where: str = "recording",
+                   jitter_tolerance: float = 0.05):
+    """Binned spikes already at the common step, passed through without any filter.
+
+    Parameters
+    ----------
+    traces : ndarray, shape (n_bins, n_neurons)
+        Spike counts or rates per bin (NaN marks a missing bin).
+    time : ndarray, shape (n_bins,)
+        Bin centres (s).
+    step_s : float
+        The common step; the bins must have this width.
+
+    Returns
+    -------
+    values : ndarray, shape (n_bins, n_neurons)
+    time : ndarray, shape (n_bins,)
+        The bin centres, unchanged.
+    info : dict
+        Same keys as :func:`neuroflow.activity.resample.resample_traces`' ``info``.
+
+    Raises
+    ------
+    ValueError
+        When the bins are not ``step_s`` wide or not contiguous: resampling spike counts
+        with a low-pass filter gives negative rates, so it is refused.
+    """
+    x = np.asarray(traces, dtype=np.float64)
+    t = np.asarray(time, dtype=np.float64)
+    dt = native_step(t)
+    k = np.round((t - t[0]) / step_s)
+    deviation = float(np.max(np.abs(t - t[0] - k * step_s)) / step_s)
+    if abs(dt - step_s) > 1e-6 * step_s or deviation > jitter_tolerance or \
+            (np.diff(k) != 1).any():
+        raise ValueError(
+            f"{where}: spike counts/rates in {dt:.6g} s bins cannot be resampled to "
+            f"activity.step_s = {step_s:g} s (filtering sparse counts gives negative rates); "
+            "bin the spike times at activity.step_s (NWB units are binned there), or give "
+            "a table whose rows are contiguous bins of activity.step_s")
+    longest = [max([(b - a) for a, b in _runs(np.isnan(x[:, j]))] or [0]) * step_s
+               for j in range(x.shape[1])]
+    info = {"native_step_s": float(step_s), "up": 1, "down": 1, "regridded": False,
+            "max_timestamp_deviation": deviation, "n_time_gaps": 0, "n_bridged_samples": 0,
+            "n_invalid_native_samples": int(np.isnan(x).sum()), "longest_invalid_run_s": longest,
+            "n_native": int(t.size), "n_out": int(t.size),
+            "native_duration_s": float(t.size * step_s)}
+    return x.copy(), t.copy(), info
+
+
 def homogenize_recording(rec: xr.Dataset, label_map, *, recording_id: str, step_s: float = 0.333,
                          max_gap_s: float = 1.0, jitter_tolerance: float = 0.05,
                          interpolation: str = "linear", kaiser_beta: float = 5.0,
@@ -167,7 +276,9 @@ def homogenize_recording(rec: xr.Dataset, label_map, *, recording_id: str, step_
         Neurons whose longest invalid (unbridged NaN / gap) run exceeds this fraction of
         the recording are dropped (seed: 5 %).
     min_samples : int
-        Fewest native samples a recording must have (seed: 600).
+        Fewest native samples a recording must have (seed: 600). Besides, the smoothing
+        window may span at most :data:`MAX_SMOOTHING_FRACTION` (5 %) of the recording and
+        the dF/F baseline window at most all of it; a shorter recording is an error.
     require_labelled : bool
         Fail when no neuron maps to a canonical label (the seed skips such recordings).
     smoothing : dict
@@ -184,7 +295,8 @@ def homogenize_recording(rec: xr.Dataset, label_map, *, recording_id: str, step_
     homogenized : xarray.Dataset
         ``activity (time, neuron)`` float32 (resampled, smoothed, normalized) and
         ``resampled (time, neuron)`` float32 (anti-aliased, in the recording's unit);
-        coords ``time`` (s from the first sample, ``k * step_s``), ``neuron`` (canonical
+        coords ``time`` (traces: s from the first sample, ``k * step_s``; binned spikes:
+        the bin centres on the file's clock, see ``time.attrs``), ``neuron`` (canonical
         labels first, in canonical order, then anonymous ids), ``raw_label``,
         ``label_status``, ``is_labelled``, ``slot``, ``roi_index``; attrs with rates,
         durations, counts, dropped neurons and every parameter.
@@ -199,6 +311,11 @@ def homogenize_recording(rec: xr.Dataset, label_map, *, recording_id: str, step_
     if n_native < min_samples:
         raise ValueError(f"{where}: {n_native} samples < min_samples = {min_samples} "
                          "(lower activity.min_samples to keep short recordings)")
+    spikes = is_spike_recording(rec)
+    t_native = rec["time"].values
+    _check_duration(where, recording_id,
+                    n_native * step_s if spikes else float(t_native[-1] - t_native[0]),
+                    step_s, smoothing, normalization)
     table = map_neuron_labels(rec["raw_label"].values, label_map, ambiguous)
     if require_labelled and not (table["label"] != "").any():
         raise ValueError(f"{where}: no neuron label maps to the canonical list and "
@@ -212,9 +329,14 @@ def homogenize_recording(rec: xr.Dataset, label_map, *, recording_id: str, step_
         ids = [lab if lab else f"unlabelled-{int(r)}"
                for lab, r in zip(table["label"], rec["roi_index"].values)]
 
-    values, new_time, info = resample_traces(
-        rec["traces"].values, rec["time"].values, step_s, max_gap_s=max_gap_s,
-        jitter_tolerance=jitter_tolerance, interpolation=interpolation, kaiser_beta=kaiser_beta)
+    if spikes:  # never filtered: a low-pass filter rings below zero on sparse counts
+        values, new_time, info = spikes_on_grid(rec["traces"].values, t_native, step_s,
+                                                where=where, jitter_tolerance=jitter_tolerance)
+    else:
+        values, new_time, info = resample_traces(
+            rec["traces"].values, t_native, step_s, max_gap_s=max_gap_s,
+            jitter_tolerance=jitter_tolerance, interpolation=interpolation,
+            kaiser_beta=kaiser_beta)
     duration = info["native_duration_s"]
     longest = np.asarray(info["longest_invalid_run_s"])
     dropped = [{"neuron": ids[j], "raw_label": table["raw_label"][j],
@@ -259,12 +381,17 @@ def homogenize_recording(rec: xr.Dataset, label_map, *, recording_id: str, step_
         {"activity": (("time", "neuron"), normalized[:, order].astype(np.float32)),
          "resampled": (("time", "neuron"), values[:, order].astype(np.float32))},
         coords=coords)
-    ds["time"].attrs.update(units="s", long_name="time from the first native sample")
+    if spikes:
+        ds["time"].attrs.update(units="s", long_name="bin centre (file clock)",
+                                bin_width_s=float(step_s))
+    else:
+        ds["time"].attrs.update(units="s", long_name="time from the first native sample")
     ds["activity"].attrs.update(units=norm_units, long_name=(
         f"resampled to {step_s} s, smoothed ({smoothing['method']}), normalized "
         f"({normalization['method']})"))
-    ds["resampled"].attrs.update(units=rec["traces"].attrs.get("units", ""),
-                                 long_name=f"anti-aliased resampling to {step_s} s")
+    ds["resampled"].attrs.update(units=rec["traces"].attrs.get("units", ""), long_name=(
+        f"spike times binned at {step_s} s (no filter)" if spikes
+        else f"anti-aliased resampling to {step_s} s"))
     ds["slot"].attrs["long_name"] = ("index in the canonical neuron list; for unlabelled "
                                      "neurons a seeded random free slot (never interpret it)")
     n_lab = int(sum(bool(x) for x in labels))
@@ -280,7 +407,7 @@ def homogenize_recording(rec: xr.Dataset, label_map, *, recording_id: str, step_
         "rate_hz": 1.0 / step_s,
         "step_s": float(step_s),
         "native_duration_s": duration,
-        "duration_s": float(new_time[-1]),
+        "duration_s": float(new_time[-1] - new_time[0]),
         "n_samples_native": int(n_native),
         "n_samples": int(new_time.size),
         "n_rois": int(rec.sizes["neuron"]),
@@ -291,8 +418,12 @@ def homogenize_recording(rec: xr.Dataset, label_map, *, recording_id: str, step_
         "n_dropped": len(dropped),
         "dropped": json.dumps(dropped),
         "label_status_counts": json.dumps({k: int(v) for k, v in sorted(counts.items())}),
+        "time_reference": "bin centres, file clock" if spikes else "first native sample",
         "resampling": json.dumps({k: v for k, v in info.items() if k != "longest_invalid_run_s"}
-                                 | {"method": "scipy.signal.resample_poly", "kaiser_beta": kaiser_beta,
+                                 | {"method": ("spike times binned at step_s (no filter, bin "
+                                               "centres)" if spikes
+                                               else "scipy.signal.resample_poly"),
+                                    "kaiser_beta": kaiser_beta,
                                     "max_gap_s": max_gap_s, "jitter_tolerance": jitter_tolerance,
                                     "interpolation": interpolation}),
         "smoothing": json.dumps(smoothing),

@@ -91,6 +91,13 @@ def check_activity_config(config: dict, manifest: dict, root=".") -> None:
                 p = Path(path)
                 if not (p.exists() or (root / p).exists()):
                     raise ConfigError(f"config key {key}.paths[{i}]: file not found: {path}")
+        opts = rec.get("reader_options") or {}
+        if rec["reader"] == "nwb" and opts.get("series") == "units" and "bin_s" in opts \
+                and "step_s" in act and not _same_step(opts["bin_s"], act["step_s"]):
+            raise ConfigError(f"config key {key}.reader_options.bin_s: spike units are binned "
+                              f"at activity.step_s ({act['step_s']} s) directly from their spike "
+                              f"times (resampling counts by a filter gives negative rates); got "
+                              f"{opts['bin_s']} s: remove bin_s or set it to activity.step_s")
         if rec["reader"] == "suite2p" and not (rec.get("reader_options") or {}).get("rate_hz"):
             raise ConfigError(f"config key {key}.reader_options.rate_hz: suite2p folders need the "
                               "frame rate (ops.npy is a pickle and is not read)")
@@ -102,6 +109,25 @@ def check_activity_config(config: dict, manifest: dict, root=".") -> None:
     if unknown:
         raise ConfigError(f"config key activity.structure_function.sources: unknown source id(s) "
                           f"{unknown}")
+
+
+def _same_step(a, b) -> bool:
+    try:
+        return abs(float(a) - float(b)) <= 1e-9 * max(abs(float(b)), 1.0)
+    except (TypeError, ValueError):
+        return False
+
+
+def _reader_options(recording_id: str, reader: str, reader_options: dict, step_s) -> dict:
+    """NWB units are binned at the common step (``bin_s`` = ``activity.step_s``)."""
+    opts = dict(reader_options or {})
+    if reader == "nwb" and opts.get("series") == "units" and step_s is not None:
+        if "bin_s" in opts and not _same_step(opts["bin_s"], step_s):
+            raise ConfigError(f"config key activity.recordings.{recording_id}.reader_options."
+                              f"bin_s: spike units are binned at activity.step_s ({step_s} s); "
+                              f"got {opts['bin_s']} s")
+        opts["bin_s"] = float(step_s)
+    return opts
 
 
 def _label_map(cell_table, aliases, exclude):
@@ -124,13 +150,18 @@ def homogenize_recording_files(files, *, recording_id: str, reader: str, reader_
                                cell_table, aliases, exclude, params: dict, source: str,
                                label: str, citation: str, simulated: str, out_nc,
                                out_fig) -> xr.Dataset:
-    """Read one recording, homogenize it, write its NetCDF and QC figure."""
+    """Read one recording, homogenize it, write its NetCDF and QC figure.
+
+    NWB units (``reader_options.series: units``) are binned at ``params["step_s"]`` directly
+    from their spike times, so they are never resampled by a filter.
+    """
     from neuroflow.activity.figures import plot_recording_qc
     from neuroflow.activity.homogenize import homogenize_recording
     from neuroflow.activity.readers import read_recording
 
+    options = _reader_options(recording_id, reader, reader_options, params.get("step_s"))
     try:
-        rec = read_recording(reader, files, **(reader_options or {}))
+        rec = read_recording(reader, files, **options)
     except TypeError as exc:  # an option the reader does not take
         raise ConfigError(f"config key activity.recordings.{recording_id}.reader_options: "
                           f"{exc}") from exc

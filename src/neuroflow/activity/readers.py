@@ -224,7 +224,12 @@ def _read_nwb(path: Path, series, label_column, only_cells, bin_s) -> xr.Dataset
 
 
 def _read_units(nwb, path, bin_s: float) -> xr.Dataset:
-    """The units table binned over the spikes' span, as rates (spikes/s) for homogenization."""
+    """The units table binned over the spikes' span, as rates (spikes/s) for homogenization.
+
+    Bins are ``bin_s`` wide with edges at multiples of ``bin_s`` on the file's clock; ``time``
+    holds the bin centres and ``attrs["bin_width_s"]`` the width, which tells
+    :func:`neuroflow.activity.homogenize.homogenize_recording` never to filter them (the
+    activity stage bins at ``activity.step_s``)."""
     from neuroflow.activity.spikes import bin_spikes
 
     if not bin_s or bin_s <= 0:
@@ -235,11 +240,14 @@ def _read_units(nwb, path, bin_s: float) -> xr.Dataset:
     n_bins = int(np.floor((max(s.max() for s in nonempty) - t0) / bin_s)) + 1
     counts = bin_spikes(units, bin_s, t_start=t0, t_stop=t0 + n_bins * bin_s, use_epochs=False)
     ids = units.unit_ids
-    return _recording(counts["counts"].values / bin_s, counts["time"].values,
-                      [f"unit-{i}" for i in ids], [""] * ids.size, ids, path=path, reader="nwb",
-                      signal="units (binned spikes)", units="spikes/s",
-                      nominal_rate_hz=1.0 / bin_s,
-                      notes=[f"{ids.size} units binned at {bin_s} s (bin centres)"])
+    rec = _recording(counts["counts"].values / bin_s, counts["time"].values,
+                     [f"unit-{i}" for i in ids], [""] * ids.size, ids, path=path, reader="nwb",
+                     signal="units (binned spikes)", units="spikes/s",
+                     nominal_rate_hz=1.0 / bin_s,
+                     notes=[f"{ids.size} units binned at {bin_s} s from their spike times "
+                            "(time = bin centres)"])
+    rec.attrs["bin_width_s"] = float(bin_s)
+    return rec
 
 
 @dataclass(frozen=True)

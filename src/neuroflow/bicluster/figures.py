@@ -11,14 +11,25 @@ def _title(text, simulated):
     return ("SIMULATED data: " if simulated else "") + text
 
 
+def _warn(fig, warning) -> None:
+    """A red banner on top of the figure when the run did not converge (None: nothing)."""
+    if warning:
+        fig.suptitle(warning + ": see the diagnostics table and the 'convergence' attribute",
+                     color="#c00000", fontsize=9, fontweight="bold")
+
+
 def _time_axis(counts):
     t = counts["time"].values
     unit = str(counts.attrs.get("time_units", "s"))
     return t, ("time bin" if unit == "bin" else f"time ({unit})")
 
 
-def plot_raster(counts, clusters, states, path, simulated) -> None:
-    """Spike counts (neurons sorted by cluster) over time, with the state ribbon on top."""
+def plot_raster(counts, clusters, states, path, simulated, warning=None, n_found=None) -> None:
+    """Spike counts (neurons sorted by cluster) over time, with the state ribbon on top.
+
+    ``n_found``: (clusters, states) found (support in every chain); the title counts only
+    those. ``warning``: red banner text of a run that did not converge.
+    """
     plt = _pyplot()
     y = counts["counts"].values.astype(float)
     order = np.lexsort((np.arange(len(clusters)), clusters))
@@ -43,13 +54,17 @@ def plot_raster(counts, clusters, states, path, simulated) -> None:
     ax1.set_xlabel(xlabel)
     ax1.set_ylabel("neuron (sorted by cluster)")
     fig.colorbar(im, ax=ax1, shrink=0.6, label="count / neuron's mean count")
-    ax0.set_title(_title(f"{len(labels)} neurons in {int(clusters.max()) + 1} clusters, "
-                         f"{int(states.max()) + 1} states", simulated))
+    n_cl, n_st = n_found or (int(clusters.max()) + 1, int(states.max()) + 1)
+    extra = (int(clusters.max()) + 1 - n_cl, int(states.max()) + 1 - n_st)
+    note = (f" (+{extra[0]} clusters, {extra[1]} states not found)" if any(extra) else "")
+    ax0.set_title(_title(f"{len(labels)} neurons in {n_cl} clusters, {n_st} states{note}",
+                         simulated))
+    _warn(fig, warning)
     _save(fig, path)
     plt.close(fig)
 
 
-def plot_states(counts, posterior, states, names, path, simulated) -> None:
+def plot_states(counts, posterior, states, names, path, simulated, warning=None) -> None:
     """State posterior (stacked) over time with the point estimate and reference labels."""
     plt = _pyplot()
     t, xlabel = _time_axis(counts)
@@ -81,11 +96,12 @@ def plot_states(counts, posterior, states, names, path, simulated) -> None:
     axes[-1].set_xlabel(xlabel)
     axes[0].set_title(_title("posterior probability of each state (draws aligned to the "
                              "point estimate)", simulated))
+    _warn(fig, warning)
     _save(fig, path)
     plt.close(fig)
 
 
-def plot_coclustering(psm, clusters, counts, path, simulated) -> None:
+def plot_coclustering(psm, clusters, counts, path, simulated, warning=None) -> None:
     """Neuron x neuron posterior co-clustering, sorted by the point estimate."""
     plt = _pyplot()
     order = np.lexsort((np.arange(len(clusters)), clusters))
@@ -107,11 +123,12 @@ def plot_coclustering(psm, clusters, counts, path, simulated) -> None:
         ax.axvline(b, color="w", lw=0.8)
     fig.colorbar(im, ax=ax, shrink=0.8, label="P(same cluster)")
     ax.set_title(_title("posterior co-clustering of neurons", simulated))
+    _warn(fig, warning)
     _save(fig, path)
     plt.close(fig)
 
 
-def plot_traces(traces, diag, path, simulated, burn_in=0) -> None:
+def plot_traces(traces, diag, path, simulated, burn_in=0, warning=None) -> None:
     """Per-chain traces of the number of clusters, of states and of the log-likelihood."""
     plt = _pyplot()
     fig, axes = plt.subplots(3, 1, figsize=(8, 6), sharex=True, constrained_layout=True)
@@ -131,11 +148,12 @@ def plot_traces(traces, diag, path, simulated, burn_in=0) -> None:
     axes[0].legend(fontsize=6)
     axes[-1].set_xlabel("sweep (dashed: end of burn-in)")
     fig.suptitle(_title("MCMC traces", simulated))
+    _warn(fig, warning and _title(f"MCMC traces: {warning}", simulated))
     _save(fig, path)
     plt.close(fig)
 
 
-def plot_latents(t, mean, lower, upper, states, path, simulated) -> None:
+def plot_latents(t, mean, lower, upper, states, path, simulated, warning=None) -> None:
     """Posterior mean latent trajectories with 95 % bands, per cluster and factor."""
     plt = _pyplot()
     n_cl, p1, _ = mean.shape
@@ -156,5 +174,6 @@ def plot_latents(t, mean, lower, upper, states, path, simulated) -> None:
     axes[-1, 0].set_xlabel("time")
     axes[0, 0].set_title(_title("cluster latent trajectories (posterior mean, 95 % band; "
                                 "shading = state point estimate)", simulated))
+    _warn(fig, warning)
     _save(fig, path)
     plt.close(fig)

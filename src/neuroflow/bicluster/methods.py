@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from neuroflow import __version__
@@ -47,10 +48,12 @@ def _loss_name(loss: str) -> str:
 
 def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
     """Paragraphs describing the bi-clustering actually run, and the reference list."""
+    from neuroflow.bicluster.pipeline import CONVERGENCE_DEFAULTS
     from neuroflow.bicluster.sampler import SamplerSettings
 
     bic = config["bicluster"]
     st = SamplerSettings.from_dict(bic.get("sampler", {}))
+    conv = {**CONVERGENCE_DEFAULTS, **(bic.get("convergence") or {})}
     v = package_versions(("numpy", "scipy", "polyagamma", "arviz", "scikit-learn", "pynwb"))
     n_chains = bic.get("chains", 2)
     kept = (st.n_iter - st.burn_in) // st.thin
@@ -148,8 +151,18 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
         "rank-normalized R-hat and bulk/tail effective sample sizes (Vehtari et al. 2021) of "
         "quantities invariant to labels, rotations and the latent/loading scale: neuron "
         "baselines, log dispersions, the sd over time of each neuron's log rate, the "
-        "log-likelihood, the numbers of clusters and states and the share of bins in the "
-        "most occupied state. Inferred states were compared with recorded epochs by the "
+        "log-likelihood, the numbers of clusters and states, the share of bins in the "
+        "most occupied state, the co-clustering indicators of neuron pairs and each bin's "
+        f"state occupancy (at most {conv['max_items']} pairs and bins). A run counted as "
+        f"converged only if every such quantity had R-hat below {conv['max_r_hat']} and bulk "
+        f"and tail ESS of at least {conv['min_ess']:g} (all chains together), and no two "
+        "chains' co-clustering matrices (of neurons, or of time bins sharing a state) "
+        f"differed by more than {conv['max_coclustering_gap']} in any entry (chains in "
+        "different modes). A cluster or state of the point estimates was reported as found "
+        "only if in every chain the mean probability that a draw put its members in it "
+        f"(draws matched to the point estimate) was at least {conv['min_support']}; a "
+        "partition pooled from chains in different modes can hold a group no chain "
+        "supports on its own. Inferred states were compared with recorded epochs by the "
         "adjusted Rand index and adjusted mutual information against "
         f"{bic.get('n_shuffles', 1000)} circular shifts of the epoch labels.",
     ]
@@ -192,5 +205,16 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
             bits = [f"{r.quantity} = {r.value:.3g}" + (
                 f" (chance {r.null_mean:.3g}, p = {r.p_value:.3g})" if r.p_value == r.p_value
                 else "") for r in tbl.itertuples()]
+            side = val.with_suffix(".json")
+            verdict = (json.loads(side.read_text()).get("Convergence")
+                       if side.exists() else None)
+            if verdict and not verdict["converged"]:
+                bits.insert(0, "NOT CONVERGED (" + "; ".join(verdict["failing"][:5]) + (
+                    f"; {verdict['n_failing'] - 5} more" if verdict["n_failing"] > 5 else "")
+                    + "): these results are not to be interpreted")
+            if verdict and (verdict["clusters_not_found"] or verdict["states_not_found"]):
+                bits.append("not found for lack of support in some chain: "
+                            + ", ".join(verdict["clusters_not_found"]
+                                        + verdict["states_not_found"]))
             paras.append(f"Results for '{rec}': " + "; ".join(bits) + ".")
     return paras, refs

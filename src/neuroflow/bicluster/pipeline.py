@@ -4,7 +4,9 @@
    simulation) -> NetCDF.
 2. :func:`write_chain`: one MCMC chain -> NetCDF of draws and traces.
 3. :func:`merge_chains`: all chains -> posterior NetCDF, diagnostics / clusters /
-   validation TSVs and the report figures.
+   validation TSVs and the report figures, with the convergence verdict (R-hat / ESS of
+   continuous and label-invariant quantities, chains' co-clustering compared, support of
+   every reported cluster and state in every chain) in each output's attributes.
 """
 
 from __future__ import annotations
@@ -156,9 +158,24 @@ def _score_table(rows):
                                        "null_q95", "p_value", "n_null"])
 
 
+def _annotate_sidecar(tsv, convergence: dict) -> None:
+    """Add the run's convergence verdict to a TSV's JSON sidecar."""
+    from neuroflow.provenance import write_json
+
+    side = Path(tsv).with_suffix(".json")
+    meta = json.loads(side.read_text())
+    meta["converged"] = bool(convergence["converged"])
+    meta["Convergence"] = convergence
+    write_json(meta, side)
+
+
+CONVERGENCE_DEFAULTS = {"max_r_hat": 1.05, "min_ess": 400, "max_coclustering_gap": 0.5,
+                        "min_support": 0.5, "max_items": 300}
+
+
 def merge_chains(chain_ncs, counts_nc, out_nc, out_diag, out_clusters, out_validation,
                  figures: dict, loss="binder", state_loss="pear", n_shuffles=1000,
-                 seed=0) -> None:
+                 seed=0, convergence: dict | None = None) -> dict:
     """Summarize all chains of one recording and draw its figures.
 
     Parameters
@@ -175,6 +192,16 @@ def merge_chains(chain_ncs, counts_nc, out_nc, out_diag, out_clusters, out_valid
         expected adjusted Rand index, i.e. maxPEAR).
     n_shuffles : int
         Circular shifts of the reference labels for the chance level.
+    convergence : dict, optional
+        The config section ``bicluster.convergence`` (``max_r_hat``, ``min_ess``,
+        ``max_coclustering_gap``, ``min_support``, ``max_items``; the schema holds the
+        defaults, which library callers get from :data:`CONVERGENCE_DEFAULTS`).
+
+    Returns
+    -------
+    dict
+        The convergence verdict (:func:`neuroflow.bicluster.summarize.check_convergence`
+        plus the groups not found), also written into every output's attributes.
     """
     import xarray as xr
     from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score
@@ -201,6 +228,15 @@ def merge_chains(chain_ncs, counts_nc, out_nc, out_diag, out_clusters, out_valid
     psm_t = sm.coclustering(s_all[sel])
     s_point, s_loss = sm.point_estimate(s_all[sel], psm_t, loss=state_loss, random_state=seed)
     post = sm.state_posterior(s_all, s_point)
+    conv_cfg = {**CONVERGENCE_DEFAULTS, **(convergence or {})}
+    n_d = chains[0].sizes["draw"]
+    sel_c = np.unique(np.linspace(0, n_d - 1, min(200, n_d)).astype(int))
+    z_ch = [c["z"].values[sel_c] for c in chains]
+    s_ch = [c["state"].values[sel_c] for c in chains]
+    cluster_support = sm.label_support(z_ch, point)        # (chain, cluster)
+    state_support = sm.label_support(s_ch, s_point)        # (chain, state)
+    cluster_found = cluster_support.min(axis=0) >= conv_cfg["min_support"]
+    state_found = state_support.min(axis=0) >= conv_cfg["min_support"]
     slots = max(c.sizes["slot"] for c in chains)
     lat = np.concatenate([np.pad(c["latent"].values, ((0, 0), (0, slots - c.sizes["slot"]),
                                                       (0, 0), (0, 0)), constant_values=np.nan)
@@ -215,6 +251,51 @@ def merge_chains(chain_ncs, counts_nc, out_nc, out_diag, out_clusters, out_valid
     state_names = [f"S{k + 1}" for k in range(n_state_lab)] + ["unmatched"]
     cluster_names = [f"C{k + 1}" for k in range(int(point.max()) + 1)]
     label = "SIMULATED " if simulated else ""
+
+    # convergence: arviz R-hat / ESS of continuous and label-invariant quantities, and
+    # the chains' co-clustering matrices compared (chains in different modes)
+    stack = {k: np.stack([c[k].values for c in chains]) for k in ("z", "state")}
+    cont = {"delta": np.stack([c["delta"].values for c in chains]),
+            "log_dispersion": np.log(np.stack([c["dispersion"].values for c in chains])),
+            "rate_sd": np.stack([c["rate_sd"].values for c in chains]),
+            "top_state_fraction": np.stack([c["top_state_fraction"].values for c in chains]),
+            "log_lik": np.stack([c["log_lik"].values for c in chains]),
+            "n_clusters": np.stack([c["n_clusters"].values for c in chains]).astype(float),
+            "n_states": np.stack([c["n_states"].values for c in chains]).astype(float)}
+    cont["coclustering"], pair_names = sm.pair_indicators(stack["z"], [str(n) for n in neurons],
+                                                          int(conv_cfg["max_items"]))
+    cont["state_occupancy"], occ_bins = sm.state_occupancy(stack["state"],
+                                                           int(conv_cfg["max_items"]))
+    times = counts["time"].values
+    diag = sm.diagnostics_table(cont, neurons, items={
+        "coclustering": pair_names,
+        "state_occupancy": [f"t={float(times[b]):g}" for b in occ_bins]})
+    gaps = {}
+    for key, draws, names in (("neurons", z_ch, [str(n) for n in neurons]),
+                              ("time bins", s_ch, [f"t={float(t):g}" for t in times])):
+        gap, where = sm.chain_gap(draws)
+        gaps[key] = (gap, where[:2] + tuple(names[i] for i in where[2:]))
+    verdict = sm.check_convergence(diag, gaps, len(chains), conv_cfg["max_r_hat"],
+                                   conv_cfg["min_ess"], conv_cfg["max_coclustering_gap"])
+    verdict["thresholds"]["min_support"] = float(conv_cfg["min_support"])
+    verdict["clusters_not_found"] = [n for n, f in zip(cluster_names, cluster_found) if not f]
+    verdict["states_not_found"] = [n for n, f in zip(state_names, state_found) if not f]
+    verdict["n_clusters_found"] = int(cluster_found.sum())
+    verdict["n_states_found"] = int(state_found.sum())
+    warning = None
+    if not verdict["converged"]:
+        warning = (f"NOT CONVERGED ({verdict['n_failing']} failing diagnostics"
+                   + ("; chains disagree" if verdict["chains_disagree"] else "") + ")")
+        print(f"WARNING: {label}{counts.attrs.get('recording', Path(counts_nc).name)}: the "
+              f"chains did not converge: " + "; ".join(verdict["failing"]), flush=True)
+    if verdict["clusters_not_found"] or verdict["states_not_found"]:
+        print(f"WARNING: point-estimate groups with support < {conv_cfg['min_support']} in "
+              f"some chain are not reported as found: clusters "
+              f"{verdict['clusters_not_found']}, states {verdict['states_not_found']}",
+              flush=True)
+    conv_attrs = {"converged": int(verdict["converged"]),
+                  "chains_disagree": int(verdict["chains_disagree"]),
+                  "convergence": json.dumps(verdict, sort_keys=True)}
     ds = xr.Dataset(
         {
             "coclustering": (("neuron", "neuron_other"), psm,
@@ -238,6 +319,17 @@ def merge_chains(chain_ncs, counts_nc, out_nc, out_diag, out_clusters, out_valid
                                "long_name": "posterior mean log firing rate"}),
             "n_clusters": (("chain", "draw"), np.stack([c["n_clusters"].values for c in chains])),
             "n_states": (("chain", "draw"), np.stack([c["n_states"].values for c in chains])),
+            "cluster_support": (("chain", "cluster"), cluster_support,
+                                {"long_name": "per chain: mean over the cluster's neurons of "
+                                              "P(neuron in the matched cluster)"}),
+            "state_support": (("chain", "state"),
+                              np.pad(state_support, ((0, 0), (0, 1)), constant_values=np.nan),
+                              {"long_name": "per chain: mean over the state's bins of "
+                                            "P(bin in the matched state)"}),
+            "cluster_found": ("cluster", cluster_found.astype(np.int8),
+                              {"long_name": "1 = support >= min_support in every chain"}),
+            "state_found": ("state", np.append(state_found, False).astype(np.int8),
+                            {"long_name": "1 = support >= min_support in every chain"}),
         },
         coords={"neuron": neurons, "neuron_other": neurons, "time": counts["time"].values,
                 "state": state_names, "cluster": cluster_names,
@@ -250,18 +342,15 @@ def merge_chains(chain_ncs, counts_nc, out_nc, out_diag, out_clusters, out_valid
                "time_units": str(counts.attrs.get("time_units", "s")),
                "inputs": json.dumps({Path(p).name: _sha(p) for p in [counts_nc, *chain_ncs]}),
                "settings": chains[0].attrs.get("settings", ""),
-               "versions": json.dumps(package_versions(PACKAGES), sort_keys=True)},
+               "versions": json.dumps(package_versions(PACKAGES), sort_keys=True),
+               **conv_attrs},
     )
     write_netcdf(ds, out_nc)
 
-    cont = {"delta": np.stack([c["delta"].values for c in chains]),
-            "log_dispersion": np.log(np.stack([c["dispersion"].values for c in chains])),
-            "rate_sd": np.stack([c["rate_sd"].values for c in chains]),
-            "top_state_fraction": np.stack([c["top_state_fraction"].values for c in chains]),
-            "log_lik": np.stack([c["log_lik"].values for c in chains]),
-            "n_clusters": np.stack([c["n_clusters"].values for c in chains]).astype(float),
-            "n_states": np.stack([c["n_states"].values for c in chains]).astype(float)}
-    diag = sm.diagnostics_table(cont, neurons)
+    thr = verdict["thresholds"]
+    r_ok = np.where(np.isfinite(diag["r_hat"]), diag["r_hat"] < thr["max_r_hat"], False)
+    diag["passes"] = diag["constant"] | (r_ok & (diag["ess_bulk"] >= thr["min_ess"])
+                                         & (diag["ess_tail"] >= thr["min_ess"]))
     write_tsv(diag, out_diag,
               f"{label}MCMC diagnostics (arviz {package_versions(('arviz',))['arviz']}) over "
               f"{len(chains)} chains x {chains[0].sizes['draw']} kept draws",
@@ -269,15 +358,23 @@ def merge_chains(chain_ncs, counts_nc, out_nc, out_diag, out_clusters, out_valid
                                     "baseline log rate; log_dispersion: log NB r; rate_sd: "
                                     "sd over time of the log rate; log_lik; n_clusters; "
                                     "n_states; top_state_fraction: share of bins in the "
-                                    "most occupied state",
-                       "neuron": "unit label or n/a", "r_hat": "rank-normalized split R-hat",
-                       "ess_bulk": "bulk effective sample size",
-                       "ess_tail": "tail effective sample size"},
+                                    "most occupied state; coclustering: 1 if the two "
+                                    "neurons share a cluster; state_occupancy: share of "
+                                    "all bins in the state of this bin",
+                       "neuron": "unit label, neuron pair 'a|b', time bin 't=...' or n/a",
+                       "r_hat": "rank-normalized split R-hat",
+                       "ess_bulk": "bulk effective sample size (all chains)",
+                       "ess_tail": "tail effective sample size (all chains)",
+                       "constant": "every draw of every chain equal (nothing to mix)",
+                       "passes": f"R-hat < {thr['max_r_hat']} and bulk and tail ESS >= "
+                                 f"{thr['min_ess']:g} (or constant)"},
               sources=[str(p) for p in chain_ncs])
+    _annotate_sidecar(out_diag, verdict)
 
     import pandas as pd
 
     tbl = pd.DataFrame({"neuron": neurons, "cluster": [cluster_names[k] for k in point],
+                        "cluster_found": [bool(cluster_found[k]) for k in point],
                         "region": counts["region"].values if "region" in counts.coords or
                         "region" in counts else "n/a",
                         "max_coclustering_other": [
@@ -287,12 +384,20 @@ def merge_chains(chain_ncs, counts_nc, out_nc, out_diag, out_clusters, out_valid
         tbl["true_cluster"] = counts["true_cluster"].values
     write_tsv(tbl, out_clusters, f"{label}neuron clusters ({loss}-loss point estimate)",
               columns={"cluster": "point-estimate cluster",
+                       "cluster_found": f"support >= {conv_cfg['min_support']} in every chain "
+                                        "(false: not reported as a found cluster)",
                        "max_coclustering_other": "largest posterior co-clustering with a "
                                                  "neuron of another cluster"},
               sources=[str(p) for p in chain_ncs])
+    _annotate_sidecar(out_clusters, verdict)
 
-    rows = [("n_neuron_clusters", "point estimate", float(point.max() + 1), *[np.nan] * 4),
-            ("n_states", "point estimate", float(s_point.max() + 1), *[np.nan] * 4)]
+    found = f"found: support >= {conv_cfg['min_support']} in every chain"
+    rows = [("n_neuron_clusters", found, float(cluster_found.sum()), *[np.nan] * 4),
+            ("n_states", found, float(state_found.sum()), *[np.nan] * 4),
+            ("n_neuron_clusters_not_found", "point-estimate clusters below that support",
+             float((~cluster_found).sum()), *[np.nan] * 4),
+            ("n_states_not_found", "point-estimate states below that support",
+             float((~state_found).sum()), *[np.nan] * 4)]
     if truth:
         tz, ts = counts["true_cluster"].values, counts["true_state"].values
         rows += [("ari_neuron_clusters", "simulated truth", adjusted_rand_score(tz, point),
@@ -328,16 +433,24 @@ def merge_chains(chain_ncs, counts_nc, out_nc, out_diag, out_clusters, out_valid
                        "null_mean": "mean score under the null", "null_q95": "95th percentile",
                        "p_value": "(1 + #null >= value) / (1 + n_null)"},
               sources=[str(counts_nc)])
+    _annotate_sidecar(out_validation, verdict)
 
     traces = {k: np.stack([c[f"trace_{k}"].values for c in chains])
               for k in ("n_clusters", "n_states", "log_lik")}
-    figs.plot_raster(counts, point, s_point, figures["raster"], simulated)
-    figs.plot_states(counts, post, s_point, state_names, figures["states"], simulated)
-    figs.plot_coclustering(psm, point, counts, figures["coclustering"], simulated)
+    shown = [n + ("" if f else " (not found)") for n, f in
+             zip(state_names, np.append(state_found, True))]
+    figs.plot_raster(counts, point, s_point, figures["raster"], simulated, warning=warning,
+                     n_found=(int(cluster_found.sum()), int(state_found.sum())))
+    figs.plot_states(counts, post, s_point, shown, figures["states"], simulated,
+                     warning=warning)
+    figs.plot_coclustering(psm, point, counts, figures["coclustering"], simulated,
+                           warning=warning)
     figs.plot_traces(traces, diag, figures["traces"], simulated,
-                     burn_in=json.loads(chains[0].attrs["settings"])["burn_in"])
+                     burn_in=json.loads(chains[0].attrs["settings"])["burn_in"],
+                     warning=warning)
     figs.plot_latents(counts["time"].values, lat_mean, lat_lo, lat_hi, s_point,
-                      figures["latents"], simulated)
+                      figures["latents"], simulated, warning=warning)
+    return verdict
 
 
 def bicluster_recordings(config: dict, manifest: dict, root=".") -> dict[str, dict]:

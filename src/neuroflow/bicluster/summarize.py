@@ -9,6 +9,14 @@ most ``max_candidates``, plus average- and complete-linkage cuts of the similari
 matrix), followed by greedy single-item moves for Binder; per-draw
 labels are then matched to the point estimate by the Hungarian algorithm to give
 state posteriors and cluster-aligned latent trajectories.
+
+Convergence (:func:`check_convergence`) is judged on quantities that need no labels:
+continuous parameters, co-clustering indicators of item pairs (:func:`pair_indicators`),
+per-bin state occupancy (:func:`state_occupancy`), by arviz's rank-normalized split R-hat
+and bulk/tail ESS (Vehtari et al. 2021); chains stuck in different modes are caught by
+comparing their co-clustering matrices (:func:`chain_gap`), and a group of a point
+estimate counts as found only when every chain supports it (:func:`label_support`): a
+partition pooled from chains in different modes can hold a group no chain holds.
 """
 
 from __future__ import annotations
@@ -241,32 +249,224 @@ def align_latents(latent, z_draws, point, n_iter=2):
     return out
 
 
-def diagnostics_table(chains: dict, neurons):
-    """arviz summary (mean, sd, HDI, MCSE, ESS bulk/tail, R-hat) of the continuous parameters.
+def diagnostics_table(chains: dict, neurons, items: dict | None = None):
+    """arviz summary (mean, sd, HDI, MCSE, ESS bulk/tail, R-hat) of the monitored quantities.
 
     Parameters
     ----------
     chains : dict
-        name -> ndarray (n_chains, n_draws[, n_neurons]).
+        name -> ndarray (n_chains, n_draws[, n_items]).
     neurons : sequence of str
+        Labels of the last axis of 3-d arrays not named in ``items``.
+    items : dict, optional
+        name -> labels of that quantity's last axis (e.g. neuron pairs ``"a|b"``, bins).
+
+    Returns
+    -------
+    DataFrame
+        One row per scalar: ``parameter``, ``neuron`` (the item label or ``n/a``), arviz's
+        columns, and ``constant`` (every draw of every chain equal: R-hat undefined, nothing
+        to mix).
     """
+    import warnings
+
     import arviz as az
     import pandas as pd
 
-    posterior = {}
-    coords = {"neuron": list(neurons)}
-    dims = {}
+    items = dict(items or {})
+    posterior, dims, coords, labels, const = {}, {}, {}, [], []
     for name, arr in chains.items():
-        posterior[name] = np.asarray(arr, dtype=float)
-        if posterior[name].ndim == 3:
-            dims[name] = ["neuron"]
+        arr = np.asarray(arr, dtype=float)
+        posterior[name] = arr
+        if arr.ndim == 3:
+            dims[name] = [f"{name}_item"]
+            coords[f"{name}_item"] = np.arange(arr.shape[2])
+            labels += [str(v) for v in items.get(name, neurons)]
+        else:
+            labels.append("n/a")
+        flat = arr.reshape(arr.shape[0], arr.shape[1], -1)
+        const += list(flat.max(axis=(0, 1)) == flat.min(axis=(0, 1)))
     idata = az.from_dict(posterior=posterior, coords=coords, dims=dims)
-    summ = az.summary(idata, kind="all", round_to="none")
-    summ = summ.reset_index().rename(columns={"index": "parameter"})
-    summ.insert(1, "neuron", [p.split("[")[1].rstrip("]") if "[" in p else "n/a"
-                              for p in summ["parameter"]])
-    summ["parameter"] = [p.split("[")[0] for p in summ["parameter"]]
+    with warnings.catch_warnings():         # constant quantities: R-hat 0/0, flagged below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        summ = az.summary(idata, kind="all", round_to="none")
+    names = [p.split("[")[0] for p in summ.index]
+    if len(labels) != len(summ) or names != [n for n, a in posterior.items()
+                                             for _ in range(a[0, 0].size)]:
+        raise ValueError("diagnostics_table: item labels do not match the arrays' last axes")
+    summ = summ.reset_index(drop=True)
+    summ.insert(0, "parameter", names)
+    summ.insert(1, "neuron", labels)
+    summ["constant"] = const
     return pd.DataFrame(summ)
+
+
+def pair_indicators(labels, names, max_pairs=300):
+    """Co-clustering indicators ``1{c[i] == c[j]}`` of item pairs, per chain and draw.
+
+    Parameters
+    ----------
+    labels : ndarray of int, shape (n_chains, n_draws, n_items)
+    names : sequence of str, length n_items
+    max_pairs : int
+        Pairs ``i < j`` kept, evenly spaced in the upper triangle.
+
+    Returns
+    -------
+    ind : ndarray, shape (n_chains, n_draws, n_pairs), 0/1 floats
+    pair_names : list of str, ``"a|b"``
+    """
+    labels = np.asarray(labels)
+    iu, ju = np.triu_indices(labels.shape[2], 1)
+    if iu.size > max_pairs:
+        keep = np.unique(np.linspace(0, iu.size - 1, max_pairs).astype(int))
+        iu, ju = iu[keep], ju[keep]
+    ind = (labels[..., iu] == labels[..., ju]).astype(float)
+    return ind, [f"{names[i]}|{names[j]}" for i, j in zip(iu, ju)]
+
+
+def state_occupancy(states, max_bins=300):
+    """Per-bin state occupancy: the share of all bins in the same state as bin t.
+
+    Label-invariant (it depends only on the partition of the bins), so R-hat and ESS of
+    it are comparable across chains whatever the state labels.
+
+    Parameters
+    ----------
+    states : ndarray of int, shape (n_chains, n_draws, T)
+    max_bins : int
+        Bins kept, evenly spaced.
+
+    Returns
+    -------
+    occ : ndarray, shape (n_chains, n_draws, n_bins)
+    bins : ndarray of int, shape (n_bins,), the bins' indices
+    """
+    states = np.asarray(states)
+    n_c, n_d, n_t = states.shape
+    bins = np.unique(np.linspace(0, n_t - 1, min(max_bins, n_t)).astype(int))
+    flat = states.reshape(n_c * n_d, n_t)
+    n_lab = int(flat.max()) + 1
+    offset = flat + (np.arange(flat.shape[0]) * n_lab)[:, None]
+    sizes = np.bincount(offset.ravel(), minlength=flat.shape[0] * n_lab).reshape(-1, n_lab)
+    occ = np.take_along_axis(sizes, flat[:, bins], axis=1) / n_t
+    return occ.reshape(n_c, n_d, bins.size), bins
+
+
+def chain_gap(chain_labels):
+    """Largest difference between two chains' co-clustering matrices.
+
+    Parameters
+    ----------
+    chain_labels : sequence of ndarray of int, each shape (n_draws, n_items)
+        Draws of each chain (thinned as wanted).
+
+    Returns
+    -------
+    gap : float
+        ``max_{c < c', i, j} |P_c[i, j] - P_c'[i, j]|`` (0 with one chain). Two chains in
+        the same mode differ by Monte Carlo error only; two chains holding different
+        partitions differ by up to 1 for the items they group differently.
+    where : tuple
+        ``(c, c', i, j)`` of the largest difference, or ``()``.
+    """
+    mats = [coclustering(c) for c in chain_labels]
+    best, where = 0.0, ()
+    for a in range(len(mats)):
+        for b in range(a + 1, len(mats)):
+            diff = np.abs(mats[a] - mats[b])
+            k = int(np.argmax(diff))
+            if diff.flat[k] > best:
+                best, where = float(diff.flat[k]), (a, b, *np.unravel_index(k, diff.shape))
+    return best, tuple(int(v) for v in where)
+
+
+def label_support(chain_labels, point):
+    """Per-chain posterior support of each group of a point-estimate partition.
+
+    Each draw's labels are matched to ``point`` (:func:`match_labels`); the support of
+    group k in chain c is the mean over the items that ``point`` puts in k of the share of
+    chain c's draws that put the item in (the match of) k. A group some chain never
+    holds has support near 0 in that chain, however confident the other chains are.
+
+    Parameters
+    ----------
+    chain_labels : sequence of ndarray of int, each shape (n_draws, n_items)
+    point : ndarray of int, shape (n_items,), labels 0..K-1
+
+    Returns
+    -------
+    ndarray, shape (n_chains, K)
+    """
+    n_ref = int(point.max()) + 1
+    out = np.zeros((len(chain_labels), n_ref))
+    for c, draws in enumerate(chain_labels):
+        post = state_posterior(np.asarray(draws), point)
+        for k in range(n_ref):
+            out[c, k] = post[point == k, k].mean()
+    return out
+
+
+def check_convergence(diag, gaps: dict, n_chains: int, max_r_hat=1.05, min_ess=400.0,
+                      max_gap=0.5, max_listed=25) -> dict:
+    """Pass/fail of a run against the convergence thresholds.
+
+    Parameters
+    ----------
+    diag : DataFrame
+        :func:`diagnostics_table` (``r_hat``, ``ess_bulk``, ``ess_tail``, ``constant``).
+    gaps : dict
+        name -> (gap, where) of :func:`chain_gap` (e.g. ``neurons``, ``states``).
+    n_chains : int
+    max_r_hat, min_ess, max_gap : float
+        A quantity fails with R-hat >= ``max_r_hat`` (or undefined while not constant) or
+        bulk or tail ESS (all chains together) below ``min_ess``; the chains disagree when a
+        gap exceeds ``max_gap``; one chain alone cannot show that chains agree and fails.
+    max_listed : int
+        Failing diagnostics listed (worst first); the rest are counted.
+
+    Returns
+    -------
+    dict
+        ``converged`` (bool), ``chains_disagree`` (bool), ``failing`` (list of str),
+        ``n_failing`` (int), ``max_r_hat``, ``min_ess_bulk``, ``min_ess_tail``, the gaps,
+        and the thresholds.
+    """
+    d = diag[~diag["constant"].astype(bool)]
+    name = [p + (f"[{n}]" if n != "n/a" else "") for p, n in zip(d["parameter"], d["neuron"])]
+    r_hat = d["r_hat"].to_numpy(float)
+    r_hat = np.where(np.isfinite(r_hat), r_hat, np.inf)
+    ess_b, ess_t = d["ess_bulk"].to_numpy(float), d["ess_tail"].to_numpy(float)
+    bad = []                                              # (severity, text)
+    for i in np.flatnonzero(r_hat >= max_r_hat):
+        bad.append((r_hat[i] - max_r_hat, f"r_hat({name[i]}) = {r_hat[i]:.3g}"))
+    for ess, what in ((ess_b, "ess_bulk"), (ess_t, "ess_tail")):
+        for i in np.flatnonzero(~(ess >= min_ess)):
+            bad.append((1 - np.nan_to_num(ess[i]) / min_ess, f"{what}({name[i]}) = {ess[i]:.0f}"))
+    bad.sort(key=lambda b: -b[0])
+    failing = [b[1] for b in bad]
+    disagree = False
+    for key, (gap, where) in gaps.items():
+        if gap > max_gap:
+            disagree = True
+            failing.insert(0, f"chains_disagree: chains {where[0]} and {where[1]} differ by "
+                              f"{gap:.2f} in the co-clustering of {key} ({where[2]}, {where[3]})")
+    if n_chains < 2:
+        failing.insert(0, "a single chain: agreement between chains cannot be checked")
+    finite = np.isfinite(r_hat)
+    return {
+        "converged": not failing, "chains_disagree": disagree,
+        "n_failing": len(failing),
+        "failing": failing[:max_listed] + ([f"... and {len(failing) - max_listed} more"]
+                                           if len(failing) > max_listed else []),
+        "max_r_hat": float(r_hat.max()) if r_hat.size and finite.all() else (
+            float("inf") if r_hat.size else float("nan")),
+        "min_ess_bulk": float(np.nanmin(ess_b)) if ess_b.size else float("nan"),
+        "min_ess_tail": float(np.nanmin(ess_t)) if ess_t.size else float("nan"),
+        **{f"coclustering_gap_{k}": float(g) for k, (g, _) in gaps.items()},
+        "thresholds": {"max_r_hat": float(max_r_hat), "min_ess": float(min_ess),
+                       "max_coclustering_gap": float(max_gap)},
+    }
 
 
 def circular_shift_null(states, reference, score, n_shuffles, random_state):

@@ -95,7 +95,21 @@ def band_power(freqs: np.ndarray, psd: np.ndarray, bands: dict) -> tuple[np.ndar
     -------
     absolute, relative : ndarray, shape (n_channels, n_bands)
         Relative power divides by the power over all of `freqs`.
+
+    Raises
+    ------
+    ValueError
+        A band whose edges are reversed or equal, or that holds no frequency of `freqs`
+        (its power would be a silent 0), naming ``eeg.features.bands.<name>``.
     """
+    freqs = np.asarray(freqs, dtype=np.float64)
+    for name, (lo, hi) in bands.items():
+        if not float(lo) < float(hi):
+            raise ValueError(f"config key eeg.features.bands.{name}: [{lo}, {hi}] Hz is reversed or "
+                             "empty; give [low, high) with low < high")
+        if not ((freqs >= lo) & (freqs < hi)).any():
+            raise ValueError(f"config key eeg.features.bands.{name}: no PSD frequency in [{lo}, {hi}) Hz "
+                             f"(PSD from {freqs.min():g} to {freqs.max():g} Hz, eeg.features.fmin / fmax)")
     df = np.gradient(freqs) if len(freqs) > 1 else np.ones(1)
     total = (psd * df).sum(axis=1)
     absolute = np.empty((psd.shape[0], len(bands)))

@@ -110,6 +110,7 @@ def eeg_recordings(config: dict) -> dict[str, dict]:
 
 
 def _eeg_recordings(config: dict) -> dict[str, dict]:
+    check_eeg_settings(config)
     eeg = config.get("eeg") or {}
     task = eeg.get("task", "rest")
     out: dict[str, dict] = {}
@@ -243,6 +244,83 @@ def check_channels_tsv(path) -> None:
             f"config key bids_dir: {path} lacks column(s) {lacking} (BIDS requires "
             f"{list(CHANNELS_COLUMNS)}; mne-bids read_raw_bids needs 'name' and 'type' to match "
             f"and type the channels); its columns: {header}")
+
+
+def _pair(value, key: str, *, strict: bool = True, minimum: float | None = None) -> tuple:
+    """An ordered ``[low, high]`` pair of numbers, or CohortError naming ``key``."""
+    try:
+        lo, hi = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise CohortError(f"config key {key}: expected [low, high] numbers, got {value!r}") from None
+    if hi < lo or (strict and hi == lo):
+        raise CohortError(f"config key {key}: [{lo:g}, {hi:g}] is reversed or empty; the low edge "
+                          f"must be {'below' if strict else 'at most'} the high edge")
+    if minimum is not None and lo < minimum:
+        raise CohortError(f"config key {key}: low edge {lo:g} is below {minimum:g}")
+    return lo, hi
+
+
+def check_eeg_settings(config: dict) -> None:
+    """Domain checks of the ``eeg`` settings that the schema cannot express, at parse time.
+
+    Ordered, non-empty ranges (``features.bands.*``, ``features.fmin``/``fmax``,
+    ``specparam.freq_range`` / ``alpha_range`` / ``peak_width_limits``,
+    ``simulate.exponent_range`` / ``alpha_range``), a non-negative ``filter.l_freq`` below
+    ``h_freq``, a low-pass edge below the Nyquist frequency of ``resample.sfreq`` (when
+    resampling is on), and every band reaching into ``[fmin, fmax]``.
+
+    Raises
+    ------
+    CohortError
+        Naming the config key and the values.
+    """
+    eeg = config.get("eeg") or {}
+    sim = eeg.get("simulate") or {}
+    for name in ("exponent_range", "alpha_range"):
+        if sim.get(name) is not None:
+            _pair(sim[name], f"eeg.simulate.{name}", strict=False,
+                  minimum=0.0 if name == "alpha_range" else None)
+    prep = eeg.get("preprocessing") or {}
+    filt = prep.get("filter") or {}
+    l_freq, h_freq = filt.get("l_freq"), filt.get("h_freq")
+    if filt.get("activate", True):
+        if l_freq is not None and float(l_freq) < 0:
+            raise CohortError(f"config key eeg.preprocessing.filter.l_freq: {l_freq} Hz is negative; "
+                              "use a high-pass edge >= 0 Hz or null for none")
+        if h_freq is not None and float(h_freq) <= 0:
+            raise CohortError(f"config key eeg.preprocessing.filter.h_freq: {h_freq} Hz must be "
+                              "positive (null for none)")
+        if l_freq is not None and h_freq is not None and float(l_freq) >= float(h_freq):
+            raise CohortError(f"config keys eeg.preprocessing.filter.l_freq / h_freq: the high-pass "
+                              f"edge {l_freq} Hz is not below the low-pass edge {h_freq} Hz")
+    res = prep.get("resample") or {}
+    if res.get("activate", True) and res.get("sfreq"):
+        nyquist = float(res["sfreq"]) / 2.0
+        if filt.get("activate", True) and h_freq is not None and float(h_freq) >= nyquist:
+            raise CohortError(
+                f"config key eeg.preprocessing.filter.h_freq: {h_freq} Hz is at or above the Nyquist "
+                f"frequency ({nyquist:g} Hz) of eeg.preprocessing.resample.sfreq ({res['sfreq']} Hz); "
+                "lower h_freq or raise the resampling rate")
+    feats = eeg.get("features") or {}
+    fmin, fmax = _pair([feats.get("fmin", 1.0), feats.get("fmax", 45.0)],
+                       "eeg.features.fmin / fmax", minimum=0.0)
+    for band, edges in (feats.get("bands") or {}).items():
+        lo, hi = _pair(edges, f"eeg.features.bands.{band}", minimum=0.0)
+        if hi <= fmin or lo >= fmax:
+            raise CohortError(f"config key eeg.features.bands.{band}: [{lo:g}, {hi:g}] Hz lies outside "
+                              f"the PSD range eeg.features.fmin / fmax [{fmin:g}, {fmax:g}] Hz: its "
+                              "power would be 0")
+    spec = feats.get("specparam") or {}
+    if spec.get("activate", True):
+        for name in ("freq_range", "alpha_range", "peak_width_limits"):
+            if spec.get(name) is not None:
+                _pair(spec[name], f"eeg.features.specparam.{name}", minimum=0.0)
+    con = feats.get("connectivity") or {}
+    if con.get("activate", True) and feats.get("bands"):
+        unknown = [b for b in con.get("bands") or [] if b not in feats["bands"]]
+        if unknown:
+            raise CohortError(f"config key eeg.features.connectivity.bands: {unknown} not in "
+                              f"eeg.features.bands ({sorted(feats['bands'])})")
 
 
 def check_eeg_inputs(config: dict) -> dict[str, dict]:

@@ -8,15 +8,13 @@ every output: FIF ``info["description"]``, NetCDF attrs, TSV sidecars, figure ti
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from neuroflow.eeg.io import EEGInputError
-from neuroflow.provenance import package_versions, write_json, write_netcdf, write_tsv
+from neuroflow.provenance import atomic_write, package_versions, write_json, write_netcdf, write_tsv
 from neuroflow.resources import sha256_file
 
 EEG_PACKAGES = ("neuroflow", "mne", "mne-bids", "mne-connectivity", "specparam", "numpy",
@@ -32,15 +30,9 @@ def _note(simulated: bool) -> str:
 
 def save_fif(obj, path) -> None:
     """Save an MNE Raw/Epochs/ICA to `path` atomically (temporary sibling, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix="-" + path.name)
-    os.close(fd)
-    try:
+    # MNE requires the name to end in e.g. "-raw.fif", hence the temporary suffix
+    with atomic_write(path, suffix="-" + Path(path).name) as tmp:
         obj.save(tmp, overwrite=True, verbose="error")
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
 
 
 def _inputs(files) -> list[dict]:

@@ -90,6 +90,9 @@ class Run:
         Original 0-based volume index of each row (censoring leaves gaps).
     source : str
         File the run was read from.
+    notes : list of str
+        What was done to the run on reading (e.g. empty regions dropped); recorded in the
+        samples file's ``region_notes`` attribute.
     """
 
     subject: str
@@ -102,6 +105,7 @@ class Run:
     source: str = ""
     structural: np.ndarray | None = field(default=None, repr=False)
     label: str = ""
+    notes: list = field(default_factory=list)
 
 
 def _loadmat(path, key: str) -> np.ndarray:
@@ -169,8 +173,12 @@ def _read_sidecar(path: Path) -> dict:
     return meta
 
 
-def read_timeseries_tsv(path) -> tuple[np.ndarray, list[str], float, np.ndarray | None]:
+def read_timeseries_tsv(path, with_empty: bool = False):
     """Read one region time-series TSV and its sidecar.
+
+    Empty regions -- listed in the sidecar's ``EmptyRegions``, ``n/a`` in every row, or
+    constant over the run (a region outside the brain mask reads as zeros) -- carry no
+    signal and would give NaN rows of FC; they are left out of ``data`` / ``regions``.
 
     Returns
     -------
@@ -180,6 +188,9 @@ def read_timeseries_tsv(path) -> tuple[np.ndarray, list[str], float, np.ndarray 
         Repetition time (s).
     volumes : ndarray or None
         ``VolumesKept`` of the sidecar.
+    empty : dict
+        Only with ``with_empty``: empty region -> why (listed by the sidecar, all n/a,
+        constant).
     """
     path = Path(path)
     meta = _read_sidecar(path)
@@ -191,6 +202,16 @@ def read_timeseries_tsv(path) -> tuple[np.ndarray, list[str], float, np.ndarray 
     if bad:
         raise ValueError(f"{path}: non-numeric region column(s) {bad[:5]}")
     data = table.to_numpy(dtype=float)
+    empty = {str(r): "listed in the sidecar's EmptyRegions" for r in meta.get("EmptyRegions") or []}
+    for name, col in zip(table.columns, data.T):
+        if name in empty or not len(col):
+            continue
+        if np.isnan(col).all():
+            empty[name] = "n/a in every row"
+        elif np.isfinite(col).all() and np.ptp(col) == 0:
+            empty[name] = f"constant ({col[0]:g}) over the run"
+    keep = [i for i, c in enumerate(table.columns) if c not in empty]
+    data = data[:, keep]
     if not np.isfinite(data).all():
         raise ValueError(f"{path}: NaN or infinite values in the time series")
     volumes = meta.get("VolumesKept")
@@ -199,7 +220,10 @@ def read_timeseries_tsv(path) -> tuple[np.ndarray, list[str], float, np.ndarray 
         if volumes.size != data.shape[0]:
             raise ValueError(f"{path}: VolumesKept lists {volumes.size} volumes, the table has "
                              f"{data.shape[0]} rows")
-    return data, list(table.columns), float(meta["RepetitionTime"]), volumes
+    regions = [str(table.columns[i]) for i in keep]
+    if with_empty:
+        return data, regions, float(meta["RepetitionTime"]), volumes, empty
+    return data, regions, float(meta["RepetitionTime"]), volumes
 
 
 def read_runs_table(table_path, base_dir: str = "", participants: str = "",
@@ -242,28 +266,68 @@ def read_runs_table(table_path, base_dir: str = "", participants: str = "",
             continue
         path = Path(row["path"])
         path = path if path.is_absolute() else base / path
-        data, regions, t_r, volumes = read_timeseries_tsv(path)
+        data, regions, t_r, volumes, empty = read_timeseries_tsv(path, with_empty=True)
+        all_regions = sorted(set(regions) | set(empty))
         parts = [f"{k}-{row[k]}" for k in ("ses", "task", "run") if row.get(k)]
         sc = None
         if row.get("structural"):
             sp = Path(row["structural"])
             sp = sp if sp.is_absolute() else base / sp
             sct = pd.read_csv(sp, sep="\t")
-            if list(sct.columns) != regions or sct.shape[0] != len(regions):
+            header = [str(c) for c in sct.columns]
+            if sct.shape[0] != len(header) or (header != regions and not (
+                    set(regions) <= set(header) <= set(all_regions))):
                 raise ValueError(f"{sp}: structural matrix must be square with the regions of "
                                  f"{path.name} as header, in the same order")
             sc = sct.to_numpy(dtype=float)
             sc = 0.5 * (sc + sc.T)
+            idx = [header.index(r) for r in regions]
+            sc = sc[np.ix_(idx, idx)]
         sub = str(row["sub"]).removeprefix("sub-")
-        runs.append(Run(subject=sub, run="_".join(parts) or f"row{i}", cohort=table_path.stem,
-                        t_r=t_r, data=data, regions=regions, volumes=volumes, source=str(path),
-                        structural=sc, label=labels.get(sub, "")))
+        run = Run(subject=sub, run="_".join(parts) or f"row{i}", cohort=table_path.stem,
+                  t_r=t_r, data=data, regions=regions, volumes=volumes, source=str(path),
+                  structural=sc, label=labels.get(sub, ""))
+        runs.append((run, all_regions, empty))
     if not runs:
         raise ValueError(f"{table_path}: no usable run (all excluded, filtered out or empty)")
-    if len({tuple(r.regions) for r in runs}) > 1:
+    return _drop_empty_regions(runs, table_path)
+
+
+def _drop_empty_regions(runs, table_path) -> list[Run]:
+    """Keep the regions that carry signal in every run; record what was dropped and why.
+
+    A region empty in one run (no signal there) is dropped from every run so that all runs
+    share the same regions; each run's ``notes`` say which and why, and a warning is printed.
+    """
+    if len({frozenset(full) for _, full, _ in runs}) > 1:
         raise ValueError(f"{table_path}: the runs have different regions (several atlases?); "
                          "filter the table to one atlas (config key filters)")
-    return runs
+    where: dict[str, list[str]] = {}
+    for run, _, empty in runs:
+        for region, why in empty.items():
+            where.setdefault(region, []).append(f"{Path(run.source).name}: {why}")
+    out = []
+    for run, _, empty in runs:
+        drop = [r for r in run.regions if r in where]
+        if drop:
+            keep = [j for j, r in enumerate(run.regions) if r not in where]
+            run.data = run.data[:, keep]
+            if run.structural is not None:
+                run.structural = run.structural[np.ix_(keep, keep)]
+            run.regions = [run.regions[j] for j in keep]
+        for region in sorted(set(drop) | set(empty)):
+            why = empty.get(region) or "empty in another run (" + "; ".join(where[region][:3]) + ")"
+            run.notes.append(f"region {region} dropped: {why}")
+        out.append(run)
+    if where:
+        print(f"WARNING: {table_path}: {len(where)} empty region(s) dropped from every run: "
+              + "; ".join(f"{r} ({', '.join(w[:2])}{' ...' if len(w) > 2 else ''})"
+                          for r, w in sorted(where.items())))
+    if not out[0].regions:
+        raise ValueError(f"{table_path}: every region is empty in some run")
+    if len({tuple(r.regions) for r in out}) > 1:
+        raise ValueError(f"{table_path}: the runs list their regions in different orders")
+    return out
 
 
 def _eeg_channels(raw, path, channels) -> list[str]:
@@ -488,6 +552,11 @@ def samples_dataset(runs: list[Run], *, window_length: int = 70, window_stride: 
         "window_length": int(window_length), "window_stride": int(window_stride),
         "provenance": json.dumps(provenance or {}, sort_keys=True, default=str),
     })
+    notes = {r.source: r.notes for r in runs if getattr(r, "notes", None)}
+    if notes:
+        ds.attrs["region_notes"] = json.dumps(notes, sort_keys=True)
+        n_notes = len({n for v in notes.values() for n in v})
+        ds.attrs["title"] += f" - {n_notes} region note(s): empty regions dropped"
     return ds
 
 

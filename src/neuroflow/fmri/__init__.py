@@ -17,8 +17,10 @@ File schema (what later stages read)
 Start from ``<results>/group/fmri/desc-timeseries_index.tsv`` (+ ``.json``): one row per
 run x atlas x strategy with columns ``path`` (relative to the results directory), ``sub``,
 ``ses``, ``task``, ``acq``, ``run``, ``space``, ``res``, ``den``, ``atlas``, ``strategy``, ``t_r`` (s),
-``n_regions``, ``n_volumes_kept``, ``fraction_kept``, ``excluded`` (bool),
-``exclusion_reason``. Skip rows with ``excluded`` True.
+``n_regions``, ``n_empty_regions``, ``n_volumes_kept``, ``fraction_kept``, ``excluded``
+(bool), ``exclusion_reason``. Skip rows with ``excluded`` True. Label columns (``sub``,
+``ses``, ...) are strings: read them with ``dtype=str, keep_default_na=False`` (``010188``
+is not ``10188``).
 
 Each ``path`` is
 ``<results>/sub-<sub>/[ses-<ses>/]func/<run stem>_atlas-<atlas>_desc-<strategy>_timeseries.tsv``,
@@ -37,13 +39,18 @@ where the run stem carries every entity of the input in BIDS order
   of the rows into the original series: use them for timing, the rows are not equally spaced
   when volumes were censored), ``DroppedVolumes``, ``NVolumesKept``, ``FractionKept``,
   ``Excluded``, ``ExclusionReason``, ``RegionNUnits`` (voxels / vertices per region; null for
-  ready time series), ``Extraction``, ``RepetitionTimeSource``, ``Sources``,
-  ``SoftwareVersions``, ``Description``.
+  ready time series), ``EmptyRegions`` / ``EmptyRegionReasons`` (regions without signal in
+  this run -- no voxel / vertex, all n/a, or constant, e.g. outside the brain mask: left out
+  of the header, and dropped from every run by the FC stage, which records it),
+  ``Extraction``, ``RepetitionTimeSource``, ``Sources``, ``SoftwareVersions``,
+  ``Description``.
 
 Intermediate files next to them: ``..._atlas-<atlas>_desc-raw_timeseries.tsv`` (region means
-of every volume, not denoised; sidecar with ``SourcesSha256``),
+of every volume, not denoised; an empty region is a column of n/a, never a constant; sidecar
+with ``SourcesSha256``, ``EmptyRegions``),
 ``..._desc-<strategy>_regressors.tsv`` (the regressors used, every volume; sidecar with
-``VolumesKept``, ``FramewiseDisplacement`` in mm), ``..._desc-qc_bold.tsv`` (QC, one row per
+``VolumesKept``, ``FramewiseDisplacement`` in mm, ``DroppedRegressors``: constant columns
+left out; an all-zero regressor is an error), ``..._desc-qc_bold.tsv`` (QC, one row per
 strategy) and ``figures/..._desc-carpet_bold.png``. Group files under ``group/fmri/``:
 ``desc-runs_index.tsv`` (the input index), ``desc-qc_runs.tsv``, ``desc-excluded_runs.tsv``,
 ``desc-timeseries_index.tsv``.

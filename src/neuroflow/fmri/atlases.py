@@ -188,6 +188,49 @@ def _read_surface_labels(path) -> tuple[np.ndarray, dict[int, str]]:
         raise ValueError(f"atlas file {path}: cannot read labels: {exc}") from exc
 
 
+def check_label_table(values, names: dict, labels_tsv, atlas_file, atlas_name: str = "",
+                      all_listed: bool = True) -> None:
+    """The indices of an atlas labels table must be the label values of its image.
+
+    Parameters
+    ----------
+    values : array-like of int
+        Label values found in the atlas image (0 = background, ignored).
+    names : dict
+        Index -> name read from ``labels_tsv`` (an index 0 row, the background, is ignored).
+    all_listed : bool
+        Also require every (non-zero) index of the table to occur in the image (off for
+        CIFTI, where only the grayordinates of the series are seen).
+
+    Raises
+    ------
+    ValueError
+        Naming both files, the values without a name and the indices without a region: a
+        table shifted by one (0-based indices for a 1-based image) would otherwise give every
+        region its neighbour's name.
+    """
+    if not names:
+        return
+    found = {int(v) for v in np.unique(np.asarray(values))} - {0}
+    listed = {int(k) for k in names} - {0}
+    unnamed = sorted(found - listed)
+    unused = sorted(listed - found) if all_listed else []
+    if unnamed or unused:
+        what = f"atlas {atlas_name!r} " if atlas_name else "atlas "
+        parts = []
+        if unnamed:
+            parts.append(f"label value(s) {unnamed[:8]}{' ...' if len(unnamed) > 8 else ''} of "
+                         f"{atlas_file} have no row in {labels_tsv}")
+        if unused:
+            parts.append(f"index(es) {unused[:8]}{' ...' if len(unused) > 8 else ''} of {labels_tsv} "
+                         f"do not occur in {atlas_file}")
+        raise ValueError(f"{what}labels table does not match its image: {'; '.join(parts)} (image "
+                         f"values {min(found, default=0)}..{max(found, default=0)}, table indices "
+                         f"{min(listed, default=0)}..{max(listed, default=0)}; an off-by-one "
+                         "table would mislabel every region). Fix the 'index' column "
+                         f"(fmri.atlases.{atlas_name or '<name>'}.labels)")
+
+
 def check_atlas_space(atlas_name: str, atlas_space: str, run_space: str, run_file) -> None:
     """Raise ValueError naming both files when an atlas and a run are in different spaces."""
     if (atlas_space or "") != (run_space or ""):

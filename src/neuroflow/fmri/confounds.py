@@ -175,7 +175,52 @@ def strategy_confounds(bold_files, confounds_path: str, confounds_format: str, n
     regs = regs.reset_index(drop=True)
     if len(regs) != n_volumes:
         raise ValueError(f"{label}: {len(regs)} regressor rows for {n_volumes} volumes")
-    return Confounds(regs, mask, n_volumes, fd)
+    regs, notes = check_regressors(regs, confounds_path or label, loader)
+    return Confounds(regs, mask, n_volumes, fd, notes=notes)
+
+
+def check_regressors(regs: pd.DataFrame, path: str, loader: str = "") -> tuple[pd.DataFrame, list]:
+    """Refuse all-zero regressors; drop (and record) constant ones.
+
+    A regressor that is zero in every volume (e.g. ``white_matter`` / ``csf`` of a
+    confounds file whose masks were empty) means the confounds file is broken: the
+    strategy would silently not remove what it claims to. A constant non-zero regressor
+    only duplicates the mean that detrending / standardization removes: it is dropped and
+    the drop recorded.
+
+    Parameters
+    ----------
+    regs : DataFrame, shape (n_volumes, n_regressors)
+    path : str
+        The confounds file (for the message).
+
+    Returns
+    -------
+    regs : DataFrame
+        Without the constant columns.
+    notes : list of str
+        One line per dropped column.
+
+    Raises
+    ------
+    ValueError
+        Naming the confounds file and the all-zero column(s).
+    """
+    if not regs.shape[1]:
+        return regs, []
+    values = regs.to_numpy(dtype=np.float64)
+    zero = [c for c, col in zip(regs.columns, values.T) if np.all(col == 0)]
+    if zero:
+        raise ValueError(f"confounds file {path}: regressor column(s) {zero[:8]} are zero in every "
+                         f"volume (strategy loader {loader!r}); a broken confounds file (empty "
+                         "tissue mask?) - fix the file or choose a strategy without them "
+                         "(fmri.strategies.<name>.options)")
+    const = [c for c, col in zip(regs.columns, values.T) if np.ptp(col) == 0]
+    notes = [f"{c}: constant ({float(regs[c].iloc[0]):g}) in every volume; dropped (it only "
+             "duplicates the mean)" for c in const]
+    for note in notes:
+        print(f"WARNING: confounds file {path}: regressor {note}")
+    return regs.drop(columns=const), notes
 
 
 def apply_minimum_data_rule(conf: Confounds, t_r: float, min_fraction: float,

@@ -42,6 +42,41 @@ def index_arguments(config: dict) -> dict:
     }
 
 
+def check_atlas_tables(atlases: dict) -> None:
+    """The ``labels`` table of each volumetric / surface atlas must index its image's labels.
+
+    Checked at parse time for the atlas files that exist (a file of the resources folder
+    not fetched yet is checked by the parcellation job instead); nibabel is imported only
+    when an atlas has both a labels table and an image.
+
+    Raises
+    ------
+    ValueError
+        Naming both files and the config key ``fmri.atlases.<name>.labels``.
+    """
+    from pathlib import Path
+
+    for name, atlas in atlases.items():
+        labels = (atlas or {}).get("labels")
+        images = [atlas[k] for k in ("path", "left", "right") if atlas.get(k)]
+        if not labels or not images or not all(Path(p).is_file() for p in [labels, *images]):
+            continue
+        import numpy as np
+
+        from neuroflow.fmri.atlases import _read_surface_labels, check_label_table
+        from neuroflow.fmri.pipeline import load_atlas_names
+
+        names = load_atlas_names(labels)
+        if atlas.get("path"):
+            import nibabel as nib
+
+            values = np.unique(np.asarray(nib.load(atlas["path"]).dataobj).round())
+            check_label_table(values, names, labels, atlas["path"], name)
+        elif atlas.get("left") and atlas.get("right"):
+            values = np.concatenate([_read_surface_labels(atlas[k])[0] for k in ("left", "right")])
+            check_label_table(values, names, labels, f"{atlas['left']} / {atlas['right']}", name)
+
+
 def fmri_index(config: dict):
     """The run index of the config (a DataFrame, one row per run; see ``build_index``).
 
@@ -56,6 +91,7 @@ def fmri_index(config: dict):
     from neuroflow.fmri.index import build_index
 
     _check_moved_keys(config["fmri"])
+    check_atlas_tables(config["fmri"].get("atlases") or {})
     args = index_arguments(config)
     index = build_index(**args, missing_ok_under=args["resources_dest"])
     if index.empty:

@@ -86,6 +86,16 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
         n_excl = int(qc["excluded"].astype(str).str.lower().eq("true").sum())
         paras.append(f"{n_runs} runs were processed with {len(strategies)} strategies defined; "
                      f"{n_excl} run x strategy combinations were excluded by the minimum-data rule.")
+    index_path = Path(config["results_dir"]) / "group/fmri/desc-timeseries_index.tsv"
+    if index_path.exists():
+        index = pd.read_csv(index_path, sep="\t", dtype=str, keep_default_na=False)
+        if "n_empty_regions" in index:
+            n_empty = int((pd.to_numeric(index["n_empty_regions"], errors="coerce") > 0).sum())
+            paras.append("A region without signal in a run (no voxel / vertex, all n/a, or a "
+                         "constant signal such as a region outside the brain mask) was written as "
+                         "n/a, left out of that run's denoised series and dropped from every run "
+                         f"by the FC stage; {n_empty} run x atlas x strategy files had such empty "
+                         "regions (listed in each file's EmptyRegions).")
     refs = [NILEARN, LOAD_CONFOUNDS, FMRIPREP, POWER, PARKES]
     if any("Schaefer" in str(a.get("left", "")) for a in atlases.values()):
         paras.append("The Schaefer 2018 parcellations on fsaverage5 were resampled from the fs_LR "

@@ -153,6 +153,7 @@ def run_confounds(row: dict, strategy_name: str, strategy: dict, min_fraction_ke
                   "MinimumDataRule": {"min_fraction_kept": min_fraction_kept,
                                       "min_minutes_kept": min_minutes_kept},
                   "Excluded": conf.excluded, "ExclusionReason": conf.reason,
+                  "DroppedRegressors": conf.notes,
                   "FramewiseDisplacement": fd, "SoftwareVersions": _versions()},
                  sources=[*sources, row.get("confounds", "")] if row.get("confounds") else sources)
 
@@ -166,14 +167,66 @@ def read_regressors(path) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- parcellate
+EMPTY_NOTE = ("A region is empty when no voxel / vertex of the run carries signal under it (no "
+              "unit, all n/a, or a signal constant over the run, e.g. a region outside the "
+              "image's brain mask, which reads as zeros). Its column is n/a (never a constant), "
+              "it is left out of the denoised series, and FC drops it from every run.")
+
+
+def mark_empty_regions(signals: np.ndarray, regions, n_units) -> tuple[np.ndarray, list, dict]:
+    """Set empty regions to NaN and say why.
+
+    Parameters
+    ----------
+    signals : ndarray, shape (n_volumes, n_regions)
+    regions : list of str
+    n_units : list of int or None
+        Voxels / vertices under each region (None when unknown: ready time series).
+
+    Returns
+    -------
+    signals : ndarray, shape (n_volumes, n_regions)
+        A copy, with every empty region's column NaN.
+    empty : list of str
+    reasons : dict
+        Region -> why it is empty (``no voxel/vertex``, ``all n/a``, ``constant signal``).
+    """
+    signals = np.array(signals, dtype=np.float64, copy=True)
+    empty, reasons = [], {}
+    for j, (name, n) in enumerate(zip(regions, n_units)):
+        col = signals[:, j]
+        if n == 0:
+            why = "no voxel/vertex with a non-constant signal"
+        elif np.isnan(col).all():
+            why = "all n/a in the input"
+        elif np.nanmax(col) - np.nanmin(col) <= 1e-12 * max(1.0, float(np.nanmax(np.abs(col)))):
+            why = f"constant signal ({float(np.nanmean(col)):g}) over the run"
+        else:
+            continue
+        signals[:, j] = np.nan
+        empty.append(str(name))
+        reasons[str(name)] = why
+    return signals, empty, reasons
+
+
 def load_atlas_names(labels_tsv: str) -> dict[int, str]:
     """BIDS ``dseg.tsv`` (columns index, name) -> {index: name}."""
     if not labels_tsv:
         return {}
-    table = pd.read_csv(labels_tsv, sep="\t")
+    try:
+        table = pd.read_csv(labels_tsv, sep="\t", dtype=str, keep_default_na=False)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise ValueError(f"atlas labels {labels_tsv}: cannot read: {exc}") from exc
     if not {"index", "name"} <= set(table.columns):
         raise ValueError(f"atlas labels {labels_tsv}: columns 'index' and 'name' are required")
-    return dict(zip(table["index"].astype(int), table["name"].astype(str)))
+    try:
+        index = [int(v) for v in table["index"]]
+    except ValueError as exc:
+        raise ValueError(f"atlas labels {labels_tsv}: column 'index' must hold integers ({exc})") from exc
+    dup = sorted({i for i in index if index.count(i) > 1})
+    if dup:
+        raise ValueError(f"atlas labels {labels_tsv}: index value(s) {dup[:8]} listed twice")
+    return dict(zip(index, table["name"].astype(str)))
 
 
 def run_parcellate(row: dict, atlas_name: str, atlas: dict, out_tsv, t_r_tolerance: float = 1e-3) -> None:
@@ -185,7 +238,12 @@ def run_parcellate(row: dict, atlas_name: str, atlas: dict, out_tsv, t_r_toleran
     grayordinates of each label with a non-constant signal. Ready time series: read
     (TSV/CSV/.mat) and relabelled.
     """
-    from neuroflow.fmri.atlases import check_atlas_space, cifti_labels_on, load_surface_atlas
+    from neuroflow.fmri.atlases import (
+        check_atlas_space,
+        check_label_table,
+        cifti_labels_on,
+        load_surface_atlas,
+    )
     from neuroflow.fmri.images import read_region_timeseries
     from neuroflow.fmri.signals import parcellate_surface, parcellate_volume
 
@@ -198,17 +256,17 @@ def run_parcellate(row: dict, atlas_name: str, atlas: dict, out_tsv, t_r_toleran
         note, sources = _table_t_r_note(row), [row["timeseries"]]
         side["Extraction"] = "ready region time series (extracted upstream)"
         masked = 0
-        all_nan = [r for r, col in zip(regions, signals.T) if np.isnan(col).all()]
     else:
         check_atlas_space(atlas_name, atlas.get("space", ""), row.get("space", ""), row["bold"])
         bold = _load_run(row, t_r_tolerance)
         t_r, note, sources = bold.t_r, bold.t_r_note, bold.sources
-        all_nan = []
         if bold.kind == "cifti":
             if not atlas.get("dlabel"):
                 raise ValueError(f"atlas {atlas_name!r} (fmri.atlases.{atlas_name}) has no CIFTI "
                                  f"'dlabel' file but {row['bold']} is a CIFTI run")
             labels, table, notes = cifti_labels_on(bold.brain_models, atlas["dlabel"], atlas_name)
+            check_label_table(labels, names, atlas.get("labels", ""), atlas["dlabel"], atlas_name,
+                              all_listed=False)
             table.update(names)
             mask = bold.data.std(axis=1) > 0
             masked = int(((labels != 0) & ~mask).sum())
@@ -229,6 +287,8 @@ def run_parcellate(row: dict, atlas_name: str, atlas: dict, out_tsv, t_r_toleran
             left, right, table = load_surface_atlas(atlas["left"], atlas["right"])
             table.update(names)
             labels = np.concatenate([left, right])
+            check_label_table(labels, names, atlas.get("labels", ""),
+                              f"{atlas['left']} / {atlas['right']}", atlas_name)
             if labels.size != bold.data.shape[0]:
                 raise ValueError(f"atlas {atlas_name!r} ({atlas['left']}) has {labels.size} vertices "
                                  f"but {row['bold']} has {bold.data.shape[0]}: wrong space?")
@@ -241,18 +301,26 @@ def run_parcellate(row: dict, atlas_name: str, atlas: dict, out_tsv, t_r_toleran
             if not atlas.get("path"):
                 raise ValueError(f"atlas {atlas_name!r} has no volumetric 'path' but {row['bold']} "
                                  "is a volumetric run")
+            if names:
+                import nibabel as nib
+
+                check_label_table(np.unique(np.asarray(nib.load(atlas["path"]).dataobj).round()),
+                                  names, atlas["labels"], atlas["path"], atlas_name)
             signals, regions, n_units = parcellate_volume(bold.img, atlas["path"], names)
             masked = 0
             side["Extraction"] = ("nilearn NiftiLabelsMasker (strategy mean, labels resampled to "
                                   "the data grid)")
             sources = [*sources, atlas["path"]]
-    empty = [r for r, n in zip(regions, n_units) if n == 0] + all_nan
+    signals, empty, reasons = mark_empty_regions(signals, regions, n_units)
     if empty:
-        print(f"run {row['stem']}, atlas {atlas_name}: empty regions (no signal) {empty}")
+        print(f"WARNING: run {row['stem']}, atlas {atlas_name}: {len(empty)} empty region(s) "
+              f"written as n/a (left out of the denoised series and of FC): "
+              + "; ".join(f"{r} ({reasons[r]})" for r in empty))
     table = pd.DataFrame(signals, columns=regions)
     side.update({"RepetitionTime": t_r, "RepetitionTimeSource": note, "SamplingFrequency": 1.0 / t_r,
                  "NVolumes": int(signals.shape[0]), "RegionNUnits": n_units,
                  "AtlasVerticesMaskedAsConstant": masked, "EmptyRegions": empty,
+                 "EmptyRegionReasons": reasons, "EmptyRegionsNote": EMPTY_NOTE,
                  "SourcesSha256": _sha(sources), "SoftwareVersions": _versions()})
     _write_table(table, out_tsv, f"Raw region time series (atlas {atlas_name}; not denoised); rows = "
                  "volumes, columns = regions.", side, sources=sources)
@@ -280,15 +348,21 @@ def run_denoise(raw_tsv, regressors_tsv, strategy_name: str, strategy: dict, out
     mask = np.asarray(reg_meta["VolumesKept"], dtype=int)
     clean = {k: strategy[k] for k in CLEAN_KEYS if k in strategy}
     excluded = bool(reg_meta["Excluded"])
+    empty = raw.columns[raw.isna().any()].tolist()
     if excluded:
         table = pd.DataFrame(columns=raw.columns)
     else:
-        empty = raw.columns[raw.isna().any()].tolist()
         values = raw.drop(columns=empty).to_numpy(dtype=np.float64)
         out = denoise(values, t_r, regs if regs.shape[1] else None, mask, **clean)
         table = pd.DataFrame(out, columns=[c for c in raw.columns if c not in empty])
     side = {k: raw_meta.get(k) for k in ("Atlas", "Space", "RepetitionTime", "SamplingFrequency",
                                           "RegionNUnits", "Extraction")}
+    dropped_empty = [] if excluded else empty
+    side.update({"EmptyRegions": dropped_empty,
+                 "EmptyRegionReasons": {r: (raw_meta.get("EmptyRegionReasons") or {}).get(r, "all n/a")
+                                        for r in dropped_empty},
+                 "EmptyRegionsNote": "Empty regions of the raw series are left out of this table "
+                                     "(see the raw series' sidecar)."})
     side.update({"Strategy": strategy_name, "Loader": strategy.get("loader"),
                  "LoaderOptions": strategy.get("options", {}), "NRegressors": int(regs.shape[1]),
                  "Regressors": list(regs.columns), "CleanParameters": clean,
@@ -302,6 +376,9 @@ def run_denoise(raw_tsv, regressors_tsv, strategy_name: str, strategy: dict, out
             "kept volumes (see VolumesKept), columns = regions.")
     if excluded:
         desc += " EXCLUDED by the minimum-data rule: no rows."
+    elif empty:
+        desc += f" {len(empty)} empty region(s) left out: {', '.join(empty[:10])}."
+        print(f"WARNING: {out_tsv}: empty region(s) left out {empty}")
     _write_table(table, out_tsv, desc, side, sources=[str(raw_tsv), str(regressors_tsv)])
 
 
@@ -381,13 +458,25 @@ def run_qc(row: dict, strategies: dict, regressor_tsvs: dict, out_tsv, out_png, 
 
 
 # --------------------------------------------------------------------------- group
+#: Columns that hold BIDS labels or names: read back as strings (``010188`` stays ``010188``).
+LABEL_COLUMNS = ("stem", "sub", "ses", "task", "acq", "run", "space", "res", "den", "kind",
+                 "strategy", "atlas", "path", "exclusion_reason")
+
+
+def read_qc_table(path) -> pd.DataFrame:
+    """A per-run QC TSV, labels kept as strings and ``n/a`` as NaN in the numeric columns."""
+    with open(path) as fh:
+        header = fh.readline().rstrip("\n").split("\t")
+    return pd.read_csv(path, sep="\t", keep_default_na=False, na_values=["n/a"],
+                       dtype={c: str for c in LABEL_COLUMNS if c in header})
+
+
 def run_group(qc_tsvs, denoised_tsvs, results_dir, out_qc, out_excluded, out_index, out_png) -> None:
     """Group tables: all QC rows, the excluded runs, and the index of region time series."""
     from neuroflow.fmri.index import parse_entities
     from neuroflow.fmri.qc import plot_group_qc
 
-    qc = pd.concat([pd.read_csv(p, sep="\t", keep_default_na=False, na_values=["n/a"])
-                    for p in sorted(qc_tsvs)], ignore_index=True)
+    qc = pd.concat([read_qc_table(p) for p in sorted(qc_tsvs)], ignore_index=True)
     qc = qc.sort_values(["stem", "strategy"], kind="stable").reset_index(drop=True)
     write_tsv(qc, out_qc, "fMRI QC of every run and strategy (concatenated per-run QC tables).",
               sources=sorted(str(p) for p in qc_tsvs))
@@ -400,14 +489,21 @@ def run_group(qc_tsvs, denoised_tsvs, results_dir, out_qc, out_excluded, out_ind
                                                      "res", "den")},
                      "atlas": meta["Atlas"], "strategy": meta["Strategy"],
                      "t_r": meta["RepetitionTime"], "n_regions": len(meta["RegionNUnits"] or []),
+                     "n_empty_regions": len(meta.get("EmptyRegions") or []),
                      "n_volumes_kept": meta["NVolumesKept"], "fraction_kept": meta["FractionKept"],
                      "excluded": meta["Excluded"], "exclusion_reason": meta["ExclusionReason"]})
     index = pd.DataFrame(rows)
     write_tsv(index, out_index, "Index of the denoised region time series (the files later stages "
               "read). Skip rows with excluded = True.", columns={
                   "path": "relative to the results directory", "t_r": "repetition time (s)",
+                  "n_empty_regions": "regions left out as empty (see the file's EmptyRegions)",
                   "n_volumes_kept": "rows of the time series after censoring"})
     excluded = index[index["excluded"].astype(bool)]
     write_tsv(excluded.reset_index(drop=True), out_excluded,
               "Runs excluded by the minimum-data rule (too little clean data after censoring).")
-    plot_group_qc(qc, out_png, title="fMRI denoising QC: volumes kept and DVARS reduction per run")
+    title = "fMRI denoising QC: volumes kept and DVARS reduction per run"
+    with_empty = index[index["n_empty_regions"] > 0] if len(index) else index
+    if len(with_empty):
+        title += (f"\n{len(with_empty)} run x atlas x strategy file(s) with empty regions left out "
+                  "(column n_empty_regions of desc-timeseries_index.tsv)")
+    plot_group_qc(qc, out_png, title=title)

@@ -131,6 +131,22 @@ def symmetrize_gap(directed: np.ndarray, reduce: str = "mean") -> np.ndarray:
     return np.maximum(sym, sym.T)  # exact symmetry against float round-off
 
 
+def _check_some_neurons(edges: pd.DataFrame, neuron_edges: pd.DataFrame,
+                        other_edges: pd.DataFrame, source_id: str) -> None:
+    """A table none of whose edges joins two canonical neurons is an error, not a zero matrix."""
+    if len(neuron_edges):
+        return
+    where = edges.attrs.get("source_file") or f"source {source_id!r}"
+    labels = sorted(set(edges["pre"].astype(str)) | set(edges["post"].astype(str)))
+    unmapped = sorted(set(other_edges.loc[other_edges["pre_block"] == "unmapped", "pre"])
+                      | set(other_edges.loc[other_edges["post_block"] == "unmapped", "post"]))
+    raise ValueError(
+        f"{where}: source {source_id!r}: no edge joins two canonical neurons "
+        f"({len(unmapped)} of {len(labels)} labels map to no cell, e.g. {unmapped[:5]}); "
+        "the connectome would be all zero: check the label spelling, the reader "
+        "(connectome.sources." + source_id + ".reader) or add aliases (connectome.aliases)")
+
+
 def homogenize_source(edges: pd.DataFrame, label_map: LabelMap, source_id: str, *,
                       gap_reduce: str = "mean", attrs: dict | None = None) -> xr.Dataset:
     """Homogenize one source's edge table into the canonical neuron order.
@@ -148,6 +164,12 @@ def homogenize_source(edges: pd.DataFrame, label_map: LabelMap, source_id: str, 
     attrs : dict, optional
         Extra provenance (citation, input files and checksums, versions, parameters).
 
+    Raises
+    ------
+    ValueError
+        When no edge joins two canonical neurons (e.g. every label unknown), naming the
+        file (``edges.attrs["source_file"]``) and the source.
+
     Returns
     -------
     ds : xarray.Dataset
@@ -156,6 +178,7 @@ def homogenize_source(edges: pd.DataFrame, label_map: LabelMap, source_id: str, 
     """
     neurons = label_map.blocks["neuron"]
     neuron_edges, other_edges = map_edges(edges, label_map)
+    _check_some_neurons(edges, neuron_edges, other_edges, source_id)
     chem = directed_matrix(neuron_edges, neurons, "chemical")
     gap_listed = directed_matrix(neuron_edges, neurons, "electrical")
     gap = symmetrize_gap(gap_listed, gap_reduce)

@@ -22,15 +22,32 @@ from neuroflow.resources import sha256_file as sha256_of
 
 def homogenize_source_files(files, *, source_id: str, reader: str, reader_options: dict,
                             cell_table, aliases, exclude, gap_reduce: str, citation: str,
-                            label: str, out_nc, out_unmapped) -> xr.Dataset:
-    """Read one source's original table(s), homogenize, write NetCDF + unmapped-label TSV."""
+                            label: str, out_nc, out_unmapped,
+                            expected_rows=None) -> xr.Dataset:
+    """Read one source's original table(s), homogenize, write NetCDF + unmapped-label TSV.
+
+    ``expected_rows`` (optional, one entry per file, ``None`` = unknown): data rows each
+    text table must have (the manifest's ``rows``); a shorter file is an error naming it.
+    """
+    import inspect
+
     from neuroflow.io.connectomes import READERS
 
     files = [Path(f) for f in files]
     if reader not in READERS:
         raise ValueError(f"source {source_id!r}: unknown reader {reader!r}; "
                          f"expected one of {sorted(READERS)}")
-    tables = [READERS[reader](f, **(reader_options or {})) for f in files]
+    expected = list(expected_rows) if expected_rows is not None else [None] * len(files)
+    if len(expected) != len(files):
+        raise ValueError(f"source {source_id!r}: {len(expected)} expected row counts for "
+                         f"{len(files)} files")
+    takes_rows = "expected_rows" in inspect.signature(READERS[reader]).parameters
+    tables = []
+    for f, n in zip(files, expected):
+        options = dict(reader_options or {})
+        if n is not None and takes_rows and options.get("expected_rows") is None:
+            options["expected_rows"] = int(n)
+        tables.append(READERS[reader](f, **options))
     edges = pd.concat(tables, ignore_index=True) if len(tables) > 1 else tables[0]
     edges.attrs = dict(tables[0].attrs)
     edges.attrs["notes"] = [n for t in tables for n in t.attrs.get("notes", [])]

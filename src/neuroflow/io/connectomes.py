@@ -28,6 +28,12 @@ the index is a fresh ``RangeIndex``, so reading the same file twice gives identi
 frames. ``df.attrs`` holds ``source_file`` (the path read), ``weight_unit`` and
 ``notes``, a list of strings describing every choice and repair made while reading.
 
+Text tables are checked for completeness: a file whose last line has no line break is
+accepted only when it is byte for byte a published file listed in :data:`PUBLISHED_SHA256`
+(its last line may otherwise be cut, e.g. a count 10 read as 1), and ``expected_rows``
+(a reader option; the manifest's ``rows`` for its files) must equal the number of data
+rows read (a file cut at a line boundary loses whole rows).
+
 Any problem with a file (missing, truncated or corrupt, a missing column or sheet, a
 non-numeric or negative weight, an unknown connection type) raises
 :class:`ConnectomeFileError` naming the file and, where it applies, the line, sheet,
@@ -37,6 +43,7 @@ cell or column; a partial table is never returned.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import math
 import re
@@ -63,6 +70,12 @@ SYNAPSE_TYPES = ("chemical", "electrical")
 
 EDGE_COLUMNS = ("pre", "post", "synapse_type", "weight")
 """The columns of every edge table, in order."""
+
+PUBLISHED_SHA256 = {
+    "c8aac78756b71f6337629951e5f4211448e85d148f6db9b367b2cd0450bb403a":
+        "aconnectome_white_1986_whole.csv of cect 0.3.5 (2961 data rows)",
+}
+"""Published text tables known to be complete although their last line has no line break."""
 
 _XLSX_MAGIC = b"PK\x03\x04"
 _XLS_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -113,6 +126,30 @@ def _read_text(p: Path) -> str:
     if not text.strip():
         raise ConnectomeFileError(p, "file is empty")
     return text
+
+
+def _check_last_line(p: Path, text: str, notes: list[str]) -> None:
+    """A last line without a line break may be cut: an error unless the file is published."""
+    if text.endswith(("\n", "\r")):
+        return
+    digest = hashlib.sha256(p.read_bytes()).hexdigest()
+    if digest in PUBLISHED_SHA256:
+        notes.append(f"no line break after the last line; the file is the published "
+                     f"{PUBLISHED_SHA256[digest]} (sha256 {digest[:12]}...), so it is complete")
+        return
+    last = len(text.splitlines())
+    raise ConnectomeFileError(
+        p, "the file does not end with a line break, so its last line may be cut short (a "
+        "truncated copy reads a count of 10 as 1); end the file with a newline if it is "
+        "complete", f"line {last}")
+
+
+def _check_rows(p: Path, n_rows: int, expected_rows: int | None) -> None:
+    if expected_rows is not None and n_rows != int(expected_rows):
+        raise ConnectomeFileError(
+            p, f"{n_rows} data rows read, expected {int(expected_rows)} (reader option "
+            "expected_rows, or the manifest's 'rows'): the file is truncated or is not the "
+            "expected table")
 
 
 def _is_empty(value: Any) -> bool:
@@ -410,7 +447,7 @@ def _drop_zero(parsed, notes: list[str], what: str = "rows") -> list:
 # --------------------------------------------------------------------------- White 1986
 
 
-def read_white_1986_whole(path) -> pd.DataFrame:
+def read_white_1986_whole(path, expected_rows: int | None = None) -> pd.DataFrame:
     """Read ``aconnectome_white_1986_whole.csv`` (White et al. 1986, whole animal).
 
     The file is the White et al. (1986) hermaphrodite wiring as re-annotated for the
@@ -423,6 +460,9 @@ def read_white_1986_whole(path) -> pd.DataFrame:
     ----------
     path : str or os.PathLike
         The file to read.
+    expected_rows : int, optional
+        Number of data rows (non-empty lines after the header) the file must have; the
+        published file has 2961.
 
     Returns
     -------
@@ -439,7 +479,9 @@ def read_white_1986_whole(path) -> pd.DataFrame:
     ------
     ConnectomeFileError
         If the file is missing, has no ``pre``/``post``/``type``/``synapses`` columns, a
-        row has the wrong number of fields, an unknown type or a non-numeric weight.
+        row has the wrong number of fields, an unknown type or a non-numeric weight, its
+        last line has no line break (unless it is the published file), or it does not
+        have ``expected_rows`` data rows.
     """
     p = _require_file(path)
     text = _read_text(p)
@@ -467,6 +509,8 @@ def read_white_1986_whole(path) -> pd.DataFrame:
             rows.append((where, row))
     except csv.Error as exc:
         raise ConnectomeFileError(p, f"malformed delimited text: {exc}") from exc
+    _check_last_line(p, text, notes)
+    _check_rows(p, len(rows), expected_rows)
     parsed = _edge_rows(p, rows, cols, names)
     type_map = {"chemical": "chemical", "electrical": "electrical"}
     _classify(p, parsed, type_map)
@@ -498,7 +542,7 @@ _DURBIN_TYPES = {
 }
 
 
-def read_durbin_1987(path, animal: str = "N2U") -> pd.DataFrame:
+def read_durbin_1987(path, animal: str = "N2U", expected_rows: int | None = None) -> pd.DataFrame:
     """Read R. M. Durbin's original ``neurodata.txt`` (1987 thesis) for one animal.
 
     The file has no header; each line holds five tab-separated fields: cell, partner,
@@ -521,6 +565,9 @@ def read_durbin_1987(path, animal: str = "N2U") -> pd.DataFrame:
         The original ``neurodata.txt`` (not cect's ``neurodata_updated.txt``).
     animal : str, default "N2U"
         Which animal's rows to keep (``"N2U"`` or ``"JSH"``).
+    expected_rows : int, optional
+        Number of data lines (both animals; blank and ``#`` lines not counted) the file
+        must have; the original has 7832.
 
     Returns
     -------
@@ -536,8 +583,9 @@ def read_durbin_1987(path, animal: str = "N2U") -> pd.DataFrame:
     ------
     ConnectomeFileError
         If the file is missing, a line does not have five fields, a type is unknown, a
-        count is not numeric, an empty animal field cannot be inferred, or the file
-        has no rows for ``animal``.
+        count is not numeric, an empty animal field cannot be inferred, the file
+        has no rows for ``animal``, its last line has no line break, or it does not have
+        ``expected_rows`` data lines.
     """
     p = _require_file(path)
     text = _read_text(p)
@@ -568,13 +616,16 @@ def read_durbin_1987(path, animal: str = "N2U") -> pd.DataFrame:
         rows.append((lineno, pre, post, kind, fields[3].strip(), w))
     if not rows:
         raise ConnectomeFileError(p, "no data lines")
+    first_notes: list[str] = []
+    _check_last_line(p, text, first_notes)
+    _check_rows(p, len(rows), expected_rows)
 
     animals = sorted({r[4] for r in rows if r[4]})
     keys: dict[str, dict[tuple[str, str, str], float]] = {a: {} for a in animals}
     for _, pre, post, kind, an, w in rows:
         if an:
             keys[an][(pre, post, kind)] = keys[an].get((pre, post, kind), 0.0) + w
-    notes: list[str] = []
+    notes: list[str] = first_notes
     repaired = []
     for i, (lineno, pre, post, kind, an, w) in enumerate(rows):
         if an:

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 from neuroflow import __version__
-from neuroflow.provenance import atomic_path, package_versions, write_json
+from neuroflow.provenance import atomic_write, package_versions, write_json
 
 
 def git_sha(root) -> str:
@@ -115,6 +115,5 @@ def write_methods_html(config: dict, manifest_path, out) -> None:
     page = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<title>neuroflow methods</title></head>\n<body>\n<h1>Methods</h1>\n"
             + "\n".join(body) + "\n</body></html>\n")
-    tmp = atomic_path(out)
-    tmp.write_text(page)
-    tmp.replace(Path(out))
+    with atomic_write(out) as tmp:
+        tmp.write_text(page)

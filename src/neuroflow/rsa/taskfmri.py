@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from neuroflow.bids import BIDSInputError
-from neuroflow.provenance import atomic_path, write_json, write_netcdf
+from neuroflow.provenance import atomic_write, write_json, write_netcdf
 
 KEY = "trsa.task"
 
@@ -147,9 +147,8 @@ def _save_nifti(img, path) -> None:
 
     out = nib.Nifti1Image(np.asarray(img.get_fdata(), dtype=np.float32), img.affine)
     out.header.set_xyzt_units("mm", "sec")
-    tmp = atomic_path(path, ".nii.gz")
-    nib.save(out, tmp)
-    Path(tmp).replace(path)
+    with atomic_write(path, ".nii.gz") as tmp:
+        nib.save(out, tmp)
 
 
 def glm_run_files(bold, mask, events, confounds, out_betas, out_residuals, out_json, *,
