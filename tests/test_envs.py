@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from neuroflow.schema_docs import load_schema, render
 from neuroflow.devtools import demo_config
+from neuroflow.schema_docs import load_schema, render
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,21 +26,83 @@ def pyproject_pins() -> dict[str, str]:
     return dict(_split(r) for r in reqs)
 
 
-@pytest.mark.parametrize("env_file", sorted((ROOT / "envs").glob("*.yaml")), ids=lambda p: p.name)
+ENV_FILES = sorted((ROOT / "envs").glob("*.yaml"))
+
+
+def _is_local(req: str) -> bool:
+    """Whether a pip entry of an env file names a path (``-e ../``, ``./pkg``, ``file:``)."""
+    req = req.strip()
+    return (req.startswith(("-e", "--editable", ".", "/", "~")) or "file:" in req
+            or "/" in req.split("@")[0] or "\\" in req)
+
+
+@pytest.mark.parametrize("env_file", ENV_FILES, ids=lambda p: p.name)
 def test_env_pins_match_pyproject(env_file):
     env = yaml.safe_load(env_file.read_text())
     pins = pyproject_pins()
     pip_reqs = [d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d][0]
     checked = 0
     for req in pip_reqs:
-        if req.startswith("-e"):
-            continue
+        assert not _is_local(req), (
+            f"{env_file.name}: {req!r} is a path; Snakemake creates the env from a copy under "
+            ".snakemake/conda/ where it would not resolve (neuroflow comes from the post-deploy "
+            "script)")
         name, spec = _split(req)
         assert name in pins, f"{env_file.name}: {name} is not a dependency in pyproject.toml"
         assert spec == pins[name], f"{env_file.name}: {name}{spec} != pyproject {name}{pins[name]}"
         checked += 1
     assert checked >= 5
     assert "python=3.11" in env["dependencies"]
+
+
+@pytest.mark.parametrize("env_file", ENV_FILES, ids=lambda p: p.name)
+def test_env_installs_neuroflow_from_its_post_deploy_script_wherever_snakemake_copies_it(
+        env_file, tmp_path):
+    """Snakemake finds ``<env>.post-deploy.sh`` next to the env file (its own lookup), copies it
+    to ``.snakemake/conda/<hash>.post-deploy.sh`` and runs it inside the new env from the work
+    folder: the script installs what NEUROFLOW_PIP_SPEC names, a source folder as editable,
+    and stops with a message naming itself and the variable when it is unset. (conda channels
+    are unreachable here, so the env itself is not created: a stand-in ``python`` records the
+    pip call.)"""
+    import os
+    import shutil
+    import subprocess
+
+    from snakemake.sourcecache import LocalSourceFile
+
+    found = LocalSourceFile(str(env_file)).replace_suffix([".yaml", ".yml"], ".post-deploy.sh")
+    script = Path(found.get_path_or_uri(secret_free=True))
+    assert script.is_file(), f"{env_file.name}: no {script.name} next to it"
+    assert script.read_text().startswith("#!/usr/bin/env bash\n")
+    copy = tmp_path / ".snakemake/conda/0123abcd.post-deploy.sh"  # as Snakemake copies it
+    copy.parent.mkdir(parents=True)
+    shutil.copy(script, copy)
+    fake_bin = tmp_path / "envbin"
+    fake_bin.mkdir()
+    calls = tmp_path / "calls.txt"
+    (fake_bin / "python").write_text(f'#!/bin/sh\necho "$@" >> {calls}\n')
+    (fake_bin / "python").chmod(0o755)
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {**os.environ, "PATH": f"{fake_bin}{os.pathsep}{os.environ['PATH']}"}
+
+    def run(spec):
+        e = dict(env)
+        e.pop("NEUROFLOW_PIP_SPEC", None)
+        if spec is not None:
+            e["NEUROFLOW_PIP_SPEC"] = spec
+        return subprocess.run(["/usr/bin/env", "bash", str(copy)], cwd=work, env=e,
+                              capture_output=True, text=True)
+
+    assert run(str(ROOT)).returncode == 0
+    assert run("neuroflow==0.1.0").returncode == 0
+    assert calls.read_text().splitlines() == [
+        f"-m pip install --no-input --editable {ROOT}",
+        "-m pip install --no-input neuroflow==0.1.0"]
+    unset = run(None)
+    assert unset.returncode == 1 and f"envs/{script.name}" in unset.stderr
+    assert "NEUROFLOW_PIP_SPEC is not set" in unset.stderr
+    assert len(calls.read_text().splitlines()) == 2
 
 
 def test_config_readme_is_generated_from_schema():

@@ -128,6 +128,68 @@ def test_spearman_and_kendall_equal_scipy_with_ties():
                 assert kt[n, i, j] == pytest.approx(kendalltau(Xt[n, i], Xt[n, j]).statistic, abs=1e-12)
 
 
+def rank_windows():
+    """4 windows x 6 regions x 40 volumes: continuous, heavily tied (rounded), a constant
+    region, and a shifted and scaled copy (offset 1e4, scale 1e3)."""
+    rng = np.random.default_rng(11)
+    W = np.einsum("ij,njt->nit", rng.standard_normal((6, 6)), rng.standard_normal((4, 6, 40)))
+    W[1] = np.round(W[1])                        # many ties in every region
+    W[2, :3] = np.round(W[2, :3] / 2)
+    W[2, 4] = 3.0                                # a constant region
+    W[3] = 1e4 + 1e3 * W[0]
+    return W
+
+
+def dcor_reference(x, y):
+    """Distance correlation of two series from their double-centred distance matrices."""
+    def centred(v):
+        d = np.abs(v[:, None] - v[None, :])
+        return d - d.mean(axis=0)[None, :] - d.mean(axis=1)[:, None] + d.mean()
+
+    A, B = centred(x), centred(y)
+    dvar2 = (A * A).mean() * (B * B).mean()
+    return np.sqrt((A * B).mean() / np.sqrt(dvar2)) if dvar2 > 0 else 0.0
+
+
+def test_kendall_equals_scipy_tau_b_with_ties_and_zero_for_a_constant_region():
+    from scipy.stats import kendalltau
+
+    W = rank_windows()
+    kt = kendall(W)
+    for n in range(W.shape[0]):
+        for i in range(6):
+            for j in range(6):
+                if n == 2 and 4 in (i, j):
+                    assert kt[n, i, j] == 0.0        # scipy: NaN (no untied pair)
+                else:
+                    ref = kendalltau(W[n, i], W[n, j], variant="b").statistic
+                    assert kt[n, i, j] == pytest.approx(ref, abs=1e-10)
+
+
+def test_distance_correlation_equals_the_per_pair_double_centred_definition():
+    W = rank_windows()
+    dc = distance_correlation(W)
+    for n in range(W.shape[0]):
+        for i in range(6):
+            for j in range(6):
+                assert dc[n, i, j] == pytest.approx(dcor_reference(W[n, i], W[n, j]), abs=1e-10)
+    assert (dc[2, 4] == 0).all() and (dc[2, :, 4] == 0).all()
+
+
+def test_pair_gram_operators_do_not_depend_on_the_buffer_split(monkeypatch):
+    import neuroflow.fc.operators as ops
+
+    W = rank_windows()
+    whole_kt, whole_dc = kendall(W), distance_correlation(W)
+    # 3 KB: one window per chunk, its 780 time pairs in blocks of <= 125 (kendall) / 62 (dcor)
+    monkeypatch.setattr(ops, "_PAIR_BUFFER_BYTES", 3e3)
+    assert len(list(ops._lag_blocks(40, 62))) > 10
+    np.testing.assert_array_equal(kendall(W), whole_kt)
+    monkeypatch.setattr(ops, "_FLOAT32_EXACT_SUMS", 100)     # the double-precision path
+    np.testing.assert_array_equal(kendall(W), whole_kt)
+    np.testing.assert_allclose(distance_correlation(W), whole_dc, atol=1e-12)
+
+
 def test_gaussian_mutual_information_matches_the_analytic_value():
     rho = 0.6
     rng = np.random.default_rng(1)

@@ -47,3 +47,22 @@ def materialize(dest) -> Path:
         else:
             shutil.copy2(src, dest / name)
     return dest
+
+
+def pip_spec() -> str:
+    """What a conda env's post-deploy script installs as neuroflow (``NEUROFLOW_PIP_SPEC``):
+    this installation's source folder (editable/local installs), its VCS or archive URL,
+    or ``neuroflow==<version>`` from the package index."""
+    import json
+    from importlib import metadata
+    from urllib.parse import unquote, urlparse
+
+    dist = metadata.distribution("neuroflow")
+    direct = json.loads(dist.read_text("direct_url.json") or "{}")
+    url = direct.get("url", "")
+    if url.startswith("file://"):
+        return unquote(urlparse(url).path)
+    if "vcs_info" in direct:
+        vcs = direct["vcs_info"]
+        return f"neuroflow @ {vcs['vcs']}+{url}@{vcs['commit_id']}"
+    return f"neuroflow @ {url}" if url else f"neuroflow=={dist.version}"

@@ -1,4 +1,5 @@
 # Config validation, paths and input functions shared by every stage.
+import os
 from pathlib import Path
 
 from snakemake.utils import validate
@@ -22,6 +23,7 @@ from neuroflow.config import (
 )
 from neuroflow.participants import check_participant_sheets
 from neuroflow.schema_docs import load_schema
+from neuroflow.workflow_files import pip_spec
 from neuroflow.resources import dataset_paths, load_manifest
 
 
@@ -47,6 +49,9 @@ BIDS = check_bids_config(config)
 check_eeg_inputs(config)  # every selected participant has EEG; channels.tsv usable
 # participants sheets (and the fMRI run sheet's sub/ses) against the common row schema
 check_participant_sheets(config, schema=Path(workflow.current_basedir) / "../schemas/participants.schema.yaml")
+
+# what the conda envs' post-deploy scripts install as neuroflow (envs/*.post-deploy.sh)
+os.environ.setdefault("NEUROFLOW_PIP_SPEC", pip_spec())
 
 MANIFEST = load_manifest(config["resources"]["manifest"])
 R = config["results_dir"]

@@ -324,3 +324,75 @@ def spkit_to_raw(data: dict, key: str = "X_raw", description: str = ""):
     raw = mne.io.RawArray(x, info, verbose="error")
     raw.set_meas_date(None)
     return raw
+
+
+# -- derivative _channels.tsv ------------------------------------------------------------
+
+#: BIDS channel types of MNE's channel kinds (as mne-bids writes them for EEG recordings).
+BIDS_CHANNEL_TYPES = {"eeg": "EEG", "eog": "EOG", "ecg": "ECG", "emg": "EMG", "stim": "TRIG",
+                      "misc": "MISC", "resp": "RESP", "temperature": "TEMP", "gsr": "GSR",
+                      "bio": "MISC"}
+_SI_PREFIXES = {0: "", 3: "k", -3: "m", -6: "µ", -9: "n", -12: "p"}
+
+#: Descriptions of the columns of the EEG stage's ``_channels.tsv`` (for its JSON sidecar):
+#: BIDS' required ``name``, ``type``, ``units``, its optional ``status``, then quality columns.
+CHANNELS_TSV_COLUMNS = {
+    "name": "channel label", "type": "BIDS channel type",
+    "units": "physical unit of the channel's values in the derivative FIF files "
+             "(as MNE holds them: V for EEG)",
+    "status": "good or bad",
+    "amplitude_uV": "robust amplitude (IQR/1.349) after filtering, microvolts",
+    "deviation_z": "robust z-score of the amplitude over channels",
+    "lof_score": "local outlier factor (n/a when not computed)",
+    "bad_detected": "flagged by a criterion", "reason": "criteria that flagged it",
+    "interpolated": "replaced by spherical-spline interpolation"}
+
+
+def channel_units(info, names) -> list[str]:
+    """BIDS ``units`` of the channels `names` of `info`: SI prefix + unit (``V``, ``µV``).
+
+    Unitless channels (FIFF unit none, e.g. stimulus channels) give ``n/a``. Raises
+    ``ValueError`` naming a channel that `info` does not hold.
+    """
+    from mne.io.constants import FIFF
+
+    unit_names = {FIFF.FIFF_UNIT_V: "V", FIFF.FIFF_UNIT_T: "T", FIFF.FIFF_UNIT_T_M: "T/m",
+                  FIFF.FIFF_UNIT_MOL: "mol", FIFF.FIFF_UNIT_CEL: "oC", FIFF.FIFF_UNIT_S: "S",
+                  FIFF.FIFF_UNIT_M: "m", FIFF.FIFF_UNIT_AM: "A*m"}
+    chs = {ch["ch_name"]: ch for ch in info["chs"]}
+    out = []
+    for name in names:
+        if name not in chs:
+            raise ValueError(f"channel {name!r} is not in the recording's info "
+                             f"(channels: {list(chs)})")
+        unit, mul = chs[name]["unit"], int(chs[name]["unit_mul"])
+        if unit == FIFF.FIFF_UNIT_NONE or unit not in unit_names or mul not in _SI_PREFIXES:
+            out.append("n/a")
+        else:
+            out.append(_SI_PREFIXES[mul] + unit_names[unit])
+    return out
+
+
+def bids_channels_table(channels, info):
+    """The EEG stage's ``_channels.tsv`` table: BIDS ``name``, ``type``, ``units``, ``status``
+    first, then the bad-channel quality columns.
+
+    Parameters
+    ----------
+    channels : DataFrame
+        :func:`neuroflow.eeg.preprocess.detect_bad_channels`' table (``name``, ``bad``, ...),
+        plus ``interpolated`` where the pipeline adds it.
+    info : mne.Info
+        Info of the data the derivative holds (types and units are read from it).
+    """
+    import mne
+
+    ch = channels.rename(columns={"bad": "bad_detected"}).reset_index(drop=True)
+    names = ch["name"].tolist()
+    idx = {n: i for i, n in enumerate(info["ch_names"])}
+    units = channel_units(info, names)  # raises for an unknown channel first
+    kinds = [mne.channel_type(info, idx[n]) for n in names]
+    ch.insert(1, "type", [BIDS_CHANNEL_TYPES.get(k, k.upper()) for k in kinds])
+    ch.insert(2, "units", units)
+    ch.insert(3, "status", np.where(ch["bad_detected"].astype(bool), "bad", "good"))
+    return ch

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from neuroflow.eeg.io import EEGInputError
+from neuroflow.eeg.io import CHANNELS_TSV_COLUMNS, EEGInputError, bids_channels_table
 from neuroflow.provenance import atomic_write, package_versions, write_json, write_netcdf, write_tsv
 from neuroflow.resources import sha256_file
 
@@ -158,17 +158,10 @@ def preprocess_recording(spec: dict, files, *, montage: str, on_missing: str, cf
     if res["ica"] is not None and out.get("ica"):
         save_fif(res["ica"], out["ica"])
     srcs = [str(recording)]
-    ch = res["channels"].rename(columns={"bad": "bad_detected"})
-    ch.insert(1, "type", "EEG")
-    ch.insert(2, "status", np.where(ch["bad_detected"], "bad", "good"))
+    ch = bids_channels_table(res["channels"], res["raw"].info)
     write_tsv(ch, out["channels"], f"EEG channels of {label} ({note}): detected bad "
               "channels (flat, deviation, lof) and whether they were interpolated",
-              {"name": "channel label", "type": "channel type", "status": "good or bad",
-               "amplitude_uV": "robust amplitude (IQR/1.349) after filtering, microvolts",
-               "deviation_z": "robust z-score of the amplitude over channels",
-               "lof_score": "local outlier factor (n/a when not computed)",
-               "bad_detected": "flagged by a criterion", "reason": "criteria that flagged it",
-               "interpolated": "replaced by spherical-spline interpolation"}, srcs)
+              CHANNELS_TSV_COLUMNS, srcs)
     write_tsv(res["components"], out["components"],
               f"ICA components of {label} ({note}) with artifact scores; empty when ICA "
               "is off", {"explained_variance": "fraction of EEG variance",

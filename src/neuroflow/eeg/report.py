@@ -57,8 +57,14 @@ def plot_topomaps(ds, info, simulated: bool):
             for b in ds["band"].values]
     if "aperiodic_exponent" in ds:
         maps.append(("aperiodic exponent", ds["aperiodic_exponent"].values))
-    fig, axes = plt.subplots(1, len(maps), figsize=(2.2 * len(maps), 2.6), constrained_layout=True)
-    for ax, (name, values) in zip(np.atleast_1d(axes), maps):
+    # at most four maps a row, so that the page shows them at full size (8.5 in wide at most)
+    ncols = min(len(maps), 4)
+    nrows = -(-len(maps) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, squeeze=False, figsize=(2.1 * ncols, 2.5 * nrows),
+                             constrained_layout=True)
+    for ax in axes.ravel()[len(maps):]:
+        ax.remove()
+    for ax, (name, values) in zip(axes.ravel(), maps):
         im, _ = mne.viz.plot_topomap(values, info, axes=ax, show=False, cmap="viridis",
                                      sensors=True, contours=0, res=32)
         ax.set_title(name, fontsize=8)
@@ -88,6 +94,94 @@ def plot_connectivity(con, simulated: bool):
 
 def _table_html(df: pd.DataFrame) -> str:
     return df.to_html(index=False, float_format=lambda x: f"{x:.3g}", na_rep="n/a", border=0)
+
+
+#: Units of the preprocessing-step settings recorded in the summary JSON (``steps``).
+STEP_UNITS = {("filter", "l_freq"): "Hz", ("filter", "h_freq"): "Hz", ("notch", "freqs"): "Hz",
+              ("resample", "from"): "Hz", ("resample", "to"): "Hz",
+              ("epochs", "reject.peak_to_peak"): "µV", ("epochs", "reject.flat"): "µV"}
+
+
+def _setting_text(value, unit: str | None) -> str:
+    """One setting as a reader would write it: lists joined, None as "none", units added."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None:
+        return "none"
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return "none"
+        return ", ".join(_setting_text(v, None) for v in value) + (f" {unit}" if unit else "")
+    if isinstance(value, float):
+        value = f"{value:g}"
+    return f"{value} {unit}" if unit else str(value)
+
+
+def steps_table(steps: list[dict]) -> pd.DataFrame:
+    """The preprocessing steps of a summary JSON as rows of (step, setting, value).
+
+    ``steps`` is the summary's list of ``{"step": name, setting: value, ...}`` in the order
+    applied; nested settings (``reject``) become ``reject.peak_to_peak``...; a step without
+    settings gets one row with an empty setting. Values are text with units (Hz, µV).
+    """
+    rows = []
+    for i, s in enumerate(steps, start=1):
+        name = s["step"]
+        flat = {}
+        for key, value in s.items():
+            if key == "step":
+                continue
+            if isinstance(value, dict):
+                flat.update({f"{key}.{k}": v for k, v in value.items() if k != "activate"})
+            else:
+                flat[key] = value
+        if not flat:
+            rows.append({"#": i, "step": name, "setting": "", "value": ""})
+        for key, value in flat.items():
+            rows.append({"#": i, "step": name, "setting": key,
+                         "value": _setting_text(value, STEP_UNITS.get((name, key)))})
+    return pd.DataFrame(rows, columns=["#", "step", "setting", "value"])
+
+
+# -- figures in the MNE Report ------------------------------------------------------------
+
+#: Figure sizes in the report are whole quarter inches: a quarter inch is exact in binary
+#: floating point, so width x dpi is a whole number of pixels exactly (a size such as
+#: 2.4 * 3 = 7.199999999999999 in makes MNE read Agg's 720-px-wide buffer as 719 px wide,
+#: which shears the image diagonally).
+_SIZE_STEP_IN = 0.25
+
+
+def fit_report_figure(fig, *, max_width_px: int = 850, max_dpi: float = 100) -> tuple[int, int]:
+    """Give `fig` a dpi and size that MNE's Report renders pixel-exact; return (width, height)
+    in pixels.
+
+    MNE renders a figure at ``min(dpi, max_dpi, max_width_px / width)`` dots per inch; here
+    the dpi is set to a whole number that no limit lowers, the figure shrinks (aspect kept)
+    to fit ``max_width_px`` and its size is rounded to whole quarter inches, so that width x
+    dpi and height x dpi are exact integers. ``max_width_px`` and ``max_dpi`` are the
+    Report's ``img_max_width`` and ``img_max_res``.
+    """
+    dpi = int(max_dpi)
+    while dpi > 1 and (dpi * _SIZE_STEP_IN) % 1:  # quarter inches in whole pixels
+        dpi -= 1
+    w, h = fig.get_size_inches()
+    scale = min(1.0, max_width_px / (w * dpi))
+    step = 1 / _SIZE_STEP_IN
+    w_q = max(1, round(w * scale * step)) / step
+    if w_q * dpi > max_width_px:  # rounded up over the width limit
+        w_q -= _SIZE_STEP_IN
+    h_q = max(1, round(h * scale * step)) / step
+    fig.set_dpi(dpi)
+    fig.set_size_inches(w_q, h_q)
+    return int(w_q * dpi), int(h_q * dpi)
+
+
+def add_report_figure(rep, fig, *, title: str, section: str) -> None:
+    """Add a matplotlib figure to an MNE Report pixel-exact (:func:`fit_report_figure`)."""
+    fit_report_figure(fig, max_width_px=rep.img_max_width or 10**6,
+                      max_dpi=rep.img_max_res or 100)
+    rep.add_figure(fig, title=title, section=section)
 
 
 #: Per-recording files a report section reads (keys of :func:`recording_report`'s dicts).
@@ -137,8 +231,8 @@ def _add_recording(rep, r: dict, simulated: bool, prefix: str) -> None:
 
     summ = json.loads(Path(r["summary"]).read_text())
     truth_d = json.loads(Path(r["truth"]).read_text()) if r.get("truth") else None
-    steps = "".join(f"<li>{html.escape(json.dumps(s))}</li>" for s in summ["steps"])
-    rep.add_html(f"<p>Input: {html.escape(Path(summ['recording']).name)}</p><ol>{steps}</ol>",
+    rep.add_html(f"<p>Input: {html.escape(Path(summ['recording']).name)}</p>"
+                 f"{_table_html(steps_table(summ['steps']))}",
                  title=f"{prefix}Preprocessing steps", section=f"{prefix}Summary")
     if truth_d:
         keys = ("aperiodic_exponent", "alpha_peak_frequency", "dead_channel", "n_blinks")
@@ -166,11 +260,11 @@ def _add_recording(rep, r: dict, simulated: bool, prefix: str) -> None:
     with xr.open_dataset(r["features"], engine="h5netcdf") as ds:
         ds = ds.load()
     fig = plot_spectra(ds, simulated, truth_d)
-    rep.add_figure(fig, title=f"{prefix}Power spectrum and aperiodic fit",
-                   section=f"{prefix}Spectra")
+    add_report_figure(rep, fig, title=f"{prefix}Power spectrum and aperiodic fit",
+                      section=f"{prefix}Spectra")
     plt.close(fig)
     fig = plot_topomaps(ds, ep.info, simulated)
-    rep.add_figure(fig, title=f"{prefix}Scalp maps", section=f"{prefix}Spectra")
+    add_report_figure(rep, fig, title=f"{prefix}Scalp maps", section=f"{prefix}Spectra")
     plt.close(fig)
     rep.add_html(_table_html(pd.read_csv(r["aperiodic"], sep="\t")),
                  title=f"{prefix}specparam per channel", section=f"{prefix}Spectra")
@@ -178,7 +272,8 @@ def _add_recording(rep, r: dict, simulated: bool, prefix: str) -> None:
         with xr.open_dataset(r["connectivity"], engine="h5netcdf") as con:
             con = con.load()
         fig = plot_connectivity(con, simulated)
-        rep.add_figure(fig, title=f"{prefix}Sensor connectivity", section=f"{prefix}Connectivity")
+        add_report_figure(rep, fig, title=f"{prefix}Sensor connectivity",
+                          section=f"{prefix}Connectivity")
         plt.close(fig)
 
 

@@ -21,9 +21,12 @@ reference library or an analytic value in ``tests/test_fc_operators.py``):
   :class:`~sklearn.covariance.GraphicalLasso` (precision / partial correlation through
   nilearn's ``prec_to_partial``).
 * ``rank`` - Spearman (scipy ``rankdata`` + Pearson; checked against ``scipy.stats.spearmanr``)
-  and Kendall tau-b (vectorized pair signs; checked against ``scipy.stats.kendalltau``).
+  and Kendall tau-b (one Gram matrix of the per-region pair-sign vectors; checked against
+  ``scipy.stats.kendalltau``).
 * ``information`` - Gaussian mutual information -0.5 ln(1 - r^2) (nats) from the Pearson or
-  Ledoit-Wolf correlation; distance correlation (Szekely, Rizzo & Bakirov 2007, V-statistic).
+  Ledoit-Wolf correlation; distance correlation (Szekely, Rizzo & Bakirov 2007, V-statistic;
+  one Gram matrix of the per-region pair-distance vectors; checked against a per-pair
+  double-centring reference and the bivariate-Gaussian closed form).
 * ``lagged`` - Pearson correlation of lag-shifted segments: at a fixed lag (directed) and the
   largest-magnitude value over a lag range (undirected).
 * ``spectral`` - DPSS multitaper spectra from MNE (``psd_array_multitaper``, output
@@ -179,22 +182,91 @@ def spearman(X, t_r=None, cache=None):
     return _pearson(rankdata(X, axis=-1), {})
 
 
-def kendall(X, t_r=None, cache=None):
-    """Kendall tau-b (ties handled as in ``scipy.stats.kendalltau``).
+#: Bytes of pair-difference buffer held at once by :func:`kendall` and :func:`distance_correlation`.
+_PAIR_BUFFER_BYTES = 8e6
 
-    With s_i(t, u) = sign(x_i(t) - x_i(u)) over all pairs t < u,
-    tau_b(i, j) = sum s_i s_j / sqrt(sum s_i^2 * sum s_j^2).
+
+#: Integer sums below this are exact in single precision (2**24).
+_FLOAT32_EXACT_SUMS = 2 ** 24
+
+
+def _lag_blocks(n_t: int, max_pairs: int):
+    """Group the lags 1 .. n_t - 1 into runs of at most ``max_pairs`` time pairs (>= 1 lag)."""
+    block, size = [], 0
+    for k in range(1, n_t):
+        if block and size + n_t - k > max_pairs:
+            yield block
+            block, size = [], 0
+        block.append(k)
+        size += n_t - k
+    yield block
+
+
+def _pair_gram(X, fill, dtype):
+    """Gram matrix over all time pairs of a per-pair feature, for every sample.
+
+    ``fill(a, b, out)`` writes the feature of the pairs (t + k, t) of each region into
+    ``out`` from ``a = x[..., k:]`` and ``b = x[..., :-k]``. The pairs t < u are visited lag
+    by lag (u = t + k) in blocks of at most :data:`_PAIR_BUFFER_BYTES`, so memory stays
+    bounded for any window length, and each block adds ``F @ F.T`` (one BLAS call).
+
+    Returns
+    -------
+    ndarray, shape (n_samples, n_regions, n_regions)
+        ``G[n, i, j] = sum_{t<u} f_i(t, u) f_j(t, u)``, in ``dtype``.
+    """
+    n, r, n_t = X.shape
+    n_pairs = n_t * (n_t - 1) // 2
+    item = np.dtype(dtype).itemsize
+    chunk = max(1, int(_PAIR_BUFFER_BYTES // (r * n_pairs * item)))
+    max_pairs = max(1, int(_PAIR_BUFFER_BYTES // (min(chunk, n) * r * item)))
+    G = np.zeros((n, r, r), dtype=dtype)
+    for start in range(0, n, chunk):
+        x = X[start:start + chunk]
+        for lags in _lag_blocks(n_t, max_pairs):
+            F = np.empty(x.shape[:2] + (sum(n_t - k for k in lags),), dtype=dtype)
+            off = 0
+            for k in lags:
+                fill(x[..., k:], x[..., :-k], F[..., off:off + n_t - k])
+                off += n_t - k
+            G[start:start + chunk] += F @ F.transpose(0, 2, 1)
+    return G
+
+
+def _normalize_gram(num):
+    """num[i, j] / sqrt(num[i, i] num[j, j]); 0 where a diagonal entry is 0 (constant region)."""
+    norm = np.sqrt(np.clip(np.einsum("nii->ni", num), 0.0, None))
+    return num / np.maximum(norm[:, :, None] * norm[:, None, :], 1e-300)
+
+
+def _sign_of_difference(a, b, out):
+    np.sign(a - b, out=out)
+
+
+def kendall(X, t_r=None, cache=None):
+    """Kendall tau-b of every region pair (ties as in ``scipy.stats.kendalltau``).
+
+    With the pair-sign vectors s_i(t, u) = sign(x_i(u) - x_i(t)) over all time pairs t < u,
+    the numerator (concordant - discordant pairs) of every region pair is one Gram matrix,
+    sum s_i s_j, and tau-b's tie correction is its diagonal: sum s_i^2 counts the pairs not
+    tied in region i, so tau_b(i, j) = sum s_i s_j / sqrt(sum s_i^2 * sum s_j^2). The Gram
+    matrix is formed in single precision where that is exact (integer sums < 2**24, windows
+    up to 5,793 samples). A constant region (no untied pair) gets 0 (scipy: NaN); constant
+    regions are dropped before the bank (:func:`neuroflow.fc.data.samples_dataset`).
+
+    Parameters
+    ----------
+    X : ndarray, shape (n_samples, n_regions, n_times)
+
+    Returns
+    -------
+    ndarray, shape (n_samples, n_regions, n_regions)
+        In [-1, 1]; diagonal 1.
     """
     n_t = X.shape[-1]
-    t, u = np.triu_indices(n_t, k=1)
-    out = np.empty((X.shape[0], X.shape[1], X.shape[1]))
-    chunk = max(1, int(2e7 // (X.shape[1] * t.size)))
-    for start in range(0, X.shape[0], chunk):
-        S = np.sign(X[start:start + chunk, :, t] - X[start:start + chunk, :, u])
-        num = np.einsum("nip,njp->nij", S, S)
-        norm = np.sqrt(np.einsum("nii->ni", num))
-        out[start:start + chunk] = num / np.maximum(norm[:, :, None] * norm[:, None, :], 1e-300)
-    return out
+    dtype = np.float32 if n_t * (n_t - 1) // 2 < _FLOAT32_EXACT_SUMS else np.float64
+    num = _pair_gram(X, _sign_of_difference, dtype).astype(float)
+    return _normalize_gram(num)
 
 
 def gaussian_mi(corr):
@@ -219,21 +291,55 @@ def _mi_ledoitwolf(X, t_r, cache):
     return mi
 
 
-def distance_correlation(X, t_r=None, cache=None):
-    """Distance correlation (Szekely, Rizzo & Bakirov 2007; V-statistic), in [0, 1]."""
-    n, r, n_t = X.shape
-    out = np.empty((n, r, r))
-    chunk = max(1, int(2e7 // (r * n_t * n_t)))
-    for start in range(0, n, chunk):
-        x = X[start:start + chunk]
-        D = np.abs(x[..., :, None] - x[..., None, :])                      # (c, r, T, T)
-        A = (D - D.mean(axis=-1, keepdims=True) - D.mean(axis=-2, keepdims=True)
-             + D.mean(axis=(-1, -2), keepdims=True)).reshape(x.shape[0], r, n_t * n_t)
-        dcov2 = np.einsum("nip,njp->nij", A, A) / (n_t * n_t)
-        dvar = np.sqrt(np.clip(np.einsum("nii->ni", dcov2), 0.0, None))
-        denom = np.sqrt(dvar[:, :, None] * dvar[:, None, :])
-        out[start:start + chunk] = np.sqrt(np.clip(dcov2, 0.0, None) / np.maximum(denom ** 2, 1e-300))
+def _abs_difference(a, b, out):
+    np.subtract(a, b, out=out)
+    np.abs(out, out=out)
+
+
+def _mean_abs_difference(x):
+    """a_t = mean_u |x_t - x_u| for every t, from sorted cumulative sums (O(T log T)).
+
+    Returns an array shaped like ``x`` (..., n_times).
+    """
+    n_t = x.shape[-1]
+    order = np.argsort(x, axis=-1)
+    s = np.take_along_axis(x, order, axis=-1)
+    c = np.cumsum(s, axis=-1)
+    k = np.arange(n_t)
+    total = (k * s - (c - s)) + ((c[..., -1:] - c) - (n_t - 1 - k) * s)
+    out = np.empty_like(x)
+    np.put_along_axis(out, order, total / n_t, axis=-1)
     return out
+
+
+def distance_correlation(X, t_r=None, cache=None):
+    """Distance correlation (Szekely, Rizzo & Bakirov 2007; V-statistic) of every region pair.
+
+    With d_i(t, u) = |x_i(t) - x_i(u)|, its row means a_i(t) and grand mean g_i, the
+    double-centred matrix is A_i = d_i - a_i 1' - 1 a_i' + g_i, and
+    dCov^2(i, j) = <A_i, A_j> / T^2 (the V-statistic). Because A_j has zero row and column
+    sums, <A_i, A_j> = <d_i, d_j> - 2 T a_i.a_j + T^2 g_i g_j, and <d_i, d_j> is twice the
+    Gram matrix of the distance vectors over the time pairs t < u - so all region pairs
+    take one matrix product. dCor(i, j) = sqrt(dCov^2(i, j) / (dVar(i) dVar(j))) with
+    dVar(i) = sqrt(dCov^2(i, i)); a constant region gets 0.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n_samples, n_regions, n_times)
+
+    Returns
+    -------
+    ndarray, shape (n_samples, n_regions, n_regions)
+        In [0, 1]; diagonal 1.
+    """
+    n_t = X.shape[-1]
+    X = X - X.mean(axis=-1, keepdims=True)        # distances are shift-invariant; keeps cumsums small
+    gram = _pair_gram(X, _abs_difference, np.float64)
+    a = _mean_abs_difference(X)
+    g = a.mean(axis=-1)
+    dcov2 = (2.0 / n_t ** 2) * gram - (2.0 / n_t) * (a @ a.transpose(0, 2, 1)) + g[:, :, None] * g[:, None, :]
+    dvar = np.sqrt(np.clip(np.einsum("nii->ni", dcov2), 0.0, None))
+    return np.sqrt(np.clip(dcov2, 0.0, None) / np.maximum(dvar[:, :, None] * dvar[:, None, :], 1e-300))
 
 
 # --------------------------------------------------------------------------------------
@@ -494,7 +600,7 @@ def operator_bank(bands: dict | None = None, glasso_alpha: float = 0.1, shrinkag
                  "scipy rankdata + Pearson (checked against scipy.stats.spearmanr)",
                  lambda X, t, c: spearman(X)),
         Operator("kendall", "rank", False, True, "Kendall tau-b rank correlation.",
-                 "hand-written, vectorized (checked against scipy.stats.kendalltau)",
+                 "hand-written, Gram matrix of pair signs (checked against scipy.stats.kendalltau)",
                  lambda X, t, c: kendall(X)),
         Operator("mi_gaussian", "information", False, False,
                  "Gaussian mutual information -0.5 ln(1 - r^2) of the Pearson correlation (nats).",
@@ -504,7 +610,8 @@ def operator_bank(bands: dict | None = None, glasso_alpha: float = 0.1, shrinkag
                  "nilearn ConnectivityMeasure(correlation, LedoitWolf) + analytic MI", _mi_ledoitwolf),
         Operator("dcor", "information", False, False,
                  "Distance correlation (Szekely et al. 2007), sensitive to non-linear dependence.",
-                 "hand-written, vectorized (checked against the bivariate-Gaussian closed form)",
+                 "hand-written, Gram matrix of pair distances (checked against a per-pair "
+                 "reference and the bivariate-Gaussian closed form)",
                  lambda X, t, c: distance_correlation(X)),
         Operator("pearson_diff", "lagged", False, True,
                  "Pearson correlation of the first temporal differences.", "numpy", _pearson_diff),
