@@ -109,7 +109,12 @@ def test_outputs_follow_the_documented_schema(fixed):
     ts = pd.read_csv(res / lemon["path"].iloc[0], sep="\t")
     meta = json.loads((res / lemon["path"].iloc[0]).with_suffix(".json").read_text())
     assert ts.shape == (652, 100) and meta["RepetitionTime"] == 1.4
-    assert meta["NRegressors"] == 29 and "overrides the header" in meta["RepetitionTimeSource"]
+    # LEMON's 29 provided regressors include a constant column (c27, all ones): dropped and
+    # recorded, since it only duplicates the mean
+    assert meta["NRegressors"] == 28 and "c27" not in meta["Regressors"]
+    assert "overrides the header" in meta["RepetitionTimeSource"]
+    regs = next((res / lemon["path"].iloc[0]).parent.glob("*_desc-provided_regressors.json"))
+    assert [d.split(":")[0] for d in json.loads(regs.read_text())["DroppedRegressors"]] == ["c27"]
     hcp = index[index["atlas"] == "AAL2"]
     assert pd.read_csv(res / hcp["path"].iloc[0], sep="\t").shape == (1200, 94)
     excluded = pd.read_csv(res / "group/fmri/desc-excluded_runs.tsv", sep="\t", dtype=str)
