@@ -10,12 +10,15 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from neuroflow.bids import Selection, query
 from neuroflow.synthetic_bids import write_cohort
 
 ROOT = Path(__file__).resolve().parents[1]
+SCHAEFER = str(ROOT / "resources/fmri/atlases"
+               / "tpl-fsaverage_hemi-{h}_den-10k_atlas-Schaefer2018_desc-100Parcels_dseg.label.gii")
 
 
 def bids_validator() -> str | None:
@@ -64,10 +67,16 @@ def chain_config(cohort, out=None) -> dict:
         "bids_dir": str(cohort["bids_dir"]),
         "derivatives": [str(deriv)],
         "fmri": {"activate": True, "min_minutes_kept": 1.0, "scan": {"strategies": ["simple"]},
-                 "atlases": {"toy": {
-                     "space": "MNI152NLin2009cAsym",
-                     "path": str(deriv / "tpl-MNI152NLin2009cAsym_res-1_atlas-toy_dseg.nii.gz"),
-                     "labels": str(deriv / "tpl-atlas-toy_dseg.tsv")}}},
+                 "strategies": {"simple": {"loader": "simple",
+                                           "options": {"motion": "basic", "wm_csf": "basic"}}},
+                 "atlases": {
+                     "toy": {"space": "MNI152NLin2009cAsym",
+                             "path": str(deriv / "tpl-MNI152NLin2009cAsym_res-1_atlas-toy_dseg.nii.gz"),
+                             "labels": str(deriv / "tpl-atlas-toy_dseg.tsv")},
+                     "schaefer100": {"space": "fsaverage5", "left": SCHAEFER.format(h="L"),
+                                     "right": SCHAEFER.format(h="R")},
+                     "toycifti": {"space": "fsLR", "den": "91k",
+                                  "dlabel": str(deriv / "tpl-fsLR_den-91k_atlas-toy_dseg.dlabel.nii")}}},
         "eeg": {"activate": True},
         "activity": {"activate": True, "bids": {"activate": True, "simulated": True},
                      "counts": {"bin_width": 2.0}},
@@ -146,6 +155,9 @@ def test_one_cohort_plans_every_stage_chained(cohort, tmp_path):
         "results/sub-01/ses-2/eeg/sub-01_ses-2_task-rest_run-2_desc-clean_eeg.fif",
         "results/sub-02/ses-1/eeg/sub-02_ses-1_task-rest_run-1_desc-clean_eeg.fif"]
     fmri_out = {p for j in jobs if j["rule"].startswith("fmri") for p in j["output"]}
+    rest = "results/sub-01/func/sub-01_task-rest_run-1_space-"
+    assert f"{rest}fsaverage5_atlas-schaefer100_desc-simple_timeseries.tsv" in fmri_out
+    assert f"{rest}fsLR_den-91k_atlas-toycifti_desc-simple_timeseries.tsv" in fmri_out
     for res in ("1", "2"):
         assert (f"results/sub-02/func/sub-02_task-objects_run-2_space-MNI152NLin2009cAsym_"
                 f"res-{res}_atlas-toy_desc-simple_timeseries.tsv") in fmri_out
@@ -208,6 +220,14 @@ def test_bids_app_runs_the_chain_participant_by_participant_then_group(cohort, t
                                       ("01", "2", "2"), ("02", "1", "1")]
     series = layout.get(suffix="timeseries", desc="simple", extension=".tsv", atlas="toy")
     assert sorted({f.entities["res"] for f in series}) == ["1", "2"]
+    surface = layout.get(subject="01", task="rest", suffix="timeseries", desc="simple",
+                         extension=".tsv")
+    assert {(f.entities["space"], f.entities.get("den"), f.entities["atlas"]) for f in surface} == {
+        ("fsLR", "91k", "toycifti"), ("fsaverage5", None, "schaefer100"),
+        ("fsaverage5", None, "schaefer400")}   # every atlas of the run's space
+    cifti = pd.read_csv(next(out.glob("sub-01/func/*_space-fsLR_den-91k_atlas-toycifti_"
+                                      "desc-simple_timeseries.tsv")), sep="\t")
+    assert cifti.shape[1] == 4 and len(cifti) == 48     # 4 toy regions, every volume
     counts = layout.get(suffix="spikes", desc="counts", extension=".nc")
     assert [(f.entities["subject"], f.entities["session"]) for f in counts] == [
         ("01", "1"), ("02", "1")]

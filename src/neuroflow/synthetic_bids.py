@@ -5,9 +5,11 @@ What a lab's dataset holds, written with the libraries that write such files:
   with 2 sessions x 2 runs), 3 raw task BOLD runs per subject with ``events.tsv``, and NWB files of spike
   units in a DANDI-like ``sub-*/ses-*/ecephys/`` folder (listed in ``.bidsignore``: the
   BIDS validator has no NWB datatype yet);
-- fMRIPrep-style derivatives (``derivatives/fmriprep``): preprocessed BOLD at ``res-1``
-  and ``res-2``, brain masks, confounds TSV + JSON, and a ``dseg`` atlas in the same
-  space.
+- fMRIPrep-style derivatives (``derivatives/fmriprep``): preprocessed task BOLD at
+  ``res-1`` and ``res-2``, brain masks, confounds TSV + JSON, and a ``dseg`` atlas in the
+  same space; for the first subject also a resting-state run on the surface: an
+  fsaverage5 GIfTI pair and a CIFTI-2 ``dtseries`` (with a toy ``dlabel`` atlas on the same
+  grayordinates).
 
 Every signal has a known answer: EEG alpha at ``ALPHA_HZ`` over posterior channels, BOLD
 condition patterns in atlas region 1 (region 2 is noise), spike trains from known
@@ -190,6 +192,8 @@ def write_cohort(root, subjects=("01", "02"), seed: int = 0, eeg=True, fmri=True
                     mne_bids.write_raw_bids(eeg_raw(rng, eeg_seconds), path,
                                             format="BrainVision", allow_preload=True,
                                             overwrite=True, verbose=False)
+        if fmri and k == 0:
+            _write_surface_rest_run(deriv, sub, rng, n_vols)
         if fmri:
             patterns = {c: rng.normal(0, 1.5, int(np.sum(np.asarray(
                 atlas_image(2.0).dataobj) == 1))) for c in CONDITIONS}
@@ -202,6 +206,61 @@ def write_cohort(root, subjects=("01", "02"), seed: int = 0, eeg=True, fmri=True
             nwb_units(bids / f"sub-{sub}" / "ses-1" / "ecephys" /
                       f"sub-{sub}_ses-1_task-rest_ecephys.nwb", sub, "1", rates, 120.0, rng)
     return {"bids_dir": bids, "fmriprep": deriv, "truth": truth}
+
+
+def _cifti_models(for_atlas: bool = False):
+    """Grayordinates of the toy CIFTI: 40 vertices per hemisphere (30 in the series) and a
+    2x2x2 thalamus; the atlas lists every vertex."""
+    import nibabel as nib
+
+    c2 = nib.cifti2
+    left = c2.BrainModelAxis.from_surface(np.arange(40 if for_atlas else 30), 40, "CortexLeft")
+    right = c2.BrainModelAxis.from_surface(np.arange(40) if for_atlas else np.arange(10, 40), 40,
+                                           "CortexRight")
+    vox = np.array(np.nonzero(np.ones((2, 2, 2)))).T + 1
+    thal = c2.BrainModelAxis(name="CIFTI_STRUCTURE_THALAMUS_LEFT", voxel=vox,
+                             affine=np.diag([2.0, 2.0, 2.0, 1.0]), volume_shape=(4, 4, 4))
+    return left + right + thal
+
+
+def _write_surface_rest_run(deriv: Path, sub: str, rng, n_vols: int) -> None:
+    """A resting-state run on the surface: fsaverage5 GIfTI pair, CIFTI dtseries (+ the toy
+    dlabel atlas, written once), confounds."""
+    import nibabel as nib
+
+    c2 = nib.cifti2
+    func = deriv / f"sub-{sub}" / "func"
+    func.mkdir(parents=True, exist_ok=True)
+    pre = f"sub-{sub}_task-rest_run-1"
+    for hemi in "LR":
+        data = rng.standard_normal((10242, n_vols)).astype(np.float32) + 50
+        img = nib.gifti.GiftiImage(darrays=[nib.gifti.GiftiDataArray(data[:, t])
+                                            for t in range(n_vols)])
+        nib.save(img, func / f"{pre}_hemi-{hemi}_space-fsaverage5_bold.func.gii")
+    _json(func / f"{pre}_space-fsaverage5_bold.json", {"RepetitionTime": TR, "TaskName": "rest"})
+    axis = _cifti_models()
+    series = rng.standard_normal((n_vols, len(axis))).astype(np.float32) + 10
+    img = c2.Cifti2Image(series, header=(c2.SeriesAxis(0, TR, n_vols, "second"), axis))
+    img.nifti_header.set_intent("ConnDenseSeries")
+    nib.save(img, func / f"{pre}_space-fsLR_den-91k_bold.dtseries.nii")
+    _json(func / f"{pre}_space-fsLR_den-91k_bold.dtseries.json",
+          {"RepetitionTime": TR, "TaskName": "rest"})
+    conf = {c: rng.normal(0, 0.05, n_vols) for c in CONFOUND_COLUMNS}
+    conf["framewise_displacement"] = np.r_[np.nan, np.abs(conf["framewise_displacement"][1:])]
+    conf["std_dvars"] = np.r_[np.nan, 1 + np.abs(conf["std_dvars"][1:])]
+    _tsv(func / f"{pre}_desc-confounds_timeseries.tsv", conf)
+    _json(func / f"{pre}_desc-confounds_timeseries.json", {c: {"Method": "simulated"} for c in conf})
+    atlas = deriv / "tpl-fsLR_den-91k_atlas-toy_dseg.dlabel.nii"
+    if not atlas.exists():
+        axis = _cifti_models(for_atlas=True)
+        labels = np.array([(1 if v < 20 else 2) if n.endswith("LEFT") and "CORTEX" in n
+                           else 3 if "CORTEX" in n else 4
+                           for n, v in zip(axis.name, axis.vertex)], dtype=np.int32)
+        table = {0: ("???", (0, 0, 0, 0)),
+                 **{k: (f"region{k}", (k / 4, 0.5, 0.5, 1.0)) for k in (1, 2, 3, 4)}}
+        lab = c2.Cifti2Image(labels[None, :], header=(c2.LabelAxis(["parcels"], [table]), axis))
+        lab.nifti_header.set_intent("ConnDenseLabel")
+        nib.save(lab, atlas)
 
 
 def _downsample_atlas():
