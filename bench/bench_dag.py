@@ -4,8 +4,8 @@ Two cohorts, the jobs only planned, never run; target < 30 s each for N = 1000 o
 1. connectome: each subject a connectome source pointing at one real table;
 2. BIDS: a SIMULATED BIDS dataset of N subjects in real formats
    (neuroflow.synthetic_bids: mne-bids EEG, fMRIPrep-style derivatives with res-1/res-2,
-   task events, NWB units), planned by `neuroflow run BIDS OUT participant --dry-run` with
-   every stage whose inputs it finds switched on (--stages auto).
+   task events, NWB units), planned by `neuroflow run BIDS OUT group --dry-run` with every
+   stage on and chained (neuroflow.synthetic_bids.cohort_config).
 Usage: python bench/bench_dag.py [N]     (check `uptime` first: a busy machine distorts it)
 """
 
@@ -46,26 +46,29 @@ def bids(n: int) -> None:
     import re
     import subprocess
 
-    from neuroflow.synthetic_bids import write_cohort
+    from neuroflow.synthetic_bids import cohort_config, write_cohort
 
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         cohort = write_cohort(Path(tmp) / "c", subjects=[f"{i:04d}" for i in range(n)],
                               eeg_seconds=4.0, n_vols=12)
         made = time.perf_counter() - t0
+        cfg = cohort_config(cohort)  # every stage: fMRI, EEG, FC, activity, bi-clustering, tRSA, encoding
+        for key in ("bids_dir", "derivatives"):
+            cfg.pop(key)
+        (Path(tmp) / "cohort.yaml").write_text(yaml.safe_dump(cfg))
         t0 = time.perf_counter()
         proc = subprocess.run(
             [sys.executable, "-m", "neuroflow.cli", "run", str(cohort["bids_dir"]),
-             str(Path(tmp) / "out"), "participant", "--derivatives", str(cohort["fmriprep"]),
-             "--dry-run", "--cores", "2", "--", "--quiet", "rules"],
+             str(Path(tmp) / "out"), "group", "--derivatives", str(cohort["fmriprep"]),
+             "--config", str(Path(tmp) / "cohort.yaml"), "--dry-run", "--cores", "2", "--",
+             "--quiet", "rules"],
             capture_output=True, text=True, cwd=tmp)
         dt = time.perf_counter() - t0
         if proc.returncode:
             sys.exit(proc.stdout[-3000:] + proc.stderr[-3000:])
         total = re.search(r"^total\s+(\d+)", proc.stdout, re.M)
-        stages = re.search(r"inputs found for stage\(s\): (.*)", proc.stderr)
-    print(f"BIDS subjects: {n} (written in {made:.0f} s)   stages: "
-          f"{stages.group(1) if stages else '?'}   jobs planned: "
+    print(f"BIDS subjects: {n} (written in {made:.0f} s)   every stage on   jobs planned: "
           f"{total.group(1) if total else '?'}   wall time: {dt:.1f} s   (target < 30 s)")
 
 

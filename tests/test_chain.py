@@ -14,11 +14,9 @@ import pandas as pd
 import pytest
 
 from neuroflow.bids import Selection, query
-from neuroflow.synthetic_bids import write_cohort
+from neuroflow.synthetic_bids import cohort_config, write_cohort
 
 ROOT = Path(__file__).resolve().parents[1]
-SCHAEFER = str(ROOT / "resources/fmri/atlases"
-               / "tpl-fsaverage_hemi-{h}_den-10k_atlas-Schaefer2018_desc-100Parcels_dseg.label.gii")
 
 
 def bids_validator() -> str | None:
@@ -58,51 +56,6 @@ def test_synthetic_cohort_is_indexed_with_its_entities(cohort):
     assert [r["sub"] for r in nwb] == ["01", "02"]
 
 
-def chain_config(cohort, out=None) -> dict:
-    """Every stage that applies to the cohort, wired to each other; sized for a test."""
-    deriv = cohort["fmriprep"]
-    atlas = {"image": str(deriv / "tpl-MNI152NLin2009cAsym_res-1_atlas-toy_dseg.nii.gz"),
-             "labels": str(deriv / "tpl-atlas-toy_dseg.tsv")}
-    cfg = {
-        "bids_dir": str(cohort["bids_dir"]),
-        "derivatives": [str(deriv)],
-        "fmri": {"activate": True, "min_minutes_kept": 1.0, "scan": {"strategies": ["simple"]},
-                 "strategies": {"simple": {"loader": "simple",
-                                           "options": {"motion": "basic", "wm_csf": "basic"}}},
-                 "atlases": {
-                     "toy": {"space": "MNI152NLin2009cAsym",
-                             "path": str(deriv / "tpl-MNI152NLin2009cAsym_res-1_atlas-toy_dseg.nii.gz"),
-                             "labels": str(deriv / "tpl-atlas-toy_dseg.tsv")},
-                     "schaefer100": {"space": "fsaverage5", "left": SCHAEFER.format(h="L"),
-                                     "right": SCHAEFER.format(h="R")},
-                     "toycifti": {"space": "fsLR", "den": "91k",
-                                  "dlabel": str(deriv / "tpl-fsLR_den-91k_atlas-toy_dseg.dlabel.nii")}}},
-        "eeg": {"activate": True},
-        "activity": {"activate": True, "bids": {"activate": True, "simulated": True},
-                     "counts": {"bin_width": 2.0}},
-        "bicluster": {"activate": True, "chains": 2,
-                      "sampler": {"n_iter": 20, "burn_in": 10, "state_warmup": 5}},
-        # task fMRI: the fMRI stage's regressors (and censoring) -> run-wise GLM -> RDMs / encoding
-        "trsa": {"activate": True, "task": {
-            "activate": True, "res": "1", "atlas": atlas,
-            "confounds": {"strategy": "fmri", "fmri_strategy": "simple"}}},
-        "encoding": {"activate": True, "run": [], "attention": {"enabled": False}, "task": {
-            "activate": True, "res": "1", "atlas": atlas, "responses": "regions",
-            "confounds": {"strategy": "fmri", "fmri_strategy": "simple"},
-            "permutation": {"n": 50}}},
-        "fc": {"activate": True, "regions": "all", "tasks": ["subject_id"],
-               "operators": ["corr_empirical", "spearman"], "selectors": ["random"],
-               "fractions": [0.5], "seeds": 1, "window_length": 16, "window_stride": 8,
-               "benchmarks": {
-                   "bold": {"source": "fmri", "filters": {"atlas": "toy", "strategy": "simple",
-                                                              "res": "1"}},
-                   "eeg": {"source": "eeg", "window_length": 256, "window_stride": 256}}},
-    }
-    if out is not None:
-        cfg["results_dir"] = str(out)
-    return cfg
-
-
 def planned_jobs(stdout: str) -> list[dict]:
     """The jobs of a ``snakemake -n`` listing: rule, input and output paths."""
     jobs, job = [], None
@@ -124,7 +77,7 @@ def test_one_cohort_plans_every_stage_chained(cohort, tmp_path):
     from neuroflow.devtools import copy_workflow, run_snakemake
 
     work = copy_workflow(tmp_path / "w", cohort=None)
-    (work / "chain.yaml").write_text(yaml.safe_dump(chain_config(cohort)))
+    (work / "chain.yaml").write_text(yaml.safe_dump(cohort_config(cohort)))
     proc = run_snakemake(work, "-n", "--configfile", "chain.yaml")
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     jobs = planned_jobs(proc.stdout)
@@ -182,7 +135,7 @@ def test_bids_app_runs_the_chain_participant_by_participant_then_group(cohort, t
     import yaml
     from bids import BIDSLayout
 
-    cfg = chain_config(cohort)
+    cfg = cohort_config(cohort)
     for key in ("bids_dir", "derivatives"):
         cfg.pop(key)
     # the stages' own tests cover ICA and connectivity; the chain needs only their outputs

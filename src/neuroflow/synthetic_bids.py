@@ -90,7 +90,6 @@ def task_bold(rng, events: list[tuple[float, str]], n_vols: int, patterns: dict,
               shape=(8, 8, 8), voxel_mm: float = 2.0):
     """BOLD (n_vols volumes): condition ``patterns`` (region-1 voxel weights) convolved
     with the SPM HRF, plus noise and a slow drift; region 2 and elsewhere noise."""
-    import nibabel as nib
     from nilearn.glm.first_level import compute_regressor
 
     frame_times = np.arange(n_vols) * TR
@@ -310,3 +309,55 @@ def _write_task_run(bids: Path, deriv: Path, sub: str, run: str, rng, patterns, 
     _tsv(dfunc / f"{ents}_desc-confounds_timeseries.tsv", conf)
     _json(dfunc / f"{ents}_desc-confounds_timeseries.json",
           {c: {"Method": "simulated"} for c in conf})
+
+
+def cohort_config(cohort: dict, atlas_dir=None, out=None) -> dict:
+    """A config running every stage that applies to a :func:`write_cohort` cohort, wired to
+    each other and sized for a test (``atlas_dir``: the workflow's ``resources/fmri/atlases``,
+    for the fsaverage5 Schaefer atlas; default that of this checkout)."""
+    from neuroflow.workflow_files import workflow_root
+
+    atlas_dir = Path(atlas_dir or workflow_root() / "resources/fmri/atlases")
+    schaefer = str(atlas_dir / "tpl-fsaverage_hemi-{h}_den-10k_atlas-Schaefer2018_desc-"
+                   "100Parcels_dseg.label.gii")
+    deriv = cohort["fmriprep"]
+    atlas = {"image": str(deriv / "tpl-MNI152NLin2009cAsym_res-1_atlas-toy_dseg.nii.gz"),
+             "labels": str(deriv / "tpl-atlas-toy_dseg.tsv")}
+    cfg = {
+        "bids_dir": str(cohort["bids_dir"]),
+        "derivatives": [str(deriv)],
+        "fmri": {"activate": True, "min_minutes_kept": 1.0, "scan": {"strategies": ["simple"]},
+                 "strategies": {"simple": {"loader": "simple",
+                                           "options": {"motion": "basic", "wm_csf": "basic"}}},
+                 "atlases": {
+                     "toy": {"space": "MNI152NLin2009cAsym",
+                             "path": str(deriv / "tpl-MNI152NLin2009cAsym_res-1_atlas-toy_dseg.nii.gz"),
+                             "labels": str(deriv / "tpl-atlas-toy_dseg.tsv")},
+                     "schaefer100": {"space": "fsaverage5", "left": schaefer.format(h="L"),
+                                     "right": schaefer.format(h="R")},
+                     "toycifti": {"space": "fsLR", "den": "91k",
+                                  "dlabel": str(deriv / "tpl-fsLR_den-91k_atlas-toy_dseg.dlabel.nii")}}},
+        "eeg": {"activate": True},
+        "activity": {"activate": True, "bids": {"activate": True, "simulated": True},
+                     "counts": {"bin_width": 2.0}},
+        "bicluster": {"activate": True, "chains": 2,
+                      "sampler": {"n_iter": 20, "burn_in": 10, "state_warmup": 5}},
+        # task fMRI: the fMRI stage's regressors (and censoring) -> run-wise GLM -> RDMs / encoding
+        "trsa": {"activate": True, "task": {
+            "activate": True, "res": "1", "atlas": atlas,
+            "confounds": {"strategy": "fmri", "fmri_strategy": "simple"}}},
+        "encoding": {"activate": True, "run": [], "attention": {"enabled": False}, "task": {
+            "activate": True, "res": "1", "atlas": atlas, "responses": "regions",
+            "confounds": {"strategy": "fmri", "fmri_strategy": "simple"},
+            "permutation": {"n": 50}}},
+        "fc": {"activate": True, "regions": "all", "tasks": ["subject_id"],
+               "operators": ["corr_empirical", "spearman"], "selectors": ["random"],
+               "fractions": [0.5], "seeds": 1, "window_length": 16, "window_stride": 8,
+               "benchmarks": {
+                   "bold": {"source": "fmri", "filters": {"atlas": "toy", "strategy": "simple",
+                                                              "res": "1"}},
+                   "eeg": {"source": "eeg", "window_length": 256, "window_stride": 256}}},
+    }
+    if out is not None:
+        cfg["results_dir"] = str(out)
+    return cfg
