@@ -47,8 +47,12 @@ class ActivityReadError(ValueError):
     """A recording file that cannot be read as the configured format."""
 
 
-def _fail(path, problem: str) -> ActivityReadError:
+def fail(path, problem: str) -> ActivityReadError:
+    """The reader error for ``path`` (the message starts with the file)."""
     return ActivityReadError(f"{path}: {problem}")
+
+
+_fail = fail
 
 
 def _recording(traces: np.ndarray, time: np.ndarray, ids, raw_labels, roi_index, *, path,
@@ -544,16 +548,22 @@ def read_table(path, time_column: str = "time", time_unit: str = "s",
                       notes=[f"{len(cols)} neuron columns"])
 
 
-def _read_netcdf_traces(path: Path, time_unit: str, units: str) -> xr.Dataset:
+def read_time_neuron(path, variable: str) -> tuple[xr.Dataset, xr.DataArray]:
+    """A NetCDF file's ``variable`` with dims (time, neuron), as ``(dataset, array)`` with the
+    array transposed to (time, neuron); :class:`ActivityReadError` naming the file else."""
     try:
         with xr.open_dataset(path, engine="h5netcdf") as src:
             src = src.load()
     except Exception as exc:
         raise _fail(path, f"not a readable NetCDF file: {type(exc).__name__}: {exc}") from exc
-    if "traces" not in src or set(src["traces"].dims) != {"time", "neuron"}:
-        raise _fail(path, "expected a variable 'traces' with dims (time, neuron); has "
+    if variable not in src or set(src[variable].dims) != {"time", "neuron"}:
+        raise _fail(path, f"expected a variable {variable!r} with dims (time, neuron); has "
                           f"{ {k: v.dims for k, v in src.data_vars.items()} }")
-    arr = src["traces"].transpose("time", "neuron")
+    return src, src[variable].transpose("time", "neuron")
+
+
+def _read_netcdf_traces(path: Path, time_unit: str, units: str) -> xr.Dataset:
+    src, arr = read_time_neuron(path, "traces")
     labels = [str(n) for n in src["neuron"].values]
     return _recording(arr.values, src["time"].values.astype(float) * _TIME_UNITS[time_unit],
                       labels, labels, np.arange(len(labels)), path=path, reader="table",

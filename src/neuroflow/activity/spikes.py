@@ -27,13 +27,14 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from neuroflow.activity.readers import ActivityReadError, SpikeUnits, read_nwb_units
+from neuroflow.activity.readers import (
+    SpikeUnits,
+    read_nwb_units,
+    read_time_neuron,
+)
+from neuroflow.activity.readers import fail as _fail
 
 COUNT_UNITS = "spikes/bin"
-
-
-def _fail(path, problem: str) -> ActivityReadError:
-    return ActivityReadError(f"{path}: {problem}")
 
 
 def _counts_dataset(counts, centres, bin_width, neurons, location, *, epochs, simulated,
@@ -177,15 +178,7 @@ def read_counts_table(path, time_column: str = "time", simulated: bool = False) 
         raise _fail(path, "file not found")
     location = None
     if path.suffix.lower() == ".nc":
-        try:
-            with xr.open_dataset(path, engine="h5netcdf") as src:
-                src = src.load()
-        except Exception as exc:
-            raise _fail(path, f"not a readable NetCDF file: {type(exc).__name__}: {exc}") from exc
-        if "counts" not in src or set(src["counts"].dims) != {"time", "neuron"}:
-            raise _fail(path, "expected a variable 'counts' with dims (time, neuron); has "
-                              f"{ {k: v.dims for k, v in src.data_vars.items()} }")
-        arr = src["counts"].transpose("time", "neuron")
+        src, arr = read_time_neuron(path, "counts")
         values = arr.values.astype(float)
         time = np.asarray(src["time"].values, dtype=float)
         neurons = [str(n) for n in src["neuron"].values]

@@ -226,6 +226,22 @@ def read_timeseries_tsv(path, with_empty: bool = False):
     return data, regions, float(meta["RepetitionTime"]), volumes
 
 
+def participant_labels(participants, label_column: str) -> dict[str, str]:
+    """``{subject: label}`` from a BIDS participants.tsv (``{}`` when none is given).
+
+    Raises ValueError naming the file when ``label_column`` is not one of its columns.
+    """
+    if not participants:
+        return {}
+    from neuroflow.participants import read_participants
+
+    part = read_participants(participants)
+    if label_column not in part.columns:
+        raise ValueError(f"{participants}: label column {label_column!r} not found "
+                         f"(columns {list(part.columns)})")
+    return dict(zip(part["sub"], part[label_column].astype(str)))
+
+
 def read_runs_table(table_path, base_dir: str = "", participants: str = "",
                     label_column: str = "", filters: dict | None = None) -> list[Run]:
     """Runs listed in a TSV (``sub``, ``path``; see the module docstring).
@@ -251,15 +267,7 @@ def read_runs_table(table_path, base_dir: str = "", participants: str = "",
                              f"(columns {list(table.columns)})")
         table = table[table[col] == str(value)]
     base = Path(base_dir) if base_dir else table_path.parent
-    labels = {}
-    if participants:
-        from neuroflow.participants import read_participants
-
-        part = read_participants(participants)
-        if label_column not in part.columns:
-            raise ValueError(f"{participants}: label column {label_column!r} not found "
-                             f"(columns {list(part.columns)})")
-        labels = dict(zip(part["sub"], part[label_column].astype(str)))
+    labels = participant_labels(participants, label_column)
     runs = []
     for i, row in table.iterrows():
         if str(row.get("excluded", "")).lower() in ("true", "1", "yes"):
@@ -401,18 +409,10 @@ def read_eeg_runs(paths, *, l_freq=None, h_freq=None, sfreq=None, channels="all"
     if len(common) < 2:
         raise ValueError(f"fewer than 2 EEG channels are good in every recording ({common}); "
                          "set fc.benchmarks.<id>.eeg.channels")
-    labels = {}
-    if participants:
-        from neuroflow.participants import read_participants
-
-        part = read_participants(participants)
-        if label_column not in part.columns:
-            raise ValueError(f"{participants}: label column {label_column!r} not found "
-                             f"(columns {list(part.columns)})")
-        labels = dict(zip(part["sub"], part[label_column].astype(str)))
+    labels = participant_labels(participants, label_column)
     runs = []
     for path, raw in zip(paths, raws):
-        ents = entities_from_name("/" + path.name)  # pybids needs the / before sub-
+        ents = entities_from_name(path.name)
         if not ents.get("sub"):
             raise ValueError(f"{path}: not a BIDS file name (no sub-<label>)")
         raw.pick(common)
