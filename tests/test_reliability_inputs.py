@@ -175,3 +175,29 @@ def test_source_whose_labels_are_all_unknown_fails_naming_the_file(tmp_path, lab
     edges = read_white_1986_whole(table)
     with pytest.raises(ValueError, match=r"renamed\.csv.*'mine'.*no edge joins two canonical"):
         homogenize_source(edges, label_map, "mine")
+
+
+def test_a_data_file_changed_after_download_stops_the_run_naming_it(tmp_path):
+    """Issue 18, item 3: extracted files are re-verified before each run that reads them
+    (size + mtime stamps; sha256 again when they changed)."""
+    import hashlib
+
+    from neuroflow.resources import STAMPS, check_materialized
+
+    dest = tmp_path / "data"
+    good = b"pre\tpost\n"
+    manifest = {"_path": "m.yaml", "local": {},
+                "distributions": {"pkg": {"version": "1.0"}},
+                "datasets": {"ds": {"distribution": "pkg", "files": [
+                    {"path": "data/table.tsv", "sha256": hashlib.sha256(good).hexdigest()}]}}}
+    path = dest / "pkg-1.0/data/table.tsv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(good)
+    assert check_materialized(manifest, ["ds"], dest) == []
+    assert (dest / STAMPS).is_file()                      # stamped: the next check is a stat
+    path.write_bytes(b"pre\tpost\nADAL\tAIBL\n")          # edited after download
+    problems = check_materialized(manifest, ["ds"], dest)
+    assert len(problems) == 1 and str(path) in problems[0] and "dataset ds" in problems[0]
+    assert check_materialized(manifest, ["ds"], dest)    # still reported on the next run
+    path.write_bytes(good)
+    assert check_materialized(manifest, ["ds"], dest) == []

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import re
 import subprocess
@@ -199,6 +200,54 @@ def verify_dataset(manifest: dict, dataset_id: str, dest_root) -> list[str]:
         elif entry.get("sha256") and (actual := sha256_file(path)) != entry["sha256"]:
             problems.append(f"{dataset_id}: {path}: expected sha256 {entry['sha256']}, "
                             f"actual {actual}")
+    return problems
+
+
+STAMPS = ".verified.json"
+
+
+def check_materialized(manifest: dict, dataset_ids, dest_root) -> list[str]:
+    """Re-verify the extracted files of ``dataset_ids`` before a run reads them.
+
+    Fast path: a file whose size and modification time equal those recorded at its last
+    verification (``<dest_root>/.verified.json``) is trusted; any other file (changed after
+    download, or never stamped) is hashed again and compared with the manifest's sha256,
+    then stamped. Missing files are left to the fetch rules. Returns one message per file
+    whose content no longer matches (naming the file, the dataset and the fix).
+    """
+    dest_root = Path(dest_root)
+    stamp_file = dest_root / STAMPS
+    try:
+        stamps = json.loads(stamp_file.read_text()) if stamp_file.is_file() else {}
+    except (OSError, json.JSONDecodeError):
+        stamps = {}
+    problems, changed = [], False
+    for dataset_id in dataset_ids:
+        if dataset_id in manifest.get("local", {}):
+            continue
+        for entry, path in zip(_entries(manifest, dataset_id),
+                               dataset_paths(manifest, dataset_id, dest_root)):
+            if not entry.get("sha256") or not path.is_file():
+                continue
+            st = path.stat()
+            key = str(path.relative_to(dest_root))
+            now = [st.st_size, st.st_mtime_ns, entry["sha256"]]
+            if stamps.get(key) == now:
+                continue
+            actual = sha256_file(path)
+            if actual != entry["sha256"]:
+                problems.append(
+                    f"{path} (dataset {dataset_id}) changed after download: sha256 {actual}, "
+                    f"manifest {entry['sha256']}; delete it (the workflow extracts it again) "
+                    "or run `neuroflow resources fetch`")
+                stamps.pop(key, None)
+            else:
+                stamps[key] = now
+            changed = True
+    if changed and dest_root.is_dir():
+        from neuroflow.provenance import write_json
+
+        write_json(stamps, stamp_file)
     return problems
 
 

@@ -20,11 +20,12 @@ from neuroflow.config import (
     source_citation_of,
     source_expected_rows,
     source_files,
+    used_datasets,
 )
 from neuroflow.participants import check_participant_sheets
 from neuroflow.schema_docs import load_schema
 from neuroflow.workflow_files import pip_spec
-from neuroflow.resources import dataset_paths, load_manifest
+from neuroflow.resources import ChecksumError, check_materialized, dataset_paths, load_manifest
 
 
 # A cohort file's maps of inputs replace the defaults' (Snakemake would merge them).
@@ -54,6 +55,11 @@ check_participant_sheets(config, schema=Path(workflow.current_basedir) / "../sch
 os.environ.setdefault("NEUROFLOW_PIP_SPEC", pip_spec())
 
 MANIFEST = load_manifest(config["resources"]["manifest"])
+# extracted data files changed after download stop the run before any job (fast path:
+# size + mtime stamps; sha256 again when they changed)
+_changed = check_materialized(MANIFEST, used_datasets(config), config["resources"]["dest"])
+if _changed:
+    raise ChecksumError("\n".join(_changed))
 R = config["results_dir"]
 CONN = f"{R}/group/connectome"
 FIGS = f"{R}/group/figures"
