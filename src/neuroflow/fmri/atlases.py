@@ -240,6 +240,24 @@ def check_atlas_space(atlas_name: str, atlas_space: str, run_space: str, run_fil
 
 
 # --------------------------------------------------------------------------- CIFTI-2
+def read_cifti(path, first_axis, what: str, where: str = ""):
+    """A CIFTI-2 file whose axes are ``first_axis`` x BrainModelAxis: ``(image, first axis,
+    brain models)``; a ValueError naming ``where`` (default the path) and ``what`` else."""
+    import nibabel as nib
+
+    where = where or str(path)
+    try:
+        img = nib.load(str(path))
+        axis, models = img.header.get_axis(0), img.header.get_axis(1)
+    except Exception as exc:  # nibabel raises many kinds
+        raise ValueError(f"{where}: cannot read a {what}: {exc}") from exc
+    if not isinstance(axis, first_axis) or not isinstance(models, nib.cifti2.BrainModelAxis):
+        raise ValueError(f"{where}: not a {what} (axes {type(axis).__name__} x "
+                         f"{type(models).__name__}; expected {first_axis.__name__} x "
+                         "BrainModelAxis)")
+    return img, axis, models
+
+
 def cifti_labels_on(brain_models, dlabel_path, atlas_name: str = "") -> tuple[np.ndarray, dict, dict]:
     """Labels of a CIFTI-2 ``dlabel`` atlas on the grayordinates of a BOLD series.
 
@@ -273,15 +291,8 @@ def cifti_labels_on(brain_models, dlabel_path, atlas_name: str = "") -> tuple[np
     import nibabel as nib
 
     where = f"atlas {atlas_name!r} ({dlabel_path})" if atlas_name else f"atlas {dlabel_path}"
-    try:
-        img = nib.load(str(dlabel_path))
-        label_axis, atlas_models = img.header.get_axis(0), img.header.get_axis(1)
-    except Exception as exc:  # nibabel raises many kinds
-        raise ValueError(f"{where}: cannot read a CIFTI-2 dlabel file: {exc}") from exc
-    if not isinstance(label_axis, nib.cifti2.LabelAxis) or not isinstance(
-            atlas_models, nib.cifti2.BrainModelAxis):
-        raise ValueError(f"{where}: not a CIFTI-2 dlabel file (axes {type(label_axis).__name__}, "
-                         f"{type(atlas_models).__name__}; expected LabelAxis x BrainModelAxis)")
+    img, label_axis, atlas_models = read_cifti(dlabel_path, nib.cifti2.LabelAxis,
+                                               "CIFTI-2 dlabel file", where)
     values = np.asarray(img.dataobj)[0].round().astype(np.int64)
     names = {int(k): str(v[0]) for k, v in label_axis.label[0].items() if int(k) != 0}
     atlas_parts = {name: (slc, bm) for name, slc, bm in atlas_models.iter_structures()}

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroflow.fmri.atlases import surface_vertices
+from neuroflow.fmri.atlases import read_cifti, surface_vertices
 
 CIFTI_SUFFIX = ".dtseries.nii"
 
@@ -193,16 +193,7 @@ def _cifti_series(path: str):
     """A CIFTI-2 dense series: data (n_grayordinates, n_volumes) and its BrainModelAxis."""
     import nibabel as nib
 
-    try:
-        img = nib.load(path)
-        series, models = img.header.get_axis(0), img.header.get_axis(1)
-    except Exception as exc:  # nibabel raises many kinds
-        raise ValueError(f"{path}: cannot read a CIFTI-2 dense time series: {exc}") from exc
-    if not isinstance(series, nib.cifti2.SeriesAxis) or not isinstance(
-            models, nib.cifti2.BrainModelAxis):
-        raise ValueError(f"{path}: not a CIFTI-2 dense time series (axes "
-                         f"{type(series).__name__} x {type(models).__name__}; expected "
-                         "SeriesAxis x BrainModelAxis)")
+    img, _, models = read_cifti(path, nib.cifti2.SeriesAxis, "CIFTI-2 dense time series")
     data = np.asarray(img.dataobj, dtype=np.float64).T
     if data.shape[1] < 2:
         raise ValueError(f"{path}: a single volume is not a BOLD time series")

@@ -49,6 +49,18 @@ def category_model(conditions, groups) -> np.ndarray:
     return (ids[iu[0]] != ids[iu[1]]).astype(float)
 
 
+def category_models(conditions, models: dict, key: str) -> dict[str, np.ndarray]:
+    """``{name: category_model(conditions, groups)}`` for a config's ``models`` section;
+    a bad group is a ValueError naming ``<key>.<name>``."""
+    out = {}
+    for name, groups in models.items():
+        try:
+            out[name] = category_model(conditions, groups)
+        except ValueError as exc:
+            raise ValueError(f"config key {key}.{name}: {exc}") from exc
+    return out
+
+
 def ring_model(angles) -> np.ndarray:
     """Model RDM of points on a circle: angular (great-circle) distance in radians."""
     a = np.asarray(angles, dtype=float)

@@ -105,7 +105,7 @@ def model_comparison_file(rdm_nc, out_tsv, out_png, out_rdm_png, *, models: dict
     import xarray as xr
 
     from neuroflow.rsa.figures import plot_model_comparison, plot_rdm_statistics
-    from neuroflow.rsa.models import category_model, compare_models
+    from neuroflow.rsa.models import category_models, compare_models
 
     stats = _statistics(statistics, "trsa.haxby.statistics")
     with xr.open_dataset(_check_file(rdm_nc, "RDM file"), engine="h5netcdf") as ds:
@@ -114,12 +114,7 @@ def model_comparison_file(rdm_nc, out_tsv, out_png, out_rdm_png, *, models: dict
         subject, task = ds.attrs.get("subject", "?"), ds.attrs.get("task", "?")
     if not models:
         raise ValueError("config key trsa.haxby.models: at least one model is needed")
-    model_rdms = {}
-    for name, groups in models.items():
-        try:
-            model_rdms[name] = category_model(conditions, groups)
-        except ValueError as exc:
-            raise ValueError(f"config key trsa.haxby.models.{name}: {exc}") from exc
+    model_rdms = category_models(conditions, models, "trsa.haxby.models")
     table = compare_models(data, model_rdms, conditions, stats, method, n_boot, zero_edges,
                            random_state)
     table.insert(0, "subject", subject)

@@ -375,19 +375,14 @@ def task_models_file(rdm_nc, out_tsv, *, models: dict, statistics, method: str =
     import xarray as xr
 
     from neuroflow.provenance import write_tsv
-    from neuroflow.rsa.models import category_model, compare_models
+    from neuroflow.rsa.models import category_models, compare_models
     from neuroflow.rsa.pipeline import _MODEL_COLUMNS, STAT_COLUMNS, _statistics
 
     stats = _statistics(statistics, "trsa.statistics")
     with xr.open_dataset(rdm_nc, engine="h5netcdf") as ds:
         ds = ds.load()
     conditions = [str(c) for c in ds["condition"].values]
-    model_rdms = {}
-    for name, groups in models.items():
-        try:
-            model_rdms[name] = category_model(conditions, groups)
-        except ValueError as exc:
-            raise ValueError(f"config key trsa.task.models.{name}: {exc}") from exc
+    model_rdms = category_models(conditions, models, "trsa.task.models")
     tables = []
     for region in ds["region"].values:
         data = ds["rdm"].sel(region=region).values
