@@ -24,6 +24,11 @@ include: "workflow/rules/encoding.smk"
 include: "workflow/rules/report.smk"
 
 
+# Each rule gets a hash of the package modules its script runs (neuroflow.codestamp), so an
+# edit of the package reruns exactly the rules whose code changed (params rerun trigger).
+stamp_rules(workflow.rules)
+
+
 rule all:
     input:
         all_targets(),

@@ -245,7 +245,7 @@ def test_dataset_description_carries_input_derivatives(tmp_path):
         "GeneratedBy": [{"Name": "fMRIPrep", "Version": "23.2.1"}]}))
     out = tmp_path / "out" / "dataset_description.json"
     out.parent.mkdir()
-    write_dataset_description(out, root=ROOT, bids_dir=str(bids), derivatives=[str(deriv)])
+    write_dataset_description(out, bids_dir=str(bids), derivatives=[str(deriv)])
     desc = json.loads(out.read_text())
     assert [g["Name"] for g in desc["GeneratedBy"]] == ["neuroflow", "fMRIPrep"]
     assert desc["GeneratedBy"][1]["Version"] == "23.2.1"

@@ -33,6 +33,9 @@ def slurm_cluster():
     if proc.returncode != 0:
         pytest.skip(f"SLURM test skipped: the one-node cluster did not start: {proc.stderr[-500:]}")
     yield
+    # stops the daemons and removes the test slurm.conf: with a conf naming a controller
+    # that is down, every later snakemake run waits ~9 s in the SLURM plugin's scontrol call
+    subprocess.run(["bash", str(CLUSTER), "stop"], capture_output=True, text=True)
 
 
 def small_workdir(dest: Path) -> Path:

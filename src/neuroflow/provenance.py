@@ -17,9 +17,18 @@ DEFAULT_PACKAGES = ("neuroflow", "numpy", "pandas", "xarray", "h5netcdf", "scipy
 
 
 def package_versions(packages=DEFAULT_PACKAGES) -> dict[str, str]:
-    """Installed versions of ``packages`` (``"not installed"`` where absent)."""
+    """Installed versions of ``packages`` (``"not installed"`` where absent).
+
+    neuroflow's own entry carries the commit and a dirty flag in a checkout
+    (``0.1.0+g<commit>[.dirty]``, :func:`neuroflow.codestamp.code_version`).
+    """
+    from neuroflow.codestamp import code_version
+
     out = {}
     for name in packages:
+        if name == "neuroflow":
+            out[name] = code_version()["label"]
+            continue
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

@@ -2,6 +2,10 @@
 # Start (or stop) a one-node SLURM cluster on this host for the tests: no accounting,
 # SlurmctldHost = this host, MinJobAge=600 so `squeue` still sees finished jobs (the
 # executor plugin's status command when there is no slurmdbd).
+# `stop` also removes the slurm.conf written here (restoring one that was there before):
+# with a conf naming a controller that is down, every `scontrol` waits ~9 s, and the
+# SLURM executor plugin calls it when Snakemake loads its plugins, i.e. in every
+# snakemake run of the rest of the test session.
 # Usage: slurm_cluster.sh start|stop   (needs root, slurm-wlm and munge)
 set -euo pipefail
 action=${1:-start}
@@ -10,6 +14,13 @@ host=$(hostname -s)
 if [ "$action" = stop ]; then
   pkill -x slurmd 2>/dev/null || true
   pkill -x slurmctld 2>/dev/null || true
+  if grep -qs '^ClusterName=neuroflow$' /etc/slurm/slurm.conf; then
+    if [ -f /etc/slurm/slurm.conf.before-neuroflow ]; then
+      mv /etc/slurm/slurm.conf.before-neuroflow /etc/slurm/slurm.conf
+    else
+      rm -f /etc/slurm/slurm.conf
+    fi
+  fi
   exit 0
 fi
 mkdir -p "$state"/{ctld,d,log} /run/munge /etc/slurm
@@ -22,6 +33,9 @@ if ! pgrep -x munged >/dev/null; then
 fi
 cpus=$(nproc)
 mem=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 - 2048 ))
+if [ -f /etc/slurm/slurm.conf ] && ! grep -qs '^ClusterName=neuroflow$' /etc/slurm/slurm.conf; then
+  cp -p /etc/slurm/slurm.conf /etc/slurm/slurm.conf.before-neuroflow
+fi
 cat > /etc/slurm/slurm.conf <<CONF
 ClusterName=neuroflow
 SlurmctldHost=$host

@@ -7,6 +7,7 @@ from snakemake.utils import validate
 from snakemake.common.configfile import load_configfile
 
 from neuroflow.bids import check_bids_config
+from neuroflow.codestamp import code_version, stamp_rules
 from neuroflow.eeg.inputs import check_eeg_inputs
 from neuroflow.config import (
     active_sources,

@@ -7,9 +7,10 @@ rule dataset_description:
     log:
         f"{LOGS}/report/dataset_description.log",
     params:
-        root=workflow.basedir,
         bids_dir=config["bids_dir"],
         derivatives=config["derivatives"],
+        # rewritten when the commit or the dirty flag changes
+        code_version=code_version()["label"],
     localrule: True
     conda:
         "../../envs/report.yaml"

@@ -4,24 +4,14 @@ from __future__ import annotations
 
 import html
 import importlib
-import subprocess
 from pathlib import Path
 
 from neuroflow import __version__
+from neuroflow.codestamp import code_version
 from neuroflow.provenance import atomic_write, package_versions, write_json
 
 
-def git_sha(root) -> str:
-    """The repository's HEAD commit, or ``"unknown"`` outside a git checkout."""
-    try:
-        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
-                             text=True, check=True, timeout=10)
-        return out.stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
-def write_dataset_description(path, root=".", bids_dir="", derivatives=()) -> None:
+def write_dataset_description(path, bids_dir="", derivatives=()) -> None:
     """BIDS-derivatives ``dataset_description.json`` and ``.bidsignore`` beside it.
 
     ``GeneratedBy`` lists neuroflow (version, git commit) first, then carries forward the
@@ -31,10 +21,13 @@ def write_dataset_description(path, root=".", bids_dir="", derivatives=()) -> No
     """
     from neuroflow.bids import generated_by
 
-    sha = git_sha(root)
-    generated = [{"Name": "neuroflow", "Version": __version__,
-                  "Description": f"git commit {sha}" if sha != "unknown" else
-                  "installed package (no git checkout)"}]
+    code = code_version()
+    if code["commit"]:
+        described = f"git commit {code['commit']}" + (
+            " with uncommitted changes to src/ or workflow/" if code["dirty"] else "")
+    else:
+        described = "installed package (no git checkout)"
+    generated = [{"Name": "neuroflow", "Version": code["label"], "Description": described}]
     sources = []
     for folder in [bids_dir, *derivatives]:
         if not folder:
