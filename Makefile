@@ -1,13 +1,14 @@
 # Two commands for a fresh machine (Python 3.11, pip; no conda needed):
 #   make demo   set up .venv, run the workflow on the embedded demo cohort, write the report
 #   make test   set up .venv (with test extras), run the test suite
+# While developing: make test-fast (unit tests only, no Snakemake runs; under 2 minutes).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 CORES ?= 2
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: demo test bench clean-results
+.PHONY: demo test test-fast bench clean-results
 
 $(BIN)/.neuroflow-installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +34,11 @@ demo: $(BIN)/.neuroflow-installed
 test: $(BIN)/.oracle-installed
 	bash tests/system/install.sh
 	$(BIN)/python -m pytest -q
+
+# The quick check while developing: deselects the tests marked workflow, slurm, oracle or
+# slow, and fails a test that starts Snakemake without the workflow mark (tests/conftest.py).
+test-fast: $(BIN)/.neuroflow-installed
+	$(BIN)/python -m pytest -q --fast
 
 # One bench script per stage, each printing its figures side by side with the reference
 # library of its issue (bench_fc.py builds pyspi in its own venv, /tmp/pyspi-venv).

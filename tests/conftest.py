@@ -49,3 +49,51 @@ def cect_data() -> Path:
     if len(folders) != 1:
         pytest.fail(f"cect datasets were extracted into several folders: {sorted(folders)}")
     return folders.pop()
+
+
+# --- test tiers -------------------------------------------------------------------------
+# `make test` runs everything (README's test command, what CI runs). `make test-fast`
+# (`pytest --fast`) runs the unit tests only: it deselects the tests marked workflow,
+# slurm, oracle or slow, and fails any other test that starts Snakemake, so that a new
+# end-to-end test cannot slip into the fast tier unmarked.
+SLOW_MARKERS = ("workflow", "slurm", "oracle", "slow")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--fast", action="store_true",
+                     help="unit tests only: skip the tests marked " + ", ".join(SLOW_MARKERS))
+
+
+def pytest_collection_modifyitems(config, items):
+    if not config.getoption("--fast"):
+        return
+    keep, drop = [], []
+    for item in items:
+        (drop if any(item.get_closest_marker(m) for m in SLOW_MARKERS) else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def _starts_snakemake(args) -> bool:
+    argv = [str(a) for a in (args if isinstance(args, (list, tuple)) else [args])]
+    return any(a.endswith("snakemake") or a == "neuroflow.cli" or " snakemake " in f" {a} "
+               for a in argv)
+
+
+@pytest.fixture(autouse=True)
+def _fast_tier_runs_no_snakemake(request, monkeypatch):
+    if not request.config.getoption("--fast"):
+        return
+    import subprocess
+
+    real_init = subprocess.Popen.__init__
+
+    def guarded(self, args, *more, **kwargs):
+        if _starts_snakemake(args):
+            pytest.fail(f"{request.node.nodeid} starts Snakemake ({args!r}) but is not marked "
+                        "workflow: add @pytest.mark.workflow (the fast tier runs none)",
+                        pytrace=False)
+        return real_init(self, args, *more, **kwargs)
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", guarded)

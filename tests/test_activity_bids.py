@@ -174,6 +174,7 @@ def counts_table(path: Path, rng) -> np.ndarray:
     return counts
 
 
+@pytest.mark.slow
 def test_simulated_counts_table_carries_the_flag_into_the_bicluster_output(tmp_path):
     counts = counts_table(tmp_path / "sim.tsv", np.random.default_rng(0))
     cfg = {"resources": {"dest": "resources/data"},

@@ -174,6 +174,7 @@ def _chain_workdir(dest: Path, activity: bool = True) -> Path:
     return work
 
 
+@pytest.mark.workflow
 def test_dry_run_feeds_the_units_file_to_trsa_and_encoding(tmp_path):
     import re
 
@@ -193,6 +194,7 @@ def test_dry_run_feeds_the_units_file_to_trsa_and_encoding(tmp_path):
     assert "sub-A2929/ephys/sub-A2929_task-wake_desc-headdirection_rdm.nc" in listing
 
 
+@pytest.mark.workflow
 def test_head_direction_without_the_activity_stage_stops_before_any_job(tmp_path):
     from neuroflow.devtools import run_snakemake
 

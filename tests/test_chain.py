@@ -69,6 +69,7 @@ def planned_jobs(stdout: str) -> list[dict]:
     return jobs
 
 
+@pytest.mark.workflow
 def test_one_cohort_plans_every_stage_chained(cohort, tmp_path):
     """fMRI -> FC, EEG -> FC, activity -> bi-clustering are DAG edges; no stage reads a raw
     file that another stage standardized."""

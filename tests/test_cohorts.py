@@ -50,6 +50,7 @@ def write_bids(root: Path, subjects=("01", "02"), description=True) -> Path:
 
 # -- the base config and the demo cohort ------------------------------------------------
 
+@pytest.mark.workflow
 def test_base_config_runs_no_data(tmp_path):
     base = yaml.safe_load((ROOT / "config/config.yaml").read_text())
     stages = [k for k, v in base.items() if isinstance(v, dict) and "activate" in v]
@@ -86,6 +87,7 @@ def test_cohort_maps_replace_and_null_removes():
     assert base["activity"]["recordings"].keys() == {"a", "b"}    # inputs not modified
 
 
+@pytest.mark.workflow
 def test_cohort_file_replaces_maps_in_the_workflow(tmp_path):
     """Layered over the demo cohort, a cohort's sources/recordings replace the demo's, and a
     null entry is dropped (``recordings: {A2929: null}`` used to fail the schema)."""
@@ -106,6 +108,7 @@ def test_cohort_file_replaces_maps_in_the_workflow(tmp_path):
     assert jobs["bicluster_chain"] == demo["bicluster"]["chains"]   # the simulated recording only
 
 
+@pytest.mark.workflow
 def test_every_cohort_file_validates(tmp_path):
     """Each shipped cohort (alone, or over the demo cohort as its header says) plans."""
     work = copy_workflow(tmp_path / "w", cohort=None)
@@ -176,6 +179,7 @@ def neuroflow(*args, cwd):
                           capture_output=True, text=True)
 
 
+@pytest.mark.workflow
 def test_bids_app_runs_from_any_folder(tmp_path):
     bids = write_bids(tmp_path / "ds")
     cwd = tmp_path / "elsewhere"
@@ -192,6 +196,7 @@ def test_bids_app_runs_from_any_folder(tmp_path):
     assert listed.returncode == 0 and "cook_2019_herm" in listed.stdout
 
 
+@pytest.mark.workflow
 def test_bids_app_stops_on_unknown_participant_before_any_job(tmp_path):
     bids = write_bids(tmp_path / "ds")
     proc = neuroflow("run", str(bids), str(tmp_path / "out"), "group", "--participant-label",

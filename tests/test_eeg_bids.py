@@ -169,6 +169,7 @@ def workdir(tmp_path_factory, bids_root) -> tuple[Path, str]:
     return work, "config/eeg_bids.yaml"
 
 
+@pytest.mark.workflow
 def test_dry_run_plans_one_preprocess_job_per_recording_and_feeds_fc(workdir):
     work, cfg = workdir
     proc = run_snakemake(work, "-n", "--configfile", cfg)
@@ -186,6 +187,7 @@ def test_dry_run_plans_one_preprocess_job_per_recording_and_feeds_fc(workdir):
                       for stem, (sub, ses, _) in zip(STEMS, WRITTEN)]
 
 
+@pytest.mark.workflow
 def test_one_recording_runs_through_preprocessing(workdir):
     import mne
 

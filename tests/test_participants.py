@@ -166,6 +166,7 @@ def _eeg_cohort(work: Path, sheet_rows) -> Path:
     return cohort
 
 
+@pytest.mark.workflow
 def test_workflow_stops_on_a_bad_sheet_before_any_job(eeg_workdir):
     cohort = _eeg_cohort(eeg_workdir, [["participant_id"], ["sub-sim01"], ["sub-sim01"]])
     proc = run_snakemake(eeg_workdir, "-n", "--configfile", str(cohort))
@@ -175,6 +176,7 @@ def test_workflow_stops_on_a_bad_sheet_before_any_job(eeg_workdir):
     assert "Job stats" not in out  # failed while parsing: no DAG, no job
 
 
+@pytest.mark.workflow
 def test_workflow_runs_only_the_sheets_participants(eeg_workdir):
     cohort = _eeg_cohort(eeg_workdir, [["participant_id", "group"], ["sub-sim01", "a"],
                                        ["sub-sim03", "b"]])

@@ -263,6 +263,7 @@ def test_neuroflow_run_stops_on_a_yaml_error_before_snakemake(tmp_path, capsys):
     assert not out.exists()  # nothing written, snakemake not started
 
 
+@pytest.mark.workflow
 def test_snakemake_names_a_mistyped_key_on_one_screen(tmp_path):
     work = copy_workflow(tmp_path / "wf", ROOT, cohort=None)
     typo = tmp_path / "typo.yaml"

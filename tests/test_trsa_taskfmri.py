@@ -126,6 +126,7 @@ def test_plan_finds_runs_through_bids_and_keeps_entities(dataset):
     assert group.conditions == tuple(CONDITIONS)
 
 
+@pytest.mark.slow
 def test_crossnobis_recovers_geometry_and_is_unbiased_in_noise(dataset, tmp_path):
     from neuroflow.rsa.taskfmri import (
         glm_run_files,
@@ -218,6 +219,7 @@ def test_two_resolutions_of_a_run_need_space_or_res(dataset, tmp_path):
     assert len(plan_task(task_config(data, res="2")).runs) == 6
 
 
+@pytest.mark.workflow
 def test_dry_run_plans_glm_per_run_rdm_per_subject_identification_and_encoding(dataset, tmp_path):
     from neuroflow.devtools import copy_workflow, run_snakemake
 
