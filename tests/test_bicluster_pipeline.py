@@ -161,18 +161,21 @@ def test_chains_in_different_modes_are_written_unconverged_and_unsupported_state
     assert not diag.loc[diag["parameter"] == "coclustering", "passes"].all()
 
 
-def test_sampler_settings_defaults_equal_the_schema():
+def test_sampler_settings_take_their_defaults_from_the_schema_only():
     import dataclasses
 
-    from neuroflow.bicluster.sampler import SamplerSettings
+    from neuroflow.bicluster.settings import SamplerSettings, schema_defaults
 
     schema = yaml.safe_load((REPO / "workflow/schemas/bicluster.schema.yaml").read_text())
     props = schema["properties"]["sampler"]["properties"]
-    code = {f.name: f.default for f in dataclasses.fields(SamplerSettings)}
-    assert set(code) == set(props)
-    assert code == {k: v["default"] for k, v in props.items()}
+    fields = dataclasses.fields(SamplerSettings)
+    assert {f.name for f in fields} == set(props)
+    assert all(f.default is dataclasses.MISSING for f in fields)      # no default restated
+    built = SamplerSettings.from_dict({"n_iter": 70})
+    assert built.as_dict() == {**{k: v["default"] for k, v in props.items()}, "n_iter": 70}
     conv = schema["properties"]["convergence"]["properties"]
-    assert P.CONVERGENCE_DEFAULTS == {k: v["default"] for k, v in conv.items()}
+    assert schema_defaults("convergence") == {k: v["default"] for k, v in conv.items()}
+    assert "CONVERGENCE_DEFAULTS" not in vars(P)
 
 
 def test_methods_paragraph_says_a_run_did_not_converge(tmp_path):
@@ -244,3 +247,76 @@ def test_workflow_runs_bicluster_alone_and_reruns_nothing(tmp_path):
                            "--until", "bicluster_chain")
     assert forced.returncode == 0, forced.stderr[-3000:]
     assert hashlib.sha256(chain.read_bytes()).hexdigest() == digest[chain]
+
+
+def _counts_table(tmp_path, kind, counts, time):
+    """A counts table as a user gives it: TSV (time column + one column per neuron) or
+    NetCDF (counts (time, neuron))."""
+    names = [f"unit{i}" for i in range(counts.shape[0])]
+    if kind == "tsv":
+        path = tmp_path / "counts.tsv"
+        pd.DataFrame({"time": time, **dict(zip(names, counts))}).to_csv(path, sep="\t",
+                                                                        index=False)
+    else:
+        path = tmp_path / "counts.nc"
+        xr.Dataset({"counts": (("time", "neuron"), counts.T)},
+                   coords={"time": time, "neuron": names}).to_netcdf(path, engine="h5netcdf")
+    return path
+
+
+def _table_spec(simulated):
+    return {"reader": "table", "simulated": simulated, "stem": "sub-tab", "label": "tab",
+            "key": "activity.spikes.tab", "source": "user counts table",
+            "entities": {"sub": "tab"}}
+
+
+@pytest.mark.parametrize("kind", ["tsv", "nc"])
+def test_counts_table_runs_through_the_stage_with_its_labels_bins_and_flag(tmp_path, kind):
+    """A counts table (TSV or NetCDF, time x neuron) the user flags as simulated: the stage's
+    counts, chain and merge keep its neuron labels, bin centres, bin width and the flag."""
+    from neuroflow.activity.pipeline import counts_file
+    from neuroflow.bicluster.simulate import simulate_bicluster
+
+    ds = simulate_bicluster(n_clusters=2, neurons_per_cluster=3, n_time=50, random_state=4)
+    time = 10.0 + 0.25 * np.arange(50) + 0.125               # bin centres, 0.25 s bins
+    table = _counts_table(tmp_path, kind, ds["counts"].values, time)
+    counts_file([table], spec=_table_spec(True), citation="", out_nc=tmp_path / "act.nc")
+    P.write_counts("sub-tab", {"activity": "sub-tab", "min_rate": 0.0}, [tmp_path / "act.nc"],
+                   tmp_path / "bic.nc")
+    with xr.open_dataset(tmp_path / "bic.nc", engine="h5netcdf") as got:
+        assert list(got["neuron"].values) == [f"unit{i}" for i in range(6)]
+        np.testing.assert_allclose(got["time"].values, time)
+        np.testing.assert_array_equal(got["counts"].values, ds["counts"].values)
+        assert got.attrs["bin_width_s"] == 0.25 and got.attrs["simulated"] == 1
+    if kind == "nc":
+        return
+    for c in range(2):
+        P.write_chain(tmp_path / "bic.nc", tmp_path / f"c{c}.nc",
+                      {"n_iter": 6, "burn_in": 2, "state_warmup": 2}, seed=0, chain=c)
+    figs = {k: tmp_path / f"{k}.png" for k in
+            ("raster", "states", "coclustering", "traces", "latents")}
+    P.merge_chains([tmp_path / "c0.nc", tmp_path / "c1.nc"], tmp_path / "bic.nc",
+                   tmp_path / "post.nc", tmp_path / "d.tsv", tmp_path / "cl.tsv",
+                   tmp_path / "v.tsv", figs, n_shuffles=10)
+    with xr.open_dataset(tmp_path / "post.nc", engine="h5netcdf") as post:
+        assert post.attrs["simulated"] == 1 and "SIMULATED" in post.attrs["description"]
+        assert post.attrs["bin_width_s"] == 0.25
+        assert list(post["neuron"].values) == [f"unit{i}" for i in range(6)]
+    # data flagged simulated by the user carries no truth: no ARI against one is claimed
+    assert "ari_states" not in set(pd.read_csv(tmp_path / "v.tsv", sep="\t")["quantity"])
+
+
+@pytest.mark.parametrize("edit, needle", [
+    (lambda c, t: (c - 2, t), "non-negative whole numbers"),
+    (lambda c, t: (c + 0.5, t), "non-negative whole numbers"),
+    (lambda c, t: (c, t[::-1].copy()), "not evenly spaced"),
+    (lambda c, t: (c, np.concatenate([t[:10], t[10:] + 0.1])), "not evenly spaced"),
+])
+def test_bad_counts_tables_fail_naming_the_file(tmp_path, edit, needle):
+    from neuroflow.activity.spikes import read_counts_table
+
+    counts, time = edit(np.ones((3, 20), dtype=np.int64), 0.5 * np.arange(20))
+    table = _counts_table(tmp_path, "tsv", counts, time)
+    with pytest.raises(ValueError, match=needle) as err:
+        read_counts_table(table)
+    assert str(table) in str(err.value) or table.name in str(err.value)

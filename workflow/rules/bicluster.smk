@@ -3,11 +3,17 @@
 # each MCMC chain as its own job, then merge the chains into posterior summaries,
 # diagnostics and figures. The activity stage is the one reader of spike files.
 from neuroflow.activity.inputs import SUBDIR_PATTERN, stems_pattern
-from neuroflow.bicluster.pipeline import bicluster_recordings
+from neuroflow.bicluster.inputs import bicluster_recordings
 
 
 # The stage's defaults (workflow/schemas/bicluster.schema.yaml) filled into its section.
 validate(config.setdefault("bicluster", {}), schema="../schemas/bicluster.schema.yaml")
+
+# numba's on-disk cache of the sampler's kernels, shared by every job and later run (the
+# jobs inherit the environment; the chain script sets it again from the config for jobs
+# started elsewhere): compiled once, loaded after.
+# (a NUMBA_CACHE_DIR already set in the environment wins)
+os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(config["bicluster"]["numba_cache_dir"]).resolve()))
 
 
 if is_activated("bicluster"):

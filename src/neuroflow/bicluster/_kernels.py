@@ -1,9 +1,12 @@
 """Compiled (numba) inner loops of the bi-clustering sampler.
 
-Each kernel is the sequential-in-time loop of one function of :mod:`.sampler` (which keeps
-the documented, vectorized-numpy interface and draws every random number itself, so that
-a chain is reproducible from its seed). The kernels do the same arithmetic in the same
-order; the tests compare them with dense-Gaussian and enumeration references.
+Each kernel is the sequential-in-time loop of one function of the sampler modules (which
+keep the documented numpy interface and draw every random number themselves, so that a
+chain is reproducible from its seed). Gaussian site scores and filter updates go through
+Cholesky factors of the predicted covariance and of ``I + L^T J L``
+(:func:`site_score`), falling back to an LU solve of ``I + Sigma J`` when a factor does not
+exist numerically; the tests compare the kernels with dense-Gaussian and enumeration
+references.
 """
 
 from __future__ import annotations
@@ -11,229 +14,205 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-_OPTS = {"cache": True, "nogil": True}
+from . import _linalg as la
+
+_OPTS = la.OPTS
 
 
 @njit(**_OPTS)
-def _sym(a):
-    return 0.5 * (a + a.T)
+def _site_score_lu(mu, sig, jj, hh):
+    """``log ∫ N(x; mu, sig) exp(-x'Jx/2 + h'x) dx`` by an LU solve (the fallback)."""
+    d = mu.shape[0]
+    mmat = np.eye(d) + la.mm(sig, jj)
+    g = hh - la.mv(jj, mu)
+    sol, logdet = la.solve_logdet(mmat, sig)
+    return -0.5 * la.quad(mu, jj, mu) + la.dot(hh, mu) - 0.5 * logdet + 0.5 * la.quad(g, sol, g)
 
 
 @njit(**_OPTS)
-def _mm(a, b):
-    """``a @ b`` for small 2-D arrays, in loops (BLAS call overhead dominates at d <= 15)."""
-    n, k = a.shape
-    m = b.shape[1]
-    out = np.zeros((n, m))
-    for i in range(n):
-        for j in range(k):
-            aij = a[i, j]
-            for c in range(m):
-                out[i, c] += aij * b[j, c]
-    return out
+def site_score(mu, sig, jj, hh, low, tmp, mfac, rfac, vec, vec2):
+    """``log ∫ N(x; mu, sig) exp(-x' jj x / 2 + hh' x) dx`` (the constant (2 pi)^d dropped).
+
+    With ``sig = L L^T`` and ``I + L^T jj L = R R^T``: ``log|I + sig jj| = log|R R^T|`` and
+    ``g' (sig^-1 + jj)^-1 g = |R^-1 L^T g|^2``, ``g = hh - jj mu``. Leaves ``L`` in ``low``
+    and ``R`` in ``rfac`` for :func:`filter_from_factors`; returns ``(score, ok)`` (``ok``
+    False when it fell back to the LU form and the factors are not valid).
+    """
+    if not la.chol_into(sig, low):
+        return _site_score_lu(mu, sig, jj, hh), False
+    la.congruence_plus_eye_into(low, jj, tmp, mfac)
+    if not la.chol_into(mfac, rfac):
+        return _site_score_lu(mu, sig, jj, hh), False
+    d = mu.shape[0]
+    for i in range(d):                      # vec = L^T (hh - jj mu)
+        vec2[i] = hh[i] - la.dot(jj[i], mu)
+    for i in range(d):
+        s = 0.0
+        for k in range(i, d):
+            s += low[k, i] * vec2[k]
+        vec[i] = s
+    la.forward_sub(rfac, vec, vec2)
+    return (-0.5 * la.quad(mu, jj, mu) + la.dot(hh, mu) - 0.5 * la.chol_logdet(rfac)
+            + 0.5 * la.dot(vec2, vec2)), True
 
 
 @njit(**_OPTS)
-def _mv(a, x):
-    """``a @ x``."""
-    n, k = a.shape
-    out = np.zeros(n)
-    for i in range(n):
-        acc = 0.0
-        for j in range(k):
-            acc += a[i, j] * x[j]
-        out[i] = acc
-    return out
+def filter_from_factors(mu, low, rfac, vec2, m_out, p_out, xt, vec):
+    """Posterior ``(m, P)`` of ``x ~ N(mu, L L^T)`` times the site scored by
+    :func:`site_score` (whose factors ``L``, ``R`` and ``R^-1 L^T g`` it reuses):
+    ``P = X X^T`` with ``X^T = R^-1 L^T``, ``m = mu + L R^-T (R^-1 L^T g)``."""
+    d = mu.shape[0]
+    for j in range(d):
+        la.forward_sub(rfac, low[j], vec)
+        for i in range(d):
+            xt[i, j] = vec[i]
+    for i in range(d):                     # p = xt^T xt
+        for j in range(d):
+            p_out[i, j] = 0.0
+    for k in range(d):
+        for i in range(d):
+            xki = xt[k, i]
+            for j in range(d):
+                p_out[i, j] += xki * xt[k, j]
+    la.backward_sub_t(rfac, vec2, vec)
+    for i in range(d):
+        s = mu[i]
+        for k in range(i + 1):
+            s += low[i, k] * vec[k]
+        m_out[i] = s
 
 
 @njit(**_OPTS)
-def _dot(x, y):
-    acc = 0.0
-    for i in range(x.shape[0]):
-        acc += x[i] * y[i]
-    return acc
+def filter_update(mu, sig, jj, hh):
+    """Posterior ``(m, P)`` of ``x ~ N(mu, sig)`` times the site ``exp(-x'jj x/2 + hh'x)``."""
+    d = mu.shape[0]
+    low, tmp, mfac, rfac, xt = (np.empty((d, d)), np.empty((d, d)), np.empty((d, d)),
+                                np.empty((d, d)), np.empty((d, d)))
+    vec, vec2 = np.empty(d), np.empty(d)
+    m, p = np.empty(d), np.empty((d, d))
+    _, ok = site_score(mu, sig, jj, hh, low, tmp, mfac, rfac, vec, vec2)
+    if ok:
+        filter_from_factors(mu, low, rfac, vec2, m, p, xt, vec)
+        return m, p
+    p = la.sym(la.solve(np.eye(d) + la.mm(sig, jj), sig))
+    return mu + la.mv(p, hh - la.mv(jj, mu)), p
 
 
 @njit(**_OPTS)
-def _quad(x, a, y):
-    """``x @ a @ y``."""
-    acc = 0.0
-    for i in range(x.shape[0]):
-        for j in range(y.shape[0]):
-            acc += x[i] * a[i, j] * y[j]
-    return acc
-
-
-@njit(**_OPTS)
-def _apat(a, p):
-    """``a @ p @ a.T``."""
-    return _mm(_mm(a, p), a.T)
-
-
-@njit(**_OPTS)
-def _lu(a):
-    """LU factorization with partial pivoting of a small square matrix (in loops: for the
-    sizes here, 3-15, LAPACK's per-call overhead dominates). Returns (lu, perm, sign)."""
-    n = a.shape[0]
-    lu = a.copy()
-    perm = np.arange(n)
-    sign = 1.0
-    for k in range(n):
-        piv = k
-        big = abs(lu[k, k])
-        for r in range(k + 1, n):
-            if abs(lu[r, k]) > big:
-                big = abs(lu[r, k])
-                piv = r
-        if piv != k:
-            for c in range(n):
-                tmp = lu[k, c]
-                lu[k, c] = lu[piv, c]
-                lu[piv, c] = tmp
-            tmp_i = perm[k]
-            perm[k] = perm[piv]
-            perm[piv] = tmp_i
-            sign = -sign
-        if lu[k, k] == 0.0:
-            raise np.linalg.LinAlgError("singular matrix")
-        for r in range(k + 1, n):
-            f = lu[r, k] / lu[k, k]
-            lu[r, k] = f
-            for c in range(k + 1, n):
-                lu[r, c] -= f * lu[k, c]
-    return lu, perm, sign
-
-
-@njit(**_OPTS)
-def _lu_solve(lu, perm, rhs):
-    """Solve with the factors of :func:`_lu`; ``rhs`` (n, m)."""
-    n = lu.shape[0]
-    m = rhs.shape[1]
-    x = np.empty((n, m))
-    for i in range(n):
-        for j in range(m):
-            x[i, j] = rhs[perm[i], j]
-    for j in range(m):
-        for i in range(n):
-            acc = x[i, j]
-            for k in range(i):
-                acc -= lu[i, k] * x[k, j]
-            x[i, j] = acc
-        for i in range(n - 1, -1, -1):
-            acc = x[i, j]
-            for k in range(i + 1, n):
-                acc -= lu[i, k] * x[k, j]
-            x[i, j] = acc / lu[i, i]
-    return x
-
-
-@njit(**_OPTS)
-def _solve_logdet(a, rhs):
-    """``(solve(a, rhs), log|det a|)`` for a small square ``a``."""
-    lu, perm, _ = _lu(a)
-    logdet = 0.0
-    for i in range(a.shape[0]):
-        logdet += np.log(abs(lu[i, i]))
-    return _lu_solve(lu, perm, rhs), logdet
-
-
-@njit(**_OPTS)
-def _solve(a, rhs):
-    lu, perm, _ = _lu(a)
-    return _lu_solve(lu, perm, rhs)
-
-
-@njit(**_OPTS)
-def _inv(a):
-    return _solve(a, np.eye(a.shape[0]))
-
-
-@njit(**_OPTS)
-def _chol(a):
-    """Cholesky factor with a growing jitter (as :func:`.sampler._chol`)."""
-    a = _sym(a)
-    d = a.shape[0]
-    jitter = 0.0
-    scale = max(np.mean(np.diag(a)), 1e-12)
-    c = np.full((d, d), np.nan)
-    for _ in range(9):
-        ok = True
-        try:
-            c = np.linalg.cholesky(a + jitter * np.eye(d))
-        except Exception:  # noqa: BLE001 -- numba raises a generic LinAlgError
-            ok = False
-        if ok:
-            return c
-        jitter = scale * 1e-10 if jitter == 0.0 else jitter * 100.0
-    return np.full((d, d), np.nan)
+def predict_into(a, b, q, m, p_low, bmat, mu_out, sig_out):
+    """``mu_out = A m + b``, ``sig_out = A P A^T + Q`` with ``P = p_low p_low^T``."""
+    la.lower_times_into(a, p_low, bmat)
+    la.gram_plus_into(bmat, q, sig_out)
+    la.mv_into(a, m, mu_out)
+    for i in range(b.shape[0]):
+        mu_out[i] += b[i]
 
 
 @njit(**_OPTS)
 def kalman_loglik(j_obs, h_obs, A, b, Q, states):
+    """Log marginal likelihood of the Gaussian sites under the switching dynamics."""
     n_time, d = h_obs.shape
-    eye = np.eye(d)
-    mu = np.zeros(d)
-    sig = eye.copy()
-    m = mu
-    p = sig
+    mu, sig, m, p = np.zeros(d), np.eye(d), np.zeros(d), np.eye(d)
+    low, tmp, mfac, rfac, xt, p_low = (np.empty((d, d)), np.empty((d, d)), np.empty((d, d)),
+                                       np.empty((d, d)), np.empty((d, d)), np.empty((d, d)))
+    vec, vec2 = np.empty(d), np.empty(d)
     total = 0.0
     for t in range(n_time):
         if t > 0:
             s = states[t]
-            mu = _mv(A[s], m) + b[s]
-            sig = _sym(_apat(A[s], p) + Q[s])
-        jj = j_obs[t]
-        hh = h_obs[t]
-        mmat = eye + _mm(sig, jj)
-        g = hh - _mv(jj, mu)
-        sol, logdet = _solve_logdet(mmat, sig)
-        total += -0.5 * _quad(mu, jj, mu) + _dot(hh, mu) - 0.5 * logdet + 0.5 * _quad(g, sol, g)
-        p = _sym(sol)
-        m = mu + _mv(p, g)
+            la.factor_into(p, p_low)
+            predict_into(A[s], b[s], Q[s], m, p_low, tmp, mu, sig)
+        score, ok = site_score(mu, sig, j_obs[t], h_obs[t], low, tmp, mfac, rfac, vec, vec2)
+        total += score
+        if ok:
+            filter_from_factors(mu, low, rfac, vec2, m, p, xt, vec)
+        else:
+            m, p = filter_update(mu, sig, j_obs[t], h_obs[t])
     return total
 
 
 @njit(**_OPTS)
-def backward_step(jj, hh, a, b, q):
-    eye = np.eye(b.shape[0])
-    g = _solve(eye + _mm(q, jj), q)
-    jg = _mm(jj, g)
-    lam_mu = _sym(jj - _mm(jg, jj))
-    th_mu = hh - _mv(jg, hh)
-    return _sym(_mm(a.T, _mm(lam_mu, a))), _mv(a.T, th_mu - _mv(lam_mu, b))
+def q_factors(Q):
+    """Cholesky factors of every state's noise covariance (jittered if needed)."""
+    out = np.empty_like(Q)
+    for s in range(Q.shape[0]):
+        out[s] = la.chol_jitter(Q[s])
+    return out
+
+
+@njit(**_OPTS)
+def backward_step(jj, hh, a, b, q_low):
+    """Message ``p(sites_{t:} | x_{t-1})`` from the site ``(jj, hh)`` at t through
+    ``x_t = a x_{t-1} + b + N(0, Q)``, ``Q = q_low q_low^T``: returns ``(lam, theta)``.
+
+    ``lam_mu = J - J S M^-1 S^T J`` with ``M = I + S^T J S = R R^T``, i.e. ``J - V^T V``,
+    ``V = R^-1 S^T J``; ``theta_mu = h - V^T R^-1 S^T h``.
+    """
+    d = b.shape[0]
+    tmp = np.empty((d, d))
+    mfac = np.empty((d, d))
+    rfac = np.empty((d, d))
+    la.congruence_plus_eye_into(q_low, jj, tmp, mfac)       # tmp = J S
+    if not la.chol_into(mfac, rfac):
+        q = la.mm(q_low, q_low.T)
+        g = la.solve(np.eye(d) + la.mm(q, jj), q)
+        jg = la.mm(jj, g)
+        lam_mu = la.sym(jj - la.mm(jg, jj))
+        th_mu = hh - la.mv(jg, hh)
+    else:
+        vmat = np.empty((d, d))                              # V = R^-1 (J S)^T
+        col = np.empty(d)
+        for j in range(d):
+            la.forward_sub(rfac, tmp[j], col)
+            for i in range(d):
+                vmat[i, j] = col[i]
+        lam_mu = np.empty((d, d))
+        for i in range(d):
+            for j in range(i + 1):
+                s = jj[i, j]
+                for k in range(d):
+                    s -= vmat[k, i] * vmat[k, j]
+                lam_mu[i, j] = s
+                lam_mu[j, i] = s
+        sh = np.empty(d)
+        for i in range(d):                                   # S^T h
+            s = 0.0
+            for k in range(i, d):
+                s += q_low[k, i] * hh[k]
+            sh[i] = s
+        la.forward_sub(rfac, sh, col)
+        th_mu = hh - la.mv(vmat.T.copy(), col)
+    lam = la.sym(la.mm(a.T.copy(), la.mm(lam_mu, a)))
+    return lam, la.mv(a.T.copy(), th_mu - la.mv(lam_mu, b))
 
 
 @njit(**_OPTS)
 def backward_information(j_obs, h_obs, A, b, Q, states):
     n_time, d = h_obs.shape
+    q_low = q_factors(Q)
     lam = np.zeros((n_time, d, d))
     theta = np.zeros((n_time, d))
     for t in range(n_time - 2, -1, -1):
         s = states[t + 1]
         lt, tt = backward_step(j_obs[t + 1] + lam[t + 1], h_obs[t + 1] + theta[t + 1],
-                               A[s], b[s], Q[s])
+                               A[s], b[s], q_low[s])
         lam[t] = lt
         theta[t] = tt
     return lam, theta
 
 
 @njit(**_OPTS)
-def _state_scores(m, p, jj, hh, Ac, bc, Qc):
-    n_c, d = bc.shape
-    eye = np.eye(d)
-    score = np.empty(n_c)
-    mus = np.empty((n_c, d))
-    sigs = np.empty((n_c, d, d))
+def _state_scores(m, p, jj, hh, Ac, bc, Qc, mus, sigs, score, work, vec):
+    """Scores of every candidate state at one bin (see :func:`site_score`), with their
+    predicted means and covariances written into ``mus``, ``sigs``; ``work`` (5, d, d) and
+    ``vec`` (2, d) are scratch."""
+    n_c = bc.shape[0]
+    p_low = work[4]
+    la.factor_into(p, p_low)
     for c in range(n_c):
-        mu = _mv(Ac[c], m) + bc[c]
-        sig = _sym(_apat(Ac[c], p) + Qc[c])
-        mmat = eye + _mm(sig, jj)
-        g = hh - _mv(jj, mu)
-        sol, logdet = _solve_logdet(mmat, sig)
-        score[c] = -0.5 * _quad(mu, jj, mu) + _dot(mu, hh) - 0.5 * logdet + 0.5 * _quad(g, sol, g)
-        mus[c] = mu
-        sigs[c] = sig
-    return score, mus, sigs
+        predict_into(Ac[c], bc[c], Qc[c], m, p_low, work[1], mus[c], sigs[c])
+        score[c], _ = site_score(mus[c], sigs[c], jj, hh, work[0], work[1], work[2], work[3],
+                                 vec[0], vec[1])
 
 
 @njit(**_OPTS)
@@ -246,44 +225,45 @@ def _draw(score, u):
 
 @njit(**_OPTS)
 def collapsed_state_pass(j_obs, h_obs, A, b, Q, states, log_tr, cand, u, reverse):
-    """The single-site pass of :func:`.sampler.sample_states_collapsed`."""
+    """The single-site pass of :func:`.states.sample_states_collapsed`."""
     n_time, d = h_obs.shape
     eye = np.eye(d)
-    Ac = A[cand]
-    bc = b[cand]
-    Qc = Q[cand]
+    Ac, bc, Qc = A[cand], b[cand], Q[cand]
+    n_c = cand.size
+    mus, sigs, score = np.empty((n_c, d)), np.empty((n_c, d, d)), np.empty(n_c)
+    work, vec = np.empty((5, d, d)), np.empty((2, d))
     new = states.copy()
     if not reverse:
         lam, theta = backward_information(j_obs, h_obs, A, b, Q, states)
-        p = _sym(_inv(eye + j_obs[0]))
-        m = _mv(p, h_obs[0])
+        p = la.spd_inverse(eye + j_obs[0])
+        m = la.mv(p, h_obs[0])
         for t in range(1, n_time):
-            score, mus, sigs = _state_scores(m, p, j_obs[t] + lam[t], h_obs[t] + theta[t],
-                                             Ac, bc, Qc)
+            _state_scores(m, p, j_obs[t] + lam[t], h_obs[t] + theta[t], Ac, bc, Qc,
+                          mus, sigs, score, work, vec)
             if t > 1:
-                score = score + log_tr[new[t - 1]][cand]
+                score += log_tr[new[t - 1]][cand]
             if t < n_time - 1:
-                score = score + log_tr[:, states[t + 1]][cand]
+                score += log_tr[:, states[t + 1]][cand]
             k = _draw(score, u[t])
             new[t] = cand[k]
-            s_k = sigs[k]
-            p = _sym(_solve(eye + _mm(s_k, j_obs[t]), s_k))
-            m = mus[k] + _mv(p, h_obs[t] - _mv(j_obs[t], mus[k]))
+            m, p = filter_update(mus[k], sigs[k], j_obs[t], h_obs[t])
     else:
+        q_low = q_factors(Q)
         m_f, p_f, _, _, _ = info_filter(j_obs, h_obs, A, b, Q, states)
         lam = np.zeros((d, d))
         theta = np.zeros(d)
         for t in range(n_time - 1, 0, -1):
             jj = j_obs[t] + lam
             hh = h_obs[t] + theta
-            score, _, _ = _state_scores(m_f[t - 1], p_f[t - 1], jj, hh, Ac, bc, Qc)
+            _state_scores(m_f[t - 1], p_f[t - 1], jj, hh, Ac, bc, Qc, mus, sigs, score,
+                          work, vec)
             if t > 1:
-                score = score + log_tr[states[t - 1]][cand]
+                score += log_tr[states[t - 1]][cand]
             if t < n_time - 1:
-                score = score + log_tr[:, new[t + 1]][cand]
+                score += log_tr[:, new[t + 1]][cand]
             s = cand[_draw(score, u[t])]
             new[t] = s
-            lam, theta = backward_step(jj, hh, A[s], b[s], Q[s])
+            lam, theta = backward_step(jj, hh, A[s], b[s], q_low[s])
     new[0] = new[1]
     return new
 
@@ -293,69 +273,117 @@ def info_filter(j_obs, h_obs, A, b, Q, states):
     """Forward filter in information form with the stored predictions the backward passes
     need: filtered means/covariances, predicted means, covariances and precisions."""
     n_time, d = h_obs.shape
-    eye = np.eye(d)
     m_f = np.empty((n_time, d))
     p_f = np.empty((n_time, d, d))
     j_pred_all = np.empty((n_time, d, d))
     p_pred_all = np.empty((n_time, d, d))
     pred_all = np.empty((n_time, d))
-    p = _sym(_inv(eye + j_obs[0]))
-    m = _mv(p, h_obs[0])
-    m_f[0] = m
-    p_f[0] = p
+    low, work, tmp = np.empty((d, d)), np.empty((d, d)), np.empty((d, d))
+    vec = np.empty(d)
+    for i in range(d):
+        for j in range(d):
+            tmp[i, j] = j_obs[0, i, j]
+        tmp[i, i] += 1.0
+    la.spd_inverse_into(tmp, p_f[0], low, work)
+    la.mv_into(p_f[0], h_obs[0], m_f[0])
     for t in range(1, n_time):
         s = states[t]
-        a = A[s]
-        m_pred = _mv(a, m) + b[s]
-        p_pred = _apat(a, p) + Q[s]
-        j_pred = _sym(_inv(p_pred))
+        la.factor_into(p_f[t - 1], low)
+        predict_into(A[s], b[s], Q[s], m_f[t - 1], low, tmp, pred_all[t], p_pred_all[t])
+        la.spd_inverse_into(p_pred_all[t], j_pred_all[t], low, work)
         # the 1e-6 floor (a N(0, 1e6) bound per bin) keeps unobserved unstable blocks finite
-        p = _sym(_inv(j_pred + j_obs[t] + 1e-6 * eye))
-        m = _mv(p, _mv(j_pred, m_pred) + h_obs[t])
-        m_f[t] = m
-        p_f[t] = p
-        j_pred_all[t] = j_pred
-        pred_all[t] = m_pred
-        p_pred_all[t] = p_pred
+        for i in range(d):
+            for j in range(d):
+                tmp[i, j] = j_pred_all[t, i, j] + j_obs[t, i, j]
+            tmp[i, i] += 1e-6
+        la.spd_inverse_into(tmp, p_f[t], low, work)
+        la.mv_into(j_pred_all[t], pred_all[t], vec)
+        for i in range(d):
+            vec[i] += h_obs[t, i]
+        la.mv_into(p_f[t], vec, m_f[t])
     return m_f, p_f, pred_all, p_pred_all, j_pred_all
 
 
 @njit(**_OPTS)
 def ffbs(j_obs, h_obs, A, b, Q, states, noise, smooth):
-    """Forward filter, backward sampler (and RTS smoother) of :func:`.sampler.ffbs_latent`."""
+    """Forward filter, backward sampler (and RTS smoother) of :func:`.latent.ffbs_latent`."""
     n_time, d = h_obs.shape
     m_f, p_f, pred_all, p_pred_all, j_pred_all = info_filter(j_obs, h_obs, A, b, Q, states)
     x = np.empty((n_time, d))
-    x[-1] = m_f[-1] + _mv(_chol(p_f[-1]), noise[-1])
+    x[-1] = m_f[-1] + la.mv(la.chol_jitter(p_f[-1]), noise[-1])
     m_s = m_f.copy()
     p_s = p_f.copy()
     for t in range(n_time - 2, -1, -1):
         a = A[states[t + 1]]
-        gain = _mm(_mm(p_f[t], a.T), j_pred_all[t + 1])
-        mean = m_f[t] + _mv(gain, x[t + 1] - pred_all[t + 1])
-        cov = p_f[t] - _mm(_mm(gain, a), p_f[t])
-        x[t] = mean + _mv(_chol(cov), noise[t])
+        gain = la.mm(la.mm(p_f[t], a.T), j_pred_all[t + 1])
+        mean = m_f[t] + la.mv(gain, x[t + 1] - pred_all[t + 1])
+        cov = p_f[t] - la.mm(la.mm(gain, a), p_f[t])
+        x[t] = mean + la.mv(la.chol_jitter(cov), noise[t])
         if smooth:
-            m_s[t] = m_f[t] + _mv(gain, m_s[t + 1] - pred_all[t + 1])
-            p_s[t] = _sym(p_f[t] + _mm(_mm(gain, p_s[t + 1] - p_pred_all[t + 1]), gain.T))
+            m_s[t] = m_f[t] + la.mv(gain, m_s[t + 1] - pred_all[t + 1])
+            p_s[t] = la.sym(p_f[t] + la.mm(la.mm(gain, p_s[t + 1] - p_pred_all[t + 1]),
+                                           gain.T))
     return x, m_s, p_s
 
 
 @njit(**_OPTS)
+def _rts_step(p_f, a, j_pred, p_pred, p_next, m_f, pred, m_next, m_out, p_out, w1, w2, vec):
+    """One Rauch-Tung-Striebel step: ``G = P_f A^T J_pred``, ``m = m_f + G (m' - pred)``,
+    ``P = P_f + G (P' - P_pred) G^T`` (``w1``, ``w2`` scratch)."""
+    d = m_f.shape[0]
+    la.mm_bt_into(p_f, a, w1)
+    la.mm_into(w1, j_pred, w2)                     # w2 = gain
+    for i in range(d):
+        vec[i] = m_next[i] - pred[i]
+    la.mv_into(w2, vec, m_out)
+    for i in range(d):
+        m_out[i] += m_f[i]
+    for i in range(d):
+        for j in range(d):
+            w1[i, j] = p_next[i, j] - p_pred[i, j]
+    la.mm_into(w2, w1, p_out)
+    la.mm_bt_into(p_out, w2, w1)
+    for i in range(d):
+        for j in range(d):
+            p_out[i, j] = p_f[i, j] + 0.5 * (w1[i, j] + w1[j, i])
+
+
+@njit(**_OPTS)
 def batched_smoother(j_obs, h_obs, A, b, Q, states):
-    """Kalman/RTS marginals of :func:`.sampler.batched_smoother`, one model at a time."""
+    """Kalman/RTS marginals of :func:`.latent.batched_smoother`, one model at a time."""
     n_b, n_time, q = h_obs.shape
     m_s = np.empty((n_b, n_time, q))
     p_s = np.empty((n_b, n_time, q, q))
+    w1, w2, vec = np.empty((q, q)), np.empty((q, q)), np.empty(q)
     for i in range(n_b):
         m_f, p_f, pred_all, p_pred_all, j_pred_all = info_filter(j_obs[i], h_obs[i], A[i],
                                                                  b[i], Q[i], states)
         m_s[i, n_time - 1] = m_f[n_time - 1]
         p_s[i, n_time - 1] = p_f[n_time - 1]
         for t in range(n_time - 2, -1, -1):
-            a = A[i, states[t + 1]]
-            gain = _mm(_mm(p_f[t], a.T), j_pred_all[t + 1])
-            m_s[i, t] = m_f[t] + _mv(gain, m_s[i, t + 1] - pred_all[t + 1])
-            p_s[i, t] = _sym(p_f[t] + _mm(_mm(gain, p_s[i, t + 1] - p_pred_all[t + 1]),
-                                          gain.T))
+            _rts_step(p_f[t], A[i, states[t + 1]], j_pred_all[t + 1], p_pred_all[t + 1],
+                      p_s[i, t + 1], m_f[t], pred_all[t + 1], m_s[i, t + 1], m_s[i, t],
+                      p_s[i, t], w1, w2, vec)
     return m_s, p_s
+
+
+@njit(**_OPTS)
+def sample_marginals(mean, cov, eps, out):
+    """``out[:, t] = mean[t] + R_t eps[t]`` with ``R_t R_t^T = cov[t]``: a draw from the
+    per-bin marginals ``N(mean_t, cov_t)``; ``R_t`` is the Cholesky factor, or for a
+    (rounding-)indefinite ``cov_t`` the eigen-root with negative eigenvalues set to 0."""
+    n_time, q = mean.shape
+    low = np.empty((q, q))
+    for t in range(n_time):
+        if not la.chol_into(cov[t], low):          # reads the lower triangle
+            evals, evecs = np.linalg.eigh(la.sym(cov[t]))
+            for j in range(q):
+                sd = np.sqrt(max(evals[j], 0.0))
+                for i in range(q):
+                    low[i, j] = evecs[i, j] * sd
+        for i in range(q):
+            s = mean[t, i]
+            for j in range(q):
+                s += low[i, j] * eps[t, j]
+            out[i, t] = s
+

@@ -46,26 +46,39 @@ def _loss_name(loss: str) -> str:
             "pear": "1 - posterior expected adjusted Rand index (maxPEAR)"}.get(loss, loss)
 
 
+def _filled(config: dict) -> dict:
+    """The stage's config section with the schema's defaults filled in (a copy)."""
+    import copy
+
+    from neuroflow.bicluster.settings import stage_schema
+    from neuroflow.config import fill_defaults
+
+    return fill_defaults(copy.deepcopy(config.get("bicluster") or {}), stage_schema())
+
+
 def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
     """Paragraphs describing the bi-clustering actually run, and the reference list."""
-    from neuroflow.bicluster.pipeline import CONVERGENCE_DEFAULTS
-    from neuroflow.bicluster.sampler import SamplerSettings
-
-    bic = config["bicluster"]
-    st = SamplerSettings.from_dict(bic.get("sampler", {}))
-    conv = {**CONVERGENCE_DEFAULTS, **(bic.get("convergence") or {})}
-    v = package_versions(("numpy", "scipy", "polyagamma", "arviz", "scikit-learn", "pynwb"))
-    n_chains = bic.get("chains", 2)
-    kept = (st.n_iter - st.burn_in) // st.thin
     from neuroflow.bicluster.pipeline import bicluster_recordings
+    from neuroflow.bicluster.settings import SamplerSettings
 
-    recs = bicluster_recordings(config, manifest)
+    bic = _filled(config)
+    st = SamplerSettings.from_dict(bic["sampler"])
+    v = package_versions(("numpy", "scipy", "polyagamma", "arviz", "scikit-learn", "pynwb"))
+    recs = bicluster_recordings({**config, "bicluster": bic}, manifest)
+    paras = [_model_paragraph(st, v), _sweep_paragraph(st), _run_paragraph(bic, st)]
+    refs = list(REFS)
+    paras += _recording_paragraphs(recs, v, manifest, refs)
+    paras += _result_paragraphs(Path(config["results_dir"]), recs)
+    return paras, refs
+
+
+def _model_paragraph(st, v) -> str:
     t_max = f"{st.max_clusters}" if st.max_clusters else "half the number of neurons"
     lik = ("a negative-binomial likelihood with a per-neuron dispersion r_i ~ Gamma("
            f"{st.dispersion_a0}, rate {st.dispersion_rate})" if st.likelihood == "nb" else
            f"a Poisson likelihood (approximated by a negative binomial with r = {st.poisson_r}, "
            "without the authors' Metropolis-Hastings correction)")
-    paras = [
+    return (
         f"Spike counts were bi-clustered with the Bayesian model of Wei (2023), implemented in "
         f"neuroflow {__version__} (numpy {v['numpy']}, scipy {v['scipy']}, polyagamma "
         f"{v['polyagamma']}, scikit-learn {v['scikit-learn']}, arviz {v['arviz']}). Counts "
@@ -82,7 +95,11 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
         "fold below the paper's simulated 0.01 I) and states s_t from a sticky HDP-HMM "
         "(weak limit "
         f"L = {st.n_states_max}, alpha = {st.hdp_alpha}, gamma = {st.hdp_gamma}, kappa = "
-        f"{st.hdp_kappa}) shared by the whole population.",
+        f"{st.hdp_kappa}) shared by the whole population.")
+
+
+def _sweep_paragraph(st) -> str:
+    return (
         "Each sweep of the blocked Gibbs sampler drew (delta_i, c_i) by Polya-Gamma augmented "
         "Bayesian regression, r_i by Chinese-restaurant-table augmentation (Zhou & Carin 2015) "
         + (f"followed by {st.dispersion_mh_steps} random-walk Metropolis steps on log r_i (not "
@@ -138,14 +155,21 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
            "c_i -> c_i - v, with the state dynamics transformed along; proposal sd "
            f"{st.frame_move_sd}): the firing rates stay the same, so only the priors decide, "
            "and the Gibbs updates of loadings and latents alone move along these directions "
-           "in tiny steps. Not in the authors' code." if st.frame_moves else ""),
+           "in tiny steps. Not in the authors' code." if st.frame_moves else ""))
+
+
+def _run_paragraph(bic, st) -> str:
+    conv = bic["convergence"]
+    n_chains = bic["chains"]
+    kept = (st.n_iter - st.burn_in) // st.thin
+    return (
         f"{n_chains} chains of {st.n_iter} sweeps were run per recording (seeds from "
-        f"SeedSequence({bic.get('seed', 2023)}, chain)), discarding {st.burn_in} and keeping "
+        f"SeedSequence({bic['seed']}, chain)), discarding {st.burn_in} and keeping "
         f"every {st.thin}th sweep ({kept} draws per chain). Label switching was handled by "
         "summarizing posterior co-clustering matrices and choosing point estimates of the "
         f"neuron partition and of the state partition that minimize the expected "
-        f"{_loss_name(bic.get('loss', 'binder'))} and "
-        f"{_loss_name(bic.get('state_loss', 'pear'))} loss (Wade & Ghahramani 2018; Fritsch "
+        f"{_loss_name(bic['loss'])} and "
+        f"{_loss_name(bic['state_loss'])} loss (Wade & Ghahramani 2018; Fritsch "
         "& Ickstadt 2009); draws were matched to them by the Hungarian algorithm for state "
         "posteriors and latent trajectories. Convergence was assessed with arviz's "
         "rank-normalized R-hat and bulk/tail effective sample sizes (Vehtari et al. 2021) of "
@@ -164,19 +188,26 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
         "partition pooled from chains in different modes can hold a group no chain "
         "supports on its own. Inferred states were compared with recorded epochs by the "
         "adjusted Rand index and adjusted mutual information against "
-        f"{bic.get('n_shuffles', 1000)} circular shifts of the epoch labels.",
-    ]
-    refs = list(REFS)
+        f"{bic['n_shuffles']} circular shifts of the epoch labels.")
+
+
+def _recording_paragraphs(recs, v, manifest, refs) -> list[str]:
+    """One paragraph per recording (simulated or read by the activity stage); the cited
+    datasets are appended to ``refs``."""
+    from neuroflow.bicluster.settings import recording_defaults
+
+    paras = []
     for rec, spec in sorted(recs.items()):
         if "simulate" in spec:
-            sim = spec["simulate"]
+            sim = {**recording_defaults()["simulate"], **spec["simulate"]}
             paras.append(
                 f"Recording '{rec}' is SIMULATED from the model with the paper's settings "
-                f"(seed {spec.get('seed', 0)}): {sim.get('n_clusters', 3)} clusters of "
-                f"{sim.get('neurons_per_cluster', 10)} neurons, {sim.get('n_time', 500)} bins, "
-                f"{sim.get('n_states', 2)} states (near-white-noise and growing-rotation "
+                f"(seed {spec.get('seed', recording_defaults()['seed'])}): "
+                f"{sim['n_clusters']} clusters of "
+                f"{sim['neurons_per_cluster']} neurons, {sim['n_time']} bins, "
+                f"{sim['n_states']} states (near-white-noise and growing-rotation "
                 f"dynamics, semi-Markov durations of mean 50 bins), NB dispersion "
-                f"{sim.get('dispersion', 10.0)}. The onset of a rotation episode, while the "
+                f"{sim['dispersion']}. The onset of a rotation episode, while the "
                 "latent is still small, looks like the white-noise state; on the authors' own "
                 "seed-0 simulation their sampler (10,000 sweeps) recovers the state sequence "
                 "with an adjusted Rand index of 0.82 (23 of 500 bins differ, at episode "
@@ -195,7 +226,12 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
                     if spec["min_rate"] else "") + ".")
             if src in manifest["datasets"]:
                 refs.append(dataset_citation(manifest, src))
-    results = Path(config["results_dir"])
+    return paras
+
+
+def _result_paragraphs(results, recs) -> list[str]:
+    """The validation scores and the convergence verdict of every recording already run."""
+    paras = []
     for rec, spec in sorted(recs.items()):
         val = results / f"{spec['subdir']}/ephys/{rec}_desc-bicluster_validation.tsv"
         if val.exists():
@@ -217,4 +253,4 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
                             + ", ".join(verdict["clusters_not_found"]
                                         + verdict["states_not_found"]))
             paras.append(f"Results for '{rec}': " + "; ".join(bits) + ".")
-    return paras, refs
+    return paras

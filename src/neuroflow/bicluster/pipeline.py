@@ -16,6 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
+from neuroflow.bicluster import summarize as sm
+from neuroflow.bicluster.inputs import bicluster_recordings  # noqa: F401  (the rule file's)
+from neuroflow.bicluster.posterior import MONITORED, latent_bands, point_estimates
+from neuroflow.bicluster.posterior import convergence as posterior_convergence
+from neuroflow.bicluster.settings import SamplerSettings, schema_defaults
 from neuroflow.provenance import package_versions, write_netcdf, write_tsv
 
 PACKAGES = ("neuroflow", "numpy", "scipy", "xarray", "h5netcdf", "pynwb", "polyagamma",
@@ -91,7 +96,7 @@ def write_chain(counts_nc, out_nc, settings: dict, seed: int, chain: int) -> Non
 
     import xarray as xr
 
-    from neuroflow.bicluster.sampler import SamplerSettings, run_chain
+    from neuroflow.bicluster.sampler import run_chain
 
     counts = _open(counts_nc, "counts")
     if "counts" not in counts:
@@ -169,8 +174,6 @@ def _annotate_sidecar(tsv, convergence: dict) -> None:
     write_json(meta, side)
 
 
-CONVERGENCE_DEFAULTS = {"max_r_hat": 1.05, "min_ess": 400, "max_coclustering_gap": 0.5,
-                        "min_support": 0.5, "max_items": 300}
 
 
 def merge_chains(chain_ncs, counts_nc, out_nc, out_diag, out_clusters, out_validation,
@@ -195,164 +198,146 @@ def merge_chains(chain_ncs, counts_nc, out_nc, out_diag, out_clusters, out_valid
     convergence : dict, optional
         The config section ``bicluster.convergence`` (``max_r_hat``, ``min_ess``,
         ``max_coclustering_gap``, ``min_support``, ``max_items``; the schema holds the
-        defaults, which library callers get from :data:`CONVERGENCE_DEFAULTS`).
+        defaults, which fill what a library caller leaves out).
 
     Returns
     -------
     dict
-        The convergence verdict (:func:`neuroflow.bicluster.summarize.check_convergence`
-        plus the groups not found), also written into every output's attributes.
+        The convergence verdict (:func:`neuroflow.bicluster.posterior.convergence`), also
+        written into every output's attributes.
     """
-    import xarray as xr
-    from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score
+    counts, chains = _read_merge_inputs(chain_ncs, counts_nc)
+    cfg = {**schema_defaults("convergence"), **(convergence or {})}
+    draws = [{k: c[k].values for k in MONITORED} for c in chains]
+    z_all = np.concatenate([d["z"] for d in draws])
+    est = point_estimates(z_all, np.concatenate([d["state"] for d in draws]), loss,
+                          state_loss, seed)
+    conv = posterior_convergence(draws, est["point"], est["s_point"], counts["neuron"].values,
+                                 counts["time"].values, cfg)
+    bands = latent_bands([c["latent"].values for c in chains], z_all, est["point"])
+    warning = _report_verdict(conv["verdict"], counts, counts_nc, cfg)
+    simulated = bool(counts.attrs.get("simulated", 0))
+    ds = _posterior_dataset(counts, chains, est, conv, bands, loss, state_loss)
+    ds.attrs["inputs"] = json.dumps({Path(p).name: _sha(p) for p in [counts_nc, *chain_ncs]})
+    write_netcdf(ds, out_nc)
+    _write_diagnostics(conv, chains, chain_ncs, out_diag, simulated)
+    _write_clusters(counts, est, conv, cfg, loss, chain_ncs, out_clusters, simulated)
+    rows = _validation_rows(counts, est, conv, cfg, n_shuffles, seed, simulated)
+    write_tsv(_score_table(rows), out_validation,
+              f"{_label(simulated)}agreement of the point estimates with known labels",
+              columns={"value": "score (ARI / AMI, 1 = identical) or count",
+                       "null_mean": "mean score under the null", "null_q95": "95th percentile",
+                       "p_value": "(1 + #null >= value) / (1 + n_null)"},
+              sources=[str(counts_nc)])
+    _annotate_sidecar(out_validation, conv["verdict"])
+    _plot_merged(counts, chains, est, conv, bands, figures, simulated, warning)
+    return conv["verdict"]
 
-    from neuroflow.bicluster import figures as figs
-    from neuroflow.bicluster import summarize as sm
 
+def _label(simulated: bool) -> str:
+    return "SIMULATED " if simulated else ""
+
+
+def _read_merge_inputs(chain_ncs, counts_nc):
     counts = _open(counts_nc, "counts")
     chains = [_open(p, "chain") for p in chain_ncs]
     n_draws = {c.sizes["draw"] for c in chains}
     if len(n_draws) != 1:
         raise ValueError(f"chains {list(map(str, chain_ncs))} have different numbers of draws "
                          f"{sorted(n_draws)}: run them with the same settings")
-    simulated = bool(counts.attrs.get("simulated", 0))
-    # a simulation of the model carries its truth; data a user flags as simulated may not
-    truth = simulated and "true_cluster" in counts and "true_state" in counts
-    neurons = counts["neuron"].values
-    z_all = np.concatenate([c["z"].values for c in chains])
-    s_all = np.concatenate([c["state"].values for c in chains])
-    psm = sm.coclustering(z_all)
-    point, z_loss = sm.point_estimate(z_all, psm, loss=loss, random_state=seed)
-    # time x time co-occurrence for the state partition (thinned to <= 400 draws)
-    sel = np.linspace(0, s_all.shape[0] - 1, min(400, s_all.shape[0])).astype(int)
-    psm_t = sm.coclustering(s_all[sel])
-    s_point, s_loss = sm.point_estimate(s_all[sel], psm_t, loss=state_loss, random_state=seed)
-    post = sm.state_posterior(s_all, s_point)
-    conv_cfg = {**CONVERGENCE_DEFAULTS, **(convergence or {})}
-    n_d = chains[0].sizes["draw"]
-    sel_c = np.unique(np.linspace(0, n_d - 1, min(200, n_d)).astype(int))
-    z_ch = [c["z"].values[sel_c] for c in chains]
-    s_ch = [c["state"].values[sel_c] for c in chains]
-    cluster_support = sm.label_support(z_ch, point)        # (chain, cluster)
-    state_support = sm.label_support(s_ch, s_point)        # (chain, state)
-    cluster_found = cluster_support.min(axis=0) >= conv_cfg["min_support"]
-    state_found = state_support.min(axis=0) >= conv_cfg["min_support"]
-    slots = max(c.sizes["slot"] for c in chains)
-    lat = np.concatenate([np.pad(c["latent"].values, ((0, 0), (0, slots - c.sizes["slot"]),
-                                                      (0, 0), (0, 0)), constant_values=np.nan)
-                          for c in chains])
-    aligned = sm.align_latents(lat, z_all, point)
-    with np.errstate(all="ignore"):
-        lat_mean = np.nanmean(aligned, axis=0)
-        lat_lo = np.nanquantile(aligned, 0.025, axis=0)
-        lat_hi = np.nanquantile(aligned, 0.975, axis=0)
-    rate_mean = np.mean([c["log_rate_mean"].values for c in chains], axis=0)
-    n_state_lab = post.shape[1] - 1
-    state_names = [f"S{k + 1}" for k in range(n_state_lab)] + ["unmatched"]
-    cluster_names = [f"C{k + 1}" for k in range(int(point.max()) + 1)]
-    label = "SIMULATED " if simulated else ""
+    return counts, chains
 
-    # convergence: arviz R-hat / ESS of continuous and label-invariant quantities, and
-    # the chains' co-clustering matrices compared (chains in different modes)
-    stack = {k: np.stack([c[k].values for c in chains]) for k in ("z", "state")}
-    cont = {"delta": np.stack([c["delta"].values for c in chains]),
-            "log_dispersion": np.log(np.stack([c["dispersion"].values for c in chains])),
-            "rate_sd": np.stack([c["rate_sd"].values for c in chains]),
-            "top_state_fraction": np.stack([c["top_state_fraction"].values for c in chains]),
-            "log_lik": np.stack([c["log_lik"].values for c in chains]),
-            "n_clusters": np.stack([c["n_clusters"].values for c in chains]).astype(float),
-            "n_states": np.stack([c["n_states"].values for c in chains]).astype(float)}
-    cont["coclustering"], pair_names = sm.pair_indicators(stack["z"], [str(n) for n in neurons],
-                                                          int(conv_cfg["max_items"]))
-    cont["state_occupancy"], occ_bins = sm.state_occupancy(stack["state"],
-                                                           int(conv_cfg["max_items"]))
-    times = counts["time"].values
-    diag = sm.diagnostics_table(cont, neurons, items={
-        "coclustering": pair_names,
-        "state_occupancy": [f"t={float(times[b]):g}" for b in occ_bins]})
-    gaps = {}
-    for key, draws, names in (("neurons", z_ch, [str(n) for n in neurons]),
-                              ("time bins", s_ch, [f"t={float(t):g}" for t in times])):
-        gap, where = sm.chain_gap(draws)
-        gaps[key] = (gap, where[:2] + tuple(names[i] for i in where[2:]))
-    verdict = sm.check_convergence(diag, gaps, len(chains), conv_cfg["max_r_hat"],
-                                   conv_cfg["min_ess"], conv_cfg["max_coclustering_gap"])
-    verdict["thresholds"]["min_support"] = float(conv_cfg["min_support"])
-    verdict["clusters_not_found"] = [n for n, f in zip(cluster_names, cluster_found) if not f]
-    verdict["states_not_found"] = [n for n, f in zip(state_names, state_found) if not f]
-    verdict["n_clusters_found"] = int(cluster_found.sum())
-    verdict["n_states_found"] = int(state_found.sum())
+
+def _report_verdict(verdict, counts, counts_nc, cfg):
+    """Log the verdict's warnings; returns the figures' banner text (None if converged)."""
     warning = None
+    label = _label(bool(counts.attrs.get("simulated", 0)))
     if not verdict["converged"]:
         warning = (f"NOT CONVERGED ({verdict['n_failing']} failing diagnostics"
                    + ("; chains disagree" if verdict["chains_disagree"] else "") + ")")
         print(f"WARNING: {label}{counts.attrs.get('recording', Path(counts_nc).name)}: the "
               f"chains did not converge: " + "; ".join(verdict["failing"]), flush=True)
     if verdict["clusters_not_found"] or verdict["states_not_found"]:
-        print(f"WARNING: point-estimate groups with support < {conv_cfg['min_support']} in "
+        print(f"WARNING: point-estimate groups with support < {cfg['min_support']} in "
               f"some chain are not reported as found: clusters "
               f"{verdict['clusters_not_found']}, states {verdict['states_not_found']}",
               flush=True)
-    conv_attrs = {"converged": int(verdict["converged"]),
-                  "chains_disagree": int(verdict["chains_disagree"]),
-                  "convergence": json.dumps(verdict, sort_keys=True)}
-    ds = xr.Dataset(
-        {
-            "coclustering": (("neuron", "neuron_other"), psm,
-                             {"long_name": f"{label}posterior P(neurons i and j share a cluster)"}),
-            "cluster_label": ("neuron", point,
-                              {"long_name": f"{loss}-loss point estimate (0-based index into "
-                                            "coordinate 'cluster')"}),
-            "state_posterior": (("time", "state"), post,
-                                {"long_name": "P(state) per bin, draws aligned to the point "
-                                              "estimate; 'unmatched' = no match"}),
-            "state_label": ("time", s_point,
-                            {"long_name": f"{state_loss}-loss state point estimate (0-based "
-                                          "index into coordinate 'state')"}),
-            "latent_mean": (("cluster", "factor", "time"), lat_mean,
-                            {"long_name": "posterior mean cluster latent (row 0 baseline)",
-                             "units": "log(spikes per bin)"}),
-            "latent_lower": (("cluster", "factor", "time"), lat_lo, {"long_name": "2.5 %"}),
-            "latent_upper": (("cluster", "factor", "time"), lat_hi, {"long_name": "97.5 %"}),
-            "log_rate_mean": (("neuron", "time"), rate_mean,
-                              {"units": "log(spikes per bin)",
-                               "long_name": "posterior mean log firing rate"}),
-            "n_clusters": (("chain", "draw"), np.stack([c["n_clusters"].values for c in chains])),
-            "n_states": (("chain", "draw"), np.stack([c["n_states"].values for c in chains])),
-            "cluster_support": (("chain", "cluster"), cluster_support,
-                                {"long_name": "per chain: mean over the cluster's neurons of "
-                                              "P(neuron in the matched cluster)"}),
-            "state_support": (("chain", "state"),
-                              np.pad(state_support, ((0, 0), (0, 1)), constant_values=np.nan),
-                              {"long_name": "per chain: mean over the state's bins of "
-                                            "P(bin in the matched state)"}),
-            "cluster_found": ("cluster", cluster_found.astype(np.int8),
-                              {"long_name": "1 = support >= min_support in every chain"}),
-            "state_found": ("state", np.append(state_found, False).astype(np.int8),
-                            {"long_name": "1 = support >= min_support in every chain"}),
-        },
-        coords={"neuron": neurons, "neuron_other": neurons, "time": counts["time"].values,
-                "state": state_names, "cluster": cluster_names,
-                "factor": ["baseline"] + [f"factor{j}" for j in range(1, lat.shape[2])],
-                "chain": np.arange(len(chains)), "draw": chains[0]["draw"].values},
-        attrs={"simulated": int(simulated),
-               "description": f"{label}posterior summary of the Wei (2023) bi-clustering model",
-               "binder_or_vi_loss_neurons": z_loss, "loss_states": s_loss,
-               "bin_width_s": float(counts.attrs.get("bin_width_s", 1.0)),
-               "time_units": str(counts.attrs.get("time_units", "s")),
-               "inputs": json.dumps({Path(p).name: _sha(p) for p in [counts_nc, *chain_ncs]}),
-               "settings": chains[0].attrs.get("settings", ""),
-               "versions": json.dumps(package_versions(PACKAGES), sort_keys=True),
-               **conv_attrs},
-    )
-    write_netcdf(ds, out_nc)
+    return warning
 
-    thr = verdict["thresholds"]
+
+def _posterior_dataset(counts, chains, est, conv, bands, loss, state_loss):
+    import xarray as xr
+
+    simulated = bool(counts.attrs.get("simulated", 0))
+    label = _label(simulated)
+    verdict = conv["verdict"]
+    lat_mean, lat_lo, lat_hi = bands
+    neurons = counts["neuron"].values
+    long = {"cluster_support": "per chain: mean over the cluster's neurons of P(neuron in "
+                               "the matched cluster)",
+            "state_support": "per chain: mean over the state's bins of P(bin in the matched "
+                             "state)", "found": "1 = support >= min_support in every chain"}
+    data = {
+        "coclustering": (("neuron", "neuron_other"), est["psm"],
+                         {"long_name": f"{label}posterior P(neurons i and j share a cluster)"}),
+        "cluster_label": ("neuron", est["point"],
+                          {"long_name": f"{loss}-loss point estimate (0-based index into "
+                                        "coordinate 'cluster')"}),
+        "state_posterior": (("time", "state"), est["state_posterior"],
+                            {"long_name": "P(state) per bin, draws aligned to the point "
+                                          "estimate; 'unmatched' = no match"}),
+        "state_label": ("time", est["s_point"],
+                        {"long_name": f"{state_loss}-loss state point estimate (0-based "
+                                      "index into coordinate 'state')"}),
+        "latent_mean": (("cluster", "factor", "time"), lat_mean,
+                        {"long_name": "posterior mean cluster latent (row 0 baseline)",
+                         "units": "log(spikes per bin)"}),
+        "latent_lower": (("cluster", "factor", "time"), lat_lo, {"long_name": "2.5 %"}),
+        "latent_upper": (("cluster", "factor", "time"), lat_hi, {"long_name": "97.5 %"}),
+        "log_rate_mean": (("neuron", "time"),
+                          np.mean([c["log_rate_mean"].values for c in chains], axis=0),
+                          {"units": "log(spikes per bin)",
+                           "long_name": "posterior mean log firing rate"}),
+        "n_clusters": (("chain", "draw"), np.stack([c["n_clusters"].values for c in chains])),
+        "n_states": (("chain", "draw"), np.stack([c["n_states"].values for c in chains])),
+        "cluster_support": (("chain", "cluster"), conv["cluster_support"],
+                            {"long_name": long["cluster_support"]}),
+        "state_support": (("chain", "state"),
+                          np.pad(conv["state_support"], ((0, 0), (0, 1)),
+                                 constant_values=np.nan),
+                          {"long_name": long["state_support"]}),
+        "cluster_found": ("cluster", conv["cluster_found"].astype(np.int8),
+                          {"long_name": long["found"]}),
+        "state_found": ("state", np.append(conv["state_found"], False).astype(np.int8),
+                        {"long_name": long["found"]}),
+    }
+    coords = {"neuron": neurons, "neuron_other": neurons, "time": counts["time"].values,
+              "state": conv["state_names"], "cluster": conv["cluster_names"],
+              "factor": ["baseline"] + [f"factor{j}" for j in range(1, lat_mean.shape[1])],
+              "chain": np.arange(len(chains)), "draw": chains[0]["draw"].values}
+    attrs = {"simulated": int(simulated),
+             "description": f"{label}posterior summary of the Wei (2023) bi-clustering model",
+             "binder_or_vi_loss_neurons": est["z_loss"], "loss_states": est["s_loss"],
+             "bin_width_s": float(counts.attrs.get("bin_width_s", 1.0)),
+             "time_units": str(counts.attrs.get("time_units", "s")),
+             "inputs": "",
+             "settings": chains[0].attrs.get("settings", ""),
+             "versions": json.dumps(package_versions(PACKAGES), sort_keys=True),
+             "converged": int(verdict["converged"]),
+             "chains_disagree": int(verdict["chains_disagree"]),
+             "convergence": json.dumps(verdict, sort_keys=True)}
+    return xr.Dataset(data, coords=coords, attrs=attrs)
+
+
+def _write_diagnostics(conv, chains, chain_ncs, out_diag, simulated):
+    diag = conv["diag"]
+    thr = conv["verdict"]["thresholds"]
     r_ok = np.where(np.isfinite(diag["r_hat"]), diag["r_hat"] < thr["max_r_hat"], False)
     diag["passes"] = diag["constant"] | (r_ok & (diag["ess_bulk"] >= thr["min_ess"])
                                          & (diag["ess_tail"] >= thr["min_ess"]))
     write_tsv(diag, out_diag,
-              f"{label}MCMC diagnostics (arviz {package_versions(('arviz',))['arviz']}) over "
+              f"{_label(simulated)}MCMC diagnostics (arviz "
+              f"{package_versions(('arviz',))['arviz']}) over "
               f"{len(chains)} chains x {chains[0].sizes['draw']} kept draws",
               columns={"parameter": "label- and rotation-invariant quantities: delta: "
                                     "baseline log rate; log_dispersion: log NB r; rate_sd: "
@@ -369,43 +354,56 @@ def merge_chains(chain_ncs, counts_nc, out_nc, out_diag, out_clusters, out_valid
                        "passes": f"R-hat < {thr['max_r_hat']} and bulk and tail ESS >= "
                                  f"{thr['min_ess']:g} (or constant)"},
               sources=[str(p) for p in chain_ncs])
-    _annotate_sidecar(out_diag, verdict)
+    _annotate_sidecar(out_diag, conv["verdict"])
 
+
+def _write_clusters(counts, est, conv, cfg, loss, chain_ncs, out_clusters, simulated):
     import pandas as pd
 
-    tbl = pd.DataFrame({"neuron": neurons, "cluster": [cluster_names[k] for k in point],
-                        "cluster_found": [bool(cluster_found[k]) for k in point],
+    point, psm = est["point"], est["psm"]
+    found, names = conv["cluster_found"], conv["cluster_names"]
+    tbl = pd.DataFrame({"neuron": counts["neuron"].values, "cluster": [names[k] for k in point],
+                        "cluster_found": [bool(found[k]) for k in point],
                         "region": counts["region"].values if "region" in counts.coords or
                         "region" in counts else "n/a",
                         "max_coclustering_other": [
                             float(np.max(np.where(point == point[i], 0, psm[i])))
                             for i in range(len(point))]})
-    if truth:
+    if simulated and "true_cluster" in counts and "true_state" in counts:
         tbl["true_cluster"] = counts["true_cluster"].values
-    write_tsv(tbl, out_clusters, f"{label}neuron clusters ({loss}-loss point estimate)",
+    write_tsv(tbl, out_clusters, f"{_label(simulated)}neuron clusters ({loss}-loss point "
+                                 "estimate)",
               columns={"cluster": "point-estimate cluster",
-                       "cluster_found": f"support >= {conv_cfg['min_support']} in every chain "
+                       "cluster_found": f"support >= {cfg['min_support']} in every chain "
                                         "(false: not reported as a found cluster)",
                        "max_coclustering_other": "largest posterior co-clustering with a "
                                                  "neuron of another cluster"},
               sources=[str(p) for p in chain_ncs])
-    _annotate_sidecar(out_clusters, verdict)
+    _annotate_sidecar(out_clusters, conv["verdict"])
 
-    found = f"found: support >= {conv_cfg['min_support']} in every chain"
-    rows = [("n_neuron_clusters", found, float(cluster_found.sum()), *[np.nan] * 4),
-            ("n_states", found, float(state_found.sum()), *[np.nan] * 4),
+
+def _validation_rows(counts, est, conv, cfg, n_shuffles, seed, simulated):
+    """Rows of the validation table: groups found, agreement with the simulated truth,
+    with the epochs (circular-shift null) and with the recorded regions (permutation)."""
+    from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score
+
+    point, s_point = est["point"], est["s_point"]
+    c_found, s_found = conv["cluster_found"], conv["state_found"]
+    found = f"found: support >= {cfg['min_support']} in every chain"
+    nan4 = [np.nan] * 4
+    rows = [("n_neuron_clusters", found, float(c_found.sum()), *nan4),
+            ("n_states", found, float(s_found.sum()), *nan4),
             ("n_neuron_clusters_not_found", "point-estimate clusters below that support",
-             float((~cluster_found).sum()), *[np.nan] * 4),
+             float((~c_found).sum()), *nan4),
             ("n_states_not_found", "point-estimate states below that support",
-             float((~state_found).sum()), *[np.nan] * 4)]
-    if truth:
+             float((~s_found).sum()), *nan4)]
+    if simulated and "true_cluster" in counts and "true_state" in counts:
         tz, ts = counts["true_cluster"].values, counts["true_state"].values
         rows += [("ari_neuron_clusters", "simulated truth", adjusted_rand_score(tz, point),
-                  *[np.nan] * 4),
-                 ("ari_states", "simulated truth", adjusted_rand_score(ts, s_point),
-                  *[np.nan] * 4),
-                 ("true_n_clusters", "simulated truth", float(np.unique(tz).size), *[np.nan] * 4),
-                 ("true_n_states", "simulated truth", float(np.unique(ts).size), *[np.nan] * 4)]
+                  *nan4),
+                 ("ari_states", "simulated truth", adjusted_rand_score(ts, s_point), *nan4),
+                 ("true_n_clusters", "simulated truth", float(np.unique(tz).size), *nan4),
+                 ("true_n_states", "simulated truth", float(np.unique(ts).size), *nan4)]
     if "epoch" in counts.coords and np.any(counts["epoch"].values != ""):
         ep = counts["epoch"].values
         ok = ep != ""
@@ -427,81 +425,26 @@ def merge_chains(chain_ncs, counts_nc, out_nc, out_diag, out_clusters, out_valid
             rows.append(("ari_clusters_vs_region", "recorded region (permutation null)", val,
                          float(null.mean()), float(np.quantile(null, 0.95)),
                          float((1 + np.sum(null >= val)) / (1 + null.size)), n_shuffles))
-    write_tsv(_score_table(rows), out_validation,
-              f"{label}agreement of the point estimates with known labels",
-              columns={"value": "score (ARI / AMI, 1 = identical) or count",
-                       "null_mean": "mean score under the null", "null_q95": "95th percentile",
-                       "p_value": "(1 + #null >= value) / (1 + n_null)"},
-              sources=[str(counts_nc)])
-    _annotate_sidecar(out_validation, verdict)
+    return rows
 
+
+def _plot_merged(counts, chains, est, conv, bands, figures, simulated, warning):
+    from neuroflow.bicluster import figures as figs
+
+    point, s_point = est["point"], est["s_point"]
+    c_found, s_found = conv["cluster_found"], conv["state_found"]
     traces = {k: np.stack([c[f"trace_{k}"].values for c in chains])
               for k in ("n_clusters", "n_states", "log_lik")}
     shown = [n + ("" if f else " (not found)") for n, f in
-             zip(state_names, np.append(state_found, True))]
+             zip(conv["state_names"], np.append(s_found, True))]
     figs.plot_raster(counts, point, s_point, figures["raster"], simulated, warning=warning,
-                     n_found=(int(cluster_found.sum()), int(state_found.sum())))
-    figs.plot_states(counts, post, s_point, shown, figures["states"], simulated,
-                     warning=warning)
-    figs.plot_coclustering(psm, point, counts, figures["coclustering"], simulated,
+                     n_found=(int(c_found.sum()), int(s_found.sum())))
+    figs.plot_states(counts, est["state_posterior"], s_point, shown, figures["states"],
+                     simulated, warning=warning)
+    figs.plot_coclustering(est["psm"], point, counts, figures["coclustering"], simulated,
                            warning=warning)
-    figs.plot_traces(traces, diag, figures["traces"], simulated,
+    figs.plot_traces(traces, conv["diag"], figures["traces"], simulated,
                      burn_in=json.loads(chains[0].attrs["settings"])["burn_in"],
                      warning=warning)
-    figs.plot_latents(counts["time"].values, lat_mean, lat_lo, lat_hi, s_point,
-                      figures["latents"], simulated, warning=warning)
-    return verdict
-
-
-def bicluster_recordings(config: dict, manifest: dict, root=".") -> dict[str, dict]:
-    """Every recording the bi-clustering runs on: ``stem -> spec``.
-
-    The activity stage's spike recordings (``activity.spikes`` and the BIDS route), when
-    ``bicluster.from_activity`` and the activity stage is activated: ``{"activity": stem,
-    "subdir", "stem", "min_rate", "source", "bin_width", "label"}``; and the simulations of
-    ``bicluster.recordings``: ``{"simulate": {...}, "seed", "subdir", "stem"}``.
-
-    Raises
-    ------
-    neuroflow.config.ConfigError
-        A recording given by ``dataset``/``path`` (the activity stage reads files now), a
-        simulation whose id is also an activity recording, or no recording at all.
-    """
-    from neuroflow.config import ConfigError
-
-    bic = config["bicluster"]
-    act = config.get("activity") or {}
-    out: dict[str, dict] = {}
-    if bic.get("from_activity", True) and act.get("activate"):
-        from neuroflow.activity.inputs import spike_recordings
-
-        for key, rec in spike_recordings(config, manifest, root).items():
-            out[key] = {"activity": key, "subdir": rec["subdir"], "stem": key,
-                        "min_rate": float(bic.get("min_rate", 0.0)), "source": rec["source"],
-                        "bin_width": rec.get("bin_width"), "reader": rec["reader"],
-                        "label": rec["label"], "simulated": rec["simulated"]}
-    for rid, spec in (bic.get("recordings") or {}).items():
-        key = f"bicluster.recordings.{rid}"
-        if spec is None:
-            continue
-        moved = [k for k in ("dataset", "path", "bin_width", "t_start", "t_stop",
-                             "angle_series", "min_rate") if k in spec]
-        if moved:
-            raise ConfigError(
-                f"config key {key}.{moved[0]}: the bi-clustering reads the activity stage's "
-                f"counts now; move this recording to activity.spikes.{rid} (dataset or path, "
-                "bin_width, t_start, t_stop, angle_series), activate the activity stage, and "
-                "set bicluster.min_rate for the rate threshold")
-        if "simulate" not in spec:
-            raise ConfigError(f"config key {key}: a bicluster recording is a simulation "
-                              "(simulate: {...}); recorded data comes from the activity stage")
-        stem_ = f"sub-{rid}"
-        if stem_ in out:
-            raise ConfigError(f"config key {key}: sub-{rid} is also an activity recording "
-                              f"({out[stem_]['source']}); rename the simulation")
-        out[stem_] = {**spec, "subdir": stem_, "stem": stem_}
-    if not out:
-        raise ConfigError("config key bicluster.activate: no recording to bi-cluster: activate "
-                          "the activity stage with activity.spikes or activity.bids (kind: "
-                          "units), or add a simulation to bicluster.recordings")
-    return out
+    figs.plot_latents(counts["time"].values, *bands, s_point, figures["latents"], simulated,
+                      warning=warning)

@@ -65,8 +65,6 @@ def simulate_bicluster(n_clusters=3, neurons_per_cluster=10, n_time=500, n_facto
         ``true_loading`` (neuron, loading), ``true_log_rate`` (neuron, time); attrs say
         ``simulated = 1``.
     """
-    import xarray as xr
-
     if min(n_clusters, neurons_per_cluster, n_time, n_factors, n_states) < 1:
         raise ValueError("simulation sizes must all be >= 1")
     rng = np.random.default_rng(random_state)
@@ -82,9 +80,31 @@ def simulate_bicluster(n_clusters=3, neurons_per_cluster=10, n_time=500, n_facto
         for k in range(n_clusters):
             blk = slice(k * p1, (k + 1) * p1)
             A[s, blk, blk] = growth * _rotation(rng, p1, s * angle)
-    # semi-Markov state sequence: cycle to a different state after each duration
-    lam = rng.gamma(duration_shape, 1.0 / duration_rate, n_states)
     total = n_time + n_discard
+    states = _semi_markov(rng, n_states, total, duration_shape, duration_rate)
+    x = np.zeros((total, d))
+    noise = rng.standard_normal((total, d)) * np.sqrt(noise_var)
+    for t in range(1, total):
+        x[t] = A[states[t]] @ x[t - 1] + noise[t]
+    x, states = x[n_discard:], states[n_discard:]
+    latent = x.reshape(n_time, n_clusters, p1).transpose(1, 2, 0).copy()
+    _constrain(latent, delta, C, z)
+    xz = latent[z]
+    log_rate = delta[:, None] + xz[:, 0] + np.einsum("np,npt->nt", C, xz[:, 1:])
+    lam_rate = np.exp(log_rate)
+    if np.isinf(dispersion):
+        counts = rng.poisson(lam_rate)
+    else:
+        counts = rng.negative_binomial(dispersion, dispersion / (dispersion + lam_rate))
+    truth = {"z": z, "states": states, "latent": latent, "delta": delta, "C": C,
+             "log_rate": log_rate, "A": A, "dispersion": dispersion}
+    return _dataset(counts, truth)
+
+
+def _semi_markov(rng, n_states, total, duration_shape, duration_rate):
+    """State sequence cycling to a different state after Poisson durations whose means are
+    Gamma-distributed per state."""
+    lam = rng.gamma(duration_shape, 1.0 / duration_rate, n_states)
     states = np.empty(total, dtype=np.int64)
     t, s = 0, int(rng.integers(n_states))
     while t < total:
@@ -93,14 +113,13 @@ def simulate_bicluster(n_clusters=3, neurons_per_cluster=10, n_time=500, n_facto
         t += dur
         if n_states > 1:
             s = int(rng.choice([k for k in range(n_states) if k != s]))
-    x = np.zeros((total, d))
-    noise = rng.standard_normal((total, d)) * np.sqrt(noise_var)
-    for t in range(1, total):
-        x[t] = A[states[t]] @ x[t - 1] + noise[t]
-    x, states = x[n_discard:], states[n_discard:]
-    latent = x.reshape(n_time, n_clusters, p1).transpose(1, 2, 0).copy()
-    # identifiability constraint: centre rows (mean into delta), SVD-rotate the factors
-    for k in range(n_clusters):
+    return states
+
+
+def _constrain(latent, delta, C, z):
+    """Identifiability constraint, in place: centre each cluster's latent rows (mean into
+    delta) and SVD-rotate its factors (loadings rotated along)."""
+    for k in range(latent.shape[0]):
         members = z == k
         xbar = latent[k].mean(axis=1)
         latent[k] -= xbar[:, None]
@@ -108,34 +127,36 @@ def simulate_bicluster(n_clusters=3, neurons_per_cluster=10, n_time=500, n_facto
         _, _, vt = np.linalg.svd(latent[k, 1:].T, full_matrices=False)
         latent[k, 1:] = vt @ latent[k, 1:]
         C[members] = C[members] @ vt.T
-    xz = latent[z]
-    log_rate = delta[:, None] + xz[:, 0] + np.einsum("np,npt->nt", C, xz[:, 1:])
-    lam_rate = np.exp(log_rate)
-    if np.isinf(dispersion):
-        counts = rng.poisson(lam_rate)
-    else:
-        counts = rng.negative_binomial(dispersion, dispersion / (dispersion + lam_rate))
-    neurons = [f"sim{i:03d}" for i in range(n_neur)]
+
+
+def _dataset(counts, truth):
+    import xarray as xr
+
+    z, latent = truth["z"], truth["latent"]
+    n_clusters, p1, n_time = latent.shape
+    neurons = [f"sim{i:03d}" for i in range(z.size)]
     ds = xr.Dataset(
         {
             "counts": (("neuron", "time"), counts.astype(np.int64),
                        {"units": "spikes per bin", "long_name": "SIMULATED spike counts"}),
             "true_cluster": ("neuron", z, {"long_name": "simulated neuron cluster"}),
-            "true_state": ("time", states, {"long_name": "simulated discrete state"}),
+            "true_state": ("time", truth["states"], {"long_name": "simulated discrete state"}),
             "true_latent": (("cluster", "factor", "time"), latent,
                             {"long_name": "simulated cluster latents (row 0 baseline)"}),
-            "true_delta": ("neuron", delta, {"units": "log(spikes per bin)"}),
-            "true_loading": (("neuron", "loading"), C),
-            "true_log_rate": (("neuron", "time"), log_rate, {"units": "log(spikes per bin)"}),
+            "true_delta": ("neuron", truth["delta"], {"units": "log(spikes per bin)"}),
+            "true_loading": (("neuron", "loading"), truth["C"]),
+            "true_log_rate": (("neuron", "time"), truth["log_rate"],
+                              {"units": "log(spikes per bin)"}),
             "region": ("neuron", np.array([f"simcluster{k}" for k in z])),
         },
         coords={"neuron": neurons, "time": np.arange(n_time, dtype=float),
                 "cluster": np.arange(n_clusters), "factor": np.arange(p1),
-                "loading": np.arange(n_factors)},
+                "loading": np.arange(p1 - 1)},
         attrs={"simulated": 1, "bin_width_s": 1.0, "time_units": "bin",
                "description": "SIMULATED spike counts from the Wei (2023) bi-clustering model",
-               "true_dispersion": float(dispersion),
-               "true_transition_A": A.ravel().tolist(), "latent_dim": d},
+               "true_dispersion": float(truth["dispersion"]),
+               "true_transition_A": truth["A"].ravel().tolist(),
+               "latent_dim": n_clusters * p1},
     )
     ds["time"].attrs["units"] = "bin"
     return ds
