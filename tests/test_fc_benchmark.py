@@ -9,13 +9,13 @@ from neuroflow.fc.benchmark import (
     TaskData,
     coupling_per_sample,
     edge_vectors,
-    kendall_tau,
     label_classification,
-    ndcg_at_k,
     overlap_mask,
     rank_descending,
     subject_identification,
 )
+from neuroflow.fc.ranking import kendall_tau
+from neuroflow.fc.ranking import ndcg_linear as ndcg_at_k
 
 
 def fingerprints(n_subjects=6, per_subject=4, n_edges=40, noise=0.3, seed=0):

@@ -22,7 +22,8 @@ def clustered_inputs(n_clusters=4, per=25, seed=0, sps=True):
     F = np.repeat(centres, per, axis=0) + rng.standard_normal((n_clusters * per, 6))
     subjects = np.repeat([f"s{i}" for i in range(n_clusters * per // 5)], 5)
     scores = rng.gamma(2.0, 1.0, (2, len(F))) if sps else None
-    return SelectionInputs(F, subjects, scores)
+    appearances = rng.integers(2, 20, (2, len(F))) if sps else None
+    return SelectionInputs(F, subjects, scores, appearances)
 
 
 @pytest.mark.parametrize("name", SELECTORS)
@@ -197,3 +198,4 @@ def test_only_sps_based_selectors_need_the_sclcs_training():
     assert not uses_sps({"selectors": ["random", "kcenter", "herding", "el2n"]})
     assert uses_sps({"selectors": ["random", "sps_topk"]})
     assert uses_sps({"selectors": ["sclcs"]})
+    assert uses_sps({"selectors": ["random", "sclcs_drawcorr"]})

@@ -33,6 +33,7 @@ TINY = {
     "seeds": 2,
     "label_task": {"n_splits": 2},
     "sclcs": {"epochs": 10, "heads": 2, "dim": 8},
+    "claim": {"permutations": 100, "ceiling_splits": 4, "bootstrap": 200},
 }
 
 
@@ -76,7 +77,11 @@ def test_fc_stage_runs_fails_alone_on_bad_input_and_reruns_as_a_no_op(tmp_path):
     summary = pd.read_csv(f"{stem}_desc-agreementsummary_coreset.tsv", sep="\t")
     assert set(summary.selector) == set(TINY["selectors"]) and (summary.n_seeds == 2).all()
     claim = pd.read_csv(f"{stem}_desc-claim_coreset.tsv", sep="\t")
-    assert set(claim.selector) == {"sclcs"}
+    assert set(claim.method) == {"sclcs"} and set(claim.reference) == {"random"}
+    assert {"null_mean", "noise_ceiling", "ci_low", "mdd", "counted"} <= set(claim.columns)
+    with xr.open_dataset(f"{stem}_desc-selections_coreset.nc", engine="h5netcdf") as sel:
+        held = sel["heldout"].values.astype(bool)
+        assert held.any() and not (sel["selected"].values.astype(bool) & held).any()
     for png in ("desc-agreement_coreset", "desc-scores_benchmark", "desc-sps_coreset"):
         assert Path(f"{stem}_{png}.png").stat().st_size > 10_000
     assert "cpu" in (workdir / "results/logs/fc/bench-tiny_sclcs.log").read_text()

@@ -5,7 +5,9 @@
 #                   -> benchmark (full-set scores and ranks = ground truth)
 #                   -> sclcs (structure learner, SPS; a GPU rule on clusters)
 #                   -> select (every selector x core-set size x seed)
-#                   -> evaluate (core-set rankings vs the full ranking: nDCG@k, Kendall tau)
+#                   -> evaluate (fc.protocol heldout: models trained on each core-set, scored on a
+#                      fixed subject-disjoint held-out set; rankings vs the ground truth: nDCG@k
+#                      linear/binary, top-k overlap, Kendall tau, null, ceiling, claim table)
 
 
 if is_activated("fc"):
@@ -21,12 +23,13 @@ if is_activated("fc"):
     FC = config["fc"]
     FC_DIR = f"{R}/group/fc/bench-{{bench}}"
     FC_STEM = f"{FC_DIR}/bench-{{bench}}"
-    FC_PARAMS = FC.get("operator_params", {})
+    FC_PARAMS = FC["operator_params"]
     FC_OPERATORS, FC_FAMILIES = operator_families(FC)
     FC_BENCHES = active_benchmarks(FC)
     for _bench in FC_BENCHES:  # a source fmri/eeg without its stage stops here, before any job
         benchmark_inputs(config, MANIFEST, R, _bench)
-    FC_SCLCS = FC.get("sclcs", {})
+    FC_SCLCS = FC["sclcs"]
+    FC_SPLIT = {"protocol": FC["protocol"], "heldout": FC["heldout"]}
     FC_USES_SPS = uses_sps(FC)
     FC_FAMILY_FILES = f"{FC_STEM}_family-{{family}}_desc-fc_connectivity.nc"
     FC_WC = {"bench": "[A-Za-z0-9]+", "family": "|".join(FC_FAMILIES)}
@@ -49,12 +52,12 @@ if is_activated("fc"):
         params:
             bench=lambda wc: benchmark_spec(config, R, wc.bench),
             files=lambda wc: fc_files(wc.bench),
-            window_length=fc_bench_setting("window_length", FC.get("window_length", 70)),
-            window_stride=fc_bench_setting("window_stride", FC.get("window_stride", 35)),
+            window_length=fc_bench_setting("window_length", FC["window_length"]),
+            window_stride=fc_bench_setting("window_stride", FC["window_stride"]),
             # EEG channels are chosen by fc.benchmarks.<id>.eeg.channels
             regions=lambda wc: ("all" if FC["benchmarks"][wc.bench].get("source") == "eeg"
-                                else FC.get("regions", "dmn")),
-            clean=FC.get("clean", {}),
+                                else FC["regions"]),
+            clean=FC["clean"],
         threads: 1
         resources:
             mem_mb=by_attempt(4000),
@@ -110,8 +113,8 @@ if is_activated("fc"):
         wildcard_constraints:
             **FC_WC,
         params:
-            tasks=FC.get("tasks", ["subject_id", "label", "sfc"]),
-            label_task=FC.get("label_task", {}),
+            tasks=FC["tasks"],
+            label_task=FC["label_task"],
         threads: 1
         resources:
             mem_mb=by_attempt(8000),
@@ -139,11 +142,12 @@ if is_activated("fc"):
             **FC_WC,
         params:
             sclcs=FC_SCLCS,
-        threads: FC_SCLCS.get("threads", 1)
+            split=FC_SPLIT,
+        threads: FC_SCLCS["threads"]
         resources:
             mem_mb=by_attempt(8000),
             runtime=by_attempt(240),
-            gpu=FC_SCLCS.get("gpu", 0),
+            gpu=FC_SCLCS["gpu"],
         conda:
             "../../envs/fc.yaml"
         script:
@@ -162,11 +166,12 @@ if is_activated("fc"):
         wildcard_constraints:
             **FC_WC,
         params:
-            selectors=FC.get("selectors", []),
-            fractions=FC.get("fractions", [0.1]),
-            seeds=FC.get("seeds", 10),
-            el2n=FC.get("el2n", {}),
+            selectors=FC["selectors"],
+            fractions=FC["fractions"],
+            seeds=FC["seeds"],
+            el2n=FC["el2n"],
             sclcs=FC_SCLCS,
+            split=FC_SPLIT,
         threads: 1
         resources:
             mem_mb=by_attempt(4000),
@@ -185,6 +190,8 @@ if is_activated("fc"):
         output:
             tsv=f"{FC_STEM}_desc-agreement_coreset.tsv",
             json=f"{FC_STEM}_desc-agreement_coreset.json",
+            truth=f"{FC_STEM}_desc-truth_coreset.tsv",
+            truth_json=f"{FC_STEM}_desc-truth_coreset.json",
             summary=report(
                 f"{FC_STEM}_desc-agreementsummary_coreset.tsv",
                 caption="../report/fc_agreement_table.rst",
@@ -198,7 +205,7 @@ if is_activated("fc"):
                 caption="../report/fc_claim.rst",
                 category="FC benchmark",
                 subcategory="{bench}",
-                labels={"benchmark": "{bench}", "output": "claim test at 10 % (table)"},
+                labels={"benchmark": "{bench}", "output": "claim test (table)"},
             ),
             claim_json=f"{FC_STEM}_desc-claim_coreset.json",
             png=report(
@@ -213,10 +220,8 @@ if is_activated("fc"):
         wildcard_constraints:
             **FC_WC,
         params:
-            tasks=FC.get("tasks", ["subject_id", "label", "sfc"]),
-            label_task=FC.get("label_task", {}),
-            ndcg_k=FC.get("ndcg_k", 10),
-            claim_fraction=FC.get("claim_fraction", 0.1),
+            fc={k: FC[k] for k in ("protocol", "heldout", "tasks", "label_task", "ndcg_k",
+                                   "claim_fraction", "claim")},
         threads: 1
         resources:
             mem_mb=by_attempt(8000),

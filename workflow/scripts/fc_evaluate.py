@@ -1,4 +1,4 @@
-"""Snakemake adapter: benchmark every core-set and compare rankings with the full benchmark."""
+"""Snakemake adapter: score every core-set under fc.protocol, compare rankings, claim table."""
 from neuroflow.fc.pipeline import run_evaluate
 from neuroflow.rulelog import redirect_to_log
 
@@ -9,12 +9,6 @@ with redirect_to_log(snakemake.log[0]):
         list(sm.input.fc),
         sm.input.scores,
         sm.input.selections,
-        tasks=sm.params.tasks,
-        label_task=sm.params.label_task,
-        ndcg_k=sm.params.ndcg_k,
-        claim_fraction=sm.params.claim_fraction,
-        out_tsv=sm.output.tsv,
-        out_summary=sm.output.summary,
-        out_claim=sm.output.claim,
-        out_png=sm.output.png,
+        fc=sm.params.fc,
+        out={k: sm.output[k] for k in ("tsv", "summary", "truth", "claim", "png")},
     )

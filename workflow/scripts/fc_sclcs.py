@@ -7,6 +7,7 @@ with redirect_to_log(snakemake.log[0]):
     run_sclcs(
         sm.input.samples,
         sclcs=sm.params.sclcs,
+        split=sm.params.split,
         threads=sm.threads,
         out_nc=sm.output.nc,
         out_png=sm.output.png,

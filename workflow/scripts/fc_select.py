@@ -12,6 +12,7 @@ with redirect_to_log(snakemake.log[0]):
         seeds=sm.params.seeds,
         el2n=sm.params.el2n,
         sclcs=sm.params.sclcs,
+        split=sm.params.split,
         out_nc=sm.output.nc,
         out_tsv=sm.output.tsv,
     )

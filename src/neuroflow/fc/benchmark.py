@@ -21,9 +21,9 @@ the ground truth, a core-set for its approximation) and returns one number, high
 Edge vectors are the upper triangle (undirected operators) or all off-diagonal entries
 (directed operators).
 
-Ranking agreement: nDCG@k (:func:`ndcg_at_k`) with graded relevance = the operator's
-ground-truth score min-max scaled to [0, 1] over operators, and Kendall tau-b between the
-two score vectors.
+Ranking agreement between two benchmarks: :mod:`neuroflow.fc.ranking`; the held-out
+protocol (models trained on a core-set, scored on a fixed subject-disjoint held-out set):
+:mod:`neuroflow.fc.protocol`.
 """
 
 from __future__ import annotations
@@ -146,42 +146,6 @@ def coupling_per_sample(fc, structural) -> np.ndarray:
             continue
         out[n] = np.corrcoef(rankdata(f[keep]), rankdata(s[keep]))[0, 1]
     return out
-
-
-def ndcg_at_k(true_scores, pred_scores, k: int) -> float:
-    """nDCG@k of the ranking by ``pred_scores`` with relevance from ``true_scores``.
-
-    Relevance of an operator = its ground-truth score min-max scaled to [0, 1] over operators
-    (linear gain, log2(rank + 1) discount, as ``sklearn.metrics.ndcg_score``; tied predicted
-    scores share their gain). Non-finite predicted scores rank last.
-    """
-    from sklearn.metrics import ndcg_score
-
-    t = np.asarray(true_scores, dtype=float)
-    p = np.asarray(pred_scores, dtype=float)
-    ok = np.isfinite(t)
-    t, p = t[ok], p[ok]
-    if t.size < 2:
-        return float("nan")
-    rel = (t - t.min()) / (np.ptp(t) if np.ptp(t) > 0 else 1.0)
-    finite = np.isfinite(p)
-    if not finite.any():
-        p = np.zeros_like(p)
-    else:
-        p = np.where(finite, p, np.nanmin(p[finite]) - 1.0)
-    return float(ndcg_score(rel[None, :], p[None, :], k=min(k, t.size)))
-
-
-def kendall_tau(true_scores, pred_scores) -> float:
-    """Kendall tau-b between two score vectors (NaN entries dropped)."""
-    from scipy.stats import kendalltau
-
-    t = np.asarray(true_scores, dtype=float)
-    p = np.asarray(pred_scores, dtype=float)
-    ok = np.isfinite(t) & np.isfinite(p)
-    if ok.sum() < 3 or np.ptp(p[ok]) == 0 or np.ptp(t[ok]) == 0:
-        return float("nan")
-    return float(kendalltau(t[ok], p[ok]).statistic)
 
 
 class TaskData:

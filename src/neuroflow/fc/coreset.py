@@ -20,6 +20,11 @@ selectors the Structural Perturbation Score of each sample). Selectors:
     The k samples with the lowest SPS (most stable structure), Zhan et al. (2026).
 ``sclcs``
     SCLCS density-balanced sampling over SPS (Zhan et al. 2026; :func:`density_balanced`).
+``sclcs_drawcorr``
+    The same sampling over the draw-frequency-corrected SPS (:func:`draw_corrected_sps`), a
+    variant of ours beside the paper's: SPS averages ||A(e+1) - A(e)|| over consecutive
+    appearances, and a window of a subject with many windows is drawn rarely, so more
+    training happens between its appearances and its SPS is larger for that reason alone.
 
 Features for ``kcenter``, ``herding`` and ``el2n`` are the Fisher-z Pearson FC edge vectors of
 the windows, standardized per edge (:func:`pearson_features`): the operator-agnostic view
@@ -32,9 +37,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-SELECTORS = ("random", "kcenter", "herding", "el2n", "sps_topk", "sclcs")
+SELECTORS = ("random", "kcenter", "herding", "el2n", "sps_topk", "sclcs", "sclcs_drawcorr")
 #: Selectors that read the Structural Perturbation Scores of the SCLCS training.
-SPS_SELECTORS = ("sps_topk", "sclcs")
+SPS_SELECTORS = ("sps_topk", "sclcs", "sclcs_drawcorr")
 
 
 @dataclass
@@ -47,6 +52,8 @@ class SelectionInputs:
     subjects : ndarray of str, shape (n_samples,)
     sps : ndarray, shape (n_train_seeds, n_samples), optional
         Structural Perturbation Scores (inf = never seen twice during training).
+    appearances : ndarray, shape (n_train_seeds, n_samples), optional
+        How often each sample was drawn in each training (``sclcs_drawcorr``).
     cache : dict
         Per-seed scores that do not depend on k (EL2N), reused across core-set sizes.
     """
@@ -54,6 +61,7 @@ class SelectionInputs:
     features: np.ndarray
     subjects: np.ndarray
     sps: np.ndarray | None = None
+    appearances: np.ndarray | None = None
     cache: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -194,13 +202,41 @@ def density_balanced(sps, m: int, seed: int, beta: float = 0.05,
     return np.sort(rng.choice(keep, size=m, replace=False, p=w))
 
 
+def draw_corrected_sps(sps, appearances) -> np.ndarray:
+    """SPS x (appearances / their mean over samples with a finite SPS).
+
+    With E_i appearances in a fixed number of steps, the gap between consecutive appearances
+    is ~ 1 / E_i; if the structure drifts linearly between appearances, SPS_i ~ gap_i and
+    this product is the change per unit gap, comparable across windows drawn at different
+    rates (the paper's SPS is not: it grows with the subject's window count). Inf stays inf.
+    """
+    sps = np.asarray(sps, dtype=float)
+    e = np.asarray(appearances, dtype=float)
+    finite = np.isfinite(sps)
+    if not finite.any():
+        return sps.copy()
+    out = np.full(sps.shape, np.inf)
+    out[finite] = sps[finite] * e[finite] / e[finite].mean()
+    return out
+
+
 def select_sclcs(inputs: SelectionInputs, k: int, seed: int, beta: float = 0.05,
                  bandwidth_adjust: float = 1.0) -> np.ndarray:
     return density_balanced(_sps_of(inputs, seed, "sclcs"), k, seed, beta, bandwidth_adjust)
 
 
+def select_sclcs_drawcorr(inputs: SelectionInputs, k: int, seed: int, beta: float = 0.05,
+                          bandwidth_adjust: float = 1.0) -> np.ndarray:
+    if inputs.appearances is None:
+        raise ValueError("selector sclcs_drawcorr needs the appearance counts of the SCLCS training")
+    r = seed % inputs.appearances.shape[0]
+    corrected = draw_corrected_sps(_sps_of(inputs, seed, "sclcs_drawcorr"), inputs.appearances[r])
+    return density_balanced(corrected, k, seed, beta, bandwidth_adjust)
+
+
 _FUNCS = {"random": select_random, "kcenter": select_kcenter, "herding": select_herding,
-          "el2n": select_el2n, "sps_topk": select_sps_topk, "sclcs": select_sclcs}
+          "el2n": select_el2n, "sps_topk": select_sps_topk, "sclcs": select_sclcs,
+          "sclcs_drawcorr": select_sclcs_drawcorr}
 
 
 def select(name: str, inputs: SelectionInputs, k: int, seed: int, **params) -> np.ndarray:

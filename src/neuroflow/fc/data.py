@@ -496,7 +496,29 @@ def samples_dataset(runs: list[Run], *, window_length: int = 70, window_stride: 
     if window_length < 8 or window_stride < 1:
         raise ValueError("config key fc ... window_length must be >= 8 volumes and window_stride >= 1")
     names = resolve_regions(regions, runs[0].regions)
-    subjects = sorted({r.subject for r in runs})
+    windows, meta, sc_by_subject, label_by_subject = _cut_windows(runs, names, window_length,
+                                                                  window_stride, clean)
+    ds = _windows_dataset(windows, meta, sorted({r.subject for r in runs}), names, sc_by_subject,
+                          label_by_subject, window_length)
+    ds["timeseries"].attrs.update(units="a.u. (z-scored per run)" if clean and clean.get("standardize", True)
+                                  else "a.u.", long_name="BOLD window (region x volume)")
+    ds.attrs.update({
+        "title": "FC benchmark samples (sliding windows)" + (" - SIMULATED" if simulated else ""),
+        "simulated": "true" if simulated else "false",
+        "window_length": int(window_length), "window_stride": int(window_stride),
+        "provenance": json.dumps(provenance or {}, sort_keys=True, default=str),
+    })
+    notes = {r.source: r.notes for r in runs if getattr(r, "notes", None)}
+    if notes:
+        ds.attrs["region_notes"] = json.dumps(notes, sort_keys=True)
+        n_notes = len({n for v in notes.values() for n in v})
+        ds.attrs["title"] += f" - {n_notes} region note(s): empty regions dropped"
+    return ds
+
+
+def _cut_windows(runs, names, window_length: int, window_stride: int, clean):
+    """Windows (region x volume) of every run, their (subject, run, start, TR, cohort), and
+    each subject's structural connectome and label."""
     windows, meta = [], []
     sc_by_subject, label_by_subject = {}, {}
     for run in runs:
@@ -516,6 +538,11 @@ def samples_dataset(runs: list[Run], *, window_length: int = 70, window_stride: 
             label_by_subject[run.subject] = run.label
     if not windows:
         raise ValueError(f"no run is long enough for one window of {window_length} volumes")
+    return windows, meta, sc_by_subject, label_by_subject
+
+
+def _windows_dataset(windows, meta, subjects, names, sc_by_subject, label_by_subject,
+                     window_length: int) -> xr.Dataset:
     sub, run_ids, start, t_r, cohort = map(list, zip(*meta))
     ids = []
     count: dict = {}
@@ -540,23 +567,10 @@ def samples_dataset(runs: list[Run], *, window_length: int = 70, window_stride: 
             "t_r": ("sample", np.asarray(t_r, dtype=float)), "cohort": ("sample", cohort),
         },
     )
-    ds["timeseries"].attrs.update(units="a.u. (z-scored per run)" if clean and clean.get("standardize", True)
-                                  else "a.u.", long_name="BOLD window (region x volume)")
     ds["structural"].attrs.update(units="streamline count (symmetrized); NaN = not available")
     ds["time"].attrs["long_name"] = "volume within the window"
     ds["start"].attrs["long_name"] = "first volume of the window in its run (0-based)"
     ds["t_r"].attrs["units"] = "s"
-    ds.attrs.update({
-        "title": "FC benchmark samples (sliding windows)" + (" - SIMULATED" if simulated else ""),
-        "simulated": "true" if simulated else "false",
-        "window_length": int(window_length), "window_stride": int(window_stride),
-        "provenance": json.dumps(provenance or {}, sort_keys=True, default=str),
-    })
-    notes = {r.source: r.notes for r in runs if getattr(r, "notes", None)}
-    if notes:
-        ds.attrs["region_notes"] = json.dumps(notes, sort_keys=True)
-        n_notes = len({n for v in notes.values() for n in v})
-        ds.attrs["title"] += f" - {n_notes} region note(s): empty regions dropped"
     return ds
 
 

@@ -7,7 +7,8 @@ import numpy as np
 from neuroflow.report.figures import _pyplot, _save
 
 SELECTOR_STYLE = {"random": ("0.45", "o"), "kcenter": ("tab:blue", "s"), "herding": ("tab:green", "^"),
-                  "el2n": ("tab:purple", "v"), "sps_topk": ("tab:orange", "D"), "sclcs": ("tab:red", "*")}
+                  "el2n": ("tab:purple", "v"), "sps_topk": ("tab:orange", "D"), "sclcs": ("tab:red", "*"),
+                  "sclcs_drawcorr": ("tab:brown", "P")}
 
 
 def plot_scores(table, tasks, path, title: str) -> None:
@@ -60,27 +61,34 @@ def plot_sps(ds, path, title: str) -> None:
     plt.close(fig)
 
 
-def plot_agreement(summary, tasks, path, ndcg_k: int, title: str) -> None:
-    """nDCG@k and Kendall tau (mean +- SD over seeds) vs core-set size, per selector and task."""
+def plot_agreement(summary, tasks, claim, path, k: int, title: str) -> None:
+    """Every ranking metric (mean +- SD over seeds) vs core-set size, per selector and task,
+    with the random-permutation null (dotted) and the split-half noise ceiling (dashed)."""
+    from neuroflow.fc.ranking import METRICS
+
     plt = _pyplot()
-    fig, axes = plt.subplots(2, len(tasks), figsize=(3.4 * len(tasks), 5.2), squeeze=False)
+    fig, axes = plt.subplots(len(METRICS), len(tasks), figsize=(3.4 * len(tasks), 2.3 * len(METRICS)),
+                             squeeze=False)
     for c, task in enumerate(tasks):
         part = summary[summary.task == task]
         for name in part.selector.unique():
             rows = part[part.selector == name].sort_values("fraction")
             color, marker = SELECTOR_STYLE.get(name, ("k", "."))
             x = 100 * rows.fraction.to_numpy(float)
-            for r, (m, s) in enumerate((("ndcg_mean", "ndcg_sd"), ("tau_mean", "tau_sd"))):
-                ax = axes[r][c]
-                y, e = rows[m].to_numpy(float), np.nan_to_num(rows[s].to_numpy(float))
-                ax.plot(x, y, color=color, marker=marker, ms=4, lw=1, label=name)
-                ax.fill_between(x, y - e, y + e, color=color, alpha=0.12, lw=0)
+            for r, m in enumerate(METRICS):
+                y, e = rows[f"{m}_mean"].to_numpy(float), np.nan_to_num(rows[f"{m}_sd"].to_numpy(float))
+                axes[r][c].plot(x, y, color=color, marker=marker, ms=4, lw=1, label=name)
+                axes[r][c].fill_between(x, y - e, y + e, color=color, alpha=0.12, lw=0)
+        for r, m in enumerate(METRICS):
+            ref = claim[(claim.task == task) & (claim.metric == m)] if len(claim) else claim
+            if len(ref):
+                axes[r][c].axhline(ref.null_mean.iloc[0], color="0.3", ls=":", lw=1)
+                axes[r][c].axhline(ref.noise_ceiling.iloc[0], color="0.3", ls="--", lw=1)
+            axes[r][c].set_ylabel(m.replace("ndcg", f"nDCG@{k}"), fontsize=7)
         axes[0][c].set_title(task, fontsize=8)
-        axes[0][c].set_ylabel(f"nDCG@{ndcg_k}")
-        axes[1][c].set_ylabel("Kendall tau")
-        axes[1][c].set_xlabel("core-set size (% of samples)")
+        axes[-1][c].set_xlabel("core-set size (% of the pool)")
     axes[0][0].legend(fontsize=6, loc="lower right")
-    fig.suptitle(title, fontsize=9)
+    fig.suptitle(title + "; dotted: permutation null, dashed: split-half ceiling", fontsize=9)
     fig.tight_layout()
     _save(fig, path)
     plt.close(fig)

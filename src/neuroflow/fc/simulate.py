@@ -42,6 +42,23 @@ def _check_templates(sc):
     return sc
 
 
+def cohort_settings(simulation: dict) -> dict:
+    """A benchmark's ``simulation`` settings completed with :func:`simulate_cohort`'s defaults
+    (and ``seed`` 0), as the methods text and the subjects table state them."""
+    import inspect
+
+    defaults = {k: p.default for k, p in inspect.signature(simulate_cohort).parameters.items()
+                if p.default is not inspect.Parameter.empty}
+    return {**defaults, "seed": 0, **simulation}
+
+
+def label_effect_size(coupling: float, coupling_sd: float, group_effect: float) -> float:
+    """Cohen's d of the simulated label on the global coupling G: the group difference
+    |group_effect| x coupling over the between-subject SD of G (inf when that SD is 0)."""
+    diff = abs(group_effect) * coupling
+    return float(diff / coupling_sd) if coupling_sd > 0 else float("inf")
+
+
 def balloon_windkessel_step(state, u, dt):
     """One Euler step of the Balloon-Windkessel model; returns the new state.
 
@@ -118,17 +135,8 @@ def simulate_cohort(sc_templates, *, n_subjects: int = 300, n_volumes: int = 210
     if n_subjects < 2 or n_volumes < 8:
         raise ValueError("simulate: need n_subjects >= 2 and n_volumes >= 8")
     rng = np.random.default_rng(random_state)
-    n_t, n_r = sc.shape[0], sc.shape[1]
-    sc = 0.5 * (sc + sc.transpose(0, 2, 1))
-    idx = np.arange(n_r)
-    sc[:, idx, idx] = 0.0
-
-    template = np.arange(n_subjects) % n_t
-    group = np.arange(n_subjects) % 2
-    jitter = np.exp(sc_jitter * rng.standard_normal((n_subjects, n_r, n_r)))
-    jitter = np.sqrt(jitter * jitter.transpose(0, 2, 1))                    # symmetric
-    C = sc[template] * jitter
-    C = 0.2 * C / C.max(axis=(1, 2), keepdims=True)
+    n_r = sc.shape[1]
+    template, group, C = _subject_connectomes(rng, sc, n_subjects, sc_jitter)
     G = coupling * (1.0 + group_effect * group) + coupling_sd * rng.standard_normal(n_subjects)
     G = np.clip(G, 0.0, None)
     sigma = np.clip(noise + noise_sd * rng.standard_normal(n_subjects), 1e-4, None)
@@ -137,12 +145,45 @@ def simulate_cohort(sc_templates, *, n_subjects: int = 300, n_volumes: int = 210
     freqs = np.clip(f0[None, :] + freq_sd * rng.standard_normal((n_subjects, n_r)), 1e-3, None)
     omega = 2.0 * np.pi * freqs
 
+    out = _integrate(rng, C, G, sigma, a + 1j * omega, n_volumes=n_volumes, t_r=t_r,
+                     steps_per_tr=steps_per_tr, transient=transient, hemodynamics=hemodynamics,
+                     hemodynamic_gain=hemodynamic_gain)
+    sd = out.std(axis=1, keepdims=True)
+    level = measurement_noise * np.exp(snr_sd * rng.standard_normal((n_subjects, 1, n_r)))
+    out = out + level * sd * rng.standard_normal(out.shape)
+    subjects = pd.DataFrame({
+        "subject": [f"sim{s + 1:04d}" for s in range(n_subjects)],
+        "group": [GROUPS[g] for g in group],
+        "template": template, "coupling": G, "noise": sigma,
+        "bifurcation_mean": a.mean(axis=1),
+    })
+    return out, C, subjects
+
+
+def _subject_connectomes(rng, sc, n_subjects: int, sc_jitter: float):
+    """(template index, group 0/1, coupling matrix C scaled to max 0.2) per subject."""
+    n_t, n_r = sc.shape[0], sc.shape[1]
+    sc = 0.5 * (sc + sc.transpose(0, 2, 1))
+    idx = np.arange(n_r)
+    sc[:, idx, idx] = 0.0
+    template = np.arange(n_subjects) % n_t
+    group = np.arange(n_subjects) % 2
+    jitter = np.exp(sc_jitter * rng.standard_normal((n_subjects, n_r, n_r)))
+    jitter = np.sqrt(jitter * jitter.transpose(0, 2, 1))                    # symmetric
+    C = sc[template] * jitter
+    return template, group, 0.2 * C / C.max(axis=(1, 2), keepdims=True)
+
+
+def _integrate(rng, C, G, sigma, intrinsic, *, n_volumes: int, t_r: float, steps_per_tr: int,
+               transient: float, hemodynamics: bool, hemodynamic_gain: float) -> np.ndarray:
+    """Euler-Maruyama integration of the coupled Hopf network (+ Balloon-Windkessel), sampled
+    every TR after the transient: (n_subjects, n_volumes, n_regions). ``intrinsic`` = a + i w."""
+    n_subjects, n_r = intrinsic.shape
     dt = t_r / steps_per_tr
     n_transient = int(round(transient / dt))
     n_steps = n_transient + n_volumes * steps_per_tr
     z = 0.1 * (rng.standard_normal((n_subjects, n_r)) + 1j * rng.standard_normal((n_subjects, n_r)))
-    strength = C.sum(axis=2)
-    lin = a + 1j * omega - G[:, None] * strength
+    lin = intrinsic - G[:, None] * C.sum(axis=2)
     hemo = np.stack([np.zeros((n_subjects, n_r)), np.ones((n_subjects, n_r)),
                      np.ones((n_subjects, n_r)), np.ones((n_subjects, n_r))])
     out = np.empty((n_subjects, n_volumes, n_r))
@@ -162,13 +203,4 @@ def simulate_cohort(sc_templates, *, n_subjects: int = 300, n_volumes: int = 210
             k += 1
     if not np.isfinite(out).all():
         raise ValueError("simulate: the integration diverged; lower coupling or noise")
-    sd = out.std(axis=1, keepdims=True)
-    level = measurement_noise * np.exp(snr_sd * rng.standard_normal((n_subjects, 1, n_r)))
-    out = out + level * sd * rng.standard_normal(out.shape)
-    subjects = pd.DataFrame({
-        "subject": [f"sim{s + 1:04d}" for s in range(n_subjects)],
-        "group": [GROUPS[g] for g in group],
-        "template": template, "coupling": G, "noise": sigma,
-        "bifurcation_mean": a.mean(axis=1),
-    })
-    return out, C, subjects
+    return out

@@ -81,13 +81,13 @@ def uses_sps(fc: dict) -> bool:
     """Whether a configured selector needs the SCLCS training (its SPS file)."""
     from neuroflow.fc.coreset import SPS_SELECTORS
 
-    return bool(set(SPS_SELECTORS) & set(fc.get("selectors", [])))
+    return bool(set(SPS_SELECTORS) & set(fc["selectors"]))
 
 
 def operator_families(fc: dict) -> tuple[list[str], list[str]]:
     """(selected operator names, their families sorted) from the fc config."""
     from neuroflow.fc.operators import operator_bank, select_operators
 
-    bank = operator_bank(**fc.get("operator_params", {}))
-    names = select_operators(bank, fc.get("operators", "all"))
+    bank = operator_bank(**fc["operator_params"])
+    names = select_operators(bank, fc["operators"])
     return names, sorted({bank[n].family for n in names})
