@@ -16,6 +16,18 @@ from neuroflow.encoding.attention import (
     train_routing_encoder,
 )
 from neuroflow.encoding.ridge import correlation, cross_validated_fit
+from neuroflow.encoding.settings import NetworkSettings, TrainingSettings
+
+
+def network(**kw):
+    """Architecture of the tests (the paper's dropout, one layer, DETR temperature)."""
+    return NetworkSettings(**{"dropout": 0.1, "n_layers": 1, "temperature": 10000.0, **kw})
+
+
+def training(**kw):
+    """Optimisation of the tests (AdamW weight decay, clipping, no LR step, 10 % validation)."""
+    return TrainingSettings(**{"weight_decay": 1e-4, "grad_clip": 0.1, "lr_step": 100,
+                               "validation_fraction": 0.1, **kw})
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -39,11 +51,13 @@ def routed():
     order = rng.permutation(300)
     test, train = np.sort(order[:60]), np.sort(order[60:])
     fit = train_routing_encoder(sim["features"], sim["responses"], sim["regions"], train,
-                                d_model=32, n_heads=4, dim_feedforward=64, epochs=30,
-                                batch_size=32, learning_rate=3e-3, random_state=0)
+                                network=network(d_model=32, n_heads=4, dim_feedforward=64),
+                                training=training(epochs=30, batch_size=32,
+                                                  learning_rate=3e-3),
+                                device="cpu", random_state=0)
     pred, att = predict_routing(fit, sim["features"][test])
     ridge = cross_validated_fit(sim["features"].reshape(300, -1), sim["responses"],
-                                np.arange(300), splits=[(train, test)], n_inner_folds=5,
+                                np.arange(300), splits=[(train, test)], n_inner_folds=5, model="auto",
                                 alphas=np.logspace(-2, 6, 9))
     return sim, fit, test, pred, att, ridge
 
@@ -80,7 +94,9 @@ def test_attention_beats_ridge_where_routing_moves_with_the_stimulus(routed):
 
 def test_training_is_deterministic_for_a_seed():
     sim = simulate_routing(n_stimuli=40, random_state=3)
-    kw = dict(d_model=8, n_heads=2, dim_feedforward=8, epochs=2, batch_size=8, random_state=5)
+    kw = dict(network=network(d_model=8, n_heads=2, dim_feedforward=8),
+              training=training(epochs=2, batch_size=8, learning_rate=3e-3), device="cpu",
+              random_state=5)
     a = train_routing_encoder(sim["features"], sim["responses"], sim["regions"], np.arange(30),
                               **kw)
     b = train_routing_encoder(sim["features"], sim["responses"], sim["regions"], np.arange(30),

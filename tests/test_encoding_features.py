@@ -6,6 +6,9 @@ import numpy as np
 import pytest
 
 from neuroflow.encoding import data, features
+from neuroflow.encoding.inputs import reader_defaults
+
+FILES = reader_defaults("files")
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -90,7 +93,8 @@ def test_feature_file_errors_name_the_file(tmp_path):
 
 
 def test_grasshopper_design_keeps_every_spike_and_the_header_level(grasshopper_files):
-    ds = data.grasshopper_design(grasshopper_files[0::2], grasshopper_files[1::2], bin_s=0.005)
+    ds = data.grasshopper_design(grasshopper_files[0::2], grasshopper_files[1::2],
+                                 **{**reader_defaults("grasshopper"), "bin_s": 0.005})
     assert ds.sizes == {"time": 4000, "feature": 2, "target": 1}
     counts = ds["responses"].values[:, 0] * 0.005
     assert counts.sum() == 929 + 868                           # spikes in the two files
@@ -119,14 +123,15 @@ def test_files_design_checks_lengths_and_bands(tmp_path):
     np.save(tmp_path / "f.npy", np.random.default_rng(0).standard_normal((20, 4)))
     np.save(tmp_path / "y.npy", np.zeros((19, 2)))
     with pytest.raises(ValueError, match="f.npy has 20 rows but response file"):
-        data.files_design(tmp_path / "f.npy", tmp_path / "y.npy")
+        data.files_design(tmp_path / "f.npy", tmp_path / "y.npy", **FILES)
     np.save(tmp_path / "y.npy", np.zeros((20, 2)))
-    ds = data.files_design(tmp_path / "f.npy", tmp_path / "y.npy", band_sizes=[1, 3],
-                           band_names=["low", "high"], n_blocks=4)
+    ds = data.files_design(tmp_path / "f.npy", tmp_path / "y.npy",
+                           **{**FILES, "band_sizes": [1, 3], "band_names": ["low", "high"],
+                              "n_blocks": 4})
     assert list(ds["band"].values) == ["low", "high", "high", "high"]
     assert sorted(set(ds["block"].values)) == [0, 1, 2, 3]
     with pytest.raises(ValueError, match="do not add up"):
-        data.files_design(tmp_path / "f.npy", tmp_path / "y.npy", band_sizes=[2])
+        data.files_design(tmp_path / "f.npy", tmp_path / "y.npy", **{**FILES, "band_sizes": [2]})
 
 
 def _fetch(dataset_id):
@@ -193,7 +198,8 @@ def test_head_direction_tuning_predicts_thalamic_units_better_than_ca1(a2929):
 
     from neuroflow.encoding.ridge import cross_validated_fit
 
-    ds = data.headdirection_design(a2929[1], bin_s=0.5, n_blocks=6)
+    ds = data.headdirection_design(a2929[1], **{**reader_defaults("headdirection"), "bin_s": 0.5,
+                                                "n_blocks": 6})
     location = ds["location"].values
     assert ds.sizes["target"] == 15 and (location == "adn").sum() == 7
     angle = ds["head_angle"].values
@@ -209,7 +215,7 @@ def test_head_direction_tuning_predicts_thalamic_units_better_than_ca1(a2929):
 def test_haxby_design_is_zscored_per_run_and_category_selective_voxels_repeat():
     from neuroflow.encoding.ridge import condition_means, noise_ceiling
 
-    ds = data.haxby_design(*_fetch("haxby2001_sub1"))
+    ds = data.haxby_design(*_fetch("haxby2001_sub1"), **reader_defaults("haxby"))
     assert ds.sizes == {"time": 1452, "feature": 8, "target": 530}
     assert "rest" not in ds["feature"].values and ds["features"].values.sum() == 864
     Y, runs = ds["responses"].values, ds["run"].values
@@ -230,7 +236,7 @@ def test_haxby_design_is_zscored_per_run_and_category_selective_voxels_repeat():
     ({}, r"headdirection.recording: not set"),
 ])
 def test_headdirection_experiment_old_keys_say_where_they_moved(edit, needle):
-    from neuroflow.encoding.pipeline import experiment_config
+    from neuroflow.encoding.inputs import experiment_config
 
     section = {"experiments": {"headdirection": {"reader": "headdirection", **edit}}}
     with pytest.raises(ValueError, match=f"config key encoding.experiments.{needle}"):

@@ -7,8 +7,9 @@ from sklearn.linear_model import Ridge
 from sklearn.metrics import r2_score
 from sklearn.model_selection import GridSearchCV
 
-from neuroflow.encoding import ridge
+from neuroflow.encoding import permutation, ridge
 from neuroflow.encoding.device import himalaya_backend, select_device
+from neuroflow.encoding.inputs import alpha_grid
 
 ALPHAS = np.logspace(-2, 4, 7)
 
@@ -92,6 +93,7 @@ def test_banded_ridge_equals_himalaya_and_weights_the_informative_band():
     groups = np.repeat(np.arange(5), 60)
     fit = ridge.cross_validated_fit(X, Y, groups, model="auto", bands=bands, alphas=ALPHAS,
                                     n_inner_folds=4, n_iter=20, random_state=0)
+    assert (np.nanmean(fit["band_r2"], axis=0)[0] > 0.5).all()    # band a explains it
     assert fit["model"] == "banded_ridge" and fit["band_names"] == ["a", "b"]
     assert (fit["band_weight"][:, 0] > 0.8).all()       # band a carries the signal
     tr, te = fit["splits"][0]
@@ -152,15 +154,16 @@ def test_condition_means_follow_the_response_delay():
     np.testing.assert_allclose(means[:, :, 0], [[1, 0], [1, 0]])
 
 
-def test_shifted_null_is_centred_and_real_signal_is_significant(data):
+def test_fixed_penalty_null_is_centred_and_real_signal_is_significant(data):
     X, Y, groups = data
-    fit = ridge.cross_validated_fit(X, Y, groups, model="ridge", alphas=ALPHAS)
-    runs = np.zeros(len(Y))
-    null = ridge.prediction_shift_null(Y, fit["prediction"], fit["splits"], runs,
-                                       n_permutations=300, min_shift=5)
+    fit = ridge.cross_validated_fit(X, Y, groups, model="ridge", alphas=ALPHAS, n_inner_folds=5)
+    null, error = permutation.fixed_regularisation_null(X, Y, fit, np.zeros(len(Y)),
+                                                        n_permutations=300, min_shift=5,
+                                                        random_state=0)
     r = np.nanmean(fit["r"], axis=0)
-    p, p_fdr = ridge.empirical_p(r, null)
-    assert np.abs(null.mean(axis=0)).max() < 0.05
+    p, p_fdr = permutation.empirical_p(r, null)
+    assert error < 1e-10                           # the null refits the very same model
+    assert np.abs(null.mean(axis=0)).max() < 0.1
     assert (p[:3] < 0.01).all()                    # targets 0-2 carry signal
     assert p[4] > 0.05                             # target 4 is pure noise
     assert (p_fdr >= p - 1e-12).all()
@@ -170,11 +173,12 @@ def test_refit_permutation_reproduces_with_the_seed(data):
     X, Y, groups = data
     kw = dict(model="ridge", alphas=ALPHAS[::3], n_folds=2, n_inner_folds=2)
     r = np.nanmean(ridge.cross_validated_fit(X, Y, groups, **kw)["r"], axis=0)
-    a = ridge.permutation_test(X, Y, groups, np.zeros(len(Y)), r, n_permutations=3,
+    a = permutation.refit_null(X, Y, groups, np.zeros(len(Y)), n_permutations=3,
                                min_shift=5, random_state=4, **kw)
-    b = ridge.permutation_test(X, Y, groups, np.zeros(len(Y)), r, n_permutations=3,
+    b = permutation.refit_null(X, Y, groups, np.zeros(len(Y)), n_permutations=3,
                                min_shift=5, random_state=4, **kw)
-    assert np.array_equal(a["null"], b["null"]) and a["p"][0] == pytest.approx(0.25)
+    assert np.array_equal(a, b)
+    assert permutation.empirical_p(r, a)[0][0] == pytest.approx(0.25)
 
 
 def test_device_selection_respects_config_and_cuda_visible_devices(monkeypatch):
@@ -193,8 +197,22 @@ def test_device_selection_respects_config_and_cuda_visible_devices(monkeypatch):
 
 
 def test_alpha_grid_is_the_configured_decades_and_rejects_an_empty_grid():
-    assert ridge.alpha_grid({"min_log10": -1, "max_log10": 7, "n": 9}) == [
+    assert alpha_grid({"min_log10": -1, "max_log10": 7, "n": 9}) == [
         0.1, 1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6, 1e7]
-    assert ridge.alpha_grid({"min_log10": 2, "max_log10": 2, "n": 1}) == [100.0]
+    assert alpha_grid({"min_log10": 2, "max_log10": 2, "n": 1}) == [100.0]
     with pytest.raises(ValueError, match="encoding.ridge.alphas"):
-        ridge.alpha_grid({"min_log10": 3, "max_log10": 1, "n": 4})
+        alpha_grid({"min_log10": 3, "max_log10": 1, "n": 4})
+
+
+def test_svd_ridge_equals_himalaya_ridgecv_called_directly(data):
+    from himalaya.ridge import RidgeCV
+
+    X, Y, groups = data
+    inner = ridge.group_splits(groups, 3)
+    direct = RidgeCV(alphas=ALPHAS, fit_intercept=True, cv=inner,
+                     solver_params={"warn": False}).fit(X, Y)
+    ours = ridge.SVDRidgeCV(ALPHAS, inner).fit(X, Y)
+    np.testing.assert_allclose(ours.best_alphas_, direct.best_alphas_, rtol=1e-12)
+    np.testing.assert_allclose(ours.predict(X), direct.predict(X), rtol=1e-9, atol=1e-9)
+    batched = ridge.SVDRidgeCV(ALPHAS, inner, n_targets_batch=2).fit(X, Y)
+    np.testing.assert_allclose(batched.coef_, ours.coef_, rtol=1e-12, atol=1e-12)

@@ -38,8 +38,13 @@ def encoding_config(data):
 
 
 def test_encoding_predicts_the_responsive_region_only(dataset, tmp_path):
-    from neuroflow.encoding.data import task_design_file
     from neuroflow.encoding.pipeline import ridge_files
+    from neuroflow.encoding.settings import (
+        NoiseCeilingSettings,
+        PermutationSettings,
+        RidgeSettings,
+    )
+    from neuroflow.encoding.taskdesign import task_design_file
 
     plan = plan_task(encoding_config(dataset), "encoding.task", min_conditions=1)
     (subject,) = plan.subjects.values()
@@ -47,7 +52,9 @@ def test_encoding_predicts_the_responsive_region_only(dataset, tmp_path):
     design = tmp_path / "design.nc"
     task_design_file([r.bold for r in runs], [r.mask for r in runs], [r.events for r in runs],
                      [r.confounds for r in runs], str(dataset["atlas"]), str(dataset["labels"]),
-                     design, conditions=CONDITIONS, entities=subject.entities)
+                     design, conditions=CONDITIONS, entities=subject.entities,
+                     confounds_strategy="simple", confounds_options={}, high_pass=1 / 128,
+                     responses="voxels")
     with xr.open_dataset(design, engine="h5netcdf") as ds:
         assert ds["features"].shape == (3 * 100, 4) and ds.attrs["sampling_rate_hz"] == 1 / TR
         assert ds["responses"].shape[1] == 900  # two regions of 450 voxels inside the mask
@@ -58,9 +65,13 @@ def test_encoding_predicts_the_responsive_region_only(dataset, tmp_path):
         flat = np.ravel_multi_index((ds["voxel_i"].values, ds["voxel_j"].values,
                                      ds["voxel_k"].values), (10, 10, 10))
     out = tmp_path / "enc"
-    ridge_files(design, f"{out}.nc", f"{out}_scores.tsv", f"{out}.png", experiment="task",
-                lags_s=[0.0, 10.0], alphas=np.logspace(-1, 5, 7), n_inner_folds=2,
-                permutation={"n": 0})
+    settings = RidgeSettings(
+        experiment="task", lags_s=(0.0, 10.0), model="auto", alphas=tuple(np.logspace(-1, 5, 7)),
+        n_folds=None, n_inner_folds=2, n_iter=1,
+        permutation=PermutationSettings(mode="refit_fixed", n=0, min_shift_s=20.0),
+        noise_ceiling=NoiseCeilingSettings(enabled=False), device="cpu", backend="auto",
+        n_targets_batch=None, random_state=0, threads=1)
+    ridge_files(design, f"{out}.nc", f"{out}_scores.tsv", f"{out}.png", settings)
     scores = pd.read_csv(f"{out}_scores.tsv", sep="\t")
     r_signal = scores["r"][region == "signal"]
     r_noise = scores["r"][region == "noise"]

@@ -43,7 +43,7 @@ def make_workdir(dest: Path, extra_experiments: dict | None = None) -> Path:
     enc.update(activate=True, device="cpu", run=["grasshopper"])
     enc["ridge"]["alphas"] = {"min_log10": -1, "max_log10": 7, "n": 5}
     gh = enc["experiments"]["grasshopper"]
-    gh.update(n_inner_folds=2, permutation={"mode": "predictions", "n": 200, "min_shift_s": 0.2})
+    gh.update(n_inner_folds=2, permutation={"mode": "refit_fixed", "n": 200, "min_shift_s": 0.2})
     enc["attention"]["simulation"]["n_stimuli"] = 100
     enc["attention"].update(epochs=4, n_folds=2, d_model=16, dim_feedforward=16)
     if extra_experiments:
@@ -87,6 +87,9 @@ def test_grasshopper_prediction_beats_its_shuffled_baseline(demo):
         assert files[:2] == ["grasshopper_stimulus1.txt", "grasshopper_spike_times1.txt"]
     side = json.loads((demo / f"{PREFIX}_encoding.json").read_text())
     assert side["Compute"]["device"] == "cpu" and side["Simulated"] is False
+    assert side["PermutationNull"]["mode"] == "refit_fixed" and side["PermutationNull"]["calibrated"]
+    assert side["PermutationNull"]["reproduction_error"] < 1e-8 and side["Warnings"] == []
+    assert {"r2_level", "r2_onset", "alpha"} <= set(scores.columns)    # ridge: one penalty
     assert (demo / f"{PREFIX}_encoding.png").read_bytes()[:4] == b"\x89PNG"
 
 
@@ -103,6 +106,10 @@ def test_attention_outputs_are_labelled_simulated_with_compute_record(demo):
         att = ds["attention"].values
         assert att.shape == (100, 4, 6, 6)
         np.testing.assert_allclose(att.sum(axis=(2, 3)), 1, atol=1e-5)
+    att_rows = table[table["model"] == "attention routing"]
+    assert att_rows["attention_flat"].all()        # 4 epochs: nearly flat maps, no peak
+    assert (att_rows["attention_peak_row"] == -1).all() and (att_rows["attention_entropy"] > 0.9).all()
+    assert len(side["Warnings"]) == 4 and "flat" in side["Warnings"][0]
     for png in ("desc-routing_attention.png", "desc-routing_comparison.png"):
         assert (demo / GROUP / png).read_bytes()[:4] == b"\x89PNG"
     methods = (demo / "results/group/desc-methods_report.html").read_text()

@@ -9,12 +9,12 @@
 
 if is_activated("encoding"):
 
-    from neuroflow.encoding.pipeline import (
+    from neuroflow.encoding.inputs import (
+        alpha_grid,
         experiment_config,
         experiment_inputs,
         experiment_prefix,
     )
-    from neuroflow.encoding.ridge import alpha_grid
 
     ENC = config["encoding"]
     ENC_RIDGE = ENC["ridge"]
@@ -178,6 +178,7 @@ if is_activated("encoding"):
                 ridge_alphas=ENC_ALPHAS,
                 ridge_inner_folds=ENC_ATT["ridge_inner_folds"],
                 n_examples=ENC_ATT["n_examples"],
+                flat_entropy=ENC_ATT["flat_entropy"],
                 device=ENC["device"],
                 backend=ENC["backend"],
                 random_state=ENC["random_state"],

@@ -1,5 +1,5 @@
 """Snakemake adapter: one subject's task runs (BIDS events -> denoised BOLD) -> encoding design."""
-from neuroflow.encoding.data import task_design_file
+from neuroflow.encoding.taskdesign import task_design_file
 from neuroflow.rulelog import redirect_to_log
 
 with redirect_to_log(snakemake.log[0]):

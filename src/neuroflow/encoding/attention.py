@@ -24,6 +24,7 @@ outputs on the same hardware.
 from __future__ import annotations
 
 import copy
+from dataclasses import asdict
 
 import numpy as np
 
@@ -141,14 +142,56 @@ def _pearson_columns(y, yhat):
     return correlation(y, yhat)
 
 
-def train_routing_encoder(features, responses, regions, train_idx, *, d_model: int = 64,
-                          n_heads: int = 4, dim_feedforward: int = 128, dropout: float = 0.1,
-                          n_layers: int = 1, temperature: float = 10000.0,
-                          epochs: int = 30, batch_size: int = 16,
-                          learning_rate: float = 5e-4, weight_decay: float = 1e-4,
-                          grad_clip: float = 0.1, lr_step: int = 100,
-                          validation_fraction: float = 0.1, device: str = "cpu",
-                          random_state: int = 0) -> dict:
+def _scaled_split(features, responses, train_idx, validation_fraction, rng):
+    """Validation split of the training stimuli and z-scoring with the fit stimuli's stats."""
+    train_idx = np.asarray(train_idx)
+    n_val = max(1, int(round(validation_fraction * len(train_idx))))
+    perm = rng.permutation(train_idx)
+    val_idx, fit_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+    F = np.asarray(features, dtype=np.float32)
+    Y = np.asarray(responses, dtype=np.float32).reshape(len(F), -1)
+    f_mean = F[fit_idx].mean(axis=(0, 2, 3), keepdims=True)
+    f_sd = F[fit_idx].std(axis=(0, 2, 3), keepdims=True)
+    f_sd[f_sd == 0] = 1
+    y_mean, y_sd = Y[fit_idx].mean(axis=0), Y[fit_idx].std(axis=0)
+    y_sd[y_sd == 0] = 1
+    scaling = {"f_mean": f_mean, "f_sd": f_sd, "y_mean": y_mean, "y_sd": y_sd}
+    return (F - f_mean) / f_sd, (Y - y_mean) / y_sd, fit_idx, val_idx, scaling
+
+
+def _train_epochs(model, Fz, Yz, fit_idx, val_idx, training, rng, device):
+    """Mini-batch AdamW epochs; returns the validation r per epoch and the best state."""
+    import torch
+
+    opt = torch.optim.AdamW(model.parameters(), lr=training.learning_rate,
+                            weight_decay=training.weight_decay)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=training.lr_step, gamma=0.5)
+    history, best, best_state = [], -np.inf, None
+    for _ in range(training.epochs):
+        model.train()
+        order = fit_idx[rng.permutation(len(fit_idx))]
+        for start in range(0, len(order), training.batch_size):
+            batch = torch.as_tensor(order[start:start + training.batch_size], device=device)
+            pred, _ = model(Fz[batch])
+            loss = torch.nn.functional.mse_loss(pred, Yz[batch])
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), training.grad_clip)
+            opt.step()
+        sched.step()
+        model.eval()
+        with torch.no_grad():
+            pred, _ = model(Fz[torch.as_tensor(val_idx, device=device)])
+        score = float(np.nanmean(_pearson_columns(Yz[val_idx].cpu().numpy().astype(float),
+                                                  pred.cpu().numpy().astype(float))))
+        history.append(score)
+        if score > best:
+            best, best_state = score, copy.deepcopy(model.state_dict())
+    return np.array(history), best_state
+
+
+def train_routing_encoder(features, responses, regions, train_idx, *, network, training,
+                          device: str, random_state: int) -> dict:
     """Train the encoder on ``train_idx`` stimuli; keep the epoch best on a validation split.
 
     Parameters
@@ -161,7 +204,9 @@ def train_routing_encoder(features, responses, regions, train_idx, *, d_model: i
     regions : array of str, shape (n_targets,)
         Region of each target (one query per region).
     train_idx : ndarray of int
-        Training stimuli; `validation_fraction` of them (seeded) select the epoch.
+        Training stimuli; ``training.validation_fraction`` of them (seeded) select the epoch.
+    network, training : NetworkSettings, TrainingSettings
+        :mod:`neuroflow.encoding.settings` (config ``encoding.attention``).
     device : str
         torch device ('cpu', 'cuda:0').
     random_state : int
@@ -182,52 +227,49 @@ def train_routing_encoder(features, responses, regions, train_idx, *, d_model: i
     torch.manual_seed(random_state)
     torch.use_deterministic_algorithms(True, warn_only=True)
     rng = np.random.default_rng(random_state)
-    train_idx = np.asarray(train_idx)
-    n_val = max(1, int(round(validation_fraction * len(train_idx))))
-    perm = rng.permutation(train_idx)
-    val_idx, fit_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
-    F = np.asarray(features, dtype=np.float32)
-    Y = np.asarray(responses, dtype=np.float32).reshape(len(F), -1)
-    f_mean = F[fit_idx].mean(axis=(0, 2, 3), keepdims=True)
-    f_sd = F[fit_idx].std(axis=(0, 2, 3), keepdims=True)
-    f_sd[f_sd == 0] = 1
-    y_mean, y_sd = Y[fit_idx].mean(axis=0), Y[fit_idx].std(axis=0)
-    y_sd[y_sd == 0] = 1
+    Fz, Yz, fit_idx, val_idx, scaling = _scaled_split(features, responses, train_idx,
+                                                      training.validation_fraction, rng)
     membership, names = membership_matrix(regions)
-    model = build_encoder(F.shape[1], F.shape[2], F.shape[3], membership, d_model=d_model,
-                          n_heads=n_heads, dim_feedforward=dim_feedforward, dropout=dropout,
-                          n_layers=n_layers, temperature=temperature).to(device)
-    Fz = torch.as_tensor((F - f_mean) / f_sd, device=device)
-    Yz = torch.as_tensor((Y - y_mean) / y_sd, device=device)
-    opt = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=weight_decay)
-    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=lr_step, gamma=0.5)
-    history, best, best_state = [], -np.inf, None
-    for _ in range(epochs):
-        model.train()
-        order = fit_idx[rng.permutation(len(fit_idx))]
-        for start in range(0, len(order), batch_size):
-            batch = torch.as_tensor(order[start:start + batch_size], device=device)
-            pred, _ = model(Fz[batch])
-            loss = torch.nn.functional.mse_loss(pred, Yz[batch])
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-            opt.step()
-        sched.step()
-        model.eval()
-        with torch.no_grad():
-            pred, _ = model(Fz[torch.as_tensor(val_idx, device=device)])
-        score = float(np.nanmean(_pearson_columns(Yz[val_idx].cpu().numpy().astype(float),
-                                                  pred.cpu().numpy().astype(float))))
-        history.append(score)
-        if score > best:
-            best, best_state = score, copy.deepcopy(model.state_dict())
+    model = build_encoder(Fz.shape[1], Fz.shape[2], Fz.shape[3], membership,
+                          **asdict(network)).to(device)
+    history, best_state = _train_epochs(model, torch.as_tensor(Fz, device=device),
+                                        torch.as_tensor(Yz, device=device), fit_idx, val_idx,
+                                        training, rng, device)
     model.load_state_dict(best_state)
     model.eval()
-    return {"model": model, "history": np.array(history), "best_epoch": int(np.argmax(history)),
-            "validation_idx": val_idx, "regions": names,
-            "scaling": {"f_mean": f_mean, "f_sd": f_sd, "y_mean": y_mean, "y_sd": y_sd},
-            "device": device}
+    return {"model": model, "history": history, "best_epoch": int(np.argmax(history)),
+            "validation_idx": val_idx, "regions": names, "scaling": scaling, "device": device}
+
+
+def attention_peakedness(maps, flat_entropy: float) -> dict:
+    """How concentrated attention maps are, and which are flat.
+
+    Parameters
+    ----------
+    maps : ndarray, shape (n_maps, height, width)
+        Non-negative weights summing to 1 over each map (e.g. mean attention per region).
+    flat_entropy : float
+        Maps whose normalised entropy is at or above it are flat (config
+        ``encoding.attention.flat_entropy``).
+
+    Returns
+    -------
+    dict
+        ``entropy`` (n_maps,; Shannon entropy / log(tokens): 0 = one token, 1 = uniform),
+        ``peak_to_mean`` (max / mean: 1 = uniform, tokens = one token), ``flat`` (bool) and
+        ``peak`` (n_maps, 2; row and column of the maximum, -1 for a flat map).
+    """
+    maps = np.asarray(maps, dtype=float)
+    flat_maps = maps.reshape(len(maps), -1)
+    p = flat_maps / flat_maps.sum(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        plogp = np.where(p > 0, p * np.log(p), 0.0)
+    entropy = -plogp.sum(axis=1) / np.log(p.shape[1])
+    peak_to_mean = p.max(axis=1) * p.shape[1]
+    flat = entropy >= flat_entropy
+    rows, cols = np.unravel_index(np.argmax(p, axis=1), maps.shape[1:])
+    peak = np.where(flat[:, None], -1, np.column_stack([rows, cols]))
+    return {"entropy": entropy, "peak_to_mean": peak_to_mean, "flat": flat, "peak": peak}
 
 
 def predict_routing(fit: dict, features, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:

@@ -13,8 +13,8 @@ A design is an :class:`xarray.Dataset` with
 Readers: :func:`grasshopper_design` (sound envelope -> spike rate), :func:`haxby_design`
 (object categories -> BOLD), :func:`headdirection_design` (head angle -> spike rate, from
 the activity stage's units file),
-:func:`files_design` (user-supplied feature and response arrays), :func:`task_fmri_design`
-(a BIDS cohort's task runs: events -> denoised BOLD of the atlas voxels or regions).
+:func:`files_design` (user-supplied feature and response arrays); a BIDS cohort's task runs
+are read by :mod:`neuroflow.encoding.taskdesign`.
 """
 
 from __future__ import annotations
@@ -124,10 +124,9 @@ def read_grasshopper_pair(stimulus, spikes):
     return stim[:, 1], fs, (spike_us - t0) * 1e-6, _header_value(spikes, "intensity (dB)")
 
 
-def grasshopper_design(stimulus_files, spike_files, *, bin_s: float = 0.005,
-                       n_blocks: int = 5, reference: float = 2e-5,
-                       features: str = "envelope", n_bands: int = 8,
-                       fmin: float = 100.0) -> "xarray.Dataset":  # noqa: F821
+def grasshopper_design(stimulus_files, spike_files, *, bin_s: float, n_blocks: int,
+                       reference: float, features: str, n_bands: int,
+                       fmin: float) -> xarray.Dataset:  # noqa: F821
     """Spike rate of the grasshopper auditory receptor and its stimulus features.
 
     Parameters
@@ -151,7 +150,7 @@ def grasshopper_design(stimulus_files, spike_files, *, bin_s: float = 0.005,
         raise ValueError("grasshopper: need as many stimulus files as spike files (>= 1)")
     feats, resp, time, run, block = [], [], [], [], []
     names = bands = None
-    for i, (stim_path, spike_path) in enumerate(zip(stimulus_files, spike_files)):
+    for i, (stim_path, spike_path) in enumerate(zip(stimulus_files, spike_files, strict=True)):
         amp, fs, spike_s, peak = read_grasshopper_pair(stim_path, spike_path)
         if features == "envelope":
             f, names = envelope_features(amp, fs, bin_s, reference=reference, peak_db=peak)
@@ -179,8 +178,7 @@ def grasshopper_design(stimulus_files, spike_files, *, bin_s: float = 0.005,
 
 
 # ----------------------------------------------------------------------------- Haxby fMRI
-def haxby_design(bold, mask, attributes, *, baseline: str = "rest", categories=None,
-                 tr: float | None = None):
+def haxby_design(bold, mask, attributes, *, baseline: str, categories, tr: float | None):
     """One-hot object-category features and detrended, z-scored BOLD of each voxel.
 
     Each run is linearly detrended and z-scored per voxel (scipy). Features are the
@@ -212,7 +210,7 @@ def haxby_design(bold, mask, attributes, *, baseline: str = "rest", categories=N
 
 
 # ------------------------------------------------------------------------- head direction
-def read_headdirection(path, epoch: str = "wake"):
+def read_headdirection(path, epoch: str):
     """Head angle and spike times (within one epoch) from the activity stage's units file.
 
     Parameters
@@ -259,9 +257,8 @@ def read_headdirection(path, epoch: str = "wake"):
     return t[keep], np.mod(angle[keep], 2 * np.pi), spikes, units, (start, stop)
 
 
-def headdirection_design(units_file, *, epoch: str = "wake", bin_s: float = 0.1,
-                         n_basis: int = 12, basis: str = "vonmises", kappa: float = 4.0,
-                         n_blocks: int = 10):
+def headdirection_design(units_file, *, epoch: str, bin_s: float, n_basis: int, basis: str,
+                         kappa: float, n_blocks: int):
     """Angular tuning-basis features of head direction and the spike rate of every unit.
 
     ``units_file`` is the activity stage's units file of the recording
@@ -308,8 +305,23 @@ def _read_array(path, variable: str) -> np.ndarray:
     return data[:, None] if data.ndim == 1 else data
 
 
-def files_design(features, responses, *, runs=None, rate: float = 1.0, n_blocks: int = 5,
-                 band_sizes=None, band_names=None, response_units: str = "a.u."):
+def _read_runs(path, n_samples: int) -> np.ndarray:
+    """Run label of every sample from a ``.npy`` file (1-D, integers or strings)."""
+    path = _check_file(path, "runs file")
+    try:
+        run = np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise ValueError(f"runs file {path}: not a .npy array of run labels: {exc}") from exc
+    if run.ndim != 1 or run.dtype.kind not in "iuU":
+        raise ValueError(f"runs file {path}: expected a 1-D array of integer or string run "
+                         f"labels, got shape {run.shape} dtype {run.dtype}")
+    if len(run) != n_samples:
+        raise ValueError(f"runs file {path}: {len(run)} labels for {n_samples} samples")
+    return run
+
+
+def files_design(features, responses, runs=None, *, rate: float, n_blocks: int, band_sizes,
+                 band_names, response_units: str):
     """A design from user files: precomputed features (e.g. DNN activations) and responses.
 
     Parameters
@@ -319,11 +331,12 @@ def files_design(features, responses, *, runs=None, rate: float = 1.0, n_blocks:
     responses : path
         ``.npy`` or ``.nc`` (variable ``responses``), shape (n_samples, n_targets).
     runs : path, optional
-        ``.npy`` of integer run labels per sample; default one run.
+        ``.npy`` of run labels per sample (integers or strings; runs may differ in length);
+        None = one run. FIR lags never cross a run and shifts of the null stay within one.
     rate : float
         Sampling rate of the rows (Hz).
     n_blocks : int
-        Contiguous cross-validation blocks per run.
+        Contiguous cross-validation blocks per run (1 = each run one block: folds by run).
     band_sizes, band_names : list, optional
         Consecutive feature columns forming each band (banded ridge).
     """
@@ -332,17 +345,15 @@ def files_design(features, responses, *, runs=None, rate: float = 1.0, n_blocks:
     if len(X) != len(Y):
         raise ValueError(f"feature file {features} has {len(X)} rows but response file "
                          f"{responses} has {len(Y)}")
-    if runs:
-        run = np.load(_check_file(runs, "runs file"), allow_pickle=False).ravel()
-        if len(run) != len(X):
-            raise ValueError(f"runs file {runs}: {len(run)} labels for {len(X)} samples")
-    else:
-        run = np.zeros(len(X), dtype=int)
+    run = _read_runs(runs, len(X)) if runs else np.zeros(len(X), dtype=int)
     block = np.empty(len(X), dtype=int)
     time = np.empty(len(X))
     offset = 0
     for r in np.unique(run):
         idx = np.flatnonzero(run == r)
+        if len(idx) < n_blocks:
+            raise ValueError(f"runs file {runs}: run {r!r} has {len(idx)} samples, fewer than "
+                             f"options.n_blocks = {n_blocks} blocks per run")
         block[idx] = _contiguous_blocks(len(idx), n_blocks, offset)
         time[idx] = np.arange(len(idx)) / rate
         offset += n_blocks
@@ -359,107 +370,3 @@ def files_design(features, responses, *, runs=None, rate: float = 1.0, n_blocks:
                    target_names=[f"target{i}" for i in range(Y.shape[1])], rate=rate,
                    response_units=response_units,
                    description=f"user files {Path(features).name} -> {Path(responses).name}")
-
-
-
-# ------------------------------------------------------------------------ task fMRI (BIDS)
-def task_fmri_design(bolds, masks, events, confounds, atlas, labels=None, *, conditions,
-                     confounds_strategy: str = "simple", confounds_options=None,
-                     high_pass: float = 1 / 128, responses: str = "voxels"):
-    """Events of a subject's task runs -> denoised BOLD (encoding design, one run a block).
-
-    Per run (files as planned by :func:`neuroflow.rsa.inputs.plan_task`): the BOLD inside
-    the atlas regions and every run's mask is cleaned with nilearn ``signal.clean``
-    (linear detrend, the fMRIPrep confounds of the nilearn ``load_confounds_strategy``
-    strategy without their cosine columns, cosine high-pass at ``high_pass`` Hz, z-score
-    per run). Features are the fraction of each volume covered by each condition's events
-    (:func:`neuroflow.encoding.features.events_boxcar`; the FIR lags of the ridge rule
-    model the haemodynamic delay). ``responses``: ``voxels`` (one target per voxel, with
-    its region) or ``regions`` (the mean of each region's cleaned voxels).
-    """
-    import nibabel as nib
-    from nilearn.signal import clean
-
-    from neuroflow.encoding.features import events_boxcar
-    from neuroflow.rsa.taskfmri import (
-        load_confounds,
-        read_atlas,
-        read_events,
-        region_indices,
-        repetition_time,
-    )
-
-    if responses not in ("voxels", "regions"):
-        raise ValueError(f"config key encoding.task.responses: voxels or regions, got "
-                         f"{responses!r}")
-    conditions = [str(c) for c in conditions]
-    atlas_img, regions = read_atlas(atlas, labels or None)
-    idx, _ = region_indices(atlas_img, regions, masks, bolds[0])
-    idx = {name: v for name, v in idx.items() if len(v)}
-    if not idx:
-        raise ValueError(f"atlas {atlas}: no region has a voxel inside the masks")
-    voxels = np.concatenate(list(idx.values()))
-    region_of = np.concatenate([[name] * len(v) for name, v in idx.items()])
-    X, Y, time, run, block = [], [], [], [], []
-    trs = set()
-    for r, (bold, ev, conf_tsv) in enumerate(zip(bolds, events, confounds)):
-        tr = repetition_time(bold)
-        trs.add(tr)
-        data = np.asarray(nib.load(bold).dataobj, dtype=np.float32)
-        ts = data.reshape(-1, data.shape[3])[voxels].T.astype(float)
-        del data
-        conf, sample_mask, _ = load_confounds(bold, conf_tsv, confounds_strategy,
-                                              confounds_options)
-        keep = np.arange(len(ts)) if sample_mask is None else np.asarray(sample_mask)
-        cleaned = clean(ts[keep], confounds=None if conf is None else conf.to_numpy()[keep],
-                        detrend=True, standardize="zscore_sample", high_pass=high_pass,
-                        t_r=tr)
-        table, _ = read_events(ev)
-        feats = events_boxcar(table, len(ts), tr, conditions)[keep]
-        if responses == "regions":
-            cleaned = np.column_stack([cleaned[:, region_of == name].mean(axis=1)
-                                       for name in idx])
-        X.append(feats)
-        Y.append(cleaned)
-        time.append(keep * tr)
-        run.append(np.full(len(keep), Path(bold).name.split("_desc-")[0]))
-        block.append(np.full(len(keep), r))
-    if len(trs) != 1:
-        raise ValueError(f"runs with different repetition times {sorted(trs)}: {bolds}")
-    tr = trs.pop()
-    if responses == "regions":
-        targets, coords = list(idx), {}
-    else:
-        ijk = np.column_stack(np.unravel_index(voxels, nib.load(masks[0]).shape[:3]))
-        targets = [f"voxel{i:06d}" for i in range(len(voxels))]
-        coords = {"voxel_i": ijk[:, 0], "voxel_j": ijk[:, 1], "voxel_k": ijk[:, 2],
-                  "region": region_of}
-    return _design(np.concatenate(X), np.concatenate(Y), time=np.concatenate(time),
-                   run=np.concatenate(run), block=np.concatenate(block),
-                   feature_names=conditions, bands=["events"] * len(conditions),
-                   target_names=targets, target_coords=coords, rate=1 / tr,
-                   response_units="z (BOLD, cleaned and z-scored per run)",
-                   feature_units="fraction of the volume covered by the condition's events",
-                   description="task fMRI: events -> denoised BOLD")
-
-
-def task_design_file(bolds, masks, events, confounds, atlas, labels, out_nc, *, conditions,
-                     entities: dict, confounds_strategy: str = "simple",
-                     confounds_options=None, high_pass: float = 1 / 128,
-                     responses: str = "voxels") -> None:
-    """:func:`task_fmri_design` of one subject's runs -> NetCDF (the ridge rule's input)."""
-    from neuroflow.encoding.pipeline import _provenance
-    from neuroflow.provenance import write_netcdf
-
-    ds = task_fmri_design(bolds, masks, events, confounds, atlas, labels,
-                          conditions=conditions, confounds_strategy=confounds_strategy,
-                          confounds_options=confounds_options, high_pass=high_pass,
-                          responses=responses)
-    inputs = [p for p in (*bolds, *masks, *events, *confounds, atlas, labels) if p]
-    ds.attrs.update(_provenance(inputs, {"reader": "task", "conditions": list(conditions),
-                                         "confounds_strategy": confounds_strategy,
-                                         "confounds_options": confounds_options or {},
-                                         "high_pass_hz": high_pass, "responses": responses}))
-    ds.attrs.update(subject=str(entities.get("sub", "")), task=str(entities.get("task", "")),
-                    experiment="task", reader="task")
-    write_netcdf(ds, out_nc)

@@ -135,7 +135,7 @@ def spectrotemporal_features(waveform, fs: float, bin_s: float, n_bands: int = 1
             raise ValueError(f"frequency band {edges[b]:.0f}-{edges[b + 1]:.0f} Hz holds no "
                              f"FFT bin; use a longer window_s or fewer bands")
         out[:, b] = power[:, sel].sum(axis=1)
-    names = [f"{lo:.0f}-{hi:.0f}Hz" for lo, hi in zip(edges[:-1], edges[1:])]
+    names = [f"{lo:.0f}-{hi:.0f}Hz" for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
     return 10 * np.log10(out + np.finfo(float).tiny), names
 
 
@@ -182,7 +182,7 @@ def events_boxcar(events, n_volumes: int, tr: float, conditions) -> np.ndarray:
     out = np.zeros((n_volumes, len(conditions)))
     for j, cond in enumerate(conditions):
         rows = events[events["trial_type"].astype(str) == cond]
-        for onset, duration in zip(rows["onset"].astype(float), rows["duration"].astype(float)):
+        for onset, duration in zip(rows["onset"].astype(float), rows["duration"].astype(float), strict=True):
             if duration <= 0:
                 k = int(np.floor(onset / tr))
                 if 0 <= k < n_volumes:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
 
 from neuroflow import __version__
+from neuroflow.encoding.inputs import experiment_config, experiment_prefix, section_defaults
 from neuroflow.provenance import package_versions
 from neuroflow.resources import dataset_citation
 
@@ -58,8 +60,6 @@ _dataset_reference = dataset_citation
 
 
 def _result_sentence(config: dict, cfg: dict, exp: str) -> str:
-    from neuroflow.encoding.pipeline import experiment_prefix
-
     path = Path(experiment_prefix(config["results_dir"], exp, cfg) + "_scores.tsv")
     if not path.is_file():
         return ""
@@ -78,7 +78,14 @@ def _result_sentence(config: dict, cfg: dict, exp: str) -> str:
     if "noise_ceiling" in table:
         text += (f" Median noise ceiling {table['noise_ceiling'].median():.3f}; median "
                  f"normalised R^2 {table['r2_normalized'].median():.3f}.")
-    return text
+    return text + _warnings_sentence(path)
+
+
+def _warnings_sentence(tsv_path: Path) -> str:
+    """The doubtful results recorded in an output's sidecar, as a sentence."""
+    side = tsv_path.with_suffix(".json")
+    warnings = json.loads(side.read_text()).get("Warnings", []) if side.is_file() else []
+    return (" Warnings: " + "; ".join(warnings) + ".") if warnings else ""
 
 
 def _routing_sentence(config: dict) -> str:
@@ -88,76 +95,120 @@ def _routing_sentence(config: dict) -> str:
     table = pd.read_csv(path, sep="\t")
     parts = []
     for region, sub in table.groupby("region", sort=False):
-        r = dict(zip(sub["model"], sub["r_mean"]))
+        r = dict(zip(sub["model"], sub["r_mean"], strict=True))
         parts.append(f"{region}: " + ", ".join(f"{m} r = {v:.2f}" for m, v in r.items()))
-    return " Held-out accuracy per region - " + "; ".join(parts) + "."
+    return " Held-out accuracy per region - " + "; ".join(parts) + "." + _warnings_sentence(path)
 
 
-def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
-    """Paragraphs (plain text) describing what was done, and the reference list."""
-    from neuroflow.encoding.pipeline import experiment_config
+_NULL_TEXT = {
+    "refit_fixed": "every outer fold was refitted on the shifted responses with the "
+                   "regularisation chosen on the real responses held fixed (closed-form ridge "
+                   "solution), so that the null keeps the dependence between fold scores",
+    "refit": "the whole nested cross-validation was repeated on the shifted responses",
+    "predictions": "each fold's held-out responses were shifted against its fixed predictions "
+                   "(a null too narrow when fold scores are correlated; p-values flagged as "
+                   "anti-conservative)",
+}
 
-    enc = config["encoding"]
-    v = package_versions(("himalaya", "torch", "scikit-learn", "scipy", "numpy", "statsmodels",
-                          "pynwb", "nibabel"))
-    rid = enc.get("ridge", {})
-    al = rid.get("alphas", {})
-    paras = [
+
+def _ridge_paragraph(enc: dict, v: dict) -> str:
+    rid, al = enc["ridge"], enc["ridge"]["alphas"]
+    return (
         f"Encoding models were fitted with neuroflow {__version__}, himalaya {v['himalaya']} "
-        f"(backend '{enc.get('backend', 'auto')}'; numpy on the CPU, torch_cuda on a GPU), "
+        f"(backend '{enc['backend']}'; numpy on the CPU, torch_cuda on a GPU), "
         f"scikit-learn {v['scikit-learn']} and torch {v['torch']}, on device "
-        f"'{enc.get('device', 'auto')}' (the device actually used, its name and the peak GPU "
+        f"'{enc['device']}' (the device actually used, its name and the peak GPU "
         "memory are recorded in each output's JSON sidecar). Features were z-scored with "
         "training-fold statistics and lagged into a finite impulse response design (lags "
         "never crossing a run). Outer cross-validation folds held out whole blocks of "
         "samples; the regularisation of each target was chosen by grouped inner "
-        f"cross-validation on the training blocks from {al.get('n', 9)} values "
-        f"logarithmically spaced between 1e{al.get('min_log10', -1)} and "
-        f"1e{al.get('max_log10', 7)} (himalaya RidgeCV; KernelRidgeCV with a linear kernel "
-        "when features outnumber samples; GroupRidgeCV random search over "
-        f"{rid.get('n_iter', 32)} band weightings for banded ridge). Accuracy is the Pearson "
-        "correlation and R^2 of held-out predictions per target, averaged over folds. "
-        "Significance: held-out responses were circularly shifted against the predictions "
-        "within each fold and run (or, in 'refit' mode, the whole nested fit was repeated on "
-        "shifted responses); p = (1 + #null >= r) / (1 + n), Benjamini-Hochberg adjusted "
-        "over targets.",
-    ]
+        f"cross-validation on the training blocks from {al['n']} values "
+        f"logarithmically spaced between 1e{al['min_log10']} and 1e{al['max_log10']} "
+        "(himalaya RidgeCV; KernelRidgeCV with a linear kernel when features outnumber "
+        f"samples; GroupRidgeCV random search over {rid['n_iter']} band weightings for banded "
+        "ridge, whose per-band penalties are reported). Accuracy is the Pearson correlation "
+        "and R^2 of held-out predictions per target, averaged over folds; with several "
+        "feature bands the held-out variance explained by each band was split with "
+        "himalaya's product measure (r2_score_split). Significance: responses were "
+        "circularly shifted within each run (the same shift for every target) and the mean "
+        "held-out r recomputed; p = (1 + #null >= r) / (1 + n), Benjamini-Hochberg adjusted "
+        "over targets.")
+
+
+def _experiment_paragraph(config: dict, cfg: dict, exp: str) -> str:
+    opts = cfg["options"]
+    reader_text = _READER_TEXT[cfg["reader"]].format(
+        bin=f"{opts['bin_s'] * 1000:g} ms" if "bin_s" in opts else "", blocks=opts.get("n_blocks"),
+        baseline=opts.get("baseline"), epoch=opts.get("epoch"), n_basis=opts.get("n_basis"),
+        basis={"vonmises": "von Mises", "fourier": "Fourier"}.get(opts.get("basis")))
+    folds = cfg["n_folds"] or "leave-one-block-out"
+    perm = cfg["permutation"]
+    source = (f"dataset {cfg['dataset']}" if cfg["dataset"] else
+              f"the activity stage's units file of recording {cfg['recording']}"
+              if cfg.get("recording") else "user files")
+    text = (f"Experiment '{exp}' (sub-{cfg['subject']}, {source}): {reader_text}. "
+            + (f"FIR lags {cfg['lags_s'][0]:g}-{cfg['lags_s'][1]:g} s; "
+               if cfg["lags_s"][0] != cfg["lags_s"][1] else f"Lag {cfg['lags_s'][0]:g} s; ")
+            + f"model {cfg['model']}; {folds} outer folds, {cfg['n_inner_folds']} inner "
+            f"folds; {perm['n']} circular shifts of at least {perm['min_shift_s']:g} s, for "
+            f"which {_NULL_TEXT[perm['mode']]}.")
+    if cfg["noise_ceiling"]["enabled"]:
+        nc = cfg["noise_ceiling"]
+        text += (" Noise ceiling: condition means per run (after a "
+                 f"{nc['delay_s']:g} s delay; skipping {', '.join(nc['skip']) or 'none'}) "
+                 "gave the noise variance (mean over conditions of the variance across "
+                 "runs) and the signal variance (variance across conditions of the run "
+                 "mean, minus the noise variance over the number of runs); the ceiling of "
+                 "single-run condition means is signal / (signal + noise), i.e. "
+                 "ncsnr^2 / (ncsnr^2 + 1) as in NSD, and R^2 of predicted condition means "
+                 f"was divided by it where it exceeded {nc['min_ceiling']:g}.")
+    return text + _result_sentence(config, cfg, exp)
+
+
+def _attention_paragraph(config: dict, att: dict) -> str:
+    sim = att["simulation"]
+    source = (f"feature maps from {att['feature_map']}" if att["feature_map"] else
+              f"a SIMULATED routing set ({sim['n_stimuli']} stimuli, "
+              f"{sim['n_channels']}-channel {sim['height']}x{sim['width']} maps of spatially "
+              "smoothed Gaussian noise; three regions read a fixed token, "
+              f"{sim['n_moving']} region(s) the token of a marked object that moves with the "
+              "stimulus; no backbone weights can be downloaded here)")
+    return (
+        "An attention-routing transformer encoder after Adeli, Sun & Kriegeskorte (2025) "
+        f"was trained on {source}: a 1x1 projection to {att['d_model']} "
+        "dimensions, DETR 2-D sine positional encodings (temperature "
+        f"{att['temperature']:g}) added to the keys, one learned query per "
+        f"region, {att['n_layers']} pre-norm decoder layer(s) with cross-attention "
+        f"({att['n_heads']} heads) and a feed-forward block "
+        f"({att['dim_feedforward']} units, dropout {att['dropout']:g}) but "
+        "no query self-attention, a final LayerNorm and a linear read-out in which each "
+        "target takes the prediction of its region's query. Training: AdamW (learning "
+        f"rate {att['learning_rate']:g}, weight decay {att['weight_decay']:g}), batches of "
+        f"{att['batch_size']}, {att['epochs']} epochs, gradient-norm clipping at "
+        f"{att['grad_clip']:g}; the epoch with the best mean Pearson r on "
+        f"{att['validation_fraction']:g} of the training stimuli was kept. Ridge "
+        "regression on the flattened feature map (per-target alpha by inner CV) was "
+        f"evaluated on the same {att['n_folds']} folds of stimuli. The "
+        "cross-attention weights, averaged over heads, are the routing maps; their "
+        "peakedness is reported as the normalised entropy and the peak-to-mean ratio of each "
+        "region's mean map, and a map with normalised entropy of at least "
+        f"{att['flat_entropy']:g} is called flat and given no peak location."
+        + _routing_sentence(config))
+
+
+def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
+    """Paragraphs (plain text) describing what was done, and the reference list."""
+    enc = section_defaults(config["encoding"])
+    v = package_versions(("himalaya", "torch", "scikit-learn", "scipy", "numpy", "statsmodels",
+                          "pynwb", "nibabel"))
+    paras = [_ridge_paragraph(enc, v)]
     refs = [HIMALAYA_CITATION, NUNEZ_CITATION, HUTH_CITATION, BH_CITATION, SKLEARN_CITATION]
     datasets = []
-    for exp in enc.get("run", []):
+    for exp in enc["run"]:
         cfg = experiment_config(enc, exp)
-        opts = cfg["options"]
-        reader_text = _READER_TEXT[cfg["reader"]].format(
-            bin=f"{opts.get('bin_s', 0.005 if cfg['reader'] == 'grasshopper' else 0.1) * 1000:g} ms",
-            blocks=opts.get("n_blocks", 10 if cfg["reader"] == "headdirection" else 5),
-            baseline=opts.get("baseline", "rest"), epoch=opts.get("epoch", "wake"),
-            n_basis=opts.get("n_basis", 12),
-            basis={"vonmises": "von Mises", "fourier": "Fourier"}[opts.get("basis", "vonmises")])
-        folds = cfg["n_folds"] or "leave-one-block-out"
-        perm = cfg["permutation"]
-        text = (f"Experiment '{exp}' (sub-{cfg['subject']}, "
-                + (f"dataset {cfg['dataset']}" if cfg["dataset"] else
-                   f"the activity stage's units file of recording {cfg['recording']}"
-                   if cfg.get("recording") else "user files")
-                + f"): {reader_text}. "
-                + (f"FIR lags {cfg['lags_s'][0]:g}-{cfg['lags_s'][1]:g} s; "
-                   if cfg["lags_s"][0] != cfg["lags_s"][1] else f"Lag {cfg['lags_s'][0]:g} s; ")
-                + f"model {cfg['model']}; {folds} outer folds, {cfg['n_inner_folds']} inner folds; "
-                f"{perm['n']} circular shifts ({perm['mode']}, at least "
-                f"{perm['min_shift_s']:g} s).")
+        paras.append(_experiment_paragraph(config, cfg, exp))
         if cfg["noise_ceiling"]["enabled"]:
-            nc = cfg["noise_ceiling"]
-            text += (" Noise ceiling: condition means per run (after a "
-                     f"{nc['delay_s']:g} s delay; skipping {', '.join(nc['skip']) or 'none'}) "
-                     "gave the noise variance (mean over conditions of the variance across "
-                     "runs) and the signal variance (variance across conditions of the run "
-                     "mean, minus the noise variance over the number of runs); the ceiling of "
-                     "single-run condition means is signal / (signal + noise), i.e. "
-                     "ncsnr^2 / (ncsnr^2 + 1) as in NSD, and R^2 of predicted condition means "
-                     f"was divided by it where it exceeded {nc['min_ceiling']:g}.")
             refs.append(NSD_CITATION)
-        text += _result_sentence(config, cfg, exp)
-        paras.append(text)
         if cfg["dataset"] and cfg["dataset"] in manifest["datasets"]:
             datasets.append(cfg["dataset"])
         if cfg["reader"] == "headdirection":
@@ -166,35 +217,8 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
             source = (spikes.get(str(cfg.get("recording"))) or {}).get("dataset")
             if source and source in manifest["datasets"]:
                 datasets.append(source)
-    att = enc.get("attention", {})
-    if att.get("enabled", True):
-        sim = att.get("simulation", {})
-        source = (f"feature maps from {att['feature_map']}" if att.get("feature_map") else
-                  f"a SIMULATED routing set ({sim.get('n_stimuli', 300)} stimuli, "
-                  f"{sim.get('n_channels', 8)}-channel {sim.get('height', 6)}x"
-                  f"{sim.get('width', 6)} maps of spatially smoothed Gaussian noise; three "
-                  "regions read a fixed token, "
-                  f"{sim.get('n_moving', 1)} region(s) the token of a marked object that "
-                  "moves with the stimulus; no backbone weights can be downloaded here)")
-        paras.append(
-            "An attention-routing transformer encoder after Adeli, Sun & Kriegeskorte (2025) "
-            f"was trained on {source}: a 1x1 projection to {att.get('d_model', 32)} "
-            "dimensions, DETR 2-D sine positional encodings (temperature "
-            f"{att.get('temperature', 10000.0):g}) added to the keys, one learned query per "
-            f"region, {att.get('n_layers', 1)} pre-norm decoder layer(s) with cross-attention "
-            f"({att.get('n_heads', 4)} heads) and a feed-forward block "
-            f"({att.get('dim_feedforward', 64)} units, dropout {att.get('dropout', 0.1):g}) but "
-            "no query self-attention, a final LayerNorm and a linear read-out in which each "
-            "target takes the prediction of its region's query. Training: AdamW (learning "
-            f"rate {att.get('learning_rate', 0.003):g}, weight decay "
-            f"{att.get('weight_decay', 1e-4):g}), batches of {att.get('batch_size', 32)}, "
-            f"{att.get('epochs', 30)} epochs, gradient-norm clipping at "
-            f"{att.get('grad_clip', 0.1):g}; the epoch with the best mean Pearson r on "
-            f"{att.get('validation_fraction', 0.1):g} of the training stimuli was kept. Ridge "
-            "regression on the flattened feature map (per-target alpha by inner CV) was "
-            f"evaluated on the same {att.get('n_folds', 5)} folds of stimuli. The "
-            "cross-attention weights, averaged over heads, are the routing maps."
-            + _routing_sentence(config))
+    if enc["attention"]["enabled"]:
+        paras.append(_attention_paragraph(config, enc["attention"]))
         refs += [ADELI_CITATION, DETR_CITATION, TORCH_CITATION]
     for ds in dict.fromkeys(datasets):
         refs.append(_dataset_reference(manifest, ds))

@@ -9,10 +9,13 @@ simplex of band weights). Features are z-scored with training-fold statistics. S
 computed per target on each held-out fold: Pearson correlation and R^2 (1 - SSE/SST about
 the test-fold mean).
 
-Significance: the whole cross-validated fit is repeated on responses circularly shifted
-within each run (the same shift for every target, which keeps each series' autocorrelation
-and the correlations between targets while breaking the stimulus alignment); the p-value
-of a target's mean correlation is ``(1 + #{null >= observed}) / (1 + n_permutations)``.
+Band importance (several feature bands): the held-out prediction is split into the part
+of each band (its columns times their weights) and the variance it explains is assigned
+with himalaya's product measure (``r2_score_split``; the parts add up to the joint R^2).
+The band *weights* of banded ridge are relative scalings chosen by random search, not
+shares of explained variance.
+
+Significance: :mod:`neuroflow.encoding.permutation`.
 
 Noise ceiling: where conditions repeat (:func:`noise_ceiling`), the explainable variance of
 single-repeat responses is estimated from their variability across repeats, and R^2 is
@@ -21,22 +24,16 @@ divided by it.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+from himalaya.backend import get_backend
+from himalaya.kernel_ridge import KernelRidgeCV
+from himalaya.ridge import GroupRidgeCV, RidgeCV
+from himalaya.scoring import r2_score_split
+from sklearn.model_selection import GroupKFold, LeaveOneGroupOut
 
 MODELS = ("auto", "ridge", "kernel_ridge", "banded_ridge")
-
-
-def alpha_grid(spec: dict) -> list[float]:
-    """Candidate regularisation strengths ``logspace(min_log10, max_log10, n)`` from config.
-
-    ``spec`` is the ``encoding.ridge.alphas`` section (keys ``min_log10``, ``max_log10``,
-    ``n``); plain floats, so the list can be a Snakemake param and go into JSON sidecars.
-    """
-    n = int(spec["n"])
-    if n < 1 or spec["max_log10"] < spec["min_log10"]:
-        raise ValueError(f"config key encoding.ridge.alphas: need n >= 1 and max_log10 >= "
-                         f"min_log10, got {spec}")
-    return [float(a) for a in np.logspace(spec["min_log10"], spec["max_log10"], n)]
 
 
 def group_splits(groups, n_folds: int | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -54,8 +51,6 @@ def group_splits(groups, n_folds: int | None = None) -> list[tuple[np.ndarray, n
     -------
     list of (train, test) integer index arrays
     """
-    from sklearn.model_selection import GroupKFold, LeaveOneGroupOut
-
     groups = np.asarray(groups)
     n_groups = len(np.unique(groups))
     if n_groups < 2:
@@ -78,7 +73,61 @@ def resolve_model(model: str, n_bands: int, n_features: int, n_samples: int) -> 
     return "kernel_ridge" if n_features > n_samples else "ridge"
 
 
-def make_estimator(model: str, alphas, inner_cv, band_index=None, n_iter: int = 32,
+class SVDRidgeCV:
+    """Ridge with one penalty per target chosen by cross-validation, solved by SVD (numpy).
+
+    The same estimator as himalaya's ``RidgeCV(fit_intercept=True)`` (per-target alpha with
+    the best mean over splits of the negative mean squared error; refit on every training
+    sample) computed the plain way: per split one SVD ``X = U s V'``, then ``U' Y`` once and
+    the validation predictions of every alpha as ``(X_val V) diag(s / (s^2 + alpha)) U' Y``.
+    Used on the CPU (himalaya backend numpy); himalaya's solvers run on torch backends.
+    """
+
+    def __init__(self, alphas, cv, n_targets_batch: int | None = None):
+        self.alphas = np.asarray(alphas, dtype=float)
+        self.cv = cv
+        self.n_targets_batch = n_targets_batch
+
+    @staticmethod
+    def _svd(X):
+        mean = X.mean(axis=0)
+        U, s, Vt = np.linalg.svd(X - mean, full_matrices=False)
+        return mean, U, s, Vt
+
+    def _cv_scores(self, X, Y) -> np.ndarray:
+        scores = np.zeros((len(self.alphas), Y.shape[1]))
+        for tr, va in self.cv:
+            mean, U, s, Vt = self._svd(X[tr])
+            ym = Y[tr].mean(axis=0)
+            UtY = U.T @ (Y[tr] - ym)
+            XV = (X[va] - mean) @ Vt.T
+            for a, alpha in enumerate(self.alphas):
+                pred = XV @ ((s / (s**2 + alpha))[:, None] * UtY) + ym
+                scores[a] -= ((Y[va] - pred) ** 2).mean(axis=0)
+        return scores / len(self.cv)
+
+    def fit(self, X, Y):
+        X = np.asarray(X, dtype=float)
+        Y = np.asarray(Y, dtype=float).reshape(len(X), -1)
+        batch = self.n_targets_batch or Y.shape[1]
+        scores = np.concatenate([self._cv_scores(X, Y[:, i:i + batch])
+                                 for i in range(0, Y.shape[1], batch)], axis=1)
+        self.best_alphas_ = self.alphas[np.argmax(scores, axis=0)]
+        mean, U, s, Vt = self._svd(X)
+        ym = Y.mean(axis=0)
+        UtY = U.T @ (Y - ym)
+        self.coef_ = np.empty((X.shape[1], Y.shape[1]))
+        for alpha in np.unique(self.best_alphas_):
+            sel = self.best_alphas_ == alpha
+            self.coef_[:, sel] = Vt.T @ ((s / (s**2 + alpha))[:, None] * UtY[:, sel])
+        self.intercept_ = ym - mean @ self.coef_
+        return self
+
+    def predict(self, X):
+        return np.asarray(X, dtype=float) @ self.coef_ + self.intercept_
+
+
+def make_estimator(model: str, alphas, inner_cv, *, band_index=None, n_iter: int | None = None,
                    random_state: int = 0, n_targets_batch: int | None = None):
     """The himalaya estimator for one fit (per-target regularisation chosen by `inner_cv`).
 
@@ -92,17 +141,17 @@ def make_estimator(model: str, alphas, inner_cv, band_index=None, n_iter: int = 
     band_index : ndarray of int, shape (n_features,), optional
         Band of each column (banded ridge).
     n_iter : int
-        Band-weight vectors sampled from the Dirichlet distribution (banded ridge).
+        Banded ridge: band-weight vectors sampled from the Dirichlet distribution (config
+        ``encoding.ridge.n_iter``).
     random_state : int
         Seed of that sampling.
     n_targets_batch : int, optional
         Targets solved at once (bounds memory on a GPU); None = all.
     """
-    from himalaya.kernel_ridge import KernelRidgeCV
-    from himalaya.ridge import GroupRidgeCV, RidgeCV
-
     alphas = np.asarray(alphas, dtype=float)
     batch = {"n_targets_batch": n_targets_batch, "n_targets_batch_refit": n_targets_batch}
+    if model == "ridge" and get_backend().name == "numpy":
+        return SVDRidgeCV(alphas, inner_cv, n_targets_batch)
     if model == "ridge":
         return RidgeCV(alphas=alphas, fit_intercept=True, cv=inner_cv,
                        solver_params={**batch, "warn": False})
@@ -110,6 +159,8 @@ def make_estimator(model: str, alphas, inner_cv, band_index=None, n_iter: int = 
         return KernelRidgeCV(alphas=alphas, kernel="linear", fit_intercept=True, cv=inner_cv,
                              solver_params=batch, warn=False)
     if model == "banded_ridge":
+        if not n_iter:
+            raise ValueError("banded ridge needs n_iter (config key encoding.ridge.n_iter)")
         return GroupRidgeCV(groups=np.asarray(band_index), fit_intercept=True, cv=inner_cv,
                             random_state=random_state,
                             solver_params={**batch, "alphas": alphas, "n_iter": n_iter,
@@ -118,12 +169,11 @@ def make_estimator(model: str, alphas, inner_cv, band_index=None, n_iter: int = 
 
 
 def _to_numpy(x) -> np.ndarray:
-    from himalaya.backend import get_backend
-
     return np.asarray(get_backend().to_numpy(x), dtype=float)
 
 
-def _standardize(train, test):
+def standardize(train, test):
+    """z-score both with the training columns' mean and SD (constant columns: SD 1)."""
     mean = train.mean(axis=0)
     sd = train.std(axis=0)
     sd[sd == 0] = 1.0
@@ -157,11 +207,58 @@ def r2(y, yhat) -> np.ndarray:
         return np.where(sst > 0, 1 - sse / sst, np.nan)
 
 
-def cross_validated_fit(X, Y, groups, *, model: str = "auto", alphas=None, bands=None,
-                        n_folds: int | None = None, n_inner_folds: int = 5,
-                        n_iter: int = 32, random_state: int = 0,
-                        n_targets_batch: int | None = None, dtype: str = "float64",
-                        splits=None) -> dict:
+def primal_weights(est, Xtr) -> np.ndarray:
+    """Weights (n_features, n_targets) of a fitted himalaya estimator on its training X."""
+    if hasattr(est, "dual_coef_"):
+        return Xtr.T @ _to_numpy(est.dual_coef_).reshape(len(Xtr), -1)
+    return _to_numpy(est.coef_).reshape(Xtr.shape[1], -1)
+
+
+def split_r2(y, Xte, weights, band_index, n_bands: int) -> np.ndarray:
+    """Held-out variance explained by each band (himalaya ``r2_score_split``, product measure).
+
+    Parameters
+    ----------
+    y : ndarray, shape (n_test, n_targets)
+    Xte : ndarray, shape (n_test, n_features)
+        Standardised test design.
+    weights : ndarray, shape (n_features, n_targets)
+    band_index : ndarray of int, shape (n_features,)
+
+    Returns
+    -------
+    ndarray, shape (n_bands, n_targets)
+        Adds up over bands to the R^2 (about the test mean) of the mean-centred prediction.
+    """
+    parts = np.stack([Xte[:, band_index == b] @ weights[band_index == b]
+                      for b in range(n_bands)])
+    parts -= parts.mean(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _to_numpy(r2_score_split(y - y.mean(axis=0), parts))
+
+
+def _fold_fit(X, Y, groups, tr, te, *, model, alphas, band_index, n_bands, n_inner_folds,
+              n_iter, random_state, n_targets_batch, dtype) -> dict:
+    """One outer fold: standardise, choose the regularisation by inner CV, predict, score."""
+    Xtr, Xte = standardize(X[tr], X[te])
+    est = make_estimator(model, alphas, group_splits(groups[tr], n_inner_folds),
+                         band_index=band_index, n_iter=n_iter, random_state=random_state,
+                         n_targets_batch=n_targets_batch)
+    est.fit(Xtr.astype(dtype), Y[tr].astype(dtype))
+    yhat = _to_numpy(est.predict(Xte.astype(dtype))).reshape(len(te), -1)
+    out = {"prediction": yhat, "r": correlation(Y[te], yhat), "r2": r2(Y[te], yhat),
+           "alpha": _to_numpy(est.best_alphas_).ravel(), "deltas": None,
+           "band_r2": split_r2(Y[te], Xte, primal_weights(est, Xtr), band_index, n_bands)}
+    if model == "banded_ridge":
+        out["deltas"] = _to_numpy(est.deltas_).reshape(n_bands, -1)   # (n_bands, n_targets)
+    return out
+
+
+def cross_validated_fit(X, Y, groups, *, model: str, alphas, n_inner_folds: int, bands=None,
+                        n_folds: int | None = None, n_iter: int | None = None,
+                        random_state: int = 0, n_targets_batch: int | None = None,
+                        dtype: str = "float64", splits=None) -> dict:
     """Nested cross-validated predictions and per-fold scores of a ridge-family model.
 
     Parameters
@@ -173,13 +270,15 @@ def cross_validated_fit(X, Y, groups, *, model: str = "auto", alphas=None, bands
     groups : ndarray, shape (n_samples,)
         Block of each sample; folds (outer and inner) keep blocks whole.
     model : {'auto', 'ridge', 'kernel_ridge', 'banded_ridge'}
-    alphas : ndarray, optional
-        Candidate alphas (default ``logspace(-2, 8, 21)``).
+    alphas : ndarray
+        Candidate alphas.
+    n_inner_folds : int
+        Inner grouped folds.
     bands : ndarray of str, shape (n_features,), optional
         Band (feature space) of each column; > 1 band enables banded ridge under 'auto'.
-    n_folds, n_inner_folds : int
-        Outer folds (None = leave one block out) and inner grouped folds.
-    n_iter : int
+    n_folds : int, optional
+        Outer folds (None = leave one block out).
+    n_iter : int, optional
         Banded ridge: band-weight samples.
     random_state : int
     n_targets_batch : int, optional
@@ -192,20 +291,20 @@ def cross_validated_fit(X, Y, groups, *, model: str = "auto", alphas=None, bands
     -------
     dict
         ``prediction`` (n_samples, n_targets; each sample predicted by the fold that held
-        it out), ``fold`` (n_samples,), ``r`` and ``r2`` (n_folds, n_targets),
-        ``alpha`` (n_folds, n_targets; for banded ridge ``1 / sum(exp(deltas))``),
-        ``band_weight`` (n_folds, n_bands, n_targets; banded ridge, else None),
-        ``model`` (resolved name), ``band_names`` and ``splits``.
+        it out), ``fold`` (n_samples,), ``r`` and ``r2`` (n_folds, n_targets), ``alpha``
+        (n_folds, n_targets; for banded ridge ``1 / sum(exp(deltas))``), ``deltas``
+        (n_folds, n_bands, n_targets; banded ridge, else None; band b's penalty is
+        ``exp(-delta_b)``), ``band_weight`` (``exp(deltas)`` normalised over bands, or None),
+        ``band_r2`` (n_folds, n_bands, n_targets; held-out split R^2), ``model``,
+        ``band_names``, ``band_index``, ``groups`` and ``splits``.
     """
     X = np.asarray(X, dtype=float)
     Y = np.asarray(Y, dtype=float)
-    if Y.ndim == 1:
-        Y = Y[:, None]
+    Y = Y[:, None] if Y.ndim == 1 else Y
     groups = np.asarray(groups)
     if X.shape[0] != Y.shape[0] or groups.shape[0] != X.shape[0]:
         raise ValueError(f"X ({X.shape[0]}), Y ({Y.shape[0]}) and groups ({groups.shape[0]}) "
                          "need the same number of samples")
-    alphas = np.logspace(-2, 8, 21) if alphas is None else np.asarray(alphas, dtype=float)
     bands = np.zeros(X.shape[1], dtype=int).astype(str) if bands is None else np.asarray(bands)
     band_names, band_index = np.unique(bands, return_inverse=True)
     splits = splits if splits is not None else group_splits(groups, n_folds)
@@ -213,30 +312,27 @@ def cross_validated_fit(X, Y, groups, *, model: str = "auto", alphas=None, bands
                           min(len(tr) for tr, _ in splits))
     pred = np.full(Y.shape, np.nan)
     fold = np.full(Y.shape[0], -1)
-    r_f, r2_f, alpha_f, weight_f = [], [], [], []
+    folds = []
     for k, (tr, te) in enumerate(splits):
-        Xtr, Xte = _standardize(X[tr], X[te])
-        inner = group_splits(groups[tr], n_inner_folds)
-        est = make_estimator(model, alphas, inner, band_index, n_iter, random_state,
-                             n_targets_batch)
-        est.fit(Xtr.astype(dtype), Y[tr].astype(dtype))
-        yhat = _to_numpy(est.predict(Xte.astype(dtype)))
-        pred[te], fold[te] = yhat, k
-        r_f.append(correlation(Y[te], yhat))
-        r2_f.append(r2(Y[te], yhat))
-        alpha_f.append(_to_numpy(est.best_alphas_))
-        if model == "banded_ridge":
-            deltas = _to_numpy(est.deltas_)                # (n_bands, n_targets)
-            w = np.exp(deltas)
-            weight_f.append(w / w.sum(axis=0, keepdims=True))
-    return {"prediction": pred, "fold": fold, "r": np.array(r_f), "r2": np.array(r2_f),
-            "alpha": np.array(alpha_f),
-            "band_weight": np.array(weight_f) if weight_f else None,
-            "model": model, "band_names": [str(b) for b in band_names], "splits": splits}
+        folds.append(_fold_fit(X, Y, groups, tr, te, model=model, alphas=alphas,
+                               band_index=band_index, n_bands=len(band_names),
+                               n_inner_folds=n_inner_folds, n_iter=n_iter,
+                               random_state=random_state, n_targets_batch=n_targets_batch,
+                               dtype=dtype))
+        pred[te], fold[te] = folds[-1]["prediction"], k
+    out = {key: np.array([f[key] for f in folds]) for key in ("r", "r2", "alpha", "band_r2")}
+    out["deltas"] = np.array([f["deltas"] for f in folds]) if model == "banded_ridge" else None
+    weight = None
+    if out["deltas"] is not None:
+        weight = np.exp(out["deltas"] - out["deltas"].max(axis=1, keepdims=True))
+        weight /= weight.sum(axis=1, keepdims=True)
+    return {**out, "prediction": pred, "fold": fold, "band_weight": weight, "model": model,
+            "band_names": [str(b) for b in band_names], "band_index": band_index,
+            "groups": groups, "splits": splits}
 
 
-def refit_all(X, Y, groups, *, model: str, alphas=None, bands=None, n_inner_folds: int = 5,
-              n_iter: int = 32, random_state: int = 0, dtype: str = "float64") -> dict:
+def refit_all(X, Y, groups, *, model: str, alphas, n_inner_folds: int, bands=None,
+              n_iter: int | None = None, random_state: int = 0, dtype: str = "float64") -> dict:
     """Fit on every sample (regularisation by grouped CV) for interpretable weights.
 
     Returns
@@ -247,138 +343,16 @@ def refit_all(X, Y, groups, *, model: str, alphas=None, bands=None, n_inner_fold
     """
     X = np.asarray(X, dtype=float)
     Y = np.asarray(Y, dtype=float).reshape(len(X), -1)
-    alphas = np.logspace(-2, 8, 21) if alphas is None else np.asarray(alphas, dtype=float)
     bands = np.zeros(X.shape[1], dtype=int).astype(str) if bands is None else np.asarray(bands)
     _, band_index = np.unique(bands, return_inverse=True)
-    Xs, _ = _standardize(X, X[:1])
-    inner = group_splits(groups, n_inner_folds)
+    Xs, _ = standardize(X, X[:1])
     if model == "kernel_ridge":
         model = "ridge"   # primal weights are wanted here
-    est = make_estimator(model, alphas, inner, band_index, n_iter, random_state)
+    est = make_estimator(model, alphas, group_splits(groups, n_inner_folds),
+                         band_index=band_index, n_iter=n_iter, random_state=random_state)
     est.fit(Xs.astype(dtype), Y.astype(dtype))
     coef = _to_numpy(est.coef_).reshape(X.shape[1], -1)
     return {"coef": coef, "alpha": _to_numpy(est.best_alphas_).ravel()}
-
-
-def circular_shifts(runs, n_permutations: int, min_shift: int, random_state: int = 0
-                    ) -> list[np.ndarray]:
-    """Index arrays that shift samples circularly within each run.
-
-    Each permutation draws one offset per run, uniform in [min_shift, n_run - min_shift].
-
-    Returns
-    -------
-    list of ndarray, shape (n_samples,)
-        ``Y[index]`` is the shifted response.
-    """
-    runs = np.asarray(runs)
-    rng = np.random.default_rng(random_state)
-    out = []
-    for _ in range(n_permutations):
-        index = np.arange(len(runs))
-        for run in np.unique(runs):
-            idx = np.flatnonzero(runs == run)
-            n = len(idx)
-            if n <= 2 * min_shift:
-                raise ValueError(f"run {run!r} has {n} samples, too few for circular shifts "
-                                 f"of at least {min_shift} samples (lower min_shift)")
-            index[idx] = idx[np.roll(np.arange(n), int(rng.integers(min_shift, n - min_shift + 1)))]
-        out.append(index)
-    return out
-
-
-def prediction_shift_null(Y, prediction, splits, runs, *, n_permutations: int = 1000,
-                          min_shift: int = 10, random_state: int = 0) -> np.ndarray:
-    """Null mean correlations of held-out predictions with circularly shifted responses.
-
-    The fitted models are kept (no refit): within each held-out fold and run, the observed
-    responses are shifted circularly against the predictions (Huth et al. 2016 style
-    blockwise permutation of test data). Fast enough for thousands of shifts.
-
-    Parameters
-    ----------
-    Y, prediction : ndarray, shape (n_samples, n_targets)
-        Observed responses and cross-validated predictions.
-    splits : list of (train, test)
-        The outer folds that produced `prediction`.
-    runs : ndarray, shape (n_samples,)
-    n_permutations, min_shift : int
-        Number of shifts; smallest shift (samples).
-    random_state : int
-
-    Returns
-    -------
-    ndarray, shape (n_permutations, n_targets)
-        Mean over folds of the correlation under each shift.
-    """
-    Y = np.asarray(Y, dtype=float).reshape(len(prediction), -1)
-    runs = np.asarray(runs)
-    rng = np.random.default_rng(random_state)
-    segments = []
-    for _, te in splits:
-        segs = [te[runs[te] == r] for r in np.unique(runs[te])]
-        for seg in segs:
-            if len(seg) <= 2 * min_shift:
-                raise ValueError(f"a held-out run segment has {len(seg)} samples, too few for "
-                                 f"shifts of at least {min_shift} samples (lower min_shift)")
-        segments.append((te, segs))
-    null = np.empty((n_permutations, Y.shape[1]))
-    for i in range(n_permutations):
-        rs = []
-        for te, segs in segments:
-            shifted = np.concatenate([np.roll(seg, int(rng.integers(min_shift,
-                                                                    len(seg) - min_shift + 1)))
-                                      for seg in segs])
-            rs.append(correlation(Y[shifted], prediction[np.concatenate(segs)]))
-        null[i] = np.nanmean(rs, axis=0)
-    return null
-
-
-def empirical_p(observed, null) -> tuple[np.ndarray, np.ndarray]:
-    """One-sided permutation p-values ``(1 + #{null >= obs}) / (1 + n)`` and BH-FDR."""
-    from statsmodels.stats.multitest import multipletests
-
-    observed = np.asarray(observed, dtype=float)
-    exceed = (np.nan_to_num(null, nan=-np.inf) >= observed[None, :]).sum(axis=0)
-    p = np.where(np.isfinite(observed), (1 + exceed) / (1 + len(null)), np.nan)
-    p_fdr = np.full_like(p, np.nan)
-    ok = np.isfinite(p)
-    if ok.any():
-        p_fdr[ok] = multipletests(p[ok], method="fdr_bh")[1]
-    return p, p_fdr
-
-
-def permutation_test(X, Y, groups, runs, observed_r, *, n_permutations: int = 100,
-                     min_shift: int = 10, random_state: int = 0, **fit_kwargs) -> dict:
-    """Null distribution of the mean held-out correlation under circular shifts.
-
-    Parameters
-    ----------
-    X, Y, groups :
-        As :func:`cross_validated_fit`.
-    runs : ndarray, shape (n_samples,)
-        Runs (continuous recordings) within which responses are shifted.
-    observed_r : ndarray, shape (n_targets,)
-        Mean correlation over folds of the unshuffled fit.
-    n_permutations, min_shift : int
-        Number of shifts; smallest shift in samples (beyond the response's
-        autocorrelation and the longest lag).
-    **fit_kwargs
-        Passed on to :func:`cross_validated_fit` (same model, alphas, folds).
-
-    Returns
-    -------
-    dict
-        ``null`` (n_permutations, n_targets) mean correlations, ``p`` (n_targets,),
-        ``p_fdr`` (Benjamini-Hochberg across targets).
-    """
-    Y = np.asarray(Y, dtype=float).reshape(len(X), -1)
-    null = np.empty((n_permutations, Y.shape[1]))
-    for i, index in enumerate(circular_shifts(runs, n_permutations, min_shift, random_state)):
-        fit = cross_validated_fit(X, Y[index], groups, **fit_kwargs)
-        null[i] = np.nanmean(fit["r"], axis=0)
-    p, p_fdr = empirical_p(observed_r, null)
-    return {"null": null, "p": p, "p_fdr": p_fdr}
 
 
 def noise_ceiling(responses, n_average: int = 1) -> np.ndarray:
