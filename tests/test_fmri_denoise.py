@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from neuroflow.fmri import pipeline as P
+from neuroflow.fmri.qc import QCSettings
 from neuroflow.fmri.signals import parcellate_surface, parcellate_volume
 from neuroflow.fmri.simulate import SPACE, make_atlas, make_fmriprep_run
 
@@ -140,7 +141,7 @@ def test_scrubbing_below_minimum_data_excludes_run_and_lists_it(tmp_path):
     assert pd.read_csv(out, sep="\t").shape[0] == 0
     qc_tsv = tmp_path / "qc.tsv"
     P.run_qc(_row(run), {"scrub": strategy}, {"scrub": str(tmp_path / "scrub_regressors.tsv")},
-             qc_tsv, tmp_path / "carpet.png")
+             QCSettings(0.5, 800, 2000, 1e-3), qc_tsv, tmp_path / "carpet.png")
     P.run_group([qc_tsv], [out], tmp_path, tmp_path / "g_qc.tsv", tmp_path / "g_excl.tsv",
                 tmp_path / "g_index.tsv", tmp_path / "g.png")
     excluded = pd.read_csv(tmp_path / "g_excl.tsv", sep="\t")

@@ -124,6 +124,10 @@ def test_outputs_follow_the_documented_schema(fixed):
     for png in [res / "group/figures/desc-fmriqc_summary.png",
                 *res.glob("sub-*/**/figures/*_desc-carpet_bold.png")]:
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    page = (res / "sub-03/figures/sub-03_desc-fmri_report.html").read_text()
+    assert "EXCLUDED by the minimum-data rule" in page and page.count("<img ") == 2
+    group_page = (res / "group/fmri/desc-qc_report.html").read_text()
+    assert "sub-03/figures/sub-03_desc-fmri_report.html" in group_page
     methods = (res / "group/desc-methods_report.html").read_text()
     assert "load_confounds" in methods and "Babayan" in methods and "Schaefer" in methods
 
@@ -146,3 +150,4 @@ def test_report_includes_carpets_and_qc(fixed):
     _run(fixed, "--report", "results/report.html")
     html = (fixed / "results/report.html").read_text()
     assert "desc-carpet_bold.png" in html and "desc-qc_runs.tsv" in html
+    assert "sub-01_desc-fmri_report.html" in html and "desc-qc_report.html" in html

@@ -3,7 +3,8 @@
 # parcellated region time series (schema: src/neuroflow/fmri/__init__.py).
 #
 # run index (parse time; written by fmri_index) -> confounds (run x strategy) + parcellate
-# (run x atlas) -> denoise (run x atlas x strategy) -> qc (run) -> group tables.
+# (run x atlas) -> denoise (run x atlas x strategy) -> qc (run) -> subject QC page -> group
+# tables and QC page.
 
 
 if is_activated("fmri"):
@@ -12,6 +13,9 @@ if is_activated("fmri"):
 
     FMRI = config["fmri"]
     FMRI_GROUP = f"{R}/group/fmri"
+    FMRI_CATEGORY = "fMRI preprocessing"
+    # a subject's QC page (fMRIPrep / XCP-D style): every run of the subject, all sessions
+    FMRI_SUBJECT_PAGE = f"{R}/sub-{{fmrisub}}/figures/sub-{{fmrisub}}_desc-fmri_report.html"
     # a run stem carries every entity of its input (res-, den-, seg-, ...), never atlas/desc
     FMRI_WC = {
         "folder": r"sub-[A-Za-z0-9]+(/ses-[A-Za-z0-9]+)?/func",
@@ -26,11 +30,11 @@ if is_activated("fmri"):
 
     rule fmri_index:
         input:
-            sample_sheet=FMRI.get("sample_sheet") or [],
-            participants=FMRI.get("participants", {}).get("sheet") or [],
-            datasets=[str(p) for ds in FMRI.get("datasets", [])
+            sample_sheet=FMRI["sample_sheet"] or [],
+            participants=FMRI["participants"]["sheet"] or [],
+            datasets=[str(p) for ds in FMRI["datasets"]
                       for p in dataset_paths(MANIFEST, ds, config["resources"]["dest"])],
-            atlases=[f for a in FMRI.get("atlases", {}).values()
+            atlases=[f for a in FMRI["atlases"].values()
                      for k, f in a.items() if k in ("path", "left", "right", "labels")],
         output:
             tsv=f"{FMRI_GROUP}/desc-runs_index.tsv",
@@ -38,11 +42,11 @@ if is_activated("fmri"):
         log:
             f"{LOGS}/fmri/index.log",
         params:
-            cohort={k: config.get(k) for k in ("derivatives", "participant_label",
-                                               "exclude_participant_label", "sessions", "runs",
-                                               "tasks")},
-            fmri={k: FMRI.get(k) for k in ("sample_sheet", "scan", "strategies", "atlases",
-                                           "participants")},
+            cohort={k: config[k] for k in ("derivatives", "participant_label",
+                                           "exclude_participant_label", "sessions", "runs",
+                                           "tasks")},
+            fmri={k: FMRI[k] for k in ("sample_sheet", "scan", "strategies", "atlases",
+                                       "participants")},
             resources_dest=lambda wc: config["resources"]["dest"],
             stems=sorted(FMRI_ROWS),
         threads: 1
@@ -67,9 +71,9 @@ if is_activated("fmri"):
         params:
             row=fmri_row,
             strategy=lambda wc: _fmri_strategy(config, wc.strategy),
-            min_fraction_kept=FMRI.get("min_fraction_kept", 0.5),
-            min_minutes_kept=FMRI.get("min_minutes_kept", 4.0),
-            t_r_tolerance=FMRI.get("t_r_tolerance", 0.001),
+            min_fraction_kept=FMRI["min_fraction_kept"],
+            min_minutes_kept=FMRI["min_minutes_kept"],
+            t_r_tolerance=FMRI["t_r_tolerance"],
         threads: 1
         resources:
             mem_mb=by_attempt(2000),
@@ -93,7 +97,7 @@ if is_activated("fmri"):
         params:
             row=fmri_row,
             atlas=lambda wc: fmri_atlas(wc.atlas),
-            t_r_tolerance=FMRI.get("t_r_tolerance", 0.001),
+            t_r_tolerance=FMRI["t_r_tolerance"],
         threads: 1
         resources:
             mem_mb=by_attempt(4000),
@@ -136,10 +140,11 @@ if is_activated("fmri"):
             carpet=report(
                 f"{R}/{{folder}}/figures/{{stem}}_desc-carpet_bold.png",
                 caption="../report/fmri_carpet.rst",
-                category="fMRI preprocessing",
-                subcategory="carpet plots",
+                category=FMRI_CATEGORY,
+                subcategory="1 runs: carpet plots",
                 labels={"run": "{stem}", "figure": "carpet before/after"},
             ),
+            panels=f"{R}/{{folder}}/figures/{{stem}}_desc-qc_bold.png",
         log:
             f"{LOGS}/fmri/{{folder}}/{{stem}}_qc.log",
         wildcard_constraints:
@@ -148,10 +153,10 @@ if is_activated("fmri"):
             row=fmri_row,
             strategies=lambda wc: {s: _fmri_strategy(config, s) for s in fmri_strategies_of(wc)},
             regressors=fmri_qc_regressors,
-            fd_threshold=FMRI.get("qc", {}).get("fd_threshold", 0.5),
-            carpet_rows=FMRI.get("qc", {}).get("carpet_rows", 800),
-            max_units=FMRI.get("qc", {}).get("max_units", 2000),
-            t_r_tolerance=FMRI.get("t_r_tolerance", 0.001),
+            fd_threshold=FMRI["qc"]["fd_threshold"],
+            carpet_rows=FMRI["qc"]["carpet_rows"],
+            max_units=FMRI["qc"]["max_units"],
+            t_r_tolerance=FMRI["t_r_tolerance"],
         threads: 1
         resources:
             mem_mb=by_attempt(4000),
@@ -161,40 +166,77 @@ if is_activated("fmri"):
         script:
             "../scripts/fmri_qc.py"
 
+    rule fmri_subject_report:
+        input:
+            qc=fmri_subject_files("_desc-qc_bold.tsv"),
+            carpets=fmri_subject_files("_desc-carpet_bold.png", figure=True),
+            panels=fmri_subject_files("_desc-qc_bold.png", figure=True),
+            regressors=fmri_subject_regressors,
+            raw=fmri_subject_raw,
+        output:
+            report(
+                FMRI_SUBJECT_PAGE,
+                caption="../report/fmri_subject_report.rst",
+                category=FMRI_CATEGORY,
+                subcategory="2 subjects: QC pages",
+                labels={"subject": "sub-{fmrisub}", "page": "fMRI QC"},
+            ),
+        log:
+            f"{LOGS}/fmri/sub-{{fmrisub}}_report.log",
+        wildcard_constraints:
+            fmrisub=r"[A-Za-z0-9]+",
+        threads: 1
+        resources:
+            mem_mb=by_attempt(1000),
+            runtime=by_attempt(10),
+        conda:
+            "../../envs/fmri.yaml"
+        script:
+            "../scripts/fmri_subject_report.py"
+
     rule fmri_group:
         input:
             runs=f"{FMRI_GROUP}/desc-runs_index.tsv",
             qc=fmri_group_qc_inputs,
+            pages=[FMRI_SUBJECT_PAGE.format(fmrisub=s) for s in FMRI_SUBJECTS],
             timeseries=fmri_group_timeseries_inputs,
         output:
             qc=report(
                 f"{FMRI_GROUP}/desc-qc_runs.tsv",
                 caption="../report/fmri_qc_table.rst",
-                category="fMRI preprocessing",
-                subcategory="group",
+                category=FMRI_CATEGORY,
+                subcategory="3 group",
                 labels={"table": "QC per run and strategy"},
             ),
             excluded=report(
                 f"{FMRI_GROUP}/desc-excluded_runs.tsv",
                 caption="../report/fmri_excluded.rst",
-                category="fMRI preprocessing",
-                subcategory="group",
+                category=FMRI_CATEGORY,
+                subcategory="3 group",
                 labels={"table": "excluded runs"},
             ),
             index=f"{FMRI_GROUP}/desc-timeseries_index.tsv",
             sidecars=multiext(f"{FMRI_GROUP}/desc-", "qc_runs.json", "excluded_runs.json",
                               "timeseries_index.json"),
+            page=report(
+                f"{FMRI_GROUP}/desc-qc_report.html",
+                caption="../report/fmri_group_report.rst",
+                category=FMRI_CATEGORY,
+                subcategory="3 group",
+                labels={"table": "QC page: outlier runs flagged"},
+            ),
             figure=report(
                 f"{FIGS}/desc-fmriqc_summary.png",
                 caption="../report/fmri_qc_summary.rst",
-                category="fMRI preprocessing",
-                subcategory="group",
+                category=FMRI_CATEGORY,
+                subcategory="3 group",
                 labels={"figure": "volumes kept and DVARS"},
             ),
         log:
             f"{LOGS}/fmri/group.log",
         params:
             results_dir=lambda wc: R,
+            outlier_mads=FMRI["qc"]["outlier_mads"],
         threads: 1
         resources:
             mem_mb=by_attempt(2000),
@@ -206,7 +248,9 @@ if is_activated("fmri"):
 
     # per-run outputs first (the BIDS-app participant level keeps only these), then the group's
     STAGE_TARGETS += fmri_group_qc_inputs(None) + fmri_group_timeseries_inputs(None)
+    STAGE_TARGETS += [FMRI_SUBJECT_PAGE.format(fmrisub=s) for s in FMRI_SUBJECTS]
     STAGE_TARGETS += [
+        f"{FMRI_GROUP}/desc-qc_report.html",
         f"{FMRI_GROUP}/desc-qc_runs.tsv",
         f"{FMRI_GROUP}/desc-excluded_runs.tsv",
         f"{FMRI_GROUP}/desc-timeseries_index.tsv",

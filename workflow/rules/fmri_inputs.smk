@@ -9,6 +9,7 @@ from neuroflow.fmri.pipeline import strategy_params as _fmri_strategy
 
 FMRI_INDEX = _fmri_build_index(config)
 FMRI_ROWS = {r["stem"]: r for r in FMRI_INDEX.to_dict("records")}
+FMRI_SUBJECTS = sorted({r["sub"] for r in FMRI_ROWS.values()})
 
 
 def fmri_row(wildcards):
@@ -22,7 +23,7 @@ def fmri_run_files(wildcards):
 
 
 def fmri_atlas(name):
-    return FMRI.get("atlases", {}).get(name, {})
+    return FMRI["atlases"].get(name, {})
 
 
 def fmri_atlas_files(wildcards):
@@ -54,3 +55,24 @@ def fmri_group_qc_inputs(wildcards):
 def fmri_group_timeseries_inputs(wildcards):
     return [f"{R}/{e['folder']}/{e['stem']}_atlas-{e['atlas']}_desc-{e['strategy']}_timeseries.tsv"
             for e in _fmri_expand_index(FMRI_INDEX)]
+
+
+def _fmri_subject_rows(wildcards):
+    return sorted((r for r in FMRI_ROWS.values() if r["sub"] == wildcards.fmrisub),
+                  key=lambda r: r["stem"])
+
+
+def fmri_subject_files(suffix, figure=False):
+    """Input function: one file per run of the subject (``figures/`` for figures)."""
+    sub = "figures/" if figure else ""
+    return lambda wc: [f"{R}/{r['folder']}/{sub}{r['stem']}{suffix}" for r in _fmri_subject_rows(wc)]
+
+
+def fmri_subject_regressors(wildcards):
+    return [f"{R}/{r['folder']}/{r['stem']}_desc-{s}_regressors.json"
+            for r in _fmri_subject_rows(wildcards) for s in r["strategies"].split(",") if s]
+
+
+def fmri_subject_raw(wildcards):
+    return [f"{R}/{r['folder']}/{r['stem']}_atlas-{a}_desc-raw_timeseries.json"
+            for r in _fmri_subject_rows(wildcards) for a in r["atlases"].split(",") if a]

@@ -8,7 +8,7 @@ with redirect_to_log(snakemake.log[0]):
     for i, label in enumerate(sm.params.labels):
         rec = {"label": label}
         for key in REPORT_FILES:
-            files = list(sm.input[key]) if key in sm.input.keys() else []
+            files = list(sm.input[key]) if key in sm.input.keys() else []  # noqa: SIM118 (`in` tests values)
             rec[key] = files[i] if key != "truth" and files else None
         recordings.append(rec)
     truths = list(sm.input.truth)  # simulated recordings only (one per simulated subject)

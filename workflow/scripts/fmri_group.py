@@ -1,4 +1,4 @@
-"""Snakemake adapter: group QC table, excluded runs, index of region time series."""
+"""Snakemake adapter: group QC table and page, excluded runs, index of region time series."""
 from neuroflow.fmri.pipeline import run_group
 from neuroflow.rulelog import redirect_to_log
 
@@ -12,4 +12,6 @@ with redirect_to_log(snakemake.log[0]):
         out_excluded=sm.output.excluded,
         out_index=sm.output.index,
         out_png=sm.output.figure,
+        out_page=sm.output.page,
+        outlier_mads=sm.params.outlier_mads,
     )

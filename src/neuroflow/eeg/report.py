@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import html
+import io
 import json
 import re
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -92,8 +95,114 @@ def plot_connectivity(con, simulated: bool):
     return fig
 
 
+#: Spacing and alignment for the tables of a report (MNE's page styles tables barely).
+TABLE_CSS = ("<style>table.nf-table{border-collapse:collapse;margin:.5em 0 1em;font-size:.9em}"
+             "table.nf-table th,table.nf-table td{padding:.3em .8em;border-bottom:1px solid #ddd;"
+             "text-align:left}table.nf-table th{background:#f3f3f3}"
+             "table.nf-table tbody tr:nth-child(even){background:#fafafa}</style>")
+
+
+def _psd_mean(raw):
+    """Channel-mean Welch PSD of the good EEG channels: (freqs, V^2/Hz)."""
+    sfreq = raw.info["sfreq"]
+    spec = raw.compute_psd(method="welch", picks="eeg", fmax=sfreq / 2,
+                           n_fft=min(int(2 * sfreq), raw.n_times), verbose="error")
+    return spec.freqs, spec.get_data().mean(axis=0)
+
+
+def plot_psd_before_after(raw_before, raw_after, simulated: bool, label: str):
+    """Channel-mean Welch PSD after filtering (before bad-channel interpolation and ICA) and
+    of the cleaned data, log power."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig.subplots_adjust(left=0.13, right=0.97, top=0.9, bottom=0.14)
+    for raw, name, style in ((raw_after, "cleaned", "-"),
+                             (raw_before, "filtered (before interpolation and ICA)", "--")):
+        f, p = _psd_mean(raw)
+        ax.semilogy(f, p * 1e12, style, lw=1.2, label=name)
+    ax.set_xlabel("frequency (Hz)")
+    ax.set_ylabel("power (uV^2/Hz), channel mean")
+    ax.set_title(_title(f"{label}: power spectrum before / after cleaning", simulated), fontsize=9)
+    ax.legend(fontsize=7)
+    return fig
+
+
+def plot_butterfly(raw, epochs, simulated: bool, label: str, seconds: float = 10.0):
+    """Butterfly plots: the first ``seconds`` of the cleaned data and the mean of the kept
+    epochs with its global field power (uV)."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(2, 1, figsize=(7, 5))
+    fig.subplots_adjust(left=0.1, right=0.97, top=0.93, bottom=0.1, hspace=0.35)
+    stop = min(raw.n_times, int(seconds * raw.info["sfreq"]))
+    data, times = raw.get_data(picks="eeg", stop=stop, return_times=True)
+    axes[0].plot(times, data.T * 1e6, lw=0.4, color="k", alpha=0.5)
+    axes[0].set_title(_title(f"{label}: cleaned data, first {times[-1]:.0f} s, every EEG "
+                             "channel", simulated), fontsize=9)
+    axes[0].set_ylabel("uV")
+    evoked = epochs.average(picks="eeg")
+    ev = evoked.data * 1e6
+    axes[1].plot(evoked.times, ev.T, lw=0.5, alpha=0.6)
+    axes[1].plot(evoked.times, ev.std(axis=0), color="k", lw=1.5, label="GFP")
+    axes[1].set_title(f"mean of the {len(epochs)} kept epochs (colours: channels)", fontsize=9)
+    axes[1].set_xlabel("time (s)")
+    axes[1].set_ylabel("uV")
+    axes[1].legend(fontsize=7, loc="upper right")
+    return fig
+
+
+def plot_drop_log(log: pd.DataFrame, threshold_uv, simulated: bool, label: str):
+    """Epoch rejection: peak-to-peak amplitude of each epoch (kept / dropped) against the
+    threshold, and the drop reasons (criterion:channel)."""
+    plt = _pyplot()
+    fig, (ax, bar) = plt.subplots(1, 2, figsize=(8, 3), gridspec_kw={"width_ratios": [2, 1]})
+    fig.subplots_adjust(left=0.09, right=0.98, top=0.9, bottom=0.16, wspace=0.45)
+    kept = log["kept"].astype(str).str.lower().isin(["true", "1"]).to_numpy()
+    p2p = log["max_peak_to_peak_uV"].to_numpy(float)
+    ax.scatter(log["onset"][kept], p2p[kept], s=12, color="tab:blue", label="kept")
+    ax.scatter(log["onset"][~kept], p2p[~kept], s=18, color="tab:red", marker="x", label="dropped")
+    if threshold_uv:
+        ax.axhline(float(threshold_uv), color="k", ls=":", lw=0.8,
+                   label=f"threshold {float(threshold_uv):g} uV")
+    ax.set_xlabel("epoch onset (s)")
+    ax.set_ylabel("max peak-to-peak (uV)")
+    ax.legend(fontsize=7)
+    ax.set_title(_title(f"{label}: {int(kept.sum())} of {len(log)} epochs kept", simulated),
+                 fontsize=9)
+    reasons = log.loc[~kept, "drop_reason"].astype(str).value_counts().sort_index()
+    if len(reasons):
+        bar.barh(np.arange(len(reasons)), reasons.to_numpy(), color="tab:red")
+        bar.set_yticks(np.arange(len(reasons)), reasons.index, fontsize=7)
+        bar.set_xlabel("epochs dropped")
+    else:
+        bar.text(0.5, 0.5, "no epoch dropped", ha="center", va="center", transform=bar.transAxes)
+        bar.set_axis_off()
+    return fig
+
+
+def plot_ica_scores(components: pd.DataFrame, simulated: bool, label: str):
+    """ICA: each component's EOG (and ECG) score and explained variance; removed in red."""
+    plt = _pyplot()
+    scores = [c for c in ("eog_score", "ecg_score") if components[c].notna().any()]
+    fig, axes = plt.subplots(1 + len(scores), 1, figsize=(7, 1.8 * (1 + len(scores))),
+                             sharex=True, squeeze=False)
+    fig.subplots_adjust(left=0.12, right=0.98, top=0.9, bottom=0.22, hspace=0.15)
+    x = np.arange(len(components))
+    removed = components["excluded"].astype(str).str.lower().isin(["true", "1"]).to_numpy()
+    colors = np.where(removed, "tab:red", "tab:gray")
+    for ax, col in zip(axes[:, 0], ["explained_variance", *scores]):
+        ax.bar(x, components[col].to_numpy(float), color=colors)
+        ax.set_ylabel(col.replace("_", " "), fontsize=7)
+        ax.axhline(0, color="k", lw=0.5)
+    axes[-1, 0].set_xticks(x, components["component"], rotation=90, fontsize=6)
+    axes[0, 0].set_title(_title(f"{label}: ICA components ({int(removed.sum())} removed, red)",
+                                simulated), fontsize=9)
+    return fig
+
+
 def _table_html(df: pd.DataFrame) -> str:
-    return df.to_html(index=False, float_format=lambda x: f"{x:.3g}", na_rep="n/a", border=0)
+    table = df.to_html(index=False, float_format=lambda x: f"{x:.3g}", na_rep="n/a", border=0,
+                       classes="nf-table table table-sm table-striped")
+    return f'<div style="overflow-x:auto">{table}</div>'  # wide tables scroll, not overflow
 
 
 #: Units of the preprocessing-step settings recorded in the summary JSON (``steps``).
@@ -177,11 +286,36 @@ def fit_report_figure(fig, *, max_width_px: int = 850, max_dpi: float = 100) -> 
     return int(w_q * dpi), int(h_q * dpi)
 
 
-def add_report_figure(rep, fig, *, title: str, section: str) -> None:
-    """Add a matplotlib figure to an MNE Report pixel-exact (:func:`fit_report_figure`)."""
-    fit_report_figure(fig, max_width_px=rep.img_max_width or 10**6,
-                      max_dpi=rep.img_max_res or 100)
-    rep.add_figure(fig, title=title, section=section)
+def figure_png(fig) -> bytes:
+    """The figure as PNG at its own size and dpi (no bbox cropping, no software stamp)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=fig.get_dpi(), metadata={"Software": None})
+    return buf.getvalue()
+
+
+def add_report_figure(rep, fig, *, title: str, section: str) -> tuple[int, int]:
+    """Add a matplotlib figure to an MNE Report pixel-exact; return its (width, height) px.
+
+    The size is fitted to whole pixels (:func:`fit_report_figure`), the figure saved as PNG
+    by matplotlib itself, and the image embedded with that size declared as its ``width``
+    and ``height`` (a browser check compares them with the decoded image).
+
+    Raises
+    ------
+    RuntimeError
+        If matplotlib wrote another size than the fitted one.
+    """
+    width, height = fit_report_figure(fig, max_width_px=rep.img_max_width or 10**6,
+                                      max_dpi=rep.img_max_res or 100)
+    data = figure_png(fig)
+    got = struct.unpack(">II", data[16:24])
+    if got != (width, height):
+        raise RuntimeError(f"report figure {title!r}: PNG is {got} px, expected {(width, height)}")
+    src = base64.b64encode(data).decode("ascii")
+    rep.add_html(f'<figure><img alt="{html.escape(title)}" src="data:image/png;base64,{src}" '
+                 f'width="{width}" height="{height}" style="max-width:100%;height:auto">'
+                 "</figure>", title=title, section=section)
+    return width, height
 
 
 #: Per-recording files a report section reads (keys of :func:`recording_report`'s dicts).
@@ -195,7 +329,10 @@ def recording_report(*, title: str, simulated: bool, recordings: list[dict], out
     As in MNE-BIDS-Pipeline, a report covers one subject x session x task (x acquisition);
     each run is a group of sections (``run-2: Spectra``...). ``recordings`` holds one dict
     per recording with ``label`` (its BIDS stem) and the paths of :data:`REPORT_FILES`
-    (``ica``, ``connectivity`` and ``truth`` may be None).
+    (``ica``, ``connectivity`` and ``truth`` may be None). Per recording: the steps as a
+    table, the PSD before / after cleaning, butterfly plots, channels, ICA scores and
+    components (where ICA ran), the drop log, spectra, scalp maps and connectivity; every
+    figure of ours embedded at whole pixels with its size declared (:func:`add_report_figure`).
     """
     import matplotlib
     import mne
@@ -227,54 +364,90 @@ def _run_label(label: str, title: str) -> str:
 
 def _add_recording(rep, r: dict, simulated: bool, prefix: str) -> None:
     import mne
-    import xarray as xr
 
     summ = json.loads(Path(r["summary"]).read_text())
     truth_d = json.loads(Path(r["truth"]).read_text()) if r.get("truth") else None
-    rep.add_html(f"<p>Input: {html.escape(Path(summ['recording']).name)}</p>"
+    label = r["label"]
+    _add_summary(rep, summ, truth_d, prefix)
+    raw_f = mne.io.read_raw_fif(r["filtered"], preload=True, verbose="error")
+    raw_c = mne.io.read_raw_fif(r["clean"], preload=True, verbose="error")
+    ep = mne.read_epochs(r["epochs"], preload=True, verbose="error")
+    rep.add_raw(raw_c, title=f"{prefix}Cleaned (after ICA)", psd=False, butterfly=False,
+                tags=("data",))
+    _add_plot(rep, plot_psd_before_after(raw_f, raw_c, simulated, label),
+              f"{prefix}Power spectrum before / after cleaning", f"{prefix}Data")
+    _add_plot(rep, plot_butterfly(raw_c, ep, simulated, label), f"{prefix}Butterfly plots",
+              f"{prefix}Data")
+    rep.add_html(_table_html(pd.read_csv(r["channels"], sep="\t")), title=f"{prefix}Channels",
+                 section=f"{prefix}Bad channels")
+    if r.get("ica"):
+        _add_ica(rep, r, raw_f, simulated, label, prefix)
+    _add_epochs(rep, r, ep, summ, simulated, label, prefix)
+    _add_spectra(rep, r, ep, simulated, truth_d, prefix)
+    if r.get("connectivity"):
+        import xarray as xr
+
+        with xr.open_dataset(r["connectivity"], engine="h5netcdf") as con:
+            con = con.load()
+        _add_plot(rep, plot_connectivity(con, simulated), f"{prefix}Sensor connectivity",
+                  f"{prefix}Connectivity")
+
+
+def _add_plot(rep, fig, title: str, section: str) -> None:
+    add_report_figure(rep, fig, title=title, section=section)
+    _pyplot().close(fig)
+
+
+def _add_summary(rep, summ: dict, truth_d, prefix: str) -> None:
+    rep.add_html(f"{TABLE_CSS}<p>Input: {html.escape(Path(summ['recording']).name)}</p>"
                  f"{_table_html(steps_table(summ['steps']))}",
                  title=f"{prefix}Preprocessing steps", section=f"{prefix}Summary")
     if truth_d:
         keys = ("aperiodic_exponent", "alpha_peak_frequency", "dead_channel", "n_blinks")
         rep.add_html(_table_html(pd.DataFrame([{k: truth_d[k] for k in keys}])),
                      title=f"{prefix}Simulation ground truth", section=f"{prefix}Summary")
-    raw_f = mne.io.read_raw_fif(r["filtered"], preload=True, verbose="error")
-    raw_c = mne.io.read_raw_fif(r["clean"], preload=True, verbose="error")
-    rep.add_raw(raw_c, title=f"{prefix}Cleaned (after ICA)", psd=False, butterfly=False,
-                tags=("data",))
-    rep.add_html(_table_html(pd.read_csv(r["channels"], sep="\t")), title=f"{prefix}Channels",
-                 section=f"{prefix}Bad channels")
-    if r.get("ica"):
-        ica_obj = mne.preprocessing.read_ica(r["ica"], verbose="error")
-        # properties and overlay of the removed components only (all of them would take long)
-        rep.add_ica(ica_obj, title=f"{prefix}ICA", inst=raw_f if ica_obj.exclude else None,
-                    picks=ica_obj.exclude or None, n_jobs=1, tags=("ica",))
-        rep.add_html(_table_html(pd.read_csv(r["components"], sep="\t")),
-                     title=f"{prefix}ICA components", section=f"{prefix}ICA")
-    ep = mne.read_epochs(r["epochs"], preload=True, verbose="error")
+
+
+def _add_ica(rep, r: dict, raw_f, simulated: bool, label: str, prefix: str) -> None:
+    import mne
+
+    ica_obj = mne.preprocessing.read_ica(r["ica"], verbose="error")
+    comps = pd.read_csv(r["components"], sep="\t")
+    _add_plot(rep, plot_ica_scores(comps, simulated, label), f"{prefix}ICA component scores",
+              f"{prefix}ICA")
+    # properties and overlay of the removed components only (all of them would take long)
+    rep.add_ica(ica_obj, title=f"{prefix}ICA", inst=raw_f if ica_obj.exclude else None,
+                picks=ica_obj.exclude or None, n_jobs=1, tags=("ica",))
+    rep.add_html(_table_html(comps), title=f"{prefix}ICA components", section=f"{prefix}ICA")
+
+
+def _reject_threshold(steps: list[dict]):
+    """The peak-to-peak rejection threshold (uV) of the epochs step, or None."""
+    for step in steps:
+        if step["step"] == "epochs" and step.get("reject"):
+            return step["reject"].get("peak_to_peak")
+    return None
+
+
+def _add_epochs(rep, r: dict, ep, summ: dict, simulated: bool, label: str, prefix: str) -> None:
     # (Report.add_epochs' ERP image is not byte-reproducible; the table and drop log are)
+    log = pd.read_csv(r["epochs_log"], sep="\t")
     rep.add_html(ep._repr_html_(), title=f"{prefix}Epochs kept", section=f"{prefix}Epochs")
-    rep.add_html(_table_html(pd.read_csv(r["epochs_log"], sep="\t")),
-                 title=f"{prefix}Epoch rejection log", section=f"{prefix}Epochs")
-    plt = _pyplot()
+    _add_plot(rep, plot_drop_log(log, _reject_threshold(summ["steps"]), simulated, label),
+              f"{prefix}Drop log", f"{prefix}Epochs")
+    rep.add_html(_table_html(log), title=f"{prefix}Epoch rejection log", section=f"{prefix}Epochs")
+
+
+def _add_spectra(rep, r: dict, ep, simulated: bool, truth_d, prefix: str) -> None:
+    import xarray as xr
+
     with xr.open_dataset(r["features"], engine="h5netcdf") as ds:
         ds = ds.load()
-    fig = plot_spectra(ds, simulated, truth_d)
-    add_report_figure(rep, fig, title=f"{prefix}Power spectrum and aperiodic fit",
-                      section=f"{prefix}Spectra")
-    plt.close(fig)
-    fig = plot_topomaps(ds, ep.info, simulated)
-    add_report_figure(rep, fig, title=f"{prefix}Scalp maps", section=f"{prefix}Spectra")
-    plt.close(fig)
+    _add_plot(rep, plot_spectra(ds, simulated, truth_d),
+              f"{prefix}Power spectrum and aperiodic fit", f"{prefix}Spectra")
+    _add_plot(rep, plot_topomaps(ds, ep.info, simulated), f"{prefix}Scalp maps", f"{prefix}Spectra")
     rep.add_html(_table_html(pd.read_csv(r["aperiodic"], sep="\t")),
                  title=f"{prefix}specparam per channel", section=f"{prefix}Spectra")
-    if r.get("connectivity"):
-        with xr.open_dataset(r["connectivity"], engine="h5netcdf") as con:
-            con = con.load()
-        fig = plot_connectivity(con, simulated)
-        add_report_figure(rep, fig, title=f"{prefix}Sensor connectivity",
-                          section=f"{prefix}Connectivity")
-        plt.close(fig)
 
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")

@@ -51,7 +51,9 @@ with ``SourcesSha256``, ``EmptyRegions``),
 ``..._desc-<strategy>_regressors.tsv`` (the regressors used, every volume; sidecar with
 ``VolumesKept``, ``FramewiseDisplacement`` in mm, ``DroppedRegressors``: constant columns
 left out; an all-zero regressor is an error), ``..._desc-qc_bold.tsv`` (QC, one row per
-strategy) and ``figures/..._desc-carpet_bold.png``. Group files under ``group/fmri/``:
-``desc-runs_index.tsv`` (the input index), ``desc-qc_runs.tsv``, ``desc-excluded_runs.tsv``,
-``desc-timeseries_index.tsv``.
+strategy), ``figures/..._desc-carpet_bold.png`` and ``figures/..._desc-qc_bold.png`` (QC
+panels). One QC page per subject: ``sub-<label>/figures/sub-<label>_desc-fmri_report.html``.
+Group files under ``group/fmri/``: ``desc-runs_index.tsv`` (the input index),
+``desc-qc_runs.tsv``, ``desc-excluded_runs.tsv``, ``desc-timeseries_index.tsv``,
+``desc-qc_report.html`` (group QC page, outlier runs flagged).
 """

@@ -262,6 +262,13 @@ def dvars(data: np.ndarray) -> np.ndarray:
     return np.concatenate([[np.nan], np.sqrt(np.mean(diff ** 2, axis=0))])
 
 
+def tsnr_values(data: np.ndarray) -> np.ndarray:
+    """Temporal mean / temporal SD of every unit with a non-zero SD: shape (n_units_ok,)."""
+    mean, sd = data.mean(axis=1), data.std(axis=1)
+    ok = sd > 0
+    return mean[ok] / sd[ok]
+
+
 def tsnr(data: np.ndarray) -> float:
     """Median over voxels of temporal mean / temporal SD.
 

@@ -7,6 +7,7 @@ that run fails alone and its log says why.
 
 from __future__ import annotations
 
+import gzip
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,11 +55,46 @@ class Bold:
         return self.data.shape[1]
 
 
-def _header_t_r(path: str):
-    """Repetition time (s) stored in an image header, or None."""
+def _load_image(path: str):
+    """The nibabel image of ``path``, its file read once.
+
+    A gzipped MGZ keeps its TR in a footer after the data, so nibabel decompresses the whole
+    file to read the header and again to read the data; here it is decompressed once, into
+    memory. Other formats load lazily as usual.
+
+    Raises
+    ------
+    ValueError
+        Naming the file when nibabel cannot read it.
+    """
     import nibabel as nib
 
-    img = nib.load(path)
+    try:
+        if path.endswith(".mgz"):
+            return nib.MGHImage.from_bytes(gzip.decompress(Path(path).read_bytes()))
+        return nib.load(path)
+    except Exception as exc:  # nibabel and gzip raise many kinds
+        raise ValueError(f"{path}: cannot read image: {exc}") from exc
+
+
+def _mgz_n_volumes(path: str) -> int:
+    """Frames of an MGZ from its leading header (no decompression of the data)."""
+    from nibabel.freesurfer.mghformat import header_dtype
+
+    try:
+        with gzip.open(path, "rb") as fh:
+            block = fh.read(header_dtype.itemsize)
+        dims = np.frombuffer(block, dtype=header_dtype)[0]["dims"]
+    except (OSError, EOFError, ValueError, IndexError) as exc:
+        raise ValueError(f"{path}: cannot read image: {exc}") from exc
+    return int(dims[3])
+
+
+def _header_t_r(path: str, img=None):
+    """Repetition time (s) stored in an image header, or None (``img``: ``path`` loaded)."""
+    import nibabel as nib
+
+    img = _load_image(path) if img is None else img
     if path.endswith(CIFTI_SUFFIX):
         series = img.header.get_axis(0)
         if not isinstance(series, nib.cifti2.SeriesAxis) or series.unit != "SECOND":
@@ -79,7 +115,7 @@ def _header_t_r(path: str):
 
 
 def resolve_t_r(bold_path: str, bold_json: str = "", sheet_t_r: str | float = "",
-                source: str = "header", tol: float = 1e-3) -> tuple[float, str]:
+                source: str = "header", tol: float = 1e-3, img=None) -> tuple[float, str]:
     """Repetition time (s) of a run, cross-checked between header, JSON sidecar and sheet.
 
     Parameters
@@ -99,7 +135,7 @@ def resolve_t_r(bold_path: str, bold_json: str = "", sheet_t_r: str | float = ""
     ValueError
         Naming the files when they disagree by more than ``tol`` seconds, or when no TR is known.
     """
-    header = _header_t_r(bold_path)
+    header = _header_t_r(bold_path, img)
     side = None
     if bold_json:
         try:
@@ -137,12 +173,12 @@ def n_volumes_of(path: str) -> int:
     ValueError
         When the file is a single volume (3D image) instead of a series.
     """
-    import nibabel as nib
-
-    try:
-        img = nib.load(path)
-    except Exception as exc:
-        raise ValueError(f"{path}: cannot read image: {exc}") from exc
+    if path.endswith(".mgz"):
+        n = _mgz_n_volumes(path)
+        if n < 2:
+            raise ValueError(f"{path}: a single volume is not a BOLD time series")
+        return n
+    img = _load_image(path)
     if path.endswith(CIFTI_SUFFIX):
         n = int(img.shape[0]) if len(img.shape) == 2 else 1
     elif path.endswith((".gii", ".gii.gz")):
@@ -159,7 +195,18 @@ def n_volumes_of(path: str) -> int:
     return n
 
 
+def nonconstant_rows(data: np.ndarray) -> np.ndarray:
+    """Which rows of ``data`` (n_units, n_volumes) vary over time: bool, shape (n_units,).
+
+    Reduces along the memory order of the time-major arrays read here (no temporaries).
+    """
+    t = data.T
+    return t.max(axis=0) > t.min(axis=0)
+
+
 def _check_finite(data: np.ndarray, path) -> None:
+    if np.isfinite(data).all():
+        return
     bad = ~np.isfinite(data)
     if bad.any():
         units = int(bad.any(axis=1).sum())
@@ -167,26 +214,22 @@ def _check_finite(data: np.ndarray, path) -> None:
                          "voxels/vertices; fix or mask the image before denoising")
 
 
-def _surface_hemi(path: str) -> np.ndarray:
-    """One hemisphere: ndarray (n_vertices, n_volumes)."""
-    import nibabel as nib
-
-    try:
-        img = nib.load(path)
-    except Exception as exc:  # nibabel raises many kinds
-        raise ValueError(f"{path}: cannot read surface data: {exc}") from exc
+def _surface_hemi(path: str, img=None) -> np.ndarray:
+    """One hemisphere: ndarray (n_vertices, n_volumes) in the file's dtype and memory order
+    (``img``: ``path`` already loaded)."""
+    img = _load_image(path) if img is None else img
     if path.endswith((".gii", ".gii.gz")):
         arrays = [np.asarray(d.data) for d in img.darrays]
         data = np.column_stack(arrays) if len(arrays) > 1 else np.atleast_2d(arrays[0])
         if len(arrays) == 1 and data.shape[0] == 1:
             data = data.T
     else:
-        data = np.asarray(img.dataobj)
-        data = data.reshape(data.shape[0], -1) if data.ndim > 1 else data[:, None]
+        data = np.asarray(img.dataobj)  # MGH: (vertices, 1, 1, volumes), Fortran order
+        data = data.reshape(data.shape[0], -1, order="F") if data.ndim > 1 else data[:, None]
     if data.ndim != 2 or data.shape[1] < 2:
         raise ValueError(f"{path}: expected a BOLD series (vertices x volumes), got shape "
                          f"{data.shape}: a single volume is not a time series")
-    return data.astype(np.float64)
+    return data
 
 
 def _cifti_series(path: str):
@@ -201,9 +244,15 @@ def _cifti_series(path: str):
 
 
 def load_bold(bold: str, bold_rh: str = "", bold_json: str = "", sheet_t_r="", t_r_source="header",
-              space: str = "", tol: float = 1e-3, den: str = "") -> Bold:
+              space: str = "", tol: float = 1e-3, den: str = "", all_voxels: bool = False) -> Bold:
     """Load a run: a 4D NIfTI, a pair of surface files (GIfTI ``func.gii`` / MGZ), or a
-    CIFTI-2 dense series (``.dtseries.nii``).
+    CIFTI-2 dense series (``.dtseries.nii``). Each file is read once.
+
+    Parameters
+    ----------
+    all_voxels : bool
+        Volumes only: keep every voxel of the grid in ``data`` (in nibabel's Fortran order,
+        for label extraction) instead of the non-constant ones.
 
     Raises
     ------
@@ -211,38 +260,39 @@ def load_bold(bold: str, bold_rh: str = "", bold_json: str = "", sheet_t_r="", t
         3D image where 4D is expected, hemispheres of different lengths, a vertex count that
         does not match the declared space, non-finite values, TR disagreements.
     """
-    import nibabel as nib
-
-    t_r, note = resolve_t_r(bold, bold_json, sheet_t_r, t_r_source, tol)
+    first = _load_image(bold)
+    t_r, note = resolve_t_r(bold, bold_json, sheet_t_r, t_r_source, tol, img=first)
     if bold_rh:
-        left, right = _surface_hemi(bold), _surface_hemi(bold_rh)
-        if left.shape[1] != right.shape[1]:
-            raise ValueError(f"{bold} has {left.shape[1]} volumes but {bold_rh} has {right.shape[1]}")
-        expected = surface_vertices(space, den)
-        for path, arr in ((bold, left), (bold_rh, right)):
-            if expected and arr.shape[0] != expected:
-                raise ValueError(f"{path}: {arr.shape[0]} vertices, but space {space!r}"
-                                 + (f" den {den!r}" if den else "") + f" has {expected}")
-        data = np.vstack([left, right])
-        _check_finite(data, f"{bold} / {bold_rh}")
-        return Bold("surface", data, t_r, hemi_sizes=(left.shape[0], right.shape[0]),
-                    sources=[bold, bold_rh], t_r_note=note)
+        data, sizes = _surface_pair(bold, bold_rh, first, space, den)
+        return Bold("surface", data, t_r, hemi_sizes=sizes, sources=[bold, bold_rh], t_r_note=note)
     if bold.endswith(CIFTI_SUFFIX):
         data, models = _cifti_series(bold)
         _check_finite(data, bold)
         return Bold("cifti", data, t_r, brain_models=models, sources=[bold], t_r_note=note)
-    try:
-        img = nib.load(bold)
-    except Exception as exc:
-        raise ValueError(f"{bold}: cannot read image: {exc}") from exc
-    if len(img.shape) != 4 or img.shape[3] < 2:
-        raise ValueError(f"{bold}: image of shape {img.shape} is not 4D; a BOLD series "
+    if len(first.shape) != 4 or first.shape[3] < 2:
+        raise ValueError(f"{bold}: image of shape {first.shape} is not 4D; a BOLD series "
                          "(x, y, z, volumes) is expected")
-    arr = np.asarray(img.dataobj, dtype=np.float64)
-    _check_finite(arr.reshape(-1, arr.shape[3]), bold)
-    flat = arr.reshape(-1, arr.shape[3])
-    mask = flat.std(axis=1) > 0
-    return Bold("volume", flat[mask], t_r, img=img, sources=[bold], t_r_note=note)
+    flat = np.asarray(first.dataobj, dtype=np.float64).reshape(-1, first.shape[3], order="F")
+    _check_finite(flat, bold)
+    if not all_voxels:
+        flat = flat[nonconstant_rows(flat)]
+    return Bold("volume", flat, t_r, img=first, sources=[bold], t_r_note=note)
+
+
+def _surface_pair(bold: str, bold_rh: str, left_img, space: str, den: str):
+    """Both hemispheres stacked: data (n_vertices, n_volumes) and the vertices per hemisphere."""
+    left, right = _surface_hemi(bold, left_img), _surface_hemi(bold_rh)
+    if left.shape[1] != right.shape[1]:
+        raise ValueError(f"{bold} has {left.shape[1]} volumes but {bold_rh} has {right.shape[1]}")
+    expected = surface_vertices(space, den)
+    for path, arr in ((bold, left), (bold_rh, right)):
+        if expected and arr.shape[0] != expected:
+            raise ValueError(f"{path}: {arr.shape[0]} vertices, but space {space!r}"
+                             + (f" den {den!r}" if den else "") + f" has {expected}")
+    # time-major in memory (one float64 copy, as the files store it); data is its transpose
+    data = np.concatenate([left.T, right.T], axis=1, dtype=np.float64).T
+    _check_finite(data, f"{bold} / {bold_rh}")
+    return data, (left.shape[0], right.shape[0])
 
 
 def read_region_timeseries(path: str, mat_variable: str = "", labels=None) -> tuple[np.ndarray, list[str]]:
@@ -300,7 +350,7 @@ def _read_mat(path: str, variable: str) -> np.ndarray:
         import h5py
 
         with h5py.File(path, "r") as fh:
-            mat = {k: np.asarray(fh[k]).T for k in fh.keys() if isinstance(fh[k], h5py.Dataset)}
+            mat = {k: np.asarray(fh[k]).T for k in fh if isinstance(fh[k], h5py.Dataset)}
     except (OSError, ValueError) as exc:
         raise ValueError(f"{path}: cannot read MATLAB file: {exc}") from exc
     if variable:

@@ -425,6 +425,25 @@ def build_index(sample_sheet=None, derivatives=None, spaces=(), desc="preproc",
 
     atlases = atlases or {}
     loaders = _loaders(strategies)
+    index = _gather_runs(sample_sheet, derivatives, spaces, desc, resources_dest, loaders,
+                         scan_strategies, timeseries_strategies, participants)
+    _check_unique(index)
+    ok_under = str(Path(missing_ok_under).resolve()) if missing_ok_under else None
+    for i, row in index.iterrows():
+        src = row["bold"] or row["timeseries"]
+        chosen = _check_run(row, src, loaders, ok_under)
+        index.at[i, "strategies"] = ",".join(chosen)
+        if row["kind"] == "timeseries":
+            index.at[i, "atlases"] = row["atlas"]
+            continue
+        index.at[i, "atlases"] = ",".join(_row_atlases(row, src, atlases, check_atlas_space))
+    return index.sort_values("stem", kind="stable").reset_index(drop=True)
+
+
+def _gather_runs(sample_sheet, derivatives, spaces, desc, resources_dest, loaders,
+                 scan_strategies, timeseries_strategies, participants) -> pd.DataFrame:
+    """The sample sheet's rows and the derivatives' runs, of the selected participants,
+    with their ``stem`` and ``folder``."""
     parts = []
     if sample_sheet:
         parts.append(read_sample_sheet(sample_sheet, resources_dest))
@@ -448,40 +467,41 @@ def build_index(sample_sheet=None, derivatives=None, spaces=(), desc="preproc",
         index = index[index["sub"].isin(kept)].reset_index(drop=True)
     index["stem"] = [stem_of(r) for r in index.to_dict("records")]
     index["folder"] = [folder_of(r) for r in index.to_dict("records")]
+    return index
+
+
+def _check_unique(index: pd.DataFrame) -> None:
     dup = index["stem"][index["stem"].duplicated()].tolist()
     if dup:
         files = index.loc[index["stem"].isin(dup), ["bold", "timeseries"]].agg("".join, axis=1)
         raise ValueError(f"run index: the same run appears twice: {sorted(set(dup))} "
                          f"({sorted(files)}); check the sample sheet (fmri.sample_sheet) and the "
                          "derivatives folders (derivatives)")
-    ok_under = str(Path(missing_ok_under).resolve()) if missing_ok_under else None
-    for i, row in index.iterrows():
-        src = row["bold"] or row["timeseries"]
-        for col in ("bold", "bold_rh", "bold_json", "confounds", "timeseries"):
-            if row[col] and not Path(row[col]).exists():
-                if ok_under and str(Path(row[col]).resolve()).startswith(ok_under):
-                    continue
-                raise ValueError(f"run {row['stem']}: {col} file {row[col]} does not exist")
-        chosen = [s for s in row["strategies"].split(",") if s] or list(loaders)
-        bad = sorted(set(chosen) - set(loaders))
-        if bad:
-            raise ValueError(f"run {row['stem']} ({src}): unknown strategies {bad}; "
-                             f"defined under fmri.strategies: {sorted(loaders)}")
-        if not row["confounds"]:
-            need = [s for s in chosen if loaders[s] not in ("", "none")]
-            if need:
-                raise ValueError(
-                    f"run {row['stem']} ({src}) has no confounds file, but strategies {need} "
-                    f"(fmri.strategies, loaders {[loaders[s] for s in need]}) need one: give "
-                    "its confounds, or choose strategies with loader none for it (the "
-                    "'strategies' column of fmri.sample_sheet, fmri.scan.strategies or "
-                    "fmri.scan.timeseries_strategies)")
-        index.at[i, "strategies"] = ",".join(chosen)
-        if row["kind"] == "timeseries":
-            index.at[i, "atlases"] = row["atlas"]
-            continue
-        index.at[i, "atlases"] = ",".join(_row_atlases(row, src, atlases, check_atlas_space))
-    return index.sort_values("stem", kind="stable").reset_index(drop=True)
+
+
+def _check_run(row, src: str, loaders: dict, ok_under) -> list[str]:
+    """A run's files exist (or will: under ``ok_under``) and its strategies are defined and
+    fit it; returns the strategies it gets."""
+    for col in ("bold", "bold_rh", "bold_json", "confounds", "timeseries"):
+        if row[col] and not Path(row[col]).exists():
+            if ok_under and str(Path(row[col]).resolve()).startswith(ok_under):
+                continue
+            raise ValueError(f"run {row['stem']}: {col} file {row[col]} does not exist")
+    chosen = [s for s in row["strategies"].split(",") if s] or list(loaders)
+    bad = sorted(set(chosen) - set(loaders))
+    if bad:
+        raise ValueError(f"run {row['stem']} ({src}): unknown strategies {bad}; "
+                         f"defined under fmri.strategies: {sorted(loaders)}")
+    if not row["confounds"]:
+        need = [s for s in chosen if loaders[s] not in ("", "none")]
+        if need:
+            raise ValueError(
+                f"run {row['stem']} ({src}) has no confounds file, but strategies {need} "
+                f"(fmri.strategies, loaders {[loaders[s] for s in need]}) need one: give "
+                "its confounds, or choose strategies with loader none for it (the "
+                "'strategies' column of fmri.sample_sheet, fmri.scan.strategies or "
+                "fmri.scan.timeseries_strategies)")
+    return chosen
 
 
 def _timeseries_strategies(chosen, loaders) -> list[str]:

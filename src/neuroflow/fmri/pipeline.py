@@ -95,11 +95,12 @@ def _table_t_r_note(row: dict) -> str:
         row.get("t_r_source", ""), "sample sheet")
 
 
-def _load_run(row: dict, tol: float):
+def _load_run(row: dict, tol: float, all_voxels: bool = False):
     from neuroflow.fmri.images import load_bold
 
     return load_bold(row["bold"], row.get("bold_rh", ""), row.get("bold_json", ""), row.get("t_r", ""),
-                     row.get("t_r_source", "header"), row.get("space", ""), tol, row.get("den", ""))
+                     row.get("t_r_source", "header"), row.get("space", ""), tol, row.get("den", ""),
+                     all_voxels=all_voxels)
 
 
 def _bold_files(row: dict):
@@ -229,23 +230,88 @@ def load_atlas_names(labels_tsv: str) -> dict[int, str]:
     return dict(zip(index, table["name"].astype(str)))
 
 
+def _extract_cifti(bold, atlas_name: str, atlas: dict, names: dict, side: dict):
+    """Region signals of a CIFTI-2 run: the dlabel mapped onto its grayordinates."""
+    from neuroflow.fmri.atlases import check_label_table, cifti_labels_on
+    from neuroflow.fmri.images import nonconstant_rows
+    from neuroflow.fmri.signals import parcellate_surface
+
+    if not atlas.get("dlabel"):
+        raise ValueError(f"atlas {atlas_name!r} (fmri.atlases.{atlas_name}) has no CIFTI "
+                         f"'dlabel' file but {bold.sources[0]} is a CIFTI run")
+    labels, table, notes = cifti_labels_on(bold.brain_models, atlas["dlabel"], atlas_name)
+    check_label_table(labels, names, atlas.get("labels", ""), atlas["dlabel"], atlas_name,
+                      all_listed=False)
+    table.update(names)
+    mask = nonconstant_rows(bold.data)
+    masked = int(((labels != 0) & ~mask).sum())
+    signals, regions, n_units = parcellate_surface(bold.data, labels, table, mask)
+    side["Extraction"] = ("CIFTI-2 dlabel mapped onto the series' grayordinates (by structure and "
+                          "vertex / voxel); mean over the grayordinates of each label with a "
+                          "non-constant signal")
+    side["GrayordinatesWithoutLabel"] = notes["n_unlabelled"]
+    side["StructuresWithoutLabel"] = notes["unlabelled_structures"]
+    if notes["unlabelled_structures"]:
+        print(f"atlas {atlas_name}: no labels for {notes['unlabelled_structures']} of "
+              f"{bold.sources[0]} ({notes['n_unlabelled']} grayordinates left out)")
+    return signals, regions, n_units, masked, [atlas["dlabel"]]
+
+
+def _extract_surface(bold, atlas_name: str, atlas: dict, names: dict, side: dict):
+    """Region signals of a surface run: mean over each label's non-constant vertices."""
+    from neuroflow.fmri.atlases import check_label_table, load_surface_atlas
+    from neuroflow.fmri.images import nonconstant_rows
+    from neuroflow.fmri.signals import parcellate_surface
+
+    if not (atlas.get("left") and atlas.get("right")):
+        raise ValueError(f"atlas {atlas_name!r} has no left/right surface files but "
+                         f"{bold.sources[0]} is a surface run")
+    left, right, table = load_surface_atlas(atlas["left"], atlas["right"])
+    table.update(names)
+    labels = np.concatenate([left, right])
+    check_label_table(labels, names, atlas.get("labels", ""), f"{atlas['left']} / {atlas['right']}",
+                      atlas_name)
+    if labels.size != bold.data.shape[0]:
+        raise ValueError(f"atlas {atlas_name!r} ({atlas['left']}) has {labels.size} vertices "
+                         f"but {bold.sources[0]} has {bold.data.shape[0]}: wrong space?")
+    mask = nonconstant_rows(bold.data)
+    masked = int(((labels != 0) & ~mask).sum())
+    signals, regions, n_units = parcellate_surface(bold.data, labels, table, mask)
+    side["Extraction"] = "mean over the vertices of each label with a non-constant signal"
+    return signals, regions, n_units, masked, [atlas["left"], atlas["right"]]
+
+
+def _extract_volume(bold, atlas_name: str, atlas: dict, names: dict, side: dict):
+    """Region signals of a volumetric run: mean over each label's voxels on the data grid."""
+    import nibabel as nib
+
+    from neuroflow.fmri.atlases import check_label_table
+    from neuroflow.fmri.signals import parcellate_volume
+
+    if not atlas.get("path"):
+        raise ValueError(f"atlas {atlas_name!r} has no volumetric 'path' but {bold.sources[0]} "
+                         "is a volumetric run")
+    if names:
+        check_label_table(np.unique(np.asarray(nib.load(atlas["path"]).dataobj).round()),
+                          names, atlas["labels"], atlas["path"], atlas_name)
+    signals, regions, n_units = parcellate_volume(bold.img, atlas["path"], names, data=bold.data)
+    side["Extraction"] = ("mean over the voxels of each label, the atlas resampled to the data "
+                          "grid (nearest; as nilearn's NiftiLabelsMasker, strategy mean)")
+    return signals, regions, n_units, 0, [atlas["path"]]
+
+
 def run_parcellate(row: dict, atlas_name: str, atlas: dict, out_tsv, t_r_tolerance: float = 1e-3) -> None:
     """Raw (not denoised) region time series of one run and one atlas (shared by strategies).
 
-    Volumes: nilearn NiftiLabelsMasker. Surfaces: mean over the atlas's vertices with a
-    non-constant signal. CIFTI-2: the ``dlabel`` atlas mapped onto the series'
-    grayordinates (:func:`neuroflow.fmri.atlases.cifti_labels_on`), then the mean over the
-    grayordinates of each label with a non-constant signal. Ready time series: read
-    (TSV/CSV/.mat) and relabelled.
+    Volumes: mean over each label's voxels on the data grid (NiftiLabelsMasker's result).
+    Surfaces: mean over the atlas's vertices with a non-constant signal. CIFTI-2: the
+    ``dlabel`` atlas mapped onto the series' grayordinates
+    (:func:`neuroflow.fmri.atlases.cifti_labels_on`), then the mean over the grayordinates
+    of each label with a non-constant signal. Ready time series: read (TSV/CSV/.mat) and
+    relabelled. The run is read once.
     """
-    from neuroflow.fmri.atlases import (
-        check_atlas_space,
-        check_label_table,
-        cifti_labels_on,
-        load_surface_atlas,
-    )
+    from neuroflow.fmri.atlases import check_atlas_space
     from neuroflow.fmri.images import read_region_timeseries
-    from neuroflow.fmri.signals import parcellate_surface, parcellate_volume
 
     names = load_atlas_names(atlas.get("labels", ""))
     side = {"Atlas": atlas_name, "Space": row.get("space", "")}
@@ -258,59 +324,11 @@ def run_parcellate(row: dict, atlas_name: str, atlas: dict, out_tsv, t_r_toleran
         masked = 0
     else:
         check_atlas_space(atlas_name, atlas.get("space", ""), row.get("space", ""), row["bold"])
-        bold = _load_run(row, t_r_tolerance)
-        t_r, note, sources = bold.t_r, bold.t_r_note, bold.sources
-        if bold.kind == "cifti":
-            if not atlas.get("dlabel"):
-                raise ValueError(f"atlas {atlas_name!r} (fmri.atlases.{atlas_name}) has no CIFTI "
-                                 f"'dlabel' file but {row['bold']} is a CIFTI run")
-            labels, table, notes = cifti_labels_on(bold.brain_models, atlas["dlabel"], atlas_name)
-            check_label_table(labels, names, atlas.get("labels", ""), atlas["dlabel"], atlas_name,
-                              all_listed=False)
-            table.update(names)
-            mask = bold.data.std(axis=1) > 0
-            masked = int(((labels != 0) & ~mask).sum())
-            signals, regions, n_units = parcellate_surface(bold.data, labels, table, mask)
-            side["Extraction"] = ("CIFTI-2 dlabel mapped onto the series' grayordinates (by "
-                                  "structure and vertex / voxel); mean over the grayordinates of "
-                                  "each label with a non-constant signal")
-            side["GrayordinatesWithoutLabel"] = notes["n_unlabelled"]
-            side["StructuresWithoutLabel"] = notes["unlabelled_structures"]
-            if notes["unlabelled_structures"]:
-                print(f"atlas {atlas_name}: no labels for {notes['unlabelled_structures']} of "
-                      f"{row['bold']} ({notes['n_unlabelled']} grayordinates left out)")
-            sources = [*sources, atlas["dlabel"]]
-        elif bold.kind == "surface":
-            if not (atlas.get("left") and atlas.get("right")):
-                raise ValueError(f"atlas {atlas_name!r} has no left/right surface files but "
-                                 f"{row['bold']} is a surface run")
-            left, right, table = load_surface_atlas(atlas["left"], atlas["right"])
-            table.update(names)
-            labels = np.concatenate([left, right])
-            check_label_table(labels, names, atlas.get("labels", ""),
-                              f"{atlas['left']} / {atlas['right']}", atlas_name)
-            if labels.size != bold.data.shape[0]:
-                raise ValueError(f"atlas {atlas_name!r} ({atlas['left']}) has {labels.size} vertices "
-                                 f"but {row['bold']} has {bold.data.shape[0]}: wrong space?")
-            mask = bold.data.std(axis=1) > 0
-            masked = int(((labels != 0) & ~mask).sum())
-            signals, regions, n_units = parcellate_surface(bold.data, labels, table, mask)
-            side["Extraction"] = "mean over the vertices of each label with a non-constant signal"
-            sources = [*sources, atlas["left"], atlas["right"]]
-        else:
-            if not atlas.get("path"):
-                raise ValueError(f"atlas {atlas_name!r} has no volumetric 'path' but {row['bold']} "
-                                 "is a volumetric run")
-            if names:
-                import nibabel as nib
-
-                check_label_table(np.unique(np.asarray(nib.load(atlas["path"]).dataobj).round()),
-                                  names, atlas["labels"], atlas["path"], atlas_name)
-            signals, regions, n_units = parcellate_volume(bold.img, atlas["path"], names)
-            masked = 0
-            side["Extraction"] = ("nilearn NiftiLabelsMasker (strategy mean, labels resampled to "
-                                  "the data grid)")
-            sources = [*sources, atlas["path"]]
+        bold = _load_run(row, t_r_tolerance, all_voxels=True)
+        extract = {"cifti": _extract_cifti, "surface": _extract_surface}.get(bold.kind, _extract_volume)
+        signals, regions, n_units, masked, atlas_files = extract(bold, atlas_name, atlas, names, side)
+        t_r, note, sources = bold.t_r, bold.t_r_note, [*bold.sources, *atlas_files]
+        del bold
     signals, empty, reasons = mark_empty_regions(signals, regions, n_units)
     if empty:
         print(f"WARNING: run {row['stem']}, atlas {atlas_name}: {len(empty)} empty region(s) "
@@ -383,65 +401,59 @@ def run_denoise(raw_tsv, regressors_tsv, strategy_name: str, strategy: dict, out
 
 
 # --------------------------------------------------------------------------- qc
-def run_qc(row: dict, strategies: dict, regressor_tsvs: dict, out_tsv, out_png, raw_tsv: str = "",
-           fd_threshold: float = 0.5, carpet_rows: int = 800, max_units: int = 2000,
-           t_r_tolerance: float = 1e-3) -> None:
-    """QC of one run: FD and DVARS summaries, tSNR, fraction kept, carpet plots.
-
-    One TSV row per strategy (run-level columns repeated). tSNR uses every non-constant
-    voxel / vertex. DVARS and the carpets use at most ``max_units`` evenly spaced voxels /
-    vertices (region data for ready time series), before and after each strategy's cleaning
-    (standardization off, so both are in the data's units).
-    """
-    from neuroflow.fmri.confounds import dvars, tsnr
-    from neuroflow.fmri.qc import plot_carpets
-    from neuroflow.fmri.signals import CLEAN_KEYS, denoise
+def _qc_units(row: dict, raw_tsv: str, tol: float):
+    """A run's data for QC: (data (n_units, n_volumes), TR, unit name), constant units left out."""
+    from neuroflow.fmri.images import nonconstant_rows
 
     if row["kind"] == "timeseries":
         raw_df = pd.read_csv(raw_tsv, sep="\t").dropna(axis=1, how="all")
-        data = raw_df.to_numpy(dtype=np.float64).T
-        t_r, unit_name = float(row["t_r"]), "regions"
-    else:
-        bold = _load_run(row, t_r_tolerance)
-        data, t_r = bold.data, bold.t_r
-        data = data[data.std(axis=1) > 0]
-        unit_name = {"surface": "vertices", "cifti": "grayordinates"}.get(bold.kind, "voxels")
-    snr = tsnr(data)
-    n_all = data.shape[0]
-    data = data[np.linspace(0, n_all - 1, min(max_units, n_all)).round().astype(int)]
-    d_raw = dvars(data)
-    rows, cleaned, fd = [], {}, None
-    for name in sorted(strategies):
-        strat = strategies[name]
-        meta = json.loads(Path(regressor_tsvs[name]).with_suffix(".json").read_text())
-        regs = read_regressors(regressor_tsvs[name])
-        mask = np.asarray(meta["VolumesKept"], dtype=int)
-        fd_s = meta.get("FramewiseDisplacement")
-        if fd_s is not None:
-            fd = np.asarray(fd_s, dtype=float)
-        clean = {k: strat[k] for k in CLEAN_KEYS if k in strat}
-        clean["standardize"] = None
-        full = np.full_like(data, np.nan)
-        if not meta["Excluded"]:
-            out = denoise(data.T, t_r, regs if regs.shape[1] else None, mask, **clean)
-            full[:, mask] = out.T
-        d_clean = dvars(full)
-        fd_arr = np.asarray(fd_s, dtype=float) if fd_s is not None else None
-        rows.append({
-            "stem": row["stem"], "sub": row["sub"], "ses": row.get("ses", ""), "task": row.get("task", ""),
-            "run": row.get("run", ""), "space": row.get("space", ""), "kind": row["kind"],
-            "strategy": name, "t_r": t_r, "n_volumes": data.shape[1], "n_kept": len(mask),
-            "fraction_kept": len(mask) / data.shape[1], "minutes_kept": len(mask) * t_r / 60.0,
-            "excluded": bool(meta["Excluded"]), "exclusion_reason": meta["ExclusionReason"],
-            "fd_mean": float(np.mean(fd_arr)) if fd_arr is not None else np.nan,
-            "fd_max": float(np.max(fd_arr)) if fd_arr is not None else np.nan,
-            "fd_n_above": int((fd_arr > fd_threshold).sum()) if fd_arr is not None else np.nan,
-            "dvars_median_raw": float(np.nanmedian(d_raw)),
-            "dvars_median_clean": float(np.nanmedian(d_clean)) if not meta["Excluded"] else np.nan,
-            "tsnr_median": snr, "n_units": n_all, "n_units_dvars": data.shape[0]})
-        cleaned[name] = full
-    table = pd.DataFrame(rows)
-    write_tsv(table, out_tsv, "fMRI QC: one row per run and denoising strategy.", columns={
+        return raw_df.to_numpy(dtype=np.float64).T, float(row["t_r"]), "regions"
+    bold = _load_run(row, tol)
+    data = bold.data[nonconstant_rows(bold.data)] if bold.kind != "volume" else bold.data
+    return data, bold.t_r, {"surface": "vertices", "cifti": "grayordinates"}.get(bold.kind, "voxels")
+
+
+def _qc_strategy(data: np.ndarray, t_r: float, strategy: dict, regressors_tsv) -> dict:
+    """Clean the QC units under one strategy (standardization off): cleaned data (NaN at
+    censored volumes), its DVARS, the regressors and the censoring of the strategy."""
+    from neuroflow.fmri.confounds import dvars
+    from neuroflow.fmri.signals import CLEAN_KEYS, denoise
+
+    meta = json.loads(Path(regressors_tsv).with_suffix(".json").read_text())
+    regs = read_regressors(regressors_tsv)
+    mask = np.asarray(meta["VolumesKept"], dtype=int)
+    clean = {k: strategy[k] for k in CLEAN_KEYS if k in strategy}
+    clean["standardize"] = None
+    full = np.full_like(data, np.nan)
+    if not meta["Excluded"]:
+        full[:, mask] = denoise(data.T, t_r, regs if regs.shape[1] else None, mask, **clean).T
+    kept = np.zeros(data.shape[1], dtype=bool)
+    kept[mask] = True
+    fd = meta.get("FramewiseDisplacement")
+    return {"meta": meta, "regressors": regs, "mask": mask, "kept": kept, "cleaned": full,
+            "dvars": dvars(full), "fd": None if fd is None else np.asarray(fd, dtype=float)}
+
+
+def _qc_row(row: dict, name: str, res: dict, data, t_r: float, d_raw, snr, n_all: int,
+            fd_threshold: float) -> dict:
+    """One row of the per-run QC table (run-level columns repeated per strategy)."""
+    meta, fd, n_kept, n_vol = res["meta"], res["fd"], len(res["mask"]), data.shape[1]
+    return {
+        "stem": row["stem"], "sub": row["sub"], "ses": row.get("ses", ""), "task": row.get("task", ""),
+        "run": row.get("run", ""), "space": row.get("space", ""), "kind": row["kind"],
+        "strategy": name, "t_r": t_r, "n_volumes": n_vol, "n_kept": n_kept,
+        "fraction_kept": n_kept / n_vol, "minutes_kept": n_kept * t_r / 60.0,
+        "excluded": bool(meta["Excluded"]), "exclusion_reason": meta["ExclusionReason"],
+        "fd_mean": float(np.mean(fd)) if fd is not None else np.nan,
+        "fd_max": float(np.max(fd)) if fd is not None else np.nan,
+        "fd_n_above": int((fd > fd_threshold).sum()) if fd is not None else np.nan,
+        "dvars_median_raw": float(np.nanmedian(d_raw)),
+        "dvars_median_clean": float(np.nanmedian(res["dvars"])) if not meta["Excluded"] else np.nan,
+        "tsnr_median": snr, "n_units": n_all, "n_units_dvars": data.shape[0]}
+
+
+def _write_qc_table(rows: list, out_tsv, fd_threshold: float, source: str) -> None:
+    write_tsv(pd.DataFrame(rows), out_tsv, "fMRI QC: one row per run and denoising strategy.", columns={
         "fraction_kept": "volumes kept / volumes", "minutes_kept": "kept volumes x TR (min)",
         "fd_mean": "mean framewise displacement (mm; n/a without motion confounds)",
         "fd_max": "maximum framewise displacement (mm)",
@@ -451,10 +463,45 @@ def run_qc(row: dict, strategies: dict, regressor_tsvs: dict, out_tsv, out_png, 
         "tsnr_median": "median temporal SNR (mean / SD over time; n/a for mean-centred input)",
         "n_units": "voxels / vertices (non-constant) or regions used for tSNR",
         "n_units_dvars": "evenly spaced voxels / vertices used for DVARS and the carpets"},
-        sources=[row["bold"] or row["timeseries"]])
+        sources=[source])
+
+
+def run_qc(row: dict, strategies: dict, regressor_tsvs: dict, settings, out_tsv, out_png,
+           out_figure=None, raw_tsv: str = "") -> None:
+    """QC of one run: FD and DVARS summaries, tSNR, fraction kept, carpet plots, QC panels.
+
+    One TSV row per strategy (run-level columns repeated). tSNR uses every non-constant
+    voxel / vertex. DVARS and the carpets use at most ``settings.max_units`` evenly spaced
+    voxels / vertices (region data for ready time series), before and after each strategy's
+    cleaning (standardization off, so both are in the data's units). ``out_figure`` (optional)
+    gets the panels of :func:`neuroflow.fmri.qc.plot_run_qc` (FD/DVARS over time, kept and
+    censored volumes, tSNR distribution, confound correlations) for the subject's QC page.
+    ``settings`` is a :class:`neuroflow.fmri.qc.QCSettings`.
+    """
+    from neuroflow.fmri.confounds import dvars, tsnr, tsnr_values
+    from neuroflow.fmri.qc import plot_carpets, plot_run_qc
+
+    data, t_r, unit_name = _qc_units(row, raw_tsv, settings.t_r_tolerance)
+    snr, n_all = tsnr(data), data.shape[0]
+    snr_values = tsnr_values(data) if np.isfinite(snr) else None
+    global_signal = data.mean(axis=0)
+    data = data[np.linspace(0, n_all - 1, min(settings.max_units, n_all)).round().astype(int)]
+    d_raw = dvars(data)
+    results = {name: _qc_strategy(data, t_r, strategies[name], regressor_tsvs[name])
+               for name in sorted(strategies)}
+    fd = next((r["fd"] for r in reversed(results.values()) if r["fd"] is not None), None)
+    rows = [_qc_row(row, name, res, data, t_r, d_raw, snr, n_all, settings.fd_threshold)
+            for name, res in results.items()]
+    _write_qc_table(rows, out_tsv, settings.fd_threshold, row["bold"] or row["timeseries"])
     title = f"{row['stem']} ({unit_name}, TR {t_r:g} s)"
-    plot_carpets(data, cleaned, t_r, title, out_png, fd=fd, dvars_raw=d_raw, max_rows=carpet_rows,
-                 unit_name=unit_name)
+    plot_carpets(data, {k: r["cleaned"] for k, r in results.items()}, t_r, title, out_png, fd=fd,
+                 dvars_raw=d_raw, max_rows=settings.carpet_rows, unit_name=unit_name)
+    if out_figure:
+        widest = max(results.values(), key=lambda r: r["regressors"].shape[1])
+        plot_run_qc(t_r, {"fd": fd, "dvars_raw": d_raw,
+                          "dvars": {k: r["dvars"] for k, r in results.items()}},
+                    {k: r["kept"] for k, r in results.items()}, snr_values, widest["regressors"],
+                    global_signal, title, out_figure, settings.fd_threshold)
 
 
 # --------------------------------------------------------------------------- group
@@ -471,8 +518,11 @@ def read_qc_table(path) -> pd.DataFrame:
                        dtype={c: str for c in LABEL_COLUMNS if c in header})
 
 
-def run_group(qc_tsvs, denoised_tsvs, results_dir, out_qc, out_excluded, out_index, out_png) -> None:
-    """Group tables: all QC rows, the excluded runs, and the index of region time series."""
+def run_group(qc_tsvs, denoised_tsvs, results_dir, out_qc, out_excluded, out_index, out_png,
+              out_page=None, outlier_mads: float | None = None) -> None:
+    """Group tables: all QC rows, the excluded runs, the index of region time series, and
+    (``out_page``) the group QC page flagging outlier runs (mean FD or median tSNR beyond
+    the median +- ``outlier_mads`` scaled MADs), linked to the subject pages."""
     from neuroflow.fmri.index import parse_entities
     from neuroflow.fmri.qc import plot_group_qc
 
@@ -507,3 +557,7 @@ def run_group(qc_tsvs, denoised_tsvs, results_dir, out_qc, out_excluded, out_ind
         title += (f"\n{len(with_empty)} run x atlas x strategy file(s) with empty regions left out "
                   "(column n_empty_regions of desc-timeseries_index.tsv)")
     plot_group_qc(qc, out_png, title=title)
+    if out_page:
+        from neuroflow.fmri.report import group_qc_page
+
+        group_qc_page(qc, results_dir, out_page, outlier_mads)

@@ -5,7 +5,8 @@ Order of operations follows nilearn's label maskers: region signals are extracte
 (detrend, confound regression, filtering, standardization, censoring). Because the
 extraction is shared by every strategy and the confounds by every atlas, each is computed
 once per run; the result equals ``NiftiLabelsMasker(...).fit_transform(img, confounds,
-sample_mask)`` (checked in the tests).
+sample_mask)`` (checked in the tests). Region means are one sparse (regions x units) product
+over data read once.
 """
 
 from __future__ import annotations
@@ -15,17 +16,62 @@ import numpy as np
 CLEAN_KEYS = ("detrend", "standardize", "standardize_confounds", "low_pass", "high_pass", "filter")
 
 
-def parcellate_volume(img, atlas_path: str, names: dict | None = None):
-    """Mean BOLD signal of each label of a volumetric atlas (nilearn NiftiLabelsMasker).
+def _label_means(data: np.ndarray, labels: np.ndarray):
+    """Mean of the rows of ``data`` under each non-zero label.
+
+    Parameters
+    ----------
+    data : ndarray, shape (n_units, n_volumes)
+    labels : ndarray of int, shape (n_units,)
+        0 = no region.
+
+    Returns
+    -------
+    means : ndarray, shape (n_volumes, n_regions)
+        NaN for a label without any unit.
+    ids : list of int
+        The labels, sorted.
+    counts : ndarray of int, shape (n_regions,)
+    """
+    ids, inverse = np.unique(labels, return_inverse=True)
+    keep = ids != 0
+    n_regions = int(keep.sum())
+    region = np.where(keep, np.cumsum(keep) - 1, n_regions)[inverse]  # background -> n_regions
+    counts = np.bincount(region, minlength=n_regions + 1)[:n_regions]
+    by_time = data.T
+    if by_time.flags.c_contiguous:  # time-major in memory (as read from the files): one pass a volume
+        sums = np.empty((by_time.shape[0], n_regions))
+        for t, volume in enumerate(by_time):
+            sums[t] = np.bincount(region, weights=volume, minlength=n_regions + 1)[:n_regions]
+    else:
+        from scipy import sparse
+
+        units = np.flatnonzero(region < n_regions)
+        member = sparse.csr_matrix((np.ones(units.size), (region[units], units)),
+                                   shape=(n_regions, labels.size))
+        sums = np.asarray(member @ data).T
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = sums / counts
+    return means, [int(i) for i in ids[keep]], counts
+
+
+def parcellate_volume(img, atlas_path: str, names: dict | None = None, data: np.ndarray | None = None):
+    """Mean BOLD signal of each label of a volumetric atlas (NiftiLabelsMasker's mean).
+
+    As nilearn's ``NiftiLabelsMasker(resampling_target="data", strategy="mean")``: the atlas
+    is resampled to the data grid (nearest neighbour) and every voxel under a label counts;
+    a label that vanishes on the data grid gives no region.
 
     Parameters
     ----------
     img : 4D Nifti1Image or path
     atlas_path : str
-        Integer label image (0 = background), resampled to the data grid (nearest) by
-        nilearn when the grids differ.
+        Integer label image (0 = background).
     names : dict, optional
         Label value -> region name.
+    data : ndarray, shape (n_voxels, n_volumes), optional
+        ``img``'s data already read, every voxel of the grid in Fortran order
+        (:func:`neuroflow.fmri.images.load_bold` with ``all_voxels=True``).
 
     Returns
     -------
@@ -35,27 +81,20 @@ def parcellate_volume(img, atlas_path: str, names: dict | None = None):
         Voxels per region on the data grid.
     """
     import nibabel as nib
-    from nilearn.image import resample_to_img
-    from nilearn.maskers import NiftiLabelsMasker
+    from nilearn.image import resample_img
 
+    img = nib.load(img) if isinstance(img, (str, bytes)) or hasattr(img, "__fspath__") else img
     atlas = nib.load(atlas_path)
     if len(atlas.shape) != 3:
         raise ValueError(f"atlas {atlas_path}: expected a 3D label image, got shape {atlas.shape}")
-    masker = NiftiLabelsMasker(labels_img=atlas, standardize=None, detrend=False,
-                               resampling_target="data", strategy="mean", keep_masked_labels=False,
-                               dtype="float64")
-    signals = masker.fit_transform(img)
-    on_grid = resample_to_img(atlas, img, interpolation="nearest", copy_header=True,
-                              force_resample=True)
-    lab = np.asarray(on_grid.dataobj).astype(np.int64).ravel()
-    ids = [int(i) for i in np.unique(lab) if i != 0]
-    if len(ids) != signals.shape[1]:
-        raise ValueError(f"atlas {atlas_path}: {len(ids)} labels on the data grid but nilearn "
-                         f"returned {signals.shape[1]} signals")
+    on_grid = resample_img(atlas, target_affine=img.affine, target_shape=img.shape[:3],
+                           interpolation="nearest", copy_header=True, force_resample=True)
+    lab = np.asarray(on_grid.dataobj).round().astype(np.int64).ravel(order="F")
+    if data is None:
+        data = np.asarray(img.dataobj, dtype=np.float64).reshape(lab.size, -1, order="F")
+    signals, ids, counts = _label_means(data, lab)
     names = names or {}
-    counts = np.bincount(lab)
-    return (np.asarray(signals, dtype=np.float64), [names.get(i, f"label-{i}") for i in ids],
-            [int(counts[i]) for i in ids])
+    return signals, [names.get(i, f"label-{i}") for i in ids], [int(c) for c in counts]
 
 
 def parcellate_surface(data: np.ndarray, labels: np.ndarray, names: dict | None = None,
@@ -74,6 +113,7 @@ def parcellate_surface(data: np.ndarray, labels: np.ndarray, names: dict | None 
     Returns
     -------
     signals : ndarray, shape (n_volumes, n_regions)
+        NaN for a label whose vertices are all outside ``mask``.
     labels : list of str
     n_units : list of int
     """
@@ -81,18 +121,15 @@ def parcellate_surface(data: np.ndarray, labels: np.ndarray, names: dict | None 
     if labels.shape[0] != data.shape[0]:
         raise ValueError(f"atlas has {labels.shape[0]} vertices but the data have {data.shape[0]}")
     ids = [int(i) for i in np.unique(labels) if i != 0]
-    use = labels.copy()
-    if mask is not None:
-        use[~mask] = 0
-    index = np.searchsorted(ids, use)
-    valid = use != 0
-    counts = np.bincount(index[valid], minlength=len(ids)).astype(np.float64)
-    sums = np.zeros((len(ids), data.shape[1]))
-    np.add.at(sums, index[valid], data[valid])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        means = sums / counts[:, None]
+    use = labels if mask is None else np.where(mask, labels, 0)
+    means, found, counts = _label_means(data, use)
+    out = np.full((data.shape[1], len(ids)), np.nan)
+    full_counts = np.zeros(len(ids), dtype=np.int64)
+    where = np.searchsorted(ids, found)
+    out[:, where] = means
+    full_counts[where] = counts
     names = names or {}
-    return means.T, [names.get(i, f"label-{i}") for i in ids], [int(c) for c in counts]
+    return out, [names.get(i, f"label-{i}") for i in ids], [int(c) for c in full_counts]
 
 
 def denoise(signals: np.ndarray, t_r: float, regressors=None, sample_mask=None, **clean) -> np.ndarray:
