@@ -1,6 +1,13 @@
 """Benchmark of the topological-RSA statistics, side by side with rsatoolbox 0.3.2.
 
 Prints, from one run:
+  0. the geodesic transform alone (issue 19: >= 10x rsatoolbox with identical values) at
+     60, 400 and 1,000 conditions: ms per RDM for ours (geodesic_distances, one RDM: the
+     pruned exact shortest paths of neuroflow.rsa._geodesic) and for rsatoolbox's
+     geodesic_transform (networkx Floyd-Warshall) on the same RGTM, their ratio and the
+     largest absolute difference of the distances (and whether the disconnected pairs
+     agree), for two RDM shapes (10-d Gaussian points; a noisy ring, whose geodesics take
+     many hops) and three (l, u); best of 3 runs each, machine load printed;
   1. seconds (and peak MiB) per RDM comparison at 100 and 1,000 conditions: two random
      RDMs are transformed into a statistic and compared (Pearson r); ours (a
      NumPy RGTM with per-RDM quantiles + batched Floyd-Warshall geodesics, scipy csgraph
@@ -14,7 +21,7 @@ Prints, from one run:
      seconds per identification, and whether the accuracies agree;
   3. wall time of the stage's default demo through Snakemake (--cores 2), warm cache.
 
-Usage: python bench/bench_trsa.py [--skip-1000] [--skip-demo]
+Usage: python bench/bench_trsa.py [--skip-1000] [--skip-demo] [--geodesic-only]
 """
 
 from __future__ import annotations
@@ -85,6 +92,59 @@ def reference(vectors, stat):
     return rdms.get_vectors(), r
 
 
+def rgtm_of(design: str, n: int, lower: float, upper: float) -> np.ndarray:
+    """One RGTM (1, n_pairs) of random points: 10-d Gaussian, or a noisy ring."""
+    from scipy.spatial.distance import pdist
+
+    from neuroflow.rsa.transforms import geotopological
+
+    rng = np.random.default_rng(0)
+    if design == "gauss10":
+        points = rng.normal(size=(n, 10))
+    else:
+        angle = np.linspace(0, 2 * np.pi, n, endpoint=False)
+        points = np.c_[np.cos(angle), np.sin(angle)] + rng.normal(0, 0.05, (n, 2))
+    return geotopological(pdist(points)[None], lower, upper)
+
+
+def best_of(fn, repeats: int = 3):
+    fn()                                               # compile / import / cache
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return min(times), out
+
+
+def part0(sizes):
+    import os
+
+    from rsatoolbox.rdm import RDMs, geodesic_transform
+
+    from neuroflow.rsa.transforms import geodesic_distances
+
+    print(f"0. geodesic transform, one RDM (uptime: {os.getloadavg()[0]:.2f} "
+          f"{os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} load, {os.cpu_count()} CPUs)")
+    print(f"{'n_cond':>6} {'rdm':<8} {'(l, u)':<12} {'ours ms':>9} {'rsatb ms':>9} "
+          f"{'ratio':>7} {'max |diff|':>10} {'inf agree':>9}")
+    worst = np.inf
+    for n in sizes:
+        for design in ("gauss10", "ring"):
+            for lower, upper in ((0.1, 0.9), (0.45, 0.55), (0.0, 1.0)):
+                gt = rgtm_of(design, n, lower, upper)
+                t1, ours = best_of(lambda gt=gt: geodesic_distances(gt, zero_edges="drop"))
+                t2, ref = best_of(lambda gt=gt: geodesic_transform(RDMs(gt.copy())).get_vectors())
+                finite = np.isfinite(ref)
+                diff = float(np.max(np.abs(ours[finite] - ref[finite]), initial=0.0))
+                agree = bool((np.isinf(ours) == np.isinf(ref)).all())
+                worst = min(worst, t2 / t1)
+                print(f"{n:>6} {design:<8} {f'({lower}, {upper})':<12} {t1 * 1e3:>9.2f} "
+                      f"{t2 * 1e3:>9.2f} {t2 / t1:>7.1f} {diff:>10.1e} {str(agree):>9}",
+                      flush=True)
+    print(f"smallest ratio rsatoolbox / ours: {worst:.1f} (target >= 10)\n")
+
+
 def part1(sizes):
     print("1. seconds / peak MiB per RDM comparison (2 RDMs transformed + Pearson r)")
     print(f"{'n_cond':>6} {'statistic':<18} {'ours s':>8} {'rsatb s':>8} {'time ratio':>10} "
@@ -92,8 +152,8 @@ def part1(sizes):
     for n in sizes:
         vectors = random_rdms(n)
         for stat in STATS:
-            t1, m1, (v1, r1) = measure(lambda: ours(vectors, stat))
-            t2, m2, (v2, r2) = measure(lambda: reference(vectors, stat))
+            t1, m1, (v1, r1) = measure(lambda v=vectors, s=stat: ours(v, s))
+            t2, m2, (v2, r2) = measure(lambda v=vectors, s=stat: reference(v, s))
             diff = float(np.max(np.abs(v1 - v2)))
             print(f"{n:>6} {stat.name:<18} {t1:>8.3f} {t2:>8.3f} {t1 / t2:>10.3f} "
                   f"{m1:>8.1f} {m2:>9.1f} {m1 / max(m2, 1e-9):>9.2f} {diff:>10.2e} "
@@ -158,6 +218,9 @@ def part3():
 
 
 if __name__ == "__main__":
+    part0([60, 400] if "--skip-1000" in sys.argv else [60, 400, 1000])
+    if "--geodesic-only" in sys.argv:
+        sys.exit(0)
     part1([100] if "--skip-1000" in sys.argv else [100, 1000])
     part2()
     if "--skip-demo" not in sys.argv:

@@ -107,22 +107,56 @@ def test_rgtm_with_lower_equal_upper_is_a_threshold_graph(random_rdms):
     assert not np.isnan(out).any()                         # rsatoolbox alone gives 0/0 here
 
 
-def test_geodesic_drop_equals_rsatoolbox_geodesic_transform(random_rdms):
+@pytest.mark.parametrize("method", ["batched", "pruned"])
+def test_geodesic_drop_equals_rsatoolbox_geodesic_transform(random_rdms, method):
     gt = geotopological(random_rdms, 0.1, 0.7)
-    ours = geodesic_distances(gt, zero_edges="drop")
+    ours = geodesic_distances(gt, zero_edges="drop", method=method)
     ref = geodesic_transform(RDMs(gt)).get_vectors()
     np.testing.assert_array_equal(np.isinf(ours), np.isinf(ref))
     finite = np.isfinite(ref)
     np.testing.assert_allclose(ours[finite], ref[finite], atol=1e-12)
 
 
+@pytest.mark.parametrize("method", ["batched", "pruned"])
 @pytest.mark.parametrize("zero_edges", ["drop", "keep"])
-def test_batched_floyd_warshall_equals_scipy_csgraph(random_rdms, zero_edges):
+def test_floyd_warshall_and_pruned_paths_equal_scipy_csgraph(random_rdms, zero_edges, method):
     gt = geotopological(random_rdms, 0.05, 0.6)
-    batched = geodesic_distances(gt, zero_edges, method="batched")
+    ours = geodesic_distances(gt, zero_edges, method=method)
     scipy_ = geodesic_distances(gt, zero_edges, method="scipy")
-    np.testing.assert_array_equal(np.isinf(batched), np.isinf(scipy_))
-    np.testing.assert_allclose(batched[np.isfinite(batched)], scipy_[np.isfinite(scipy_)],
+    np.testing.assert_array_equal(np.isinf(ours), np.isinf(scipy_))
+    np.testing.assert_allclose(ours[np.isfinite(ours)], scipy_[np.isfinite(scipy_)],
+                               atol=1e-12)
+
+
+def ring_graph(n=120, seed=0):
+    """Rank-scaled distances of a noisy ring: geodesics of many hops (the hard case)."""
+    from scipy.spatial.distance import pdist
+
+    rng = np.random.default_rng(seed)
+    angle = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    points = np.c_[np.cos(angle), np.sin(angle)] + rng.normal(0, 0.05, (n, 2))
+    return squareform(rank_minmax(pdist(points)[None])[0])
+
+
+def test_pruned_paths_are_exact_on_long_chains_and_disconnected_graphs():
+    from scipy.sparse.csgraph import shortest_path
+
+    from neuroflow.rsa._geodesic import _correct_rows, _csr, pruned_shortest_paths
+
+    graph = ring_graph() + 0.01                         # no zero lengths (scipy: no edge)
+    graph[graph > 0.3] = np.inf                         # only short edges: long chains
+    graph[:60, 60:] = graph[60:, :60] = np.inf          # and two components
+    expected = shortest_path(np.where(np.isinf(graph), 0, graph), directed=False)
+    got = pruned_shortest_paths(graph)
+    np.testing.assert_array_equal(np.isinf(got), np.isinf(expected))
+    np.testing.assert_allclose(got[np.isfinite(got)], expected[np.isfinite(expected)],
+                               atol=1e-12)
+    # the Dijkstra fallback of rows with long improvement chains gives the same rows
+    bounds = np.where(np.eye(len(graph)) > 0, 0.0, graph)
+    finite = np.isfinite(graph) & ~np.eye(len(graph), dtype=bool)
+    redone = _correct_rows(bounds, *_csr(np.where(finite, graph, np.inf), finite), 0)
+    assert redone == len(graph)
+    np.testing.assert_allclose(bounds[np.isfinite(bounds)], expected[np.isfinite(expected)],
                                atol=1e-12)
 
 

@@ -1,8 +1,9 @@
 # Stage 'trsa': topological RSA (Lin & Kriegeskorte 2023; issue 8).
 # Real data: Haxby 2001 subject 1 (crossnobis RDM, category models) and a head-direction
 # population (ring vs line; the activity stage's units file of trsa.headdirection.recording).
-# Simulation: network instances trained from different seeds,
-# whose layers are identified across instances per statistic as RDM noise grows.
+# Simulation: network instances trained from different seeds, whose layers are identified
+# across instances; the claim table compares topology- with geometry-sensitive families at
+# every noise level (the authors' protocol) and under two sensitivity noise models.
 
 
 if is_activated("trsa"):
@@ -187,6 +188,13 @@ if is_activated("trsa"):
                 ),
                 samples=f"{TRSA_GROUP}/desc-familysamples_identification.tsv",
                 tests=f"{TRSA_GROUP}/desc-familytests_identification.tsv",
+                claims=report(
+                    f"{TRSA_GROUP}/desc-claims_identification.tsv",
+                    caption="../report/trsa_claims_table.rst",
+                    category=TRSA_CATEGORY,
+                    labels={"data": "identification", "item": "claim table"},
+                ),
+                selection=f"{TRSA_GROUP}/desc-selection_identification.tsv",
                 fig_noise=report(
                     f"{TRSA_GROUP}/desc-noise_identification.png",
                     caption="../report/trsa_noise.rst",
@@ -205,17 +213,17 @@ if is_activated("trsa"):
                     category=TRSA_CATEGORY,
                     labels={"data": "identification", "item": "families"},
                 ),
+                fig_claims=report(
+                    f"{TRSA_GROUP}/desc-claims_identification.png",
+                    caption="../report/trsa_claims.rst",
+                    category=TRSA_CATEGORY,
+                    labels={"data": "identification", "item": "families by noise"},
+                ),
             log:
                 f"{LOGS}/trsa/identification.log",
             params:
                 statistics=TRSA["statistics"],
-                noise_levels=TRSA_IDENT["noise_levels"],
-                n_repeats=TRSA_IDENT["n_repeats"],
-                grid_resolution=TRSA_IDENT["grid_resolution"],
-                grid_noise_levels=TRSA_IDENT["grid_noise_levels"],
-                family_samples=TRSA_IDENT["family_samples"],
-                n_boot=TRSA_IDENT["n_boot"],
-                family_noise_level=TRSA_IDENT["family_noise_level"],
+                identification={k: v for k, v in TRSA_IDENT.items() if k != "rdms"},
                 zero_edges=TRSA["zero_edges"],
                 random_state=TRSA["random_state"],
             threads: 1
@@ -422,6 +430,13 @@ if is_activated("trsa"):
                 ),
                 samples=f"{TRSA_TASK_PREFIX}_desc-familysamples_identification.tsv",
                 tests=f"{TRSA_TASK_PREFIX}_desc-familytests_identification.tsv",
+                claims=report(
+                    f"{TRSA_TASK_PREFIX}_desc-claims_identification.tsv",
+                    caption="../report/trsa_claims_table.rst",
+                    category=TRSA_CATEGORY,
+                    labels={"data": "task fMRI {tgroup}", "item": "claim table"},
+                ),
+                selection=f"{TRSA_TASK_PREFIX}_desc-selection_identification.tsv",
                 fig_noise=report(
                     f"{TRSA_TASK_PREFIX}_desc-noise_identification.png",
                     caption="../report/trsa_noise.rst",
@@ -440,17 +455,17 @@ if is_activated("trsa"):
                     category=TRSA_CATEGORY,
                     labels={"data": "task fMRI {tgroup}", "item": "families"},
                 ),
+                fig_claims=report(
+                    f"{TRSA_TASK_PREFIX}_desc-claims_identification.png",
+                    caption="../report/trsa_claims.rst",
+                    category=TRSA_CATEGORY,
+                    labels={"data": "task fMRI {tgroup}", "item": "families by noise"},
+                ),
             log:
                 f"{LOGS}/trsa/{{tgroup}}_identification.log",
             params:
                 statistics=TRSA["statistics"],
-                noise_levels=TRSA_IDENT["noise_levels"],
-                n_repeats=TRSA_IDENT["n_repeats"],
-                grid_resolution=TRSA_IDENT["grid_resolution"],
-                grid_noise_levels=TRSA_IDENT["grid_noise_levels"],
-                family_samples=TRSA_IDENT["family_samples"],
-                n_boot=TRSA_IDENT["n_boot"],
-                family_noise_level=TRSA_IDENT["family_noise_level"],
+                identification={k: v for k, v in TRSA_IDENT.items() if k != "rdms"},
                 zero_edges=TRSA["zero_edges"],
                 random_state=TRSA["random_state"],
             wildcard_constraints:

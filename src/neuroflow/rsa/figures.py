@@ -171,11 +171,51 @@ def plot_families(table: pd.DataFrame, path, chance: float, title: str) -> None:
         sub = sub.set_index("family").reindex(order)
         x = np.arange(len(order))
         ax.bar(x, sub["accuracy_mean"], yerr=sub["bootstrap_sd"], capsize=3,
-               color=["0.3"] + ["C%d" % i for i in range(len(order) - 1)])
+               color=["0.3"] + [f"C{i}" for i in range(len(order) - 1)])
         ax.axhline(chance, color="0.5", ls="--", lw=0.8)
         ax.set_xticks(x, [FAMILY_LABELS[f].split(" (")[0] for f in order], rotation=30,
                       ha="right", fontsize=7)
         ax.set_title(f"{KIND_LABEL[kind]} families vs plain RDM", fontsize=9)
         ax.set_ylim(0, 1.02)
     axes[0, 0].set_ylabel("identification accuracy (mean of sampled (l, u)) +- bootstrap SD")
+    _finish(plt, fig, path, title)
+
+
+def plot_claims(summary: pd.DataFrame, claims: pd.DataFrame, path, chance: float, contrast,
+                title: str) -> None:
+    """Contrasted families (bootstrap 95 % band) and the plain RDM against noise level.
+
+    One row per statistic kind, one column per noise model; the dotted line is the 95th
+    percentile of the label-permutation null, the dashed one chance.
+    """
+    plt = _pyplot()
+    models = list(dict.fromkeys(claims["noise_model"]))
+    kinds = list(dict.fromkeys(claims["kind"]))
+    fig, axes = plt.subplots(len(kinds), len(models), figsize=(4.2 * len(models),
+                             3.4 * len(kinds) + 0.4), sharey=True, constrained_layout=True,
+                             squeeze=False)
+    for r, kind in enumerate(kinds):
+        for c, model in enumerate(models):
+            ax = axes[r, c]
+            sub = summary[summary["noise_model"] == model]
+            for k, fam in enumerate(contrast):
+                rows = sub[(sub["kind"] == kind) & (sub["family"] == fam)].sort_values(
+                    "noise_level")
+                ax.plot(rows["noise_level"], rows["accuracy_mean"], marker="o", ms=3,
+                        color=f"C{k}", label=FAMILY_LABELS[fam].split(" (")[0])
+                ax.fill_between(rows["noise_level"], rows["ci_low"], rows["ci_high"],
+                                color=f"C{k}", alpha=0.2, lw=0)
+            plain = sub[sub["family"] == "plain"].sort_values("noise_level")
+            ax.plot(plain["noise_level"], plain["accuracy_mean"], color="k", ls="--",
+                    marker="s", ms=3, label="plain RDM (extra baseline)")
+            cl = claims[(claims["noise_model"] == model) & (claims["kind"] == kind)]
+            ax.plot(cl["noise_level"], cl["null_p95"], color="0.5", ls=":", lw=1,
+                    label="null 95th percentile")
+            ax.axhline(chance, color="0.5", ls="--", lw=0.8)
+            ax.set_ylim(0, 1.02)
+            ax.set_title(f"{KIND_LABEL[kind]}, {model} noise", fontsize=9)
+            ax.set_xlabel("noise level (SD units of the model)")
+            if c == 0:
+                ax.set_ylabel("identification accuracy (band: bootstrap 95 %)")
+            ax.legend(fontsize=6)
     _finish(plt, fig, path, title)

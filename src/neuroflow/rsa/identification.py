@@ -17,6 +17,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from neuroflow.rsa.noise import add_rdm_noise
+
+__all__ = ["add_rdm_noise", "loo_identification", "nearest_centroid", "bootstrap_samples",
+           "bootstrap_identification", "fast_bootstrap", "loo_correct_from_gram",
+           "paired_bootstrap_test", "noise_curve", "grid_search"]
+
 
 def _check_design(vectors, subjects, labels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     vectors = np.asarray(vectors, dtype=float)
@@ -157,6 +163,131 @@ def bootstrap_identification(vectors, subjects, labels, draws, n_conditions: int
     return out
 
 
+def draw_weights(draws, n_subjects: int, n_conditions: int) -> tuple[np.ndarray, np.ndarray]:
+    """Copies of each subject and of each stimulus pair in every bootstrap draw.
+
+    Subject ids of the draws must be ``0 .. n_subjects - 1`` (as :func:`_design` numbers them).
+
+    Returns
+    -------
+    subject_weights : ndarray, shape (n_boot, n_subjects)
+    pair_weights : ndarray, shape (n_boot, n_pairs)
+        How often each pair occurs among the pairs of the resampled stimuli (pairs of two
+        copies of one stimulus dropped), as the columns :func:`resample` keeps.
+    """
+    idx = pair_index(n_conditions)
+    n_pairs = n_conditions * (n_conditions - 1) // 2
+    subj, pairs = [], []
+    for subject_draw, stimulus_draw in draws:
+        iu = np.triu_indices(len(stimulus_draw), k=1)
+        a, b = stimulus_draw[iu[0]], stimulus_draw[iu[1]]
+        keep = a != b
+        pairs.append(np.bincount(idx[a[keep], b[keep]], minlength=n_pairs))
+        subj.append(np.bincount(np.asarray(subject_draw, dtype=int), minlength=n_subjects))
+    return np.array(subj, dtype=float), np.array(pairs, dtype=float)
+
+
+def weighted_gram(stack: np.ndarray, pair_weights=None) -> np.ndarray:
+    """Inner products of every pair of RDMs over pair-weighted columns.
+
+    Parameters
+    ----------
+    stack : ndarray, shape (n_subjects, n_regions, n_pairs)
+    pair_weights : ndarray, shape (n_pairs,), optional
+        Column multiplicities (default: every column once).
+
+    Returns
+    -------
+    ndarray, shape (n_subjects, n_regions, n_subjects, n_regions)
+    """
+    n_subj, n_reg, n_pair = stack.shape
+    flat = stack.reshape(n_subj * n_reg, n_pair)
+    right = flat if pair_weights is None else flat * pair_weights
+    return (flat @ right.T).reshape(n_subj, n_reg, n_subj, n_reg)
+
+
+def loo_correct_from_gram(gram: np.ndarray, subject_weights) -> np.ndarray:
+    """Leave-one-subject-out nearest-centroid hits from a Gram matrix (no data copies).
+
+    Subject ``s`` (all its copies) is predicted from the centroids of the other subjects'
+    RDMs, each counted ``subject_weights[t]`` times; squared Euclidean distances are expanded
+    into inner products. Distances equal to the smallest within a relative 1e-10 count as
+    ties, which go to the first region, as in :func:`nearest_centroid`. Equal to
+    :func:`bootstrap_identification` on the resampled data (tested). Leading batch axes
+    (one per bootstrap draw) are allowed on both arguments.
+
+    Parameters
+    ----------
+    gram : ndarray, shape (..., n_subjects, n_regions, n_subjects, n_regions)
+        From :func:`weighted_gram`.
+    subject_weights : ndarray, shape (..., n_subjects)
+        Copies of each subject (0 = not in the sample: neither predicted nor training).
+
+    Returns
+    -------
+    ndarray, shape (..., n_subjects, n_regions), bool
+        Whether region ``r`` of subject ``s`` is identified (False where the weight is 0).
+    """
+    k = np.asarray(subject_weights, dtype=float)
+    n_subj, n_reg = gram.shape[-4:-2]
+    s_ix, r_ix = np.arange(n_subj), np.arange(n_reg)
+    same_region = gram[..., :, r_ix, :, r_ix]             # (region, ..., s, t)
+    same_region = np.moveaxis(same_region, 0, -3)         # (..., region, s, t)
+    own = np.moveaxis(gram[..., s_ix, :, s_ix, :], 0, -3)  # (..., s, r, c)
+    a = np.einsum("...cst,...t->...cs", same_region, k)   # (..., region, s)
+    full = np.einsum("...cs,...s->...c", a, k)             # (..., region)
+    others = k.sum(axis=-1, keepdims=True) - k            # copies in each training set
+    denom = np.where(others > 0, others, 1.0)
+    cross = np.einsum("...srtc,...t->...src", gram, k) - k[..., :, None, None] * own
+    diag = np.diagonal(same_region, axis1=-2, axis2=-1)   # (..., region, s)
+    norm = (full[..., None, :] - 2 * k[..., :, None] * np.swapaxes(a, -1, -2)
+            + (k ** 2)[..., :, None] * np.swapaxes(diag, -1, -2))        # (..., s, c)
+    centroid_norm = norm / denom[..., :, None] ** 2
+    dist = -2 * cross / denom[..., :, None, None] + centroid_norm[..., :, None, :]
+    scale = np.abs(np.diagonal(own, axis1=-2, axis2=-1))[..., None] + np.abs(
+        centroid_norm).max(axis=-1)[..., :, None, None]
+    ties = dist <= dist.min(axis=-1, keepdims=True) + 1e-10 * scale
+    predicted = np.where(others[..., :, None] > 0, np.argmax(ties, axis=-1), 0)
+    return (predicted == r_ix) & (k[..., :, None] > 0)
+
+
+def _gram_on(flat: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``flat @ diag(weights) @ flat.T`` over the columns of non-zero weight only."""
+    keep = np.flatnonzero(weights)
+    sub = flat[:, keep]
+    return (sub * weights[keep]) @ sub.T
+
+
+def fast_bootstrap(stack, subject_weights, pair_weights, chunk: int = 64) -> np.ndarray:
+    """Identification accuracy of every bootstrap draw, from weighted Gram matrices.
+
+    Parameters
+    ----------
+    stack : ndarray, shape (n_subjects, n_regions, n_pairs)
+        Transformed RDMs.
+    subject_weights, pair_weights : ndarray
+        From :func:`draw_weights`.
+    chunk : int
+        Draws computed together (memory: chunk x n_rdm x n_pairs floats).
+
+    Returns
+    -------
+    ndarray, shape (n_boot,)
+    """
+    stack = np.asarray(stack, dtype=float)
+    n_subj, n_reg, n_pair = stack.shape
+    flat = stack.reshape(n_subj * n_reg, n_pair)
+    out = np.empty(len(subject_weights))
+    for start in range(0, len(out), chunk):
+        w = pair_weights[start:start + chunk]
+        k = subject_weights[start:start + chunk]
+        gram = np.stack([_gram_on(flat, wb) for wb in w])
+        correct = loo_correct_from_gram(gram.reshape(len(w), n_subj, n_reg, n_subj, n_reg), k)
+        out[start:start + len(w)] = ((correct.sum(axis=-1) * k).sum(axis=-1)
+                                     / (k.sum(axis=-1) * n_reg))
+    return out
+
+
 def paired_bootstrap_test(boot_a, boot_b) -> tuple[float, float, float, float]:
     """Mean difference a - b over paired bootstrap draws, its 95% interval and p-value.
 
@@ -186,15 +317,6 @@ def _design(rdms) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
             np.tile(np.arange(n_reg), n_subj), n_cond)
 
 
-def add_rdm_noise(vectors, level: float, rng: np.random.Generator) -> np.ndarray:
-    """The paper's RDM noise: Gaussian, SD = `level` x SD of all entries; negatives -> 0."""
-    vectors = np.asarray(vectors, dtype=float)
-    if level == 0:
-        return vectors.copy()
-    noisy = vectors + rng.normal(0.0, level * vectors.std(), size=vectors.shape)
-    return np.clip(noisy, 0.0, None)
-
-
 def _stat_row(stat) -> dict:
     return {"statistic": stat.name, "kind": stat.kind, "lower": stat.lower,
             "upper": stat.upper, "family": stat.family}
@@ -209,7 +331,7 @@ def noise_curve(rdms, statistics, noise_levels, n_repeats: int, zero_edges: str 
     rdms : ndarray, shape (n_subjects, n_regions, n_pairs)
     statistics : list of Statistic
     noise_levels : list of float
-        Noise SD in units of the SD of all RDM entries (the paper used 0 to 0.9).
+        Noise SD in units of the SD of all RDM entries (the authors' driver: 0 to 0.4).
     n_repeats : int
         Noise draws per level (one at level 0); every statistic sees the same draws.
 
@@ -265,71 +387,3 @@ def grid_search(rdms, resolution: float, noise_levels, kinds=("rgtm", "rgdm"),
                 rows.append({"noise_level": float(level), **_stat_row(stat),
                              "accuracy": acc})
     return pd.DataFrame(rows)
-
-
-def family_comparison(rdms, n_samples: int, n_boot: int, kinds=("rgtm", "rgdm"),
-                      noise_level: float = 0.0, zero_edges: str = "drop",
-                      random_state: int = 0):
-    """The paper's family comparison with a bootstrap over subjects and stimuli.
-
-    For each family, `n_samples` random (lower, upper) pairs are drawn; each gives an
-    accuracy on the data and on every bootstrap draw (the same draws for all statistics).
-    A family's accuracy is the mean over its pairs; its bootstrap SD is the SD over draws of
-    that mean (the authors' ``ustd``). The plain RDM is the reference.
-
-    Returns
-    -------
-    summary : DataFrame
-        ``kind``, ``family``, ``n_samples``, ``accuracy_mean``, ``bootstrap_mean``,
-        ``bootstrap_sd``, ``ci_low``, ``ci_high``.
-    samples : DataFrame
-        Every sampled statistic with its accuracy and bootstrap mean / SD.
-    tests : DataFrame
-        Paired bootstrap comparisons: every family against the plain RDM and every pair of
-        families of the same kind (``mean_difference`` = a - b, 95 % interval, p-value).
-    """
-    import pandas as pd
-
-    from neuroflow.rsa.transforms import FAMILIES, Statistic, apply_statistic, sample_family
-
-    vectors, subjects, labels, n_cond = _design(rdms)
-    rng = np.random.default_rng(random_state)
-    vectors = add_rdm_noise(vectors, noise_level, rng)
-    draws = bootstrap_samples(subjects, n_cond, n_boot, rng)
-    plan = [("rdm", "plain", [Statistic("rdm")])]
-    for kind in kinds:
-        for family in FAMILIES:
-            pairs = sample_family(family, n_samples, rng)
-            plan.append((kind, family, [Statistic(kind, lo, up) for lo, up in pairs]))
-    sample_rows, summary_rows, boot_means = [], [], {}
-    for kind, family, stats in plan:
-        accs, boots = [], []
-        for stat in stats:
-            transformed = apply_statistic(vectors, stat, zero_edges)
-            acc = loo_identification(transformed, subjects, labels)[0]
-            boot = bootstrap_identification(transformed, subjects, labels, draws, n_cond)
-            accs.append(acc)
-            boots.append(boot)
-            sample_rows.append({**_stat_row(stat), "accuracy": acc,
-                                "bootstrap_mean": float(boot.mean()),
-                                "bootstrap_sd": float(boot.std(ddof=1))})
-        mean_boot = np.mean(boots, axis=0)
-        boot_means[(kind, family)] = mean_boot
-        lo, hi = np.percentile(mean_boot, [2.5, 97.5])
-        summary_rows.append({"kind": kind, "family": family, "n_samples": len(stats),
-                             "noise_level": float(noise_level),
-                             "accuracy_mean": float(np.mean(accs)),
-                             "bootstrap_mean": float(mean_boot.mean()),
-                             "bootstrap_sd": float(mean_boot.std(ddof=1)),
-                             "ci_low": float(lo), "ci_high": float(hi)})
-    test_rows = []
-    keys = list(boot_means)
-    for i, a in enumerate(keys):
-        for b in keys[i + 1:]:
-            if a[0] != b[0] and "rdm" not in (a[0], b[0]):
-                continue
-            diff, lo, hi, p = paired_bootstrap_test(boot_means[a], boot_means[b])
-            test_rows.append({"kind_a": a[0], "family_a": a[1], "kind_b": b[0],
-                              "family_b": b[1], "mean_difference": diff, "ci_low": lo,
-                              "ci_high": hi, "p_value": p, "n_boot": n_boot})
-    return pd.DataFrame(summary_rows), pd.DataFrame(sample_rows), pd.DataFrame(test_rows)

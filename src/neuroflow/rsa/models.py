@@ -87,6 +87,41 @@ def _numpy_seed(seed: int):
         np.random.set_state(state)
 
 
+def _evaluate(fixed, data_rdm, method: str, n_boot: int, random_state: int) -> dict:
+    """rsatoolbox evaluation of fixed models: on all conditions and bootstrapped."""
+    from rsatoolbox.inference import eval_bootstrap_pattern, eval_fixed
+
+    evals = np.atleast_1d(eval_fixed(fixed, data_rdm, method=method).get_means())
+    with _numpy_seed(random_state):
+        result = eval_bootstrap_pattern(fixed, data_rdm, method=method, N=n_boot,
+                                        pattern_descriptor="conds", boot_noise_ceil=False)
+    return {"evals": evals, "boot": result.evaluations.reshape(n_boot, len(fixed)),
+            "p_zero": np.atleast_1d(result.test_zero()),
+            "p_pair": (np.atleast_2d(result.test_pairwise()) if len(fixed) > 1
+                       else np.full((1, 1), np.nan)),
+            "order": np.argsort(-evals)}
+
+
+def _model_row(base: dict, name: str, j, result, missing: str) -> dict:
+    """One table row: model `name` (index `j` among the evaluated ones, None if not)."""
+    row = dict(base, model=name)
+    if j is None:
+        row.update(evaluation=np.nan, bootstrap_mean=np.nan, bootstrap_se=np.nan,
+                   ci_low=np.nan, ci_high=np.nan, p_zero=np.nan, p_vs_best=np.nan,
+                   rank=np.nan, note=missing)
+        return row
+    boot = result["boot"][:, j][np.isfinite(result["boot"][:, j])]
+    lo, hi = np.percentile(boot, [2.5, 97.5]) if len(boot) else (np.nan, np.nan)
+    order = result["order"]
+    best = int(order[0])
+    row.update(evaluation=float(result["evals"][j]), bootstrap_mean=float(np.mean(boot)),
+               bootstrap_se=float(np.std(boot, ddof=1)), ci_low=float(lo), ci_high=float(hi),
+               p_zero=float(result["p_zero"][j]),
+               p_vs_best=np.nan if j == best else float(result["p_pair"][j, best]),
+               rank=int(np.flatnonzero(order == j)[0]) + 1, note="")
+    return row
+
+
 def compare_models(data, models: dict, conditions, statistics, method: str = "corr",
                    n_boot: int = 200, zero_edges: str = "drop", random_state: int = 0,
                    ) -> pd.DataFrame:
@@ -119,7 +154,6 @@ def compare_models(data, models: dict, conditions, statistics, method: str = "co
         (rsatoolbox one-sided t-test against 0), ``p_vs_best`` (rsatoolbox two-sided paired
         t-test against the best model of this statistic), ``rank`` (1 = best), ``note``.
     """
-    from rsatoolbox.inference import eval_bootstrap_pattern, eval_fixed
     from rsatoolbox.model import ModelFixed
     from rsatoolbox.rdm import RDMs
 
@@ -140,38 +174,11 @@ def compare_models(data, models: dict, conditions, statistics, method: str = "co
             ok = []
         fixed = [ModelFixed(names[i], RDMs(tmodels[i][None, :], pattern_descriptors=desc))
                  for i in ok]
-        data_rdm = RDMs(tdata, pattern_descriptors=desc)
-        evals = boot = p_zero = None
-        if fixed:
-            evals = np.atleast_1d(eval_fixed(fixed, data_rdm, method=method).get_means())
-            with _numpy_seed(random_state):
-                result = eval_bootstrap_pattern(fixed, data_rdm, method=method, N=n_boot,
-                                                pattern_descriptor="conds",
-                                                boot_noise_ceil=False)
-            boot = result.evaluations.reshape(n_boot, len(fixed))
-            p_zero = np.atleast_1d(result.test_zero())
-            p_pair = (np.atleast_2d(result.test_pairwise()) if len(fixed) > 1
-                      else np.full((1, 1), np.nan))
-        order = np.argsort(-evals) if evals is not None else []
-        rank = {ok[j]: r + 1 for r, j in enumerate(order)}
-        for i, name in enumerate(names):
-            row = dict(base, model=name)
-            if i in ok:
-                j = ok.index(i)
-                b = boot[:, j][np.isfinite(boot[:, j])]
-                lo, hi = np.percentile(b, [2.5, 97.5]) if len(b) else (np.nan, np.nan)
-                best = int(order[0])
-                row.update(evaluation=float(evals[j]), bootstrap_mean=float(np.mean(b)),
-                           bootstrap_se=float(np.std(b, ddof=1)), ci_low=float(lo),
-                           ci_high=float(hi), p_zero=float(p_zero[j]),
-                           p_vs_best=np.nan if j == best else float(p_pair[j, best]),
-                           rank=rank[i], note="")
-            else:
-                note = ("data constant under this statistic" if np.ptp(tdata) == 0
-                        else "model constant under this statistic")
-                row.update(evaluation=np.nan, bootstrap_mean=np.nan, bootstrap_se=np.nan,
-                           ci_low=np.nan, ci_high=np.nan, p_zero=np.nan, p_vs_best=np.nan,
-                           rank=np.nan, note=note)
-            rows.append(row)
+        result = (_evaluate(fixed, RDMs(tdata, pattern_descriptors=desc), method, n_boot,
+                            random_state) if fixed else None)
+        missing = ("data constant under this statistic" if np.ptp(tdata) == 0
+                   else "model constant under this statistic")
+        rows += [_model_row(base, name, ok.index(i) if i in ok else None, result, missing)
+                 for i, name in enumerate(names)]
     return pd.DataFrame(rows)
 

@@ -170,7 +170,9 @@ def simulate_network_rdms(n_instances: int = 10, conv_channels=(16, 16, 32, 32),
     xarray.Dataset
         ``rdm`` (instance, layer, pair): dissimilarities (1 - Pearson r for
         ``correlation``); ``test_accuracy`` (instance): accuracy on the held-out stimuli;
-        ``final_loss`` (instance); coordinates ``stimulus`` (digit image index in
+        ``final_loss`` (instance); ``activation_<layer>`` (instance, stimulus,
+        unit_<layer>; float32): each layer's responses, for activation-space noise;
+        coordinates ``stimulus`` (digit image index in
         scikit-learn's set, with ``stimulus_class``), ``stimulus_i``/``stimulus_j`` on
         ``pair``. Labelled simulated in its attributes.
     """
@@ -187,7 +189,7 @@ def simulate_network_rdms(n_instances: int = 10, conv_channels=(16, 16, 32, 32),
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # bit-reproducible and polite on shared machines
     try:
-        rdms, accs, losses = [], [], []
+        rdms, accs, losses, activations = [], [], [], []
         for i in range(n_instances):
             net, loss = train_instance(random_state + i, images, classes, train_idx,
                                        conv_channels, fc_units, epochs, batch_size,
@@ -196,6 +198,7 @@ def simulate_network_rdms(n_instances: int = 10, conv_channels=(16, 16, 32, 32),
             accs.append(float(np.mean(acts[-1].argmax(axis=1) == classes[stimuli])))
             losses.append(loss)
             rdms.append([activation_rdm(a, rdm_method) for a in acts])
+            activations.append(acts)
     finally:
         torch.set_num_threads(threads)
     iu = np.triu_indices(len(stimuli), k=1)
@@ -208,6 +211,13 @@ def simulate_network_rdms(n_instances: int = 10, conv_channels=(16, 16, 32, 32),
                 "pair": np.arange(len(iu[0])), "stimulus": stimuli,
                 "stimulus_class": ("stimulus", classes[stimuli]),
                 "stimulus_i": ("pair", stimuli[iu[0]]), "stimulus_j": ("pair", stimuli[iu[1]])})
+    for k, layer in enumerate(layers):
+        name = f"activation_{layer}"
+        ds[name] = (("instance", "stimulus", f"unit_{layer}"),
+                    np.array([a[k] for a in activations], dtype=np.float32))
+        ds[name].attrs.update(units="activation (after ReLU; logits for the output layer)",
+                              description=f"layer {layer}'s response to each stimulus (for "
+                                          "the activation-space noise analysis)")
     ds["rdm"].attrs.update(units=f"{rdm_method} distance (rsatoolbox calc_rdm)",
                            description="upper-triangle RDM vector of the layer's activations "
                                        "to the stimuli (squareform order)")

@@ -8,13 +8,14 @@ partial behind. Simulated data are labelled as such in every output.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from neuroflow.io.haxby import read_haxby
 from neuroflow.io.haxby import require_file as _check_file
-from neuroflow.provenance import package_versions, write_netcdf, write_tsv
+from neuroflow.provenance import package_versions, write_json, write_netcdf, write_tsv
 from neuroflow.resources import sha256_file
 from neuroflow.rsa.transforms import statistic_from_config
 
@@ -237,72 +238,190 @@ def read_rdm_stack(path, variable: str = "rdm"):
                 ds.attrs.get("simulated") == "true")
 
 
-def identification_files(rdm_nc, outputs: dict, *, statistics, noise_levels, n_repeats: int,
-                         grid_resolution: float, grid_noise_levels, family_samples: int,
-                         n_boot: int, family_noise_level: float = 0.0,
-                         zero_edges: str = "drop", random_state: int = 0) -> None:
-    """Identification analyses of an RDM stack: noise curves, (l, u) grid, families.
+def read_activations(path, regions):
+    """Per-layer activations stored beside the RDMs (simulated networks), or None.
 
-    `outputs` maps ``noise``, ``grid``, ``families``, ``samples``, ``tests`` (TSV) and
-    ``fig_noise``, ``fig_grid``, ``fig_families`` (PNG) to paths.
+    Returns
+    -------
+    activations : list of ndarray or None
+        One per region of the stack, shape (n_subjects, n_stimuli, n_units).
+    rdm_method : str
+        The dissimilarity the stack's RDMs were computed with.
     """
-    from neuroflow.rsa import identification as ident
-    from neuroflow.rsa.figures import plot_families, plot_grid, plot_noise_curves
+    import xarray as xr
 
-    stats = _statistics(statistics, "trsa.identification.statistics")
+    with xr.open_dataset(_check_file(path, "RDM stack"), engine="h5netcdf") as ds:
+        names = [f"activation_{r}" for r in regions]
+        if not all(n in ds for n in names):
+            return None, ds.attrs.get("rdm_method", "correlation")
+        return ([ds[n].values.astype(float) for n in names],
+                ds.attrs.get("rdm_method", "correlation"))
+
+
+@dataclass(frozen=True)
+class IdentificationSettings:
+    """Everything the identification rule needs, built once from the validated config."""
+
+    statistics: tuple
+    noise_levels: tuple
+    n_repeats: int
+    grid_resolution: float
+    grid_noise_levels: tuple
+    protocol: object        # neuroflow.rsa.claims.ProtocolSettings (imported when run)
+
+    @classmethod
+    def from_config(cls, trsa: dict) -> IdentificationSettings:
+        """From ``config["trsa"]`` (statistics, identification, zero_edges, random_state)."""
+        from neuroflow.rsa.claims import ProtocolSettings
+
+        ident_cfg = trsa["identification"]
+        return cls(statistics=tuple(_statistics(trsa["statistics"], "trsa.statistics")),
+                   noise_levels=tuple(ident_cfg["noise_levels"]),
+                   n_repeats=ident_cfg["n_repeats"],
+                   grid_resolution=ident_cfg["grid_resolution"],
+                   grid_noise_levels=tuple(ident_cfg["grid_noise_levels"]),
+                   protocol=ProtocolSettings.from_config(trsa))
+
+
+def identification_files(rdm_nc, outputs: dict, settings: IdentificationSettings) -> None:
+    """Identification analyses of an RDM stack: noise curves, (l, u) grid, the claim tables.
+
+    `outputs` maps ``noise``, ``grid``, ``families``, ``samples``, ``tests``, ``claims``,
+    ``selection`` (TSV) and ``fig_noise``, ``fig_grid``, ``fig_families``, ``fig_claims``
+    (PNG) to paths.
+    """
+    from neuroflow.rsa.claims import faithful_comparison, selection_table
+
     rdms, dims, regions, simulated = read_rdm_stack(rdm_nc)
-    chance = 1.0 / len(regions)
-    what = "SIMULATED " if simulated else ""
-    unit = f"{dims[1]} identified across {dims[0]}s"
-    src = [Path(rdm_nc).name]
-    common = {"chance": f"chance accuracy = 1 / {len(regions)} {dims[1]}s"}
-    noise = ident.noise_curve(rdms, stats, noise_levels, n_repeats, zero_edges, random_state)
-    noise["chance"] = chance
+    activations, rdm_method = read_activations(rdm_nc, regions)
+    ctx = _Context(what="SIMULATED " if simulated else "", dims=dims,
+                   unit=f"{dims[1]} identified across {dims[0]}s", src=[Path(rdm_nc).name],
+                   chance=1.0 / len(regions), shape=rdms.shape)
+    _noise_and_grid(rdms, settings, ctx, outputs)
+    result = faithful_comparison(rdms, settings.protocol, activations, rdm_method)
+    for note in result["notes"]:
+        print(f"trsa identification: {note}")
+    selection = selection_table(rdms, settings.protocol)
+    _write_families(result, settings.protocol, ctx, outputs)
+    _write_claims(result, selection, settings.protocol, ctx, outputs)
+
+
+@dataclass(frozen=True)
+class _Context:
+    what: str
+    dims: tuple
+    unit: str
+    src: list
+    chance: float
+    shape: tuple
+
+
+def _noise_and_grid(rdms, settings: IdentificationSettings, ctx: _Context, outputs) -> None:
+    """The descriptive noise curves (configured statistics) and (l, u) heat maps."""
+    from neuroflow.rsa import identification as ident
+    from neuroflow.rsa.figures import plot_grid, plot_noise_curves
+
+    p = settings.protocol
+    noise = ident.noise_curve(rdms, list(settings.statistics), settings.noise_levels,
+                              settings.n_repeats, p.zero_edges, p.random_state)
+    noise["chance"] = ctx.chance
     write_tsv(noise, outputs["noise"],
-              f"{what}leave-one-{dims[0]}-out nearest-centroid identification accuracy "
-              f"({unit}) per statistic as Gaussian noise is added to the RDM entries.",
-              {**STAT_COLUMNS, **common, "noise_level": "noise SD / SD of all RDM entries",
-               "accuracy": "fraction of RDMs whose label is identified (mean over draws)",
-               "accuracy_sd": "SD over noise draws", "n_repeats": "noise draws"}, sources=src)
-    plot_noise_curves(noise, outputs["fig_noise"], chance,
-                      f"{what}{unit}: accuracy vs RDM noise ({rdms.shape[0]} {dims[0]}s, "
-                      f"{rdms.shape[1]} {dims[1]}s)")
-    grid = ident.grid_search(rdms, grid_resolution, grid_noise_levels,
-                             zero_edges=zero_edges, random_state=random_state)
-    write_tsv(grid, outputs["grid"],
-              f"{what}identification accuracy ({unit}) over the (lower, upper) grid "
-              f"(resolution {grid_resolution}).",
-              {**STAT_COLUMNS, "noise_level": "noise SD / SD of all RDM entries",
-               "accuracy": "leave-one-out identification accuracy"}, sources=src)
-    plot_grid(grid, outputs["fig_grid"], f"{what}{unit}: accuracy over (l, u)", chance)
-    summary, samples, tests = ident.family_comparison(
-        rdms, family_samples, n_boot, noise_level=family_noise_level, zero_edges=zero_edges,
-        random_state=random_state)
-    write_tsv(summary, outputs["families"],
-              f"{what}identification accuracy ({unit}) per family of (l, u): mean over "
-              f"{family_samples} random (l, u) per family; bootstrap ({n_boot} draws) over "
-              f"{dims[0]}s and stimuli.",
-              {"kind": "rdm | rgtm | rgdm", "family": STAT_COLUMNS["family"],
-               "n_samples": "random (l, u) pairs of the family",
+              f"{ctx.what}leave-one-{ctx.dims[0]}-out nearest-centroid identification "
+              f"accuracy ({ctx.unit}) per configured statistic as Gaussian noise (the authors' "
+              "pooled model) is added to the RDM entries. Descriptive; the claims rest on the "
+              "family comparison (desc-claims_identification.tsv).",
+              {**STAT_COLUMNS, "chance": f"chance accuracy = 1 / {ctx.shape[1]}",
                "noise_level": "noise SD / SD of all RDM entries",
-               "accuracy_mean": "mean accuracy over the family's (l, u) pairs",
+               "accuracy": "fraction of RDMs whose label is identified (mean over draws)",
+               "accuracy_sd": "SD over noise draws", "n_repeats": "noise draws"},
+              sources=ctx.src)
+    plot_noise_curves(noise, outputs["fig_noise"], ctx.chance,
+                      f"{ctx.what}{ctx.unit}: accuracy vs RDM noise ({ctx.shape[0]} "
+                      f"{ctx.dims[0]}s, {ctx.shape[1]} {ctx.dims[1]}s)")
+    grid = ident.grid_search(rdms, settings.grid_resolution, settings.grid_noise_levels,
+                             zero_edges=p.zero_edges, random_state=p.random_state)
+    write_tsv(grid, outputs["grid"],
+              f"{ctx.what}identification accuracy ({ctx.unit}) over the (lower, upper) grid "
+              f"(resolution {settings.grid_resolution}), one noise draw per level. "
+              "Descriptive: the best cell is chosen on the draw it is scored on (optimistic); "
+              "the held-out choice is in desc-selection_identification.tsv.",
+              {**STAT_COLUMNS, "noise_level": "noise SD / SD of all RDM entries",
+               "accuracy": "leave-one-out identification accuracy"}, sources=ctx.src)
+    plot_grid(grid, outputs["fig_grid"], f"{ctx.what}{ctx.unit}: accuracy over (l, u) "
+              "(best cell optimistic)", ctx.chance)
+
+
+def _write_families(result: dict, p, ctx: _Context, outputs) -> None:
+    """Family summary, every sampled statistic and the paired tests, at every noise level."""
+    from neuroflow.rsa.figures import plot_families
+
+    common = {"noise_model": "pooled | scaled | activation (see the claims table sidecar)",
+              "noise_level": "noise SD in the model's unit (pooled: SD of all RDM entries; "
+                             "scaled: each RDM's SD; activation: each layer's activation SD)"}
+    boot = (f"bootstrap ({p.n_boot} draws) over {ctx.dims[0]}s and stimuli, the same draws "
+            "for every statistic and level")
+    write_tsv(result["summary"], outputs["families"],
+              f"{ctx.what}identification accuracy ({ctx.unit}) per family of (l, u) at every "
+              f"noise level: mean over {p.family_samples} random (l, u) per family; {boot}. "
+              "The bootstrap accuracies are lower than the full-data ones (a resample has "
+              "fewer distinct training subjects).",
+              {**common, "kind": "rdm | rgtm | rgdm", "family": STAT_COLUMNS["family"],
+               "n_samples": "random (l, u) pairs of the family",
+               "accuracy_mean": "mean accuracy over the family's (l, u) pairs (all data)",
                "bootstrap_mean": "mean over bootstrap draws",
                "bootstrap_sd": "SD over bootstrap draws of the family mean",
-               "ci_low": "2.5th percentile", "ci_high": "97.5th percentile"}, sources=src)
-    write_tsv(samples, outputs["samples"], f"{what}every sampled (l, u) statistic of the "
-              "family comparison with its accuracy and bootstrap mean / SD.",
-              {**STAT_COLUMNS, "accuracy": "identification accuracy",
+               "ci_low": "2.5th percentile", "ci_high": "97.5th percentile"}, sources=ctx.src)
+    write_tsv(result["samples"], outputs["samples"], f"{ctx.what}every sampled (l, u) "
+              "statistic of the family comparison with its accuracy and bootstrap mean / SD.",
+              {**common, **STAT_COLUMNS, "accuracy": "identification accuracy",
                "bootstrap_mean": "mean over bootstrap draws",
-               "bootstrap_sd": "SD over bootstrap draws"}, sources=src)
-    write_tsv(tests, outputs["tests"], f"{what}paired bootstrap comparisons of family "
-              "accuracies (same draws for all statistics).",
-              {"mean_difference": "accuracy of a minus b (mean over draws)",
+               "bootstrap_sd": "SD over bootstrap draws"}, sources=ctx.src)
+    write_tsv(result["tests"], outputs["tests"], f"{ctx.what}paired bootstrap comparisons "
+              f"of family accuracies per noise model and level; {boot}.",
+              {**common, "mean_difference": "accuracy of a minus b (mean over draws)",
                "ci_low": "2.5th percentile of the difference",
                "ci_high": "97.5th percentile", "p_value": "two-sided bootstrap p-value "
-               "(2 x smaller tail fraction, >= 1 / n_boot)", "n_boot": "bootstrap draws"},
-              sources=src)
-    plot_families(summary, outputs["fig_families"], chance,
-                  f"{what}{unit}: families of (l, u), noise {family_noise_level:g}")
+               "(2 x smaller tail fraction, >= 1 / n_boot)",
+               "se": "bootstrap SD of the difference", "n_boot": "bootstrap draws"},
+              sources=ctx.src)
+    first = result["summary"]
+    first = first[(first["noise_model"] == "pooled")
+                  & (first["noise_level"] == first["noise_level"].min())]
+    plot_families(first, outputs["fig_families"], ctx.chance,
+                  f"{ctx.what}{ctx.unit}: families of (l, u), noise "
+                  f"{first['noise_level'].min():g} (pooled)")
+
+
+def _write_claims(result: dict, selection, p, ctx: _Context, outputs) -> None:
+    """The claim table (TSV + sidecar with the verdict) and the held-out selection table."""
+    from neuroflow.rsa.claims_table import (
+        SELECTION_COLUMNS,
+        claim_columns,
+        claim_summary,
+        claim_table,
+        protocol_description,
+    )
+    from neuroflow.rsa.figures import plot_claims
+
+    claims = claim_table(result, selection, p)
+    verdict_text = claim_summary(claims, p, result["sd_ratio"])
+    write_tsv(selection, outputs["selection"],
+              f"{ctx.what}held-out choice of (lower, upper): for each held-out {ctx.dims[0]}, "
+              f"the grid pair (resolution {p.selection_resolution}) that identifies best among "
+              f"the other {ctx.dims[0]}s is used to identify it (nested leave-one-out), "
+              "pooled noise.", SELECTION_COLUMNS, sources=ctx.src)
+    write_tsv(claims, outputs["claims"],
+              f"{ctx.what}claim table ({ctx.unit}): the paper's family comparison "
+              f"({p.contrast[0]} minus {p.contrast[1]}) at every noise level of every noise "
+              f"model, with the plain RDM as an extra baseline. {verdict_text}",
+              claim_columns(p.contrast), sources=ctx.src)
+    sidecar_path = Path(outputs["claims"]).with_suffix(".json")
+    sidecar = json.loads(sidecar_path.read_text())
+    sidecar.update({"Verdict": verdict_text, "PooledToWithinSDRatio": result["sd_ratio"],
+                    "Notes": result["notes"], "Protocol": protocol_description(p)})
+    write_json(sidecar, sidecar_path)
+    plot_claims(result["summary"], claims, outputs["fig_claims"], ctx.chance, p.contrast,
+                f"{ctx.what}{ctx.unit}: {p.contrast[0]} vs {p.contrast[1]} families by noise")
 
 
 def check_trsa_config(config: dict, manifest: dict) -> None:
@@ -331,6 +450,14 @@ def check_trsa_config(config: dict, manifest: dict) -> None:
         raise ValueError(f"config key trsa.haxby.dataset: needs 3 files (BOLD, mask, "
                          f"attributes), {cfg['haxby']['dataset']!r} has {n_files}")
     _statistics(cfg["statistics"], "trsa.statistics")
+    ident_cfg = cfg["identification"]          # (checked where given; the schema fills them)
+    if "noise_models" in ident_cfg and "pooled" not in ident_cfg["noise_models"]:
+        raise ValueError("config key trsa.identification.noise_models: must include 'pooled' "
+                         "(the authors' protocol, the primary analysis)")
+    contrast = ident_cfg.get("contrast")
+    if contrast is not None and contrast[0] == contrast[1]:
+        raise ValueError("config key trsa.identification.contrast: two different families "
+                         f"are needed, got {contrast}")
     rdms = cfg["identification"].get("rdms")
     if rdms and not Path(rdms).is_file():
         raise ValueError(f"config key trsa.identification.rdms: file not found: {rdms}")

@@ -251,11 +251,13 @@ def geodesic_distances(weights, zero_edges: str = "drop", method: str = "auto") 
     zero_edges : {"keep", "drop"}
         ``keep``: a weight of 0 is an edge of zero length (the pair is identified).
         ``drop``: a weight of 0 is no edge, as networkx (rsatoolbox, the authors) has it.
-    method : {"auto", "batched", "scipy"}
-        ``scipy``: scipy.sparse.csgraph.shortest_path per RDM (compiled Floyd-Warshall /
-        Dijkstra); ``batched``: Floyd-Warshall in NumPy over the whole stack at once (far
-        less overhead for the many small RDMs of a grid search); ``auto``: batched up to
-        200 conditions. Both give the same distances (tested).
+    method : {"auto", "pruned", "batched", "scipy"}
+        ``pruned``: exact shortest paths on the edges that no shorter path bypasses
+        (:mod:`neuroflow.rsa._geodesic`, numba), per RDM; ``batched``: Floyd-Warshall in
+        NumPy over the whole stack at once (least overhead for stacks of small RDMs);
+        ``auto``: batched for stacks of RDMs of up to 100 conditions, else pruned; ``scipy``:
+        scipy.sparse.csgraph.shortest_path per RDM. All give the same distances (tested,
+        and against rsatoolbox's networkx Floyd-Warshall).
 
     Returns
     -------
@@ -265,8 +267,8 @@ def geodesic_distances(weights, zero_edges: str = "drop", method: str = "auto") 
 
     if zero_edges not in ZERO_EDGES:
         raise ValueError(f"zero_edges must be one of {ZERO_EDGES}, got {zero_edges!r}")
-    if method not in ("auto", "batched", "scipy"):
-        raise ValueError(f"method must be auto, batched or scipy, got {method!r}")
+    if method not in ("auto", "pruned", "batched", "scipy"):
+        raise ValueError(f"method must be auto, pruned, batched or scipy, got {method!r}")
     arr, n_cond = _as_stack(weights, "geodesic weights")
     lo, hi = arr.min(axis=1, keepdims=True), arr.max(axis=1, keepdims=True)
     varies = (hi > lo)[:, 0]
@@ -274,12 +276,20 @@ def geodesic_distances(weights, zero_edges: str = "drop", method: str = "auto") 
     absent = scaled >= 1.0
     if zero_edges == "drop":
         absent |= scaled <= 0.0
+    if method == "auto":
+        method = "batched" if n_cond <= 100 and len(scaled) > 1 else "pruned"
+    out = np.zeros_like(arr)
+    if method == "pruned":
+        from neuroflow.rsa._geodesic import stack_paths  # numba: only here
+
+        out[varies] = stack_paths(scaled, absent, n_cond, 8)
+        return out
     iu = np.triu_indices(n_cond, k=1)
     graphs = np.full((len(scaled), n_cond, n_cond), np.inf)
     graphs[:, iu[0], iu[1]] = np.where(absent, np.inf, scaled)
     graphs[:, iu[1], iu[0]] = graphs[:, iu[0], iu[1]]
     graphs[:, np.arange(n_cond), np.arange(n_cond)] = 0.0
-    if method == "batched" or (method == "auto" and n_cond <= 200):
+    if method == "batched":
         for k in range(n_cond):   # Floyd-Warshall, all RDMs at once
             np.minimum(graphs, graphs[:, :, k, None] + graphs[:, None, k, :], out=graphs)
         dist = graphs
@@ -288,7 +298,6 @@ def geodesic_distances(weights, zero_edges: str = "drop", method: str = "auto") 
 
         dist = np.array([shortest_path(csgraph_from_dense(g, null_value=np.inf),
                                        directed=False) for g in graphs])
-    out = np.zeros_like(arr)
     out[varies] = dist[:, iu[0], iu[1]]
     return out
 
