@@ -8,7 +8,7 @@ are known, so the counts are checked against numpy.histogram bin for bin.
 import json
 import re
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +23,7 @@ from neuroflow.activity.readers import ActivityReadError
 from neuroflow.activity.spikes import read_counts_table, read_nwb_counts
 from neuroflow.bicluster import pipeline as BP
 from neuroflow.bids import BIDSInputError
+from neuroflow.config import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
 #: relative path -> (seed, with epochs, locations from the electrodes table)
@@ -45,7 +46,7 @@ def write_nwb(path: Path, seed: int, epochs: bool, electrodes: bool) -> None:
     from pynwb import NWBHDF5IO, NWBFile
 
     nwb = NWBFile(session_description="test units", identifier=f"test-{seed}",
-                  session_start_time=datetime(2024, 1, 1, tzinfo=timezone.utc))
+                  session_start_time=datetime(2024, 1, 1, tzinfo=UTC))
     if electrodes:
         dev = nwb.create_device(name="probe")
         group = nwb.create_electrode_group(name="shank0", description="shank", location="brain",
@@ -159,7 +160,7 @@ def test_file_without_units_fails_naming_it(tmp_path):
 
     path = tmp_path / "sub-09_ses-1_ecephys.nwb"
     nwb = NWBFile(session_description="empty", identifier="e",
-                  session_start_time=datetime(2024, 1, 1, tzinfo=timezone.utc))
+                  session_start_time=datetime(2024, 1, 1, tzinfo=UTC))
     with NWBHDF5IO(str(path), "w") as io:
         io.write(nwb)
     with pytest.raises(ActivityReadError, match=r"sub-09_ses-1_ecephys\.nwb.*no units table"):
@@ -230,8 +231,6 @@ def test_netcdf_counts_table_reads_like_the_tsv(tmp_path):
 
 
 def test_bicluster_refuses_a_raw_recording_and_says_where_it_moved():
-    from neuroflow.config import ConfigError
-
     cfg = {"activity": {"activate": False},
            "bicluster": {"recordings": {"A2929": {"dataset": "x", "bin_width": 4.0}}}}
     with pytest.raises(ConfigError, match=r"bicluster.recordings.A2929.dataset.*activity.spikes.A2929"):
@@ -293,3 +292,26 @@ def test_bids_traces_route_writes_the_fluorescence_with_its_entities(tmp_path):
         assert json.loads(ds.attrs["entities"]) == {"sub": "03", "ses": "1", "task": "rest"}
     # kind traces: no counts are made of these files
     assert spike_recordings(cohort(root, kind="traces"), {"datasets": {}}) == {}
+
+
+def test_user_bin_width_differing_from_a_counts_table_fails_naming_key_and_file(tmp_path):
+    counts = counts_table(tmp_path / "t.tsv", np.random.default_rng(3))  # bins of 0.5 s
+
+    def spec_for(entry):
+        cfg = {"resources": {"dest": "resources/data"},
+               "activity": {"activate": True, "counts": {"bin_width": 1.0, "t_start": None,
+                                                         "t_stop": None, "angle_series": "ry"},
+                            "spikes": {"tab": {"reader": "table", "path": str(tmp_path / "t.tsv"),
+                                               **entry}}}}
+        return spike_recordings(cfg, {"datasets": {}})["sub-tab"]
+
+    spec = spec_for({"bin_width": 1.0})
+    with pytest.raises(ConfigError, match=r"activity\.spikes\.tab\.bin_width.*t\.tsv.*0\.5 s"):
+        counts_file(spec["files"], spec=spec, citation="", out_nc=tmp_path / "bad.nc")
+    assert not (tmp_path / "bad.nc").exists()
+    # the table's own spacing, or no per-recording key (activity.counts applies to NWB only)
+    for entry in ({"bin_width": 0.5}, {}):
+        spec = spec_for(entry)
+        ds = counts_file(spec["files"], spec=spec, citation="", out_nc=tmp_path / "ok.nc")
+        np.testing.assert_array_equal(ds["counts"].values, counts)
+        assert ds.attrs["bin_width_s"] == 0.5

@@ -18,7 +18,7 @@ from neuroflow.activity.homogenize import (
     to_canonical,
 )
 from neuroflow.activity.readers import read_table
-from neuroflow.homogenize.labels import build_label_map, load_aliases, load_cell_table
+from neuroflow.io.celegans_labels import build_label_map, load_aliases, load_cell_table
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -1,6 +1,6 @@
 """Activity readers on the real pynapple test recordings, on user-style files and on bad files."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -197,7 +197,7 @@ def write_worm_nwb(path: Path, labels: list[str], n_time: int = 400, rate: float
     from pynwb import NWBHDF5IO, NWBFile
     from pynwb.ophys import Fluorescence, ImageSegmentation, OpticalChannel, RoiResponseSeries
 
-    nwb = NWBFile("simulated worm recording", "sim-worm", datetime(2024, 1, 1, tzinfo=timezone.utc))
+    nwb = NWBFile("simulated worm recording", "sim-worm", datetime(2024, 1, 1, tzinfo=UTC))
     device = nwb.create_device("spinning disk")
     channel = OpticalChannel(name="green", description="GCaMP", emission_lambda=525.0)
     plane = nwb.create_imaging_plane(name="head", optical_channel=channel, description="head",

@@ -21,7 +21,7 @@ from neuroflow.activity.structure import (
 )
 from neuroflow.homogenize.connectome import homogenize_source
 from neuroflow.homogenize.consensus import build_consensus
-from neuroflow.homogenize.labels import LabelMap
+from neuroflow.io.celegans_labels import LabelMap
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -139,7 +139,7 @@ def test_unobserved_neurons_are_left_out_of_the_evaluation():
 @pytest.fixture(scope="module")
 def real_inputs(cect_data):
     from neuroflow.activity.funatlas import read_funatlas
-    from neuroflow.homogenize.labels import build_label_map, load_aliases, load_cell_table
+    from neuroflow.io.celegans_labels import build_label_map, load_aliases, load_cell_table
     from neuroflow.io.connectomes import READERS
     from neuroflow.resources import fetch_dataset, load_manifest
 
@@ -165,7 +165,7 @@ def test_anatomy_predicts_propagation_above_chance_but_imperfectly(real_inputs):
     for name in ("white1986whole", "consensus"):
         for pred in ("synapse", "hops"):
             row = wt.loc[(name, pred)]
-            assert 0.5 < row["ci_low"] and row["ci_high"] < 0.75, (name, pred, row.to_dict())
+            assert row["ci_low"] > 0.5 and row["ci_high"] < 0.75, (name, pred, row.to_dict())
         # monosynaptic partners respond more often than pairs 3 synapses apart
         h = hops[(hops.connectome == name) & (hops.strain == "wt")].set_index("hops")
         assert h.loc["1", "fraction_significant"] > 2 * h.loc["3", "fraction_significant"]

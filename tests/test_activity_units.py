@@ -6,7 +6,7 @@ is written; the units file must give back exactly those arrays, and binning it m
 the counts file bin for bin. Later stages name the recording; bad names stop before any job.
 """
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +37,7 @@ def write_nwb(path: Path, angle: bool = True) -> Path:
     from pynwb.behavior import CompassDirection, SpatialSeries
 
     nwb = NWBFile(session_description="units file test", identifier="units-test",
-                  session_start_time=datetime(2024, 1, 1, tzinfo=timezone.utc))
+                  session_start_time=datetime(2024, 1, 1, tzinfo=UTC))
     nwb.add_unit_column(name="location", description="recorded region")
     for train, loc in zip(trains(), ["adn", "ca1", "adn"]):
         nwb.add_unit(spike_times=train, location=loc)

@@ -4,10 +4,10 @@ import mne
 import numpy as np
 import pytest
 
+from neuroflow.devtools import demo_config
 from neuroflow.eeg import features as F
 from neuroflow.eeg.methods import methods_text
 from neuroflow.eeg.preprocess import make_epochs
-from neuroflow.devtools import demo_config
 
 
 def _epochs(data, sfreq=128.0, length=2.0, names=None):
@@ -81,7 +81,6 @@ def test_connectivity_leaves_bands_below_five_cycles_empty():
 
 
 def test_methods_text_names_parameters_and_cites_datasets():
-    import yaml
 
     from neuroflow.devtools import repo_root
     from neuroflow.resources import load_manifest

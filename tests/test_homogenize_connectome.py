@@ -18,7 +18,7 @@ from neuroflow.homogenize.consensus import (
     jaccard_table,
     normalize_weights,
 )
-from neuroflow.homogenize.labels import LabelMap
+from neuroflow.io.celegans_labels import LabelMap
 
 NEURONS = ["A", "B", "C", "D"]
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from neuroflow.homogenize.labels import (
+from neuroflow.io.celegans_labels import (
     build_label_map,
     canonical_neurons,
     load_aliases,
@@ -59,3 +59,11 @@ def test_bad_cell_table_names_the_file(tmp_path):
     bad.write_text("label\tkind\nADAL\tneuron\nADAR\tneurone\n")
     with pytest.raises(ValueError, match="cells.tsv.*neurone"):
         load_cell_table(bad)
+
+
+def test_old_import_path_re_exports_the_same_objects():
+    import neuroflow.homogenize.labels as old
+    import neuroflow.io.celegans_labels as new
+
+    for name in old.__all__:
+        assert getattr(old, name) is getattr(new, name), name

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from neuroflow.homogenize.connectome import homogenize_source
-from neuroflow.homogenize.labels import build_label_map, load_aliases, load_cell_table
+from neuroflow.io.celegans_labels import build_label_map, load_aliases, load_cell_table
 from neuroflow.io.connectomes import READERS
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -104,13 +104,13 @@ def counts(df):
 def test_api():
     assert SYNAPSE_TYPES == ("chemical", "electrical")
     assert issubclass(ConnectomeFileError, ValueError)
-    assert READERS == {
+    assert {
         "white_1986_whole": read_white_1986_whole,
         "durbin_1987": read_durbin_1987,
         "varshney_2011": read_varshney_2011,
         "cook_2019_herm": read_cook_2019_herm,
         "witvliet_2021": read_witvliet_2021,
-    }
+    } == READERS
 
 
 @pytest.mark.parametrize("case", list(CASES))

@@ -35,7 +35,7 @@ def read_funatlas(path, label_map, strains=STRAINS) -> xr.Dataset:
     ----------
     path : str or Path
         ``wormneuroatlas/data/funatlas.h5``.
-    label_map : neuroflow.homogenize.labels.LabelMap
+    label_map : neuroflow.io.celegans_labels.LabelMap
         The connectomes' label map (canonical neuron list).
     strains : sequence of {"wt", "unc31"}
 
@@ -53,7 +53,6 @@ def read_funatlas(path, label_map, strains=STRAINS) -> xr.Dataset:
     if not path.is_file():
         raise ValueError(f"{path}: funatlas file not found")
     canon = label_map.blocks["neuron"]
-    pos = {c: i for i, c in enumerate(canon)}
     try:
         fh = h5py.File(path, "r")
     except OSError as exc:
@@ -62,34 +61,60 @@ def read_funatlas(path, label_map, strains=STRAINS) -> xr.Dataset:
         if "neuron_ids" not in fh:
             raise ValueError(f"{path}: no 'neuron_ids' dataset; is this funatlas.h5?")
         ids = [x.decode() if isinstance(x, bytes) else str(x) for x in fh["neuron_ids"][:]]
-        rows, cols, unmapped = [], [], []
-        for i, raw in enumerate(ids):
-            block, label = label_map.map(raw)
-            if block == "neuron" and label in pos:
-                rows.append(i)
-                cols.append(pos[label])
-            else:
-                unmapped.append(raw)
-        rows, cols = np.array(rows), np.array(cols)
-        n = len(canon)
-        data = {v: np.full((len(strains), n, n), np.nan) for v in _VARIABLES.values()}
-        thresholds = {}
-        for s, strain in enumerate(strains):
-            if strain not in fh:
-                raise ValueError(f"{path}: no group {strain!r}; groups: {sorted(fh.keys())}")
-            for key, name in _VARIABLES.items():
-                if key not in fh[strain]:
-                    raise ValueError(f"{path}: group {strain!r} lacks dataset {key!r}")
-                m = np.asarray(fh[strain][key][:], dtype=np.float64)
-                if m.shape != (len(ids), len(ids)):
-                    raise ValueError(f"{path}: {strain}/{key} has shape {m.shape}, "
-                                     f"expected {(len(ids), len(ids))}")
-                # file [responding, stimulated] -> ours [pre = stimulated, post = responding]
-                data[name][s][np.ix_(cols, cols)] = m[np.ix_(rows, rows)].T
-            thresholds[strain] = float(fh[strain]["q_eq_th"][()]) if "q_eq_th" in fh[strain] \
-                else float("nan")
+        rows, cols, unmapped = _map_ids(ids, label_map, canon)
+        data, thresholds = _read_strains(fh, path, strains, len(ids), rows, cols, len(canon))
         compiled = fh.attrs.get("time_compiled", b"")
         compiled = compiled.decode() if isinstance(compiled, bytes) else str(compiled)
+    ds = _atlas_dataset(data, strains, canon)
+    ds.attrs.update({
+        "title": "Randi et al. 2023 signal-propagation atlas (canonical order)",
+        "orientation": "pre = stimulated neuron, post = responding neuron "
+                       "(file matrices are [responding, stimulated])",
+        "q_eq_threshold": json.dumps(thresholds),
+        "unmapped_labels": json.dumps(unmapped),
+        "time_compiled": compiled,
+        "simulated": "no (real measurements)",
+    })
+    return ds
+
+
+def _map_ids(ids: list[str], label_map, canon: list[str]):
+    """File rows that map to a canonical neuron, their canonical positions, the unmapped ids."""
+    pos = {c: i for i, c in enumerate(canon)}
+    rows, cols, unmapped = [], [], []
+    for i, raw in enumerate(ids):
+        block, label = label_map.map(raw)
+        if block == "neuron" and label in pos:
+            rows.append(i)
+            cols.append(pos[label])
+        else:
+            unmapped.append(raw)
+    return np.array(rows), np.array(cols), unmapped
+
+
+def _read_strains(fh, path: Path, strains, n_ids: int, rows, cols, n: int):
+    """Every variable of every strain as ``(strain, pre, post)`` arrays, and q_eq thresholds."""
+    data = {v: np.full((len(strains), n, n), np.nan) for v in _VARIABLES.values()}
+    thresholds = {}
+    for s, strain in enumerate(strains):
+        if strain not in fh:
+            raise ValueError(f"{path}: no group {strain!r}; groups: {sorted(fh.keys())}")
+        for key, name in _VARIABLES.items():
+            if key not in fh[strain]:
+                raise ValueError(f"{path}: group {strain!r} lacks dataset {key!r}")
+            m = np.asarray(fh[strain][key][:], dtype=np.float64)
+            if m.shape != (n_ids, n_ids):
+                raise ValueError(f"{path}: {strain}/{key} has shape {m.shape}, "
+                                 f"expected {(n_ids, n_ids)}")
+            # file [responding, stimulated] -> ours [pre = stimulated, post = responding]
+            data[name][s][np.ix_(cols, cols)] = m[np.ix_(rows, rows)].T
+        thresholds[strain] = float(fh[strain]["q_eq_th"][()]) if "q_eq_th" in fh[strain] \
+            else float("nan")
+    return data, thresholds
+
+
+def _atlas_dataset(data: dict, strains, canon: list[str]) -> xr.Dataset:
+    n = len(canon)
     n_trials = np.nan_to_num(data["n_trials"], nan=0).astype(np.int32)
     offdiag = ~np.eye(n, dtype=bool)[None]
     tested = np.isfinite(data["amplitude"]) & np.isfinite(data["q"]) & offdiag
@@ -106,13 +131,4 @@ def read_funatlas(path, label_map, strains=STRAINS) -> xr.Dataset:
     ds["q_eq"].attrs["long_name"] = "q-value of the equivalence test (no response)"
     ds["n_trials"].attrs["long_name"] = "number of stimulation trials with the pair observed"
     ds["tested"].attrs["long_name"] = "amplitude and q are defined and pre != post"
-    ds.attrs.update({
-        "title": "Randi et al. 2023 signal-propagation atlas (canonical order)",
-        "orientation": "pre = stimulated neuron, post = responding neuron "
-                       "(file matrices are [responding, stimulated])",
-        "q_eq_threshold": json.dumps(thresholds),
-        "unmapped_labels": json.dumps(unmapped),
-        "time_compiled": compiled,
-        "simulated": "no (real measurements)",
-    })
     return ds

@@ -1,6 +1,6 @@
 """Per-recording homogenization: canonical labels, one time step, one normalization.
 
-Labels go through the *same* :class:`neuroflow.homogenize.labels.LabelMap` as the
+Labels go through the *same* :class:`neuroflow.io.celegans_labels.LabelMap` as the
 connectomes (cell table + alias table, zero padding stripped), so a neuron's name is the
 same in an activity file and in a connectome. Differences from the seed (Simeon et al.
 2024, ``worm-data-preprocess``), each a fix of a pitfall it documents:
@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -62,8 +63,8 @@ def map_neuron_labels(raw_labels, label_map, ambiguous: str = "unlabelled") -> p
     ----------
     raw_labels : sequence of str
         Labels as written in the file (``""`` for an anonymous ROI).
-    label_map : neuroflow.homogenize.labels.LabelMap
-        From :func:`neuroflow.homogenize.labels.build_label_map` (the connectomes' map).
+    label_map : neuroflow.io.celegans_labels.LabelMap
+        From :func:`neuroflow.io.celegans_labels.build_label_map` (the connectomes' map).
     ambiguous : {"unlabelled", "resolve"}
         What to do with labels containing ``?``.
 
@@ -252,6 +253,196 @@ def spikes_on_grid(traces, time, step_s: float, *, where: str = "recording",
     return x.copy(), t.copy(), info
 
 
+@dataclass(frozen=True)
+class HomogenizeSettings:
+    """The parameters of :func:`homogenize_recording` (see there), smoothing and
+    normalization completed with their defaults."""
+
+    step_s: float = 0.333
+    max_gap_s: float = 1.0
+    jitter_tolerance: float = 0.05
+    interpolation: str = "linear"
+    kaiser_beta: float = 5.0
+    max_nan_run_fraction: float = 0.05
+    min_samples: int = 600
+    require_labelled: bool = False
+    smoothing: dict = field(default_factory=dict)
+    normalization: dict = field(default_factory=dict)
+    ambiguous: str = "unlabelled"
+    slots: str = "random"
+    random_state: int = 42
+
+    def __post_init__(self):
+        object.__setattr__(self, "smoothing", {
+            "method": "moving", "window_s": 2.664, "causal": True, "alpha": 0.5,
+            "sigma_s": 1.0, **(self.smoothing or {})})
+        object.__setattr__(self, "normalization", {
+            "method": "zscore", "baseline_percentile": 8.0, "baseline_window_s": 0.0,
+            **(self.normalization or {})})
+
+
+def _check_recording(rec: xr.Dataset, s: HomogenizeSettings, where: str,
+                     recording_id: str) -> bool:
+    """Check length and duration; return whether the recording holds spike counts/rates."""
+    _check_params({"step_s": s.step_s, "max_gap_s": s.max_gap_s})
+    n_native = rec.sizes["time"]
+    if n_native < s.min_samples:
+        raise ValueError(f"{where}: {n_native} samples < min_samples = {s.min_samples} "
+                         "(lower activity.min_samples to keep short recordings)")
+    spikes = is_spike_recording(rec)
+    t_native = rec["time"].values
+    _check_duration(where, recording_id,
+                    n_native * s.step_s if spikes else float(t_native[-1] - t_native[0]),
+                    s.step_s, s.smoothing, s.normalization)
+    return spikes
+
+
+def _neuron_ids(rec: xr.Dataset, table: pd.DataFrame, label_map) -> list[str]:
+    """Canonical label, else the file's id, else ``unlabelled-<roi>`` (ids must be unique)."""
+    ids = [lab if lab else str(orig) for lab, orig in zip(table["label"], rec["neuron"].values)]
+    clash = [i for i, (lab, orig) in enumerate(zip(table["label"], rec["neuron"].values))
+             if not lab and str(orig) in set(label_map.blocks["neuron"])]
+    for i in clash:  # an unlabelled neuron whose file id is a canonical name (e.g. duplicate)
+        ids[i] = f"unlabelled-{int(rec['roi_index'].values[i])}"
+    if len(set(ids)) != len(ids):
+        ids = [lab if lab else f"unlabelled-{int(r)}"
+               for lab, r in zip(table["label"], rec["roi_index"].values)]
+    return ids
+
+
+def _onto_grid(rec: xr.Dataset, s: HomogenizeSettings, spikes: bool, where: str):
+    """Values on the common grid: spike bins as they are, traces anti-aliased resampled."""
+    t_native = rec["time"].values
+    if spikes:  # never filtered: a low-pass filter rings below zero on sparse counts
+        return spikes_on_grid(rec["traces"].values, t_native, s.step_s,
+                              where=where, jitter_tolerance=s.jitter_tolerance)
+    return resample_traces(
+        rec["traces"].values, t_native, s.step_s, max_gap_s=s.max_gap_s,
+        jitter_tolerance=s.jitter_tolerance, interpolation=s.interpolation,
+        kaiser_beta=s.kaiser_beta)
+
+
+def _smooth_normalize_drop(values, info: dict, ids: list[str], table: pd.DataFrame,
+                           s: HomogenizeSettings, where: str):
+    """Smooth and normalize; drop neurons with long invalid runs or a dF/F baseline <= 0.
+
+    Returns the normalized traces, the mask of kept neurons and the dropped ones (dicts).
+    """
+    duration = info["native_duration_s"]
+    longest = np.asarray(info["longest_invalid_run_s"])
+    dropped = [{"neuron": ids[j], "raw_label": table["raw_label"][j],
+                "reason": f"longest NaN/gap run {longest[j]:.3g} s > "
+                          f"{s.max_nan_run_fraction:g} x {duration:.4g} s"}
+               for j in np.flatnonzero(longest > s.max_nan_run_fraction * duration)]
+    keep = longest <= s.max_nan_run_fraction * duration
+    sm, norm = s.smoothing, s.normalization
+    smoothed = smooth_traces(values, s.step_s, sm["method"], sm["window_s"],
+                             sm["causal"], sm["alpha"], sm["sigma_s"])
+    window = int(round(norm["baseline_window_s"] / s.step_s))
+    normalized, bad = normalize_traces(smoothed, norm["method"],
+                                       norm["baseline_percentile"], window)
+    for j in np.flatnonzero(bad & keep):
+        dropped.append({"neuron": ids[j], "raw_label": table["raw_label"][j],
+                        "reason": "dF/F baseline <= 0"})
+    keep &= ~bad
+    if not keep.any():
+        raise ValueError(f"{where}: every neuron was dropped ({dropped[:3]} ...)")
+    return normalized, keep, dropped
+
+
+def _neuron_coords(rec: xr.Dataset, table: pd.DataFrame, ids: list[str], keep, label_map,
+                   s: HomogenizeSettings) -> tuple[list[int], list[str], dict]:
+    """Kept neurons in canonical order, then unlabelled ones: order, labels, coords."""
+    canon = label_map.blocks["neuron"]
+    rank = {c: i for i, c in enumerate(canon)}
+    kept = np.flatnonzero(keep)
+    order = sorted(kept, key=lambda j: (0, rank[table["label"][j]]) if table["label"][j]
+                   else (1, j))
+    labels = [table["label"][j] for j in order]
+    slot = assign_slots(labels, canon, s.slots, s.random_state)
+    status = table["status"].to_numpy()[order]
+    coords = {
+        "neuron": [ids[j] for j in order],
+        "raw_label": ("neuron", table["raw_label"].to_numpy()[order].astype(str)),
+        "label_status": ("neuron", status.astype(str)),
+        "is_labelled": ("neuron", np.array([bool(lab) for lab in labels])),
+        "slot": ("neuron", slot),
+        "roi_index": ("neuron", rec["roi_index"].values[order]),
+    }
+    return order, labels, coords
+
+
+def _homogenized_arrays(rec: xr.Dataset, s: HomogenizeSettings, spikes: bool, new_time,
+                        coords: dict, order, normalized, values) -> xr.Dataset:
+    """The ``activity`` and ``resampled`` arrays with their coordinates and variable attrs."""
+    norm_units = {"none": rec["traces"].attrs.get("units", ""), "zscore": "1 (z-score)",
+                  "causal_zscore": "1 (causal z-score)", "dff": "1 (dF/F)",
+                  "dff_zscore": "1 (z-scored dF/F)"}[s.normalization["method"]]
+    ds = xr.Dataset(
+        {"activity": (("time", "neuron"), normalized[:, order].astype(np.float32)),
+         "resampled": (("time", "neuron"), values[:, order].astype(np.float32))},
+        coords={"time": new_time, **coords})
+    if spikes:
+        ds["time"].attrs.update(units="s", long_name="bin centre (file clock)",
+                                bin_width_s=float(s.step_s))
+    else:
+        ds["time"].attrs.update(units="s", long_name="time from the first native sample")
+    ds["activity"].attrs.update(units=norm_units, long_name=(
+        f"resampled to {s.step_s} s, smoothed ({s.smoothing['method']}), normalized "
+        f"({s.normalization['method']})"))
+    ds["resampled"].attrs.update(units=rec["traces"].attrs.get("units", ""), long_name=(
+        f"spike times binned at {s.step_s} s (no filter)" if spikes
+        else f"anti-aliased resampling to {s.step_s} s"))
+    ds["slot"].attrs["long_name"] = ("index in the canonical neuron list; for unlabelled "
+                                     "neurons a seeded random free slot (never interpret it)")
+    return ds
+
+
+def _recording_attrs(rec: xr.Dataset, s: HomogenizeSettings, recording_id: str, spikes: bool,
+                     info: dict, new_time, table: pd.DataFrame, labels: list[str],
+                     dropped: list[dict]) -> dict:
+    """Rates, durations, counts, dropped neurons and every parameter of one recording."""
+    n_lab = int(sum(bool(x) for x in labels))
+    counts = table["status"].value_counts()
+    return {
+        "recording": recording_id,
+        "reader": rec.attrs.get("reader", ""),
+        "signal": rec.attrs.get("signal", ""),
+        "file": rec.attrs.get("file", ""),
+        "nominal_rate_hz": float(rec.attrs.get("nominal_rate_hz", np.nan)),
+        "native_rate_hz": 1.0 / info["native_step_s"],
+        "native_step_s": info["native_step_s"],
+        "rate_hz": 1.0 / s.step_s,
+        "step_s": float(s.step_s),
+        "native_duration_s": info["native_duration_s"],
+        "duration_s": float(new_time[-1] - new_time[0]),
+        "n_samples_native": int(rec.sizes["time"]),
+        "n_samples": int(new_time.size),
+        "n_rois": int(rec.sizes["neuron"]),
+        "n_neurons": int(len(labels)),
+        "n_labelled": n_lab,
+        "n_unlabelled": int(len(labels) - n_lab),
+        "n_ambiguous": int(counts.get("ambiguous", 0) + counts.get("ambiguous_resolved", 0)),
+        "n_dropped": len(dropped),
+        "dropped": json.dumps(dropped),
+        "label_status_counts": json.dumps({k: int(v) for k, v in sorted(counts.items())}),
+        "time_reference": "bin centres, file clock" if spikes else "first native sample",
+        "resampling": json.dumps({k: v for k, v in info.items() if k != "longest_invalid_run_s"}
+                                 | {"method": ("spike times binned at step_s (no filter, bin "
+                                               "centres)" if spikes
+                                               else "scipy.signal.resample_poly"),
+                                    "kaiser_beta": s.kaiser_beta,
+                                    "max_gap_s": s.max_gap_s,
+                                    "jitter_tolerance": s.jitter_tolerance,
+                                    "interpolation": s.interpolation}),
+        "smoothing": json.dumps(s.smoothing),
+        "normalization": json.dumps(s.normalization),
+        "labels": json.dumps({"ambiguous": s.ambiguous, "slots": s.slots,
+                              "random_state": s.random_state}),
+        "notes": json.dumps(list(rec.attrs.get("notes", []))),
+    }
+
+
 def homogenize_recording(rec: xr.Dataset, label_map, *, recording_id: str, step_s: float = 0.333,
                          max_gap_s: float = 1.0, jitter_tolerance: float = 0.05,
                          interpolation: str = "linear", kaiser_beta: float = 5.0,
@@ -301,136 +492,25 @@ def homogenize_recording(rec: xr.Dataset, label_map, *, recording_id: str, step_
         ``label_status``, ``is_labelled``, ``slot``, ``roi_index``; attrs with rates,
         durations, counts, dropped neurons and every parameter.
     """
-    smoothing = {"method": "moving", "window_s": 2.664, "causal": True, "alpha": 0.5,
-                 "sigma_s": 1.0, **(smoothing or {})}
-    normalization = {"method": "zscore", "baseline_percentile": 8.0, "baseline_window_s": 0.0,
-                     **(normalization or {})}
-    _check_params({"step_s": step_s, "max_gap_s": max_gap_s})
+    s = HomogenizeSettings(
+        step_s=step_s, max_gap_s=max_gap_s, jitter_tolerance=jitter_tolerance,
+        interpolation=interpolation, kaiser_beta=kaiser_beta,
+        max_nan_run_fraction=max_nan_run_fraction, min_samples=min_samples,
+        require_labelled=require_labelled, smoothing=smoothing, normalization=normalization,
+        ambiguous=ambiguous, slots=slots, random_state=random_state)
     where = f"recording {recording_id!r} ({rec.attrs.get('file', '?')})"
-    n_native = rec.sizes["time"]
-    if n_native < min_samples:
-        raise ValueError(f"{where}: {n_native} samples < min_samples = {min_samples} "
-                         "(lower activity.min_samples to keep short recordings)")
-    spikes = is_spike_recording(rec)
-    t_native = rec["time"].values
-    _check_duration(where, recording_id,
-                    n_native * step_s if spikes else float(t_native[-1] - t_native[0]),
-                    step_s, smoothing, normalization)
-    table = map_neuron_labels(rec["raw_label"].values, label_map, ambiguous)
-    if require_labelled and not (table["label"] != "").any():
+    spikes = _check_recording(rec, s, where, recording_id)
+    table = map_neuron_labels(rec["raw_label"].values, label_map, s.ambiguous)
+    if s.require_labelled and not (table["label"] != "").any():
         raise ValueError(f"{where}: no neuron label maps to the canonical list and "
                          "activity.require_labelled is true")
-    ids = [lab if lab else str(orig) for lab, orig in zip(table["label"], rec["neuron"].values)]
-    clash = [i for i, (lab, orig) in enumerate(zip(table["label"], rec["neuron"].values))
-             if not lab and str(orig) in set(label_map.blocks["neuron"])]
-    for i in clash:  # an unlabelled neuron whose file id is a canonical name (e.g. duplicate)
-        ids[i] = f"unlabelled-{int(rec['roi_index'].values[i])}"
-    if len(set(ids)) != len(ids):
-        ids = [lab if lab else f"unlabelled-{int(r)}"
-               for lab, r in zip(table["label"], rec["roi_index"].values)]
-
-    if spikes:  # never filtered: a low-pass filter rings below zero on sparse counts
-        values, new_time, info = spikes_on_grid(rec["traces"].values, t_native, step_s,
-                                                where=where, jitter_tolerance=jitter_tolerance)
-    else:
-        values, new_time, info = resample_traces(
-            rec["traces"].values, t_native, step_s, max_gap_s=max_gap_s,
-            jitter_tolerance=jitter_tolerance, interpolation=interpolation,
-            kaiser_beta=kaiser_beta)
-    duration = info["native_duration_s"]
-    longest = np.asarray(info["longest_invalid_run_s"])
-    dropped = [{"neuron": ids[j], "raw_label": table["raw_label"][j],
-                "reason": f"longest NaN/gap run {longest[j]:.3g} s > "
-                          f"{max_nan_run_fraction:g} x {duration:.4g} s"}
-               for j in np.flatnonzero(longest > max_nan_run_fraction * duration)]
-    keep = longest <= max_nan_run_fraction * duration
-
-    smoothed = smooth_traces(values, step_s, smoothing["method"], smoothing["window_s"],
-                             smoothing["causal"], smoothing["alpha"], smoothing["sigma_s"])
-    window = int(round(normalization["baseline_window_s"] / step_s))
-    normalized, bad = normalize_traces(smoothed, normalization["method"],
-                                       normalization["baseline_percentile"], window)
-    for j in np.flatnonzero(bad & keep):
-        dropped.append({"neuron": ids[j], "raw_label": table["raw_label"][j],
-                        "reason": "dF/F baseline <= 0"})
-    keep &= ~bad
-    if not keep.any():
-        raise ValueError(f"{where}: every neuron was dropped ({dropped[:3]} ...)")
-
-    canon = label_map.blocks["neuron"]
-    rank = {c: i for i, c in enumerate(canon)}
-    kept = np.flatnonzero(keep)
-    order = sorted(kept, key=lambda j: (0, rank[table["label"][j]]) if table["label"][j]
-                   else (1, j))
-    labels = [table["label"][j] for j in order]
-    slot = assign_slots(labels, canon, slots, random_state)
-    status = table["status"].to_numpy()[order]
-    coords = {
-        "time": new_time,
-        "neuron": [ids[j] for j in order],
-        "raw_label": ("neuron", table["raw_label"].to_numpy()[order].astype(str)),
-        "label_status": ("neuron", status.astype(str)),
-        "is_labelled": ("neuron", np.array([bool(lab) for lab in labels])),
-        "slot": ("neuron", slot),
-        "roi_index": ("neuron", rec["roi_index"].values[order]),
-    }
-    norm_units = {"none": rec["traces"].attrs.get("units", ""), "zscore": "1 (z-score)",
-                  "causal_zscore": "1 (causal z-score)", "dff": "1 (dF/F)",
-                  "dff_zscore": "1 (z-scored dF/F)"}[normalization["method"]]
-    ds = xr.Dataset(
-        {"activity": (("time", "neuron"), normalized[:, order].astype(np.float32)),
-         "resampled": (("time", "neuron"), values[:, order].astype(np.float32))},
-        coords=coords)
-    if spikes:
-        ds["time"].attrs.update(units="s", long_name="bin centre (file clock)",
-                                bin_width_s=float(step_s))
-    else:
-        ds["time"].attrs.update(units="s", long_name="time from the first native sample")
-    ds["activity"].attrs.update(units=norm_units, long_name=(
-        f"resampled to {step_s} s, smoothed ({smoothing['method']}), normalized "
-        f"({normalization['method']})"))
-    ds["resampled"].attrs.update(units=rec["traces"].attrs.get("units", ""), long_name=(
-        f"spike times binned at {step_s} s (no filter)" if spikes
-        else f"anti-aliased resampling to {step_s} s"))
-    ds["slot"].attrs["long_name"] = ("index in the canonical neuron list; for unlabelled "
-                                     "neurons a seeded random free slot (never interpret it)")
-    n_lab = int(sum(bool(x) for x in labels))
-    counts = table["status"].value_counts()
-    ds.attrs.update({
-        "recording": recording_id,
-        "reader": rec.attrs.get("reader", ""),
-        "signal": rec.attrs.get("signal", ""),
-        "file": rec.attrs.get("file", ""),
-        "nominal_rate_hz": float(rec.attrs.get("nominal_rate_hz", np.nan)),
-        "native_rate_hz": 1.0 / info["native_step_s"],
-        "native_step_s": info["native_step_s"],
-        "rate_hz": 1.0 / step_s,
-        "step_s": float(step_s),
-        "native_duration_s": duration,
-        "duration_s": float(new_time[-1] - new_time[0]),
-        "n_samples_native": int(n_native),
-        "n_samples": int(new_time.size),
-        "n_rois": int(rec.sizes["neuron"]),
-        "n_neurons": int(len(order)),
-        "n_labelled": n_lab,
-        "n_unlabelled": int(len(order) - n_lab),
-        "n_ambiguous": int(counts.get("ambiguous", 0) + counts.get("ambiguous_resolved", 0)),
-        "n_dropped": len(dropped),
-        "dropped": json.dumps(dropped),
-        "label_status_counts": json.dumps({k: int(v) for k, v in sorted(counts.items())}),
-        "time_reference": "bin centres, file clock" if spikes else "first native sample",
-        "resampling": json.dumps({k: v for k, v in info.items() if k != "longest_invalid_run_s"}
-                                 | {"method": ("spike times binned at step_s (no filter, bin "
-                                               "centres)" if spikes
-                                               else "scipy.signal.resample_poly"),
-                                    "kaiser_beta": kaiser_beta,
-                                    "max_gap_s": max_gap_s, "jitter_tolerance": jitter_tolerance,
-                                    "interpolation": interpolation}),
-        "smoothing": json.dumps(smoothing),
-        "normalization": json.dumps(normalization),
-        "labels": json.dumps({"ambiguous": ambiguous, "slots": slots, "random_state": random_state}),
-        "notes": json.dumps(list(rec.attrs.get("notes", []))),
-    })
+    ids = _neuron_ids(rec, table, label_map)
+    values, new_time, info = _onto_grid(rec, s, spikes, where)
+    normalized, keep, dropped = _smooth_normalize_drop(values, info, ids, table, s, where)
+    order, labels, coords = _neuron_coords(rec, table, ids, keep, label_map, s)
+    ds = _homogenized_arrays(rec, s, spikes, new_time, coords, order, normalized, values)
+    ds.attrs.update(_recording_attrs(rec, s, recording_id, spikes, info, new_time, table,
+                                     labels, dropped))
     ds.attrs.update(attrs or {})
     return ds
 

@@ -149,6 +149,8 @@ def spike_recordings(config: dict, manifest: dict, root=".") -> dict[str, dict]:
                     "time_column": rec.get("time_column", "time"),
                     "simulated": bool(rec.get("simulated", False)), "source": source,
                     "label": rec.get("label", rid), "key": ckey}
+        if out[key]["reader"] == "table" and "bin_width" in rec:
+            out[key]["bin_width_key"] = f"{ckey}.bin_width"  # checked against the table's bins
     return out
 
 

@@ -33,9 +33,70 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
     res = Path(config["results_dir"]) / "group" / "activity"
     versions = package_versions(("numpy", "scipy", "pandas", "xarray", "pynwb", "h5py",
                                  "scikit-learn"))
+    recs = act["recordings"]
+    paras = _homogenization_paragraphs(act, versions) if recs else []
+    paras += _spike_paragraphs(config, manifest, versions)
+    simulated = sorted(r for r, v in recs.items() if str(v.get("simulated", "no")).startswith("yes"))
+    if simulated:
+        paras.append(f"Simulated recording(s), labelled so in every output: {', '.join(simulated)}.")
+    index = res / "desc-recordings_index.tsv"
+    if index.exists():
+        t = pd.read_csv(index, sep="\t")
+        paras.append("Per recording: " + "; ".join(
+            f"{r.recording} ({r.source}): {r.native_rate_hz:.4g} Hz -> {r.rate_hz:.4g} Hz, "
+            f"{r.duration_s:.1f} s, {r.n_neurons} neurons ({r.n_labelled} labelled)"
+            for r in t.itertuples()) + ".")
+    funatlas = act["funatlas"].get("activate", True)
+    if funatlas:
+        paras.append(_atlas_paragraph(act))
+    paras = [x for x in paras if x]
+    stats = res / "desc-structurefunction_stats.tsv"
+    if stats.exists():
+        st = pd.read_csv(stats, sep="\t")
+        sel = st[(st["statistic"] == "auroc") & (st["predictor"].isin(["synapse", "hops"]))
+                 & (st["connectome"] == "consensus")]
+        if len(sel):
+            paras.append("Consensus connectome: " + "; ".join(
+                f"{r.strain} {r.predictor} AUROC {r.value:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]"
+                for r in sel.itertuples()) + " (0.5 = chance).")
+    return paras, _references(act, manifest, funatlas)
+
+
+def _references(act: dict, manifest: dict, funatlas: bool) -> list[str]:
+    recs = act["recordings"]
+    refs = ([SIMEON, SCIPY] if recs or funatlas else []) + [PYNWB]
+    if recs and act["fc"]["kind"] == "partial_correlation":
+        refs.append(LEDOIT_WOLF)
+    used = sorted({r["dataset"] for r in recs.values() if r.get("dataset")}
+                  | ({act["funatlas"]["dataset"]} if funatlas else set())
+                  | {r["dataset"] for r in (act.get("spikes") or {}).values()
+                     if r.get("dataset")})
+    refs += [_dataset_ref(manifest, d) for d in used if d in manifest["datasets"]]
+    return refs
+
+
+def _atlas_paragraph(act: dict) -> str:
+    sf = act["structure_function"]
+    return (
+        "The Randi et al. (2023) signal-propagation atlas (funatlas.h5 of the wormneuroatlas "
+        "0.0.7.3 wheel, read with h5py at run time) was mapped to the canonical order "
+        f"(strains: {', '.join(act['funatlas']['strains'])}); AWCON/AWCOFF cannot be assigned "
+        "to AWCL/AWCR and were left out. For every connectome source and the consensus, over "
+        "the tested neuron pairs both of whose neurons the connectome observed, a response was "
+        f"significant at q < {sf['alpha']}. We report the AUROC of anatomical predictors "
+        "(synapse presence, chemical, electrical, summed weight or consensus support, minus the "
+        f"shortest path length, and reachability within 2..{sf['max_hops']} hops) for the "
+        "significant responses, and Spearman's rho between anatomical weight and |dF/F|, each "
+        f"with a {sf['ci']:.0%} percentile bootstrap interval over {sf['n_bootstrap']} resamples "
+        f"of stimulated neurons (seed {sf['random_state']}); consensus edges counted as present "
+        f"at support >= {sf['min_support']}.")
+
+
+def _homogenization_paragraphs(act: dict, versions: dict) -> list[str]:
+    """Labels, resampling, smoothing and normalization of the trace recordings."""
     sm, nm, lab = act["smoothing"], act["normalization"], act["labels"]
     recs = act["recordings"]
-    homog = [
+    return [
         f"Activity recordings were homogenized with neuroflow {__version__} (numpy "
         f"{versions['numpy']}, scipy {versions['scipy']}, xarray {versions['xarray']}, pynwb "
         f"{versions['pynwb']}) following Simeon et al. (2024), with the changes stated here. "
@@ -72,52 +133,6 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
         + (" (Ledoit-Wolf shrinkage)" if act["fc"]["kind"] == "partial_correlation" else
            " over the samples both neurons have") + ".",
     ]
-    paras = homog if recs else []
-    paras += _spike_paragraphs(config, manifest, versions)
-    simulated = sorted(r for r, v in recs.items() if str(v.get("simulated", "no")).startswith("yes"))
-    if simulated:
-        paras.append(f"Simulated recording(s), labelled so in every output: {', '.join(simulated)}.")
-    index = res / "desc-recordings_index.tsv"
-    if index.exists():
-        t = pd.read_csv(index, sep="\t")
-        paras.append("Per recording: " + "; ".join(
-            f"{r.recording} ({r.source}): {r.native_rate_hz:.4g} Hz -> {r.rate_hz:.4g} Hz, "
-            f"{r.duration_s:.1f} s, {r.n_neurons} neurons ({r.n_labelled} labelled)"
-            for r in t.itertuples()) + ".")
-    sf = act["structure_function"]
-    funatlas = act["funatlas"].get("activate", True)
-    paras.append(
-        "The Randi et al. (2023) signal-propagation atlas (funatlas.h5 of the wormneuroatlas "
-        "0.0.7.3 wheel, read with h5py at run time) was mapped to the canonical order "
-        f"(strains: {', '.join(act['funatlas']['strains'])}); AWCON/AWCOFF cannot be assigned "
-        "to AWCL/AWCR and were left out. For every connectome source and the consensus, over "
-        "the tested neuron pairs both of whose neurons the connectome observed, a response was "
-        f"significant at q < {sf['alpha']}. We report the AUROC of anatomical predictors "
-        "(synapse presence, chemical, electrical, summed weight or consensus support, minus the "
-        f"shortest path length, and reachability within 2..{sf['max_hops']} hops) for the "
-        "significant responses, and Spearman's rho between anatomical weight and |dF/F|, each "
-        f"with a {sf['ci']:.0%} percentile bootstrap interval over {sf['n_bootstrap']} resamples "
-        f"of stimulated neurons (seed {sf['random_state']}); consensus edges counted as present "
-        f"at support >= {sf['min_support']}.") if funatlas else None
-    paras = [x for x in paras if x]
-    stats = res / "desc-structurefunction_stats.tsv"
-    if stats.exists():
-        st = pd.read_csv(stats, sep="\t")
-        sel = st[(st["statistic"] == "auroc") & (st["predictor"].isin(["synapse", "hops"]))
-                 & (st["connectome"] == "consensus")]
-        if len(sel):
-            paras.append("Consensus connectome: " + "; ".join(
-                f"{r.strain} {r.predictor} AUROC {r.value:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]"
-                for r in sel.itertuples()) + " (0.5 = chance).")
-    refs = ([SIMEON, SCIPY] if recs or funatlas else []) + [PYNWB]
-    if recs and act["fc"]["kind"] == "partial_correlation":
-        refs.append(LEDOIT_WOLF)
-    used = sorted({r["dataset"] for r in recs.values() if r.get("dataset")}
-                  | ({act["funatlas"]["dataset"]} if funatlas else set())
-                  | {r["dataset"] for r in (act.get("spikes") or {}).values()
-                     if r.get("dataset")})
-    refs += [_dataset_ref(manifest, d) for d in used if d in manifest["datasets"]]
-    return paras, refs
 
 
 def _spike_paragraphs(config: dict, manifest: dict, versions: dict) -> list[str]:

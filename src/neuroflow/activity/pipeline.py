@@ -131,7 +131,7 @@ def _reader_options(recording_id: str, reader: str, reader_options: dict, step_s
 
 
 def _label_map(cell_table, aliases, exclude):
-    from neuroflow.homogenize.labels import build_label_map, load_aliases, load_cell_table
+    from neuroflow.io.celegans_labels import build_label_map, load_aliases, load_cell_table
 
     return build_label_map(load_cell_table(cell_table), load_aliases(aliases), tuple(exclude))
 
@@ -176,6 +176,19 @@ def homogenize_recording_files(files, *, recording_id: str, reader: str, reader_
     return ds
 
 
+def _check_table_bin_width(spec: dict, ds, path: str) -> None:
+    """A ``bin_width`` the user set for a counts table must be the table's own bin spacing."""
+    key = spec.get("bin_width_key")
+    if key is None:
+        return
+    wanted, width = float(spec["bin_width"]), float(ds.attrs["bin_width_s"])
+    if abs(wanted - width) > 1e-6 * width + 1e-9:
+        raise ConfigError(
+            f"config key {key}: {wanted:g} s, but the counts table {path} has bins of "
+            f"{width:g} s; a counts table is taken at its own bins and never re-binned, so "
+            f"remove {key} or set it to {width:g}")
+
+
 def counts_file(files, *, spec: dict, citation: str, out_nc, out_units=None) -> xr.Dataset:
     """Standardized spike counts (and, for NWB units, the units file) of one recording.
 
@@ -210,6 +223,7 @@ def counts_file(files, *, spec: dict, citation: str, out_nc, out_units=None) -> 
     elif spec["reader"] == "table":
         ds = read_counts_table(files[0], time_column=spec.get("time_column", "time"),
                                simulated=spec["simulated"])
+        _check_table_bin_width(spec, ds, files[0])
     else:
         raise ConfigError(f"config key {spec['key']}.reader: {spec['reader']!r} is not nwb or table")
     if out_units is not None and units is None:

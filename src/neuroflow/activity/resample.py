@@ -150,8 +150,6 @@ def resample_traces(traces, time, step_s: float = 0.333, *, max_gap_s: float = 1
         ``n_invalid_native_samples``, ``longest_invalid_run_s`` (per neuron, list),
         ``n_native``, ``n_out``.
     """
-    from scipy.signal import resample_poly
-
     x, t = _check_traces(traces, time)
     if not step_s or step_s <= 0:
         raise ValueError(f"step_s must be > 0, got {step_s}")
@@ -167,33 +165,57 @@ def resample_traces(traces, time, step_s: float = 0.333, *, max_gap_s: float = 1
     deviation = float(np.max(np.abs(t - idx * dt_grid)) / dt_grid)
     gaps = np.flatnonzero(np.diff(t) > 1.5 * dt_in)
     regridded = deviation > jitter_tolerance or gaps.size > 0 or idx[-1] != m - 1
-    long_gap = np.zeros(m, dtype=bool)
     if regridded:
-        nan_native = np.isnan(x)
-        xf = x.copy()
-        for j in np.flatnonzero(nan_native.any(axis=0)):
-            ok = ~nan_native[:, j]
-            xf[:, j] = np.interp(t, t[ok], x[ok, j]) if ok.any() else 0.0
-        if interpolation == "cubic":
-            from scipy.interpolate import make_interp_spline
-
-            values = make_interp_spline(t, xf, k=3, axis=0)(grid)
-        else:
-            values = np.column_stack([np.interp(grid, t, xf[:, j]) for j in range(x.shape[1])])
-        for j in np.flatnonzero(nan_native.any(axis=0)):  # grid points next to a NaN sample
-            values[np.interp(grid, t, nan_native[:, j].astype(float)) > 0, j] = np.nan
-        for g in gaps:
-            if t[g + 1] - t[g] - dt_in > max_gap_s + _EPS:
-                long_gap |= (grid > t[g]) & (grid < t[g + 1])
-    elif idx.size == m:  # already on the grid, no missing frame: no copy
-        values = x
+        values, long_gap = _regrid(x, t, grid, dt_in, gaps, interpolation, max_gap_s)
     else:
-        values = np.full((m, x.shape[1]), np.nan)
-        values[idx] = x
+        long_gap = np.zeros(m, dtype=bool)
+        if idx.size == m:  # already on the grid, no missing frame: no copy
+            values = x
+        else:
+            values = np.full((m, x.shape[1]), np.nan)
+            values[idx] = x
     filled, invalid, n_bridged = _fill_and_mark(values, grid, long_gap, max_gap_s / dt_grid + _EPS)
     longest = [max([(b - a) for a, b in _runs(invalid[:, j])] or [0]) * dt_grid
                for j in range(x.shape[1])]
     n_out = int(np.floor(t[-1] / step_s + _EPS)) + 1
+    out = _polyphase(filled, up, down, n_out, kaiser_beta)
+    new_time = np.arange(n_out) * step_s
+    if invalid.any():
+        _mask_near_invalid(out, invalid, new_time, step_s, dt_grid, m)
+    info = {"native_step_s": dt_in, "up": int(up), "down": int(down), "regridded": bool(regridded),
+            "max_timestamp_deviation": deviation, "n_time_gaps": int(gaps.size),
+            "n_bridged_samples": int(n_bridged), "n_invalid_native_samples": int(invalid.sum()),
+            "longest_invalid_run_s": [float(v) for v in longest], "n_native": int(t.size),
+            "n_out": int(n_out), "native_duration_s": float(t[-1])}
+    return out, new_time, info
+
+
+def _regrid(x, t, grid, dt_in: float, gaps, interpolation: str, max_gap_s: float):
+    """Interpolate irregular samples onto ``grid``; NaN next to NaN samples; long gaps marked."""
+    nan_native = np.isnan(x)
+    xf = x.copy()
+    for j in np.flatnonzero(nan_native.any(axis=0)):
+        ok = ~nan_native[:, j]
+        xf[:, j] = np.interp(t, t[ok], x[ok, j]) if ok.any() else 0.0
+    if interpolation == "cubic":
+        from scipy.interpolate import make_interp_spline
+
+        values = make_interp_spline(t, xf, k=3, axis=0)(grid)
+    else:
+        values = np.column_stack([np.interp(grid, t, xf[:, j]) for j in range(x.shape[1])])
+    for j in np.flatnonzero(nan_native.any(axis=0)):  # grid points next to a NaN sample
+        values[np.interp(grid, t, nan_native[:, j].astype(float)) > 0, j] = np.nan
+    long_gap = np.zeros(grid.size, dtype=bool)
+    for g in gaps:
+        if t[g + 1] - t[g] - dt_in > max_gap_s + _EPS:
+            long_gap |= (grid > t[g]) & (grid < t[g + 1])
+    return values, long_gap
+
+
+def _polyphase(filled, up: int, down: int, n_out: int, kaiser_beta: float):
+    """The first ``n_out`` samples of the anti-aliased rational resampling ``up / down``."""
+    from scipy.signal import resample_poly
+
     if up == down:
         out = filled[:n_out].copy()
     else:
@@ -201,18 +223,15 @@ def resample_traces(traces, time, step_s: float = 0.333, *, max_gap_s: float = 1
                             padtype="line")[:n_out]
     if out.shape[0] < n_out:  # cannot happen by construction; guard against rounding
         raise RuntimeError(f"resampling produced {out.shape[0]} < {n_out} samples")
-    new_time = np.arange(n_out) * step_s
-    if invalid.any():
-        csum = np.vstack([np.zeros((1, invalid.shape[1])), np.cumsum(invalid, axis=0)])
-        lo = np.clip(np.ceil((new_time - step_s) / dt_grid - _EPS).astype(int), 0, m)
-        hi = np.clip(np.floor((new_time + step_s) / dt_grid + _EPS).astype(int) + 1, 0, m)
-        out[(csum[hi] - csum[lo]) > 0] = np.nan
-    info = {"native_step_s": dt_in, "up": int(up), "down": int(down), "regridded": bool(regridded),
-            "max_timestamp_deviation": deviation, "n_time_gaps": int(gaps.size),
-            "n_bridged_samples": int(n_bridged), "n_invalid_native_samples": int(invalid.sum()),
-            "longest_invalid_run_s": [float(v) for v in longest], "n_native": int(t.size),
-            "n_out": int(n_out), "native_duration_s": float(t[-1])}
-    return out, new_time, info
+    return out
+
+
+def _mask_near_invalid(out, invalid, new_time, step_s: float, dt_grid: float, m: int) -> None:
+    """Set to NaN (in place) every output sample within one step of an invalid grid sample."""
+    csum = np.vstack([np.zeros((1, invalid.shape[1])), np.cumsum(invalid, axis=0)])
+    lo = np.clip(np.ceil((new_time - step_s) / dt_grid - _EPS).astype(int), 0, m)
+    hi = np.clip(np.floor((new_time + step_s) / dt_grid + _EPS).astype(int) + 1, 0, m)
+    out[(csum[hi] - csum[lo]) > 0] = np.nan
 
 
 # ------------------------------------------------------------------------------ smoothing

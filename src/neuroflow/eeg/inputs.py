@@ -260,27 +260,8 @@ def _pair(value, key: str, *, strict: bool = True, minimum: float | None = None)
     return lo, hi
 
 
-def check_eeg_settings(config: dict) -> None:
-    """Domain checks of the ``eeg`` settings that the schema cannot express, at parse time.
-
-    Ordered, non-empty ranges (``features.bands.*``, ``features.fmin``/``fmax``,
-    ``specparam.freq_range`` / ``alpha_range`` / ``peak_width_limits``,
-    ``simulate.exponent_range`` / ``alpha_range``), a non-negative ``filter.l_freq`` below
-    ``h_freq``, a low-pass edge below the Nyquist frequency of ``resample.sfreq`` (when
-    resampling is on), and every band reaching into ``[fmin, fmax]``.
-
-    Raises
-    ------
-    CohortError
-        Naming the config key and the values.
-    """
-    eeg = config.get("eeg") or {}
-    sim = eeg.get("simulate") or {}
-    for name in ("exponent_range", "alpha_range"):
-        if sim.get(name) is not None:
-            _pair(sim[name], f"eeg.simulate.{name}", strict=False,
-                  minimum=0.0 if name == "alpha_range" else None)
-    prep = eeg.get("preprocessing") or {}
+def _check_filter(prep: dict) -> None:
+    """Filter edges: non-negative, ordered, the low-pass edge below the resampled Nyquist."""
     filt = prep.get("filter") or {}
     l_freq, h_freq = filt.get("l_freq"), filt.get("h_freq")
     if filt.get("activate", True):
@@ -301,6 +282,29 @@ def check_eeg_settings(config: dict) -> None:
                 f"config key eeg.preprocessing.filter.h_freq: {h_freq} Hz is at or above the Nyquist "
                 f"frequency ({nyquist:g} Hz) of eeg.preprocessing.resample.sfreq ({res['sfreq']} Hz); "
                 "lower h_freq or raise the resampling rate")
+
+
+def check_eeg_settings(config: dict) -> None:
+    """Domain checks of the ``eeg`` settings that the schema cannot express, at parse time.
+
+    Ordered, non-empty ranges (``features.bands.*``, ``features.fmin``/``fmax``,
+    ``specparam.freq_range`` / ``alpha_range`` / ``peak_width_limits``,
+    ``simulate.exponent_range`` / ``alpha_range``), a non-negative ``filter.l_freq`` below
+    ``h_freq``, a low-pass edge below the Nyquist frequency of ``resample.sfreq`` (when
+    resampling is on), and every band reaching into ``[fmin, fmax]``.
+
+    Raises
+    ------
+    CohortError
+        Naming the config key and the values.
+    """
+    eeg = config.get("eeg") or {}
+    sim = eeg.get("simulate") or {}
+    for name in ("exponent_range", "alpha_range"):
+        if sim.get(name) is not None:
+            _pair(sim[name], f"eeg.simulate.{name}", strict=False,
+                  minimum=0.0 if name == "alpha_range" else None)
+    _check_filter(eeg.get("preprocessing") or {})
     feats = eeg.get("features") or {}
     fmin, fmax = _pair([feats.get("fmin", 1.0), feats.get("fmax", 45.0)],
                        "eeg.features.fmin / fmax", minimum=0.0)

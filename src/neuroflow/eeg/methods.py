@@ -85,30 +85,46 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
     if kinds["bids"]:
         refs.append(REFERENCES["mne_bids"])
     if kinds["embedded"]:
-        emb = eeg["embedded"]
-        entry = manifest["datasets"][emb["dataset"]]
-        dist = manifest["distributions"][entry["distribution"]]
-        paras.append(
-            f"The real recording (sub-{emb['subject']}) is 16 s of 14-channel Emotiv EEG at 128 Hz "
-            f"from the PhyAAt dataset as shipped in {entry['distribution']} {dist['version']}; its "
-            "pickle was read once, after sha256 verification, with an unpickler restricted to "
-            "numpy arrays, and converted to FIF (microvolts to volts); positions from the "
-            f"{emb['montage']} template.")
-        refs.append(dataset_citation(manifest, emb["dataset"]))
+        paras.append(_embedded_paragraph(eeg["embedded"], manifest))
+        refs.append(dataset_citation(manifest, eeg["embedded"]["dataset"]))
     if kinds["simulated"]:
-        s = eeg["simulate"]
-        paras.append(
-            f"SIMULATED subjects ({kinds['simulated']}, {s['duration']:g} s at {s['sfreq']:g} Hz, 32 "
-            f"channels, seed {s['seed']}) were generated from dipoles on a {s['grid_spacing']:g}-mm "
-            "volume grid inside an MNE four-shell sphere head model (make_sphere_model, "
-            "make_forward_solution). Each dipole carried independent 1/f^x noise with the "
-            f"subject's exponent x (drawn from {_fmt_range(s['exponent_range'])}); dipoles behind "
-            "the sphere centre added a Gaussian-spectrum alpha rhythm at the subject's peak "
-            f"frequency (drawn from {_fmt_range(s['alpha_range'])} Hz). Blinks from MNE's eye-dipole "
-            "model (mne.simulation.add_eog; 4.5-17 blinks per minute) were scaled to "
-            f"{s['blink_amplitude']:g} uV peak; one central channel was made dead (0.05 uV "
-            f"noise); {s['line_freq']:g} Hz line noise and 0.3 uV white sensor noise were added.")
+        paras.append(_simulated_paragraph(eeg["simulate"], kinds["simulated"]))
         refs.append(REFERENCES["blinks"])
+    paras.append(_filtering_paragraph(p, refs))
+    if p["ica"]["activate"]:
+        paras.append(_ica_paragraph(p["ica"], v, refs))
+    paras.append(_epochs_paragraph(p))
+    paras.append(_features_paragraph(f, refs))
+    return paras, list(dict.fromkeys(refs))
+
+
+def _embedded_paragraph(emb: dict, manifest: dict) -> str:
+    entry = manifest["datasets"][emb["dataset"]]
+    dist = manifest["distributions"][entry["distribution"]]
+    return (
+        f"The real recording (sub-{emb['subject']}) is 16 s of 14-channel Emotiv EEG at 128 Hz "
+        f"from the PhyAAt dataset as shipped in {entry['distribution']} {dist['version']}; its "
+        "pickle was read once, after sha256 verification, with an unpickler restricted to "
+        "numpy arrays, and converted to FIF (microvolts to volts); positions from the "
+        f"{emb['montage']} template.")
+
+
+def _simulated_paragraph(s: dict, n_simulated: int) -> str:
+    return (
+        f"SIMULATED subjects ({n_simulated}, {s['duration']:g} s at {s['sfreq']:g} Hz, 32 "
+        f"channels, seed {s['seed']}) were generated from dipoles on a {s['grid_spacing']:g}-mm "
+        "volume grid inside an MNE four-shell sphere head model (make_sphere_model, "
+        "make_forward_solution). Each dipole carried independent 1/f^x noise with the "
+        f"subject's exponent x (drawn from {_fmt_range(s['exponent_range'])}); dipoles behind "
+        "the sphere centre added a Gaussian-spectrum alpha rhythm at the subject's peak "
+        f"frequency (drawn from {_fmt_range(s['alpha_range'])} Hz). Blinks from MNE's eye-dipole "
+        "model (mne.simulation.add_eog; 4.5-17 blinks per minute) were scaled to "
+        f"{s['blink_amplitude']:g} uV peak; one central channel was made dead (0.05 uV "
+        f"noise); {s['line_freq']:g} Hz line noise and 0.3 uV white sensor noise were added.")
+
+
+def _filtering_paragraph(p: dict, refs: list[str]) -> str:
+    """Filters, resampling, bad channels and reference, in order; appends their references."""
     steps = []
     if p["filter"]["activate"]:
         steps.append(f"band-pass filtered ({p['filter']['l_freq']}-{p['filter']['h_freq']} Hz, "
@@ -136,34 +152,43 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
                       "channels": f"re-referenced to the mean of {', '.join(r['channels'])}"}[r["kind"]])
         if r["kind"] == "rest":
             refs.append(REFERENCES["rest"])
-    paras.append("Data were " + "; ".join(steps) + "." if steps else "No filtering was applied.")
-    c = p["ica"]
-    if c["activate"]:
-        algo = ("extended infomax" if c["method"] == "infomax" and c["extended"] else c["method"])
-        lab = []
-        if "eog" in c["labeling"]:
-            lab.append(f"components whose time course correlated (|{c['eog_measure']}| > "
-                       f"{c['eog_threshold']:g}, 1-10 Hz) with an EOG channel or, where none was "
-                       f"recorded, with the frontal proxies {', '.join(c['eog_proxies'])} (at most "
-                       f"{c['eog_max_components']}) were removed")
-        if "ecg" in c["labeling"]:
-            lab.append("components correlated with an ECG channel (when present) were removed")
-        if "iclabel" in c["labeling"]:
-            lab.append(f"components that ICLabel (mne-icalabel {v['mne-icalabel']}) classified as "
-                       f"{', '.join(c['iclabel_exclude'])} with probability >= "
-                       f"{c['iclabel_threshold']:g} were removed")
-            refs.append(REFERENCES["iclabel"])
-        paras.append(f"ICA ({algo}, up to {c['n_components']} components capped at the data "
-                     f"rank, seed {c['random_state']}) was fitted on the filtered EEG; " +
-                     "; ".join(lab) + ".")
-        refs.append(REFERENCES["picard" if c["method"] == "picard" else
-                               "fastica" if c["method"] == "fastica" else "infomax"])
+    return "Data were " + "; ".join(steps) + "." if steps else "No filtering was applied."
+
+
+def _ica_paragraph(c: dict, v: dict, refs: list[str]) -> str:
+    algo = ("extended infomax" if c["method"] == "infomax" and c["extended"] else c["method"])
+    lab = []
+    if "eog" in c["labeling"]:
+        lab.append(f"components whose time course correlated (|{c['eog_measure']}| > "
+                   f"{c['eog_threshold']:g}, 1-10 Hz) with an EOG channel or, where none was "
+                   f"recorded, with the frontal proxies {', '.join(c['eog_proxies'])} (at most "
+                   f"{c['eog_max_components']}) were removed")
+    if "ecg" in c["labeling"]:
+        lab.append("components correlated with an ECG channel (when present) were removed")
+    if "iclabel" in c["labeling"]:
+        lab.append(f"components that ICLabel (mne-icalabel {v['mne-icalabel']}) classified as "
+                   f"{', '.join(c['iclabel_exclude'])} with probability >= "
+                   f"{c['iclabel_threshold']:g} were removed")
+        refs.append(REFERENCES["iclabel"])
+    text = (f"ICA ({algo}, up to {c['n_components']} components capped at the data "
+            f"rank, seed {c['random_state']}) was fitted on the filtered EEG; " +
+            "; ".join(lab) + ".")
+    refs.append(REFERENCES["picard" if c["method"] == "picard" else
+                           "fastica" if c["method"] == "fastica" else "infomax"])
+    return text
+
+
+def _epochs_paragraph(p: dict) -> str:
     e, rj = p["epochs"], p["reject"]
     ep = (f"{e['length']:g}-s fixed-length epochs (overlap {e['overlap']:g} s)" if e["kind"] == "fixed"
           else f"epochs from {e['tmin']:g} to {e['tmax']:g} s around annotated events")
     rej = (f"; epochs with any EEG peak-to-peak amplitude above {rj['peak_to_peak']} uV or below "
            f"{rj['flat']} uV were dropped" if rj["activate"] else "")
-    paras.append(f"Cleaned data were cut into {ep}{rej}.")
+    return f"Cleaned data were cut into {ep}{rej}."
+
+
+def _features_paragraph(f: dict, refs: list[str]) -> str:
+    """Spectra, band power, specparam and connectivity; appends their references."""
     sp, con = f["specparam"], f["connectivity"]
     feat = (f"Power spectra ({f['fmin']:g}-{f['fmax']:g} Hz) were estimated per channel with Welch's "
             f"method ({f['welch_window']:g}-s Hamming segments, {f['welch_overlap']:.0%} overlap) and "
@@ -187,5 +212,4 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
             refs.append(REFERENCES["wpli"])
         if "plv" in con["methods"]:
             refs.append(REFERENCES["plv"])
-    paras.append(feat)
-    return paras, list(dict.fromkeys(refs))
+    return feat

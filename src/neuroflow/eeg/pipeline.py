@@ -312,58 +312,88 @@ def group_outputs(recordings, *, summaries, features, aperiodics, connectivities
     ``recordings`` are the recordings' BIDS stems, in the order of the per-recording files;
     ``truths`` maps the stems of simulated recordings to their ground-truth JSON.
     """
-    import xarray as xr
-
     from neuroflow.eeg.report import plot_group_aperiodic, plot_group_bandpower, plot_group_psd
 
     rows, spectra, sims, rel, conn = [], {}, {}, [], []
     bands = methods = con_bands = None
     for i, rec in enumerate(recordings):
-        summ = json.loads(Path(summaries[i]).read_text())
-        ents = summ.get("entities") or {"sub": summ["subject"]}
-        ap = pd.read_csv(aperiodics[i], sep="\t")
-        with xr.open_dataset(features[i], engine="h5netcdf") as ds:
-            ds = ds.load()
-        bands = list(ds["band"].values)
-        sims[rec] = bool(summ["simulated"])
-        spectra[rec] = (ds["freq"].values, ds["psd_welch"].values.mean(axis=0))
-        row = {"recording": rec, "subject": ents["sub"], "session": ents.get("ses", "n/a"),
-               "task": ents.get("task", "n/a"), "acquisition": ents.get("acq", "n/a"),
-               "run": ents.get("run", "n/a"), "simulated": sims[rec], "kind": summ["kind"],
-               "n_channels": summ["n_channels"], "bad_channels": " ".join(summ["bad_channels"]) or "n/a",
-               "n_ica_components": summ["n_ica_components"],
-               "ica_excluded": " ".join(summ["ica_excluded"]) or "n/a",
-               "n_epochs": summ["n_epochs"], "n_epochs_kept": summ["n_epochs_kept"],
-               "exponent": float(ap["exponent"].median()) if "exponent" in ap else np.nan,
-               "offset": float(ap["offset"].median()) if "offset" in ap else np.nan,
-               "r_squared": float(ap["r_squared"].median()) if "r_squared" in ap else np.nan,
-               "alpha_peak_frequency": float(ap["alpha_cf"].median()) if "alpha_cf" in ap else np.nan}
-        r = ds["relative_band_power"].mean("channel").values
-        rel.append(r)
-        row.update({f"relative_{b}": float(v) for b, v in zip(bands, r)})
-        if connectivities:
-            with xr.open_dataset(connectivities[i], engine="h5netcdf") as con:
-                con = con.load()
-            methods, con_bands = list(con["method"].values), list(con["band"].values)
-            m = np.nanmean(con["connectivity"].values, axis=(2, 3))
-            conn.append(m)
-            row.update({f"{mm}_{bb}": float(m[a, b]) for a, mm in enumerate(methods)
-                        for b, bb in enumerate(con_bands)})
-        t = truths.get(rec)
-        if t:
-            t = json.loads(Path(t).read_text())
-            row.update({"truth_exponent": t["aperiodic_exponent"],
-                        "truth_alpha_peak_frequency": t["alpha_peak_frequency"],
-                        "truth_dead_channel": t["dead_channel"],
-                        "exponent_error": row["exponent"] - t["aperiodic_exponent"],
-                        "alpha_error": row["alpha_peak_frequency"] - t["alpha_peak_frequency"],
-                        "dead_channel_detected": t["dead_channel"] in summ["bad_channels"]})
-        rows.append(row)
+        one = _group_row(rec, summaries[i], features[i], aperiodics[i],
+                         connectivities[i] if connectivities else None, truths.get(rec))
+        bands = one["bands"]
+        sims[rec] = one["row"]["simulated"]
+        spectra[rec] = one["spectrum"]
+        rel.append(one["relative"])
+        if one["connectivity"] is not None:
+            methods, con_bands = one["methods"], one["con_bands"]
+            conn.append(one["connectivity"])
+        rows.append(one["row"])
     table = pd.DataFrame(rows)
     for col in ("truth_exponent", "truth_alpha_peak_frequency", "truth_dead_channel",
                 "exponent_error", "alpha_error", "dead_channel_detected"):
         if col not in table:
             table[col] = np.nan
+    _write_group_table(table, bands, out_table, summaries)
+    ds = _group_dataset(table, rel, bands, summaries, features)
+    if conn:
+        ds["mean_connectivity"] = (("recording", "method", "con_band"), np.array(conn),
+                                   {"units": "1", "long_name": "mean over channel pairs"})
+        ds = ds.assign_coords(method=methods, con_band=con_bands)
+    write_netcdf(ds, out_nc)
+    plot_group_aperiodic(table, fig_aperiodic)
+    plot_group_psd(spectra, sims, fig_psd)
+    plot_group_bandpower(table, bands, fig_bandpower)
+    return table
+
+
+def _group_row(rec: str, summary, features, aperiodic, connectivity, truth) -> dict:
+    """Read one recording's outputs: its group-table row, mean spectrum, relative band
+    power and mean connectivity (``None`` without a connectivity file)."""
+    import xarray as xr
+
+    summ = json.loads(Path(summary).read_text())
+    ents = summ.get("entities") or {"sub": summ["subject"]}
+    ap = pd.read_csv(aperiodic, sep="\t")
+    with xr.open_dataset(features, engine="h5netcdf") as ds:
+        ds = ds.load()
+    bands = list(ds["band"].values)
+    out = {"bands": bands, "spectrum": (ds["freq"].values, ds["psd_welch"].values.mean(axis=0)),
+           "connectivity": None, "methods": None, "con_bands": None}
+    row = {"recording": rec, "subject": ents["sub"], "session": ents.get("ses", "n/a"),
+           "task": ents.get("task", "n/a"), "acquisition": ents.get("acq", "n/a"),
+           "run": ents.get("run", "n/a"), "simulated": bool(summ["simulated"]),
+           "kind": summ["kind"],
+           "n_channels": summ["n_channels"], "bad_channels": " ".join(summ["bad_channels"]) or "n/a",
+           "n_ica_components": summ["n_ica_components"],
+           "ica_excluded": " ".join(summ["ica_excluded"]) or "n/a",
+           "n_epochs": summ["n_epochs"], "n_epochs_kept": summ["n_epochs_kept"],
+           "exponent": float(ap["exponent"].median()) if "exponent" in ap else np.nan,
+           "offset": float(ap["offset"].median()) if "offset" in ap else np.nan,
+           "r_squared": float(ap["r_squared"].median()) if "r_squared" in ap else np.nan,
+           "alpha_peak_frequency": float(ap["alpha_cf"].median()) if "alpha_cf" in ap else np.nan}
+    r = ds["relative_band_power"].mean("channel").values
+    out["relative"] = r
+    row.update({f"relative_{b}": float(v) for b, v in zip(bands, r)})
+    if connectivity is not None:
+        with xr.open_dataset(connectivity, engine="h5netcdf") as con:
+            con = con.load()
+        methods, con_bands = list(con["method"].values), list(con["band"].values)
+        m = np.nanmean(con["connectivity"].values, axis=(2, 3))
+        out.update(connectivity=m, methods=methods, con_bands=con_bands)
+        row.update({f"{mm}_{bb}": float(m[a, b]) for a, mm in enumerate(methods)
+                    for b, bb in enumerate(con_bands)})
+    if truth:
+        t = json.loads(Path(truth).read_text())
+        row.update({"truth_exponent": t["aperiodic_exponent"],
+                    "truth_alpha_peak_frequency": t["alpha_peak_frequency"],
+                    "truth_dead_channel": t["dead_channel"],
+                    "exponent_error": row["exponent"] - t["aperiodic_exponent"],
+                    "alpha_error": row["alpha_peak_frequency"] - t["alpha_peak_frequency"],
+                    "dead_channel_detected": t["dead_channel"] in summ["bad_channels"]})
+    out["row"] = row
+    return out
+
+
+def _write_group_table(table: pd.DataFrame, bands, out_table, summaries) -> None:
     cols = {"recording": "BIDS entities of the recording (sub, ses, task, acq, run)",
             "session": "BIDS session label (n/a: none)", "run": "BIDS run index (n/a: none)",
             "simulated": "True for subjects from neuroflow's seeded simulator (not recordings)",
@@ -380,7 +410,14 @@ def group_outputs(recordings, *, summaries, features, aperiodics, connectivities
     write_tsv(table, out_table, f"EEG group table: {len(table)} recordings of "
               f"{table['subject'].nunique()} subjects ({n_sim} SIMULATED recordings, "
               f"{len(table) - n_sim} real)", cols, [str(p) for p in summaries])
-    ds = xr.Dataset(
+
+
+def _group_dataset(table: pd.DataFrame, rel, bands, summaries, features):
+    """The group NetCDF (recording x band), without the connectivity."""
+    import xarray as xr
+
+    n_sim = int(table["simulated"].sum())
+    return xr.Dataset(
         {"relative_band_power": (("recording", "band"), np.array(rel),
                                  {"units": "1", "long_name": "relative band power, channel mean"}),
          "exponent": ("recording", table["exponent"].to_numpy(float), {"units": "1"}),
@@ -397,12 +434,3 @@ def group_outputs(recordings, *, summaries, features, aperiodics, connectivities
         attrs={"title": f"EEG group features ({n_sim} SIMULATED recordings flagged by 'simulated')",
                "inputs": json.dumps(_inputs(list(summaries) + list(features))),
                "software_versions": json.dumps(package_versions(EEG_PACKAGES), sort_keys=True)})
-    if conn:
-        ds["mean_connectivity"] = (("recording", "method", "con_band"), np.array(conn),
-                                   {"units": "1", "long_name": "mean over channel pairs"})
-        ds = ds.assign_coords(method=methods, con_band=con_bands)
-    write_netcdf(ds, out_nc)
-    plot_group_aperiodic(table, fig_aperiodic)
-    plot_group_psd(spectra, sims, fig_psd)
-    plot_group_bandpower(table, bands, fig_bandpower)
-    return table

@@ -356,6 +356,32 @@ def preprocess(raw, cfg: dict, recording: str) -> dict:
     raw.pick(["eeg", "eog", "ecg", "stim"], exclude=())
     if not len(raw.ch_names) or "eeg" not in raw.get_channel_types():
         raise EEGInputError(f"{recording}: no EEG channels")
+    _filter_steps(raw, cfg, steps)
+    channels = _bad_channel_step(raw, cfg["bad_channels"], recording, steps)
+    if (ref := cfg["reference"])["activate"]:
+        rereference(raw, ref["kind"], ref["channels"], recording)
+        steps.append({"step": "reference", "kind": ref["kind"], "channels": ref["channels"]})
+    filtered = raw.copy()
+    ica, components = None, pd.DataFrame()
+    if cfg["ica"]["activate"]:
+        ica, components = _ica_step(raw, cfg, channels, steps)
+    e = cfg["epochs"]
+    epochs = make_epochs(raw, recording, e["kind"], e["length"], e["overlap"], e["event_id"],
+                         e["tmin"], e["tmax"], e["baseline"])
+    n_epochs = len(epochs)
+    rj = cfg["reject"]
+    if rj["activate"]:
+        log = reject_epochs(epochs, recording, rj["peak_to_peak"], rj["flat"], raw.first_samp)
+    else:
+        log = reject_epochs(epochs, recording, None, None, raw.first_samp)
+    steps.append({"step": "epochs", "kind": e["kind"], "n_epochs": n_epochs,
+                  "n_kept": len(epochs), "reject": rj if rj["activate"] else None})
+    return {"raw": raw, "filtered": filtered, "epochs": epochs, "ica": ica,
+            "channels": channels, "components": components, "epochs_log": log, "steps": steps}
+
+
+def _filter_steps(raw, cfg: dict, steps: list) -> None:
+    """Band-pass, notch and resample ``raw`` in place, as activated; log them in ``steps``."""
     if (f := cfg["filter"])["activate"]:
         filter_raw(raw, f["l_freq"], f["h_freq"], f["method"], f["phase"])
         steps.append({"step": "filter", "l_freq": f["l_freq"], "h_freq": f["h_freq"],
@@ -365,7 +391,10 @@ def preprocess(raw, cfg: dict, recording: str) -> dict:
     if (r := cfg["resample"])["activate"] and abs(raw.info["sfreq"] - r["sfreq"]) > 1e-9:
         steps.append({"step": "resample", "from": raw.info["sfreq"], "to": r["sfreq"]})
         raw.resample(r["sfreq"], npad="auto", verbose="error")
-    b = cfg["bad_channels"]
+
+
+def _bad_channel_step(raw, b: dict, recording: str, steps: list) -> pd.DataFrame:
+    """Flag bad channels and interpolate them (or mark them bad) in place; the channel table."""
     channels = detect_bad_channels(raw, b["methods"] if b["activate"] else [],
                                    b["flat_threshold"], b["deviation_z"], b["lof_threshold"])
     bads = channels.loc[channels["bad"], "name"].tolist()
@@ -380,36 +409,24 @@ def preprocess(raw, cfg: dict, recording: str) -> dict:
         raw.info["bads"] = bads
     steps.append({"step": "bad_channels", "methods": b["methods"] if b["activate"] else [],
                   "bad": bads, "interpolated": bool(bads and b["interpolate"])})
-    if (ref := cfg["reference"])["activate"]:
-        rereference(raw, ref["kind"], ref["channels"], recording)
-        steps.append({"step": "reference", "kind": ref["kind"], "channels": ref["channels"]})
-    filtered = raw.copy()
-    ica, components = None, pd.DataFrame()
-    if (c := cfg["ica"])["activate"]:
-        if "iclabel" in c["labeling"] and not (c["method"] == "infomax" and c["extended"]):
-            raise ValueError("config key eeg.preprocessing.ica.labeling: ICLabel was trained on "
-                             "extended-infomax decompositions; set method: infomax, extended: true")
-        rank_loss = int(channels["interpolated"].sum()) + int(
-            cfg["reference"]["activate"] and cfg["reference"]["kind"] in ("average", "rest"))
-        ica = fit_ica(raw, c["method"], c["n_components"], c["max_iter"], c["random_state"],
-                      extended=c["extended"], rank_loss=rank_loss)
-        components = label_components(ica, raw, c["labeling"], c["eog_proxies"],
-                                      c["eog_measure"], c["eog_threshold"],
-                                      c["eog_max_components"], c["iclabel_threshold"],
-                                      c["iclabel_exclude"])
-        ica.apply(raw, verbose="error")
-        steps.append({"step": "ica", "method": c["method"], "n_components": int(ica.n_components_),
-                      "labeling": c["labeling"], "excluded": [int(i) for i in ica.exclude]})
-    e = cfg["epochs"]
-    epochs = make_epochs(raw, recording, e["kind"], e["length"], e["overlap"], e["event_id"],
-                         e["tmin"], e["tmax"], e["baseline"])
-    n_epochs = len(epochs)
-    rj = cfg["reject"]
-    if rj["activate"]:
-        log = reject_epochs(epochs, recording, rj["peak_to_peak"], rj["flat"], raw.first_samp)
-    else:
-        log = reject_epochs(epochs, recording, None, None, raw.first_samp)
-    steps.append({"step": "epochs", "kind": e["kind"], "n_epochs": n_epochs,
-                  "n_kept": len(epochs), "reject": rj if rj["activate"] else None})
-    return {"raw": raw, "filtered": filtered, "epochs": epochs, "ica": ica,
-            "channels": channels, "components": components, "epochs_log": log, "steps": steps}
+    return channels
+
+
+def _ica_step(raw, cfg: dict, channels: pd.DataFrame, steps: list):
+    """Fit ICA, label the artifact components and remove them from ``raw`` in place."""
+    c = cfg["ica"]
+    if "iclabel" in c["labeling"] and not (c["method"] == "infomax" and c["extended"]):
+        raise ValueError("config key eeg.preprocessing.ica.labeling: ICLabel was trained on "
+                         "extended-infomax decompositions; set method: infomax, extended: true")
+    rank_loss = int(channels["interpolated"].sum()) + int(
+        cfg["reference"]["activate"] and cfg["reference"]["kind"] in ("average", "rest"))
+    ica = fit_ica(raw, c["method"], c["n_components"], c["max_iter"], c["random_state"],
+                  extended=c["extended"], rank_loss=rank_loss)
+    components = label_components(ica, raw, c["labeling"], c["eog_proxies"],
+                                  c["eog_measure"], c["eog_threshold"],
+                                  c["eog_max_components"], c["iclabel_threshold"],
+                                  c["iclabel_exclude"])
+    ica.apply(raw, verbose="error")
+    steps.append({"step": "ica", "method": c["method"], "n_components": int(ica.n_components_),
+                  "labeling": c["labeling"], "excluded": [int(i) for i in ica.exclude]})
+    return ica, components

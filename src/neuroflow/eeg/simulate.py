@@ -16,8 +16,11 @@ from __future__ import annotations
 import numpy as np
 
 # A 32-channel 10-20 layout (BrainProducts actiCAP 32).
-CHANNELS_32 = ("Fp1 Fp2 F7 F3 Fz F4 F8 FC5 FC1 FC2 FC6 T7 C3 Cz C4 T8 TP9 CP5 CP1 CP2 CP6 TP10 "
-               "P7 P3 Pz P4 P8 PO9 O1 Oz O2 PO10").split()
+CHANNELS_32 = [
+    "Fp1", "Fp2", "F7", "F3", "Fz", "F4", "F8", "FC5", "FC1", "FC2", "FC6",
+    "T7", "C3", "Cz", "C4", "T8", "TP9", "CP5", "CP1", "CP2", "CP6", "TP10",
+    "P7", "P3", "Pz", "P4", "P8", "PO9", "O1", "Oz", "O2", "PO10",
+]
 # Channels that may be chosen as the dead one: not the frontal blink proxies, not the edge.
 DEAD_CANDIDATES = ("C3", "Cz", "C4", "CP1", "CP2", "FC1", "FC2", "P3", "Pz", "P4")
 SIMULATED_NOTE = "SIMULATED EEG (neuroflow seeded simulator; not a recording)"
@@ -116,34 +119,15 @@ def simulate_subject(truth: dict, *, sfreq: float = 256.0, duration: float = 60.
     """
     import mne
 
+    from neuroflow.eeg.io import load_montage
+
     rng = np.random.default_rng(random_state)
     n_times = int(round(duration * sfreq))
     info = mne.create_info(list(channels), float(sfreq), "eeg")
-    from neuroflow.eeg.io import load_montage
-
     info.set_montage(load_montage(montage, "simulation"), verbose="error")
-    fwd, r0 = _forward(info, grid_spacing)
-    gain = fwd["sol"]["data"].reshape(len(channels), -1, 3)  # (n_ch, n_dip, xyz)
-    rr = fwd["source_rr"]
-    orient = rng.standard_normal((len(rr), 3))
-    orient /= np.linalg.norm(orient, axis=1, keepdims=True)
-    leadfield = np.einsum("cdk,dk->cd", gain, orient)  # (n_ch, n_dip)
-
-    sources = colored_noise(len(rr), n_times, sfreq, truth["aperiodic_exponent"], rng)
-    posterior = rr[:, 1] < r0[1] - 0.02
-    alpha = narrowband_noise(int(posterior.sum()), n_times, sfreq,
-                             truth["alpha_peak_frequency"], alpha_sd, rng)
-    sources[posterior] += np.sqrt(alpha_ratio) * alpha
-    brain = leadfield @ sources
-    brain *= eeg_rms / np.median(brain.std(axis=1))
-
-    blink = np.zeros_like(brain)
-    if blink_amplitude > 0:
-        zeros = mne.io.RawArray(np.zeros_like(brain), info.copy(), verbose="error")
-        mne.simulation.add_eog(zeros, rng=np.random.default_rng(int(rng.integers(2**31))), verbose="error")
-        blink = zeros.get_data()
-        blink *= blink_amplitude / np.abs(blink).max()
-
+    brain, n_dipoles, n_posterior = _brain_signal(info, truth, n_times, grid_spacing, eeg_rms,
+                                                  alpha_ratio, alpha_sd, rng)
+    blink = _blinks(brain, info, blink_amplitude, rng)
     t = np.arange(n_times) / sfreq
     line = line_amplitude * np.sin(2 * np.pi * line_freq * t + rng.uniform(0, 2 * np.pi))
     data = brain + blink + line + sensor_noise * rng.standard_normal(brain.shape)
@@ -156,21 +140,61 @@ def simulate_subject(truth: dict, *, sfreq: float = 256.0, duration: float = 60.
     blink_raw = mne.io.RawArray(blink, info.copy(), verbose="error")
     for r in (raw, blink_raw):
         r.set_meas_date(None)
-    frontal = blink[[list(channels).index(c) for c in ("Fp1", "Fp2") if c in channels]]
-    n_blinks = 0
-    if frontal.size and blink_amplitude > 0:
-        env = np.abs(frontal).max(axis=0) > 0.2 * blink_amplitude
-        n_blinks = int(np.sum(np.diff(env.astype(int)) == 1))
     out = dict(truth)
     out.update({
         "simulated": True, "sfreq": float(sfreq), "duration": float(duration),
-        "n_blinks": n_blinks, "blink_peak_amplitude_V": float(blink_amplitude),
+        "n_blinks": _count_blinks(blink, channels, blink_amplitude),
+        "blink_peak_amplitude_V": float(blink_amplitude),
         "alpha_sd_Hz": float(alpha_sd), "alpha_ratio": float(alpha_ratio),
         "eeg_rms_V": float(eeg_rms), "line_freq_Hz": float(line_freq),
         "line_amplitude_V": float(line_amplitude), "sensor_noise_V": float(sensor_noise),
-        "n_dipoles": int(len(rr)), "n_posterior_dipoles": int(posterior.sum()),
+        "n_dipoles": n_dipoles, "n_posterior_dipoles": n_posterior,
         "head_model": "MNE 4-shell sphere (make_sphere_model auto), volume grid "
                       f"{grid_spacing:g} mm",
         "montage": montage,
     })
     return raw, blink_raw, out
+
+
+def _brain_signal(info, truth: dict, n_times: int, grid_spacing: float, eeg_rms: float,
+                  alpha_ratio: float, alpha_sd: float, rng: np.random.Generator):
+    """Dipole activity (1/f everywhere, alpha behind the centre) projected to the channels,
+    scaled to a median channel SD of ``eeg_rms``; also the dipole counts."""
+    sfreq = info["sfreq"]
+    fwd, r0 = _forward(info, grid_spacing)
+    gain = fwd["sol"]["data"].reshape(len(info["ch_names"]), -1, 3)  # (n_ch, n_dip, xyz)
+    rr = fwd["source_rr"]
+    orient = rng.standard_normal((len(rr), 3))
+    orient /= np.linalg.norm(orient, axis=1, keepdims=True)
+    leadfield = np.einsum("cdk,dk->cd", gain, orient)  # (n_ch, n_dip)
+
+    sources = colored_noise(len(rr), n_times, sfreq, truth["aperiodic_exponent"], rng)
+    posterior = rr[:, 1] < r0[1] - 0.02
+    alpha = narrowband_noise(int(posterior.sum()), n_times, sfreq,
+                             truth["alpha_peak_frequency"], alpha_sd, rng)
+    sources[posterior] += np.sqrt(alpha_ratio) * alpha
+    brain = leadfield @ sources
+    brain *= eeg_rms / np.median(brain.std(axis=1))
+    return brain, int(len(rr)), int(posterior.sum())
+
+
+def _blinks(brain: np.ndarray, info, blink_amplitude: float, rng: np.random.Generator):
+    """Blinks from MNE's eye-dipole model, scaled to ``blink_amplitude`` peak (0: none)."""
+    import mne
+
+    blink = np.zeros_like(brain)
+    if blink_amplitude > 0:
+        zeros = mne.io.RawArray(np.zeros_like(brain), info.copy(), verbose="error")
+        mne.simulation.add_eog(zeros, rng=np.random.default_rng(int(rng.integers(2**31))), verbose="error")
+        blink = zeros.get_data()
+        blink *= blink_amplitude / np.abs(blink).max()
+    return blink
+
+
+def _count_blinks(blink: np.ndarray, channels, blink_amplitude: float) -> int:
+    """Blink onsets seen on Fp1/Fp2 (envelope above 20 % of the peak amplitude)."""
+    frontal = blink[[list(channels).index(c) for c in ("Fp1", "Fp2") if c in channels]]
+    if not (frontal.size and blink_amplitude > 0):
+        return 0
+    env = np.abs(frontal).max(axis=0) > 0.2 * blink_amplitude
+    return int(np.sum(np.diff(env.astype(int)) == 1))

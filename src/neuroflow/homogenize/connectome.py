@@ -3,7 +3,7 @@
 After Simeon et al. 2024 ("Homogenized C. elegans Neural Activity and Connectivity Data",
 arXiv 2411.12091), with these choices (see ``docs`` in the methods paragraph):
 
-* labels are mapped with :class:`neuroflow.homogenize.labels.LabelMap`; edges between two
+* labels are mapped with :class:`neuroflow.io.celegans_labels.LabelMap`; edges between two
   canonical neurons form the neuron block (300 x 300), every other edge (to muscles, end
   organs, or unmapped labels) is kept in a separate edge list and counted;
 * duplicate rows within a direction are summed; gap junctions are made undirected by
@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from neuroflow.homogenize.labels import LabelMap
+from neuroflow.io.celegans_labels import LabelMap
 
 SYNAPSE_TYPES = ("chemical", "electrical")
 GAP_REDUCERS = ("mean", "max", "sum")

@@ -15,7 +15,7 @@ import xarray as xr
 
 from neuroflow.homogenize import consensus as cons_mod
 from neuroflow.homogenize.connectome import homogenize_source, source_summary, unmapped_labels
-from neuroflow.homogenize.labels import build_label_map, load_aliases, load_cell_table
+from neuroflow.io.celegans_labels import build_label_map, load_aliases, load_cell_table
 from neuroflow.provenance import package_versions, write_netcdf, write_tsv
 from neuroflow.resources import sha256_file as sha256_of
 
