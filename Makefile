@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 CORES ?= 2
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: demo test test-fast bench clean-results
+.PHONY: demo test test-fast lint bench clean-results
 
 $(BIN)/.neuroflow-installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ demo: $(BIN)/.neuroflow-installed
 test: $(BIN)/.oracle-installed
 	bash tests/system/install.sh
 	$(BIN)/python -m pytest -q
+
+# Linters (CONTRIBUTING.md): ruff with pyupgrade/bugbear/simplify and a complexity limit,
+# codespell on code, workflow and docs. .ci/run runs this first.
+lint: $(BIN)/.neuroflow-installed
+	$(BIN)/ruff check src tests bench workflow/scripts
+	$(BIN)/codespell src workflow tests bench config README.md CONTRIBUTING.md
 
 # The quick check while developing: deselects the tests marked workflow, slurm, oracle or
 # slow, and fails a test that starts Snakemake without the workflow mark (tests/conftest.py).

@@ -26,12 +26,11 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from neuroflow.devtools import copy_workflow, repo_root, run_snakemake
+from neuroflow.devtools import copy_workflow, demo_config, repo_root, run_snakemake
 from neuroflow.eeg import features as F
 from neuroflow.eeg.devdata import spkit_raw
 from neuroflow.eeg.preprocess import filter_raw, notch_raw, preprocess
 from neuroflow.eeg.simulate import draw_truth, simulate_subject
-from neuroflow.devtools import demo_config
 
 SEED = 20240505
 BANDS = {"theta": (4.0, 8.0), "alpha": (8.0, 13.0), "beta": (13.0, 30.0)}

@@ -21,8 +21,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from neuroflow.devtools import copy_workflow, repo_root, run_snakemake
-from neuroflow.devtools import demo_config
+from neuroflow.devtools import copy_workflow, demo_config, repo_root, run_snakemake
 
 
 def timed_workflow() -> tuple[float, float]:
@@ -45,7 +44,6 @@ def timed_workflow() -> tuple[float, float]:
 
 
 def _datasets():
-    import yaml
 
     from neuroflow.config import used_datasets
 

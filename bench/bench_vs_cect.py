@@ -25,11 +25,11 @@ def compare_all(measure) -> None:
     print(head)
     tot = [0.0, 0.0]
     for source, (module, reader, name, options, reduce) in sorted(CASES.items()):
-        def ours_fn():
+        def ours_fn(reader=reader, name=name, options=options, source=source, reduce=reduce):
             return homogenize_source(READERS[reader](Path(data) / name, **options), lm, source,
                                      gap_reduce=reduce)
         ds, t_ours, m_ours = measure(ours_fn)
-        edges, t_cect, m_cect = measure(lambda: cect_edges(module))
+        edges, t_cect, m_cect = measure(lambda module=module: cect_edges(module))
         ref = homogenize_source(edges, lm, source, gap_reduce=reduce)
         counts = [int((d["weight"].values[k] > 0).sum()) for d in (ds, ref) for k in (0, 1)]
         tot[0] += t_ours

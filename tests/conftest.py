@@ -9,6 +9,11 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
+# One numba cache for the whole session: the workflow tests run Snakemake in many scratch
+# copies, and each would otherwise compile the sampler's and operators' kernels again
+# (the workflow keeps a NUMBA_CACHE_DIR already set in the environment).
+os.environ.setdefault("NUMBA_CACHE_DIR", str(REPO / ".cache" / "numba"))
+
 # Datasets of resources/datasets.yaml whose files all ship in the cect wheel (cect/data/).
 CECT_DATASETS = (
     "white_1986_whole",

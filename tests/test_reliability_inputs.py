@@ -8,7 +8,7 @@ inside their last number or at a line boundary, and tables whose labels are all 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +41,7 @@ def units_nwb(tmp_path_factory) -> tuple[Path, list[np.ndarray]]:
     sparse = np.sort(rng.uniform(0.0, 60.0, 40))
     trains = [bursts, sparse]
     nwb = NWBFile(session_description="spikes", identifier="reliability-units",
-                  session_start_time=datetime(2024, 1, 1, tzinfo=timezone.utc))
+                  session_start_time=datetime(2024, 1, 1, tzinfo=UTC))
     for train in trains:
         nwb.add_unit(spike_times=train)
     path = tmp_path_factory.mktemp("units") / "units.nwb"

@@ -185,10 +185,9 @@ def test_failed_write_leaves_no_temp_file_and_no_target(tmp_path, writer):
 
 def test_failed_write_keeps_the_previous_complete_file(tmp_path):
     provenance.write_json({"old": True}, tmp_path / "x.json")
-    with pytest.raises(OSError, match="disk full"):
-        with provenance.atomic_write(tmp_path / "x.json") as tmp:
-            tmp.write_text("{")
-            raise OSError("disk full")
+    with pytest.raises(OSError, match="disk full"), provenance.atomic_write(tmp_path / "x.json") as tmp:
+        tmp.write_text("{")
+        raise OSError("disk full")
     assert json.loads((tmp_path / "x.json").read_text()) == {"old": True}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.json"]
 

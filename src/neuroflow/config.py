@@ -368,5 +368,7 @@ def source_citation_of(config: dict, manifest: dict, source: str) -> str:
     """Citation of a source's dataset (or a note for user-supplied files)."""
     src = config["connectome"]["sources"][source]
     if "dataset" in src:
-        return " ".join(str(manifest["datasets"][src["dataset"]].get("citation", "")).split())
+        from neuroflow.resources import citation_text
+
+        return citation_text(manifest, src["dataset"])
     return "user-supplied file(s): " + ", ".join(src["paths"])

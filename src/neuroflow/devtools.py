@@ -67,7 +67,9 @@ def set_active_stages(workdir, stages) -> None:
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
 
 
-def run_snakemake(workdir, *args, cores: int = 2) -> subprocess.CompletedProcess:
-    """Run ``python -m snakemake --cores N *args`` in ``workdir`` (captured output)."""
+def run_snakemake(workdir, *args, cores: int = 2,
+                  timeout: float | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m snakemake --cores N *args`` in ``workdir`` (captured output); a run
+    longer than ``timeout`` seconds raises ``subprocess.TimeoutExpired``."""
     return subprocess.run([sys.executable, "-m", "snakemake", "--cores", str(cores), *args],
-                          cwd=workdir, capture_output=True, text=True)
+                          cwd=workdir, capture_output=True, text=True, timeout=timeout)

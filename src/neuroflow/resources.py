@@ -92,7 +92,7 @@ def _relpath(mapping: dict, where: str, source: Path) -> str:
     return value
 
 
-def load_manifest(path) -> dict:
+def load_manifest(path) -> dict:  # noqa: C901 (one check per manifest field)
     """Read and validate a dataset manifest.
 
     Parameters
@@ -437,6 +437,12 @@ def _extract(archive: Path, strip_top: bool, dataset_id: str, todo: list) -> Non
             tmp.unlink(missing_ok=True)
 
 
+def citation_text(manifest: dict, dataset_id: str) -> str:
+    """A manifest dataset's citation on one line ("" for an unknown dataset or none given)."""
+    entry = manifest["datasets"].get(dataset_id)
+    return " ".join(str(entry.get("citation") or "").split()) if entry else ""
+
+
 def dataset_citation(manifest: dict, dataset_id: str) -> str:
     """Reference line of a downloaded dataset for a methods section.
 
@@ -447,7 +453,7 @@ def dataset_citation(manifest: dict, dataset_id: str) -> str:
     entry = manifest["datasets"][dataset_id]
     dist = manifest["distributions"][entry["distribution"]]
     licence = entry.get("licence") or dist.get("licence", "licence unknown")
-    return (" ".join(str(entry.get("citation", "")).split())
+    return (citation_text(manifest, dataset_id)
             + f" Data files ({dataset_id}) from the {entry['distribution']} {dist['version']} "
             f"distribution ({licence}), sha256-verified.")
 

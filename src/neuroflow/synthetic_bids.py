@@ -19,6 +19,7 @@ Poisson rates. The dataset description says the data are simulated.
 from __future__ import annotations
 
 import json
+from datetime import UTC
 from pathlib import Path
 
 import numpy as np
@@ -118,14 +119,14 @@ def _bold_image(data, voxel_mm: float):
 
 def nwb_units(path: Path, subject: str, session: str, rates_hz, seconds: float, rng) -> None:
     """An NWB file with Poisson spike units (known rates), electrodes and two epochs."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from pynwb import NWBHDF5IO, NWBFile
     from pynwb.file import Subject
 
     nwb = NWBFile(session_description="SIMULATED Poisson units (neuroflow synthetic cohort)",
                   identifier=f"{subject}-{session}", session_id=session,
-                  session_start_time=datetime(2020, 1, 1, tzinfo=timezone.utc),
+                  session_start_time=datetime(2020, 1, 1, tzinfo=UTC),
                   subject=Subject(subject_id=subject, species="Mus musculus"))
     device = nwb.create_device(name="probe")
     group = nwb.create_electrode_group("shank0", description="simulated", location="ADN",

@@ -14,6 +14,10 @@ host=$(hostname -s)
 if [ "$action" = stop ]; then
   pkill -x slurmd 2>/dev/null || true
   pkill -x slurmctld 2>/dev/null || true
+  for _ in $(seq 1 20); do
+    pgrep -x slurmctld >/dev/null || pgrep -x slurmd >/dev/null || break
+    sleep 0.5
+  done
   if grep -qs '^ClusterName=neuroflow$' /etc/slurm/slurm.conf; then
     if [ -f /etc/slurm/slurm.conf.before-neuroflow ]; then
       mv /etc/slurm/slurm.conf.before-neuroflow /etc/slurm/slurm.conf
@@ -31,7 +35,8 @@ if ! pgrep -x munged >/dev/null; then
   chown munge:munge /etc/munge/munge.key && chmod 400 /etc/munge/munge.key
   runuser -u munge -- /usr/sbin/munged
 fi
-cpus=$(nproc)
+# all online CPUs (nproc alone follows OMP_NUM_THREADS, which test runs often set to 1)
+cpus=$(getconf _NPROCESSORS_ONLN)
 mem=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 - 2048 ))
 if [ -f /etc/slurm/slurm.conf ] && ! grep -qs '^ClusterName=neuroflow$' /etc/slurm/slurm.conf; then
   cp -p /etc/slurm/slurm.conf /etc/slurm/slurm.conf.before-neuroflow
@@ -63,7 +68,10 @@ SlurmdTimeout=60
 NodeName=$host CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF
-pgrep -x slurmctld >/dev/null || /usr/sbin/slurmctld
+# a fresh controller starts from a clean state folder: a node record saved under an older
+# conf (e.g. fewer CPUs) would otherwise be restored, and a group job asking for the
+# node's real CPUs would pend forever
+pgrep -x slurmctld >/dev/null || { rm -rf "${state:?}"/ctld/*; /usr/sbin/slurmctld; }
 pgrep -x slurmd >/dev/null || /usr/sbin/slurmd
 for _ in $(seq 1 30); do
   if sinfo -h -o %t 2>/dev/null | grep -qE '^(idle|mix|alloc)'; then

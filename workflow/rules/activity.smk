@@ -141,7 +141,7 @@ if is_activated("activity"):
             recording=lambda wc: ACT["recordings"][wc.recording],
             source=lambda wc: recording_source(config, wc.recording),
             citation=lambda wc: recording_citation(config, MANIFEST, wc.recording),
-            exclude=config["connectome"].get("exclude_neurons", ["CANL", "CANR"]),
+            exclude=config["connectome"]["exclude_neurons"],
             homogenize={
                 "step_s": ACT["step_s"],
                 "max_gap_s": ACT["max_gap_s"],
@@ -237,9 +237,8 @@ if is_activated("activity"):
                 f"{LOGS}/activity/funatlas.log",
             params:
                 strains=ACT["funatlas"]["strains"],
-                exclude=config["connectome"].get("exclude_neurons", ["CANL", "CANR"]),
-                citation=" ".join(str(MANIFEST["datasets"][ACT["funatlas"]["dataset"]]
-                                      .get("citation", "")).split()),
+                exclude=config["connectome"]["exclude_neurons"],
+                citation=citation_text(MANIFEST, ACT["funatlas"]["dataset"]),
             threads: 1
             resources:
                 mem_mb=by_attempt(1000),

@@ -26,7 +26,13 @@ from neuroflow.config import (
 from neuroflow.participants import check_participant_sheets
 from neuroflow.schema_docs import load_schema
 from neuroflow.workflow_files import pip_spec
-from neuroflow.resources import ChecksumError, check_materialized, dataset_paths, load_manifest
+from neuroflow.resources import (
+    ChecksumError,
+    check_materialized,
+    citation_text,
+    dataset_paths,
+    load_manifest,
+)
 
 
 # A cohort file's maps of inputs replace the defaults' (Snakemake would merge them).
@@ -81,7 +87,7 @@ def is_activated(stage):
 
 
 def consensus_sources():
-    chosen = config["connectome"].get("consensus", {}).get("sources") or SOURCES
+    chosen = config["connectome"]["consensus"]["sources"] or SOURCES
     return sorted(set(chosen) & set(SOURCES))
 
 

@@ -52,8 +52,7 @@ if is_activated("eeg"):
                 task=EEG_TASK,
                 montage=EEG["embedded"]["montage"],
                 dataset=EEG["embedded"]["dataset"],
-                citation=" ".join(str(MANIFEST["datasets"][EEG["embedded"]["dataset"]]
-                                      .get("citation", "")).split()),
+                citation=citation_text(MANIFEST, EEG["embedded"]["dataset"]),
             threads: 1
             resources:
                 mem_mb=by_attempt(1000),

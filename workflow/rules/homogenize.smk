@@ -17,8 +17,8 @@ if is_activated("connectome"):
         params:
             source=lambda wc: config["connectome"]["sources"][wc.source],
             citation=lambda wc: source_citation(wc.source),
-            exclude=config["connectome"].get("exclude_neurons", ["CANL", "CANR"]),
-            gap_reduce=config["connectome"].get("gap_junction_reduce", "mean"),
+            exclude=config["connectome"]["exclude_neurons"],
+            gap_reduce=config["connectome"]["gap_junction_reduce"],
             expected_rows=lambda wc: source_expected_rows(config, MANIFEST, wc.source),
         threads: 1
         resources:
@@ -69,7 +69,7 @@ if is_activated("connectome"):
             f"{LOGS}/connectome/consensus.log",
         params:
             series={s: config["connectome"]["sources"][s].get("series", s) for s in SOURCES},
-            normalization=config["connectome"].get("consensus", {}).get("normalization", "median"),
+            normalization=config["connectome"]["consensus"]["normalization"],
         threads: 1
         resources:
             mem_mb=by_attempt(4000),

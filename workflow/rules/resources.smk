@@ -21,7 +21,7 @@ for _dataset, _paths in file_owners(MANIFEST, used_datasets(config), config["res
             manifest=config["resources"]["manifest"],
             dataset=_dataset,
             dest=lambda wc: config["resources"]["dest"],
-            cache=config["resources"].get("cache", ""),
+            cache=config["resources"]["cache"],
         localrule: True
         conda:
             "../../envs/resources.yaml"

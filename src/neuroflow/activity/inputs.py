@@ -29,6 +29,7 @@ from neuroflow.bids import (
     stem,
 )
 from neuroflow.config import ConfigError
+from neuroflow.resources import citation_text
 
 #: keys of a spike recording that override ``activity.counts``
 COUNT_KEYS = ("bin_width", "t_start", "t_stop", "angle_series")
@@ -184,8 +185,7 @@ def stems_pattern(stems) -> str:
 
 def spike_citation(manifest: dict, spec: dict) -> str:
     """Citation of a spike recording's manifest dataset ("" for BIDS and user files)."""
-    entry = manifest["datasets"].get(spec["source"])
-    return " ".join(str(entry.get("citation", "")).split()) if entry else ""
+    return citation_text(manifest, spec["source"])
 
 
 def units_path(results: str, spec: dict) -> str:

@@ -15,7 +15,7 @@ import xarray as xr
 
 from neuroflow.config import ConfigError
 from neuroflow.provenance import package_versions, write_netcdf, write_tsv
-from neuroflow.resources import sha256_file
+from neuroflow.resources import citation_text, sha256_file
 
 VERSIONS = ("neuroflow", "numpy", "scipy", "pandas", "xarray", "h5netcdf", "h5py", "pynwb")
 _SUITE2P_FILES = {"F": ["F.npy", "Fneu.npy"], "spks": ["spks.npy"], "Fneu": ["Fneu.npy"]}
@@ -58,7 +58,7 @@ def recording_citation(config: dict, manifest: dict, recording: str) -> str:
     src = recording_source(config, recording)
     if src == "user":
         return "user-supplied file(s)"
-    return " ".join(str(manifest["datasets"][src].get("citation", "")).split())
+    return citation_text(manifest, src)
 
 
 def connectome_path(conn_dir: str, connectome: str) -> str:
