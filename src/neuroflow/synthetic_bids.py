@@ -351,7 +351,8 @@ def cohort_config(cohort: dict, atlas_dir=None, out=None) -> dict:
             "activate": True, "res": "1", "atlas": atlas, "responses": "regions",
             "confounds": {"strategy": "fmri", "fmri_strategy": "simple"},
             "permutation": {"n": 50}}},
-        "fc": {"activate": True, "regions": "all", "tasks": ["subject_id"],
+        # two subjects: too few for the held-out protocol (>= 4), so the in-sample one
+        "fc": {"activate": True, "regions": "all", "tasks": ["subject_id"], "protocol": "insample",
                "operators": ["corr_empirical", "spearman"], "selectors": ["random"],
                "fractions": [0.5], "seeds": 1, "window_length": 16, "window_stride": 8,
                "benchmarks": {
