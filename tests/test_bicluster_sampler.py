@@ -451,6 +451,7 @@ def test_split_merge_separates_two_merged_clusters():
     assert found[0] < 0.5 and found[1] == 1.0
 
 
+@pytest.mark.slow
 def test_sampler_recovers_clusters_and_their_number_on_the_papers_simulation():
     """The paper's size (3 clusters x 10 neurons, T = 500, 2 states, NB r = 10), seed 0,
     three chains of 60 sweeps (about 9 s each, idle).

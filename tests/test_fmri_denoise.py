@@ -58,6 +58,7 @@ def sim(tmp_path_factory):
     ("scrubbing", {"fd_threshold": 0.5, "std_dvars_threshold": 3.0, "scrub": 0}, {}),
     ("simple", {"motion": "full"}, {"low_pass": 0.1, "high_pass": None}),
 ])
+@pytest.mark.slow
 def test_denoising_equals_nilearn_masker_called_directly(sim, tmp_path, loader, options, clean):
     from nilearn.interfaces.fmriprep import load_confounds_strategy
     from nilearn.maskers import NiftiLabelsMasker
@@ -150,6 +151,7 @@ def test_scrubbing_below_minimum_data_excludes_run_and_lists_it(tmp_path):
     assert bool(qc["excluded"][0]) and qc["fd_n_above"][0] >= 40
 
 
+@pytest.mark.slow
 def test_real_nitime_nifti_parcellation_matches_voxel_means(tmp_path):
     from neuroflow.resources import fetch_dataset, load_manifest
 
