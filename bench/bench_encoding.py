@@ -190,25 +190,11 @@ def _reset_peak_rss():
     return _status_mib("VmRSS")
 
 
-def _ar1(rng, n, k, phi):
-    e = rng.standard_normal((n, k))
-    x = np.empty_like(e)
-    x[0] = e[0]
-    for t in range(1, n):
-        x[t] = phi * x[t - 1] + np.sqrt(1 - phi**2) * e[t]
-    return x
-
-
 def _noise_set(seed: int, n_targets: int = 40):
     from neuroflow.encoding import ridge
-    from neuroflow.encoding.features import fir_design
+    from neuroflow.encoding.simulate import pure_noise_set
 
-    rng = np.random.default_rng(seed)
-    lengths = [260, 200, 340]
-    runs = np.concatenate([np.full(n, i) for i, n in enumerate(lengths)])
-    blocks = np.concatenate([3 * i + (np.arange(n) * 3) // n for i, n in enumerate(lengths)])
-    X, _ = fir_design(np.vstack([_ar1(rng, n, 3, 0.9) for n in lengths]), np.arange(5), runs)
-    Y = np.vstack([_ar1(rng, n, n_targets, 0.8) for n in lengths])
+    X, Y, runs, blocks = pure_noise_set(seed, n_targets)
     fit = ridge.cross_validated_fit(X, Y, blocks, model="ridge", alphas=np.logspace(-1, 5, 7),
                                     n_folds=5, n_inner_folds=3)
     return X, Y, runs, fit

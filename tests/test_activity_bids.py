@@ -116,7 +116,7 @@ def test_counts_equal_a_histogram_of_the_known_spike_times(nwb_tree, tmp_path, s
         np.testing.assert_array_equal(ds["counts"].values, expected)
         np.testing.assert_allclose(ds["time"].values, edges[:-1] + 0.25)
         assert ds["time"].attrs["long_name"] == "bin centre"
-        assert ds.attrs["units"] == "spikes/bin" and ds.attrs["bin_width_s"] == 0.5
+        assert ds.attrs["units"] == "count" and ds.attrs["bin_width_s"] == 0.5
         assert ds.attrs["simulated"] == 0
         assert list(ds["location"].values) == LOCATIONS
         assert json.loads(ds.attrs["entities"]) == dict(zip(("sub", "ses"),

@@ -60,7 +60,7 @@ RECORDINGS = {
     "suite2pnwb": {"reader": "nwb", "dataset": "pynapple_suite2p_nwb",
                    "reader_options": {"series": "Fluorescence"}},
     "simworm": {"reader": "table", "paths": ["simworm.tsv"],
-                "simulated": "yes (test: shared slow drive, 4 Hz)"},
+                "simulated": True},  # the test's own synthetic recording
 }
 
 
@@ -83,7 +83,7 @@ def test_stage_outputs_are_well_formed(demo):
     assert index["recording"].tolist() == ["simworm", "suite2pnwb"]
     worm = index.set_index("recording").loc["simworm"]
     assert (worm["n_labelled"], worm["n_unlabelled"], worm["n_ambiguous"]) == (5, 2, 1)
-    assert worm["native_rate_hz"] == pytest.approx(4.0) and worm["simulated"].startswith("yes")
+    assert worm["native_rate_hz"] == pytest.approx(4.0) and bool(worm["simulated"]) is True
     mouse = index.set_index("recording").loc["suite2pnwb"]
     assert (mouse["n_samples_native"], mouse["n_samples"], mouse["n_neurons"]) == (2000, 601, 20)
     with xr.open_dataset(res / "sub-simworm/ophys/sub-simworm_desc-homogenized_activity.nc",
@@ -137,3 +137,14 @@ def test_broken_recording_fails_alone_and_leaves_nothing_partial(tmp_path):
     log = (work / "results/logs/activity/sub-broken_homogenize.log").read_text()
     assert "broken.tsv" in log and "non-numeric" in log
     assert "broken.tsv" in proc.stdout + proc.stderr
+
+
+def test_every_output_follows_the_output_stamp(demo):
+    """BIDS tabular sidecars, the NetCDF attribute schema and the one ``simulated`` encoding
+    on every output of the run (units parsed by pint)."""
+    import pint
+
+    from neuroflow.output_schema import check_output_tree
+
+    problems = check_output_tree(demo / "results", parse_units=pint.UnitRegistry().parse_units)
+    assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems[:40])

@@ -149,7 +149,7 @@ def test_chains_in_different_modes_are_written_unconverged_and_unsupported_state
         found = dict(zip(post["state"].values, post["state_found"].values))
     for tsv in out[1:]:
         side = json.loads(tsv.with_suffix(".json").read_text())
-        assert side["converged"] is False
+        assert side["Converged"] is False
         assert side["Convergence"]["failing"] == verdict["failing"]
     # the blended state path has three states; the one chain 1 never holds is not found
     assert np.unique(labels).size == 3
@@ -184,7 +184,8 @@ def test_methods_paragraph_says_a_run_did_not_converge(tmp_path):
 
     val = tmp_path / "sub-x/ephys/sub-x_desc-bicluster_validation.tsv"
     val.parent.mkdir(parents=True)
-    write_tsv(P._score_table([("n_states", "found", 2.0, *[np.nan] * 4)]), val, "scores")
+    write_tsv(P._score_table([("n_states", "found", 2.0, *[np.nan] * 4)]), val, "scores",
+              P.SCORE_COLUMNS, simulated=True)
     verdict = {"converged": False, "failing": ["chains_disagree: chains 0 and 1 differ"],
                "n_failing": 1, "clusters_not_found": [], "states_not_found": ["S3"]}
     P._annotate_sidecar(val, verdict)

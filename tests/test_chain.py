@@ -115,6 +115,14 @@ def test_one_cohort_plans_every_stage_chained(cohort, tmp_path):
     for res in ("1", "2"):
         assert (f"results/sub-02/func/sub-02_task-objects_run-2_space-MNI152NLin2009cAsym_"
                 f"res-{res}_atlas-toy_desc-simple_timeseries.tsv") in fmri_out
+    # the held-out FC protocol cannot split 2 subjects: said before any job, naming the key
+    cfg = cohort_config(cohort)
+    cfg["fc"]["protocol"] = "heldout"
+    (work / "heldout.yaml").write_text(yaml.safe_dump(cfg))
+    proc = run_snakemake(work, "-n", "--configfile", "heldout.yaml")
+    said = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "config key fc.protocol" in said, said[-3000:]
+    assert "fc.benchmarks." in said and "has 2" in said
 
 
 def _digests(folder: Path) -> dict[str, tuple[str, int]]:
@@ -192,6 +200,13 @@ def test_bids_app_runs_the_chain_participant_by_participant_then_group(cohort, t
     stack = out / "group/trsa/task-objects_space-MNI152NLin2009cAsym_res-1_desc-crossnobis_rdm.nc"
     assert stack.is_file()
     assert list(out.glob("sub-0[12]/func/*_desc-events_scores.tsv"))
+    # the one output stamp on every output of every stage (tests/test_output_schema.py)
+    import pint
+
+    from neuroflow.output_schema import check_output_tree
+
+    problems = check_output_tree(out, parse_units=pint.UnitRegistry().parse_units)
+    assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems[:40])
 
 
 @pytest.mark.workflow

@@ -164,7 +164,8 @@ def workdir(tmp_path_factory, bids_root) -> tuple[Path, str]:
                                               "window_stride": 128,
                                               "eeg": {"l_freq": 8.0, "h_freq": 13.0}}},
                   "operators": ["corr_empirical", "spearman"], "tasks": ["subject_id"],
-                  "selectors": ["random"], "fractions": [0.5], "seeds": 1}
+                  "selectors": ["random"], "fractions": [0.5], "seeds": 1,
+                  "protocol": "insample"}  # 2 subjects: too few to hold any out
     (work / "config/eeg_bids.yaml").write_text(yaml.safe_dump(over))
     return work, "config/eeg_bids.yaml"
 

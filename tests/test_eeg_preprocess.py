@@ -140,3 +140,19 @@ def test_code_defaults_match_the_config_schema():
     assert defaults["features"] == F.DEFAULTS
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())["eeg"]
     assert config["preprocessing"] == P.DEFAULTS and config["features"] == F.DEFAULTS
+
+
+def test_component_variance_equals_mne_explained_variance_ratio(real):
+    """The one-pass per-component variance is MNE's get_explained_variance_ratio, component
+    by component, also with a bad channel left out of the ICA; copy=False works in place."""
+    raw = P.filter_raw(real.copy(), 1.0, 45.0)
+    raw.info["bads"] = ["P8"]  # not in the ICA, still in the variance over EEG channels
+    ica = P.fit_ica(raw, n_components=6)
+    ours = P._per_component_variance(ica, raw)
+    mne_ratio = [ica.get_explained_variance_ratio(raw, components=[i], ch_type="eeg")["eeg"]
+                 for i in range(ica.n_components_)]
+    np.testing.assert_allclose(ours, mne_ratio, rtol=0, atol=1e-12)
+    assert np.ptp(ours) > 0.01  # distinct components, not one repeated value
+    inplace = real.copy()
+    res = P.preprocess(inplace, {"ica": {"activate": False}}, "spkit", copy=False)
+    assert res["raw"] is inplace and inplace.info["sfreq"] == 128.0

@@ -83,11 +83,11 @@ def test_cohort_completes_without_the_bad_subject_and_reruns_nothing(run):
     with xr.open_dataset(work / "results/sub-sim01/eeg/sub-sim01_task-rest_desc-spectra_eeg.nc",
                          engine="h5netcdf") as ds:
         assert ds.attrs["simulated"] == 1 and "SIMULATED" in ds.attrs["description"]
-        assert ds["psd_welch"].attrs["units"] == "V^2/Hz" and ds.sizes["channel"] == 32
+        assert ds["psd_welch"].attrs["units"] == "V**2/Hz" and ds.sizes["channel"] == 32
         assert "sha256" in ds.attrs["inputs"]
     side = json.loads((work / "results/sub-phyaat/eeg/sub-phyaat_task-rest_desc-aperiodic_eeg.json")
                       .read_text())
-    assert "real recording" in side["Description"]
+    assert "real recording" in side["TableDescription"] and side["Simulated"] is False
     html = (work / "results/sub-sim01/eeg/sub-sim01_task-rest_report.html").read_text()
     assert "SIMULATED" in html and "Simulation ground truth" in html
     methods = (work / "results/group/desc-methods_report.html").read_text()
@@ -111,3 +111,14 @@ def test_rerun_from_scratch_gives_byte_identical_outputs(run):
     assert html.stat().st_mtime_ns != before  # really rewritten
     assert len(first) > 40 and first.keys() == second.keys()
     assert first == second
+
+
+def test_every_output_follows_the_output_stamp(run):
+    """BIDS tabular sidecars, the NetCDF attribute schema and the one ``simulated`` encoding
+    on every output of the run (units parsed by pint)."""
+    import pint
+
+    from neuroflow.output_schema import check_output_tree
+
+    problems = check_output_tree(run[0] / "results", parse_units=pint.UnitRegistry().parse_units)
+    assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems[:40])

@@ -18,8 +18,8 @@ from scipy.stats import kstest
 
 from neuroflow.encoding import permutation, ridge
 from neuroflow.encoding.attention import attention_peakedness
-from neuroflow.encoding.features import fir_design
 from neuroflow.encoding.inputs import _schema, experiment_config
+from neuroflow.encoding.simulate import pure_noise_set
 
 ALPHAS = np.logspace(-1, 5, 7)
 
@@ -34,24 +34,10 @@ def _one_blas_thread():
         yield
 
 
-def _ar1(rng, n, k, phi):
-    e = rng.standard_normal((n, k))
-    x = np.empty_like(e)
-    x[0] = e[0]
-    for t in range(1, n):
-        x[t] = phi * x[t - 1] + np.sqrt(1 - phi**2) * e[t]
-    return x
-
-
 def _noise_set(seed, n_targets=40):
     """Autocorrelated features (FIR lags 0-4) and autocorrelated pure-noise targets in three
     runs of unequal length, three contiguous blocks per run, grouped 5-fold CV."""
-    rng = np.random.default_rng(seed)
-    lengths = [260, 200, 340]
-    runs = np.concatenate([np.full(n, i) for i, n in enumerate(lengths)])
-    blocks = np.concatenate([3 * i + (np.arange(n) * 3) // n for i, n in enumerate(lengths)])
-    X, _ = fir_design(np.vstack([_ar1(rng, n, 3, 0.9) for n in lengths]), np.arange(5), runs)
-    Y = np.vstack([_ar1(rng, n, n_targets, 0.8) for n in lengths])
+    X, Y, runs, blocks = pure_noise_set(seed, n_targets)
     fit = ridge.cross_validated_fit(X, Y, blocks, model="ridge", alphas=ALPHAS, n_folds=5,
                                     n_inner_folds=3)
     return X, Y, runs, fit

@@ -82,7 +82,7 @@ def test_grasshopper_prediction_beats_its_shuffled_baseline(demo):
         assert json.loads(ds.attrs["compute"])["device"] == "cpu"
         assert json.loads(ds.attrs["inputs"])[0]["file"].endswith("_design.nc")
     with xr.open_dataset(demo / f"{PREFIX}_design.nc", engine="h5netcdf") as ds:
-        assert ds.attrs["simulated"] == "false"
+        assert ds.attrs["simulated"] == 0
         files = [f["file"] for f in json.loads(ds.attrs["inputs"])]
         assert files[:2] == ["grasshopper_stimulus1.txt", "grasshopper_spike_times1.txt"]
     side = json.loads((demo / f"{PREFIX}_encoding.json").read_text())
@@ -98,11 +98,12 @@ def test_attention_outputs_are_labelled_simulated_with_compute_record(demo):
     assert set(table["region"]) == {"fixedA", "fixedB", "fixedC", "moving1"}
     assert set(table["model"]) == {"attention routing", "ridge (kernel_ridge)"}
     side = json.loads((demo / f"{GROUP}/desc-routing_scores.json").read_text())
-    assert "SIMULATED" in side["Description"] and side["Compute"]["peak_gpu_memory_mib"] == "n/a"
+    assert "SIMULATED" in side["TableDescription"] and side["Simulated"] is True
+    assert side["Compute"]["peak_gpu_memory_mib"] == "n/a"
     side = json.loads((demo / f"{GROUP}/desc-routing_encoding.json").read_text())
     assert side["Simulated"] is True and side["Description"].startswith("SIMULATED")
     with xr.open_dataset(demo / f"{GROUP}/desc-routing_encoding.nc", engine="h5netcdf") as ds:
-        assert ds.attrs["simulated"] == "true"
+        assert ds.attrs["simulated"] == 1
         att = ds["attention"].values
         assert att.shape == (100, 4, 6, 6)
         np.testing.assert_allclose(att.sum(axis=(2, 3)), 1, atol=1e-5)
@@ -144,3 +145,14 @@ def test_broken_feature_file_fails_alone_and_leaves_nothing_partial(tmp_path):
     assert not [p for p in (work / "results").rglob(".*.part")]
     log = (work / "results/logs/encoding/broken_design.log").read_text()
     assert "feats.npy" in log and "non-finite" in log
+
+
+def test_every_output_follows_the_output_stamp(demo):
+    """BIDS tabular sidecars, the NetCDF attribute schema and the one ``simulated`` encoding
+    on every output of the run (units parsed by pint)."""
+    import pint
+
+    from neuroflow.output_schema import check_output_tree
+
+    problems = check_output_tree(demo / "results", parse_units=pint.UnitRegistry().parse_units)
+    assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems[:40])

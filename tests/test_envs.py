@@ -27,6 +27,15 @@ def pyproject_pins() -> dict[str, str]:
 
 
 ENV_FILES = sorted((ROOT / "envs").glob("*.yaml"))
+LOCK = ROOT / "requirements" / "lock-linux-x86_64-py311.txt"
+
+
+def snakemake_reads(path: Path, cache: Path) -> bytes:
+    """The bytes Snakemake's conda deployment reads for an env file or its post-deploy script
+    (``workflow.sourcecache.open(file, "rb")``; symlinks followed)."""
+    from snakemake.sourcecache import LocalSourceFile, SourceCache
+
+    return SourceCache(cache).open(LocalSourceFile(str(path)), "rb").read()
 
 
 def _is_local(req: str) -> bool:
@@ -37,8 +46,8 @@ def _is_local(req: str) -> bool:
 
 
 @pytest.mark.parametrize("env_file", ENV_FILES, ids=lambda p: p.name)
-def test_env_pins_match_pyproject(env_file):
-    env = yaml.safe_load(env_file.read_text())
+def test_env_pins_match_pyproject(env_file, tmp_path):
+    env = yaml.safe_load(snakemake_reads(env_file, tmp_path))
     pins = pyproject_pins()
     pip_reqs = [d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d][0]
     checked = 0
@@ -60,27 +69,31 @@ def test_env_installs_neuroflow_from_its_post_deploy_script_wherever_snakemake_c
         env_file, tmp_path):
     """Snakemake finds ``<env>.post-deploy.sh`` next to the env file (its own lookup), copies it
     to ``.snakemake/conda/<hash>.post-deploy.sh`` and runs it inside the new env from the work
-    folder: the script installs what NEUROFLOW_PIP_SPEC names, a source folder as editable,
-    and stops with a message naming itself and the variable when it is unset. (conda channels
-    are unreachable here, so the env itself is not created: a stand-in ``python`` records the
-    pip call.)"""
+    folder: the script installs what NEUROFLOW_PIP_SPEC names (a checkout: its lock, then
+    the checkout editable without dependencies; a checkout without a lock: editable), and
+    stops with a message naming itself and the variable when it is unset. The files are read
+    through Snakemake's source cache, as its conda deployment reads them. (conda channels are
+    unreachable here, so the env itself is not created: a stand-in ``python`` records the
+    pip calls.)"""
     import os
-    import shutil
     import subprocess
 
-    from snakemake.sourcecache import LocalSourceFile
+    from snakemake.sourcecache import LocalSourceFile, SourceCache
 
     found = LocalSourceFile(str(env_file)).replace_suffix([".yaml", ".yml"], ".post-deploy.sh")
-    script = Path(found.get_path_or_uri(secret_free=True))
-    assert script.is_file(), f"{env_file.name}: no {script.name} next to it"
-    assert script.read_text().startswith("#!/usr/bin/env bash\n")
-    copy = tmp_path / ".snakemake/conda/0123abcd.post-deploy.sh"  # as Snakemake copies it
+    assert SourceCache(tmp_path / "cache").exists(found), f"{env_file.name}: no post-deploy script"
+    content = snakemake_reads(Path(found.get_path_or_uri(secret_free=True)), tmp_path / "cache")
+    assert content.startswith(b"#!/usr/bin/env bash\n")
+    copy = tmp_path / ".snakemake/conda/0123abcd.post-deploy.sh"  # as Snakemake writes it
     copy.parent.mkdir(parents=True)
-    shutil.copy(script, copy)
+    copy.write_bytes(content)
     fake_bin = tmp_path / "envbin"
     fake_bin.mkdir()
     calls = tmp_path / "calls.txt"
-    (fake_bin / "python").write_text(f'#!/bin/sh\necho "$@" >> {calls}\n')
+    installed_lock = tmp_path / "installed-lock.txt"  # the file pip was given with -r
+    (fake_bin / "python").write_text(
+        f'#!/bin/sh\necho "$@" >> {calls}\n'
+        f'prev=; for a in "$@"; do [ "$prev" = -r ] && cp "$a" {installed_lock}; prev="$a"; done\n')
     (fake_bin / "python").chmod(0o755)
     work = tmp_path / "work"
     work.mkdir()
@@ -94,15 +107,28 @@ def test_env_installs_neuroflow_from_its_post_deploy_script_wherever_snakemake_c
         return subprocess.run(["/usr/bin/env", "bash", str(copy)], cwd=work, env=e,
                               capture_output=True, text=True)
 
+    no_lock = tmp_path / "checkout-without-lock"
+    no_lock.mkdir()
     assert run(str(ROOT)).returncode == 0
+    assert run(str(no_lock)).returncode == 0
     assert run("neuroflow==0.1.0").returncode == 0
-    assert calls.read_text().splitlines() == [
-        f"-m pip install --no-input --editable {ROOT}",
+    # a checkout with the lock (this machine is Linux x86_64): the lock with its hashes but
+    # torch (the env file's build stays), then neuroflow without dependencies; without a
+    # lock: editable with pyproject's ranges
+    assert LOCK.is_file() and os.uname().sysname == "Linux" and os.uname().machine == "x86_64"
+    lock_calls = calls.read_text().splitlines()
+    assert re.fullmatch(r"-m pip install --no-input --require-hashes -r /\S+", lock_calls[0])
+    blocks = re.split(r"\n(?=[^\s#])", LOCK.read_text())
+    assert any(b.startswith("torch==") for b in blocks)
+    assert installed_lock.read_text() == "\n".join(b for b in blocks if not b.startswith("torch=="))
+    assert lock_calls[1:] == [
+        f"-m pip install --no-input --no-deps --no-build-isolation --editable {ROOT}",
+        f"-m pip install --no-input --editable {no_lock}",
         "-m pip install --no-input neuroflow==0.1.0"]
     unset = run(None)
     assert unset.returncode == 1 and "envs/install-neuroflow.sh" in unset.stderr
     assert "NEUROFLOW_PIP_SPEC is not set" in unset.stderr
-    assert len(calls.read_text().splitlines()) == 2
+    assert len(calls.read_text().splitlines()) == 4
 
 
 def test_config_readme_is_generated_from_schema():

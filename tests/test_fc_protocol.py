@@ -52,8 +52,6 @@ def test_heldout_split_is_subject_disjoint_seeded_and_label_stratified():
 
 
 def write_samples(path, subjects, labels, n_regions=5, n_time=30, seed=0):
-    from neuroflow.provenance import write_netcdf
-
     rng = np.random.default_rng(seed)
     uniq = np.unique(subjects)
     lab = {s: labels[subjects == s][0] for s in uniq}
@@ -61,18 +59,17 @@ def write_samples(path, subjects, labels, n_regions=5, n_time=30, seed=0):
         {"timeseries": (("sample", "region", "time"),
                         rng.standard_normal((subjects.size, n_regions, n_time))),
          "sample_subject": (("sample",), subjects), "label": (("subject",), [lab[s] for s in uniq])},
-        coords={"sample": [f"w{i}" for i in range(subjects.size)], "subject": uniq})
-    write_netcdf(ds, path)
+        coords={"sample": [f"w{i}" for i in range(subjects.size)], "subject": uniq},
+        attrs={"simulated": np.int8(0)})
+    ds.to_netcdf(path, engine="h5netcdf")  # an input file, not a neuroflow output
     return ds
 
 
 def write_sps(path, n, seed=0):
-    from neuroflow.provenance import write_netcdf
-
     rng = np.random.default_rng(seed)
     app = rng.integers(2, 9, (2, n))
-    write_netcdf(xr.Dataset({"sps": (("train_seed", "sample"), rng.gamma(2.0, 1.0, (2, n))),
-                             "appearances": (("train_seed", "sample"), app)}), path)
+    xr.Dataset({"sps": (("train_seed", "sample"), rng.gamma(2.0, 1.0, (2, n))),
+                "appearances": (("train_seed", "sample"), app)}).to_netcdf(path, engine="h5netcdf")
 
 
 def test_no_heldout_subjects_window_ever_enters_a_core_set(tmp_path):
@@ -253,3 +250,14 @@ def test_seeds_sharing_one_sclcs_training_count_as_one_unit():
     vals, n = unit_values(part, "sps_topk", "ndcg_binary")
     assert n == 30 and np.allclose(sorted(vals), [0.0, 0.1, 0.2])
     assert unit_values(part, "random", "ndcg_binary")[0].size == 30
+
+
+def test_the_protocol_check_names_the_key_for_a_cohort_too_small_to_split():
+    from neuroflow.fc.workflow import check_protocol_subjects
+
+    config = {"fc": {"protocol": "heldout", "benchmarks": {"b": {"source": "eeg"}}}}
+    with pytest.raises(ValueError, match=r"config key fc.protocol.*fc.benchmarks.b.*has 3"):
+        check_protocol_subjects(config, "b", ["01", "02", "03", "03"])
+    check_protocol_subjects(config, "b", ["01", "02", "03", "04"])       # 4 subjects split
+    config["fc"]["protocol"] = "insample"
+    check_protocol_subjects(config, "b", ["01"])                         # in-sample: any size

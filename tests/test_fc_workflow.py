@@ -67,7 +67,7 @@ def test_fc_stage_runs_fails_alone_on_bad_input_and_reruns_as_a_no_op(tmp_path):
 
     stem = out / "bench-tiny/bench-tiny"
     with xr.open_dataset(f"{stem}_desc-windows_timeseries.nc", engine="h5netcdf") as ds:
-        assert ds.attrs["simulated"] == "true" and ds.sizes["sample"] == 12 * 3
+        assert ds.attrs["simulated"] == 1 and ds.sizes["sample"] == 12 * 3
         assert ds.sizes["region"] == 24
     with xr.open_dataset(f"{stem}_family-lagged_desc-fc_connectivity.nc", engine="h5netcdf") as ds:
         assert list(ds["operator"].values) == ["xcorr_lag1"] and ds["fc"].shape == (1, 36, 24, 24)

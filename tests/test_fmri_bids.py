@@ -422,3 +422,32 @@ def test_output_names_give_back_every_entity_for_the_group_index():
                           "_atlas-toycifti_desc-simple_timeseries.tsv")
     assert ents == {"sub": "02", "ses": "1", "task": "rest", "run": "2", "space": "fsLR",
                     "den": "91k", "atlas": "toycifti", "desc": "simple"}
+
+
+def test_the_pybids_index_is_cached_on_disk_and_rebuilt_when_the_tree_changes(tmp_path,
+                                                                              monkeypatch):
+    """A second process loads the index instead of indexing again; a file added anywhere
+    in the tree gives a new index that sees it."""
+    import json
+
+    from neuroflow import bids as B
+
+    monkeypatch.setenv("NEUROFLOW_CACHE_DIR", str(tmp_path / "cache"))
+    root = tmp_path / "ds"
+    (root / "sub-01/eeg").mkdir(parents=True)
+    (root / "dataset_description.json").write_text(json.dumps(
+        {"Name": "t", "BIDSVersion": "1.9.0"}))
+    (root / "sub-01/eeg/sub-01_task-rest_eeg.edf").write_bytes(b"")
+    sel = B.Selection.from_config({"bids_dir": str(root)})
+    first = B.query(root, sel, datatype="eeg", suffix="eeg")
+    assert [(r["sub"], r["task"]) for r in first] == [("01", "rest")]
+    cached = list((tmp_path / "cache/pybids").iterdir())
+    assert len(cached) == 1 and (cached[0] / "layout_index.sqlite").is_file()
+    B._layout.cache_clear()                            # as a new process would start
+    assert B.query(root, sel, datatype="eeg", suffix="eeg") == first
+    assert list((tmp_path / "cache/pybids").iterdir()) == cached   # loaded, not rebuilt
+    (root / "sub-02/eeg").mkdir(parents=True)
+    (root / "sub-02/eeg/sub-02_task-rest_run-1_eeg.edf").write_bytes(b"")
+    again = B.query(root, sel, datatype="eeg", suffix="eeg")
+    assert [(r["sub"], r.get("run")) for r in again] == [("01", None), ("02", "1")]
+    assert len(list((tmp_path / "cache/pybids").iterdir())) == 2

@@ -151,3 +151,14 @@ def test_report_includes_carpets_and_qc(fixed):
     html = (fixed / "results/report.html").read_text()
     assert "desc-carpet_bold.png" in html and "desc-qc_runs.tsv" in html
     assert "sub-01_desc-fmri_report.html" in html and "desc-qc_report.html" in html
+
+
+def test_every_output_follows_the_output_stamp(fixed):
+    """BIDS tabular sidecars, the NetCDF attribute schema and the one ``simulated`` encoding
+    on every output of the run (units parsed by pint)."""
+    import pint
+
+    from neuroflow.output_schema import check_output_tree
+
+    problems = check_output_tree(fixed / "results", parse_units=pint.UnitRegistry().parse_units)
+    assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems[:40])

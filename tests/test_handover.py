@@ -163,7 +163,7 @@ def test_preprocessing_steps_render_as_step_setting_value_table():
     assert value[("resample", "from")] == "512 Hz" and value[("resample", "to")] == "128 Hz"
     assert value[("bad_channels", "bad")] == "none"
     assert value[("bad_channels", "interpolated")] == "no"
-    assert value[("ica", "excluded")] == "0, 3"
+    assert value[("ica", "excluded")] == "ICA000, ICA003"   # MNE's component names, not a count
     assert value[("epochs", "reject.peak_to_peak")] == "150 µV"
     assert ("epochs", "reject.activate") not in value
     assert table["#"].tolist()[0] == 1 and table["#"].tolist()[-1] == 7

@@ -55,12 +55,14 @@ def _write_json(out):
 
 
 def _write_tsv(out):
-    provenance.write_tsv(pd.DataFrame({"x": [1.5, 2.0]}), out / "t.tsv", "a table", {"x": "x (s)"})
+    provenance.write_tsv(pd.DataFrame({"x": [1.5, 2.0]}), out / "t.tsv", "a table", {"x": "x (s)"},
+                         simulated=False)
     return [out / "t.tsv", out / "t.json"]
 
 
 def _write_netcdf(out):
-    provenance.write_netcdf(xr.Dataset({"v": ("t", np.arange(4.0))}), out / "d.nc")
+    provenance.write_netcdf(xr.Dataset({"v": ("t", np.arange(4.0))}), out / "d.nc",
+                            simulated=False, variables={"v": ("value", "1")})
     return [out / "d.nc"]
 
 
@@ -150,13 +152,13 @@ class _Unprintable:
 
 def _failing_tsv(out):
     table = pd.DataFrame({"x": [1.0, 2.0], "y": ["a", _Unprintable()]})
-    provenance.write_tsv(table, out / "t.tsv", "a table")
+    provenance.write_tsv(table, out / "t.tsv", "a table", {"x": "x", "y": "y"}, simulated=False)
     return ["t.tsv", "t.json"]
 
 
 def _failing_netcdf(out):
     provenance.write_netcdf(xr.Dataset({"v": ("t", np.arange(3.0))}, attrs={"bad": {"a": 1}}),
-                            out / "d.nc")
+                            out / "d.nc", simulated=False, variables={"v": ("value", "1")})
     return ["d.nc"]
 
 

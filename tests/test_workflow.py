@@ -96,6 +96,17 @@ def test_demo_outputs_are_well_formed(demo):
         assert (demo / "results/group/figures" / fig).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_every_output_follows_the_output_stamp(demo):
+    """BIDS tabular sidecars, the NetCDF attribute schema and the one ``simulated`` encoding
+    on every output of the run (units parsed by pint)."""
+    import pint
+
+    from neuroflow.output_schema import check_output_tree
+
+    problems = check_output_tree(demo / "results", parse_units=pint.UnitRegistry().parse_units)
+    assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems[:40])
+
+
 def test_second_run_does_nothing(demo):
     proc = run(demo, "-n")
     assert "Nothing to be done" in proc.stdout + proc.stderr
@@ -173,12 +184,16 @@ def test_report_renders_in_a_real_browser_without_errors(demo):
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(report.resolve().as_uri())
-        page.get_by_text("Connectome homogenization").first.click()
+        page.get_by_text("Connectome homogenization").first.click()   # "3 Connectome ..."
         page.wait_for_timeout(500)
-        body = page.inner_text("body")
+        bodies = []
+        for sub in ("2 agreement between sources", "3 consensus"):   # pipeline order
+            page.get_by_text(sub).first.click()
+            page.wait_for_timeout(500)
+            bodies.append(page.inner_text("body"))
         browser.close()
     assert errors == []
-    assert "consensus support (figure)" in body and "source agreement (figure)" in body
+    assert "source agreement (figure)" in bodies[0] and "consensus support (figure)" in bodies[1]
 
 
 def _jobs_to_run(proc) -> dict[str, int]:
@@ -193,9 +208,10 @@ def _jobs_to_run(proc) -> dict[str, int]:
 
 @pytest.mark.parametrize("change, expected", [
     ({"connectome": {"consensus": {"normalization": "mean"}}},
-     {"consensus_connectome": 1, "methods_report": 1, "all": 1}),
+     {"consensus_connectome": 1, "report_table": 2, "methods_report": 1, "all": 1}),
     ({"connectome": {"gap_junction_reduce": "max"}},
-     {"homogenize_connectome": 12, "consensus_connectome": 1, "methods_report": 1, "all": 1}),
+     {"homogenize_connectome": 12, "consensus_connectome": 1, "report_table": 2,
+      "methods_report": 1, "all": 1}),
 ])
 def test_changing_a_parameter_reruns_exactly_the_affected_jobs(demo, tmp_path, change, expected):
     (tmp_path / "change.yaml").write_text(yaml.safe_dump(change))

@@ -16,9 +16,11 @@ functions that query).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -178,15 +180,86 @@ def _description(root: Path, key: str) -> dict:
         raise BIDSInputError(f"config key {key}: {desc} is not valid JSON: {exc}") from exc
 
 
+def cache_dir() -> Path:
+    """neuroflow's cache folder: ``$NEUROFLOW_CACHE_DIR``, else ``$XDG_CACHE_HOME/neuroflow``,
+    else ``~/.cache/neuroflow``."""
+    if os.environ.get("NEUROFLOW_CACHE_DIR"):
+        return Path(os.environ["NEUROFLOW_CACHE_DIR"])
+    xdg = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(xdg) / "neuroflow"
+
+
+#: pybids indexes kept in the cache (the oldest beyond this are removed).
+MAX_CACHED_INDEXES = 32
+
+
+def _index_folder(root: str, derivative: bool, stamp: int) -> Path:
+    """Where the pybids index (SQLite) of ``root`` in the state ``stamp`` is cached."""
+    import hashlib
+
+    import bids
+
+    key = f"{root}|{derivative}|{stamp}|pybids {bids.__version__}"
+    return cache_dir() / "pybids" / hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
+def _prune_index_cache(keep: Path) -> None:
+    folders = sorted((p for p in keep.parent.iterdir() if p.is_dir() and p != keep),
+                     key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in folders[MAX_CACHED_INDEXES - 1:]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
 @functools.lru_cache(maxsize=16)
-def _layout(root: str, derivative: bool, stamp: float):
+def _layout(root: str, derivative: bool, stamp: int):
+    """The pybids layout of ``root``, its index cached on disk per tree state: the first
+    process to see a tree indexes it (seconds for thousands of files), the others -- the
+    Snakemake run after ``neuroflow run``'s stage detection, every later dry run -- load the
+    index (milliseconds). The index is built in a scratch folder and renamed into place, so
+    two processes never see a half-written one."""
+    import tempfile
+
     from bids import BIDSLayout, BIDSLayoutIndexer
 
-    indexer = BIDSLayoutIndexer(validate=False, index_metadata=False)
-    if derivative:
-        return BIDSLayout(root, validate=False, is_derivative=True,
-                          config=["bids", "derivatives"], indexer=indexer)
-    return BIDSLayout(root, validate=False, indexer=indexer)
+    def build(database_path=None):
+        indexer = BIDSLayoutIndexer(validate=False, index_metadata=False)
+        options = ({"is_derivative": True, "config": ["bids", "derivatives"]}
+                   if derivative else {})
+        return BIDSLayout(root, validate=False, indexer=indexer, database_path=database_path,
+                          **options)
+
+    final = _index_folder(root, derivative, stamp)
+    if (final / "layout_index.sqlite").is_file():
+        return build(final)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(dir=final.parent, prefix=".build-"))
+    except OSError:  # no writable cache: index in memory
+        return build()
+    try:
+        build(scratch)
+        with contextlib.suppress(OSError):  # another process got there first: use its index
+            os.rename(scratch, final)
+        _prune_index_cache(final)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return build(final)
+
+
+@functools.lru_cache(maxsize=16)
+def _entity_table(lay) -> dict[str, dict[str, str]]:
+    """Every indexed file's short-key entities, read from the index in one query (reading
+    ``BIDSFile.entities`` file by file costs a database round trip each)."""
+    from bids.layout.models import Tag
+
+    table: dict[str, dict[str, str]] = {}
+    rows = (lay.connection_manager.session
+            .query(Tag.file_path, Tag.entity_name, Tag._value)
+            .filter(Tag.is_metadata.is_(False)))
+    for path, name, value in rows:
+        if name in _SHORT:  # file-name entities: str/int tags, stored as spelled (``01``)
+            table.setdefault(path, {})[_SHORT[name]] = value
+    return table
 
 
 def _tree_stamp(root: Path) -> int:
@@ -222,11 +295,12 @@ def query(root, selection: Selection, derivative: bool = False, key: str = "bids
     ``datatype="func"``, ``space=...``; ``None`` = entity absent).
     """
     lay = layout(root, derivative, key)
+    table = _entity_table(lay)
     rows = []
-    for f in lay.get(return_type="object", **filters):
-        ents = short_entities(f.entities)  # (get_entities() is ~100x slower)
+    for path in lay.get(return_type="filename", **filters):
+        ents = dict(table.get(path, {}))
         if selection.keeps(ents):
-            rows.append({"path": f.path, **ents})
+            rows.append({"path": path, **ents})
     return sorted(rows, key=lambda r: r["path"])
 
 
@@ -311,6 +385,9 @@ DERIVATIVE_INPUTS = {
     "fmri": [{"suffix": "bold", "extension": [".nii.gz", ".nii", ".func.gii", ".dtseries.nii"]},
              {"suffix": "timeseries", "extension": ".tsv", "datatype": "func"}],
 }
+
+#: The stages ``neuroflow run --stages auto`` can switch on from what a dataset holds.
+DETECTABLE_STAGES = (*RAW_INPUTS, *DERIVATIVE_INPUTS)
 
 
 def detect_stages(selection: Selection) -> list[str]:

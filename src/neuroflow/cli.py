@@ -102,7 +102,7 @@ def _stages_to_activate(args: argparse.Namespace, overlay: dict) -> dict:
     inputs the dataset holds), leaving alone a stage whose ``activate`` a cohort file sets."""
     import yaml
 
-    from neuroflow.bids import Selection, detect_stages
+    from neuroflow.bids import DETECTABLE_STAGES, Selection, detect_stages
 
     if args.stages != ["auto"]:
         return {s: {"activate": True} for s in args.stages}
@@ -110,6 +110,8 @@ def _stages_to_activate(args: argparse.Namespace, overlay: dict) -> dict:
     for path in args.config:
         chosen.update({k: v for k, v in (yaml.safe_load(Path(path).read_text()) or {}).items()
                        if isinstance(v, dict) and "activate" in v})
+    if all(stage in chosen for stage in DETECTABLE_STAGES):  # nothing left to detect
+        return {}
     found = detect_stages(Selection.from_config(overlay))
     print(f"neuroflow: inputs found for stage(s): {', '.join(found) or 'none'}", file=sys.stderr)
     sections = {s: {"activate": True} for s in found if s not in chosen}

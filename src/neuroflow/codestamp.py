@@ -94,27 +94,41 @@ def closure(names, graph) -> set[str]:
     return seen
 
 
-def script_modules(script: Path, root: Path | None = None) -> set[str]:
+def script_modules(script: Path, root: Path | None = None, graph=None) -> set[str]:
     """The package modules a workflow script runs (its imports' transitive closure)."""
-    graph = import_graph(root)
+    graph = graph if graph is not None else import_graph(root)
     tree = ast.parse(Path(script).read_bytes(), filename=str(script))
     return closure(_imported(tree, "__script__", False), graph)
 
 
-def script_stamp(script: Path, root: Path | None = None) -> str:
-    """A 16-hex-digit hash of the source of every package module `script` runs."""
-    graph = import_graph(root)
+def _module_digests(graph) -> dict[str, bytes]:
+    """Module name -> sha256 of its source, each file read once."""
+    return {name: hashlib.sha256(path.read_bytes()).digest()
+            for name, (path, _) in graph.items()}
+
+
+def script_stamp(script: Path, root: Path | None = None, graph=None, digests=None) -> str:
+    """A 16-hex-digit hash of the source of every package module `script` runs.
+
+    ``graph`` and ``digests`` (from :func:`import_graph` and the modules' source hashes)
+    can be passed in to stamp many scripts with one pass over the package.
+    """
+    graph = graph if graph is not None else import_graph(root)
+    digests = digests if digests is not None else _module_digests(graph)
     digest = hashlib.sha256()
-    for name in sorted(script_modules(script, root)):
-        digest.update(name.encode() + b"\0" + graph[name][0].read_bytes() + b"\0")
+    for name in sorted(script_modules(script, root, graph)):
+        digest.update(name.encode() + b"\0" + digests[name] + b"\0")
     return digest.hexdigest()[:16]
 
 
 def stamp_rules(rules, root: Path | None = None) -> dict[str, str]:
     """Set a ``neuroflow_code`` parameter on every script rule; returns rule -> stamp.
 
-    Called once from the Snakefile after every rule file is included.
+    Called once from the Snakefile after every rule file is included; the package is
+    parsed and hashed once for all rules.
     """
+    graph = import_graph(root)
+    digests = _module_digests(graph)
     stamps = {}
     for rule in rules:
         script = getattr(rule, "script", None)
@@ -123,7 +137,7 @@ def stamp_rules(rules, root: Path | None = None) -> dict[str, str]:
         path = Path(script)
         if not path.is_absolute():
             path = Path(rule.basedir.get_path_or_uri(secret_free=True)) / path
-        stamps[rule.name] = script_stamp(path, root)
+        stamps[rule.name] = script_stamp(path, root, graph, digests)
         rule.set_params(neuroflow_code=stamps[rule.name])
     return stamps
 

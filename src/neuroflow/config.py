@@ -238,11 +238,63 @@ def _exists(path, key: str, root: Path) -> None:
         raise ConfigError(f"config key {key}: file not found: {path}")
 
 
+def _overlaps(inner: Path, outer: Path) -> bool:
+    return inner == outer or outer in inner.parents
+
+
+def check_results_dir(config: dict, root=".") -> None:
+    """Raise :class:`ConfigError` unless ``results_dir`` is a folder of its own.
+
+    Not the working directory or the workflow folder (nor above them), not inside the
+    workflow's ``resources/`` or the data folder (``resources.dest``), not inside or above
+    an input folder (``derivatives``; ``bids_dir`` except below its ``derivatives/``, as
+    BIDS apps write). Relative paths resolve against the working directory, as Snakemake
+    writes them.
+    """
+    results = Path(config["results_dir"]).expanduser().resolve()
+    bids = config.get("bids_dir") or ""
+    # (what, folder, where inside it results_dir may lie (None: nowhere)); none may lie
+    # inside results_dir. Inside a BIDS dataset only derivatives/ is usual (BIDS apps).
+    folders = [("the working directory", Path.cwd(), Path.cwd()),
+               ("the workflow folder", Path(root), Path(root)),
+               ("the workflow's resources/ folder", Path(root) / "resources", None),
+               ("resources.dest", Path(config["resources"]["dest"]), None),
+               *((f"derivatives[{i}]", Path(d), None)
+                 for i, d in enumerate(config.get("derivatives") or []) if d)]
+    if bids:
+        folders.append(("bids_dir", Path(bids), Path(bids) / "derivatives"))
+    for what, folder, allowed in folders:
+        folder = folder.expanduser().resolve()
+        allowed = allowed and allowed.expanduser().resolve()
+        inside = _overlaps(results, folder) and not (allowed and allowed in results.parents)
+        if _overlaps(folder, results) or inside:
+            where = ("is" if results == folder else "contains" if results in folder.parents
+                     else "lies inside")
+            raise ConfigError(f"config key results_dir: {config['results_dir']!r} ({results}) "
+                              f"{where} {what} ({folder}); give every cohort a folder of its "
+                              "own, e.g. 'results-<cohort>'")
+
+
+def check_stage_settings(config: dict) -> None:
+    """Cross-key rules the schema cannot express, checked before any job (``burn_in <
+    n_iter`` and the other sampler settings of the bicluster stage)."""
+    if is_activated(config, "bicluster"):
+        from neuroflow.bicluster.settings import SamplerSettings
+
+        try:
+            SamplerSettings.from_dict(config["bicluster"].get("sampler"))
+        except ValueError as exc:
+            raise ConfigError(f"{exc}".replace("config bicluster.", "config key bicluster.",
+                                               1)) from exc
+
+
 def check_config(config: dict, root=".") -> None:
     """Raise :class:`ConfigError` naming the key and file for the first unusable value."""
     from neuroflow.resources import load_manifest
 
     root = Path(root)
+    check_results_dir(config, root)
+    check_stage_settings(config)
     _exists(config["resources"]["manifest"], "resources.manifest", root)
     if not is_activated(config, "connectome"):
         return
@@ -372,3 +424,19 @@ def source_citation_of(config: dict, manifest: dict, source: str) -> str:
 
         return citation_text(manifest, src["dataset"])
     return "user-supplied file(s): " + ", ".join(src["paths"])
+
+
+@functools.cache
+def _stage_schema(stage: str) -> dict:
+    from neuroflow.schema_docs import load_schema
+    from neuroflow.workflow_files import workflow_root
+
+    return load_schema(workflow_root() / "workflow" / "schemas" / f"{stage}.schema.yaml")
+
+
+def filled_section(config: dict, stage: str) -> dict:
+    """A copy of ``config[stage]`` with the stage schema's defaults filled in (the same
+    filling the workflow does at load time), for code that may also be handed a partial
+    config (checks called from tests or notebooks): it reads keys, never restates a
+    default."""
+    return fill_defaults(copy.deepcopy(config.get(stage) or {}), _stage_schema(stage))

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from neuroflow.output_schema import _caller_step, apply_variables, check_dataset, stamp, tabular_sidecar
+
 DEFAULT_PACKAGES = ("neuroflow", "numpy", "pandas", "xarray", "h5netcdf", "scipy")
 
 
@@ -20,20 +22,26 @@ def package_versions(packages=DEFAULT_PACKAGES) -> dict[str, str]:
     """Installed versions of ``packages`` (``"not installed"`` where absent).
 
     neuroflow's own entry carries the commit and a dirty flag in a checkout
-    (``0.1.0+g<commit>[.dirty]``, :func:`neuroflow.codestamp.code_version`).
+    (``0.1.0+g<commit>[.dirty]``, :func:`neuroflow.codestamp.code_version`). Read once per
+    process (installed versions do not change within a job; every write stamps them).
     """
+    return dict(_package_versions(tuple(packages)))
+
+
+@functools.cache
+def _package_versions(packages: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     from neuroflow.codestamp import code_version
 
-    out = {}
+    out = []
     for name in packages:
         if name == "neuroflow":
-            out[name] = code_version()["label"]
+            out.append((name, code_version()["label"]))
             continue
         try:
-            out[name] = metadata.version(name)
+            out.append((name, metadata.version(name)))
         except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
+            out.append((name, "not installed"))
+    return tuple(out)
 
 
 @functools.cache
@@ -98,29 +106,36 @@ def atomic_write(final: Path | str, suffix: str = ".part") -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
-def write_tsv(table: pd.DataFrame, path, description: str, columns: dict[str, str] | None = None,
-              sources=None) -> None:
-    """Write a TSV and its JSON sidecar (BIDS style) atomically and deterministically.
+def write_tsv(table: pd.DataFrame, path, description: str, columns: dict | None = None,
+              sources=None, *, simulated: bool, packages=None) -> None:
+    """Write a TSV and its BIDS tabular JSON sidecar atomically and deterministically.
 
     Parameters
     ----------
     table : DataFrame
-        Written without index, floats with up to 10 significant digits.
+        Written without index, floats with up to 10 significant digits; a boolean
+        ``simulated`` column is written ``true``/``false``.
     path : str or Path
         Destination ``.tsv``; the sidecar is the same name with ``.json``.
     description : str
-        What the table holds.
-    columns : dict, optional
-        Column name -> description (with unit).
+        What the table holds (sidecar key ``TableDescription``).
+    columns : dict
+        Every column -> its description (str) or ``{"Description", "Units", "Levels"}``;
+        a column without a non-empty description raises naming it
+        (:func:`neuroflow.output_schema.tabular_sidecar`).
     sources : list of str, optional
-        Input files the table was derived from.
+        Input files the table was derived from (their names go under ``Sources``).
+    simulated : bool
+        The table derives from simulated data (sidecar ``"Simulated": true|false``).
+    packages : iterable of str, optional
+        Packages whose versions are recorded beside the defaults.
     """
     path = Path(path)
-    sidecar = {"Description": description}
-    if columns:
-        sidecar["Columns"] = {c: columns.get(c, "") for c in table.columns}
-    if sources:
-        sidecar["Sources"] = [str(s) for s in sources]
+    sidecar = tabular_sidecar(table.columns, path, description, columns)
+    stamp(sidecar, simulated=simulated, sources=sources or [], packages=packages,
+          step=_caller_step(2))
+    if "simulated" in table.columns and table["simulated"].dtype == bool:
+        table = table.assign(simulated=table["simulated"].map({True: "true", False: "false"}))
     with atomic_write(path) as tmp:
         table.to_csv(tmp, sep="\t", index=False, float_format="%.10g", na_rep="n/a",
                      lineterminator="\n")
@@ -134,14 +149,60 @@ def write_json(obj, path) -> None:
         tmp.write_text(text)
 
 
-def write_netcdf(ds, path) -> None:
-    """Write an xarray Dataset to NetCDF4 (h5netcdf, zlib) atomically.
+def write_netcdf(ds, path, *, simulated: bool, variables=None, sources=None, packages=None,
+                 step: str | None = None) -> None:
+    """Write an xarray Dataset to NetCDF4 (h5netcdf, zlib) atomically, with the one stamp.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Not modified (a shallow copy is stamped).
+    path : str or Path
+    simulated : bool
+        Written as the int8 global attribute ``simulated`` (1 simulated, 0 recorded).
+    variables : dict, optional
+        ``{name: (long_name, units)}`` for variables and coordinates that do not carry
+        them yet. Every variable and coordinate must end with a ``long_name`` and a unit
+        expression (``"1"`` dimensionless, ``"count"``, ``"s"``, ``"Hz"``, ...); text labels
+        get ``"1"``. A missing one raises naming the variable and ``path`` (nothing is
+        written).
+    sources, packages, step
+        As :func:`neuroflow.output_schema.stamp` (``step`` defaults to the caller).
 
     Nothing is left at ``path`` if writing fails.
     """
+    ds = apply_variables(ds.copy(), variables)
+    stamp(ds, simulated=simulated, sources=sources, packages=packages,
+          step=step or _caller_step(2))
+    check_dataset(ds, path)
     encoding = {}
     for name, var in ds.data_vars.items():
         if var.dtype.kind in "fiub" and var.ndim > 0:
             encoding[name] = {"zlib": True, "complevel": 4}
     with atomic_write(path) as tmp:
         ds.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)
+
+
+def read_netcdf(path, what: str = "NetCDF file"):
+    """Read a NetCDF file into memory (the one reader every stage uses).
+
+    NetCDF4/HDF5 files are read with h5netcdf; classic NetCDF3 files (``CDF`` signature,
+    e.g. written by scipy or older tools) with scipy's reader. A missing file or another
+    format raises naming ``path``.
+    """
+    import xarray as xr
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{what}: file not found: {path}")
+    with open(path, "rb") as fh:
+        magic = fh.read(8)
+    if magic.startswith(b"CDF"):
+        engine = "scipy"
+    elif magic == b"\x89HDF\r\n\x1a\n":
+        engine = "h5netcdf"
+    else:
+        raise ValueError(f"{what}: {path} is not a NetCDF file (neither the NetCDF3 'CDF' nor "
+                         "the NetCDF4/HDF5 signature)")
+    with xr.open_dataset(path, engine=engine) as ds:
+        return ds.load()

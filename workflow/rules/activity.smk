@@ -131,8 +131,8 @@ if is_activated("activity"):
             fig=report(
                 f"{R}/sub-{{recording}}/figures/sub-{{recording}}_desc-resampling_activity.png",
                 caption="../report/activity_recording.rst",
-                category="Neural activity",
-                subcategory="Recordings",
+                category=REPORT_CATEGORY["activity"],
+                subcategory="1 recordings",
                 labels={"recording": "{recording}", "figure": "resampling and activity"},
             ),
         log:
@@ -199,15 +199,18 @@ if is_activated("activity"):
             tsv=report(
                 f"{ACT_DIR}/desc-recordings_index.tsv",
                 caption="../report/activity_index.rst",
-                category="Neural activity",
+                category=REPORT_CATEGORY["activity"],
+                subcategory="2 dataset index and FC",
                 labels={"table": "dataset index"},
             ),
             fig_fc=report(
                 f"{FIGS}/desc-recordings_fc.png",
                 caption="../report/activity_fc.rst",
-                category="Neural activity",
+                category=REPORT_CATEGORY["activity"],
+                subcategory="2 dataset index and FC",
                 labels={"figure": "functional connectivity"},
             ),
+            tsv_json=f"{ACT_DIR}/desc-recordings_index.json",
         log:
             f"{LOGS}/activity/index.log",
         params:
@@ -267,7 +270,8 @@ if is_activated("activity"):
                 stats=report(
                     f"{ACT_DIR}/desc-structurefunction_stats.tsv",
                     caption="../report/activity_structurefunction_table.rst",
-                    category="Structure and function",
+                    category=REPORT_CATEGORY["activity"],
+                    subcategory="3 structure and function",
                     labels={"table": "AUROC and rank correlation"},
                 ),
                 hops=f"{ACT_DIR}/desc-structurefunction_hops.tsv",
@@ -275,15 +279,20 @@ if is_activated("activity"):
                 fig_auroc=report(
                     f"{FIGS}/desc-structurefunction_auroc.png",
                     caption="../report/activity_structurefunction_auroc.rst",
-                    category="Structure and function",
+                    category=REPORT_CATEGORY["activity"],
+                    subcategory="3 structure and function",
                     labels={"figure": "AUROC per connectome"},
                 ),
                 fig_hops=report(
                     f"{FIGS}/desc-structurefunction_hops.png",
                     caption="../report/activity_structurefunction_hops.rst",
-                    category="Structure and function",
+                    category=REPORT_CATEGORY["activity"],
+                    subcategory="3 structure and function",
                     labels={"figure": "response vs path length"},
                 ),
+                stats_json=f"{ACT_DIR}/desc-structurefunction_stats.json",
+                hops_json=f"{ACT_DIR}/desc-structurefunction_hops.json",
+                fc_json=f"{ACT_DIR}/desc-fcanatomy_stats.json",
             log:
                 f"{LOGS}/activity/structurefunction.log",
             params:

@@ -3,17 +3,15 @@
 # each MCMC chain as its own job, then merge the chains into posterior summaries,
 # diagnostics and figures. The activity stage is the one reader of spike files.
 from neuroflow.activity.inputs import SUBDIR_PATTERN, stems_pattern
-from neuroflow.bicluster.inputs import bicluster_recordings
+from neuroflow.bicluster.inputs import bicluster_recordings, use_numba_cache
 
 
 # The stage's defaults (workflow/schemas/bicluster.schema.yaml) filled into its section.
 validate(config.setdefault("bicluster", {}), schema="../schemas/bicluster.schema.yaml")
 
 # numba's on-disk cache of the sampler's kernels, shared by every job and later run (the
-# jobs inherit the environment; the chain script sets it again from the config for jobs
-# started elsewhere): compiled once, loaded after.
-# (a NUMBA_CACHE_DIR already set in the environment wins)
-os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(config["bicluster"]["numba_cache_dir"]).resolve()))
+# jobs inherit the environment; the chain script sets it again for jobs started elsewhere).
+use_numba_cache(config)
 
 
 if is_activated("bicluster"):
@@ -23,7 +21,7 @@ if is_activated("bicluster"):
     BIC_SIMS = sorted(k for k, v in BIC_RECS.items() if "simulate" in v)
     BIC_ACT = sorted(k for k, v in BIC_RECS.items() if "activity" in v)
     BIC_CHAINS = list(range(BIC["chains"]))
-    BIC_CATEGORY = "Bayesian bi-clustering"
+    BIC_CATEGORY = REPORT_CATEGORY["bicluster"]
     BIC_PREFIX = f"{R}/{{subdir}}/ephys/{{stem}}"
     BIC_FIGS = f"{R}/{{subdir}}/figures/{{stem}}"
     BIC_STEMS = stems_pattern(BIC_RECS)
@@ -155,6 +153,9 @@ if is_activated("bicluster"):
                 subcategory="{stem}",
                 labels={"recording": "{stem}", "figure": "latent trajectories"},
             ),
+            diagnostics_json=f"{BIC_PREFIX}_desc-bicluster_diagnostics.json",
+            clusters_json=f"{BIC_PREFIX}_desc-bicluster_clusters.json",
+            validation_json=f"{BIC_PREFIX}_desc-bicluster_validation.json",
         log:
             f"{LOGS}/bicluster/{{subdir}}/{{stem}}_merge.log",
         params:

@@ -24,6 +24,7 @@ from neuroflow.config import (
     used_datasets,
 )
 from neuroflow.participants import check_participant_sheets
+from neuroflow.report.categories import REPORT_CATEGORY  # report categories, pipeline order
 from neuroflow.schema_docs import load_schema
 from neuroflow.workflow_files import pip_spec
 from neuroflow.resources import (

@@ -193,8 +193,8 @@ if is_activated("eeg"):
             report(
                 f"{R}/{{eegdir}}/{{eegrep}}_report.html",
                 caption="../report/eeg_subject_report.rst",
-                category="EEG preprocessing",
-                subcategory="MNE reports (subject x session)",
+                category=REPORT_CATEGORY["eeg"],
+                subcategory="1 subjects: MNE reports (subject x session)",
                 labels={"report": "{eegrep}", "file": "MNE Report"},
             ),
         log:
@@ -228,8 +228,8 @@ if is_activated("eeg"):
             table=report(
                 f"{EEG_GROUP}/desc-features_eeg.tsv",
                 caption="../report/eeg_group_table.rst",
-                category="EEG preprocessing",
-                subcategory="Group",
+                category=REPORT_CATEGORY["eeg"],
+                subcategory="2 group",
                 labels={"table": "per-recording features"},
             ),
             table_json=f"{EEG_GROUP}/desc-features_eeg.json",
@@ -237,22 +237,22 @@ if is_activated("eeg"):
             fig_aperiodic=report(
                 f"{EEG_GROUP}/desc-aperiodic_eeg.png",
                 caption="../report/eeg_aperiodic.rst",
-                category="EEG preprocessing",
-                subcategory="Group",
+                category=REPORT_CATEGORY["eeg"],
+                subcategory="2 group",
                 labels={"figure": "aperiodic exponent and alpha peak"},
             ),
             fig_psd=report(
                 f"{EEG_GROUP}/desc-spectra_eeg.png",
                 caption="../report/eeg_spectra.rst",
-                category="EEG preprocessing",
-                subcategory="Group",
+                category=REPORT_CATEGORY["eeg"],
+                subcategory="2 group",
                 labels={"figure": "power spectra"},
             ),
             fig_bandpower=report(
                 f"{EEG_GROUP}/desc-bandpower_eeg.png",
                 caption="../report/eeg_bandpower.rst",
-                category="EEG preprocessing",
-                subcategory="Group",
+                category=REPORT_CATEGORY["eeg"],
+                subcategory="2 group",
                 labels={"figure": "relative band power"},
             ),
         log:

@@ -20,7 +20,7 @@ if is_activated("encoding"):
     ENC_RIDGE = ENC["ridge"]
     ENC_ATT = ENC["attention"]
     ENC_GROUP = f"{R}/group/encoding"
-    ENC_CATEGORY = "Encoding models"
+    ENC_CATEGORY = REPORT_CATEGORY["encoding"]
     ENC_ALPHAS = alpha_grid(ENC_RIDGE["alphas"])
 
 
@@ -35,6 +35,10 @@ if is_activated("encoding"):
             _units = units_path(R, units_recording(
                 config, MANIFEST, _cfg["recording"], f"encoding.experiments.{_exp}.recording",
                 Path(workflow.basedir)))
+        # (appended before the rules: snakefmt 2.1 cannot parse code after an anonymous
+        # rule in a loop that is followed by a nested block)
+        STAGE_TARGETS += [f"{_prefix}_scores.tsv", f"{_prefix}_encoding.png",
+                          f"{_prefix}_encoding.nc"]
 
         rule:
             name:
@@ -72,14 +76,17 @@ if is_activated("encoding"):
                     f"{_prefix}_scores.tsv",
                     caption="../report/encoding_scores.rst",
                     category=ENC_CATEGORY,
+                    subcategory=f"1 experiment {_exp}",
                     labels={"experiment": _exp, "item": "scores per target"},
                 ),
                 png=report(
                     f"{_prefix}_encoding.png",
                     caption="../report/encoding_ridge.rst",
                     category=ENC_CATEGORY,
+                    subcategory=f"1 experiment {_exp}",
                     labels={"experiment": _exp, "item": "prediction, weights, baseline"},
                 ),
+                tsv_json=f"{_prefix}_scores.json",
             log:
                 f"{LOGS}/encoding/{_exp}_ridge.log",
             params:
@@ -106,8 +113,6 @@ if is_activated("encoding"):
             script:
                 "../scripts/encoding_ridge.py"
 
-        STAGE_TARGETS += [f"{_prefix}_scores.tsv", f"{_prefix}_encoding.png",
-                          f"{_prefix}_encoding.nc"]
 
 
     if ENC_ATT["enabled"]:
@@ -144,20 +149,24 @@ if is_activated("encoding"):
                     f"{ENC_GROUP}/desc-routing_scores.tsv",
                     caption="../report/encoding_routing_table.rst",
                     category=ENC_CATEGORY,
+                    subcategory="2 attention routing",
                     labels={"experiment": "attention routing", "item": "scores per region"},
                 ),
                 routing=report(
                     f"{ENC_GROUP}/desc-routing_attention.png",
                     caption="../report/encoding_routing.rst",
                     category=ENC_CATEGORY,
+                    subcategory="2 attention routing",
                     labels={"experiment": "attention routing", "item": "routing maps"},
                 ),
                 comparison=report(
                     f"{ENC_GROUP}/desc-routing_comparison.png",
                     caption="../report/encoding_routing_comparison.rst",
                     category=ENC_CATEGORY,
+                    subcategory="2 attention routing",
                     labels={"experiment": "attention routing", "item": "attention vs ridge"},
                 ),
+                tsv_json=f"{ENC_GROUP}/desc-routing_scores.json",
             log:
                 f"{LOGS}/encoding/fit_attention.log",
             params:
@@ -193,6 +202,7 @@ if is_activated("encoding"):
                 "../scripts/encoding_attention.py"
 
 
+    if ENC_ATT["enabled"]:  # (its own block: snakefmt 2.1 misplaces what follows code after a rule)
         STAGE_TARGETS += [
             *rules.encoding_fit_attention.output,
         ]
@@ -249,14 +259,17 @@ if is_activated("encoding"):
                     f"{R}/{{esub}}_desc-events_scores.tsv",
                     caption="../report/encoding_scores.rst",
                     category=ENC_CATEGORY,
+                    subcategory="3 task fMRI",
                     labels={"experiment": "task fMRI {esub}", "item": "scores per target"},
                 ),
                 png=report(
                     f"{R}/{{esub}}_desc-events_encoding.png",
                     caption="../report/encoding_ridge.rst",
                     category=ENC_CATEGORY,
+                    subcategory="3 task fMRI",
                     labels={"experiment": "task fMRI {esub}", "item": "prediction, weights, baseline"},
                 ),
+                tsv_json=f"{R}/{{esub}}_desc-events_scores.json",
             log:
                 f"{LOGS}/encoding/{{esub}}_task_ridge.log",
             params:

@@ -16,6 +16,7 @@ if is_activated("fc"):
         active_benchmarks,
         benchmark_inputs,
         benchmark_spec,
+        check_protocol_subjects,
         operator_families,
         uses_sps,
     )
@@ -28,6 +29,11 @@ if is_activated("fc"):
     FC_BENCHES = active_benchmarks(FC)
     for _bench in FC_BENCHES:  # a source fmri/eeg without its stage stops here, before any job
         benchmark_inputs(config, MANIFEST, R, _bench)
+        _source = FC["benchmarks"][_bench].get("source")
+        if _source == "fmri":  # subjects known at parse time: check the protocol can split them
+            check_protocol_subjects(config, _bench, FMRI_SUBJECTS)
+        elif _source == "eeg":
+            check_protocol_subjects(config, _bench, [r["sub"] for r in EEG_RECS.values()])
     FC_SCLCS = FC["sclcs"]
     FC_SPLIT = {"protocol": FC["protocol"], "heldout": FC["heldout"]}
     FC_USES_SPS = uses_sps(FC)
@@ -96,7 +102,7 @@ if is_activated("fc"):
             tsv=report(
                 f"{FC_STEM}_desc-scores_benchmark.tsv",
                 caption="../report/fc_scores_table.rst",
-                category="FC benchmark",
+                category=REPORT_CATEGORY["fc"],
                 subcategory="{bench}",
                 labels={"benchmark": "{bench}", "output": "operator scores (table)"},
             ),
@@ -104,7 +110,7 @@ if is_activated("fc"):
             png=report(
                 f"{FC_STEM}_desc-scores_benchmark.png",
                 caption="../report/fc_scores.rst",
-                category="FC benchmark",
+                category=REPORT_CATEGORY["fc"],
                 subcategory="{bench}",
                 labels={"benchmark": "{bench}", "output": "operator scores (figure)"},
             ),
@@ -132,7 +138,7 @@ if is_activated("fc"):
             png=report(
                 f"{FC_STEM}_desc-sps_coreset.png",
                 caption="../report/fc_sps.rst",
-                category="FC benchmark",
+                category=REPORT_CATEGORY["fc"],
                 subcategory="{bench}",
                 labels={"benchmark": "{bench}", "output": "SCLCS training (figure)"},
             ),
@@ -195,7 +201,7 @@ if is_activated("fc"):
             summary=report(
                 f"{FC_STEM}_desc-agreementsummary_coreset.tsv",
                 caption="../report/fc_agreement_table.rst",
-                category="FC benchmark",
+                category=REPORT_CATEGORY["fc"],
                 subcategory="{bench}",
                 labels={"benchmark": "{bench}", "output": "ranking agreement (table)"},
             ),
@@ -203,7 +209,7 @@ if is_activated("fc"):
             claim=report(
                 f"{FC_STEM}_desc-claim_coreset.tsv",
                 caption="../report/fc_claim.rst",
-                category="FC benchmark",
+                category=REPORT_CATEGORY["fc"],
                 subcategory="{bench}",
                 labels={"benchmark": "{bench}", "output": "claim test (table)"},
             ),
@@ -211,7 +217,7 @@ if is_activated("fc"):
             png=report(
                 f"{FC_STEM}_desc-agreement_coreset.png",
                 caption="../report/fc_agreement.rst",
-                category="FC benchmark",
+                category=REPORT_CATEGORY["fc"],
                 subcategory="{bench}",
                 labels={"benchmark": "{bench}", "output": "ranking agreement (figure)"},
             ),

@@ -13,7 +13,7 @@ if is_activated("fmri"):
 
     FMRI = config["fmri"]
     FMRI_GROUP = f"{R}/group/fmri"
-    FMRI_CATEGORY = "fMRI preprocessing"
+    FMRI_CATEGORY = REPORT_CATEGORY["fmri"]
     # a subject's QC page (fMRIPrep / XCP-D style): every run of the subject, all sessions
     FMRI_SUBJECT_PAGE = f"{R}/sub-{{fmrisub}}/figures/sub-{{fmrisub}}_desc-fmri_report.html"
     # a run stem carries every entity of its input (res-, den-, seg-, ...), never atlas/desc

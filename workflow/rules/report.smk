@@ -1,9 +1,12 @@
-# Provenance and the methods paragraph of the report.
+# Provenance, the methods text (HTML, CITATION.md, CITATION.bib) and the report's tables.
+
+include: "report_inputs.smk"
 
 
 rule dataset_description:
     output:
         f"{R}/dataset_description.json",
+        bidsignore=f"{R}/.bidsignore",
     log:
         f"{LOGS}/report/dataset_description.log",
     params:
@@ -22,13 +25,16 @@ rule methods_report:
     input:
         manifest=config["resources"]["manifest"],
         stage_outputs=all_stage_outputs,
+        tables=reported_table_pages,
     output:
-        report(
+        html=report(
             f"{R}/group/desc-methods_report.html",
             caption="../report/methods.rst",
-            category="Methods",
+            category=REPORT_CATEGORY["methods"],
             labels={"section": "methods and citations"},
         ),
+        markdown=f"{R}/group/CITATION.md",
+        bibtex=f"{R}/group/CITATION.bib",
     log:
         f"{LOGS}/report/methods.log",
     params:
@@ -38,3 +44,27 @@ rule methods_report:
         "../../envs/report.yaml"
     script:
         "../scripts/methods_report.py"
+
+
+rule report_table:
+    input:
+        f"{R}/{{table}}",
+    output:
+        report(
+            f"{R}/group/report/tables/{{table}}.html",
+            caption="../report/table.rst",
+            category=lambda wc: _table_setting(wc, "category"),
+            subcategory=lambda wc: _table_setting(wc, "subcategory"),
+            labels=lambda wc: _table_setting(wc, "labels"),
+        ),
+    log:
+        f"{LOGS}/report/table_{{table}}.log",
+    wildcard_constraints:
+        table=r"(?!group/report/tables/).+\.tsv",
+    params:
+        caption=_table_caption,
+    localrule: True
+    conda:
+        "../../envs/report.yaml"
+    script:
+        "../scripts/report_table.py"

@@ -29,7 +29,7 @@ if is_activated("trsa"):
         TRSA_HD_PREFIX = f"{R}/{folder(_hd_ents, 'ephys')}/{stem(_hd_ents)}"
     TRSA_IDENT = TRSA["identification"]
     TRSA_NETWORK_RDMS = f"{TRSA_GROUP}/desc-networks_rdm.nc"
-    TRSA_CATEGORY = "Topological RSA"
+    TRSA_CATEGORY = REPORT_CATEGORY["trsa"]
 
 
     if TRSA_HAXBY["activate"]:
@@ -66,20 +66,24 @@ if is_activated("trsa"):
                     f"{TRSA_HAXBY_PREFIX}_desc-models_rsa.tsv",
                     caption="../report/trsa_models_table.rst",
                     category=TRSA_CATEGORY,
+                    subcategory="1 real fMRI (Haxby 2001)",
                     labels={"data": "Haxby 2001 fMRI", "item": "model comparison table"},
                 ),
                 fig=report(
                     f"{TRSA_HAXBY_PREFIX}_desc-models_rsa.png",
                     caption="../report/trsa_models.rst",
                     category=TRSA_CATEGORY,
+                    subcategory="1 real fMRI (Haxby 2001)",
                     labels={"data": "Haxby 2001 fMRI", "item": "model comparison"},
                 ),
                 fig_rdms=report(
                     f"{TRSA_HAXBY_PREFIX}_desc-statistics_rdm.png",
                     caption="../report/trsa_rdms.rst",
                     category=TRSA_CATEGORY,
+                    subcategory="1 real fMRI (Haxby 2001)",
                     labels={"data": "Haxby 2001 fMRI", "item": "RDM statistics"},
                 ),
+                tsv_json=f"{TRSA_HAXBY_PREFIX}_desc-models_rsa.json",
             log:
                 f"{LOGS}/trsa/sub-{TRSA_HAXBY['subject']}_haxby_models.log",
             params:
@@ -110,20 +114,24 @@ if is_activated("trsa"):
                     f"{TRSA_HD_PREFIX}_desc-ringline_rsa.tsv",
                     caption="../report/trsa_headdirection_table.rst",
                     category=TRSA_CATEGORY,
+                    subcategory="2 head-direction cells",
                     labels={"data": "head direction", "item": "ring vs line table"},
                 ),
                 fig=report(
                     f"{TRSA_HD_PREFIX}_desc-headdirection_rdm.png",
                     caption="../report/trsa_headdirection.rst",
                     category=TRSA_CATEGORY,
+                    subcategory="2 head-direction cells",
                     labels={"data": "head direction", "item": "tuning curves and RDM"},
                 ),
                 fig_models=report(
                     f"{TRSA_HD_PREFIX}_desc-ringline_rsa.png",
                     caption="../report/trsa_headdirection_models.rst",
                     category=TRSA_CATEGORY,
+                    subcategory="2 head-direction cells",
                     labels={"data": "head direction", "item": "ring vs line"},
                 ),
+                tsv_json=f"{TRSA_HD_PREFIX}_desc-ringline_rsa.json",
             log:
                 f"{LOGS}/trsa/{TRSA_HD_SPEC['stem']}_headdirection.log",
             params:
@@ -177,6 +185,7 @@ if is_activated("trsa"):
                     f"{TRSA_GROUP}/desc-noise_identification.tsv",
                     caption="../report/trsa_noise_table.rst",
                     category=TRSA_CATEGORY,
+                    subcategory="3 identification (simulated networks)",
                     labels={"data": "identification", "item": "noise curves table"},
                 ),
                 grid=f"{TRSA_GROUP}/desc-grid_identification.tsv",
@@ -184,6 +193,7 @@ if is_activated("trsa"):
                     f"{TRSA_GROUP}/desc-families_identification.tsv",
                     caption="../report/trsa_families_table.rst",
                     category=TRSA_CATEGORY,
+                    subcategory="3 identification (simulated networks)",
                     labels={"data": "identification", "item": "families table"},
                 ),
                 samples=f"{TRSA_GROUP}/desc-familysamples_identification.tsv",
@@ -192,6 +202,7 @@ if is_activated("trsa"):
                     f"{TRSA_GROUP}/desc-claims_identification.tsv",
                     caption="../report/trsa_claims_table.rst",
                     category=TRSA_CATEGORY,
+                    subcategory="3 identification (simulated networks)",
                     labels={"data": "identification", "item": "claim table"},
                 ),
                 selection=f"{TRSA_GROUP}/desc-selection_identification.tsv",
@@ -199,26 +210,37 @@ if is_activated("trsa"):
                     f"{TRSA_GROUP}/desc-noise_identification.png",
                     caption="../report/trsa_noise.rst",
                     category=TRSA_CATEGORY,
+                    subcategory="3 identification (simulated networks)",
                     labels={"data": "identification", "item": "accuracy vs noise"},
                 ),
                 fig_grid=report(
                     f"{TRSA_GROUP}/desc-grid_identification.png",
                     caption="../report/trsa_grid.rst",
                     category=TRSA_CATEGORY,
+                    subcategory="3 identification (simulated networks)",
                     labels={"data": "identification", "item": "(l, u) grid"},
                 ),
                 fig_families=report(
                     f"{TRSA_GROUP}/desc-families_identification.png",
                     caption="../report/trsa_families.rst",
                     category=TRSA_CATEGORY,
+                    subcategory="3 identification (simulated networks)",
                     labels={"data": "identification", "item": "families"},
                 ),
                 fig_claims=report(
                     f"{TRSA_GROUP}/desc-claims_identification.png",
                     caption="../report/trsa_claims.rst",
                     category=TRSA_CATEGORY,
+                    subcategory="3 identification (simulated networks)",
                     labels={"data": "identification", "item": "families by noise"},
                 ),
+                noise_json=f"{TRSA_GROUP}/desc-noise_identification.json",
+                grid_json=f"{TRSA_GROUP}/desc-grid_identification.json",
+                families_json=f"{TRSA_GROUP}/desc-families_identification.json",
+                samples_json=f"{TRSA_GROUP}/desc-familysamples_identification.json",
+                tests_json=f"{TRSA_GROUP}/desc-familytests_identification.json",
+                claims_json=f"{TRSA_GROUP}/desc-claims_identification.json",
+                selection_json=f"{TRSA_GROUP}/desc-selection_identification.json",
             log:
                 f"{LOGS}/trsa/identification.log",
             params:
@@ -385,8 +407,10 @@ if is_activated("trsa"):
                         f"{R}/{{tsub}}_desc-models_rsa.tsv",
                         caption="../report/trsa_models_table.rst",
                         category=TRSA_CATEGORY,
+                        subcategory="4 task fMRI",
                         labels={"data": "task fMRI {tsub}", "item": "model comparison table"},
                     ),
+                    tsv_json=f"{R}/{{tsub}}_desc-models_rsa.json",
                 log:
                     f"{LOGS}/trsa/{{tsub}}_models.log",
                 params:
@@ -419,6 +443,7 @@ if is_activated("trsa"):
                     f"{TRSA_TASK_PREFIX}_desc-noise_identification.tsv",
                     caption="../report/trsa_noise_table.rst",
                     category=TRSA_CATEGORY,
+                    subcategory="4 task fMRI",
                     labels={"data": "task fMRI {tgroup}", "item": "noise curves table"},
                 ),
                 grid=f"{TRSA_TASK_PREFIX}_desc-grid_identification.tsv",
@@ -426,6 +451,7 @@ if is_activated("trsa"):
                     f"{TRSA_TASK_PREFIX}_desc-families_identification.tsv",
                     caption="../report/trsa_families_table.rst",
                     category=TRSA_CATEGORY,
+                    subcategory="4 task fMRI",
                     labels={"data": "task fMRI {tgroup}", "item": "families table"},
                 ),
                 samples=f"{TRSA_TASK_PREFIX}_desc-familysamples_identification.tsv",
@@ -434,6 +460,7 @@ if is_activated("trsa"):
                     f"{TRSA_TASK_PREFIX}_desc-claims_identification.tsv",
                     caption="../report/trsa_claims_table.rst",
                     category=TRSA_CATEGORY,
+                    subcategory="4 task fMRI",
                     labels={"data": "task fMRI {tgroup}", "item": "claim table"},
                 ),
                 selection=f"{TRSA_TASK_PREFIX}_desc-selection_identification.tsv",
@@ -441,26 +468,37 @@ if is_activated("trsa"):
                     f"{TRSA_TASK_PREFIX}_desc-noise_identification.png",
                     caption="../report/trsa_noise.rst",
                     category=TRSA_CATEGORY,
+                    subcategory="4 task fMRI",
                     labels={"data": "task fMRI {tgroup}", "item": "accuracy vs noise"},
                 ),
                 fig_grid=report(
                     f"{TRSA_TASK_PREFIX}_desc-grid_identification.png",
                     caption="../report/trsa_grid.rst",
                     category=TRSA_CATEGORY,
+                    subcategory="4 task fMRI",
                     labels={"data": "task fMRI {tgroup}", "item": "(l, u) grid"},
                 ),
                 fig_families=report(
                     f"{TRSA_TASK_PREFIX}_desc-families_identification.png",
                     caption="../report/trsa_families.rst",
                     category=TRSA_CATEGORY,
+                    subcategory="4 task fMRI",
                     labels={"data": "task fMRI {tgroup}", "item": "families"},
                 ),
                 fig_claims=report(
                     f"{TRSA_TASK_PREFIX}_desc-claims_identification.png",
                     caption="../report/trsa_claims.rst",
                     category=TRSA_CATEGORY,
+                    subcategory="4 task fMRI",
                     labels={"data": "task fMRI {tgroup}", "item": "families by noise"},
                 ),
+                noise_json=f"{TRSA_TASK_PREFIX}_desc-noise_identification.json",
+                grid_json=f"{TRSA_TASK_PREFIX}_desc-grid_identification.json",
+                families_json=f"{TRSA_TASK_PREFIX}_desc-families_identification.json",
+                samples_json=f"{TRSA_TASK_PREFIX}_desc-familysamples_identification.json",
+                tests_json=f"{TRSA_TASK_PREFIX}_desc-familytests_identification.json",
+                claims_json=f"{TRSA_TASK_PREFIX}_desc-claims_identification.json",
+                selection_json=f"{TRSA_TASK_PREFIX}_desc-selection_identification.json",
             log:
                 f"{LOGS}/trsa/{{tgroup}}_identification.log",
             params:

@@ -17,7 +17,7 @@ with redirect_to_log(snakemake.log[0]):
         source=sm.params.source,
         label=rec.get("label", sm.wildcards.recording),
         citation=sm.params.citation,
-        simulated=rec.get("simulated", "no (real recording)"),
+        simulated=bool(rec.get("simulated")),
         out_nc=sm.output.nc,
         out_fig=sm.output.fig,
     )

@@ -1,10 +1,7 @@
 """Snakemake adapter: one MCMC chain of the bi-clustering model."""
-import os
-from pathlib import Path
+from neuroflow.bicluster.inputs import use_numba_cache
 
-# before numba is imported: the workflow's shared cache of the compiled kernels
-os.environ.setdefault("NUMBA_CACHE_DIR",
-                      str(Path(snakemake.config["bicluster"]["numba_cache_dir"]).resolve()))
+use_numba_cache(snakemake.config)  # before numba is imported: the shared kernel cache
 
 from neuroflow.bicluster.pipeline import write_chain  # noqa: E402
 from neuroflow.rulelog import redirect_to_log  # noqa: E402

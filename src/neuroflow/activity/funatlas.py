@@ -73,7 +73,6 @@ def read_funatlas(path, label_map, strains=STRAINS) -> xr.Dataset:
         "q_eq_threshold": json.dumps(thresholds),
         "unmapped_labels": json.dumps(unmapped),
         "time_compiled": compiled,
-        "simulated": "no (real measurements)",
     })
     return ds
 
@@ -125,10 +124,14 @@ def _atlas_dataset(data: dict, strains, canon: list[str]) -> xr.Dataset:
          "tested": (dims, tested)},
         coords={"strain": list(strains), "pre": canon, "post": canon},
     )
-    ds["amplitude"].attrs.update(units="1 (dF/F)", long_name=(
-        "mean response of post (responding) to optogenetic stimulation of pre"))
-    ds["q"].attrs["long_name"] = "q-value of the response (Benjamini-Hochberg)"
-    ds["q_eq"].attrs["long_name"] = "q-value of the equivalence test (no response)"
-    ds["n_trials"].attrs["long_name"] = "number of stimulation trials with the pair observed"
-    ds["tested"].attrs["long_name"] = "amplitude and q are defined and pre != post"
+    ds["amplitude"].attrs.update(units="1", quantity="dF/F", long_name=(
+        "mean response (dF/F) of post (responding) to optogenetic stimulation of pre"))
+    for name, text, units in (
+            ("q", "q-value of the response (Benjamini-Hochberg)", "1"),
+            ("q_eq", "q-value of the equivalence test (no response)", "1"),
+            ("n_trials", "number of stimulation trials with the pair observed", "count"),
+            ("tested", "amplitude and q are defined and pre != post", "1"),
+            ("strain", "worm strain of the atlas", "1"),
+            ("pre", "stimulated neuron", "1"), ("post", "responding neuron", "1")):
+        ds[name].attrs.update(long_name=text, units=units)
     return ds

@@ -29,14 +29,16 @@ same in an activity file and in a connectome. Differences from the seed (Simeon 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from neuroflow.activity.inputs import activity_schema
 from neuroflow.activity.resample import (
     _runs,
     native_step,
@@ -44,13 +46,15 @@ from neuroflow.activity.resample import (
     resample_traces,
     smooth_traces,
 )
+from neuroflow.config import fill_defaults
+from neuroflow.output_schema import is_simulated, recorded_units
 
 AMBIGUOUS = ("unlabelled", "resolve")
 SLOT_MODES = ("random", "none")
 MAX_SMOOTHING_FRACTION = 0.05
 """Longest smoothing window, as a fraction of the recording's duration (a 20 s recording
 smoothed over 2.664 s would average 13 % of itself into every sample)."""
-SPIKE_UNITS = ("spikes/s", "spikes/bin", "spikes", "spikes/sec", "hz (spikes)")
+SPIKE_UNITS = ("spikes/s", "spikes/bin", "spikes", "spikes/sec", "hz (spikes)", "count/s")
 """Trace units that mark spike counts or rates (never resampled by a filter)."""
 STATUSES = ("canonical", "ambiguous_resolved", "ambiguous", "duplicate", "not_a_neuron",
             "unknown", "none")
@@ -253,32 +257,53 @@ def spikes_on_grid(traces, time, step_s: float, *, where: str = "recording",
     return x.copy(), t.copy(), info
 
 
+@functools.cache
+def _schema_defaults() -> dict:
+    """The activity schema's defaults of every :class:`HomogenizeSettings` field
+    (``activity.<key>``; ``ambiguous``, ``slots``, ``random_state`` from ``activity.labels``)."""
+    act = fill_defaults({}, activity_schema())
+    return {f.name: act["labels"][f.name] if f.name in act["labels"] else act[f.name]
+            for f in fields(HomogenizeSettings)}
+
+
 @dataclass(frozen=True)
 class HomogenizeSettings:
-    """The parameters of :func:`homogenize_recording` (see there), smoothing and
-    normalization completed with their defaults."""
+    """The parameters of :func:`homogenize_recording` (see there); build it with
+    :meth:`from_params`, which takes what a mapping leaves out (keys of ``smoothing`` and
+    ``normalization`` included) from the activity schema's defaults
+    (workflow/schemas/activity.schema.yaml, the one place they are written)."""
 
-    step_s: float = 0.333
-    max_gap_s: float = 1.0
-    jitter_tolerance: float = 0.05
-    interpolation: str = "linear"
-    kaiser_beta: float = 5.0
-    max_nan_run_fraction: float = 0.05
-    min_samples: int = 600
-    require_labelled: bool = False
-    smoothing: dict = field(default_factory=dict)
-    normalization: dict = field(default_factory=dict)
-    ambiguous: str = "unlabelled"
-    slots: str = "random"
-    random_state: int = 42
+    step_s: float
+    max_gap_s: float
+    jitter_tolerance: float
+    interpolation: str
+    kaiser_beta: float
+    max_nan_run_fraction: float
+    min_samples: int
+    require_labelled: bool
+    smoothing: dict
+    normalization: dict
+    ambiguous: str
+    slots: str
+    random_state: int
 
-    def __post_init__(self):
-        object.__setattr__(self, "smoothing", {
-            "method": "moving", "window_s": 2.664, "causal": True, "alpha": 0.5,
-            "sigma_s": 1.0, **(self.smoothing or {})})
-        object.__setattr__(self, "normalization", {
-            "method": "zscore", "baseline_percentile": 8.0, "baseline_window_s": 0.0,
-            **(self.normalization or {})})
+    @classmethod
+    def from_params(cls, params: dict) -> HomogenizeSettings:
+        """Settings from the rule's ``homogenize`` params or a partial mapping.
+
+        Raises
+        ------
+        TypeError
+            A key that is not a field (as a keyword argument it does not take would).
+        """
+        defaults = _schema_defaults()
+        unknown = sorted(set(params) - set(defaults))
+        if unknown:
+            raise TypeError(f"homogenize_recording() got unexpected settings {unknown}")
+        merged = {**defaults, **params}
+        for key in ("smoothing", "normalization"):
+            merged[key] = {**defaults[key], **(params.get(key) or {})}
+        return cls(**merged)
 
 
 def _check_recording(rec: xr.Dataset, s: HomogenizeSettings, where: str,
@@ -375,9 +400,8 @@ def _neuron_coords(rec: xr.Dataset, table: pd.DataFrame, ids: list[str], keep, l
 def _homogenized_arrays(rec: xr.Dataset, s: HomogenizeSettings, spikes: bool, new_time,
                         coords: dict, order, normalized, values) -> xr.Dataset:
     """The ``activity`` and ``resampled`` arrays with their coordinates and variable attrs."""
-    norm_units = {"none": rec["traces"].attrs.get("units", ""), "zscore": "1 (z-score)",
-                  "causal_zscore": "1 (causal z-score)", "dff": "1 (dF/F)",
-                  "dff_zscore": "1 (z-scored dF/F)"}[s.normalization["method"]]
+    file_units, units_in_file = recorded_units(rec["traces"].attrs.get("units", ""))
+    norm_units = file_units if s.normalization["method"] == "none" else "1"
     ds = xr.Dataset(
         {"activity": (("time", "neuron"), normalized[:, order].astype(np.float32)),
          "resampled": (("time", "neuron"), values[:, order].astype(np.float32))},
@@ -390,11 +414,23 @@ def _homogenized_arrays(rec: xr.Dataset, s: HomogenizeSettings, spikes: bool, ne
     ds["activity"].attrs.update(units=norm_units, long_name=(
         f"resampled to {s.step_s} s, smoothed ({s.smoothing['method']}), normalized "
         f"({s.normalization['method']})"))
-    ds["resampled"].attrs.update(units=rec["traces"].attrs.get("units", ""), long_name=(
+    if units_in_file:
+        ds["resampled"].attrs["units_in_file"] = units_in_file
+        if norm_units == "1" and s.normalization["method"] == "none":
+            ds["activity"].attrs["units_in_file"] = units_in_file
+    ds["resampled"].attrs.update(units=file_units, long_name=(
         f"spike times binned at {s.step_s} s (no filter)" if spikes
         else f"anti-aliased resampling to {s.step_s} s"))
-    ds["slot"].attrs["long_name"] = ("index in the canonical neuron list; for unlabelled "
-                                     "neurons a seeded random free slot (never interpret it)")
+    ds["slot"].attrs.update(units="1", long_name=(
+        "index in the canonical neuron list; for unlabelled neurons a seeded random free slot "
+        "(never interpret it)"))
+    for name, text in (("neuron", "neuron id (canonical label or anonymous id)"),
+                       ("raw_label", "neuron label as written in the file"),
+                       ("label_status", "how the raw label mapped to the canonical list"),
+                       ("is_labelled", "neuron has a canonical label (1) or not (0)"),
+                       ("roi_index", "index of the trace in the file")):
+        if name in ds.variables:
+            ds[name].attrs.update(long_name=text, units="1")
     return ds
 
 
@@ -443,15 +479,12 @@ def _recording_attrs(rec: xr.Dataset, s: HomogenizeSettings, recording_id: str, 
     }
 
 
-def homogenize_recording(rec: xr.Dataset, label_map, *, recording_id: str, step_s: float = 0.333,
-                         max_gap_s: float = 1.0, jitter_tolerance: float = 0.05,
-                         interpolation: str = "linear", kaiser_beta: float = 5.0,
-                         max_nan_run_fraction: float = 0.05, min_samples: int = 600,
-                         require_labelled: bool = False, smoothing: dict | None = None,
-                         normalization: dict | None = None, ambiguous: str = "unlabelled",
-                         slots: str = "random", random_state: int = 42,
-                         attrs: dict | None = None) -> xr.Dataset:
+def homogenize_recording(rec: xr.Dataset, label_map, *, recording_id: str,
+                         attrs: dict | None = None, **settings) -> xr.Dataset:
     """Homogenize one recording read by :mod:`neuroflow.activity.readers`.
+
+    The settings below are keyword arguments; those left out take the activity schema's
+    defaults (:meth:`HomogenizeSettings.from_params`).
 
     Parameters
     ----------
@@ -492,12 +525,7 @@ def homogenize_recording(rec: xr.Dataset, label_map, *, recording_id: str, step_
         ``label_status``, ``is_labelled``, ``slot``, ``roi_index``; attrs with rates,
         durations, counts, dropped neurons and every parameter.
     """
-    s = HomogenizeSettings(
-        step_s=step_s, max_gap_s=max_gap_s, jitter_tolerance=jitter_tolerance,
-        interpolation=interpolation, kaiser_beta=kaiser_beta,
-        max_nan_run_fraction=max_nan_run_fraction, min_samples=min_samples,
-        require_labelled=require_labelled, smoothing=smoothing, normalization=normalization,
-        ambiguous=ambiguous, slots=slots, random_state=random_state)
+    s = HomogenizeSettings.from_params(settings)
     where = f"recording {recording_id!r} ({rec.attrs.get('file', '?')})"
     spikes = _check_recording(rec, s, where, recording_id)
     table = map_neuron_labels(rec["raw_label"].values, label_map, s.ambiguous)
@@ -519,7 +547,7 @@ def index_row(ds: xr.Dataset, source: str) -> dict:
     """One row of the dataset index from a homogenized recording's attrs."""
     a = ds.attrs
     return {"recording": a["recording"], "source": source, "reader": a["reader"],
-            "signal": a["signal"], "simulated": a.get("simulated", "no"),
+            "signal": a["signal"], "simulated": is_simulated(a, a.get("recording")),
             "native_rate_hz": a["native_rate_hz"], "rate_hz": a["rate_hz"],
             "native_duration_s": a["native_duration_s"], "duration_s": a["duration_s"],
             "n_samples_native": a["n_samples_native"], "n_samples": a["n_samples"],

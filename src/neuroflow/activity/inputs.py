@@ -17,6 +17,8 @@ Two routes give spike recordings, each becoming one standardized counts file
 
 from __future__ import annotations
 
+import copy
+import functools
 import re
 from pathlib import Path
 
@@ -28,8 +30,10 @@ from neuroflow.bids import (
     query,
     stem,
 )
-from neuroflow.config import ConfigError
+from neuroflow.config import ConfigError, fill_defaults
 from neuroflow.resources import citation_text
+from neuroflow.schema_docs import load_schema
+from neuroflow.workflow_files import workflow_root
 
 #: keys of a spike recording that override ``activity.counts``
 COUNT_KEYS = ("bin_width", "t_start", "t_stop", "angle_series")
@@ -38,6 +42,18 @@ SUBDIR_PATTERN = r"sub-[A-Za-z0-9]+(/ses-[A-Za-z0-9]+)?"
 
 class ActivityConfigError(ConfigError):
     """An activity setting that cannot be used (names the config key)."""
+
+
+@functools.cache
+def activity_schema() -> dict:
+    """The stage schema (workflow/schemas/activity.schema.yaml), parsed once."""
+    return load_schema(workflow_root() / "workflow" / "schemas" / "activity.schema.yaml")
+
+
+def _activity(config: dict) -> dict:
+    """A copy of config section ``activity`` with the schema's defaults filled in (callers
+    may pass a partial config; the workflow's is filled already)."""
+    return fill_defaults(copy.deepcopy(config.get("activity") or {}), activity_schema())
 
 
 def _nwb_files(root: Path, selection: Selection) -> list[dict]:
@@ -103,18 +119,18 @@ def spike_recordings(config: dict, manifest: dict, root=".") -> dict[str, dict]:
     (manifest dataset id, ``bids`` or ``user``), ``label`` and ``key`` (the config key
     that defines it, for error messages).
     """
-    act = config.get("activity") or {}
-    base = act.get("counts") or {}
+    act = _activity(config)
+    base = act["counts"]
     out: dict[str, dict] = {}
-    if (act.get("bids") or {}).get("kind", "units") == "units":
-        bids_opts = act.get("bids") or {}
+    if act["bids"]["kind"] == "units":
+        bids_opts = act["bids"]
         for key, rec in bids_recordings(config).items():
             out[key] = {**{k: base.get(k) for k in COUNT_KEYS}, "reader": "nwb",
                         "files": [rec["path"]], "entities": rec["entities"],
                         "subdir": rec["subdir"], "stem": key, "time_column": "time",
-                        "simulated": bool(bids_opts.get("simulated", False)),
+                        "simulated": bool(bids_opts["simulated"]),
                         "source": "bids", "label": key, "key": "activity.bids"}
-    for rid, rec in (act.get("spikes") or {}).items():
+    for rid, rec in act["spikes"].items():
         ckey = f"activity.spikes.{rid}"
         if not re.fullmatch(r"[A-Za-z0-9]+", str(rid)):
             raise ActivityConfigError(f"config key {ckey}: the id is the BIDS sub label of the "
@@ -157,8 +173,7 @@ def spike_recordings(config: dict, manifest: dict, root=".") -> dict[str, dict]:
 
 def trace_recordings(config: dict) -> dict[str, dict]:
     """NWB files of the BIDS route read as traces (``activity.bids.kind: traces``)."""
-    act = config.get("activity") or {}
-    if (act.get("bids") or {}).get("kind", "units") != "traces":
+    if _activity(config)["bids"]["kind"] != "traces":
         return {}
     return bids_recordings(config)
 

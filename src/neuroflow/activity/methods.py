@@ -7,20 +7,15 @@ from pathlib import Path
 import pandas as pd
 
 from neuroflow import __version__
-from neuroflow.provenance import package_versions
-from neuroflow.resources import dataset_citation
+from neuroflow.report.references import cite, dataset_reference, used_versions
 
 SIMEON = ("Simeon Q, Astrom A, Kashyap A, Kording K, Boyden ES (2024). Homogenized C. elegans "
           "neural activity and connectivity data. arXiv:2411.12091.")
-SCIPY = ("Virtanen P, Gommers R, Oliphant TE, et al. (2020). SciPy 1.0: fundamental algorithms "
-         "for scientific computing in Python. Nat Methods 17:261-272.")
-PYNWB = ("Rubel O, Tritt A, Ly R, et al. (2022). The Neurodata Without Borders ecosystem for "
-         "neurophysiological data science. eLife 11:e78362.")
 LEDOIT_WOLF = ("Ledoit O, Wolf M (2004). A well-conditioned estimator for large-dimensional "
                "covariance matrices. J Multivar Anal 88:365-411.")
 
 
-_dataset_ref = dataset_citation
+_dataset_ref = dataset_reference
 
 
 def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
@@ -31,12 +26,12 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
     """
     act = config["activity"]
     res = Path(config["results_dir"]) / "group" / "activity"
-    versions = package_versions(("numpy", "scipy", "pandas", "xarray", "pynwb", "h5py",
-                                 "scikit-learn"))
+    versions = used_versions(config, ("numpy", "scipy", "pandas", "xarray", "pynwb", "h5py",
+                                      "scikit-learn"))
     recs = act["recordings"]
     paras = _homogenization_paragraphs(act, versions) if recs else []
     paras += _spike_paragraphs(config, manifest, versions)
-    simulated = sorted(r for r, v in recs.items() if str(v.get("simulated", "no")).startswith("yes"))
+    simulated = sorted(r for r, v in recs.items() if v.get("simulated") is True)
     if simulated:
         paras.append(f"Simulated recording(s), labelled so in every output: {', '.join(simulated)}.")
     index = res / "desc-recordings_index.tsv"
@@ -46,7 +41,7 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
             f"{r.recording} ({r.source}): {r.native_rate_hz:.4g} Hz -> {r.rate_hz:.4g} Hz, "
             f"{r.duration_s:.1f} s, {r.n_neurons} neurons ({r.n_labelled} labelled)"
             for r in t.itertuples()) + ".")
-    funatlas = act["funatlas"].get("activate", True)
+    funatlas = act["funatlas"]["activate"]
     if funatlas:
         paras.append(_atlas_paragraph(act))
     paras = [x for x in paras if x]
@@ -59,14 +54,19 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
             paras.append("Consensus connectome: " + "; ".join(
                 f"{r.strain} {r.predictor} AUROC {r.value:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]"
                 for r in sel.itertuples()) + " (0.5 = chance).")
-    return paras, _references(act, manifest, funatlas)
+    refs = _references(act, manifest, funatlas)
+    if any("by pybids" in p for p in paras):  # NWB files found in the BIDS dataset
+        refs.append(cite("pybids"))
+    return paras, refs
 
 
 def _references(act: dict, manifest: dict, funatlas: bool) -> list[str]:
     recs = act["recordings"]
-    refs = ([SIMEON, SCIPY] if recs or funatlas else []) + [PYNWB]
+    refs = ([SIMEON, cite("scipy")] if recs or funatlas else []) + [cite("xarray")]
+    if any(r["reader"] == "nwb" for r in recs.values()) or act.get("spikes"):
+        refs.append(cite("pynwb"))
     if recs and act["fc"]["kind"] == "partial_correlation":
-        refs.append(LEDOIT_WOLF)
+        refs += [LEDOIT_WOLF, cite("sklearn")]
     used = sorted({r["dataset"] for r in recs.values() if r.get("dataset")}
                   | ({act["funatlas"]["dataset"]} if funatlas else set())
                   | {r["dataset"] for r in (act.get("spikes") or {}).values()
@@ -113,7 +113,8 @@ def _homogenization_paragraphs(act: dict, versions: dict) -> list[str]:
         f"Every recording was resampled to a common step of {act['step_s']} s "
         f"({1 / act['step_s']:.3g} Hz) with a polyphase anti-aliasing FIR filter "
         f"(scipy.signal.resample_poly, Kaiser window beta = {act['kaiser_beta']}, rational rate "
-        "ratio, zero phase), rather than the interpolation and block averaging of the seed, so "
+        "ratio, zero phase), rather than the interpolation and block averaging of Simeon et al.'s "
+        "preprocessing code, so "
         "content above the new Nyquist frequency is suppressed instead of aliased. Time stamps "
         f"deviating from a uniform grid by more than {act['jitter_tolerance']} of a native step "
         f"were first interpolated ({act['interpolation']}) onto it. NaN runs and time gaps up to "
@@ -125,10 +126,11 @@ def _homogenization_paragraphs(act: dict, versions: dict) -> list[str]:
         f"Traces were then smoothed on the common grid ({sm['method']}"
         + (f", {sm['window_s']} s window" if sm["method"] == "moving" else "")
         + (", causal" if sm["causal"] else ", centred")
-        + "; the seed smooths on each native grid, which makes the smoothing duration differ "
+        + "; Simeon et al.'s code smooths on each native grid, which makes the smoothing duration "
+        "differ "
         f"between datasets) and normalized per neuron ({nm['method']}"
         + (f", F0 = {nm['baseline_percentile']}th percentile" if "dff" in nm["method"] else "")
-        + "). Outputs are float32 (the seed stores float16). Per recording, functional "
+        + "). Outputs are float32 (Simeon et al.'s files store float16). Per recording, functional "
         f"connectivity was the {act['fc']['kind'].replace('_', ' ')} between neurons"
         + (" (Ledoit-Wolf shrinkage)" if act["fc"]["kind"] == "partial_correlation" else
            " over the samples both neurons have") + ".",

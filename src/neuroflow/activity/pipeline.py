@@ -14,7 +14,8 @@ import pandas as pd
 import xarray as xr
 
 from neuroflow.config import ConfigError
-from neuroflow.provenance import package_versions, write_netcdf, write_tsv
+from neuroflow.output_schema import is_simulated, recorded_units
+from neuroflow.provenance import read_netcdf, write_netcdf, write_tsv
 from neuroflow.resources import citation_text, sha256_file
 
 VERSIONS = ("neuroflow", "numpy", "scipy", "pandas", "xarray", "h5netcdf", "h5py", "pynwb")
@@ -141,14 +142,13 @@ def _inputs(files) -> str:
 
 
 def _open(path) -> xr.Dataset:
-    with xr.open_dataset(path, engine="h5netcdf") as ds:
-        return ds.load()
+    return read_netcdf(path)
 
 
 # ------------------------------------------------------------------------------- rules
 def homogenize_recording_files(files, *, recording_id: str, reader: str, reader_options: dict,
                                cell_table, aliases, exclude, params: dict, source: str,
-                               label: str, citation: str, simulated: str, out_nc,
+                               label: str, citation: str, simulated: bool, out_nc,
                                out_fig) -> xr.Dataset:
     """Read one recording, homogenize it, write its NetCDF and QC figure.
 
@@ -166,13 +166,12 @@ def homogenize_recording_files(files, *, recording_id: str, reader: str, reader_
         raise ConfigError(f"config key activity.recordings.{recording_id}.reader_options: "
                           f"{exc}") from exc
     label_map = _label_map(cell_table, aliases, exclude)
-    attrs = {"label": label, "source": source, "citation": citation, "simulated": simulated,
+    attrs = {"label": label, "source": source, "citation": citation,
              "inputs": _inputs(files), "reader_options": json.dumps(reader_options or {}),
-             "cell_table_sha256": sha256_file(cell_table), "aliases_sha256": sha256_file(aliases),
-             "software_versions": json.dumps(package_versions(VERSIONS))}
+             "cell_table_sha256": sha256_file(cell_table), "aliases_sha256": sha256_file(aliases)}
     ds = homogenize_recording(rec, label_map, recording_id=recording_id, attrs=attrs, **params)
     plot_recording_qc(rec, ds, out_fig)
-    write_netcdf(ds, out_nc)
+    write_netcdf(ds, out_nc, simulated=bool(simulated), sources=files, packages=VERSIONS)
     return ds
 
 
@@ -237,8 +236,7 @@ def counts_file(files, *, spec: dict, citation: str, out_nc, out_units=None) -> 
                                   if spec["simulated"] else "no (recorded data)"),
         "parameters": json.dumps({k: spec.get(k) for k in ("reader", "bin_width", "t_start",
                                                             "t_stop", "angle_series")},
-                                 sort_keys=True),
-        "software_versions": json.dumps(package_versions(VERSIONS))}
+                                 sort_keys=True)}
     ds.attrs.update(stamp)
     for note in ds.attrs["notes"]:
         print(f"{spec['stem']}: {note}", flush=True)
@@ -247,8 +245,8 @@ def counts_file(files, *, spec: dict, citation: str, out_nc, out_units=None) -> 
         full = units_dataset(units, simulated=spec["simulated"])
         full.attrs.update({**stamp, "parameters": json.dumps(
             {"reader": "nwb", "angle_series": spec.get("angle_series")}, sort_keys=True)})
-        write_netcdf(full, out_units)
-    write_netcdf(ds, out_nc)
+        write_netcdf(full, out_units, simulated=spec["simulated"], sources=files, packages=VERSIONS)
+    write_netcdf(ds, out_nc, simulated=spec["simulated"], sources=files, packages=VERSIONS)
     return ds
 
 
@@ -261,12 +259,12 @@ def traces_file(files, *, spec: dict, series, only_cells: bool, simulated: bool,
     rec = read_nwb(files[0], series=series or None, only_cells=only_cells)
     rec.attrs.update({
         "recording": spec["stem"], "entities": json.dumps(spec["entities"], sort_keys=True),
-        "source": "bids", "simulated": int(bool(simulated)), "inputs": _inputs(files),
-        "software_versions": json.dumps(package_versions(VERSIONS))})
+        "source": "bids", "inputs": _inputs(files)})
     for note in rec.attrs["notes"]:
         print(f"{spec['stem']}: {note}", flush=True)
     rec.attrs["notes"] = json.dumps(list(rec.attrs["notes"]))
-    write_netcdf(rec, out_nc)
+    write_netcdf(rec, out_nc, simulated=bool(simulated), sources=files, packages=VERSIONS,
+                 variables=_trace_variables(rec))
     return rec
 
 
@@ -278,9 +276,11 @@ def fc_file(nc, *, kind: str, min_overlap: int, out_nc) -> xr.Dataset:
     fc = functional_connectivity(ds["activity"], kind=kind, min_overlap=min_overlap)
     out = fc.to_dataset(name="fc")
     out.attrs.update({"recording": ds.attrs["recording"], "kind": kind,
-                      "inputs": _inputs([nc]), "simulated": ds.attrs.get("simulated", "no"),
-                      "software_versions": json.dumps(package_versions(VERSIONS))})
-    write_netcdf(out, out_nc)
+                      "inputs": _inputs([nc])})
+    variables = {**NEURON_VARIABLES, "fc": (f"functional connectivity ({kind})", "1"),
+                 "neuron_j": ("second neuron of the pair", "1")}
+    write_netcdf(out, out_nc, simulated=is_simulated(ds.attrs, nc), sources=[nc],
+                 packages=VERSIONS, variables=_present(out, variables))
     return out
 
 
@@ -300,19 +300,8 @@ def index_files(ncs, fcs, *, out_tsv, fig_fc) -> pd.DataFrame:
     if not rows:
         raise ValueError("activity.recordings is empty: nothing to index")
     table = pd.DataFrame(rows).sort_values("recording", kind="stable")
-    write_tsv(table, out_tsv, "One row per homogenized activity recording.", {
-        "source": "manifest dataset id, or 'user' for your own files",
-        "native_rate_hz": "sampling rate of the file (Hz), from its time stamps",
-        "rate_hz": "common rate after anti-aliased resampling (Hz)",
-        "native_duration_s": "duration of the file (s)", "duration_s": "(n_samples - 1) x step (s)",
-        "n_rois": "traces in the file after the cell/ROI selection",
-        "n_neurons": "traces kept (NaN/gap and dF/F checks)",
-        "n_labelled": "neurons mapped to the canonical list shared with the connectomes",
-        "n_unlabelled": "neurons kept with anonymous ids",
-        "n_ambiguous": "labels with '?' (kept unlabelled unless ambiguous: resolve)",
-        "n_dropped": "traces dropped (reasons in the NetCDF attrs)",
-        "n_nan_samples": "NaN values left in the homogenized activity (long gaps)",
-        "fc_mean_abs": "mean |FC| over neuron pairs"}, sources=[Path(p).name for p in ncs])
+    write_tsv(table, out_tsv, "One row per homogenized activity recording.", INDEX_COLUMNS,
+              sources=[Path(p).name for p in ncs], simulated=bool(table["simulated"].any()))
     plot_fc(mats, fig_fc)
     return table
 
@@ -323,12 +312,71 @@ def funatlas_file(h5, *, cell_table, aliases, exclude, strains, citation, out_nc
 
     atlas = read_funatlas(h5, _label_map(cell_table, aliases, exclude), strains)
     atlas.attrs.update({"citation": citation, "inputs": _inputs([h5]),
-                        "licence": "GPL-3.0 (wormneuroatlas); derived at run time, not vendored",
-                        "software_versions": json.dumps(package_versions(VERSIONS))})
-    write_netcdf(atlas, out_nc)
+                        "licence": "GPL-3.0 (wormneuroatlas); derived at run time, not vendored"})
+    write_netcdf(atlas, out_nc, simulated=False, sources=[h5], packages=VERSIONS)
     return atlas
 
 
+NEURON_VARIABLES = {"neuron": ("neuron id (canonical label or anonymous id)", "1"),
+                    "raw_label": ("neuron label as written in the file", "1"),
+                    "roi_index": ("index of the trace in the file", "1"),
+                    "is_labelled": ("neuron has a canonical label (1) or not (0)", "1"),
+                    "label_status": ("how the raw label mapped to the canonical list", "1")}
+
+
+def _present(ds, variables: dict) -> dict:
+    return {k: v for k, v in variables.items() if k in ds.variables}
+
+
+def _trace_variables(rec) -> dict:
+    """long_name/units of a read recording (the file's unit kept as ``units_in_file``)."""
+    units, raw = recorded_units(rec["traces"].attrs.get("units"))
+    if raw:
+        rec["traces"].attrs["units_in_file"] = raw
+    return _present(rec, {**NEURON_VARIABLES, "traces": ("trace as stored in the file", units),
+                          "time": ("time of the sample (file clock)", "s")})
+INDEX_COLUMNS = {
+    "recording": "recording id (config key activity.recordings)",
+    "source": "manifest dataset id, or 'user' for your own files",
+    "reader": "reader of the file (config reader)", "signal": "what the traces are",
+    "simulated": "the recording holds simulated data (set by the user or the generator)",
+    "native_rate_hz": {"Description": "sampling rate of the file, from its time stamps", "Units": "Hz"},
+    "rate_hz": {"Description": "common rate after anti-aliased resampling", "Units": "Hz"},
+    "native_duration_s": {"Description": "duration of the file", "Units": "s"},
+    "duration_s": {"Description": "(n_samples - 1) x step", "Units": "s"},
+    "n_samples_native": {"Description": "samples in the file", "Units": "count"},
+    "n_samples": {"Description": "samples after resampling", "Units": "count"},
+    "n_rois": {"Description": "traces in the file after the cell/ROI selection", "Units": "count"},
+    "n_neurons": {"Description": "traces kept (NaN/gap and dF/F checks)", "Units": "count"},
+    "n_labelled": {"Description": "neurons mapped to the canonical list shared with the "
+                   "connectomes", "Units": "count"},
+    "n_unlabelled": {"Description": "neurons kept with anonymous ids", "Units": "count"},
+    "n_ambiguous": {"Description": "labels with '?' (kept unlabelled unless ambiguous: resolve)",
+                    "Units": "count"},
+    "n_dropped": {"Description": "traces dropped (reasons in the NetCDF attrs)", "Units": "count"},
+    "n_nan_samples": {"Description": "NaN values left in the homogenized activity (long gaps)",
+                      "Units": "count"},
+    "fc_mean_abs": {"Description": "mean |FC| over neuron pairs", "Units": "1"},
+}
+FC_COLUMNS = {
+    "recording": "recording id", "connectome": "anatomy compared with (the consensus)",
+    "kind": "functional connectivity measure (config activity.fc kind)",
+    "n_labelled": {"Description": "neurons with canonical labels", "Units": "count"},
+    "n_pairs": {"Description": "labelled pairs observed by the consensus", "Units": "count"},
+    "spearman_rho": {"Description": "Spearman correlation of |FC| and the symmetric consensus "
+                     "anatomical strength", "Units": "1"},
+}
+_SHARED_COLUMNS = {
+    "kind": {"Description": "what the connectome is", "Levels": {
+        "source": "one homogenized source", "consensus": "the consensus of the sources"}},
+    "strain": "worm strain of the atlas",
+    "alpha": {"Description": "q-value threshold of a significant response", "Units": "1"},
+    "negatives": "which non-significant pairs count as negatives (config negatives)",
+    "n_bootstrap": {"Description": "bootstrap draws over stimulated neurons", "Units": "count"},
+    "n_pairs": {"Description": "tested neuron pairs observed by the connectome (pre != post)",
+                "Units": "count"},
+    "n_significant": {"Description": "pairs with q < alpha", "Units": "count"},
+}
 STATS_COLUMNS = {
     "connectome": "homogenized source id, or 'consensus'",
     "statistic": "auroc (significant vs non-significant pairs) or spearman (strength vs |dF/F|)",
@@ -342,7 +390,9 @@ STATS_COLUMNS = {
     "precision": "P(significant | predictor present)",
     "recall": "P(predictor present | significant)", "base_rate": "P(significant)",
 }
-HOPS_COLUMNS = {
+STATS_COLUMNS = {**STATS_COLUMNS, **_SHARED_COLUMNS,
+                 "n_stimulated": {"Description": "stimulated neurons (clusters)", "Units": "count"}}
+HOPS_COLUMNS = {**_SHARED_COLUMNS, "connectome": "homogenized source id, or 'consensus'",
     "hops": "shortest directed anatomical path (synapses); gap junctions count both ways",
     "fraction_significant": "n_significant / n_pairs",
     "ci_low": "lower percentile-bootstrap bound", "ci_high": "upper percentile-bootstrap bound",
@@ -364,9 +414,10 @@ def structure_function_files(atlas_nc, connectome_ncs, names, fc_ncs, consensus_
     stats, hops = structure_function(atlas, connectomes, n_jobs=n_jobs, **params)
     sources = [Path(p).name for p in (atlas_nc, *connectome_ncs)]
     write_tsv(stats, out_stats, "How well each connectome predicts significant responses of "
-              "the Randi et al. 2023 signal-propagation atlas.", STATS_COLUMNS, sources)
+              "the Randi et al. 2023 signal-propagation atlas.", STATS_COLUMNS, sources,
+              simulated=False)
     write_tsv(hops, out_hops, "Fraction of tested pairs responding by shortest anatomical path "
-              "length in each connectome.", HOPS_COLUMNS, sources)
+              "length in each connectome.", HOPS_COLUMNS, sources, simulated=False)
     rows = []
     cons = connectomes["consensus"] if "consensus" in connectomes else _open(consensus_nc)
     canonical = [str(x) for x in cons["pre"].values]
@@ -380,9 +431,8 @@ def structure_function_files(atlas_nc, connectome_ncs, names, fc_ncs, consensus_
     write_tsv(fc_table, out_fc, "Spearman correlation between each recording's |FC| and the "
               "symmetric consensus anatomical strength, over pairs of labelled neurons "
               "(n/a when fewer than 3 labelled neurons).",
-              {"n_labelled": "neurons with canonical labels",
-               "n_pairs": "labelled pairs observed by the consensus"},
-              [Path(p).name for p in (*fc_ncs, consensus_nc)])
+              FC_COLUMNS, [Path(p).name for p in (*fc_ncs, consensus_nc)],
+              simulated=any(is_simulated(_open(p).attrs, p) for p in fc_ncs))
     plot_auroc(stats, fig_auroc)
     plot_hops(hops, fig_hops)
     return stats

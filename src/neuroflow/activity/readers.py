@@ -42,6 +42,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from neuroflow.provenance import read_netcdf
+
 
 class ActivityReadError(ValueError):
     """A recording file that cannot be read as the configured format."""
@@ -552,8 +554,7 @@ def read_time_neuron(path, variable: str) -> tuple[xr.Dataset, xr.DataArray]:
     """A NetCDF file's ``variable`` with dims (time, neuron), as ``(dataset, array)`` with the
     array transposed to (time, neuron); :class:`ActivityReadError` naming the file else."""
     try:
-        with xr.open_dataset(path, engine="h5netcdf") as src:
-            src = src.load()
+        src = read_netcdf(path)
     except Exception as exc:
         raise _fail(path, f"not a readable NetCDF file: {type(exc).__name__}: {exc}") from exc
     if variable not in src or set(src[variable].dims) != {"time", "neuron"}:

@@ -10,7 +10,7 @@ Every function here returns the activity stage's standardized counts structure, 
   ``epoch`` (time; the label of the epoch holding the bin centre, ``""`` outside);
 * ``head_direction (time)`` (rad, circular mean of the head angle per bin, NaN where
   untracked) when the NWB file has the angle series;
-* attrs ``bin_width_s``, ``units`` (``"spikes/bin"``), ``simulated`` (0/1), ``epochs``
+* attrs ``bin_width_s``, ``units`` (``"count"`` per bin), ``simulated`` (int8 0/1), ``epochs``
   (JSON list of ``[start_s, stop_s, label]``), ``t_start_s``, ``t_stop_s``, ``reader``,
   ``file`` and ``notes``.
 
@@ -33,8 +33,9 @@ from neuroflow.activity.readers import (
     read_time_neuron,
 )
 from neuroflow.activity.readers import fail as _fail
+from neuroflow.provenance import read_netcdf
 
-COUNT_UNITS = "spikes/bin"
+COUNT_UNITS = "count"
 
 
 def _counts_dataset(counts, centres, bin_width, neurons, location, *, epochs, simulated,
@@ -44,16 +45,19 @@ def _counts_dataset(counts, centres, bin_width, neurons, location, *, epochs, si
         {"counts": (("time", "neuron"), np.asarray(counts, dtype=np.int64),
                     {"units": COUNT_UNITS, "long_name": "spike count per bin"})},
         coords={"time": ("time", centres, {"units": "s", "long_name": "bin centre"}),
-                "neuron": np.asarray([str(n) for n in neurons]),
-                "location": ("neuron", np.asarray([str(x) for x in location]))},
+                "neuron": ("neuron", np.asarray([str(n) for n in neurons]),
+                           {"long_name": "unit (neuron) id", "units": "1"}),
+                "location": ("neuron", np.asarray([str(x) for x in location]),
+                             {"long_name": "recorded brain location of the unit", "units": "1"})},
     )
     if epochs:
         labels = np.full(centres.size, "", dtype=object)
         for start, stop, label in epochs:
             labels[(centres >= start) & (centres < stop)] = label
-        ds = ds.assign_coords(epoch=("time", labels.astype(str)))
+        ds = ds.assign_coords(epoch=("time", labels.astype(str),
+                                     {"long_name": "epoch of the bin ('' = none)", "units": "1"}))
     ds.attrs.update(bin_width_s=float(bin_width), units=COUNT_UNITS,
-                    simulated=int(bool(simulated)), time_units="s",
+                    simulated=np.int8(bool(simulated)), time_units="s",
                     epochs=json.dumps([[float(a), float(b), str(c)] for a, b, c in epochs]),
                     t_start_s=float(t_start), t_stop_s=float(t_stop), reader=reader,
                     file=str(path), notes=list(notes))
@@ -114,8 +118,10 @@ def bin_spikes(units: SpikeUnits, bin_width: float, t_start: float | None = None
     ds = _counts_dataset(counts, centres, bin_width, neurons, units.location, epochs=epochs,
                          simulated=simulated, reader="nwb units", path=path, notes=notes,
                          t_start=edges[0], t_stop=edges[-1])
-    ds = ds.assign_coords(unit_id=("neuron", np.asarray(units.unit_ids, dtype=np.int64)))
-    ds["mean_rate"] = ("neuron", counts.sum(0) / (n_bins * bin_width), {"units": "spikes/s"})
+    ds = ds.assign_coords(unit_id=("neuron", np.asarray(units.unit_ids, dtype=np.int64),
+                                   {"long_name": "NWB units table id", "units": "1"}))
+    ds["mean_rate"] = ("neuron", counts.sum(0) / (n_bins * bin_width),
+                       {"units": "count/s", "long_name": "mean firing rate over the binned span"})
     if units.angle_time is not None and units.angle_time.size:
         idx = np.digitize(units.angle_time, edges) - 1
         ok = (idx >= 0) & (idx < n_bins) & np.isfinite(units.angle)
@@ -243,25 +249,31 @@ def units_dataset(units: SpikeUnits, simulated: bool = False) -> xr.Dataset:
     ds = xr.Dataset(
         {"spike_time": ("spike", flat, {"units": "s", "long_name": "spike time (file clock), "
                                         "unit after unit (CF contiguous ragged array)"}),
-         "spike_count": ("unit", counts, {"sample_dimension": "spike",
+         "spike_count": ("unit", counts, {"sample_dimension": "spike", "units": "count",
                                           "long_name": "number of spikes of the unit"})},
-        coords={"unit": ("unit", ids, {"long_name": "NWB units table id"}),
-                "neuron": ("unit", np.asarray([f"unit{int(i):03d}" for i in ids])),
-                "location": ("unit", np.asarray([str(x) for x in units.location]))},
+        coords={"unit": ("unit", ids, {"long_name": "NWB units table id", "units": "1"}),
+                "neuron": ("unit", np.asarray([f"unit{int(i):03d}" for i in ids]),
+                           {"long_name": "unit (neuron) id", "units": "1"}),
+                "location": ("unit", np.asarray([str(x) for x in units.location]),
+                             {"long_name": "recorded brain location of the unit", "units": "1"})},
     )
     epochs = list(units.epochs)
-    ds["epoch_start"] = ("epoch", np.asarray([e[0] for e in epochs], dtype=float), {"units": "s"})
-    ds["epoch_stop"] = ("epoch", np.asarray([e[1] for e in epochs], dtype=float), {"units": "s"})
-    ds["epoch_label"] = ("epoch", np.asarray([str(e[2]) for e in epochs], dtype=str))
+    ds["epoch_start"] = ("epoch", np.asarray([e[0] for e in epochs], dtype=float),
+                         {"units": "s", "long_name": "epoch start"})
+    ds["epoch_stop"] = ("epoch", np.asarray([e[1] for e in epochs], dtype=float),
+                        {"units": "s", "long_name": "epoch stop"})
+    ds["epoch_label"] = ("epoch", np.asarray([str(e[2]) for e in epochs], dtype=str),
+                         {"units": "1", "long_name": "epoch label"})
     if units.angle_time is not None:
         ds["head_angle"] = ("angle_sample", np.asarray(units.angle, dtype=float),
                             {"units": "rad", "long_name": f"head angle ({units.angle_series}), "
                                                           "as stored (not wrapped)"})
         ds = ds.assign_coords(angle_time=("angle_sample",
                                           np.asarray(units.angle_time, dtype=float),
-                                          {"units": "s"}))
+                                          {"units": "s", "long_name": "time of the head-angle "
+                                           "sample (file clock)"}))
     ds.attrs.update(format=UNITS_FORMAT, time_units="s", angle_units="rad",
-                    simulated=int(bool(simulated)), angle_series=units.angle_series,
+                    simulated=np.int8(bool(simulated)), angle_series=units.angle_series,
                     nwb_identifier=units.identifier, file=str(units.path),
                     notes=json.dumps(list(units.notes)))
     return ds
@@ -285,8 +297,7 @@ def read_units_file(path) -> SpikeUnits:
     if not path.is_file():
         raise _fail(path, "units file not found")
     try:
-        with xr.open_dataset(path, engine="h5netcdf") as src:
-            ds = src.load()
+        ds = read_netcdf(path, "units file")
     except Exception as exc:
         raise _fail(path, f"not a readable NetCDF file: {type(exc).__name__}: {exc}") from exc
     if ds.attrs.get("format") != UNITS_FORMAT or not {"spike_time", "spike_count"} <= set(ds):

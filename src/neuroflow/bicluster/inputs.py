@@ -1,13 +1,37 @@
 """What the bi-clustering's rule file needs at parse time (cheap imports only): the
-recordings the stage runs on."""
+recordings the stage runs on, and numba's kernel cache (set before numba is imported)."""
 
 from __future__ import annotations
 
 import copy
+import os
+from pathlib import Path
 
 from neuroflow.activity.inputs import spike_recordings
 from neuroflow.bicluster.settings import stage_schema
 from neuroflow.config import ConfigError, fill_defaults
+
+
+def _recording_schema() -> dict:
+    """The schema of one ``bicluster.recordings`` entry (a simulation)."""
+    return stage_schema()["properties"]["recordings"]["additionalProperties"]
+
+
+def use_numba_cache(config: dict) -> str:
+    """Point numba's on-disk cache of the sampler's kernels at ``bicluster.numba_cache_dir``.
+
+    The folder is made absolute (relative to the working directory) and goes into
+    ``NUMBA_CACHE_DIR`` unless the environment already sets it, which wins. Called by the
+    rule file (jobs inherit the environment) and by the chain script (jobs started
+    elsewhere), before numba is imported, so the kernels are compiled once and loaded after.
+
+    Returns
+    -------
+    str
+        The cache folder in use.
+    """
+    folder = Path(config["bicluster"]["numba_cache_dir"]).resolve()
+    return os.environ.setdefault("NUMBA_CACHE_DIR", str(folder))
 
 
 def bicluster_recordings(config: dict, manifest: dict, root=".") -> dict[str, dict]:
@@ -52,7 +76,8 @@ def bicluster_recordings(config: dict, manifest: dict, root=".") -> dict[str, di
         if stem_ in out:
             raise ConfigError(f"config key {key}: sub-{rid} is also an activity recording "
                               f"({out[stem_]['source']}); rename the simulation")
-        out[stem_] = {**spec, "subdir": stem_, "stem": stem_}
+        entry = fill_defaults(copy.deepcopy(spec), _recording_schema())  # seed, simulate.*
+        out[stem_] = {**entry, "subdir": stem_, "stem": stem_}
     if not out:
         raise ConfigError("config key bicluster.activate: no recording to bi-cluster: activate "
                           "the activity stage with activity.spikes or activity.bids (kind: "

@@ -6,8 +6,7 @@ import json
 from pathlib import Path
 
 from neuroflow import __version__
-from neuroflow.provenance import package_versions
-from neuroflow.resources import dataset_citation
+from neuroflow.report.references import cite, dataset_reference, used_versions
 
 WEI_2023 = ("Wei G (2023). Bayesian bi-clustering of neural spiking activity with latent "
             "structures. arXiv:2309.02213.")
@@ -36,9 +35,20 @@ REFS = [
     "Vehtari A, Gelman A, Simpson D, Carpenter B, Buerkner P-C (2021). Rank-normalization, "
     "folding, and localization: an improved R-hat for assessing convergence of MCMC. "
     "Bayesian Anal 16:667-718.",
-    "Kumar R, Carroll C, Hartikainen A, Martin O (2019). ArviZ a unified library for "
-    "exploratory analysis of Bayesian models in Python. J Open Source Softw 4:1143.",
+    cite("arviz"),
+    cite("sklearn"),
 ]
+
+
+def _applied(ref: str, st) -> bool:
+    """Whether the sampler step a reference stands for ran with these settings."""
+    if ref.startswith(("Dahl DB", "Jain S")):
+        return bool(st.split_merge_every and st.split_merge_moves)
+    if ref.startswith("Gerlach R"):
+        return bool(st.collapsed_states)
+    if ref.startswith("Zhou M"):
+        return st.likelihood == "nb"
+    return True
 
 
 def _loss_name(loss: str) -> str:
@@ -63,10 +73,11 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
 
     bic = _filled(config)
     st = SamplerSettings.from_dict(bic["sampler"])
-    v = package_versions(("numpy", "scipy", "polyagamma", "arviz", "scikit-learn", "pynwb"))
+    v = used_versions(config, ("numpy", "scipy", "polyagamma", "arviz", "scikit-learn",
+                               "pynwb"))
     recs = bicluster_recordings({**config, "bicluster": bic}, manifest)
     paras = [_model_paragraph(st, v), _sweep_paragraph(st), _run_paragraph(bic, st)]
-    refs = list(REFS)
+    refs = [r for r in REFS if _applied(r, st)]
     paras += _recording_paragraphs(recs, v, manifest, refs)
     paras += _result_paragraphs(Path(config["results_dir"]), recs)
     return paras, refs
@@ -215,6 +226,8 @@ def _recording_paragraphs(recs, v, manifest, refs) -> list[str]:
                 "states below 1 at the edges of episodes is expected.")
         else:
             src = spec["source"]
+            if spec["reader"] == "nwb":
+                refs.append(cite("pynwb"))
             what = ("spike times of its NWB units table (read with pynwb "
                     f"{v['pynwb']}) binned into {spec['bin_width']} s counts"
                     if spec["reader"] == "nwb" else "a counts table given by the user")
@@ -225,7 +238,7 @@ def _recording_paragraphs(recs, v, manifest, refs) -> list[str]:
                     f"; units below {spec['min_rate']} spikes/s were left out"
                     if spec["min_rate"] else "") + ".")
             if src in manifest["datasets"]:
-                refs.append(dataset_citation(manifest, src))
+                refs.append(dataset_reference(manifest, src))
     return paras
 
 

@@ -21,10 +21,63 @@ from neuroflow.bicluster.inputs import bicluster_recordings  # noqa: F401  (the 
 from neuroflow.bicluster.posterior import MONITORED, latent_bands, point_estimates
 from neuroflow.bicluster.posterior import convergence as posterior_convergence
 from neuroflow.bicluster.settings import SamplerSettings, schema_defaults
-from neuroflow.provenance import package_versions, write_netcdf, write_tsv
+from neuroflow.output_schema import is_simulated
+from neuroflow.provenance import package_versions, read_netcdf, write_netcdf, write_tsv
 
 PACKAGES = ("neuroflow", "numpy", "scipy", "xarray", "h5netcdf", "pynwb", "polyagamma",
             "arviz", "scikit-learn")
+_LOG = "natural log of the expected spike count per bin"
+VARIABLES = {  # long_name and units of every variable of the counts, chain and posterior files
+    "counts": ("spike count per bin", "count"), "mean_rate": ("mean firing rate", "count/s"),
+    "head_direction": ("head direction (circular mean within the bin)", "rad"),
+    "neuron": ("unit (neuron) id", "1"), "neuron_other": ("second neuron of the pair", "1"),
+    "region": ("recorded region of the unit (simulations: the true cluster)", "1"),
+    "epoch": ("epoch of the bin ('' = none)", "1"),
+    "true_cluster": ("simulated neuron cluster", "1"),
+    "true_state": ("simulated discrete state", "1"),
+    "true_latent": ("simulated cluster latents (row 0 baseline)", "1"),
+    "true_delta": (f"simulated neuron baseline ({_LOG})", "1"),
+    "true_loading": ("simulated loading c_i", "1"),
+    "true_log_rate": (f"simulated log rate ({_LOG})", "1"),
+    "cluster": ("neuron cluster", "1"), "factor": ("latent factor (0 = baseline)", "1"),
+    "loading": ("loading dimension", "1"), "state": ("discrete state", "1"),
+    "z": ("neuron cluster label", "1"), "delta": (f"neuron baseline ({_LOG})", "1"),
+    "dispersion": ("negative-binomial dispersion r", "1"),
+    "loading_norm": ("Euclidean norm of the loading c_i", "1"),
+    "rate_sd": (f"sd over time of the neuron's log rate ({_LOG})", "1"),
+    "top_state_fraction": ("share of bins in the most occupied state", "1"),
+    "n_clusters": ("occupied neuron clusters", "count"), "n_states": ("occupied states", "count"),
+    "log_lik": ("negative-binomial log-likelihood", "1"),
+    "latent": ("cluster latents (row 0 baseline), slot = label z", "1"),
+    "trace_n_clusters": ("occupied neuron clusters at each sweep", "count"),
+    "trace_n_states": ("occupied states at each sweep", "count"),
+    "trace_log_lik": ("negative-binomial log-likelihood at each sweep", "1"),
+    "log_rate_mean": (f"posterior mean log firing rate ({_LOG})", "1"),
+    "log_rate_sd": (f"posterior sd of the log firing rate ({_LOG})", "1"),
+    "slot": ("cluster slot (label z)", "1"), "iteration": ("sampler sweep", "1"),
+    "draw": ("kept draw", "1"), "chain": ("chain", "1"),
+    "latent_lower": ("2.5 % posterior quantile of the cluster latent", "1"),
+    "latent_upper": ("97.5 % posterior quantile of the cluster latent", "1"),
+    "latent_mean": (f"posterior mean cluster latent, row 0 baseline ({_LOG})", "1"),
+    "coclustering": ("posterior P(neurons i and j share a cluster)", "1"),
+    "cluster_label": ("point-estimate neuron cluster (index into 'cluster')", "1"),
+    "state_posterior": ("P(state) per bin", "1"),
+    "state_label": ("point-estimate state (index into 'state')", "1"),
+    "cluster_support": ("per chain: support of the matched cluster", "1"),
+    "state_support": ("per chain: support of the matched state", "1"),
+    "cluster_found": ("1 = support >= min_support in every chain", "1"),
+    "state_found": ("1 = support >= min_support in every chain", "1"),
+}
+
+
+def _variables(ds, time_units: str = "s") -> dict:
+    """The entries of :data:`VARIABLES` that ``ds`` has, keeping long_names already set."""
+    out = {name: (ds[name].attrs.get("long_name") or text, units)
+           for name, (text, units) in VARIABLES.items() if name in ds.variables}
+    if "time" in ds.variables:
+        out["time"] = (("bin centre" if time_units == "s" else "time bin index"),
+                       "s" if time_units == "s" else "1")
+    return out
 
 
 def _sha(path) -> str:
@@ -34,12 +87,10 @@ def _sha(path) -> str:
 
 
 def _open(path, what):
-    import xarray as xr
 
     path = Path(path)
     try:
-        with xr.open_dataset(path, engine="h5netcdf") as ds:
-            return ds.load()
+        return read_netcdf(path, what)
     except Exception as exc:
         raise ValueError(f"{path}: cannot read {what} NetCDF: {type(exc).__name__}: {exc}") \
             from exc
@@ -66,10 +117,11 @@ def write_counts(recording: str, spec: dict, inputs, out_nc) -> None:
     out_nc : str
     """
     params = {k: v for k, v in spec.items() if k != "citation"}
+    simulated = True
     if "simulate" in spec:
         from neuroflow.bicluster.simulate import simulate_bicluster
 
-        ds = simulate_bicluster(**spec["simulate"], random_state=int(spec.get("seed", 0)))
+        ds = simulate_bicluster(**spec["simulate"], random_state=int(spec["seed"]))
         ds.attrs.update(source="simulation (Wei 2023 generative model)", inputs="[]")
     else:
         from neuroflow.bicluster.counts import counts_from_activity
@@ -78,22 +130,22 @@ def write_counts(recording: str, spec: dict, inputs, out_nc) -> None:
             raise ValueError(f"recording {recording}: expected one activity counts file, "
                              f"got {list(map(str, inputs))}")
         activity = _open(inputs[0], "activity counts")
-        ds = counts_from_activity(activity, min_rate=float(spec.get("min_rate", 0.0)),
+        ds = counts_from_activity(activity, min_rate=float(spec["min_rate"]),
                                   path=inputs[0])
+        simulated = is_simulated(activity.attrs, inputs[0])
         ds.attrs.update(source=str(activity.attrs.get("source", "user file")),
                         citation=str(activity.attrs.get("citation", "")),
                         entities=str(activity.attrs.get("entities", "{}")),
                         activity_inputs=str(activity.attrs.get("inputs", "[]")),
                         inputs=json.dumps({Path(inputs[0]).name: _sha(inputs[0])}))
-    ds.attrs.update(recording=recording, parameters=json.dumps(params, sort_keys=True),
-                    versions=json.dumps(package_versions(PACKAGES), sort_keys=True))
-    write_netcdf(ds, out_nc)
+    ds.attrs.update(recording=recording, parameters=json.dumps(params, sort_keys=True))
+    write_netcdf(ds, out_nc, simulated=simulated, sources=inputs, packages=PACKAGES,
+                 variables=_variables(ds, ds.attrs.get("time_units", "s")))
 
 
 def write_chain(counts_nc, out_nc, settings: dict, seed: int, chain: int) -> None:
-    """Run one chain on the counts in ``counts_nc`` and write its draws to ``out_nc``."""
-    import time
-
+    """Run one chain on the counts in ``counts_nc`` and write its draws to ``out_nc``
+    (progress with an ETA every 10 % of the sweeps or 30 s in the log: neuroflow.progress)."""
     import xarray as xr
 
     from neuroflow.bicluster.sampler import run_chain
@@ -102,16 +154,9 @@ def write_chain(counts_nc, out_nc, settings: dict, seed: int, chain: int) -> Non
     if "counts" not in counts:
         raise ValueError(f"{counts_nc}: no 'counts' variable (neuron, time)")
     st = SamplerSettings.from_dict(settings)
-    t0 = time.perf_counter()
-
-    def progress(it, k, s, ll):
-        if it % max(1, st.n_iter // 20) == 0 or it == st.n_iter:
-            print(f"iteration {it}/{st.n_iter}: {k} neuron clusters, {s} states, "
-                  f"log-lik {ll:.1f}, {time.perf_counter() - t0:.1f} s", flush=True)
-
     try:
         out = run_chain(counts["counts"].values, st, random_state=chain_seed(seed, chain),
-                        progress=progress)
+                        label=f"bi-clustering chain {chain} ({Path(counts_nc).name})")
     except ValueError as exc:
         raise ValueError(f"{counts_nc}: {exc}") from exc
     neurons = counts["neuron"].values
@@ -148,12 +193,22 @@ def write_chain(counts_nc, out_nc, settings: dict, seed: int, chain: int) -> Non
                 "iteration": np.arange(1, st.n_iter + 1),
                 "draw": np.arange(out["z"].shape[0])},
         attrs={"chain": int(chain), "seed": int(seed),
-               "simulated": int(counts.attrs.get("simulated", 0)),
                "settings": json.dumps(st.as_dict(), sort_keys=True),
-               "inputs": json.dumps({Path(counts_nc).name: _sha(counts_nc)}),
-               "versions": json.dumps(package_versions(PACKAGES), sort_keys=True)},
+               "inputs": json.dumps({Path(counts_nc).name: _sha(counts_nc)})},
     )
-    write_netcdf(ds, out_nc)
+    write_netcdf(ds, out_nc, simulated=is_simulated(counts.attrs, counts_nc), sources=[counts_nc],
+                 packages=PACKAGES, variables=_variables(ds, counts.attrs.get("time_units", "s")))
+
+
+SCORE_COLUMNS = {
+    "quantity": "what is scored (found groups, agreement with the truth, epochs or regions)",
+    "reference": "what the point estimate is compared with",
+    "value": {"Description": "score (ARI / AMI, 1 = identical) or count", "Units": "1"},
+    "null_mean": {"Description": "mean score under the null", "Units": "1"},
+    "null_q95": {"Description": "95th percentile of the null scores", "Units": "1"},
+    "p_value": {"Description": "(1 + #null >= value) / (1 + n_null)", "Units": "1"},
+    "n_null": {"Description": "null draws (circular shifts or permutations)", "Units": "count"},
+}
 
 
 def _score_table(rows):
@@ -169,7 +224,7 @@ def _annotate_sidecar(tsv, convergence: dict) -> None:
 
     side = Path(tsv).with_suffix(".json")
     meta = json.loads(side.read_text())
-    meta["converged"] = bool(convergence["converged"])
+    meta["Converged"] = bool(convergence["converged"])
     meta["Convergence"] = convergence
     write_json(meta, side)
 
@@ -216,19 +271,17 @@ def merge_chains(chain_ncs, counts_nc, out_nc, out_diag, out_clusters, out_valid
                                  counts["time"].values, cfg)
     bands = latent_bands([c["latent"].values for c in chains], z_all, est["point"])
     warning = _report_verdict(conv["verdict"], counts, counts_nc, cfg)
-    simulated = bool(counts.attrs.get("simulated", 0))
+    simulated = is_simulated(counts.attrs, counts_nc)
     ds = _posterior_dataset(counts, chains, est, conv, bands, loss, state_loss)
     ds.attrs["inputs"] = json.dumps({Path(p).name: _sha(p) for p in [counts_nc, *chain_ncs]})
-    write_netcdf(ds, out_nc)
+    write_netcdf(ds, out_nc, simulated=simulated, sources=[counts_nc, *chain_ncs],
+                 packages=PACKAGES, variables=_variables(ds, counts.attrs.get("time_units", "s")))
     _write_diagnostics(conv, chains, chain_ncs, out_diag, simulated)
     _write_clusters(counts, est, conv, cfg, loss, chain_ncs, out_clusters, simulated)
     rows = _validation_rows(counts, est, conv, cfg, n_shuffles, seed, simulated)
     write_tsv(_score_table(rows), out_validation,
               f"{_label(simulated)}agreement of the point estimates with known labels",
-              columns={"value": "score (ARI / AMI, 1 = identical) or count",
-                       "null_mean": "mean score under the null", "null_q95": "95th percentile",
-                       "p_value": "(1 + #null >= value) / (1 + n_null)"},
-              sources=[str(counts_nc)])
+              columns=SCORE_COLUMNS, sources=[str(counts_nc)], simulated=simulated)
     _annotate_sidecar(out_validation, conv["verdict"])
     _plot_merged(counts, chains, est, conv, bands, figures, simulated, warning)
     return conv["verdict"]
@@ -251,7 +304,7 @@ def _read_merge_inputs(chain_ncs, counts_nc):
 def _report_verdict(verdict, counts, counts_nc, cfg):
     """Log the verdict's warnings; returns the figures' banner text (None if converged)."""
     warning = None
-    label = _label(bool(counts.attrs.get("simulated", 0)))
+    label = _label(is_simulated(counts.attrs, counts_nc))
     if not verdict["converged"]:
         warning = (f"NOT CONVERGED ({verdict['n_failing']} failing diagnostics"
                    + ("; chains disagree" if verdict["chains_disagree"] else "") + ")")
@@ -268,8 +321,7 @@ def _report_verdict(verdict, counts, counts_nc, cfg):
 def _posterior_dataset(counts, chains, est, conv, bands, loss, state_loss):
     import xarray as xr
 
-    simulated = bool(counts.attrs.get("simulated", 0))
-    label = _label(simulated)
+    label = _label(is_simulated(counts.attrs))
     verdict = conv["verdict"]
     lat_mean, lat_lo, lat_hi = bands
     neurons = counts["neuron"].values
@@ -315,14 +367,12 @@ def _posterior_dataset(counts, chains, est, conv, bands, loss, state_loss):
               "state": conv["state_names"], "cluster": conv["cluster_names"],
               "factor": ["baseline"] + [f"factor{j}" for j in range(1, lat_mean.shape[1])],
               "chain": np.arange(len(chains)), "draw": chains[0]["draw"].values}
-    attrs = {"simulated": int(simulated),
-             "description": f"{label}posterior summary of the Wei (2023) bi-clustering model",
+    attrs = {"description": f"{label}posterior summary of the Wei (2023) bi-clustering model",
              "binder_or_vi_loss_neurons": est["z_loss"], "loss_states": est["s_loss"],
              "bin_width_s": float(counts.attrs.get("bin_width_s", 1.0)),
              "time_units": str(counts.attrs.get("time_units", "s")),
              "inputs": "",
              "settings": chains[0].attrs.get("settings", ""),
-             "versions": json.dumps(package_versions(PACKAGES), sort_keys=True),
              "converged": int(verdict["converged"]),
              "chains_disagree": int(verdict["chains_disagree"]),
              "convergence": json.dumps(verdict, sort_keys=True)}
@@ -350,10 +400,16 @@ def _write_diagnostics(conv, chains, chain_ncs, out_diag, simulated):
                        "r_hat": "rank-normalized split R-hat",
                        "ess_bulk": "bulk effective sample size (all chains)",
                        "ess_tail": "tail effective sample size (all chains)",
+                       "mean": "posterior mean over all chains (in the parameter's units)",
+                       "sd": "posterior sd over all chains",
+                       "hdi_3%": "lower bound of the 94 % highest-density interval",
+                       "hdi_97%": "upper bound of the 94 % highest-density interval",
+                       "mcse_mean": "Monte-Carlo standard error of the mean",
+                       "mcse_sd": "Monte-Carlo standard error of the sd",
                        "constant": "every draw of every chain equal (nothing to mix)",
                        "passes": f"R-hat < {thr['max_r_hat']} and bulk and tail ESS >= "
                                  f"{thr['min_ess']:g} (or constant)"},
-              sources=[str(p) for p in chain_ncs])
+              sources=[str(p) for p in chain_ncs], simulated=simulated)
     _annotate_sidecar(out_diag, conv["verdict"])
 
 
@@ -373,12 +429,15 @@ def _write_clusters(counts, est, conv, cfg, loss, chain_ncs, out_clusters, simul
         tbl["true_cluster"] = counts["true_cluster"].values
     write_tsv(tbl, out_clusters, f"{_label(simulated)}neuron clusters ({loss}-loss point "
                                  "estimate)",
-              columns={"cluster": "point-estimate cluster",
+              columns={"neuron": "unit (neuron) id", "cluster": "point-estimate cluster",
+                       "region": "recorded region of the unit (simulations: the true "
+                                 "cluster)",
+                       "true_cluster": "simulated neuron cluster (simulations only)",
                        "cluster_found": f"support >= {cfg['min_support']} in every chain "
                                         "(false: not reported as a found cluster)",
                        "max_coclustering_other": "largest posterior co-clustering with a "
                                                  "neuron of another cluster"},
-              sources=[str(p) for p in chain_ncs])
+              sources=[str(p) for p in chain_ncs], simulated=simulated)
     _annotate_sidecar(out_clusters, conv["verdict"])
 
 

@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from neuroflow.progress import Progress
+
 from .assign import update_marginal
 from .chain import Chain, _first_seen_order, _relabel_first_seen
 from .dynamics import (
@@ -81,7 +83,7 @@ _DRAWS = {"z": (np.int64, "neuron"), "state": (np.int64, "time"), "delta": (floa
 
 
 def run_chain(counts, settings: SamplerSettings, random_state=None, progress=None,
-              init_labels=None) -> dict:
+              init_labels=None, label: str = "bi-clustering chain") -> dict:
     """Run one MCMC chain of the bi-clustering model.
 
     Parameters
@@ -92,6 +94,9 @@ def run_chain(counts, settings: SamplerSettings, random_state=None, progress=Non
     random_state : int, numpy Generator or SeedSequence, optional
     progress : callable, optional
         Called as ``progress(iteration, n_clusters, n_states, log_lik)`` every sweep.
+    label : str
+        Names the chain in the progress lines (sweeps done, rate and ETA, every 10 % of the
+        sweeps or 30 s; :mod:`neuroflow.progress`).
 
     Returns
     -------
@@ -118,6 +123,7 @@ def run_chain(counts, settings: SamplerSettings, random_state=None, progress=Non
                trace_n_states=np.zeros(settings.n_iter, dtype=np.int64),
                trace_log_lik=np.zeros(settings.n_iter))
     latents, rate_sum, rate_sq = [], np.zeros((n_neur, n_time)), np.zeros((n_neur, n_time))
+    meter = Progress(settings.n_iter, "sweep", label)
     for it in range(1, settings.n_iter + 1):
         ch.sweep()
         ll = ch.log_likelihood()
@@ -125,6 +131,7 @@ def run_chain(counts, settings: SamplerSettings, random_state=None, progress=Non
         out["trace_n_clusters"][it - 1] = ch.K
         out["trace_n_states"][it - 1] = n_states
         out["trace_log_lik"][it - 1] = ll
+        meter.update(it, f"{ch.K} neuron clusters, {n_states} states, log-lik {ll:.1f}")
         if progress is not None:
             progress(it, ch.K, n_states, ll)
         if it in keep:

@@ -198,7 +198,8 @@ def connectivity(epochs, methods=("coh", "plv", "wpli"), bands: dict | None = No
     """
     from mne_connectivity import spectral_connectivity_epochs
 
-    ep = epochs.copy().pick("eeg")
+    only_eeg = set(epochs.get_channel_types()) == {"eeg"}
+    ep = epochs if only_eeg else epochs.copy().pick("eeg")  # no copy of EEG-only epochs
     names = ep.ch_names
     n = len(names)
     min_f = 5.0 / (len(ep.times) / ep.info["sfreq"])

@@ -25,6 +25,7 @@ import re
 from pathlib import Path
 
 from neuroflow.bids import BIDSInputError, Selection, folder, query, stem
+from neuroflow.config import filled_section
 
 SUBJECT_RE = re.compile(r"^[A-Za-z0-9]+$")
 #: BIDS EEG data formats (the header file of each; BrainVision and EEGLAB have companions).
@@ -111,30 +112,30 @@ def eeg_recordings(config: dict) -> dict[str, dict]:
 
 def _eeg_recordings(config: dict) -> dict[str, dict]:
     check_eeg_settings(config)
-    eeg = config.get("eeg") or {}
-    task = eeg.get("task", "rest")
+    eeg = filled_section(config, "eeg")
+    task = eeg["task"]
     out: dict[str, dict] = {}
     kinds: dict[str, str] = {}  # subject -> route
-    emb = eeg.get("embedded") or {}
-    if emb.get("activate", True):
-        _add(out, kinds, recording_spec("embedded", {"sub": emb.get("subject", "phyaat"), "task": task}),
+    emb = eeg["embedded"]
+    if emb["activate"]:
+        _add(out, kinds, recording_spec("embedded", {"sub": emb["subject"], "task": task}),
              "eeg.embedded.subject")
-    sim = eeg.get("simulate") or {}
-    for i in range(1, int(sim.get("n_subjects", 3)) + 1):
-        _add(out, kinds, recording_spec("simulated", {"sub": f"{sim.get('prefix', 'sim')}{i:02d}",
+    sim = eeg["simulate"]
+    for i in range(1, int(sim["n_subjects"]) + 1):
+        _add(out, kinds, recording_spec("simulated", {"sub": f"{sim['prefix']}{i:02d}",
                                            "task": task}, index=i), "eeg.simulate")
     for sid, spec in (eeg.get("subjects") or {}).items():
         if "path" not in spec:
             raise CohortError(f"config key eeg.subjects.{sid}: 'path' is required")
         _add(out, kinds, recording_spec("file", {"sub": str(sid), "task": task}, **spec),
              f"eeg.subjects.{sid}")
-    bids = eeg.get("bids") or {}
+    bids = eeg["bids"]
     removed = [k for k in _REMOVED_BIDS_KEYS if bids.get(k) not in (None, "", [])]
     if removed:
         raise CohortError(f"config key(s) {['eeg.bids.' + k for k in removed]} were removed: "
                           "the EEG stage reads the top-level bids_dir, selected by "
                           "participant_label / exclude_participant_label / sessions / runs / tasks")
-    if config.get("bids_dir") and bids.get("activate", True):
+    if config.get("bids_dir") and bids["activate"]:
         for rec in bids_recordings(config):
             _add(out, kinds, rec, "bids_dir")
     if not out:
@@ -206,7 +207,7 @@ def bids_recordings(config: dict) -> list[dict]:
         msg = (f"EEG: sessions / runs / tasks leave no recording of {['sub-' + s for s in dropped]}"
                f" in {root}; these participants are not processed by the EEG stage")
         warnings.warn(msg, EEGSelectionNote, stacklevel=2)
-    montage = (config.get("eeg") or {}).get("bids", {}).get("montage", "")
+    montage = filled_section(config, "eeg")["bids"]["montage"]
     by_session: dict[tuple, list[dict]] = {}  # sidecars apply within a subject's session
     for side in sidecars:
         by_session.setdefault((side["sub"], side.get("ses")), []).append(side)
@@ -262,9 +263,9 @@ def _pair(value, key: str, *, strict: bool = True, minimum: float | None = None)
 
 def _check_filter(prep: dict) -> None:
     """Filter edges: non-negative, ordered, the low-pass edge below the resampled Nyquist."""
-    filt = prep.get("filter") or {}
-    l_freq, h_freq = filt.get("l_freq"), filt.get("h_freq")
-    if filt.get("activate", True):
+    filt = prep["filter"]
+    l_freq, h_freq = filt["l_freq"], filt["h_freq"]
+    if filt["activate"]:
         if l_freq is not None and float(l_freq) < 0:
             raise CohortError(f"config key eeg.preprocessing.filter.l_freq: {l_freq} Hz is negative; "
                               "use a high-pass edge >= 0 Hz or null for none")
@@ -274,10 +275,10 @@ def _check_filter(prep: dict) -> None:
         if l_freq is not None and h_freq is not None and float(l_freq) >= float(h_freq):
             raise CohortError(f"config keys eeg.preprocessing.filter.l_freq / h_freq: the high-pass "
                               f"edge {l_freq} Hz is not below the low-pass edge {h_freq} Hz")
-    res = prep.get("resample") or {}
-    if res.get("activate", True) and res.get("sfreq"):
+    res = prep["resample"]
+    if res["activate"] and res["sfreq"]:
         nyquist = float(res["sfreq"]) / 2.0
-        if filt.get("activate", True) and h_freq is not None and float(h_freq) >= nyquist:
+        if filt["activate"] and h_freq is not None and float(h_freq) >= nyquist:
             raise CohortError(
                 f"config key eeg.preprocessing.filter.h_freq: {h_freq} Hz is at or above the Nyquist "
                 f"frequency ({nyquist:g} Hz) of eeg.preprocessing.resample.sfreq ({res['sfreq']} Hz); "
@@ -298,15 +299,15 @@ def check_eeg_settings(config: dict) -> None:
     CohortError
         Naming the config key and the values.
     """
-    eeg = config.get("eeg") or {}
-    sim = eeg.get("simulate") or {}
+    eeg = filled_section(config, "eeg")
+    sim = eeg["simulate"]
     for name in ("exponent_range", "alpha_range"):
         if sim.get(name) is not None:
             _pair(sim[name], f"eeg.simulate.{name}", strict=False,
                   minimum=0.0 if name == "alpha_range" else None)
-    _check_filter(eeg.get("preprocessing") or {})
-    feats = eeg.get("features") or {}
-    fmin, fmax = _pair([feats.get("fmin", 1.0), feats.get("fmax", 45.0)],
+    _check_filter(eeg["preprocessing"])
+    feats = eeg["features"]
+    fmin, fmax = _pair([feats["fmin"], feats["fmax"]],
                        "eeg.features.fmin / fmax", minimum=0.0)
     for band, edges in (feats.get("bands") or {}).items():
         lo, hi = _pair(edges, f"eeg.features.bands.{band}", minimum=0.0)
@@ -314,13 +315,13 @@ def check_eeg_settings(config: dict) -> None:
             raise CohortError(f"config key eeg.features.bands.{band}: [{lo:g}, {hi:g}] Hz lies outside "
                               f"the PSD range eeg.features.fmin / fmax [{fmin:g}, {fmax:g}] Hz: its "
                               "power would be 0")
-    spec = feats.get("specparam") or {}
-    if spec.get("activate", True):
+    spec = feats["specparam"]
+    if spec["activate"]:
         for name in ("freq_range", "alpha_range", "peak_width_limits"):
             if spec.get(name) is not None:
                 _pair(spec[name], f"eeg.features.specparam.{name}", minimum=0.0)
-    con = feats.get("connectivity") or {}
-    if con.get("activate", True) and feats.get("bands"):
+    con = feats["connectivity"]
+    if con["activate"] and feats.get("bands"):
         unknown = [b for b in con.get("bands") or [] if b not in feats["bands"]]
         if unknown:
             raise CohortError(f"config key eeg.features.connectivity.bands: {unknown} not in "

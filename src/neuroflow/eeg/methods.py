@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 from neuroflow import __version__
-from neuroflow.provenance import package_versions
-from neuroflow.resources import dataset_citation
+from neuroflow.report.references import cite, dataset_reference, used_versions
 
 REFERENCES = {
-    "mne": "Gramfort A, Luessi M, Larson E, et al. (2013). MEG and EEG data analysis with "
-           "MNE-Python. Front Neurosci 7:267.",
-    "mne_bids": "Appelhoff S, Sanderson M, Brooks TL, et al. (2019). MNE-BIDS: Organizing "
-                "electrophysiological data into the BIDS format and facilitating their analysis. "
-                "J Open Source Softw 4:1896.",
-    "specparam": "Donoghue T, Haller M, Peterson EJ, et al. (2020). Parameterizing neural power "
-                 "spectra into periodic and aperiodic components. Nat Neurosci 23:1655-1665.",
+    "mne": cite("mne"),
+    "mne_bids": cite("mne_bids"),
+    "specparam": cite("specparam"),
+    "mne_connectivity": cite("mne_connectivity"),
     "prep": "Bigdely-Shamlo N, Mullen T, Kothe C, Su KM, Robbins KA (2015). The PREP pipeline: "
             "standardized preprocessing for large-scale EEG analysis. Front Neuroinform 9:16.",
     "infomax": "Bell AJ, Sejnowski TJ (1995). An information-maximization approach to blind "
@@ -51,6 +47,11 @@ REFERENCES = {
 }
 
 
+def _and(items: list[str]) -> str:
+    """"a", "a and b", "a, b and c"."""
+    return ", ".join(items[:-1]) + (" and " if len(items) > 1 else "") + items[-1] if items else ""
+
+
 def _fmt_range(x) -> str:
     return f"{x[0]:g}-{x[1]:g}"
 
@@ -62,7 +63,8 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
     from neuroflow.eeg.preprocess import with_defaults as prep_defaults
 
     eeg = config["eeg"]
-    v = package_versions(("mne", "mne-bids", "mne-connectivity", "specparam", "mne-icalabel"))
+    v = used_versions(config, ("mne", "mne-bids", "mne-connectivity", "specparam",
+                               "mne-icalabel"))
     recordings = eeg_recordings(config)
     subjects = {r["sub"]: r["kind"] for r in recordings.values()}
     kinds = {k: sum(kind == k for kind in subjects.values())
@@ -70,23 +72,30 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
     n_bids = sum(r["kind"] == "bids" for r in recordings.values())
     p, f = prep_defaults(eeg.get("preprocessing")), feat_defaults(eeg.get("features"))
     refs = [REFERENCES["mne"], REFERENCES["pipeline"]]
+    libs = [f"MNE-Python {v['mne']}"] + [
+        f"{name} {v[name]}" for name, used in (
+            ("mne-bids", kinds["bids"]), ("mne-connectivity", f["connectivity"]["activate"]),
+            ("specparam", f["specparam"]["activate"])) if used]
     paras = [
-        f"EEG was processed with neuroflow {__version__} using MNE-Python {v['mne']}, "
-        f"mne-bids {v['mne-bids']}, mne-connectivity {v['mne-connectivity']} and specparam "
-        f"{v['specparam']}, following the MNE-BIDS-Pipeline order of steps, one recording "
-        f"at a time. The cohort held {len(subjects)} subjects ({len(recordings)} recordings): "
-        f"{kinds['embedded']} real embedded recording(s), {kinds['simulated']} SIMULATED "
-        f"subject(s), {kinds['file']} user file(s) and {kinds['bids']} subject(s) with "
-        f"{n_bids} recording(s) from a BIDS dataset (queried with pybids, read with mne-bids; "
-        "every session and run processed separately). Each recording's "
+        f"EEG was processed with neuroflow {__version__} using {_and(libs)}, following the "
+        "MNE-BIDS-Pipeline order of steps, one recording at a time. The cohort held "
+        f"{len(subjects)} subjects ({len(recordings)} recordings): "
+        + _and([text for n, text in (
+            (kinds["embedded"], f"{kinds['embedded']} real embedded recording(s)"),
+            (kinds["simulated"], f"{kinds['simulated']} SIMULATED subject(s)"),
+            (kinds["file"], f"{kinds['file']} user file(s)"),
+            (kinds["bids"], f"{kinds['bids']} subject(s) with {n_bids} recording(s) from a "
+                            "BIDS dataset (queried with pybids, read with mne-bids; every "
+                            "session and run processed separately)")) if n])
+        + ". Each recording's "
         "BIDS sidecar sampling rate was checked against the data and every EEG channel had to "
         "be known to the montage.",
     ]
     if kinds["bids"]:
-        refs.append(REFERENCES["mne_bids"])
+        refs += [REFERENCES["mne_bids"], cite("pybids")]
     if kinds["embedded"]:
         paras.append(_embedded_paragraph(eeg["embedded"], manifest))
-        refs.append(dataset_citation(manifest, eeg["embedded"]["dataset"]))
+        refs.append(dataset_reference(manifest, eeg["embedded"]["dataset"]))
     if kinds["simulated"]:
         paras.append(_simulated_paragraph(eeg["simulate"], kinds["simulated"]))
         refs.append(REFERENCES["blinks"])
@@ -208,6 +217,7 @@ def _features_paragraph(f: dict, refs: list[str]) -> str:
     if con["activate"]:
         feat += (f" Sensor connectivity ({', '.join(con['methods'])}; {con['mode']}) was averaged "
                  f"within the {', '.join(con['bands'])} bands with mne-connectivity.")
+        refs.append(REFERENCES["mne_connectivity"])
         if {"wpli", "wpli2_debiased"} & set(con["methods"]):
             refs.append(REFERENCES["wpli"])
         if "plv" in con["methods"]:

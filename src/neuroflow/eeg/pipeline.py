@@ -13,8 +13,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from neuroflow.eeg import columns as C
 from neuroflow.eeg.io import CHANNELS_TSV_COLUMNS, EEGInputError, bids_channels_table
-from neuroflow.provenance import atomic_write, package_versions, write_json, write_netcdf, write_tsv
+from neuroflow.output_schema import is_simulated, stamp
+from neuroflow.provenance import atomic_write, read_netcdf, write_json, write_netcdf, write_tsv
 from neuroflow.resources import sha256_file
 
 EEG_PACKAGES = ("neuroflow", "mne", "mne-bids", "mne-connectivity", "specparam", "numpy",
@@ -68,7 +70,7 @@ def convert_embedded(pickle_path, out_raw, out_reference, out_sidecar, *, subjec
         "Simulated": False, "Dataset": dataset_id, "Citation": citation,
         "Sources": _inputs([pickle_path]), "SpkitDescription": str(data.get("info", "")),
         "SpkitKeys": sorted(str(k) for k in data), "Montage": montage,
-        "Units": "V (spkit stores microvolts; multiplied by 1e-6)",
+        "Units": "V", "UnitsNote": "spkit stores microvolts; multiplied by 1e-6",
     }, out_sidecar)
 
 
@@ -91,8 +93,7 @@ def simulate_to_files(index: int, out_raw, out_blink, out_sidecar, out_truth, *,
                 "RecordingType": "continuous", "EEGReference": "simulated (infinity)",
                 "PowerLineFrequency": float(line_freq), "Simulated": True,
                 "Description": raw.info["description"]}, out_sidecar)
-    truth["software_versions"] = package_versions(EEG_PACKAGES)
-    write_json(truth, out_truth)
+    write_json(stamp(truth, simulated=True, packages=EEG_PACKAGES), out_truth)
     return truth
 
 
@@ -146,7 +147,8 @@ def preprocess_recording(spec: dict, files, *, montage: str, on_missing: str, cf
 
     subject, task, label = spec["sub"], spec["entities"].get("task", ""), spec["stem"]
     raw, recording = read_recording(spec, files, montage=montage, on_missing=on_missing)
-    res = preprocess(raw, cfg, str(recording))
+    sfreq_in = float(raw.info["sfreq"])
+    res = preprocess(raw, cfg, str(recording), copy=False)  # raw is not used again
     simulated = bool(spec.get("simulated"))
     note = _note(simulated)
     for key in ("raw", "filtered"):
@@ -161,24 +163,17 @@ def preprocess_recording(spec: dict, files, *, montage: str, on_missing: str, cf
     ch = bids_channels_table(res["channels"], res["raw"].info)
     write_tsv(ch, out["channels"], f"EEG channels of {label} ({note}): detected bad "
               "channels (flat, deviation, lof) and whether they were interpolated",
-              CHANNELS_TSV_COLUMNS, srcs)
+              CHANNELS_TSV_COLUMNS, srcs, simulated=simulated)
     write_tsv(res["components"], out["components"],
               f"ICA components of {label} ({note}) with artifact scores; empty when ICA "
-              "is off", {"explained_variance": "fraction of EEG variance",
-                         "eog_score": "correlation (or z) with the EOG reference, 1-10 Hz",
-                         "eog_reference": "EOG channel, or frontal EEG proxy",
-                         "ecg_score": "ECG correlation", "excluded": "removed from the data"},
-              srcs)
+              "is off", C.COMPONENT_COLUMNS, srcs, simulated=simulated)
     write_tsv(res["epochs_log"], out["epochs_log"],
               f"Epoch rejection log of {label} ({note})",
-              {"onset": "epoch start, s from recording start",
-               "max_peak_to_peak_uV": "largest EEG peak-to-peak amplitude, microvolts",
-               "kept": "survived rejection", "drop_reason": "criterion:channel"}, srcs)
+              C.EPOCHS_LOG_COLUMNS, srcs, simulated=simulated)
     summary = {
         "subject": subject, "recording_id": label, "entities": spec["entities"], "task": task,
-        "kind": spec["kind"], "simulated": simulated,
-        "description": note, "recording": str(recording), "inputs": _inputs(files),
-        "sfreq_in": float(raw.info["sfreq"]), "sfreq_out": float(res["raw"].info["sfreq"]),
+        "kind": spec["kind"], "description": note, "recording": str(recording), "inputs": _inputs(files),
+        "sfreq_in": sfreq_in, "sfreq_out": float(res["raw"].info["sfreq"]),
         "n_channels": int(len(res["channels"])),
         "bad_channels": res["channels"].loc[res["channels"]["bad"], "name"].tolist(),
         "ica_excluded": [] if res["ica"] is None else
@@ -186,9 +181,9 @@ def preprocess_recording(spec: dict, files, *, montage: str, on_missing: str, cf
         "n_ica_components": 0 if res["ica"] is None else int(res["ica"].n_components_),
         "n_epochs": int(len(res["epochs_log"])), "n_epochs_kept": int(len(res["epochs"])),
         "steps": res["steps"], "parameters": with_defaults(cfg),
-        "software_versions": package_versions(EEG_PACKAGES),
     }
-    write_json(summary, out["summary"])
+    write_json(stamp(summary, simulated=simulated, sources=[recording], packages=EEG_PACKAGES),
+               out["summary"])
     return summary
 
 
@@ -196,10 +191,8 @@ def preprocess_recording(spec: dict, files, *, montage: str, on_missing: str, cf
 
 def _provenance(epochs_path, cfg: dict, recording: str, simulated: bool) -> dict:
     subject = recording.split("_")[0].removeprefix("sub-")
-    return {"subject": subject, "recording": recording, "simulated": int(simulated),
-            "description": _note(simulated),
-            "inputs": json.dumps(_inputs([epochs_path])), "parameters": json.dumps(cfg, sort_keys=True),
-            "software_versions": json.dumps(package_versions(EEG_PACKAGES), sort_keys=True)}
+    return {"subject": subject, "recording": recording, "description": _note(simulated),
+            "inputs": json.dumps(_inputs([epochs_path])), "parameters": json.dumps(cfg, sort_keys=True)}
 
 
 def features_recording(epochs_path, *, recording: str, simulated: bool, cfg: dict, out_nc,
@@ -257,22 +250,20 @@ def features_recording(epochs_path, *, recording: str, simulated: bool, cfg: dic
             ds[f"aperiodic_{col}" if col in ("offset", "exponent") else col] = (
                 "channel", table[col].to_numpy(float), {"units": units})
         ds.attrs.update({f"subject_{k}": v for k, v in F.summarize_aperiodic(table).items()})
-    write_netcdf(ds, out_nc)
+    write_netcdf(ds, out_nc, simulated=simulated, sources=[epochs_path], packages=EEG_PACKAGES,
+                 variables=C.variables_of(ds))
     long = pd.DataFrame([{"channel": c, "band": b, "fmin": bands[b][0], "fmax": bands[b][1],
                           "power_uV2": absolute[i, j] * F.UV2, "relative_power": relative[i, j]}
                          for i, c in enumerate(names) for j, b in enumerate(bands)])
     srcs = [str(epochs_path)]
     write_tsv(long, out_bandpower, f"Band power per channel and band, {recording} ({note})",
-              {"power_uV2": "integral of the Welch PSD over [fmin, fmax), uV^2",
-               "relative_power": f"fraction of the power in {cfg['fmin']}-{cfg['fmax']} Hz"}, srcs)
+              {**C.BANDPOWER_COLUMNS, "relative_power": {
+                  "Description": f"fraction of the power in {cfg['fmin']}-{cfg['fmax']} Hz",
+                  "Units": "1"}}, srcs, simulated=simulated)
     write_tsv(table, out_aperiodic, f"specparam aperiodic fit per channel, {recording} ({note})",
-              {"offset": "log10 uV^2/Hz", "exponent": "aperiodic exponent (1/f slope)",
-               "r_squared": "fit R^2", "alpha_cf": "strongest alpha-range peak, Hz",
-               "alpha_pw": "its height, log10 power above the aperiodic fit",
-               "alpha_bw": "its bandwidth, Hz"}, srcs)
+              C.APERIODIC_COLUMNS, srcs, simulated=simulated)
     write_tsv(peaks, out_peaks, f"specparam peaks, {recording} ({note})",
-              {"cf": "centre frequency, Hz", "pw": "height above aperiodic, log10 power",
-               "bw": "bandwidth, Hz"}, srcs)
+              C.PEAK_COLUMNS, srcs, simulated=simulated)
 
 
 def connectivity_recording(epochs_path, *, recording: str, simulated: bool, cfg: dict,
@@ -298,7 +289,8 @@ def connectivity_recording(epochs_path, *, recording: str, simulated: bool, cfg:
         attrs={**_provenance(epochs_path, full, recording, simulated),
                "sampling_rate_Hz": float(epochs.info["sfreq"]), "mode": con_cfg["mode"],
                "title": f"EEG sensor connectivity, {recording} ({_note(simulated)})"})
-    write_netcdf(ds, out_nc)
+    write_netcdf(ds, out_nc, simulated=simulated, sources=[epochs_path], packages=EEG_PACKAGES,
+                 variables=C.variables_of(ds))
 
 
 # -- group ------------------------------------------------------------------------------
@@ -338,7 +330,8 @@ def group_outputs(recordings, *, summaries, features, aperiodics, connectivities
         ds["mean_connectivity"] = (("recording", "method", "con_band"), np.array(conn),
                                    {"units": "1", "long_name": "mean over channel pairs"})
         ds = ds.assign_coords(method=methods, con_band=con_bands)
-    write_netcdf(ds, out_nc)
+    write_netcdf(ds, out_nc, simulated=bool(table["simulated"].any()), sources=summaries,
+                 packages=EEG_PACKAGES, variables=C.variables_of(ds))
     plot_group_aperiodic(table, fig_aperiodic)
     plot_group_psd(spectra, sims, fig_psd)
     plot_group_bandpower(table, bands, fig_bandpower)
@@ -348,19 +341,16 @@ def group_outputs(recordings, *, summaries, features, aperiodics, connectivities
 def _group_row(rec: str, summary, features, aperiodic, connectivity, truth) -> dict:
     """Read one recording's outputs: its group-table row, mean spectrum, relative band
     power and mean connectivity (``None`` without a connectivity file)."""
-    import xarray as xr
-
     summ = json.loads(Path(summary).read_text())
     ents = summ.get("entities") or {"sub": summ["subject"]}
     ap = pd.read_csv(aperiodic, sep="\t")
-    with xr.open_dataset(features, engine="h5netcdf") as ds:
-        ds = ds.load()
+    ds = read_netcdf(features, "EEG features")
     bands = list(ds["band"].values)
     out = {"bands": bands, "spectrum": (ds["freq"].values, ds["psd_welch"].values.mean(axis=0)),
            "connectivity": None, "methods": None, "con_bands": None}
     row = {"recording": rec, "subject": ents["sub"], "session": ents.get("ses", "n/a"),
            "task": ents.get("task", "n/a"), "acquisition": ents.get("acq", "n/a"),
-           "run": ents.get("run", "n/a"), "simulated": bool(summ["simulated"]),
+           "run": ents.get("run", "n/a"), "simulated": is_simulated(summ, summary),
            "kind": summ["kind"],
            "n_channels": summ["n_channels"], "bad_channels": " ".join(summ["bad_channels"]) or "n/a",
            "n_ica_components": summ["n_ica_components"],
@@ -374,8 +364,7 @@ def _group_row(rec: str, summary, features, aperiodic, connectivity, truth) -> d
     out["relative"] = r
     row.update({f"relative_{b}": float(v) for b, v in zip(bands, r)})
     if connectivity is not None:
-        with xr.open_dataset(connectivity, engine="h5netcdf") as con:
-            con = con.load()
+        con = read_netcdf(connectivity, "EEG connectivity")
         methods, con_bands = list(con["method"].values), list(con["band"].values)
         m = np.nanmean(con["connectivity"].values, axis=(2, 3))
         out.update(connectivity=m, methods=methods, con_bands=con_bands)
@@ -394,22 +383,12 @@ def _group_row(rec: str, summary, features, aperiodic, connectivity, truth) -> d
 
 
 def _write_group_table(table: pd.DataFrame, bands, out_table, summaries) -> None:
-    cols = {"recording": "BIDS entities of the recording (sub, ses, task, acq, run)",
-            "session": "BIDS session label (n/a: none)", "run": "BIDS run index (n/a: none)",
-            "simulated": "True for subjects from neuroflow's seeded simulator (not recordings)",
-            "bad_channels": "channels flagged bad (interpolated when enabled)",
-            "ica_excluded": "ICA components removed", "exponent": "median aperiodic exponent over channels",
-            "offset": "median aperiodic offset, log10 uV^2/Hz", "r_squared": "median specparam R^2",
-            "alpha_peak_frequency": "median over channels of the strongest alpha-range peak, Hz",
-            "truth_exponent": "simulated exponent (simulated subjects only)",
-            "truth_alpha_peak_frequency": "simulated alpha peak frequency, Hz",
-            "exponent_error": "recovered minus true exponent",
-            "alpha_error": "recovered minus true alpha peak, Hz"}
-    cols.update({f"relative_{b}": f"relative {b} power, mean over channels" for b in bands})
+    cols = C.group_columns(table.columns, bands)
     n_sim = int(table["simulated"].sum())
     write_tsv(table, out_table, f"EEG group table: {len(table)} recordings of "
               f"{table['subject'].nunique()} subjects ({n_sim} SIMULATED recordings, "
-              f"{len(table) - n_sim} real)", cols, [str(p) for p in summaries])
+              f"{len(table) - n_sim} real)", cols, [str(p) for p in summaries],
+              simulated=bool(n_sim))
 
 
 def _group_dataset(table: pd.DataFrame, rel, bands, summaries, features):
@@ -432,5 +411,4 @@ def _group_dataset(table: pd.DataFrame, rel, bands, summaries, features):
                    for c in ("subject", "session", "task", "acquisition", "run")},
                 "simulated": ("recording", table["simulated"].to_numpy(np.int8))},
         attrs={"title": f"EEG group features ({n_sim} SIMULATED recordings flagged by 'simulated')",
-               "inputs": json.dumps(_inputs(list(summaries) + list(features))),
-               "software_versions": json.dumps(package_versions(EEG_PACKAGES), sort_keys=True)})
+               "inputs": json.dumps(_inputs(list(summaries) + list(features)))})

@@ -267,11 +267,31 @@ def label_components(ica, raw, labeling=("eog", "ecg"), eog_proxies=(), eog_meas
 
 
 def _per_component_variance(ica, raw) -> np.ndarray:
-    out = []
+    """Each component's :meth:`mne.preprocessing.ICA.get_explained_variance_ratio` on the
+    EEG channels, from one unmixing of the data instead of one back-projection per component
+    (the same formula: 1 - mean over time of the across-channel variance of the residual,
+    over that of the data). ICA with a noise covariance or SSP projectors goes through MNE."""
+    import mne
+
+    if ica.noise_cov is not None or ica.info["projs"]:
+        return np.array([float(ica.get_explained_variance_ratio(
+            raw, components=[i], ch_type="eeg")["eeg"]) for i in range(ica.n_components_)])
+    eeg = mne.pick_types(raw.info, eeg=True, exclude=())
+    orig = raw.get_data(picks=eeg)
+    rows = [int(np.flatnonzero(eeg == raw.ch_names.index(c))[0]) for c in ica.ch_names]
+    scale = ica.pre_whitener_[:, 0]
+    centred = orig[rows] / scale[:, None] - ica.pca_mean_[:, None]
+    pca = ica.pca_components_[: ica.n_components_]
+    sources = ica.unmixing_matrix_ @ pca @ centred          # (n_components, n_times)
+    mixing = (pca.T @ ica.mixing_matrix_) * scale[:, None]  # back to volts, (n_fit, n_comp)
+    residual = np.zeros_like(orig)  # channels outside the ICA are left as they were
+    base = orig[rows] - ica.pca_mean_[:, None] * scale[:, None]
+    total = orig.var(axis=0).mean()
+    out = np.empty(ica.n_components_)
     for i in range(ica.n_components_):
-        v = ica.get_explained_variance_ratio(raw, components=[i], ch_type="eeg")
-        out.append(float(v["eeg"]))
-    return np.asarray(out)
+        residual[rows] = base - np.outer(mixing[:, i], sources[i])
+        out[i] = 1.0 - residual.var(axis=0).mean() / total
+    return out
 
 
 def make_epochs(raw, recording, kind: str = "fixed", length: float = 2.0, overlap: float = 0.0,
@@ -331,8 +351,8 @@ def reject_epochs(epochs, recording, peak_to_peak: float | None = 150.0,
     return log
 
 
-def preprocess(raw, cfg: dict, recording: str) -> dict:
-    """Run every activated step on a copy of `raw`.
+def preprocess(raw, cfg: dict, recording: str, copy: bool = True) -> dict:
+    """Run every activated step on a copy of `raw` (on `raw` itself with ``copy=False``).
 
     Parameters
     ----------
@@ -342,6 +362,9 @@ def preprocess(raw, cfg: dict, recording: str) -> dict:
         The ``eeg.preprocessing`` config section (missing keys take :data:`DEFAULTS`).
     recording : str
         The input file, named in every error.
+    copy : bool
+        False: work on `raw` in place (a recording read for this call only), saving a
+        copy of the data.
 
     Returns
     -------
@@ -351,7 +374,7 @@ def preprocess(raw, cfg: dict, recording: str) -> dict:
         ``steps`` (what was done, with the parameters used).
     """
     cfg = with_defaults(cfg)
-    raw = raw.copy()
+    raw = raw.copy() if copy else raw
     steps = []
     raw.pick(["eeg", "eog", "ecg", "stim"], exclude=())
     if not len(raw.ch_names) or "eeg" not in raw.get_channel_types():

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from neuroflow.provenance import atomic_path
+from neuroflow.provenance import atomic_path, read_netcdf
 from neuroflow.report.figures import _pyplot, _save
 
 
@@ -247,6 +247,8 @@ def steps_table(steps: list[dict]) -> pd.DataFrame:
         if not flat:
             rows.append({"#": i, "step": name, "setting": "", "value": ""})
         for key, value in flat.items():
+            if (name, key) == ("ica", "excluded"):  # component indices -> MNE's names
+                value = [f"ICA{int(v):03d}" for v in value]
             rows.append({"#": i, "step": name, "setting": key,
                          "value": _setting_text(value, STEP_UNITS.get((name, key)))})
     return pd.DataFrame(rows, columns=["#", "step", "setting", "value"])
@@ -385,10 +387,7 @@ def _add_recording(rep, r: dict, simulated: bool, prefix: str) -> None:
     _add_epochs(rep, r, ep, summ, simulated, label, prefix)
     _add_spectra(rep, r, ep, simulated, truth_d, prefix)
     if r.get("connectivity"):
-        import xarray as xr
-
-        with xr.open_dataset(r["connectivity"], engine="h5netcdf") as con:
-            con = con.load()
+        con = read_netcdf(r["connectivity"], "EEG connectivity")
         _add_plot(rep, plot_connectivity(con, simulated), f"{prefix}Sensor connectivity",
                   f"{prefix}Connectivity")
 
@@ -439,10 +438,7 @@ def _add_epochs(rep, r: dict, ep, summ: dict, simulated: bool, label: str, prefi
 
 
 def _add_spectra(rep, r: dict, ep, simulated: bool, truth_d, prefix: str) -> None:
-    import xarray as xr
-
-    with xr.open_dataset(r["features"], engine="h5netcdf") as ds:
-        ds = ds.load()
+    ds = read_netcdf(r["features"], "EEG features")
     _add_plot(rep, plot_spectra(ds, simulated, truth_d),
               f"{prefix}Power spectrum and aperiodic fit", f"{prefix}Spectra")
     _add_plot(rep, plot_topomaps(ds, ep.info, simulated), f"{prefix}Scalp maps", f"{prefix}Spectra")

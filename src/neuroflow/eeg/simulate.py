@@ -13,7 +13,13 @@ one channel is dead (flat amplifier noise); line noise and white sensor noise ar
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
+
+from neuroflow.config import fill_defaults
+from neuroflow.schema_docs import load_schema
+from neuroflow.workflow_files import workflow_root
 
 # A 32-channel 10-20 layout (BrainProducts actiCAP 32).
 CHANNELS_32 = [
@@ -79,22 +85,48 @@ def _forward(info, grid_spacing: float):
     return fwd, np.asarray(sphere["r0"])
 
 
-def simulate_subject(truth: dict, *, sfreq: float = 256.0, duration: float = 60.0,
-                     channels=CHANNELS_32, montage: str = "colin27_1020",
-                     eeg_rms: float = 20e-6, alpha_ratio: float = 1.0, alpha_sd: float = 0.6,
-                     blink_amplitude: float = 150e-6, line_freq: float = 50.0,
-                     line_amplitude: float = 2e-6, sensor_noise: float = 0.3e-6,
-                     dead_noise: float = 0.05e-6, grid_spacing: float = 20.0,
-                     random_state: int | list = 0):
+_SIMULATION_KEYS = ("sfreq", "duration", "montage", "alpha_ratio", "blink_amplitude",
+                    "line_freq", "grid_spacing")
+
+
+@functools.cache
+def simulation_defaults() -> dict:
+    """The eeg schema's defaults (``eeg.simulate``, workflow/schemas/eeg.schema.yaml) of
+    :func:`simulate_subject`'s settings, in its units: ``blink_amplitude`` in V (the
+    schema's is in microvolts)."""
+    schema = load_schema(workflow_root() / "workflow" / "schemas" / "eeg.schema.yaml")
+    sim = fill_defaults({}, schema["properties"]["simulate"])
+    return {key: sim[key] * 1e-6 if key == "blink_amplitude" else sim[key]
+            for key in _SIMULATION_KEYS}
+
+
+def _simulation_settings(given: dict) -> tuple:
+    """``given`` over :func:`simulation_defaults`, as a tuple in ``_SIMULATION_KEYS`` order."""
+    unknown = sorted(set(given) - set(_SIMULATION_KEYS))
+    if unknown:
+        raise TypeError(f"simulate_subject() got unexpected settings {unknown}")
+    merged = {**simulation_defaults(), **given}
+    return tuple(merged[key] for key in _SIMULATION_KEYS)
+
+
+def simulate_subject(truth: dict, *, channels=CHANNELS_32, eeg_rms: float = 20e-6,
+                     alpha_sd: float = 0.6, line_amplitude: float = 2e-6,
+                     sensor_noise: float = 0.3e-6, dead_noise: float = 0.05e-6,
+                     random_state: int | list = 0, **simulation):
     """Simulate one subject's resting-state EEG.
+
+    Settings of ``eeg.simulate`` left out take :func:`simulation_defaults`; the keywords
+    eeg_rms, alpha_sd, line_amplitude, sensor_noise, dead_noise are constants of the head.
 
     Parameters
     ----------
     truth : dict
         From :func:`draw_truth`: ``aperiodic_exponent``, ``alpha_peak_frequency`` (Hz),
         ``dead_channel``.
-    sfreq, duration : float
-        Sampling rate (Hz) and length (s).
+    sfreq, duration, line_freq : float
+        Sampling rate (Hz), length (s) and line-noise frequency (Hz).
+    montage : str
+        Montage of the channels (:func:`neuroflow.eeg.io.load_montage`).
     eeg_rms : float
         Median channel standard deviation of the brain signal (V), before artifacts.
     alpha_ratio : float
@@ -104,7 +136,7 @@ def simulate_subject(truth: dict, *, sfreq: float = 256.0, duration: float = 60.
     blink_amplitude : float
         Peak absolute blink amplitude over channels (V); 0 disables blinks.
     line_amplitude, sensor_noise, dead_noise : float
-        Line-noise sinusoid amplitude, white sensor-noise SD and the dead channel's SD (V).
+        Line-noise amplitude, white sensor-noise SD and the dead channel's SD (V).
     grid_spacing : float
         Source grid spacing (mm).
 
@@ -121,6 +153,8 @@ def simulate_subject(truth: dict, *, sfreq: float = 256.0, duration: float = 60.
 
     from neuroflow.eeg.io import load_montage
 
+    sfreq, duration, montage, alpha_ratio, blink_amplitude, line_freq, grid_spacing = (
+        _simulation_settings(simulation))
     rng = np.random.default_rng(random_state)
     n_times = int(round(duration * sfreq))
     info = mne.create_info(list(channels), float(sfreq), "eeg")

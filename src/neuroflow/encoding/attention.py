@@ -28,6 +28,8 @@ from dataclasses import asdict
 
 import numpy as np
 
+from neuroflow.progress import Progress
+
 
 def sine_position_encoding(height: int, width: int, d_model: int,
                            temperature: float = 10000.0):
@@ -167,7 +169,8 @@ def _train_epochs(model, Fz, Yz, fit_idx, val_idx, training, rng, device):
                             weight_decay=training.weight_decay)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=training.lr_step, gamma=0.5)
     history, best, best_state = [], -np.inf, None
-    for _ in range(training.epochs):
+    meter = Progress(training.epochs, "epoch", f"encoding network training ({device})")
+    for epoch in range(1, training.epochs + 1):
         model.train()
         order = fit_idx[rng.permutation(len(fit_idx))]
         for start in range(0, len(order), training.batch_size):
@@ -187,6 +190,7 @@ def _train_epochs(model, Fz, Yz, fit_idx, val_idx, training, rng, device):
         history.append(score)
         if score > best:
             best, best_state = score, copy.deepcopy(model.state_dict())
+        meter.update(epoch, f"validation mean r {score:.3f} (best {best:.3f})")
     return np.array(history), best_state
 
 

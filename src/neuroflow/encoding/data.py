@@ -64,7 +64,7 @@ def _design(features, responses, *, time, run, block, feature_names, bands, targ
     ds["responses"].attrs["units"] = response_units
     ds["features"].attrs["units"] = feature_units
     ds.attrs.update(sampling_rate_hz=float(rate), response_units=response_units,
-                    description=description, simulated="true" if simulated else "false")
+                    description=description, simulated=np.int8(bool(simulated)))
     if not np.all(np.isfinite(ds["features"].values)):
         raise ValueError(f"{description}: non-finite feature values")
     return ds

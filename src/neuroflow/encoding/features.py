@@ -311,13 +311,13 @@ def load_feature_file(path, variable: str = "features", ndim=(2, 4)) -> np.ndarr
         if path.suffix == ".npy":
             data = np.load(path, allow_pickle=False)
         elif path.suffix in (".nc", ".h5", ".netcdf"):
-            import xarray as xr
+            from neuroflow.provenance import read_netcdf
 
-            with xr.open_dataset(path, engine="h5netcdf") as ds:
-                if variable not in ds:
-                    raise ValueError(f"feature file {path}: no variable {variable!r} "
-                                     f"(has {sorted(ds.data_vars)})")
-                data = ds[variable].values
+            ds = read_netcdf(path, "feature file")
+            if variable not in ds:
+                raise ValueError(f"feature file {path}: no variable {variable!r} "
+                                 f"(has {sorted(ds.data_vars)})")
+            data = ds[variable].values
         else:
             raise ValueError(f"feature file {path}: expected .npy or .nc")
     except Exception as exc:  # numpy/h5py raise many types for damaged files

@@ -9,14 +9,11 @@ import pandas as pd
 
 from neuroflow import __version__
 from neuroflow.encoding.inputs import experiment_config, experiment_prefix, section_defaults
-from neuroflow.provenance import package_versions
-from neuroflow.resources import dataset_citation
+from neuroflow.report.references import cite, dataset_reference, used_versions
 
 ADELI_CITATION = ("Adeli H, Sun M, Kriegeskorte N (2025). Transformer brain encoders explain "
                   "human high-level visual responses. arXiv:2505.17329 (NeurIPS 2025).")
-HIMALAYA_CITATION = ("Dupré la Tour T, Eickenberg M, Nunez-Elizalde AO, Gallant JL (2022). "
-                     "Feature-space selection with banded ridge regression. NeuroImage "
-                     "264:119728.")
+HIMALAYA_CITATION = cite("himalaya")
 NUNEZ_CITATION = ("Nunez-Elizalde AO, Huth AG, Gallant JL (2019). Voxelwise encoding models "
                   "with non-spherical multivariate normal priors. NeuroImage 197:482-492.")
 HUTH_CITATION = ("Huth AG, de Heer WA, Griffiths TL, Theunissen FE, Gallant JL (2016). Natural "
@@ -29,12 +26,9 @@ DETR_CITATION = ("Carion N, Massa F, Synnaeve G, Usunier N, Kirillov A, Zagoruyk
 BH_CITATION = ("Benjamini Y, Hochberg Y (1995). Controlling the false discovery rate: a "
                "practical and powerful approach to multiple testing. J R Stat Soc B "
                "57:289-300.")
-SKLEARN_CITATION = ("Pedregosa F, Varoquaux G, Gramfort A, et al. (2011). Scikit-learn: "
-                    "machine learning in Python. JMLR 12:2825-2830.")
-TORCH_CITATION = ("Paszke A, Gross S, Massa F, et al. (2019). PyTorch: an imperative style, "
-                  "high-performance deep learning library. NeurIPS 32.")
-NWB_CITATION = ("Rübel O, Tritt A, Ly R, et al. (2022). The Neurodata Without Borders "
-                "ecosystem for neurophysiological data science. eLife 11:e78362.")
+SKLEARN_CITATION = cite("sklearn")
+TORCH_CITATION = cite("torch")
+NWB_CITATION = cite("pynwb")
 
 _READER_TEXT = {
     "grasshopper": "the amplitude envelope of the sound (20 kHz) was converted to dB SPL "
@@ -56,7 +50,7 @@ _READER_TEXT = {
 }
 
 
-_dataset_reference = dataset_citation
+_dataset_reference = dataset_reference
 
 
 def _result_sentence(config: dict, cfg: dict, exp: str) -> str:
@@ -199,8 +193,8 @@ def _attention_paragraph(config: dict, att: dict) -> str:
 def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
     """Paragraphs (plain text) describing what was done, and the reference list."""
     enc = section_defaults(config["encoding"])
-    v = package_versions(("himalaya", "torch", "scikit-learn", "scipy", "numpy", "statsmodels",
-                          "pynwb", "nibabel"))
+    v = used_versions(config, ("himalaya", "torch", "scikit-learn", "scipy", "numpy",
+                               "statsmodels", "pynwb", "nibabel"))
     paras = [_ridge_paragraph(enc, v)]
     refs = [HIMALAYA_CITATION, NUNEZ_CITATION, HUTH_CITATION, BH_CITATION, SKLEARN_CITATION]
     datasets = []
@@ -209,6 +203,8 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
         paras.append(_experiment_paragraph(config, cfg, exp))
         if cfg["noise_ceiling"]["enabled"]:
             refs.append(NSD_CITATION)
+        if cfg["reader"] == "haxby":  # the BOLD images are read with nibabel
+            refs.append(cite("nibabel"))
         if cfg["dataset"] and cfg["dataset"] in manifest["datasets"]:
             datasets.append(cfg["dataset"])
         if cfg["reader"] == "headdirection":

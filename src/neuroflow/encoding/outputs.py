@@ -12,7 +12,9 @@ import contextlib
 import json
 from pathlib import Path
 
-from neuroflow.provenance import package_versions, write_json
+from neuroflow.encoding.variables import variables_of
+from neuroflow.output_schema import _caller_step, stamp
+from neuroflow.provenance import write_json, write_netcdf
 from neuroflow.resources import sha256_file
 
 ENCODING_PACKAGES = ("neuroflow", "numpy", "scipy", "pandas", "xarray", "h5netcdf", "himalaya",
@@ -27,13 +29,18 @@ def check_file(path, what: str) -> Path:
     return path
 
 
-def provenance(inputs, params: dict, simulated: bool = False) -> dict:
-    """NetCDF attributes: input files with their sha256, parameters, versions, simulated."""
+def provenance(inputs, params: dict) -> dict:
+    """NetCDF attributes: input files with their sha256 and the parameters (the stamp of
+    :func:`write_encoding_netcdf` adds versions, ``simulated`` and history)."""
     return {"inputs": json.dumps([{"file": Path(f).name, "sha256": sha256_file(f)}
                                   for f in inputs]),
-            "parameters": json.dumps(params, sort_keys=True, default=str),
-            "software_versions": json.dumps(package_versions(ENCODING_PACKAGES), sort_keys=True),
-            "simulated": "true" if simulated else "false"}
+            "parameters": json.dumps(params, sort_keys=True, default=str)}
+
+
+def write_encoding_netcdf(ds, path, *, simulated: bool, sources=(), response_units=None) -> None:
+    """:func:`neuroflow.provenance.write_netcdf` with the stage's variables and packages."""
+    write_netcdf(ds, path, simulated=simulated, sources=list(sources), packages=ENCODING_PACKAGES,
+                 variables=variables_of(ds, response_units), step=_caller_step(2))
 
 
 @contextlib.contextmanager
@@ -63,9 +70,9 @@ def sidecar(path, description: str, compute: dict, sources, extra: dict | None =
     """JSON sidecar of a NetCDF output (``<stem>.json``)."""
     if simulated:
         description = f"SIMULATED data. {description}"
-    side = {"Description": description, "Simulated": simulated, "Compute": compute,
-            "Sources": [Path(s).name for s in sources], "Warnings": list(warnings)}
+    side = {"Description": description, "Compute": compute, "Warnings": list(warnings)}
     side.update(extra or {})
+    stamp(side, simulated=simulated, sources=sources, packages=ENCODING_PACKAGES)
     write_json(side, Path(path).with_suffix(".json"))
 
 

@@ -28,6 +28,7 @@ from neuroflow.encoding.outputs import (
     check_file,
     provenance,
     sidecar,
+    write_encoding_netcdf,
 )
 from neuroflow.encoding.routing import (
     TABLE_COLUMNS,
@@ -39,7 +40,8 @@ from neuroflow.encoding.routing import (
 )
 from neuroflow.encoding.scores import result_dataset, ridge_attrs, score_table
 from neuroflow.encoding.settings import AttentionSettings, RidgeSettings
-from neuroflow.provenance import write_netcdf, write_tsv
+from neuroflow.output_schema import is_simulated
+from neuroflow.provenance import read_netcdf, write_tsv
 
 
 # ------------------------------------------------------------------------------- designs
@@ -74,18 +76,19 @@ def design_file(reader: str, inputs, out_nc, *, options: dict, subject: str, tas
                 experiment: str) -> None:
     """:func:`read_design` -> NetCDF with provenance."""
     ds = read_design(reader, inputs, dict(options), experiment)
-    ds.attrs.update(provenance(inputs, {"reader": reader, **options},
-                               ds.attrs.get("simulated") == "true"))
+    simulated = is_simulated(ds.attrs, f"design of {experiment}")
+    if reader == "headdirection":  # the activity stage's units file says whether it is simulated
+        simulated = simulated or is_simulated(read_netcdf(inputs[0]).attrs, inputs[0])
+    ds.attrs.update(provenance(inputs, {"reader": reader, **options}))
     ds.attrs.update(subject=subject, task=task, experiment=experiment, reader=reader)
-    write_netcdf(ds, out_nc)
+    write_encoding_netcdf(ds, out_nc, simulated=simulated, sources=inputs)
 
 
 # ---------------------------------------------------------------------------------- ridge
 def _open(path, what: str) -> xr.Dataset:
     path = check_file(path, what)
     try:
-        with xr.open_dataset(path, engine="h5netcdf") as ds:
-            return ds.load()
+        return read_netcdf(path, what)
     except (OSError, ValueError) as exc:
         raise ValueError(f"{what} {path}: cannot read: {exc}") from exc
 
@@ -117,7 +120,7 @@ def ridge_files(design_nc, out_nc, out_tsv, out_png, settings: RidgeSettings) ->
 def write_ridge_outputs(ds, design, result, noise, params, compute, settings, *, design_nc,
                         out_nc, out_tsv) -> None:
     """Scores table (TSV + sidecar) and the NetCDF dataset (+ sidecar) of a ridge job."""
-    simulated = ds.attrs.get("simulated") == "true"
+    simulated = is_simulated(ds.attrs, design_nc)
     subject = ds.attrs.get("subject", "?")
     fit, warnings = result["fit"], result["warnings"]
     table, columns = score_table(ds, result, noise)
@@ -128,14 +131,16 @@ def write_ridge_outputs(ds, design, result, noise, params, compute, settings, *,
               f"per target by {settings.n_inner_folds}-fold grouped inner CV; FIR lags "
               f"{settings.lags_s[0]}-{settings.lags_s[1]} s; null: "
               f"{result['null_record']['mode']}." + (" SIMULATED data." if simulated else "")
-              + doubt, columns, sources=[Path(design_nc).name])
+              + doubt, columns, sources=[Path(design_nc).name], simulated=simulated)
     extra = {"Parameters": params, "PermutationNull": result["null_record"],
              **noise.get("record", {})}
     add_to_sidecar(out_tsv, compute, extra, warnings)
     attrs = ridge_attrs(design_nc, params, result, experiment=settings.experiment,
                         subject=subject, rate=design.rate, compute=compute,
                         simulated=simulated)
-    write_netcdf(result_dataset(ds, design, result, attrs=attrs), out_nc)
+    write_encoding_netcdf(result_dataset(ds, design, result, attrs=attrs), out_nc,
+                          simulated=simulated, sources=[design_nc],
+                          response_units=ds.attrs["response_units"])
     sidecar(out_nc, f"Per-fold scores, held-out predictions, FIR weights, explained "
             f"variance per band and shuffled baseline of encoding model "
             f"'{settings.experiment}'.", compute, [design_nc], extra, simulated=simulated,
@@ -149,7 +154,7 @@ def plot_ridge(ds, design, result, settings: RidgeSettings, out_png) -> None:
     best = int(np.nanargmax(np.where(np.isfinite(r_mean), r_mean, -np.inf)))
     te = fit["splits"][0][1]
     first_run = te[design.runs[te] == design.runs[te][0]]
-    simulated = ds.attrs.get("simulated") == "true"
+    simulated = is_simulated(ds.attrs)
     title = (f"sub-{ds.attrs.get('subject', '?')} '{settings.experiment}': {fit['model']}, "
              f"held-out r = {np.nanmean(r_mean):.3f} (mean over {n_t} target"
              f"{'s' if n_t > 1 else ''})" + (" - SIMULATED" if simulated else "")
@@ -184,12 +189,13 @@ def routing_simulation_file(out_nc, *, simulation: dict, random_state: int) -> N
     ds["features"].attrs["units"] = "z (SIMULATED feature map, smoothed Gaussian noise)"
     ds["responses"].attrs["units"] = "a.u. (SIMULATED)"
     ds["source_row"].attrs["description"] = "known source token row (-1: moving region)"
-    ds.attrs.update(provenance([], {**simulation, "random_state": random_state},
-                               simulated=True))
+    ds.attrs.update(provenance([], {**simulation, "random_state": random_state}))
     ds.attrs["description"] = ("SIMULATED routing set: fixed regions read one location of the "
                                "feature map; moving regions read the location of a marked "
                                "object that changes with the stimulus")
-    write_netcdf(ds, out_nc)
+    ds.attrs["response_units"] = "a.u. (SIMULATED)"
+    ds.attrs["feature_units"] = "z (SIMULATED feature map, smoothed Gaussian noise)"
+    write_encoding_netcdf(ds, out_nc, simulated=True)
 
 
 def read_feature_map(path) -> xr.Dataset:
@@ -201,7 +207,7 @@ def read_feature_map(path) -> xr.Dataset:
     """
     path = check_file(path, "feature-map file")
     try:
-        ds = xr.open_dataset(path, engine="h5netcdf").load()
+        ds = read_netcdf(path, "feature-map file")
     except Exception as exc:  # h5py/xarray raise many types for damaged files
         raise ValueError(f"feature-map file {path}: cannot read: {exc}") from exc
     for name, dims in (("features", ("stimulus", "channel", "y", "x")),
@@ -244,7 +250,7 @@ def attention_files(featuremap_nc, out_nc, out_tsv, out_png_routing, out_png_com
 def write_attention_outputs(ds, result, table, shape, mean_maps, settings, compute, warnings,
                             *, featuremap_nc, out_nc, out_tsv) -> None:
     """Region table (TSV + sidecar) and the NetCDF of predictions and attention maps."""
-    simulated = ds.attrs.get("simulated") == "true"
+    simulated = is_simulated(ds.attrs, featuremap_nc)
     params = {**settings.record(), "best_epochs": result["best_epochs"]}
     doubt = (" WARNINGS: " + " | ".join(warnings)) if warnings else ""
     write_tsv(table, out_tsv,
@@ -255,11 +261,13 @@ def write_attention_outputs(ds, result, table, shape, mean_maps, settings, compu
               "(-1: none or unknown) and, for moving regions, the fraction of stimuli whose "
               "attention peak is the object's token." + (" SIMULATED data." if simulated
                                                          else "") + doubt,
-              TABLE_COLUMNS, sources=[Path(featuremap_nc).name])
+              TABLE_COLUMNS, sources=[Path(featuremap_nc).name], simulated=simulated)
     add_to_sidecar(out_tsv, compute, {"Parameters": params}, warnings)
-    attrs = {**provenance([featuremap_nc], params, simulated), "compute": json.dumps(compute),
+    attrs = {**provenance([featuremap_nc], params), "compute": json.dumps(compute),
              "warnings": json.dumps(warnings)}
-    write_netcdf(routing_dataset(ds, result, mean_maps, shape, settings, attrs), out_nc)
+    write_encoding_netcdf(routing_dataset(ds, result, mean_maps, shape, settings, attrs), out_nc,
+                          simulated=simulated, sources=[featuremap_nc],
+                          response_units=ds.attrs.get("response_units"))
     sidecar(out_nc, "Held-out predictions and attention (routing) maps of the attention-"
             "routing encoder and ridge predictions on the same folds.", compute,
             [featuremap_nc], {"Parameters": params}, simulated=simulated, warnings=warnings)
@@ -268,7 +276,7 @@ def write_attention_outputs(ds, result, table, shape, mean_maps, settings, compu
 def plot_attention(ds, result, table, mean_maps, settings, *, out_png_routing,
                    out_png_comparison) -> None:
     """Routing maps (known sources circled) and the accuracy comparison."""
-    label = " - SIMULATED" if ds.attrs.get("simulated") == "true" else ""
+    label = " - SIMULATED" if is_simulated(ds.attrs) else ""
     flat = [r for r, f in zip(table["region"], table["attention_flat"], strict=True) if f]
     flat_note = f" (flat maps, no peak: {', '.join(flat)})" if flat else ""
     n = len(result["attention"])

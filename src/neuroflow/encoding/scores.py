@@ -117,7 +117,8 @@ def result_dataset(ds, design: LaggedDesign, result: dict, *, attrs: dict) -> xr
 def ridge_attrs(design_nc, params: dict, result: dict, *, experiment: str, subject: str,
                 rate: float, compute: dict, simulated: bool) -> dict:
     """NetCDF attributes of the ridge job's dataset (provenance, null record, warnings)."""
-    return {**provenance([design_nc], params, simulated), "experiment": experiment,
+    del simulated  # stamped by the writer
+    return {**provenance([design_nc], params), "experiment": experiment,
             "subject": subject, "compute": json.dumps(compute),
             "sampling_rate_hz": rate,
             "model": result["fit"]["model"],

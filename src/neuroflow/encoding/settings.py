@@ -27,8 +27,11 @@ class NoiseCeilingSettings:
 
     enabled: bool
     delay_s: float | None = None       # None: not applicable (disabled)
-    skip: tuple = ()
+    skip: tuple = ()                   # (): nothing skipped (disabled)
     min_ceiling: float | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "skip", tuple(self.skip))  # a config list
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,6 @@ class RidgeSettings:
             raise ValueError(f"config key {_key(p['experiment'])}.permutation.mode: expected "
                              f"one of {MODES}, got {perm.mode!r}")
         nc = dict(p.pop("noise_ceiling"))
-        nc["skip"] = tuple(nc.get("skip", ()))
         return cls(lags_s=tuple(p.pop("lags_s")), alphas=tuple(float(a) for a in p.pop("alphas")),
                    n_folds=p.pop("n_folds") or None, n_targets_batch=p.pop("n_targets_batch") or None,
                    permutation=perm, noise_ceiling=NoiseCeilingSettings(**nc), threads=threads,

@@ -96,8 +96,7 @@ def task_design_file(bolds, masks, events, confounds, atlas, labels, out_nc, *, 
                      entities: dict, confounds_strategy: str, confounds_options,
                      high_pass: float, responses: str) -> None:
     """:func:`task_fmri_design` of one subject's runs -> NetCDF (the ridge rule's input)."""
-    from neuroflow.encoding.outputs import provenance
-    from neuroflow.provenance import write_netcdf
+    from neuroflow.encoding.outputs import provenance, write_encoding_netcdf
 
     ds = task_fmri_design(bolds, masks, events, confounds, atlas, labels,
                           conditions=conditions, confounds_strategy=confounds_strategy,
@@ -110,4 +109,4 @@ def task_design_file(bolds, masks, events, confounds, atlas, labels, out_nc, *, 
                                          "high_pass_hz": high_pass, "responses": responses}))
     ds.attrs.update(subject=str(entities.get("sub", "")), task=str(entities.get("task", "")),
                     experiment="task", reader="task")
-    write_netcdf(ds, out_nc)
+    write_encoding_netcdf(ds, out_nc, simulated=False, sources=inputs)

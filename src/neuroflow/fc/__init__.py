@@ -32,6 +32,6 @@ Files (per benchmark ``<b>``, under ``<results>/group/fc/bench-<b>/``, prefix ``
     nDCG@k and Kendall tau per core-set, their mean / SD over seeds, and each selector against
     random selection at the claim fraction (10 %).
 
-Every file derived from simulated data says so (``attrs["simulated"] == "true"``, titles,
+Every file derived from simulated data says so (``attrs["simulated"] == 1``, titles,
 sidecar descriptions).
 """

@@ -26,7 +26,7 @@ Samples file (NetCDF, written by :func:`samples_dataset`)
 ``timeseries`` (sample, region, time): z-scored BOLD per run (a.u.); sample coordinates
 ``sample_subject``, ``run``, ``start`` (first volume, 0-based), ``t_r`` (s), ``cohort``;
 ``structural`` (subject, source, target): structural weights (NaN if unknown);
-``label`` (subject): group label ("" if none); attrs ``simulated`` ("true"/"false"),
+``label`` (subject): group label ("" if none); attrs ``simulated`` (int8 0/1),
 ``window_length``, ``window_stride``, ``provenance`` (JSON).
 """
 
@@ -504,7 +504,7 @@ def samples_dataset(runs: list[Run], *, window_length: int = 70, window_stride: 
                                   else "a.u.", long_name="BOLD window (region x volume)")
     ds.attrs.update({
         "title": "FC benchmark samples (sliding windows)" + (" - SIMULATED" if simulated else ""),
-        "simulated": "true" if simulated else "false",
+        "simulated": np.int8(bool(simulated)),
         "window_length": int(window_length), "window_stride": int(window_stride),
         "provenance": json.dumps(provenance or {}, sort_keys=True, default=str),
     })

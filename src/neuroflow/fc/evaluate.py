@@ -152,11 +152,16 @@ def truth_table(names, tasks, truth, groups) -> pd.DataFrame:
     return table
 
 
-def write_claim(claim: pd.DataFrame, path, title: str, notes: list[str], sources) -> None:
+def write_claim(claim: pd.DataFrame, path, title: str, notes: list[str], sources, *,
+                simulated: bool) -> None:
     counted = claim[claim.counted] if len(claim) else claim
     text = (f"{title}. " + " ".join(notes) + f" {int(len(counted))} of {len(claim)} rows counted "
             "(saturated / near-noise rows are reported, not counted).")
-    write_tsv(claim, path, text, {"task": "downstream task", **CLAIM_COLUMNS}, sources=sources)
+    columns = {"task": "downstream task", **CLAIM_COLUMNS,
+               "units": {"Description": "independent units in the smaller of the two groups "
+                         "compared (fewer than 2: not counted)", "Units": "count"}}
+    write_tsv(claim, path, text, columns, sources=sources,
+              simulated=simulated)
 
 
 def protocol_notes(settings: HeldoutSettings, s: ClaimSettings, heldout, td, groups, n_ops) -> list[str]:

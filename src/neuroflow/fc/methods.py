@@ -8,20 +8,15 @@ import pandas as pd
 
 from neuroflow import __version__
 from neuroflow.fc.workflow import active_benchmarks
-from neuroflow.provenance import package_versions
-from neuroflow.resources import dataset_citation
+from neuroflow.report.references import cite, dataset_reference, used_versions
 
 REFERENCES = {
     "zhan": "Zhan L, Li Y, Huang Y, Jia X (2026). Accelerating benchmarking of functional "
             "connectivity modeling via structure-aware core-set selection. ICLR 2026; arXiv:2602.05667.",
-    "nilearn": "Abraham A, Pedregosa F, Eickenberg M, et al. (2014). Machine learning for "
-               "neuroimaging with scikit-learn. Front Neuroinform 8:14.",
-    "sklearn": "Pedregosa F, Varoquaux G, Gramfort A, et al. (2011). Scikit-learn: machine "
-               "learning in Python. J Mach Learn Res 12:2825-2830.",
-    "mne": "Gramfort A, Luessi M, Larson E, et al. (2013). MEG and EEG data analysis with "
-           "MNE-Python. Front Neurosci 7:267.",
-    "statsmodels": "Seabold S, Perktold J (2010). statsmodels: econometric and statistical "
-                   "modeling with Python. Proc 9th Python in Science Conference.",
+    "nilearn": cite("nilearn"),
+    "sklearn": cite("sklearn"),
+    "mne": cite("mne"),
+    "statsmodels": cite("statsmodels"),
     "lw": "Ledoit O, Wolf M (2004). A well-conditioned estimator for large-dimensional "
           "covariance matrices. J Multivar Anal 88:365-411.",
     "oas": "Chen Y, Wiesel A, Eldar YC, Hero AO (2010). Shrinkage algorithms for MMSE "
@@ -37,12 +32,13 @@ REFERENCES = {
                "J Neurosci Methods 223:50-68.",
     "coh": "Nolte G, Bai O, Wheaton L, et al. (2004). Identifying true brain interaction from "
            "EEG data using the imaginary part of coherency. Clin Neurophysiol 115:2292-2307.",
-    "plv": "Lachaux JP, Rodriguez E, Martinerie J, Varela FJ (1999). Measuring phase synchrony "
-           "in brain signals. Hum Brain Mapp 8:194-208.",
+    "plv": "Lachaux JP, Rodriguez E, Martinerie J, Varela FJ (1999). Measuring phase "
+            "synchrony in brain signals. Hum Brain Mapp 8:194-208.",
     "pli": "Stam CJ, Nolte G, Daffertshofer A (2007). Phase lag index. Hum Brain Mapp 28:1178-1193.",
-    "wpli": "Vinck M, Oostenveld R, van Wingerden M, et al. (2011). An improved index of "
-            "phase-synchronization for electrophysiological data in the presence of volume-"
-            "conduction, noise and sample-size bias. NeuroImage 55:1548-1565.",
+    "wpli": "Vinck M, Oostenveld R, van Wingerden M, Battaglia F, Pennartz CMA (2011). An "
+            "improved index of phase-synchronization for electrophysiological data in the "
+            "presence of volume-conduction, noise and sample-size bias. NeuroImage "
+            "55:1548-1565.",
     "bands": "Buzsaki G, Draguhn A (2004). Neuronal oscillations in cortical networks. "
              "Science 304:1926-1929.",
     "finn": "Finn ES, Shen X, Scheinost D, et al. (2015). Functional connectome "
@@ -62,8 +58,7 @@ REFERENCES = {
     "bw": "Friston KJ, Harrison L, Penny W (2003). Dynamic causal modelling. NeuroImage "
           "19:1273-1302. Stephan KE, Weiskopf N, Drysdale PM, Robinson PA, Friston KJ (2007). "
           "Comparing hemodynamic models with DCM. NeuroImage 38:387-401.",
-    "torch": "Paszke A, Gross S, Massa F, et al. (2019). PyTorch: an imperative style, "
-             "high-performance deep learning library. NeurIPS 2019.",
+    "torch": cite("torch"),
 }
 
 
@@ -210,16 +205,14 @@ def _result_paragraph(bench_id: str, claim: pd.DataFrame) -> str | None:
 def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
     """Paragraphs (plain text) describing what was done, and the reference list."""
     fc = config["fc"]
-    v = package_versions(("numpy", "scipy", "scikit-learn", "nilearn", "mne", "mne-connectivity",
-                          "statsmodels", "torch"))
+    v = used_versions(config, ("numpy", "scipy", "scikit-learn", "nilearn", "mne",
+                               "statsmodels", "torch"))
     sc = fc["sclcs"]
     benches = {b: fc["benchmarks"][b] for b in active_benchmarks(fc)}
     paras = [_source_paragraph(b, bench) for b, bench in benches.items()]
     clean = fc["clean"]
     paras.append(
-        "Each run was cleaned with nilearn.signal.clean (detrend "
-        f"{clean['detrend']}, z-score {clean['standardize']}, high-pass "
-        f"{clean['high_pass']} Hz, low-pass {clean['low_pass']} Hz) and cut into "
+        f"Each run was cleaned with nilearn.signal.clean ({_clean_words(clean)}) and cut into "
         f"sliding windows of {fc['window_length']} volumes with a stride of "
         f"{fc['window_stride']} (Zhan et al. 2026); each window is one sample. Regions: "
         f"{fc['regions']} (dmn = 24 AAL2 default-mode regions, our analogue of the "
@@ -238,7 +231,8 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
         f"({sc['heads']} heads, dimension {sc['dim']}, un-normalized attention averaged over heads = "
         f"learned structure A) trained for {sc['epochs']} epochs (Adam, lr {sc['lr']}, batches of "
         f"{sc['batch_subjects']} subjects x 2 windows) with a multi-positive InfoNCE loss (tau "
-        f"{sc['tau']}, anchor kept among the negatives: {sc['self_in_negatives']}) plus "
+        f"{sc['tau']}, the anchor "
+        f"{'kept among' if sc['self_in_negatives'] else 'left out of'} the negatives) plus "
         f"{sc['sparsity']} x mean|A|; {sc['train_seeds']} independent training(s), selection seed s "
         "using training s modulo their number. SPS = mean Frobenius norm of the change of a sample's "
         f"A between consecutive appearances; SCLCS drops the {sc['beta']:.0%} least stable, fits a "
@@ -254,8 +248,43 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
             if text:
                 paras.append(text)
     paras.append(f"Software: neuroflow {__version__}, numpy {v['numpy']}, scipy {v['scipy']}, "
-                 f"statsmodels {v['statsmodels']}, mne-connectivity {v['mne-connectivity']}.")
-    refs = [REFERENCES[k] for k in REFERENCES]
+                 f"statsmodels {v['statsmodels']}.")
+    refs = [REFERENCES[k] for k in _reference_keys(fc, benches)]
     for ds_id in sorted({d for b in benches.values() for d in b.get("datasets", [])}):
-        refs.append(dataset_citation(manifest, ds_id))
+        refs.append(dataset_reference(manifest, ds_id))
     return paras, refs
+
+
+# operator family -> the references of its measures
+_FAMILY_REFS = {"covariance": ("sklearn", "nilearn", "lw", "oas", "glasso", "tangent"),
+                "rank": ("kendall",), "information": ("dcor",), "lagged": (),
+                "spectral": ("mne", "coh", "plv", "pli", "wpli", "bands"),
+                "hilbert": ("plv", "pli", "bands"), "autoregressive": ("granger",),
+                "distance": (), "causal": ()}
+
+
+def _reference_keys(fc: dict, benches: dict) -> list[str]:
+    """The references of what this config applied: operator families, selectors, data."""
+    from neuroflow.fc.operators import operator_bank, select_operators
+
+    bank = operator_bank(**fc["operator_params"])
+    families = {bank[o].family for o in select_operators(bank, fc["operators"])}
+    keys = ["zhan", "finn", "ndcg", "kendall", "lda", "statsmodels", "sklearn", "nilearn"]
+    for family in sorted(families):
+        keys += _FAMILY_REFS.get(family, ())
+    keys += [k for k in ("kcenter", "herding", "el2n") if k in fc["selectors"]]
+    if any(s.startswith("sclcs") or s.startswith("sps") for s in fc["selectors"]):
+        keys.append("torch")
+    if any(b.get("source") == "simulate" for b in benches.values()):
+        keys += ["hopf", "bw"]
+    return list(dict.fromkeys(keys))
+
+
+def _clean_words(clean: dict) -> str:
+    """nilearn.signal.clean settings in words."""
+    low, high = clean["low_pass"], clean["high_pass"]
+    band = (f"band-pass {high:g}-{low:g} Hz" if low is not None and high is not None else
+            f"low-pass {low:g} Hz" if low is not None else
+            f"high-pass {high:g} Hz" if high is not None else "no temporal filter")
+    return ", ".join(["linear detrending" if clean["detrend"] else "no detrending",
+                      "regions z-scored" if clean["standardize"] else "no z-scoring", band])

@@ -13,7 +13,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from neuroflow.provenance import package_versions, write_netcdf, write_tsv
+from neuroflow.fc import columns as fc_columns
+from neuroflow.output_schema import _caller_step, is_simulated
+from neuroflow.provenance import read_netcdf, write_netcdf, write_tsv
 from neuroflow.resources import sha256_file
 
 VERSIONS = ("neuroflow", "numpy", "scipy", "pandas", "xarray", "scikit-learn", "nilearn", "mne",
@@ -23,20 +25,24 @@ VERSIONS = ("neuroflow", "numpy", "scipy", "pandas", "xarray", "scikit-learn", "
 def _provenance(inputs, params: dict) -> str:
     return json.dumps({
         "inputs": [{"file": Path(p).name, "sha256": sha256_file(p)} for p in inputs],
-        "parameters": params, "software_versions": package_versions(VERSIONS),
+        "parameters": params,
     }, sort_keys=True, default=str)
 
 
 def _open(path) -> xr.Dataset:
     try:
-        with xr.open_dataset(path, engine="h5netcdf") as ds:
-            return ds.load()
+        return read_netcdf(path)
     except (OSError, ValueError) as exc:
         raise ValueError(f"{path}: cannot read NetCDF: {exc}") from exc
 
 
 def _is_sim(ds) -> bool:
-    return str(ds.attrs.get("simulated", "false")) == "true"
+    return is_simulated(ds.attrs, ds.attrs.get("benchmark"))
+
+
+def _write_nc(ds, path, *, simulated: bool, sources) -> None:
+    write_netcdf(ds, path, simulated=simulated, sources=sources, packages=VERSIONS,
+                 variables=fc_columns.variables_of(ds), step=_caller_step(2))
 
 
 # --------------------------------------------------------------------------------------
@@ -120,15 +126,12 @@ def build_samples(bench_id: str, bench: dict, files: dict, *, window_length: int
                          regions=regions, clean=clean, simulated=simulated,
                          provenance=json.loads(_provenance(inputs, params)))
     ds.attrs["benchmark"] = bench_id
-    write_netcdf(ds, out_nc)
+    _write_nc(ds, out_nc, simulated=simulated, sources=inputs[:50])
     table = sample_table(ds)
     write_tsv(table, out_tsv,
               f"Samples (sliding windows of {window_length} volumes, stride {window_stride}) of "
               f"benchmark {bench_id}" + (" - SIMULATED data" if simulated else ""),
-              {"sample": "window id", "subject": "subject id", "run": "run id",
-               "start": "first volume (0-based)", "t_r": "repetition time (s)",
-               "cohort": "dataset / cohort", "label": "group label (empty if none)"},
-              sources=[Path(p).name for p in inputs[:50]])
+              fc_columns.SAMPLE_COLUMNS, sources=[Path(p).name for p in inputs[:50]], simulated=simulated)
     _write_subjects(ds, table, subjects_extra, bench_id, bench, out_subjects)
     return ds
 
@@ -149,11 +152,7 @@ def _write_subjects(ds, table, subjects_extra, bench_id: str, bench: dict, out_s
         text = (" - SIMULATED (Hopf + Balloon-Windkessel on real structural connectomes); label "
                 f"lowcoupling = global coupling x {1 + sim['group_effect']:g}, Cohen's d = {d:.2f} on G")
     write_tsv(subj, out_subjects, f"Subjects of benchmark {bench_id}" + text,
-              {"n_windows": "windows (samples) of the subject",
-               "has_structural": "structural connectome available",
-               "coupling": "simulated global coupling G", "noise": "simulated noise sigma",
-               "bifurcation_mean": "mean simulated Hopf bifurcation parameter",
-               "template": "index of the real structural connectome used"})
+              fc_columns.SUBJECT_COLUMNS, simulated=_is_sim(ds))
 
 
 # --------------------------------------------------------------------------------------
@@ -180,13 +179,13 @@ def compute_family(samples_nc, family: str, operators: list[str], operator_param
                 "description": ("operator", [bank[n].description for n in names]),
                 "library": ("operator", [bank[n].library for n in names])},
     )
-    out["fc"].attrs.update(units="operator-specific (see description)",
+    out["fc"].attrs.update(units="1", unit_note="operator-specific (see description)",
                            long_name="FC matrix [source, target] per operator and sample; diagonal unused")
     out.attrs.update({"title": f"FC operator family {family}" + (" - SIMULATED data" if _is_sim(ds) else ""),
-                      "simulated": ds.attrs.get("simulated", "false"),
+                      "benchmark": ds.attrs.get("benchmark", ""),
                       "provenance": _provenance([samples_nc], {"family": family, "operators": names,
                                                                 **operator_params})})
-    write_netcdf(out, out_nc)
+    _write_nc(out, out_nc, simulated=_is_sim(ds), sources=[samples_nc])
 
 
 def _load_fc(fc_ncs):
@@ -255,7 +254,7 @@ def run_benchmark(samples_nc, fc_ncs, *, tasks, label_task: dict, out_tsv, out_p
               + ". " + " ".join(td.notes),
               {"operator": "operator name", "family": "operator family", "directed": "directed operator",
                "signed": "signed operator", "description": "what the operator computes", **cols},
-              sources=[Path(samples_nc).name] + [Path(p).name for p in fc_ncs])
+              sources=[Path(samples_nc).name] + [Path(p).name for p in fc_ncs], simulated=sim)
     plot_scores(table, td.tasks, out_png, title=f"FC operator benchmark ({bench}"
                 + (", SIMULATED" if sim else "") + f", {samples.sizes['sample']} windows)")
     return table
@@ -312,17 +311,13 @@ def run_sclcs(samples_nc, *, sclcs: dict, split: dict, threads: int, out_nc, out
          "delta": (("train_seed", "epoch"), np.stack([r["delta"] for r in runs]))},
         coords={"train_seed": seeds, "sample": samples["sample"].values, "epoch": np.arange(1, epochs + 1)},
     )
-    out["sps"].attrs.update(units="Frobenius norm of the learned structure A (model units)",
-                            long_name="Structural Perturbation Score; inf = seen fewer than twice")
-    out["loss"].attrs["long_name"] = "mean training loss per epoch (contrastive + sparsity)"
-    out["delta"].attrs["long_name"] = "mean ||A(e+1) - A(e)||_F of the samples drawn in the epoch"
     sim = _is_sim(samples)
     out.attrs.update({"title": "SCLCS structural perturbation scores" + (" - SIMULATED data" if sim else ""),
-                      "simulated": samples.attrs.get("simulated", "false"), "device": device,
+                      "benchmark": samples.attrs.get("benchmark", ""), "device": device,
                       "heldout_windows": int(samples.sizes["sample"] - pool.size),
                       "provenance": _provenance([samples_nc], {**params, "train_seeds": seeds,
                                                                "threads": threads, **split})})
-    write_netcdf(out, out_nc)
+    _write_nc(out, out_nc, simulated=sim, sources=[samples_nc])
     plot_sps(out, out_png, title=f"SCLCS training ({samples.attrs.get('benchmark', '')}"
              + (", SIMULATED" if sim else "") + ")")
 
@@ -378,22 +373,19 @@ def run_select(samples_nc, sps_nc, *, selectors, fractions, seeds: int, el2n: di
                       "heldout": (("sample",), heldout.astype(np.int8))},
                      coords={"selector": list(selectors), "fraction": list(map(float, fractions)),
                              "seed": np.arange(seeds), "sample": samples["sample"].values})
-    out["selected"].attrs["long_name"] = "1 if the sample is in the core-set"
-    out["heldout"].attrs["long_name"] = "1 if the sample is in the fixed held-out set (never selectable)"
     sim = _is_sim(samples)
     out.attrs.update({"title": "Core-sets" + (" - SIMULATED data" if sim else ""),
-                      "simulated": samples.attrs.get("simulated", "false"),
+                      "benchmark": samples.attrs.get("benchmark", ""),
                       "train_seeds": int(inputs.sps.shape[0]) if inputs.sps is not None else 0,
                       "provenance": _provenance([samples_nc] + ([sps_nc] if sps_nc else []),
                                                 {"selectors": list(selectors), "fractions": list(fractions),
                                                  "seeds": seeds, **extra, **split})})
-    write_netcdf(out, out_nc)
+    _write_nc(out, out_nc, simulated=sim, sources=[samples_nc] + ([sps_nc] if sps_nc else []))
     write_tsv(pd.DataFrame(rows), out_tsv,
               "Core-sets drawn by each selector from the selection pool of "
               f"{pool.size} samples ({int(heldout.sum())} held out, protocol {split['protocol']})"
               + (" - SIMULATED data" if sim else ""),
-              {"fraction": "core-set size as a fraction of the selection pool", "seed": "selector seed",
-               "k": "core-set size (samples)", "n_subjects": "distinct subjects in the core-set"})
+              fc_columns.SELECTION_COLUMNS, simulated=sim)
 
 
 def run_evaluate(samples_nc, fc_ncs, scores_tsv, selections_nc, *, fc: dict, out: dict) -> pd.DataFrame:
@@ -440,17 +432,21 @@ def _write_evaluation(samples, table, summary, claim, truth_tab, notes, s, sourc
                    "kendall_tau": "Kendall tau-b between core-set and ground-truth scores"}
     write_tsv(table, out["tsv"], f"Ranking agreement of each core-set with the ground truth "
               f"({bench}){tag}. " + " ".join(notes),
-              {**metric_text, "k": "core-set size (samples)",
-               "unit": "independent unit: the seed, or the SCLCS training an SPS-based selector used"},
-              sources=sources)
+              {**fc_columns.EVALUATION_COLUMNS, **{m: {"Description": t, "Units": "1"}
+                                          for m, t in metric_text.items()}},
+              sources=sources, simulated=sim)
     write_tsv(summary, out["summary"], f"Mean and SD over seeds of the ranking agreement ({bench}){tag}",
-              {f"{m}_mean": metric_text[m] + " (mean over seeds)" for m in METRICS}
-              | {"n_seeds": "seeds"}, sources=sources)
+              fc_columns.EVALUATION_COLUMNS
+              | {f"{m}_{stat}": {"Description": f"{metric_text[m]} ({stat} over seeds)", "Units": "1"}
+                 for m in METRICS for stat in ("mean", "sd")}, sources=sources, simulated=sim)
     write_tsv(truth_tab, out["truth"], f"Ground truth of the core-set comparison ({bench}){tag}. "
-              + " ".join(notes), {"duplicate_of": "operator it ranks identically with (dropped); "
-                                  "empty = kept"}, sources=sources)
+              + " ".join(notes), {**fc_columns.EVALUATION_COLUMNS,
+                                  **{f"{t}_score": _TASK_TEXT.get(t, f"ground-truth {t} score")
+                                     for t in _TASK_TEXT},
+                                  "duplicate_of": "operator it ranks identically with (dropped); "
+                                  "empty = kept"}, sources=sources, simulated=sim)
     write_claim(claim, out["claim"], f"Claim test at the {s.fraction:.0%} core-set ({bench}){tag}",
-                notes, sources)
+                notes, sources, simulated=sim)
     plot_agreement(summary, sorted(set(table.task), key=list(table.task).index), claim, out["png"],
                    k=s.k, title=f"Ranking agreement vs core-set size ({bench}"
                    + (", SIMULATED" if sim else "") + ")")

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 
 PROTOCOLS = ("heldout", "insample")
+#: The held-out protocol's smallest cohort: 2 subjects held out, 2 in the selection pool.
+MIN_HELDOUT_SUBJECTS = 4
 #: Tasks with a trained model (the only ones a core-set can change under ``heldout``).
 TRAINED_TASKS = ("subject_id", "label")
 
@@ -70,8 +72,9 @@ def heldout_split(subjects, labels, fraction: float, seed: int) -> np.ndarray:
     """
     subjects, labels = np.asarray(subjects), np.asarray(labels)
     uniq = np.unique(subjects)
-    if uniq.size < 4:
-        raise ValueError(f"held-out split: {uniq.size} subjects; the held-out protocol needs >= 4 "
+    if uniq.size < MIN_HELDOUT_SUBJECTS:
+        raise ValueError(f"held-out split: {uniq.size} subjects; the held-out protocol needs "
+                         f">= {MIN_HELDOUT_SUBJECTS} "
                          "(2 held out, 2 in the pool); set fc.protocol: insample for tiny cohorts")
     lab_of = {s: labels[subjects == s][0] for s in uniq}
     rng = np.random.default_rng(seed)

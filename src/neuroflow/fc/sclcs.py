@@ -30,6 +30,8 @@ import math
 
 import numpy as np
 
+from neuroflow.progress import Progress
+
 
 def _torch():
     import torch
@@ -118,6 +120,20 @@ def _torch_state(seed: int, threads: int, device: str):
             torch.use_deterministic_algorithms(old_det)
 
 
+def _check_samples(X, subjects):
+    """``X`` as float32, subject codes per sample, and the sample indices of every subject
+    with >= 2 windows (at least two such subjects are needed)."""
+    X = np.asarray(X, dtype=np.float32)
+    if X.ndim != 3:
+        raise ValueError(f"SCLCS: samples must be (n, regions, time), got shape {X.shape}")
+    codes = np.unique(np.asarray(subjects), return_inverse=True)[1]
+    groups = [np.flatnonzero(codes == c) for c in range(codes.max() + 1)]
+    eligible = [g for g in groups if g.size >= 2]
+    if len(eligible) < 2:
+        raise ValueError("SCLCS: need >= 2 subjects with >= 2 windows each")
+    return X, codes, eligible
+
+
 def train_sps(X, subjects, *, seed: int = 0, epochs: int = 1000, batch_subjects: int = 64,
               lr: float = 1e-3, tau: float = 0.1, sparsity: float = 1e-4, heads: int = 16,
               dim: int = 32, dropout: float = 0.1, self_in_negatives: bool = True,
@@ -134,6 +150,9 @@ def train_sps(X, subjects, *, seed: int = 0, epochs: int = 1000, batch_subjects:
         See the module docstring (defaults: the paper's code).
     device : str
         ``cpu`` or ``cuda``; CPU runs with fixed ``threads`` are bit-reproducible.
+    log : callable
+        Receives the closing line; progress with an ETA (every 10 % of the epochs or 30 s)
+        goes to the log through :mod:`neuroflow.progress`.
 
     Returns
     -------
@@ -142,15 +161,7 @@ def train_sps(X, subjects, *, seed: int = 0, epochs: int = 1000, batch_subjects:
         (n_samples,) int; ``loss`` (epochs,) mean loss per epoch; ``delta`` (epochs,) mean
         ||Delta A||_F over the samples updated in that epoch (NaN if none).
     """
-    X = np.asarray(X, dtype=np.float32)
-    subjects = np.asarray(subjects)
-    if X.ndim != 3:
-        raise ValueError(f"SCLCS: samples must be (n, regions, time), got shape {X.shape}")
-    codes = np.unique(subjects, return_inverse=True)[1]
-    groups = [np.flatnonzero(codes == c) for c in range(codes.max() + 1)]
-    eligible = [g for g in groups if g.size >= 2]
-    if len(eligible) < 2:
-        raise ValueError("SCLCS: need >= 2 subjects with >= 2 windows each")
+    X, codes, eligible = _check_samples(X, subjects)
     n = X.shape[0]
     with _torch_state(seed, threads, device) as torch:
         gen = np.random.default_rng(seed)
@@ -164,6 +175,7 @@ def train_sps(X, subjects, *, seed: int = 0, epochs: int = 1000, batch_subjects:
         delta_sum = np.zeros(n)
         losses, deltas = np.zeros(epochs), np.full(epochs, np.nan)
         model.train()
+        meter = Progress(epochs, "epoch", f"SCLCS training, seed {seed} ({n} samples, {device})")
         for epoch in range(epochs):
             order = gen.permutation(len(eligible))
             ep_loss, ep_steps, ep_delta = 0.0, 0, []
@@ -193,8 +205,8 @@ def train_sps(X, subjects, *, seed: int = 0, epochs: int = 1000, batch_subjects:
             losses[epoch] = ep_loss / max(ep_steps, 1)
             if ep_delta:
                 deltas[epoch] = float(np.concatenate(ep_delta).mean())
-            if epoch % max(1, epochs // 10) == 0 or epoch == epochs - 1:
-                log(f"SCLCS seed {seed} epoch {epoch + 1}/{epochs}: loss {losses[epoch]:.4f}")
+            meter.update(epoch + 1, f"loss {losses[epoch]:.4f}")
+    log(f"SCLCS seed {seed}: {epochs} epochs, final loss {losses[-1]:.4f}")
     with np.errstate(divide="ignore", invalid="ignore"):
         sps = np.where(seen >= 2, delta_sum / np.maximum(seen - 1, 1), np.inf)
     return {"sps": sps, "appearances": seen, "loss": losses, "delta": deltas}

@@ -77,6 +77,25 @@ def benchmark_inputs(config: dict, manifest: dict, results_dir: str,
     return bench_files(config["fc"], manifest, config["resources"]["dest"], bench_id)
 
 
+def check_protocol_subjects(config: dict, bench_id: str, subjects) -> None:
+    """Stop before any job when the held-out protocol cannot split a benchmark whose
+    subjects are known at parse time (sources fmri and eeg: the stages' selected
+    participants), naming ``fc.protocol`` and the benchmark.
+
+    The held-out protocol needs >= 4 subjects (2 held out, 2 in the selection pool); the
+    in-sample protocol (``fc.protocol: insample``) runs on any cohort.
+    """
+    from neuroflow.fc.protocol import MIN_HELDOUT_SUBJECTS
+
+    n = len(set(subjects))
+    if config["fc"]["protocol"] == "heldout" and n < MIN_HELDOUT_SUBJECTS:
+        source = config["fc"]["benchmarks"][bench_id].get("source")
+        raise ValueError(
+            f"config key fc.protocol: heldout needs >= {MIN_HELDOUT_SUBJECTS} subjects "
+            f"(2 held out, 2 in the selection pool), but benchmark fc.benchmarks.{bench_id} "
+            f"(source {source}) has {n}; set fc.protocol: insample for a cohort this small")
+
+
 def uses_sps(fc: dict) -> bool:
     """Whether a configured selector needs the SCLCS training (its SPS file)."""
     from neuroflow.fc.coreset import SPS_SELECTORS

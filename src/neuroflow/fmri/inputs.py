@@ -9,6 +9,7 @@ only want the errors (e.g. ``common.smk``).
 from __future__ import annotations
 
 from neuroflow.bids import BIDSInputError, Selection
+from neuroflow.config import filled_section
 
 #: Keys of the fmri section replaced by the top-level cohort keys.
 _MOVED = {"derivatives_dirs": "derivatives (top level)", "scan.tasks": "tasks (top level)"}
@@ -25,15 +26,15 @@ def _check_moved_keys(fmri: dict) -> None:
 
 def index_arguments(config: dict) -> dict:
     """Keyword arguments of :func:`neuroflow.fmri.index.build_index` from the filled config."""
-    fmri = config["fmri"]
-    scan = fmri.get("scan") or {}
+    fmri = filled_section(config, "fmri")
+    scan = fmri["scan"]
     selection = Selection.from_config(config)
     return {
         "sample_sheet": fmri.get("sample_sheet") or None,
         "derivatives": selection if selection.derivatives else None,
         "spaces": tuple(scan.get("spaces") or ()),
-        "desc": scan.get("desc", "preproc"),
-        "resources_dest": config.get("resources", {}).get("dest", "resources/data"),
+        "desc": scan["desc"],
+        "resources_dest": config["resources"]["dest"],
         "strategies": fmri.get("strategies") or {},
         "atlases": fmri.get("atlases") or {},
         "scan_strategies": tuple(scan.get("strategies") or ()),

@@ -7,11 +7,8 @@ from pathlib import Path
 import pandas as pd
 
 from neuroflow import __version__
-from neuroflow.provenance import package_versions
-from neuroflow.resources import dataset_citation
+from neuroflow.report.references import cite, dataset_reference, used_versions
 
-NILEARN = ("Abraham A, Pedregosa F, Eickenberg M, et al. (2014). Machine learning for "
-           "neuroimaging with scikit-learn. Front Neuroinform 8:14 (nilearn).")
 FMRIPREP = ("Esteban O, Markiewicz CJ, Blair RW, et al. (2019). fMRIPrep: a robust preprocessing "
             "pipeline for functional MRI. Nat Methods 16:111-116.")
 LOAD_CONFOUNDS = ("Wang HT, Meisler SL, Sharmarke H, et al. (2024). Continuous evaluation of "
@@ -30,23 +27,76 @@ HCP_MESH = ("Van Essen DC, Glasser MF, Dierker DL, Harwell J, Coalson T (2012). 
             "Cereb Cortex 22:2241-2262 (fs_LR / fsaverage registration).")
 
 
-def _fmt(v) -> str:
-    return "none" if v is None else str(v)
+def _words(value) -> str:
+    """A setting's value in words (lists joined, booleans as yes / no)."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_words(v) for v in value) or "none"
+    return "none" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _loader_text(name: str, s: dict) -> str:
+    """One strategy: its confound loader and options, in words."""
+    opts = dict(s.get("options") or {})
+    if s["loader"] == "none":
+        text = f"'{name}': no confound regressors"
+    elif s["loader"] == "columns":
+        cols = opts.pop("columns", None)
+        text = (f"'{name}': the columns {_words(cols)} of the confounds table" if cols else
+                f"'{name}': every column of the confounds table")
+        fd = opts.pop("fd_threshold", None)
+        if fd is not None:
+            text += f", volumes with framewise displacement above {fd:g} mm censored"
+    else:
+        text = f"'{name}': nilearn loader '{s['loader']}'"
+    if opts:
+        text += " (" + "; ".join(f"{k.replace('_', ' ')} {_words(v)}" for k, v in
+                                 sorted(opts.items())) + ")"
+    return text + _clean_text(s, " with")
+
+
+def _clean_text(clean: dict, lead: str) -> str:
+    """Detrending, filters and standardization of ``clean`` (or a strategy's overrides)."""
+    bits = []
+    if "detrend" in clean:
+        bits.append("linear detrending" if clean["detrend"] else "no detrending")
+    if "standardize_confounds" in clean:
+        bits.append("confounds z-scored" if clean["standardize_confounds"] else
+                    "confounds not z-scored")
+    low, high = clean.get("low_pass"), clean.get("high_pass")
+    kind = f"{clean['filter']} " if "filter" in clean else ""
+    if low is not None and high is not None:
+        bits.append(f"{kind}band-pass {high:g}-{low:g} Hz")
+    elif low is not None:
+        bits.append(f"{kind}low-pass {low:g} Hz")
+    elif high is not None:
+        bits.append(f"{kind}high-pass {high:g} Hz")
+    elif "low_pass" in clean or "high_pass" in clean:
+        bits.append("no temporal filter")
+    if "standardize" in clean:
+        bits.append(f"signals standardized ({clean['standardize']})" if clean["standardize"]
+                    else "signals kept in the data's units")
+    return f"{lead} {', '.join(bits)}" if bits else ""
+
+
+def _applied_strategies(config: dict, strategies: dict) -> dict:
+    """The strategies the QC table shows applied (all defined ones before it exists)."""
+    qc_path = Path(config["results_dir"]) / "group/fmri/desc-qc_runs.tsv"
+    if not qc_path.is_file():
+        return strategies
+    used = set(pd.read_csv(qc_path, sep="\t", dtype=str)["strategy"])
+    return {k: v for k, v in strategies.items() if k in used}
 
 
 def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
     """Paragraphs describing what the fMRI stage did with this config, and references."""
     fmri = config["fmri"]
-    versions = package_versions(("numpy", "scipy", "pandas", "nibabel", "nilearn"))
+    versions = used_versions(config, ("numpy", "scipy", "pandas", "nibabel", "nilearn"))
     clean = fmri.get("clean", {})
-    strategies = fmri.get("strategies", {})
+    strategies = _applied_strategies(config, fmri.get("strategies", {}))
     atlases = fmri.get("atlases", {})
-    strat_txt = "; ".join(
-        f"'{name}': loader {s['loader']}"
-        + (f" with options {s['options']}" if s.get("options") else "")
-        + "".join(f", {k} {_fmt(s[k])}" for k in ("low_pass", "high_pass", "standardize", "detrend")
-                  if k in s)
-        for name, s in sorted(strategies.items()))
+    strat_txt = "; ".join(_loader_text(name, s) for name, s in sorted(strategies.items()))
     paras = [
         f"fMRI runs were denoised and parcellated with neuroflow {__version__} (nilearn "
         f"{versions['nilearn']}, nibabel {versions['nibabel']}, numpy {versions['numpy']}, scipy "
@@ -65,13 +115,9 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
         "nilearn's NiftiLabelsMasker does), vertices or CIFTI-2 grayordinates (with a "
         "non-constant signal; CIFTI dlabel atlases matched to the series by structure and vertex "
         "/ voxel with nibabel) of each atlas label and were then cleaned with "
-        "nilearn.signal.clean, as nilearn's maskers do: "
-        f"detrend {_fmt(clean.get('detrend', True))}, confounds standardized "
-        f"{_fmt(clean.get('standardize_confounds', True))}, {clean.get('filter', 'butterworth')} "
-        f"filter with low-pass {_fmt(clean.get('low_pass'))} Hz and high-pass "
-        f"{_fmt(clean.get('high_pass'))} Hz unless a strategy overrides them, standardization "
-        f"{_fmt(clean.get('standardize', 'zscore_sample'))}. Region extraction was computed once "
-        "per run and atlas, confounds once per run and strategy.",
+        "nilearn.signal.clean, as nilearn's maskers do"
+        + _clean_text(clean, ":") + " (unless a strategy overrides them). Region extraction "
+        "was computed once per run and atlas, confounds once per run and strategy.",
         "Censored volumes (scrubbing by framewise displacement and DVARS, non-steady-state "
         "volumes) were removed; a run was excluded and listed when fewer than "
         f"{fmri.get('min_fraction_kept', 0.5):.0%} of its volumes or less than "
@@ -85,7 +131,7 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
         qc = pd.read_csv(qc_path, sep="\t")
         n_runs = qc["stem"].nunique()
         n_excl = int(qc["excluded"].astype(str).str.lower().eq("true").sum())
-        paras.append(f"{n_runs} runs were processed with {len(strategies)} strategies defined; "
+        paras.append(f"{n_runs} runs were processed with {len(strategies)} strategies; "
                      f"{n_excl} run x strategy combinations were excluded by the minimum-data rule.")
     index_path = Path(config["results_dir"]) / "group/fmri/desc-timeseries_index.tsv"
     if index_path.exists():
@@ -97,7 +143,9 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
                          "n/a, left out of that run's denoised series and dropped from every run "
                          f"by the FC stage; {n_empty} run x atlas x strategy files had such empty "
                          "regions (listed in each file's EmptyRegions).")
-    refs = [NILEARN, LOAD_CONFOUNDS, FMRIPREP, POWER, PARKES]
+    refs = [cite("nilearn"), cite("nibabel"), LOAD_CONFOUNDS, FMRIPREP, POWER, PARKES]
+    if config.get("derivatives"):
+        refs.append(cite("pybids"))
     if any("Schaefer" in str(a.get("left", "")) for a in atlases.values()):
         paras.append("The Schaefer 2018 parcellations on fsaverage5 were resampled from the fs_LR "
                      "32k labels shipped by BrainSpace with the HCP fs_LR-fsaverage spherical "
@@ -105,5 +153,5 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
         refs += [SCHAEFER, HCP_MESH]
     refs += [str(a["citation"]) for a in atlases.values() if a.get("citation")]
     for ds_id in sorted(fmri.get("datasets", [])):
-        refs.append(dataset_citation(manifest, ds_id))
+        refs.append(dataset_reference(manifest, ds_id))
     return paras, refs

@@ -12,6 +12,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from neuroflow.fmri.columns import (
+    INDEX_COLUMNS,
+    SIMULATED,
+    TIMESERIES_INDEX_COLUMNS,
+    qc_columns,
+    region_columns,
+    regressor_columns,
+)
 from neuroflow.provenance import package_versions, write_json, write_tsv
 
 FMRI_PACKAGES = ("neuroflow", "numpy", "scipy", "pandas", "nibabel", "nilearn")
@@ -21,10 +29,11 @@ def _versions() -> dict:
     return package_versions(FMRI_PACKAGES)
 
 
-def _write_table(table: pd.DataFrame, path, description: str, sidecar: dict, columns=None, sources=None):
-    """TSV + JSON sidecar (write_tsv) with extra sidecar keys."""
+def _write_table(table: pd.DataFrame, path, description: str, sidecar: dict, columns, sources=None):
+    """TSV + JSON sidecar (write_tsv) with extra (CamelCase) sidecar keys."""
     path = Path(path)
-    write_tsv(table, path, description, columns=columns, sources=sources)
+    write_tsv(table, path, description, columns=columns, sources=sources, simulated=SIMULATED,
+              packages=FMRI_PACKAGES)
     meta = json.loads(path.with_suffix(".json").read_text())
     meta.update(sidecar)
     write_json(meta, path.with_suffix(".json"))
@@ -74,11 +83,7 @@ def write_index(out_tsv, sample_sheet="", derivatives=None, spaces=(), desc="pre
         raise ValueError(f"fmri: the inputs changed since the workflow was planned (runs {changed[:5]}); "
                          "start snakemake again")
     write_tsv(index, out_tsv, "fMRI run index: one row per BOLD run or ready region time series.",
-              columns={"stem": "BIDS entities of the run (output file prefix)",
-                       "folder": "output folder under the results directory",
-                       "kind": "volume | surface | cifti | timeseries",
-                       "strategies": "denoising strategies applied (comma-separated)",
-                       "atlases": "atlases applied (comma-separated)"},
+              columns=INDEX_COLUMNS, simulated=SIMULATED,
               sources=[s for s in [sample_sheet, *folders,
                                    (participants or {}).get("sheet", "")] if s])
 
@@ -155,7 +160,8 @@ def run_confounds(row: dict, strategy_name: str, strategy: dict, min_fraction_ke
                                       "min_minutes_kept": min_minutes_kept},
                   "Excluded": conf.excluded, "ExclusionReason": conf.reason,
                   "DroppedRegressors": conf.notes,
-                  "FramewiseDisplacement": fd, "SoftwareVersions": _versions()},
+                  "FramewiseDisplacement": fd},
+                 regressor_columns(conf.regressors.columns, strategy_name),
                  sources=[*sources, row.get("confounds", "")] if row.get("confounds") else sources)
 
 
@@ -339,9 +345,10 @@ def run_parcellate(row: dict, atlas_name: str, atlas: dict, out_tsv, t_r_toleran
                  "NVolumes": int(signals.shape[0]), "RegionNUnits": n_units,
                  "AtlasVerticesMaskedAsConstant": masked, "EmptyRegions": empty,
                  "EmptyRegionReasons": reasons, "EmptyRegionsNote": EMPTY_NOTE,
-                 "SourcesSha256": _sha(sources), "SoftwareVersions": _versions()})
+                 "SourcesSha256": _sha(sources)})
     _write_table(table, out_tsv, f"Raw region time series (atlas {atlas_name}; not denoised); rows = "
-                 "volumes, columns = regions.", side, sources=sources)
+                 "volumes, columns = regions.", side,
+                 region_columns(table.columns, atlas_name, "raw time series"), sources=sources)
 
 
 # --------------------------------------------------------------------------- denoise
@@ -388,8 +395,7 @@ def run_denoise(raw_tsv, regressors_tsv, strategy_name: str, strategy: dict, out
                  "DroppedVolumes": reg_meta["DroppedVolumes"], "NVolumesKept": int(len(mask)),
                  "FractionKept": reg_meta["FractionKept"], "Excluded": excluded,
                  "ExclusionReason": reg_meta["ExclusionReason"],
-                 "RepetitionTimeSource": raw_meta.get("RepetitionTimeSource"),
-                 "SoftwareVersions": _versions()})
+                 "RepetitionTimeSource": raw_meta.get("RepetitionTimeSource")})
     desc = (f"Denoised region time series (atlas {side['Atlas']}, strategy {strategy_name}); rows = "
             "kept volumes (see VolumesKept), columns = regions.")
     if excluded:
@@ -397,7 +403,9 @@ def run_denoise(raw_tsv, regressors_tsv, strategy_name: str, strategy: dict, out
     elif empty:
         desc += f" {len(empty)} empty region(s) left out: {', '.join(empty[:10])}."
         print(f"WARNING: {out_tsv}: empty region(s) left out {empty}")
-    _write_table(table, out_tsv, desc, side, sources=[str(raw_tsv), str(regressors_tsv)])
+    _write_table(table, out_tsv, desc, side,
+                 region_columns(table.columns, side["Atlas"], f"denoised time series ({strategy_name})"),
+                 sources=[str(raw_tsv), str(regressors_tsv)])
 
 
 # --------------------------------------------------------------------------- qc
@@ -439,8 +447,7 @@ def _qc_row(row: dict, name: str, res: dict, data, t_r: float, d_raw, snr, n_all
     """One row of the per-run QC table (run-level columns repeated per strategy)."""
     meta, fd, n_kept, n_vol = res["meta"], res["fd"], len(res["mask"]), data.shape[1]
     return {
-        "stem": row["stem"], "sub": row["sub"], "ses": row.get("ses", ""), "task": row.get("task", ""),
-        "run": row.get("run", ""), "space": row.get("space", ""), "kind": row["kind"],
+        "stem": row["stem"], "kind": row["kind"],  # entities: in the file name (read_qc_table)
         "strategy": name, "t_r": t_r, "n_volumes": n_vol, "n_kept": n_kept,
         "fraction_kept": n_kept / n_vol, "minutes_kept": n_kept * t_r / 60.0,
         "excluded": bool(meta["Excluded"]), "exclusion_reason": meta["ExclusionReason"],
@@ -453,17 +460,8 @@ def _qc_row(row: dict, name: str, res: dict, data, t_r: float, d_raw, snr, n_all
 
 
 def _write_qc_table(rows: list, out_tsv, fd_threshold: float, source: str) -> None:
-    write_tsv(pd.DataFrame(rows), out_tsv, "fMRI QC: one row per run and denoising strategy.", columns={
-        "fraction_kept": "volumes kept / volumes", "minutes_kept": "kept volumes x TR (min)",
-        "fd_mean": "mean framewise displacement (mm; n/a without motion confounds)",
-        "fd_max": "maximum framewise displacement (mm)",
-        "fd_n_above": f"volumes with FD > {fd_threshold} mm",
-        "dvars_median_raw": "median DVARS before denoising (data units)",
-        "dvars_median_clean": "median DVARS after the strategy's cleaning without standardization",
-        "tsnr_median": "median temporal SNR (mean / SD over time; n/a for mean-centred input)",
-        "n_units": "voxels / vertices (non-constant) or regions used for tSNR",
-        "n_units_dvars": "evenly spaced voxels / vertices used for DVARS and the carpets"},
-        sources=[source])
+    write_tsv(pd.DataFrame(rows), out_tsv, "fMRI QC: one row per run and denoising strategy.",
+              qc_columns(fd_threshold), sources=[source], simulated=SIMULATED)
 
 
 def run_qc(row: dict, strategies: dict, regressor_tsvs: dict, settings, out_tsv, out_png,
@@ -510,12 +508,36 @@ LABEL_COLUMNS = ("stem", "sub", "ses", "task", "acq", "run", "space", "res", "de
                  "strategy", "atlas", "path", "exclusion_reason")
 
 
+def _qc_columns_of(qc_tsvs) -> dict:
+    """Column entries of the per-run QC sidecars (they hold the FD threshold used), and the
+    entity columns :func:`read_qc_table` adds."""
+    cols = qc_columns("fmri.qc.fd_threshold")
+    for path in sorted(str(p) for p in qc_tsvs):
+        if not Path(path).with_suffix(".json").is_file():
+            continue
+        side = json.loads(Path(path).with_suffix(".json").read_text())
+        cols.update({k: v for k, v in side.items() if isinstance(v, dict) and "Description" in v})
+    return cols
+
+
+QC_ENTITIES = ("sub", "ses", "task", "run", "space")
+
+
 def read_qc_table(path) -> pd.DataFrame:
     """A per-run QC TSV, labels kept as strings and ``n/a`` as NaN in the numeric columns."""
+    from neuroflow.fmri.index import parse_entities
+
     with open(path) as fh:
         header = fh.readline().rstrip("\n").split("\t")
-    return pd.read_csv(path, sep="\t", keep_default_na=False, na_values=["n/a"],
-                       dtype={c: str for c in LABEL_COLUMNS if c in header})
+    table = pd.read_csv(path, sep="\t", keep_default_na=False, na_values=["n/a"],
+                        dtype={c: str for c in LABEL_COLUMNS if c in header})
+    # the run's entities are in its file name, not columns: a column named like an entity
+    # would be metadata of every file the sidecar applies to (BIDS inheritance)
+    ents = parse_entities(Path(path).name)
+    for i, key in enumerate(QC_ENTITIES, start=1):
+        if key not in table:
+            table.insert(i, key, str(ents.get(key, "") or ""))
+    return table
 
 
 def run_group(qc_tsvs, denoised_tsvs, results_dir, out_qc, out_excluded, out_index, out_png,
@@ -529,7 +551,7 @@ def run_group(qc_tsvs, denoised_tsvs, results_dir, out_qc, out_excluded, out_ind
     qc = pd.concat([read_qc_table(p) for p in sorted(qc_tsvs)], ignore_index=True)
     qc = qc.sort_values(["stem", "strategy"], kind="stable").reset_index(drop=True)
     write_tsv(qc, out_qc, "fMRI QC of every run and strategy (concatenated per-run QC tables).",
-              sources=sorted(str(p) for p in qc_tsvs))
+              _qc_columns_of(qc_tsvs), sources=sorted(str(p) for p in qc_tsvs), simulated=SIMULATED)
     rows = []
     for path in sorted(str(p) for p in denoised_tsvs):
         meta = json.loads(Path(path).with_suffix(".json").read_text())
@@ -544,13 +566,12 @@ def run_group(qc_tsvs, denoised_tsvs, results_dir, out_qc, out_excluded, out_ind
                      "excluded": meta["Excluded"], "exclusion_reason": meta["ExclusionReason"]})
     index = pd.DataFrame(rows)
     write_tsv(index, out_index, "Index of the denoised region time series (the files later stages "
-              "read). Skip rows with excluded = True.", columns={
-                  "path": "relative to the results directory", "t_r": "repetition time (s)",
-                  "n_empty_regions": "regions left out as empty (see the file's EmptyRegions)",
-                  "n_volumes_kept": "rows of the time series after censoring"})
+              "read). Skip rows with excluded = True.", columns=TIMESERIES_INDEX_COLUMNS,
+              simulated=SIMULATED)
     excluded = index[index["excluded"].astype(bool)]
     write_tsv(excluded.reset_index(drop=True), out_excluded,
-              "Runs excluded by the minimum-data rule (too little clean data after censoring).")
+              "Runs excluded by the minimum-data rule (too little clean data after censoring).",
+              TIMESERIES_INDEX_COLUMNS, simulated=SIMULATED)
     title = "fMRI denoising QC: volumes kept and DVARS reduction per run"
     with_empty = index[index["n_empty_regions"] > 0] if len(index) else index
     if len(with_empty):

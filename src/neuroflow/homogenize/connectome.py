@@ -15,13 +15,16 @@ arXiv 2411.12091), with these choices (see ``docs`` in the methods paragraph):
 
 from __future__ import annotations
 
+import functools
 import json
 
 import numpy as np
 import pandas as pd
 import xarray as xr
+import yaml
 
 from neuroflow.io.celegans_labels import LabelMap
+from neuroflow.workflow_files import workflow_root
 
 SYNAPSE_TYPES = ("chemical", "electrical")
 GAP_REDUCERS = ("mean", "max", "sum")
@@ -99,7 +102,7 @@ def gap_symmetry_qc(directed: np.ndarray) -> dict:
     }
 
 
-def symmetrize_gap(directed: np.ndarray, reduce: str = "mean") -> np.ndarray:
+def symmetrize_gap(directed: np.ndarray, reduce: str) -> np.ndarray:
     """Undirected gap-junction matrix from the directions listed in a source.
 
     Parameters
@@ -147,8 +150,38 @@ def _check_some_neurons(edges: pd.DataFrame, neuron_edges: pd.DataFrame,
         "(connectome.sources." + source_id + ".reader) or add aliases (connectome.aliases)")
 
 
+@functools.cache
+def _schema_gap_reduce() -> str:
+    """The schema's ``connectome.gap_junction_reduce`` (workflow/schemas/config.schema.yaml)."""
+    schema = yaml.safe_load((workflow_root() / "workflow" / "schemas" / "config.schema.yaml")
+                            .read_text())
+    return schema["properties"]["connectome"]["properties"]["gap_junction_reduce"]["default"]
+
+
+def _describe_variables(ds: xr.Dataset, unit: str, gap_reduce: str) -> None:
+    """Long names and units of every variable and coordinate of a homogenized source
+    (``unit``: what the source's weights count)."""
+    ds["weight"].attrs.update(
+        long_name="synaptic weight, rows presynaptic, columns postsynaptic",
+        units="count", counted=unit,
+        electrical=f"undirected (symmetric), listed directions reduced by {gap_reduce}")
+    ds["observed"].attrs.update(long_name="neuron takes part in at least one edge of this source",
+                                units="1")
+    ds["other_weight"].attrs.update(long_name="weight of an edge with a non-neuron end",
+                                    units="count", counted=unit)
+    for name, text in (("other_pre", "presynaptic label"), ("other_post", "postsynaptic label"),
+                       ("other_pre_block", "block of the presynaptic label"),
+                       ("other_post_block", "block of the postsynaptic label"),
+                       ("other_synapse_type", "synapse type of the edge"),
+                       ("synapse_type", "synapse type"), ("pre", "presynaptic neuron"),
+                       ("post", "postsynaptic neuron"), ("neuron", "neuron")):
+        ds[name].attrs.update(long_name=text, units="1")
+    if "other_edge" in ds.coords:
+        ds["other_edge"].attrs.update(long_name="edge with a non-neuron end", units="1")
+
+
 def homogenize_source(edges: pd.DataFrame, label_map: LabelMap, source_id: str, *,
-                      gap_reduce: str = "mean", attrs: dict | None = None) -> xr.Dataset:
+                      gap_reduce: str | None = None, attrs: dict | None = None) -> xr.Dataset:
     """Homogenize one source's edge table into the canonical neuron order.
 
     Parameters
@@ -159,8 +192,8 @@ def homogenize_source(edges: pd.DataFrame, label_map: LabelMap, source_id: str, 
     label_map : LabelMap
     source_id : str
         Short alphanumeric id, e.g. ``cook2019herm``.
-    gap_reduce : str
-        See :func:`symmetrize_gap`.
+    gap_reduce : str, optional
+        See :func:`symmetrize_gap`; default the schema's ``connectome.gap_junction_reduce``.
     attrs : dict, optional
         Extra provenance (citation, input files and checksums, versions, parameters).
 
@@ -176,6 +209,7 @@ def homogenize_source(edges: pd.DataFrame, label_map: LabelMap, source_id: str, 
         ``weight (synapse_type, pre, post)`` over the canonical neurons, ``observed
         (neuron)``, the non-neuron-block edge list on dim ``other_edge`` and provenance.
     """
+    gap_reduce = gap_reduce or _schema_gap_reduce()
     neurons = label_map.blocks["neuron"]
     neuron_edges, other_edges = map_edges(edges, label_map)
     _check_some_neurons(edges, neuron_edges, other_edges, source_id)
@@ -203,17 +237,10 @@ def homogenize_source(edges: pd.DataFrame, label_map: LabelMap, source_id: str, 
         coords={"synapse_type": list(SYNAPSE_TYPES), "pre": neurons, "post": neurons,
                 "neuron": neurons},
     )
-    unit = edges.attrs.get("weight_unit", "source-specific count")
-    ds["weight"].attrs.update(
-        long_name="synaptic weight, rows presynaptic, columns postsynaptic",
-        units=unit,
-        electrical=f"undirected (symmetric), listed directions reduced by {gap_reduce}")
-    ds["observed"].attrs["long_name"] = "neuron takes part in at least one edge of this source"
-    ds["other_weight"].attrs["units"] = unit
+    _describe_variables(ds, edges.attrs.get("weight_unit", "source-specific count"), gap_reduce)
     ds.attrs.update({
         "title": f"Homogenized C. elegans connectome: {source_id}",
         "source_id": source_id,
-        "simulated": "no (real published EM reconstruction)",
         "neuron_order": "300 hermaphrodite neurons (CANL/CANR excluded), alphabetical",
         "gap_junction_reduce": gap_reduce,
         "gap_symmetry_qc": json.dumps(gap_symmetry_qc(gap_listed), sort_keys=True),
@@ -243,5 +270,5 @@ def source_summary(ds: xr.Dataset) -> dict:
         "n_other_electrical_edges": int((other_types == "electrical").sum()),
         "n_unmapped_labels": int(ds.attrs["n_unmapped_labels"]),
         "unmapped_labels": ds.attrs["unmapped_labels"],
-        "weight_unit": ds["weight"].attrs["units"],
+        "weight_unit": ds["weight"].attrs["counted"],
     }

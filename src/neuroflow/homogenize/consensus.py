@@ -115,16 +115,27 @@ def build_consensus(datasets: list[xr.Dataset], series: dict[str, str] | None = 
                 "neuron": stacked["neuron"].values,
                 "series": ("source", [series.get(s, s) for s in ids])},
     )
-    ds["weight"].attrs.update(units="1 (per-source normalized)",
+    ds["weight"].attrs.update(units="1", normalization="per source",
                               long_name=f"median over sources with the edge of weight / "
                                         f"source {normalization} non-zero weight")
-    ds["uncertainty"].attrs.update(units="1 (per-source normalized)",
+    ds["uncertainty"].attrs.update(units="1", normalization="per source",
                                    long_name="1.4826 x median absolute deviation across sources")
-    ds["support"].attrs["long_name"] = "n_sources / n_observing (sources that saw both neurons)"
-    ds["scale"].attrs["long_name"] = f"per-source {normalization} of non-zero weights (source units)"
+    ds["support"].attrs.update(units="1", long_name="n_sources / n_observing (sources that saw "
+                               "both neurons)")
+    ds["scale"].attrs.update(units="count", long_name=f"per-source {normalization} of non-zero "
+                             "weights (in the counts of each source)")
+    for name, text, units in (
+            ("n_sources", "sources that have the edge", "count"),
+            ("n_observing", "sources that observed both neurons", "count"),
+            ("n_series", "data series (animals) that have the edge", "count"),
+            ("present", "source has the edge (1) or not (0)", "1"),
+            ("coverage", "source observed the neuron (1) or not (0)", "1"),
+            ("source", "connectome source", "1"), ("synapse_type", "synapse type", "1"),
+            ("pre", "presynaptic neuron", "1"), ("post", "postsynaptic neuron", "1"),
+            ("neuron", "neuron", "1"), ("series", "data series (animal) of the source", "1")):
+        ds[name].attrs.update(long_name=text, units=units)
     ds.attrs.update({"title": "Consensus C. elegans connectome",
-                     "normalization": normalization,
-                     "simulated": "no (real published EM reconstructions)"})
+                     "normalization": normalization})
     return ds
 
 

@@ -16,8 +16,68 @@ import xarray as xr
 from neuroflow.homogenize import consensus as cons_mod
 from neuroflow.homogenize.connectome import homogenize_source, source_summary, unmapped_labels
 from neuroflow.io.celegans_labels import build_label_map, load_aliases, load_cell_table
-from neuroflow.provenance import package_versions, write_netcdf, write_tsv
+from neuroflow.provenance import package_versions, read_netcdf, write_netcdf, write_tsv
 from neuroflow.resources import sha256_file as sha256_of
+
+SYNAPSE_TYPE_COLUMN = {"Description": "synapse type",
+                       "Levels": {"chemical": "chemical synapse (directed)",
+                                  "electrical": "gap junction (undirected)"}}
+SUMMARY_COLUMNS = {
+    "source": "connectome source id",
+    "n_neurons_observed": {"Description": "neurons in at least one edge", "Units": "count"},
+    "n_chemical_edges": {"Description": "non-zero directed chemical entries among the 300 "
+                         "neurons", "Units": "count"},
+    "n_electrical_pairs": {"Description": "non-zero unordered gap-junction pairs (incl. self "
+                           "pairs)", "Units": "count"},
+    "total_chemical_weight": {"Description": "sum of chemical weights (in the counts of the "
+                              "source)", "Units": "count"},
+    "total_electrical_weight": {"Description": "sum of gap-junction weights over unordered "
+                                "pairs (in the counts of the source)", "Units": "count"},
+    "n_other_chemical_edges": {"Description": "chemical edges with a non-neuron end",
+                               "Units": "count"},
+    "n_other_electrical_edges": {"Description": "gap-junction edges with a non-neuron end",
+                                 "Units": "count"},
+    "n_unmapped_labels": {"Description": "raw labels that map to no canonical cell",
+                          "Units": "count"},
+    "unmapped_labels": "comma-separated raw labels that map to no canonical cell",
+    "weight_unit": "what a weight counts in that source",
+    "series": "data series (animal) of the source",
+    "gap_listed_n_pairs": {"Description": "gap-junction pairs as listed in the source",
+                           "Units": "count"},
+    "gap_listed_n_both_directions": {"Description": "pairs the source lists in both directions",
+                                     "Units": "count"},
+    "gap_listed_n_one_direction": {"Description": "pairs the source lists in one direction only",
+                                   "Units": "count"},
+    "gap_listed_n_both_equal": {"Description": "pairs listed in both directions with equal "
+                                "weights", "Units": "count"},
+    "gap_listed_max_abs_difference": {"Description": "largest |weight difference| between the "
+                                      "two listed directions", "Units": "count"},
+}
+EDGE_COLUMNS = {
+    "pre": "presynaptic neuron", "post": "postsynaptic neuron", "synapse_type": SYNAPSE_TYPE_COLUMN,
+    "n_sources": {"Description": "sources that have the edge", "Units": "count"},
+    "n_observing": {"Description": "sources that observed both neurons", "Units": "count"},
+    "support": {"Description": "n_sources / n_observing", "Units": "1"},
+    "n_series": {"Description": "data series (animals) that have the edge", "Units": "count"},
+    "weight": {"Description": "median over sources of the normalized weight", "Units": "1"},
+    "uncertainty": {"Description": "1.4826 x MAD of normalized weights across sources",
+                    "Units": "1"},
+    "sources": "comma-separated source ids that have the edge",
+}
+PAIR_COLUMNS = {
+    "source_a": "first connectome source id", "source_b": "second connectome source id",
+    "synapse_type": SYNAPSE_TYPE_COLUMN,
+    "degree": {"Description": "which degree is compared",
+               "Levels": {"chemical_out": "chemical out-degree", "chemical_in": "chemical "
+                          "in-degree", "electrical": "gap-junction degree"}},
+    "n_common_neurons": {"Description": "neurons observed by both sources", "Units": "count"},
+    "n_edges_a": {"Description": "edges of source_a among the common neurons", "Units": "count"},
+    "n_edges_b": {"Description": "edges of source_b among the common neurons", "Units": "count"},
+    "n_shared": {"Description": "edges in both sources", "Units": "count"},
+    "jaccard": {"Description": "n_shared / edges in either source", "Units": "1"},
+    "spearman_rho": {"Description": "Spearman correlation of the degrees over common neurons",
+                     "Units": "1"},
+}
 
 
 def homogenize_source_files(files, *, source_id: str, reader: str, reader_options: dict,
@@ -72,10 +132,15 @@ def homogenize_source_files(files, *, source_id: str, reader: str, reader_option
     write_tsv(table, out_unmapped,
               f"Labels of {source_id} that map to no canonical neuron, muscle or end organ; "
               "their edges are kept in the NetCDF's other_edge list.",
-              {"label": "raw label as spelled in the source", "role": "pre or post",
-               "n_edges": "edges carrying the label", "total_weight": "sum of their weights "
-               "(source units)"}, sources=[f.name for f in files])
-    write_netcdf(ds, out_nc)
+              {"source": "connectome source id", "label": "raw label as spelled in the source",
+               "role": {"Description": "end of the edge the label is on",
+                        "Levels": {"pre": "presynaptic", "post": "postsynaptic"}},
+               "synapse_type": SYNAPSE_TYPE_COLUMN,
+               "n_edges": {"Description": "edges carrying the label", "Units": "count"},
+               "total_weight": {"Description": "sum of their weights (in the counts of the "
+                                "source)", "Units": "count"}},
+              sources=[f.name for f in files], simulated=False)
+    write_netcdf(ds, out_nc, simulated=False, sources=files)
     return ds
 
 
@@ -87,11 +152,9 @@ def consensus_files(source_ncs, *, series: dict, normalization: str, cell_table,
 
     datasets = []
     for path in source_ncs:
-        with xr.open_dataset(path, engine="h5netcdf") as ds:
-            datasets.append(ds.load())
+        datasets.append(read_netcdf(path, "homogenized connectome"))
     cons = cons_mod.build_consensus(datasets, series=series, normalization=normalization)
     cons.attrs["inputs"] = ",".join(f"{Path(p).name}:{sha256_of(p)}" for p in source_ncs)
-    cons.attrs["software_versions"] = str(package_versions())
     names = [Path(p).name for p in source_ncs]
 
     summary = pd.DataFrame([source_summary(ds) for ds in datasets])
@@ -102,22 +165,18 @@ def consensus_files(source_ncs, *, series: dict, normalization: str, cell_table,
                                         for ds in datasets]
     write_tsv(summary, out_summary, "Per-source counts after homogenization (neuron block) and "
               "the gap-junction symmetry of each source as listed before homogenization.",
-              {"n_chemical_edges": "non-zero directed chemical entries among the 300 neurons",
-               "n_electrical_pairs": "non-zero unordered gap-junction pairs (incl. self pairs)",
-               "gap_listed_n_one_direction": "pairs the source lists in one direction only",
-               "weight_unit": "what a weight counts in that source"}, sources=names)
+              SUMMARY_COLUMNS, sources=names, simulated=False)
     write_tsv(cons_mod.consensus_edges(cons), out_edges,
               "Every edge seen by at least one source, with its consensus statistics.",
-              {"support": "n_sources / n_observing", "weight": "median normalized weight (1)",
-               "uncertainty": "1.4826 x MAD of normalized weights across sources (1)",
-               "sources": "comma-separated source ids that have the edge"}, sources=names)
+              EDGE_COLUMNS, sources=names, simulated=False)
     jac = cons_mod.jaccard_table(datasets)
     write_tsv(jac, out_jaccard, "Edge-set Jaccard index between sources on commonly observed "
-              "neurons.", sources=names)
+              "neurons.", PAIR_COLUMNS, sources=names, simulated=False)
     write_tsv(cons_mod.degree_table(datasets), out_degree, "Spearman correlation of degrees "
-              "between sources on commonly observed neurons.", sources=names)
+              "between sources on commonly observed neurons.", PAIR_COLUMNS, sources=names,
+              simulated=False)
     cells = load_cell_table(cell_table)
     plot_consensus(cons, cells, fig_consensus)
     plot_agreement(jac, fig_agreement)
-    write_netcdf(cons, out_nc)
+    write_netcdf(cons, out_nc, simulated=False, sources=source_ncs)
     return cons

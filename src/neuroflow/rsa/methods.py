@@ -8,32 +8,22 @@ from pathlib import Path
 import pandas as pd
 
 from neuroflow import __version__
-from neuroflow.provenance import package_versions
-from neuroflow.resources import dataset_citation
+from neuroflow.report.references import cite, dataset_reference, used_versions
 from neuroflow.rsa.networks import DIGITS_CITATION
 from neuroflow.rsa.transforms import statistic_from_config
 
 TRSA_CITATION = ("Lin B, Kriegeskorte N (2023). The topology and geometry of neural "
                  "representations. arXiv:2309.11028.")
-RSATOOLBOX_CITATION = ("Schütt HH, Kipnis AD, Diedrichsen J, Kriegeskorte N (2023). Statistical "
-                       "inference on representational geometries. eLife 12:e82566.")
+RSATOOLBOX_CITATION = cite("rsatoolbox")
 CROSSNOBIS_CITATION = ("Walther A, Nili H, Ejaz N, Alink A, Kriegeskorte N, Diedrichsen J (2016). "
                        "Reliability of dissimilarity measures for multi-voxel pattern analysis. "
                        "NeuroImage 137:188-200.")
 SHRINKAGE_CITATION = ("Schäfer J, Strimmer K (2005). A shrinkage approach to large-scale "
                       "covariance matrix estimation and implications for functional genomics. "
                       "Stat Appl Genet Mol Biol 4:32.")
-NILEARN_CITATION = ("Abraham A, Pedregosa F, Eickenberg M, et al. (2014). Machine learning for "
-                    "neuroimaging with scikit-learn. Front Neuroinform 8:14.")
-TORCH_CITATION = ("Paszke A, Gross S, Massa F, et al. (2019). PyTorch: an imperative style, "
-                  "high-performance deep learning library. NeurIPS 32.")
-SCIPY_CITATION = ("Virtanen P, Gommers R, Oliphant TE, et al. (2020). SciPy 1.0: fundamental "
-                  "algorithms for scientific computing in Python. Nat Methods 17:261-272.")
-NWB_CITATION = ("Rübel O, Tritt A, Ly R, et al. (2022). The Neurodata Without Borders "
-                "ecosystem for neurophysiological data science. eLife 11:e78362.")
 
 
-_dataset_reference = dataset_citation
+_dataset_reference = dataset_reference
 
 
 def _result_sentence(config: dict) -> str:
@@ -73,7 +63,9 @@ def _task_paragraph(config: dict, v: dict) -> str:
     conf = t["confounds"]
     confounds = ("no confound regressors" if conf["strategy"] == "none" else
                  f"the fMRIPrep confounds of nilearn's load_confounds_strategy "
-                 f"'{conf['strategy']}'{' ' + str(conf['options']) if conf['options'] else ''} "
+                 f"'{conf['strategy']}'" + (" (" + "; ".join(
+                     f"{k.replace('_', ' ')} {v}" for k, v in sorted(conf["options"].items()))
+                     + ")" if conf["options"] else "") + " "
                  "(its cosine columns left out)")
     conds = ", ".join(t["conditions"]) or "the trial types present in every run"
     return (
@@ -145,11 +137,27 @@ def _haxby_paragraph(hx: dict, v: dict) -> str:
             "(space-native outputs)." if hx.get("bids") else ""))
 
 
+def _references(cfg: dict, task: dict) -> list:
+    """The papers and libraries of the routes this config ran."""
+    hx, hd, net = cfg["haxby"], cfg["headdirection"], cfg["networks"]
+    fmri = hx.get("activate") or task.get("activate")
+    refs = [TRSA_CITATION, RSATOOLBOX_CITATION, cite("scipy"), cite("sklearn")]
+    if fmri:
+        refs += [CROSSNOBIS_CITATION, SHRINKAGE_CITATION, cite("nilearn")]
+    if task.get("activate") or (hx.get("activate") and hx.get("bids")):
+        refs.append(cite("pybids"))
+    if net.get("activate"):
+        refs += [cite("torch"), DIGITS_CITATION]
+    if hd.get("activate"):
+        refs.append(cite("pynwb"))
+    return refs
+
+
 def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
     """Paragraphs (plain text) describing what was done, and the reference list."""
     cfg = config["trsa"]
-    v = package_versions(("rsatoolbox", "scipy", "scikit-learn", "nilearn", "torch", "pynwb",
-                          "numpy"))
+    v = used_versions(config, ("rsatoolbox", "scipy", "scikit-learn", "nilearn", "torch",
+                               "pynwb", "numpy"))
     stats = [statistic_from_config(s) for s in cfg["statistics"]]
     hx, hd, net, ident = (cfg["haxby"], cfg["headdirection"], cfg["networks"],
                           cfg["identification"])
@@ -203,8 +211,7 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
     if task.get("activate"):
         paras.append(_task_paragraph(config, v))
     paras.append(_identification_paragraph(cfg, ident) + " " + _result_sentence(config))
-    refs = [TRSA_CITATION, RSATOOLBOX_CITATION, CROSSNOBIS_CITATION, SHRINKAGE_CITATION,
-            NILEARN_CITATION, SCIPY_CITATION, TORCH_CITATION, NWB_CITATION, DIGITS_CITATION]
+    refs = _references(cfg, task)
     spikes = (config.get("activity") or {}).get("spikes") or {}
     for section, ds_id in ((hx, hx.get("dataset")),
                            (hd, (spikes.get(str(hd.get("recording"))) or {}).get("dataset"))):

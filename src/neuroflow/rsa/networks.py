@@ -224,7 +224,7 @@ def simulate_network_rdms(n_instances: int = 10, conv_channels=(16, 16, 32, 32),
     ds["test_accuracy"].attrs.update(units="fraction correct on the held-out stimuli")
     ds["final_loss"].attrs.update(units="cross-entropy (nats), last training mini-batch")
     ds["instance"].attrs.update(description="training seed of the network instance")
-    ds.attrs.update(simulated="true", title="SIMULATED: layer RDMs of CNN instances trained "
+    ds.attrs.update(simulated=np.int8(1), title="SIMULATED: layer RDMs of CNN instances trained "
                     "from different seeds on scikit-learn's 8x8 digits",
                     architecture=f"CNN conv {list(map(int, conv_channels))} (3x3, ReLU, 2x2 "
                                  f"max-pool after every 2nd), fc {list(map(int, fc_units))} "

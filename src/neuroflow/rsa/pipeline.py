@@ -15,9 +15,11 @@ import numpy as np
 
 from neuroflow.io.haxby import read_haxby
 from neuroflow.io.haxby import require_file as _check_file
-from neuroflow.provenance import package_versions, write_json, write_netcdf, write_tsv
+from neuroflow.output_schema import _caller_step, is_simulated
+from neuroflow.provenance import read_netcdf, write_json, write_netcdf, write_tsv
 from neuroflow.resources import sha256_file
 from neuroflow.rsa.transforms import statistic_from_config
+from neuroflow.rsa.variables import variables_of
 
 RSA_PACKAGES = ("neuroflow", "numpy", "scipy", "pandas", "xarray", "rsatoolbox",
                 "scikit-learn", "nilearn", "nibabel", "pynwb", "torch")
@@ -41,9 +43,13 @@ def _provenance(inputs, params: dict) -> dict:
     """NetCDF attributes of an output derived from real input files."""
     return {"inputs": json.dumps([{"file": Path(f).name, "sha256": sha256_file(f)}
                                   for f in inputs]),
-            "parameters": json.dumps(params, sort_keys=True, default=str),
-            "software_versions": json.dumps(package_versions(RSA_PACKAGES), sort_keys=True),
-            "simulated": "false"}
+            "parameters": json.dumps(params, sort_keys=True, default=str)}
+
+
+def write_rsa_netcdf(ds, path, *, simulated: bool, sources=()) -> None:
+    """:func:`neuroflow.provenance.write_netcdf` with the stage's variables and packages."""
+    write_netcdf(ds, path, simulated=simulated, sources=list(sources), packages=RSA_PACKAGES,
+                 variables=variables_of(ds), step=_caller_step(2))
 
 
 # ----------------------------------------------------------------------------- Haxby fMRI
@@ -96,23 +102,22 @@ def haxby_rdm_file(bold, mask, attributes, out_nc, *, subject: str, task: str,
         "noise_method": noise_method, "residual_dof": dof}))
     ds.attrs.update(subject=subject, task=task, n_volumes=int(len(labels)),
                     n_voxels=int(len(voxels)), n_runs=int(len(run_ids)))
-    write_netcdf(ds, out_nc)
+    write_rsa_netcdf(ds, out_nc, simulated=False, sources=[bold, mask, attributes])
 
 
 def model_comparison_file(rdm_nc, out_tsv, out_png, out_rdm_png, *, models: dict,
                           statistics, method: str = "corr", n_boot: int = 200,
                           zero_edges: str = "drop", random_state: int = 0) -> None:
     """Compare category models with the Haxby RDM for every statistic (rsatoolbox)."""
-    import xarray as xr
 
     from neuroflow.rsa.figures import plot_model_comparison, plot_rdm_statistics
     from neuroflow.rsa.models import category_models, compare_models
 
     stats = _statistics(statistics, "trsa.haxby.statistics")
-    with xr.open_dataset(_check_file(rdm_nc, "RDM file"), engine="h5netcdf") as ds:
-        data = ds["rdm"].values.astype(float)
-        conditions = [str(c) for c in ds["condition"].values]
-        subject, task = ds.attrs.get("subject", "?"), ds.attrs.get("task", "?")
+    ds = read_netcdf(_check_file(rdm_nc, "RDM file"), "RDM file")
+    data = ds["rdm"].values.astype(float)
+    conditions = [str(c) for c in ds["condition"].values]
+    subject, task = ds.attrs.get("subject", "?"), ds.attrs.get("task", "?")
     if not models:
         raise ValueError("config key trsa.haxby.models: at least one model is needed")
     model_rdms = category_models(conditions, models, "trsa.haxby.models")
@@ -123,7 +128,8 @@ def model_comparison_file(rdm_nc, out_tsv, out_png, out_rdm_png, *, models: dict
               f"rsatoolbox model comparison of the sub-{subject} task-{task} crossnobis RDM "
               f"with category models, per representational statistic (data and models "
               f"transformed alike; comparison '{method}', {n_boot} bootstrap samples of "
-              "conditions).", {**STAT_COLUMNS, **_MODEL_COLUMNS}, sources=[Path(rdm_nc).name])
+              "conditions).", {**STAT_COLUMNS, **_MODEL_COLUMNS}, sources=[Path(rdm_nc).name],
+              simulated=is_simulated(ds.attrs, rdm_nc))
     plot_model_comparison(table, out_png, f"sub-{subject} (Haxby 2001): category models vs "
                           "crossnobis RDM, per statistic", method)
     plot_rdm_statistics(data, conditions, stats, out_rdm_png,
@@ -178,7 +184,8 @@ def headdirection_files(units, out_nc, out_tsv, out_png, out_fig_models, *, subj
     tuning.attrs.update(_provenance([units], {"n_bins": n_bins, "epoch": epoch,
                                             "location": location, "rdm_method": rdm_method}))
     tuning.attrs["subject"] = subject
-    write_netcdf(tuning, out_nc)
+    simulated = is_simulated(read_netcdf(units, "units file").attrs, units)
+    write_rsa_netcdf(tuning, out_nc, simulated=simulated, sources=[units])
     labels = [f"{np.degrees(a):.0f}deg" for a in angles]
     table = compare_models(rdm, {"ring": ring_model(angles), "line": line_model(angles)},
                            labels, stats, method, n_boot, zero_edges, random_state)
@@ -188,7 +195,7 @@ def headdirection_files(units, out_nc, out_tsv, out_png, out_fig_models, *, subj
               f"model RDMs against the head-direction RDM of sub-{subject} ({location} units, "
               f"{epoch} epoch, {n_bins} bins), per statistic (rsatoolbox, '{method}', "
               f"{n_boot} bootstrap samples of angle bins).", {**STAT_COLUMNS, **_MODEL_COLUMNS},
-              sources=[Path(units).name])
+              sources=[Path(units).name], simulated=simulated)
     plot_tuning_and_rdm(tuning, rdm, out_png,
                         f"sub-{subject}: {tuning.sizes['unit']} {location} units, {epoch}")
     plot_model_comparison(table, out_fig_models, f"sub-{subject} head direction: ring vs line "
@@ -209,8 +216,7 @@ def network_rdms_file(out_nc, *, n_instances: int, conv_channels, fc_units, epoc
         "fc_units": list(fc_units), "epochs": epochs, "batch_size": batch_size,
         "learning_rate": learning_rate, "stimuli_per_class": stimuli_per_class,
         "rdm_method": rdm_method, "random_state": random_state}, sort_keys=True)
-    ds.attrs["software_versions"] = json.dumps(package_versions(RSA_PACKAGES), sort_keys=True)
-    write_netcdf(ds, out_nc)
+    write_rsa_netcdf(ds, out_nc, simulated=True)
 
 
 def read_rdm_stack(path, variable: str = "rdm"):
@@ -223,19 +229,17 @@ def read_rdm_stack(path, variable: str = "rdm"):
     regions : list of str
     simulated : bool
     """
-    import xarray as xr
-
-    with xr.open_dataset(_check_file(path, "RDM stack"), engine="h5netcdf") as ds:
-        if variable not in ds:
-            raise ValueError(f"RDM stack {path}: no variable {variable!r}")
-        da = ds[variable]
-        if da.ndim != 3 or da.dims[2] != "pair":
-            raise ValueError(f"RDM stack {path}: {variable!r} must have dims (subject, region, "
-                             f"pair), got {da.dims}")
-        if not np.isfinite(da.values).all():
-            raise ValueError(f"RDM stack {path}: {variable!r} holds NaN or infinite values")
-        return (da.values.astype(float), da.dims, [str(r) for r in da[da.dims[1]].values],
-                ds.attrs.get("simulated") == "true")
+    ds = read_netcdf(_check_file(path, "RDM stack"), "RDM stack")
+    if variable not in ds:
+        raise ValueError(f"RDM stack {path}: no variable {variable!r}")
+    da = ds[variable]
+    if da.ndim != 3 or da.dims[2] != "pair":
+        raise ValueError(f"RDM stack {path}: {variable!r} must have dims (subject, region, "
+                         f"pair), got {da.dims}")
+    if not np.isfinite(da.values).all():
+        raise ValueError(f"RDM stack {path}: {variable!r} holds NaN or infinite values")
+    return (da.values.astype(float), da.dims, [str(r) for r in da[da.dims[1]].values],
+            is_simulated(ds.attrs, path, absent=False))  # a user's own stack may lack the flag
 
 
 def read_activations(path, regions):
@@ -248,14 +252,12 @@ def read_activations(path, regions):
     rdm_method : str
         The dissimilarity the stack's RDMs were computed with.
     """
-    import xarray as xr
-
-    with xr.open_dataset(_check_file(path, "RDM stack"), engine="h5netcdf") as ds:
-        names = [f"activation_{r}" for r in regions]
-        if not all(n in ds for n in names):
-            return None, ds.attrs.get("rdm_method", "correlation")
-        return ([ds[n].values.astype(float) for n in names],
-                ds.attrs.get("rdm_method", "correlation"))
+    ds = read_netcdf(_check_file(path, "RDM stack"), "RDM stack")
+    names = [f"activation_{r}" for r in regions]
+    if not all(n in ds for n in names):
+        return None, ds.attrs.get("rdm_method", "correlation")
+    return ([ds[n].values.astype(float) for n in names],
+            ds.attrs.get("rdm_method", "correlation"))
 
 
 @dataclass(frozen=True)
@@ -296,7 +298,7 @@ def identification_files(rdm_nc, outputs: dict, settings: IdentificationSettings
     activations, rdm_method = read_activations(rdm_nc, regions)
     ctx = _Context(what="SIMULATED " if simulated else "", dims=dims,
                    unit=f"{dims[1]} identified across {dims[0]}s", src=[Path(rdm_nc).name],
-                   chance=1.0 / len(regions), shape=rdms.shape)
+                   chance=1.0 / len(regions), shape=rdms.shape, simulated=simulated)
     _noise_and_grid(rdms, settings, ctx, outputs)
     result = faithful_comparison(rdms, settings.protocol, activations, rdm_method)
     for note in result["notes"]:
@@ -314,6 +316,7 @@ class _Context:
     src: list
     chance: float
     shape: tuple
+    simulated: bool
 
 
 def _noise_and_grid(rdms, settings: IdentificationSettings, ctx: _Context, outputs) -> None:
@@ -334,7 +337,7 @@ def _noise_and_grid(rdms, settings: IdentificationSettings, ctx: _Context, outpu
                "noise_level": "noise SD / SD of all RDM entries",
                "accuracy": "fraction of RDMs whose label is identified (mean over draws)",
                "accuracy_sd": "SD over noise draws", "n_repeats": "noise draws"},
-              sources=ctx.src)
+              sources=ctx.src, simulated=ctx.simulated)
     plot_noise_curves(noise, outputs["fig_noise"], ctx.chance,
                       f"{ctx.what}{ctx.unit}: accuracy vs RDM noise ({ctx.shape[0]} "
                       f"{ctx.dims[0]}s, {ctx.shape[1]} {ctx.dims[1]}s)")
@@ -346,7 +349,7 @@ def _noise_and_grid(rdms, settings: IdentificationSettings, ctx: _Context, outpu
               "Descriptive: the best cell is chosen on the draw it is scored on (optimistic); "
               "the held-out choice is in desc-selection_identification.tsv.",
               {**STAT_COLUMNS, "noise_level": "noise SD / SD of all RDM entries",
-               "accuracy": "leave-one-out identification accuracy"}, sources=ctx.src)
+               "accuracy": "leave-one-out identification accuracy"}, sources=ctx.src, simulated=ctx.simulated)
     plot_grid(grid, outputs["fig_grid"], f"{ctx.what}{ctx.unit}: accuracy over (l, u) "
               "(best cell optimistic)", ctx.chance)
 
@@ -370,20 +373,24 @@ def _write_families(result: dict, p, ctx: _Context, outputs) -> None:
                "accuracy_mean": "mean accuracy over the family's (l, u) pairs (all data)",
                "bootstrap_mean": "mean over bootstrap draws",
                "bootstrap_sd": "SD over bootstrap draws of the family mean",
-               "ci_low": "2.5th percentile", "ci_high": "97.5th percentile"}, sources=ctx.src)
+               "ci_low": "2.5th percentile", "ci_high": "97.5th percentile"},
+              sources=ctx.src, simulated=ctx.simulated)
     write_tsv(result["samples"], outputs["samples"], f"{ctx.what}every sampled (l, u) "
               "statistic of the family comparison with its accuracy and bootstrap mean / SD.",
               {**common, **STAT_COLUMNS, "accuracy": "identification accuracy",
                "bootstrap_mean": "mean over bootstrap draws",
-               "bootstrap_sd": "SD over bootstrap draws"}, sources=ctx.src)
+               "bootstrap_sd": "SD over bootstrap draws"}, sources=ctx.src, simulated=ctx.simulated)
     write_tsv(result["tests"], outputs["tests"], f"{ctx.what}paired bootstrap comparisons "
               f"of family accuracies per noise model and level; {boot}.",
-              {**common, "mean_difference": "accuracy of a minus b (mean over draws)",
+              {**common, "kind_a": "statistic kind of family a (rdm | rgtm | rgdm)",
+               "family_a": "family a", "kind_b": "statistic kind of family b",
+               "family_b": "family b",
+               "mean_difference": "accuracy of a minus b (mean over draws)",
                "ci_low": "2.5th percentile of the difference",
                "ci_high": "97.5th percentile", "p_value": "two-sided bootstrap p-value "
                "(2 x smaller tail fraction, >= 1 / n_boot)",
                "se": "bootstrap SD of the difference", "n_boot": "bootstrap draws"},
-              sources=ctx.src)
+              sources=ctx.src, simulated=ctx.simulated)
     first = result["summary"]
     first = first[(first["noise_model"] == "pooled")
                   & (first["noise_level"] == first["noise_level"].min())]
@@ -409,12 +416,12 @@ def _write_claims(result: dict, selection, p, ctx: _Context, outputs) -> None:
               f"{ctx.what}held-out choice of (lower, upper): for each held-out {ctx.dims[0]}, "
               f"the grid pair (resolution {p.selection_resolution}) that identifies best among "
               f"the other {ctx.dims[0]}s is used to identify it (nested leave-one-out), "
-              "pooled noise.", SELECTION_COLUMNS, sources=ctx.src)
+              "pooled noise.", SELECTION_COLUMNS, sources=ctx.src, simulated=ctx.simulated)
     write_tsv(claims, outputs["claims"],
               f"{ctx.what}claim table ({ctx.unit}): the paper's family comparison "
               f"({p.contrast[0]} minus {p.contrast[1]}) at every noise level of every noise "
               f"model, with the plain RDM as an extra baseline. {verdict_text}",
-              claim_columns(p.contrast), sources=ctx.src)
+              claim_columns(p.contrast), sources=ctx.src, simulated=ctx.simulated)
     sidecar_path = Path(outputs["claims"]).with_suffix(".json")
     sidecar = json.loads(sidecar_path.read_text())
     sidecar.update({"Verdict": verdict_text, "PooledToWithinSDRatio": result["sd_ratio"],

@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 
 from neuroflow.bids import BIDSInputError
-from neuroflow.provenance import atomic_write, write_json, write_netcdf
+from neuroflow.output_schema import is_simulated, stamp
+from neuroflow.provenance import atomic_write, read_netcdf, write_json
 
 KEY = "trsa.task"
 
@@ -156,7 +157,6 @@ def glm_run_files(bold, mask, events, confounds, out_betas, out_residuals, out_j
                   noise_model: str = "ar1", confounds_strategy: str = "simple",
                   confounds_options: dict | None = None, dropped_conditions=()) -> None:
     """Run-wise GLM of one run -> beta maps (4D NIfTI), residuals (4D NIfTI), JSON sidecar."""
-    from neuroflow.provenance import package_versions
     from neuroflow.resources import sha256_file
     from neuroflow.rsa.pipeline import RSA_PACKAGES
 
@@ -181,7 +181,7 @@ def glm_run_files(bold, mask, events, confounds, out_betas, out_residuals, out_j
     _save_nifti(betas, out_betas)
     _save_nifti(residuals, out_residuals)
     inputs = [p for p in (bold, mask, events, confounds) if p]
-    write_json({
+    write_json(stamp({
         "Description": "Run-wise first-level GLM (nilearn FirstLevelModel): one beta map "
                        "per condition (volumes in the order of Conditions), percent signal "
                        "change per unit regressor.",
@@ -193,8 +193,7 @@ def glm_run_files(bold, mask, events, confounds, out_betas, out_residuals, out_j
         "ConfoundsOptions": confounds_options or {}, "Notes": notes,
         "Residuals": Path(out_residuals).name,
         "Sources": [{"file": Path(p).name, "sha256": sha256_file(p)} for p in inputs],
-        "SoftwareVersions": package_versions(RSA_PACKAGES),
-    }, out_json)
+    }, simulated=False, packages=RSA_PACKAGES), out_json)
     for note in notes:
         print(f"note: {note}")
 
@@ -256,7 +255,7 @@ def subject_rdm_file(betas, residuals, glm_jsons, masks, atlas, labels, out_nc, 
     import nibabel as nib
     import xarray as xr
 
-    from neuroflow.rsa.pipeline import _provenance
+    from neuroflow.rsa.pipeline import _provenance, write_rsa_netcdf
     from neuroflow.rsa.rdm import crossnobis_rdm
 
     conditions = sorted(str(c) for c in conditions)
@@ -317,7 +316,7 @@ def subject_rdm_file(betas, residuals, glm_jsons, masks, atlas, labels, out_nc, 
                     notes=json.dumps(notes))
     for note in notes:
         print(f"note: {note}")
-    write_netcdf(ds, out_nc)
+    write_rsa_netcdf(ds, out_nc, simulated=False, sources=betas)
 
 
 def stack_rdms_file(rdm_ncs, out_nc) -> None:
@@ -328,12 +327,12 @@ def stack_rdms_file(rdm_ncs, out_nc) -> None:
     """
     import xarray as xr
 
-    from neuroflow.rsa.pipeline import _provenance
+    from neuroflow.rsa.pipeline import _provenance, write_rsa_netcdf
 
-    arrays, subjects, notes, ref = [], [], [], None
+    arrays, subjects, notes, ref, simulated = [], [], [], None, False
     for path in rdm_ncs:
-        with xr.open_dataset(path, engine="h5netcdf") as ds:
-            ds = ds.load()
+        ds = read_netcdf(path, "region RDM file")
+        simulated = simulated or is_simulated(ds.attrs, path)
         if ref is None:
             ref = ds
         for coord in ("condition", "region"):
@@ -362,7 +361,7 @@ def stack_rdms_file(rdm_ncs, out_nc) -> None:
     ds.attrs["notes"] = json.dumps(notes)
     for note in notes:
         print(f"note: {note}")
-    write_netcdf(ds, out_nc)
+    write_rsa_netcdf(ds, out_nc, simulated=simulated, sources=rdm_ncs)
 
 
 def task_models_file(rdm_nc, out_tsv, *, models: dict, statistics, method: str = "corr",
@@ -372,15 +371,12 @@ def task_models_file(rdm_nc, out_tsv, *, models: dict, statistics, method: str =
     Reuses :func:`neuroflow.rsa.models.compare_models` (rsatoolbox bootstrap over
     conditions) region by region; regions without an RDM get a row with a note.
     """
-    import xarray as xr
-
     from neuroflow.provenance import write_tsv
     from neuroflow.rsa.models import category_models, compare_models
     from neuroflow.rsa.pipeline import _MODEL_COLUMNS, STAT_COLUMNS, _statistics
 
     stats = _statistics(statistics, "trsa.statistics")
-    with xr.open_dataset(rdm_nc, engine="h5netcdf") as ds:
-        ds = ds.load()
+    ds = read_netcdf(rdm_nc, "region RDM file")
     conditions = [str(c) for c in ds["condition"].values]
     model_rdms = category_models(conditions, models, "trsa.task.models")
     tables = []
@@ -399,8 +395,9 @@ def task_models_file(rdm_nc, out_tsv, *, models: dict, statistics, method: str =
               f"rsatoolbox model comparison of every region's crossnobis RDM with category "
               f"models, per representational statistic (comparison '{method}', {n_boot} "
               "bootstrap samples of conditions).",
-              {**STAT_COLUMNS, **_MODEL_COLUMNS, "region": "atlas region"},
-              sources=[Path(rdm_nc).name])
+              {**STAT_COLUMNS, **_MODEL_COLUMNS, "region": "atlas region",
+               "note": "why the region has no comparison (n/a: it has one)"},
+              sources=[Path(rdm_nc).name], simulated=is_simulated(ds.attrs, rdm_nc))
 
 
 # ----------------------------------------------------------------------------- Haxby as BIDS

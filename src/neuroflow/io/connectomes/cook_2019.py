@@ -10,8 +10,7 @@ from neuroflow.io.connectomes.edges import (
     ConnectomeFileError,
     _cell,
     _column_letter,
-    _electrical_note,
-    _finalize,
+    _finish_edges,
     _is_empty,
     _require_file,
     _weight,
@@ -123,16 +122,13 @@ def read_cook_2019_herm(path) -> pd.DataFrame:
                 f"symmetric as read: {symmetric}; "
                 f"each junction between two cells therefore appears in both directions"
             )
-    notes.append(_electrical_note(records))
-    notes.append(
-        "sheets 'hermaphrodite gap jn asymmetric' and the male sheets are not read; "
-        "labels kept as written (zero-padded 'VA01', 'dBWML1'/'vBWMR1' muscles, 'CEPshDL', "
-        "'exc_gl', 'hyp', 'int', 'bm', ...)"
-    )
-    return _finalize(
+    return _finish_edges(
         records,
         p,
         "number of EM serial sections of connectivity (chemical: summed over synapses, "
         "reflecting synapse number and size; electrical: summed gap-junction size in sections)",
         notes,
+        "sheets 'hermaphrodite gap jn asymmetric' and the male sheets are not read; "
+        "labels kept as written (zero-padded 'VA01', 'dBWML1'/'vBWMR1' muscles, 'CEPshDL', "
+        "'exc_gl', 'hyp', 'int', 'bm', ...)",
     )

@@ -12,8 +12,7 @@ from neuroflow.io.connectomes.edges import (
     _check_last_line,
     _check_rows,
     _drop_zero,
-    _electrical_note,
-    _finalize,
+    _finish_edges,
     _label,
     _read_text,
     _require_file,
@@ -200,15 +199,12 @@ def read_durbin_1987(path, animal: str = "N2U", expected_rows: int | None = None
     )
     mine = _drop_zero(mine, notes, "rows of this animal")
     records = _durbin_records(mine, notes)
-    notes.append(_electrical_note(records))
-    notes.append(
-        "labels kept as written (no zero padding in this file; 'mu_bod' = body-wall muscles, "
-        "unspecified; non-neuronal cells such as 'hyp' kept)"
-    )
-    return _finalize(
+    return _finish_edges(
         records,
         p,
         "synapse count (synapses scored in the EM series of one animal)",
         notes,
+        "labels kept as written (no zero padding in this file; 'mu_bod' = body-wall muscles, "
+        "unspecified; non-neuronal cells such as 'hyp' kept)",
         {"animal": animal},
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -279,6 +279,43 @@ def _finalize(
     for key, value in (attrs or {}).items():
         out.attrs[key] = value
     return out
+
+
+def _finish_edges(
+    records: list[tuple[str, str, str, float]],
+    p: Path,
+    weight_unit: str,
+    notes: list[str],
+    labels_note: str,
+    attrs: dict[str, Any] | None = None,
+) -> pd.DataFrame:
+    """The last step of every reader: the gap-junction note, the reader's note on labels,
+    then the sorted edge table of :func:`_finalize`."""
+    notes.append(_electrical_note(records))
+    notes.append(labels_note)
+    return _finalize(records, p, weight_unit, notes, attrs)
+
+
+TIDY_COLUMNS = {"pre": "pre", "post": "post", "type": "type", "weight": "synapses"}
+"""Header names of the tidy tables (White et al. 1986 whole animal, Witvliet et al. 2021)."""
+TIDY_TYPES = {"chemical": "chemical", "electrical": "electrical"}
+"""Their ``type`` column names the synapse type itself."""
+
+
+def _typed_records(
+    p: Path, parsed: list[tuple[str, str, str, str, float]], notes: list[str]
+) -> list[tuple[str, str, str, float]]:
+    """``(pre, post, synapse_type, weight)`` records of a tidy table's rows (type checked,
+    zero weights dropped), and a note counting them per type."""
+    _classify(p, parsed, TIDY_TYPES)
+    parsed = _drop_zero(parsed, notes)
+    records = [(pre, post, TIDY_TYPES[k], w) for _, pre, post, k, w in parsed]
+    counts = Counter(r[2] for r in records)
+    notes.append(
+        f"read {len(parsed)} rows: {counts['chemical']} chemical (pre -> post), "
+        f"{counts['electrical']} electrical"
+    )
+    return records
 
 
 def _drop_zero(parsed, notes: list[str], what: str = "rows") -> list:

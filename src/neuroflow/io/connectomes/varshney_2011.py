@@ -9,8 +9,7 @@ import pandas as pd
 from neuroflow.io.connectomes.edges import (
     _classify,
     _drop_zero,
-    _electrical_note,
-    _finalize,
+    _finish_edges,
     _require_file,
 )
 from neuroflow.io.connectomes.spreadsheets import _read_edge_sheet
@@ -123,11 +122,10 @@ def read_varshney_2011(path) -> pd.DataFrame:
     records = _varshney_records(parsed, notes)
     notes.append(_nmj_note(parsed))
     notes.append(f"EJ: {sum(r[3] == 'EJ' for r in parsed)} rows, electrical")
-    notes.append(_electrical_note(records))
-    notes.append("labels kept as written (zero-padded indices such as 'VA01', 'DD01')")
-    return _finalize(
+    return _finish_edges(
         records,
         p,
         "synapse count (number of synaptic contacts; electrical: number of gap junctions)",
         notes,
+        "labels kept as written (zero-padded indices such as 'VA01', 'DD01')",
     )

@@ -4,28 +4,23 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import Counter
 from pathlib import Path
 
 import pandas as pd
 
 from neuroflow.io.connectomes.edges import (
+    TIDY_COLUMNS,
     ConnectomeFileError,
     _check_last_line,
     _check_rows,
-    _classify,
     _column_index,
-    _drop_zero,
     _edge_rows,
-    _electrical_note,
-    _finalize,
+    _finish_edges,
     _is_empty,
     _read_text,
     _require_file,
+    _typed_records,
 )
-
-_WHITE_COLUMNS = {"pre": "pre", "post": "post", "type": "type", "weight": "synapses"}
-_WHITE_TYPES = {"chemical": "chemical", "electrical": "electrical"}
 
 
 def _read_delimited_rows(
@@ -35,7 +30,7 @@ def _read_delimited_rows(
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(reader)
-        cols = _column_index(header, _WHITE_COLUMNS, p, "line 1 (header)")
+        cols = _column_index(header, TIDY_COLUMNS, p, "line 1 (header)")
         rows = []
         for row in reader:
             where = f"line {reader.line_num}"
@@ -99,20 +94,12 @@ def read_white_1986_whole(path, expected_rows: int | None = None) -> pd.DataFram
     cols, rows = _read_delimited_rows(p, text, delimiter)
     _check_last_line(p, text, notes)
     _check_rows(p, len(rows), expected_rows)
-    parsed = _edge_rows(p, rows, cols, _WHITE_COLUMNS)
-    _classify(p, parsed, _WHITE_TYPES)
-    parsed = _drop_zero(parsed, notes)
-    records = [(pre, post, _WHITE_TYPES[k], w) for _, pre, post, k, w in parsed]
-    counts = Counter(_WHITE_TYPES[k] for *_, k, _w in parsed)
-    notes.append(
-        f"read {len(parsed)} rows: {counts['chemical']} chemical (pre -> post), "
-        f"{counts['electrical']} electrical"
-    )
-    notes.append(_electrical_note(records))
-    notes.append("labels kept as written (e.g. 'LegacyBodyWallMuscles' for body-wall muscle)")
-    return _finalize(
+    parsed = _edge_rows(p, rows, cols, TIDY_COLUMNS)
+    records = _typed_records(p, parsed, notes)
+    return _finish_edges(
         records,
         p,
         "synapse count (number of synaptic contacts, all contacts weighted equally)",
         notes,
+        "labels kept as written (e.g. 'LegacyBodyWallMuscles' for body-wall muscle)",
     )

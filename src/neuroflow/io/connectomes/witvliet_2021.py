@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 import pandas as pd
 
 from neuroflow.io.connectomes.edges import (
-    _classify,
-    _drop_zero,
-    _electrical_note,
-    _finalize,
+    TIDY_COLUMNS,
+    _finish_edges,
     _require_file,
+    _typed_records,
 )
 from neuroflow.io.connectomes.spreadsheets import _read_edge_sheet
-
-_WITVLIET_COLUMNS = {"pre": "pre", "post": "post", "type": "type", "weight": "synapses"}
-_WITVLIET_TYPES = {"chemical": "chemical", "electrical": "electrical"}
 
 
 def read_witvliet_2021(path) -> pd.DataFrame:
@@ -47,24 +41,14 @@ def read_witvliet_2021(path) -> pd.DataFrame:
         unknown or a count is not numeric.
     """
     p = _require_file(path)
-    sheet, parsed = _read_edge_sheet(p, _WITVLIET_COLUMNS)
-    _classify(p, parsed, _WITVLIET_TYPES)
+    sheet, parsed = _read_edge_sheet(p, TIDY_COLUMNS)
     notes: list[str] = [f"read sheet {sheet!r} (one animal)"]
-    parsed = _drop_zero(parsed, notes)
-    records = [(pre, post, _WITVLIET_TYPES[k], w) for _, pre, post, k, w in parsed]
-    counts = Counter(r[2] for r in records)
-    notes.append(
-        f"read {len(parsed)} rows: {counts['chemical']} chemical (pre -> post), "
-        f"{counts['electrical']} electrical"
-    )
-    notes.append(_electrical_note(records))
-    notes.append(
-        "Witvliet et al. note that electrical connectivity is incomplete (gap junctions are "
-        "hard to identify in these EM volumes); labels kept as written (e.g. 'BWM-DL01', 'excgl')"
-    )
-    return _finalize(
+    records = _typed_records(p, parsed, notes)
+    return _finish_edges(
         records,
         p,
         "synapse count (synapses annotated in the serial-section EM volume of one animal)",
         notes,
+        "Witvliet et al. note that electrical connectivity is incomplete (gap junctions are "
+        "hard to identify in these EM volumes); labels kept as written (e.g. 'BWM-DL01', 'excgl')",
     )

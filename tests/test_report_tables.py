@@ -1,0 +1,111 @@
+"""The Snakemake report (issue 20): categories in pipeline order, defined once, and every
+reported table shown as HTML (Snakemake 9 offers a .tsv only as a download)."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+from snakemake.io import regex_from_filepattern
+
+from neuroflow.report.categories import REPORT_CATEGORY, section_title
+from neuroflow.report.tables import (
+    expand_setting,
+    find_table,
+    render_caption,
+    reported_tables,
+    tsv_to_html,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+PIPELINE = ["fmri", "eeg", "connectome", "activity", "fc", "bicluster", "trsa", "encoding",
+            "methods"]
+# rule files whose report() entries use REPORT_CATEGORY (fmri*.smk and eeg*.smk: the lead's)
+RULE_FILES = ["fmri.smk", "eeg.smk", "homogenize.smk", "activity.smk", "fc.smk",
+              "bicluster.smk", "trsa.smk", "encoding.smk", "report.smk"]
+
+
+def test_categories_sort_in_pipeline_order():
+    names = [REPORT_CATEGORY[s] for s in PIPELINE]
+    assert sorted(REPORT_CATEGORY.values()) == names
+    # the report's menu sorts with JavaScript localeCompare: single-digit prefixes only
+    assert all(re.match(r"^[1-9] \S", n) for n in names) and len(names) <= 9
+    assert section_title("eeg") == "EEG preprocessing"
+
+
+@pytest.mark.parametrize("rule_file", RULE_FILES)
+def test_rule_files_take_categories_from_report_category(rule_file):
+    text = (ROOT / "workflow/rules" / rule_file).read_text()
+    variables = dict(re.findall(r"^\s*(\w+_CATEGORY) = (.+)$", text, flags=re.M))
+    assert all(v.startswith("REPORT_CATEGORY[") for v in variables.values()), variables
+    used = re.findall(r"\bcategory=([^,\n]+)", text)
+    assert used, f"{rule_file} reports nothing"
+    for value in used:
+        assert value.startswith("REPORT_CATEGORY[") or value in variables or value.startswith(
+            "lambda"), f"{rule_file}: category={value}"
+    for sub in re.findall(r"\bsubcategory=f?\"([^\"]+)\"", text):
+        assert re.match(r"^([1-9] |\{)", sub), f"{rule_file}: subcategory {sub!r} not ordered"
+
+
+class _Rows(HTMLParser):
+    """The cells of every <tr> of an HTML page."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows, self._cell = [], None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self._cell = ""
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th"):
+            self.rows[-1].append(self._cell)
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell += data
+
+
+def test_rendered_table_holds_every_row_of_its_tsv(tmp_path):
+    table = pd.DataFrame({"source": [f"s{i}" for i in range(250)],
+                          "value": [i / 7 for i in range(250)],
+                          "note": ["<b>&</b>", "n/a", ""] + ["x"] * 247})
+    tsv = tmp_path / "desc-test_table.tsv"
+    table.to_csv(tsv, sep="\t", index=False)
+    tsv_to_html(tsv, tmp_path / "desc-test_table.tsv.html")
+    page = (tmp_path / "desc-test_table.tsv.html").read_text()
+    parser = _Rows()
+    parser.feed(page)
+    expected = [list(table.columns)] + [
+        line.split("\t") for line in tsv.read_text().splitlines()[1:]]
+    assert parser.rows == expected
+    assert "<b>" not in page and "<script" not in page and "http" not in page
+
+
+def test_reported_table_gets_the_category_and_caption_of_its_tsv(tmp_path):
+    caption = tmp_path / "cap.rst"
+    caption.write_text("Scores of benchmark **{{ snakemake.wildcards.bench }}**.")
+    flag = SimpleNamespace(caption=str(caption), category="5 FC", subcategory="{bench}",
+                           labels={"table": "scores of {bench}"})
+
+    class _Out(str):
+        flags = {"report": flag}
+
+    rule = SimpleNamespace(name="fc_scores", output=[
+        _Out("r/bench-{bench}_desc-scores.tsv"), "r/bench-{bench}_desc-scores.png"])
+    tables = reported_tables([rule], regex_from_filepattern)
+    assert len(tables) == 1
+    table, matched = find_table(tables, "r/bench-hcp_desc-scores.tsv")
+    assert matched == {"bench": "hcp"}
+    assert expand_setting(table.subcategory, matched) == "hcp"
+    assert expand_setting(table.labels, matched) == {"table": "scores of hcp"}
+    assert "Scores of benchmark **hcp**." in render_caption(table.caption, matched, "x.tsv")
+    assert find_table(tables, "r/other.tsv") is None
