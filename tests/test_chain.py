@@ -207,6 +207,16 @@ def test_bids_app_runs_the_chain_participant_by_participant_then_group(cohort, t
 
     problems = check_output_tree(out, parse_units=pint.UnitRegistry().parse_units)
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems[:40])
+    # the cohort is SIMULATED (fmri.simulated, activity.bids.simulated, simulated EEG): the
+    # flag reaches the fMRI outputs and the FC benchmarks built from the stages' outputs
+    from neuroflow.output_schema import is_simulated
+    from neuroflow.provenance import read_netcdf
+
+    series_json = next(out.glob("sub-01/func/*_atlas-toy_desc-simple_timeseries.json"))
+    assert is_simulated(json.loads(series_json.read_text()), series_json) is True
+    for bench in ("bold", "eeg"):
+        nc = out / f"group/fc/bench-{bench}/bench-{bench}_desc-windows_timeseries.nc"
+        assert is_simulated(read_netcdf(nc).attrs, nc) is True, bench
 
 
 @pytest.mark.workflow

@@ -54,8 +54,9 @@ def test_encoding_predicts_the_responsive_region_only(dataset, tmp_path):
                      [r.confounds for r in runs], str(dataset["atlas"]), str(dataset["labels"]),
                      design, conditions=CONDITIONS, entities=subject.entities,
                      confounds_strategy="simple", confounds_options={}, high_pass=1 / 128,
-                     responses="voxels")
+                     responses="voxels", simulated=True)
     with xr.open_dataset(design, engine="h5netcdf") as ds:
+        assert int(ds.attrs["simulated"]) == 1       # the user's word, on the design
         assert ds["features"].shape == (3 * 100, 4) and ds.attrs["sampling_rate_hz"] == 1 / TR
         assert ds["responses"].shape[1] == 900  # two regions of 450 voxels inside the mask
         assert sorted(set(ds["block"].values)) == [0, 1, 2]

@@ -451,3 +451,28 @@ def test_the_pybids_index_is_cached_on_disk_and_rebuilt_when_the_tree_changes(tm
     again = B.query(root, sel, datatype="eeg", suffix="eeg")
     assert [(r["sub"], r.get("run")) for r in again] == [("01", None), ("02", "1")]
     assert len(list((tmp_path / "cache/pybids").iterdir())) == 2
+
+
+def test_the_cohorts_simulated_flag_reaches_the_index_and_every_run_output(tree, tmp_path):
+    """fmri.simulated (the user's word) is an index column and stamps the run's outputs;
+    a sample-sheet cell that is not true/false is an error naming the run."""
+    import json
+
+    from neuroflow.fmri.index import _simulated_cell
+    from neuroflow.output_schema import is_simulated
+
+    root, _ = tree
+    config = make_config(root)
+    config["fmri"]["simulated"] = True
+    sim = fmri_index(config).set_index("stem", drop=False)
+    assert sim["simulated"].tolist() == [True] * len(sim)
+    row = sim.loc["sub-01_task-rest_run-1_space-fsaverage5"].to_dict()
+    out = tmp_path / "sim_timeseries.tsv"
+    P.run_parcellate(row, "schaefer100", config["fmri"]["atlases"]["schaefer100"], out)
+    assert is_simulated(json.loads(out.with_suffix(".json").read_text())) is True
+    row["simulated"] = False
+    P.run_parcellate(row, "schaefer100", config["fmri"]["atlases"]["schaefer100"], out)
+    assert is_simulated(json.loads(out.with_suffix(".json").read_text())) is False
+    assert _simulated_cell("", True, "x") is True and _simulated_cell("0", True, "x") is False
+    with pytest.raises(ValueError, match="run sub-9.*simulated must be true or false"):
+        _simulated_cell("maybe", False, "sub-9")

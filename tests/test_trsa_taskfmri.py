@@ -145,7 +145,7 @@ def test_crossnobis_recovers_geometry_and_is_unbiased_in_noise(dataset, tmp_path
             out = (f"{base}_desc-betas_statmap.nii.gz", f"{base}_desc-residuals_bold.nii.gz",
                    f"{base}_desc-betas_statmap.json")
             glm_run_files(run.bold, run.mask, run.events, run.confounds, *out,
-                          conditions=CONDITIONS, noise_model="ols")
+                          conditions=CONDITIONS, noise_model="ols", simulated=True)
             outs.append(out)
         nc = tmp_path / f"{subject.key}_desc-crossnobis_rdm.nc"
         subject_rdm_file([o[0] for o in outs], [o[1] for o in outs], [o[2] for o in outs],
@@ -153,6 +153,8 @@ def test_crossnobis_recovers_geometry_and_is_unbiased_in_noise(dataset, tmp_path
                          nc, conditions=CONDITIONS, entities=subject.entities)
         ncs.append(str(nc))
     side = json.loads(Path(outs[0][2]).read_text())
+    assert side["Simulated"] is True                  # the user's word, carried to the RDMs
+    assert all(int(xr.open_dataset(nc, engine="h5netcdf").attrs["simulated"]) == 1 for nc in ncs)
     assert side["ConfoundColumns"] and not any(c.startswith("cosine")
                                                for c in side["ConfoundColumns"])
     true = pdist(dataset["patterns"][:, dataset["region1"]], "sqeuclidean")

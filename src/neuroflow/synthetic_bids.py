@@ -327,7 +327,8 @@ def cohort_config(cohort: dict, atlas_dir=None, out=None) -> dict:
     cfg = {
         "bids_dir": str(cohort["bids_dir"]),
         "derivatives": [str(deriv)],
-        "fmri": {"activate": True, "min_minutes_kept": 1.0, "scan": {"strategies": ["simple"]},
+        "fmri": {"activate": True, "simulated": True, "min_minutes_kept": 1.0,
+                 "scan": {"strategies": ["simple"]},
                  "strategies": {"simple": {"loader": "simple",
                                            "options": {"motion": "basic", "wm_csf": "basic"}}},
                  "atlases": {
@@ -338,7 +339,7 @@ def cohort_config(cohort: dict, atlas_dir=None, out=None) -> dict:
                                      "right": schaefer.format(h="R")},
                      "toycifti": {"space": "fsLR", "den": "91k",
                                   "dlabel": str(deriv / "tpl-fsLR_den-91k_atlas-toy_dseg.dlabel.nii")}}},
-        "eeg": {"activate": True},
+        "eeg": {"activate": True, "bids": {"simulated": True}},
         "activity": {"activate": True, "bids": {"activate": True, "simulated": True},
                      "counts": {"bin_width": 2.0}},
         "bicluster": {"activate": True, "chains": 2,

@@ -237,6 +237,7 @@ if is_activated("encoding"):
                 confounds=ENC_TASK["confounds"],
                 high_pass=ENC_TASK["high_pass"],
                 responses=ENC_TASK["responses"],
+                simulated=config["fmri"]["simulated"],  # the user's word on the BOLD data
             wildcard_constraints:
                 esub=wildcard_regex(ENC_PLAN.subjects),
             threads: 1

@@ -336,6 +336,7 @@ if is_activated("trsa"):
                 high_pass=trsa_setting("high_pass", "trun"),
                 noise_model=trsa_setting("noise_model", "trun"),
                 confounds=trsa_setting("confounds", "trun"),
+                simulated=config["fmri"]["simulated"],  # the user's word on the BOLD data
             wildcard_constraints:
                 trun=TRSA_RUN_REGEX,
             threads: 1

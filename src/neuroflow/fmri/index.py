@@ -43,7 +43,7 @@ RUN_KEYS = ("sub", "ses", "task", "acq", "ce", "rec", "dir", "run", "echo", "par
 INDEX_COLUMNS = (
     "stem", "folder", "kind", *ENTITIES, "bold", "bold_rh", "bold_json", "confounds",
     "confounds_format", "t_r", "t_r_source", "timeseries", "atlas", "mat_variable",
-    "strategies", "atlases")
+    "strategies", "atlases", "simulated")
 SHEET_COLUMNS = set(INDEX_COLUMNS) - {"stem", "folder", "kind"}
 KINDS = ("volume", "surface", "cifti", "timeseries")
 
@@ -385,7 +385,7 @@ def _as_selection(derivatives) -> Selection | None:
 def build_index(sample_sheet=None, derivatives=None, spaces=(), desc="preproc",
                 resources_dest="resources/data", strategies=(), atlases=None,
                 scan_strategies=(), participants=None, timeseries_strategies=(),
-                missing_ok_under=None) -> pd.DataFrame:
+                missing_ok_under=None, simulated=False) -> pd.DataFrame:
     """Merge the sample sheet and the derivatives into the run index; check it.
 
     Parameters
@@ -437,7 +437,22 @@ def build_index(sample_sheet=None, derivatives=None, spaces=(), desc="preproc",
             index.at[i, "atlases"] = row["atlas"]
             continue
         index.at[i, "atlases"] = ",".join(_row_atlases(row, src, atlases, check_atlas_space))
+    index["simulated"] = [_simulated_cell(v, simulated, r) for v, r in
+                          zip(index["simulated"], index["stem"], strict=True)]
     return index.sort_values("stem", kind="stable").reset_index(drop=True)
+
+
+def _simulated_cell(value, default: bool, stem: str) -> bool:
+    """A run's ``simulated`` flag: the sample sheet's cell (true/false/1/0) or, when the
+    cell is empty (derivatives rows), the cohort's ``fmri.simulated``."""
+    text = str(value).strip().lower()
+    if text in ("", "nan", "none", "n/a"):
+        return bool(default)
+    if text in ("true", "1", "yes"):
+        return True
+    if text in ("false", "0", "no"):
+        return False
+    raise ValueError(f"fmri sample sheet, run {stem}: simulated must be true or false, not {value!r}")
 
 
 def _gather_runs(sample_sheet, derivatives, spaces, desc, resources_dest, loaders,

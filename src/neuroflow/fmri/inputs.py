@@ -40,6 +40,7 @@ def index_arguments(config: dict) -> dict:
         "scan_strategies": tuple(scan.get("strategies") or ()),
         "participants": fmri.get("participants") or {},
         "timeseries_strategies": tuple(scan.get("timeseries_strategies") or ()),
+        "simulated": fmri["simulated"],
     }
 
 

@@ -14,11 +14,12 @@ import pandas as pd
 
 from neuroflow.fmri.columns import (
     INDEX_COLUMNS,
-    SIMULATED,
     TIMESERIES_INDEX_COLUMNS,
     qc_columns,
     region_columns,
     regressor_columns,
+    run_simulated,
+    sidecar_simulated,
 )
 from neuroflow.provenance import package_versions, write_json, write_tsv
 
@@ -29,10 +30,11 @@ def _versions() -> dict:
     return package_versions(FMRI_PACKAGES)
 
 
-def _write_table(table: pd.DataFrame, path, description: str, sidecar: dict, columns, sources=None):
+def _write_table(table: pd.DataFrame, path, description: str, sidecar: dict, columns, sources=None,
+                 *, simulated: bool):
     """TSV + JSON sidecar (write_tsv) with extra (CamelCase) sidecar keys."""
     path = Path(path)
-    write_tsv(table, path, description, columns=columns, sources=sources, simulated=SIMULATED,
+    write_tsv(table, path, description, columns=columns, sources=sources, simulated=simulated,
               packages=FMRI_PACKAGES)
     meta = json.loads(path.with_suffix(".json").read_text())
     meta.update(sidecar)
@@ -83,7 +85,7 @@ def write_index(out_tsv, sample_sheet="", derivatives=None, spaces=(), desc="pre
         raise ValueError(f"fmri: the inputs changed since the workflow was planned (runs {changed[:5]}); "
                          "start snakemake again")
     write_tsv(index, out_tsv, "fMRI run index: one row per BOLD run or ready region time series.",
-              columns=INDEX_COLUMNS, simulated=SIMULATED,
+              columns=INDEX_COLUMNS, simulated=bool(index["simulated"].any()),
               sources=[s for s in [sample_sheet, *folders,
                                    (participants or {}).get("sheet", "")] if s])
 
@@ -162,7 +164,8 @@ def run_confounds(row: dict, strategy_name: str, strategy: dict, min_fraction_ke
                   "DroppedRegressors": conf.notes,
                   "FramewiseDisplacement": fd},
                  regressor_columns(conf.regressors.columns, strategy_name),
-                 sources=[*sources, row.get("confounds", "")] if row.get("confounds") else sources)
+                 sources=[*sources, row.get("confounds", "")] if row.get("confounds") else sources,
+                 simulated=run_simulated(row))
 
 
 def read_regressors(path) -> pd.DataFrame:
@@ -348,7 +351,8 @@ def run_parcellate(row: dict, atlas_name: str, atlas: dict, out_tsv, t_r_toleran
                  "SourcesSha256": _sha(sources)})
     _write_table(table, out_tsv, f"Raw region time series (atlas {atlas_name}; not denoised); rows = "
                  "volumes, columns = regions.", side,
-                 region_columns(table.columns, atlas_name, "raw time series"), sources=sources)
+                 region_columns(table.columns, atlas_name, "raw time series"), sources=sources,
+                 simulated=run_simulated(row))
 
 
 # --------------------------------------------------------------------------- denoise
@@ -405,7 +409,7 @@ def run_denoise(raw_tsv, regressors_tsv, strategy_name: str, strategy: dict, out
         print(f"WARNING: {out_tsv}: empty region(s) left out {empty}")
     _write_table(table, out_tsv, desc, side,
                  region_columns(table.columns, side["Atlas"], f"denoised time series ({strategy_name})"),
-                 sources=[str(raw_tsv), str(regressors_tsv)])
+                 sources=[str(raw_tsv), str(regressors_tsv)], simulated=sidecar_simulated([raw_tsv]))
 
 
 # --------------------------------------------------------------------------- qc
@@ -459,9 +463,10 @@ def _qc_row(row: dict, name: str, res: dict, data, t_r: float, d_raw, snr, n_all
         "tsnr_median": snr, "n_units": n_all, "n_units_dvars": data.shape[0]}
 
 
-def _write_qc_table(rows: list, out_tsv, fd_threshold: float, source: str) -> None:
+def _write_qc_table(rows: list, out_tsv, fd_threshold: float, source: str,
+                    simulated: bool) -> None:
     write_tsv(pd.DataFrame(rows), out_tsv, "fMRI QC: one row per run and denoising strategy.",
-              qc_columns(fd_threshold), sources=[source], simulated=SIMULATED)
+              qc_columns(fd_threshold), sources=[source], simulated=simulated)
 
 
 def run_qc(row: dict, strategies: dict, regressor_tsvs: dict, settings, out_tsv, out_png,
@@ -490,7 +495,8 @@ def run_qc(row: dict, strategies: dict, regressor_tsvs: dict, settings, out_tsv,
     fd = next((r["fd"] for r in reversed(results.values()) if r["fd"] is not None), None)
     rows = [_qc_row(row, name, res, data, t_r, d_raw, snr, n_all, settings.fd_threshold)
             for name, res in results.items()]
-    _write_qc_table(rows, out_tsv, settings.fd_threshold, row["bold"] or row["timeseries"])
+    _write_qc_table(rows, out_tsv, settings.fd_threshold, row["bold"] or row["timeseries"],
+                    run_simulated(row))
     title = f"{row['stem']} ({unit_name}, TR {t_r:g} s)"
     plot_carpets(data, {k: r["cleaned"] for k, r in results.items()}, t_r, title, out_png, fd=fd,
                  dvars_raw=d_raw, max_rows=settings.carpet_rows, unit_name=unit_name)
@@ -551,7 +557,8 @@ def run_group(qc_tsvs, denoised_tsvs, results_dir, out_qc, out_excluded, out_ind
     qc = pd.concat([read_qc_table(p) for p in sorted(qc_tsvs)], ignore_index=True)
     qc = qc.sort_values(["stem", "strategy"], kind="stable").reset_index(drop=True)
     write_tsv(qc, out_qc, "fMRI QC of every run and strategy (concatenated per-run QC tables).",
-              _qc_columns_of(qc_tsvs), sources=sorted(str(p) for p in qc_tsvs), simulated=SIMULATED)
+              _qc_columns_of(qc_tsvs), sources=sorted(str(p) for p in qc_tsvs),
+              simulated=sidecar_simulated(qc_tsvs))
     rows = []
     for path in sorted(str(p) for p in denoised_tsvs):
         meta = json.loads(Path(path).with_suffix(".json").read_text())
@@ -567,11 +574,11 @@ def run_group(qc_tsvs, denoised_tsvs, results_dir, out_qc, out_excluded, out_ind
     index = pd.DataFrame(rows)
     write_tsv(index, out_index, "Index of the denoised region time series (the files later stages "
               "read). Skip rows with excluded = True.", columns=TIMESERIES_INDEX_COLUMNS,
-              simulated=SIMULATED)
+              simulated=sidecar_simulated(qc_tsvs))
     excluded = index[index["excluded"].astype(bool)]
     write_tsv(excluded.reset_index(drop=True), out_excluded,
               "Runs excluded by the minimum-data rule (too little clean data after censoring).",
-              TIMESERIES_INDEX_COLUMNS, simulated=SIMULATED)
+              TIMESERIES_INDEX_COLUMNS, simulated=sidecar_simulated(qc_tsvs))
     title = "fMRI denoising QC: volumes kept and DVARS reduction per run"
     with_empty = index[index["n_empty_regions"] > 0] if len(index) else index
     if len(with_empty):

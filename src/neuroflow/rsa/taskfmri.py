@@ -155,8 +155,10 @@ def _save_nifti(img, path) -> None:
 def glm_run_files(bold, mask, events, confounds, out_betas, out_residuals, out_json, *,
                   conditions, hrf_model: str = "spm", high_pass: float = 1 / 128,
                   noise_model: str = "ar1", confounds_strategy: str = "simple",
-                  confounds_options: dict | None = None, dropped_conditions=()) -> None:
-    """Run-wise GLM of one run -> beta maps (4D NIfTI), residuals (4D NIfTI), JSON sidecar."""
+                  confounds_options: dict | None = None, dropped_conditions=(),
+                  simulated: bool) -> None:
+    """Run-wise GLM of one run -> beta maps (4D NIfTI), residuals (4D NIfTI), JSON sidecar
+    (``simulated``: the user's word on the BOLD data, ``fmri.simulated``)."""
     from neuroflow.resources import sha256_file
     from neuroflow.rsa.pipeline import RSA_PACKAGES
 
@@ -193,7 +195,7 @@ def glm_run_files(bold, mask, events, confounds, out_betas, out_residuals, out_j
         "ConfoundsOptions": confounds_options or {}, "Notes": notes,
         "Residuals": Path(out_residuals).name,
         "Sources": [{"file": Path(p).name, "sha256": sha256_file(p)} for p in inputs],
-    }, simulated=False, packages=RSA_PACKAGES), out_json)
+    }, simulated=simulated, packages=RSA_PACKAGES), out_json)
     for note in notes:
         print(f"note: {note}")
 
@@ -316,7 +318,8 @@ def subject_rdm_file(betas, residuals, glm_jsons, masks, atlas, labels, out_nc, 
                     notes=json.dumps(notes))
     for note in notes:
         print(f"note: {note}")
-    write_rsa_netcdf(ds, out_nc, simulated=False, sources=betas)
+    simulated = any(is_simulated(json.loads(Path(j).read_text()), j) for j in glm_jsons)
+    write_rsa_netcdf(ds, out_nc, simulated=simulated, sources=betas)
 
 
 def stack_rdms_file(rdm_ncs, out_nc) -> None:
