@@ -267,6 +267,7 @@ def _counts_table(tmp_path, kind, counts, time):
 
 def _table_spec(simulated):
     return {"reader": "table", "simulated": simulated, "stem": "sub-tab", "label": "tab",
+            "time_column": "time",                     # as spike_recordings fills it
             "key": "activity.spikes.tab", "source": "user counts table",
             "entities": {"sub": "tab"}}
 

@@ -91,7 +91,8 @@ def test_bids_dataset_is_read_with_mne_bids(tmp_path):
     recs = eeg_recordings({"bids_dir": str(root), "eeg": {
         "embedded": {"activate": False}, "simulate": {"n_subjects": 0}}})
     assert list(recs) == ["sub-01_task-rest", "sub-02_task-rest"]
-    got, path = read_recording(recs["sub-02_task-rest"], [], montage="colin27_1020")
+    got, path = read_recording(recs["sub-02_task-rest"], [], montage="colin27_1020",
+                               on_missing="raise")
     assert path.name == "sub-02_task-rest_eeg.vhdr"
     np.testing.assert_allclose(got.get_data(), noise_raw(seed=2).get_data(), atol=1e-7)
 
@@ -109,7 +110,7 @@ def test_sidecar_sampling_rate_mismatch_names_both_files(tmp_path):
     side = tmp_path / "sub-a_task-rest_eeg.json"
     side.write_text(json.dumps({"SamplingFrequency": 256}))
     with pytest.raises(io.EEGInputError, match="sampling rate mismatch") as err:
-        read_recording(_file(path), [path], montage="colin27_1020")
+        read_recording(_file(path), [path], montage="colin27_1020", on_missing="raise")
     assert str(path) in str(err.value) and str(side) in str(err.value)
     assert "128 Hz" in str(err.value) and "256 Hz" in str(err.value)
 
@@ -119,7 +120,7 @@ def test_unknown_channel_names_for_montage_are_listed(tmp_path):
     path = write_recording(raw, tmp_path / "rec_eeg.fif")
     with pytest.raises(io.EEGInputError, match=r"rec_eeg.fif: 2 EEG channel name\(s\) unknown "
                                                r"to montage 'colin27_1020': \['E7', 'Ch12'\]"):
-        read_recording(_file(path), [path], montage="colin27_1020")
+        read_recording(_file(path), [path], montage="colin27_1020", on_missing="raise")
     got, _ = read_recording(_file(path, rename={"E7": "Pz"}), [path], montage="colin27_1020",
                             on_missing="drop")
     assert got.ch_names == ["Fp1", "Cz", "Pz"]

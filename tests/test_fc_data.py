@@ -257,7 +257,8 @@ def run_rules(out: Path, sc_files) -> None:
     for fam in ("covariance", "rank", "lagged"):
         P.compute_family(out / "s.nc", fam, ops, {}, out / f"fc-{fam}.nc")
     fcs = [out / f"fc-{f}.nc" for f in ("covariance", "rank", "lagged")]
-    P.run_benchmark(out / "s.nc", fcs, tasks=["subject_id", "label", "sfc"], label_task={"n_splits": 2},
+    P.run_benchmark(out / "s.nc", fcs, tasks=["subject_id", "label", "sfc"],
+                    label_task={"n_splits": 2, "alpha": 1.0, "seed": 0},
                     out_tsv=out / "scores.tsv", out_png=out / "scores.png")
     split = {"protocol": "heldout", "heldout": {"fraction": 0.3, "seed": 0}}
     P.run_sclcs(out / "s.nc", sclcs={"epochs": 4, "heads": 2, "dim": 4, "device": "cpu", "gpu": 0,

@@ -120,7 +120,9 @@ def test_installed_environment_equals_the_lock():
     assert stamp[0] == lock_sha, (f"{sys.prefix} was installed from another version of "
                                   f"{LOCK.name}: rerun make to reinstall")
     pins = read_lock(LOCK)
-    installed = {canonicalize_name(d.metadata["Name"]): d for d in md.distributions()}
+    installed = {}  # the first on sys.path is the one imported (setuptools/_vendor holds
+    for d in md.distributions():  # its own packaging/platformdirs further down the path)
+        installed.setdefault(canonicalize_name(d.metadata["Name"]), d)
     wrong = {n: (v, installed[n].version if n in installed else None)
              for n, (v, _) in pins.items() if n not in installed or installed[n].version != v}
     assert not wrong, f"locked version vs installed: {wrong}"

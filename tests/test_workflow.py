@@ -184,11 +184,11 @@ def test_report_renders_in_a_real_browser_without_errors(demo):
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(report.resolve().as_uri())
-        page.get_by_text("Connectome homogenization").first.click()   # "3 Connectome ..."
-        page.wait_for_timeout(500)
         bodies = []
         for sub in ("2 agreement between sources", "3 consensus"):   # pipeline order
-            page.get_by_text(sub).first.click()
+            page.get_by_text("Connectome homogenization").first.click()   # "3 Connectome ..."
+            page.wait_for_timeout(500)
+            page.get_by_text(sub, exact=True).first.click()
             page.wait_for_timeout(500)
             bodies.append(page.inner_text("body"))
         browser.close()

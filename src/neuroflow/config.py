@@ -315,12 +315,12 @@ def check_config(config: dict, root=".") -> None:
             raise ConfigError(f"config key connectome.sources.{sid}.dataset: {ds!r} is not in "
                               f"the manifest {config['resources']['manifest']}")
         n = len(manifest["datasets"][ds]["files"])
-        bad = [i for i in src.get("files", []) if i >= n]
+        bad = [i for i in src["files"] if i >= n] if "files" in src else []  # absent = all
         if bad:
             raise ConfigError(f"config key connectome.sources.{sid}.files: indices {bad} out of "
                               f"range; dataset {ds!r} has {n} file(s)")
-    for key, ids in (("consensus.sources", conn.get("consensus", {}).get("sources", [])),
-                     ("exclude_sources", conn.get("exclude_sources", []))):
+    for key, ids in (("consensus.sources", conn["consensus"]["sources"]),
+                     ("exclude_sources", conn["exclude_sources"])):
         unknown = sorted(set(ids) - set(conn["sources"]))
         if unknown:
             raise ConfigError(f"config key connectome.{key}: unknown source id(s) {unknown}")
@@ -331,13 +331,13 @@ def check_config(config: dict, root=".") -> None:
 def active_sources(config: dict) -> list[str]:
     """Connectome source ids of this cohort: configured minus ``exclude_sources`` (sorted)."""
     conn = config["connectome"]
-    return sorted(set(conn["sources"]) - set(conn.get("exclude_sources", [])))
+    return sorted(set(conn["sources"]) - set(conn["exclude_sources"]))
 
 
 def is_activated(config: dict, stage: str) -> bool:
     """Whether a stage's section exists and says ``activate: true``."""
     section = config.get(stage) or {}
-    return bool(section.get("activate", False))
+    return bool(section.get("activate"))           # an absent section is not activated
 
 
 def at_level(targets, level: str, results_dir) -> list[str]:
@@ -434,9 +434,22 @@ def _stage_schema(stage: str) -> dict:
     return load_schema(workflow_root() / "workflow" / "schemas" / f"{stage}.schema.yaml")
 
 
+def stage_schema(stage: str) -> dict:
+    """The schema of a stage (``workflow/schemas/<stage>.schema.yaml``), read once."""
+    return _stage_schema(stage)
+
+
 def filled_section(config: dict, stage: str) -> dict:
     """A copy of ``config[stage]`` with the stage schema's defaults filled in (the same
     filling the workflow does at load time), for code that may also be handed a partial
     config (checks called from tests or notebooks): it reads keys, never restates a
     default."""
     return fill_defaults(copy.deepcopy(config.get(stage) or {}), _stage_schema(stage))
+
+
+def filled_entry(entry: dict, stage: str, map_key: str) -> dict:
+    """A copy of one entry of the map ``<stage>.<map_key>`` (e.g. ``fc.benchmarks.<id>``)
+    with the entry schema's defaults filled in, as snakemake's ``validate`` fills them at
+    load time (:func:`fill_defaults` does not enter maps)."""
+    schema = _stage_schema(stage)["properties"][map_key]["additionalProperties"]
+    return fill_defaults(copy.deepcopy(entry), schema)

@@ -130,7 +130,9 @@ def spike_recordings(config: dict, manifest: dict, root=".") -> dict[str, dict]:
                         "subdir": rec["subdir"], "stem": key, "time_column": "time",
                         "simulated": bool(bids_opts["simulated"]),
                         "source": "bids", "label": key, "key": "activity.bids"}
+    entry_schema = activity_schema()["properties"]["spikes"]["additionalProperties"]
     for rid, rec in act["spikes"].items():
+        rec = fill_defaults(copy.deepcopy(rec), entry_schema)  # reader, file, time_column, ...
         ckey = f"activity.spikes.{rid}"
         if not re.fullmatch(r"[A-Za-z0-9]+", str(rid)):
             raise ActivityConfigError(f"config key {ckey}: the id is the BIDS sub label of the "
@@ -145,7 +147,7 @@ def spike_recordings(config: dict, manifest: dict, root=".") -> dict[str, dict]:
                 raise ActivityConfigError(f"config key {ckey}.dataset: {rec['dataset']!r} is not "
                                           "in the resources manifest")
             paths = dataset_paths(manifest, rec["dataset"], config["resources"]["dest"])
-            index = int(rec.get("file", 0))
+            index = int(rec["file"])
             if index >= len(paths):
                 raise ActivityConfigError(f"config key {ckey}.file: index {index} out of range; "
                                           f"dataset {rec['dataset']!r} has {len(paths)} file(s)")
@@ -161,10 +163,10 @@ def spike_recordings(config: dict, manifest: dict, root=".") -> dict[str, dict]:
             raise ActivityConfigError(f"config key {ckey}: sub-{rid} is also a recording of "
                                       f"bids_dir ({out[key]['files'][0]}); rename one")
         out[key] = {**{k: rec.get(k, base.get(k)) for k in COUNT_KEYS},
-                    "reader": rec.get("reader", "nwb"), "files": files, "entities": ents,
+                    "reader": rec["reader"], "files": files, "entities": ents,
                     "subdir": folder(ents, "").rstrip("/"), "stem": key,
-                    "time_column": rec.get("time_column", "time"),
-                    "simulated": bool(rec.get("simulated", False)), "source": source,
+                    "time_column": rec["time_column"],
+                    "simulated": bool(rec["simulated"]), "source": source,
                     "label": rec.get("label", rid), "key": ckey}
         if out[key]["reader"] == "table" and "bin_width" in rec:
             out[key]["bin_width_key"] = f"{ckey}.bin_width"  # checked against the table's bins

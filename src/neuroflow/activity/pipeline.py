@@ -6,6 +6,7 @@ its outputs atomically (:mod:`neuroflow.provenance`), so a failure leaves nothin
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from neuroflow.activity.readers import read_suite2p
 from neuroflow.config import ConfigError
 from neuroflow.output_schema import is_simulated, recorded_units
 from neuroflow.provenance import read_netcdf, write_netcdf, write_tsv
@@ -23,6 +25,12 @@ _SUITE2P_FILES = {"F": ["F.npy", "Fneu.npy"], "spks": ["spks.npy"], "Fneu": ["Fn
 
 
 # --------------------------------------------------------------------------- config helpers
+def _keyword_defaults(func) -> dict:
+    """The keyword defaults of a reader: what its absent ``reader_options`` mean."""
+    return {k: p.default for k, p in inspect.signature(func).parameters.items()
+            if p.default is not inspect.Parameter.empty}
+
+
 def recording_files(config: dict, manifest: dict, recording: str) -> list[str]:
     """Input files of one recording: the manifest dataset's files or the user's paths.
 
@@ -37,10 +45,10 @@ def recording_files(config: dict, manifest: dict, recording: str) -> list[str]:
         return [str(paths[i]) for i in idx]
     if rec["reader"] != "suite2p":
         return list(rec["paths"])
-    opts = rec.get("reader_options", {})
-    signal = opts.get("signal", "F")
+    opts = {**_keyword_defaults(read_suite2p), **(rec.get("reader_options") or {})}
+    signal = opts["signal"]
     names = list(_SUITE2P_FILES.get(signal, ["F.npy"])) + ["iscell.npy"]
-    if signal == "F" and not opts.get("neuropil_coefficient", 0.7):
+    if signal == "F" and not opts["neuropil_coefficient"]:
         names.remove("Fneu.npy")
     out = []
     for p in rec["paths"]:
@@ -51,7 +59,7 @@ def recording_files(config: dict, manifest: dict, recording: str) -> list[str]:
 def recording_source(config: dict, recording: str) -> str:
     """``dataset id`` of a recording, or ``"user"`` for user-supplied files."""
     rec = config["activity"]["recordings"][recording]
-    return rec.get("dataset", "user")
+    return rec.get("dataset", "user")      # not a default: no dataset = the user's own files
 
 
 def recording_citation(config: dict, manifest: dict, recording: str) -> str:
@@ -83,7 +91,7 @@ def check_activity_config(config: dict, manifest: dict, root=".") -> None:
                 raise ConfigError(f"config key {key}.dataset: {rec['dataset']!r} is not in the "
                                   f"manifest {config['resources']['manifest']}")
             n = len(datasets[rec["dataset"]]["files"])
-            bad = [i for i in rec.get("files", []) if i >= n]
+            bad = [i for i in rec.get("files") or [] if i >= n]   # absent = every file
             if bad:
                 raise ConfigError(f"config key {key}.files: indices {bad} out of range; dataset "
                                   f"{rec['dataset']!r} has {n} file(s)")
@@ -220,7 +228,7 @@ def counts_file(files, *, spec: dict, citation: str, out_nc, out_units=None) -> 
         ds = bin_spikes(units, spec["bin_width"], spec.get("t_start"), spec.get("t_stop"),
                         simulated=spec["simulated"])
     elif spec["reader"] == "table":
-        ds = read_counts_table(files[0], time_column=spec.get("time_column", "time"),
+        ds = read_counts_table(files[0], time_column=spec["time_column"],
                                simulated=spec["simulated"])
         _check_table_bin_width(spec, ds, files[0])
     else:
@@ -421,7 +429,7 @@ def structure_function_files(atlas_nc, connectome_ncs, names, fc_ncs, consensus_
     rows = []
     cons = connectomes["consensus"] if "consensus" in connectomes else _open(consensus_nc)
     canonical = [str(x) for x in cons["pre"].values]
-    layers = anatomy_layers(cons, canonical, params.get("min_support", 0.5))
+    layers = anatomy_layers(cons, canonical, params["min_support"])
     for path in fc_ncs:
         f = _open(path)
         rows.append({"recording": f.attrs["recording"], "connectome": "consensus",

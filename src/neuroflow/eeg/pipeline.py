@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from neuroflow.config import filled_entry
 from neuroflow.eeg import columns as C
 from neuroflow.eeg.io import CHANNELS_TSV_COLUMNS, EEGInputError, bids_channels_table
 from neuroflow.output_schema import is_simulated, stamp
@@ -99,7 +100,7 @@ def simulate_to_files(index: int, out_raw, out_blink, out_sidecar, out_truth, *,
 
 # -- preprocessing ----------------------------------------------------------------------
 
-def read_recording(spec: dict, files, *, montage: str, on_missing: str = "raise"):
+def read_recording(spec: dict, files, *, montage: str, on_missing: str):
     """Read one recording as its spec (:func:`neuroflow.eeg.inputs.eeg_recordings`) says;
     return (raw, recording path).
 
@@ -115,7 +116,8 @@ def read_recording(spec: dict, files, *, montage: str, on_missing: str = "raise"
         io.apply_montage(raw, spec.get("montage") or montage, path, on_missing)
         return raw, path
     path = Path(files[0])
-    raw = io.read_recording(path, spec.get("format", "auto"))
+    spec = filled_entry(spec, "eeg", "subjects")     # format: as the workflow fills it
+    raw = io.read_recording(path, spec["format"])
     if spec.get("rename"):
         unknown = sorted(set(spec["rename"]) - set(raw.ch_names))
         if unknown:

@@ -500,7 +500,7 @@ def samples_dataset(runs: list[Run], *, window_length: int = 70, window_stride: 
                                                                   window_stride, clean)
     ds = _windows_dataset(windows, meta, sorted({r.subject for r in runs}), names, sc_by_subject,
                           label_by_subject, window_length)
-    ds["timeseries"].attrs.update(units="a.u. (z-scored per run)" if clean and clean.get("standardize", True)
+    ds["timeseries"].attrs.update(units="a.u. (z-scored per run)" if clean and clean["standardize"]
                                   else "a.u.", long_name="BOLD window (region x volume)")
     ds.attrs.update({
         "title": "FC benchmark samples (sliding windows)" + (" - SIMULATED" if simulated else ""),

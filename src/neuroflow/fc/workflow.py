@@ -11,7 +11,7 @@ def active_benchmarks(fc: dict) -> list[str]:
     ValueError
         Naming ids of ``use_benchmarks`` that are not under ``benchmarks``.
     """
-    known = sorted(fc.get("benchmarks", {}))
+    known = sorted(fc["benchmarks"])
     chosen = list(fc.get("use_benchmarks") or known)
     unknown = sorted(set(chosen) - set(known))
     if unknown:

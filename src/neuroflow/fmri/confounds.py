@@ -16,6 +16,9 @@ NILEARN_STRATEGIES = ("simple", "scrubbing", "compcor", "ica_aroma")
 LOADERS = (*NILEARN_STRATEGIES, "custom", "columns", "none")
 MOTION6 = ("trans_x", "trans_y", "trans_z", "rot_x", "rot_y", "rot_z")
 HEAD_RADIUS_MM = 50.0
+#: options of loader ``columns`` and what each absent one means (the schema leaves a
+#: strategy's ``options`` free-form, so this is their only default)
+COLUMNS_OPTIONS = {"columns": [], "drop_non_steady_state": True, "fd_threshold": None}
 
 
 @dataclass
@@ -125,7 +128,7 @@ def strategy_confounds(bold_files, confounds_path: str, confounds_format: str, n
     -------
     Confounds
     """
-    loader = strategy.get("loader", "none")
+    loader = strategy["loader"]                      # required by the schema
     options = dict(strategy.get("options") or {})
     label = bold_label or str(bold_files)
     table = None
@@ -156,13 +159,14 @@ def strategy_confounds(bold_files, confounds_path: str, confounds_format: str, n
         if sm is not None:
             mask = np.asarray(sm, dtype=int)
     elif loader == "columns":
-        regs = _columns(table, options.get("columns") or [], confounds_path).fillna(0.0)
+        options = {**COLUMNS_OPTIONS, **options}
+        regs = _columns(table, options["columns"] or [], confounds_path).fillna(0.0)
         keep = np.ones(n_volumes, bool)
-        if options.get("drop_non_steady_state", True):
+        if options["drop_non_steady_state"]:
             for col in [c for c in table.columns if c.startswith("non_steady_state_outlier")]:
                 keep &= table[col].to_numpy() == 0
                 regs = regs.drop(columns=[col], errors="ignore")
-        if options.get("fd_threshold") is not None:
+        if options["fd_threshold"] is not None:
             if fd is None:
                 raise ValueError(f"confounds file {confounds_path}: fd_threshold set but no "
                                  "framewise_displacement or motion columns to compute it")

@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from neuroflow import __version__
+from neuroflow.config import filled_section
 from neuroflow.report.references import cite, dataset_reference, used_versions
 
 FMRIPREP = ("Esteban O, Markiewicz CJ, Blair RW, et al. (2019). fMRIPrep: a robust preprocessing "
@@ -91,22 +92,22 @@ def _applied_strategies(config: dict, strategies: dict) -> dict:
 
 def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
     """Paragraphs describing what the fMRI stage did with this config, and references."""
-    fmri = config["fmri"]
+    fmri = filled_section(config, "fmri")   # a partial config (tests) reads the schema's defaults
     versions = used_versions(config, ("numpy", "scipy", "pandas", "nibabel", "nilearn"))
-    clean = fmri.get("clean", {})
-    strategies = _applied_strategies(config, fmri.get("strategies", {}))
-    atlases = fmri.get("atlases", {})
+    clean = fmri["clean"]
+    strategies = _applied_strategies(config, fmri["strategies"])
+    atlases = fmri["atlases"]
     strat_txt = "; ".join(_loader_text(name, s) for name, s in sorted(strategies.items()))
     paras = [
         f"fMRI runs were denoised and parcellated with neuroflow {__version__} (nilearn "
         f"{versions['nilearn']}, nibabel {versions['nibabel']}, numpy {versions['numpy']}, scipy "
         f"{versions['scipy']}). Runs were listed once in a run index built from "
-        + ("a sample sheet" if fmri.get("sample_sheet") else "")
-        + (" and " if fmri.get("sample_sheet") and config.get("derivatives") else "")
+        + ("a sample sheet" if fmri["sample_sheet"] else "")
+        + (" and " if fmri["sample_sheet"] and config.get("derivatives") else "")
         + ("a pybids query of the BIDS-derivatives folders (fMRIPrep / XCP-D; every BIDS "
            "entity kept in the output names)" if config.get("derivatives") else "")
         + ". The repetition time was cross-checked between the image header, the BOLD JSON "
-        f"sidecar and the sample sheet (tolerance {fmri.get('t_r_tolerance', 0.001)} s); images "
+        f"sidecar and the sample sheet (tolerance {fmri['t_r_tolerance']} s); images "
         "had to be 4D and finite, and confound tables had to have one row per volume.",
         "Confound regressors were chosen per strategy, with nilearn's "
         "load_confounds / load_confounds_strategy for fMRIPrep confounds (Wang et al. 2024) or "
@@ -120,8 +121,8 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
         "was computed once per run and atlas, confounds once per run and strategy.",
         "Censored volumes (scrubbing by framewise displacement and DVARS, non-steady-state "
         "volumes) were removed; a run was excluded and listed when fewer than "
-        f"{fmri.get('min_fraction_kept', 0.5):.0%} of its volumes or less than "
-        f"{fmri.get('min_minutes_kept', 4.0):g} min of data remained (after Parkes et al. 2018). "
+        f"{fmri['min_fraction_kept']:.0%} of its volumes or less than "
+        f"{fmri['min_minutes_kept']:g} min of data remained (after Parkes et al. 2018). "
         "QC per run: framewise displacement (Power et al. 2012; fMRIPrep's column or the six "
         "motion parameters with a 50 mm head radius), DVARS before and after cleaning, median "
         "temporal SNR, fraction of volumes kept, and carpet plots before and after denoising.",
@@ -146,12 +147,12 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
     refs = [cite("nilearn"), cite("nibabel"), LOAD_CONFOUNDS, FMRIPREP, POWER, PARKES]
     if config.get("derivatives"):
         refs.append(cite("pybids"))
-    if any("Schaefer" in str(a.get("left", "")) for a in atlases.values()):
+    if any("Schaefer" in str(a.get("left")) for a in atlases.values()):
         paras.append("The Schaefer 2018 parcellations on fsaverage5 were resampled from the fs_LR "
                      "32k labels shipped by BrainSpace with the HCP fs_LR-fsaverage spherical "
                      "registration (nearest vertex on the sphere; resources/fmri/README.md).")
         refs += [SCHAEFER, HCP_MESH]
     refs += [str(a["citation"]) for a in atlases.values() if a.get("citation")]
-    for ds_id in sorted(fmri.get("datasets", [])):
+    for ds_id in sorted(fmri["datasets"]):
         refs.append(dataset_reference(manifest, ds_id))
     return paras, refs

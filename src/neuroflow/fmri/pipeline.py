@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from neuroflow.config import filled_entry, filled_section
 from neuroflow.fmri.columns import (
     INDEX_COLUMNS,
     TIMESERIES_INDEX_COLUMNS,
@@ -47,13 +48,18 @@ def _sha(paths) -> dict:
     return {str(p): sha256_file(p) for p in paths if p}
 
 
+def _tolerance(t_r_tolerance: float | None) -> float:
+    """``t_r_tolerance`` as given, or (None) the fmri schema's default."""
+    return filled_section({}, "fmri")["t_r_tolerance"] if t_r_tolerance is None else t_r_tolerance
+
+
 def strategy_params(config: dict, name: str) -> dict:
     """A strategy of the config with the global ``clean`` defaults filled in."""
     from neuroflow.fmri.signals import CLEAN_KEYS
 
     fmri = config["fmri"]
     strat = dict(fmri["strategies"][name])
-    clean = dict(fmri.get("clean", {}))
+    clean = fmri["clean"]
     for key in CLEAN_KEYS:
         if key not in strat and key in clean:
             strat[key] = clean[key]
@@ -87,7 +93,7 @@ def write_index(out_tsv, sample_sheet="", derivatives=None, spaces=(), desc="pre
     write_tsv(index, out_tsv, "fMRI run index: one row per BOLD run or ready region time series.",
               columns=INDEX_COLUMNS, simulated=bool(index["simulated"].any()),
               sources=[s for s in [sample_sheet, *folders,
-                                   (participants or {}).get("sheet", "")] if s])
+                                   (participants or {}).get("sheet")] if s])
 
 
 def read_index(path) -> pd.DataFrame:
@@ -131,7 +137,7 @@ def _n_volumes_and_t_r(row: dict, tol: float):
 
 
 def run_confounds(row: dict, strategy_name: str, strategy: dict, min_fraction_kept: float,
-                  min_minutes_kept: float, out_tsv, t_r_tolerance: float = 1e-3) -> None:
+                  min_minutes_kept: float, out_tsv, t_r_tolerance: float | None = None) -> None:
     """Regressors and censoring of one run under one strategy (shared by every atlas).
 
     Writes ``<stem>_desc-<strategy>_regressors.tsv`` (all volumes, one column per regressor)
@@ -140,7 +146,8 @@ def run_confounds(row: dict, strategy_name: str, strategy: dict, min_fraction_ke
     """
     from neuroflow.fmri.confounds import apply_minimum_data_rule, strategy_confounds
 
-    n_vol, t_r, note, sources = _n_volumes_and_t_r(row, t_r_tolerance)
+    strategy = filled_entry(strategy, "fmri", "strategies")    # options: as the workflow fills it
+    n_vol, t_r, note, sources = _n_volumes_and_t_r(row, _tolerance(t_r_tolerance))
     label = row["bold"] or row["timeseries"]
     conf = strategy_confounds(_bold_files(row) if row["kind"] != "timeseries" else label,
                               row.get("confounds", ""), row.get("confounds_format", ""), n_vol,
@@ -153,7 +160,7 @@ def run_confounds(row: dict, strategy_name: str, strategy: dict, min_fraction_ke
                  f"Confound regressors of strategy '{strategy_name}' (all volumes; censoring in "
                  "VolumesKept).",
                  {"Strategy": strategy_name, "Loader": strategy.get("loader"),
-                  "LoaderOptions": strategy.get("options", {}),
+                  "LoaderOptions": strategy["options"],
                   "RepetitionTime": t_r, "RepetitionTimeSource": note, "NVolumes": n_vol,
                   "VolumesKept": conf.sample_mask.tolist(), "DroppedVolumes": conf.dropped,
                   "NVolumesKept": int(len(conf.sample_mask)),
@@ -249,7 +256,7 @@ def _extract_cifti(bold, atlas_name: str, atlas: dict, names: dict, side: dict):
         raise ValueError(f"atlas {atlas_name!r} (fmri.atlases.{atlas_name}) has no CIFTI "
                          f"'dlabel' file but {bold.sources[0]} is a CIFTI run")
     labels, table, notes = cifti_labels_on(bold.brain_models, atlas["dlabel"], atlas_name)
-    check_label_table(labels, names, atlas.get("labels", ""), atlas["dlabel"], atlas_name,
+    check_label_table(labels, names, atlas.get("labels") or "", atlas["dlabel"], atlas_name,
                       all_listed=False)
     table.update(names)
     mask = nonconstant_rows(bold.data)
@@ -278,7 +285,7 @@ def _extract_surface(bold, atlas_name: str, atlas: dict, names: dict, side: dict
     left, right, table = load_surface_atlas(atlas["left"], atlas["right"])
     table.update(names)
     labels = np.concatenate([left, right])
-    check_label_table(labels, names, atlas.get("labels", ""), f"{atlas['left']} / {atlas['right']}",
+    check_label_table(labels, names, atlas.get("labels") or "", f"{atlas['left']} / {atlas['right']}",
                       atlas_name)
     if labels.size != bold.data.shape[0]:
         raise ValueError(f"atlas {atlas_name!r} ({atlas['left']}) has {labels.size} vertices "
@@ -309,7 +316,7 @@ def _extract_volume(bold, atlas_name: str, atlas: dict, names: dict, side: dict)
     return signals, regions, n_units, 0, [atlas["path"]]
 
 
-def run_parcellate(row: dict, atlas_name: str, atlas: dict, out_tsv, t_r_tolerance: float = 1e-3) -> None:
+def run_parcellate(row: dict, atlas_name: str, atlas: dict, out_tsv, t_r_tolerance=None) -> None:
     """Raw (not denoised) region time series of one run and one atlas (shared by strategies).
 
     Volumes: mean over each label's voxels on the data grid (NiftiLabelsMasker's result).
@@ -322,7 +329,8 @@ def run_parcellate(row: dict, atlas_name: str, atlas: dict, out_tsv, t_r_toleran
     from neuroflow.fmri.atlases import check_atlas_space
     from neuroflow.fmri.images import read_region_timeseries
 
-    names = load_atlas_names(atlas.get("labels", ""))
+    atlas = filled_entry(atlas, "fmri", "atlases")          # space, den: as the workflow fills them
+    names = load_atlas_names(atlas.get("labels") or "")      # no labels table: names from the atlas
     side = {"Atlas": atlas_name, "Space": row.get("space", "")}
     if row["kind"] == "timeseries":
         labels = [names[k] for k in sorted(names)] if names and row["timeseries"].endswith(".mat") else None
@@ -332,8 +340,8 @@ def run_parcellate(row: dict, atlas_name: str, atlas: dict, out_tsv, t_r_toleran
         side["Extraction"] = "ready region time series (extracted upstream)"
         masked = 0
     else:
-        check_atlas_space(atlas_name, atlas.get("space", ""), row.get("space", ""), row["bold"])
-        bold = _load_run(row, t_r_tolerance, all_voxels=True)
+        check_atlas_space(atlas_name, atlas["space"], row.get("space", ""), row["bold"])
+        bold = _load_run(row, _tolerance(t_r_tolerance), all_voxels=True)
         extract = {"cifti": _extract_cifti, "surface": _extract_surface}.get(bold.kind, _extract_volume)
         signals, regions, n_units, masked, atlas_files = extract(bold, atlas_name, atlas, names, side)
         t_r, note, sources = bold.t_r, bold.t_r_note, [*bold.sources, *atlas_files]
@@ -364,6 +372,7 @@ def run_denoise(raw_tsv, regressors_tsv, strategy_name: str, strategy: dict, out
     """
     from neuroflow.fmri.signals import CLEAN_KEYS, denoise
 
+    strategy = filled_entry(strategy, "fmri", "strategies")
     raw_meta = json.loads(Path(raw_tsv).with_suffix(".json").read_text())
     reg_meta = json.loads(Path(regressors_tsv).with_suffix(".json").read_text())
     raw = pd.read_csv(raw_tsv, sep="\t")
@@ -393,7 +402,7 @@ def run_denoise(raw_tsv, regressors_tsv, strategy_name: str, strategy: dict, out
                  "EmptyRegionsNote": "Empty regions of the raw series are left out of this table "
                                      "(see the raw series' sidecar)."})
     side.update({"Strategy": strategy_name, "Loader": strategy.get("loader"),
-                 "LoaderOptions": strategy.get("options", {}), "NRegressors": int(regs.shape[1]),
+                 "LoaderOptions": strategy["options"], "NRegressors": int(regs.shape[1]),
                  "Regressors": list(regs.columns), "CleanParameters": clean,
                  "NVolumes": int(len(raw)), "VolumesKept": mask.tolist(),
                  "DroppedVolumes": reg_meta["DroppedVolumes"], "NVolumesKept": int(len(mask)),

@@ -161,7 +161,7 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
     stats = [statistic_from_config(s) for s in cfg["statistics"]]
     hx, hd, net, ident = (cfg["haxby"], cfg["headdirection"], cfg["networks"],
                           cfg["identification"])
-    task = cfg.get("task", {})
+    task = cfg["task"]
     zero = ("pairs below the lower quantile were not edges of the graph, as in rsatoolbox and "
             "the authors' code, where networkx drops zero weights" if cfg["zero_edges"] == "drop"
             else "pairs below the lower quantile were edges of length zero")

