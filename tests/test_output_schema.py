@@ -171,3 +171,24 @@ def test_read_netcdf_reads_netcdf3_and_names_a_bad_file(tmp_path):
         read_netcdf(tmp_path / "bad.nc")
     with pytest.raises(FileNotFoundError, match="missing.nc"):
         read_netcdf(tmp_path / "missing.nc")
+
+
+def test_a_table_bids_defines_gets_column_objects_only(tmp_path):
+    """bids-validator checks every key of a _channels.json against the column schema: no
+    table-level strings there (their provenance is in the recording's record)."""
+    from neuroflow.output_schema import check_tabular_sidecar
+
+    table = pd.DataFrame({"name": ["Fz"], "type": ["EEG"], "units": ["V"]})
+    cols = {"name": "channel name", "type": "channel type", "units": "unit of the data"}
+    path = tmp_path / "sub-01_task-rest_channels.tsv"
+    write_tsv(table, path, "EEG channels", cols, sources=["x.fif"], simulated=True)
+    side = json.loads(path.with_suffix(".json").read_text())
+    assert set(side) == {"name", "type", "units"}
+    assert all(isinstance(v, dict) and v["Description"] for v in side.values())
+    assert check_tabular_sidecar(side, table.columns, path) == []
+    side["TableDescription"] = "EEG channels"
+    assert check_tabular_sidecar(side, table.columns, path) == [
+        "keys ['TableDescription'] are not column objects (a table BIDS defines)"]
+    ours = tmp_path / "sub-01_desc-x_table.tsv"                   # a table of ours: stamped
+    write_tsv(table, ours, "t", cols, simulated=True)
+    assert json.loads(ours.with_suffix(".json").read_text())["Simulated"] is True

@@ -38,7 +38,10 @@ Tabular sidecars (BIDS tabular JSON)
     the extra keys ``"TableDescription"``, ``"Sources"``, ``"Simulated"``,
     ``"SoftwareVersions"`` and ``"History"``; stages may add more (``"Compute"``,
     ``"Warnings"``, ...). Table-level keys are CamelCase, column names are not, so the two
-    never clash (BIDS allows additional sidecar keys in derivatives).
+    never clash (BIDS allows additional sidecar keys in derivatives). Tables that BIDS
+    itself defines (``*_channels.tsv``, ...; :data:`BIDS_DEFINED_TABLES`) are the
+    exception: the validator checks every key of their sidecars as a column, so those hold
+    column objects only and the recording's own record carries the table-level keys.
 """
 
 from __future__ import annotations
@@ -262,6 +265,20 @@ def _column_entry(name: str, spec, path) -> dict:
     return entry
 
 
+#: Tables BIDS itself defines: their sidecars may hold only column objects (the validator
+#: checks every top-level key against the column-definition schema), so their table-level
+#: metadata -- description, sources, versions, the simulated flag -- lives in the record
+#: of the recording they describe (e.g. ``*_desc-preproc_eeg.json`` for ``*_channels.tsv``).
+BIDS_DEFINED_TABLES = ("_channels.tsv", "_electrodes.tsv", "_events.tsv", "_scans.tsv",
+                       "_sessions.tsv", "participants.tsv")
+
+
+def bids_defined(path) -> bool:
+    """Whether ``path`` is a table BIDS defines (its sidecar holds column objects only)."""
+    name = Path(path).name
+    return name.endswith(BIDS_DEFINED_TABLES[:-1]) or name == BIDS_DEFINED_TABLES[-1]
+
+
 def tabular_sidecar(table_columns, path, description: str, columns: Mapping | None) -> dict:
     """The BIDS tabular sidecar of a table with ``table_columns``.
 
@@ -303,6 +320,11 @@ def check_tabular_sidecar(sidecar: Mapping, table_columns, path) -> list[str]:
     if "Columns" in extra:
         out.append("has the old 'Columns' block (BIDS tabular form: one top-level key per column)")
     loose = sorted(k for k in extra if not k[:1].isupper())
+    if bids_defined(path):
+        loose = sorted(k for k in extra if not isinstance(sidecar[k], Mapping))
+        if loose:
+            out.append(f"keys {loose} are not column objects (a table BIDS defines)")
+        return out
     if loose:
         out.append(f"keys {loose} are neither columns nor CamelCase table keys")
     if "Simulated" in sidecar and not isinstance(sidecar["Simulated"], bool):

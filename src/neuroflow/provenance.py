@@ -13,7 +13,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from neuroflow.output_schema import _caller_step, apply_variables, check_dataset, stamp, tabular_sidecar
+from neuroflow.output_schema import (
+    _caller_step,
+    apply_variables,
+    bids_defined,
+    check_dataset,
+    stamp,
+    tabular_sidecar,
+)
 
 DEFAULT_PACKAGES = ("neuroflow", "numpy", "pandas", "xarray", "h5netcdf", "scipy")
 
@@ -129,11 +136,17 @@ def write_tsv(table: pd.DataFrame, path, description: str, columns: dict | None 
         The table derives from simulated data (sidecar ``"Simulated": true|false``).
     packages : iterable of str, optional
         Packages whose versions are recorded beside the defaults.
+
+    A table BIDS defines (``*_channels.tsv``, ...) gets column objects only in its sidecar
+    (:data:`neuroflow.output_schema.BIDS_DEFINED_TABLES`).
     """
     path = Path(path)
     sidecar = tabular_sidecar(table.columns, path, description, columns)
-    stamp(sidecar, simulated=simulated, sources=sources or [], packages=packages,
-          step=_caller_step(2))
+    if bids_defined(path):  # column objects only: BIDS checks every key of these sidecars
+        sidecar.pop("TableDescription")
+    else:
+        stamp(sidecar, simulated=simulated, sources=sources or [], packages=packages,
+              step=_caller_step(2))
     if "simulated" in table.columns and table["simulated"].dtype == bool:
         table = table.assign(simulated=table["simulated"].map({True: "true", False: "false"}))
     with atomic_write(path) as tmp:
