@@ -432,7 +432,7 @@ def test_the_pybids_index_is_cached_on_disk_and_rebuilt_when_the_tree_changes(tm
 
     from neuroflow import bids as B
 
-    monkeypatch.setenv("NEUROFLOW_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("NEUROFLOW_CACHE", str(tmp_path / "cache"))
     root = tmp_path / "ds"
     (root / "sub-01/eeg").mkdir(parents=True)
     (root / "dataset_description.json").write_text(json.dumps(

@@ -181,12 +181,11 @@ def _description(root: Path, key: str) -> dict:
 
 
 def cache_dir() -> Path:
-    """neuroflow's cache folder: ``$NEUROFLOW_CACHE_DIR``, else ``$XDG_CACHE_HOME/neuroflow``,
-    else ``~/.cache/neuroflow``."""
-    if os.environ.get("NEUROFLOW_CACHE_DIR"):
-        return Path(os.environ["NEUROFLOW_CACHE_DIR"])
-    xdg = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(xdg) / "neuroflow"
+    """neuroflow's cache folder, shared with the downloads: ``$NEUROFLOW_CACHE``, else
+    ``~/.cache/neuroflow`` (:func:`neuroflow.resources.default_cache_dir`)."""
+    from neuroflow.resources import default_cache_dir
+
+    return default_cache_dir()
 
 
 #: pybids indexes kept in the cache (the oldest beyond this are removed).
