@@ -22,13 +22,9 @@ from neuroflow.fmri.columns import (
     run_simulated,
     sidecar_simulated,
 )
-from neuroflow.provenance import package_versions, write_json, write_tsv
+from neuroflow.provenance import write_json, write_tsv
 
 FMRI_PACKAGES = ("neuroflow", "numpy", "scipy", "pandas", "nibabel", "nilearn")
-
-
-def _versions() -> dict:
-    return package_versions(FMRI_PACKAGES)
 
 
 def _write_table(table: pd.DataFrame, path, description: str, sidecar: dict, columns, sources=None,
@@ -70,7 +66,8 @@ def strategy_params(config: dict, name: str) -> dict:
 # --------------------------------------------------------------------------- index
 def write_index(out_tsv, sample_sheet="", derivatives=None, spaces=(), desc="preproc",
                 resources_dest="resources/data", strategies=(), atlases=None, scan_strategies=(),
-                participants=None, timeseries_strategies=(), expected_stems=None) -> None:
+                participants=None, timeseries_strategies=(), expected_stems=None,
+                simulated=False) -> None:
     """Build the run index (see :func:`neuroflow.fmri.index.build_index`) and write it.
 
     ``derivatives`` is the cohort's :class:`neuroflow.bids.Selection` (or folder paths);
@@ -81,7 +78,8 @@ def write_index(out_tsv, sample_sheet="", derivatives=None, spaces=(), desc="pre
 
     selection = _as_selection(derivatives)
     index = build_index(sample_sheet or None, selection, spaces, desc, resources_dest,
-                        strategies, atlases, scan_strategies, participants, timeseries_strategies)
+                        strategies, atlases, scan_strategies, participants, timeseries_strategies,
+                        simulated=simulated)
     folders = list(selection.derivatives) if selection is not None else []
     if index.empty:
         raise ValueError("fmri: no runs found (fmri.sample_sheet empty and no fMRI input in the "
