@@ -109,3 +109,23 @@ def test_reported_table_gets_the_category_and_caption_of_its_tsv(tmp_path):
     assert expand_setting(table.labels, matched) == {"table": "scores of hcp"}
     assert "Scores of benchmark **hcp**." in render_caption(table.caption, matched, "x.tsv")
     assert find_table(tables, "r/other.tsv") is None
+
+
+def test_rendered_pages_lie_outside_the_subject_folders_and_carry_the_tsvs_settings():
+    """A subject's reported TSV gets its page under group/report/tables/ (a group-level run
+    never writes into sub-*), with the TSV's labels plus "shown as a table"."""
+    import re
+
+    from neuroflow.report.tables import ReportedTable, page_setting, pages_for, table_page
+
+    table = ReportedTable("r", "res/sub-{sub}/x_desc-scores.tsv",
+                          re.compile(r"res/sub-(?P<sub>[^/]+)/x_desc-scores\.tsv"), "",
+                          "1 fMRI", "sub-{sub}", {"table": "scores of {sub}"},
+                          ("res/sub-{sub}/x_desc-scores.tsv",))
+    assert table_page("res", "res/sub-01/x_desc-scores.tsv") == \
+        "res/group/report/tables/sub-01/x_desc-scores.tsv.html"
+    assert pages_for([table], ["res/sub-01/x_desc-scores.tsv", "res/sub-01/y.png"], "res") == [
+        "res/group/report/tables/sub-01/x_desc-scores.tsv.html"]
+    tsv = "res/sub-01/x_desc-scores.tsv"
+    assert page_setting([table], tsv, "subcategory") == "sub-01"
+    assert page_setting([table], tsv, "labels") == {"table": "scores of 01 - shown as a table"}

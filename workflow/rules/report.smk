@@ -51,7 +51,7 @@ rule report_table:
         f"{R}/{{table}}",
     output:
         report(
-            f"{R}/group/report/tables/{{table}}.html",
+            f"{R}/{TABLE_PAGES}/{{table}}.html",
             caption="../report/table.rst",
             category=lambda wc: _table_setting(wc, "category"),
             subcategory=lambda wc: _table_setting(wc, "subcategory"),
@@ -60,7 +60,7 @@ rule report_table:
     log:
         f"{LOGS}/report/table_{{table}}.log",
     wildcard_constraints:
-        table=r"(?!group/report/tables/).+\.tsv",
+        table=rf"(?!{TABLE_PAGES}/).+\.tsv",
     params:
         caption=_table_caption,
     localrule: True

@@ -111,6 +111,48 @@ def expand_setting(value, wildcards: dict):
     return value
 
 
+#: Where rendered tables go, under the results folder (not beside the TSV: subject folders
+#: stay BIDS and are untouched by a group-level run).
+PAGES = "group/report/tables"
+
+
+def table_page(results_dir: str, tsv) -> str:
+    """The rendered page of a reported TSV: ``<results>/group/report/tables/<path>.html``."""
+    return f"{results_dir}/{PAGES}/{Path(tsv).relative_to(results_dir)}.html"
+
+
+def pages_for(tables: list[ReportedTable], targets, results_dir: str) -> list[str]:
+    """The rendered page of every reported table among ``targets``, and of every reported
+    table without wildcards whose rule makes one of the targets."""
+    targets = {str(p) for p in targets}
+    tsvs = {p for p in targets if p.endswith(".tsv") and find_table(tables, p)}
+    tsvs |= {t.pattern for t in tables if "{" not in t.pattern and targets & set(t.outputs)}
+    return sorted(table_page(results_dir, p) for p in tsvs)
+
+
+def page_setting(tables: list[ReportedTable], tsv: str, name: str):
+    """The ``category``/``subcategory``/``labels`` of a rendered table: its TSV's own, with
+    wildcards filled; the last label says "shown as a table" (to tell the page from the
+    TSV's download entry)."""
+    from types import SimpleNamespace
+
+    table, matched = find_table(tables, tsv)
+    value = getattr(table, name)
+    if callable(value):
+        value = value(SimpleNamespace(**matched))
+    value = expand_setting(value, matched)
+    if name == "labels" and value:
+        last = list(value)[-1]
+        value = {**value, last: f"{value[last]} - shown as a table"}
+    return value
+
+
+def page_caption(tables: list[ReportedTable], tsv: str) -> str:
+    """The caption of a rendered table (:func:`render_caption` of its TSV's caption)."""
+    table, matched = find_table(tables, tsv)
+    return render_caption(table.caption, matched, tsv)
+
+
 def render_caption(caption_path: str, wildcards: dict, tsv: str) -> str:
     """The TSV's caption text (its Jinja placeholders of wildcards filled), then a line
     naming the file the table shows."""
