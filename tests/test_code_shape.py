@@ -88,15 +88,7 @@ NOT_CONFIG = {
 
 # Calls still to be removed, by file, with who removes them (each entry must still be
 # found: a fixed one leaves this list). New ones anywhere fail the test.
-PENDING: dict[str, set[str]] = {
-    # config entries read outside the files of the issue-22 item-2 helper (lead): atlases
-    # and strategies entries are filled at load; read atlas["space"], v["loader"] and
-    # bench["label_column"] (or fill a partial entry with neuroflow.config.filled_entry)
-    "src/neuroflow/fmri/index.py": {
-        "atlas.get('space', '')", "(v or {}).get('loader', '')",
-        "atlases[name].get('space', '')"},
-    "src/neuroflow/participants.py": {"bench.get('label_column', '')"},
-}
+PENDING: dict[str, set[str]] = {}
 
 
 def _receiver(node: ast.expr) -> str:

@@ -13,6 +13,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from neuroflow.config import filled_entry
+
 #: The common row schema (next to the config schema in the workflow checkout).
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "participants.schema.yaml"
 
@@ -182,7 +184,7 @@ def check_participant_sheets(config: dict, schema=None) -> None:
             if not isinstance(bench, dict) or not bench.get("participants"):
                 continue
             sheet = read_participants(bench["participants"], schema)
-            column = bench.get("label_column", "")
+            column = filled_entry(bench, "fc", "benchmarks")["label_column"]
             if column and column not in sheet.columns:
                 raise ParticipantsError(
                     f"participants sheet {bench['participants']} (config key "

@@ -32,6 +32,7 @@ from pathlib import Path
 import pandas as pd
 
 from neuroflow.bids import ENTITY_ORDER, BIDSInputError, Selection, folder, stem
+from neuroflow.config import filled_entry
 
 #: Entities kept in run stems and index columns (BIDS order). ``hemi`` is the pair of a
 #: surface run, ``desc`` and ``atlas`` are set by the outputs (an input ``atlas-`` becomes
@@ -364,13 +365,13 @@ def atlas_kind(atlas: Mapping) -> str:
 
 
 def _atlas_fits(atlas: Mapping, row: dict) -> bool:
-    return (atlas_kind(atlas) == row["kind"] and atlas.get("space", "") == row["space"]
+    return (atlas_kind(atlas) == row["kind"] and atlas["space"] == row["space"]
             and (not atlas.get("den") or atlas.get("den") == row["den"]))
 
 
 def _loaders(strategies) -> dict:
     if isinstance(strategies, Mapping):
-        return {k: (v or {}).get("loader", "") for k, v in strategies.items()}
+        return {k: v["loader"] for k, v in strategies.items()}
     return dict.fromkeys(strategies, "")
 
 
@@ -423,7 +424,8 @@ def build_index(sample_sheet=None, derivatives=None, spaces=(), desc="preproc",
     """
     from neuroflow.fmri.atlases import check_atlas_space
 
-    atlases = atlases or {}
+    # entries handed in by callers other than the workflow get the schema's defaults
+    atlases = {k: filled_entry(v, "fmri", "atlases") for k, v in (atlases or {}).items()}
     loaders = _loaders(strategies)
     index = _gather_runs(sample_sheet, derivatives, spaces, desc, resources_dest, loaders,
                          scan_strategies, timeseries_strategies, participants)
@@ -543,7 +545,7 @@ def _row_atlases(row, src: str, atlases: dict, check_atlas_space) -> list[str]:
         if name not in atlases:
             raise ValueError(f"run {row['stem']} ({src}): unknown atlas {name!r}; defined "
                              f"under fmri.atlases: {sorted(atlases)}")
-        check_atlas_space(name, atlases[name].get("space", ""), row["space"], src)
+        check_atlas_space(name, atlases[name]["space"], row["space"], src)
         kind = atlas_kind(atlases[name])
         if kind != row["kind"]:
             need = {"volume": "path", "surface": "left and right", "cifti": "dlabel"}[row["kind"]]
