@@ -6,11 +6,13 @@ Two cohorts, the jobs only planned, never run; target < 30 s each for N = 1000 o
    (neuroflow.synthetic_bids: mne-bids EEG, fMRIPrep-style derivatives with res-1/res-2,
    task events, NWB units), planned by `neuroflow run BIDS OUT group --dry-run` with every
    stage on and chained (neuroflow.synthetic_bids.cohort_config).
-Usage: python bench/bench_dag.py [N]     (check `uptime` first: a busy machine distorts it)
+Usage: python bench/bench_dag.py [N]     (check `uptime` first: a busy machine distorts it;
+the load average is printed with the figures, and the CPU time of the planning process)
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import time
@@ -36,7 +38,7 @@ def main(n: int = 1000) -> None:
         dt = time.perf_counter() - t0
         if proc.returncode:
             sys.exit(proc.stderr[-3000:])
-    print("== DAG construction (snakemake -n) ==")
+    print(f"== DAG construction (snakemake -n) ==   load average: {os.getloadavg()[0]:.2f}")
     print(f"connectome sources: {n}   jobs planned: {n + 4}   wall time: {dt:.1f} s   "
           "(target < 30 s)")
     bids(n)
@@ -57,19 +59,26 @@ def bids(n: int) -> None:
         for key in ("bids_dir", "derivatives"):
             cfg.pop(key)
         (Path(tmp) / "cohort.yaml").write_text(yaml.safe_dump(cfg))
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), os.times()
         proc = subprocess.run(
             [sys.executable, "-m", "neuroflow.cli", "run", str(cohort["bids_dir"]),
              str(Path(tmp) / "out"), "group", "--derivatives", str(cohort["fmriprep"]),
              "--config", str(Path(tmp) / "cohort.yaml"), "--dry-run", "--cores", "2", "--",
              "--quiet", "rules"],
             capture_output=True, text=True, cwd=tmp)
-        dt = time.perf_counter() - t0
+        dt, cpu1 = time.perf_counter() - t0, os.times()
         if proc.returncode:
             sys.exit(proc.stdout[-3000:] + proc.stderr[-3000:])
         total = re.search(r"^total\s+(\d+)", proc.stdout, re.M)
+        table = proc.stdout[:total.start()] if total else ""
+        counts = dict(re.findall(r"^(\w+)\s+(\d+)$", table, re.M))
+    cpu = (cpu1.children_user + cpu1.children_system) - (cpu0.children_user + cpu0.children_system)
+    jobs = int(total.group(1)) if total else 0
     print(f"BIDS subjects: {n} (written in {made:.0f} s)   every stage on   jobs planned: "
-          f"{total.group(1) if total else '?'}   wall time: {dt:.1f} s   (target < 30 s)")
+          f"{jobs} ({jobs / n:.1f} per subject)   wall time: {dt:.1f} s   CPU time: {cpu:.1f} s"
+          f"   (target < 30 s)   load average: {os.getloadavg()[0]:.2f}")
+    per_subject = sorted(((int(c), r) for r, c in counts.items() if int(c) >= n // 2), reverse=True)
+    print("  jobs per subject by rule: " + ", ".join(f"{r} {c / n:.1f}" for c, r in per_subject))
 
 
 if __name__ == "__main__":

@@ -8,9 +8,10 @@ Prints, from one run:
      labelling, 2-s epochs, rejection, Welch PSD, specparam, coh/PLV/wPLI), as ratios;
      accuracy on the simulated subjects (|exponent error|, |alpha error|, blink correlation
      left after ICA) for both;
-  2. per recording, file to file: the stage's rule functions (eeg_preprocess, eeg_features,
-     eeg_connectivity: read the FIF, write every output) against MNE direct reading the same
-     FIF and saving the same kinds of output (FIF, NetCDF, TSV), seconds per subject-minute;
+  2. per recording, file to file: the functions of the rule eeg_recording
+     (preprocess_recording, features_recording, connectivity_recording: read the FIF, write
+     every output) against MNE direct reading the same FIF and saving the same kinds of
+     output (FIF, NetCDF, TSV), seconds per subject-minute;
   3. the Snakemake workflow with only the EEG stage (demo cohort, warm download cache):
      wall time from scratch, seconds per subject-minute, and a no-op rerun.
 
@@ -191,8 +192,8 @@ def compare(n_subjects: int) -> list:
 
 
 def neuroflow_files(path: Path, kind: str, out: Path) -> None:
-    """The stage's per-recording rule functions, file to file: eeg_preprocess, eeg_features,
-    eeg_connectivity on one FIF recording (default config)."""
+    """The functions of the per-recording rule eeg_recording, file to file (preprocess,
+    features, connectivity) on one FIF recording (default config)."""
     from neuroflow.eeg import pipeline as P
 
     stem = "sub-bench_task-rest"
@@ -240,7 +241,7 @@ def mne_files(path: Path, bads, out: Path) -> None:
 
 def compare_files(cases) -> None:
     """Per recording, file to file: the stage's three rule functions vs MNE direct."""
-    print("== per recording, file to file: eeg_preprocess + eeg_features + eeg_connectivity vs "
+    print("== per recording, file to file: eeg_recording (preprocess + features + connectivity) vs "
           "MNE direct reading the same FIF and saving the same kinds of output ==")
     print(f"load: {load()}")
     print(f"{'subject':10s} {'min':>5s} {'nf s/min':>9s} {'mne s/min':>9s} {'time x':>7s}")

@@ -1,7 +1,8 @@
 """Bench: fMRI parcellation, neuroflow vs nilearn called directly, file to file for both.
 
-Parcellation (the rule ``fmri_parcellate``: run file(s) + atlas -> region time series TSV +
-JSON sidecar) against nilearn's label masker on the same files (file -> array):
+Parcellation (the parcellation step of the rule ``fmri_subject``: run file(s) + atlas ->
+region time series TSV + JSON sidecar) against nilearn's label masker on the same files
+(file -> array):
 
 * volume: a SIMULATED 4D NIfTI (float32, 40 x 48 x 40 voxels x 200 volumes, gzipped; zero
   outside a spherical "brain") with a 100-region block atlas; reference

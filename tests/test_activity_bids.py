@@ -263,11 +263,11 @@ def test_dry_run_wires_activity_counts_into_bicluster_for_the_nwb_tree(nwb_tree,
     stems = {k: re.search(r"stem: (\S+?)(\\n|$)", v).group(1) for k, v in nodes.items()
              if rule[k] == "activity_counts"}
     assert sorted(stems.values()) == ["sub-01_ses-1", "sub-01_ses-2", "sub-02_ses-3"]
-    fed = {a: b for a, b in edges if a in stems and rule[b] == "bicluster_counts"}
-    assert sorted(fed) == sorted(stems), "every counts file feeds one bicluster_counts job"
+    fed = {a: b for a, b in edges if a in stems and rule[b] == "bicluster_recording"}
+    assert sorted(fed) == sorted(stems), "every counts file feeds one bicluster_recording job"
     assert len(set(fed.values())) == 3
-    # the bi-clustering reads no raw file: its counts jobs take only the activity counts
-    assert all(a in stems for a, b in edges if rule[b] == "bicluster_counts")
+    # the bi-clustering reads no raw file: its jobs take only the activity counts
+    assert all(a in stems for a, b in edges if rule[b] == "bicluster_recording")
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")

@@ -58,8 +58,11 @@ def test_chain_and_merge_files_are_labelled_and_reproducible(tmp_path):
     spec = {"simulate": {"n_clusters": 2, "neurons_per_cluster": 4, "n_time": 80}, "seed": 3}
     P.write_counts("sim", spec, [], tmp_path / "counts.nc")
     settings = {"n_iter": 8, "burn_in": 4, "state_warmup": 2}
-    for c in range(2):
-        P.write_chain(tmp_path / "counts.nc", tmp_path / f"c{c}.nc", settings, seed=1, chain=c)
+    # the chains side by side in worker processes (the rule's threads) ...
+    P.run_chains(tmp_path / "counts.nc", [tmp_path / "c0.nc", tmp_path / "c1.nc"], settings,
+                 seed=1, logs=[tmp_path / "c0.log", tmp_path / "c1.log"], threads=2)
+    assert "bi-clustering chain 1" in (tmp_path / "c1.log").read_text()
+    # ... write the bytes of one chain run on its own
     P.write_chain(tmp_path / "counts.nc", tmp_path / "again.nc", settings, seed=1, chain=0)
     assert (tmp_path / "c0.nc").read_bytes() == (tmp_path / "again.nc").read_bytes()
     assert (tmp_path / "c0.nc").read_bytes() != (tmp_path / "c1.nc").read_bytes()
@@ -242,10 +245,10 @@ def test_workflow_runs_bicluster_alone_and_reruns_nothing(tmp_path):
     digest = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in res.rglob("*.nc")}
     again = run_snakemake(work, "-n")
     assert "Nothing to be done" in again.stdout + again.stderr
-    # rerunning one chain from scratch reproduces it byte for byte
+    # rerunning the recording's chains (side by side) from scratch reproduces them byte for byte
     chain = res / "sub-simulated/ephys/sub-simulated_chain-0_desc-bicluster_mcmc.nc"
-    forced = run_snakemake(work, "--forcerun", "bicluster_chain",
-                           "--until", "bicluster_chain")
+    forced = run_snakemake(work, "--forcerun", "bicluster_recording",
+                           "--until", "bicluster_recording")
     assert forced.returncode == 0, forced.stderr[-3000:]
     assert hashlib.sha256(chain.read_bytes()).hexdigest() == digest[chain]
 

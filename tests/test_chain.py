@@ -83,24 +83,29 @@ def test_one_cohort_plans_every_stage_chained(cohort, tmp_path):
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     jobs = planned_jobs(proc.stdout)
     rules = {j["rule"] for j in jobs}
-    assert {"fmri_group", "eeg_preprocess", "activity_counts", "bicluster_counts",
-            "fc_samples", "trsa_task_glm", "encoding_task_design"} <= rules
+    assert {"fmri_group", "eeg_recording", "activity_counts", "bicluster_recording",
+            "fc_samples", "trsa_task_subject", "encoding_task_subject"} <= rules
     produced_by = {p: j["rule"] for j in jobs for p in j["output"]}
+    # the EEG recordings' jobs (a report of one recording is written by its job)
+    eeg_rules = {r for r in rules if r.startswith("eeg_recording")}
 
-    def upstream(rule):
-        return {produced_by.get(p, "raw") for j in jobs if j["rule"] == rule for p in j["input"]}
+    def upstream(*rules_):
+        return {produced_by.get(p, "raw") for j in jobs if j["rule"] in rules_
+                for p in j["input"]}
 
     fc_inputs = {p for j in jobs if j["rule"] == "fc_samples" for p in j["input"]}
-    assert "fmri_group" in upstream("fc_samples") and "eeg_preprocess" in upstream("fc_samples")
+    assert "fmri_group" in upstream("fc_samples") and eeg_rules <= upstream("fc_samples")
     assert not [p for p in fc_inputs if str(cohort["bids_dir"]) in p]   # no raw EEG/BOLD
-    assert upstream("bicluster_counts") == {"activity_counts"}          # never the raw NWB
+    assert upstream("bicluster_recording") == {"activity_counts"}       # never the raw NWB
     # task fMRI: the GLM and the encoding design take the fMRI stage's denoising regressors
-    assert "fmri_confounds" in upstream("trsa_task_glm")
-    assert "fmri_confounds" in upstream("encoding_task_design")
-    assert not [p for j in jobs if j["rule"] == "trsa_task_glm" for p in j["input"]
+    for rule in ("trsa_task_subject", "encoding_task_subject"):
+        regressors = [p for j in jobs if j["rule"] == rule for p in j["input"]
+                      if p.endswith("_regressors.tsv")]
+        assert regressors and {produced_by.get(p, "raw")[:5] for p in regressors} == {"fmri_"}
+    assert not [p for j in jobs if j["rule"] == "trsa_task_subject" for p in j["input"]
                 if p.endswith("desc-confounds_timeseries.tsv")]
     # every EEG recording is its own job and keeps ses-/run-
-    eeg_out = sorted(p for j in jobs if j["rule"] == "eeg_preprocess" for p in j["output"]
+    eeg_out = sorted(p for j in jobs if j["rule"] in eeg_rules for p in j["output"]
                      if p.endswith("_desc-clean_eeg.fif"))
     assert eeg_out == [
         "results/sub-01/ses-1/eeg/sub-01_ses-1_task-rest_run-1_desc-clean_eeg.fif",

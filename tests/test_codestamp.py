@@ -30,13 +30,13 @@ def package_copy(tmp_path) -> Path:
 def test_closure_follows_imports_inside_functions_and_through_packages(package_copy):
     graph = import_graph(package_copy)
     # the chain script imports bicluster.pipeline, which imports the sampler
-    assert "neuroflow.bicluster.sampler" in script_modules(SCRIPTS / "bicluster_chain.py",
+    assert "neuroflow.bicluster.sampler" in script_modules(SCRIPTS / "bicluster_recording.py",
                                                            package_copy)
     # a module imported only inside a function body still counts
     (package_copy / "eeg/pipeline.py").write_text(
         (package_copy / "eeg/pipeline.py").read_text()
         + "\n\ndef _late():\n    from neuroflow.fc import simulate  # noqa: F401\n")
-    mods = script_modules(SCRIPTS / "eeg_preprocess.py", package_copy)
+    mods = script_modules(SCRIPTS / "eeg_recording.py", package_copy)
     assert {"neuroflow.fc", "neuroflow.fc.simulate"} <= mods
     # parents are imported before their submodules
     assert closure(["neuroflow.fmri.confounds"], graph) >= {"neuroflow", "neuroflow.fmri"}
@@ -46,7 +46,7 @@ def test_editing_a_module_changes_exactly_the_stamps_of_scripts_importing_it(pac
     before = {s.stem: script_stamp(s, package_copy) for s in sorted(SCRIPTS.glob("*.py"))}
     users = {s.stem for s in SCRIPTS.glob("*.py")
              if "neuroflow.homogenize.consensus" in script_modules(s, package_copy)}
-    assert "consensus_connectome" in users and "eeg_preprocess" not in users
+    assert "consensus_connectome" in users and "eeg_recording" not in users
     target = package_copy / "homogenize/consensus.py"
     target.write_text(target.read_text() + "\n# an edit\n")
     after = {s.stem: script_stamp(s, package_copy) for s in sorted(SCRIPTS.glob("*.py"))}

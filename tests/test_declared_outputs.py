@@ -57,7 +57,7 @@ def rules() -> dict[str, list[dict]]:
 
 def test_every_declared_table_declares_its_json_sidecar(rules):
     assert {"homogenize_connectome", "consensus_connectome", "eeg_group", "fc_benchmark",
-            "encoding_fit_attention", "bicluster_merge", "fmri_group"} <= set(rules)
+            "encoding_fit_attention", "bicluster_recording", "fmri_group"} <= set(rules)
     missing = {name: [o["pattern"] for o in outs if o["pattern"].endswith(".tsv")
                       and o["pattern"][:-4] + ".json" not in {p["pattern"] for p in outs}]
                for name, outs in rules.items()}

@@ -171,16 +171,20 @@ def workdir(tmp_path_factory, bids_root) -> tuple[Path, str]:
 
 
 @pytest.mark.workflow
-def test_dry_run_plans_one_preprocess_job_per_recording_and_feeds_fc(workdir):
+def test_dry_run_plans_one_job_per_recording_and_feeds_fc(workdir):
     work, cfg = workdir
     proc = run_snakemake(work, "-n", "--configfile", cfg)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
-    assert out.count("rule eeg_preprocess:") == len(STEMS)
+    # one job per recording (preprocessing, features, connectivity); a report that holds
+    # one recording (sub-02, no run) is written by that recording's job
+    assert out.count("rule eeg_recording:") == len(STEMS) - 1
+    assert out.count("rule eeg_recording_report:") == 1
     for stem, (sub, ses, _) in zip(STEMS, WRITTEN):
         assert f"results/sub-{sub}/ses-{ses}/eeg/{stem}_desc-clean_eeg.fif" in out
-    assert out.count("rule eeg_report:") == 3
+    assert out.count("rule eeg_report:") == 2
     assert "results/sub-01/ses-2/eeg/sub-01_ses-2_task-rest_report.html" in out
+    assert "results/sub-02/ses-1/eeg/sub-02_ses-1_task-rest_report.html" in out
     # EEG -> FC through the DAG: the samples rule reads every cleaned recording, no raw file
     block = out[out.index("rule fc_samples:"):]
     inputs = block.splitlines()[1].removeprefix("    input: ").split(", ")
@@ -218,3 +222,27 @@ def test_fc_source_eeg_needs_the_eeg_stage():
 
     with pytest.raises(CohortError, match=r"config key fc.benchmarks.x.source: .*eeg.activate"):
         clean_eeg_files({"eeg": {"activate": False}}, "results", "fc.benchmarks.x.source")
+
+
+def test_a_report_of_one_recording_is_written_by_that_recordings_job():
+    """split_reports: the report of one recording whose name follows from the recording's
+    (no run, or one run-<label>) goes with that recording's job; a report of several runs,
+    or one whose name cannot be derived, stays a job of its own."""
+    from neuroflow.eeg.inputs import reports, split_reports
+
+    def rec(stem_, run=None):
+        report = "_".join(p for p in stem_.split("_") if not p.startswith("run-"))
+        return {"stem": stem_, "report": report, "entities": {"run": run} if run else {}}
+
+    recs = {r["stem"]: r for r in [
+        rec("sub-01_task-rest"),                                  # no run
+        rec("sub-02_ses-1_task-rest_run-1", "1"),                 # one run
+        rec("sub-03_task-rest_run-1", "1"), rec("sub-03_task-rest_run-2", "2"),  # two runs
+        rec("sub-04_task-rest"), rec("sub-04_task-rest_run-2", "2"),  # mixed
+        rec("sub-05_task-rest_run-3_acq-x", "3")]}               # run not last: no
+    recs["sub-05_task-rest_run-3_acq-x"]["report"] = "sub-05_task-rest_acq-x"
+    shared, solo = split_reports(recs, reports(recs))
+    assert solo == {"": ["sub-01_task-rest"], "1": ["sub-02_ses-1_task-rest"]}
+    assert sorted(shared) == ["sub-03_task-rest_run-1", "sub-03_task-rest_run-2",
+                              "sub-04_task-rest", "sub-04_task-rest_run-2",
+                              "sub-05_task-rest_run-3_acq-x"]

@@ -88,7 +88,7 @@ def test_bad_subject_fails_alone_with_an_error_naming_the_file(workdir):
     assert (res / "sub-010188/ses-02/func/sub-010188_ses-02_task-rest_acq-AP_run-01_space-fsaverage5"
             "_atlas-schaefer100_desc-provided_timeseries.tsv").exists()
     assert not list(res.glob("sub-02/func/*_timeseries.tsv"))
-    log = next((res / "logs/fmri/sub-02/func").glob("*_desc-scrubbing_confounds.log")).read_text()
+    log = (res / "logs/fmri/sub-02_fmri.log").read_text()  # one job per subject
     assert "sub-02_task-rest_run-1_space" in log and "RepetitionTime 1.5" in log
 
 

@@ -3,6 +3,7 @@ reported table shown as HTML (Snakemake 9 offers a .tsv only as a download)."""
 
 from __future__ import annotations
 
+import pickle
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -10,15 +11,22 @@ from types import SimpleNamespace
 
 import pandas as pd
 import pytest
-from snakemake.io import regex_from_filepattern
+from jinja2 import Environment
+from snakemake.io import glob_wildcards, regex_from_filepattern
 
 from neuroflow.report.categories import REPORT_CATEGORY, section_title
 from neuroflow.report.tables import (
+    PAGES,
     expand_setting,
     find_table,
+    page_caption,
+    page_captions,
+    page_setting,
     render_caption,
     reported_tables,
+    table_page,
     tsv_to_html,
+    tsvs_to_html,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -129,3 +137,61 @@ def test_rendered_pages_lie_outside_the_subject_folders_and_carry_the_tsvs_setti
     tsv = "res/sub-01/x_desc-scores.tsv"
     assert page_setting([table], tsv, "subcategory") == "sub-01"
     assert page_setting([table], tsv, "labels") == {"table": "scores of 01 - shown as a table"}
+
+
+def test_one_job_renders_every_page_as_the_per_table_job_did(tmp_path):
+    """report_tables writes every page into one folder; Snakemake's report finds them with
+    the folder's ``{table}.html`` pattern (glob_wildcards, nested folders included) and asks
+    the rule's callables and caption with those wildcards: each page keeps the path, bytes,
+    settings and caption the one-job-per-table rule gave it."""
+    res = str(tmp_path / "res")
+    caption = tmp_path / "cap.rst"
+    caption.write_text("Scores of **{{ snakemake.wildcards.sub }}**.")
+    flag = SimpleNamespace(caption=str(caption), category="5 FC", subcategory="sub-{sub}",
+                           labels=lambda wc: {"subject": wc.sub, "table": "scores"})
+
+    class _Out(str):
+        flags = {"report": flag}
+
+    rule = SimpleNamespace(name="scores", output=[
+        _Out(f"{res}/sub-{{sub}}/func/sub-{{sub}}_desc-scores.tsv")])
+    tables = reported_tables([rule], regex_from_filepattern)
+    tsvs = [f"{res}/sub-{s}/func/sub-{s}_desc-scores.tsv" for s in ("01", "02")]
+    for i, tsv in enumerate(tsvs):
+        Path(tsv).parent.mkdir(parents=True)
+        Path(tsv).write_text(f"a\tb\n{i}\t<&>\n")
+    pages_dir = f"{res}/{PAGES}"
+    tsvs_to_html(tsvs, pages_dir)
+    with pytest.raises(ValueError, match="does not end in"):
+        tsvs_to_html(tsvs, f"{res}/tables")
+    captions = page_captions(tables, tsvs, res)
+    found = glob_wildcards(f"{pages_dir}/{{table}}.html").table
+    assert sorted(found) == ["sub-01/func/sub-01_desc-scores.tsv",
+                             "sub-02/func/sub-02_desc-scores.tsv"]
+    template = Environment().from_string((ROOT / "workflow/report/table.rst").read_text())
+    for tsv in tsvs:
+        table = str(Path(tsv).relative_to(res))
+        page = Path(table_page(res, tsv))
+        assert page == Path(pages_dir) / f"{table}.html"   # the page's path of today
+        tsv_to_html(tsv, tmp_path / "alone.html")          # what report_table wrote
+        assert page.read_bytes() == (tmp_path / "alone.html").read_bytes()
+        sm = SimpleNamespace(params=SimpleNamespace(captions=captions),
+                             wildcards=SimpleNamespace(table=table))
+        assert template.render(snakemake=sm) == page_caption(tables, tsv)
+        assert "Scores of **" + table[4:6] + "**." in captions[table]
+        for name in ("category", "subcategory", "labels"):
+            assert page_setting(tables, f"{res}/{table}", name) == page_setting(
+                tables, tsv, name)
+    assert page_setting(tables, tsvs[1], "labels") == {
+        "subject": "02", "table": "scores - shown as a table"}
+    # one short line in the report's params of each page, left out of the params trigger
+    assert str(captions) == "<captions of 2 tables>" and not isinstance(captions, dict)
+    assert dict(pickle.loads(pickle.dumps(captions))) == dict(captions)
+
+
+def test_report_tables_rule_declares_one_folder_of_pages():
+    text = (ROOT / "workflow/rules/report.smk").read_text()
+    rule = text[text.index("rule report_tables:"):]
+    assert 'directory(f"{R}/{TABLE_PAGES}")' in rule and 'patterns=["{table}.html"]' in rule
+    assert "wildcards" not in rule.split("output:")[0]
+    assert "rule report_table:" not in text

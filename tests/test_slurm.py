@@ -65,7 +65,7 @@ def slurm_job_ids() -> set[str]:
 def remote_jobs(stdout: str) -> int:
     """Jobs of Snakemake's job-stats table that are not local rules (fetch, report, all)."""
     table = stdout[stdout.index("Job stats:"):].split("total")[0]
-    local = ("fetch_", "dataset_description", "methods_report", "report_table", "all")
+    local = ("fetch_", "dataset_description", "methods_report", "report_tables", "all")
     counts = re.findall(r"^(\w+)\s+(\d+)$", table, re.M)
     return sum(int(n) for rule, n in counts if not rule.startswith(local))
 

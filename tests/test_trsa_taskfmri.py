@@ -244,7 +244,31 @@ def test_dry_run_plans_glm_per_run_rdm_per_subject_identification_and_encoding(d
         parts = line.split()
         if len(parts) == 2 and parts[1].isdigit():
             counts[parts[0]] = int(parts[1])
-    assert counts.get("trsa_task_glm") == 6, out[-3000:]
-    assert counts.get("trsa_task_rdm") == 2 and counts.get("trsa_task_models") == 2
+    # one job per subject: the GLM of each of its 3 runs, then its RDM
+    assert counts.get("trsa_task_subject") == 2, out[-3000:]
+    assert "trsa_task_glm" not in counts and counts.get("trsa_task_models") == 2
     assert counts.get("trsa_task_stack") == 1 and counts.get("trsa_task_identification") == 1
-    assert counts.get("encoding_task_design") == 2 and counts.get("encoding_task_ridge") == 2
+    assert counts.get("encoding_task_subject") == 2
+
+
+def test_subjects_with_the_same_runs_share_one_rule_layout():
+    """One rule per layout (a rule's outputs are fixed patterns): subjects whose runs differ
+    get their own; the layout's names give back every subject's and run's key."""
+    from neuroflow.rsa.inputs import TaskPlan, TaskRun, TaskSubject, subject_layouts
+
+    def subject(label, runs):
+        base = f"sub-{label}/func/sub-{label}_task-a"
+        return TaskSubject(f"{base}_space-T1w", {"sub": label}, tuple(
+            TaskRun(f"{base}_run-{r}_space-T1w", {"sub": label, "run": r}, "b", "m", "", "e")
+            for r in runs))
+
+    subjects = [subject("01", [1, 2]), subject("02", [1, 2]), subject("010", [1, 2, 3])]
+    plan = TaskPlan(subjects={s.key: s for s in subjects})
+    layouts = subject_layouts(plan)
+    assert [(lay.labels, len(lay.runs)) for lay in layouts] == [(("01", "02"), 2),
+                                                              (("010",), 3)]
+    assert layouts[0].runs[1] == "sub-{tlabel}/func/sub-{tlabel}_task-a_run-2_space-T1w"
+    for lay in layouts:
+        for label in lay.labels:
+            s = plan.subjects[lay.subject.format(tlabel=label)]
+            assert [r.key for r in s.runs] == [run.format(tlabel=label) for run in lay.runs]

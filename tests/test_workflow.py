@@ -208,9 +208,9 @@ def _jobs_to_run(proc) -> dict[str, int]:
 
 @pytest.mark.parametrize("change, expected", [
     ({"connectome": {"consensus": {"normalization": "mean"}}},
-     {"consensus_connectome": 1, "report_table": 2, "methods_report": 1, "all": 1}),
+     {"consensus_connectome": 1, "report_tables": 1, "methods_report": 1, "all": 1}),
     ({"connectome": {"gap_junction_reduce": "max"}},
-     {"homogenize_connectome": 12, "consensus_connectome": 1, "report_table": 2,
+     {"homogenize_connectome": 12, "consensus_connectome": 1, "report_tables": 1,
       "methods_report": 1, "all": 1}),
 ])
 def test_changing_a_parameter_reruns_exactly_the_affected_jobs(demo, tmp_path, change, expected):

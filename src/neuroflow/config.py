@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import difflib
 import functools
+import inspect
 import re
 import reprlib
 from pathlib import Path
@@ -364,7 +365,43 @@ def by_attempt(base):
     def grown(wildcards, attempt):
         return base * attempt
 
-    return grown
+    return fixed_params(grown)
+
+
+def fixed_params(func):
+    """``func``, with its parameters inspected once for Snakemake (a decorator).
+
+    Snakemake reads the signature of an input, params or resources function at each call,
+    twice per job (``snakemake.common.get_function_params``); with tens of thousands of jobs
+    that is a sizeable part of planning. Its ``overwrite_function_params`` stores the
+    parameters on the function instead. Without that helper ``func`` is returned as is.
+    """
+    try:
+        from snakemake.common import overwrite_function_params
+    except ImportError:
+        return func
+    overwrite_function_params(func, inspect.signature(func).parameters)
+    return func
+
+
+def keys_regex(keys) -> str:
+    """A wildcard constraint that matches exactly ``keys`` (``(?!)`` when there are none)."""
+    return "|".join(re.escape(str(k)) for k in sorted(keys)) or "(?!)"
+
+
+def group_constraints(groups: dict, generic: str = r"[^/]+") -> tuple[dict, object]:
+    """Wildcard constraints of rules whose outputs share a pattern, one rule per group of keys.
+
+    A constraint listing every subject is copied by Snakemake into each output pattern and
+    scanned and compiled again for every job (quadratic in subjects), so the largest group
+    gets ``generic`` and only the smaller groups list their keys. Returns ``({group:
+    regex}, the generic group)``; the caller puts the generic group's rule last in a
+    ``ruleorder``, so that a key of another group goes to that group's rule.
+    """
+    if not groups:
+        return {}, None
+    largest = max(groups, key=lambda g: len(groups[g]))
+    return {g: generic if g == largest else keys_regex(keys) for g, keys in groups.items()}, largest
 
 
 def used_datasets(config: dict) -> list[str]:

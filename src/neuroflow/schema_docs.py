@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 from pathlib import Path
 
 import yaml
@@ -44,8 +46,17 @@ def _rows(schema: dict, prefix: str = "", base: Path = Path(".")):
 
 
 def load_schema(schema_path) -> dict:
-    """The config schema with every ``$ref`` to a sibling file inlined (for jsonschema use)."""
-    schema_path = Path(schema_path)
+    """The config schema with every ``$ref`` to a sibling file inlined (for jsonschema use).
+
+    Parsed once per file and modification time (a planning run asks for the same schemas
+    many times); each call returns its own copy.
+    """
+    schema_path = Path(schema_path).resolve()
+    return copy.deepcopy(_load_schema(schema_path, schema_path.stat().st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=64)
+def _load_schema(schema_path: Path, mtime_ns: int) -> dict:
 
     def inline(node):
         if isinstance(node, dict):

@@ -11,7 +11,6 @@ from neuroflow.activity.inputs import (
     recording_of,
     spike_citation,
     spike_recordings,
-    stems_pattern,
     trace_recordings,
     units_path,
 )
@@ -22,7 +21,6 @@ from neuroflow.activity.pipeline import (
     recording_files,
     recording_source,
 )
-
 
 # The stage's defaults (workflow/schemas/activity.schema.yaml) filled into its section (the
 # top-level validation does not fill defaults behind a $ref).
@@ -41,21 +39,30 @@ if is_activated("activity"):
 
     SPIKES_NWB = {k: v for k, v in SPIKES.items() if v["reader"] == "nwb"}
     SPIKES_TABLE = {k: v for k, v in SPIKES.items() if v["reader"] != "nwb"}
+    # both counts rules write *_desc-counts_spikes.nc: the larger group is unconstrained and
+    # last in the ruleorder (its jobs look stems up among all recordings), the other lists
+    # its stems (a list of every stem would be rescanned by Snakemake for every job)
+    ACT_WC, ACT_GENERIC = group_constraints(
+        {"nwb": SPIKES_NWB, **({"table": SPIKES_TABLE} if SPIKES_TABLE else {})}
+    )
+    ACT_SPECS = {
+        g: SPIKES if g == ACT_GENERIC else recs for g, recs in (("nwb", SPIKES_NWB), ("table", SPIKES_TABLE))
+    }
 
     rule activity_counts:
         input:
-            files=lambda wc: recording_of(SPIKES_NWB, wc.subdir, wc.stem)["files"],
+            files=fixed_params(lambda wc: recording_of(ACT_SPECS["nwb"], wc.subdir, wc.stem)["files"]),
         output:
             nc=f"{R}/{{subdir}}/ephys/{{stem}}_desc-counts_spikes.nc",
             units=f"{R}/{{subdir}}/ephys/{{stem}}_desc-units_spikes.nc",
         log:
             f"{LOGS}/activity/{{subdir}}/{{stem}}_counts.log",
         params:
-            spec=lambda wc: recording_of(SPIKES_NWB, wc.subdir, wc.stem),
-            citation=lambda wc: spike_citation(MANIFEST, SPIKES_NWB[wc.stem]),
+            spec=fixed_params(lambda wc: recording_of(ACT_SPECS["nwb"], wc.subdir, wc.stem)),
+            citation=fixed_params(lambda wc: spike_citation(MANIFEST, ACT_SPECS["nwb"][wc.stem])),
         wildcard_constraints:
             subdir=SUBDIR_PATTERN,
-            stem=stems_pattern(SPIKES_NWB),
+            stem=ACT_WC["nwb"],
         threads: 1
         resources:
             mem_mb=by_attempt(1000),
@@ -69,17 +76,17 @@ if is_activated("activity"):
 
         rule activity_counts_table:
             input:
-                files=lambda wc: recording_of(SPIKES_TABLE, wc.subdir, wc.stem)["files"],
+                files=fixed_params(lambda wc: recording_of(ACT_SPECS["table"], wc.subdir, wc.stem)["files"]),
             output:
                 nc=f"{R}/{{subdir}}/ephys/{{stem}}_desc-counts_spikes.nc",
             log:
                 f"{LOGS}/activity/{{subdir}}/{{stem}}_counts.log",
             params:
-                spec=lambda wc: recording_of(SPIKES_TABLE, wc.subdir, wc.stem),
-                citation=lambda wc: spike_citation(MANIFEST, SPIKES_TABLE[wc.stem]),
+                spec=fixed_params(lambda wc: recording_of(ACT_SPECS["table"], wc.subdir, wc.stem)),
+                citation=fixed_params(lambda wc: spike_citation(MANIFEST, ACT_SPECS["table"][wc.stem])),
             wildcard_constraints:
                 subdir=SUBDIR_PATTERN,
-                stem=stems_pattern(SPIKES_TABLE),
+                stem=ACT_WC["table"],
             threads: 1
             resources:
                 mem_mb=by_attempt(1000),
@@ -89,26 +96,33 @@ if is_activated("activity"):
             script:
                 "../scripts/activity_counts.py"
 
+        if ACT_GENERIC == "nwb":
+
+            ruleorder: activity_counts_table > activity_counts
+
+        else:
+
+            ruleorder: activity_counts > activity_counts_table
+
     STAGE_TARGETS.extend(counts_path(R, spec) for spec in SPIKES.values())
     STAGE_TARGETS.extend(units_path(R, spec) for spec in SPIKES_NWB.values())
-
     if TRACES:
 
         rule activity_traces:
             input:
-                files=lambda wc: [recording_of(TRACES, wc.subdir, wc.stem)["path"]],
+                files=fixed_params(lambda wc: [recording_of(TRACES, wc.subdir, wc.stem)["path"]]),
             output:
                 nc=f"{R}/{{subdir}}/ophys/{{stem}}_desc-traces_activity.nc",
             log:
                 f"{LOGS}/activity/{{subdir}}/{{stem}}_traces.log",
             params:
-                spec=lambda wc: recording_of(TRACES, wc.subdir, wc.stem),
+                spec=fixed_params(lambda wc: recording_of(TRACES, wc.subdir, wc.stem)),
                 series=ACT["bids"]["series"],
                 only_cells=ACT["bids"]["only_cells"],
                 simulated=ACT["bids"]["simulated"],
             wildcard_constraints:
                 subdir=SUBDIR_PATTERN,
-                stem=stems_pattern(TRACES),
+                stem=r"[^/]+",  # only this rule writes *_desc-traces_activity.nc
             threads: 1
             resources:
                 mem_mb=by_attempt(2000),
@@ -118,8 +132,9 @@ if is_activated("activity"):
             script:
                 "../scripts/activity_traces.py"
 
-        STAGE_TARGETS.extend(f"{R}/{t['subdir']}/ophys/{t['stem']}_desc-traces_activity.nc"
-                             for t in TRACES.values())
+        STAGE_TARGETS.extend(
+            f"{R}/{t['subdir']}/ophys/{t['stem']}_desc-traces_activity.nc" for t in TRACES.values()
+        )
 
     rule activity_homogenize:
         input:
@@ -191,10 +206,14 @@ if is_activated("activity"):
 
     rule activity_index:
         input:
-            ncs=expand(f"{R}/sub-{{recording}}/ophys/sub-{{recording}}_desc-homogenized_activity.nc",
-                       recording=RECORDINGS),
-            fcs=expand(f"{R}/sub-{{recording}}/ophys/sub-{{recording}}_desc-fc_connectivity.nc",
-                       recording=RECORDINGS),
+            ncs=expand(
+                f"{R}/sub-{{recording}}/ophys/sub-{{recording}}_desc-homogenized_activity.nc",
+                recording=RECORDINGS,
+            ),
+            fcs=expand(
+                f"{R}/sub-{{recording}}/ophys/sub-{{recording}}_desc-fc_connectivity.nc",
+                recording=RECORDINGS,
+            ),
         output:
             tsv=report(
                 f"{ACT_DIR}/desc-recordings_index.tsv",
@@ -226,8 +245,9 @@ if is_activated("activity"):
 
     if RECORDINGS:
         STAGE_TARGETS.append(f"{ACT_DIR}/desc-recordings_index.tsv")
-
     if ACT["funatlas"]["activate"]:
+        # (a target line after the rule would be nested into the next block by snakefmt)
+        STAGE_TARGETS.append(f"{ACT_DIR}/desc-randi2023_funatlas.nc")
 
         rule activity_funatlas:
             input:
@@ -251,8 +271,6 @@ if is_activated("activity"):
             script:
                 "../scripts/activity_funatlas.py"
 
-        STAGE_TARGETS.append(f"{ACT_DIR}/desc-randi2023_funatlas.nc")
-
     # Structure-function needs the connectome stage's outputs.
     SF = ACT["structure_function"]
     if SF["activate"] and ACT["funatlas"]["activate"] and is_activated("connectome"):
@@ -263,8 +281,10 @@ if is_activated("activity"):
             input:
                 atlas=f"{ACT_DIR}/desc-randi2023_funatlas.nc",
                 connectomes=[connectome_path(CONN, c) for c in SF_CONNECTOMES],
-                fcs=expand(f"{R}/sub-{{recording}}/ophys/sub-{{recording}}_desc-fc_connectivity.nc",
-                           recording=RECORDINGS),
+                fcs=expand(
+                    f"{R}/sub-{{recording}}/ophys/sub-{{recording}}_desc-fc_connectivity.nc",
+                    recording=RECORDINGS,
+                ),
                 consensus=f"{CONN}/desc-consensus_connectome.nc",
             output:
                 stats=report(

@@ -1,16 +1,15 @@
 # Stage 'bicluster': Bayesian bi-clustering of spike counts (Wei 2023; issue 7).
-# Per recording (the activity stage's counts file, or a SIMULATED one): take the counts, run
-# each MCMC chain as its own job, then merge the chains into posterior summaries,
+# Per recording (the activity stage's counts file, or a SIMULATED one), one job: take the
+# counts, run the MCMC chains side by side, then merge them into posterior summaries,
 # diagnostics and figures. The activity stage is the one reader of spike files.
-from neuroflow.activity.inputs import SUBDIR_PATTERN, stems_pattern
+from neuroflow.activity.inputs import SUBDIR_PATTERN, counts_path, recording_of
 from neuroflow.bicluster.inputs import bicluster_recordings, use_numba_cache
-
 
 # The stage's defaults (workflow/schemas/bicluster.schema.yaml) filled into its section.
 validate(config.setdefault("bicluster", {}), schema="../schemas/bicluster.schema.yaml")
 
 # numba's on-disk cache of the sampler's kernels, shared by every job and later run (the
-# jobs inherit the environment; the chain script sets it again for jobs started elsewhere).
+# jobs inherit the environment; the recording script sets it again for jobs started elsewhere).
 use_numba_cache(config)
 
 
@@ -18,90 +17,31 @@ if is_activated("bicluster"):
 
     BIC = config["bicluster"]
     BIC_RECS = bicluster_recordings(config, MANIFEST, Path(workflow.basedir))
-    BIC_SIMS = sorted(k for k, v in BIC_RECS.items() if "simulate" in v)
-    BIC_ACT = sorted(k for k, v in BIC_RECS.items() if "activity" in v)
     BIC_CHAINS = list(range(BIC["chains"]))
     BIC_CATEGORY = REPORT_CATEGORY["bicluster"]
     BIC_PREFIX = f"{R}/{{subdir}}/ephys/{{stem}}"
     BIC_FIGS = f"{R}/{{subdir}}/figures/{{stem}}"
-    BIC_STEMS = stems_pattern(BIC_RECS)
+    # no constraint listing the recordings (Snakemake would rescan it for every job): no
+    # other rule writes these names; recording_of names an unknown recording
+    BIC_STEMS = r"[^/]+"
 
-    wildcard_constraints:
-        chain="[0-9]+",
-
-    if BIC_ACT:
-
-        rule bicluster_counts:
-            input:
-                nc=rules.activity_counts.output.nc,
-            output:
-                nc=f"{BIC_PREFIX}_desc-binned_counts.nc",
-            log:
-                f"{LOGS}/bicluster/{{subdir}}/{{stem}}_counts.log",
-            params:
-                spec=lambda wc: BIC_RECS[wc.stem],
-            wildcard_constraints:
-                subdir=SUBDIR_PATTERN,
-                stem=stems_pattern(BIC_ACT),
-            threads: 1
-            resources:
-                mem_mb=by_attempt(1000),
-                runtime=by_attempt(5),
-            conda:
-                "../../envs/bicluster.yaml"
-            script:
-                "../scripts/bicluster_counts.py"
-
-    if BIC_SIMS:
-
-        rule bicluster_simulate:
-            output:
-                nc=f"{BIC_PREFIX}_desc-binned_counts.nc",
-            log:
-                f"{LOGS}/bicluster/{{subdir}}/{{stem}}_simulate.log",
-            params:
-                spec=lambda wc: BIC_RECS[wc.stem],
-            wildcard_constraints:
-                subdir=SUBDIR_PATTERN,
-                stem=stems_pattern(BIC_SIMS),
-            threads: 1
-            resources:
-                mem_mb=by_attempt(1000),
-                runtime=by_attempt(10),
-            conda:
-                "../../envs/bicluster.yaml"
-            script:
-                "../scripts/bicluster_counts.py"
-
-    rule bicluster_chain:
+    # One job per recording: its counts (the activity stage's counts file, or a SIMULATED
+    # one), every MCMC chain (side by side in `threads` worker processes, each from its own
+    # seed stream, so the files are those of one job per chain), then the merge.
+    rule bicluster_recording:
         input:
-            nc=f"{BIC_PREFIX}_desc-binned_counts.nc",
+            counts=fixed_params(
+                lambda wc: (
+                    [counts_path(R, spec)]
+                    if "activity" in (spec := recording_of(BIC_RECS, wc.subdir, wc.stem))
+                    else []
+                )
+            ),
         output:
-            nc=f"{BIC_PREFIX}_chain-{{chain}}_desc-bicluster_mcmc.nc",
-        log:
-            f"{LOGS}/bicluster/{{subdir}}/{{stem}}_chain-{{chain}}.log",
-        params:
-            sampler=BIC["sampler"],
-            seed=BIC["seed"],
-        wildcard_constraints:
-            subdir=SUBDIR_PATTERN,
-            stem=BIC_STEMS,
-        threads: 1
-        resources:
-            mem_mb=by_attempt(2000),
-            runtime=by_attempt(240),
-        conda:
-            "../../envs/bicluster.yaml"
-        script:
-            "../scripts/bicluster_chain.py"
-
-
-    rule bicluster_merge:
-        input:
-            chains=expand(f"{BIC_PREFIX}_chain-{{chain}}_desc-bicluster_mcmc.nc",
-                          chain=BIC_CHAINS, allow_missing=True),
             counts=f"{BIC_PREFIX}_desc-binned_counts.nc",
-        output:
+            chains=expand(
+                f"{BIC_PREFIX}_chain-{{chain}}_desc-bicluster_mcmc.nc", chain=BIC_CHAINS, allow_missing=True
+            ),
             nc=f"{BIC_PREFIX}_desc-bicluster_posterior.nc",
             diagnostics=report(
                 f"{BIC_PREFIX}_desc-bicluster_diagnostics.tsv",
@@ -157,27 +97,35 @@ if is_activated("bicluster"):
             clusters_json=f"{BIC_PREFIX}_desc-bicluster_clusters.json",
             validation_json=f"{BIC_PREFIX}_desc-bicluster_validation.json",
         log:
-            f"{LOGS}/bicluster/{{subdir}}/{{stem}}_merge.log",
+            counts=f"{LOGS}/bicluster/{{subdir}}/{{stem}}_counts.log",
+            chains=expand(
+                f"{LOGS}/bicluster/{{subdir}}/{{stem}}_chain-{{chain}}.log",
+                chain=BIC_CHAINS,
+                allow_missing=True,
+            ),
+            merge=f"{LOGS}/bicluster/{{subdir}}/{{stem}}_merge.log",
         params:
+            spec=fixed_params(lambda wc: recording_of(BIC_RECS, wc.subdir, wc.stem)),
+            sampler=BIC["sampler"],
+            seed=BIC["seed"],
             loss=BIC["loss"],
             state_loss=BIC["state_loss"],
             n_shuffles=BIC["n_shuffles"],
-            seed=BIC["seed"],
             convergence=BIC["convergence"],
         wildcard_constraints:
             subdir=SUBDIR_PATTERN,
             stem=BIC_STEMS,
-        threads: 1
+        threads: len(BIC_CHAINS)
         resources:
-            mem_mb=by_attempt(4000),
-            runtime=by_attempt(30),
+            mem_mb=by_attempt(max(4000, 2000 * len(BIC_CHAINS))),
+            runtime=by_attempt(275),
         conda:
             "../../envs/bicluster.yaml"
         script:
-            "../scripts/bicluster_merge.py"
-
+            "../scripts/bicluster_recording.py"
 
     STAGE_TARGETS.extend(
         f"{R}/{spec['subdir']}/ephys/{stem}_desc-bicluster_{what}"
         for stem, spec in BIC_RECS.items()
-        for what in ("posterior.nc", "diagnostics.tsv", "validation.tsv"))
+        for what in ("posterior.nc", "diagnostics.tsv", "validation.tsv")
+    )

@@ -16,6 +16,8 @@ from neuroflow.config import (
     check_config,
     check_keys,
     fill_defaults,
+    fixed_params,
+    group_constraints,
     is_activated as _is_activated,
     replace_input_maps,
     source_citation_of,
@@ -35,10 +37,11 @@ from neuroflow.resources import (
     load_manifest,
 )
 
-
 # A cohort file's maps of inputs replace the defaults' (Snakemake would merge them).
-replace_input_maps(config, [*(load_configfile(f) for f in workflow.overwrite_configfiles),
-                            dict(workflow.config_settings.config)])
+replace_input_maps(
+    config,
+    [*(load_configfile(f) for f in workflow.overwrite_configfiles), dict(workflow.config_settings.config)],
+)
 # unknown keys (with a did-you-mean) and bad values in one line each; validate's own
 # error prints the whole schema
 check_keys(config, load_schema(Path(workflow.current_basedir) / "../schemas/config.schema.yaml"))
@@ -50,14 +53,17 @@ for _stage in ("activity", "fmri", "eeg", "fc", "bicluster", "trsa"):
 # encoding: not inside maps (its per-reader `options` schema lists every reader's options;
 # the encoding code holds the per-reader defaults)
 if isinstance(config.get("encoding"), dict):
-    fill_defaults(config["encoding"], load_schema(Path(workflow.current_basedir)
-                                                  / "../schemas/encoding.schema.yaml"))
+    fill_defaults(
+        config["encoding"], load_schema(Path(workflow.current_basedir) / "../schemas/encoding.schema.yaml")
+    )
 check_config(config, root=Path(workflow.basedir))
 # BIDS inputs (bids_dir, derivatives, participant_label, ...) before any job
 BIDS = check_bids_config(config)
 check_eeg_inputs(config)  # every selected participant has EEG; channels.tsv usable
 # participants sheets (and the fMRI run sheet's sub/ses) against the common row schema
-check_participant_sheets(config, schema=Path(workflow.current_basedir) / "../schemas/participants.schema.yaml")
+check_participant_sheets(
+    config, schema=Path(workflow.current_basedir) / "../schemas/participants.schema.yaml"
+)
 
 # what the conda envs' post-deploy scripts install as neuroflow (envs/*.post-deploy.sh)
 os.environ.setdefault("NEUROFLOW_PIP_SPEC", pip_spec())
@@ -110,8 +116,7 @@ def all_targets():
     targets = [f"{R}/dataset_description.json", f"{R}/group/desc-methods_report.html"]
     if is_activated("connectome"):
         targets.append(f"{CONN}/desc-consensus_connectome.nc")
-        targets += expand(f"{CONN}/source-{{source}}_desc-homogenized_connectome.nc",
-                          source=SOURCES)
+        targets += expand(f"{CONN}/source-{{source}}_desc-homogenized_connectome.nc", source=SOURCES)
     return at_level(targets + STAGE_TARGETS, config["analysis_level"], R)
 
 

@@ -23,7 +23,6 @@ if is_activated("encoding"):
     ENC_CATEGORY = REPORT_CATEGORY["encoding"]
     ENC_ALPHAS = alpha_grid(ENC_RIDGE["alphas"])
 
-
     for _exp in ENC["run"]:
         _cfg = experiment_config(ENC, _exp)
         _prefix = experiment_prefix(R, _exp, _cfg)
@@ -32,13 +31,19 @@ if is_activated("encoding"):
             # the activity stage's units file of the recording (the NWB file is read there)
             from neuroflow.activity.inputs import units_path, units_recording
 
-            _units = units_path(R, units_recording(
-                config, MANIFEST, _cfg["recording"], f"encoding.experiments.{_exp}.recording",
-                Path(workflow.basedir)))
+            _units = units_path(
+                R,
+                units_recording(
+                    config,
+                    MANIFEST,
+                    _cfg["recording"],
+                    f"encoding.experiments.{_exp}.recording",
+                    Path(workflow.basedir),
+                ),
+            )
         # (appended before the rules: snakefmt 2.1 cannot parse code after an anonymous
         # rule in a loop that is followed by a nested block)
-        STAGE_TARGETS += [f"{_prefix}_scores.tsv", f"{_prefix}_encoding.png",
-                          f"{_prefix}_encoding.nc"]
+        STAGE_TARGETS += [f"{_prefix}_scores.tsv", f"{_prefix}_encoding.png", f"{_prefix}_encoding.nc"]
 
         rule:
             name:
@@ -113,12 +118,8 @@ if is_activated("encoding"):
             script:
                 "../scripts/encoding_ridge.py"
 
-
-
     if ENC_ATT["enabled"]:
-
         ENC_FEATURE_MAP = ENC_ATT["feature_map"] or f"{ENC_GROUP}/desc-routingsim_featuremap.nc"
-
         if not ENC_ATT["feature_map"]:
 
             rule encoding_simulate_routing:
@@ -137,7 +138,6 @@ if is_activated("encoding"):
                     "../../envs/encoding.yaml"
                 script:
                     "../scripts/encoding_simulate_routing.py"
-
 
         rule encoding_fit_attention:
             input:
@@ -201,59 +201,31 @@ if is_activated("encoding"):
             script:
                 "../scripts/encoding_attention.py"
 
-
     if ENC_ATT["enabled"]:  # (its own block: snakefmt 2.1 misplaces what follows code after a rule)
         STAGE_TARGETS += [
             *rules.encoding_fit_attention.output,
         ]
-
-
     if ENC["task"]["activate"]:
-
-        from neuroflow.rsa.inputs import plan_task, wildcard_regex
+        from neuroflow.rsa.inputs import plan_task
 
         # the cohort's task runs through the BIDS layer (as trsa.task); errors before any job
         ENC_TASK = ENC["task"]
         ENC_PLAN = plan_task(config, "encoding.task", min_conditions=1)
 
-
         include: "encoding_inputs.smk"
 
-        rule encoding_task_design:
+        # One job per subject: the design of its task runs (events -> regressors, denoised
+        # BOLD -> responses), then the nested cross-validated ridge model on it.
+        rule encoding_task_subject:
             input:
-                bolds=lambda w: [r.bold for r in enc_task_runs(w)],
-                masks=lambda w: [r.mask for r in enc_task_runs(w)],
-                events=lambda w: [r.events for r in enc_task_runs(w)],
-                confounds=lambda w: [r.confounds for r in enc_task_runs(w) if r.confounds],
+                bolds=fixed_params(lambda w: [r.bold for r in enc_task_runs(w)]),
+                masks=fixed_params(lambda w: [r.mask for r in enc_task_runs(w)]),
+                events=fixed_params(lambda w: [r.events for r in enc_task_runs(w)]),
+                confounds=fixed_params(lambda w: [r.confounds for r in enc_task_runs(w) if r.confounds]),
                 atlas=ENC_TASK["atlas"]["image"],
                 labels=ENC_TASK["atlas"]["labels"] or [],
             output:
-                nc=f"{R}/{{esub}}_desc-events_design.nc",
-            log:
-                f"{LOGS}/encoding/{{esub}}_task_design.log",
-            params:
-                conditions=lambda w: list(ENC_PLAN.group_of[w.esub].conditions),
-                entities=lambda w: ENC_PLAN.subjects[w.esub].entities,
-                confounds=ENC_TASK["confounds"],
-                high_pass=ENC_TASK["high_pass"],
-                responses=ENC_TASK["responses"],
-                simulated=config["fmri"]["simulated"],  # the user's word on the BOLD data
-            wildcard_constraints:
-                esub=wildcard_regex(ENC_PLAN.subjects),
-            threads: 1
-            resources:
-                mem_mb=by_attempt(4000),
-                runtime=by_attempt(20),
-            conda:
-                "../../envs/encoding.yaml"
-            script:
-                "../scripts/encoding_task_design.py"
-
-
-        rule encoding_task_ridge:
-            input:
-                design=rules.encoding_task_design.output.nc,
-            output:
+                design=f"{R}/{{esub}}_desc-events_design.nc",
                 nc=f"{R}/{{esub}}_desc-events_encoding.nc",
                 sidecar=f"{R}/{{esub}}_desc-events_encoding.json",
                 tsv=report(
@@ -272,8 +244,15 @@ if is_activated("encoding"):
                 ),
                 tsv_json=f"{R}/{{esub}}_desc-events_scores.json",
             log:
-                f"{LOGS}/encoding/{{esub}}_task_ridge.log",
+                design=f"{LOGS}/encoding/{{esub}}_task_design.log",
+                ridge=f"{LOGS}/encoding/{{esub}}_task_ridge.log",
             params:
+                conditions=fixed_params(lambda w: list(ENC_PLAN.group_of[w.esub].conditions)),
+                entities=fixed_params(lambda w: ENC_PLAN.subjects[w.esub].entities),
+                confounds=ENC_TASK["confounds"],
+                high_pass=ENC_TASK["high_pass"],
+                responses=ENC_TASK["responses"],
+                simulated=config["fmri"]["simulated"],  # the user's word on the BOLD data
                 experiment="task",
                 lags_s=ENC_TASK["lags_s"],
                 model=ENC_TASK["model"],
@@ -287,18 +266,20 @@ if is_activated("encoding"):
                 backend=ENC["backend"],
                 n_targets_batch=ENC_RIDGE["n_targets_batch"],
                 random_state=ENC["random_state"],
-            wildcard_constraints:
-                esub=wildcard_regex(ENC_PLAN.subjects),
+            # no constraint listing the subjects (Snakemake would rescan it for every job):
+            # no other rule writes *_desc-events_*; enc_task_runs names an unknown key
             threads: ENC_RIDGE["threads"]
             resources:
-                mem_mb=by_attempt(ENC_RIDGE["mem_mb"]),
-                runtime=by_attempt(ENC_RIDGE["runtime"]),
+                mem_mb=by_attempt(max(4000, ENC_RIDGE["mem_mb"])),
+                runtime=by_attempt(20 + ENC_RIDGE["runtime"]),
                 gpu=ENC_RIDGE["gpu"],
             conda:
                 "../../envs/encoding.yaml"
             script:
-                "../scripts/encoding_ridge.py"
+                "../scripts/encoding_task_subject.py"
 
-
-        STAGE_TARGETS += [f"{R}/{key}_desc-events_{suffix}" for key in ENC_PLAN.subjects
-                          for suffix in ("scores.tsv", "encoding.png", "encoding.nc")]
+        STAGE_TARGETS += [
+            f"{R}/{key}_desc-events_{suffix}"
+            for key in ENC_PLAN.subjects
+            for suffix in ("scores.tsv", "encoding.png", "encoding.nc")
+        ]

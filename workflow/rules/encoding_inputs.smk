@@ -3,4 +3,10 @@
 
 
 def enc_task_runs(wildcards):
-    return ENC_PLAN.subjects[wildcards.esub].runs
+    subject = ENC_PLAN.subjects.get(wildcards.esub)
+    if subject is None:
+        raise ValueError(
+            f"encoding.task: {wildcards.esub} is not a subject of the planned task "
+            f"runs ({len(ENC_PLAN.subjects)} subjects, e.g. {next(iter(ENC_PLAN.subjects))})"
+        )
+    return subject.runs

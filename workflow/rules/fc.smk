@@ -61,8 +61,7 @@ if is_activated("fc"):
             window_length=fc_bench_setting("window_length", FC["window_length"]),
             window_stride=fc_bench_setting("window_stride", FC["window_stride"]),
             # EEG channels are chosen by fc.benchmarks.<id>.eeg.channels
-            regions=lambda wc: ("all" if FC["benchmarks"][wc.bench].get("source") == "eeg"
-                                else FC["regions"]),
+            regions=lambda wc: ("all" if FC["benchmarks"][wc.bench].get("source") == "eeg" else FC["regions"]),
             clean=FC["clean"],
         threads: 1
         resources:
@@ -226,8 +225,10 @@ if is_activated("fc"):
         wildcard_constraints:
             **FC_WC,
         params:
-            fc={k: FC[k] for k in ("protocol", "heldout", "tasks", "label_task", "ndcg_k",
-                                   "claim_fraction", "claim")},
+            fc={
+                k: FC[k]
+                for k in ("protocol", "heldout", "tasks", "label_task", "ndcg_k", "claim_fraction", "claim")
+            },
         threads: 1
         resources:
             mem_mb=by_attempt(8000),

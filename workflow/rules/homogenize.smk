@@ -29,7 +29,6 @@ if is_activated("connectome"):
         script:
             "../scripts/homogenize_connectome.py"
 
-
     rule consensus_connectome:
         input:
             sources=expand(

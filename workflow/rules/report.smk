@@ -1,5 +1,6 @@
 # Provenance, the methods text (HTML, CITATION.md, CITATION.bib) and the report's tables.
 
+
 include: "report_inputs.smk"
 
 
@@ -25,7 +26,7 @@ rule methods_report:
     input:
         manifest=config["resources"]["manifest"],
         stage_outputs=all_stage_outputs,
-        tables=reported_table_pages,
+        tables=table_pages,
     output:
         html=report(
             f"{R}/group/desc-methods_report.html",
@@ -46,25 +47,24 @@ rule methods_report:
         "../scripts/methods_report.py"
 
 
-rule report_table:
+rule report_tables:
     input:
-        f"{R}/{{table}}",
+        reported_tsvs,
     output:
         report(
-            f"{R}/{TABLE_PAGES}/{{table}}.html",
+            directory(f"{R}/{TABLE_PAGES}"),
+            patterns=["{table}.html"],
             caption="../report/table.rst",
             category=lambda wc: _table_setting(wc, "category"),
             subcategory=lambda wc: _table_setting(wc, "subcategory"),
             labels=lambda wc: _table_setting(wc, "labels"),
         ),
     log:
-        f"{LOGS}/report/table_{{table}}.log",
-    wildcard_constraints:
-        table=rf"(?!{TABLE_PAGES}/).+\.tsv",
+        f"{LOGS}/report/tables.log",
     params:
-        caption=_table_caption,
+        captions=_table_captions,
     localrule: True
     conda:
         "../../envs/report.yaml"
     script:
-        "../scripts/report_table.py"
+        "../scripts/report_tables.py"

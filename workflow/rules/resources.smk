@@ -5,7 +5,6 @@
 from neuroflow.config import used_datasets
 from neuroflow.resources import file_owners
 
-
 for _dataset, _paths in file_owners(MANIFEST, used_datasets(config), config["resources"]["dest"]).items():
     if not _paths:
         continue

@@ -66,14 +66,17 @@ def filter_from_factors(mu, low, rfac, vec2, m_out, p_out, xt, vec):
         la.forward_sub(rfac, low[j], vec)
         for i in range(d):
             xt[i, j] = vec[i]
-    for i in range(d):                     # p = xt^T xt
-        for j in range(d):
+    for i in range(d):                     # p = xt^T xt (lower triangle, then mirrored)
+        for j in range(i + 1):
             p_out[i, j] = 0.0
     for k in range(d):
         for i in range(d):
             xki = xt[k, i]
-            for j in range(d):
+            for j in range(i + 1):
                 p_out[i, j] += xki * xt[k, j]
+    for i in range(d):
+        for j in range(i):
+            p_out[j, i] = p_out[i, j]
     la.backward_sub_t(rfac, vec2, vec)
     for i in range(d):
         s = mu[i]
@@ -181,9 +184,34 @@ def backward_step(jj, hh, a, b, q_low):
                 s += q_low[k, i] * hh[k]
             sh[i] = s
         la.forward_sub(rfac, sh, col)
-        th_mu = hh - la.mv(vmat.T.copy(), col)
-    lam = la.sym(la.mm(a.T.copy(), la.mm(lam_mu, a)))
-    return lam, la.mv(a.T.copy(), th_mu - la.mv(lam_mu, b))
+        th_mu = hh.copy()
+        for k in range(d):                                   # th_mu = h - V^T col
+            ck = col[k]
+            for i in range(d):
+                th_mu[i] -= vmat[k, i] * ck
+    return _push_back(a, b, lam_mu, th_mu)
+
+
+@njit(**_OPTS)
+def _push_back(a, b, lam_mu, th_mu):
+    """``(A^T lam_mu A, A^T (th_mu - lam_mu b))`` for a symmetric ``lam_mu``."""
+    d = b.shape[0]
+    w = la.mm(lam_mu, a)
+    lam = np.empty((d, d))
+    for i in range(d):
+        for j in range(i + 1):
+            s = 0.0
+            for k in range(d):
+                s += a[k, i] * w[k, j]
+            lam[i, j] = s
+            lam[j, i] = s
+    r = th_mu - la.mv(lam_mu, b)
+    theta = np.zeros(d)
+    for k in range(d):
+        rk = r[k]
+        for i in range(d):
+            theta[i] += a[k, i] * rk
+    return lam, theta
 
 
 @njit(**_OPTS)
@@ -201,34 +229,81 @@ def backward_information(j_obs, h_obs, A, b, Q, states):
     return lam, theta
 
 
-@njit(**_OPTS)
-def _state_scores(m, p, jj, hh, Ac, bc, Qc, mus, sigs, score, work, vec):
-    """Scores of every candidate state at one bin (see :func:`site_score`), with their
-    predicted means and covariances written into ``mus``, ``sigs``; ``work`` (5, d, d) and
-    ``vec`` (2, d) are scratch."""
-    n_c = bc.shape[0]
-    p_low = work[4]
-    la.factor_into(p, p_low)
-    for c in range(n_c):
-        predict_into(Ac[c], bc[c], Qc[c], m, p_low, work[1], mus[c], sigs[c])
-        score[c], _ = site_score(mus[c], sigs[c], jj, hh, work[0], work[1], work[2], work[3],
-                                 vec[0], vec[1])
+#: Candidates whose bound on the log weight falls this far below the best weight found at
+#: a bin are not scored: their weight relative to the best, below e^-50, is far below what
+#: double precision resolves in the draw (2^-53).
+PRUNE_GAP = 50.0
 
 
 @njit(**_OPTS)
 def _draw(score, u):
     w = np.exp(score - score.max())
     cum = np.cumsum(w)
-    k = np.searchsorted(cum, u * cum[-1])
-    return min(k, score.size - 1)
+    k = min(np.searchsorted(cum, u * cum[-1]), score.size - 1)
+    while w[k] == 0.0 and k < score.size - 1:      # never a pruned (zero-weight) candidate
+        k += 1
+    return k
+
+
+@njit(**_OPTS)
+def _score_bound(jj, hh, low, vec):
+    """``max_x (-x' J x / 2 + h' x) = h' J^-1 h / 2``: an upper bound of every candidate's
+    site score (a Gaussian average of ``exp(-x' J x / 2 + h' x)``); +inf when ``J`` has no
+    Cholesky factor."""
+    if not la.chol_into(jj, low):
+        return np.inf
+    la.forward_sub(low, hh, vec)
+    return 0.5 * la.dot(vec, vec)
+
+
+@njit(**_OPTS)
+def pruned_scores(m, p, jj, hh, A, b, Q, cand, prior, mus, sigs, score, work, vec):
+    """Log weights ``score`` of the candidate states at one bin: site score (the
+    prediction ``N(A_c m + b_c, A_c P A_c' + Q_c)`` averaged against ``exp(-x' jj x / 2 +
+    hh' x)``, :func:`site_score`) plus ``prior`` (transition terms). Candidates are visited
+    by decreasing ``prior``; one whose ``prior`` plus :func:`_score_bound` falls
+    ``PRUNE_GAP`` below the best weight so far gets weight 0 unscored. Predicted means and
+    covariances go to ``mus``, ``sigs``; ``work`` (5, d, d) and ``vec`` (2, d) are scratch.
+    Returns the number of candidates scored."""
+    p_low = work[4]
+    la.factor_into(p, p_low)
+    bound = _score_bound(jj, hh, work[0], vec[0])
+    order = np.argsort(-prior)
+    best = -np.inf
+    n_scored = 0
+    for j in range(cand.size):
+        i = order[j]
+        if prior[i] + bound < best - PRUNE_GAP:
+            score[i] = -np.inf
+            continue
+        c = cand[i]
+        predict_into(A[c], b[c], Q[c], m, p_low, work[1], mus[i], sigs[i])
+        sc, _ = site_score(mus[i], sigs[i], jj, hh, work[0], work[1], work[2], work[3],
+                           vec[0], vec[1])
+        score[i] = sc + prior[i]
+        best = max(best, score[i])
+        n_scored += 1
+    return n_scored
+
+
+@njit(**_OPTS)
+def _prior(log_tr, cand, left, right):
+    """Transition terms ``log pi(left, c) + log pi(c, right)`` (a side < 0: absent)."""
+    out = np.zeros(cand.size)
+    for i in range(cand.size):
+        if left >= 0:
+            out[i] += log_tr[left, cand[i]]
+        if right >= 0:
+            out[i] += log_tr[cand[i], right]
+    return out
 
 
 @njit(**_OPTS)
 def collapsed_state_pass(j_obs, h_obs, A, b, Q, states, log_tr, cand, u, reverse):
-    """The single-site pass of :func:`.states.sample_states_collapsed`."""
+    """The single-site pass of :func:`.states.sample_states_collapsed` (candidates scored by
+    :func:`pruned_scores`)."""
     n_time, d = h_obs.shape
     eye = np.eye(d)
-    Ac, bc, Qc = A[cand], b[cand], Q[cand]
     n_c = cand.size
     mus, sigs, score = np.empty((n_c, d)), np.empty((n_c, d, d)), np.empty(n_c)
     work, vec = np.empty((5, d, d)), np.empty((2, d))
@@ -238,12 +313,10 @@ def collapsed_state_pass(j_obs, h_obs, A, b, Q, states, log_tr, cand, u, reverse
         p = la.spd_inverse(eye + j_obs[0])
         m = la.mv(p, h_obs[0])
         for t in range(1, n_time):
-            _state_scores(m, p, j_obs[t] + lam[t], h_obs[t] + theta[t], Ac, bc, Qc,
+            prior = _prior(log_tr, cand, new[t - 1] if t > 1 else -1,
+                           states[t + 1] if t < n_time - 1 else -1)
+            pruned_scores(m, p, j_obs[t] + lam[t], h_obs[t] + theta[t], A, b, Q, cand, prior,
                           mus, sigs, score, work, vec)
-            if t > 1:
-                score += log_tr[new[t - 1]][cand]
-            if t < n_time - 1:
-                score += log_tr[:, states[t + 1]][cand]
             k = _draw(score, u[t])
             new[t] = cand[k]
             m, p = filter_update(mus[k], sigs[k], j_obs[t], h_obs[t])
@@ -255,12 +328,10 @@ def collapsed_state_pass(j_obs, h_obs, A, b, Q, states, log_tr, cand, u, reverse
         for t in range(n_time - 1, 0, -1):
             jj = j_obs[t] + lam
             hh = h_obs[t] + theta
-            _state_scores(m_f[t - 1], p_f[t - 1], jj, hh, Ac, bc, Qc, mus, sigs, score,
-                          work, vec)
-            if t > 1:
-                score += log_tr[states[t - 1]][cand]
-            if t < n_time - 1:
-                score += log_tr[:, new[t + 1]][cand]
+            prior = _prior(log_tr, cand, states[t - 1] if t > 1 else -1,
+                           new[t + 1] if t < n_time - 1 else -1)
+            pruned_scores(m_f[t - 1], p_f[t - 1], jj, hh, A, b, Q, cand, prior, mus, sigs,
+                          score, work, vec)
             s = cand[_draw(score, u[t])]
             new[t] = s
             lam, theta = backward_step(jj, hh, A[s], b[s], q_low[s])
@@ -305,6 +376,19 @@ def info_filter(j_obs, h_obs, A, b, Q, states):
 
 
 @njit(**_OPTS)
+def _cond_cov_into(p_f, gain, w, out):
+    """``out = P_f - G W^T`` (symmetric: ``G W^T = P_f A^T J_pred A P_f``), both triangles."""
+    d = p_f.shape[0]
+    for i in range(d):
+        for j in range(i + 1):
+            s = p_f[i, j]
+            for k in range(d):
+                s -= gain[i, k] * w[j, k]
+            out[i, j] = s
+            out[j, i] = s
+
+
+@njit(**_OPTS)
 def ffbs(j_obs, h_obs, A, b, Q, states, noise, smooth):
     """Forward filter, backward sampler (and RTS smoother) of :func:`.latent.ffbs_latent`."""
     n_time, d = h_obs.shape
@@ -313,12 +397,23 @@ def ffbs(j_obs, h_obs, A, b, Q, states, noise, smooth):
     x[-1] = m_f[-1] + la.mv(la.chol_jitter(p_f[-1]), noise[-1])
     m_s = m_f.copy()
     p_s = p_f.copy()
+    w, gain, cov, low = np.empty((d, d)), np.empty((d, d)), np.empty((d, d)), np.empty((d, d))
+    diff, vec = np.empty(d), np.empty(d)
     for t in range(n_time - 2, -1, -1):
         a = A[states[t + 1]]
-        gain = la.mm(la.mm(p_f[t], a.T), j_pred_all[t + 1])
-        mean = m_f[t] + la.mv(gain, x[t + 1] - pred_all[t + 1])
-        cov = p_f[t] - la.mm(la.mm(gain, a), p_f[t])
-        x[t] = mean + la.mv(la.chol_jitter(cov), noise[t])
+        la.mm_bt_into(p_f[t], a, w)                      # W = P_f A^T
+        la.mm_into(w, j_pred_all[t + 1], gain)            # G = W J_pred
+        for i in range(d):
+            diff[i] = x[t + 1, i] - pred_all[t + 1, i]
+        la.mv_into(gain, diff, vec)
+        _cond_cov_into(p_f[t], gain, w, cov)              # P_f - G A P_f = P_f - G W^T
+        if not la.chol_into(cov, low):
+            low[:] = la.chol_jitter(cov)
+        for i in range(d):
+            s = m_f[t, i] + vec[i]
+            for j in range(i + 1):
+                s += low[i, j] * noise[t, j]
+            x[t, i] = s
         if smooth:
             m_s[t] = m_f[t] + la.mv(gain, m_s[t + 1] - pred_all[t + 1])
             p_s[t] = la.sym(p_f[t] + la.mm(la.mm(gain, p_s[t + 1] - p_pred_all[t + 1]),
@@ -370,20 +465,35 @@ def batched_smoother(j_obs, h_obs, A, b, Q, states):
 @njit(**_OPTS)
 def sample_marginals(mean, cov, eps, out):
     """``out[:, t] = mean[t] + R_t eps[t]`` with ``R_t R_t^T = cov[t]``: a draw from the
-    per-bin marginals ``N(mean_t, cov_t)``; ``R_t`` is the Cholesky factor, or for a
-    (rounding-)indefinite ``cov_t`` the eigen-root with negative eigenvalues set to 0."""
-    n_time, q = mean.shape
-    low = np.empty((q, q))
+    per-bin marginals ``N(mean_t, cov_t)``; ``R_t`` as in :func:`marginal_roots`."""
+    apply_roots(mean, marginal_roots(cov), eps, out)
+
+
+@njit(**_OPTS)
+def marginal_roots(cov):
+    """Square roots ``R_t`` (T, q, q) of the per-bin covariances ``cov`` (T, q, q): the
+    Cholesky factor, or for a (rounding-)indefinite ``cov_t`` the eigen-root with negative
+    eigenvalues set to 0."""
+    n_time, q, _ = cov.shape
+    roots = np.empty((n_time, q, q))
     for t in range(n_time):
+        low = roots[t]
         if not la.chol_into(cov[t], low):          # reads the lower triangle
             evals, evecs = np.linalg.eigh(la.sym(cov[t]))
             for j in range(q):
                 sd = np.sqrt(max(evals[j], 0.0))
                 for i in range(q):
                     low[i, j] = evecs[i, j] * sd
+    return roots
+
+
+@njit(**_OPTS)
+def apply_roots(mean, roots, eps, out):
+    """``out[:, t] = mean[t] + roots[t] eps[t]`` (``out`` (q, T))."""
+    n_time, q = mean.shape
+    for t in range(n_time):
         for i in range(q):
             s = mean[t, i]
             for j in range(q):
-                s += low[i, j] * eps[t, j]
+                s += roots[t, i, j] * eps[t, j]
             out[i, t] = s
-

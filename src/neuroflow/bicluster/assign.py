@@ -36,19 +36,26 @@ class Assignments:
         kap = self.site_kappa[i] - self.site_omega[i] * (self.delta[i] - self.site_delta[i])
         return a, kap, self.site_omega[i]
 
-    def _candidate(self, mean, cov):
+    def _candidate(self, mean, cov, k=None):
         """A candidate cluster's latent (p1, T) for the Laplace marginal of a neuron.
 
         ``candidate_latent = "mean"``: the smoothed (or leave-one-out) posterior mean
         ``mean`` (T, p1); ``"sample"``: a draw from its per-bin posterior marginals
         ``N(mean_t, cov_t)`` (Cholesky roots; an eigen-root clipped at 0 where a
-        leave-one-out covariance is marginally indefinite).
+        leave-one-out covariance is marginally indefinite). The roots of cluster ``k``'s
+        marginals are kept until its membership changes.
         """
         if self.s.candidate_latent == "mean":
             return mean.T
         eps = self.rng.standard_normal(mean.shape)
+        if k is None:
+            roots = _K.marginal_roots(_f(cov))
+        else:
+            if self._roots[k] is None:
+                self._roots[k] = _K.marginal_roots(_f(cov))
+            roots = self._roots[k]
         out = np.empty(mean.shape[::-1])
-        _K.sample_marginals(_f(mean), _f(cov), eps, out)
+        _K.apply_roots(_f(mean), roots, eps, out)
         return out
 
     def step_assignments(self):
@@ -65,6 +72,7 @@ class Assignments:
         self.marg_mean, self.marg_cov = mean[:self.K], cov_all[:self.K]
         loo_mean, loo_cov = mean[self.K:], cov_all[self.K:]
         self._dirty = np.zeros(self.K, dtype=bool)   # membership changed since the smoother
+        self._roots = [None] * self.K                 # square roots of marg_cov, per cluster
         for i in self.rng.permutation(self.n_neur):
             self._reassign(i, loo_mean[i], loo_cov[i], spline)
 
@@ -93,7 +101,7 @@ class Assignments:
             aux_cov = np.repeat(s.new_cluster_q * np.eye(self.p1)[None], self.n_time, 0)
         can_open = n_exist < self.t_max
         cand = [self._candidate(*cavity) if k == zi
-                else self._candidate(self.marg_mean[k], self.marg_cov[k]) for k in existing]
+                else self._candidate(self.marg_mean[k], self.marg_cov[k], k) for k in existing]
         lat = np.stack(cand + ([aux] if can_open else []))          # (M, p1, T)
         logm, c_hat, cov = laplace_log_marginal(self.y[i], self.delta[i] + lat[:, 0],
                                                 lat[:, 1:], self.r[i], s.loading_prior_sd)
@@ -122,6 +130,7 @@ class Assignments:
         a_new = np.concatenate([[1.0], self.C[i]])
         self.marg_mean[zi], self.marg_cov[zi] = cavity
         self._dirty[zi] = True
+        self._roots[zi] = None
         if opened is not None:
             aux, aux_cov = opened
             self._add_cluster(aux)
@@ -129,13 +138,16 @@ class Assignments:
             self.marg_mean = np.concatenate([self.marg_mean, mean[None]])
             self.marg_cov = np.concatenate([self.marg_cov, cov_t[None]])
             self._dirty = np.append(self._dirty, True)
+            self._roots.append(None)
         else:
             self.marg_mean[target], self.marg_cov[target] = update_marginal(
                 self.marg_mean[target], self.marg_cov[target], a_new, kap_i, om_i, 1.0)
             self._dirty[target] = True
+            self._roots[target] = None
         self.z[i] = target
         if singleton:
             self._remove_cluster(zi)
             self.marg_mean = np.delete(self.marg_mean, zi, axis=0)
             self.marg_cov = np.delete(self.marg_cov, zi, axis=0)
             self._dirty = np.delete(self._dirty, zi)
+            del self._roots[zi]

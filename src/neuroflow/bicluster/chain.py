@@ -1,8 +1,8 @@
 """One chain's state and the steps of one sweep of the bi-clustering sampler.
 
-A sweep (:meth:`Chain.sweep`): neuron baselines, loadings and dispersions
-(:mod:`.neurons`); Polya-Gamma sites, the states with the latents integrated out and the
-dynamics moves, then the latents by FFBS (:meth:`Chain.step_latent`); the identifiability
+A sweep (:meth:`Chain.sweep`): NB dispersions (:mod:`.neurons`); one Polya-Gamma draw,
+then given it the neuron baselines and loadings, the states with the latents integrated out
+and the dynamics moves, and the latents by FFBS (:meth:`Chain.step_latent`); the identifiability
 constraints; optional frame moves; the state path, dynamics and transitions given the
 latents (:mod:`.states`, :mod:`.dynamics`); neuron reassignment (:mod:`.assign`); optional
 split-merge moves (:mod:`.splitmerge`).
@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._batched import nb_loglik_rows
 from .assign import Assignments
 from .dynamics import change_frame, frame_proposal, sample_dynamics, sample_dynamics_collapsed
-from .latent import batched_smoother, ffbs_latent, kalman_loglik
+from .latent import cluster_marginals, ffbs_latent, ffbs_sites, kalman_loglik, stacked_sites
 from .neurons import init_neuron_labels, sample_delta_loading, sample_dispersion, sample_dispersion_mh
-from .numerics import _pg, log_v_mfm, nb_loglik
+from .numerics import _pg, log_v_mfm
 from .settings import SamplerSettings
 from .splitmerge import split_merge_move
 from .states import (
@@ -119,21 +120,27 @@ class Chain(Assignments):
 
     # -- blocks ---------------------------------------------------------------------------
     def step_latent(self):
-        """PG augmentation and FFBS of the stacked latents ``x`` (all clusters jointly).
+        """PG augmentation, then ``(delta_i, c_i)``, the states with the latents integrated
+        out and the dynamics moves, and FFBS of the stacked latents ``x`` (all clusters
+        jointly), all given the same Polya-Gamma draw.
 
-        The PG sites (``site_kappa``, ``site_omega``: pseudo-observations of
-        ``[1, c_i] . x[z_i, :, t]`` with precision ``omega``) are kept for the
-        leave-one-out label update.
+        One draw ``omega | delta, C, x, r`` per sweep serves every block that conditions on
+        it (each an exact conditional of the augmented posterior); the dispersions, whose
+        update integrates ``omega`` out, move before it (:meth:`step_dispersion`). The PG
+        sites (``site_kappa``, ``site_omega``: pseudo-observations of ``[1, c_i] . x[z_i,
+        :, t]`` with precision ``omega``) are kept for the leave-one-out label update.
         """
         r = self.r[:, None]
         psi = self.log_rate()
         omega = _pg(self.rng, self.y + r, psi - np.log(r))
+        self.delta, self.C = sample_delta_loading(
+            self.rng, self.y, r, self.z, self.x, self.delta, self.C, self.s.delta_prior_sd,
+            self.s.loading_prior_sd, omega=omega)
         kap = (self.y - r) / 2 + omega * (np.log(r) - self.delta[:, None])
-        loading = self.loading()
+        a = np.concatenate([np.ones((self.n_neur, 1)), self.C], axis=1)
+        j_obs, h_obs = stacked_sites(kap, omega, a, self.z, self.K)
         if self.iteration > self.s.state_warmup and self.s.collapsed_states:
             # states | PG sites with the latents integrated out, then latents | states
-            j_obs = (omega.T[:, :, None] * loading[None]).transpose(0, 2, 1) @ loading
-            h_obs = kap.T @ loading
             self.states = sample_states_collapsed(self.rng, j_obs, h_obs, self.A, self.b,
                                                   self.Q, self.states, self.pi,
                                                   reverse=self.iteration % 2 == 0)
@@ -141,8 +148,7 @@ class Chain(Assignments):
                 self.A, self.b, self.Q, _ = sample_dynamics_collapsed(
                     self.rng, j_obs, h_obs, self.A, self.b, self.Q, self.states,
                     self.s.mniw_k0, self.s.mniw_s0, self.s.dynamics_mh_sd)
-        xs = ffbs_latent(self.rng, kap, omega, loading, self.A, self.b, self.Q,
-                         self.states)
+        xs = ffbs_sites(self.rng, j_obs, h_obs, self.A, self.b, self.Q, self.states)
         self.x = xs.reshape(self.n_time, self.K, self.p1).transpose(1, 2, 0).copy()
         self.site_kappa, self.site_omega, self.site_delta = kap, omega, self.delta.copy()
 
@@ -166,21 +172,13 @@ class Chain(Assignments):
         Each cluster's block is smoothed under its own diagonal block of the dynamics
         (cross-cluster coupling ignored), given the PG sites of its members; the
         leave-one-out version of neuron i drops neuron i's site. Batched over
-        clusters + neurons. Returns ``(mean, cov)`` of shapes (K + N, T, p1[, p1]).
+        clusters + neurons (:func:`.latent.cluster_marginals`). Returns ``(mean, cov)`` of
+        shapes (K + N, T, p1[, p1]).
         """
-        p1 = self.p1
-        _, _, _, site_j, site_h = self.neuron_sites()
-        onehot = np.eye(self.K)[self.z]                                          # (N, K)
-        j_cl = np.einsum("nk,ntab->ktab", onehot, site_j)
-        h_cl = np.einsum("nk,nta->kta", onehot, site_h)
-        j_all = np.concatenate([j_cl, j_cl[self.z] - site_j])
-        h_all = np.concatenate([h_cl, h_cl[self.z] - site_h])
-        owner = np.concatenate([np.arange(self.K), self.z])
-        idx = owner[:, None] * p1 + np.arange(p1)[None]                          # (B, p1)
-        A = self.A[:, idx[:, :, None], idx[:, None, :]].transpose(1, 0, 2, 3)
-        Q = self.Q[:, idx[:, :, None], idx[:, None, :]].transpose(1, 0, 2, 3)
-        b = self.b[:, idx].transpose(1, 0, 2)
-        return batched_smoother(j_all, h_all, A, b, Q, self.states)
+        a = np.concatenate([np.ones((self.n_neur, 1)), self.C], axis=1)
+        kap = self.site_kappa - self.site_omega * (self.delta - self.site_delta)[:, None]
+        return cluster_marginals(kap, self.site_omega, a, self.z, self.K, self.A, self.b,
+                                 self.Q, self.states)
 
     def step_states(self):
         xs = self.stacked()
@@ -206,10 +204,9 @@ class Chain(Assignments):
 
         Returns ``(J, h)`` of shapes (T, d, d) and (T, d) (see :func:`kalman_loglik`).
         """
-        loading = self.loading()
+        a = np.concatenate([np.ones((self.n_neur, 1)), self.C], axis=1)
         kap = self.site_kappa - self.site_omega * (self.delta - self.site_delta)[:, None]
-        om = self.site_omega
-        return (om.T[:, :, None] * loading[None]).transpose(0, 2, 1) @ loading, kap.T @ loading
+        return stacked_sites(kap, self.site_omega, a, self.z, self.K)
 
     def _init_dynamics(self, xs):
         """Start each initial state at its better candidate dynamics (burn-in heuristic).
@@ -237,10 +234,9 @@ class Chain(Assignments):
                 best = (ll, A, b, Q)
         _, self.A, self.b, self.Q = best
 
-    def step_neuron_params(self):
-        self.delta, self.C = sample_delta_loading(
-            self.rng, self.y, self.r[:, None], self.z, self.x, self.delta, self.C,
-            self.s.delta_prior_sd, self.s.loading_prior_sd)
+    def step_dispersion(self):
+        """NB dispersions ``r_i | y, log rates`` (CRT update, then Metropolis steps), with
+        the Polya-Gamma variables integrated out: they are drawn afresh right after."""
         if self.s.likelihood == "nb":
             self.r = sample_dispersion(self.rng, self.y, self.log_rate(), self.r,
                                        self.s.dispersion_a0, self.s.dispersion_rate)
@@ -354,7 +350,7 @@ class Chain(Assignments):
 
     def sweep(self):
         self.iteration += 1
-        self.step_neuron_params()
+        self.step_dispersion()
         self.step_latent()
         self.apply_constraints()
         self.step_frame()
@@ -363,8 +359,7 @@ class Chain(Assignments):
         self.step_split_merge()
 
     def log_likelihood(self):
-        r = self.r[:, None]
-        return float(nb_loglik(self.y, self.log_rate(), r).sum())
+        return float(nb_loglik_rows(self.y, self.log_rate(), self.r).sum())
 
 
 def _first_seen_order(z):

@@ -22,7 +22,7 @@ def use_numba_cache(config: dict) -> str:
 
     The folder is made absolute (relative to the working directory) and goes into
     ``NUMBA_CACHE_DIR`` unless the environment already sets it, which wins. Called by the
-    rule file (jobs inherit the environment) and by the chain script (jobs started
+    rule file (jobs inherit the environment) and by the recording script (jobs started
     elsewhere), before numba is imported, so the kernels are compiled once and loaded after.
 
     Returns

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _batched as _B
 from . import _kernels as _K
 from .numerics import _f, _i
 
@@ -29,10 +30,21 @@ def ffbs_latent(rng, kappa, omega, loading, A, b, Q, states, smooth=False):
     mean, cov : ndarray, shapes (n_time, d) and (n_time, d, d)
         Only with ``smooth=True``: posterior marginal means and covariances of ``x_t``.
     """
-    d = loading.shape[1]
-    n_time = kappa.shape[1]
     j_obs = (omega.T[:, :, None] * loading[None]).transpose(0, 2, 1) @ loading   # (T, d, d)
-    h_obs = kappa.T @ loading
+    return ffbs_sites(rng, j_obs, kappa.T @ loading, A, b, Q, states, smooth)
+
+
+def stacked_sites(kappa, omega, a, z, n_clusters):
+    """The Polya-Gamma sites as Gaussian factors of the stacked latent: ``(J, h)`` of
+    shapes (T, d, d) and (T, d) for loadings ``a`` (N, p + 1) = ``[1, c_i]`` in the block of
+    cluster ``z_i`` (the same as the dense ``loading`` products of :func:`ffbs_latent`)."""
+    return _B.stacked_sites(_f(kappa), _f(omega), _f(a), _i(z), int(n_clusters))
+
+
+def ffbs_sites(rng, j_obs, h_obs, A, b, Q, states, smooth=False):
+    """:func:`ffbs_latent` given the sites as Gaussian factors ``exp(-x_t' J_t x_t / 2 +
+    h_t' x_t)``, ``j_obs`` (T, d, d), ``h_obs`` (T, d)."""
+    n_time, d = h_obs.shape
     noise = rng.standard_normal((n_time, d))
     x, m_s, p_s = _K.ffbs(_f(j_obs), _f(h_obs), _f(A), _f(b), _f(Q), _i(states), noise,
                           bool(smooth))
@@ -83,3 +95,33 @@ def kalman_loglik(j_obs, h_obs, A, b, Q, states):
     except (np.linalg.LinAlgError, ValueError, ZeroDivisionError):
         return -np.inf
     return float(out) if np.isfinite(out) else -np.inf
+
+
+def cluster_marginals(kappa, omega, a, z, n_clusters, A, b, Q, states):
+    """Smoothed marginals of every cluster's latent and of every neuron's cluster without
+    the neuron, each block under its own diagonal block of the dynamics.
+
+    ``kappa``, ``omega`` (N, T): Polya-Gamma sites; ``a`` (N, q): loadings ``[1, c_i]``;
+    ``z`` (N,): labels; ``A`` (L, d, d), ``b`` (L, d), ``Q`` (L, d, d) with ``d =
+    n_clusters q``. Returns ``(mean, cov)`` of shapes (K + N, T, q[, q]) as
+    :func:`batched_smoother` (rows K + i: neuron i left out); models whose Cholesky
+    factors fail in the vectorized kernel are redone by :func:`batched_smoother`.
+    """
+    z = _i(z)
+    jj, hh = _B.cluster_sites(_f(kappa), _f(omega), _f(a), z, int(n_clusters))
+    p1 = a.shape[1]
+    owner = np.concatenate([np.arange(n_clusters), z])
+    idx = owner[:, None] * p1 + np.arange(p1)[None]                  # (B, q)
+    a_blk = A[:, idx[:, :, None], idx[:, None, :]]                    # (L, B, q, q)
+    q_blk = Q[:, idx[:, :, None], idx[:, None, :]]
+    b_blk = b[:, idx]                                                 # (L, B, q)
+    mean, cov, ok = _B.smoother(jj, hh, _f(a_blk.transpose(0, 2, 3, 1)),
+                                _f(b_blk.transpose(0, 2, 1)), _f(q_blk.transpose(0, 2, 3, 1)),
+                                _i(states))
+    if not ok.all():
+        bad = np.flatnonzero(~ok)
+        mean[bad], cov[bad] = batched_smoother(
+            jj[..., bad].transpose(3, 0, 1, 2), hh[..., bad].transpose(2, 0, 1),
+            a_blk[:, bad].transpose(1, 0, 2, 3), b_blk[:, bad].transpose(1, 0, 2),
+            q_blk[:, bad].transpose(1, 0, 2, 3), states)
+    return mean, cov

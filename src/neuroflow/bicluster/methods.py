@@ -111,13 +111,15 @@ def _model_paragraph(st, v) -> str:
 
 def _sweep_paragraph(st) -> str:
     return (
-        "Each sweep of the blocked Gibbs sampler drew (delta_i, c_i) by Polya-Gamma augmented "
-        "Bayesian regression, r_i by Chinese-restaurant-table augmentation (Zhou & Carin 2015) "
+        "Each sweep of the blocked Gibbs sampler drew r_i by Chinese-restaurant-table "
+        "augmentation (Zhou & Carin 2015) "
         + (f"followed by {st.dispersion_mh_steps} random-walk Metropolis steps on log r_i (not "
            "in the authors' code; the augmentation alone mixes slowly for large r_i), "
            if st.likelihood == "nb" and st.dispersion_mh_steps else ", ")
-        + "all latents by forward-filtering backward-sampling (FFBS) on the Polya-Gamma "
-        "pseudo-observations, applied the identifiability constraints (latents centred, factors "
+        + "then one set of Polya-Gamma variables, given which it drew (delta_i, c_i) by "
+        "Bayesian regression and all latents by forward-filtering backward-sampling (FFBS) on "
+        "the Polya-Gamma pseudo-observations (the authors draw the Polya-Gamma variables anew "
+        "for each of the two blocks), applied the identifiability constraints (latents centred, factors "
         "rotated by SVD, dynamics transformed accordingly), drew the state path by FFBS with "
         "conjugate dynamics and auxiliary-table updates of the transition matrix (Fox et al. "
         "2011), and reassigned neurons by Neal's (2000) algorithm 8 with MFM weights and "

@@ -11,7 +11,8 @@ from scipy.ndimage import gaussian_filter1d
 from scipy.signal import lfilter
 from scipy.spatial.distance import squareform
 
-from .numerics import _pg, _sym, crt, nb_loglik
+from ._batched import nb_loglik_rows
+from .numerics import _f, _pg, _sym, crt
 
 
 def init_neuron_labels(y, n_clusters, window):
@@ -33,18 +34,22 @@ def init_neuron_labels(y, n_clusters, window):
     return fcluster(tree, t=n_clusters, criterion="maxclust").astype(np.int64) - 1
 
 
-def sample_delta_loading(rng, y, r, z, x, delta, C, sd_delta, sd_c):
+def sample_delta_loading(rng, y, r, z, x, delta, C, sd_delta, sd_c, omega=None):
     """PG-augmented Bayesian regression of ``(delta_i, c_i)`` for all neurons at once.
 
-    ``x`` has shape (K, p + 1, T) (row 0 = baseline mu). Returns new ``(delta, C)``.
+    ``x`` has shape (K, p + 1, T) (row 0 = baseline mu). ``omega`` (N, T): Polya-Gamma
+    variables already drawn given the current ``(delta, C, x, r)`` (the chain draws them once
+    per sweep and uses them for the latents too); drawn here when None. Returns new
+    ``(delta, C)``.
     """
     n_neur, n_time = y.shape
     p = C.shape[1]
     design = np.concatenate([np.ones((n_neur, 1, n_time)), x[z, 1:]], axis=1)  # (N, p+1, T)
     offset = x[z, 0]                                                           # (N, T)
-    beta = np.concatenate([delta[:, None], C], axis=1)
-    psi = offset + np.einsum("nj,njt->nt", beta, design)
-    omega = _pg(rng, y + r, psi - np.log(r))
+    if omega is None:
+        beta = np.concatenate([delta[:, None], C], axis=1)
+        psi = offset + np.einsum("nj,njt->nt", beta, design)
+        omega = _pg(rng, y + r, psi - np.log(r))
     kap = (y - r) / 2 + omega * (np.log(r) - offset)
     prec = (design * omega[:, None, :]) @ design.transpose(0, 2, 1)
     prior_prec = np.diag([1 / sd_delta**2] + [1 / sd_c**2] * p)
@@ -73,8 +78,10 @@ def sample_dispersion_mh(rng, y, psi, r, a0, rate, step_sd=0.3, n_steps=3):
     Target ``prod_t NB(y_it | psi_it, r_i) Gamma(r_i; a0, rate)``; complements the CRT
     update, which moves ``r_i`` slowly when it is large (near-Poisson counts).
     """
+    y, psi = _f(y), _f(psi)
+
     def logp(rr):
-        return (nb_loglik(y, psi, rr[:, None]).sum(1) + (a0 - 1) * np.log(rr) - rate * rr
+        return (nb_loglik_rows(y, psi, rr) + (a0 - 1) * np.log(rr) - rate * rr
                 + np.log(rr))                                # + log r: Jacobian of log scale
 
     cur = logp(r)

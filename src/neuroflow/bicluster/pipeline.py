@@ -200,6 +200,40 @@ def write_chain(counts_nc, out_nc, settings: dict, seed: int, chain: int) -> Non
                  packages=PACKAGES, variables=_variables(ds, counts.attrs.get("time_units", "s")))
 
 
+def _chain_job(job: tuple) -> None:
+    """One chain (a worker process's task): its draws to its file, its progress to its log."""
+    from neuroflow.rulelog import redirect_to_log
+
+    counts_nc, out_nc, settings, seed, chain, log = job
+    with redirect_to_log(log):
+        write_chain(counts_nc, out_nc, settings, seed=seed, chain=chain)
+
+
+def run_chains(counts_nc, chain_ncs, settings: dict, seed: int, logs, threads: int = 1) -> None:
+    """Run every chain of one recording: chain ``i`` writes ``chain_ncs[i]`` from the seed
+    stream :func:`chain_seed` ``(seed, i)`` and logs to ``logs[i]``.
+
+    With ``threads`` > 1 the chains run side by side in that many worker processes (spawned,
+    not forked: numba's threading layers are not fork-safe; a script calling this guards its
+    body with ``if __name__ == "__main__"``, since spawned workers import the main module).
+    The files do not depend on ``threads``: each chain has its own seed stream.
+    """
+    if len(chain_ncs) != len(logs):
+        raise ValueError(f"{len(chain_ncs)} chain files but {len(logs)} logs")
+    jobs = [(str(counts_nc), str(out), dict(settings), int(seed), i, str(log))
+            for i, (out, log) in enumerate(zip(chain_ncs, logs))]
+    workers = min(int(threads), len(jobs))
+    if workers <= 1:
+        for job in jobs:
+            _chain_job(job)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        list(pool.map(_chain_job, jobs))  # re-raises a chain's error
+
+
 SCORE_COLUMNS = {
     "quantity": "what is scored (found groups, agreement with the truth, epochs or regions)",
     "reference": "what the point estimate is compared with",

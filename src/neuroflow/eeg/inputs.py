@@ -33,8 +33,7 @@ BIDS_EEG_EXTENSIONS = (".edf", ".bdf", ".vhdr", ".set")
 #: Columns of ``_channels.tsv`` that BIDS requires; mne-bids reads ``name`` and ``type``
 #: (and ``status``, ``units`` when present) and fails or skips the file without them.
 CHANNELS_COLUMNS = ("name", "type", "units")
-#: Snakemake wildcard constraints: a recording stem (no ``desc-``) and its folder.
-RECORDING_RE = r"sub-[A-Za-z0-9]+(?:_(?!desc-)[a-zA-Z]+-[A-Za-z0-9]+)*"
+#: Snakemake wildcard constraint: a recording's folder (its stems: :func:`stems_regex`).
 FOLDER_RE = r"sub-[A-Za-z0-9]+(?:/ses-[A-Za-z0-9]+)?/eeg"
 _REMOVED_BIDS_KEYS = ("root", "subjects", "session", "run")
 
@@ -377,6 +376,59 @@ def reports(recordings: dict) -> dict[str, list[str]]:
     for key, rec in recordings.items():
         out.setdefault(rec["report"], []).append(key)
     return out
+
+
+#: files of one recording's job (rule ``eeg_recording``): key -> suffix after its stem
+PREPROCESS_FILES = {
+    "filtered": "_desc-filtered_eeg.fif", "clean": "_desc-clean_eeg.fif",
+    "epochs": "_desc-clean_epo.fif", "channels": "_channels.tsv",
+    "channels_json": "_channels.json", "components": "_desc-ica_components.tsv",
+    "components_json": "_desc-ica_components.json", "epochs_log": "_desc-rejection_log.tsv",
+    "epochs_log_json": "_desc-rejection_log.json", "summary": "_desc-preproc_eeg.json",
+}
+FEATURE_FILES = {
+    "spectra": "_desc-spectra_eeg.nc", "bandpower": "_desc-bandpower_eeg.tsv",
+    "bandpower_json": "_desc-bandpower_eeg.json", "aperiodic": "_desc-aperiodic_eeg.tsv",
+    "aperiodic_json": "_desc-aperiodic_eeg.json", "peaks": "_desc-peaks_eeg.tsv",
+    "peaks_json": "_desc-peaks_eeg.json",
+}
+
+
+def recording_files(ica: bool, connectivity: bool) -> dict[str, str]:
+    """``{output key: suffix}`` of one recording's job: preprocessing (with the ICA
+    solution when ``ica``), features and (when ``connectivity``) sensor connectivity."""
+    return {**PREPROCESS_FILES, **({"ica": "_ica.fif"} if ica else {}), **FEATURE_FILES,
+            **({"connectivity": "_desc-connectivity_eeg.nc"} if connectivity else {})}
+
+
+def recording_steps(connectivity: bool) -> list[str]:
+    """The steps of one recording's job, one log each."""
+    return ["preprocess", "features", *(["connectivity"] if connectivity else [])]
+
+
+def split_reports(recordings: dict, reports_: dict) -> tuple[list[str], dict[str, list[str]]]:
+    """Which MNE Reports the recording's own job writes.
+
+    A report that holds one recording whose stem is the report's stem, or the report's stem
+    plus ``_run-<label>``, is written by that recording's job: its name follows from the
+    job's wildcards. Returns the stems of the other recordings (their reports are jobs of
+    their own) and ``{run label ("" without run): [report stems]}`` of the first kind.
+    """
+    solo: dict[str, list[str]] = {}
+    shared = []
+    for rep, stems in reports_.items():
+        run = recordings[stems[0]]["entities"].get("run") if len(stems) == 1 else None
+        label = "" if stems[0] == rep else str(run or "")
+        if len(stems) == 1 and stems[0] == rep + (f"_run-{label}" if label else ""):
+            solo.setdefault(label, []).append(rep)
+        else:
+            shared.extend(stems)
+    return shared, solo
+
+
+def stems_regex(stems) -> str:
+    """A wildcard constraint that matches exactly these stems (``(?!)`` when none)."""
+    return "|".join(re.escape(s) for s in sorted(stems)) or "(?!)"
 
 
 def clean_eeg_files(config: dict, results_dir: str, key: str) -> list[str]:

@@ -295,6 +295,49 @@ def connectivity_recording(epochs_path, *, recording: str, simulated: bool, cfg:
                  variables=C.variables_of(ds))
 
 
+# -- one recording, every step -----------------------------------------------------------
+
+#: report file (:data:`neuroflow.eeg.report.REPORT_FILES`) -> key of the fused rule's output
+_REPORT_OUTPUT = {"features": "spectra"}
+
+
+def process_recording(spec: dict, files, *, montage: str, on_missing: str, preprocessing: dict,
+                      features: dict, out: dict, logs: dict, report: dict | None = None) -> None:
+    """Every step of one recording in one job, each step logging to its own file:
+    :func:`preprocess_recording` -> :func:`features_recording` -> (when ``out`` names
+    ``connectivity``) :func:`connectivity_recording` -> (when ``report`` is given) the MNE
+    Report of a subject x session x task that holds this recording only.
+
+    ``out`` maps the keys of :func:`preprocess_recording` and ``spectra``, ``bandpower``,
+    ``aperiodic``, ``peaks`` (``connectivity``, ``report``) to paths; ``logs`` maps
+    ``preprocess``, ``features`` (``connectivity``, ``report``) to log paths; ``report`` is
+    ``{"title": report stem, "truth": simulator's truth JSON or None}``. The files are those
+    the steps write as separate jobs: each step reads what the previous one wrote.
+    """
+    from neuroflow.rulelog import redirect_to_log
+
+    stem, simulated = spec["stem"], spec["simulated"]
+    with redirect_to_log(logs["preprocess"]):
+        preprocess_recording(spec, files, montage=montage, on_missing=on_missing,
+                             cfg=preprocessing, out=out)
+    with redirect_to_log(logs["features"]):
+        features_recording(out["epochs"], recording=stem, simulated=simulated, cfg=features,
+                           out_nc=out["spectra"], out_bandpower=out["bandpower"],
+                           out_aperiodic=out["aperiodic"], out_peaks=out["peaks"])
+    if out.get("connectivity"):
+        with redirect_to_log(logs["connectivity"]):
+            connectivity_recording(out["epochs"], recording=stem, simulated=simulated,
+                                   cfg=features, out_nc=out["connectivity"])
+    if report is not None:
+        from neuroflow.eeg.report import REPORT_FILES, recording_report
+
+        rec = {k: out.get(_REPORT_OUTPUT.get(k, k)) for k in REPORT_FILES}
+        rec.update(label=stem, truth=report.get("truth"))
+        with redirect_to_log(logs["report"]):
+            recording_report(title=report["title"], simulated=simulated, recordings=[rec],
+                             out_html=out["report"])
+
+
 # -- group ------------------------------------------------------------------------------
 
 def group_outputs(recordings, *, summaries, features, aperiodics, connectivities, truths: dict,

@@ -36,7 +36,7 @@ class NoiseCeilingSettings:
 
 @dataclass(frozen=True)
 class RidgeSettings:
-    """One ridge-family job (rule ``encoding_ridge_<id>`` or ``encoding_task_ridge``)."""
+    """One ridge-family job (rule ``encoding_ridge_<id>`` or ``encoding_task_subject``)."""
 
     experiment: str
     lags_s: tuple

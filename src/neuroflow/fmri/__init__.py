@@ -9,7 +9,8 @@ cohort's derivatives, queried with pybids through :mod:`neuroflow.bids`),
 :mod:`~neuroflow.fmri.confounds` (nilearn strategies, censoring, minimum-data rule, FD,
 DVARS, tSNR), :mod:`~neuroflow.fmri.signals` (parcellation, ``nilearn.signal.clean``),
 :mod:`~neuroflow.fmri.atlases` (surface atlases, space checks), :mod:`~neuroflow.fmri.qc`
-(carpet plots), :mod:`~neuroflow.fmri.pipeline` (one function per rule),
+(carpet plots), :mod:`~neuroflow.fmri.pipeline` (one function per step),
+:mod:`~neuroflow.fmri.runjob` (the steps of one run, one job),
 :mod:`~neuroflow.fmri.methods`.
 
 File schema (what later stages read)

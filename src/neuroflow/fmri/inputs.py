@@ -3,10 +3,15 @@
 :func:`fmri_index` builds the run index from the validated config at parse time, so that a
 bad input stops the workflow before any job (naming the file and the config key) and the
 DAG lists every run's jobs; :func:`check_fmri_inputs` is the same check for callers that
-only want the errors (e.g. ``common.smk``).
+only want the errors (e.g. ``common.smk``); :func:`run_groups` gives the rules of the per-run
+jobs (one per run kind and atlas/strategy set).
 """
 
 from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
 
 from neuroflow.bids import BIDSInputError, Selection
 from neuroflow.config import filled_section
@@ -109,3 +114,162 @@ def check_fmri_inputs(config: dict):
     if not (config.get("fmri") or {}).get("activate"):
         return None
     return fmri_index(config)
+
+
+@dataclass(frozen=True)
+class RunGroup:
+    """Runs that one rule of the fMRI stage processes in one job each (``runjob``): runs of
+    one kind with the same atlases and strategies, hence the same output names.
+
+    Attributes
+    ----------
+    rule : str
+        Rule name: ``fmri_run_<kind>``, numbered from 2 when a kind has several groups.
+    kind : str
+        Run kind of the index (``volume``, ``surface``, ``cifti``, ``timeseries``).
+    atlases, strategies : tuple of str
+        In the order of the index row.
+    stems : tuple of str
+        Run stems of the group.
+    stem_regex : str
+        Wildcard constraint on ``stem`` (exactly the group's stems); empty for the largest
+        group, which ``ruleorder`` places after the others.
+    """
+
+    rule: str
+    kind: str
+    atlases: tuple
+    strategies: tuple
+    stems: tuple
+    stem_regex: str
+
+    @property
+    def suffix(self) -> str:
+        """The rule name after ``fmri_run_``."""
+        return self.rule.removeprefix("fmri_run_")
+
+
+def _names(value) -> tuple:
+    return tuple(n for n in str(value).split(",") if n)
+
+
+def run_groups(rows) -> list[RunGroup]:
+    """The rules of the per-run jobs for the run index ``rows`` (dicts), largest group first."""
+    found = defaultdict(list)
+    for row in rows:
+        found[(row["kind"], _names(row["atlases"]), _names(row["strategies"]))].append(row["stem"])
+    order = sorted(found, key=lambda k: (-len(found[k]), k))
+    count: dict = defaultdict(int)
+    groups = []
+    for i, key in enumerate(order):
+        kind, atlases, strategies = key
+        count[kind] += 1
+        rule = f"fmri_run_{kind}" + (str(count[kind]) if count[kind] > 1 else "")
+        stems = tuple(sorted(found[key]))
+        groups.append(RunGroup(rule, kind, atlases, strategies, stems,
+                               stems_regex(stems) if i else ""))
+    return groups
+
+
+def _trie_regex(words) -> str:
+    """A regex matching exactly ``words`` (a trie: matching time grows with word length,
+    not with the number of words)."""
+    words = sorted(set(words))
+    if words == [""]:
+        return ""
+    optional = "" in words
+    heads = defaultdict(list)
+    for w in words:
+        if w:
+            heads[w[0]].append(w[1:])
+    branches = [re.escape(c) + _trie_regex(rest) for c, rest in sorted(heads.items())]
+    body = branches[0] if len(branches) == 1 and not optional else f"(?:{'|'.join(branches)})"
+    return body + ("?" if optional else "")
+
+
+def stems_regex(stems) -> str:
+    """A regex matching exactly the run ``stems`` (``sub-<label>[_<entities>]``): for each
+    distinct entity part, a trie of the subject labels that have it."""
+    labels = defaultdict(list)
+    for stem in stems:
+        sub, _, rest = stem.partition("_")
+        labels["_" + rest if rest else ""].append(sub.removeprefix("sub-"))
+    return "(?:" + "|".join(f"sub-{_trie_regex(subs)}{re.escape(rest)}"
+                            for rest, subs in sorted(labels.items())) + ")"
+
+
+@dataclass(frozen=True, order=True)
+class RunLayout:
+    """One run of a subject, without the subject: ``folder`` and ``stem`` follow
+    ``sub-<label>`` (e.g. ``/ses-1/func`` and ``_task-rest_run-1_space-fsaverage5``)."""
+
+    folder: str
+    stem: str
+    kind: str
+    atlases: tuple
+    strategies: tuple
+
+
+@dataclass(frozen=True)
+class SubjectGroup:
+    """Subjects whose runs have the same layout: one rule, one job per subject (every run's
+    steps, then the subject's QC page).
+
+    Attributes
+    ----------
+    rule : str
+        ``fmri_subject``, numbered from 2 for the other layouts.
+    runs : tuple of RunLayout
+        In stem order.
+    subjects : tuple of str
+        Subject labels.
+    sub_regex : str
+        Wildcard constraint on the subject label (exactly ``subjects``); empty for the
+        largest group, which ``ruleorder`` places after the others.
+    """
+
+    rule: str
+    runs: tuple
+    subjects: tuple
+    sub_regex: str
+
+    @property
+    def suffix(self) -> str:
+        """The rule name after ``fmri_subject`` (empty or a number)."""
+        return self.rule.removeprefix("fmri_subject")
+
+    @property
+    def atlases(self) -> tuple:
+        return tuple(sorted({a for r in self.runs for a in r.atlases}))
+
+    @property
+    def strategies(self) -> tuple:
+        return tuple(sorted({s for r in self.runs for s in r.strategies}))
+
+
+#: Most run layouts planned one job per subject; a cohort with more (runs missing here and
+#: there) is planned one job per run (:func:`run_groups`), as every rule's outputs are
+#: matched against every file Snakemake looks up.
+MAX_SUBJECT_RULES = 8
+
+
+def subject_groups(rows, max_rules: int = MAX_SUBJECT_RULES) -> list[SubjectGroup] | None:
+    """The rules of the per-subject jobs for the run index ``rows`` (dicts), largest group
+    first; None when the subjects have more than ``max_rules`` run layouts."""
+    runs = defaultdict(list)
+    for row in sorted(rows, key=lambda r: r["stem"]):
+        prefix = f"sub-{row['sub']}"
+        if not (row["stem"].startswith(prefix) and row["folder"].startswith(prefix)):
+            raise ValueError(f"run {row['stem']} ({row['folder']}): not of subject {row['sub']}")
+        runs[row["sub"]].append(RunLayout(row["folder"][len(prefix):], row["stem"][len(prefix):],
+                                          row["kind"], _names(row["atlases"]),
+                                          _names(row["strategies"])))
+    layouts = defaultdict(list)
+    for sub, layout in runs.items():
+        layouts[tuple(layout)].append(sub)
+    if len(layouts) > max_rules:
+        return None
+    order = sorted(layouts, key=lambda k: (-len(layouts[k]), k))
+    return [SubjectGroup("fmri_subject" + (str(i + 1) if i else ""), key,
+                         tuple(sorted(layouts[key])), _trie_regex(layouts[key]) if i else "")
+            for i, key in enumerate(order)]

@@ -1,4 +1,4 @@
-"""File-level steps of the fMRI stage, one function per Snakemake rule.
+"""File-level steps of the fMRI stage (one job per run calls them in order: ``runjob``).
 
 index -> confounds (run x strategy) + parcellate (run x atlas) -> denoise (run x atlas x
 strategy) -> qc (run) -> group tables. See :mod:`neuroflow.fmri` for the file schema.

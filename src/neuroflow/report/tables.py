@@ -3,9 +3,10 @@ download), and the registry of the tables the rule files mark for the report.
 
 Snakemake 9's report shows images, HTML and PDF in the page and every other type
 (``text/tab-separated-values`` included) as a download button, so each reported TSV gets
-a rendered copy, ``group/report/tables/<path of the TSV>.html``, made by the ``report_table``
-rule (outside the subject folders, which stay BIDS) with the
-category, subcategory, labels and caption of the TSV's own ``report()`` entry.
+a rendered copy, ``group/report/tables/<path of the TSV>.html`` (outside the subject
+folders, which stay BIDS), with the category, subcategory, labels and caption of the TSV's
+own ``report()`` entry. One ``report_tables`` job renders every page of a run into that
+folder; the report registers each page through the folder's ``{table}.html`` pattern.
 """
 
 from __future__ import annotations
@@ -13,8 +14,13 @@ from __future__ import annotations
 import csv
 import html
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from types import SimpleNamespace
+
+from jinja2 import ChainableUndefined, Environment, Template
 
 from neuroflow.provenance import atomic_write
 
@@ -58,6 +64,21 @@ def tsv_to_html(tsv, out) -> None:
     header, rows = read_tsv(tsv)
     with atomic_write(out) as tmp:
         tmp.write_text(table_html(header, rows, Path(tsv).name))
+
+
+def tsvs_to_html(tsvs, pages_dir) -> list[Path]:
+    """Write every TSV of ``tsvs`` as its page in ``pages_dir`` (``<results>/`` :data:`PAGES`):
+    ``<pages_dir>/<path of the TSV under <results>>.html`` (see :func:`table_page`)."""
+    if Path(pages_dir).parts[-len(Path(PAGES).parts):] != Path(PAGES).parts:
+        raise ValueError(f"the folder of rendered tables {pages_dir} does not end in {PAGES}")
+    results_dir = Path(pages_dir).parents[len(Path(PAGES).parts) - 1]
+    pages = []
+    for tsv in tsvs:
+        page = Path(pages_dir) / f"{Path(tsv).relative_to(results_dir)}.html"
+        page.parent.mkdir(parents=True, exist_ok=True)
+        tsv_to_html(tsv, page)
+        pages.append(page)
+    return pages
 
 
 # -- the tables the rule files mark for the report ----------------------------------------
@@ -121,21 +142,24 @@ def table_page(results_dir: str, tsv) -> str:
     return f"{results_dir}/{PAGES}/{Path(tsv).relative_to(results_dir)}.html"
 
 
-def pages_for(tables: list[ReportedTable], targets, results_dir: str) -> list[str]:
-    """The rendered page of every reported table among ``targets``, and of every reported
-    table without wildcards whose rule makes one of the targets."""
+def tables_for(tables: list[ReportedTable], targets) -> list[str]:
+    """Every reported table among ``targets``, and every reported table without wildcards
+    whose rule makes one of the targets (sorted)."""
     targets = {str(p) for p in targets}
     tsvs = {p for p in targets if p.endswith(".tsv") and find_table(tables, p)}
     tsvs |= {t.pattern for t in tables if "{" not in t.pattern and targets & set(t.outputs)}
-    return sorted(table_page(results_dir, p) for p in tsvs)
+    return sorted(tsvs)
+
+
+def pages_for(tables: list[ReportedTable], targets, results_dir: str) -> list[str]:
+    """The rendered page of every table of :func:`tables_for`."""
+    return sorted(table_page(results_dir, p) for p in tables_for(tables, targets))
 
 
 def page_setting(tables: list[ReportedTable], tsv: str, name: str):
     """The ``category``/``subcategory``/``labels`` of a rendered table: its TSV's own, with
     wildcards filled; the last label says "shown as a table" (to tell the page from the
     TSV's download entry)."""
-    from types import SimpleNamespace
-
     table, matched = find_table(tables, tsv)
     value = getattr(table, name)
     if callable(value):
@@ -153,22 +177,55 @@ def page_caption(tables: list[ReportedTable], tsv: str) -> str:
     return render_caption(table.caption, matched, tsv)
 
 
+class PageCaptions(Mapping):
+    """The caption of every rendered table, keyed by the ``table`` wildcard of its page (the
+    TSV's path under the results folder); what ``report/table.rst`` shows.
+
+    Not a dict, and printed short: Snakemake prints a job's params beside every file of the
+    report (each page would carry every caption) and keeps only builtin-typed params for its
+    params rerun trigger (a caption does not change a page's bytes)."""
+
+    def __init__(self, captions: dict[str, str]):
+        self._captions = dict(captions)
+
+    def __getitem__(self, table: str) -> str:
+        return self._captions[table]
+
+    def __iter__(self):
+        return iter(self._captions)
+
+    def __len__(self) -> int:
+        return len(self._captions)
+
+    def __str__(self) -> str:
+        return f"<captions of {len(self)} tables>"
+
+    __repr__ = __str__
+
+
+def page_captions(tables: list[ReportedTable], tsvs, results_dir: str) -> PageCaptions:
+    """The :class:`PageCaptions` of the pages of ``tsvs`` (paths under ``results_dir``)."""
+    return PageCaptions({str(Path(tsv).relative_to(results_dir)): page_caption(tables, tsv)
+                         for tsv in tsvs})
+
+
+@cache
+def _caption_template(caption_path: str) -> Template:
+    """A caption file compiled once per parse (compiling, not rendering, is the cost)."""
+    # the producing job's params are not known here: a caption branch on them
+    # (``snakemake.params.x.y``) reads as undefined, i.e. false
+    env = Environment(undefined=ChainableUndefined)
+    return env.from_string(Path(caption_path).read_text())
+
+
 def render_caption(caption_path: str, wildcards: dict, tsv: str) -> str:
     """The TSV's caption text (its Jinja placeholders of wildcards filled), then a line
     naming the file the table shows."""
     text = ""
     if caption_path and Path(caption_path).is_file():
-        from jinja2 import ChainableUndefined, Environment
-
-        class _Snakemake:  # what captions read: snakemake.wildcards.<name>
-            pass
-
-        sm = _Snakemake()
-        sm.wildcards = type("W", (), dict(wildcards))()
-        # the producing job's params are not known here: a caption branch on them
-        # (``snakemake.params.x.y``) reads as undefined, i.e. false
-        env = Environment(undefined=ChainableUndefined)
-        text = env.from_string(Path(caption_path).read_text()).render(snakemake=sm)
+        # what captions read: snakemake.wildcards.<name>
+        sm = SimpleNamespace(wildcards=SimpleNamespace(**wildcards))
+        text = _caption_template(str(caption_path)).render(snakemake=sm)
     return (text.rstrip() + "\n\n" if text else "") + (
         f"The table ``{Path(tsv).name}`` rendered in the page (every row); the TSV itself is "
         "the output to use.")

@@ -6,9 +6,9 @@ confounds (``desc-confounds_timeseries.tsv``) from the top-level ``derivatives``
 and the run's ``events.tsv`` from the raw ``bids_dir`` (BIDS inheritance: the most specific
 events file whose entities all match the run). :func:`plan_task` turns them into
 
-* one GLM job per run (:class:`TaskRun`),
-* one RDM job per subject and task/acquisition/space/resolution (:class:`TaskSubject`;
-  runs of every session are the cross-validation folds),
+* one job per subject and task/acquisition/space/resolution (:class:`TaskSubject`): the
+  run-wise GLM of each of its runs (:class:`TaskRun`), then its crossnobis RDM (runs of
+  every session are the cross-validation folds),
 * one group stack per task/acquisition/space/resolution (:class:`TaskGroup`).
 
 Everything that can be known from the files' names and the small events tables is checked
@@ -27,7 +27,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from neuroflow.bids import BIDSInputError, Selection, folder, layout, query, short_entities, stem
+from neuroflow.bids import BIDSInputError, Selection, _entity_table, folder, layout, query, stem
 
 KEY = "trsa.task"
 #: entities that identify a run in the raw dataset (events are matched on them)
@@ -123,9 +123,12 @@ def _most_specific(candidates: list[dict], keys=RUN_ENTITIES) -> list[dict]:
 
 
 def _raw_events(bids_dir: str) -> list[dict]:
+    """Every ``events.tsv`` of ``bids_dir`` (any participant) with its short-key entities,
+    read from the index in one query (cached per layout), not file by file."""
     lay = layout(bids_dir, False, "bids_dir")
-    return [{"path": f.path, **short_entities(f.get_entities())}
-            for f in lay.get(return_type="object", suffix="events", extension=".tsv")]
+    table = _entity_table(lay)
+    return [{"path": path, **table.get(path, {})}
+            for path in lay.get(return_type="filename", suffix="events", extension=".tsv")]
 
 
 def _bold_runs(sel: Selection, cfg: dict, key: str = KEY) -> list[dict]:
@@ -369,6 +372,29 @@ def haxby_keys(config: dict) -> dict:
     base = f"sub-{sub}/func/sub-{sub}_task-{task}"
     return {"run": re.escape(base) + r"_run-\d+_space-native",
             "subject": f"{base}_space-native", "group": f"task-{task}_space-native"}
+
+
+@dataclass(frozen=True)
+class SubjectLayout:
+    """Subjects whose output names differ only in the subject label (``{tlabel}`` in the
+    keys): one rule writes each subject's run-wise GLMs and RDM, since a rule's outputs are
+    fixed patterns (the runs a subject has are part of its layout)."""
+
+    subject: str  # subject key with "{tlabel}" for the label
+    runs: tuple[str, ...]  # the subject's run keys, the same way
+    labels: tuple[str, ...]  # the subjects of this layout
+
+
+def subject_layouts(plan: TaskPlan) -> list[SubjectLayout]:
+    """The plan's subjects grouped by :class:`SubjectLayout` (most cohorts: one layout)."""
+    by_layout: dict[tuple, list[str]] = {}
+    for key, subject in sorted(plan.subjects.items()):
+        label = str(subject.entities["sub"])
+        own = re.compile(f"sub-{re.escape(label)}(?=[/_])")
+        names = [own.sub("sub-{tlabel}", k) for k in (key, *(r.key for r in subject.runs))]
+        by_layout.setdefault((names[0], tuple(names[1:])), []).append(label)
+    return [SubjectLayout(subject, runs, tuple(labels))
+            for (subject, runs), labels in by_layout.items()]
 
 
 def wildcard_regex(keys) -> str:
