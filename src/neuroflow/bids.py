@@ -20,6 +20,7 @@ import contextlib
 import functools
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -209,40 +210,120 @@ def _prune_index_cache(keep: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-@functools.lru_cache(maxsize=16)
-def _layout(root: str, derivative: bool, stamp: int):
-    """The pybids layout of ``root``, its index cached on disk per tree state: the first
-    process to see a tree indexes it (seconds for thousands of files), the others -- the
-    Snakemake run after ``neuroflow run``'s stage detection, every later dry run -- load the
-    index (milliseconds). The index is built in a scratch folder and renamed into place, so
-    two processes never see a half-written one."""
+@functools.lru_cache(maxsize=1)
+def _indexer_class():
+    """pybids' indexer with two cheaper steps, same index: the ignore check of a file on its
+    path string (pybids builds two ``UPath`` objects per file for it), and the files
+    inserted grouped by their class (one INSERT per class instead of one per change of
+    class along the folder walk; queries sort their results, so the order is not seen)."""
+    from bids import BIDSLayoutIndexer
+
+    class Indexer(BIDSLayoutIndexer):
+        def _validate_file(self, f):
+            root = self._layout._root.path.rstrip("/") + "/"
+            if self.validator is not None or self._include_patterns or not f.path.startswith(root):
+                return super()._validate_file(f)
+            rel = f.path[len(root) - 1:]  # "/sub-01/...", as pybids matches it
+            return not any(patt.search(rel) for patt in self._exclude_patterns)
+
+        def _index_dir(self, path, config, force=None):
+            files, tags = super()._index_dir(path, config, force)
+            if path.path == self._layout._root.path:  # the walk's top: sort once
+                files.sort(key=lambda bf: type(bf).__name__)
+            return files, tags
+
+    return Indexer
+
+
+def _open_layout(root: str, derivative: bool, database_path=None):
+    """A ``BIDSLayout`` of ``root``: loads the index at ``database_path`` when it holds one,
+    else indexes the tree (file names only: no validation, no metadata)."""
+    from bids import BIDSLayout
+
+    options = {"is_derivative": True, "config": ["bids", "derivatives"]} if derivative else {}
+    indexer = _indexer_class()(validate=False, index_metadata=False)
+    return BIDSLayout(root, validate=False, indexer=indexer, database_path=database_path,
+                      **options)
+
+
+def _build_index(root: str, derivative: bool, stamp: int) -> Path | None:
+    """Index ``root`` into the cache (:func:`_index_folder`); None when the cache is not
+    writable. Indexed in memory (pybids commits to a file database dozens of times, each
+    a disk sync), copied whole into a scratch folder and renamed into place, so two
+    processes never see a half-written index."""
+    import sqlite3
     import tempfile
-
-    from bids import BIDSLayout, BIDSLayoutIndexer
-
-    def build(database_path=None):
-        indexer = BIDSLayoutIndexer(validate=False, index_metadata=False)
-        options = ({"is_derivative": True, "config": ["bids", "derivatives"]}
-                   if derivative else {})
-        return BIDSLayout(root, validate=False, indexer=indexer, database_path=database_path,
-                          **options)
 
     final = _index_folder(root, derivative, stamp)
     if (final / "layout_index.sqlite").is_file():
-        return build(final)
+        return final
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
         scratch = Path(tempfile.mkdtemp(dir=final.parent, prefix=".build-"))
-    except OSError:  # no writable cache: index in memory
-        return build()
+    except OSError:
+        return None
     try:
-        build(scratch)
+        engine = _open_layout(root, derivative).connection_manager.engine
+        with engine.connect() as conn, contextlib.closing(
+                sqlite3.connect(scratch / "layout_index.sqlite")) as copy:
+            conn.connection.dbapi_connection.backup(copy)  # pybids' file name in a folder
         with contextlib.suppress(OSError):  # another process got there first: use its index
             os.rename(scratch, final)
         _prune_index_cache(final)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    return build(final)
+    return final
+
+
+@functools.lru_cache(maxsize=16)
+def _layout(root: str, derivative: bool, stamp: int):
+    """The pybids layout of ``root``, its index cached on disk per tree state: the first
+    process to see a tree indexes it (seconds for thousands of files), the others -- the
+    Snakemake run after ``neuroflow run``'s stage detection, every later dry run -- load the
+    index (milliseconds). Without a writable cache the index is kept in memory."""
+    return _open_layout(root, derivative, _build_index(root, derivative, stamp))
+
+
+def _cohort_folders(sel: Selection) -> list[tuple[str, bool, str]]:
+    """``(root, is_derivative, config key)`` of every folder the cohort reads."""
+    raw = [(sel.bids_dir, False, "bids_dir")] if sel.bids_dir else []
+    return raw + [(d, True, f"derivatives[{i}]") for i, d in enumerate(sel.derivatives)]
+
+
+def _cpus() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def index_side_by_side(sel: Selection) -> None:
+    """Index the cohort's folders that are not in the cache yet side by side (the raw
+    dataset and each derivatives folder are independent indexes): the first in this
+    process, the others in child processes, one per spare CPU, at once. A child that fails
+    changes nothing: the folder is then indexed here when first queried, which raises the
+    error naming the file and config key."""
+    import subprocess
+    import sys
+
+    todo = []
+    for root, derivative, _key in _cohort_folders(sel):
+        path = Path(root).resolve()
+        if not (path / "dataset_description.json").is_file():
+            continue  # reported by check_bids_config, naming the key
+        stamp = _tree_stamp(path)
+        if not (_index_folder(str(path), derivative, stamp) / "layout_index.sqlite").is_file():
+            todo.append((str(path), derivative, stamp))
+    if len(todo) < 2 or _cpus() < 2:
+        return
+    code = ("import sys; from neuroflow.bids import _build_index; "
+            "_build_index(sys.argv[1], sys.argv[2] == '1', int(sys.argv[3]))")
+    children = [subprocess.Popen([sys.executable, "-c", code, root, str(int(derivative)),
+                                  str(stamp)], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+                for root, derivative, stamp in todo[1:_cpus()]]
+    try:
+        _layout(*todo[0])
+    finally:
+        for child in children:
+            child.wait()
 
 
 @functools.lru_cache(maxsize=16)
@@ -261,13 +342,23 @@ def _entity_table(lay) -> dict[str, dict[str, str]]:
     return table
 
 
+#: Top-level folders pybids never indexes: ``derivatives`` (its own layouts; the BIDS-app
+#: output folder is usually there) and its default ignores (a name prefix, as pybids
+#: matches them); dot-folders are never indexed at any depth.
+_NOT_INDEXED = re.compile(r"derivatives$|code|models|sourcedata|stimuli|\.")
+
+
 def _tree_stamp(root: Path) -> int:
-    """The newest modification time of any folder under ``root``: a file added, removed or
-    renamed anywhere in the tree changes it (a few ms for thousands of folders)."""
+    """The newest modification time of any indexed folder under ``root``: a file added,
+    removed or renamed anywhere in what pybids indexes changes it (a few ms for thousands
+    of folders); outputs written under ``derivatives/`` or ``sourcedata/`` do not."""
     newest, stack = root.stat().st_mtime_ns, [str(root)]
     while stack:
+        top = stack[-1] == str(root)
         with os.scandir(stack.pop()) as entries:
             for entry in entries:
+                if entry.name.startswith(".") or (top and _NOT_INDEXED.match(entry.name)):
+                    continue
                 if entry.is_dir(follow_symlinks=False):
                     newest = max(newest, entry.stat(follow_symlinks=False).st_mtime_ns)
                     stack.append(entry.path)
@@ -333,6 +424,7 @@ def check_bids_config(config: dict) -> Selection:
     or when a selected participant is missing from a derivatives folder.
     """
     sel = Selection.from_config(config)
+    index_side_by_side(sel)
     if not sel.active:
         if sel.participant_label is not None or sel.exclude_participant_label:
             raise BIDSInputError("config key participant_label: given, but neither bids_dir "
@@ -394,6 +486,7 @@ def detect_stages(selection: Selection) -> list[str]:
     ``eeg`` (raw EEG recordings), ``activity`` (NWB files), ``fmri`` (preprocessed BOLD or
     region time series in a derivatives folder)."""
     found = []
+    index_side_by_side(selection)
     if selection.bids_dir:
         for stage, filters in RAW_INPUTS.items():
             if query(selection.bids_dir, selection, **filters):

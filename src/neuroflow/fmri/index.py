@@ -431,14 +431,13 @@ def build_index(sample_sheet=None, derivatives=None, spaces=(), desc="preproc",
                          scan_strategies, timeseries_strategies, participants)
     _check_unique(index)
     ok_under = str(Path(missing_ok_under).resolve()) if missing_ok_under else None
-    for i, row in index.iterrows():
+    chosen_strategies, chosen_atlases = [], []
+    for row in index.to_dict("records"):  # one dict per run (a pandas row per run is slow)
         src = row["bold"] or row["timeseries"]
-        chosen = _check_run(row, src, loaders, ok_under)
-        index.at[i, "strategies"] = ",".join(chosen)
-        if row["kind"] == "timeseries":
-            index.at[i, "atlases"] = row["atlas"]
-            continue
-        index.at[i, "atlases"] = ",".join(_row_atlases(row, src, atlases, check_atlas_space))
+        chosen_strategies.append(",".join(_check_run(row, src, loaders, ok_under)))
+        chosen_atlases.append(row["atlas"] if row["kind"] == "timeseries" else
+                              ",".join(_row_atlases(row, src, atlases, check_atlas_space)))
+    index["strategies"], index["atlases"] = chosen_strategies, chosen_atlases
     index["simulated"] = [_simulated_cell(v, simulated, r) for v, r in
                           zip(index["simulated"], index["stem"], strict=True)]
     return index.sort_values("stem", kind="stable").reset_index(drop=True)
@@ -482,8 +481,9 @@ def _gather_runs(sample_sheet, derivatives, spaces, desc, resources_dest, loader
 
         kept = select_participants(index["sub"].tolist(), participants, "fmri.participants")
         index = index[index["sub"].isin(kept)].reset_index(drop=True)
-    index["stem"] = [stem_of(r) for r in index.to_dict("records")]
-    index["folder"] = [folder_of(r) for r in index.to_dict("records")]
+    records = index.to_dict("records")
+    index["stem"] = [stem_of(r) for r in records]
+    index["folder"] = [folder_of(r) for r in records]
     return index
 
 

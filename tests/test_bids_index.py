@@ -1,0 +1,121 @@
+"""neuroflow's pybids index (src/neuroflow/bids.py): the cheaper indexer writes the same
+index as pybids' own, and the cohort's raw and derivatives folders are indexed side by side
+into the on-disk cache, which later queries load.
+
+Tiny hand-written trees (pybids indexes file names only: empty files are enough).
+"""
+
+from __future__ import annotations
+
+import json
+
+from neuroflow import bids as B
+
+DERIV_FILES = (
+    "sub-01/func/sub-01_task-rest_run-1_space-MNI152NLin2009cAsym_res-2_desc-preproc_bold.nii.gz",
+    "sub-01/func/sub-01_task-rest_run-1_space-MNI152NLin2009cAsym_res-2_desc-preproc_bold.json",
+    "sub-01/func/sub-01_task-rest_run-1_desc-confounds_timeseries.tsv",
+    "sub-02/func/sub-02_task-rest_hemi-L_space-fsaverage5_bold.func.gii",
+    "sub-02/func/sub-02_task-rest_space-fsLR_den-91k_bold.dtseries.nii",
+    "sub-02/anat/sub-02_desc-brain_mask.nii.gz",
+)
+RAW_FILES = (
+    "sub-01/ses-1/eeg/sub-01_ses-1_task-rest_run-1_eeg.vhdr",
+    "sub-01/ses-1/eeg/sub-01_ses-1_task-rest_run-1_channels.tsv",
+    "sub-02/func/sub-02_task-objects_run-1_events.tsv",
+    "sub-02/func/sub-02_task-objects_run-1_bold.nii.gz",
+    "sub-02/ses-1/ecephys/sub-02_ses-1_task-rest_ecephys.nwb",
+    "participants.tsv",
+    # never indexed: pybids' default ignores, dotfiles, and the derivatives (own index)
+    "sourcedata/sub-03/func/sub-03_task-objects_bold.nii.gz",
+    "code/sub-04_run.py",
+    ".git/sub-05_task-x_bold.nii.gz",
+    "sub-02/.hidden/sub-02_task-objects_run-2_bold.nii.gz",
+    "derivatives/x/sub-06/func/sub-06_task-rest_bold.nii.gz",
+)
+
+
+def _tree(root, files, kind="raw"):
+    for name in files:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(b"")
+    (root / "dataset_description.json").write_text(json.dumps(
+        {"Name": "t", "BIDSVersion": "1.9.0", "DatasetType": kind}))
+    return root
+
+
+def _rows(lay):
+    from bids.layout.models import BIDSFile, Tag
+
+    session = lay.connection_manager.session
+    files = sorted((f.path, type(f).__name__) for f in session.query(BIDSFile))
+    tags = sorted((t.file_path, t.entity_name, t._value, t._dtype, t.is_metadata)
+                  for t in session.query(Tag))
+    return files, tags
+
+
+def test_the_indexer_writes_the_same_index_as_pybids(tmp_path):
+    """Every file row (path, class) and every entity tag equals pybids' plain indexer's,
+    ignored folders included (sourcedata/, code/, dotfiles, derivatives/ stay out)."""
+    from bids import BIDSLayout, BIDSLayoutIndexer
+
+    for root, derivative in ((_tree(tmp_path / "raw", RAW_FILES), False),
+                             (_tree(tmp_path / "deriv", DERIV_FILES, "derivative"), True)):
+        ours = _rows(B._open_layout(str(root), derivative))
+        options = {"is_derivative": True, "config": ["bids", "derivatives"]} if derivative else {}
+        plain = BIDSLayout(str(root), validate=False, **options,
+                           indexer=BIDSLayoutIndexer(validate=False, index_metadata=False))
+        assert ours == _rows(plain)
+        paths = {p for p, _ in ours[0]}
+        assert not any(("/sourcedata/" in p or "/code/" in p or "/." in p
+                        or "/derivatives/" in p) for p in paths), paths
+        assert len(ours[0]) == (len(DERIV_FILES) if derivative else 6) + 1  # + description
+        classes = {name: cls for name, cls in ours[0]}
+        assert classes[str(root / "dataset_description.json")] == "BIDSJSONFile"
+
+
+def test_raw_and_derivatives_are_indexed_side_by_side_into_the_cache(tmp_path, monkeypatch):
+    """check_bids_config leaves one cached index per folder (the derivatives one written by
+    a child process when a second CPU is there); queries then load them, and their answers
+    equal those of indexes built in this process."""
+    monkeypatch.setenv("NEUROFLOW_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(B, "_cpus", lambda: 2)
+    raw = _tree(tmp_path / "raw", RAW_FILES)
+    deriv = _tree(tmp_path / "deriv", DERIV_FILES, "derivative")
+    config = {"bids_dir": str(raw), "derivatives": [str(deriv)]}
+    B._layout.cache_clear()
+    B.index_side_by_side(B.Selection.from_config(config))
+    cached = sorted((tmp_path / "cache/pybids").iterdir())
+    assert len(cached) == 2 and all((c / "layout_index.sqlite").is_file() for c in cached)
+    assert B._layout.cache_info().currsize == 1  # this process opened one: the child wrote one
+    sel = B.check_bids_config(config)
+    assert B._layout.cache_info().currsize == 2
+    answers = (B.subjects(raw), B.subjects(deriv, True),
+               B.query(deriv, sel, True, suffix="bold"), B.query(raw, sel, datatype="eeg"))
+    assert answers[0] == ["01", "02"] and answers[1] == ["01", "02"]
+    assert [r["path"].rsplit("/", 1)[1] for r in answers[2]] == sorted(
+        f.rsplit("/", 1)[1] for f in DERIV_FILES if "_bold." in f)
+    assert sorted((tmp_path / "cache/pybids").iterdir()) == cached  # loaded, not rebuilt
+    monkeypatch.setenv("NEUROFLOW_CACHE", str(tmp_path / "fresh"))  # in-process indexes
+    B._layout.cache_clear()
+    assert (B.subjects(raw), B.subjects(deriv, True), B.query(deriv, sel, True, suffix="bold"),
+            B.query(raw, sel, datatype="eeg")) == answers
+    B._layout.cache_clear()
+
+
+def test_outputs_under_derivatives_do_not_make_the_raw_index_stale(tmp_path):
+    """The cache key of a tree changes with what pybids indexes (a new subject folder) and
+    not with folders it never indexes (a BIDS-app's outputs under derivatives/, sourcedata/,
+    dot-folders): a run writing its outputs into the dataset does not index it again."""
+    import os
+
+    raw = _tree(tmp_path / "raw", RAW_FILES)
+    stamp = B._tree_stamp(raw)
+    for folder in ("derivatives/neuroflow/sub-01/func", "sourcedata/sub-09", ".git/x",
+                   "sub-02/.hidden/y"):  # inside folders that exist: the parents keep mtimes
+        (raw / folder).mkdir(parents=True)
+        os.utime(raw / folder, ns=(stamp + 10**9, stamp + 10**9))  # newer than the tree
+    assert B._tree_stamp(raw) == stamp
+    (raw / "sub-03/func").mkdir(parents=True)
+    os.utime(raw / "sub-03/func", ns=(stamp + 2 * 10**9, stamp + 2 * 10**9))
+    assert B._tree_stamp(raw) == stamp + 2 * 10**9
