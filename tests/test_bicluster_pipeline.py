@@ -325,3 +325,18 @@ def test_bad_counts_tables_fail_naming_the_file(tmp_path, edit, needle):
     with pytest.raises(ValueError, match=needle) as err:
         read_counts_table(table)
     assert str(table) in str(err.value) or table.name in str(err.value)
+
+
+def test_console_warnings_say_unconverged_chains_and_unsupported_groups():
+    from neuroflow.bicluster.pipeline import verdict_warnings
+
+    bad = {"converged": False, "n_failing": 4, "chains_disagree": True,
+           "failing": ["r_hat a 1.3", "r_hat b 1.2", "ess c 50", "ess d 20"],
+           "clusters_not_found": [2], "states_not_found": []}
+    lines = verdict_warnings("sub-x", bad, "log.txt")
+    assert len(lines) == 2
+    assert "NOT CONVERGED (4 failing diagnostics; chains disagree)" in lines[0]
+    assert "ess c 50" in lines[0] and "ess d 20" not in lines[0] and "log.txt" in lines[0]
+    assert "clusters [2]" in lines[1]
+    good = {**bad, "converged": True, "clusters_not_found": []}
+    assert verdict_warnings("sub-x", good, "log.txt") == []

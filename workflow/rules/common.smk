@@ -18,6 +18,7 @@ from neuroflow.config import (
     fill_defaults,
     fixed_params,
     group_constraints,
+    keys_regex,
     is_activated as _is_activated,
     replace_input_maps,
     source_citation_of,

@@ -17,7 +17,6 @@ if is_activated("eeg"):
     from neuroflow.eeg.inputs import recording_steps as eeg_recording_steps
     from neuroflow.eeg.inputs import reports as eeg_reports
     from neuroflow.eeg.inputs import split_reports as eeg_split_reports
-    from neuroflow.eeg.inputs import stems_regex as eeg_stems_regex
     from neuroflow.eeg.inputs import truth_file as eeg_truth_file
 
     EEG = config["eeg"]
@@ -200,7 +199,7 @@ if is_activated("eeg"):
                 f"{EEG_LOGS}/{{eegdir}}/{{eegrep}}_report.log",
             wildcard_constraints:
                 eegdir=EEG_FOLDER_RE,
-                eegrep=EEG_WC[None] if EEG_GENERIC is None else eeg_stems_regex(EEG_SHARED_REPORTS),
+                eegrep=EEG_WC[None] if EEG_GENERIC is None else keys_regex(EEG_SHARED_REPORTS),
             params:
                 labels=lambda wc: EEG_REPORTS[wc.eegrep],
                 simulated=lambda wc: eeg_report_recs(wc)[0]["simulated"],

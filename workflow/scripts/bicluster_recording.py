@@ -9,7 +9,7 @@ from neuroflow.rulelog import redirect_to_log
 
 def main(sm) -> None:
     use_numba_cache(sm.config)  # before numba is imported: the shared kernel cache
-    from neuroflow.bicluster.pipeline import merge_chains, run_chains, write_counts
+    from neuroflow.bicluster.pipeline import merge_chains, run_chains, verdict_warnings, write_counts
 
     out, p = sm.output, sm.params
     with redirect_to_log(sm.log.counts):
@@ -25,18 +25,8 @@ def main(sm) -> None:
             loss=p.loss, state_loss=p.state_loss, n_shuffles=p.n_shuffles, seed=p.seed,
             convergence=p.convergence,
         )
-    # the console summary (the log holds the full list)
-    stem, log = sm.wildcards.stem, sm.log.merge
-    if not verdict["converged"]:
-        print(f"neuroflow WARNING: bicluster {stem}: NOT CONVERGED "
-              f"({verdict['n_failing']} failing diagnostics"
-              + ("; chains disagree" if verdict["chains_disagree"] else "") + "): "
-              + "; ".join(verdict["failing"][:3]) + f" (all in {log})", file=sys.stderr)
-    if verdict["clusters_not_found"] or verdict["states_not_found"]:
-        print(f"neuroflow WARNING: bicluster {stem}: not found (too little posterior "
-              f"support): clusters {verdict['clusters_not_found']}, states "
-              f"{verdict['states_not_found']}", file=sys.stderr)
-
+    for line in verdict_warnings(sm.wildcards.stem, verdict, sm.log.merge):
+        print(line, file=sys.stderr)
 
 # The chains' spawned worker processes import this file again, as __mp_main__ and without
 # Snakemake's `snakemake` object: only the job's own run does the work.

@@ -265,6 +265,22 @@ def _annotate_sidecar(tsv, convergence: dict) -> None:
 
 
 
+def verdict_warnings(stem: str, verdict: dict, log) -> list[str]:
+    """The console lines of a merge's verdict (the log holds the full list): not converged
+    (with the first failing diagnostics) and clusters/states not found."""
+    lines = []
+    if not verdict["converged"]:
+        lines.append(f"neuroflow WARNING: bicluster {stem}: NOT CONVERGED "
+                     f"({verdict['n_failing']} failing diagnostics"
+                     + ("; chains disagree" if verdict["chains_disagree"] else "") + "): "
+                     + "; ".join(verdict["failing"][:3]) + f" (all in {log})")
+    if verdict["clusters_not_found"] or verdict["states_not_found"]:
+        lines.append(f"neuroflow WARNING: bicluster {stem}: not found (too little posterior "
+                     f"support): clusters {verdict['clusters_not_found']}, states "
+                     f"{verdict['states_not_found']}")
+    return lines
+
+
 def merge_chains(chain_ncs, counts_nc, out_nc, out_diag, out_clusters, out_validation,
                  figures: dict, loss="binder", state_loss="pear", n_shuffles=1000,
                  seed=0, convergence: dict | None = None) -> dict:

@@ -33,7 +33,7 @@ BIDS_EEG_EXTENSIONS = (".edf", ".bdf", ".vhdr", ".set")
 #: Columns of ``_channels.tsv`` that BIDS requires; mne-bids reads ``name`` and ``type``
 #: (and ``status``, ``units`` when present) and fails or skips the file without them.
 CHANNELS_COLUMNS = ("name", "type", "units")
-#: Snakemake wildcard constraint: a recording's folder (its stems: :func:`stems_regex`).
+#: Snakemake wildcard constraint: a recording's folder (its stems: :func:`neuroflow.config.keys_regex`).
 FOLDER_RE = r"sub-[A-Za-z0-9]+(?:/ses-[A-Za-z0-9]+)?/eeg"
 _REMOVED_BIDS_KEYS = ("root", "subjects", "session", "run")
 
@@ -424,11 +424,6 @@ def split_reports(recordings: dict, reports_: dict) -> tuple[list[str], dict[str
         else:
             shared.extend(stems)
     return shared, solo
-
-
-def stems_regex(stems) -> str:
-    """A wildcard constraint that matches exactly these stems (``(?!)`` when none)."""
-    return "|".join(re.escape(s) for s in sorted(stems)) or "(?!)"
 
 
 def clean_eeg_files(config: dict, results_dir: str, key: str) -> list[str]:
