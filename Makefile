@@ -65,10 +65,11 @@ test: $(BIN)/.oracle-installed
 	$(BIN)/python -m pytest -q
 
 # Linters (CONTRIBUTING.md): ruff with pyupgrade/bugbear/simplify and a complexity limit,
-# snakefmt on the rule files ([tool.snakefmt]), codespell on code, workflow and docs.
+# ruff format (checked, not applied), snakefmt on the rule files ([tool.snakefmt]), codespell on code, workflow and docs.
 # .ci/run runs this first.
 lint: $(BIN)/.neuroflow-installed
 	$(BIN)/ruff check src tests bench workflow/scripts
+	$(BIN)/ruff format --check src tests bench workflow/scripts
 	$(BIN)/snakefmt --check Snakefile workflow/rules
 	$(BIN)/codespell src workflow tests bench config README.md CONTRIBUTING.md
 

@@ -66,8 +66,7 @@ def mne_resample(x, t, step):
     from fractions import Fraction
 
     r = Fraction(1 / (step * rate)).limit_denominator(1000)
-    y = mne.filter.resample(x.T, up=r.numerator, down=r.denominator, method="polyphase",
-                            verbose=False).T
+    y = mne.filter.resample(x.T, up=r.numerator, down=r.denominator, method="polyphase", verbose=False).T
     return y, np.arange(y.shape[0]) * len(t) / y.shape[0] / rate  # MNE's implied grid
 
 
@@ -92,9 +91,13 @@ def mne_fft(x, t, step):
     return y, np.arange(y.shape[0]) * len(t) / y.shape[0] / rate
 
 
-METHODS = {"neuroflow (resample_poly)": ours, "mne.filter.resample": mne_resample,
-           "mne.filter.resample fft": mne_fft,
-           "seed (interp + block mean)": seed_resample, "nearest sample": nearest}
+METHODS = {
+    "neuroflow (resample_poly)": ours,
+    "mne.filter.resample": mne_resample,
+    "mne.filter.resample fft": mne_fft,
+    "seed (interp + block mean)": seed_resample,
+    "nearest sample": nearest,
+}
 
 
 def resampling_table():
@@ -105,22 +108,29 @@ def resampling_table():
     slow = np.sin(2 * np.pi * 0.3 * t[:, None] + ph[0]) + 0.5 * np.sin(2 * np.pi * 1.2 * t[:, None] + ph[1])
     fast = 0.5 * np.sin(2 * np.pi * 4.0 * t[:, None] + ph[2])
     x = slow + fast
-    print(f"== 1. resampling {n} traces x {minutes} min, 30 Hz -> {STEP} s "
-          "(in band: 0.3, 1.2 Hz; above Nyquist: 4 Hz) ==")
-    print(f"{'method':28s} {'time s':>8s} {'peak MiB':>9s} {'in-band RMS err':>16s} "
-          f"{'4 Hz leakage RMS':>17s} {'n samples':>10s} {'step s':>8s}")
+    print(
+        f"== 1. resampling {n} traces x {minutes} min, 30 Hz -> {STEP} s "
+        "(in band: 0.3, 1.2 Hz; above Nyquist: 4 Hz) =="
+    )
+    print(
+        f"{'method':28s} {'time s':>8s} {'peak MiB':>9s} {'in-band RMS err':>16s} "
+        f"{'4 Hz leakage RMS':>17s} {'n samples':>10s} {'step s':>8s}"
+    )
     ref_time = None
     for name, fn in METHODS.items():
         (y, tn), dt, peak = measure(lambda fn=fn: fn(x, t, STEP))
-        truth = np.sin(2 * np.pi * 0.3 * tn[:, None] + ph[0]) + \
-            0.5 * np.sin(2 * np.pi * 1.2 * tn[:, None] + ph[1])
+        truth = np.sin(2 * np.pi * 0.3 * tn[:, None] + ph[0]) + 0.5 * np.sin(
+            2 * np.pi * 1.2 * tn[:, None] + ph[1]
+        )
         inner = slice(30, len(tn) - 30)
         err = np.sqrt(np.mean((y[inner] - truth[inner]) ** 2))
         (yf, _), _, _ = (fn(fast, t, STEP), 0, 0)
         leak = np.sqrt(np.mean(yf[inner] ** 2))
         ref_time = ref_time or dt
-        print(f"{name:28s} {dt:8.3f} {peak:9.1f} {err:16.4f} {leak:17.4f} {len(tn):10d}"
-              f" {np.median(np.diff(tn)):.6f}  (time x{dt / ref_time:.2f} of ours)")
+        print(
+            f"{name:28s} {dt:8.3f} {peak:9.1f} {err:16.4f} {leak:17.4f} {len(tn):10d}"
+            f" {np.median(np.diff(tn)):.6f}  (time x{dt / ref_time:.2f} of ours)"
+        )
     print("   (truth RMS: in-band 0.79, leakage with perfect anti-aliasing: 0)")
 
 
@@ -133,11 +143,17 @@ def real_cnmfe():
     path = fetch_dataset(manifest, "pynapple_cnmfe_nwb", root / "resources/data")[0]
     rec, t_read, m_read = measure(lambda: read_nwb(path), repeat=1)
     x, t = rec["traces"].values, rec["time"].values
-    print(f"\n== 2. real CNMF-E recording {path.name}: {x.shape[0]} x {x.shape[1]}, "
-          f"read with pynwb in {t_read:.2f} s ({m_read:.0f} MiB) ==")
+    print(
+        f"\n== 2. real CNMF-E recording {path.name}: {x.shape[0]} x {x.shape[1]}, "
+        f"read with pynwb in {t_read:.2f} s ({m_read:.0f} MiB) =="
+    )
     base = None
-    for name in ("neuroflow (resample_poly)", "mne.filter.resample", "mne.filter.resample fft",
-                 "seed (interp + block mean)"):
+    for name in (
+        "neuroflow (resample_poly)",
+        "mne.filter.resample",
+        "mne.filter.resample fft",
+        "seed (interp + block mean)",
+    ):
         (y, tn), dt, peak = measure(lambda name=name: METHODS[name](x, t, STEP))
         base = base or dt
         print(f"{name:28s} {dt:8.4f} s {peak:7.1f} MiB  {len(tn)} samples  (x{dt / base:.2f})")
@@ -151,12 +167,15 @@ def funatlas():
     root = repo_root()
     manifest = load_manifest(root / "resources/datasets.yaml")
     h5 = fetch_dataset(manifest, "randi_2023_funatlas", root / "resources/data")[0]
-    lm = build_label_map(load_cell_table(root / "resources/celegans/cells.tsv"),
-                         load_aliases(root / "resources/celegans/aliases.tsv"))
+    lm = build_label_map(
+        load_cell_table(root / "resources/celegans/cells.tsv"),
+        load_aliases(root / "resources/celegans/aliases.tsv"),
+    )
     atlas, t_ours, m_ours = measure(lambda: read_funatlas(h5, lm))
     print("\n== 3. Randi et al. 2023 atlas: neuroflow (h5py) vs wormneuroatlas.NeuroAtlas ==")
-    wheel = _cached_archive("wormneuroatlas", manifest["distributions"]["wormneuroatlas"],
-                            default_cache_dir())
+    wheel = _cached_archive(
+        "wormneuroatlas", manifest["distributions"]["wormneuroatlas"], default_cache_dir()
+    )
     with tempfile.TemporaryDirectory() as tmp:
         with zipfile.ZipFile(wheel) as zf:
             zf.extractall(tmp)
@@ -173,13 +192,11 @@ def funatlas():
                     # later steps query rest.wormbase.org, unreachable here)
                     na = wa.NeuroAtlas.__new__(wa.NeuroAtlas)
                     na.module_folder = str(Path(wa.__file__).parent / "data") + "/"
-                    na._neuron_ids = np.loadtxt(na.module_folder + na.fname_neuron_ids,
-                                                dtype=str)[:, 1]
+                    na._neuron_ids = np.loadtxt(na.module_folder + na.fname_neuron_ids, dtype=str)[:, 1]
                     na.merge_bilateral = na.merge_dorsoventral = False
                     na.merge_numbered = na.merge_AWC = False
                     na.verbose = False
-                    na.neuron_ids = np.unique(na.approximate_ids(na._neuron_ids, False, False,
-                                                                 False, False))
+                    na.neuron_ids = np.unique(na.approximate_ids(na._neuron_ids, False, False, False, False))
                     na.n_neurons = na.neuron_n = len(na.neuron_ids)
                     na.merger = na.get_merger()
                     na.load_signal_propagation_atlas()
@@ -208,8 +225,10 @@ def funatlas():
     print(f"{'neuroflow read_funatlas':28s} {t_ours:8.3f} {m_ours:9.1f}")
     print(f"{'NeuroAtlas (sigprop only)':28s} {t_ref:8.3f} {m_ref:9.1f}")
     print(f"ratio ours/reference: time x{t_ours / t_ref:.2f}, memory x{m_ours / m_ref:.2f}")
-    print("max |ours - reference| over off-diagonal pairs: " +
-          ", ".join(f"{k}: {v:.3g}" for k, v in diffs.items()))
+    print(
+        "max |ours - reference| over off-diagonal pairs: "
+        + ", ".join(f"{k}: {v:.3g}" for k, v in diffs.items())
+    )
     return atlas
 
 
@@ -230,15 +249,16 @@ def auroc(atlas):
     t0 = time.perf_counter()
     ref = []
     for b in range(k):
-        idx = np.concatenate([np.flatnonzero(cluster == c) for c in range(300)
-                              for _ in range(mult[b, c])])
+        idx = np.concatenate([np.flatnonzero(cluster == c) for c in range(300) for _ in range(mult[b, c])])
         ref.append(roc_auc_score(y[idx], score[idx]))
     t_ref = (time.perf_counter() - t0) / k * 1000
     print(f"\n== 4. cluster-bootstrap AUROC, {y.size} pairs, 1000 resamples ==")
     print(f"neuroflow auroc_bootstrap : {t_ours:8.3f} s  {m_ours:7.1f} MiB")
     print(f"sklearn on resamples      : {t_ref:8.3f} s  (extrapolated from {k})")
-    print(f"ratio ours/sklearn: time x{t_ours / t_ref:.4f}; max |difference| over {k} resamples: "
-          f"{np.max(np.abs(boot[:k] - np.array(ref))):.2e}")
+    print(
+        f"ratio ours/sklearn: time x{t_ours / t_ref:.4f}; max |difference| over {k} resamples: "
+        f"{np.max(np.abs(boot[:k] - np.array(ref))):.2e}"
+    )
 
 
 def main() -> None:

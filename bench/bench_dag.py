@@ -31,8 +31,8 @@ def main(n: int = 1000) -> None:
         table.write_text("pre\tpost\ttype\tsynapses\nADAL\tAIBL\tchemical\t1\n")
         cfg = yaml.safe_load((work / "config/config.yaml").read_text())
         cfg["connectome"]["sources"] = {
-            f"sub{i:04d}": {"reader": "white_1986_whole", "paths": ["subject.csv"]}
-            for i in range(n)}
+            f"sub{i:04d}": {"reader": "white_1986_whole", "paths": ["subject.csv"]} for i in range(n)
+        }
         (work / "config/config.yaml").write_text(yaml.safe_dump(cfg))
         t0 = time.perf_counter()
         proc = run_snakemake(work, "-n", "--quiet", "rules")
@@ -40,8 +40,7 @@ def main(n: int = 1000) -> None:
         if proc.returncode:
             sys.exit(proc.stderr[-3000:])
     print(f"== DAG construction (snakemake -n) ==   load average: {os.getloadavg()[0]:.2f}")
-    print(f"connectome sources: {n}   jobs planned: {n + 4}   wall time: {dt:.1f} s   "
-          "(target < 30 s)")
+    print(f"connectome sources: {n}   jobs planned: {n + 4}   wall time: {dt:.1f} s   (target < 30 s)")
     bids(n)
 
 
@@ -53,17 +52,33 @@ def bids(n: int) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        cohort = write_cohort(Path(tmp) / "c", subjects=[f"{i:04d}" for i in range(n)],
-                              eeg_seconds=4.0, n_vols=12)
+        cohort = write_cohort(
+            Path(tmp) / "c", subjects=[f"{i:04d}" for i in range(n)], eeg_seconds=4.0, n_vols=12
+        )
         made = time.perf_counter() - t0
         cfg = cohort_config(cohort)  # every stage: fMRI, EEG, FC, activity, bi-clustering, tRSA, encoding
         for key in ("bids_dir", "derivatives"):
             cfg.pop(key)
         (Path(tmp) / "cohort.yaml").write_text(yaml.safe_dump(cfg))
-        cmd = [sys.executable, "-m", "neuroflow.cli", "run", str(cohort["bids_dir"]),
-               str(Path(tmp) / "out"), "group", "--derivatives", str(cohort["fmriprep"]),
-               "--config", str(Path(tmp) / "cohort.yaml"), "--dry-run", "--cores", "2", "--",
-               "--quiet", "rules"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "neuroflow.cli",
+            "run",
+            str(cohort["bids_dir"]),
+            str(Path(tmp) / "out"),
+            "group",
+            "--derivatives",
+            str(cohort["fmriprep"]),
+            "--config",
+            str(Path(tmp) / "cohort.yaml"),
+            "--dry-run",
+            "--cores",
+            "2",
+            "--",
+            "--quiet",
+            "rules",
+        ]
         # first plan: the pybids indexes are built; second: loaded from the cache, as in
         # every later run on the same tree
         for label in ("first plan (indexes built)", "second plan (indexes cached)"):
@@ -73,14 +88,15 @@ def bids(n: int) -> None:
             if proc.returncode:
                 sys.exit(proc.stdout[-3000:] + proc.stderr[-3000:])
             total = re.search(r"^total\s+(\d+)", proc.stdout, re.M)
-            cpu = ((cpu1.children_user + cpu1.children_system)
-                   - (cpu0.children_user + cpu0.children_system))
+            cpu = (cpu1.children_user + cpu1.children_system) - (cpu0.children_user + cpu0.children_system)
             jobs = int(total.group(1)) if total else 0
-            print(f"BIDS subjects: {n} (written in {made:.0f} s)   every stage on   {label}: "
-                  f"jobs planned: {jobs} ({jobs / n:.1f} per subject)   wall time: {dt:.1f} s"
-                  f"   CPU time: {cpu:.1f} s   (target < 30 s)   load average: "
-                  f"{os.getloadavg()[0]:.2f}")
-        table = proc.stdout[:total.start()] if total else ""
+            print(
+                f"BIDS subjects: {n} (written in {made:.0f} s)   every stage on   {label}: "
+                f"jobs planned: {jobs} ({jobs / n:.1f} per subject)   wall time: {dt:.1f} s"
+                f"   CPU time: {cpu:.1f} s   (target < 30 s)   load average: "
+                f"{os.getloadavg()[0]:.2f}"
+            )
+        table = proc.stdout[: total.start()] if total else ""
         counts = dict(re.findall(r"^(\w+)\s+(\d+)$", table, re.M))
     per_subject = sorted(((int(c), r) for r, c in counts.items() if int(c) >= n // 2), reverse=True)
     print("  jobs per subject by rule: " + ", ".join(f"{r} {c / n:.1f}" for c, r in per_subject))

@@ -71,12 +71,15 @@ def mne_clean(raw, bads):
     raw.interpolate_bads(reset_bads=True, verbose="error")
     raw.set_eeg_reference("average", verbose="error")
     filtered = raw.copy()
-    ica = mne.preprocessing.ICA(n_components=min(15, len(raw.ch_names) - 1 - len(bads)),
-                                method="infomax", random_state=97, verbose="error")
+    ica = mne.preprocessing.ICA(
+        n_components=min(15, len(raw.ch_names) - 1 - len(bads)),
+        method="infomax",
+        random_state=97,
+        verbose="error",
+    )
     ica.fit(raw, verbose="error")
     proxies = [c for c in ("Fp1", "Fp2", "AF3", "AF4") if c in raw.ch_names]
-    _, scores = ica.find_bads_eog(raw, ch_name=proxies, measure="correlation", threshold=0.6,
-                                  verbose="error")
+    _, scores = ica.find_bads_eog(raw, ch_name=proxies, measure="correlation", threshold=0.6, verbose="error")
     best = np.abs(np.atleast_2d(scores)).max(axis=0)
     ica.exclude = [int(i) for i in np.argsort(-best)[:2] if best[i] > 0.6]
     ica.apply(raw, verbose="error")
@@ -90,18 +93,30 @@ def mne_features(epochs, multitaper: bool = False):
     from mne_connectivity import spectral_connectivity_epochs
     from specparam import SpectralGroupModel
 
-    spec = [epochs.compute_psd(method="welch", fmin=1.0, fmax=45.0, n_fft=256, n_overlap=128,
-                               window="hamming", verbose="error")]
+    spec = [
+        epochs.compute_psd(
+            method="welch", fmin=1.0, fmax=45.0, n_fft=256, n_overlap=128, window="hamming", verbose="error"
+        )
+    ]
     if multitaper:
-        spec.append(epochs.compute_psd(method="multitaper", fmin=1.0, fmax=45.0, bandwidth=2.0,
-                                       normalization="full", verbose="error"))
-    fg = SpectralGroupModel(peak_width_limits=[1, 8], max_n_peaks=6, min_peak_height=0.1,
-                            aperiodic_mode="fixed", verbose=False)
+        spec.append(
+            epochs.compute_psd(
+                method="multitaper", fmin=1.0, fmax=45.0, bandwidth=2.0, normalization="full", verbose="error"
+            )
+        )
+    fg = SpectralGroupModel(
+        peak_width_limits=[1, 8], max_n_peaks=6, min_peak_height=0.1, aperiodic_mode="fixed", verbose=False
+    )
     fg.fit(spec[0].freqs, spec[0].get_data().mean(axis=0) * 1e12, [2.0, 40.0])
-    con = spectral_connectivity_epochs(epochs, method=["coh", "plv", "wpli"], mode="multitaper",
-                                       fmin=tuple(b[0] for b in BANDS.values()),
-                                       fmax=tuple(b[1] for b in BANDS.values()), faverage=True,
-                                       verbose="error")
+    con = spectral_connectivity_epochs(
+        epochs,
+        method=["coh", "plv", "wpli"],
+        mode="multitaper",
+        fmin=tuple(b[0] for b in BANDS.values()),
+        fmax=tuple(b[1] for b in BANDS.values()),
+        faverage=True,
+        verbose="error",
+    )
     return spec, fg, con
 
 
@@ -113,8 +128,10 @@ def mne_summary(fg) -> dict:
         mine = peaks[(peaks[:, 3] == i) & (peaks[:, 0] >= 7) & (peaks[:, 0] <= 14)]
         if len(mine):
             alpha.append(mine[np.argmax(mine[:, 1]), 0])
-    return {"exponent": float(np.median(exps)),
-            "alpha_peak_frequency": float(np.median(alpha)) if alpha else np.nan}
+    return {
+        "exponent": float(np.median(exps)),
+        "alpha_peak_frequency": float(np.median(alpha)) if alpha else np.nan,
+    }
 
 
 def load() -> str:
@@ -147,18 +164,28 @@ def blink_left(clean, blink):
     filter_raw(b, 1.0, 45.0)
     notch_raw(b, [50.0])
     b.resample(128.0, verbose="error")
-    return float(np.mean([abs(np.corrcoef(clean.get_data(picks=[c])[0],
-                                          b.get_data(picks=[c])[0])[0, 1]) for c in ("Fp1", "Fp2")]))
+    return float(
+        np.mean(
+            [
+                abs(np.corrcoef(clean.get_data(picks=[c])[0], b.get_data(picks=[c])[0])[0, 1])
+                for c in ("Fp1", "Fp2")
+            ]
+        )
+    )
 
 
 def compare(n_subjects: int) -> list:
-    print(f"== neuroflow eeg vs MNE called directly (one process, {n_subjects} SIMULATED x 60 s "
-          "+ real spkit 16 s) ==")
+    print(
+        f"== neuroflow eeg vs MNE called directly (one process, {n_subjects} SIMULATED x 60 s "
+        "+ real spkit 16 s) =="
+    )
     print(f"load: {load()}")
     print(f"CPU seconds per subject-minute, least of {REPEATS} interleaved runs each")
-    print(f"{'subject':10s} {'min':>5s} {'nf s/min':>9s} {'mne s/min':>9s} {'time x':>7s} "
-          f"{'nf MiB':>7s} {'mne MiB':>8s} {'mem x':>6s} {'|dexp| nf/mne':>14s} "
-          f"{'|dalpha| nf/mne':>16s} {'blink r nf/mne':>15s}")
+    print(
+        f"{'subject':10s} {'min':>5s} {'nf s/min':>9s} {'mne s/min':>9s} {'time x':>7s} "
+        f"{'nf MiB':>7s} {'mne MiB':>8s} {'mem x':>6s} {'|dexp| nf/mne':>14s} "
+        f"{'|dalpha| nf/mne':>16s} {'blink r nf/mne':>15s}"
+    )
     cases = []
     for i in range(1, n_subjects + 1):
         truth = draw_truth(i, SEED, (1.0, 2.0), (8.5, 11.5))
@@ -172,8 +199,9 @@ def compare(n_subjects: int) -> list:
     for name, raw, blink, truth in cases:
         minutes = raw.times[-1] / 60 + 1 / raw.info["sfreq"] / 60
         bads = [truth["dead_channel"]] if truth else ["P8", "FC6"]
-        outs, (t_nf, t_mne), (m_nf, m_mne) = measure([(neuroflow_pipeline, (raw,)),
-                                                      (mne_direct, (raw, bads))])
+        outs, (t_nf, t_mne), (m_nf, m_mne) = measure(
+            [(neuroflow_pipeline, (raw,)), (mne_direct, (raw, bads))]
+        )
         (clean_nf, s_nf), (clean_mne, s_mne) = outs
         totals += (t_nf, t_mne)
         acc = ""
@@ -182,11 +210,15 @@ def compare(n_subjects: int) -> list:
             a = [abs(s["alpha_peak_frequency"] - truth["alpha_peak_frequency"]) for s in (s_nf, s_mne)]
             r = [blink_left(c, blink) for c in (clean_nf, clean_mne)]
             acc = f"{e[0]:6.3f}/{e[1]:<6.3f} {a[0]:7.3f}/{a[1]:<7.3f} {r[0]:6.3f}/{r[1]:<6.3f}"
-        print(f"{name:10s} {minutes:5.2f} {t_nf / minutes:9.2f} {t_mne / minutes:9.2f} "
-              f"{t_nf / t_mne:7.2f} {m_nf:7.1f} {m_mne:8.1f} {m_nf / m_mne:6.2f}  {acc}")
-    print(f"total time ratio neuroflow / MNE direct: {totals[0] / totals[1]:.2f} "
-          "(target <= 1.1; neuroflow adds bad-channel detection, per-component variance and "
-          "tables)")
+        print(
+            f"{name:10s} {minutes:5.2f} {t_nf / minutes:9.2f} {t_mne / minutes:9.2f} "
+            f"{t_nf / t_mne:7.2f} {m_nf:7.1f} {m_mne:8.1f} {m_nf / m_mne:6.2f}  {acc}"
+        )
+    print(
+        f"total time ratio neuroflow / MNE direct: {totals[0] / totals[1]:.2f} "
+        "(target <= 1.1; neuroflow adds bad-channel detection, per-component variance and "
+        "tables)"
+    )
     print(f"load: {load()}")
     return cases
 
@@ -197,19 +229,49 @@ def neuroflow_files(path: Path, kind: str, out: Path) -> None:
     from neuroflow.eeg import pipeline as P
 
     stem = "sub-bench_task-rest"
-    o = {k: out / f"{stem}_{k}" for k in ("filtered_eeg.fif", "clean_eeg.fif", "clean_epo.fif",
-                                            "ica.fif", "channels.tsv", "components.tsv",
-                                            "rejection.tsv", "preproc.json")}
-    spec = {"kind": kind, "sub": "bench", "entities": {"sub": "bench", "task": "rest"},
-            "stem": stem, "simulated": kind == "simulated", "format": "fif"}
-    P.preprocess_recording(spec, [str(path)], montage="colin27_1020", on_missing="raise", cfg={},
-                           out=dict(zip(("filtered", "clean", "epochs", "ica", "channels",
-                                         "components", "epochs_log", "summary"), o.values())))
+    o = {
+        k: out / f"{stem}_{k}"
+        for k in (
+            "filtered_eeg.fif",
+            "clean_eeg.fif",
+            "clean_epo.fif",
+            "ica.fif",
+            "channels.tsv",
+            "components.tsv",
+            "rejection.tsv",
+            "preproc.json",
+        )
+    }
+    spec = {
+        "kind": kind,
+        "sub": "bench",
+        "entities": {"sub": "bench", "task": "rest"},
+        "stem": stem,
+        "simulated": kind == "simulated",
+        "format": "fif",
+    }
+    P.preprocess_recording(
+        spec,
+        [str(path)],
+        montage="colin27_1020",
+        on_missing="raise",
+        cfg={},
+        out=dict(
+            zip(
+                ("filtered", "clean", "epochs", "ica", "channels", "components", "epochs_log", "summary"),
+                o.values(),
+            )
+        ),
+    )
     common = {"recording": stem, "simulated": kind == "simulated", "cfg": {}}
-    P.features_recording(o["clean_epo.fif"], out_nc=out / f"{stem}_spectra.nc",
-                         out_bandpower=out / f"{stem}_bandpower.tsv",
-                         out_aperiodic=out / f"{stem}_aperiodic.tsv",
-                         out_peaks=out / f"{stem}_peaks.tsv", **common)
+    P.features_recording(
+        o["clean_epo.fif"],
+        out_nc=out / f"{stem}_spectra.nc",
+        out_bandpower=out / f"{stem}_bandpower.tsv",
+        out_aperiodic=out / f"{stem}_aperiodic.tsv",
+        out_peaks=out / f"{stem}_peaks.tsv",
+        **common,
+    )
     P.connectivity_recording(o["clean_epo.fif"], out_nc=out / f"{stem}_connectivity.nc", **common)
 
 
@@ -227,11 +289,13 @@ def mne_files(path: Path, bads, out: Path) -> None:
     epochs.save(out / "mne_clean_epo.fif", overwrite=True, verbose="error")
     ica.save(out / "mne_ica.fif", overwrite=True, verbose="error")
     spec, fg, con = mne_features(epochs, multitaper=True)
-    xr.Dataset({"psd_welch": (("channel", "freq"), spec[0].get_data().mean(axis=0)),
-                "psd_multitaper": (("channel", "freq_mt"), spec[1].get_data().mean(axis=0))},
-               coords={"channel": spec[0].ch_names, "freq": spec[0].freqs,
-                       "freq_mt": spec[1].freqs}).to_netcdf(out / "mne_spectra.nc",
-                                                            engine="h5netcdf")
+    xr.Dataset(
+        {
+            "psd_welch": (("channel", "freq"), spec[0].get_data().mean(axis=0)),
+            "psd_multitaper": (("channel", "freq_mt"), spec[1].get_data().mean(axis=0)),
+        },
+        coords={"channel": spec[0].ch_names, "freq": spec[0].freqs, "freq_mt": spec[1].freqs},
+    ).to_netcdf(out / "mne_spectra.nc", engine="h5netcdf")
     fg.to_df(1).to_csv(out / "mne_specparam.tsv", sep="\t", index=False)
     with warnings.catch_warnings():  # h5netcdf: mne-connectivity's attributes are not NetCDF-4
         warnings.simplefilter("ignore", UserWarning)
@@ -241,8 +305,10 @@ def mne_files(path: Path, bads, out: Path) -> None:
 
 def compare_files(cases) -> None:
     """Per recording, file to file: the stage's three rule functions vs MNE direct."""
-    print("== per recording, file to file: eeg_recording (preprocess + features + connectivity) vs "
-          "MNE direct reading the same FIF and saving the same kinds of output ==")
+    print(
+        "== per recording, file to file: eeg_recording (preprocess + features + connectivity) vs "
+        "MNE direct reading the same FIF and saving the same kinds of output =="
+    )
     print(f"load: {load()}")
     print(f"{'subject':10s} {'min':>5s} {'nf s/min':>9s} {'mne s/min':>9s} {'time x':>7s}")
     totals = np.zeros(2)
@@ -255,21 +321,27 @@ def compare_files(cases) -> None:
             bads = [truth["dead_channel"]] if truth else ["P8", "FC6"]
             kind = "simulated" if truth else "embedded"
             (tmp / name).mkdir()
-            _, (t_nf, t_mne), _ = measure([(neuroflow_files, (path, kind, tmp / name)),
-                                           (mne_files, (path, bads, tmp / name))])
+            _, (t_nf, t_mne), _ = measure(
+                [(neuroflow_files, (path, kind, tmp / name)), (mne_files, (path, bads, tmp / name))]
+            )
             totals += (t_nf, t_mne)
-            print(f"{name:10s} {minutes:5.2f} {t_nf / minutes:9.2f} {t_mne / minutes:9.2f} "
-                  f"{t_nf / t_mne:7.2f}")
-    print(f"total time ratio neuroflow / MNE direct, file to file: {totals[0] / totals[1]:.2f} "
-          "(target <= 1.1)")
+            print(
+                f"{name:10s} {minutes:5.2f} {t_nf / minutes:9.2f} {t_mne / minutes:9.2f} {t_nf / t_mne:7.2f}"
+            )
+    print(
+        f"total time ratio neuroflow / MNE direct, file to file: {totals[0] / totals[1]:.2f} (target <= 1.1)"
+    )
     print(f"load: {load()}")
 
 
 def workflow() -> None:
     root = repo_root()
     cfg = demo_config(root)
-    over = {k: {"activate": False} for k, v in cfg.items()
-            if isinstance(v, dict) and "activate" in v and k != "eeg"}
+    over = {
+        k: {"activate": False}
+        for k, v in cfg.items()
+        if isinstance(v, dict) and "activate" in v and k != "eeg"
+    }
     over["connectome"] = {"activate": False}
     eeg = cfg["eeg"]
     minutes = eeg["simulate"]["n_subjects"] * eeg["simulate"]["duration"] / 60 + 16 / 60
@@ -289,8 +361,10 @@ def workflow() -> None:
         run_snakemake(work, *args)
         t_noop = time.perf_counter() - t0
     print("== Snakemake, EEG stage only (demo cohort, 2 cores) ==")
-    print(f"full run, warm download cache : {t_full:7.1f} s for {minutes:.2f} subject-minutes "
-          f"= {t_full / minutes:.1f} s per subject-minute (reports, figures, group included)")
+    print(
+        f"full run, warm download cache : {t_full:7.1f} s for {minutes:.2f} subject-minutes "
+        f"= {t_full / minutes:.1f} s per subject-minute (reports, figures, group included)"
+    )
     print(f"no-op rerun                   : {t_noop:7.2f} s")
 
 

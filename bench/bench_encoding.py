@@ -51,8 +51,7 @@ from pathlib import Path
 
 import numpy as np
 
-METHODS = ("neuroflow", "numpy", "sklearn", "himalaya-numpy", "himalaya-torch",
-           "himalaya-torch_cuda")
+METHODS = ("neuroflow", "numpy", "sklearn", "himalaya-numpy", "himalaya-torch", "himalaya-torch_cuda")
 #: What the pipeline's ridge must not be slower than (issue 19 item 4).
 REFERENCES = ("numpy", "himalaya-numpy", "himalaya-torch", "himalaya-torch_cuda")
 
@@ -120,8 +119,9 @@ def fit_himalaya(Xtr, Ytr, Xte, alphas, backend):
 
     b = set_backend(backend, on_error="raise")
     dtype = "float64" if backend == "numpy" else "float32"
-    model = RidgeCV(alphas=np.asarray(alphas), fit_intercept=True, cv=_folds(len(Xtr)),
-                    solver_params={"warn": False})
+    model = RidgeCV(
+        alphas=np.asarray(alphas), fit_intercept=True, cv=_folds(len(Xtr)), solver_params={"warn": False}
+    )
     model.fit(Xtr.astype(dtype), Ytr.astype(dtype))
     pred = b.to_numpy(model.predict(Xte.astype(dtype)))
     if backend == "torch_cuda":
@@ -166,8 +166,11 @@ def worker(method: str, args, out_path: str) -> None:
         extra["peak_gpu_mib"] = torch.cuda.max_memory_allocated() / 2**20
     peak = _status_mib("VmHWM")
     np.save(out_path, pred)
-    rss = peak - base if base is not None and peak is not None else (
-        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    rss = (
+        peak - base
+        if base is not None and peak is not None
+        else (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    )
     print(json.dumps({"seconds": seconds, "peak_rss_mib": rss, **extra}))
 
 
@@ -195,8 +198,9 @@ def _noise_set(seed: int, n_targets: int = 40):
     from neuroflow.encoding.simulate import pure_noise_set
 
     X, Y, runs, blocks = pure_noise_set(seed, n_targets)
-    fit = ridge.cross_validated_fit(X, Y, blocks, model="ridge", alphas=np.logspace(-1, 5, 7),
-                                    n_folds=5, n_inner_folds=3)
+    fit = ridge.cross_validated_fit(
+        X, Y, blocks, model="ridge", alphas=np.logspace(-1, 5, 7), n_folds=5, n_inner_folds=3
+    )
     return X, Y, runs, fit
 
 
@@ -217,24 +221,29 @@ def bench_calibration(n_sets: int, n_shifts: int) -> None:
         fold_corr.append(np.corrcoef(fit["r"])[np.triu_indices(5, 1)].mean())
         for mode in modes:
             n = n_shifts if mode != "refit" else max(50, n_shifts // 3)
-            kw = {"model": "ridge", "alphas": np.logspace(-1, 5, 7), "n_folds": 5,
-                  "n_inner_folds": 3}
+            kw = {"model": "ridge", "alphas": np.logspace(-1, 5, 7), "n_folds": 5, "n_inner_folds": 3}
             t0 = time.perf_counter()
-            null, _ = permutation.shift_null(mode, X, Y, runs, fit, n_permutations=n,
-                                             min_shift=20, random_state=seed, refit_kwargs=kw)
+            null, _ = permutation.shift_null(
+                mode, X, Y, runs, fit, n_permutations=n, min_shift=20, random_state=seed, refit_kwargs=kw
+            )
             seconds[mode] += time.perf_counter() - t0
             pv, p_fdr = permutation.empirical_p(r, null)
             p[mode].append(pv)
             rejected[mode] += bool((p_fdr < 0.05).any())
-    print(f"pure noise: {n_sets} sets x 40 targets; mean correlation of fold scores "
-          f"{np.mean(fold_corr):+.3f}")
-    print(f"{'null mode':12s} {'shifts':>6s} {'raw p<.05':>9s} {'KS p':>9s} "
-          f"{'sets w/ FDR rej':>15s} {'s/set':>7s}")
+    print(
+        f"pure noise: {n_sets} sets x 40 targets; mean correlation of fold scores {np.mean(fold_corr):+.3f}"
+    )
+    print(
+        f"{'null mode':12s} {'shifts':>6s} {'raw p<.05':>9s} {'KS p':>9s} "
+        f"{'sets w/ FDR rej':>15s} {'s/set':>7s}"
+    )
     for mode in modes:
         pv = np.concatenate(p[mode])
         n = n_shifts if mode != "refit" else max(50, n_shifts // 3)
-        print(f"{mode:12s} {n:6d} {np.mean(pv < 0.05):9.3f} {kstest(pv, 'uniform').pvalue:9.2g} "
-              f"{rejected[mode]:8d} of {n_sets:<4d} {seconds[mode] / n_sets:7.2f}")
+        print(
+            f"{mode:12s} {n:6d} {np.mean(pv < 0.05):9.3f} {kstest(pv, 'uniform').pvalue:9.2g} "
+            f"{rejected[mode]:8d} of {n_sets:<4d} {seconds[mode] / n_sets:7.2f}"
+        )
 
 
 def bench_band_ranking(n_iters=(32, 100, 200, 300)) -> None:
@@ -242,8 +251,10 @@ def bench_band_ranking(n_iters=(32, 100, 200, 300)) -> None:
     from neuroflow.encoding import ridge
 
     print("banded ridge, bands a/b/c of 10 features, signal variance 0.8 / 0 / 0.2:")
-    print(f"{'n_iter':>6s} {'seed':>4s} {'weights a/b/c':>22s} {'split R2 a/b/c':>24s} "
-          f"{'ranked right':>12s} {'s':>6s}")
+    print(
+        f"{'n_iter':>6s} {'seed':>4s} {'weights a/b/c':>22s} {'split R2 a/b/c':>24s} "
+        f"{'ranked right':>12s} {'s':>6s}"
+    )
     for n_iter in n_iters:
         for seed in range(3):
             rng = np.random.default_rng(seed)
@@ -252,16 +263,26 @@ def bench_band_ranking(n_iters=(32, 100, 200, 300)) -> None:
             sig = [v / v.std(axis=0) for v in sig]
             Y = np.sqrt(0.8) * sig[0] + np.sqrt(0.2) * sig[1] + rng.standard_normal((360, 6))
             t0 = time.perf_counter()
-            fit = ridge.cross_validated_fit(np.hstack(Xs), Y, np.repeat(np.arange(6), 60),
-                                            model="banded_ridge", bands=np.repeat(list("abc"), 10),
-                                            alphas=np.logspace(-1, 5, 7), n_folds=3,
-                                            n_inner_folds=3, n_iter=n_iter, random_state=0)
+            fit = ridge.cross_validated_fit(
+                np.hstack(Xs),
+                Y,
+                np.repeat(np.arange(6), 60),
+                model="banded_ridge",
+                bands=np.repeat(list("abc"), 10),
+                alphas=np.logspace(-1, 5, 7),
+                n_folds=3,
+                n_inner_folds=3,
+                n_iter=n_iter,
+                random_state=0,
+            )
             w = fit["band_weight"].mean(axis=(0, 2))
             v = np.nanmean(fit["band_r2"], axis=0).mean(axis=1)
             right = bool(w[0] > w[2] > w[1])
-            print(f"{n_iter:6d} {seed:4d} {'/'.join(f'{x:.3f}' for x in w):>22s} "
-                  f"{'/'.join(f'{x:.3f}' for x in v):>24s} {str(right):>12s} "
-                  f"{time.perf_counter() - t0:6.2f}")
+            print(
+                f"{n_iter:6d} {seed:4d} {'/'.join(f'{x:.3f}' for x in w):>22s} "
+                f"{'/'.join(f'{x:.3f}' for x in v):>24s} {str(right):>12s} "
+                f"{time.perf_counter() - t0:6.2f}"
+            )
 
 
 def _cuda_available() -> bool:
@@ -305,18 +326,31 @@ def main() -> None:
         methods.remove("himalaya-torch_cuda")
         print("himalaya-torch_cuda: skipped (torch sees no CUDA device)")
     _, _, _, Yte = make_problem(args.targets, args.samples, args.features)
-    print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} "
-          f"(1/5/15 min; rerun on an idle machine for the figures)")
-    print(f"ridge fit, 5-fold CV of {args.alphas} alphas per target + refit: {args.targets} "
-          f"targets x {args.samples} samples (80 % train) x {args.features} features, "
-          f"{args.threads} thread(s)")
+    print(
+        f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} "
+        f"(1/5/15 min; rerun on an idle machine for the figures)"
+    )
+    print(
+        f"ridge fit, 5-fold CV of {args.alphas} alphas per target + refit: {args.targets} "
+        f"targets x {args.samples} samples (80 % train) x {args.features} features, "
+        f"{args.threads} thread(s)"
+    )
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for m in methods:
             out = str(Path(tmp) / f"{m}.npy")
-            cmd = [sys.executable, __file__, "--worker", m, "--out", out,
-                   *[f"--{k}={getattr(args, k)}" for k in ("targets", "samples", "features",
-                                                            "alphas", "threads")]]
+            cmd = [
+                sys.executable,
+                __file__,
+                "--worker",
+                m,
+                "--out",
+                out,
+                *[
+                    f"--{k}={getattr(args, k)}"
+                    for k in ("targets", "samples", "features", "alphas", "threads")
+                ],
+            ]
             proc = subprocess.run(cmd, capture_output=True, text=True)
             if proc.returncode:
                 print(f"{m}: failed\n{proc.stderr[-1500:]}")
@@ -327,28 +361,38 @@ def main() -> None:
     ref = results.get("himalaya-numpy")
     from neuroflow.encoding.ridge import correlation
 
-    print(f"{'method':22s} {'time s':>9s} {'x hml-np':>9s} {'+RSS MiB':>9s} {'x hml-np':>9s} "
-          f"{'mean r':>8s} {'max |dpred|':>12s}")
+    print(
+        f"{'method':22s} {'time s':>9s} {'x hml-np':>9s} {'+RSS MiB':>9s} {'x hml-np':>9s} "
+        f"{'mean r':>8s} {'max |dpred|':>12s}"
+    )
     for m, rec in results.items():
         t_ratio = rec["seconds"] / ref["seconds"] if ref else float("nan")
         m_ratio = rec["peak_rss_mib"] / ref["peak_rss_mib"] if ref else float("nan")
         diff = np.abs(rec["pred"] - ref["pred"]).max() if ref else float("nan")
         r = np.nanmean(correlation(Yte, rec["pred"]))
-        extra = (f"  ({rec['device_name']}, peak GPU {rec['peak_gpu_mib']:.0f} MiB)"
-                 if "device_name" in rec else "")
-        print(f"{m:22s} {rec['seconds']:9.2f} {t_ratio:9.2f} {rec['peak_rss_mib']:9.0f} "
-              f"{m_ratio:9.2f} {r:8.4f} {diff:12.2e}{extra}")
+        extra = (
+            f"  ({rec['device_name']}, peak GPU {rec['peak_gpu_mib']:.0f} MiB)"
+            if "device_name" in rec
+            else ""
+        )
+        print(
+            f"{m:22s} {rec['seconds']:9.2f} {t_ratio:9.2f} {rec['peak_rss_mib']:9.0f} "
+            f"{m_ratio:9.2f} {r:8.4f} {diff:12.2e}{extra}"
+        )
     refs = {m: results[m]["seconds"] for m in REFERENCES if m in results}
     if "neuroflow" in results and refs:
         fastest = min(refs, key=refs.get)
-        print(f"neuroflow / fastest reference ({fastest}) time ratio: "
-              f"{results['neuroflow']['seconds'] / refs[fastest]:.2f} (target <= 1)")
+        print(
+            f"neuroflow / fastest reference ({fastest}) time ratio: "
+            f"{results['neuroflow']['seconds'] / refs[fastest]:.2f} (target <= 1)"
+        )
     if "numpy" in results and ref:
-        print(f"numpy / himalaya-numpy time ratio: "
-              f"{results['numpy']['seconds'] / ref['seconds']:.2f}")
+        print(f"numpy / himalaya-numpy time ratio: {results['numpy']['seconds'] / ref['seconds']:.2f}")
     if "himalaya-torch" in results and ref:
-        print(f"himalaya-torch (CPU) / himalaya-numpy time ratio: "
-              f"{results['himalaya-torch']['seconds'] / ref['seconds']:.2f}")
+        print(
+            f"himalaya-torch (CPU) / himalaya-numpy time ratio: "
+            f"{results['himalaya-torch']['seconds'] / ref['seconds']:.2f}"
+        )
 
 
 if __name__ == "__main__":

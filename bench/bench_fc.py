@@ -41,15 +41,24 @@ import numpy as np
 
 T_R = 0.72
 #: neuroflow band -> pyspi's spectral range suffix (fs = 1: cycles per sample).
-PYSPI_BANDS = {"lohalf": "fs-1_fmin-0_fmax-0-25", "hihalf": "fs-1_fmin-0-25_fmax-0-5",
-               "full": "fs-1_fmin-0_fmax-0-5"}
+PYSPI_BANDS = {
+    "lohalf": "fs-1_fmin-0_fmax-0-25",
+    "hihalf": "fs-1_fmin-0-25_fmax-0-5",
+    "full": "fs-1_fmin-0_fmax-0-5",
+}
 #: Related spectral SPIs (different estimators: compared by correlation; signed pyspi values
 #: of antisymmetric SPIs compared as |value|).
-RELATED = {"coh": "cohmag_multitaper_mean", "imcoh": "icoh_multitaper_mean",
-           "plv": "plv_multitaper_mean", "pli": "pli_multitaper_mean",
-           "wpli": "wpli_multitaper_mean", "ppc": "ppc_multitaper_mean",
-           "wpli2d": "dswpli_multitaper_mean", "cohmax": "cohmag_multitaper_max",
-           "imcohmax": "icoh_multitaper_max"}
+RELATED = {
+    "coh": "cohmag_multitaper_mean",
+    "imcoh": "icoh_multitaper_mean",
+    "plv": "plv_multitaper_mean",
+    "pli": "pli_multitaper_mean",
+    "wpli": "wpli_multitaper_mean",
+    "ppc": "ppc_multitaper_mean",
+    "wpli2d": "dswpli_multitaper_mean",
+    "cohmax": "cohmag_multitaper_max",
+    "imcohmax": "icoh_multitaper_max",
+}
 #: Factor applied to ours before comparing (Gaussian transfer entropy = Granger / 2).
 FACTOR = {"gc_pair_lag1": 0.5}
 
@@ -121,8 +130,19 @@ def ensure_pyspi(venv: Path) -> Path:
         return python
     print(f"creating {venv} with pyspi 2.0.2 (GPL-3; a few minutes) ...", flush=True)
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                    "pyspi==2.0.2", "spectral_connectivity==1.1.2"], check=True)
+    subprocess.run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "pyspi==2.0.2",
+            "spectral_connectivity==1.1.2",
+        ],
+        check=True,
+    )
     return python
 
 
@@ -143,8 +163,17 @@ def run_pyspi(python: Path, X, spis: list[str]) -> tuple[dict, dict]:
         tmp = Path(tmp)
         np.save(tmp / "X.npy", X)
         (tmp / "runner.py").write_text(PYSPI_RUNNER)
-        proc = subprocess.run([str(python), str(tmp / "runner.py"), str(tmp / "X.npy"), json.dumps(spis),
-                               str(tmp / "pyspi.npz")], capture_output=True, text=True)
+        proc = subprocess.run(
+            [
+                str(python),
+                str(tmp / "runner.py"),
+                str(tmp / "X.npy"),
+                json.dumps(spis),
+                str(tmp / "pyspi.npz"),
+            ],
+            capture_output=True,
+            text=True,
+        )
         if proc.returncode != 0:
             sys.exit(f"pyspi failed:\n{proc.stderr[-3000:]}")
         report = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -164,7 +193,7 @@ def time_ours(bank, names, X, repeats: int = 3) -> tuple[dict, dict]:
     with threadpool_limits(1), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for name in names:
-            bank[name](X[:1], T_R)                                   # lazy imports, numba compile
+            bank[name](X[:1], T_R)  # lazy imports, numba compile
             best = np.inf
             for _ in range(repeats):
                 t0 = time.perf_counter()
@@ -176,8 +205,10 @@ def time_ours(bank, names, X, repeats: int = 3) -> tuple[dict, dict]:
 
 def print_comparison(pairs, ours_t, ours_v, ref, report, n) -> None:
     off = ~np.eye(ours_v[next(iter(ours_v))].shape[-1], dtype=bool)
-    print(f"{'operator':20s}{'pyspi SPI':48s}{'same':>5s}{'ours ms':>9s}{'pyspi ms':>10s}"
-          f"{'ratio':>9s}{'max|diff|':>11s}{'corr':>7s}")
+    print(
+        f"{'operator':20s}{'pyspi SPI':48s}{'same':>5s}{'ours ms':>9s}{'pyspi ms':>10s}"
+        f"{'ratio':>9s}{'max|diff|':>11s}{'corr':>7s}"
+    )
     ratios = []
     for name, (spi, same) in pairs.items():
         if spi not in ref or not np.isfinite(ref[spi][:, off]).any():
@@ -191,13 +222,17 @@ def print_comparison(pairs, ours_t, ours_v, ref, report, n) -> None:
         ms_o, ms_p = 1e3 * ours_t[name], 1e3 * report["per_spi_s"][spi] / n
         if same:
             ratios.append((ms_p / ms_o, name))
-        print(f"{name:20s}{spi:48s}{'yes' if same else 'no':>5s}{ms_o:9.3f}{ms_p:10.1f}"
-              f"{ms_p / ms_o:8.0f}x{np.abs(a[ok] - b[ok]).max():11.1e}{corr:7.3f}")
+        print(
+            f"{name:20s}{spi:48s}{'yes' if same else 'no':>5s}{ms_o:9.3f}{ms_p:10.1f}"
+            f"{ms_p / ms_o:8.0f}x{np.abs(a[ok] - b[ok]).max():11.1e}{corr:7.3f}"
+        )
     if ratios:
         values = np.array([r for r, _ in ratios])
-        print(f"\n{len(ratios)} operators with pyspi's definition: speed ratio min {values.min():.0f}x, "
-              f"median {np.median(values):.0f}x; >= 100x: {(values >= 100).sum()}, >= 1,000x: "
-              f"{(values >= 1000).sum()}; below 100x: {', '.join(n for r, n in ratios if r < 100)}")
+        print(
+            f"\n{len(ratios)} operators with pyspi's definition: speed ratio min {values.min():.0f}x, "
+            f"median {np.median(values):.0f}x; >= 100x: {(values >= 100).sum()}, >= 1,000x: "
+            f"{(values >= 1000).sum()}; below 100x: {', '.join(n for r, n in ratios if r < 100)}"
+        )
 
 
 def whole_bank(bank, X) -> None:
@@ -211,12 +246,14 @@ def whole_bank(bank, X) -> None:
     skipped = []
     for name, op in bank.items():
         if (name == "var1" or name.startswith("gc_cond")) and n_t - 2 <= 1 + 2 * r:
-            skipped.append(name)                                 # all-region VAR needs T > 2r + 3
+            skipped.append(name)  # all-region VAR needs T > 2r + 3
             continue
         families.setdefault(op.family, []).append(name)
     total, failed = 0.0, []
-    print(f"\nwhole bank: {len(bank)} operators ({len(bank) - len(skipped)} computable at {r} regions x "
-          f"{n_t} volumes; not: {', '.join(skipped)}), {n} windows, one thread:")
+    print(
+        f"\nwhole bank: {len(bank)} operators ({len(bank) - len(skipped)} computable at {r} regions x "
+        f"{n_t} volumes; not: {', '.join(skipped)}), {n} windows, one thread:"
+    )
     with threadpool_limits(1), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for family, names in families.items():
@@ -224,7 +261,7 @@ def whole_bank(bank, X) -> None:
             try:
                 compute_operators(X, T_R, names, bank)
             except (ValueError, FloatingPointError, np.linalg.LinAlgError):
-                ok = []                                            # one by one, failures left out
+                ok = []  # one by one, failures left out
                 for name in names:
                     try:
                         compute_operators(X[:4], T_R, [name], bank)
@@ -237,8 +274,10 @@ def whole_bank(bank, X) -> None:
             dt = time.perf_counter() - t0
             total += dt
             print(f"  {family:16s}{len(names):5d} operators {dt:8.2f} s  {1e3 * dt / n:8.1f} ms/window")
-    print(f"  {'all':16s}{sum(map(len, families.values())):5d} operators {total:8.2f} s  "
-          f"{1e3 * total / n:8.1f} ms/window")
+    print(
+        f"  {'all':16s}{sum(map(len, families.values())):5d} operators {total:8.2f} s  "
+        f"{1e3 * total / n:8.1f} ms/window"
+    )
     for name, exc in failed:
         print(f"  {name} failed on these windows (its time left out): {exc}")
 
@@ -265,17 +304,25 @@ def gram_speed(X) -> None:
         b = _kendall_pair_array(X)
         t2 = time.perf_counter()
     n = X.shape[0]
-    print(f"\nKendall tau-b, Gram form {1e3 * (t1 - t0) / n:.2f} ms/window, pair arrays "
-          f"{1e3 * (t2 - t1) / n:.2f} ms/window, max |diff| {np.abs(a - b).max():.1e}")
+    print(
+        f"\nKendall tau-b, Gram form {1e3 * (t1 - t0) / n:.2f} ms/window, pair arrays "
+        f"{1e3 * (t2 - t1) / n:.2f} ms/window, max |diff| {np.abs(a - b).max():.1e}"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--windows", type=int, default=1,
-                        help="windows pyspi computes (about a minute or more each)")
-    parser.add_argument("--time-windows", type=int, default=20,
-                        help="windows of the batch on which our per-operator time is taken")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--windows", type=int, default=1, help="windows pyspi computes (about a minute or more each)"
+    )
+    parser.add_argument(
+        "--time-windows",
+        type=int,
+        default=20,
+        help="windows of the batch on which our per-operator time is taken",
+    )
     parser.add_argument("--bank-windows", type=int, default=231, help="windows for the whole-bank time")
     parser.add_argument("--pyspi-venv", default="/tmp/pyspi-venv")
     parser.add_argument("--no-pyspi", action="store_true", help="our side only")
@@ -295,8 +342,10 @@ def main() -> None:
         ref, report = run_pyspi(python, Xp, sorted({spi for spi, _ in pairs.values()}))
         if report["missing"]:
             print(f"pyspi lacks: {report['missing']}")
-        print(f"\nFC operator bank vs pyspi 2.0.2: {len(Xp)} real HCP windows x {X.shape[1]} regions x "
-              f"{X.shape[2]} volumes (ms per window, one thread for ours)\n")
+        print(
+            f"\nFC operator bank vs pyspi 2.0.2: {len(Xp)} real HCP windows x {X.shape[1]} regions x "
+            f"{X.shape[2]} volumes (ms per window, one thread for ours)\n"
+        )
         print_comparison(pairs, ours_t, ours_v, ref, report, len(Xp))
     whole_bank(bank, X[: args.bank_windows])
     if args.gram:

@@ -33,8 +33,14 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-CLEAN = {"detrend": True, "standardize": "zscore_sample", "standardize_confounds": True,
-         "filter": "butterworth", "low_pass": None, "high_pass": None}
+CLEAN = {
+    "detrend": True,
+    "standardize": "zscore_sample",
+    "standardize_confounds": True,
+    "filter": "butterworth",
+    "low_pass": None,
+    "high_pass": None,
+}
 TARGET = 1.2
 
 
@@ -80,8 +86,17 @@ def bench_volume(tmp: Path, repeat: int) -> None:
     from neuroflow.fmri import pipeline as P
 
     bold, atlas = simulated_volume(tmp)
-    row = {"kind": "volume", "stem": "sub-sim_task-rest", "bold": str(bold), "bold_rh": "",
-           "bold_json": "", "t_r": "", "t_r_source": "header", "space": "sim", "den": ""}
+    row = {
+        "kind": "volume",
+        "stem": "sub-sim_task-rest",
+        "bold": str(bold),
+        "bold_rh": "",
+        "bold_json": "",
+        "t_r": "",
+        "t_r_source": "header",
+        "space": "sim",
+        "den": "",
+    }
 
     def ours():
         P.run_parcellate(row, "blocks", {"space": "sim", "path": str(atlas)}, tmp / "vol.tsv")
@@ -93,23 +108,38 @@ def bench_volume(tmp: Path, repeat: int) -> None:
 
     mine, t_ours = best_of(ours, repeat)
     ref, t_ref = best_of(reference, repeat)
-    _line("volume: simulated NIfTI 40x48x40 x 200, 100 regions", "NiftiLabelsMasker(file)",
-          t_ours, t_ref, mine, ref)
+    _line(
+        "volume: simulated NIfTI 40x48x40 x 200, 100 regions",
+        "NiftiLabelsMasker(file)",
+        t_ours,
+        t_ref,
+        mine,
+        ref,
+    )
 
 
 def _lemon(args):
     from neuroflow.fmri.index import read_sample_sheet
     from neuroflow.resources import fetch_dataset, load_manifest
 
-    fetch_dataset(load_manifest(ROOT / "resources/datasets.yaml"), "lemon_fsaverage5",
-                  ROOT / "resources/data")
-    row = read_sample_sheet(ROOT / "resources/fmri/demo_runs.tsv",
-                            str(ROOT / "resources/data")).iloc[0].to_dict()
+    fetch_dataset(
+        load_manifest(ROOT / "resources/datasets.yaml"), "lemon_fsaverage5", ROOT / "resources/data"
+    )
+    row = (
+        read_sample_sheet(ROOT / "resources/fmri/demo_runs.tsv", str(ROOT / "resources/data"))
+        .iloc[0]
+        .to_dict()
+    )
     row["stem"] = "sub-010188_ses-02_task-rest_acq-AP_run-01_space-fsaverage5"
-    tpl = str(ROOT / "resources/fmri/atlases/tpl-fsaverage_hemi-{h}_den-10k_atlas-Schaefer2018_"
-              "desc-{n}Parcels_dseg.label.gii")
-    atlas = {"space": "fsaverage5", "left": tpl.format(h="L", n=args.atlas),
-             "right": tpl.format(h="R", n=args.atlas)}
+    tpl = str(
+        ROOT / "resources/fmri/atlases/tpl-fsaverage_hemi-{h}_den-10k_atlas-Schaefer2018_"
+        "desc-{n}Parcels_dseg.label.gii"
+    )
+    atlas = {
+        "space": "fsaverage5",
+        "left": tpl.format(h="L", n=args.atlas),
+        "right": tpl.format(h="R", n=args.atlas),
+    }
     return row, atlas
 
 
@@ -142,8 +172,14 @@ def bench_surface(tmp: Path, args) -> None:
 
     mine, t_ours = best_of(ours, args.repeat)
     ref, t_ref = best_of(reference, args.repeat)
-    _line(f"surface: LEMON fsaverage5 (2 MGZ) x 652, Schaefer {args.atlas}",
-          "SurfaceLabelsMasker(files)", t_ours, t_ref, mine, ref)
+    _line(
+        f"surface: LEMON fsaverage5 (2 MGZ) x 652, Schaefer {args.atlas}",
+        "SurfaceLabelsMasker(files)",
+        t_ours,
+        t_ref,
+        mine,
+        ref,
+    )
 
     strategy = {"loader": "columns", "options": {}, **CLEAN}
 
@@ -160,16 +196,24 @@ def bench_surface(tmp: Path, args) -> None:
 
     mine, t_ours = best_of(ours_chain, args.repeat)
     ref, t_ref = best_of(reference_chain, args.repeat)
-    _line("chain on LEMON: confounds + parcellate + denoise (29 regressors)",
-          "SurfaceLabelsMasker(files, confounds)", t_ours, t_ref, mine, ref)
+    _line(
+        "chain on LEMON: confounds + parcellate + denoise (29 regressors)",
+        "SurfaceLabelsMasker(files, confounds)",
+        t_ours,
+        t_ref,
+        mine,
+        ref,
+    )
 
 
 def _line(what: str, ref_name: str, t_ours: float, t_ref: float, mine, ref) -> None:
     diff = float(np.max(np.abs(mine - ref))) if mine.shape == ref.shape else float("nan")
     ratio = t_ours / t_ref
-    print(f"{what}\n  neuroflow (file -> TSV + JSON) {t_ours:7.3f} s | nilearn {ref_name} "
-          f"{t_ref:7.3f} s | ratio {ratio:5.2f} ({'<=' if ratio <= TARGET else '>'} {TARGET}) | "
-          f"max |diff| {diff:.1e} | shape {mine.shape}")
+    print(
+        f"{what}\n  neuroflow (file -> TSV + JSON) {t_ours:7.3f} s | nilearn {ref_name} "
+        f"{t_ref:7.3f} s | ratio {ratio:5.2f} ({'<=' if ratio <= TARGET else '>'} {TARGET}) | "
+        f"max |diff| {diff:.1e} | shape {mine.shape}"
+    )
 
 
 def main() -> None:
@@ -178,8 +222,10 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     warnings.simplefilter("ignore", DeprecationWarning)
-    print(f"threads: OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}; load: "
-          + subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
+    print(
+        f"threads: OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}; load: "
+        + subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    )
     with tempfile.TemporaryDirectory() as tmp:
         bench_volume(Path(tmp), args.repeat)
         bench_surface(Path(tmp), args)

@@ -35,9 +35,15 @@ import yaml
 from neuroflow.devtools import copy_workflow, repo_root, run_snakemake, set_active_stages
 
 CLUSTER = repo_root() / "tests/system/slurm_cluster.sh"
-SLURM_ARGS = ("--slurm-status-command", "squeue", "--slurm-no-account",
-              "--slurm-init-seconds-before-status-checks", "1",
-              "--seconds-between-status-checks", "2")
+SLURM_ARGS = (
+    "--slurm-status-command",
+    "squeue",
+    "--slurm-no-account",
+    "--slurm-init-seconds-before-status-checks",
+    "1",
+    "--seconds-between-status-checks",
+    "2",
+)
 
 
 def cohort(dest: Path, n: int) -> Path:
@@ -47,7 +53,8 @@ def cohort(dest: Path, n: int) -> Path:
     (work / "subject.csv").write_text("pre\tpost\ttype\tsynapses\nADAL\tAIBL\tchemical\t1\n")
     cfg = yaml.safe_load((work / "config/config.yaml").read_text())
     cfg["connectome"]["sources"] = {
-        f"sub{i:04d}": {"reader": "white_1986_whole", "paths": ["subject.csv"]} for i in range(n)}
+        f"sub{i:04d}": {"reader": "white_1986_whole", "paths": ["subject.csv"]} for i in range(n)
+    }
     (work / "config/config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     return work
 
@@ -63,21 +70,22 @@ def ungrouped_profile(dest: Path) -> Path:
 
 
 def job_ids() -> set[str]:
-    out = subprocess.run(["squeue", "-h", "-t", "all", "-o", "%i"], capture_output=True,
-                         text=True).stdout
+    out = subprocess.run(["squeue", "-h", "-t", "all", "-o", "%i"], capture_output=True, text=True).stdout
     return set(out.split())
 
 
 def job_counts(log: str) -> tuple[int, int]:
     """(jobs sent to SLURM, local jobs) from Snakemake's log: one ``rule X:`` or
     ``localrule X:`` header per job (also inside a group job's listing)."""
-    return (len(re.findall(r"^\s*rule \w+:$", log, re.M)),
-            len(re.findall(r"^\s*localrule \w+:$", log, re.M)))
+    return (len(re.findall(r"^\s*rule \w+:$", log, re.M)), len(re.findall(r"^\s*localrule \w+:$", log, re.M)))
 
 
 def digests(results: Path) -> dict[str, str]:
-    return {str(p.relative_to(results)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(results.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(results)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(results.rglob("*"))
+        if p.is_file()
+    }
 
 
 def run(work: Path, profile: Path, label: str, timeout: float) -> dict:
@@ -90,21 +98,29 @@ def run(work: Path, profile: Path, label: str, timeout: float) -> dict:
     if proc.returncode:
         raise RuntimeError(f"{label} run failed:\n{out[-4000:]}")
     remote, local = job_counts(out)
-    return {"label": label, "sbatch": len(job_ids() - before), "wall": wall,
-            "logged": len(re.findall(r"submitted with SLURM jobid", out, re.I)),
-            "jobs": remote, "local": local, "groups": len(re.findall(r"Group job \w+", out))}
+    return {
+        "label": label,
+        "sbatch": len(job_ids() - before),
+        "wall": wall,
+        "logged": len(re.findall(r"submitted with SLURM jobid", out, re.I)),
+        "jobs": remote,
+        "local": local,
+        "groups": len(re.findall(r"Group job \w+", out)),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subjects", type=int, default=50)
-    parser.add_argument("--timeout", type=float, default=480.0,
-                        help="seconds allowed per Snakemake run")
+    parser.add_argument("--timeout", type=float, default=480.0, help="seconds allowed per Snakemake run")
     parser.add_argument("--keep-logs", metavar="DIR", help="copy both Snakemake logs here")
     args = parser.parse_args()
     n, timeout = args.subjects, args.timeout
-    missing = [b for b in ("slurmctld", "slurmd", "munged", "sbatch", "squeue")
-               if shutil.which(b) is None and not Path(f"/usr/sbin/{b}").exists()]
+    missing = [
+        b
+        for b in ("slurmctld", "slurmd", "munged", "sbatch", "squeue")
+        if shutil.which(b) is None and not Path(f"/usr/sbin/{b}").exists()
+    ]
     if missing or os.geteuid() != 0:
         sys.exit(f"cannot run: {', '.join(missing) or 'not root'} (tests/system/install.sh)")
     if subprocess.run(["pgrep", "-x", "slurmctld"], capture_output=True).returncode == 0:
@@ -116,10 +132,10 @@ def main() -> None:
             sys.exit(f"the one-node cluster did not start: {start.stderr[-800:]}")
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
-            plain = run(cohort(tmp / "plain", n), ungrouped_profile(tmp / "profile"),
-                        "without groups", timeout)
-            grouped = run(cohort(tmp / "grouped", n), repo_root() / "profiles/slurm",
-                          "with groups", timeout)
+            plain = run(
+                cohort(tmp / "plain", n), ungrouped_profile(tmp / "profile"), "without groups", timeout
+            )
+            grouped = run(cohort(tmp / "grouped", n), repo_root() / "profiles/slurm", "with groups", timeout)
             same = digests(tmp / "plain/results") == digests(tmp / "grouped/results")
             if args.keep_logs:
                 for run_dir in ("plain", "grouped"):
@@ -127,13 +143,19 @@ def main() -> None:
             n_files = len(digests(tmp / "grouped/results"))
     finally:
         subprocess.run(["bash", str(CLUSTER), "stop"], capture_output=True, text=True)
-    print(f"== SLURM (one-node local cluster, 2 CPUs): connectome stage, {n} synthetic "
-          "subjects (one-edge table each) ==")
-    print(f"{'profile':16s} {'sbatch':>7s} {'logged':>7s} {'group jobs':>11s} {'SLURM jobs':>11s} "
-          f"{'local jobs':>11s} {'wall s':>7s}")
+    print(
+        f"== SLURM (one-node local cluster, 2 CPUs): connectome stage, {n} synthetic "
+        "subjects (one-edge table each) =="
+    )
+    print(
+        f"{'profile':16s} {'sbatch':>7s} {'logged':>7s} {'group jobs':>11s} {'SLURM jobs':>11s} "
+        f"{'local jobs':>11s} {'wall s':>7s}"
+    )
     for r in (plain, grouped):
-        print(f"{r['label']:16s} {r['sbatch']:7d} {r['logged']:7d} {r['groups']:11d} {r['jobs']:11d} "
-              f"{r['local']:11d} {r['wall']:7.1f}")
+        print(
+            f"{r['label']:16s} {r['sbatch']:7d} {r['logged']:7d} {r['groups']:11d} {r['jobs']:11d} "
+            f"{r['local']:11d} {r['wall']:7.1f}"
+        )
     print("sbatch: new job ids in squeue; logged: the plugin's 'submitted with SLURM jobid' lines")
     print(f"outputs byte-identical ({n_files} files under results/): {same}")
     print(subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())

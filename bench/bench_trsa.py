@@ -36,8 +36,12 @@ import numpy as np
 
 from neuroflow.rsa.transforms import Statistic, apply_statistic
 
-STATS = [Statistic("rdm"), Statistic("rgtm", 0.45, 0.55), Statistic("rgdm", 0.1, 0.9),
-         Statistic("rgdm", 0.0, 1.0)]
+STATS = [
+    Statistic("rdm"),
+    Statistic("rgtm", 0.45, 0.55),
+    Statistic("rgdm", 0.1, 0.9),
+    Statistic("rgdm", 0.0, 1.0),
+]
 
 
 def measure(fn):
@@ -83,8 +87,14 @@ def reference(vectors, stat):
     rdms = RDMs(vectors.copy())
     if stat.kind == "rgtm":
         normed = minmax_transform(rank_transform(rdms))
-        rdms = RDMs(np.array([geotopological_transform(normed[i], stat.lower, stat.upper)
-                              .get_vectors()[0] for i in range(normed.n_rdm)]))
+        rdms = RDMs(
+            np.array(
+                [
+                    geotopological_transform(normed[i], stat.lower, stat.upper).get_vectors()[0]
+                    for i in range(normed.n_rdm)
+                ]
+            )
+        )
     elif stat.kind == "rgdm":
         gt = RDMs(geotopological(vectors, stat.lower, stat.upper))
         rdms = minmax_transform(rank_transform(geodesic_transform(gt)))
@@ -108,7 +118,7 @@ def rgtm_of(design: str, n: int, lower: float, upper: float) -> np.ndarray:
 
 
 def best_of(fn, repeats: int = 3):
-    fn()                                               # compile / import / cache
+    fn()  # compile / import / cache
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -124,10 +134,14 @@ def part0(sizes):
 
     from neuroflow.rsa.transforms import geodesic_distances
 
-    print(f"0. geodesic transform, one RDM (uptime: {os.getloadavg()[0]:.2f} "
-          f"{os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} load, {os.cpu_count()} CPUs)")
-    print(f"{'n_cond':>6} {'rdm':<8} {'(l, u)':<12} {'ours ms':>9} {'rsatb ms':>9} "
-          f"{'ratio':>7} {'max |diff|':>10} {'inf agree':>9}")
+    print(
+        f"0. geodesic transform, one RDM (uptime: {os.getloadavg()[0]:.2f} "
+        f"{os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} load, {os.cpu_count()} CPUs)"
+    )
+    print(
+        f"{'n_cond':>6} {'rdm':<8} {'(l, u)':<12} {'ours ms':>9} {'rsatb ms':>9} "
+        f"{'ratio':>7} {'max |diff|':>10} {'inf agree':>9}"
+    )
     worst = np.inf
     for n in sizes:
         for design in ("gauss10", "ring"):
@@ -139,25 +153,32 @@ def part0(sizes):
                 diff = float(np.max(np.abs(ours[finite] - ref[finite]), initial=0.0))
                 agree = bool((np.isinf(ours) == np.isinf(ref)).all())
                 worst = min(worst, t2 / t1)
-                print(f"{n:>6} {design:<8} {f'({lower}, {upper})':<12} {t1 * 1e3:>9.2f} "
-                      f"{t2 * 1e3:>9.2f} {t2 / t1:>7.1f} {diff:>10.1e} {str(agree):>9}",
-                      flush=True)
+                print(
+                    f"{n:>6} {design:<8} {f'({lower}, {upper})':<12} {t1 * 1e3:>9.2f} "
+                    f"{t2 * 1e3:>9.2f} {t2 / t1:>7.1f} {diff:>10.1e} {str(agree):>9}",
+                    flush=True,
+                )
     print(f"smallest ratio rsatoolbox / ours: {worst:.1f} (target >= 10)\n")
 
 
 def part1(sizes):
     print("1. seconds / peak MiB per RDM comparison (2 RDMs transformed + Pearson r)")
-    print(f"{'n_cond':>6} {'statistic':<18} {'ours s':>8} {'rsatb s':>8} {'time ratio':>10} "
-          f"{'ours MiB':>8} {'rsatb MiB':>9} {'mem ratio':>9} {'max |diff|':>10} {'|dr|':>8}")
+    print(
+        f"{'n_cond':>6} {'statistic':<18} {'ours s':>8} {'rsatb s':>8} {'time ratio':>10} "
+        f"{'ours MiB':>8} {'rsatb MiB':>9} {'mem ratio':>9} {'max |diff|':>10} {'|dr|':>8}"
+    )
     for n in sizes:
         vectors = random_rdms(n)
         for stat in STATS:
             t1, m1, (v1, r1) = measure(lambda v=vectors, s=stat: ours(v, s))
             t2, m2, (v2, r2) = measure(lambda v=vectors, s=stat: reference(v, s))
             diff = float(np.max(np.abs(v1 - v2)))
-            print(f"{n:>6} {stat.name:<18} {t1:>8.3f} {t2:>8.3f} {t1 / t2:>10.3f} "
-                  f"{m1:>8.1f} {m2:>9.1f} {m1 / max(m2, 1e-9):>9.2f} {diff:>10.2e} "
-                  f"{abs(r1 - r2):>8.1e}", flush=True)
+            print(
+                f"{n:>6} {stat.name:<18} {t1:>8.3f} {t2:>8.3f} {t1 / t2:>10.3f} "
+                f"{m1:>8.1f} {m2:>9.1f} {m1 / max(m2, 1e-9):>9.2f} {diff:>10.2e} "
+                f"{abs(r1 - r2):>8.1e}",
+                flush=True,
+            )
 
 
 def part2():
@@ -166,25 +187,31 @@ def part2():
     from neuroflow.rsa.identification import _design, loo_identification
     from neuroflow.rsa.networks import simulate_network_rdms
 
-    ds = simulate_network_rdms(n_instances=8, conv_channels=(8, 8, 16, 16), fc_units=(32, 32),
-                               epochs=6, learning_rate=2e-3, stimuli_per_class=4)
+    ds = simulate_network_rdms(
+        n_instances=8,
+        conv_channels=(8, 8, 16, 16),
+        fc_units=(32, 32),
+        epochs=6,
+        learning_rate=2e-3,
+        stimuli_per_class=4,
+    )
     vectors, subjects, labels, _ = _design(ds["rdm"].values)
 
     def sklearn_loo():
         pred = np.empty_like(labels)
         for s in np.unique(subjects):
             test = subjects == s
-            pred[test] = NearestCentroid().fit(vectors[~test], labels[~test]).predict(
-                vectors[test])
+            pred[test] = NearestCentroid().fit(vectors[~test], labels[~test]).predict(vectors[test])
         return float(np.mean(pred == labels))
 
     t1, m1, (acc1, _) = measure(lambda: loo_identification(vectors, subjects, labels))
     t2, m2, acc2 = measure(sklearn_loo)
-    print("\n2. leave-one-instance-out identification (simulated, 8 instances x 7 layers, "
-          "40 stimuli)")
-    print(f"ours {t1 * 1e3:.2f} ms, scikit-learn NearestCentroid {t2 * 1e3:.2f} ms, time "
-          f"ratio {t1 / t2:.3f}; peak MiB {m1:.2f} vs {m2:.2f}; accuracy {acc1:.4f} vs "
-          f"{acc2:.4f} ({'equal' if acc1 == acc2 else 'DIFFERENT'})")
+    print("\n2. leave-one-instance-out identification (simulated, 8 instances x 7 layers, 40 stimuli)")
+    print(
+        f"ours {t1 * 1e3:.2f} ms, scikit-learn NearestCentroid {t2 * 1e3:.2f} ms, time "
+        f"ratio {t1 / t2:.3f}; peak MiB {m1:.2f} vs {m2:.2f}; accuracy {acc1:.4f} vs "
+        f"{acc2:.4f} ({'equal' if acc1 == acc2 else 'DIFFERENT'})"
+    )
 
 
 def part3():
@@ -195,11 +222,20 @@ def part3():
     with tempfile.TemporaryDirectory() as tmp:
         work = copy_workflow(Path(tmp) / "w")
         default = yaml.safe_load((work / "config/config.yaml").read_text())
-        cfg = {s: {"activate": False} for s, sec in default.items()
-               if isinstance(sec, dict) and s not in ("resources", "trsa")}
+        cfg = {
+            s: {"activate": False}
+            for s, sec in default.items()
+            if isinstance(sec, dict) and s not in ("resources", "trsa")
+        }
         (work / "only.yaml").write_text(yaml.safe_dump(cfg))
-        warm = run_snakemake(work, "--configfile", "only.yaml", "--until",
-                             "fetch_haxby2001_sub1", "fetch_pynapple_a2929_neurosuite")
+        warm = run_snakemake(
+            work,
+            "--configfile",
+            "only.yaml",
+            "--until",
+            "fetch_haxby2001_sub1",
+            "fetch_pynapple_a2929_neurosuite",
+        )
         if warm.returncode:
             sys.exit(f"warming the cache failed:\n{warm.stderr[-2000:]}")
         cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -213,8 +249,10 @@ def part3():
         t0 = time.perf_counter()
         run_snakemake(work, "--configfile", "only.yaml")
         noop = time.perf_counter() - t0
-    print(f"\n3. trsa default demo through snakemake --cores 2: {dt:.1f} s wall, {cpu:.1f} s "
-          f"CPU (wall on a shared machine depends on its load; no-op rerun {noop:.1f} s)")
+    print(
+        f"\n3. trsa default demo through snakemake --cores 2: {dt:.1f} s wall, {cpu:.1f} s "
+        f"CPU (wall on a shared machine depends on its load; no-op rerun {noop:.1f} s)"
+    )
 
 
 if __name__ == "__main__":

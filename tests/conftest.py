@@ -65,8 +65,11 @@ SLOW_MARKERS = ("workflow", "slurm", "oracle", "slow")
 
 
 def pytest_addoption(parser):
-    parser.addoption("--fast", action="store_true",
-                     help="unit tests only: skip the tests marked " + ", ".join(SLOW_MARKERS))
+    parser.addoption(
+        "--fast",
+        action="store_true",
+        help="unit tests only: skip the tests marked " + ", ".join(SLOW_MARKERS),
+    )
 
 
 def pytest_collection_modifyitems(config, items):
@@ -82,8 +85,7 @@ def pytest_collection_modifyitems(config, items):
 
 def _starts_snakemake(args) -> bool:
     argv = [str(a) for a in (args if isinstance(args, (list, tuple)) else [args])]
-    return any(a.endswith("snakemake") or a == "neuroflow.cli" or " snakemake " in f" {a} "
-               for a in argv)
+    return any(a.endswith("snakemake") or a == "neuroflow.cli" or " snakemake " in f" {a} " for a in argv)
 
 
 @pytest.fixture(autouse=True)
@@ -96,9 +98,11 @@ def _fast_tier_runs_no_snakemake(request, monkeypatch):
 
     def guarded(self, args, *more, **kwargs):
         if _starts_snakemake(args):
-            pytest.fail(f"{request.node.nodeid} starts Snakemake ({args!r}) but is not marked "
-                        "workflow: add @pytest.mark.workflow (the fast tier runs none)",
-                        pytrace=False)
+            pytest.fail(
+                f"{request.node.nodeid} starts Snakemake ({args!r}) but is not marked "
+                "workflow: add @pytest.mark.workflow (the fast tier runs none)",
+                pytrace=False,
+            )
         return real_init(self, args, *more, **kwargs)
 
     monkeypatch.setattr(subprocess.Popen, "__init__", guarded)

@@ -45,12 +45,14 @@ def spike_trains(seed: int) -> list[np.ndarray]:
 def write_nwb(path: Path, seed: int, epochs: bool, electrodes: bool) -> None:
     from pynwb import NWBHDF5IO, NWBFile
 
-    nwb = NWBFile(session_description="test units", identifier=f"test-{seed}",
-                  session_start_time=datetime(2024, 1, 1, tzinfo=UTC))
+    nwb = NWBFile(
+        session_description="test units",
+        identifier=f"test-{seed}",
+        session_start_time=datetime(2024, 1, 1, tzinfo=UTC),
+    )
     if electrodes:
         dev = nwb.create_device(name="probe")
-        group = nwb.create_electrode_group(name="shank0", description="shank", location="brain",
-                                           device=dev)
+        group = nwb.create_electrode_group(name="shank0", description="shank", location="brain", device=dev)
         for loc in LOCATIONS:
             nwb.add_electrode(group=group, location=loc)
         for k, train in enumerate(spike_trains(seed)):
@@ -72,28 +74,37 @@ def nwb_tree(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("bids") / "ds"
     for rel, (seed, epochs, electrodes) in FILES.items():
         write_nwb(root / rel, seed, epochs, electrodes)
-    (root / "dataset_description.json").write_text(json.dumps(
-        {"Name": "units test", "BIDSVersion": "1.9.0", "DatasetType": "raw"}))
+    (root / "dataset_description.json").write_text(
+        json.dumps({"Name": "units test", "BIDSVersion": "1.9.0", "DatasetType": "raw"})
+    )
     return root
 
 
 def cohort(root: Path, **bids) -> dict:
-    return {"bids_dir": str(root), "resources": {"dest": "resources/data"},
-            "activity": {"activate": True, "spikes": {},
-                         "counts": {"bin_width": 0.5, "t_start": None, "t_stop": None,
-                                    "angle_series": "ry"},
-                         "bids": {"activate": True, "kind": "units", "simulated": False, **bids}}}
+    return {
+        "bids_dir": str(root),
+        "resources": {"dest": "resources/data"},
+        "activity": {
+            "activate": True,
+            "spikes": {},
+            "counts": {"bin_width": 0.5, "t_start": None, "t_stop": None, "angle_series": "ry"},
+            "bids": {"activate": True, "kind": "units", "simulated": False, **bids},
+        },
+    }
 
 
 def test_nwb_tree_gives_one_counts_file_per_file_with_every_entity(nwb_tree):
     specs = spike_recordings(cohort(nwb_tree), {"datasets": {}})
     assert sorted(specs) == ["sub-01_ses-1", "sub-01_ses-2", "sub-02_ses-3"]
     assert specs["sub-02_ses-3"]["subdir"] == "sub-02/ses-3"
-    assert counts_path("results", specs["sub-01_ses-2"]) == \
-        "results/sub-01/ses-2/ephys/sub-01_ses-2_desc-counts_spikes.nc"
+    assert (
+        counts_path("results", specs["sub-01_ses-2"])
+        == "results/sub-01/ses-2/ephys/sub-01_ses-2_desc-counts_spikes.nc"
+    )
     # the selection keys of the cohort filter the tree
-    one = spike_recordings({**cohort(nwb_tree), "participant_label": ["01"],
-                            "sessions": ["2"]}, {"datasets": {}})
+    one = spike_recordings(
+        {**cohort(nwb_tree), "participant_label": ["01"], "sessions": ["2"]}, {"datasets": {}}
+    )
     assert sorted(one) == ["sub-01_ses-2"]
 
 
@@ -119,11 +130,11 @@ def test_counts_equal_a_histogram_of_the_known_spike_times(nwb_tree, tmp_path, s
         assert ds.attrs["units"] == "count" and ds.attrs["bin_width_s"] == 0.5
         assert ds.attrs["simulated"] == 0
         assert list(ds["location"].values) == LOCATIONS
-        assert json.loads(ds.attrs["entities"]) == dict(zip(("sub", "ses"),
-                                                            stem.replace("sub-", "").split("_ses-")))
+        assert json.loads(ds.attrs["entities"]) == dict(
+            zip(("sub", "ses"), stem.replace("sub-", "").split("_ses-"))
+        )
         if epochs:
-            assert json.loads(ds.attrs["epochs"]) == [[0.0, 20.0, "sleep"],
-                                                      [20.0, DURATION, "wake"]]
+            assert json.loads(ds.attrs["epochs"]) == [[0.0, 20.0, "sleep"], [20.0, DURATION, "wake"]]
             assert (ds["epoch"].values[ds["time"].values < 20] == "sleep").all()
             assert (ds["epoch"].values[ds["time"].values > 20] == "wake").all()
         else:
@@ -159,8 +170,9 @@ def test_file_without_units_fails_naming_it(tmp_path):
     from pynwb import NWBHDF5IO, NWBFile
 
     path = tmp_path / "sub-09_ses-1_ecephys.nwb"
-    nwb = NWBFile(session_description="empty", identifier="e",
-                  session_start_time=datetime(2024, 1, 1, tzinfo=UTC))
+    nwb = NWBFile(
+        session_description="empty", identifier="e", session_start_time=datetime(2024, 1, 1, tzinfo=UTC)
+    )
     with NWBHDF5IO(str(path), "w") as io:
         io.write(nwb)
     with pytest.raises(ActivityReadError, match=r"sub-09_ses-1_ecephys\.nwb.*no units table"):
@@ -178,12 +190,15 @@ def counts_table(path: Path, rng) -> np.ndarray:
 @pytest.mark.slow
 def test_simulated_counts_table_carries_the_flag_into_the_bicluster_output(tmp_path):
     counts = counts_table(tmp_path / "sim.tsv", np.random.default_rng(0))
-    cfg = {"resources": {"dest": "resources/data"},
-           "activity": {"activate": True, "counts": {"bin_width": 1.0, "t_start": None,
-                                                     "t_stop": None, "angle_series": "ry"},
-                        "spikes": {"mysim": {"reader": "table", "path": str(tmp_path / "sim.tsv"),
-                                             "simulated": True}}},
-           "bicluster": {"from_activity": True, "min_rate": 0.0, "recordings": {}}}
+    cfg = {
+        "resources": {"dest": "resources/data"},
+        "activity": {
+            "activate": True,
+            "counts": {"bin_width": 1.0, "t_start": None, "t_stop": None, "angle_series": "ry"},
+            "spikes": {"mysim": {"reader": "table", "path": str(tmp_path / "sim.tsv"), "simulated": True}},
+        },
+        "bicluster": {"from_activity": True, "min_rate": 0.0, "recordings": {}},
+    }
     spec = spike_recordings(cfg, {"datasets": {}})["sub-mysim"]
     act_nc = tmp_path / "act.nc"
     counts_file(spec["files"], spec=spec, citation="", out_nc=act_nc)
@@ -197,24 +212,33 @@ def test_simulated_counts_table_carries_the_flag_into_the_bicluster_output(tmp_p
     chains = [tmp_path / f"c{c}.nc" for c in range(2)]
     for c, path in enumerate(chains):
         BP.write_chain(tmp_path / "counts.nc", path, settings, seed=1, chain=c)
-    figs = {k: tmp_path / f"{k}.png" for k in
-            ("raster", "states", "coclustering", "traces", "latents")}
-    BP.merge_chains(chains, tmp_path / "counts.nc", tmp_path / "post.nc", tmp_path / "d.tsv",
-                    tmp_path / "c.tsv", tmp_path / "v.tsv", figs, n_shuffles=10)
+    figs = {k: tmp_path / f"{k}.png" for k in ("raster", "states", "coclustering", "traces", "latents")}
+    BP.merge_chains(
+        chains,
+        tmp_path / "counts.nc",
+        tmp_path / "post.nc",
+        tmp_path / "d.tsv",
+        tmp_path / "c.tsv",
+        tmp_path / "v.tsv",
+        figs,
+        n_shuffles=10,
+    )
     with xr.open_dataset(tmp_path / "post.nc", engine="h5netcdf") as post:
         assert post.attrs["simulated"] == 1 and "SIMULATED" in post.attrs["description"]
     assert "SIMULATED" in (tmp_path / "v.json").read_text()
 
 
-@pytest.mark.parametrize("edit, needle", [
-    (lambda t: t.assign(time=t["time"].where(t.index != 30, 15.3)), "not evenly spaced"),
-    (lambda t: t.assign(n0=t["n0"] + 0.5), "whole numbers"),
-    (lambda t: t.drop(columns="time"), "no time column"),
-])
+@pytest.mark.parametrize(
+    "edit, needle",
+    [
+        (lambda t: t.assign(time=t["time"].where(t.index != 30, 15.3)), "not evenly spaced"),
+        (lambda t: t.assign(n0=t["n0"] + 0.5), "whole numbers"),
+        (lambda t: t.drop(columns="time"), "no time column"),
+    ],
+)
 def test_bad_counts_table_fails_naming_the_file(tmp_path, edit, needle):
     counts_table(tmp_path / "c.tsv", np.random.default_rng(1))
-    edit(pd.read_csv(tmp_path / "c.tsv", sep="\t")).to_csv(tmp_path / "bad.tsv", sep="\t",
-                                                           index=False)
+    edit(pd.read_csv(tmp_path / "c.tsv", sep="\t")).to_csv(tmp_path / "bad.tsv", sep="\t", index=False)
     with pytest.raises(ActivityReadError, match=rf"bad\.tsv.*{needle}"):
         read_counts_table(tmp_path / "bad.tsv")
 
@@ -222,17 +246,20 @@ def test_bad_counts_table_fails_naming_the_file(tmp_path, edit, needle):
 def test_netcdf_counts_table_reads_like_the_tsv(tmp_path):
     counts = counts_table(tmp_path / "c.tsv", np.random.default_rng(2))
     tsv = read_counts_table(tmp_path / "c.tsv")
-    xr.Dataset({"counts": (("neuron", "time"), counts.T)},
-               coords={"time": tsv["time"].values, "neuron": tsv["neuron"].values}).to_netcdf(
-        tmp_path / "c.nc", engine="h5netcdf")
+    xr.Dataset(
+        {"counts": (("neuron", "time"), counts.T)},
+        coords={"time": tsv["time"].values, "neuron": tsv["neuron"].values},
+    ).to_netcdf(tmp_path / "c.nc", engine="h5netcdf")
     nc = read_counts_table(tmp_path / "c.nc")
     np.testing.assert_array_equal(nc["counts"].values, tsv["counts"].values)
     assert nc.attrs["bin_width_s"] == tsv.attrs["bin_width_s"] == 0.5
 
 
 def test_bicluster_refuses_a_raw_recording_and_says_where_it_moved():
-    cfg = {"activity": {"activate": False},
-           "bicluster": {"recordings": {"A2929": {"dataset": "x", "bin_width": 4.0}}}}
+    cfg = {
+        "activity": {"activate": False},
+        "bicluster": {"recordings": {"A2929": {"dataset": "x", "bin_width": 4.0}}},
+    }
     with pytest.raises(ConfigError, match=r"bicluster.recordings.A2929.dataset.*activity.spikes.A2929"):
         BP.bicluster_recordings(cfg, {"datasets": {}})
 
@@ -249,8 +276,13 @@ def test_dry_run_wires_activity_counts_into_bicluster_for_the_nwb_tree(nwb_tree,
     cfg["connectome"]["activate"] = False
     cfg["bids_dir"] = str(nwb_tree)
     act = cfg["activity"]
-    act.update(activate=True, recordings={}, spikes={}, counts={"bin_width": 0.5},
-               bids={"activate": True, "kind": "units"})
+    act.update(
+        activate=True,
+        recordings={},
+        spikes={},
+        counts={"bin_width": 0.5},
+        bids={"activate": True, "kind": "units"},
+    )
     act.setdefault("funatlas", {})["activate"] = False
     act.setdefault("structure_function", {})["activate"] = False
     cfg["bicluster"].update(activate=True, recordings={}, chains=2)
@@ -260,8 +292,11 @@ def test_dry_run_wires_activity_counts_into_bicluster_for_the_nwb_tree(nwb_tree,
     nodes = dict(re.findall(r'(\d+)\[label = "([^"]+)"', proc.stdout))
     edges = re.findall(r"(\d+) -> (\d+)", proc.stdout)
     rule = {k: v.split("\\n")[0] for k, v in nodes.items()}
-    stems = {k: re.search(r"stem: (\S+?)(\\n|$)", v).group(1) for k, v in nodes.items()
-             if rule[k] == "activity_counts"}
+    stems = {
+        k: re.search(r"stem: (\S+?)(\\n|$)", v).group(1)
+        for k, v in nodes.items()
+        if rule[k] == "activity_counts"
+    }
     assert sorted(stems.values()) == ["sub-01_ses-1", "sub-01_ses-2", "sub-02_ses-3"]
     fed = {a: b for a, b in edges if a in stems and rule[b] == "bicluster_recording"}
     assert sorted(fed) == sorted(stems), "every counts file feeds one bicluster_recording job"
@@ -285,8 +320,14 @@ def test_bids_traces_route_writes_the_fluorescence_with_its_entities(tmp_path):
     specs = trace_recordings(cohort(root, kind="traces"))
     assert list(specs) == ["sub-03_ses-1_task-rest"]
     out = tmp_path / "traces.nc"
-    traces_file([path], spec=specs["sub-03_ses-1_task-rest"], series=None, only_cells=True,
-                simulated=False, out_nc=out)
+    traces_file(
+        [path],
+        spec=specs["sub-03_ses-1_task-rest"],
+        series=None,
+        only_cells=True,
+        simulated=False,
+        out_nc=out,
+    )
     with xr.open_dataset(out, engine="h5netcdf") as ds:
         np.testing.assert_allclose(ds["traces"].values, data)
         assert json.loads(ds.attrs["entities"]) == {"sub": "03", "ses": "1", "task": "rest"}
@@ -298,11 +339,14 @@ def test_user_bin_width_differing_from_a_counts_table_fails_naming_key_and_file(
     counts = counts_table(tmp_path / "t.tsv", np.random.default_rng(3))  # bins of 0.5 s
 
     def spec_for(entry):
-        cfg = {"resources": {"dest": "resources/data"},
-               "activity": {"activate": True, "counts": {"bin_width": 1.0, "t_start": None,
-                                                         "t_stop": None, "angle_series": "ry"},
-                            "spikes": {"tab": {"reader": "table", "path": str(tmp_path / "t.tsv"),
-                                               **entry}}}}
+        cfg = {
+            "resources": {"dest": "resources/data"},
+            "activity": {
+                "activate": True,
+                "counts": {"bin_width": 1.0, "t_start": None, "t_stop": None, "angle_series": "ry"},
+                "spikes": {"tab": {"reader": "table", "path": str(tmp_path / "t.tsv"), **entry}},
+            },
+        }
         return spike_recordings(cfg, {"datasets": {}})["sub-tab"]
 
     spec = spec_for({"bin_width": 1.0})

@@ -17,8 +17,7 @@ from neuroflow.activity.readers import (
 )
 
 REPO = Path(__file__).resolve().parents[1]
-DATASETS = ("pynapple_suite2p_nwb", "pynapple_suite2p_plane0", "pynapple_cnmfe_nwb",
-            "pynapple_phy_units")
+DATASETS = ("pynapple_suite2p_nwb", "pynapple_suite2p_plane0", "pynapple_cnmfe_nwb", "pynapple_phy_units")
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +36,7 @@ def pynapple_files() -> dict[str, list[Path]]:
 def test_suite2p_nwb_export_is_read_transposed_with_cells_only(pynapple_files):
     rec = read_nwb(pynapple_files["pynapple_suite2p_nwb"][0])
     assert rec["traces"].dims == ("time", "neuron")
-    assert rec.sizes == {"time": 2000, "neuron": 20}          # 20 of 219 ROIs are cells
+    assert rec.sizes == {"time": 2000, "neuron": 20}  # 20 of 219 ROIs are cells
     assert any("transposed" in n for n in rec.attrs["notes"])
     assert rec.attrs["nominal_rate_hz"] == 10.0
     np.testing.assert_allclose(np.diff(rec["time"].values), 0.1)
@@ -53,12 +52,10 @@ def test_suite2p_folder_equals_the_nwb_export(pynapple_files):
     np.testing.assert_array_equal(raw["traces"].values, ref["traces"].values)
     np.testing.assert_array_equal(raw["roi_index"].values, ref["roi_index"].values)
     spks = read_suite2p(folder, rate_hz=10.0, signal="spks")
-    np.testing.assert_array_equal(spks["traces"].values,
-                                  read_nwb(nwb, series="Deconvolved")["traces"].values)
-    corrected = read_suite2p(folder, rate_hz=10.0)               # F - 0.7 Fneu
+    np.testing.assert_array_equal(spks["traces"].values, read_nwb(nwb, series="Deconvolved")["traces"].values)
+    corrected = read_suite2p(folder, rate_hz=10.0)  # F - 0.7 Fneu
     neu = read_nwb(nwb, series="Neuropil")["traces"].values
-    np.testing.assert_allclose(corrected["traces"].values, ref["traces"].values - 0.7 * neu,
-                               rtol=1e-6)
+    np.testing.assert_allclose(corrected["traces"].values, ref["traces"].values - 0.7 * neu, rtol=1e-6)
 
 
 @pytest.mark.parametrize("index, n_samples", [(0, 35743), (1, 35790)])
@@ -66,7 +63,7 @@ def test_cnmfe_nwb_traces_keep_their_timestamps(pynapple_files, index, n_samples
     rec = read_nwb(pynapple_files["pynapple_cnmfe_nwb"][index])
     assert rec.sizes == {"time": n_samples, "neuron": 10}
     assert np.median(np.diff(rec["time"].values)) == pytest.approx(1 / 30, abs=1e-5)
-    assert np.isnan(rec.attrs["nominal_rate_hz"])        # the file has timestamps, no rate
+    assert np.isnan(rec.attrs["nominal_rate_hz"])  # the file has timestamps, no rate
     assert np.isfinite(rec["traces"].values).all()
 
 
@@ -170,12 +167,15 @@ def test_table_reader_keeps_labels_and_time(tmp_path, suffix, sep):
     assert np.isnan(rec["traces"].values[3, 0])
 
 
-@pytest.mark.parametrize("content, needle", [
-    ("time\tAVAL\n0\t1\n0.1\tabc\n", "non-numeric"),
-    ("t\tAVAL\n0\t1\n0.1\t2\n", "no time column"),
-    ("time\tAVAL\n0\t1\n0.2\t2\n0.1\t3\n", "strictly increasing"),
-    ("time\tAVAL\n0\t1\t5\n0.1\t2\t3\n", "data columns"),
-])
+@pytest.mark.parametrize(
+    "content, needle",
+    [
+        ("time\tAVAL\n0\t1\n0.1\tabc\n", "non-numeric"),
+        ("t\tAVAL\n0\t1\n0.1\t2\n", "no time column"),
+        ("time\tAVAL\n0\t1\n0.2\t2\n0.1\t3\n", "strictly increasing"),
+        ("time\tAVAL\n0\t1\t5\n0.1\t2\t3\n", "data columns"),
+    ],
+)
 def test_malformed_table_fails_naming_the_file(tmp_path, content, needle):
     path = tmp_path / "bad_recording.tsv"
     path.write_text(content)
@@ -200,13 +200,21 @@ def write_worm_nwb(path: Path, labels: list[str], n_time: int = 400, rate: float
     nwb = NWBFile("simulated worm recording", "sim-worm", datetime(2024, 1, 1, tzinfo=UTC))
     device = nwb.create_device("spinning disk")
     channel = OpticalChannel(name="green", description="GCaMP", emission_lambda=525.0)
-    plane = nwb.create_imaging_plane(name="head", optical_channel=channel, description="head",
-                                     device=device, excitation_lambda=488.0, imaging_rate=rate,
-                                     indicator="GCaMP7f", location="head")
+    plane = nwb.create_imaging_plane(
+        name="head",
+        optical_channel=channel,
+        description="head",
+        device=device,
+        excitation_lambda=488.0,
+        imaging_rate=rate,
+        indicator="GCaMP7f",
+        location="head",
+    )
     segmentation = ImageSegmentation()
     nwb.create_processing_module("ophys", "worm").add(segmentation)
-    seg = segmentation.create_plane_segmentation(name="neurons", imaging_plane=plane,
-                                                 description="NeuroPAL IDs")
+    seg = segmentation.create_plane_segmentation(
+        name="neurons", imaging_plane=plane, description="NeuroPAL IDs"
+    )
     seg.add_column("ID_labels", "NeuroPAL identities")
     for lab in labels:
         seg.add_roi(voxel_mask=[(0, 0, 0, 1.0)], ID_labels=lab)
@@ -248,9 +256,10 @@ def test_truncated_nwb_fails_naming_the_file(tmp_path):
 def test_netcdf_traces_table_reads_like_the_tsv(tmp_path):
     t = np.arange(50) / 4.0
     traces = np.random.default_rng(3).normal(size=(50, 3))
-    xr.Dataset({"traces": (("neuron", "time"), traces.T, {"units": "dF/F"})},
-               coords={"time": t, "neuron": ["AVAL", "AVAR", "x"]}).to_netcdf(
-        tmp_path / "rec.nc", engine="h5netcdf")
+    xr.Dataset(
+        {"traces": (("neuron", "time"), traces.T, {"units": "dF/F"})},
+        coords={"time": t, "neuron": ["AVAL", "AVAR", "x"]},
+    ).to_netcdf(tmp_path / "rec.nc", engine="h5netcdf")
     rec = read_table(tmp_path / "rec.nc")
     np.testing.assert_allclose(rec["traces"].values, traces)
     np.testing.assert_allclose(rec["time"].values, t)

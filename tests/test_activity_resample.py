@@ -42,7 +42,7 @@ def test_resample_suppresses_sine_above_nyquist_where_picking_aliases(rate):
     y, tn, _ = resample_traces(x[:, None], t, STEP)
     assert np.sqrt(np.mean(y[EDGE:-EDGE, 0] ** 2)) < 0.02 * 2.0
     picked = x[np.round(tn * rate).astype(int)]  # nearest-sample picking
-    assert np.sqrt(np.mean(picked ** 2)) > 0.5 * 2.0
+    assert np.sqrt(np.mean(picked**2)) > 0.5 * 2.0
 
 
 @pytest.mark.parametrize("rate, n", [(10.0, 2000), (30.0, 35743), (7.3, 1001), (3.0, 900)])
@@ -69,8 +69,7 @@ def test_jittered_timestamps_are_regridded_and_keep_the_signal():
     rng = np.random.default_rng(0)
     t = np.arange(3000) / 10.0 + rng.uniform(-0.02, 0.02, 3000)  # 20 % jitter
     f = 0.4 * NYQ
-    y, tn, info = resample_traces(sine(t, f)[:, None], t - t[0] + t[0], STEP,
-                                  interpolation="cubic")
+    y, tn, info = resample_traces(sine(t, f)[:, None], t - t[0] + t[0], STEP, interpolation="cubic")
     assert info["regridded"]
     ref = sine(tn + t[0], f)
     np.testing.assert_allclose(y[EDGE:-EDGE, 0], ref[EDGE:-EDGE], atol=0.02 * 2.0)
@@ -87,8 +86,8 @@ def test_upsampling_keeps_a_slow_sine():
 def test_short_nan_runs_are_bridged_and_long_ones_stay_nan():
     t = np.arange(3000) / 10.0
     x = sine(t, 0.1)
-    x[500:505] = np.nan        # 0.5 s: bridged
-    x[1500:1530] = np.nan      # 3 s: longer than max_gap_s = 1 s
+    x[500:505] = np.nan  # 0.5 s: bridged
+    x[1500:1530] = np.nan  # 3 s: longer than max_gap_s = 1 s
     y, tn, info = resample_traces(x[:, None], t, STEP, max_gap_s=1.0)
     assert info["n_bridged_samples"] == 5
     nan_t = tn[np.isnan(y[:, 0])]
@@ -99,7 +98,7 @@ def test_short_nan_runs_are_bridged_and_long_ones_stay_nan():
 
 def test_time_gap_longer_than_max_gap_gives_nan_only_around_the_gap():
     t = np.arange(3000) / 10.0
-    keep = (t < 100) | (t >= 120)   # 20 s of missing frames
+    keep = (t < 100) | (t >= 120)  # 20 s of missing frames
     x = sine(t, 0.1)[keep]
     y, tn, info = resample_traces(x[:, None], t[keep], STEP)
     assert info["n_time_gaps"] == 1 and info["regridded"]
@@ -129,8 +128,8 @@ def test_causal_moving_average_uses_only_present_and_past():
     x = np.zeros((20, 1))
     x[10] = 8.0
     y = smooth_traces(x, STEP, "moving", window_s=8 * STEP, causal=True)
-    assert np.all(y[:10] == 0)                       # nothing before the impulse
-    np.testing.assert_allclose(y[10:18, 0], 1.0)     # 8-sample window
+    assert np.all(y[:10] == 0)  # nothing before the impulse
+    np.testing.assert_allclose(y[10:18, 0], 1.0)  # 8-sample window
     assert np.all(y[18:] == 0)
 
 

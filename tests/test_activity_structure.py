@@ -27,8 +27,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def resample_indices(cluster, mult_row):
-    return np.concatenate([np.flatnonzero(cluster == c) for c in range(mult_row.size)
-                           for _ in range(mult_row[c])])
+    return np.concatenate(
+        [np.flatnonzero(cluster == c) for c in range(mult_row.size) for _ in range(mult_row[c])]
+    )
 
 
 # ------------------------------------------------------------------ statistics
@@ -37,9 +38,11 @@ def test_auroc_and_its_resamples_equal_scikit_learn(kind):
     rng = np.random.default_rng(0)
     n, k = 600, 30
     y = rng.random(n) < 0.2
-    score = {"binary": (rng.random(n) < 0.3 + 0.3 * y).astype(float),
-             "tied": rng.integers(0, 4, n) + y,
-             "continuous": rng.normal(size=n) + y}[kind].astype(float)
+    score = {
+        "binary": (rng.random(n) < 0.3 + 0.3 * y).astype(float),
+        "tied": rng.integers(0, 4, n) + y,
+        "continuous": rng.normal(size=n) + y,
+    }[kind].astype(float)
     cluster = rng.integers(0, k, n)
     mult = rng.multinomial(k, np.full(k, 1 / k), size=5)
     value, boot = auroc_bootstrap(score, y, cluster, mult)
@@ -52,7 +55,7 @@ def test_auroc_and_its_resamples_equal_scikit_learn(kind):
 def test_spearman_resamples_equal_scipy_on_the_explicit_resample():
     rng = np.random.default_rng(1)
     n, k = 500, 25
-    x = rng.integers(0, 6, n) * (rng.random(n) < 0.4)     # many ties, like synapse counts
+    x = rng.integers(0, 6, n) * (rng.random(n) < 0.4)  # many ties, like synapse counts
     y = rng.random(n) + 0.05 * x
     cluster = rng.integers(0, k, n)
     mult = rng.multinomial(k, np.full(k, 1 / k), size=4)
@@ -65,9 +68,9 @@ def test_spearman_resamples_equal_scipy_on_the_explicit_resample():
 
 def test_hop_distance_follows_direction_and_gap_junctions():
     chem = np.zeros((4, 4), bool)
-    chem[0, 1] = chem[1, 2] = True            # 0 -> 1 -> 2
+    chem[0, 1] = chem[1, 2] = True  # 0 -> 1 -> 2
     gap = np.zeros((4, 4), bool)
-    gap[3, 2] = True                          # 2 -- 3 (both ways)
+    gap[3, 2] = True  # 2 -- 3 (both ways)
     h = hop_distance(chem, gap)
     assert (h[0, 1], h[0, 2], h[0, 3], h[3, 2]) == (1, 2, 3, 1)
     assert np.isinf(h[2, 0])
@@ -84,18 +87,29 @@ def synthetic(seed=0, p_edge=0.08, propagate=True):
     chem = rng.random((40, 40)) < p_edge
     np.fill_diagonal(chem, False)
     pre, post = np.nonzero(chem)
-    edges = pd.DataFrame({"pre": [NEURONS[i] for i in pre], "post": [NEURONS[j] for j in post],
-                          "synapse_type": "chemical", "weight": rng.integers(1, 20, pre.size)})
+    edges = pd.DataFrame(
+        {
+            "pre": [NEURONS[i] for i in pre],
+            "post": [NEURONS[j] for j in post],
+            "synapse_type": "chemical",
+            "weight": rng.integers(1, 20, pre.size),
+        }
+    )
     conn = homogenize_source(edges, lm, "sim")
     sig = chem if propagate else rng.random((40, 40)) < p_edge
     q = np.where(sig, 0.001, 0.5)
     amp = np.where(sig, 0.3, 0.0) + 0.01 * rng.standard_normal((40, 40))
     tested = ~np.eye(40, dtype=bool)
     dims = ("strain", "pre", "post")
-    atlas = xr.Dataset({"amplitude": (dims, amp[None]), "q": (dims, q[None]),
-                        "q_eq": (dims, np.where(sig, 0.9, 0.01)[None]),
-                        "tested": (dims, tested[None])},
-                       coords={"strain": ["wt"], "pre": NEURONS, "post": NEURONS})
+    atlas = xr.Dataset(
+        {
+            "amplitude": (dims, amp[None]),
+            "q": (dims, q[None]),
+            "q_eq": (dims, np.where(sig, 0.9, 0.01)[None]),
+            "tested": (dims, tested[None]),
+        },
+        coords={"strain": ["wt"], "pre": NEURONS, "post": NEURONS},
+    )
     return atlas, conn
 
 
@@ -123,8 +137,7 @@ def test_bootstrap_is_seeded_and_shared_across_connectomes():
     b, _ = structure_function(atlas, {"x": conn}, n_bootstrap=100, random_state=5)
     pd.testing.assert_frame_equal(a[a.connectome == "x"].reset_index(drop=True), b)
     cols = ["value", "ci_low", "ci_high"]
-    np.testing.assert_array_equal(a[a.connectome == "x"][cols].values,
-                                  a[a.connectome == "y"][cols].values)
+    np.testing.assert_array_equal(a[a.connectome == "x"][cols].values, a[a.connectome == "y"][cols].values)
 
 
 def test_unobserved_neurons_are_left_out_of_the_evaluation():
@@ -143,14 +156,18 @@ def real_inputs(cect_data):
     from neuroflow.io.connectomes import READERS
     from neuroflow.resources import fetch_dataset, load_manifest
 
-    lm = build_label_map(load_cell_table(REPO / "resources/celegans/cells.tsv"),
-                         load_aliases(REPO / "resources/celegans/aliases.tsv"))
+    lm = build_label_map(
+        load_cell_table(REPO / "resources/celegans/cells.tsv"),
+        load_aliases(REPO / "resources/celegans/aliases.tsv"),
+    )
     manifest = load_manifest(REPO / "resources/datasets.yaml")
     h5 = fetch_dataset(manifest, "randi_2023_funatlas", REPO / "resources/data")[0]
-    white = homogenize_source(READERS["white_1986_whole"](
-        cect_data / "aconnectome_white_1986_whole.csv"), lm, "white1986whole")
-    varshney = homogenize_source(READERS["varshney_2011"](cect_data / "NeuronConnect.xls"), lm,
-                                 "varshney2011")
+    white = homogenize_source(
+        READERS["white_1986_whole"](cect_data / "aconnectome_white_1986_whole.csv"), lm, "white1986whole"
+    )
+    varshney = homogenize_source(
+        READERS["varshney_2011"](cect_data / "NeuronConnect.xls"), lm, "varshney2011"
+    )
     return read_funatlas(h5, lm), white, varshney
 
 
@@ -158,10 +175,8 @@ def test_anatomy_predicts_propagation_above_chance_but_imperfectly(real_inputs):
     """Randi et al. 2023: connectivity predicts signal propagation, imperfectly."""
     atlas, white, varshney = real_inputs
     cons = build_consensus([white, varshney])
-    stats, hops = structure_function(atlas, {"white1986whole": white, "consensus": cons},
-                                     n_bootstrap=300)
-    wt = stats[(stats.strain == "wt") & (stats.statistic == "auroc")].set_index(
-        ["connectome", "predictor"])
+    stats, hops = structure_function(atlas, {"white1986whole": white, "consensus": cons}, n_bootstrap=300)
+    wt = stats[(stats.strain == "wt") & (stats.statistic == "auroc")].set_index(["connectome", "predictor"])
     for name in ("white1986whole", "consensus"):
         for pred in ("synapse", "hops"):
             row = wt.loc[(name, pred)]
@@ -170,14 +185,18 @@ def test_anatomy_predicts_propagation_above_chance_but_imperfectly(real_inputs):
         h = hops[(hops.connectome == name) & (hops.strain == "wt")].set_index("hops")
         assert h.loc["1", "fraction_significant"] > 2 * h.loc["3", "fraction_significant"]
         assert h.loc["1", "ci_low"] > h.loc["3", "ci_high"]
-    sp = stats[(stats.strain == "wt") & (stats.statistic == "spearman")
-               & (stats.connectome == "white1986whole") & (stats.subset == "tested pairs")]
+    sp = stats[
+        (stats.strain == "wt")
+        & (stats.statistic == "spearman")
+        & (stats.connectome == "white1986whole")
+        & (stats.subset == "tested pairs")
+    ]
     assert sp["ci_low"].iloc[0] > 0
 
 
 def test_consensus_layers_use_support(real_inputs):
     _, white, _ = real_inputs
-    half = white.copy(deep=True)          # a second "source" with half of White's edges
+    half = white.copy(deep=True)  # a second "source" with half of White's edges
     keep = np.random.default_rng(0).random(half["weight"].shape) < 0.5
     half["weight"] = half["weight"].where(keep, 0.0)
     half.attrs["source_id"] = "half"
@@ -195,8 +214,9 @@ def activity(n_time=300, n=5, seed=0):
     rng = np.random.default_rng(seed)
     common = rng.standard_normal(n_time)
     x = rng.standard_normal((n_time, n)) + np.outer(common, np.linspace(0, 2, n))
-    return xr.DataArray(x, dims=("time", "neuron"),
-                        coords={"neuron": ["AVAL", "AVAR", "RIML", "u1", "u2"][:n]})
+    return xr.DataArray(
+        x, dims=("time", "neuron"), coords={"neuron": ["AVAL", "AVAR", "RIML", "u1", "u2"][:n]}
+    )
 
 
 def test_correlation_fc_equals_numpy_and_skips_nan_pairwise():
@@ -215,8 +235,7 @@ def test_partial_correlation_fc_equals_nilearn():
 
     act = activity()
     ours = functional_connectivity(act, "partial_correlation").values
-    ref = ConnectivityMeasure(kind="partial correlation", standardize=False).fit_transform(
-        [act.values])[0]
+    ref = ConnectivityMeasure(kind="partial correlation", standardize=False).fit_transform([act.values])[0]
     off = ~np.eye(5, dtype=bool)
     np.testing.assert_allclose(ours[off], ref[off], atol=1e-10)
 
@@ -232,5 +251,4 @@ def test_fc_vs_anatomy_uses_labelled_observed_pairs_only():
     sym = np.maximum(strength, strength.T)[np.triu_indices(3, 1)]
     ref = spearmanr(np.abs(fc.values[:3, :3][np.triu_indices(3, 1)]), sym).statistic
     assert out["spearman_rho"] == pytest.approx(ref)
-    assert np.isnan(fc_vs_anatomy(fc.isel(neuron=[3, 4], neuron_j=[3, 4]), layers,
-                                  canon)["spearman_rho"])
+    assert np.isnan(fc_vs_anatomy(fc.isel(neuron=[3, 4], neuron_j=[3, 4]), layers, canon)["spearman_rho"])

@@ -18,26 +18,29 @@ from neuroflow.activity.pipeline import counts_file
 from neuroflow.activity.readers import ActivityReadError
 from neuroflow.activity.spikes import bin_spikes, read_units_file
 
-RATE = 50.0                        # Hz, head-angle samples
+RATE = 50.0  # Hz, head-angle samples
 DURATION = 30.0
 
 
 def trains() -> list[np.ndarray]:
     rng = np.random.default_rng(7)
-    return [np.sort(rng.uniform(0, DURATION, n)) for n in (40, 0, 95)]   # one silent unit
+    return [np.sort(rng.uniform(0, DURATION, n)) for n in (40, 0, 95)]  # one silent unit
 
 
 def angle_samples():
     t = np.arange(0, DURATION, 1 / RATE)
-    return t, 3.0 * np.sin(0.2 * t) + 0.5         # rad, crosses 0 and 2 pi: stored unwrapped
+    return t, 3.0 * np.sin(0.2 * t) + 0.5  # rad, crosses 0 and 2 pi: stored unwrapped
 
 
 def write_nwb(path: Path, angle: bool = True) -> Path:
     from pynwb import NWBHDF5IO, NWBFile
     from pynwb.behavior import CompassDirection, SpatialSeries
 
-    nwb = NWBFile(session_description="units file test", identifier="units-test",
-                  session_start_time=datetime(2024, 1, 1, tzinfo=UTC))
+    nwb = NWBFile(
+        session_description="units file test",
+        identifier="units-test",
+        session_start_time=datetime(2024, 1, 1, tzinfo=UTC),
+    )
     nwb.add_unit_column(name="location", description="recorded region")
     for train, loc in zip(trains(), ["adn", "ca1", "adn"]):
         nwb.add_unit(spike_times=train, location=loc)
@@ -45,18 +48,35 @@ def write_nwb(path: Path, angle: bool = True) -> Path:
     nwb.add_epoch(start_time=10.0, stop_time=DURATION, tags=["wake", "box"])
     if angle:
         t, a = angle_samples()
-        nwb.add_acquisition(CompassDirection(spatial_series=SpatialSeries(
-            name="ry", data=a, timestamps=t, reference_frame="room", unit="radians")))
+        nwb.add_acquisition(
+            CompassDirection(
+                spatial_series=SpatialSeries(
+                    name="ry", data=a, timestamps=t, reference_frame="room", unit="radians"
+                )
+            )
+        )
     with NWBHDF5IO(str(path), "w") as io:
         io.write(nwb)
     return path
 
 
 def spec(path, reader="nwb") -> dict:
-    return {"reader": reader, "bin_width": 0.5, "t_start": None, "t_stop": None,
-            "angle_series": "ry", "time_column": "time", "simulated": False,
-            "stem": "sub-X1", "subdir": "sub-X1", "label": "X1", "entities": {"sub": "X1"},
-            "source": "user", "key": "activity.spikes.X1", "files": [str(path)]}
+    return {
+        "reader": reader,
+        "bin_width": 0.5,
+        "t_start": None,
+        "t_stop": None,
+        "angle_series": "ry",
+        "time_column": "time",
+        "simulated": False,
+        "stem": "sub-X1",
+        "subdir": "sub-X1",
+        "label": "X1",
+        "entities": {"sub": "X1"},
+        "source": "user",
+        "key": "activity.spikes.X1",
+        "files": [str(path)],
+    }
 
 
 @pytest.fixture(scope="module")
@@ -94,14 +114,12 @@ def test_counts_binned_from_the_units_file_equal_the_counts_file(written):
     again = bin_spikes(read_units_file(units_nc), 0.5)
     with xr.open_dataset(counts_nc, engine="h5netcdf") as ds:
         np.testing.assert_array_equal(again["counts"].values, ds["counts"].values)
-        np.testing.assert_array_equal(again["head_direction"].values,
-                                      ds["head_direction"].values)
+        np.testing.assert_array_equal(again["head_direction"].values, ds["head_direction"].values)
 
 
 def test_units_file_without_angle_reads_back_none(tmp_path):
     nwb = write_nwb(tmp_path / "x.nwb", angle=False)
-    counts_file([nwb], spec=spec(nwb), citation="", out_nc=tmp_path / "c.nc",
-                out_units=tmp_path / "u.nc")
+    counts_file([nwb], spec=spec(nwb), citation="", out_nc=tmp_path / "c.nc", out_units=tmp_path / "u.nc")
     units = read_units_file(tmp_path / "u.nc")
     assert units.angle is None and units.angle_time is None
     assert any("no CompassDirection/ry" in n for n in units.notes)
@@ -117,8 +135,10 @@ def test_a_file_that_is_not_a_units_file_is_refused_naming_it(written, tmp_path)
 
 def _config(active=True, reader="nwb"):
     rec = {"path": __file__} if reader == "nwb" else {"path": __file__, "reader": "table"}
-    return {"resources": {"dest": "resources/data"},
-            "activity": {"activate": active, "spikes": {"A1": rec}, "counts": {}}}
+    return {
+        "resources": {"dest": "resources/data"},
+        "activity": {"activate": active, "spikes": {"A1": rec}, "counts": {}},
+    }
 
 
 def test_units_recording_names_the_file_of_the_chain():
@@ -126,12 +146,15 @@ def test_units_recording_names_the_file_of_the_chain():
     assert units_path("results", spec_) == "results/sub-A1/ephys/sub-A1_desc-units_spikes.nc"
 
 
-@pytest.mark.parametrize("config, recording, needle", [
-    (_config(active=False), "A1", "activity stage, which is off"),
-    (_config(), "B2", r"'B2' is not a spike recording .* \['sub-A1'\]"),
-    (_config(reader="table"), "A1", "activity.spikes.A1 is a counts table"),
-    (_config(), None, "not set"),
-])
+@pytest.mark.parametrize(
+    "config, recording, needle",
+    [
+        (_config(active=False), "A1", "activity stage, which is off"),
+        (_config(), "B2", r"'B2' is not a spike recording .* \['sub-A1'\]"),
+        (_config(reader="table"), "A1", "activity.spikes.A1 is a counts table"),
+        (_config(), None, "not set"),
+    ],
+)
 def test_units_recording_errors_name_the_key(config, recording, needle):
     with pytest.raises(ActivityConfigError, match=f"config key trsa.headdirection.recording: .*{needle}"):
         units_recording(config, {"datasets": {}}, recording, "trsa.headdirection.recording")
@@ -150,8 +173,12 @@ def _chain_workdir(dest: Path, activity: bool = True) -> Path:
         if isinstance(section, dict) and "activate" in section:
             section["activate"] = False
     act = cfg["activity"]
-    act.update(activate=activity, recordings={}, bids={"activate": False},
-               spikes={"A2929": {"dataset": "pynapple_a2929_neurosuite", "bin_width": 4.0}})
+    act.update(
+        activate=activity,
+        recordings={},
+        bids={"activate": False},
+        spikes={"A2929": {"dataset": "pynapple_a2929_neurosuite", "bin_width": 4.0}},
+    )
     act.setdefault("funatlas", {})["activate"] = False
     act.setdefault("structure_function", {})["activate"] = False
     trsa = cfg["trsa"]
@@ -167,9 +194,15 @@ def _chain_workdir(dest: Path, activity: bool = True) -> Path:
     enc.update(activate=True, device="cpu", run=["headdirection"])
     enc.setdefault("attention", {})["enabled"] = False
     enc.setdefault("task", {})["activate"] = False
-    enc["experiments"] = {"headdirection": {
-        "reader": "headdirection", "recording": "A2929", "subject": "A2929", "task": "wake",
-        "options": {"epoch": "wake", "bin_s": 0.2}}}
+    enc["experiments"] = {
+        "headdirection": {
+            "reader": "headdirection",
+            "recording": "A2929",
+            "subject": "A2929",
+            "task": "wake",
+            "options": {"epoch": "wake", "bin_s": 0.2},
+        }
+    }
     (work / "config/config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     return work
 

@@ -49,7 +49,7 @@ def make_workdir(dest: Path, recordings: dict) -> Path:
     act["activate"] = True
     act["recordings"] = recordings
     act["structure_function"]["n_bootstrap"] = 100
-    for stage, section in cfg.items():           # only connectome + activity
+    for stage, section in cfg.items():  # only connectome + activity
         if isinstance(section, dict) and "activate" in section and stage not in ("activity", "connectome"):
             section["activate"] = False
     (work / "config/config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
@@ -57,16 +57,27 @@ def make_workdir(dest: Path, recordings: dict) -> Path:
 
 
 RECORDINGS = {
-    "suite2pnwb": {"reader": "nwb", "dataset": "pynapple_suite2p_nwb",
-                   "reader_options": {"series": "Fluorescence"}},
-    "simworm": {"reader": "table", "paths": ["simworm.tsv"],
-                "simulated": True},  # the test's own synthetic recording
+    "suite2pnwb": {
+        "reader": "nwb",
+        "dataset": "pynapple_suite2p_nwb",
+        "reader_options": {"series": "Fluorescence"},
+    },
+    "simworm": {
+        "reader": "table",
+        "paths": ["simworm.tsv"],
+        "simulated": True,
+    },  # the test's own synthetic recording
 }
 
 
 def digests(root: Path) -> dict[str, str]:
-    files = [p for p in sorted(root.rglob("*")) if p.is_file() and p.suffix in
-             {".nc", ".tsv", ".json", ".png"} and ("activity" in str(p) or "/sub-" in str(p))]
+    files = [
+        p
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+        and p.suffix in {".nc", ".tsv", ".json", ".png"}
+        and ("activity" in str(p) or "/sub-" in str(p))
+    ]
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
@@ -86,22 +97,27 @@ def test_stage_outputs_are_well_formed(demo):
     assert worm["native_rate_hz"] == pytest.approx(4.0) and bool(worm["simulated"]) is True
     mouse = index.set_index("recording").loc["suite2pnwb"]
     assert (mouse["n_samples_native"], mouse["n_samples"], mouse["n_neurons"]) == (2000, 601, 20)
-    with xr.open_dataset(res / "sub-simworm/ophys/sub-simworm_desc-homogenized_activity.nc",
-                         engine="h5netcdf") as ds:
+    with xr.open_dataset(
+        res / "sub-simworm/ophys/sub-simworm_desc-homogenized_activity.nc", engine="h5netcdf"
+    ) as ds:
         assert list(ds["neuron"].values[:5]) == ["AS1", "AVAL", "AVAR", "RIML", "RIMR"]
         assert ds["activity"].dims == ("time", "neuron") and ds.attrs["step_s"] == 0.333
         assert json.loads(ds.attrs["inputs"])[0]["file"] == "simworm.tsv"
-    with xr.open_dataset(res / "sub-simworm/ophys/sub-simworm_desc-fc_connectivity.nc",
-                         engine="h5netcdf") as fc:
-        assert float(fc["fc"].sel(neuron="AVAL", neuron_j="AVAR")) > 0.5   # shared drive
+    with xr.open_dataset(
+        res / "sub-simworm/ophys/sub-simworm_desc-fc_connectivity.nc", engine="h5netcdf"
+    ) as fc:
+        assert float(fc["fc"].sel(neuron="AVAL", neuron_j="AVAR")) > 0.5  # shared drive
     stats = pd.read_csv(res / "group/activity/desc-structurefunction_stats.tsv", sep="\t")
     assert set(stats["connectome"]) == {*SOURCES, "consensus"}
     syn = stats.query("statistic == 'auroc' and predictor == 'synapse' and strain == 'wt'")
     assert (syn["ci_low"] > 0.5).all() and (syn["value"] < 0.75).all()
     fcan = pd.read_csv(res / "group/activity/desc-fcanatomy_stats.tsv", sep="\t")
     assert fcan.set_index("recording").loc["simworm", "n_labelled"] == 5
-    for png in ("desc-structurefunction_auroc.png", "desc-structurefunction_hops.png",
-                "desc-recordings_fc.png"):
+    for png in (
+        "desc-structurefunction_auroc.png",
+        "desc-structurefunction_hops.png",
+        "desc-recordings_fc.png",
+    ):
         assert (res / "group/figures" / png).read_bytes()[:4] == b"\x89PNG"
     methods = (res / "group/desc-methods_report.html").read_text()
     assert "Randi F" in methods and "resample_poly" in methods and "Viejo G" in methods
@@ -124,8 +140,7 @@ def test_rebuilt_stage_outputs_are_byte_identical(demo):
 
 
 def test_broken_recording_fails_alone_and_leaves_nothing_partial(tmp_path):
-    recordings = {"simworm": RECORDINGS["simworm"],
-                  "broken": {"reader": "table", "paths": ["broken.tsv"]}}
+    recordings = {"simworm": RECORDINGS["simworm"], "broken": {"reader": "table", "paths": ["broken.tsv"]}}
     work = make_workdir(tmp_path / "w", recordings)
     (work / "broken.tsv").write_text("time\tAVAL\n0\t1\n0.25\tnot-a-number\n")
     targets = [f"results/sub-{r}/ophys/sub-{r}_desc-homogenized_activity.nc" for r in recordings]

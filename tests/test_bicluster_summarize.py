@@ -15,7 +15,7 @@ def noisy_draws(truth, n_draws, flip, rng):
         d = truth.copy()
         move = rng.random(d.size) < flip
         d[move] = rng.integers(0, k + 1, move.sum())
-        draws.append(rng.permutation(k + 1)[d])        # label switching
+        draws.append(rng.permutation(k + 1)[d])  # label switching
     return np.array(draws)
 
 
@@ -92,13 +92,17 @@ def synthetic_chains(partitions, n_draws, flip, rng):
 def verdict_of(z, s, rng, **thresholds):
     """The convergence verdict of chains of neuron labels ``z`` and state paths ``s``."""
     n_chains, n_draws, n_neurons = z.shape
-    cont = {"delta": rng.standard_normal((n_chains, n_draws, n_neurons)),
-            "n_clusters": np.array([[np.unique(d).size for d in c] for c in z], float)}
+    cont = {
+        "delta": rng.standard_normal((n_chains, n_draws, n_neurons)),
+        "n_clusters": np.array([[np.unique(d).size for d in c] for c in z], float),
+    }
     cont["coclustering"], pairs = sm.pair_indicators(z, [f"n{i}" for i in range(n_neurons)])
     cont["state_occupancy"], bins = sm.state_occupancy(s, 50)
-    diag = sm.diagnostics_table(cont, [f"n{i}" for i in range(n_neurons)],
-                                items={"coclustering": pairs,
-                                       "state_occupancy": [f"t={b}" for b in bins]})
+    diag = sm.diagnostics_table(
+        cont,
+        [f"n{i}" for i in range(n_neurons)],
+        items={"coclustering": pairs, "state_occupancy": [f"t={b}" for b in bins]},
+    )
     gaps = {"neurons": sm.chain_gap(list(z)), "time bins": sm.chain_gap(list(s))}
     return sm.check_convergence(diag, gaps, n_chains, **thresholds)
 
@@ -132,7 +136,7 @@ def test_chains_in_the_same_mode_converge():
 def test_chains_in_different_modes_fail_with_the_failing_diagnostics_listed():
     rng = np.random.default_rng(0)
     split = np.repeat([0, 1, 2], 6)
-    merged = np.repeat([0, 0, 1], 6)                       # clusters 0 and 1 merged
+    merged = np.repeat([0, 0, 1], 6)  # clusters 0 and 1 merged
     path = np.repeat([0, 1, 0, 1], 25)
     z = synthetic_chains([split, merged], 300, 0.03, rng)
     s = synthetic_chains([path, path], 300, 0.03, rng)
@@ -154,23 +158,25 @@ def test_short_chains_fail_on_ess_and_one_chain_cannot_show_agreement():
     rng = np.random.default_rng(1)
     truth = np.repeat([0, 1], 5)
     path = np.repeat([0, 1], 20)
-    v = verdict_of(synthetic_chains([truth, truth], 60, 0.05, rng),
-                   synthetic_chains([path, path], 60, 0.05, rng), rng)
+    v = verdict_of(
+        synthetic_chains([truth, truth], 60, 0.05, rng), synthetic_chains([path, path], 60, 0.05, rng), rng
+    )
     assert not v["converged"] and not v["chains_disagree"]
     assert any(f.startswith("ess_bulk(") for f in v["failing"])
-    v = verdict_of(synthetic_chains([truth], 500, 0.02, rng),
-                   synthetic_chains([path], 500, 0.02, rng), rng, min_ess=100)
+    v = verdict_of(
+        synthetic_chains([truth], 500, 0.02, rng), synthetic_chains([path], 500, 0.02, rng), rng, min_ess=100
+    )
     assert not v["converged"] and "single chain" in v["failing"][0]
 
 
 def test_a_state_in_one_chain_only_has_no_support():
-    truth = np.repeat([0, 1, 2, 0], 25)                    # chain 0: three states
-    two = np.where(truth == 2, 0, truth)                   # chain 1: state 2 is state 0
+    truth = np.repeat([0, 1, 2, 0], 25)  # chain 0: three states
+    two = np.where(truth == 2, 0, truth)  # chain 1: state 2 is state 0
     rng = np.random.default_rng(0)
     chains = [noisy_draws(truth, 50, 0.02, rng), noisy_draws(two, 50, 0.02, rng)]
     support = sm.label_support(chains, truth)
     assert support.shape == (2, 3)
-    assert support[0].min() > 0.9                          # chain 0 holds all three
+    assert support[0].min() > 0.9  # chain 0 holds all three
     assert support[1, 2] < 0.05 and support[1, :2].min() > 0.9
     found = support.min(axis=0) >= 0.5
     assert list(found) == [True, True, False]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from neuroflow import bids as B
 
 DERIV_FILES = (
@@ -39,8 +41,9 @@ def _tree(root, files, kind="raw"):
     for name in files:
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_bytes(b"")
-    (root / "dataset_description.json").write_text(json.dumps(
-        {"Name": "t", "BIDSVersion": "1.9.0", "DatasetType": kind}))
+    (root / "dataset_description.json").write_text(
+        json.dumps({"Name": "t", "BIDSVersion": "1.9.0", "DatasetType": kind})
+    )
     return root
 
 
@@ -49,8 +52,7 @@ def _rows(lay):
 
     session = lay.connection_manager.session
     files = sorted((f.path, type(f).__name__) for f in session.query(BIDSFile))
-    tags = sorted((t.file_path, t.entity_name, t._value, t._dtype, t.is_metadata)
-                  for t in session.query(Tag))
+    tags = sorted((t.file_path, t.entity_name, t._value, t._dtype, t.is_metadata) for t in session.query(Tag))
     return files, tags
 
 
@@ -59,16 +61,23 @@ def test_the_indexer_writes_the_same_index_as_pybids(tmp_path):
     ignored folders included (sourcedata/, code/, dotfiles, derivatives/ stay out)."""
     from bids import BIDSLayout, BIDSLayoutIndexer
 
-    for root, derivative in ((_tree(tmp_path / "raw", RAW_FILES), False),
-                             (_tree(tmp_path / "deriv", DERIV_FILES, "derivative"), True)):
+    for root, derivative in (
+        (_tree(tmp_path / "raw", RAW_FILES), False),
+        (_tree(tmp_path / "deriv", DERIV_FILES, "derivative"), True),
+    ):
         ours = _rows(B._open_layout(str(root), derivative))
         options = {"is_derivative": True, "config": ["bids", "derivatives"]} if derivative else {}
-        plain = BIDSLayout(str(root), validate=False, **options,
-                           indexer=BIDSLayoutIndexer(validate=False, index_metadata=False))
+        plain = BIDSLayout(
+            str(root),
+            validate=False,
+            **options,
+            indexer=BIDSLayoutIndexer(validate=False, index_metadata=False),
+        )
         assert ours == _rows(plain)
         paths = {p for p, _ in ours[0]}
-        assert not any(("/sourcedata/" in p or "/code/" in p or "/." in p
-                        or "/derivatives/" in p) for p in paths), paths
+        assert not any(
+            ("/sourcedata/" in p or "/code/" in p or "/." in p or "/derivatives/" in p) for p in paths
+        ), paths
         assert len(ours[0]) == (len(DERIV_FILES) if derivative else 6) + 1  # + description
         classes = {name: cls for name, cls in ours[0]}
         assert classes[str(root / "dataset_description.json")] == "BIDSJSONFile"
@@ -90,16 +99,25 @@ def test_raw_and_derivatives_are_indexed_side_by_side_into_the_cache(tmp_path, m
     assert B._layout.cache_info().currsize == 1  # this process opened one: the child wrote one
     sel = B.check_bids_config(config)
     assert B._layout.cache_info().currsize == 2
-    answers = (B.subjects(raw), B.subjects(deriv, True),
-               B.query(deriv, sel, True, suffix="bold"), B.query(raw, sel, datatype="eeg"))
+    answers = (
+        B.subjects(raw),
+        B.subjects(deriv, True),
+        B.query(deriv, sel, True, suffix="bold"),
+        B.query(raw, sel, datatype="eeg"),
+    )
     assert answers[0] == ["01", "02"] and answers[1] == ["01", "02"]
     assert [r["path"].rsplit("/", 1)[1] for r in answers[2]] == sorted(
-        f.rsplit("/", 1)[1] for f in DERIV_FILES if "_bold." in f)
+        f.rsplit("/", 1)[1] for f in DERIV_FILES if "_bold." in f
+    )
     assert sorted((tmp_path / "cache/pybids").iterdir()) == cached  # loaded, not rebuilt
     monkeypatch.setenv("NEUROFLOW_CACHE", str(tmp_path / "fresh"))  # in-process indexes
     B._layout.cache_clear()
-    assert (B.subjects(raw), B.subjects(deriv, True), B.query(deriv, sel, True, suffix="bold"),
-            B.query(raw, sel, datatype="eeg")) == answers
+    assert (
+        B.subjects(raw),
+        B.subjects(deriv, True),
+        B.query(deriv, sel, True, suffix="bold"),
+        B.query(raw, sel, datatype="eeg"),
+    ) == answers
     B._layout.cache_clear()
 
 
@@ -111,11 +129,81 @@ def test_outputs_under_derivatives_do_not_make_the_raw_index_stale(tmp_path):
 
     raw = _tree(tmp_path / "raw", RAW_FILES)
     stamp = B._tree_stamp(raw)
-    for folder in ("derivatives/neuroflow/sub-01/func", "sourcedata/sub-09", ".git/x",
-                   "sub-02/.hidden/y"):  # inside folders that exist: the parents keep mtimes
+    for folder in (
+        "derivatives/neuroflow/sub-01/func",
+        "sourcedata/sub-09",
+        ".git/x",
+        "sub-02/.hidden/y",
+    ):  # inside folders that exist: the parents keep mtimes
         (raw / folder).mkdir(parents=True)
         os.utime(raw / folder, ns=(stamp + 10**9, stamp + 10**9))  # newer than the tree
     assert B._tree_stamp(raw) == stamp
     (raw / "sub-03/func").mkdir(parents=True)
     os.utime(raw / "sub-03/func", ns=(stamp + 2 * 10**9, stamp + 2 * 10**9))
     assert B._tree_stamp(raw) == stamp + 2 * 10**9
+
+
+def test_the_tree_stamp_sees_files_added_or_removed_deep_in_a_known_tree(tmp_path):
+    """After the first walk the stamp is re-checked by one stat per known folder: a file
+    added or removed in an existing folder, or a folder removed, still changes it."""
+    import os
+    import shutil
+
+    raw = _tree(tmp_path / "raw", RAW_FILES)
+    eeg = raw / "sub-01/ses-1/eeg"
+    stamp = B._tree_stamp(raw)
+    assert B._tree_stamp(raw) == stamp  # unchanged: from the kept folders
+    (eeg / "sub-01_ses-1_task-rest_run-2_eeg.vhdr").write_bytes(b"")
+    os.utime(eeg, ns=(stamp + 10**9, stamp + 10**9))
+    assert B._tree_stamp(raw) == stamp + 10**9
+    (eeg / "sub-01_ses-1_task-rest_run-2_eeg.vhdr").unlink()
+    os.utime(eeg, ns=(stamp + 3 * 10**9, stamp + 3 * 10**9))
+    assert B._tree_stamp(raw) == stamp + 3 * 10**9
+    shutil.rmtree(raw / "sub-01")  # the newest folder gone: the walk runs again
+    os.utime(raw, ns=(stamp, stamp))
+    assert B._tree_stamp(raw) == B._folder_mtimes(raw)[str(raw)] == stamp
+
+
+# every filter shape the stages' queries use (fMRI index, tRSA masks/confounds, EEG, NWB,
+# stage detection), plus absent entities, bare extensions and values no file has
+QUERIES = (
+    {"datatype": "func", "suffix": ["bold", "timeseries", "regressors"]},
+    {"suffix": "mask", "desc": "brain", "datatype": "func", "extension": [".nii.gz", ".nii"]},
+    {"suffix": "mask", "desc": "brain", "extension": ["nii.gz"]},
+    {"suffix": "timeseries", "desc": "confounds", "extension": ".tsv"},
+    {
+        "suffix": ["bold", "timeseries"],
+        "datatype": "func",
+        "extension": [".nii.gz", ".nii", ".func.gii", ".dtseries.nii", ".tsv"],
+    },
+    {"datatype": "eeg"},
+    {"extension": [".nwb"]},
+    {"suffix": "bold", "space": "MNI152NLin2009cAsym", "res": "2"},
+    {"suffix": "bold", "res": None},
+    {"suffix": "bold", "desc": None, "extension": ".nii.gz"},
+    {"task": "rest", "session": "1"},
+    {"suffix": "nothing"},
+)
+
+
+def test_in_memory_queries_return_what_pybids_get_returns(tmp_path):
+    """bids.query matches plain string filters against the index's tags in memory; the
+    files must be exactly those of pybids' own ``BIDSLayout.get`` (and a filter it cannot
+    match in memory, e.g. an integer run, still goes to pybids)."""
+    for root, derivative in (
+        (_tree(tmp_path / "raw", RAW_FILES), False),
+        (_tree(tmp_path / "deriv", DERIV_FILES, "derivative"), True),
+    ):
+        lay = B._open_layout(str(root), derivative)
+        for filters in QUERIES:
+            assert B._in_memory(filters) is not None, filters
+            if not set(filters) <= B._entity_names(lay):  # pybids raises: so does query
+                with pytest.raises(ValueError, match="not a recognized entity"):
+                    B._matching_files(lay, filters)
+                continue
+            assert sorted(B._matching_files(lay, filters)) == sorted(
+                lay.get(return_type="filename", **filters)
+            ), filters
+        assert B._in_memory({"run": 1}) is None
+        assert B._matching_files(lay, {"run": 1}) == lay.get(return_type="filename", run=1)
+    assert len(B._matching_files(lay, QUERIES[0])) == 5  # bold x 4 + confounds: files match

@@ -36,11 +36,13 @@ def test_synthetic_cohort_passes_the_bids_validator(cohort):
     exe = bids_validator()
     if exe is None:
         pytest.skip("bids-validator (npm) is not installed: tests/system/install.sh installs it")
-    proc = subprocess.run([exe, str(cohort["bids_dir"]), "--json"], capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run(
+        [exe, str(cohort["bids_dir"]), "--json"], capture_output=True, text=True, timeout=300
+    )
     report = json.loads(proc.stdout)
-    errors = [(e["key"], [f["file"]["relativePath"] for f in e["files"]][:3])
-              for e in report["issues"]["errors"]]
+    errors = [
+        (e["key"], [f["file"]["relativePath"] for f in e["files"]][:3]) for e in report["issues"]["errors"]
+    ]
     assert errors == []
 
 
@@ -48,10 +50,16 @@ def test_synthetic_cohort_is_indexed_with_its_entities(cohort):
     sel = Selection.from_config({"bids_dir": str(cohort["bids_dir"])})
     eeg = query(cohort["bids_dir"], sel, datatype="eeg", suffix="eeg", extension=".vhdr")
     assert [(r["sub"], r.get("ses"), r["run"]) for r in eeg] == [
-        ("01", "1", "1"), ("01", "1", "2"), ("01", "2", "1"), ("01", "2", "2"), ("02", "1", "1")]
-    bold = query(cohort["fmriprep"], sel, True, "derivatives[0]", suffix="bold",
-                 desc="preproc", extension=".nii.gz")
-    assert sorted({r["res"] for r in bold}) == ["1", "2"] and len(bold) == 12   # 2 subjects x 3 runs x 2 res
+        ("01", "1", "1"),
+        ("01", "1", "2"),
+        ("01", "2", "1"),
+        ("01", "2", "2"),
+        ("02", "1", "1"),
+    ]
+    bold = query(
+        cohort["fmriprep"], sel, True, "derivatives[0]", suffix="bold", desc="preproc", extension=".nii.gz"
+    )
+    assert sorted({r["res"] for r in bold}) == ["1", "2"] and len(bold) == 12  # 2 subjects x 3 runs x 2 res
     nwb = query(cohort["bids_dir"], sel, extension=".nwb")
     assert [r["sub"] for r in nwb] == ["01", "02"]
 
@@ -83,43 +91,59 @@ def test_one_cohort_plans_every_stage_chained(cohort, tmp_path):
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     jobs = planned_jobs(proc.stdout)
     rules = {j["rule"] for j in jobs}
-    assert {"fmri_group", "eeg_recording", "activity_counts", "bicluster_recording",
-            "fc_samples", "trsa_task_subject", "encoding_task_subject"} <= rules
+    assert {
+        "fmri_group",
+        "eeg_recording",
+        "activity_counts",
+        "bicluster_recording",
+        "fc_samples",
+        "trsa_task_subject",
+        "encoding_task_subject",
+    } <= rules
     produced_by = {p: j["rule"] for j in jobs for p in j["output"]}
     # the EEG recordings' jobs (a report of one recording is written by its job)
     eeg_rules = {r for r in rules if r.startswith("eeg_recording")}
 
     def upstream(*rules_):
-        return {produced_by.get(p, "raw") for j in jobs if j["rule"] in rules_
-                for p in j["input"]}
+        return {produced_by.get(p, "raw") for j in jobs if j["rule"] in rules_ for p in j["input"]}
 
     fc_inputs = {p for j in jobs if j["rule"] == "fc_samples" for p in j["input"]}
     assert "fmri_group" in upstream("fc_samples") and eeg_rules <= upstream("fc_samples")
-    assert not [p for p in fc_inputs if str(cohort["bids_dir"]) in p]   # no raw EEG/BOLD
-    assert upstream("bicluster_recording") == {"activity_counts"}       # never the raw NWB
+    assert not [p for p in fc_inputs if str(cohort["bids_dir"]) in p]  # no raw EEG/BOLD
+    assert upstream("bicluster_recording") == {"activity_counts"}  # never the raw NWB
     # task fMRI: the GLM and the encoding design take the fMRI stage's denoising regressors
     for rule in ("trsa_task_subject", "encoding_task_subject"):
-        regressors = [p for j in jobs if j["rule"] == rule for p in j["input"]
-                      if p.endswith("_regressors.tsv")]
+        regressors = [
+            p for j in jobs if j["rule"] == rule for p in j["input"] if p.endswith("_regressors.tsv")
+        ]
         assert regressors and {produced_by.get(p, "raw")[:5] for p in regressors} == {"fmri_"}
-    assert not [p for j in jobs if j["rule"] == "trsa_task_subject" for p in j["input"]
-                if p.endswith("desc-confounds_timeseries.tsv")]
+    assert not [
+        p
+        for j in jobs
+        if j["rule"] == "trsa_task_subject"
+        for p in j["input"]
+        if p.endswith("desc-confounds_timeseries.tsv")
+    ]
     # every EEG recording is its own job and keeps ses-/run-
-    eeg_out = sorted(p for j in jobs if j["rule"] in eeg_rules for p in j["output"]
-                     if p.endswith("_desc-clean_eeg.fif"))
+    eeg_out = sorted(
+        p for j in jobs if j["rule"] in eeg_rules for p in j["output"] if p.endswith("_desc-clean_eeg.fif")
+    )
     assert eeg_out == [
         "results/sub-01/ses-1/eeg/sub-01_ses-1_task-rest_run-1_desc-clean_eeg.fif",
         "results/sub-01/ses-1/eeg/sub-01_ses-1_task-rest_run-2_desc-clean_eeg.fif",
         "results/sub-01/ses-2/eeg/sub-01_ses-2_task-rest_run-1_desc-clean_eeg.fif",
         "results/sub-01/ses-2/eeg/sub-01_ses-2_task-rest_run-2_desc-clean_eeg.fif",
-        "results/sub-02/ses-1/eeg/sub-02_ses-1_task-rest_run-1_desc-clean_eeg.fif"]
+        "results/sub-02/ses-1/eeg/sub-02_ses-1_task-rest_run-1_desc-clean_eeg.fif",
+    ]
     fmri_out = {p for j in jobs if j["rule"].startswith("fmri") for p in j["output"]}
     rest = "results/sub-01/func/sub-01_task-rest_run-1_space-"
     assert f"{rest}fsaverage5_atlas-schaefer100_desc-simple_timeseries.tsv" in fmri_out
     assert f"{rest}fsLR_den-91k_atlas-toycifti_desc-simple_timeseries.tsv" in fmri_out
     for res in ("1", "2"):
-        assert (f"results/sub-02/func/sub-02_task-objects_run-2_space-MNI152NLin2009cAsym_"
-                f"res-{res}_atlas-toy_desc-simple_timeseries.tsv") in fmri_out
+        assert (
+            f"results/sub-02/func/sub-02_task-objects_run-2_space-MNI152NLin2009cAsym_"
+            f"res-{res}_atlas-toy_desc-simple_timeseries.tsv"
+        ) in fmri_out
     # the held-out FC protocol cannot split 2 subjects: said before any job, naming the key
     cfg = cohort_config(cohort)
     cfg["fc"]["protocol"] = "heldout"
@@ -133,9 +157,11 @@ def test_one_cohort_plans_every_stage_chained(cohort, tmp_path):
 def _digests(folder: Path) -> dict[str, tuple[str, int]]:
     import hashlib
 
-    return {str(p.relative_to(folder)): (hashlib.sha256(p.read_bytes()).hexdigest(),
-                                         p.stat().st_mtime_ns)
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.mark.workflow
@@ -160,10 +186,26 @@ def test_bids_app_runs_the_chain_participant_by_participant_then_group(cohort, t
 
     def run(level, *extra):
         proc = subprocess.run(
-            [sys.executable, "-m", "neuroflow.cli", "run", str(cohort["bids_dir"]), str(out),
-             level, "--derivatives", str(cohort["fmriprep"]), "--config",
-             str(tmp_path / "cohort.yaml"), "--cores", "2", *extra],
-            capture_output=True, text=True, cwd=tmp_path)
+            [
+                sys.executable,
+                "-m",
+                "neuroflow.cli",
+                "run",
+                str(cohort["bids_dir"]),
+                str(out),
+                level,
+                "--derivatives",
+                str(cohort["fmriprep"]),
+                "--config",
+                str(tmp_path / "cohort.yaml"),
+                "--cores",
+                "2",
+                *extra,
+            ],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+        )
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
 
     run("participant", "--participant-label", "01")
@@ -172,7 +214,7 @@ def test_bids_app_runs_the_chain_participant_by_participant_then_group(cohort, t
     first = _digests(out / "sub-01")
     run("participant", "--participant-label", "sub-02")
     assert (out / "sub-02/ses-1/eeg").is_dir()
-    assert _digests(out / "sub-01") == first            # nothing of sub-01 was touched
+    assert _digests(out / "sub-01") == first  # nothing of sub-01 was touched
     run("group")
     assert _digests(out / "sub-01") == first
     for bench in ("bold", "eeg"):
@@ -182,22 +224,27 @@ def test_bids_app_runs_the_chain_participant_by_participant_then_group(cohort, t
     assert [g["Name"] for g in desc["GeneratedBy"]] == ["neuroflow", "fMRIPrep"]
     layout = BIDSLayout(out, validate=False, is_derivative=True, config=["bids", "derivatives"])
     clean = layout.get(suffix="eeg", desc="clean", extension=".fif")
-    assert sorted((f.entities["subject"], f.entities["session"], str(f.entities["run"]))
-                  for f in clean) == [("01", "1", "1"), ("01", "1", "2"), ("01", "2", "1"),
-                                      ("01", "2", "2"), ("02", "1", "1")]
+    assert sorted((f.entities["subject"], f.entities["session"], str(f.entities["run"])) for f in clean) == [
+        ("01", "1", "1"),
+        ("01", "1", "2"),
+        ("01", "2", "1"),
+        ("01", "2", "2"),
+        ("02", "1", "1"),
+    ]
     series = layout.get(suffix="timeseries", desc="simple", extension=".tsv", atlas="toy")
     assert sorted({f.entities["res"] for f in series}) == ["1", "2"]
-    surface = layout.get(subject="01", task="rest", suffix="timeseries", desc="simple",
-                         extension=".tsv")
+    surface = layout.get(subject="01", task="rest", suffix="timeseries", desc="simple", extension=".tsv")
     assert {(f.entities["space"], f.entities.get("den"), f.entities["atlas"]) for f in surface} == {
-        ("fsLR", "91k", "toycifti"), ("fsaverage5", None, "schaefer100"),
-        ("fsaverage5", None, "schaefer400")}   # every atlas of the run's space
-    cifti = pd.read_csv(next(out.glob("sub-01/func/*_space-fsLR_den-91k_atlas-toycifti_"
-                                      "desc-simple_timeseries.tsv")), sep="\t")
-    assert cifti.shape[1] == 4 and len(cifti) == 48     # 4 toy regions, every volume
+        ("fsLR", "91k", "toycifti"),
+        ("fsaverage5", None, "schaefer100"),
+        ("fsaverage5", None, "schaefer400"),
+    }  # every atlas of the run's space
+    cifti = pd.read_csv(
+        next(out.glob("sub-01/func/*_space-fsLR_den-91k_atlas-toycifti_desc-simple_timeseries.tsv")), sep="\t"
+    )
+    assert cifti.shape[1] == 4 and len(cifti) == 48  # 4 toy regions, every volume
     counts = layout.get(suffix="spikes", desc="counts", extension=".nc")
-    assert [(f.entities["subject"], f.entities["session"]) for f in counts] == [
-        ("01", "1"), ("02", "1")]
+    assert [(f.entities["subject"], f.entities["session"]) for f in counts] == [("01", "1"), ("02", "1")]
     assert len(list(out.glob("sub-0[12]/ses-1/ephys/*_desc-bicluster_posterior.nc"))) == 2
     # task fMRI -> GLM (fMRI stage's regressors) -> RDMs per subject -> group stack
     glm = json.loads(next(out.glob("sub-01/func/*_run-1_*_desc-betas_statmap.json")).read_text())
@@ -236,16 +283,36 @@ def test_a_subject_failing_at_run_time_leaves_the_others_complete(tmp_path):
     cohort = write_cohort(tmp_path / "c", fmri=False, nwb=False, eeg_seconds=12.0)
     vhdr = next((cohort["bids_dir"] / "sub-02/ses-1/eeg").glob("*_eeg.vhdr"))
     vhdr.write_text(vhdr.read_text().replace("BinaryFormat=IEEE_FLOAT_32", "BinaryFormat=NOPE"))
-    cfg = {"eeg": {"activate": True, "preprocessing": {"ica": {"activate": False}},
-                   "features": {"connectivity": {"activate": False}}}}
+    cfg = {
+        "eeg": {
+            "activate": True,
+            "preprocessing": {"ica": {"activate": False}},
+            "features": {"connectivity": {"activate": False}},
+        }
+    }
     (tmp_path / "eeg.yaml").write_text(yaml.safe_dump(cfg))
     out = tmp_path / "out"
     proc = subprocess.run(
-        [sys.executable, "-m", "neuroflow.cli", "run", str(cohort["bids_dir"]), str(out),
-         "participant", "--config", str(tmp_path / "eeg.yaml"), "--cores", "2",
-         "--keep-going"], capture_output=True, text=True, cwd=tmp_path)
+        [
+            sys.executable,
+            "-m",
+            "neuroflow.cli",
+            "run",
+            str(cohort["bids_dir"]),
+            str(out),
+            "participant",
+            "--config",
+            str(tmp_path / "eeg.yaml"),
+            "--cores",
+            "2",
+            "--keep-going",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert proc.returncode != 0
-    assert vhdr.name in proc.stdout + proc.stderr            # the failing file is named
+    assert vhdr.name in proc.stdout + proc.stderr  # the failing file is named
     assert len(list(out.glob("sub-01/ses-*/eeg/*_desc-clean_eeg.fif"))) == 4
     assert list(out.glob("sub-01/ses-1/eeg/*_report.html"))
     assert not list(out.glob("sub-02/**/*.fif")) and not list(out.glob("sub-02/**/*.nc"))

@@ -20,8 +20,7 @@ from neuroflow.schema_docs import load_schema
 ROOT = repo_root()
 STAGES = ("activity", "fmri", "eeg", "fc", "bicluster", "trsa", "encoding")
 # what a config repr, an unset value or an internal word looks like in the text
-FORBIDDEN = [r"\{'", r"\bNone\b", r"none Hz", r"\[\]", r"\bthe seed\b", r"\bTrue\b",
-             r"\bFalse\b", r"\bnan\b"]
+FORBIDDEN = [r"\{'", r"\bNone\b", r"none Hz", r"\[\]", r"\bthe seed\b", r"\bTrue\b", r"\bFalse\b", r"\bnan\b"]
 RECORDED_NUMPY = "9.8.7"  # a version only the outputs' sidecar knows
 
 
@@ -43,12 +42,17 @@ def _small_outputs(results: Path) -> None:
     """What the consensus rule writes that the methods read, and a sidecar with versions."""
     group = results / "group/connectome"
     group.mkdir(parents=True)
-    pd.DataFrame({"source": ["white1986whole", "witvliet2021animal8"],
-                  "n_neurons_observed": [279, 180], "n_chemical_edges": [2194, 1450],
-                  "n_electrical_pairs": [514, 160]}).to_csv(
-        group / "desc-sources_summary.tsv", sep="\t", index=False)
-    (group / "desc-sources_summary.json").write_text(json.dumps(
-        {"SoftwareVersions": {"numpy": RECORDED_NUMPY, "pandas": "1.0.0"}}))
+    pd.DataFrame(
+        {
+            "source": ["white1986whole", "witvliet2021animal8"],
+            "n_neurons_observed": [279, 180],
+            "n_chemical_edges": [2194, 1450],
+            "n_electrical_pairs": [514, 160],
+        }
+    ).to_csv(group / "desc-sources_summary.tsv", sep="\t", index=False)
+    (group / "desc-sources_summary.json").write_text(
+        json.dumps({"SoftwareVersions": {"numpy": RECORDED_NUMPY, "pandas": "1.0.0"}})
+    )
 
 
 def _methods(tmp_path_factory, name: str, **active) -> dict:
@@ -56,10 +60,14 @@ def _methods(tmp_path_factory, name: str, **active) -> dict:
     _small_outputs(results)
     config = _filled_demo(results, **active)
     out = results / "group"
-    write_methods(config, config["resources"]["manifest"], out / "m.html", out / "CITATION.md",
-                  out / "CITATION.bib")
-    return {"md": (out / "CITATION.md").read_text(), "bib": (out / "CITATION.bib").read_text(),
-            "html": (out / "m.html").read_text()}
+    write_methods(
+        config, config["resources"]["manifest"], out / "m.html", out / "CITATION.md", out / "CITATION.bib"
+    )
+    return {
+        "md": (out / "CITATION.md").read_text(),
+        "bib": (out / "CITATION.bib").read_text(),
+        "html": (out / "m.html").read_text(),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -100,9 +108,22 @@ def test_demo_cites_every_library_whose_step_ran_and_none_other(demo):
     cited = _cited_libraries(demo["bib"])
     # connectome + activity (NWB), EEG (simulated + embedded, specparam and connectivity on),
     # tRSA (Haxby via BIDS, head direction, simulated networks)
-    ran = {"snakemake", "numpy", "scipy", "pandas", "xarray", "pynwb", "mne",
-           "mne_connectivity", "specparam", "rsatoolbox", "nilearn", "sklearn", "torch",
-           "pybids"}
+    ran = {
+        "snakemake",
+        "numpy",
+        "scipy",
+        "pandas",
+        "xarray",
+        "pynwb",
+        "mne",
+        "mne_connectivity",
+        "specparam",
+        "rsatoolbox",
+        "nilearn",
+        "sklearn",
+        "torch",
+        "pybids",
+    }
     not_ran = {"himalaya", "arviz", "pymc", "statsmodels", "mne_bids", "nibabel"}
     assert ran <= cited, f"not cited: {ran - cited}"
     assert not (not_ran & cited), f"cited although not run: {not_ran & cited}"
@@ -128,22 +149,30 @@ def test_citation_bib_parses_with_one_entry_per_reference(demo):
 
 def test_sections_follow_pipeline_order(demo):
     titles = re.findall(r"^## (.+)$", demo["md"], flags=re.M)
-    assert titles[:5] == ["Workflow and software", "EEG preprocessing",
-                          "Connectome homogenization", "Neural activity and structure-function",
-                          "Topological RSA"]
+    assert titles[:5] == [
+        "Workflow and software",
+        "EEG preprocessing",
+        "Connectome homogenization",
+        "Neural activity and structure-function",
+        "Topological RSA",
+    ]
     assert "<h2>Software</h2>" in demo["html"] and "CITATION.bib" in demo["html"]
 
 
 def test_one_paper_line_becomes_an_article_and_other_lines_a_note():
-    paper = as_citation("Power JD, Barnes KA, Snyder AZ, Schlaggar BL, Petersen SE (2012). "
-                        "Spurious but systematic correlations in functional connectivity MRI "
-                        "networks arise from subject motion. NeuroImage 59:2142-2154.")
+    paper = as_citation(
+        "Power JD, Barnes KA, Snyder AZ, Schlaggar BL, Petersen SE (2012). "
+        "Spurious but systematic correlations in functional connectivity MRI "
+        "networks arise from subject motion. NeuroImage 59:2142-2154."
+    )
     fields = dict(paper.fields)
     assert paper.entry_type == "article" and fields["journal"] == "NeuroImage"
     assert (fields["volume"], fields["pages"], fields["year"]) == ("59", "2142--2154", "2012")
     assert fields["author"].startswith("Power, J. D. and Barnes, K. A.")
-    two = as_citation("Bell AJ, Sejnowski TJ (1995). A. Neural Comput 7:1129-1159; Lee TW (1999). "
-                      "B {unbalanced. Neural Comput 11:417-441.")
+    two = as_citation(
+        "Bell AJ, Sejnowski TJ (1995). A. Neural Comput 7:1129-1159; Lee TW (1999). "
+        "B {unbalanced. Neural Comput 11:417-441."
+    )
     assert two.entry_type == "misc"
     entry = parse_string(bibtex_entry(two), "bibtex").entries[two.key]
     assert "Lee TW (1999)" in entry.fields["note"]

@@ -19,8 +19,11 @@ def _modules():
 
 
 def test_no_file_in_src_is_over_600_lines():
-    long = {str(p.relative_to(ROOT)): n for p in _modules()
-            if (n := len(p.read_text().splitlines())) > MAX_FILE_LINES}
+    long = {
+        str(p.relative_to(ROOT)): n
+        for p in _modules()
+        if (n := len(p.read_text().splitlines())) > MAX_FILE_LINES
+    }
     assert long == {}
 
 
@@ -36,15 +39,19 @@ def test_no_function_in_src_is_over_80_lines():
 
 
 # `.get("key", <literal>)` restates a default the schema already filled into config
-LITERAL_DEFAULT = re.compile(r"""\.get\(\s*["'][A-Za-z_]\w*["']\s*,\s*"""
-                             r"""(["'\[{(0-9.\-]|None\b|True\b|False\b)""")
+LITERAL_DEFAULT = re.compile(
+    r"""\.get\(\s*["'][A-Za-z_]\w*["']\s*,\s*"""
+    r"""(["'\[{(0-9.\-]|None\b|True\b|False\b)"""
+)
 
 
 def test_no_rule_file_restates_a_schema_default():
-    found = [f"{p.relative_to(ROOT)}:{i}: {line.strip()}"
-             for p in sorted((ROOT / "workflow/rules").glob("*.smk"))
-             for i, line in enumerate(p.read_text().splitlines(), 1)
-             if LITERAL_DEFAULT.search(line)]
+    found = [
+        f"{p.relative_to(ROOT)}:{i}: {line.strip()}"
+        for p in sorted((ROOT / "workflow/rules").glob("*.smk"))
+        for i, line in enumerate(p.read_text().splitlines(), 1)
+        if LITERAL_DEFAULT.search(line)
+    ]
     assert found == []
 
 
@@ -52,7 +59,7 @@ def test_the_literal_default_pattern_catches_what_it_should():
     assert LITERAL_DEFAULT.search('config["fc"].get("seeds", 10)')
     assert LITERAL_DEFAULT.search('cfg.get("mode", "refit")')
     assert LITERAL_DEFAULT.search("x.get('bands', {})")
-    assert not LITERAL_DEFAULT.search('src.get("series", s)')   # a computed fallback
+    assert not LITERAL_DEFAULT.search('src.get("series", s)')  # a computed fallback
     assert not LITERAL_DEFAULT.search('config["fc"]["seeds"]')
 
 
@@ -62,28 +69,44 @@ def test_the_literal_default_pattern_catches_what_it_should():
 # take a config section or entry as an argument. A `.get("key", <literal>)` there restates a
 # default the schema fills in: read `section["key"]`, or fill a partial mapping from the
 # schema (neuroflow.config.filled_section / filled_entry / fill_defaults).
-CONFIG_READERS = ("inputs.py", "settings.py", "pipeline.py", "workflow.py", "methods.py",
-                  "config.py")
-CONFIG_READER_MODULES = tuple(f"src/neuroflow/{m}.py" for m in (
-    "activity/homogenize", "bids", "eeg/simulate", "fc/data", "fc/operators/bank",
-    "fmri/confounds", "fmri/index", "fmri/qc", "participants", "report/references",
-    "rsa/claims", "rsa/transforms"))
+CONFIG_READERS = ("inputs.py", "settings.py", "pipeline.py", "workflow.py", "methods.py", "config.py")
+CONFIG_READER_MODULES = tuple(
+    f"src/neuroflow/{m}.py"
+    for m in (
+        "activity/homogenize",
+        "bids",
+        "eeg/simulate",
+        "fc/data",
+        "fc/operators/bank",
+        "fmri/checks",
+        "fmri/confounds",
+        "fmri/index",
+        "fmri/qc",
+        "participants",
+        "report/references",
+        "rsa/claims",
+        "rsa/transforms",
+    )
+)
 
 # `.get` on data, not on config, keeps its fallback: NetCDF / xarray attributes, rows of a
 # table, BIDS entities, a loaded pickle or JSON sidecar, the resources manifest (a file
 # with no schema defaults), and any value read straight from a call (json.loads(...).get).
-DATA_RECEIVERS = frozenset({"attrs", "row", "ents", "entities", "data", "manifest", "sidecar",
-                            "meta", "()"})
+DATA_RECEIVERS = frozenset({"attrs", "row", "ents", "entities", "data", "manifest", "sidecar", "meta", "()"})
 # single lookups whose fallback is no schema default: on computed values whose receiver name
 # does not say so, or a fallback that means "the key is absent" rather than a setting
 NOT_CONFIG = {
     "src/neuroflow/encoding/pipeline.py": {"noise.get('record', {})"},  # noise-ceiling result
     "src/neuroflow/activity/pipeline.py": {"rec.get('dataset', 'user')"},  # no dataset: paths
-    "src/neuroflow/activity/homogenize.py": {                           # label-match counts
-        "counts.get('ambiguous', 0)", "counts.get('ambiguous_resolved', 0)"},
-    "src/neuroflow/participants.py": {                                  # jsonschema error and
-        "(err.params or {}).get('property', '')", "schema.get('required', [])"},  # row schema
-    "src/neuroflow/report/references.py": {"fields.get('note', '')"},   # BibTeX fields
+    "src/neuroflow/activity/homogenize.py": {  # label-match counts
+        "counts.get('ambiguous', 0)",
+        "counts.get('ambiguous_resolved', 0)",
+    },
+    "src/neuroflow/participants.py": {  # jsonschema error and
+        "(err.params or {}).get('property', '')",
+        "schema.get('required', [])",
+    },  # row schema
+    "src/neuroflow/report/references.py": {"fields.get('note', '')"},  # BibTeX fields
 }
 
 # Calls still to be removed, by file, with who removes them (each entry must still be
@@ -109,19 +132,24 @@ def literal_get_defaults(source: str, data_receivers=frozenset()) -> list[tuple[
     Calls on a receiver named in ``data_receivers`` (see :func:`_receiver`) are left out."""
     found = []
     for node in ast.walk(ast.parse(source)):
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and node.func.attr == "get" and len(node.args) == 2 and not node.keywords):
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "get"
+            and len(node.args) == 2
+            and not node.keywords
+        ):
             continue
         if _receiver(node.func.value) in data_receivers:
             continue
         key, default = node.args
-        if not (isinstance(key, ast.Constant) and isinstance(key.value, str)
-                and key.value.isidentifier()):
+        if not (isinstance(key, ast.Constant) and isinstance(key.value, str) and key.value.isidentifier()):
             continue
         if isinstance(default, ast.UnaryOp) and isinstance(default.op, (ast.USub, ast.UAdd)):
             default = default.operand
-        literal = (isinstance(default, ast.Constant) and default.value is not None) or \
-            isinstance(default, (ast.List, ast.Dict, ast.Tuple, ast.Set))
+        literal = (isinstance(default, ast.Constant) and default.value is not None) or isinstance(
+            default, (ast.List, ast.Dict, ast.Tuple, ast.Set)
+        )
         if literal:
             found.append((node.lineno, ast.unparse(node)))
     return sorted(found)
@@ -157,9 +185,13 @@ w = config["fc"]["seeds"]
 y = table.get(key, 0)
 """
     assert literal_get_defaults(source) == [
-        (2, "config['fc'].get('seeds', 10)"), (3, "cfg.get('mode', 'refit')"),
-        (4, "x.get('bands', {})"), (5, "opts.get('lags', (0, 1))"),
-        (6, "opts.get('shift', -2)"), (7, "sec.get('activate', True)")]
+        (2, "config['fc'].get('seeds', 10)"),
+        (3, "cfg.get('mode', 'refit')"),
+        (4, "x.get('bands', {})"),
+        (5, "opts.get('lags', (0, 1))"),
+        (6, "opts.get('shift', -2)"),
+        (7, "sec.get('activate', True)"),
+    ]
 
 
 def test_the_code_checker_leaves_lookups_on_data_alone():
@@ -173,7 +205,9 @@ f = bench.get("label_column", "")
 g = fmri.get("clean", {})
 """
     assert literal_get_defaults(source, DATA_RECEIVERS) == [
-        (7, "bench.get('label_column', '')"), (8, "fmri.get('clean', {})")]
+        (7, "bench.get('label_column', '')"),
+        (8, "fmri.get('clean', {})"),
+    ]
     assert len(literal_get_defaults(source)) == 7
 
 
@@ -190,11 +224,16 @@ def test_settings_objects_take_their_defaults_from_the_schema(monkeypatch):
 
     s = homogenize.HomogenizeSettings.from_params({"step_s": 0.5, "smoothing": {"causal": False}})
     assert (s.step_s, s.min_samples, s.random_state) == (0.5, 600, 42)
-    assert s.smoothing == {"method": "moving", "window_s": 2.664, "causal": False, "alpha": 0.5,
-                           "sigma_s": 1.0}
+    assert s.smoothing == {
+        "method": "moving",
+        "window_s": 2.664,
+        "causal": False,
+        "alpha": 0.5,
+        "sigma_s": 1.0,
+    }
     with pytest.raises(TypeError, match="stepsize"):
         homogenize.HomogenizeSettings.from_params({"stepsize": 0.5})
-    edited = copy.deepcopy(inputs.activity_schema())          # a schema edit reaches the code
+    edited = copy.deepcopy(inputs.activity_schema())  # a schema edit reaches the code
     edited["properties"]["min_samples"]["default"] = 7
     monkeypatch.setattr(homogenize, "activity_schema", lambda: edited)
     homogenize._schema_defaults.cache_clear()
@@ -202,5 +241,5 @@ def test_settings_objects_take_their_defaults_from_the_schema(monkeypatch):
         assert homogenize.HomogenizeSettings.from_params({}).min_samples == 7
     finally:
         homogenize._schema_defaults.cache_clear()
-    sim = simulation_defaults()                               # blink amplitude in V, not uV
+    sim = simulation_defaults()  # blink amplitude in V, not uV
     assert (sim["sfreq"], sim["alpha_ratio"], sim["blink_amplitude"]) == (256.0, 0.1, 150e-6)

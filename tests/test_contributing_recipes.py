@@ -37,7 +37,7 @@ def register(bank_source: str, function: str, entry: str) -> str:
     start = next(i for i, line in enumerate(lines) if line.startswith(f"def {function}("))
     at = next(i for i in range(start, len(lines)) if lines[i].strip() == "ops += [")
     indent = " " * (len(lines[at]) - len(lines[at].lstrip()) + 4)
-    lines[at + 1:at + 1] = [textwrap.indent(entry, indent) + "\n"]
+    lines[at + 1 : at + 1] = [textwrap.indent(entry, indent) + "\n"]
     return "".join(lines)
 
 
@@ -50,9 +50,9 @@ def scratch_operators(tmp_path, monkeypatch):
     name = "scratch_fc_operators"
     pkg = tmp_path / name
     shutil.copytree(OPERATORS, pkg, ignore=shutil.ignore_patterns("__pycache__"))
-    with (pkg / "distance.py").open("a") as fh:              # step 1: the family's module
+    with (pkg / "distance.py").open("a") as fh:  # step 1: the family's module
         fh.write("\n\n" + function + "\n")
-    bank = pkg / "bank.py"                                     # step 2: the family's list
+    bank = pkg / "bank.py"  # step 2: the family's list
     bank.write_text(register(bank.read_text(), "_distance_causal_ops", entry))
     monkeypatch.syspath_prepend(str(tmp_path))
     try:
@@ -84,15 +84,16 @@ def test_the_add_an_fc_operator_recipe_gives_a_working_checked_operator(scratch_
     assert new == {"mean_abs_diff"}
     op = bank["mean_abs_diff"]
     assert (op.family, op.directed, op.signed) == ("distance", False, False)
-    assert "mean_abs_diff" in ops.select_operators(bank, ["distance"])   # fc.operators: distance
+    assert "mean_abs_diff" in ops.select_operators(bank, ["distance"])  # fc.operators: distance
     X = _windows()
     out = ops.compute_operators(X[:2, :3, :20], 1.0, ["mean_abs_diff", "pdist_cityblock"], bank)
     assert out.shape == (2, 2, 3, 3) and np.isfinite(out).all()
-    _run_recipe_test(test, bank, X)                                     # step 3, as written
+    _run_recipe_test(test, bank, X)  # step 3, as written
 
     # the bank-wide checks of tests/test_fc_operators.py, run on the scratch bank
-    spec = importlib.util.spec_from_file_location("_fc_operator_checks",
-                                                  ROOT / "tests" / "test_fc_operators.py")
+    spec = importlib.util.spec_from_file_location(
+        "_fc_operator_checks", ROOT / "tests" / "test_fc_operators.py"
+    )
     checks = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(checks)
     checks.BANK = bank
@@ -107,16 +108,23 @@ def test_the_recipe_test_fails_on_a_wrong_operator(scratch_operators):
     bank = ops.operator_bank()
     right = bank["mean_abs_diff"]
     bank["mean_abs_diff"] = ops.Operator(
-        right.name, right.family, right.directed, right.signed, right.description,
-        right.library, lambda X, t_r, cache: 1.01 * right.func(X, t_r, cache))
+        right.name,
+        right.family,
+        right.directed,
+        right.signed,
+        right.description,
+        right.library,
+        lambda X, t_r, cache: 1.01 * right.func(X, t_r, cache),
+    )
     with pytest.raises(AssertionError):
         _run_recipe_test(test, bank, _windows())
 
 
 def test_register_puts_the_entry_first_in_the_named_function_list():
-    source = ("def _a_ops():\n    ops = []\n    ops += [\n        x,\n    ]\n"
-              "def _b_ops():\n    ops = [y]\n    ops += [\n        z,\n    ]\n")
+    source = (
+        "def _a_ops():\n    ops = []\n    ops += [\n        x,\n    ]\n"
+        "def _b_ops():\n    ops = [y]\n    ops += [\n        z,\n    ]\n"
+    )
     out = register(source, "_b_ops", "Operator(\n    'n')")
-    assert out.splitlines()[7:11] == ["    ops += [", "        Operator(", "            'n')",
-                                      "        z,"]
+    assert out.splitlines()[7:11] == ["    ops += [", "        Operator(", "            'n')", "        z,"]
     assert out.splitlines()[:5] == source.splitlines()[:5]

@@ -48,19 +48,38 @@ print("RULES=" + json.dumps(rules))
 def rules() -> dict[str, list[dict]]:
     """Rule name -> its outputs (``name``, ``pattern``, ``regex``), demo configs loaded."""
     configs = [f"config/cohorts/{c}.yaml" for c in COHORTS]
-    proc = subprocess.run([sys.executable, "-c", DUMP_RULES, *configs], cwd=REPO,
-                          capture_output=True, text=True, timeout=300, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", DUMP_RULES, *configs],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     line = [x for x in proc.stdout.splitlines() if x.startswith("RULES=")]
     assert proc.returncode == 0 and line, proc.stderr[-3000:]
     return json.loads(line[0].removeprefix("RULES="))
 
 
 def test_every_declared_table_declares_its_json_sidecar(rules):
-    assert {"homogenize_connectome", "consensus_connectome", "eeg_group", "fc_benchmark",
-            "encoding_fit_attention", "bicluster_recording", "fmri_group"} <= set(rules)
-    missing = {name: [o["pattern"] for o in outs if o["pattern"].endswith(".tsv")
-                      and o["pattern"][:-4] + ".json" not in {p["pattern"] for p in outs}]
-               for name, outs in rules.items()}
+    assert {
+        "homogenize_connectome",
+        "consensus_connectome",
+        "eeg_group",
+        "fc_benchmark",
+        "encoding_fit_attention",
+        "bicluster_recording",
+        "fmri_group",
+    } <= set(rules)
+    missing = {
+        name: [
+            o["pattern"]
+            for o in outs
+            if o["pattern"].endswith(".tsv")
+            and o["pattern"][:-4] + ".json" not in {p["pattern"] for p in outs}
+        ]
+        for name, outs in rules.items()
+    }
     assert {name: m for name, m in missing.items() if m} == {}
 
 
@@ -71,7 +90,7 @@ def _output_blocks(text: str):
         if line.strip() != "output:":
             continue
         indent, block = len(line) - len(line.lstrip()), []
-        for nxt in lines[i + 1:]:
+        for nxt in lines[i + 1 :]:
             if nxt.strip() and len(nxt) - len(nxt.lstrip()) <= indent:
                 break
             block.append(nxt)
@@ -86,8 +105,11 @@ def test_every_table_in_every_rule_file_declares_its_json_sidecar():
             for prefix, exts in re.findall(r'multiext\(\s*f?"([^"]+)",([^)]*)\)', block):
                 block += "".join(f' "{prefix}{e}"' for e in re.findall(r'"([^"]+)"', exts))
             paths = set(re.findall(r'f?"([^"]+)\.(tsv|json)"', block))
-            missing += [f"{smk.name}:{line}: {stem}.tsv" for stem, ext in paths
-                        if ext == "tsv" and (stem, "json") not in paths]
+            missing += [
+                f"{smk.name}:{line}: {stem}.tsv"
+                for stem, ext in paths
+                if ext == "tsv" and (stem, "json") not in paths
+            ]
     assert missing == []
 
 
@@ -108,32 +130,46 @@ def test_the_connectome_stage_writes_only_declared_outputs(rules, tmp_path):
     from neuroflow.homogenize.pipeline import consensus_files, homogenize_source_files
 
     results = tmp_path / "results"  # config results_dir of the demo: "results"
-    tables = {"srca": "pre\tpost\ttype\tsynapses\nADAL\tAIBL\tchemical\t3\n"
-                      "AVAL\tAVAR\telectrical\t10\nXYZ1\tAVAL\tchemical\t1\n",
-              "srcb": "pre\tpost\ttype\tsynapses\nADAL\tAIBL\tchemical\t5\n"
-                      "AVAL\tAVAR\telectrical\t2\n"}
+    tables = {
+        "srca": "pre\tpost\ttype\tsynapses\nADAL\tAIBL\tchemical\t3\n"
+        "AVAL\tAVAR\telectrical\t10\nXYZ1\tAVAL\tchemical\t1\n",
+        "srcb": "pre\tpost\ttype\tsynapses\nADAL\tAIBL\tchemical\t5\nAVAL\tAVAR\telectrical\t2\n",
+    }
     ncs = []
     for source, text in tables.items():
         table = tmp_path / f"{source}.csv"
         table.write_text(text)
         out = _paths(rules, "homogenize_connectome", results, source=source)
         homogenize_source_files(
-            [table], source_id=source, reader="white_1986_whole", reader_options={},
+            [table],
+            source_id=source,
+            reader="white_1986_whole",
+            reader_options={},
             cell_table=REPO / "resources/celegans/cells.tsv",
-            aliases=REPO / "resources/celegans/aliases.tsv", exclude=[], gap_reduce="mean",
-            citation="", label=source, out_nc=out["nc"], out_unmapped=out["unmapped"])
+            aliases=REPO / "resources/celegans/aliases.tsv",
+            exclude=[],
+            gap_reduce="mean",
+            citation="",
+            label=source,
+            out_nc=out["nc"],
+            out_unmapped=out["unmapped"],
+        )
         ncs.append(out["nc"])
     out = _paths(rules, "consensus_connectome", results)
-    consensus_files(ncs, series={}, normalization="none",
-                    cell_table=REPO / "resources/celegans/cells.tsv",
-                    **{f"out_{k}": out[k] for k in ("nc", "edges", "summary", "jaccard",
-                                                    "degree")},
-                    fig_consensus=out["fig_consensus"], fig_agreement=out["fig_agreement"])
-    written = sorted(p.relative_to(tmp_path).as_posix() for p in results.rglob("*")
-                     if p.is_file())
+    consensus_files(
+        ncs,
+        series={},
+        normalization="none",
+        cell_table=REPO / "resources/celegans/cells.tsv",
+        **{f"out_{k}": out[k] for k in ("nc", "edges", "summary", "jaccard", "degree")},
+        fig_consensus=out["fig_consensus"],
+        fig_agreement=out["fig_agreement"],
+    )
+    written = sorted(p.relative_to(tmp_path).as_posix() for p in results.rglob("*") if p.is_file())
     assert len(written) == 2 * 3 + len(rules["consensus_connectome"])
-    undeclared = [p for p in written
-                  if not _declared(rules, ["homogenize_connectome", "consensus_connectome"], p)]
+    undeclared = [
+        p for p in written if not _declared(rules, ["homogenize_connectome", "consensus_connectome"], p)
+    ]
     assert undeclared == []
 
 

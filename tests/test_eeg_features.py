@@ -37,9 +37,9 @@ def test_white_noise_psd_level_is_two_sigma_squared_over_sfreq(method):
 def test_specparam_recovers_a_synthetic_spectrum():
     from specparam.sim import sim_group_power_spectra
 
-    freqs, powers = sim_group_power_spectra(3, [1, 45], {"fixed": [1.0, 1.7]},
-                                            {"gaussian": [10.2, 0.6, 1.2]}, nlvs=0.01,
-                                            freq_res=0.5)
+    freqs, powers = sim_group_power_spectra(
+        3, [1, 45], {"fixed": [1.0, 1.7]}, {"gaussian": [10.2, 0.6, 1.2]}, nlvs=0.01, freq_res=0.5
+    )
     table, peaks = F.fit_aperiodic(freqs, powers / F.UV2, ["a", "b", "c"])
     np.testing.assert_allclose(table["exponent"], 1.7, atol=0.05)
     np.testing.assert_allclose(table["offset"], 1.0, atol=0.1)
@@ -53,12 +53,17 @@ def test_connectivity_is_symmetric_and_separates_zero_lag_from_lagged_coupling()
     t = np.arange(n) / sfreq
     phase = 2 * np.pi * 10 * t + np.cumsum(rng.normal(0, 0.05, n))
     shared = np.sin(phase)
-    data = np.vstack([
-        shared + 0.3 * rng.standard_normal(n),
-        shared + 0.3 * rng.standard_normal(n),  # zero-lag copy (volume conduction)
-        np.sin(phase - np.pi / 2) + 0.3 * rng.standard_normal(n),  # lagged by 90 degrees
-        rng.standard_normal(n),  # independent
-    ]) * 1e-5
+    data = (
+        np.vstack(
+            [
+                shared + 0.3 * rng.standard_normal(n),
+                shared + 0.3 * rng.standard_normal(n),  # zero-lag copy (volume conduction)
+                np.sin(phase - np.pi / 2) + 0.3 * rng.standard_normal(n),  # lagged by 90 degrees
+                rng.standard_normal(n),  # independent
+            ]
+        )
+        * 1e-5
+    )
     ep = _epochs(data)
     con, names, valid = F.connectivity(ep, ("coh", "plv", "wpli"), {"alpha": [8.0, 13.0]})
     assert valid == [True]
@@ -89,8 +94,15 @@ def test_methods_text_names_parameters_and_cites_datasets():
     config = demo_config(root)
     paras, refs = methods_text(config, load_manifest(root / "resources/datasets.yaml"))
     text = " ".join(paras)
-    for needle in ("SIMULATED", "1.0-45.0 Hz", "infomax", "proxies Fp1", "2-40 Hz",
-                   "sha256 verification", "wpli"):
+    for needle in (
+        "SIMULATED",
+        "1.0-45.0 Hz",
+        "infomax",
+        "proxies Fp1",
+        "2-40 Hz",
+        "sha256 verification",
+        "wpli",
+    ):
         assert needle in text, needle
     joined = " ".join(refs)
     for needle in ("PhyAAt", "Donoghue", "Gramfort", "Vinck", "Bentivoglio"):

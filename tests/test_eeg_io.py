@@ -27,25 +27,48 @@ def spkit_pickle():
 def test_spkit_pickle_is_read_with_numpy_only_unpickler(spkit_pickle):
     data = io.load_spkit_pickle(spkit_pickle)
     assert data["fs"] == 128
-    assert data["ch_names"] == ["AF3", "F7", "F3", "FC5", "T7", "P7", "O1", "O2", "P8", "T8",
-                                "FC6", "F4", "F8", "AF4"]
+    assert data["ch_names"] == [
+        "AF3",
+        "F7",
+        "F3",
+        "FC5",
+        "T7",
+        "P7",
+        "O1",
+        "O2",
+        "P8",
+        "T8",
+        "FC6",
+        "F4",
+        "F8",
+        "AF4",
+    ]
     for key in ("X_raw", "X_fil", "X_ica", "X_atar_soft", "X_atar_elim"):
         assert data[key].shape == (2048, 14) and data[key].dtype == np.float64
 
 
 def test_restricted_unpickler_refuses_other_globals(tmp_path):
     evil = tmp_path / "evil.pkl"
-    evil.write_bytes(pickle.dumps({"X_raw": np.zeros((2, 2)), "fs": 1, "ch_names": ["a", "b"],
-                                   "hook": print}))
+    evil.write_bytes(
+        pickle.dumps({"X_raw": np.zeros((2, 2)), "fs": 1, "ch_names": ["a", "b"], "hook": print})
+    )
     with pytest.raises(io.EEGInputError, match="evil.pkl.*builtins.print"):
         io.load_spkit_pickle(evil)
 
 
 def test_spkit_conversion_keeps_the_signal_in_volts(spkit_pickle, tmp_path):
     out = {k: tmp_path / f"sub-x_task-rest_{k}" for k in ("eeg.fif", "desc-ref_eeg.fif", "eeg.json")}
-    convert_embedded(spkit_pickle, out["eeg.fif"], out["desc-ref_eeg.fif"], out["eeg.json"],
-                     subject="x", task="rest", montage="colin27_1020", dataset_id="spkit",
-                     citation="c")
+    convert_embedded(
+        spkit_pickle,
+        out["eeg.fif"],
+        out["desc-ref_eeg.fif"],
+        out["eeg.json"],
+        subject="x",
+        task="rest",
+        montage="colin27_1020",
+        dataset_id="spkit",
+        citation="c",
+    )
     data = io.load_spkit_pickle(spkit_pickle)
     raw = io.read_recording(out["eeg.fif"])
     np.testing.assert_allclose(raw.get_data(), data["X_raw"].T * 1e-6, rtol=1e-6, atol=1e-12)
@@ -63,8 +86,10 @@ def io_sha(path):
     return sha256_file(path)
 
 
-@pytest.mark.parametrize("ext, module", [(".edf", "edfio"), (".bdf", "edfio"),
-                                         (".vhdr", "pybv"), (".set", "eeglabio"), (".fif", None)])
+@pytest.mark.parametrize(
+    "ext, module",
+    [(".edf", "edfio"), (".bdf", "edfio"), (".vhdr", "pybv"), (".set", "eeglabio"), (".fif", None)],
+)
 def test_every_format_reads_back_the_same_signal(tmp_path, ext, module):
     if module:
         pytest.importorskip(module)
@@ -86,13 +111,12 @@ def test_bids_dataset_is_read_with_mne_bids(tmp_path):
         raw = noise_raw(seed=int(sub))
         raw.info["line_freq"] = 50.0
         bp = mne_bids.BIDSPath(subject=sub, task="rest", root=root, datatype="eeg")
-        mne_bids.write_raw_bids(raw, bp, allow_preload=True, format="BrainVision",
-                                verbose="error")
-    recs = eeg_recordings({"bids_dir": str(root), "eeg": {
-        "embedded": {"activate": False}, "simulate": {"n_subjects": 0}}})
+        mne_bids.write_raw_bids(raw, bp, allow_preload=True, format="BrainVision", verbose="error")
+    recs = eeg_recordings(
+        {"bids_dir": str(root), "eeg": {"embedded": {"activate": False}, "simulate": {"n_subjects": 0}}}
+    )
     assert list(recs) == ["sub-01_task-rest", "sub-02_task-rest"]
-    got, path = read_recording(recs["sub-02_task-rest"], [], montage="colin27_1020",
-                               on_missing="raise")
+    got, path = read_recording(recs["sub-02_task-rest"], [], montage="colin27_1020", on_missing="raise")
     assert path.name == "sub-02_task-rest_eeg.vhdr"
     np.testing.assert_allclose(got.get_data(), noise_raw(seed=2).get_data(), atol=1e-7)
 
@@ -118,11 +142,15 @@ def test_sidecar_sampling_rate_mismatch_names_both_files(tmp_path):
 def test_unknown_channel_names_for_montage_are_listed(tmp_path):
     raw = noise_raw(ch_names=("Fp1", "Cz", "E7", "Ch12"))
     path = write_recording(raw, tmp_path / "rec_eeg.fif")
-    with pytest.raises(io.EEGInputError, match=r"rec_eeg.fif: 2 EEG channel name\(s\) unknown "
-                                               r"to montage 'colin27_1020': \['E7', 'Ch12'\]"):
+    with pytest.raises(
+        io.EEGInputError,
+        match=r"rec_eeg.fif: 2 EEG channel name\(s\) unknown "
+        r"to montage 'colin27_1020': \['E7', 'Ch12'\]",
+    ):
         read_recording(_file(path), [path], montage="colin27_1020", on_missing="raise")
-    got, _ = read_recording(_file(path, rename={"E7": "Pz"}), [path], montage="colin27_1020",
-                            on_missing="drop")
+    got, _ = read_recording(
+        _file(path, rename={"E7": "Pz"}), [path], montage="colin27_1020", on_missing="drop"
+    )
     assert got.ch_names == ["Fp1", "Cz", "Pz"]
 
 
@@ -130,10 +158,18 @@ def test_recording_shorter_than_one_epoch_names_the_file(tmp_path):
     path = write_recording(noise_raw(duration=1.5), tmp_path / "short_eeg.fif")
     out = {k: tmp_path / f"o_{k}" for k in ("filtered_eeg.fif", "clean_eeg.fif", "epo.fif")}
     with pytest.raises(io.EEGInputError, match=f"{path}: recording is shorter than one epoch"):
-        preprocess_recording(_file(path), [path], montage="colin27_1020", on_missing="raise",
-                             cfg={"ica": {"activate": False}},
-                             out={"filtered": out["filtered_eeg.fif"],
-                                  "clean": out["clean_eeg.fif"], "epochs": out["epo.fif"]})
+        preprocess_recording(
+            _file(path),
+            [path],
+            montage="colin27_1020",
+            on_missing="raise",
+            cfg={"ica": {"activate": False}},
+            out={
+                "filtered": out["filtered_eeg.fif"],
+                "clean": out["clean_eeg.fif"],
+                "epochs": out["epo.fif"],
+            },
+        )
     assert not any(p.exists() for p in out.values())  # nothing partial written
 
 
@@ -143,8 +179,7 @@ def test_montage_from_file_and_by_legacy_name(tmp_path):
     raw = noise_raw()
     pos = io.load_montage("colin27_1020", "x").get_positions()["ch_pos"]
     sfp = tmp_path / "cap.sfp"
-    sfp.write_text("".join(f"{c}\t{pos[c][0]:.5f}\t{pos[c][1]:.5f}\t{pos[c][2]:.5f}\n"
-                           for c in raw.ch_names))
+    sfp.write_text("".join(f"{c}\t{pos[c][0]:.5f}\t{pos[c][1]:.5f}\t{pos[c][2]:.5f}\n" for c in raw.ch_names))
     direct = raw.copy().set_montage(mne.channels.read_custom_montage(sfp), verbose="error")
     ours = raw.copy()
     io.apply_montage(ours, str(sfp), "rec.fif")
@@ -160,15 +195,25 @@ def test_montage_from_file_and_by_legacy_name(tmp_path):
 
 
 def test_cohort_lists_embedded_simulated_and_user_recordings():
-    recs = eeg_recordings({"eeg": {"embedded": {"subject": "phyaat"}, "simulate": {"n_subjects": 2},
-                                   "subjects": {"p01": {"path": "x.edf"}}}})
-    assert list(recs) == ["sub-phyaat_task-rest", "sub-sim01_task-rest", "sub-sim02_task-rest",
-                          "sub-p01_task-rest"]
+    recs = eeg_recordings(
+        {
+            "eeg": {
+                "embedded": {"subject": "phyaat"},
+                "simulate": {"n_subjects": 2},
+                "subjects": {"p01": {"path": "x.edf"}},
+            }
+        }
+    )
+    assert list(recs) == [
+        "sub-phyaat_task-rest",
+        "sub-sim01_task-rest",
+        "sub-sim02_task-rest",
+        "sub-p01_task-rest",
+    ]
     assert recs["sub-sim02_task-rest"]["simulated"] and not recs["sub-phyaat_task-rest"]["simulated"]
     assert recs["sub-p01_task-rest"]["folder"] == "sub-p01/eeg"
     with pytest.raises(CohortError, match="sim01.*defined twice"):
-        eeg_recordings({"eeg": {"simulate": {"n_subjects": 1},
-                                "subjects": {"sim01": {"path": "x.edf"}}}})
+        eeg_recordings({"eeg": {"simulate": {"n_subjects": 1}, "subjects": {"sim01": {"path": "x.edf"}}}})
 
 
 def test_derivative_channels_tsv_has_bids_units_column(tmp_path):
@@ -181,8 +226,7 @@ def test_derivative_channels_tsv_has_bids_units_column(tmp_path):
     from neuroflow.eeg.preprocess import detect_bad_channels
 
     rng = np.random.default_rng(0)
-    info = mne.create_info(["Fz", "Cz", "Pz", "EOG1", "STI"], 100.0,
-                           ["eeg", "eeg", "eeg", "eog", "stim"])
+    info = mne.create_info(["Fz", "Cz", "Pz", "EOG1", "STI"], 100.0, ["eeg", "eeg", "eeg", "eog", "stim"])
     data = rng.normal(0, 10e-6, (5, 500))
     data[1] = 0.0  # a dead channel
     raw = mne.io.RawArray(data, info, verbose="error")

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from neuroflow.eeg import features as F
+from neuroflow.eeg import ica as ICA
 from neuroflow.eeg import preprocess as P
 from neuroflow.eeg.devdata import noise_raw, spkit_raw
 from neuroflow.eeg.io import EEGInputError
@@ -25,14 +26,21 @@ def real():
 
 def test_filter_matches_mne_filter_called_directly(real):
     ours = P.filter_raw(real.copy(), 1.0, 45.0).get_data()
-    direct = mne.filter.filter_data(real.get_data(), real.info["sfreq"], 1.0, 45.0,
-                                    method="fir", phase="zero", fir_window="hamming",
-                                    fir_design="firwin", verbose="error")
+    direct = mne.filter.filter_data(
+        real.get_data(),
+        real.info["sfreq"],
+        1.0,
+        45.0,
+        method="fir",
+        phase="zero",
+        fir_window="hamming",
+        fir_design="firwin",
+        verbose="error",
+    )
     np.testing.assert_allclose(ours, direct, rtol=0, atol=1e-12 * np.abs(direct).max())
     # a low-pass edge at or above Nyquist means high-pass only
     hp = P.filter_raw(real.copy(), 1.0, 64.0).get_data()
-    np.testing.assert_allclose(hp, mne.filter.filter_data(real.get_data(), 128.0, 1.0, None,
-                                                          verbose="error"))
+    np.testing.assert_allclose(hp, mne.filter.filter_data(real.get_data(), 128.0, 1.0, None, verbose="error"))
 
 
 def test_notch_attenuates_line_noise_by_30_db():
@@ -40,8 +48,7 @@ def test_notch_attenuates_line_noise_by_30_db():
     raw._data += 20e-6 * np.sin(2 * np.pi * 50.0 * raw.times)
 
     def at50(r):
-        psd, f = mne.time_frequency.psd_array_welch(r.get_data(), 256.0, n_fft=512,
-                                                    verbose="error")
+        psd, f = mne.time_frequency.psd_array_welch(r.get_data(), 256.0, n_fft=512, verbose="error")
         return psd[:, np.argmin(np.abs(f - 50))]
 
     before = at50(raw)
@@ -57,16 +64,14 @@ def test_average_reference_and_named_channels():
     P.rereference(raw, "channels", ["O1", "O2"])
     np.testing.assert_allclose(raw.get_data(picks=["O1"]), -raw.get_data(picks=["O2"]), atol=1e-18)
     raw = noise_raw()
-    direct = raw.copy().set_eeg_reference("REST", forward=P._sphere_forward(raw.info),
-                                          verbose="error")
+    direct = raw.copy().set_eeg_reference("REST", forward=P._sphere_forward(raw.info), verbose="error")
     np.testing.assert_allclose(P.rereference(raw, "rest").get_data(), direct.get_data())
     with pytest.raises(EEGInputError, match=r"rec.edf: reference channel\(s\) \['TP9'\]"):
         P.rereference(noise_raw(), "channels", ["TP9"], "rec.edf")
 
 
 def test_deviation_flags_a_noisy_channel_not_blinky_ones():
-    raw = noise_raw(ch_names=("Fp1", "Fp2", "F3", "F4", "C3", "C4", "P3", "P4", "O1", "O2"),
-                    duration=20.0)
+    raw = noise_raw(ch_names=("Fp1", "Fp2", "F3", "F4", "C3", "C4", "P3", "P4", "O1", "O2"), duration=20.0)
     data = raw._data
     data[0, 500:540] += 300e-6  # a blink-like burst: sparse, must not flag Fp1
     data[5] *= 20  # a noisy channel
@@ -97,8 +102,10 @@ def test_rejection_drops_artifact_epochs_and_fails_when_none_survive():
 
 def test_every_step_can_be_switched_off():
     raw = noise_raw(duration=10.0)
-    off = {s: {"activate": False} for s in ("filter", "notch", "resample", "bad_channels",
-                                             "reference", "ica", "reject")}
+    off = {
+        s: {"activate": False}
+        for s in ("filter", "notch", "resample", "bad_channels", "reference", "ica", "reject")
+    }
     res = P.preprocess(raw, off, "rec")
     np.testing.assert_array_equal(res["raw"].get_data(), raw.get_data())
     assert res["ica"] is None and len(res["epochs"]) == 5
@@ -120,8 +127,11 @@ def test_iclabel_labels_components_when_installed(real):
     cfg = {"ica": {"labeling": ["iclabel"], "extended": True, "n_components": 10}}
     res = P.preprocess(real, cfg, "spkit")
     comps = res["components"]
-    assert comps["iclabel"].isin(["brain", "muscle artifact", "eye blink", "heart beat",
-                                  "line noise", "channel noise", "other"]).all()
+    assert (
+        comps["iclabel"]
+        .isin(["brain", "muscle artifact", "eye blink", "heart beat", "line noise", "channel noise", "other"])
+        .all()
+    )
     assert comps["iclabel_probability"].between(0, 1).all()
     with pytest.raises(ValueError, match="extended-infomax"):
         P.preprocess(real, {"ica": {"labeling": ["iclabel"]}}, "spkit")
@@ -147,10 +157,12 @@ def test_component_variance_equals_mne_explained_variance_ratio(real):
     by component, also with a bad channel left out of the ICA; copy=False works in place."""
     raw = P.filter_raw(real.copy(), 1.0, 45.0)
     raw.info["bads"] = ["P8"]  # not in the ICA, still in the variance over EEG channels
-    ica = P.fit_ica(raw, n_components=6)
-    ours = P._per_component_variance(ica, raw)
-    mne_ratio = [ica.get_explained_variance_ratio(raw, components=[i], ch_type="eeg")["eeg"]
-                 for i in range(ica.n_components_)]
+    ica = ICA.fit_ica(raw, n_components=6)
+    ours = ICA._per_component_variance(ica, raw)
+    mne_ratio = [
+        ica.get_explained_variance_ratio(raw, components=[i], ch_type="eeg")["eeg"]
+        for i in range(ica.n_components_)
+    ]
     np.testing.assert_allclose(ours, mne_ratio, rtol=0, atol=1e-12)
     assert np.ptp(ours) > 0.01  # distinct components, not one repeated value
     inplace = real.copy()

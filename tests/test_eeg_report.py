@@ -11,10 +11,14 @@ from neuroflow.eeg import report as R
 
 
 def _log():
-    return pd.DataFrame({"onset": [0.0, 2.0, 4.0, 6.0, 8.0],
-                         "max_peak_to_peak_uV": [40.0, 210.0, 55.0, 180.0, 60.0],
-                         "kept": [True, False, True, False, True],
-                         "drop_reason": ["n/a", "peak_to_peak:Fp1", "n/a", "peak_to_peak:Fp1", "n/a"]})
+    return pd.DataFrame(
+        {
+            "onset": [0.0, 2.0, 4.0, 6.0, 8.0],
+            "max_peak_to_peak_uV": [40.0, 210.0, 55.0, 180.0, 60.0],
+            "kept": [True, False, True, False, True],
+            "drop_reason": ["n/a", "peak_to_peak:Fp1", "n/a", "peak_to_peak:Fp1", "n/a"],
+        }
+    )
 
 
 def test_drop_log_plots_kept_and_dropped_epochs_and_the_threshold():
@@ -32,8 +36,10 @@ def test_drop_log_plots_kept_and_dropped_epochs_and_the_threshold():
 
 
 def test_rejection_threshold_is_read_from_the_epochs_step():
-    steps = [{"step": "filter", "l_freq": 1.0},
-             {"step": "epochs", "reject": {"activate": True, "peak_to_peak": 120.0}}]
+    steps = [
+        {"step": "filter", "l_freq": 1.0},
+        {"step": "epochs", "reject": {"activate": True, "peak_to_peak": 120.0}},
+    ]
     assert R._reject_threshold(steps) == 120.0
     assert R._reject_threshold([{"step": "epochs", "reject": None}]) is None
 
@@ -41,9 +47,15 @@ def test_rejection_threshold_is_read_from_the_epochs_step():
 def test_ica_scores_mark_the_removed_components():
     import matplotlib.pyplot as plt
 
-    comps = pd.DataFrame({"component": ["ICA000", "ICA001", "ICA002"],
-                          "explained_variance": [0.5, 0.3, 0.2], "eog_score": [0.9, 0.1, -0.3],
-                          "ecg_score": [np.nan] * 3, "excluded": [True, False, False]})
+    comps = pd.DataFrame(
+        {
+            "component": ["ICA000", "ICA001", "ICA002"],
+            "explained_variance": [0.5, 0.3, 0.2],
+            "eog_score": [0.9, 0.1, -0.3],
+            "ecg_score": [np.nan] * 3,
+            "excluded": [True, False, False],
+        }
+    )
     fig = R.plot_ica_scores(comps, False, "sub-01")
     assert len(fig.axes) == 2  # variance and EOG (no ECG score: no panel)
     heights = [p.get_height() for p in fig.axes[1].patches]

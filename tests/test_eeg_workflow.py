@@ -23,11 +23,17 @@ SUBJECTS = ("phyaat", "sim01")
 
 def _config(workdir: Path, with_bad: bool) -> str:
     default = yaml.safe_load((ROOT / "config/config.yaml").read_text())
-    over = {k: {"activate": False} for k, v in default.items()
-            if isinstance(v, dict) and "activate" in v and k != "eeg"}
+    over = {
+        k: {"activate": False}
+        for k, v in default.items()
+        if isinstance(v, dict) and "activate" in v and k != "eeg"
+    }
     over["connectome"] = {"activate": False}
-    over["eeg"] = {"activate": True, "embedded": {"activate": True},
-                   "simulate": {"n_subjects": 1, "duration": 20.0}}
+    over["eeg"] = {
+        "activate": True,
+        "embedded": {"activate": True},
+        "simulate": {"n_subjects": 1, "duration": 20.0},
+    }
     if with_bad:
         over["eeg"]["subjects"] = {"bad01": {"path": "data/sub-bad01_task-rest_eeg.fif"}}
     name = f"config/eeg_test_{'bad' if with_bad else 'good'}.yaml"
@@ -43,10 +49,14 @@ def _run(workdir, *args, check=True):
 
 
 def _digests(results: Path) -> dict:
-    return {str(p.relative_to(results)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(results.rglob("*")) if p.is_file() and "logs" not in p.parts
-            and p.suffix in {".fif", ".nc", ".tsv", ".json", ".png", ".html"}
-            and p.name != "report.html"}  # Snakemake's own report embeds its creation time
+    return {
+        str(p.relative_to(results)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(results.rglob("*"))
+        if p.is_file()
+        and "logs" not in p.parts
+        and p.suffix in {".fif", ".nc", ".tsv", ".json", ".png", ".html"}
+        and p.name != "report.html"
+    }  # Snakemake's own report embeds its creation time
 
 
 @pytest.fixture(scope="module")
@@ -80,13 +90,15 @@ def test_cohort_completes_without_the_bad_subject_and_reruns_nothing(run):
     sim = table.set_index("subject").loc["sim01"]
     assert sim["dead_channel_detected"] and sim["truth_dead_channel"] in sim["bad_channels"]
     assert abs(sim["exponent_error"]) < 0.2  # 20 s only; the 0.1 criterion is in the unit tests
-    with xr.open_dataset(work / "results/sub-sim01/eeg/sub-sim01_task-rest_desc-spectra_eeg.nc",
-                         engine="h5netcdf") as ds:
+    with xr.open_dataset(
+        work / "results/sub-sim01/eeg/sub-sim01_task-rest_desc-spectra_eeg.nc", engine="h5netcdf"
+    ) as ds:
         assert ds.attrs["simulated"] == 1 and "SIMULATED" in ds.attrs["description"]
         assert ds["psd_welch"].attrs["units"] == "V**2/Hz" and ds.sizes["channel"] == 32
         assert "sha256" in ds.attrs["inputs"]
-    side = json.loads((work / "results/sub-phyaat/eeg/sub-phyaat_task-rest_desc-aperiodic_eeg.json")
-                      .read_text())
+    side = json.loads(
+        (work / "results/sub-phyaat/eeg/sub-phyaat_task-rest_desc-aperiodic_eeg.json").read_text()
+    )
     assert "real recording" in side["TableDescription"] and side["Simulated"] is False
     html = (work / "results/sub-sim01/eeg/sub-sim01_task-rest_report.html").read_text()
     assert "SIMULATED" in html and "Simulation ground truth" in html

@@ -26,8 +26,9 @@ def network(**kw):
 
 def training(**kw):
     """Optimisation of the tests (AdamW weight decay, clipping, no LR step, 10 % validation)."""
-    return TrainingSettings(**{"weight_decay": 1e-4, "grad_clip": 0.1, "lr_step": 100,
-                               "validation_fraction": 0.1, **kw})
+    return TrainingSettings(
+        **{"weight_decay": 1e-4, "grad_clip": 0.1, "lr_step": 100, "validation_fraction": 0.1, **kw}
+    )
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -50,15 +51,26 @@ def routed():
     rng = np.random.default_rng(0)
     order = rng.permutation(300)
     test, train = np.sort(order[:60]), np.sort(order[60:])
-    fit = train_routing_encoder(sim["features"], sim["responses"], sim["regions"], train,
-                                network=network(d_model=32, n_heads=4, dim_feedforward=64),
-                                training=training(epochs=30, batch_size=32,
-                                                  learning_rate=3e-3),
-                                device="cpu", random_state=0)
+    fit = train_routing_encoder(
+        sim["features"],
+        sim["responses"],
+        sim["regions"],
+        train,
+        network=network(d_model=32, n_heads=4, dim_feedforward=64),
+        training=training(epochs=30, batch_size=32, learning_rate=3e-3),
+        device="cpu",
+        random_state=0,
+    )
     pred, att = predict_routing(fit, sim["features"][test])
-    ridge = cross_validated_fit(sim["features"].reshape(300, -1), sim["responses"],
-                                np.arange(300), splits=[(train, test)], n_inner_folds=5, model="auto",
-                                alphas=np.logspace(-2, 6, 9))
+    ridge = cross_validated_fit(
+        sim["features"].reshape(300, -1),
+        sim["responses"],
+        np.arange(300),
+        splits=[(train, test)],
+        n_inner_folds=5,
+        model="auto",
+        alphas=np.logspace(-2, 6, 9),
+    )
     return sim, fit, test, pred, att, ridge
 
 
@@ -70,7 +82,7 @@ def test_attention_peak_lands_on_each_fixed_source(routed):
             continue
         mean_map = att[:, k].mean(axis=0)
         assert np.unravel_index(mean_map.argmax(), mean_map.shape) == source, name
-        assert mean_map.max() > 5 / mean_map.size      # well above a flat map
+        assert mean_map.max() > 5 / mean_map.size  # well above a flat map
 
 
 def test_moving_region_attention_follows_the_object(routed):
@@ -88,23 +100,24 @@ def test_attention_beats_ridge_where_routing_moves_with_the_stimulus(routed):
     r_ridge = ridge["r"][0]
     assert r_att[moving].mean() > 0.8
     assert r_att[moving].mean() > r_ridge[moving].mean() + 0.2
-    fixed = ~moving                                   # both read fixed sources well
+    fixed = ~moving  # both read fixed sources well
     assert r_att[fixed].mean() > 0.8 and r_ridge[fixed].mean() > 0.6
 
 
 def test_training_is_deterministic_for_a_seed():
     sim = simulate_routing(n_stimuli=40, random_state=3)
-    kw = dict(network=network(d_model=8, n_heads=2, dim_feedforward=8),
-              training=training(epochs=2, batch_size=8, learning_rate=3e-3), device="cpu",
-              random_state=5)
-    a = train_routing_encoder(sim["features"], sim["responses"], sim["regions"], np.arange(30),
-                              **kw)
-    b = train_routing_encoder(sim["features"], sim["responses"], sim["regions"], np.arange(30),
-                              **kw)
+    kw = dict(
+        network=network(d_model=8, n_heads=2, dim_feedforward=8),
+        training=training(epochs=2, batch_size=8, learning_rate=3e-3),
+        device="cpu",
+        random_state=5,
+    )
+    a = train_routing_encoder(sim["features"], sim["responses"], sim["regions"], np.arange(30), **kw)
+    b = train_routing_encoder(sim["features"], sim["responses"], sim["regions"], np.arange(30), **kw)
     pa, wa = predict_routing(a, sim["features"][30:])
     pb, wb = predict_routing(b, sim["features"][30:])
     assert np.array_equal(pa, pb) and np.array_equal(wa, wb)
-    assert np.allclose(wa.sum(axis=(2, 3)), 1, atol=1e-5)   # attention sums to 1 per query
+    assert np.allclose(wa.sum(axis=(2, 3)), 1, atol=1e-5)  # attention sums to 1 per query
 
 
 def test_sine_position_encoding_matches_detr_layout():
@@ -113,7 +126,7 @@ def test_sine_position_encoding_matches_detr_layout():
     # first half encodes rows: tokens of one row share it; second half encodes columns
     assert np.allclose(pos[0, :4], pos[3, :4]) and not np.allclose(pos[0, :4], pos[4, :4])
     assert np.allclose(pos[0, 4:], pos[4, 4:]) and not np.allclose(pos[0, 4:], pos[1, 4:])
-    y = 1 / (3 + 1e-6) * 2 * np.pi                      # row 1, first frequency: sin(y)
+    y = 1 / (3 + 1e-6) * 2 * np.pi  # row 1, first frequency: sin(y)
     assert pos[0, 0] == pytest.approx(np.sin(y), abs=1e-6)
     with pytest.raises(ValueError, match="multiple of 4"):
         sine_position_encoding(3, 3, 6)

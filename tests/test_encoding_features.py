@@ -19,8 +19,7 @@ def grasshopper_files():
 
     manifest = load_manifest(REPO / "resources" / "datasets.yaml")
     try:
-        return [str(p) for p in fetch_dataset(manifest, "nitime_grasshopper",
-                                              REPO / "resources" / "data")]
+        return [str(p) for p in fetch_dataset(manifest, "nitime_grasshopper", REPO / "resources" / "data")]
     except Exception as exc:  # no network, checksum mismatch, ...
         pytest.fail(f"cannot fetch nitime_grasshopper: {type(exc).__name__}: {exc}")
 
@@ -30,15 +29,15 @@ def test_fir_design_shifts_within_runs_and_never_across_them():
     runs = np.array([0, 0, 0, 1, 1, 1])
     design, names = features.fir_design(X, [0, 1, -1], runs, ["s"])
     assert names == ["s@lag0", "s@lag1", "s@lag-1"]
-    np.testing.assert_array_equal(design[:, 1], [0, 1, 2, 0, 4, 5])      # stimulus 1 back
-    np.testing.assert_array_equal(design[:, 2], [2, 3, 0, 5, 6, 0])      # 1 ahead
+    np.testing.assert_array_equal(design[:, 1], [0, 1, 2, 0, 4, 5])  # stimulus 1 back
+    np.testing.assert_array_equal(design[:, 2], [2, 3, 0, 5, 6, 0])  # 1 ahead
     with pytest.raises(ValueError, match="distinct"):
         features.fir_design(X, [1, 1])
 
 
 def test_envelope_level_is_anchored_to_the_peak_and_onsets_are_rectified():
     fs, bin_s = 1000.0, 0.01
-    amp = np.r_[np.full(500, 0.1), np.full(500, 1.0)]       # a 20 dB step at 0.5 s
+    amp = np.r_[np.full(500, 0.1), np.full(500, 1.0)]  # a 20 dB step at 0.5 s
     feats, names = features.envelope_features(amp, fs, bin_s, peak_db=80.0)
     assert names == ["level", "onset"] and feats.shape == (100, 2)
     assert feats[:50, 0] == pytest.approx(60.0) and feats[50:, 0] == pytest.approx(80.0)
@@ -50,8 +49,9 @@ def test_envelope_level_is_anchored_to_the_peak_and_onsets_are_rectified():
 def test_spectrogram_band_of_a_pure_tone_is_the_loudest():
     fs = 16000.0
     t = np.arange(int(fs)) / fs
-    feats, names = features.spectrotemporal_features(np.sin(2 * np.pi * 2000 * t), fs, 0.01,
-                                                     n_bands=6, fmin=200, fmax=8000)
+    feats, names = features.spectrotemporal_features(
+        np.sin(2 * np.pi * 2000 * t), fs, 0.01, n_bands=6, fmin=200, fmax=8000
+    )
     band = int(np.argmax(feats.mean(axis=0)))
     lo, hi = (float(v) for v in names[band].rstrip("Hz").split("-"))
     assert feats.shape == (100, 6) and lo <= 2000 <= hi
@@ -93,20 +93,20 @@ def test_feature_file_errors_name_the_file(tmp_path):
 
 
 def test_grasshopper_design_keeps_every_spike_and_the_header_level(grasshopper_files):
-    ds = data.grasshopper_design(grasshopper_files[0::2], grasshopper_files[1::2],
-                                 **{**reader_defaults("grasshopper"), "bin_s": 0.005})
+    ds = data.grasshopper_design(
+        grasshopper_files[0::2], grasshopper_files[1::2], **{**reader_defaults("grasshopper"), "bin_s": 0.005}
+    )
     assert ds.sizes == {"time": 4000, "feature": 2, "target": 1}
     counts = ds["responses"].values[:, 0] * 0.005
-    assert counts.sum() == 929 + 868                           # spikes in the two files
+    assert counts.sum() == 929 + 868  # spikes in the two files
     run = ds["run"].values
     level = ds["features"].sel(feature="level").values
-    for i, peak_db in ((0, 76.4286), (1, 71.2)):          # 'intensity (dB)' of each header
-        amp, fs, _, peak = data.read_grasshopper_pair(*grasshopper_files[2 * i:2 * i + 2])
+    for i, peak_db in ((0, 76.4286), (1, 71.2)):  # 'intensity (dB)' of each header
+        amp, fs, _, peak = data.read_grasshopper_pair(*grasshopper_files[2 * i : 2 * i + 2])
         assert fs == 20000.0 and peak == peak_db
         raw, _ = features.envelope_features(amp, fs, 1 / fs, peak_db=peak)
         assert raw[:, 0].max() == pytest.approx(peak_db)
-        np.testing.assert_allclose(level[run == f"stimulus{i + 1}"],
-                                   raw[:, 0].reshape(-1, 100).mean(axis=1))
+        np.testing.assert_allclose(level[run == f"stimulus{i + 1}"], raw[:, 0].reshape(-1, 100).mean(axis=1))
     assert sorted(set(ds["block"].values)) == list(range(10))
 
 
@@ -125,9 +125,11 @@ def test_files_design_checks_lengths_and_bands(tmp_path):
     with pytest.raises(ValueError, match="f.npy has 20 rows but response file"):
         data.files_design(tmp_path / "f.npy", tmp_path / "y.npy", **FILES)
     np.save(tmp_path / "y.npy", np.zeros((20, 2)))
-    ds = data.files_design(tmp_path / "f.npy", tmp_path / "y.npy",
-                           **{**FILES, "band_sizes": [1, 3], "band_names": ["low", "high"],
-                              "n_blocks": 4})
+    ds = data.files_design(
+        tmp_path / "f.npy",
+        tmp_path / "y.npy",
+        **{**FILES, "band_sizes": [1, 3], "band_names": ["low", "high"], "n_blocks": 4},
+    )
     assert list(ds["band"].values) == ["low", "high", "high", "high"]
     assert sorted(set(ds["block"].values)) == [0, 1, 2, 3]
     with pytest.raises(ValueError, match="do not add up"):
@@ -151,10 +153,19 @@ def a2929(tmp_path_factory):
 
     nwb = _fetch("pynapple_a2929_neurosuite")[0]
     out = tmp_path_factory.mktemp("units")
-    spec = {"reader": "nwb", "bin_width": 4.0, "t_start": None, "t_stop": None,
-            "angle_series": "ry", "simulated": False, "stem": "sub-A2929", "label": "A2929",
-            "entities": {"sub": "A2929"}, "source": "pynapple_a2929_neurosuite",
-            "key": "activity.spikes.A2929"}
+    spec = {
+        "reader": "nwb",
+        "bin_width": 4.0,
+        "t_start": None,
+        "t_stop": None,
+        "angle_series": "ry",
+        "simulated": False,
+        "stem": "sub-A2929",
+        "label": "A2929",
+        "entities": {"sub": "A2929"},
+        "source": "pynapple_a2929_neurosuite",
+        "key": "activity.spikes.A2929",
+    }
     counts_file([nwb], spec=spec, citation="", out_nc=out / "c.nc", out_units=out / "u.nc")
     return nwb, out / "u.nc"
 
@@ -174,8 +185,13 @@ def _headdirection_read_from_nwb(nwb, epoch):
     ep = ep[[epoch in list(tags) for tags in ep["tags"]]]
     start, stop = float(ep["start_time"].min()), float(ep["stop_time"].max())
     keep = (t >= start) & (t < stop)
-    return (t[keep], np.mod(angle[keep], 2 * np.pi),
-            [np.asarray(s, dtype=float) for s in units["spike_times"]], units, (start, stop))
+    return (
+        t[keep],
+        np.mod(angle[keep], 2 * np.pi),
+        [np.asarray(s, dtype=float) for s in units["spike_times"]],
+        units,
+        (start, stop),
+    )
 
 
 @pytest.mark.parametrize("epoch", ["wake", "sleep"])
@@ -198,16 +214,23 @@ def test_head_direction_tuning_predicts_thalamic_units_better_than_ca1(a2929):
 
     from neuroflow.encoding.ridge import cross_validated_fit
 
-    ds = data.headdirection_design(a2929[1], **{**reader_defaults("headdirection"), "bin_s": 0.5,
-                                                "n_blocks": 6})
+    ds = data.headdirection_design(
+        a2929[1], **{**reader_defaults("headdirection"), "bin_s": 0.5, "n_blocks": 6}
+    )
     location = ds["location"].values
     assert ds.sizes["target"] == 15 and (location == "adn").sum() == 7
     angle = ds["head_angle"].values
     assert np.all((angle >= 0) & (angle < 2 * np.pi))
     with threadpool_limits(1):
-        fit = cross_validated_fit(ds["features"].values, ds["responses"].values,
-                                  ds["block"].values, model="ridge", n_folds=3,
-                                  n_inner_folds=2, alphas=np.logspace(-1, 5, 7))
+        fit = cross_validated_fit(
+            ds["features"].values,
+            ds["responses"].values,
+            ds["block"].values,
+            model="ridge",
+            n_folds=3,
+            n_inner_folds=2,
+            alphas=np.logspace(-1, 5, 7),
+        )
     r = np.nanmean(fit["r"], axis=0)
     assert r[location == "adn"].min() > 0.5 > r[location == "ca1"].max()
 
@@ -221,20 +244,24 @@ def test_haxby_design_is_zscored_per_run_and_category_selective_voxels_repeat():
     Y, runs = ds["responses"].values, ds["run"].values
     for r in np.unique(runs):
         np.testing.assert_allclose(Y[runs == r].mean(axis=0), 0, atol=1e-9)
-    means, names, reps = condition_means(Y, ds["condition"].values, runs, delay=2,
-                                         skip=["rest"])
+    means, names, reps = condition_means(Y, ds["condition"].values, runs, delay=2, skip=["rest"])
     assert means.shape == (12, 8, 530) and len(names) == 8
     nc = noise_ceiling(means)
     assert np.nanmax(nc) > 0.5 and np.nanmedian(nc) < 0.2
 
 
-@pytest.mark.parametrize("edit, needle", [
-    ({"dataset": "pynapple_a2929_neurosuite"}, r"headdirection.dataset: moved: .*activity"),
-    ({"paths": ["a.nwb"]}, r"headdirection.paths: moved"),
-    ({"recording": "A2929", "options": {"angle_series": "ry"}},
-     r"headdirection.options.angle_series: moved: .*activity.spikes.<id>.angle_series"),
-    ({}, r"headdirection.recording: not set"),
-])
+@pytest.mark.parametrize(
+    "edit, needle",
+    [
+        ({"dataset": "pynapple_a2929_neurosuite"}, r"headdirection.dataset: moved: .*activity"),
+        ({"paths": ["a.nwb"]}, r"headdirection.paths: moved"),
+        (
+            {"recording": "A2929", "options": {"angle_series": "ry"}},
+            r"headdirection.options.angle_series: moved: .*activity.spikes.<id>.angle_series",
+        ),
+        ({}, r"headdirection.recording: not set"),
+    ],
+)
 def test_headdirection_experiment_old_keys_say_where_they_moved(edit, needle):
     from neuroflow.encoding.inputs import experiment_config
 

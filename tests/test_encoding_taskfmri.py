@@ -17,8 +17,9 @@ from neuroflow.rsa.inputs import plan_task
 
 
 def test_events_boxcar_is_the_covered_fraction_of_each_volume():
-    events = pd.DataFrame({"onset": [3.0, 0.0, 9.0], "duration": [4.0, 1.0, 0.0],
-                           "trial_type": ["a", "b", "a"]})
+    events = pd.DataFrame(
+        {"onset": [3.0, 0.0, 9.0], "duration": [4.0, 1.0, 0.0], "trial_type": ["a", "b", "a"]}
+    )
     x = events_boxcar(events, 6, 2.0, ["a", "b"])
     np.testing.assert_allclose(x[:, 0], [0, 0.5, 1.0, 0.5, 1.0, 0])  # 3-7 s, stick at 9 s
     np.testing.assert_allclose(x[:, 1], [0.5, 0, 0, 0, 0, 0])
@@ -31,9 +32,11 @@ def dataset(tmp_path_factory):
 
 def encoding_config(data):
     cfg = task_config(data)
-    task = {k: v for k, v in cfg["trsa"]["task"].items()
-            if k in ("activate", "space", "res", "conditions", "confounds", "min_runs",
-                     "atlas")}
+    task = {
+        k: v
+        for k, v in cfg["trsa"]["task"].items()
+        if k in ("activate", "space", "res", "conditions", "confounds", "min_runs", "atlas")
+    }
     return {**cfg, "encoding": {"task": task}}
 
 
@@ -50,28 +53,50 @@ def test_encoding_predicts_the_responsive_region_only(dataset, tmp_path):
     (subject,) = plan.subjects.values()
     runs = subject.runs
     design = tmp_path / "design.nc"
-    task_design_file([r.bold for r in runs], [r.mask for r in runs], [r.events for r in runs],
-                     [r.confounds for r in runs], str(dataset["atlas"]), str(dataset["labels"]),
-                     design, conditions=CONDITIONS, entities=subject.entities,
-                     confounds_strategy="simple", confounds_options={}, high_pass=1 / 128,
-                     responses="voxels", simulated=True)
+    task_design_file(
+        [r.bold for r in runs],
+        [r.mask for r in runs],
+        [r.events for r in runs],
+        [r.confounds for r in runs],
+        str(dataset["atlas"]),
+        str(dataset["labels"]),
+        design,
+        conditions=CONDITIONS,
+        entities=subject.entities,
+        confounds_strategy="simple",
+        confounds_options={},
+        high_pass=1 / 128,
+        responses="voxels",
+        simulated=True,
+    )
     with xr.open_dataset(design, engine="h5netcdf") as ds:
-        assert int(ds.attrs["simulated"]) == 1       # the user's word, on the design
+        assert int(ds.attrs["simulated"]) == 1  # the user's word, on the design
         assert ds["features"].shape == (3 * 100, 4) and ds.attrs["sampling_rate_hz"] == 1 / TR
         assert ds["responses"].shape[1] == 900  # two regions of 450 voxels inside the mask
         assert sorted(set(ds["block"].values)) == [0, 1, 2]
         resp = ds["responses"].values
         np.testing.assert_allclose(resp[:100].mean(axis=0), 0, atol=1e-8)  # z-scored per run
         region = ds["region"].values
-        flat = np.ravel_multi_index((ds["voxel_i"].values, ds["voxel_j"].values,
-                                     ds["voxel_k"].values), (10, 10, 10))
+        flat = np.ravel_multi_index(
+            (ds["voxel_i"].values, ds["voxel_j"].values, ds["voxel_k"].values), (10, 10, 10)
+        )
     out = tmp_path / "enc"
     settings = RidgeSettings(
-        experiment="task", lags_s=(0.0, 10.0), model="auto", alphas=tuple(np.logspace(-1, 5, 7)),
-        n_folds=None, n_inner_folds=2, n_iter=1,
+        experiment="task",
+        lags_s=(0.0, 10.0),
+        model="auto",
+        alphas=tuple(np.logspace(-1, 5, 7)),
+        n_folds=None,
+        n_inner_folds=2,
+        n_iter=1,
         permutation=PermutationSettings(mode="refit_fixed", n=0, min_shift_s=20.0),
-        noise_ceiling=NoiseCeilingSettings(enabled=False), device="cpu", backend="auto",
-        n_targets_batch=None, random_state=0, threads=1)
+        noise_ceiling=NoiseCeilingSettings(enabled=False),
+        device="cpu",
+        backend="auto",
+        n_targets_batch=None,
+        random_state=0,
+        threads=1,
+    )
     ridge_files(design, f"{out}.nc", f"{out}_scores.tsv", f"{out}.png", settings)
     scores = pd.read_csv(f"{out}_scores.tsv", sep="\t")
     r_signal = scores["r"][region == "signal"]

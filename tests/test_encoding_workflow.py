@@ -27,15 +27,14 @@ GROUP = "results/group/encoding"
 def run(workdir: Path, *args, check=True):
     proc = run_snakemake(workdir, *args)
     if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake {args} failed:\n{proc.stdout[-3000:]}\n"
-                             f"{proc.stderr[-3000:]}")
+        raise AssertionError(f"snakemake {args} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return proc
 
 
 def make_workdir(dest: Path, extra_experiments: dict | None = None) -> Path:
     work = copy_workflow(dest, ROOT)
     cfg = yaml.safe_load((work / "config/config.yaml").read_text())
-    for section in cfg.values():                    # only the encoding stage
+    for section in cfg.values():  # only the encoding stage
         if isinstance(section, dict) and "activate" in section:
             section["activate"] = False
     cfg["connectome"] = {**cfg["connectome"], "activate": False}
@@ -54,8 +53,13 @@ def make_workdir(dest: Path, extra_experiments: dict | None = None) -> Path:
 
 
 def digests(root: Path) -> dict[str, str]:
-    files = [p for p in sorted(root.rglob("*")) if p.is_file() and p.suffix in
-             {".nc", ".tsv", ".json", ".png"} and ("encoding" in str(p) or "/sub-" in str(p))]
+    files = [
+        p
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+        and p.suffix in {".nc", ".tsv", ".json", ".png"}
+        and ("encoding" in str(p) or "/sub-" in str(p))
+    ]
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
@@ -73,8 +77,12 @@ def test_grasshopper_prediction_beats_its_shuffled_baseline(demo):
     assert row["r"] > 0.25 and row["r"] > row["null_p95"] + 0.15
     assert abs(row["null_mean"]) < 0.05 and row["p"] < 0.01
     side = json.loads((demo / f"{PREFIX}_scores.json").read_text())
-    assert side["Compute"] == {"device": "cpu", "device_name": "cpu", "backend": "numpy",
-                               "peak_gpu_memory_mib": "n/a"}
+    assert side["Compute"] == {
+        "device": "cpu",
+        "device_name": "cpu",
+        "backend": "numpy",
+        "peak_gpu_memory_mib": "n/a",
+    }
     assert side["Parameters"]["lags_samples"] == [0, 1, 2, 3, 4, 5, 6]
     with xr.open_dataset(demo / f"{PREFIX}_encoding.nc", engine="h5netcdf") as ds:
         assert ds["r"].dims == ("fold", "target") and ds.sizes["fold"] == 5
@@ -89,7 +97,7 @@ def test_grasshopper_prediction_beats_its_shuffled_baseline(demo):
     assert side["Compute"]["device"] == "cpu" and side["Simulated"] is False
     assert side["PermutationNull"]["mode"] == "refit_fixed" and side["PermutationNull"]["calibrated"]
     assert side["PermutationNull"]["reproduction_error"] < 1e-8 and side["Warnings"] == []
-    assert {"r2_level", "r2_onset", "alpha"} <= set(scores.columns)    # ridge: one penalty
+    assert {"r2_level", "r2_onset", "alpha"} <= set(scores.columns)  # ridge: one penalty
     assert (demo / f"{PREFIX}_encoding.png").read_bytes()[:4] == b"\x89PNG"
 
 
@@ -108,7 +116,7 @@ def test_attention_outputs_are_labelled_simulated_with_compute_record(demo):
         assert att.shape == (100, 4, 6, 6)
         np.testing.assert_allclose(att.sum(axis=(2, 3)), 1, atol=1e-5)
     att_rows = table[table["model"] == "attention routing"]
-    assert att_rows["attention_flat"].all()        # 4 epochs: nearly flat maps, no peak
+    assert att_rows["attention_flat"].all()  # 4 epochs: nearly flat maps, no peak
     assert (att_rows["attention_peak_row"] == -1).all() and (att_rows["attention_entropy"] > 0.9).all()
     assert len(side["Warnings"]) == 4 and "flat" in side["Warnings"][0]
     for png in ("desc-routing_attention.png", "desc-routing_comparison.png"):
@@ -133,9 +141,18 @@ def test_rebuilt_stage_outputs_are_byte_identical(demo):
 
 
 def test_broken_feature_file_fails_alone_and_leaves_nothing_partial(tmp_path):
-    work = make_workdir(tmp_path / "w", {"broken": {
-        "reader": "files", "paths": ["feats.npy", "resp.npy"], "subject": "user",
-        "task": "x", "options": {"rate": 10.0}}})
+    work = make_workdir(
+        tmp_path / "w",
+        {
+            "broken": {
+                "reader": "files",
+                "paths": ["feats.npy", "resp.npy"],
+                "subject": "user",
+                "task": "x",
+                "options": {"rate": 10.0},
+            }
+        },
+    )
     np.save(work / "feats.npy", np.array([[1.0, np.nan]] * 40))
     np.save(work / "resp.npy", np.zeros((40, 2)))
     targets = [f"{PREFIX}_design.nc", "results/sub-user/ephys/sub-user_task-x_desc-broken_design.nc"]

@@ -41,8 +41,12 @@ def snakemake_reads(path: Path, cache: Path) -> bytes:
 def _is_local(req: str) -> bool:
     """Whether a pip entry of an env file names a path (``-e ../``, ``./pkg``, ``file:``)."""
     req = req.strip()
-    return (req.startswith(("-e", "--editable", ".", "/", "~")) or "file:" in req
-            or "/" in req.split("@")[0] or "\\" in req)
+    return (
+        req.startswith(("-e", "--editable", ".", "/", "~"))
+        or "file:" in req
+        or "/" in req.split("@")[0]
+        or "\\" in req
+    )
 
 
 @pytest.mark.parametrize("env_file", ENV_FILES, ids=lambda p: p.name)
@@ -55,7 +59,8 @@ def test_env_pins_match_pyproject(env_file, tmp_path):
         assert not _is_local(req), (
             f"{env_file.name}: {req!r} is a path; Snakemake creates the env from a copy under "
             ".snakemake/conda/ where it would not resolve (neuroflow comes from the post-deploy "
-            "script)")
+            "script)"
+        )
         name, spec = _split(req)
         assert name in pins, f"{env_file.name}: {name} is not a dependency in pyproject.toml"
         assert spec == pins[name], f"{env_file.name}: {name}{spec} != pyproject {name}{pins[name]}"
@@ -65,8 +70,7 @@ def test_env_pins_match_pyproject(env_file, tmp_path):
 
 
 @pytest.mark.parametrize("env_file", ENV_FILES, ids=lambda p: p.name)
-def test_env_installs_neuroflow_from_its_post_deploy_script_wherever_snakemake_copies_it(
-        env_file, tmp_path):
+def test_env_installs_neuroflow_from_its_post_deploy_script_wherever_snakemake_copies_it(env_file, tmp_path):
     """Snakemake finds ``<env>.post-deploy.sh`` next to the env file (its own lookup), copies it
     to ``.snakemake/conda/<hash>.post-deploy.sh`` and runs it inside the new env from the work
     folder: the script installs what NEUROFLOW_PIP_SPEC names (a checkout: its lock, then
@@ -93,7 +97,8 @@ def test_env_installs_neuroflow_from_its_post_deploy_script_wherever_snakemake_c
     installed_lock = tmp_path / "installed-lock.txt"  # the file pip was given with -r
     (fake_bin / "python").write_text(
         f'#!/bin/sh\necho "$@" >> {calls}\n'
-        f'prev=; for a in "$@"; do [ "$prev" = -r ] && cp "$a" {installed_lock}; prev="$a"; done\n')
+        f'prev=; for a in "$@"; do [ "$prev" = -r ] && cp "$a" {installed_lock}; prev="$a"; done\n'
+    )
     (fake_bin / "python").chmod(0o755)
     work = tmp_path / "work"
     work.mkdir()
@@ -104,8 +109,9 @@ def test_env_installs_neuroflow_from_its_post_deploy_script_wherever_snakemake_c
         e.pop("NEUROFLOW_PIP_SPEC", None)
         if spec is not None:
             e["NEUROFLOW_PIP_SPEC"] = spec
-        return subprocess.run(["/usr/bin/env", "bash", str(copy)], cwd=work, env=e,
-                              capture_output=True, text=True)
+        return subprocess.run(
+            ["/usr/bin/env", "bash", str(copy)], cwd=work, env=e, capture_output=True, text=True
+        )
 
     no_lock = tmp_path / "checkout-without-lock"
     no_lock.mkdir()
@@ -124,7 +130,8 @@ def test_env_installs_neuroflow_from_its_post_deploy_script_wherever_snakemake_c
     assert lock_calls[1:] == [
         f"-m pip install --no-input --no-deps --no-build-isolation --editable {ROOT}",
         f"-m pip install --no-input --editable {no_lock}",
-        "-m pip install --no-input neuroflow==0.1.0"]
+        "-m pip install --no-input neuroflow==0.1.0",
+    ]
     unset = run(None)
     assert unset.returncode == 1 and "envs/install-neuroflow.sh" in unset.stderr
     assert "NEUROFLOW_PIP_SPEC is not set" in unset.stderr
@@ -133,8 +140,9 @@ def test_env_installs_neuroflow_from_its_post_deploy_script_wherever_snakemake_c
 
 def test_config_readme_is_generated_from_schema():
     expected = render(ROOT / "workflow/schemas/config.schema.yaml")
-    assert (ROOT / "config/README.md").read_text() == expected, \
+    assert (ROOT / "config/README.md").read_text() == expected, (
         "config/README.md is stale: run python -m neuroflow.schema_docs"
+    )
 
 
 def test_default_config_validates_against_schema():
@@ -149,16 +157,17 @@ def test_default_config_validates_against_schema():
         jsonschema.validate(config, schema)
 
 
-@pytest.mark.parametrize("caption", sorted((ROOT / "workflow/report").glob("*.rst")),
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize("caption", sorted((ROOT / "workflow/report").glob("*.rst")), ids=lambda p: p.name)
 def test_report_captions_are_valid_restructuredtext(caption):
     import io
 
     from docutils.core import publish_doctree
 
     warnings = io.StringIO()
-    publish_doctree(caption.read_text(), settings_overrides={
-        "warning_stream": warnings, "report_level": 2, "halt_level": 5})
+    publish_doctree(
+        caption.read_text(),
+        settings_overrides={"warning_stream": warnings, "report_level": 2, "halt_level": 5},
+    )
     assert warnings.getvalue() == "", f"{caption.name}: {warnings.getvalue()}"
 
 

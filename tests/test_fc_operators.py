@@ -77,7 +77,7 @@ NOT_LAGGED = ("igci", "reci", "ccm_e1", "ccm_e3") + tuple(n for n in BANK if n.s
 @pytest.mark.parametrize("name", sorted(n for n, op in BANK.items() if op.directed and n not in NOT_LAGGED))
 def test_directed_operators_recover_the_direction_of_a_lagged_coupling(name):
     fc = BANK[name](lagged_pair(), 1.0)
-    if np.allclose(fc, -fc.transpose(0, 2, 1)):     # antisymmetric (PSI): the sign is the direction
+    if np.allclose(fc, -fc.transpose(0, 2, 1)):  # antisymmetric (PSI): the sign is the direction
         assert (fc[:, 0, 1] > 0).all()
     fc = np.abs(fc)
     # source 0 -> target 1 is stronger than 1 -> 0 (if not antisymmetric) and than the independent pairs
@@ -85,17 +85,30 @@ def test_directed_operators_recover_the_direction_of_a_lagged_coupling(name):
     assert (fc[:, 0, 1] > 3 * np.abs(fc[:, [0, 2, 1, 2], [2, 0, 2, 1]]).max(axis=1)).all()
 
 
-@pytest.mark.parametrize("kind, est", [(k, e) for k in ("covariance", "correlation", "precision",
-                                                         "partial correlation")
-                                       for e in ("empirical", "ledoitwolf", "oas", "shrunk")])
+@pytest.mark.parametrize(
+    "kind, est",
+    [
+        (k, e)
+        for k in ("covariance", "correlation", "precision", "partial correlation")
+        for e in ("empirical", "ledoitwolf", "oas", "shrunk")
+    ],
+)
 def test_covariance_kinds_equal_nilearn_with_sklearn_estimators(kind, est):
     from nilearn.connectome import ConnectivityMeasure
     from sklearn.covariance import OAS, EmpiricalCovariance, LedoitWolf, ShrunkCovariance
 
-    prefix = {"covariance": "cov", "correlation": "corr", "precision": "prec",
-              "partial correlation": "pcorr"}[kind]
-    estimator = {"empirical": EmpiricalCovariance(), "ledoitwolf": LedoitWolf(), "oas": OAS(),
-                 "shrunk": ShrunkCovariance(shrinkage=0.1)}[est]
+    prefix = {
+        "covariance": "cov",
+        "correlation": "corr",
+        "precision": "prec",
+        "partial correlation": "pcorr",
+    }[kind]
+    estimator = {
+        "empirical": EmpiricalCovariance(),
+        "ledoitwolf": LedoitWolf(),
+        "oas": OAS(),
+        "shrunk": ShrunkCovariance(shrinkage=0.1),
+    }[est]
     ref = ConnectivityMeasure(cov_estimator=estimator, kind=kind, standardize=False)
     ref = np.stack(ref.fit_transform([x.T for x in X]))
     np.testing.assert_allclose(BANK[f"{prefix}_{est}"](X), ref, rtol=1e-10, atol=1e-12)
@@ -113,8 +126,9 @@ def test_graphical_lasso_partial_correlation_equals_sklearn():
     z = (X - X.mean(-1, keepdims=True)) / X.std(-1, keepdims=True)
     prec = np.stack([GraphicalLasso(alpha=0.1).fit(s.T).precision_ for s in z])
     np.testing.assert_allclose(BANK["prec_glasso"](X), prec, atol=1e-8)
-    np.testing.assert_allclose(BANK["pcorr_glasso"](X), np.stack([prec_to_partial(p) for p in prec]),
-                               atol=1e-8)
+    np.testing.assert_allclose(
+        BANK["pcorr_glasso"](X), np.stack([prec_to_partial(p) for p in prec]), atol=1e-8
+    )
 
 
 def test_tangent_equals_nilearn_fit_on_all_samples():
@@ -122,14 +136,15 @@ def test_tangent_equals_nilearn_fit_on_all_samples():
     from sklearn.covariance import LedoitWolf
 
     ref = ConnectivityMeasure(cov_estimator=LedoitWolf(), kind="tangent", standardize=False)
-    np.testing.assert_allclose(BANK["tangent_ledoitwolf"](X),
-                               np.stack(ref.fit_transform([x.T for x in X])), atol=1e-10)
+    np.testing.assert_allclose(
+        BANK["tangent_ledoitwolf"](X), np.stack(ref.fit_transform([x.T for x in X])), atol=1e-10
+    )
 
 
 def test_spearman_and_kendall_equal_scipy_with_ties():
     from scipy.stats import kendalltau, spearmanr
 
-    Xt = np.round(X[:2], 0)                      # many ties
+    Xt = np.round(X[:2], 0)  # many ties
     sp, kt = spearman(Xt), kendall(Xt)
     for n in range(2):
         for i in range(5):
@@ -143,15 +158,16 @@ def rank_windows():
     region, and a shifted and scaled copy (offset 1e4, scale 1e3)."""
     rng = np.random.default_rng(11)
     W = np.einsum("ij,njt->nit", rng.standard_normal((6, 6)), rng.standard_normal((4, 6, 40)))
-    W[1] = np.round(W[1])                        # many ties in every region
+    W[1] = np.round(W[1])  # many ties in every region
     W[2, :3] = np.round(W[2, :3] / 2)
-    W[2, 4] = 3.0                                # a constant region
+    W[2, 4] = 3.0  # a constant region
     W[3] = 1e4 + 1e3 * W[0]
     return W
 
 
 def dcor_reference(x, y):
     """Distance correlation of two series from their double-centred distance matrices."""
+
     def centred(v):
         d = np.abs(v[:, None] - v[None, :])
         return d - d.mean(axis=0)[None, :] - d.mean(axis=1)[:, None] + d.mean()
@@ -170,7 +186,7 @@ def test_kendall_equals_scipy_tau_b_with_ties_and_zero_for_a_constant_region():
         for i in range(6):
             for j in range(6):
                 if n == 2 and 4 in (i, j):
-                    assert kt[n, i, j] == 0.0        # scipy: NaN (no untied pair)
+                    assert kt[n, i, j] == 0.0  # scipy: NaN (no untied pair)
                 else:
                     ref = kendalltau(W[n, i], W[n, j], variant="b").statistic
                     assert kt[n, i, j] == pytest.approx(ref, abs=1e-10)
@@ -195,7 +211,7 @@ def test_pair_gram_operators_do_not_depend_on_the_buffer_split(monkeypatch):
     monkeypatch.setattr(ops, "_PAIR_BUFFER_BYTES", 3e3)
     assert len(list(ops._lag_blocks(40, 62))) > 10
     np.testing.assert_array_equal(kendall(W), whole_kt)
-    monkeypatch.setattr(ops, "_FLOAT32_EXACT_SUMS", 100)     # the double-precision path
+    monkeypatch.setattr(ops, "_FLOAT32_EXACT_SUMS", 100)  # the double-precision path
     np.testing.assert_array_equal(kendall(W), whole_kt)
     np.testing.assert_allclose(distance_correlation(W), whole_dc, atol=1e-12)
 
@@ -204,9 +220,9 @@ def test_gaussian_mutual_information_matches_the_analytic_value():
     rho = 0.6
     rng = np.random.default_rng(1)
     a = rng.standard_normal(200_000)
-    b = rho * a + np.sqrt(1 - rho ** 2) * rng.standard_normal(a.size)
+    b = rho * a + np.sqrt(1 - rho**2) * rng.standard_normal(a.size)
     mi = BANK["mi_gaussian"](np.stack([a, b])[None])[0, 0, 1]
-    assert mi == pytest.approx(-0.5 * np.log(1 - rho ** 2), rel=0.01)
+    assert mi == pytest.approx(-0.5 * np.log(1 - rho**2), rel=0.01)
 
 
 def test_distance_correlation_matches_the_bivariate_gaussian_closed_form():
@@ -214,8 +230,8 @@ def test_distance_correlation_matches_the_bivariate_gaussian_closed_form():
     rho = 0.7
     rng = np.random.default_rng(2)
     a = rng.standard_normal(2500)
-    b = rho * a + np.sqrt(1 - rho ** 2) * rng.standard_normal(a.size)
-    num = rho * np.arcsin(rho) + np.sqrt(1 - rho ** 2) - rho * np.arcsin(rho / 2) - np.sqrt(4 - rho ** 2) + 1
+    b = rho * a + np.sqrt(1 - rho**2) * rng.standard_normal(a.size)
+    num = rho * np.arcsin(rho) + np.sqrt(1 - rho**2) - rho * np.arcsin(rho / 2) - np.sqrt(4 - rho**2) + 1
     expected = np.sqrt(num / (1 + np.pi / 3 - np.sqrt(3)))
     got = distance_correlation(np.stack([a, b])[None])[0, 0, 1]
     assert got == pytest.approx(expected, abs=0.02)
@@ -223,7 +239,7 @@ def test_distance_correlation_matches_the_bivariate_gaussian_closed_form():
 
 def test_distance_correlation_detects_dependence_pearson_misses():
     t = np.linspace(-1, 1, 201)
-    x = np.stack([t, t ** 2])[None]
+    x = np.stack([t, t**2])[None]
     assert abs(np.corrcoef(x[0])[0, 1]) < 1e-10
     assert distance_correlation(x)[0, 0, 1] > 0.4
 
@@ -246,7 +262,7 @@ def test_var1_coefficients_equal_statsmodels():
     Xl = lagged_pair(n_samples=2, n_t=120)
     ours = BANK["var1"](Xl)
     for n in range(2):
-        ref = VAR(Xl[n].T).fit(1, trend="c").coefs[0]       # [target, source]
+        ref = VAR(Xl[n].T).fit(1, trend="c").coefs[0]  # [target, source]
         np.testing.assert_allclose(ours[n], ref.T, atol=1e-10)
 
 
@@ -261,7 +277,7 @@ def test_conditional_granger_equals_restricted_statsmodels_refits(lag):
     Xl = lagged_pair(n_samples=1, n_t=150)[0]
     G = conditional_granger(Xl[None], lag)[0]
     T = Xl.shape[1]
-    lagged = {k: Xl[:, lag - k: T - k].T for k in range(1, lag + 1)}            # (T', regions)
+    lagged = {k: Xl[:, lag - k : T - k].T for k in range(1, lag + 1)}  # (T', regions)
     for src, tgt in [(0, 1), (1, 0), (2, 1)]:
         y = Xl[tgt, lag:]
         full = np.hstack([lagged[k] for k in lagged])
@@ -287,15 +303,23 @@ def test_coherence_in_a_one_bin_band_equals_mne_connectivity():
     from mne_connectivity import spectral_connectivity_epochs
 
     sfreq, n_t = 1 / 0.72, 70
-    f = 5 / (n_t / sfreq)                                   # the 5th frequency bin
+    f = 5 / (n_t / sfreq)  # the 5th frequency bin
     band = (f - 0.2 / (n_t / sfreq), f + 0.2 / (n_t / sfreq))
     with pytest.warns(UserWarning, match="holds one frequency bin"):
         ours = spectral_measures(X[:1], sfreq, *band, nw=2.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        con = spectral_connectivity_epochs(X[:1], method=["coh", "imcoh"], sfreq=sfreq, mode="multitaper",
-                                           mt_bandwidth=2 * 2.0 * sfreq / n_t, fmin=band[0], fmax=band[1],
-                                           faverage=True, verbose=False)
+        con = spectral_connectivity_epochs(
+            X[:1],
+            method=["coh", "imcoh"],
+            sfreq=sfreq,
+            mode="multitaper",
+            mt_bandwidth=2 * 2.0 * sfreq / n_t,
+            fmin=band[0],
+            fmax=band[1],
+            faverage=True,
+            verbose=False,
+        )
     coh, imcoh = (c.get_data(output="dense")[:, :, 0] for c in con)
     low = np.tril_indices(5, -1)
     np.testing.assert_allclose(ours["coh"][0][low], coh[low], rtol=1e-6)
@@ -309,8 +333,7 @@ def test_phase_measures_separate_lagged_from_zero_lag_coupling():
 
     sfreq, n_t = 1.0, 600
     rng = np.random.default_rng(3)
-    s = sosfiltfilt(butter(4, [0.06, 0.14], btype="band", fs=sfreq, output="sos"),
-                    rng.standard_normal(n_t))
+    s = sosfiltfilt(butter(4, [0.06, 0.14], btype="band", fs=sfreq, output="sos"), rng.standard_normal(n_t))
     s /= s.std()
     Xs = np.stack([s, np.imag(hilbert(s)), s]) + 0.3 * rng.standard_normal((3, n_t))
     m = spectral_measures(Xs[None], sfreq, 0.08, 0.12, nw=3.0)
@@ -370,5 +393,6 @@ def test_difference_correlation_and_ledoitwolf_mi_follow_their_definitions():
     np.testing.assert_allclose(BANK["pearson_diff"](X), ref, atol=1e-12)
     r = BANK["corr_ledoitwolf"](X)
     off = ~np.eye(5, dtype=bool)
-    np.testing.assert_allclose(BANK["mi_gaussian_ledoitwolf"](X)[:, off], -0.5 * np.log(1 - r[:, off] ** 2),
-                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        BANK["mi_gaussian_ledoitwolf"](X)[:, off], -0.5 * np.log(1 - r[:, off] ** 2), rtol=1e-10, atol=1e-12
+    )

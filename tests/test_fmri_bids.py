@@ -28,10 +28,12 @@ REPO = Path(__file__).resolve().parents[1]
 MNI = "MNI152NLin2009cAsym"
 T_R = 2.0
 N_VOL = 8
-SCHAEFER = str(REPO / "resources/fmri/atlases"
-               / "tpl-fsaverage_hemi-{h}_den-10k_atlas-Schaefer2018_desc-100Parcels_dseg.label.gii")
-STRATEGIES = {"simple": {"loader": "simple", "options": {"motion": "basic"}},
-              "minimal": {"loader": "none"}}
+SCHAEFER = str(
+    REPO
+    / "resources/fmri/atlases"
+    / "tpl-fsaverage_hemi-{h}_den-10k_atlas-Schaefer2018_desc-100Parcels_dseg.label.gii"
+)
+STRATEGIES = {"simple": {"loader": "simple", "options": {"motion": "basic"}}, "minimal": {"loader": "none"}}
 
 
 # --------------------------------------------------------------------------- the tree
@@ -59,10 +61,10 @@ def _confounds(func: Path, prefix: str, seed: int) -> None:
     table = pd.DataFrame(rng.normal(0, 0.01, (N_VOL, 6)).cumsum(0), columns=cols)
     table["white_matter"], table["csf"] = rng.standard_normal((2, N_VOL))
     table["framewise_displacement"] = np.r_[np.nan, np.full(N_VOL - 1, 0.1)]
-    table.to_csv(func / f"{prefix}_desc-confounds_timeseries.tsv", sep="\t", index=False,
-                 na_rep="n/a")
+    table.to_csv(func / f"{prefix}_desc-confounds_timeseries.tsv", sep="\t", index=False, na_rep="n/a")
     (func / f"{prefix}_desc-confounds_timeseries.json").write_text(
-        json.dumps({c: {"Description": "simulated"} for c in table.columns}))
+        json.dumps({c: {"Description": "simulated"} for c in table.columns})
+    )
 
 
 def _gifti_pair(func: Path, prefix: str) -> np.ndarray:
@@ -85,8 +87,12 @@ def _brain_models(order: str):
         left = cifti.BrainModelAxis.from_surface(np.arange(40), 40, "CortexLeft")
         right = cifti.BrainModelAxis.from_surface(np.arange(40)[::-1], 40, "CortexRight")
         vox = vox[::-1]
-    thal = cifti.BrainModelAxis(name="CIFTI_STRUCTURE_THALAMUS_LEFT", voxel=vox,
-                                affine=np.diag([2.0, 2.0, 2.0, 1.0]), volume_shape=(4, 4, 4))
+    thal = cifti.BrainModelAxis(
+        name="CIFTI_STRUCTURE_THALAMUS_LEFT",
+        voxel=vox,
+        affine=np.diag([2.0, 2.0, 2.0, 1.0]),
+        volume_shape=(4, 4, 4),
+    )
     return right + left + thal if order == "atlas" else left + right + thal
 
 
@@ -100,8 +106,9 @@ def _cifti_label(structure: str, vertex: int, voxel) -> int:
 
 
 def _labels_of(axis) -> np.ndarray:
-    return np.array([_cifti_label(name, vertex, voxel) for name, voxel, vertex in
-                     zip(axis.name, axis.voxel, axis.vertex)])
+    return np.array(
+        [_cifti_label(name, vertex, voxel) for name, voxel, vertex in zip(axis.name, axis.voxel, axis.vertex)]
+    )
 
 
 def _cifti(func: Path, prefix: str, atlas_path: Path) -> np.ndarray:
@@ -112,12 +119,13 @@ def _cifti(func: Path, prefix: str, atlas_path: Path) -> np.ndarray:
     img = cifti.Cifti2Image(data, header=(cifti.SeriesAxis(0, T_R, N_VOL, "second"), bold_axis))
     img.nifti_header.set_intent("ConnDenseSeries")
     nib.save(img, func / f"{prefix}_space-fsLR_den-91k_bold.dtseries.nii")
-    (func / f"{prefix}_space-fsLR_den-91k_bold.dtseries.json").write_text(
-        json.dumps({"RepetitionTime": T_R}))
+    (func / f"{prefix}_space-fsLR_den-91k_bold.dtseries.json").write_text(json.dumps({"RepetitionTime": T_R}))
     atlas_axis = _brain_models("atlas")
     table = {0: ("???", (0, 0, 0, 0)), **{k: (f"region{k}", (k / 4, 0.5, 0.5, 1.0)) for k in (1, 2, 3, 4)}}
-    lab = cifti.Cifti2Image(_labels_of(atlas_axis)[None, :].astype(np.int32),
-                            header=(cifti.LabelAxis(["parcels"], [table]), atlas_axis))
+    lab = cifti.Cifti2Image(
+        _labels_of(atlas_axis)[None, :].astype(np.int32),
+        header=(cifti.LabelAxis(["parcels"], [table]), atlas_axis),
+    )
     lab.nifti_header.set_intent("ConnDenseLabel")
     nib.save(lab, atlas_path)
     return data
@@ -135,8 +143,10 @@ def make_tree(root: Path) -> dict:
     truth = {"volume": _signals(1)}
     for res, mm in (("1", 2.0), ("2", 4.0)):
         _volume(func / f"{pre}_space-{MNI}_res-{res}_desc-preproc_bold.nii.gz", mm, truth["volume"])
-    nib.save(nib.Nifti1Image(np.ones((6, 6, 6), np.uint8), np.diag([2.0, 2.0, 2.0, 1.0])),
-             func / f"{pre}_space-{MNI}_res-1_desc-brain_mask.nii.gz")
+    nib.save(
+        nib.Nifti1Image(np.ones((6, 6, 6), np.uint8), np.diag([2.0, 2.0, 2.0, 1.0])),
+        func / f"{pre}_space-{MNI}_res-1_desc-brain_mask.nii.gz",
+    )
     _confounds(func, pre, 1)
     truth["gifti"] = _gifti_pair(func, pre)
     truth["cifti"] = _cifti(func, pre, root / "atlas-toy_den-91k_dseg.dlabel.nii")
@@ -154,30 +164,58 @@ def make_tree(root: Path) -> dict:
     ts.to_csv(xf / f"{name}.tsv", sep="\t", index=False, na_rep="n/a")
     (xf / f"{name}.json").write_text(json.dumps({"RepetitionTime": T_R}))
     # no sidecar: the TR comes from fMRIPrep's BOLD JSON of the same run
-    ts.iloc[:, :2].to_csv(xf / f"{pre}_space-{MNI}_seg-Gordon_stat-mean_timeseries.tsv",
-                          sep="\t", index=False)
+    ts.iloc[:, :2].to_csv(
+        xf / f"{pre}_space-{MNI}_seg-Gordon_stat-mean_timeseries.tsv", sep="\t", index=False
+    )
     truth["xcpd"] = ts
     # the atlas of the volumes: x < 5 mm -> 1, the rest -> 2, on the 2 mm grid
     lab = np.where(np.arange(6) * 2.0 < 5, 1, 2)[:, None, None] * np.ones((6, 6, 6), np.int16)
-    nib.save(nib.Nifti1Image(lab.astype(np.int16), np.diag([2.0, 2.0, 2.0, 1.0])),
-             root / "tpl-toy_res-1_dseg.nii.gz")
+    nib.save(
+        nib.Nifti1Image(lab.astype(np.int16), np.diag([2.0, 2.0, 2.0, 1.0])),
+        root / "tpl-toy_res-1_dseg.nii.gz",
+    )
     return truth
 
 
 def make_config(root: Path, **top) -> dict:
-    fmri = {"activate": True, "sample_sheet": "", "datasets": [], "participants": {},
-            "derivatives_dirs": [],
-            "scan": {"tasks": [], "spaces": [], "desc": "preproc", "strategies": ["simple"],
-                     "timeseries_strategies": []},
-            "strategies": STRATEGIES,
-            "atlases": {"toy": {"space": MNI, "path": str(root / "tpl-toy_res-1_dseg.nii.gz")},
-                        "schaefer100": {"space": "fsaverage5", "left": SCHAEFER.format(h="L"),
-                                        "right": SCHAEFER.format(h="R")},
-                        "toycifti": {"space": "fsLR", "den": "91k",
-                                     "dlabel": str(root / "atlas-toy_den-91k_dseg.dlabel.nii")}}}
-    cfg = {"derivatives": [str(root / "fmriprep"), str(root / "xcpd")], "participant_label": [],
-           "exclude_participant_label": [], "sessions": "all", "runs": "all", "tasks": "all",
-           "resources": {"dest": str(root / "resources")}, "fmri": fmri}
+    fmri = {
+        "activate": True,
+        "sample_sheet": "",
+        "datasets": [],
+        "participants": {},
+        "derivatives_dirs": [],
+        "scan": {
+            "tasks": [],
+            "spaces": [],
+            "desc": "preproc",
+            "strategies": ["simple"],
+            "timeseries_strategies": [],
+        },
+        "strategies": STRATEGIES,
+        "atlases": {
+            "toy": {"space": MNI, "path": str(root / "tpl-toy_res-1_dseg.nii.gz")},
+            "schaefer100": {
+                "space": "fsaverage5",
+                "left": SCHAEFER.format(h="L"),
+                "right": SCHAEFER.format(h="R"),
+            },
+            "toycifti": {
+                "space": "fsLR",
+                "den": "91k",
+                "dlabel": str(root / "atlas-toy_den-91k_dseg.dlabel.nii"),
+            },
+        },
+    }
+    cfg = {
+        "derivatives": [str(root / "fmriprep"), str(root / "xcpd")],
+        "participant_label": [],
+        "exclude_participant_label": [],
+        "sessions": "all",
+        "runs": "all",
+        "tasks": "all",
+        "resources": {"dest": str(root / "resources")},
+        "fmri": fmri,
+    }
     cfg.update(top)
     return cfg
 
@@ -198,13 +236,16 @@ def index(tree):
 def test_one_row_per_run_resolution_space_and_density_with_every_entity(index):
     pre = "sub-01_task-rest_run-1"
     expected = {
-        f"{pre}_space-{MNI}_res-1": "volume", f"{pre}_space-{MNI}_res-2": "volume",
-        f"{pre}_space-fsaverage5": "surface", f"{pre}_space-fsLR_den-91k": "cifti",
+        f"{pre}_space-{MNI}_res-1": "volume",
+        f"{pre}_space-{MNI}_res-2": "volume",
+        f"{pre}_space-fsaverage5": "surface",
+        f"{pre}_space-fsLR_den-91k": "cifti",
         f"{pre}_space-fsLR_seg-4S156Parcels_den-91k": "timeseries",
         f"{pre}_space-{MNI}_seg-Gordon": "timeseries",
         f"sub-02_ses-1_task-rest_run-1_space-{MNI}_res-2": "volume",
         f"sub-02_ses-1_task-rest_run-2_space-{MNI}_res-2": "volume",
-        f"sub-02_ses-2_task-rest_run-1_space-{MNI}_res-2": "volume"}
+        f"sub-02_ses-2_task-rest_run-1_space-{MNI}_res-2": "volume",
+    }
     assert dict(zip(index["stem"], index["kind"])) == expected
     assert index.loc[f"sub-02_ses-2_task-rest_run-1_space-{MNI}_res-2", "folder"] == "sub-02/ses-2/func"
     vols = index[index["kind"] == "volume"]
@@ -221,12 +262,17 @@ def test_one_row_per_run_resolution_space_and_density_with_every_entity(index):
     assert (float(gordon["t_r"]), gordon["t_r_source"]) == (T_R, "bold")
 
 
-@pytest.mark.parametrize("top, stems", [
-    ({"participant_label": ["02"]}, {"sub-02_ses-1_task-rest_run-1", "sub-02_ses-1_task-rest_run-2",
-                                     "sub-02_ses-2_task-rest_run-1"}),
-    ({"participant_label": ["sub-02"], "sessions": ["1"], "runs": [2]}, {"sub-02_ses-1_task-rest_run-2"}),
-    ({"exclude_participant_label": ["01"], "sessions": ["2"]}, {"sub-02_ses-2_task-rest_run-1"}),
-])
+@pytest.mark.parametrize(
+    "top, stems",
+    [
+        (
+            {"participant_label": ["02"]},
+            {"sub-02_ses-1_task-rest_run-1", "sub-02_ses-1_task-rest_run-2", "sub-02_ses-2_task-rest_run-1"},
+        ),
+        ({"participant_label": ["sub-02"], "sessions": ["1"], "runs": [2]}, {"sub-02_ses-1_task-rest_run-2"}),
+        ({"exclude_participant_label": ["01"], "sessions": ["2"]}, {"sub-02_ses-2_task-rest_run-1"}),
+    ],
+)
 def test_participant_session_and_run_filters_select_runs(tree, top, stems):
     root, _ = tree
     found = fmri_index(make_config(root, **top))
@@ -276,8 +322,10 @@ def test_cifti_atlas_on_other_grayordinates_names_the_atlas(tree, index, tmp_pat
     cifti = nib.cifti2
     other = cifti.BrainModelAxis.from_surface(np.arange(50), 50, "CortexLeft")
     bad = tmp_path / "other.dlabel.nii"
-    img = cifti.Cifti2Image(np.ones((1, 50), np.int32), header=(
-        cifti.LabelAxis(["p"], [{0: ("???", (0, 0, 0, 0)), 1: ("a", (1, 0, 0, 1))}]), other))
+    img = cifti.Cifti2Image(
+        np.ones((1, 50), np.int32),
+        header=(cifti.LabelAxis(["p"], [{0: ("???", (0, 0, 0, 0)), 1: ("a", (1, 0, 0, 1))}]), other),
+    )
     img.nifti_header.set_intent("ConnDenseLabel")
     nib.save(img, bad)
     row = index.loc["sub-01_task-rest_run-1_space-fsLR_den-91k"].to_dict()
@@ -307,8 +355,9 @@ def test_xcpd_timeseries_keep_regions_and_list_the_empty_one(tree, index, tmp_pa
     out = tmp_path / "xcpd_timeseries.tsv"
     P.run_parcellate(row, row["atlas"], {}, out)
     got = pd.read_csv(out, sep="\t")
-    np.testing.assert_allclose(got[["LH_Vis_1", "RH_Vis_1", "Thal_1"]].to_numpy(),
-                               truth["xcpd"].iloc[:, :3].to_numpy(), rtol=1e-9)
+    np.testing.assert_allclose(
+        got[["LH_Vis_1", "RH_Vis_1", "Thal_1"]].to_numpy(), truth["xcpd"].iloc[:, :3].to_numpy(), rtol=1e-9
+    )
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["EmptyRegions"] == ["LH_Lim_1"] and "sidecar" in meta["RepetitionTimeSource"]
 
@@ -318,8 +367,16 @@ def test_confounds_of_the_res2_run_are_found_by_nilearn(tree, index, tmp_path):
     row = index.loc[f"sub-01_task-rest_run-1_space-{MNI}_res-2"].to_dict()
     out = tmp_path / "regressors.tsv"
     P.run_confounds(row, "simple", STRATEGIES["simple"], 0.0, 0.0, out)
-    assert set(pd.read_csv(out, sep="\t").columns) == {"trans_x", "trans_y", "trans_z", "rot_x",
-                                                       "rot_y", "rot_z", "white_matter", "csf"}
+    assert set(pd.read_csv(out, sep="\t").columns) == {
+        "trans_x",
+        "trans_y",
+        "trans_z",
+        "rot_x",
+        "rot_y",
+        "rot_z",
+        "white_matter",
+        "csf",
+    }
 
 
 # --------------------------------------------------------------------------- bad inputs
@@ -341,8 +398,11 @@ def test_folder_without_dataset_description_names_the_file_and_key(tree, tmp_pat
     root, _ = tree
     copy = tmp_path / "fmriprep"
     shutil.copytree(root / "fmriprep/sub-02", copy / "sub-02")
-    _raises(make_config(root, derivatives=[str(root / "xcpd"), str(copy)]),
-            "derivatives[1]", str(copy / "dataset_description.json"))
+    _raises(
+        make_config(root, derivatives=[str(root / "xcpd"), str(copy)]),
+        "derivatives[1]",
+        str(copy / "dataset_description.json"),
+    )
 
 
 def test_participant_without_bold_names_the_participant_folder_and_key(tree, tmp_path):
@@ -350,12 +410,22 @@ def test_participant_without_bold_names_the_participant_folder_and_key(tree, tmp
     copy = tmp_path / "fmriprep"
     shutil.copytree(root / "fmriprep", copy)
     (copy / "sub-03/anat").mkdir(parents=True)
-    nib.save(nib.Nifti1Image(np.zeros((2, 2, 2), np.float32), np.eye(4)),
-             copy / f"sub-03/anat/sub-03_space-{MNI}_desc-preproc_T1w.nii.gz")
-    _raises(make_config(root, derivatives=[str(copy)]), "sub-03", "derivatives[0]", str(copy),
-            "exclude_participant_label")
-    _raises(make_config(root, derivatives=[str(copy)], participant_label=["01", "03"]),
-            "sub-03", "config key participant_label")
+    nib.save(
+        nib.Nifti1Image(np.zeros((2, 2, 2), np.float32), np.eye(4)),
+        copy / f"sub-03/anat/sub-03_space-{MNI}_desc-preproc_T1w.nii.gz",
+    )
+    _raises(
+        make_config(root, derivatives=[str(copy)]),
+        "sub-03",
+        "derivatives[0]",
+        str(copy),
+        "exclude_participant_label",
+    )
+    _raises(
+        make_config(root, derivatives=[str(copy)], participant_label=["01", "03"]),
+        "sub-03",
+        "config key participant_label",
+    )
     ok = fmri_index(make_config(root, derivatives=[str(copy)], exclude_participant_label=["03"]))
     assert set(ok["sub"]) == {"01", "02"}
 
@@ -375,8 +445,7 @@ def test_timeseries_without_repetition_time_names_the_file_and_key(tree, tmp_pat
     (xcpd / f"sub-01/func/{name}.json").unlink()
     for gordon in xcpd.glob("sub-01/func/*_seg-Gordon_*"):
         gordon.unlink()
-    _raises(make_config(root, derivatives=[str(xcpd)]), "derivatives[0]", f"{name}.tsv",
-            "RepetitionTime")
+    _raises(make_config(root, derivatives=[str(xcpd)]), "derivatives[0]", f"{name}.tsv", "RepetitionTime")
 
 
 def test_moved_config_keys_say_where_they_went(tree):
@@ -397,8 +466,11 @@ def test_dry_run_plans_jobs_for_both_resolutions_and_the_cifti_run(tree, tmp_pat
     root, _ = tree
     work = copy_workflow(tmp_path / "wf", REPO)
     base = yaml.safe_load((work / "config/config.yaml").read_text()) or {}
-    cfg = {name: {"activate": False} for name, section in base.items()
-           if isinstance(section, dict) and "activate" in section}
+    cfg = {
+        name: {"activate": False}
+        for name, section in base.items()
+        if isinstance(section, dict) and "activate" in section
+    }
     cfg["connectome"] = {"activate": False}
     cfg.update(make_config(root))
     cfg.pop("resources")
@@ -418,14 +490,23 @@ def test_dry_run_plans_jobs_for_both_resolutions_and_the_cifti_run(tree, tmp_pat
 def test_output_names_give_back_every_entity_for_the_group_index():
     from neuroflow.fmri.index import parse_entities
 
-    ents = parse_entities("results/sub-02/ses-1/func/sub-02_ses-1_task-rest_run-2_space-fsLR_den-91k"
-                          "_atlas-toycifti_desc-simple_timeseries.tsv")
-    assert ents == {"sub": "02", "ses": "1", "task": "rest", "run": "2", "space": "fsLR",
-                    "den": "91k", "atlas": "toycifti", "desc": "simple"}
+    ents = parse_entities(
+        "results/sub-02/ses-1/func/sub-02_ses-1_task-rest_run-2_space-fsLR_den-91k"
+        "_atlas-toycifti_desc-simple_timeseries.tsv"
+    )
+    assert ents == {
+        "sub": "02",
+        "ses": "1",
+        "task": "rest",
+        "run": "2",
+        "space": "fsLR",
+        "den": "91k",
+        "atlas": "toycifti",
+        "desc": "simple",
+    }
 
 
-def test_the_pybids_index_is_cached_on_disk_and_rebuilt_when_the_tree_changes(tmp_path,
-                                                                              monkeypatch):
+def test_the_pybids_index_is_cached_on_disk_and_rebuilt_when_the_tree_changes(tmp_path, monkeypatch):
     """A second process loads the index instead of indexing again; a file added anywhere
     in the tree gives a new index that sees it."""
     import json
@@ -435,17 +516,16 @@ def test_the_pybids_index_is_cached_on_disk_and_rebuilt_when_the_tree_changes(tm
     monkeypatch.setenv("NEUROFLOW_CACHE", str(tmp_path / "cache"))
     root = tmp_path / "ds"
     (root / "sub-01/eeg").mkdir(parents=True)
-    (root / "dataset_description.json").write_text(json.dumps(
-        {"Name": "t", "BIDSVersion": "1.9.0"}))
+    (root / "dataset_description.json").write_text(json.dumps({"Name": "t", "BIDSVersion": "1.9.0"}))
     (root / "sub-01/eeg/sub-01_task-rest_eeg.edf").write_bytes(b"")
     sel = B.Selection.from_config({"bids_dir": str(root)})
     first = B.query(root, sel, datatype="eeg", suffix="eeg")
     assert [(r["sub"], r["task"]) for r in first] == [("01", "rest")]
     cached = list((tmp_path / "cache/pybids").iterdir())
     assert len(cached) == 1 and (cached[0] / "layout_index.sqlite").is_file()
-    B._layout.cache_clear()                            # as a new process would start
+    B._layout.cache_clear()  # as a new process would start
     assert B.query(root, sel, datatype="eeg", suffix="eeg") == first
-    assert list((tmp_path / "cache/pybids").iterdir()) == cached   # loaded, not rebuilt
+    assert list((tmp_path / "cache/pybids").iterdir()) == cached  # loaded, not rebuilt
     (root / "sub-02/eeg").mkdir(parents=True)
     (root / "sub-02/eeg/sub-02_task-rest_run-1_eeg.edf").write_bytes(b"")
     again = B.query(root, sel, datatype="eeg", suffix="eeg")

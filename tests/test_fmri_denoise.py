@@ -21,16 +21,23 @@ from neuroflow.fmri.signals import parcellate_surface, parcellate_volume
 from neuroflow.fmri.simulate import SPACE, make_atlas, make_fmriprep_run
 
 REPO = Path(__file__).resolve().parents[1]
-CLEAN = {"detrend": True, "standardize": "zscore_sample", "standardize_confounds": True,
-         "filter": "butterworth", "low_pass": None, "high_pass": None}
+CLEAN = {
+    "detrend": True,
+    "standardize": "zscore_sample",
+    "standardize_confounds": True,
+    "filter": "butterworth",
+    "low_pass": None,
+    "high_pass": None,
+}
 
 
 def _row(run: dict, strategies="simple", atlases="slab") -> dict:
     from neuroflow.fmri.index import build_index
 
     root = Path(run["bold"]).parents[2]
-    idx = build_index(None, [root], strategies=strategies.split(","),
-                      atlases={"slab": {"space": SPACE, "path": "x"}})
+    idx = build_index(
+        None, [root], strategies=strategies.split(","), atlases={"slab": {"space": SPACE, "path": "x"}}
+    )
     return idx.iloc[0].to_dict()
 
 
@@ -53,11 +60,14 @@ def sim(tmp_path_factory):
     return run, atlas
 
 
-@pytest.mark.parametrize("loader, options, clean", [
-    ("simple", {"motion": "basic", "wm_csf": "basic"}, {}),
-    ("scrubbing", {"fd_threshold": 0.5, "std_dvars_threshold": 3.0, "scrub": 0}, {}),
-    ("simple", {"motion": "full"}, {"low_pass": 0.1, "high_pass": None}),
-])
+@pytest.mark.parametrize(
+    "loader, options, clean",
+    [
+        ("simple", {"motion": "basic", "wm_csf": "basic"}, {}),
+        ("scrubbing", {"fd_threshold": 0.5, "std_dvars_threshold": 3.0, "scrub": 0}, {}),
+        ("simple", {"motion": "full"}, {"low_pass": 0.1, "high_pass": None}),
+    ],
+)
 @pytest.mark.slow
 def test_denoising_equals_nilearn_masker_called_directly(sim, tmp_path, loader, options, clean):
     from nilearn.interfaces.fmriprep import load_confounds_strategy
@@ -69,9 +79,9 @@ def test_denoising_equals_nilearn_masker_called_directly(sim, tmp_path, loader, 
     ours = pd.read_csv(out, sep="\t").to_numpy()
     conf, sample_mask = load_confounds_strategy(run["bold"], denoise_strategy=loader, **options)
     kwargs = {k: v for k, v in (CLEAN | clean).items() if k != "filter"}
-    masker = NiftiLabelsMasker(labels_img=str(atlas), t_r=2.0, clean_args={"filter": "butterworth"},
-                               dtype="float64",
-                               **kwargs)
+    masker = NiftiLabelsMasker(
+        labels_img=str(atlas), t_r=2.0, clean_args={"filter": "butterworth"}, dtype="float64", **kwargs
+    )
     ref = masker.fit_transform(run["bold"], confounds=conf, sample_mask=sample_mask)
     assert ours.shape == ref.shape
     np.testing.assert_allclose(ours, ref, atol=1e-6)  # raw TSV keeps 10 significant digits
@@ -134,17 +144,29 @@ def test_surface_parcellation_equals_mean_and_surface_labels_masker():
 def test_scrubbing_below_minimum_data_excludes_run_and_lists_it(tmp_path):
     run = make_fmriprep_run(tmp_path / "d", n_volumes=60, high_motion=range(5, 45), random_state=3)
     atlas = make_atlas(tmp_path / "atlas.nii.gz")
-    strategy = {"loader": "scrubbing", "options": {"fd_threshold": 0.5, "std_dvars_threshold": 3.0},
-                **CLEAN}
+    strategy = {"loader": "scrubbing", "options": {"fd_threshold": 0.5, "std_dvars_threshold": 3.0}, **CLEAN}
     out = _pipeline(tmp_path, _row(run), "scrub", strategy, atlas, min_fraction=0.5)
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["Excluded"] is True and "volumes kept" in meta["ExclusionReason"]
     assert pd.read_csv(out, sep="\t").shape[0] == 0
     qc_tsv = tmp_path / "qc.tsv"
-    P.run_qc(_row(run), {"scrub": strategy}, {"scrub": str(tmp_path / "scrub_regressors.tsv")},
-             QCSettings(0.5, 800, 2000, 1e-3), qc_tsv, tmp_path / "carpet.png")
-    P.run_group([qc_tsv], [out], tmp_path, tmp_path / "g_qc.tsv", tmp_path / "g_excl.tsv",
-                tmp_path / "g_index.tsv", tmp_path / "g.png")
+    P.run_qc(
+        _row(run),
+        {"scrub": strategy},
+        {"scrub": str(tmp_path / "scrub_regressors.tsv")},
+        QCSettings(0.5, 800, 2000, 1e-3),
+        qc_tsv,
+        tmp_path / "carpet.png",
+    )
+    P.run_group(
+        [qc_tsv],
+        [out],
+        tmp_path,
+        tmp_path / "g_qc.tsv",
+        tmp_path / "g_excl.tsv",
+        tmp_path / "g_index.tsv",
+        tmp_path / "g.png",
+    )
     excluded = pd.read_csv(tmp_path / "g_excl.tsv", sep="\t")
     assert len(excluded) == 1 and excluded["strategy"][0] == "scrub"
     qc = pd.read_csv(qc_tsv, sep="\t")

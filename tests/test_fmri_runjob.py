@@ -20,31 +20,71 @@ from neuroflow.fmri.qc import QCSettings
 from neuroflow.fmri.runjob import RunOutputs, RunSettings, process_run, split_outputs
 from neuroflow.fmri.simulate import SPACE, make_atlas, make_fmriprep_run
 
-STRATEGIES = {"simple": {"loader": "simple", "options": {"motion": "basic"}},
-              "scrub": {"loader": "scrubbing", "options": {"fd_threshold": 0.5}}}
+STRATEGIES = {
+    "simple": {"loader": "simple", "options": {"motion": "basic"}},
+    "scrub": {"loader": "scrubbing", "options": {"fd_threshold": 0.5}},
+}
 
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def _rows():
-    rows = [{"stem": f"sub-{s}_task-a_run-{r}_space-X_res-{q}", "kind": "volume", "sub": s,
-             "folder": f"sub-{s}/func", "atlases": "toy", "strategies": "simple"}
-            for s in ("01", "02", "10", "100") for r in (1, 2) for q in (1, 2)]
-    rows.append({"stem": "sub-01_task-b_space-fsaverage5", "kind": "surface", "sub": "01",
-                 "folder": "sub-01/func", "atlases": "s100,s400", "strategies": "simple"})
-    rows.append({"stem": "sub-02_task-b_space-fsaverage5", "kind": "surface", "sub": "02",
-                 "folder": "sub-02/func", "atlases": "s100", "strategies": "simple"})
-    rows.append({"stem": "sub-03", "kind": "timeseries", "atlases": "aal", "strategies": "none",
-                 "sub": "03", "folder": "sub-03/func"})
+    rows = [
+        {
+            "stem": f"sub-{s}_task-a_run-{r}_space-X_res-{q}",
+            "kind": "volume",
+            "sub": s,
+            "folder": f"sub-{s}/func",
+            "atlases": "toy",
+            "strategies": "simple",
+        }
+        for s in ("01", "02", "10", "100")
+        for r in (1, 2)
+        for q in (1, 2)
+    ]
+    rows.append(
+        {
+            "stem": "sub-01_task-b_space-fsaverage5",
+            "kind": "surface",
+            "sub": "01",
+            "folder": "sub-01/func",
+            "atlases": "s100,s400",
+            "strategies": "simple",
+        }
+    )
+    rows.append(
+        {
+            "stem": "sub-02_task-b_space-fsaverage5",
+            "kind": "surface",
+            "sub": "02",
+            "folder": "sub-02/func",
+            "atlases": "s100",
+            "strategies": "simple",
+        }
+    )
+    rows.append(
+        {
+            "stem": "sub-03",
+            "kind": "timeseries",
+            "atlases": "aal",
+            "strategies": "none",
+            "sub": "03",
+            "folder": "sub-03/func",
+        }
+    )
     return rows
 
 
 def test_run_groups_give_every_run_to_exactly_one_rule():
     rows = _rows()
     groups = run_groups(rows)
-    assert [g.rule for g in groups] == ["fmri_run_volume", "fmri_run_surface",
-                                        "fmri_run_surface2", "fmri_run_timeseries"]
+    assert [g.rule for g in groups] == [
+        "fmri_run_volume",
+        "fmri_run_surface",
+        "fmri_run_surface2",
+        "fmri_run_timeseries",
+    ]
     assert groups[0].stem_regex == "" and len(groups[0].stems) == 16  # largest: ruleorder last
     assert groups[1].atlases == ("s100",) and groups[2].atlases == ("s100", "s400")
     for row in rows:
@@ -69,23 +109,35 @@ def test_subject_groups_give_every_subject_to_exactly_one_rule():
 
 def test_split_outputs_gives_each_run_its_files():
     layout = [(("a",), ("s", "t")), (("a", "b"), ("s",))]
-    runs = split_outputs(layout, ["r1s", "r1t", "r2s"], ["r1a", "r2a", "r2b"],
-                         ["r1as", "r1at", "r2as", "r2bs"], ["q1", "q2"], ["c1", "c2"],
-                         ["p1", "p2"])
+    runs = split_outputs(
+        layout,
+        ["r1s", "r1t", "r2s"],
+        ["r1a", "r2a", "r2b"],
+        ["r1as", "r1at", "r2as", "r2bs"],
+        ["q1", "q2"],
+        ["c1", "c2"],
+        ["p1", "p2"],
+    )
     assert runs[0].denoised == {("a", "s"): "r1as", ("a", "t"): "r1at"}
     assert runs[1].regressors == {"s": "r2s"} and runs[1].raw == {"a": "r2a", "b": "r2b"}
     assert runs[1].denoised == {("a", "s"): "r2as", ("b", "s"): "r2bs"} and runs[1].qc == "q2"
     with pytest.raises(ValueError, match="layout of 2 runs"):
-        split_outputs(layout, ["r1s", "r1t", "r2s", "extra"], ["r1a", "r2a", "r2b"],
-                      ["r1as", "r1at", "r2as", "r2bs"], ["q1", "q2"], ["c1", "c2"], ["p1", "p2"])
+        split_outputs(
+            layout,
+            ["r1s", "r1t", "r2s", "extra"],
+            ["r1a", "r2a", "r2b"],
+            ["r1as", "r1at", "r2as", "r2bs"],
+            ["q1", "q2"],
+            ["c1", "c2"],
+            ["p1", "p2"],
+        )
 
 
 def test_stems_regex_matches_exactly_its_stems():
     stems = ["sub-1_task-a", "sub-10_task-a", "sub-2", "sub-2_task-a_run-1"]
     rx = re.compile(stems_regex(stems))
     assert all(rx.fullmatch(s) for s in stems)
-    for other in ("sub-1", "sub-100_task-a", "sub-2_task-a", "sub-3", "sub-1_task-a_run-1",
-                  "sub-1.task-a"):
+    for other in ("sub-1", "sub-100_task-a", "sub-2_task-a", "sub-3", "sub-1_task-a_run-1", "sub-1.task-a"):
         assert not rx.fullmatch(other), other
 
 
@@ -96,8 +148,13 @@ def sim(tmp_path_factory):
     root = tmp_path_factory.mktemp("deriv")
     make_fmriprep_run(root, n_volumes=40, high_motion=(10, 11))
     atlas = make_atlas(root / "tpl-slab_dseg.nii.gz")
-    row = build_index(None, [root], strategies=list(STRATEGIES),
-                      atlases={"slab": {"space": SPACE, "path": "x"}}).iloc[0].to_dict()
+    row = (
+        build_index(
+            None, [root], strategies=list(STRATEGIES), atlases={"slab": {"space": SPACE, "path": "x"}}
+        )
+        .iloc[0]
+        .to_dict()
+    )
     return row, {"slab": {"space": SPACE, "path": str(atlas)}}
 
 
@@ -109,18 +166,24 @@ def test_process_run_writes_the_bytes_of_the_steps_one_by_one(sim, tmp_path):
     row, atlases = sim
     settings = RunSettings(0.5, 0.0, QCSettings(0.5, 100, 500, 1e-3))
     clean = {"standardize": "zscore_sample", "standardize_confounds": True}
-    strategies = {k: P.strategy_params({"fmri": {"strategies": STRATEGIES, "clean": clean}}, k)
-                  for k in STRATEGIES}
+    strategies = {
+        k: P.strategy_params({"fmri": {"strategies": STRATEGIES, "clean": clean}}, k) for k in STRATEGIES
+    }
     out = RunOutputs.from_lists(
-        atlases, strategies, [tmp_path / f"{s}_reg.tsv" for s in strategies],
-        [tmp_path / "slab_raw.tsv"], [tmp_path / f"slab_{s}.tsv" for s in strategies],
-        tmp_path / "qc.tsv", tmp_path / "carpet.png", tmp_path / "panels.png")
+        atlases,
+        strategies,
+        [tmp_path / f"{s}_reg.tsv" for s in strategies],
+        [tmp_path / "slab_raw.tsv"],
+        [tmp_path / f"slab_{s}.tsv" for s in strategies],
+        tmp_path / "qc.tsv",
+        tmp_path / "carpet.png",
+        tmp_path / "panels.png",
+    )
     for name, strategy in strategies.items():  # the steps, as the former rules ran them
         P.run_confounds(row, name, strategy, 0.5, 0.0, out.regressors[name], 1e-3)
     P.run_parcellate(row, "slab", atlases["slab"], out.raw["slab"], 1e-3)
     for name, strategy in strategies.items():
-        P.run_denoise(out.raw["slab"], out.regressors[name], name, strategy,
-                      out.denoised[("slab", name)])
+        P.run_denoise(out.raw["slab"], out.regressors[name], name, strategy, out.denoised[("slab", name)])
     P.run_qc(row, strategies, out.regressors, settings.qc, out.qc, out.carpet, out.panels)
     steps = _files(tmp_path)
     for p in tmp_path.iterdir():
@@ -146,15 +209,21 @@ def test_many_run_layouts_are_planned_one_job_per_run(tmp_path):
         make_fmriprep_run(deriv, sub=sub, task=f"t{i}", n_volumes=10)
     work = copy_workflow(tmp_path / "wf", REPO)
     base = yaml.safe_load((work / "config/config.yaml").read_text()) or {}
-    cfg = {name: {"activate": False} for name, section in base.items()
-           if isinstance(section, dict) and "activate" in section}
+    cfg = {
+        name: {"activate": False}
+        for name, section in base.items()
+        if isinstance(section, dict) and "activate" in section
+    }
     cfg["connectome"] = {"activate": False}
     cfg["derivatives"] = [str(deriv)]
-    cfg["fmri"] = {"activate": True, "sample_sheet": "", "datasets": [],
-                   "scan": {"strategies": ["simple"]},
-                   "strategies": {"simple": STRATEGIES["simple"]},
-                   "atlases": {"slab": {"space": SPACE, "path": str(
-                       make_atlas(tmp_path / "tpl-slab_dseg.nii.gz"))}}}
+    cfg["fmri"] = {
+        "activate": True,
+        "sample_sheet": "",
+        "datasets": [],
+        "scan": {"strategies": ["simple"]},
+        "strategies": {"simple": STRATEGIES["simple"]},
+        "atlases": {"slab": {"space": SPACE, "path": str(make_atlas(tmp_path / "tpl-slab_dseg.nii.gz"))}},
+    }
     (work / "runs.yaml").write_text(yaml.safe_dump(cfg))
     proc = run_snakemake(work, "-n", "--configfile", "runs.yaml")
     out = proc.stdout + proc.stderr

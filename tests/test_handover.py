@@ -19,14 +19,21 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # -- MNE Report figures --------------------------------------------------------------------
 
+
 def _connectivity(n_methods: int, n_bands: int) -> xr.Dataset:
     rng = np.random.default_rng(0)
     bands = ["delta", "theta", "alpha", "beta", "gamma"][:n_bands]
     methods = ["coh", "wpli"][:n_methods]
     return xr.Dataset(
-        {"connectivity": (("method", "band", "channel", "channel2"),
-                          rng.uniform(0, 1, (n_methods, n_bands, 4, 4)))},
-        coords={"method": methods, "band": bands}, attrs={"recording": "sub-01_task-rest"})
+        {
+            "connectivity": (
+                ("method", "band", "channel", "channel2"),
+                rng.uniform(0, 1, (n_methods, n_bands, 4, 4)),
+            )
+        },
+        coords={"method": methods, "band": bands},
+        attrs={"recording": "sub-01_task-rest"},
+    )
 
 
 def _topomap_inputs(n_bands: int):
@@ -37,10 +44,14 @@ def _topomap_inputs(n_bands: int):
     info.set_montage("standard_1020", verbose="error")
     rng = np.random.default_rng(1)
     bands = ["delta", "theta", "alpha", "beta", "gamma"][:n_bands]
-    ds = xr.Dataset({"relative_band_power": (("channel", "band"),
-                                             rng.uniform(0, 1, (len(names), n_bands))),
-                     "aperiodic_exponent": (("channel",), rng.uniform(1, 2, len(names)))},
-                    coords={"band": bands}, attrs={"recording": "sub-01_task-rest"})
+    ds = xr.Dataset(
+        {
+            "relative_band_power": (("channel", "band"), rng.uniform(0, 1, (len(names), n_bands))),
+            "aperiodic_exponent": (("channel",), rng.uniform(1, 2, len(names))),
+        },
+        coords={"band": bands},
+        attrs={"recording": "sub-01_task-rest"},
+    )
     return ds, info
 
 
@@ -55,7 +66,7 @@ def _report_image(html: str, title: str):
 def _line_columns(img) -> list[float]:
     """Column of the pure-green vertical line in the top, middle and bottom rows."""
     a = np.asarray(img).astype(int)
-    green = (np.abs(a - [0, 255, 0]).max(axis=2) < 8)
+    green = np.abs(a - [0, 255, 0]).max(axis=2) < 8
     return [float(np.flatnonzero(green[r]).mean()) for r in (1, a.shape[0] // 2, -2)]
 
 
@@ -67,17 +78,25 @@ def _render(figs: dict, tmp_path, add) -> str:
 
     rep = mne.Report(title="test", verbose="error")
     for title, fig in figs.items():
-        fig.add_artist(Line2D([0.5, 0.5], [0, 1], color=(0, 1, 0), lw=3, zorder=100,
-                              transform=fig.transFigure))
+        fig.add_artist(
+            Line2D([0.5, 0.5], [0, 1], color=(0, 1, 0), lw=3, zorder=100, transform=fig.transFigure)
+        )
         add(rep, fig, title)
     out = tmp_path / "report.html"
     rep.save(out, open_browser=False, overwrite=True, verbose="error")
     return out.read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("kind,size", [("connectivity", (2, 3)), ("connectivity", (1, 5)),
-                                       ("connectivity", (2, 1)), ("topomaps", 5),
-                                       ("topomaps", 2)])
+@pytest.mark.parametrize(
+    "kind,size",
+    [
+        ("connectivity", (2, 3)),
+        ("connectivity", (1, 5)),
+        ("connectivity", (2, 1)),
+        ("topomaps", 5),
+        ("topomaps", 2),
+    ],
+)
 def test_report_figures_decode_at_their_size_without_shear(tmp_path, kind, size):
     """The image in the report is exactly the figure's size x dpi pixels and a vertical line
     drawn across the figure stays vertical (MNE read a 7.1999-in figure's 720-px rows as 719
@@ -147,10 +166,14 @@ STEPS = [
     {"step": "resample", "from": 512.0, "to": 128.0},
     {"step": "bad_channels", "methods": ["flat", "deviation"], "bad": [], "interpolated": False},
     {"step": "reference", "kind": "average", "channels": []},
-    {"step": "ica", "method": "infomax", "n_components": 15, "labeling": ["eog"],
-     "excluded": [0, 3]},
-    {"step": "epochs", "kind": "fixed", "n_epochs": 30, "n_kept": 28,
-     "reject": {"activate": True, "peak_to_peak": 150.0, "flat": 1.0}},
+    {"step": "ica", "method": "infomax", "n_components": 15, "labeling": ["eog"], "excluded": [0, 3]},
+    {
+        "step": "epochs",
+        "kind": "fixed",
+        "n_epochs": 30,
+        "n_kept": 28,
+        "reject": {"activate": True, "peak_to_peak": 150.0, "flat": 1.0},
+    },
 ]
 
 
@@ -163,7 +186,7 @@ def test_preprocessing_steps_render_as_step_setting_value_table():
     assert value[("resample", "from")] == "512 Hz" and value[("resample", "to")] == "128 Hz"
     assert value[("bad_channels", "bad")] == "none"
     assert value[("bad_channels", "interpolated")] == "no"
-    assert value[("ica", "excluded")] == "ICA000, ICA003"   # MNE's component names, not a count
+    assert value[("ica", "excluded")] == "ICA000, ICA003"  # MNE's component names, not a count
     assert value[("epochs", "reject.peak_to_peak")] == "150 µV"
     assert ("epochs", "reject.activate") not in value
     assert table["#"].tolist()[0] == 1 and table["#"].tolist()[-1] == 7
@@ -174,6 +197,7 @@ def test_preprocessing_steps_render_as_step_setting_value_table():
 
 
 # -- licence, citation, changelog ----------------------------------------------------------
+
 
 def test_citation_cff_has_the_required_keys_and_matches_pyproject():
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]

@@ -37,14 +37,24 @@ def test_canonical_order_is_stable_across_calls():
     assert a == b
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ("VB01", ("neuron", "VB1")), ("AS09", ("neuron", "AS9")), ("VA10", ("neuron", "VA10")),
-    (" ADAL ", ("neuron", "ADAL")), ("CANL", ("other", "CANL")),
-    ("BWM-DL01", ("muscle", "MDL01")), ("dBWML3", ("muscle", "MDL03")),
-    ("vBWMR12", ("muscle", "MVR12")), ("mu_bod", ("muscle", "BWM")),
-    ("NMJ", ("muscle", "BWM")), ("pm4", ("muscle", "pm4_UNSPECIFIED")),
-    ("hyp", ("other", "hyp")), ("XYZ1", ("unmapped", "XYZ1")),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("VB01", ("neuron", "VB1")),
+        ("AS09", ("neuron", "AS9")),
+        ("VA10", ("neuron", "VA10")),
+        (" ADAL ", ("neuron", "ADAL")),
+        ("CANL", ("other", "CANL")),
+        ("BWM-DL01", ("muscle", "MDL01")),
+        ("dBWML3", ("muscle", "MDL03")),
+        ("vBWMR12", ("muscle", "MVR12")),
+        ("mu_bod", ("muscle", "BWM")),
+        ("NMJ", ("muscle", "BWM")),
+        ("pm4", ("muscle", "pm4_UNSPECIFIED")),
+        ("hyp", ("other", "hyp")),
+        ("XYZ1", ("unmapped", "XYZ1")),
+    ],
+)
 def test_map_places_labels_in_their_block(label_map, raw, expected):
     assert label_map.map(raw) == expected
 

@@ -26,28 +26,44 @@ pytestmark = pytest.mark.oracle
 
 # source -> (cect reader module, our reader, file name, reader options, gap reduce)
 CASES = {
-    "white1986whole": ("White_whole", "white_1986_whole", "aconnectome_white_1986_whole.csv",
-                       {}, "mean"),
+    "white1986whole": ("White_whole", "white_1986_whole", "aconnectome_white_1986_whole.csv", {}, "mean"),
     "varshney2011": ("VarshneyDataReader", "varshney_2011", "NeuronConnect.xls", {}, "mean"),
-    "cook2019herm": ("Cook2019HermReader", "cook_2019_herm",
-                     "SI 5 Connectome adjacency matrices, corrected July 2020.xlsx", {}, "mean"),
+    "cook2019herm": (
+        "Cook2019HermReader",
+        "cook_2019_herm",
+        "SI 5 Connectome adjacency matrices, corrected July 2020.xlsx",
+        {},
+        "mean",
+    ),
     # cect reads neurodata_updated.txt, whose hand repairs (adding the missing reverse of
     # one-way gap junctions) are what our symmetrization does to the ORIGINAL file: after
     # homogenization the neuron blocks must be identical.
-    "durbin1987": ("DurbinN2UDataReader", "durbin_1987", "neurodata.txt", {"animal": "N2U"},
-                   "mean"),
-    **{f"witvliet2021animal{k}": (f"WitvlietDataReader{k}", "witvliet_2021", name, {}, "mean")
-       for k, name in enumerate(["witvliet_2020_1 L1.xlsx", "witvliet_2020_2 L1.xlsx",
-                                 "witvliet_2020_3 L1.xlsx", "witvliet_2020_4 L1.xlsx",
-                                 "witvliet_2020_5 L2.xlsx", "witvliet_2020_6 L3.xlsx",
-                                 "witvliet_2020_7 adult.xlsx", "witvliet_2020_8 adult.xlsx"], 1)},
+    "durbin1987": ("DurbinN2UDataReader", "durbin_1987", "neurodata.txt", {"animal": "N2U"}, "mean"),
+    **{
+        f"witvliet2021animal{k}": (f"WitvlietDataReader{k}", "witvliet_2021", name, {}, "mean")
+        for k, name in enumerate(
+            [
+                "witvliet_2020_1 L1.xlsx",
+                "witvliet_2020_2 L1.xlsx",
+                "witvliet_2020_3 L1.xlsx",
+                "witvliet_2020_4 L1.xlsx",
+                "witvliet_2020_5 L2.xlsx",
+                "witvliet_2020_6 L3.xlsx",
+                "witvliet_2020_7 adult.xlsx",
+                "witvliet_2020_8 adult.xlsx",
+            ],
+            1,
+        )
+    },
 }
 
 
 @pytest.fixture(scope="module")
 def label_map():
-    return build_label_map(load_cell_table(ROOT / "resources/celegans/cells.tsv"),
-                           load_aliases(ROOT / "resources/celegans/aliases.tsv"))
+    return build_label_map(
+        load_cell_table(ROOT / "resources/celegans/cells.tsv"),
+        load_aliases(ROOT / "resources/celegans/aliases.tsv"),
+    )
 
 
 def cect_edges(module: str) -> pd.DataFrame:
@@ -66,8 +82,9 @@ def cect_edges(module: str) -> pd.DataFrame:
 def test_neuron_block_matches_cect(source, label_map, cect_data):
     pytest.importorskip("cect")
     module, reader, name, options, reduce = CASES[source]
-    ours = homogenize_source(READERS[reader](cect_data / name, **options), label_map, source,
-                             gap_reduce=reduce)
+    ours = homogenize_source(
+        READERS[reader](cect_data / name, **options), label_map, source, gap_reduce=reduce
+    )
     theirs = homogenize_source(cect_edges(module), label_map, source, gap_reduce=reduce)
     np.testing.assert_array_equal(ours["weight"].values, theirs["weight"].values)
     np.testing.assert_array_equal(ours["observed"].values, theirs["observed"].values)

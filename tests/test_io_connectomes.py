@@ -346,9 +346,7 @@ def test_durbin_non_numeric_count(cect_data, tmp_path):
 def test_durbin_bad_lines(cect_data, tmp_path):
     bad = _durbin_copy(cect_data, tmp_path, lambda lines: lines.append("ADAL\tAVAL\tSend\n"))
     _raises(read_durbin_1987, bad, match=r"line 7833.*expected 5 tab-separated fields")
-    bad = _durbin_copy(
-        cect_data, tmp_path, lambda lines: lines.append("ADAL\tAVAL\tSynapse\tN2U\t1\n")
-    )
+    bad = _durbin_copy(cect_data, tmp_path, lambda lines: lines.append("ADAL\tAVAL\tSynapse\tN2U\t1\n"))
     _raises(read_durbin_1987, bad, match="unknown connection type 'Synapse'")
     # an empty animal field that neither animal can be excluded from
     bad = _durbin_copy(cect_data, tmp_path, lambda lines: lines.append("ADAL\tPVT\tSend\t\t1\n"))
@@ -398,9 +396,7 @@ def test_cook_non_numeric_cell(tmp_path):
 
 
 def test_witvliet_bad_sheets(tmp_path):
-    bad = _write_xlsx(
-        tmp_path / "w.xlsx", {"s": [["pre", "post", "type"], ["ADAL", "ADAR", "chemical"]]}
-    )
+    bad = _write_xlsx(tmp_path / "w.xlsx", {"s": [["pre", "post", "type"], ["ADAL", "ADAR", "chemical"]]})
     _raises(read_witvliet_2021, bad, match="missing column.*'synapses'")
     bad = _write_xlsx(
         tmp_path / "w2.xlsx",
@@ -439,9 +435,7 @@ def norm(label):
 
 def ours(df, symmetrize=False):
     """{(synapse_type, pre, post): weight} with normalized labels (no collisions allowed)."""
-    out = {
-        (s, norm(a), norm(b)): w for s, a, b, w in zip(df.synapse_type, df.pre, df.post, df.weight)
-    }
+    out = {(s, norm(a), norm(b)): w for s, a, b, w in zip(df.synapse_type, df.pre, df.post, df.weight)}
     assert len(out) == len(df), "normalization merged labels"
     if symmetrize:  # what cect does on reading White and Witvliet gap junctions
         gaps = [(a, b, w) for (s, a, b), w in out.items() if s == "electrical"]

@@ -26,9 +26,16 @@ LOCK = ROOT / "requirements" / "lock-linux-x86_64-py311.txt"
 ORACLE_LOCK = ROOT / "requirements" / "oracle-linux-x86_64-py311.txt"
 STAMP = Path(sys.prefix) / "bin" / ".neuroflow-installed"
 # the platform the lock is for (markers of pyproject's requirements are evaluated there)
-LOCK_ENV = {"python_version": "3.11", "python_full_version": "3.11.0", "sys_platform": "linux",
-            "platform_system": "Linux", "platform_machine": "x86_64", "os_name": "posix",
-            "implementation_name": "cpython", "platform_python_implementation": "CPython"}
+LOCK_ENV = {
+    "python_version": "3.11",
+    "python_full_version": "3.11.0",
+    "sys_platform": "linux",
+    "platform_system": "Linux",
+    "platform_machine": "x86_64",
+    "os_name": "posix",
+    "implementation_name": "cpython",
+    "platform_python_implementation": "CPython",
+}
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)\s*\\?$")
 
 
@@ -89,7 +96,8 @@ def test_lock_pins_satisfy_pyproject_ranges():
         version = pins[canonicalize_name(req.name)][0]
         # a local label (torch's +cpu) is ignored by ==X.Y.Z (PEP 440)
         assert req.specifier.contains(Version(version), prereleases=True), (
-            f"{LOCK.name}: {req.name}=={version} is outside pyproject's {req.specifier}: run make lock")
+            f"{LOCK.name}: {req.name}=={version} is outside pyproject's {req.specifier}: run make lock"
+        )
 
 
 def test_torch_is_locked_as_the_cpu_build_without_cuda_wheels():
@@ -115,16 +123,22 @@ def test_installed_environment_equals_the_lock():
     lock_sha = hashlib.sha256(LOCK.read_bytes()).hexdigest()
     stamp = STAMP.read_text().split() if STAMP.is_file() else []
     if not stamp or not re.fullmatch(r"[0-9a-f]{64}", stamp[0]):
-        pytest.skip(f"{sys.prefix} was not installed from the lock (no lock sha256 in {STAMP}); "
-                    "make test / make demo install it")
-    assert stamp[0] == lock_sha, (f"{sys.prefix} was installed from another version of "
-                                  f"{LOCK.name}: rerun make to reinstall")
+        pytest.skip(
+            f"{sys.prefix} was not installed from the lock (no lock sha256 in {STAMP}); "
+            "make test / make demo install it"
+        )
+    assert stamp[0] == lock_sha, (
+        f"{sys.prefix} was installed from another version of {LOCK.name}: rerun make to reinstall"
+    )
     pins = read_lock(LOCK)
     installed = {}  # the first on sys.path is the one imported (setuptools/_vendor holds
     for d in md.distributions():  # its own packaging/platformdirs further down the path)
         installed.setdefault(canonicalize_name(d.metadata["Name"]), d)
-    wrong = {n: (v, installed[n].version if n in installed else None)
-             for n, (v, _) in pins.items() if n not in installed or installed[n].version != v}
+    wrong = {
+        n: (v, installed[n].version if n in installed else None)
+        for n, (v, _) in pins.items()
+        if n not in installed or installed[n].version != v
+    }
     assert not wrong, f"locked version vs installed: {wrong}"
     # closed: every requirement of a locked package (on this platform) is locked too
     for name in pins:

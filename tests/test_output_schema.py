@@ -33,11 +33,13 @@ def assert_outputs_follow_schema(root) -> None:
 
 
 def _dataset():
-    return xr.Dataset({"rate": (("time",), np.arange(3.0), {"long_name": "firing rate",
-                                                           "units": "count/s"})},
-                      coords={"time": ("time", [0.0, 0.5, 1.0], {"long_name": "bin centre",
-                                                                 "units": "s"}),
-                              "label": ("time", ["a", "b", "c"], {"long_name": "bin label"})})
+    return xr.Dataset(
+        {"rate": (("time",), np.arange(3.0), {"long_name": "firing rate", "units": "count/s"})},
+        coords={
+            "time": ("time", [0.0, 0.5, 1.0], {"long_name": "bin centre", "units": "s"}),
+            "label": ("time", ["a", "b", "c"], {"long_name": "bin label"}),
+        },
+    )
 
 
 def test_write_netcdf_stamps_the_schema_and_read_netcdf_reads_it_back(tmp_path):
@@ -69,8 +71,7 @@ def test_a_variable_without_units_raises_naming_it_and_the_file(tmp_path):
     ds["power"].attrs["units"] = "1 (per-source normalized)"
     with pytest.raises(OutputSchemaError, match="'power' has units '1 \\(per-source"):
         write_netcdf(ds, tmp_path / "x.nc", simulated=False)
-    write_netcdf(ds, tmp_path / "x.nc", simulated=False, variables={"power": ("band power",
-                                                                              "V**2/Hz")})
+    write_netcdf(ds, tmp_path / "x.nc", simulated=False, variables={"power": ("band power", "V**2/Hz")})
     assert read_netcdf(tmp_path / "x.nc")["power"].attrs["units"] == "V**2/Hz"
 
 
@@ -80,8 +81,9 @@ def test_a_coordinate_without_long_name_raises(tmp_path):
         write_netcdf(ds, tmp_path / "x.nc", simulated=False)
 
 
-@pytest.mark.parametrize("value", ["no (real recording)", "true", "false", "yes", 2, 1.0,
-                                   True, np.array([0.0])])
+@pytest.mark.parametrize(
+    "value", ["no (real recording)", "true", "false", "yes", 2, 1.0, True, np.array([0.0])]
+)
 def test_is_simulated_rejects_every_undocumented_form(value):
     with pytest.raises(OutputSchemaError, match="rec.nc"):
         is_simulated({"simulated": value}, "rec.nc")
@@ -99,14 +101,20 @@ def test_is_simulated_reads_the_documented_forms_and_rejects_a_missing_flag():
 
 
 def test_write_tsv_writes_bids_tabular_json(tmp_path):
-    table = pd.DataFrame({"onset": [0.5, 1.0], "trial_type": ["go", "stop"],
-                          "simulated": [True, False]})
+    table = pd.DataFrame({"onset": [0.5, 1.0], "trial_type": ["go", "stop"], "simulated": [True, False]})
     path = tmp_path / "events.tsv"
-    write_tsv(table, path, "Trials.", {"onset": {"Description": "trial onset", "Units": "s"},
-                                       "trial_type": {"Description": "trial kind",
-                                                      "Levels": {"go": "go", "stop": "stop"}},
-                                       "simulated": "the trial is simulated"},
-              sources=["/somewhere/raw.nwb"], simulated=True)
+    write_tsv(
+        table,
+        path,
+        "Trials.",
+        {
+            "onset": {"Description": "trial onset", "Units": "s"},
+            "trial_type": {"Description": "trial kind", "Levels": {"go": "go", "stop": "stop"}},
+            "simulated": "the trial is simulated",
+        },
+        sources=["/somewhere/raw.nwb"],
+        simulated=True,
+    )
     side = json.loads(path.with_suffix(".json").read_text())
     assert side["onset"] == {"Description": "trial onset", "Units": "s"}
     assert side["trial_type"]["Levels"] == {"go": "go", "stop": "stop"}
@@ -127,23 +135,36 @@ def test_write_tsv_raises_for_a_column_without_description(tmp_path):
     with pytest.raises(OutputSchemaError, match="column 'b' has no description"):
         write_tsv(table, tmp_path / "t.tsv", "T.", {"a": "first", "b": " "}, simulated=False)
     with pytest.raises(OutputSchemaError, match="column 'a' has units"):
-        write_tsv(table, tmp_path / "t.tsv", "T.", {"a": {"Description": "x", "Units": "(Hz)"},
-                                                    "b": "y"}, simulated=False)
+        write_tsv(
+            table,
+            tmp_path / "t.tsv",
+            "T.",
+            {"a": {"Description": "x", "Units": "(Hz)"}, "b": "y"},
+            simulated=False,
+        )
     assert not list(tmp_path.iterdir())
 
 
 def test_the_tree_check_finds_every_old_form(tmp_path):
-    (tmp_path / "old.json").write_text(json.dumps({"simulated": "no (real recording)",
-                                                   "inner": {"simulated": 1}}))
+    (tmp_path / "old.json").write_text(
+        json.dumps({"simulated": "no (real recording)", "inner": {"simulated": 1}})
+    )
     pd.DataFrame({"x": [1]}).to_csv(tmp_path / "t.tsv", sep="\t", index=False)
     (tmp_path / "t.json").write_text(json.dumps({"Description": "old", "Columns": {"x": ""}}))
-    xr.Dataset({"w": ("i", [1.0], {"units": "1 (per-source normalized)"})},
-               attrs={"simulated": "true"}).to_netcdf(tmp_path / "o.nc", engine="h5netcdf")
+    xr.Dataset(
+        {"w": ("i", [1.0], {"units": "1 (per-source normalized)"})}, attrs={"simulated": "true"}
+    ).to_netcdf(tmp_path / "o.nc", engine="h5netcdf")
     problems = "\n".join(check_output_tree(tmp_path, parse_units=UNITS.parse_units))
-    for needle in ("/simulated = 'no (real recording)'", "/inner/simulated = 1",
-                   "column 'x' is not described", "old 'Columns' block",
-                   "attribute 'simulated' is 'true'", "'w' has no 'long_name'", "'Conventions' is missing",
-                   "do not parse"):
+    for needle in (
+        "/simulated = 'no (real recording)'",
+        "/inner/simulated = 1",
+        "column 'x' is not described",
+        "old 'Columns' block",
+        "attribute 'simulated' is 'true'",
+        "'w' has no 'long_name'",
+        "'Conventions' is missing",
+        "do not parse",
+    ):
         assert needle in problems, needle
 
 
@@ -188,7 +209,8 @@ def test_a_table_bids_defines_gets_column_objects_only(tmp_path):
     assert check_tabular_sidecar(side, table.columns, path) == []
     side["TableDescription"] = "EEG channels"
     assert check_tabular_sidecar(side, table.columns, path) == [
-        "keys ['TableDescription'] are not column objects (a table BIDS defines)"]
-    ours = tmp_path / "sub-01_desc-x_table.tsv"                   # a table of ours: stamped
+        "keys ['TableDescription'] are not column objects (a table BIDS defines)"
+    ]
+    ours = tmp_path / "sub-01_desc-x_table.tsv"  # a table of ours: stamped
     write_tsv(table, ours, "t", cols, simulated=True)
     assert json.loads(ours.with_suffix(".json").read_text())["Simulated"] is True

@@ -30,35 +30,47 @@ def write_sheet(path: Path, rows: list[list[str]]) -> Path:
 
 
 def test_valid_sheet_passes_with_sessions_groups_and_extra_columns(tmp_path):
-    sheet = write_sheet(tmp_path / "participants.tsv", [
-        ["participant_id", "session", "group", "label", "age"],
-        ["sub-01", "ses-1", "control", "first visit", "31"],
-        ["sub-01", "ses-2", "control", "", "31"],
-        ["sub-HC02", "1", "patient", "n/a", "n/a"],
-    ])
+    sheet = write_sheet(
+        tmp_path / "participants.tsv",
+        [
+            ["participant_id", "session", "group", "label", "age"],
+            ["sub-01", "ses-1", "control", "first visit", "31"],
+            ["sub-01", "ses-2", "control", "", "31"],
+            ["sub-HC02", "1", "patient", "n/a", "n/a"],
+        ],
+    )
     table = read_participants(sheet, SCHEMA)
     assert table["sub"].tolist() == ["01", "01", "HC02"]
     assert table["group"].tolist() == ["control", "control", "patient"]
     assert table["age"].tolist() == ["31", "31", "n/a"]
 
 
-@pytest.mark.parametrize("rows, where", [
-    # duplicate participant_id (no session column)
-    ([["participant_id", "group"], ["sub-01", "a"], ["sub-02", "b"], ["sub-01", "c"]],
-     ["lines [2, 4]", "participant_id", "unique"]),
-    # duplicate participant x session
-    ([["participant_id", "session"], ["sub-01", "1"], ["sub-01", "1"]],
-     ["lines [2, 3]", "participant_id/session"]),
-    # id without the sub- prefix
-    ([["participant_id"], ["sub-01"], ["02"]], ["line 3", "column 'participant_id'", "'02'"]),
-    # id with a character BIDS labels do not allow
-    ([["participant_id"], ["sub-01_a"]], ["line 2", "column 'participant_id'"]),
-    # bad session label
-    ([["participant_id", "session"], ["sub-01", "ses-1"], ["sub-02", "ses_2"]],
-     ["line 3", "column 'session'"]),
-    # missing required column
-    ([["subject", "group"], ["sub-01", "a"]], ["missing required column", "participant_id"]),
-])
+@pytest.mark.parametrize(
+    "rows, where",
+    [
+        # duplicate participant_id (no session column)
+        (
+            [["participant_id", "group"], ["sub-01", "a"], ["sub-02", "b"], ["sub-01", "c"]],
+            ["lines [2, 4]", "participant_id", "unique"],
+        ),
+        # duplicate participant x session
+        (
+            [["participant_id", "session"], ["sub-01", "1"], ["sub-01", "1"]],
+            ["lines [2, 3]", "participant_id/session"],
+        ),
+        # id without the sub- prefix
+        ([["participant_id"], ["sub-01"], ["02"]], ["line 3", "column 'participant_id'", "'02'"]),
+        # id with a character BIDS labels do not allow
+        ([["participant_id"], ["sub-01_a"]], ["line 2", "column 'participant_id'"]),
+        # bad session label
+        (
+            [["participant_id", "session"], ["sub-01", "ses-1"], ["sub-02", "ses_2"]],
+            ["line 3", "column 'session'"],
+        ),
+        # missing required column
+        ([["subject", "group"], ["sub-01", "a"]], ["missing required column", "participant_id"]),
+    ],
+)
 def test_bad_sheet_fails_naming_file_row_and_column(tmp_path, rows, where):
     sheet = write_sheet(tmp_path / "bad_participants.tsv", rows)
     with pytest.raises(ParticipantsError) as err:
@@ -71,8 +83,9 @@ def test_bad_sheet_fails_naming_file_row_and_column(tmp_path, rows, where):
 
 def test_fmri_run_sheet_ids_follow_the_common_schema(tmp_path):
     check_id_columns(ROOT / "resources/fmri/demo_runs.tsv", schema=SCHEMA)  # the demo sheet is valid
-    bad = write_sheet(tmp_path / "runs.tsv", [["sub", "ses", "timeseries"], ["01", "1", "a.csv"],
-                                              ["02", "pre-op", "b.csv"]])
+    bad = write_sheet(
+        tmp_path / "runs.tsv", [["sub", "ses", "timeseries"], ["01", "1", "a.csv"], ["02", "pre-op", "b.csv"]]
+    )
     with pytest.raises(ParticipantsError, match=r"runs.tsv, line 3, column 'ses'"):
         check_id_columns(bad, schema=SCHEMA)
     bad = write_sheet(tmp_path / "runs2.tsv", [["sub", "timeseries"], ["sub-01", "a.csv"]])
@@ -82,12 +95,15 @@ def test_fmri_run_sheet_ids_follow_the_common_schema(tmp_path):
 
 def test_selection_is_sheet_then_include_then_exclude(tmp_path):
     labels = ["01", "02", "03", "04"]
-    sheet = write_sheet(tmp_path / "p.tsv", [["participant_id"], ["sub-02"], ["sub-03"], ["sub-04"],
-                                             ["sub-99"]])  # 99: no data in this stage, ignored
+    sheet = write_sheet(
+        tmp_path / "p.tsv", [["participant_id"], ["sub-02"], ["sub-03"], ["sub-04"], ["sub-99"]]
+    )  # 99: no data in this stage, ignored
     assert select_participants(labels, {}, "x") == labels
     assert select_participants(labels, {"sheet": str(sheet)}, "x", SCHEMA) == ["02", "03", "04"]
-    assert select_participants(labels, {"sheet": str(sheet), "exclude": ["sub-03"]}, "x",
-                               SCHEMA) == ["02", "04"]
+    assert select_participants(labels, {"sheet": str(sheet), "exclude": ["sub-03"]}, "x", SCHEMA) == [
+        "02",
+        "04",
+    ]
     assert select_participants(labels, {"include": ["01", "sub-03"], "exclude": ["03"]}, "x") == ["01"]
     with pytest.raises(ParticipantsError, match=r"config key eeg.participants.exclude: .*'05'"):
         select_participants(labels, {"exclude": ["05"]}, "eeg.participants")
@@ -96,8 +112,10 @@ def test_selection_is_sheet_then_include_then_exclude(tmp_path):
 
 
 def test_eeg_recordings_apply_the_selection(tmp_path):
-    eeg = {"embedded": {"activate": True, "subject": "phyaat"},
-           "simulate": {"n_subjects": 3, "prefix": "sim"}}
+    eeg = {
+        "embedded": {"activate": True, "subject": "phyaat"},
+        "simulate": {"n_subjects": 3, "prefix": "sim"},
+    }
 
     def subjects():
         return [r["sub"] for r in eeg_recordings({"eeg": eeg}).values()]
@@ -105,8 +123,9 @@ def test_eeg_recordings_apply_the_selection(tmp_path):
     assert subjects() == ["phyaat", "sim01", "sim02", "sim03"]
     eeg["participants"] = {"exclude": ["sub-sim02"]}
     assert subjects() == ["phyaat", "sim01", "sim03"]
-    sheet = write_sheet(tmp_path / "p.tsv", [["participant_id", "group"], ["sub-sim01", "a"],
-                                             ["sub-sim03", "b"]])
+    sheet = write_sheet(
+        tmp_path / "p.tsv", [["participant_id", "group"], ["sub-sim01", "a"], ["sub-sim03", "b"]]
+    )
     eeg["participants"] = {"sheet": str(sheet)}
     assert subjects() == ["sim01", "sim03"]
 
@@ -119,8 +138,9 @@ def test_fmri_index_keeps_only_selected_participants(tmp_path):
         rows.append([sub, "rest", str(tmp_path / f"{sub}.csv"), "2.0", "toy"])
     rows.append(["D4", "rest", str(tmp_path / "missing.csv"), "2.0", "toy"])  # excluded: file absent
     sheet = write_sheet(tmp_path / "runs.tsv", rows)
-    index = build_index(sheet, strategies=["minimal"],
-                        participants={"include": [], "exclude": ["B2", "sub-D4"]})
+    index = build_index(
+        sheet, strategies=["minimal"], participants={"include": [], "exclude": ["B2", "sub-D4"]}
+    )
     assert index["sub"].tolist() == ["A1", "C3"]
     assert index["stem"].tolist() == ["sub-A1_task-rest", "sub-C3_task-rest"]
     with pytest.raises(ValueError, match="missing.csv"):  # not excluded: its missing file is an error
@@ -137,8 +157,9 @@ def test_check_participant_sheets_covers_activated_stages_only(tmp_path):
 
 
 def test_fc_label_sheets_are_checked_with_their_label_column(tmp_path):
-    sheet = write_sheet(tmp_path / "p.tsv", [["participant_id", "diagnosis"], ["sub-01", "MDD"],
-                                              ["sub-02", "HC"]])
+    sheet = write_sheet(
+        tmp_path / "p.tsv", [["participant_id", "diagnosis"], ["sub-01", "MDD"], ["sub-02", "HC"]]
+    )
     bench = {"source": "runs", "participants": str(sheet), "label_column": "diagnosis"}
     config = {"fc": {"activate": True, "benchmarks": {"mdd": bench}}}
     check_participant_sheets(config, SCHEMA)
@@ -160,9 +181,17 @@ def eeg_workdir(tmp_path_factory) -> Path:
 def _eeg_cohort(work: Path, sheet_rows) -> Path:
     write_sheet(work / "participants.tsv", sheet_rows)
     cohort = work / "config/cohorts/sheet.yaml"
-    cohort.write_text(yaml.safe_dump({"eeg": {"embedded": {"activate": True},
-                                              "simulate": {"n_subjects": 3},
-                                              "participants": {"sheet": "participants.tsv"}}}))
+    cohort.write_text(
+        yaml.safe_dump(
+            {
+                "eeg": {
+                    "embedded": {"activate": True},
+                    "simulate": {"n_subjects": 3},
+                    "participants": {"sheet": "participants.tsv"},
+                }
+            }
+        )
+    )
     return cohort
 
 
@@ -178,8 +207,7 @@ def test_workflow_stops_on_a_bad_sheet_before_any_job(eeg_workdir):
 
 @pytest.mark.workflow
 def test_workflow_runs_only_the_sheets_participants(eeg_workdir):
-    cohort = _eeg_cohort(eeg_workdir, [["participant_id", "group"], ["sub-sim01", "a"],
-                                       ["sub-sim03", "b"]])
+    cohort = _eeg_cohort(eeg_workdir, [["participant_id", "group"], ["sub-sim01", "a"], ["sub-sim03", "b"]])
     proc = run_snakemake(eeg_workdir, "-n", "--configfile", str(cohort))
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "sub-sim01_task-rest_desc-clean_eeg.fif" in proc.stdout

@@ -99,8 +99,7 @@ def _by_job(jobs):
 
 def test_every_stage_is_in_the_dry_run(declared):
     rules = {j["rule"] for j in declared}
-    for prefix in ("homogenize_", "activity_", "fmri_", "eeg_", "fc_", "bicluster_", "trsa_",
-                   "encoding_"):
+    for prefix in ("homogenize_", "activity_", "fmri_", "eeg_", "fc_", "bicluster_", "trsa_", "encoding_"):
         assert any(r.startswith(prefix) for r in rules), prefix
 
 
@@ -180,4 +179,4 @@ def test_resources_grow_with_the_attempt():
 
     mem = by_attempt(2000)
     assert [mem(None, attempt) for attempt in (1, 2, 3)] == [2000, 4000, 6000]
-    assert by_attempt("15")(None, 2) == 30          # config values may arrive as strings
+    assert by_attempt("15")(None, 2) == 30  # config values may arrive as strings

@@ -42,14 +42,14 @@ def test_format_duration():
 
 
 def test_a_fast_loop_reports_every_tenth_with_rate_and_eta():
-    lines = record(2000, 0.1)                  # 10 sweeps/s: 200 sweeps take 20 s < 30 s
+    lines = record(2000, 0.1)  # 10 sweeps/s: 200 sweeps take 20 s < 30 s
     assert [t for t, _ in lines] == pytest.approx([20.0 * k for k in range(1, 11)])
     assert lines[1][1] == "chain 0: sweep 400/2000 (20 %), 10 sweeps/s, ETA 2 min 40 s"
     assert lines[-1][1] == "chain 0: sweep 2000/2000 (100 %), 10 sweeps/s, done in 3 min 20 s"
 
 
 def test_a_slow_loop_reports_at_least_every_30_seconds_and_at_every_tenth():
-    lines = record(1000, 1.0)                  # 1 sweep/s: a tenth takes 100 s > 30 s
+    lines = record(1000, 1.0)  # 1 sweep/s: a tenth takes 100 s > 30 s
     times = np.array([0.0] + [t for t, _ in lines])
     assert np.diff(times).max() <= 30
     done = [int(re.search(r"sweep (\d+)/", line).group(1)) for _, line in lines]
@@ -68,9 +68,10 @@ def test_eta_follows_the_mean_rate_when_the_speed_changes():
     meter = Progress(100, "epoch", "train", clock=clock, logger=logging.getLogger("t"))
     clock.now = 10.0
     assert meter.update(10) == "train: epoch 10/100 (10 %), 1 epochs/s, ETA 1 min 30 s"
-    clock.now = 15.0                            # the next 10 epochs took 5 s: 20 in 15 s
-    assert (meter.update(20, "loss 0.5")
-            == "train: epoch 20/100 (20 %), 1.33 epochs/s, ETA 1 min 0 s; loss 0.5")
+    clock.now = 15.0  # the next 10 epochs took 5 s: 20 in 15 s
+    assert (
+        meter.update(20, "loss 0.5") == "train: epoch 20/100 (20 %), 1.33 epochs/s, ETA 1 min 0 s; loss 0.5"
+    )
 
 
 def test_bad_settings_name_the_job():
@@ -85,11 +86,13 @@ def test_lines_go_to_the_job_log_a_rule_script_redirected_to(tmp_path):
     from neuroflow.rulelog import redirect_to_log
 
     logger = progress_logger()
-    assert progress_logger().handlers == logger.handlers      # one handler, however often
+    assert progress_logger().handlers == logger.handlers  # one handler, however often
     with redirect_to_log(tmp_path / "job.log"):
         Progress(2, "sweep", "redirected job").update(2)
-    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d redirected job: sweep 2/2 \(100 %\), .*\n",
-                        (tmp_path / "job.log").read_text())
+    assert re.fullmatch(
+        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d redirected job: sweep 2/2 \(100 %\), .*\n",
+        (tmp_path / "job.log").read_text(),
+    )
 
 
 def progress_lines(caplog):
@@ -101,8 +104,9 @@ def test_the_mcmc_chain_logs_its_sweeps(caplog):
     from neuroflow.bicluster.settings import SamplerSettings
     from neuroflow.bicluster.simulate import simulate_bicluster
 
-    counts = simulate_bicluster(n_clusters=2, neurons_per_cluster=3, n_time=40,
-                                random_state=0)["counts"].values
+    counts = simulate_bicluster(n_clusters=2, neurons_per_cluster=3, n_time=40, random_state=0)[
+        "counts"
+    ].values
     settings = SamplerSettings.from_dict({"n_iter": 4, "burn_in": 2})
     with caplog.at_level(logging.INFO, logger=LOGGER_NAME):
         run_chain(counts, settings, random_state=1, label="bi-clustering chain 1 (sim)")
@@ -122,8 +126,7 @@ def test_sclcs_training_logs_its_epochs_and_its_result_does_not_depend_on_loggin
     with caplog.at_level(logging.INFO, logger=LOGGER_NAME):
         a = train_sps(X, subjects, **kw)
     lines = progress_lines(caplog)
-    assert [re.search(r"epoch (\d+)/10", m).group(1) for m in lines] == [
-        str(e) for e in range(1, 11)]
+    assert [re.search(r"epoch (\d+)/10", m).group(1) for m in lines] == [str(e) for e in range(1, 11)]
     assert lines[0].startswith("SCLCS training, seed 0 (12 samples, cpu): epoch 1/10 (10 %)")
     assert all("loss" in m for m in lines)
     logging.getLogger(LOGGER_NAME).disabled = True
@@ -140,15 +143,32 @@ def test_the_encoding_network_logs_its_epochs(caplog):
     from neuroflow.encoding.settings import NetworkSettings, TrainingSettings
 
     sim = simulate_routing(n_stimuli=20, random_state=3)
-    network = NetworkSettings(d_model=8, n_heads=2, dim_feedforward=8, dropout=0.1, n_layers=1,
-                              temperature=10000.0)
-    training = TrainingSettings(epochs=2, batch_size=8, learning_rate=3e-3, weight_decay=1e-4,
-                                grad_clip=0.1, lr_step=100, validation_fraction=0.2)
+    network = NetworkSettings(
+        d_model=8, n_heads=2, dim_feedforward=8, dropout=0.1, n_layers=1, temperature=10000.0
+    )
+    training = TrainingSettings(
+        epochs=2,
+        batch_size=8,
+        learning_rate=3e-3,
+        weight_decay=1e-4,
+        grad_clip=0.1,
+        lr_step=100,
+        validation_fraction=0.2,
+    )
     with caplog.at_level(logging.INFO, logger=LOGGER_NAME):
-        train_routing_encoder(sim["features"], sim["responses"], sim["regions"], np.arange(15),
-                              network=network, training=training, device="cpu", random_state=0)
+        train_routing_encoder(
+            sim["features"],
+            sim["responses"],
+            sim["regions"],
+            np.arange(15),
+            network=network,
+            training=training,
+            device="cpu",
+            random_state=0,
+        )
     lines = progress_lines(caplog)
     assert [m.split(";")[0].split(", ")[0] for m in lines] == [
         "encoding network training (cpu): epoch 1/2 (50 %)",
-        "encoding network training (cpu): epoch 2/2 (100 %)"]
+        "encoding network training (cpu): epoch 2/2 (100 %)",
+    ]
     assert "validation mean r" in lines[-1]

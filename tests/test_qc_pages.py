@@ -24,8 +24,7 @@ from neuroflow.fmri.simulate import SPACE, make_atlas, make_fmriprep_run
 CLEAN = {"detrend": True, "standardize": "zscore_sample", "standardize_confounds": True}
 STRATEGIES = {
     "simple": {"loader": "simple", "options": {"motion": "basic"}, **CLEAN},
-    "scrub": {"loader": "scrubbing", "options": {"fd_threshold": 0.5, "std_dvars_threshold": 3.0},
-              **CLEAN},
+    "scrub": {"loader": "scrubbing", "options": {"fd_threshold": 0.5, "std_dvars_threshold": 3.0}, **CLEAN},
 }
 IMAGES_JS = """async () => {
   const imgs = Array.from(document.images);
@@ -37,14 +36,26 @@ IMAGES_JS = """async () => {
 
 def _fmri_run(root: Path, sub: str, high_motion=()) -> dict:
     """One SIMULATED run through confounds, parcellation and QC (the rules' functions)."""
-    run = make_fmriprep_run(root / "deriv", sub=sub, n_volumes=50, high_motion=high_motion,
-                            random_state=int(sub))
+    run = make_fmriprep_run(
+        root / "deriv", sub=sub, n_volumes=50, high_motion=high_motion, random_state=int(sub)
+    )
     atlas = make_atlas(root / "atlas.nii.gz")
     stem = f"sub-{sub}_task-rest_run-1_space-{SPACE}"
-    row = {"kind": "volume", "stem": stem, "sub": sub, "bold": run["bold"], "bold_rh": "",
-           "bold_json": run["bold_json"], "confounds": run["confounds"],
-           "confounds_format": "fmriprep", "t_r": "", "t_r_source": "header", "space": SPACE,
-           "den": "", "timeseries": ""}
+    row = {
+        "kind": "volume",
+        "stem": stem,
+        "sub": sub,
+        "bold": run["bold"],
+        "bold_rh": "",
+        "bold_json": run["bold_json"],
+        "confounds": run["confounds"],
+        "confounds_format": "fmriprep",
+        "t_r": "",
+        "t_r_source": "header",
+        "space": SPACE,
+        "den": "",
+        "timeseries": "",
+    }
     out = root / f"sub-{sub}/func"
     out.mkdir(parents=True, exist_ok=True)
     regs = {n: str(out / f"{stem}_desc-{n}_regressors.tsv") for n in STRATEGIES}
@@ -52,15 +63,31 @@ def _fmri_run(root: Path, sub: str, high_motion=()) -> dict:
         P.run_confounds(row, name, strategy, 0.5, 0.0, regs[name])
     raw = out / f"{stem}_atlas-slab_desc-raw_timeseries.tsv"
     P.run_parcellate(row, "slab", {"space": SPACE, "path": str(atlas)}, raw)
-    files = {"qc": out / f"{stem}_desc-qc_bold.tsv", "carpet": out / f"{stem}_desc-carpet_bold.png",
-             "panels": out / f"{stem}_desc-qc_bold.png"}
-    P.run_qc(row, STRATEGIES, regs, QCSettings(0.5, 400, 500, 1e-3), files["qc"], files["carpet"],
-             out_figure=files["panels"])
+    files = {
+        "qc": out / f"{stem}_desc-qc_bold.tsv",
+        "carpet": out / f"{stem}_desc-carpet_bold.png",
+        "panels": out / f"{stem}_desc-qc_bold.png",
+    }
+    P.run_qc(
+        row,
+        STRATEGIES,
+        regs,
+        QCSettings(0.5, 400, 500, 1e-3),
+        files["qc"],
+        files["carpet"],
+        out_figure=files["panels"],
+    )
     page = root / f"sub-{sub}/figures/sub-{sub}_desc-fmri_report.html"
     page.parent.mkdir(parents=True, exist_ok=True)
-    write_subject_page(sub, [files["qc"]], [files["carpet"]], [files["panels"]],
-                       [Path(r).with_suffix(".json") for r in regs.values()],
-                       [raw.with_suffix(".json")], page)
+    write_subject_page(
+        sub,
+        [files["qc"]],
+        [files["carpet"]],
+        [files["panels"]],
+        [Path(r).with_suffix(".json") for r in regs.values()],
+        [raw.with_suffix(".json")],
+        page,
+    )
     return {"page": page, **files}
 
 
@@ -77,21 +104,42 @@ def _eeg_report(path: Path) -> int:
     clean = raw.copy().filter(1.0, 40.0, verbose="error")
     epochs = mne.make_fixed_length_epochs(clean, duration=2.0, preload=True, verbose="error")
     p2p = np.ptp(epochs.get_data(), axis=2).max(axis=1) * 1e6
-    log = pd.DataFrame({"onset": np.arange(len(p2p)) * 2.0, "max_peak_to_peak_uV": p2p,
-                        "kept": p2p < np.median(p2p) * 1.05, "drop_reason": "peak_to_peak:Fz"})
-    comps = pd.DataFrame({"component": [f"ICA{i:03d}" for i in range(5)],
-                          "explained_variance": [0.4, 0.2, 0.15, 0.1, 0.05],
-                          "eog_score": [0.9, 0.1, -0.2, 0.05, 0.0], "ecg_score": np.nan,
-                          "excluded": [True, False, False, False, False]})
+    log = pd.DataFrame(
+        {
+            "onset": np.arange(len(p2p)) * 2.0,
+            "max_peak_to_peak_uV": p2p,
+            "kept": p2p < np.median(p2p) * 1.05,
+            "drop_reason": "peak_to_peak:Fz",
+        }
+    )
+    comps = pd.DataFrame(
+        {
+            "component": [f"ICA{i:03d}" for i in range(5)],
+            "explained_variance": [0.4, 0.2, 0.15, 0.1, 0.05],
+            "eog_score": [0.9, 0.1, -0.2, 0.05, 0.0],
+            "ecg_score": np.nan,
+            "excluded": [True, False, False, False, False],
+        }
+    )
     rep = mne.Report(title="EEG figures", verbose="error")
-    R._add_summary(rep, {"recording": "sub-01_task-rest_eeg.fif", "steps": [
-        {"step": "filter", "l_freq": 1.0, "h_freq": 40.0},
-        {"step": "epochs", "kind": "fixed", "reject": {"activate": True, "peak_to_peak": 150.0}}]},
-        None, "")
-    figs = [(R.plot_psd_before_after(raw, clean, True, "sub-01"), "PSD"),
-            (R.plot_butterfly(clean, epochs, True, "sub-01"), "Butterfly"),
-            (R.plot_drop_log(log, 150.0, True, "sub-01"), "Drop log"),
-            (R.plot_ica_scores(comps, True, "sub-01"), "ICA scores")]
+    R._add_summary(
+        rep,
+        {
+            "recording": "sub-01_task-rest_eeg.fif",
+            "steps": [
+                {"step": "filter", "l_freq": 1.0, "h_freq": 40.0},
+                {"step": "epochs", "kind": "fixed", "reject": {"activate": True, "peak_to_peak": 150.0}},
+            ],
+        },
+        None,
+        "",
+    )
+    figs = [
+        (R.plot_psd_before_after(raw, clean, True, "sub-01"), "PSD"),
+        (R.plot_butterfly(clean, epochs, True, "sub-01"), "Butterfly"),
+        (R.plot_drop_log(log, 150.0, True, "sub-01"), "Drop log"),
+        (R.plot_ica_scores(comps, True, "sub-01"), "ICA scores"),
+    ]
     for fig, title in figs:
         R.add_report_figure(rep, fig, title=title, section="figures")
         plt.close(fig)
@@ -116,9 +164,17 @@ def browser():
         pytest.skip("Debian's chromium is not installed (tests/system/install.sh installs it)")
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
+        b = p.chromium.launch(
+            executable_path=chromium,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         yield b
         b.close()
 
@@ -137,8 +193,11 @@ def _open(browser, path: Path) -> tuple[list[dict], list[str]]:
 
 
 def _mismatched(images: list[dict]) -> list[dict]:
-    return [i for i in images if i["w"] is None or i["h"] is None
-            or (i["nw"], i["nh"]) != (int(i["w"]), int(i["h"]))]
+    return [
+        i
+        for i in images
+        if i["w"] is None or i["h"] is None or (i["nw"], i["nh"]) != (int(i["w"]), int(i["h"]))
+    ]
 
 
 def test_fmri_pages_decode_every_image_at_its_declared_size(pages, browser):
@@ -166,8 +225,10 @@ def test_size_check_catches_an_image_declared_at_another_size(pages, browser, tm
     w, h = png_size(png)
     src = base64.b64encode(png).decode()
     page = tmp_path / "bad.html"
-    page.write_text(f'<!DOCTYPE html><html><body><img alt="x" src="data:image/png;base64,{src}" '
-                    f'width="{w + 1}" height="{h}"></body></html>')
+    page.write_text(
+        f'<!DOCTYPE html><html><body><img alt="x" src="data:image/png;base64,{src}" '
+        f'width="{w + 1}" height="{h}"></body></html>'
+    )
     images, errors = _open(browser, page)
     assert errors == [] and len(_mismatched(images)) == 1
 
@@ -199,11 +260,18 @@ def test_outlier_flags_follow_median_and_scaled_mad():
 def test_group_page_flags_the_outlier_run_and_links_its_subject(tmp_path):
     from neuroflow.fmri.report import write_group_page
 
-    qc = pd.DataFrame({"stem": [f"sub-{i:02d}_task-rest" for i in range(6)],
-                       "sub": [f"{i:02d}" for i in range(6)], "kind": "volume",
-                       "strategy": "simple", "fd_mean": [0.1, 0.12, 0.11, 0.13, 0.09, 0.6],
-                       "tsnr_median": [60.0, 62.0, 58.0, 61.0, 59.0, 60.5],
-                       "fraction_kept": 1.0, "excluded": False})
+    qc = pd.DataFrame(
+        {
+            "stem": [f"sub-{i:02d}_task-rest" for i in range(6)],
+            "sub": [f"{i:02d}" for i in range(6)],
+            "kind": "volume",
+            "strategy": "simple",
+            "fd_mean": [0.1, 0.12, 0.11, 0.13, 0.09, 0.6],
+            "tsnr_median": [60.0, 62.0, 58.0, 61.0, 59.0, 60.5],
+            "fraction_kept": 1.0,
+            "excluded": False,
+        }
+    )
     pages = {s: f"../../sub-{s}/figures/sub-{s}_desc-fmri_report.html" for s in qc["sub"]}
     runs = write_group_page(qc, 3.0, pages, tmp_path / "group.html")
     assert runs.loc[runs["outlier_fd"], "stem"].tolist() == ["sub-05_task-rest"]

@@ -25,17 +25,30 @@ from neuroflow.fmri.confounds import strategy_confounds
 from neuroflow.fmri.simulate import SPACE, make_atlas, make_fmriprep_run
 
 N_VOL = 40
-COLUMNS = {"loader": "columns", "options": {"columns": ["white_matter", "csf"]},
-           "detrend": True, "standardize": "zscore_sample", "standardize_confounds": True,
-           "filter": False, "low_pass": None, "high_pass": None}
+COLUMNS = {
+    "loader": "columns",
+    "options": {"columns": ["white_matter", "csf"]},
+    "detrend": True,
+    "standardize": "zscore_sample",
+    "standardize_confounds": True,
+    "filter": False,
+    "low_pass": None,
+    "high_pass": None,
+}
 
 
 # --------------------------------------------------------------------------- EEG config
 def _eeg_config(**sections) -> dict:
-    eeg = {"activate": True, "embedded": {"activate": False}, "simulate": {"n_subjects": 1},
-           "preprocessing": {"filter": {"activate": True, "l_freq": 1.0, "h_freq": 45.0},
-                             "resample": {"activate": True, "sfreq": 128.0}},
-           "features": copy.deepcopy(F.DEFAULTS)}
+    eeg = {
+        "activate": True,
+        "embedded": {"activate": False},
+        "simulate": {"n_subjects": 1},
+        "preprocessing": {
+            "filter": {"activate": True, "l_freq": 1.0, "h_freq": 45.0},
+            "resample": {"activate": True, "sfreq": 128.0},
+        },
+        "features": copy.deepcopy(F.DEFAULTS),
+    }
     for path, value in sections.items():
         node = eeg
         *parents, leaf = path.split("__")
@@ -49,18 +62,21 @@ def test_default_eeg_settings_pass():
     assert len(check_eeg_inputs(_eeg_config())) == 1
 
 
-@pytest.mark.parametrize("path, value, key", [
-    ("features__bands", {**F.DEFAULTS["bands"], "alpha": [13.0, 8.0]}, "eeg.features.bands.alpha"),
-    ("features__bands", {"theta": [4.0, 8.0], "alpha": [8.0, 8.0]}, "eeg.features.bands.alpha"),
-    ("features__bands", {**F.DEFAULTS["bands"], "gamma": [60.0, 80.0]}, "eeg.features.bands.gamma"),
-    ("preprocessing__filter__l_freq", -1.0, "eeg.preprocessing.filter.l_freq"),
-    ("preprocessing__filter__h_freq", 80.0, "eeg.preprocessing.filter.h_freq"),
-    ("simulate__exponent_range", [2.0, 1.0], "eeg.simulate.exponent_range"),
-    ("simulate__alpha_range", [11.5, 8.5], "eeg.simulate.alpha_range"),
-    ("features__specparam__alpha_range", [14.0, 7.0], "eeg.features.specparam.alpha_range"),
-    ("features__specparam__freq_range", [40.0, 2.0], "eeg.features.specparam.freq_range"),
-    ("features__fmax", 0.5, "eeg.features.fmin / fmax"),
-])
+@pytest.mark.parametrize(
+    "path, value, key",
+    [
+        ("features__bands", {**F.DEFAULTS["bands"], "alpha": [13.0, 8.0]}, "eeg.features.bands.alpha"),
+        ("features__bands", {"theta": [4.0, 8.0], "alpha": [8.0, 8.0]}, "eeg.features.bands.alpha"),
+        ("features__bands", {**F.DEFAULTS["bands"], "gamma": [60.0, 80.0]}, "eeg.features.bands.gamma"),
+        ("preprocessing__filter__l_freq", -1.0, "eeg.preprocessing.filter.l_freq"),
+        ("preprocessing__filter__h_freq", 80.0, "eeg.preprocessing.filter.h_freq"),
+        ("simulate__exponent_range", [2.0, 1.0], "eeg.simulate.exponent_range"),
+        ("simulate__alpha_range", [11.5, 8.5], "eeg.simulate.alpha_range"),
+        ("features__specparam__alpha_range", [14.0, 7.0], "eeg.features.specparam.alpha_range"),
+        ("features__specparam__freq_range", [40.0, 2.0], "eeg.features.specparam.freq_range"),
+        ("features__fmax", 0.5, "eeg.features.fmin / fmax"),
+    ],
+)
 def test_eeg_domain_errors_name_the_key_at_parse_time(path, value, key):
     with pytest.raises(CohortError) as err:
         check_eeg_inputs(_eeg_config(**{path: value}))
@@ -95,14 +111,20 @@ def run3(tmp_path_factory):
     atlas = make_atlas(root / "tpl-slab_dseg.nii.gz")
     from neuroflow.fmri.index import build_index
 
-    row = build_index(None, [root], strategies=["columns"],
-                      atlases={"slab": {"space": SPACE, "path": str(atlas)}}).iloc[0].to_dict()
+    row = (
+        build_index(
+            None, [root], strategies=["columns"], atlases={"slab": {"space": SPACE, "path": str(atlas)}}
+        )
+        .iloc[0]
+        .to_dict()
+    )
     return run, atlas, row
 
 
 def _labels_tsv(path: Path, indices) -> Path:
     pd.DataFrame({"index": list(indices), "name": [f"R{i}" for i in indices]}).to_csv(
-        path, sep="\t", index=False)
+        path, sep="\t", index=False
+    )
     return path
 
 
@@ -110,8 +132,9 @@ def test_atlas_labels_table_off_by_one_names_both_files(run3, tmp_path):
     _, atlas, row = run3
     labels = _labels_tsv(tmp_path / "slab_dseg.tsv", [0, 1, 2])  # 0-based: image is 1..3
     with pytest.raises(ValueError) as err:
-        P.run_parcellate(row, "slab", {"space": SPACE, "path": str(atlas), "labels": str(labels)},
-                         tmp_path / "raw.tsv")
+        P.run_parcellate(
+            row, "slab", {"space": SPACE, "path": str(atlas), "labels": str(labels)}, tmp_path / "raw.tsv"
+        )
     msg = str(err.value)
     assert str(labels) in msg and str(atlas) in msg and "[3]" in msg, msg
     assert not (tmp_path / "raw.tsv").exists()
@@ -126,8 +149,15 @@ def test_atlas_labels_table_off_by_one_stops_parsing(run3, tmp_path):
         check_atlas_tables({"slab": {"space": SPACE, "path": str(atlas), "labels": str(labels)}})
     msg = str(err.value)
     assert "fmri.atlases.slab.labels" in msg and str(labels) in msg and str(atlas) in msg, msg
-    check_atlas_tables({"slab": {"space": SPACE, "path": str(atlas),
-                                 "labels": str(_labels_tsv(tmp_path / "ok.tsv", [0, 1, 2, 3]))}})
+    check_atlas_tables(
+        {
+            "slab": {
+                "space": SPACE,
+                "path": str(atlas),
+                "labels": str(_labels_tsv(tmp_path / "ok.tsv", [0, 1, 2, 3])),
+            }
+        }
+    )
 
 
 def test_label_table_check_unit():
@@ -135,8 +165,7 @@ def test_label_table_check_unit():
     with pytest.raises(ValueError, match=r"index\(es\) \[4\] of t\.tsv do not occur in a\.nii"):
         check_label_table([0, 1, 2, 3], {i: "x" for i in range(1, 5)}, "t.tsv", "a.nii")
     # CIFTI: only the series' grayordinates are seen, unused table rows are allowed
-    check_label_table([0, 1, 2], {i: "x" for i in range(1, 5)}, "t.tsv", "a.dlabel.nii",
-                      all_listed=False)
+    check_label_table([0, 1, 2], {i: "x" for i in range(1, 5)}, "t.tsv", "a.dlabel.nii", all_listed=False)
 
 
 def test_region_on_zero_voxels_is_nan_listed_and_dropped_by_fc(run3, tmp_path, capsys):
@@ -159,10 +188,12 @@ def test_region_on_zero_voxels_is_nan_listed_and_dropped_by_fc(run3, tmp_path, c
     other = tmp_path / "other_timeseries.tsv"
     rng = np.random.default_rng(1)
     pd.DataFrame(rng.standard_normal((N_VOL, 3)), columns=["R1", "R2", "R3"]).to_csv(
-        other, sep="\t", index=False)
+        other, sep="\t", index=False
+    )
     other.with_suffix(".json").write_text(json.dumps({"RepetitionTime": 2.0}))
     pd.DataFrame({"sub": ["01", "02"], "path": [out.name, other.name]}).to_csv(
-        tmp_path / "runs.tsv", sep="\t", index=False)
+        tmp_path / "runs.tsv", sep="\t", index=False
+    )
     runs = read_runs_table(tmp_path / "runs.tsv")
     assert [r.regions for r in runs] == [["R1", "R2"], ["R1", "R2"]]
     assert "R3" in runs[1].notes[0] and "empty in another run" in runs[1].notes[0]
@@ -180,8 +211,9 @@ def test_fc_drops_a_constant_zero_column_of_an_old_file(tmp_path):
         path = tmp_path / f"sub-{sub}_timeseries.tsv"
         pd.DataFrame(data, columns=["A", "B", "C"]).to_csv(path, sep="\t", index=False)
         path.with_suffix(".json").write_text(json.dumps({"RepetitionTime": 1.0}))
-    pd.DataFrame({"sub": ["01", "02"], "path": ["sub-01_timeseries.tsv", "sub-02_timeseries.tsv"]}
-                 ).to_csv(tmp_path / "runs.tsv", sep="\t", index=False)
+    pd.DataFrame({"sub": ["01", "02"], "path": ["sub-01_timeseries.tsv", "sub-02_timeseries.tsv"]}).to_csv(
+        tmp_path / "runs.tsv", sep="\t", index=False
+    )
     runs = read_runs_table(tmp_path / "runs.tsv")
     assert runs[0].regions == ["A", "C"] and runs[0].data.shape == (30, 2)
     assert "constant (0)" in runs[0].notes[0]
@@ -215,17 +247,45 @@ def test_constant_regressor_is_dropped_and_recorded(tmp_path):
 def test_group_qc_keeps_leading_zero_labels(tmp_path):
     stem = "sub-010188_ses-02_task-rest_run-01"
     qc = tmp_path / f"{stem}_desc-qc_bold.tsv"
-    pd.DataFrame([{"stem": stem, "sub": "010188", "ses": "02", "task": "rest", "run": "01",
-                   "space": "", "kind": "volume", "strategy": "simple", "t_r": 2.0,
-                   "n_volumes": 40, "n_kept": 40, "fraction_kept": 1.0, "excluded": False,
-                   "exclusion_reason": "", "dvars_median_raw": 2.0, "dvars_median_clean": 1.0}]
-                 ).to_csv(qc, sep="\t", index=False)
+    pd.DataFrame(
+        [
+            {
+                "stem": stem,
+                "sub": "010188",
+                "ses": "02",
+                "task": "rest",
+                "run": "01",
+                "space": "",
+                "kind": "volume",
+                "strategy": "simple",
+                "t_r": 2.0,
+                "n_volumes": 40,
+                "n_kept": 40,
+                "fraction_kept": 1.0,
+                "excluded": False,
+                "exclusion_reason": "",
+                "dvars_median_raw": 2.0,
+                "dvars_median_clean": 1.0,
+            }
+        ]
+    ).to_csv(qc, sep="\t", index=False)
     ts = tmp_path / f"{stem}_atlas-slab_desc-simple_timeseries.tsv"
     ts.write_text("R1\n0.1\n")
-    ts.with_suffix(".json").write_text(json.dumps({
-        "Atlas": "slab", "Strategy": "simple", "RepetitionTime": 2.0, "RegionNUnits": [3],
-        "NVolumesKept": 1, "FractionKept": 1.0, "Excluded": False, "ExclusionReason": "",
-        "EmptyRegions": ["R2"]}))
+    ts.with_suffix(".json").write_text(
+        json.dumps(
+            {
+                "Atlas": "slab",
+                "Strategy": "simple",
+                "RepetitionTime": 2.0,
+                "RegionNUnits": [3],
+                "NVolumesKept": 1,
+                "FractionKept": 1.0,
+                "Excluded": False,
+                "ExclusionReason": "",
+                "EmptyRegions": ["R2"],
+            }
+        )
+    )
     out = {k: tmp_path / f"{k}.tsv" for k in ("qc", "excluded", "index")}
     P.run_group([qc], [ts], tmp_path, out["qc"], out["excluded"], out["index"], tmp_path / "qc.png")
     for name in ("qc", "index"):
@@ -242,7 +302,8 @@ def test_methods_text_counts_files_with_empty_regions(tmp_path):
     group = tmp_path / "group/fmri"
     group.mkdir(parents=True)
     pd.DataFrame({"sub": ["010188", "02"], "n_empty_regions": [2, 0]}).to_csv(
-        group / "desc-timeseries_index.tsv", sep="\t", index=False)
+        group / "desc-timeseries_index.tsv", sep="\t", index=False
+    )
     cfg = {"results_dir": str(tmp_path), "fmri": {"strategies": {}, "atlases": {}}}
     paras, _ = methods_text(cfg, {})
     assert any("1 run x atlas x strategy files had such empty regions" in p for p in paras)

@@ -55,14 +55,19 @@ def _write_json(out):
 
 
 def _write_tsv(out):
-    provenance.write_tsv(pd.DataFrame({"x": [1.5, 2.0]}), out / "t.tsv", "a table", {"x": "x (s)"},
-                         simulated=False)
+    provenance.write_tsv(
+        pd.DataFrame({"x": [1.5, 2.0]}), out / "t.tsv", "a table", {"x": "x (s)"}, simulated=False
+    )
     return [out / "t.tsv", out / "t.json"]
 
 
 def _write_netcdf(out):
-    provenance.write_netcdf(xr.Dataset({"v": ("t", np.arange(4.0))}), out / "d.nc",
-                            simulated=False, variables={"v": ("value", "1")})
+    provenance.write_netcdf(
+        xr.Dataset({"v": ("t", np.arange(4.0))}),
+        out / "d.nc",
+        simulated=False,
+        variables={"v": ("value", "1")},
+    )
     return [out / "d.nc"]
 
 
@@ -117,8 +122,16 @@ def _extracted(out):
     return [out / "data" / "f.txt"]
 
 
-WRITERS = [_write_json, _write_tsv, _write_netcdf, _save_nifti, _save_fif, _save_png,
-           _label_gifti, _extracted]
+WRITERS = [
+    _write_json,
+    _write_tsv,
+    _write_netcdf,
+    _save_nifti,
+    _save_fif,
+    _save_png,
+    _label_gifti,
+    _extracted,
+]
 
 
 @pytest.mark.parametrize("writer", WRITERS, ids=[w.__name__.lstrip("_") for w in WRITERS])
@@ -157,8 +170,12 @@ def _failing_tsv(out):
 
 
 def _failing_netcdf(out):
-    provenance.write_netcdf(xr.Dataset({"v": ("t", np.arange(3.0))}, attrs={"bad": {"a": 1}}),
-                            out / "d.nc", simulated=False, variables={"v": ("value", "1")})
+    provenance.write_netcdf(
+        xr.Dataset({"v": ("t", np.arange(3.0))}, attrs={"bad": {"a": 1}}),
+        out / "d.nc",
+        simulated=False,
+        variables={"v": ("value", "1")},
+    )
     return ["d.nc"]
 
 
@@ -196,6 +213,7 @@ def test_failed_write_keeps_the_previous_complete_file(tmp_path):
 
 # -- config errors -------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def schema():
     return load_schema(ROOT / "workflow/schemas/config.schema.yaml")
@@ -215,17 +233,26 @@ def test_every_shipped_cohort_passes_the_key_check(schema):
         assert json.dumps(config, sort_keys=True, default=str) == before, cohort  # untouched
 
 
-@pytest.mark.parametrize("overlay, expected", [
-    ({"resutls_dir": "x"}, "config key resutls_dir: unknown key; did you mean 'results_dir'?"),
-    ({"eeg": {"preprocesing": {}}},
-     "config key eeg.preprocesing: unknown key; did you mean 'eeg.preprocessing'?"),
-    ({"connectome": {"sources": {"A": {"datset": "x", "paths": ["a.csv"]}}}},
-     "config key connectome.sources.A.datset: unknown key; did you mean "
-     "'connectome.sources.A.dataset'?"),
-    ({"analysis_level": "participants"},
-     "config key analysis_level: 'participants' is not one of ['participant', 'group']"),
-    ({"resources": {"manifest": 3}}, "config key resources.manifest: 3 is not of type 'string'"),
-])
+@pytest.mark.parametrize(
+    "overlay, expected",
+    [
+        ({"resutls_dir": "x"}, "config key resutls_dir: unknown key; did you mean 'results_dir'?"),
+        (
+            {"eeg": {"preprocesing": {}}},
+            "config key eeg.preprocesing: unknown key; did you mean 'eeg.preprocessing'?",
+        ),
+        (
+            {"connectome": {"sources": {"A": {"datset": "x", "paths": ["a.csv"]}}}},
+            "config key connectome.sources.A.datset: unknown key; did you mean "
+            "'connectome.sources.A.dataset'?",
+        ),
+        (
+            {"analysis_level": "participants"},
+            "config key analysis_level: 'participants' is not one of ['participant', 'group']",
+        ),
+        ({"resources": {"manifest": 3}}, "config key resources.manifest: 3 is not of type 'string'"),
+    ],
+)
 def test_config_error_names_the_key_on_one_line(schema, demo, overlay, expected):
     with pytest.raises(ConfigError) as err:
         check_keys(layer(demo, overlay), schema)
@@ -239,12 +266,17 @@ def test_unknown_key_without_a_close_match_lists_the_allowed_keys(schema, demo):
     assert "filter" in str(err.value) and "\n" not in str(err.value)
 
 
-@pytest.mark.parametrize("text, where", [
-    ("results_dir: x\nconnectome:\n  activate: true\n   bad: [1, 2\n",
-     ":4:7: mapping values are not allowed here"),
-    ("results_dir: x\n\tconnectome: {}\n", ":2:1: "),
-    ("results_dir: x\nresults_dir: y\n", ":2:1: duplicate key 'results_dir' (first at line 1)"),
-])
+@pytest.mark.parametrize(
+    "text, where",
+    [
+        (
+            "results_dir: x\nconnectome:\n  activate: true\n   bad: [1, 2\n",
+            ":4:7: mapping values are not allowed here",
+        ),
+        ("results_dir: x\n\tconnectome: {}\n", ":2:1: "),
+        ("results_dir: x\nresults_dir: y\n", ":2:1: duplicate key 'results_dir' (first at line 1)"),
+    ],
+)
 def test_yaml_error_names_file_line_and_column(tmp_path, text, where):
     bad = tmp_path / "cohort.yaml"
     bad.write_text(text)

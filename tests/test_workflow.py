@@ -35,10 +35,11 @@ def run(workdir: Path, *args, check=True):
 
 
 def digests(results: Path) -> dict[str, str]:
-    return {str(p.relative_to(results)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(results.rglob("*"))
-            if p.is_file() and p.suffix in {".nc", ".tsv", ".json", ".png", ".html"}
-            and p.name != "report.html"}  # the report embeds its creation time
+    return {
+        str(p.relative_to(results)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(results.rglob("*"))
+        if p.is_file() and p.suffix in {".nc", ".tsv", ".json", ".png", ".html"} and p.name != "report.html"
+    }  # the report embeds its creation time
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +52,13 @@ def demo(tmp_path_factory):
 def test_dry_run_lists_every_job(tmp_path):
     workdir = make_workdir(tmp_path / "w")
     out = run(workdir, "-n").stdout
-    for rule in ("homogenize_connectome", "consensus_connectome", "methods_report",
-                 "fetch_cook_2019_herm", "dataset_description"):
+    for rule in (
+        "homogenize_connectome",
+        "consensus_connectome",
+        "methods_report",
+        "fetch_cook_2019_herm",
+        "dataset_description",
+    ):
         assert rule in out
     assert "total" in out
 
@@ -68,8 +74,7 @@ def test_demo_outputs_are_well_formed(demo):
     conn = demo / "results/group/connectome"
     cfg = yaml.safe_load((demo / "config/config.yaml").read_text())
     for sid in cfg["connectome"]["sources"]:
-        with xr.open_dataset(conn / f"source-{sid}_desc-homogenized_connectome.nc",
-                             engine="h5netcdf") as ds:
+        with xr.open_dataset(conn / f"source-{sid}_desc-homogenized_connectome.nc", engine="h5netcdf") as ds:
             assert ds["weight"].dims == ("synapse_type", "pre", "post")
             assert ds.sizes["pre"] == ds.sizes["post"] == 300
             assert list(ds["pre"].values) == sorted(ds["pre"].values)
@@ -116,8 +121,12 @@ def test_report_is_written_with_figures_and_captions(demo):
     run(demo, "--report", "results/report.html")
     html = (demo / "results/report.html").read_text()
     assert html.lstrip().lower().startswith("<!doctype html")
-    for needle in ("desc-consensus_connectome.png", "desc-agreement_connectome.png",
-                   "desc-methods_report.html", "Consensus connectome of the 300"):
+    for needle in (
+        "desc-consensus_connectome.png",
+        "desc-agreement_connectome.png",
+        "desc-methods_report.html",
+        "Consensus connectome of the 300",
+    ):
         assert needle in html
 
 
@@ -129,12 +138,15 @@ def test_two_runs_from_scratch_are_byte_identical(demo, tmp_path):
     assert first == second
 
 
-@pytest.mark.parametrize("override, needle", [
-    ({"connectome": {"bogus_key": 1}}, "bogus_key"),
-    ({"connectome": {"gap_junction_reduce": 3}}, "gap_junction_reduce"),
-    ({"connectome": {"cell_table": "missing_cells.tsv"}}, "missing_cells.tsv"),
-    ({"connectome": {"consensus": {"sources": ["nosuchsource"]}}}, "nosuchsource"),
-])
+@pytest.mark.parametrize(
+    "override, needle",
+    [
+        ({"connectome": {"bogus_key": 1}}, "bogus_key"),
+        ({"connectome": {"gap_junction_reduce": 3}}, "gap_junction_reduce"),
+        ({"connectome": {"cell_table": "missing_cells.tsv"}}, "missing_cells.tsv"),
+        ({"connectome": {"consensus": {"sources": ["nosuchsource"]}}}, "nosuchsource"),
+    ],
+)
 def test_bad_config_stops_before_any_job_naming_the_key(tmp_path, override, needle):
     workdir = make_workdir(tmp_path / "w")
     (workdir / "bad.yaml").write_text(yaml.safe_dump(override))
@@ -147,20 +159,21 @@ def test_bad_config_stops_before_any_job_naming_the_key(tmp_path, override, need
 def test_corrupt_table_fails_clearly_and_keeps_other_outputs(tmp_path):
     workdir = make_workdir(tmp_path / "w")
     data = "resources/data/cect-0.3.5/cect/data"
-    run(workdir, f"{data}/witvliet_2020_8 adult.xlsx")      # fetches the Witvliet files
+    run(workdir, f"{data}/witvliet_2020_8 adult.xlsx")  # fetches the Witvliet files
     original = workdir / data / "witvliet_2020_8 adult.xlsx"
     (workdir / "broken.xlsx").write_bytes(original.read_bytes()[: original.stat().st_size // 2])
     cfg = yaml.safe_load((workdir / "config/config.yaml").read_text())
     cfg["connectome"]["sources"] = {
         "animal7": {"reader": "witvliet_2021", "dataset": "witvliet_2021", "files": [6]},
-        "broken": {"reader": "witvliet_2021", "paths": ["broken.xlsx"]}}
+        "broken": {"reader": "witvliet_2021", "paths": ["broken.xlsx"]},
+    }
     (workdir / "config/config.yaml").write_text(yaml.safe_dump(cfg))
     proc = run(workdir, "--keep-going", check=False)
     conn = workdir / "results/group/connectome"
     assert proc.returncode != 0
     assert (conn / "source-animal7_desc-homogenized_connectome.nc").exists()
     assert not (conn / "source-broken_desc-homogenized_connectome.nc").exists()
-    assert not [p for p in conn.iterdir() if p.name.startswith(".")]   # no temp files left
+    assert not [p for p in conn.iterdir() if p.name.startswith(".")]  # no temp files left
     log = (workdir / "results/logs/connectome/source-broken_homogenize.log").read_text()
     assert "broken.xlsx" in log
     assert "broken.xlsx" in proc.stdout + proc.stderr
@@ -177,16 +190,24 @@ def test_report_renders_in_a_real_browser_without_errors(demo):
         run(demo, "--report", "results/report.html")
     errors = []
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
+        browser = p.chromium.launch(
+            executable_path=chromium,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         page = browser.new_page()
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(report.resolve().as_uri())
         bodies = []
-        for sub in ("2 agreement between sources", "3 consensus"):   # pipeline order
-            page.get_by_text("Connectome homogenization").first.click()   # "3 Connectome ..."
+        for sub in ("2 agreement between sources", "3 consensus"):  # pipeline order
+            page.get_by_text("Connectome homogenization").first.click()  # "3 Connectome ..."
             page.wait_for_timeout(500)
             page.get_by_text(sub, exact=True).first.click()
             page.wait_for_timeout(500)
@@ -206,13 +227,25 @@ def _jobs_to_run(proc) -> dict[str, int]:
     return {r[0]: int(r[1]) for r in rows if len(r) == 2 and r[0] != "total"}
 
 
-@pytest.mark.parametrize("change, expected", [
-    ({"connectome": {"consensus": {"normalization": "mean"}}},
-     {"consensus_connectome": 1, "report_tables": 1, "methods_report": 1, "all": 1}),
-    ({"connectome": {"gap_junction_reduce": "max"}},
-     {"homogenize_connectome": 12, "consensus_connectome": 1, "report_tables": 1,
-      "methods_report": 1, "all": 1}),
-])
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (
+            {"connectome": {"consensus": {"normalization": "mean"}}},
+            {"consensus_connectome": 1, "report_tables": 1, "methods_report": 1, "all": 1},
+        ),
+        (
+            {"connectome": {"gap_junction_reduce": "max"}},
+            {
+                "homogenize_connectome": 12,
+                "consensus_connectome": 1,
+                "report_tables": 1,
+                "methods_report": 1,
+                "all": 1,
+            },
+        ),
+    ],
+)
 def test_changing_a_parameter_reruns_exactly_the_affected_jobs(demo, tmp_path, change, expected):
     (tmp_path / "change.yaml").write_text(yaml.safe_dump(change))
     proc = run(demo, "-n", "--configfile", str(tmp_path / "change.yaml"))
@@ -222,12 +255,16 @@ def test_changing_a_parameter_reruns_exactly_the_affected_jobs(demo, tmp_path, c
 def test_second_cohort_gets_its_own_results_and_leaves_the_first_untouched(demo):
     before = digests(demo / "results")
     run(demo, "--configfile", "config/cohorts/adult-em.yaml")
-    run(demo, "--configfile", "config/cohorts/adult-em.yaml", "--report",
-        "results-adultem/report.html")
+    run(demo, "--configfile", "config/cohorts/adult-em.yaml", "--report", "results-adultem/report.html")
     assert digests(demo / "results") == before
     cohort = demo / "results-adultem/group/connectome"
     with xr.open_dataset(cohort / "desc-consensus_connectome.nc", engine="h5netcdf") as cons:
-        assert sorted(cons["source"].values) == ["cook2019herm", "durbin1987", "varshney2011",
-                                                 "white1986whole", "witvliet2021animal7",
-                                                 "witvliet2021animal8"]
+        assert sorted(cons["source"].values) == [
+            "cook2019herm",
+            "durbin1987",
+            "varshney2011",
+            "white1986whole",
+            "witvliet2021animal7",
+            "witvliet2021animal8",
+        ]
     assert (demo / "results-adultem/report.html").exists()

@@ -16,35 +16,64 @@ functions that query).
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import json
 import os
-import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from neuroflow.bids_index import (  # noqa: F401  (the index; names tests and rsa.inputs use)
+    _SHORT,
+    _build_index,
+    _entity_names,
+    _entity_table,
+    _folder_mtimes,
+    _in_memory,
+    _index_folder,
+    _layout,
+    _matching_files,
+    _open_layout,
+    _tree_stamp,
+    cache_dir,
+)
+
 #: BIDS entities in the order the specification puts them in file names (short keys).
 ENTITY_ORDER = (
-    "sub", "ses", "sample", "task", "tracksys", "acq", "nuc", "voi", "ce", "trc", "stain",
-    "rec", "dir", "run", "mod", "echo", "flip", "inv", "mt", "part", "proc", "hemi", "space",
-    "split", "recording", "chunk", "atlas", "seg", "res", "den", "roi", "model", "label",
+    "sub",
+    "ses",
+    "sample",
+    "task",
+    "tracksys",
+    "acq",
+    "nuc",
+    "voi",
+    "ce",
+    "trc",
+    "stain",
+    "rec",
+    "dir",
+    "run",
+    "mod",
+    "echo",
+    "flip",
+    "inv",
+    "mt",
+    "part",
+    "proc",
+    "hemi",
+    "space",
+    "split",
+    "recording",
+    "chunk",
+    "atlas",
+    "seg",
+    "res",
+    "den",
+    "roi",
+    "model",
+    "label",
     "desc",
 )
 
-#: pybids' long entity names -> the short keys of file names.
-_SHORT = {
-    "subject": "sub", "session": "ses", "sample": "sample", "task": "task",
-    "tracksys": "tracksys", "acquisition": "acq", "nucleus": "nuc", "volume": "voi",
-    "ceagent": "ce", "tracer": "trc", "staining": "stain", "reconstruction": "rec",
-    "direction": "dir", "run": "run", "modality": "mod", "echo": "echo", "flip": "flip",
-    "inv": "inv", "mt": "mt", "part": "part", "proc": "proc", "hemi": "hemi",
-    "space": "space", "res": "res", "den": "den", "split": "split",
-    "recording": "recording", "chunk": "chunk", "seg": "seg", "segmentation": "seg",
-    "atlas": "atlas", "roi": "roi",
-    "model": "model", "label": "label", "desc": "desc",
-}
 #: short key -> pybids' long name (the names ``BIDSLayout.get`` takes).
 LONG = {short: long for long, short in _SHORT.items() if long != "seg"}
 
@@ -67,8 +96,7 @@ def _labels(value, key: str) -> tuple[str, ...] | None:
             if prefix in ("sub", "ses", "run", "task"):
                 v = rest
         if not v.isalnum():
-            raise BIDSInputError(f"config key {key}: {v!r} is not a BIDS label "
-                                 "(letters and digits only)")
+            raise BIDSInputError(f"config key {key}: {v!r} is not a BIDS label (letters and digits only)")
         out.append(v)
     return tuple(out)
 
@@ -94,8 +122,10 @@ class Selection:
             bids_dir=str(config.get("bids_dir") or ""),
             derivatives=tuple(str(d) for d in deriv),
             participant_label=_labels(config.get("participant_label"), "participant_label"),
-            exclude_participant_label=_labels(config.get("exclude_participant_label"),
-                                              "exclude_participant_label") or (),
+            exclude_participant_label=_labels(
+                config.get("exclude_participant_label"), "exclude_participant_label"
+            )
+            or (),
             sessions=_labels(config.get("sessions"), "sessions"),
             runs=_labels(config.get("runs"), "runs"),
             tasks=_labels(config.get("tasks"), "tasks"),
@@ -151,15 +181,15 @@ def entities_from_name(name: str) -> dict[str, str]:
 
     name = str(name)
     # pybids' patterns anchor `sub-` after a path separator: a bare file name needs one
-    parsed = parse_file_entities(name if "/" in name else "/" + name,
-                                 config=["bids", "derivatives"])
+    parsed = parse_file_entities(name if "/" in name else "/" + name, config=["bids", "derivatives"])
     return short_entities(parsed)
 
 
 def stem(entities: dict, drop=()) -> str:
     """``sub-01_ses-1_task-rest_run-1_space-X_res-2``: present entities, BIDS order."""
-    return "_".join(f"{k}-{entities[k]}" for k in ENTITY_ORDER
-                    if entities.get(k) not in (None, "") and k not in drop)
+    return "_".join(
+        f"{k}-{entities[k]}" for k in ENTITY_ORDER if entities.get(k) not in (None, "") and k not in drop
+    )
 
 
 def folder(entities: dict, datatype: str) -> str:
@@ -173,115 +203,14 @@ def _description(root: Path, key: str) -> dict:
     if not root.is_dir():
         raise BIDSInputError(f"config key {key}: folder {root} does not exist")
     if not desc.is_file():
-        raise BIDSInputError(f"config key {key}: {desc} is missing; a BIDS dataset (and a "
-                             "BIDS-derivatives folder) needs a dataset_description.json")
+        raise BIDSInputError(
+            f"config key {key}: {desc} is missing; a BIDS dataset (and a "
+            "BIDS-derivatives folder) needs a dataset_description.json"
+        )
     try:
         return json.loads(desc.read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise BIDSInputError(f"config key {key}: {desc} is not valid JSON: {exc}") from exc
-
-
-def cache_dir() -> Path:
-    """neuroflow's cache folder, shared with the downloads: ``$NEUROFLOW_CACHE``, else
-    ``~/.cache/neuroflow`` (:func:`neuroflow.resources.default_cache_dir`)."""
-    from neuroflow.resources import default_cache_dir
-
-    return default_cache_dir()
-
-
-#: pybids indexes kept in the cache (the oldest beyond this are removed).
-MAX_CACHED_INDEXES = 32
-
-
-def _index_folder(root: str, derivative: bool, stamp: int) -> Path:
-    """Where the pybids index (SQLite) of ``root`` in the state ``stamp`` is cached."""
-    import hashlib
-
-    import bids
-
-    key = f"{root}|{derivative}|{stamp}|pybids {bids.__version__}"
-    return cache_dir() / "pybids" / hashlib.sha256(key.encode()).hexdigest()[:20]
-
-
-def _prune_index_cache(keep: Path) -> None:
-    folders = sorted((p for p in keep.parent.iterdir() if p.is_dir() and p != keep),
-                     key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in folders[MAX_CACHED_INDEXES - 1:]:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-@functools.lru_cache(maxsize=1)
-def _indexer_class():
-    """pybids' indexer with two cheaper steps, same index: the ignore check of a file on its
-    path string (pybids builds two ``UPath`` objects per file for it), and the files
-    inserted grouped by their class (one INSERT per class instead of one per change of
-    class along the folder walk; queries sort their results, so the order is not seen)."""
-    from bids import BIDSLayoutIndexer
-
-    class Indexer(BIDSLayoutIndexer):
-        def _validate_file(self, f):
-            root = self._layout._root.path.rstrip("/") + "/"
-            if self.validator is not None or self._include_patterns or not f.path.startswith(root):
-                return super()._validate_file(f)
-            rel = f.path[len(root) - 1:]  # "/sub-01/...", as pybids matches it
-            return not any(patt.search(rel) for patt in self._exclude_patterns)
-
-        def _index_dir(self, path, config, force=None):
-            files, tags = super()._index_dir(path, config, force)
-            if path.path == self._layout._root.path:  # the walk's top: sort once
-                files.sort(key=lambda bf: type(bf).__name__)
-            return files, tags
-
-    return Indexer
-
-
-def _open_layout(root: str, derivative: bool, database_path=None):
-    """A ``BIDSLayout`` of ``root``: loads the index at ``database_path`` when it holds one,
-    else indexes the tree (file names only: no validation, no metadata)."""
-    from bids import BIDSLayout
-
-    options = {"is_derivative": True, "config": ["bids", "derivatives"]} if derivative else {}
-    indexer = _indexer_class()(validate=False, index_metadata=False)
-    return BIDSLayout(root, validate=False, indexer=indexer, database_path=database_path,
-                      **options)
-
-
-def _build_index(root: str, derivative: bool, stamp: int) -> Path | None:
-    """Index ``root`` into the cache (:func:`_index_folder`); None when the cache is not
-    writable. Indexed in memory (pybids commits to a file database dozens of times, each
-    a disk sync), copied whole into a scratch folder and renamed into place, so two
-    processes never see a half-written index."""
-    import sqlite3
-    import tempfile
-
-    final = _index_folder(root, derivative, stamp)
-    if (final / "layout_index.sqlite").is_file():
-        return final
-    try:
-        final.parent.mkdir(parents=True, exist_ok=True)
-        scratch = Path(tempfile.mkdtemp(dir=final.parent, prefix=".build-"))
-    except OSError:
-        return None
-    try:
-        engine = _open_layout(root, derivative).connection_manager.engine
-        with engine.connect() as conn, contextlib.closing(
-                sqlite3.connect(scratch / "layout_index.sqlite")) as copy:
-            conn.connection.dbapi_connection.backup(copy)  # pybids' file name in a folder
-        with contextlib.suppress(OSError):  # another process got there first: use its index
-            os.rename(scratch, final)
-        _prune_index_cache(final)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    return final
-
-
-@functools.lru_cache(maxsize=16)
-def _layout(root: str, derivative: bool, stamp: int):
-    """The pybids layout of ``root``, its index cached on disk per tree state: the first
-    process to see a tree indexes it (seconds for thousands of files), the others -- the
-    Snakemake run after ``neuroflow run``'s stage detection, every later dry run -- load the
-    index (milliseconds). Without a writable cache the index is kept in memory."""
-    return _open_layout(root, derivative, _build_index(root, derivative, stamp))
 
 
 def _cohort_folders(sel: Selection) -> list[tuple[str, bool, str]]:
@@ -313,56 +242,23 @@ def index_side_by_side(sel: Selection) -> None:
             todo.append((str(path), derivative, stamp))
     if len(todo) < 2 or _cpus() < 2:
         return
-    code = ("import sys; from neuroflow.bids import _build_index; "
-            "_build_index(sys.argv[1], sys.argv[2] == '1', int(sys.argv[3]))")
-    children = [subprocess.Popen([sys.executable, "-c", code, root, str(int(derivative)),
-                                  str(stamp)], stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL)
-                for root, derivative, stamp in todo[1:_cpus()]]
+    code = (
+        "import sys; from neuroflow.bids import _build_index; "
+        "_build_index(sys.argv[1], sys.argv[2] == '1', int(sys.argv[3]))"
+    )
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, root, str(int(derivative)), str(stamp)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for root, derivative, stamp in todo[1 : _cpus()]
+    ]
     try:
         _layout(*todo[0])
     finally:
         for child in children:
             child.wait()
-
-
-@functools.lru_cache(maxsize=16)
-def _entity_table(lay) -> dict[str, dict[str, str]]:
-    """Every indexed file's short-key entities, read from the index in one query (reading
-    ``BIDSFile.entities`` file by file costs a database round trip each)."""
-    from bids.layout.models import Tag
-
-    table: dict[str, dict[str, str]] = {}
-    rows = (lay.connection_manager.session
-            .query(Tag.file_path, Tag.entity_name, Tag._value)
-            .filter(Tag.is_metadata.is_(False)))
-    for path, name, value in rows:
-        if name in _SHORT:  # file-name entities: str/int tags, stored as spelled (``01``)
-            table.setdefault(path, {})[_SHORT[name]] = value
-    return table
-
-
-#: Top-level folders pybids never indexes: ``derivatives`` (its own layouts; the BIDS-app
-#: output folder is usually there) and its default ignores (a name prefix, as pybids
-#: matches them); dot-folders are never indexed at any depth.
-_NOT_INDEXED = re.compile(r"derivatives$|code|models|sourcedata|stimuli|\.")
-
-
-def _tree_stamp(root: Path) -> int:
-    """The newest modification time of any indexed folder under ``root``: a file added,
-    removed or renamed anywhere in what pybids indexes changes it (a few ms for thousands
-    of folders); outputs written under ``derivatives/`` or ``sourcedata/`` do not."""
-    newest, stack = root.stat().st_mtime_ns, [str(root)]
-    while stack:
-        top = stack[-1] == str(root)
-        with os.scandir(stack.pop()) as entries:
-            for entry in entries:
-                if entry.name.startswith(".") or (top and _NOT_INDEXED.match(entry.name)):
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    newest = max(newest, entry.stat(follow_symlinks=False).st_mtime_ns)
-                    stack.append(entry.path)
-    return newest
 
 
 def layout(root, derivative: bool = False, key: str = "bids_dir"):
@@ -376,8 +272,9 @@ def layout(root, derivative: bool = False, key: str = "bids_dir"):
     return _layout(str(root), derivative, _tree_stamp(root))
 
 
-def query(root, selection: Selection, derivative: bool = False, key: str = "bids_dir",
-          **filters) -> list[dict]:
+def query(
+    root, selection: Selection, derivative: bool = False, key: str = "bids_dir", **filters
+) -> list[dict]:
     """Files of ``root`` matching pybids ``filters`` and the cohort's selection.
 
     Returns one dict per file: ``path`` (absolute) plus its short-key entities, sorted by
@@ -387,7 +284,7 @@ def query(root, selection: Selection, derivative: bool = False, key: str = "bids
     lay = layout(root, derivative, key)
     table = _entity_table(lay)
     rows = []
-    for path in lay.get(return_type="filename", **filters):
+    for path in _matching_files(lay, filters):
         ents = dict(table.get(path, {}))
         if selection.keeps(ents):
             rows.append({"path": path, **ents})
@@ -427,8 +324,9 @@ def check_bids_config(config: dict) -> Selection:
     index_side_by_side(sel)
     if not sel.active:
         if sel.participant_label is not None or sel.exclude_participant_label:
-            raise BIDSInputError("config key participant_label: given, but neither bids_dir "
-                                 "nor derivatives is set")
+            raise BIDSInputError(
+                "config key participant_label: given, but neither bids_dir nor derivatives is set"
+            )
         return sel
     if sel.bids_dir:
         present = set(subjects(sel.bids_dir))
@@ -438,17 +336,21 @@ def check_bids_config(config: dict) -> Selection:
         where, label_key = Path(sel.derivatives[0]), "derivatives[0]"
     if not present:
         raise BIDSInputError(f"config key {label_key}: {where} holds no sub-<label> folder")
-    for key, labels in (("participant_label", sel.participant_label or ()),
-                        ("exclude_participant_label", sel.exclude_participant_label)):
+    for key, labels in (
+        ("participant_label", sel.participant_label or ()),
+        ("exclude_participant_label", sel.exclude_participant_label),
+    ):
         missing = sorted(set(labels) - present)
         if missing:
             raise BIDSInputError(
                 f"config key {key}: participant(s) {['sub-' + m for m in missing]} not in "
-                f"{where} (it has {len(present)}: {_preview(sorted(present))})")
+                f"{where} (it has {len(present)}: {_preview(sorted(present))})"
+            )
     chosen = sorted(s for s in present if sel.keeps({"sub": s}))
     if not chosen:
-        raise BIDSInputError(f"config keys participant_label / exclude_participant_label: no "
-                             f"participant of {where} is left")
+        raise BIDSInputError(
+            f"config keys participant_label / exclude_participant_label: no participant of {where} is left"
+        )
     for i, deriv in enumerate(sel.derivatives):
         have = set(subjects(deriv, True, f"derivatives[{i}]"))
         # a derivatives folder need not cover every stage's participants (e.g. XCP-D only
@@ -458,7 +360,8 @@ def check_bids_config(config: dict) -> Selection:
         if missing:
             raise BIDSInputError(
                 f"config key derivatives[{i}]: participant(s) {['sub-' + m for m in missing]} "
-                f"(participant_label) are missing from {deriv}")
+                f"(participant_label) are missing from {deriv}"
+            )
     return sel
 
 
@@ -473,8 +376,10 @@ RAW_INPUTS = {
     "activity": {"extension": ".nwb"},
 }
 DERIVATIVE_INPUTS = {
-    "fmri": [{"suffix": "bold", "extension": [".nii.gz", ".nii", ".func.gii", ".dtseries.nii"]},
-             {"suffix": "timeseries", "extension": ".tsv", "datatype": "func"}],
+    "fmri": [
+        {"suffix": "bold", "extension": [".nii.gz", ".nii", ".func.gii", ".dtseries.nii"]},
+        {"suffix": "timeseries", "extension": ".tsv", "datatype": "func"},
+    ],
 }
 
 #: The stages ``neuroflow run --stages auto`` can switch on from what a dataset holds.
@@ -493,8 +398,9 @@ def detect_stages(selection: Selection) -> list[str]:
                 found.append(stage)
     for i, deriv in enumerate(selection.derivatives):
         for stage, alternatives in DERIVATIVE_INPUTS.items():
-            if stage not in found and any(query(deriv, selection, True, f"derivatives[{i}]", **f)
-                                          for f in alternatives):
+            if stage not in found and any(
+                query(deriv, selection, True, f"derivatives[{i}]", **f) for f in alternatives
+            ):
                 found.append(stage)
     return found
 

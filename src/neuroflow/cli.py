@@ -40,8 +40,7 @@ def _cmd_resources_list(args: argparse.Namespace) -> int:
     for ds_id, ds in manifest["datasets"].items():
         dist = manifest["distributions"][ds["distribution"]]
         licence = ds.get("licence", dist.get("licence", "-"))
-        rows.append((ds_id, f"{ds['distribution']}=={dist['version']}",
-                     str(len(ds["files"])), str(licence)))
+        rows.append((ds_id, f"{ds['distribution']}=={dist['version']}", str(len(ds["files"])), str(licence)))
     for ds_id, entry in manifest["local"].items():
         rows.append((ds_id, "local", "1", str(entry.get("licence", "-"))))
     print(_format_table(rows))
@@ -77,24 +76,36 @@ def add_resources_commands(groups) -> None:
     group = groups.add_parser("resources", help="list, fetch and verify the embedded datasets")
     commands = group.add_subparsers(dest="command", required=True, metavar="COMMAND")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--manifest", type=Path, default=None,
-                        help="dataset manifest (default: resources/datasets.yaml here, else "
-                             "the installed workflow's)")
+    common.add_argument(
+        "--manifest",
+        type=Path,
+        default=None,
+        help="dataset manifest (default: resources/datasets.yaml here, else the installed workflow's)",
+    )
     on_disk = argparse.ArgumentParser(add_help=False)
-    on_disk.add_argument("--dest", type=Path, default=DEFAULT_DEST,
-                         help="where datasets are materialized (default: %(default)s)")
-    on_disk.add_argument("datasets", nargs="*", metavar="DATASET",
-                         help="dataset ids (default: all)")
-    commands.add_parser("list", parents=[common], help="list the datasets of the manifest"
-                        ).set_defaults(handler=_cmd_resources_list)
-    fetch = commands.add_parser("fetch", parents=[common, on_disk],
-                                help="download (into a cache), extract and verify datasets")
-    fetch.add_argument("--cache", type=Path, default=None,
-                       help="download cache (default: $NEUROFLOW_CACHE or ~/.cache/neuroflow)")
+    on_disk.add_argument(
+        "--dest",
+        type=Path,
+        default=DEFAULT_DEST,
+        help="where datasets are materialized (default: %(default)s)",
+    )
+    on_disk.add_argument("datasets", nargs="*", metavar="DATASET", help="dataset ids (default: all)")
+    commands.add_parser("list", parents=[common], help="list the datasets of the manifest").set_defaults(
+        handler=_cmd_resources_list
+    )
+    fetch = commands.add_parser(
+        "fetch", parents=[common, on_disk], help="download (into a cache), extract and verify datasets"
+    )
+    fetch.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        help="download cache (default: $NEUROFLOW_CACHE or ~/.cache/neuroflow)",
+    )
     fetch.set_defaults(handler=_cmd_resources_fetch)
-    commands.add_parser("verify", parents=[common, on_disk],
-                        help="re-hash the materialized files and report mismatches"
-                        ).set_defaults(handler=_cmd_resources_verify)
+    commands.add_parser(
+        "verify", parents=[common, on_disk], help="re-hash the materialized files and report mismatches"
+    ).set_defaults(handler=_cmd_resources_verify)
 
 
 def _stages_to_activate(args: argparse.Namespace, overlay: dict) -> dict:
@@ -108,8 +119,13 @@ def _stages_to_activate(args: argparse.Namespace, overlay: dict) -> dict:
         return {s: {"activate": True} for s in args.stages}
     chosen = {}
     for path in args.config:
-        chosen.update({k: v for k, v in (yaml.safe_load(Path(path).read_text()) or {}).items()
-                       if isinstance(v, dict) and "activate" in v})
+        chosen.update(
+            {
+                k: v
+                for k, v in (yaml.safe_load(Path(path).read_text()) or {}).items()
+                if isinstance(v, dict) and "activate" in v
+            }
+        )
     if all(stage in chosen for stage in DETECTABLE_STAGES):  # nothing left to detect
         return {}
     found = detect_stages(Selection.from_config(overlay))
@@ -123,9 +139,11 @@ def _stages_to_activate(args: argparse.Namespace, overlay: dict) -> dict:
 def _run_overlay(args: argparse.Namespace) -> dict:
     """The config keys the BIDS-app arguments set (absolute paths; the cohort file's other
     keys stand)."""
-    overlay = {"bids_dir": str(Path(args.bids_dir).resolve()),
-               "results_dir": str(Path(args.output_dir).resolve()),
-               "analysis_level": args.analysis_level}
+    overlay = {
+        "bids_dir": str(Path(args.bids_dir).resolve()),
+        "results_dir": str(Path(args.output_dir).resolve()),
+        "analysis_level": args.analysis_level,
+    }
     if args.derivatives:
         overlay["derivatives"] = [str(Path(d).resolve()) for d in args.derivatives]
     if args.participant_label:
@@ -160,9 +178,19 @@ def snakemake_command(args: argparse.Namespace) -> tuple[list[str], Path]:
     overlay_file.parent.mkdir(parents=True, exist_ok=True)
     overlay_file.write_text(yaml.safe_dump(_run_overlay(args), sort_keys=False))
     configfiles = [str(Path(c).resolve()) for c in args.config] + [str(overlay_file)]
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(workdir / "Snakefile"),
-           "--directory", str(workdir), "--cores", str(args.cores),
-           "--configfile", *configfiles]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(workdir / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--cores",
+        str(args.cores),
+        "--configfile",
+        *configfiles,
+    ]
     if args.profile:
         cmd += ["--profile", str(args.profile)]
     if args.dry_run:
@@ -190,37 +218,63 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def add_run_command(groups) -> None:
     """Add the BIDS-app command ``run BIDS_DIR OUTPUT_DIR {participant,group}``."""
     run = groups.add_parser(
-        "run", help="run the workflow on a BIDS dataset (BIDS-app interface)",
+        "run",
+        help="run the workflow on a BIDS dataset (BIDS-app interface)",
         description="Run every activated stage of the cohort config on BIDS_DIR, writing "
-                    "BIDS derivatives to OUTPUT_DIR. 'participant' builds the per-subject "
-                    "outputs, 'group' everything (also the group-level stages). Arguments "
-                    "after -- go to snakemake as they are.")
+        "BIDS derivatives to OUTPUT_DIR. 'participant' builds the per-subject "
+        "outputs, 'group' everything (also the group-level stages). Arguments "
+        "after -- go to snakemake as they are.",
+    )
     run.add_argument("bids_dir", help="BIDS dataset root (with dataset_description.json)")
     run.add_argument("output_dir", help="output folder (BIDS derivatives)")
     run.add_argument("analysis_level", choices=["participant", "group"])
-    run.add_argument("--participant-label", "--participant_label", nargs="+", default=[],
-                     metavar="LABEL", help="participants to process (with or without sub-)")
+    run.add_argument(
+        "--participant-label",
+        "--participant_label",
+        nargs="+",
+        default=[],
+        metavar="LABEL",
+        help="participants to process (with or without sub-)",
+    )
     run.add_argument("--exclude-participant-label", nargs="+", default=[], metavar="LABEL")
     run.add_argument("--session", dest="sessions", nargs="+", default=[], metavar="LABEL")
     run.add_argument("--run", dest="runs", nargs="+", default=[], metavar="INDEX")
     run.add_argument("--task", dest="tasks", nargs="+", default=[], metavar="LABEL")
-    run.add_argument("--derivatives", nargs="+", default=[], metavar="DIR",
-                     help="BIDS-derivatives folders to read (fMRIPrep, XCP-D, ...)")
-    run.add_argument("--config", action="append", default=[], metavar="COHORT_YAML",
-                     help="cohort config file(s) layered over config/config.yaml (stages, "
-                          "settings); repeatable")
-    run.add_argument("--stages", nargs="+", default=["auto"], metavar="STAGE",
-                     help="stages to switch on (default auto: those whose inputs the dataset "
-                          "holds -- eeg, activity, fmri -- unless a --config file sets them)")
+    run.add_argument(
+        "--derivatives",
+        nargs="+",
+        default=[],
+        metavar="DIR",
+        help="BIDS-derivatives folders to read (fMRIPrep, XCP-D, ...)",
+    )
+    run.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        metavar="COHORT_YAML",
+        help="cohort config file(s) layered over config/config.yaml (stages, settings); repeatable",
+    )
+    run.add_argument(
+        "--stages",
+        nargs="+",
+        default=["auto"],
+        metavar="STAGE",
+        help="stages to switch on (default auto: those whose inputs the dataset "
+        "holds -- eeg, activity, fmri -- unless a --config file sets them)",
+    )
     run.add_argument("--profile", default=None, help="Snakemake profile (e.g. profiles/slurm)")
     run.add_argument("--cores", default="all", help="CPU cores (default: all)")
-    run.add_argument("--work-dir", default=None,
-                     help="where an installed workflow runs (default: ./neuroflow_work; a "
-                          "checkout runs in place)")
+    run.add_argument(
+        "--work-dir",
+        default=None,
+        help="where an installed workflow runs (default: ./neuroflow_work; a checkout runs in place)",
+    )
     run.add_argument("--dry-run", "-n", action="store_true", help="list the jobs only")
-    run.add_argument("--keep-going", action="store_true",
-                     help="go on with independent jobs when one fails (other subjects); the "
-                          "default profile already does")
+    run.add_argument(
+        "--keep-going",
+        action="store_true",
+        help="go on with independent jobs when one fails (other subjects); the default profile already does",
+    )
     run.set_defaults(handler=_cmd_run)
 
 
@@ -229,8 +283,10 @@ COMMAND_GROUPS = (add_resources_commands, add_run_command)
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the ``neuroflow`` argument parser with every group of :data:`COMMAND_GROUPS`."""
-    parser = argparse.ArgumentParser(prog="neuroflow", description="neuroflow: a declarative "
-                                     "Snakemake pipeline for computational neuroscience")
+    parser = argparse.ArgumentParser(
+        prog="neuroflow",
+        description="neuroflow: a declarative Snakemake pipeline for computational neuroscience",
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     groups = parser.add_subparsers(dest="group", required=True, metavar="GROUP")
     for add_commands in COMMAND_GROUPS:
@@ -248,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     extra = []
     if "--" in argv:  # `neuroflow run ... -- --forcerun x`: the rest goes to snakemake
         cut = argv.index("--")
-        argv, extra = argv[:cut], argv[cut + 1:]
+        argv, extra = argv[:cut], argv[cut + 1 :]
     args = build_parser().parse_args(argv)
     args.snakemake_args = extra
     from neuroflow.bids import BIDSInputError

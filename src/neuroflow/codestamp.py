@@ -12,9 +12,13 @@ for the provenance written into every output.
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 import hashlib
+import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 PACKAGE = "neuroflow"
@@ -53,10 +57,7 @@ def _imported(tree: ast.AST, module: str, is_package: bool) -> set[str]:
     return out
 
 
-@functools.cache
-def _graph(root: Path, stamp: tuple) -> dict[str, tuple[Path, frozenset[str]]]:
-    """Module name -> (file, package modules it imports), for every module under `root`."""
-    del stamp  # only part of the cache key: the files' sizes and mtimes
+def _parse_graph(root: Path) -> dict[str, tuple[Path, frozenset[str]]]:
     graph = {}
     for path in sorted(root.rglob("*.py")):
         name = _module_name(path, root)
@@ -65,19 +66,43 @@ def _graph(root: Path, stamp: tuple) -> dict[str, tuple[Path, frozenset[str]]]:
     return graph
 
 
+@functools.cache
+def _graph(root: Path, stamp: tuple) -> dict[str, tuple[Path, frozenset[str]]]:
+    """Module name -> (file, package modules it imports), for every module under `root`.
+
+    Parsing every module costs about a second at each workflow start; the graph is kept
+    in neuroflow's cache folder under a hash of ``stamp`` (every file's path, size and
+    mtime), so it is parsed again only after a module changes. A cache folder that cannot
+    be written only costs the parse."""
+    from neuroflow.resources import default_cache_dir
+
+    key = hashlib.sha256(repr((str(root), stamp, sys.version_info[:2])).encode()).hexdigest()
+    cached = default_cache_dir() / "codestamp" / f"{key[:32]}.json"
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        return {
+            name: (Path(path), frozenset(imports))
+            for name, (path, imports) in json.loads(cached.read_text()).items()
+        }
+    graph = _parse_graph(root)
+    with contextlib.suppress(OSError):
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        scratch = cached.with_suffix(f".{os.getpid()}.tmp")
+        scratch.write_text(json.dumps({n: [str(p), sorted(i)] for n, (p, i) in graph.items()}))
+        os.replace(scratch, cached)  # whole or absent: a reader never sees half a file
+    return graph
+
+
 def import_graph(root: Path | None = None) -> dict[str, tuple[Path, frozenset[str]]]:
     """The package's import graph, parsed once per state of its files."""
     root = Path(root or package_root()).resolve()
-    stamp = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns)
-                  for p in sorted(root.rglob("*.py")))
+    stamp = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(root.rglob("*.py")))
     return _graph(root, stamp)
 
 
 def _with_parents(name: str, graph) -> list[str]:
     """`name` resolved to modules of the graph, with the packages Python imports first."""
     parts = name.split(".")
-    found = [".".join(parts[:i]) for i in range(1, len(parts) + 1)
-             if ".".join(parts[:i]) in graph]
+    found = [".".join(parts[:i]) for i in range(1, len(parts) + 1) if ".".join(parts[:i]) in graph]
     return found
 
 
@@ -103,8 +128,7 @@ def script_modules(script: Path, root: Path | None = None, graph=None) -> set[st
 
 def _module_digests(graph) -> dict[str, bytes]:
     """Module name -> sha256 of its source, each file read once."""
-    return {name: hashlib.sha256(path.read_bytes()).digest()
-            for name, (path, _) in graph.items()}
+    return {name: hashlib.sha256(path.read_bytes()).digest() for name, (path, _) in graph.items()}
 
 
 def script_stamp(script: Path, root: Path | None = None, graph=None, digests=None) -> str:
@@ -144,8 +168,9 @@ def stamp_rules(rules, root: Path | None = None) -> dict[str, str]:
 
 def _git(root: Path, *args: str) -> str | None:
     try:
-        out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
-                             check=True, timeout=10)
+        out = subprocess.run(
+            ["git", "-C", str(root), *args], capture_output=True, text=True, check=True, timeout=10
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout

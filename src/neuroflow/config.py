@@ -42,9 +42,13 @@ def _unknown_keys(error) -> list[str]:
         if key in allowed or any(re.search(pat, str(key)) for pat in patterns):
             continue
         guess = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
-        hint = (f"did you mean {_key_path([*error.absolute_path, guess[0]])!r}?" if guess
-                else f"allowed here: {', '.join(allowed)}" if len(allowed) <= 25
-                else f"{len(allowed)} keys are allowed here (see config/README.md)")
+        hint = (
+            f"did you mean {_key_path([*error.absolute_path, guess[0]])!r}?"
+            if guess
+            else f"allowed here: {', '.join(allowed)}"
+            if len(allowed) <= 25
+            else f"{len(allowed)} keys are allowed here (see config/README.md)"
+        )
         lines.append(f"config key {_key_path([*error.absolute_path, key])}: unknown key; {hint}")
     return lines
 
@@ -88,8 +92,12 @@ def check_keys(config: dict, schema: dict) -> None:
     errors = list(filling(schema).iter_errors(copy.deepcopy(config)))
     if not errors:
         return
-    unknown = [line for e in errors if e.validator == "additionalProperties"
-               and isinstance(e.instance, dict) for line in _unknown_keys(e)]
+    unknown = [
+        line
+        for e in errors
+        if e.validator == "additionalProperties" and isinstance(e.instance, dict)
+        for line in _unknown_keys(e)
+    ]
     if unknown:
         raise ConfigError("\n".join(dict.fromkeys(unknown)))
     error = best_match(errors)
@@ -111,9 +119,11 @@ def _strict_loader():
                 key = self.construct_object(key_node, deep=True)
                 if key in seen:
                     raise yaml.constructor.ConstructorError(
-                        f"in the mapping starting at line {node.start_mark.line + 1}", None,
+                        f"in the mapping starting at line {node.start_mark.line + 1}",
+                        None,
                         f"duplicate key {key!r} (first at line {seen[key] + 1})",
-                        key_node.start_mark)
+                        key_node.start_mark,
+                    )
                 seen[key] = key_node.start_mark.line
             return super().construct_mapping(node, deep)
 
@@ -145,8 +155,9 @@ def check_yaml_files(paths) -> list[dict]:
         except yaml.YAMLError as exc:
             raise ConfigError(f"{path}: {exc}") from None
         if data is not None and not isinstance(data, dict):
-            raise ConfigError(f"{path}: the top level must be a mapping of config keys, "
-                              f"not a {type(data).__name__}")
+            raise ConfigError(
+                f"{path}: the top level must be a mapping of config keys, not a {type(data).__name__}"
+            )
         out.append(data or {})
     return out
 
@@ -256,12 +267,13 @@ def check_results_dir(config: dict, root=".") -> None:
     bids = config.get("bids_dir") or ""
     # (what, folder, where inside it results_dir may lie (None: nowhere)); none may lie
     # inside results_dir. Inside a BIDS dataset only derivatives/ is usual (BIDS apps).
-    folders = [("the working directory", Path.cwd(), Path.cwd()),
-               ("the workflow folder", Path(root), Path(root)),
-               ("the workflow's resources/ folder", Path(root) / "resources", None),
-               ("resources.dest", Path(config["resources"]["dest"]), None),
-               *((f"derivatives[{i}]", Path(d), None)
-                 for i, d in enumerate(config.get("derivatives") or []) if d)]
+    folders = [
+        ("the working directory", Path.cwd(), Path.cwd()),
+        ("the workflow folder", Path(root), Path(root)),
+        ("the workflow's resources/ folder", Path(root) / "resources", None),
+        ("resources.dest", Path(config["resources"]["dest"]), None),
+        *((f"derivatives[{i}]", Path(d), None) for i, d in enumerate(config.get("derivatives") or []) if d),
+    ]
     if bids:
         folders.append(("bids_dir", Path(bids), Path(bids) / "derivatives"))
     for what, folder, allowed in folders:
@@ -269,11 +281,12 @@ def check_results_dir(config: dict, root=".") -> None:
         allowed = allowed and allowed.expanduser().resolve()
         inside = _overlaps(results, folder) and not (allowed and allowed in results.parents)
         if _overlaps(folder, results) or inside:
-            where = ("is" if results == folder else "contains" if results in folder.parents
-                     else "lies inside")
-            raise ConfigError(f"config key results_dir: {config['results_dir']!r} ({results}) "
-                              f"{where} {what} ({folder}); give every cohort a folder of its "
-                              "own, e.g. 'results-<cohort>'")
+            where = "is" if results == folder else "contains" if results in folder.parents else "lies inside"
+            raise ConfigError(
+                f"config key results_dir: {config['results_dir']!r} ({results}) "
+                f"{where} {what} ({folder}); give every cohort a folder of its "
+                "own, e.g. 'results-<cohort>'"
+            )
 
 
 def check_stage_settings(config: dict) -> None:
@@ -285,8 +298,7 @@ def check_stage_settings(config: dict) -> None:
         try:
             SamplerSettings.from_dict(config["bicluster"].get("sampler"))
         except ValueError as exc:
-            raise ConfigError(f"{exc}".replace("config bicluster.", "config key bicluster.",
-                                               1)) from exc
+            raise ConfigError(f"{exc}".replace("config bicluster.", "config key bicluster.", 1)) from exc
 
 
 def check_config(config: dict, root=".") -> None:
@@ -302,8 +314,10 @@ def check_config(config: dict, root=".") -> None:
     manifest = load_manifest(config["resources"]["manifest"])
     conn = config["connectome"]
     if not conn.get("sources"):
-        raise ConfigError("config key connectome.sources: the connectome stage is activated but "
-                          "no source is listed (see config/cohorts/demo.yaml)")
+        raise ConfigError(
+            "config key connectome.sources: the connectome stage is activated but "
+            "no source is listed (see config/cohorts/demo.yaml)"
+        )
     for key in ("cell_table", "aliases"):
         _exists(conn[key], f"connectome.{key}", root)
     for sid, src in conn["sources"].items():
@@ -313,15 +327,21 @@ def check_config(config: dict, root=".") -> None:
             continue
         ds = src["dataset"]
         if ds not in manifest["datasets"]:
-            raise ConfigError(f"config key connectome.sources.{sid}.dataset: {ds!r} is not in "
-                              f"the manifest {config['resources']['manifest']}")
+            raise ConfigError(
+                f"config key connectome.sources.{sid}.dataset: {ds!r} is not in "
+                f"the manifest {config['resources']['manifest']}"
+            )
         n = len(manifest["datasets"][ds]["files"])
         bad = [i for i in src["files"] if i >= n] if "files" in src else []  # absent = all
         if bad:
-            raise ConfigError(f"config key connectome.sources.{sid}.files: indices {bad} out of "
-                              f"range; dataset {ds!r} has {n} file(s)")
-    for key, ids in (("consensus.sources", conn["consensus"]["sources"]),
-                     ("exclude_sources", conn["exclude_sources"])):
+            raise ConfigError(
+                f"config key connectome.sources.{sid}.files: indices {bad} out of "
+                f"range; dataset {ds!r} has {n} file(s)"
+            )
+    for key, ids in (
+        ("consensus.sources", conn["consensus"]["sources"]),
+        ("exclude_sources", conn["exclude_sources"]),
+    ):
         unknown = sorted(set(ids) - set(conn["sources"]))
         if unknown:
             raise ConfigError(f"config key connectome.{key}: unknown source id(s) {unknown}")
@@ -338,7 +358,7 @@ def active_sources(config: dict) -> list[str]:
 def is_activated(config: dict, stage: str) -> bool:
     """Whether a stage's section exists and says ``activate: true``."""
     section = config.get(stage) or {}
-    return bool(section.get("activate"))           # an absent section is not activated
+    return bool(section.get("activate"))  # an absent section is not activated
 
 
 def at_level(targets, level: str, results_dir) -> list[str]:

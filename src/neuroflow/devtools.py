@@ -42,8 +42,12 @@ def copy_workflow(dest, root=None, cohort: str | None = "demo") -> Path:
         src = root / name
         (shutil.copytree if src.is_dir() else shutil.copy)(src, dest / name)
     # everything committed under resources/ (manifest, small tables), not materialized data
-    shutil.copytree(root / "resources", dest / "resources", dirs_exist_ok=True,
-                    ignore=lambda d, names: ["data"] if Path(d) == root / "resources" else [])
+    shutil.copytree(
+        root / "resources",
+        dest / "resources",
+        dirs_exist_ok=True,
+        ignore=lambda d, names: ["data"] if Path(d) == root / "resources" else [],
+    )
     if cohort:
         import yaml
 
@@ -67,9 +71,15 @@ def set_active_stages(workdir, stages) -> None:
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
 
 
-def run_snakemake(workdir, *args, cores: int = 2,
-                  timeout: float | None = None) -> subprocess.CompletedProcess:
+def run_snakemake(
+    workdir, *args, cores: int = 2, timeout: float | None = None
+) -> subprocess.CompletedProcess:
     """Run ``python -m snakemake --cores N *args`` in ``workdir`` (captured output); a run
     longer than ``timeout`` seconds raises ``subprocess.TimeoutExpired``."""
-    return subprocess.run([sys.executable, "-m", "snakemake", "--cores", str(cores), *args],
-                          cwd=workdir, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", "--cores", str(cores), *args],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

@@ -56,8 +56,18 @@ import numpy as np
 
 CONVENTIONS = "CF-1.10"
 TABLE_KEYS = ("TableDescription", "Sources", "Simulated", "SoftwareVersions", "History")
-COLUMN_KEYS = {"Description", "Units", "Levels", "LongName", "Delimiter", "TermURL", "HED",
-               "Format", "Maximum", "Minimum"}
+COLUMN_KEYS = {
+    "Description",
+    "Units",
+    "Levels",
+    "LongName",
+    "Delimiter",
+    "TermURL",
+    "HED",
+    "Format",
+    "Maximum",
+    "Minimum",
+}
 _UNIT_CHARS = re.compile(r"^[A-Za-z0-9_*/^.\- ]+$")
 
 
@@ -82,23 +92,32 @@ def is_simulated(attrs: Mapping, path=None, *, absent: bool | None = None) -> bo
         value = attrs["Simulated"]
         if isinstance(value, bool | np.bool_):
             return bool(value)
-        raise OutputSchemaError(f"'Simulated'{_where(path)} is {value!r}; the JSON encoding is "
-                                "true or false")
+        raise OutputSchemaError(f"'Simulated'{_where(path)} is {value!r}; the JSON encoding is true or false")
     if "simulated" in attrs:
         value = attrs["simulated"]
         if isinstance(value, np.ndarray) and value.shape == (1,):
             value = value[0]
-        if (isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
-                and int(value) in (0, 1)):
+        if (
+            isinstance(value, int | np.integer)
+            and not isinstance(value, bool | np.bool_)
+            and int(value) in (0, 1)
+        ):
             return bool(int(value))
-        raise OutputSchemaError(f"attribute 'simulated'{_where(path)} is {value!r}; the NetCDF "
-                                "encoding is an int8 0 (recorded) or 1 (simulated)")
+        raise OutputSchemaError(
+            f"attribute 'simulated'{_where(path)} is {value!r}; the NetCDF "
+            "encoding is an int8 0 (recorded) or 1 (simulated)"
+        )
     if absent is not None:
-        print(f"neuroflow: no 'simulated' flag{_where(path)}: taken as "
-              f"{'simulated' if absent else 'recorded'} data", flush=True)
+        print(
+            f"neuroflow: no 'simulated' flag{_where(path)}: taken as "
+            f"{'simulated' if absent else 'recorded'} data",
+            flush=True,
+        )
         return bool(absent)
-    raise OutputSchemaError(f"no 'simulated' flag{_where(path)} (NetCDF attribute 'simulated' "
-                            "0/1 or JSON key 'Simulated': true/false)")
+    raise OutputSchemaError(
+        f"no 'simulated' flag{_where(path)} (NetCDF attribute 'simulated' "
+        "0/1 or JSON key 'Simulated': true/false)"
+    )
 
 
 def _caller_step(depth: int) -> str:
@@ -120,8 +139,7 @@ def _versions(packages) -> dict:
     return package_versions(names)
 
 
-def stamp(obj, *, simulated: bool, sources=None, packages=None, step: str | None = None,
-          _depth: int = 2):
+def stamp(obj, *, simulated: bool, sources=None, packages=None, step: str | None = None, _depth: int = 2):
     """Put the one provenance stamp on a Dataset's attrs or on a JSON record (dict).
 
     Parameters
@@ -182,10 +200,38 @@ def units_problem(units) -> str | None:
     return None
 
 
-_PHYSICAL = {"1", "s", "ms", "Hz", "V", "mV", "uV", "A", "nA", "pA", "m", "mm", "um", "rad",
-             "degree", "percent", "count", "count/s", "V**2/Hz", "uV**2/Hz"}
-_ALIASES = {"spikes/s": "count/s", "spikes/bin": "count", "%": "percent", "sec": "s",
-            "seconds": "s", "volts": "V", "µV": "uV", "radians": "rad"}
+_PHYSICAL = {
+    "1",
+    "s",
+    "ms",
+    "Hz",
+    "V",
+    "mV",
+    "uV",
+    "A",
+    "nA",
+    "pA",
+    "m",
+    "mm",
+    "um",
+    "rad",
+    "degree",
+    "percent",
+    "count",
+    "count/s",
+    "V**2/Hz",
+    "uV**2/Hz",
+}
+_ALIASES = {
+    "spikes/s": "count/s",
+    "spikes/bin": "count",
+    "%": "percent",
+    "sec": "s",
+    "seconds": "s",
+    "volts": "V",
+    "µV": "uV",
+    "radians": "rad",
+}
 
 
 def recorded_units(text) -> tuple[str, str | None]:
@@ -204,8 +250,9 @@ def apply_variables(ds, variables: Mapping | None):
     """Set ``long_name`` and ``units`` from ``{name: (long_name, units)}`` on a Dataset."""
     for name, (long_name, units) in (variables or {}).items():
         if name not in ds.variables:
-            raise OutputSchemaError(f"variables: {name!r} is not a variable of the dataset "
-                                    f"(has {sorted(map(str, ds.variables))})")
+            raise OutputSchemaError(
+                f"variables: {name!r} is not a variable of the dataset (has {sorted(map(str, ds.variables))})"
+            )
         ds[name].attrs.update(long_name=long_name, units=units)
     for name in ds.variables:  # text labels have no physical unit: "1" by this schema
         var = ds.variables[name]
@@ -242,17 +289,21 @@ def check_dataset(ds, path) -> None:
     """Raise naming ``path`` and every offending variable if ``ds`` breaks the schema."""
     problems = netcdf_problems(ds)
     if problems:
-        raise OutputSchemaError(f"{path}: NetCDF attribute schema not met: " + "; ".join(problems)
-                                + " (give each variable long_name and units, e.g. "
-                                "write_netcdf(..., variables={name: (long_name, units)}))")
+        raise OutputSchemaError(
+            f"{path}: NetCDF attribute schema not met: "
+            + "; ".join(problems)
+            + " (give each variable long_name and units, e.g. "
+            "write_netcdf(..., variables={name: (long_name, units)}))"
+        )
 
 
 def _column_entry(name: str, spec, path) -> dict:
     """One column's BIDS entry from a text description or a dict."""
     entry = {"Description": spec} if isinstance(spec, str) else dict(spec or {})
     if not str(entry.get("Description", "")).strip():
-        raise OutputSchemaError(f"{path}: column {name!r} has no description (write_tsv "
-                                "columns={...}: every column needs one)")
+        raise OutputSchemaError(
+            f"{path}: column {name!r} has no description (write_tsv columns={{...}}: every column needs one)"
+        )
     unknown = set(entry) - COLUMN_KEYS
     if unknown:
         raise OutputSchemaError(f"{path}: column {name!r} has unknown keys {sorted(unknown)}")
@@ -269,8 +320,14 @@ def _column_entry(name: str, spec, path) -> dict:
 #: checks every top-level key against the column-definition schema), so their table-level
 #: metadata -- description, sources, versions, the simulated flag -- lives in the record
 #: of the recording they describe (e.g. ``*_desc-preproc_eeg.json`` for ``*_channels.tsv``).
-BIDS_DEFINED_TABLES = ("_channels.tsv", "_electrodes.tsv", "_events.tsv", "_scans.tsv",
-                       "_sessions.tsv", "participants.tsv")
+BIDS_DEFINED_TABLES = (
+    "_channels.tsv",
+    "_electrodes.tsv",
+    "_events.tsv",
+    "_scans.tsv",
+    "_sessions.tsv",
+    "participants.tsv",
+)
 
 
 def bids_defined(path) -> bool:
@@ -292,8 +349,10 @@ def tabular_sidecar(table_columns, path, description: str, columns: Mapping | No
     names = [str(c) for c in table_columns]
     missing = [c for c in names if c not in columns]
     if missing:
-        raise OutputSchemaError(f"{path}: columns {missing} have no description (write_tsv "
-                                "columns={...}: every column needs one)")
+        raise OutputSchemaError(
+            f"{path}: columns {missing} have no description (write_tsv "
+            "columns={...}: every column needs one)"
+        )
     clash = [c for c in names if c in TABLE_KEYS]
     if clash:
         raise OutputSchemaError(f"{path}: column names {clash} are reserved sidecar keys")
@@ -344,7 +403,7 @@ def json_simulated_problems(obj, where: str = "") -> list[str]:
             if str(key).lower() == "simulated":
                 column = not where and isinstance(value, Mapping) and "Description" in value
                 if not column and (key != "Simulated" or not isinstance(value, bool)):
-                    out.append(f"{here} = {value!r} (the encoding is \"Simulated\": true|false)")
+                    out.append(f'{here} = {value!r} (the encoding is "Simulated": true|false)')
             if key != "Levels":  # the codes of a categorical column, not metadata
                 out.extend(json_simulated_problems(value, here))
     elif isinstance(obj, list):
@@ -393,8 +452,14 @@ def check_output_tree(root, parse_units=None) -> list[str]:
         with xr.open_dataset(path, engine="h5netcdf") as ds:
             out.extend(f"{path}: {p}" for p in netcdf_problems(ds))
             if parse_units:
-                units(path, [ds.variables[v].attrs.get("units") for v in ds.variables
-                             if isinstance(ds.variables[v].attrs.get("units"), str)])
+                units(
+                    path,
+                    [
+                        ds.variables[v].attrs.get("units")
+                        for v in ds.variables
+                        if isinstance(ds.variables[v].attrs.get("units"), str)
+                    ],
+                )
     for path in sorted(root.rglob("*.json")):
         try:
             doc = json.loads(path.read_text())

@@ -83,18 +83,25 @@ def read_participants(path, schema=None) -> pd.DataFrame:
     sheet = _read_tsv(path, "participants sheet")
     missing = [c for c in schema.get("required", []) if c not in sheet.columns]
     if missing:
-        raise ParticipantsError(f"participants sheet {path}: missing required column(s) {missing} "
-                                f"(columns found: {list(sheet.columns)})")
-    _check_rows(sheet.to_dict("records"), schema,
-                lambda i, col: f"participants sheet {path}, line {i + 2}, column {col!r}")
+        raise ParticipantsError(
+            f"participants sheet {path}: missing required column(s) {missing} "
+            f"(columns found: {list(sheet.columns)})"
+        )
+    _check_rows(
+        sheet.to_dict("records"),
+        schema,
+        lambda i, col: f"participants sheet {path}, line {i + 2}, column {col!r}",
+    )
     keys = ["participant_id"] + (["session"] if "session" in sheet.columns else [])
     dup = sheet.duplicated(keys, keep=False)
     if dup.any():
         lines = [int(i) + 2 for i in sheet.index[dup]]
         first = sheet.loc[dup, "participant_id"].iloc[0]
-        raise ParticipantsError(f"participants sheet {path}, lines {lines}, column "
-                                f"{'/'.join(keys)!r}: {first!r} appears more than once "
-                                f"({' x '.join(keys)} must be unique)")
+        raise ParticipantsError(
+            f"participants sheet {path}, lines {lines}, column "
+            f"{'/'.join(keys)!r}: {first!r} appears more than once "
+            f"({' x '.join(keys)} must be unique)"
+        )
     sheet["sub"] = sheet["participant_id"].str.removeprefix("sub-")
     return sheet
 
@@ -106,18 +113,30 @@ def check_id_columns(path, sub_column="sub", ses_column="ses", schema=None) -> N
     ``sub-``) and ``ses`` must be what the participants schema accepts.
     """
     full = _schema(schema)
-    row_schema = {"type": "object", "required": ["participant_id"],
-                  "properties": {k: full["properties"][k] for k in ("participant_id", "session")}}
+    row_schema = {
+        "type": "object",
+        "required": ["participant_id"],
+        "properties": {k: full["properties"][k] for k in ("participant_id", "session")},
+    }
     sheet = _read_tsv(path, "sample sheet")
     if sub_column not in sheet.columns:
-        raise ParticipantsError(f"sample sheet {path}: missing required column {sub_column!r} "
-                                f"(columns found: {list(sheet.columns)})")
-    records = [{"participant_id": f"sub-{r[sub_column]}",
-                **({"session": r[ses_column]} if ses_column in sheet.columns else {})}
-               for r in sheet.to_dict("records")]
+        raise ParticipantsError(
+            f"sample sheet {path}: missing required column {sub_column!r} "
+            f"(columns found: {list(sheet.columns)})"
+        )
+    records = [
+        {
+            "participant_id": f"sub-{r[sub_column]}",
+            **({"session": r[ses_column]} if ses_column in sheet.columns else {}),
+        }
+        for r in sheet.to_dict("records")
+    ]
     names = {"participant_id": sub_column, "session": ses_column}
-    _check_rows(records, row_schema,
-                lambda i, col: f"sample sheet {path}, line {i + 2}, column {names.get(col, col)!r}")
+    _check_rows(
+        records,
+        row_schema,
+        lambda i, col: f"sample sheet {path}, line {i + 2}, column {names.get(col, col)!r}",
+    )
 
 
 def _label(value: str) -> str:
@@ -151,14 +170,17 @@ def select_participants(labels, selection: dict | None, key: str, schema=None) -
     for name in ("include", "exclude"):
         unknown = sorted({_label(s) for s in selection.get(name) or []} - set(labels))
         if unknown:
-            raise ParticipantsError(f"config key {key}.{name}: unknown participant(s) {unknown}; "
-                                    f"this stage has {labels}")
+            raise ParticipantsError(
+                f"config key {key}.{name}: unknown participant(s) {unknown}; this stage has {labels}"
+            )
     include = {_label(s) for s in selection.get("include") or []}
     exclude = {_label(s) for s in selection.get("exclude") or []}
     kept = [s for s in kept if (not include or s in include) and s not in exclude]
     if not kept:
-        raise ParticipantsError(f"config key {key}: no participant left after the sheet, include "
-                                f"and exclude (stage data: {labels})")
+        raise ParticipantsError(
+            f"config key {key}: no participant left after the sheet, include "
+            f"and exclude (stage data: {labels})"
+        )
     return kept
 
 
@@ -189,4 +211,5 @@ def check_participant_sheets(config: dict, schema=None) -> None:
                 raise ParticipantsError(
                     f"participants sheet {bench['participants']} (config key "
                     f"fc.benchmarks.{bench_id}.participants): label column {column!r} not found "
-                    f"(columns found: {[c for c in sheet.columns if c != 'sub']})")
+                    f"(columns found: {[c for c in sheet.columns if c != 'sub']})"
+                )

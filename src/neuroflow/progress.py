@@ -88,14 +88,24 @@ class Progress:
         Defaults to :func:`progress_logger`.
     """
 
-    def __init__(self, total: int, what: str, label: str, *, every_fraction: float = 0.1,
-                 every_seconds: float = 30.0, clock: Callable[[], float] = time.monotonic,
-                 logger: logging.Logger | None = None):
+    def __init__(
+        self,
+        total: int,
+        what: str,
+        label: str,
+        *,
+        every_fraction: float = 0.1,
+        every_seconds: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+        logger: logging.Logger | None = None,
+    ):
         if total < 1:
             raise ValueError(f"progress of {label}: total must be >= 1, got {total}")
         if not 0 < every_fraction <= 1 or every_seconds <= 0:
-            raise ValueError(f"progress of {label}: every_fraction must be in (0, 1] and "
-                             f"every_seconds > 0, got {every_fraction}, {every_seconds}")
+            raise ValueError(
+                f"progress of {label}: every_fraction must be in (0, 1] and "
+                f"every_seconds > 0, got {every_fraction}, {every_seconds}"
+            )
         self.total, self.what, self.label = int(total), what, label
         self.every_seconds, self.clock = every_seconds, clock
         self.logger = logger or progress_logger()
@@ -122,8 +132,7 @@ class Progress:
         if done <= 0 or elapsed <= 0:
             return f"{head}, rate not yet known"
         rate = done / elapsed
-        speed = (f"{_number(rate)} {self.what}s/s" if rate >= 1
-                 else f"{_number(1 / rate)} s/{self.what}")
+        speed = f"{_number(rate)} {self.what}s/s" if rate >= 1 else f"{_number(1 / rate)} s/{self.what}"
         if done >= self.total:
             return f"{head}, {speed}, done in {format_duration(elapsed)}"
         return f"{head}, {speed}, ETA {format_duration((self.total - done) / rate)}"

@@ -113,8 +113,16 @@ def atomic_write(final: Path | str, suffix: str = ".part") -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
-def write_tsv(table: pd.DataFrame, path, description: str, columns: dict | None = None,
-              sources=None, *, simulated: bool, packages=None) -> None:
+def write_tsv(
+    table: pd.DataFrame,
+    path,
+    description: str,
+    columns: dict | None = None,
+    sources=None,
+    *,
+    simulated: bool,
+    packages=None,
+) -> None:
     """Write a TSV and its BIDS tabular JSON sidecar atomically and deterministically.
 
     Parameters
@@ -145,13 +153,11 @@ def write_tsv(table: pd.DataFrame, path, description: str, columns: dict | None 
     if bids_defined(path):  # column objects only: BIDS checks every key of these sidecars
         sidecar.pop("TableDescription")
     else:
-        stamp(sidecar, simulated=simulated, sources=sources or [], packages=packages,
-              step=_caller_step(2))
+        stamp(sidecar, simulated=simulated, sources=sources or [], packages=packages, step=_caller_step(2))
     if "simulated" in table.columns and table["simulated"].dtype == bool:
         table = table.assign(simulated=table["simulated"].map({True: "true", False: "false"}))
     with atomic_write(path) as tmp:
-        table.to_csv(tmp, sep="\t", index=False, float_format="%.10g", na_rep="n/a",
-                     lineterminator="\n")
+        table.to_csv(tmp, sep="\t", index=False, float_format="%.10g", na_rep="n/a", lineterminator="\n")
         write_json(sidecar, path.with_suffix(".json"))
 
 
@@ -162,8 +168,9 @@ def write_json(obj, path) -> None:
         tmp.write_text(text)
 
 
-def write_netcdf(ds, path, *, simulated: bool, variables=None, sources=None, packages=None,
-                 step: str | None = None) -> None:
+def write_netcdf(
+    ds, path, *, simulated: bool, variables=None, sources=None, packages=None, step: str | None = None
+) -> None:
     """Write an xarray Dataset to NetCDF4 (h5netcdf, zlib) atomically, with the one stamp.
 
     Parameters
@@ -185,8 +192,7 @@ def write_netcdf(ds, path, *, simulated: bool, variables=None, sources=None, pac
     Nothing is left at ``path`` if writing fails.
     """
     ds = apply_variables(ds.copy(), variables)
-    stamp(ds, simulated=simulated, sources=sources, packages=packages,
-          step=step or _caller_step(2))
+    stamp(ds, simulated=simulated, sources=sources, packages=packages, step=step or _caller_step(2))
     check_dataset(ds, path)
     encoding = {}
     for name, var in ds.data_vars.items():
@@ -215,7 +221,8 @@ def read_netcdf(path, what: str = "NetCDF file"):
     elif magic == b"\x89HDF\r\n\x1a\n":
         engine = "h5netcdf"
     else:
-        raise ValueError(f"{what}: {path} is not a NetCDF file (neither the NetCDF3 'CDF' nor "
-                         "the NetCDF4/HDF5 signature)")
+        raise ValueError(
+            f"{what}: {path} is not a NetCDF file (neither the NetCDF3 'CDF' nor the NetCDF4/HDF5 signature)"
+        )
     with xr.open_dataset(path, engine=engine) as ds:
         return ds.load()

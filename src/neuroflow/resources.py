@@ -76,8 +76,7 @@ def _field(mapping, key: str, where: str, source: Path, kind: type = str):
         raise ManifestError(f"{source}: missing key '{name}'")
     value = mapping[key]
     if not isinstance(value, kind) or not (value or kind is dict):
-        raise ManifestError(f"{source}: '{name}' must be a non-empty {kind.__name__}, "
-                            f"got {value!r}")
+        raise ManifestError(f"{source}: '{name}' must be a non-empty {kind.__name__}, got {value!r}")
     return value
 
 
@@ -102,8 +101,10 @@ def _check_distribution(name: str, dist: dict, source: Path) -> None:
         raise ManifestError(f"{source}: '{where}': not a valid distribution name")
     version = _field(dist, "version", where, source)
     if not _VERSION.fullmatch(version):
-        raise ManifestError(f"{source}: '{where}.version' must be a PEP 440 version "
-                            f"(no spaces or path separators), got {version!r}")
+        raise ManifestError(
+            f"{source}: '{where}.version' must be a PEP 440 version "
+            f"(no spaces or path separators), got {version!r}"
+        )
     if _field(dist, "kind", where, source) not in _KINDS:
         raise ManifestError(f"{source}: '{where}.kind' must be one of {list(_KINDS)}")
     filename = _field(dist, "filename", where, source)
@@ -112,8 +113,10 @@ def _check_distribution(name: str, dist: dict, source: Path) -> None:
     dist["sha256"] = _sha(dist, where, source)
     for key in _OBSOLETE:
         if key in dist:
-            raise ManifestError(f"{source}: '{where}.{key}' is no longer used: archives are "
-                                "downloaded by file name from the package index; remove it")
+            raise ManifestError(
+                f"{source}: '{where}.{key}' is no longer used: archives are "
+                "downloaded by file name from the package index; remove it"
+            )
 
 
 def load_manifest(path) -> dict:
@@ -154,8 +157,9 @@ def load_manifest(path) -> dict:
     for ds_id, ds in data["datasets"].items():
         where = f"datasets.{ds_id}"
         if _field(ds, "distribution", where, source) not in data["distributions"]:
-            raise ManifestError(f"{source}: '{where}.distribution': "
-                                f"unknown distribution {ds['distribution']!r}")
+            raise ManifestError(
+                f"{source}: '{where}.distribution': unknown distribution {ds['distribution']!r}"
+            )
         for i, entry in enumerate(_field(ds, "files", where, source, list)):
             _relpath(entry, f"{where}.files[{i}]", source)
             entry["sha256"] = _sha(entry, f"{where}.files[{i}]", source)
@@ -178,8 +182,10 @@ def _entries(manifest: dict, dataset_id: str) -> list[dict]:
     if dataset_id in manifest.get("local", {}):
         return [manifest["local"][dataset_id]]
     if dataset_id not in manifest["datasets"]:
-        raise ManifestError(f"{manifest.get('_path', 'manifest')}: unknown dataset "
-                            f"{dataset_id!r}; known: {', '.join(dataset_ids(manifest))}")
+        raise ManifestError(
+            f"{manifest.get('_path', 'manifest')}: unknown dataset "
+            f"{dataset_id!r}; known: {', '.join(dataset_ids(manifest))}"
+        )
     return manifest["datasets"][dataset_id]["files"]
 
 
@@ -205,8 +211,7 @@ def verify_dataset(manifest: dict, dataset_id: str, dest_root) -> list[str]:
         if not path.is_file():
             problems.append(f"{dataset_id}: {path}: missing")
         elif entry.get("sha256") and (actual := sha256_file(path)) != entry["sha256"]:
-            problems.append(f"{dataset_id}: {path}: expected sha256 {entry['sha256']}, "
-                            f"actual {actual}")
+            problems.append(f"{dataset_id}: {path}: expected sha256 {entry['sha256']}, actual {actual}")
     return problems
 
 
@@ -232,8 +237,9 @@ def check_materialized(manifest: dict, dataset_ids, dest_root) -> list[str]:
     for dataset_id in dataset_ids:
         if dataset_id in manifest.get("local", {}):
             continue
-        for entry, path in zip(_entries(manifest, dataset_id),
-                               dataset_paths(manifest, dataset_id, dest_root)):
+        for entry, path in zip(
+            _entries(manifest, dataset_id), dataset_paths(manifest, dataset_id, dest_root)
+        ):
             if not entry.get("sha256") or not path.is_file():
                 continue
             st = path.stat()
@@ -246,7 +252,8 @@ def check_materialized(manifest: dict, dataset_ids, dest_root) -> list[str]:
                 problems.append(
                     f"{path} (dataset {dataset_id}) changed after download: sha256 {actual}, "
                     f"manifest {entry['sha256']}; delete it (the workflow extracts it again) "
-                    "or run `neuroflow resources fetch`")
+                    "or run `neuroflow resources fetch`"
+                )
                 stamps.pop(key, None)
             else:
                 stamps[key] = now
@@ -262,11 +269,15 @@ def _check_archive(path: Path, dist: dict, hint: str = "") -> None:
     """Raise ChecksumError unless the archive at `path` has the manifest's sha256."""
     expected = dist.get("sha256")
     if not expected:
-        raise ChecksumError(f"distribution archive {dist['filename']} ({path}): the manifest "
-                            "gives no sha256; refusing to read it")
+        raise ChecksumError(
+            f"distribution archive {dist['filename']} ({path}): the manifest "
+            "gives no sha256; refusing to read it"
+        )
     if (actual := sha256_file(path)) != expected:
-        raise ChecksumError(f"distribution archive {dist['filename']} ({path}): "
-                            f"expected sha256 {expected}, actual {actual}{hint}")
+        raise ChecksumError(
+            f"distribution archive {dist['filename']} ({path}): "
+            f"expected sha256 {expected}, actual {actual}{hint}"
+        )
 
 
 def index_url() -> str:
@@ -294,16 +305,22 @@ def _archive_url(name: str, dist: dict) -> str:
             listing = json.load(response)
     except (OSError, ValueError) as exc:  # URLError is an OSError; bad JSON a ValueError
         raise RuntimeError(f"cannot read the package index page {page} for {spec}: {exc}") from exc
-    files = {f.get("filename"): f for f in (listing.get("files") or [])
-             if isinstance(f, dict)} if isinstance(listing, dict) else {}
+    files = (
+        {f.get("filename"): f for f in (listing.get("files") or []) if isinstance(f, dict)}
+        if isinstance(listing, dict)
+        else {}
+    )
     if (record := files.get(dist["filename"])) is None or not record.get("url"):
-        raise RuntimeError(f"the package index page {page} lists no file {dist['filename']} "
-                           f"for {spec} in the manifest")
+        raise RuntimeError(
+            f"the package index page {page} lists no file {dist['filename']} for {spec} in the manifest"
+        )
     listed = str((record.get("hashes") or {}).get("sha256", "")).lower()
     if listed and listed != dist["sha256"]:
-        raise ChecksumError(f"distribution archive {dist['filename']}: the manifest's sha256 "
-                            f"{dist['sha256']} differs from the index's {listed} ({page}); "
-                            "nothing was downloaded")
+        raise ChecksumError(
+            f"distribution archive {dist['filename']}: the manifest's sha256 "
+            f"{dist['sha256']} differs from the index's {listed} ({page}); "
+            "nothing was downloaded"
+        )
     url = urllib.parse.urljoin(page, record["url"])
     if urllib.parse.urlsplit(url).scheme not in {"https", urllib.parse.urlsplit(index).scheme}:
         raise RuntimeError(f"the package index gives {url} for {spec}: not https")
@@ -328,12 +345,15 @@ def _download(name: str, dist: dict, target: Path) -> None:
                     digest.update(chunk)
                     out.write(chunk)
         except OSError as exc:
-            raise RuntimeError(f"download of {url} (distribution {name} "
-                               f"{dist['version']}) failed: {exc}") from exc
+            raise RuntimeError(
+                f"download of {url} (distribution {name} {dist['version']}) failed: {exc}"
+            ) from exc
         if (actual := digest.hexdigest()) != dist["sha256"]:
-            raise ChecksumError(f"distribution archive {dist['filename']} downloaded from {url}: "
-                                f"expected sha256 {dist['sha256']}, actual {actual}; "
-                                "not kept, nothing extracted")
+            raise ChecksumError(
+                f"distribution archive {dist['filename']} downloaded from {url}: "
+                f"expected sha256 {dist['sha256']}, actual {actual}; "
+                "not kept, nothing extracted"
+            )
         os.replace(tmp, target)  # atomic; a concurrent writer puts the same bytes
     finally:
         tmp.unlink(missing_ok=True)
@@ -350,8 +370,10 @@ def _cached_archive(name: str, dist: dict, cache_dir: Path) -> Path:
 
 
 def _corrupt(archive: Path, exc: BaseException) -> ArchiveError:
-    return ArchiveError(f"cannot read distribution archive {archive}: {exc} "
-                        "(truncated or corrupt? delete it to download it again)")
+    return ArchiveError(
+        f"cannot read distribution archive {archive}: {exc} "
+        "(truncated or corrupt? delete it to download it again)"
+    )
 
 
 @contextlib.contextmanager
@@ -363,6 +385,7 @@ def _open_archive(archive: Path, strip_top: bool):
     is read: absolute or escaping names, links and special files are refused.
     """
     if archive.is_dir():
+
         def open_tree_member(path: str):
             member = archive / path
             return open(member, "rb") if member.is_file() and not member.is_symlink() else None
@@ -392,8 +415,7 @@ def _open_archive(archive: Path, strip_top: bool):
                     member = tarfile.data_filter(member, str(archive.parent))
                 return opener(member)
             except tarfile.FilterError as exc:
-                raise ArchiveError(f"distribution archive {archive}: unsafe member "
-                                   f"{path!r}: {exc}") from exc
+                raise ArchiveError(f"distribution archive {archive}: unsafe member {path!r}: {exc}") from exc
             except _READ_ERRORS as exc:
                 raise _corrupt(archive, exc) from exc
 
@@ -423,17 +445,20 @@ def _extract(archive: Path, strip_top: bool, dataset_id: str, todo: list) -> Non
         with _open_archive(archive, strip_top) as open_member:
             for entry, dest in todo:
                 if (src := open_member(entry["path"])) is None:
-                    raise ManifestError(f"dataset {dataset_id!r}: {entry['path']!r} "
-                                        f"is not a file in archive {archive}")
+                    raise ManifestError(
+                        f"dataset {dataset_id!r}: {entry['path']!r} is not a file in archive {archive}"
+                    )
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 tmp = atomic_path(dest)  # the umask's mode, not mkstemp's 0600
                 temps.append(tmp)
                 with src, open(tmp, "wb") as out:
                     actual = _copy(src, out, archive)
                 if actual != entry["sha256"]:
-                    raise ChecksumError(f"dataset {dataset_id!r}: file {entry['path']} in "
-                                        f"{archive.name} (destination {dest}): expected "
-                                        f"sha256 {entry['sha256']}, actual {actual}")
+                    raise ChecksumError(
+                        f"dataset {dataset_id!r}: file {entry['path']} in "
+                        f"{archive.name} (destination {dest}): expected "
+                        f"sha256 {entry['sha256']}, actual {actual}"
+                    )
         for tmp, (_, dest) in zip(temps, todo):
             os.replace(tmp, dest)
     finally:
@@ -457,9 +482,11 @@ def dataset_citation(manifest: dict, dataset_id: str) -> str:
     entry = manifest["datasets"][dataset_id]
     dist = manifest["distributions"][entry["distribution"]]
     licence = entry.get("licence") or dist.get("licence", "licence unknown")
-    return (citation_text(manifest, dataset_id)
-            + f" Data files ({dataset_id}) from the {entry['distribution']} {dist['version']} "
-            f"distribution ({licence}), sha256-verified.")
+    return (
+        citation_text(manifest, dataset_id)
+        + f" Data files ({dataset_id}) from the {entry['distribution']} {dist['version']} "
+        f"distribution ({licence}), sha256-verified."
+    )
 
 
 def file_owners(manifest: dict, dataset_ids, dest_root) -> dict[str, list[Path]]:
@@ -479,8 +506,7 @@ def file_owners(manifest: dict, dataset_ids, dest_root) -> dict[str, list[Path]]
     return owned
 
 
-def fetch_dataset(manifest: dict, dataset_id: str, dest_root, cache_dir=None,
-                  only=None) -> list[Path]:
+def fetch_dataset(manifest: dict, dataset_id: str, dest_root, cache_dir=None, only=None) -> list[Path]:
     """Materialize and verify the files of one dataset; return their paths.
 
     With `only` (paths as returned by :func:`dataset_paths`), just those files are
@@ -506,15 +532,19 @@ def fetch_dataset(manifest: dict, dataset_id: str, dest_root, cache_dir=None,
     dests = dataset_paths(manifest, dataset_id, dest_root)
     if dataset_id in manifest.get("local", {}):
         if not dests[0].is_file():
-            raise ManifestError(f"{manifest.get('_path', 'manifest')}: 'local.{dataset_id}': "
-                                f"file {dests[0]} does not exist")
+            raise ManifestError(
+                f"{manifest.get('_path', 'manifest')}: 'local.{dataset_id}': file {dests[0]} does not exist"
+            )
         if problems := verify_dataset(manifest, dataset_id, dest_root):
             raise ChecksumError("; ".join(problems))
         return dests
     wanted = None if only is None else {Path(p) for p in only}
-    todo = [(entry, dest) for entry, dest in zip(_entries(manifest, dataset_id), dests)
-            if (wanted is None or dest in wanted)
-            and not (dest.is_file() and sha256_file(dest) == entry["sha256"])]
+    todo = [
+        (entry, dest)
+        for entry, dest in zip(_entries(manifest, dataset_id), dests)
+        if (wanted is None or dest in wanted)
+        and not (dest.is_file() and sha256_file(dest) == entry["sha256"])
+    ]
     if todo:
         name = manifest["datasets"][dataset_id]["distribution"]
         dist = manifest["distributions"][name]

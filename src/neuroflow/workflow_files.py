@@ -24,8 +24,10 @@ def workflow_root() -> Path:
     for root in (_checkout(), Path(__file__).resolve().parent / "_workflow"):
         if (root / "Snakefile").is_file() and (root / "workflow" / "rules").is_dir():
             return root
-    raise FileNotFoundError("the neuroflow workflow files are missing from this installation "
-                            f"(looked in {_checkout()} and {Path(__file__).parent / '_workflow'})")
+    raise FileNotFoundError(
+        "the neuroflow workflow files are missing from this installation "
+        f"(looked in {_checkout()} and {Path(__file__).parent / '_workflow'})"
+    )
 
 
 def is_checkout(root: Path) -> bool:
@@ -42,8 +44,9 @@ def materialize(dest) -> Path:
     for name in ITEMS:
         src = root / name
         if src.is_dir():
-            shutil.copytree(src, dest / name, dirs_exist_ok=True,
-                            ignore=shutil.ignore_patterns("data", "__pycache__"))
+            shutil.copytree(
+                src, dest / name, dirs_exist_ok=True, ignore=shutil.ignore_patterns("data", "__pycache__")
+            )
         else:
             shutil.copy2(src, dest / name)
     return dest

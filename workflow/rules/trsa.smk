@@ -8,7 +8,7 @@
 
 if is_activated("trsa"):
 
-    from neuroflow.rsa.pipeline import check_trsa_config
+    from neuroflow.rsa.settings import check_trsa_config
 
     check_trsa_config(config, MANIFEST)
     TRSA = config["trsa"]

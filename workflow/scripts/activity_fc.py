@@ -1,4 +1,5 @@
 """Snakemake adapter: functional connectivity of one homogenized recording."""
+
 from neuroflow.activity.pipeline import fc_file
 from neuroflow.rulelog import redirect_to_log
 

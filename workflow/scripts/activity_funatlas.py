@@ -1,4 +1,5 @@
 """Snakemake adapter: the Randi et al. 2023 signal-propagation atlas in canonical order."""
+
 from neuroflow.activity.pipeline import funatlas_file
 from neuroflow.rulelog import redirect_to_log
 

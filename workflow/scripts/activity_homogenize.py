@@ -1,4 +1,5 @@
 """Snakemake adapter: read one activity recording and homogenize it (labels, step, scale)."""
+
 from neuroflow.activity.pipeline import homogenize_recording_files
 from neuroflow.rulelog import redirect_to_log
 

@@ -1,4 +1,5 @@
 """Snakemake adapter: dataset index of the homogenized recordings and the FC figure."""
+
 from neuroflow.activity.pipeline import index_files
 from neuroflow.rulelog import redirect_to_log
 

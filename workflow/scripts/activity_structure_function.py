@@ -1,4 +1,5 @@
 """Snakemake adapter: every connectome against the signal-propagation atlas; FC vs anatomy."""
+
 from neuroflow.activity.pipeline import structure_function_files
 from neuroflow.rulelog import redirect_to_log
 
@@ -11,9 +12,15 @@ with redirect_to_log(snakemake.log[0]):
         p.connectomes,
         sm.input.fcs,
         sm.input.consensus,
-        params={"alpha": p.alpha, "negatives": p.negatives, "max_hops": p.max_hops,
-                "n_bootstrap": p.n_bootstrap, "ci": p.ci, "min_support": p.min_support,
-                "random_state": p.random_state},
+        params={
+            "alpha": p.alpha,
+            "negatives": p.negatives,
+            "max_hops": p.max_hops,
+            "n_bootstrap": p.n_bootstrap,
+            "ci": p.ci,
+            "min_support": p.min_support,
+            "random_state": p.random_state,
+        },
         n_jobs=sm.threads,
         out_stats=sm.output.stats,
         out_hops=sm.output.hops,

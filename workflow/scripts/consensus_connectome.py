@@ -1,4 +1,5 @@
 """Snakemake adapter: consensus connectome, source comparisons and their figures."""
+
 from neuroflow.homogenize.pipeline import consensus_files
 from neuroflow.rulelog import redirect_to_log
 

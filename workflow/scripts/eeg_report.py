@@ -1,4 +1,5 @@
 """Snakemake adapter: one MNE Report (HTML) per subject x session x task, runs as sections."""
+
 from neuroflow.eeg.report import REPORT_FILES, recording_report
 from neuroflow.rulelog import redirect_to_log
 
@@ -14,5 +15,6 @@ with redirect_to_log(snakemake.log[0]):
     truths = list(sm.input.truth)  # simulated recordings only (one per simulated subject)
     for rec, truth in zip(recordings, truths):
         rec["truth"] = truth
-    recording_report(title=sm.wildcards.eegrep, simulated=sm.params.simulated,
-                     recordings=recordings, out_html=sm.output[0])
+    recording_report(
+        title=sm.wildcards.eegrep, simulated=sm.params.simulated, recordings=recordings, out_html=sm.output[0]
+    )

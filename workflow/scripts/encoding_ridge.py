@@ -1,4 +1,5 @@
 """Snakemake adapter: nested cross-validated ridge-family encoding model of one design."""
+
 from neuroflow.encoding.pipeline import ridge_files
 from neuroflow.encoding.settings import RidgeSettings
 from neuroflow.rulelog import redirect_to_log

@@ -1,4 +1,5 @@
 """Snakemake adapter: full-set operator scores and ranks per task (the ground truth)."""
+
 from neuroflow.fc.pipeline import run_benchmark
 from neuroflow.rulelog import redirect_to_log
 

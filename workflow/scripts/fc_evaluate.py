@@ -1,4 +1,5 @@
 """Snakemake adapter: score every core-set under fc.protocol, compare rankings, claim table."""
+
 from neuroflow.fc.pipeline import run_evaluate
 from neuroflow.rulelog import redirect_to_log
 

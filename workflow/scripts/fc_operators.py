@@ -1,4 +1,5 @@
 """Snakemake adapter: one family of FC operators on every sample (the FC cache)."""
+
 from neuroflow.fc.pipeline import compute_family
 from neuroflow.rulelog import redirect_to_log
 

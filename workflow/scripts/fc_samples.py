@@ -1,4 +1,5 @@
 """Snakemake adapter: sliding-window samples of one FC benchmark (real or simulated)."""
+
 from neuroflow.fc.pipeline import build_samples
 from neuroflow.rulelog import redirect_to_log
 

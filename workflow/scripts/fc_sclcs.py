@@ -1,4 +1,5 @@
 """Snakemake adapter: SCLCS structure-learner training and Structural Perturbation Scores."""
+
 from neuroflow.fc.pipeline import run_sclcs
 from neuroflow.rulelog import redirect_to_log
 

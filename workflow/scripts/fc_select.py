@@ -1,4 +1,5 @@
 """Snakemake adapter: core-sets of every selector, core-set size and seed."""
+
 from neuroflow.fc.pipeline import run_select
 from neuroflow.rulelog import redirect_to_log
 

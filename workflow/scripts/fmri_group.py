@@ -1,4 +1,5 @@
 """Snakemake adapter: group QC table and page, excluded runs, index of region time series."""
+
 from neuroflow.fmri.pipeline import run_group
 from neuroflow.rulelog import redirect_to_log
 

@@ -1,4 +1,5 @@
 """Snakemake adapter: the fMRI QC page (HTML) of one subject."""
+
 from neuroflow.fmri.report import write_subject_page
 from neuroflow.rulelog import redirect_to_log
 

@@ -1,4 +1,5 @@
 """Snakemake adapter: homogenize one connectome source into the canonical neuron order."""
+
 from neuroflow.homogenize.pipeline import homogenize_source_files
 from neuroflow.rulelog import redirect_to_log
 

@@ -1,5 +1,6 @@
 """Snakemake adapter: every reported TSV rendered as a self-contained HTML table, one page
 per TSV in the output folder."""
+
 from neuroflow.report.tables import tsvs_to_html
 from neuroflow.rulelog import redirect_to_log
 

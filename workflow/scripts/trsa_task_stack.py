@@ -1,4 +1,5 @@
 """Snakemake adapter: subjects' region RDMs -> one (subject, region, pair) stack (trsa.task)."""
+
 from neuroflow.rsa.taskfmri import stack_rdms_file
 from neuroflow.rulelog import redirect_to_log
 

@@ -6,6 +6,8 @@ readers
     NWB (fluorescence, deconvolved traces, units), suite2p folders, CNMF-E in NWB and plain
     TSV/CSV/NetCDF tables, all returning one labelled structure (``traces(time, neuron)``);
     ``read_nwb_units``: the spike trains, locations, epochs and head angle of a units table.
+    The NWB readers sit in ``nwb``, the structure they all return (and their error) in
+    ``recording``.
 spikes
     Spike counts binned at a requested width from spike times, and counts tables: the
     standardized counts file (``counts(time, neuron)``, spikes/bin) later stages read.
@@ -14,9 +16,11 @@ inputs
     ``bids_dir`` with ``activity.bids``) and their BIDS-derivatives output names (cheap).
 resample
     Anti-aliased resampling to one common step, gap/NaN handling, smoothing, normalization.
+neuron_labels
+    Label mapping to the canonical neuron list shared with the connectomes (and the
+    seeded slots of unlabelled neurons).
 homogenize
-    Label mapping to the canonical neuron list shared with the connectomes, and the whole
-    per-recording homogenization.
+    The whole per-recording homogenization (labels, common grid, smoothing, normalization).
 funatlas
     The Randi et al. 2023 signal-propagation atlas (``funatlas.h5``) in the canonical order.
 structure

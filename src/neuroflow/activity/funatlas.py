@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import h5py
 import numpy as np
 import xarray as xr
 
@@ -47,8 +48,6 @@ def read_funatlas(path, label_map, strains=STRAINS) -> xr.Dataset:
         pre != post); attrs ``q_eq_threshold`` (per strain, JSON), ``unmapped_labels``,
         ``time_compiled``.
     """
-    import h5py
-
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"{path}: funatlas file not found")
@@ -66,14 +65,16 @@ def read_funatlas(path, label_map, strains=STRAINS) -> xr.Dataset:
         compiled = fh.attrs.get("time_compiled", b"")
         compiled = compiled.decode() if isinstance(compiled, bytes) else str(compiled)
     ds = _atlas_dataset(data, strains, canon)
-    ds.attrs.update({
-        "title": "Randi et al. 2023 signal-propagation atlas (canonical order)",
-        "orientation": "pre = stimulated neuron, post = responding neuron "
-                       "(file matrices are [responding, stimulated])",
-        "q_eq_threshold": json.dumps(thresholds),
-        "unmapped_labels": json.dumps(unmapped),
-        "time_compiled": compiled,
-    })
+    ds.attrs.update(
+        {
+            "title": "Randi et al. 2023 signal-propagation atlas (canonical order)",
+            "orientation": "pre = stimulated neuron, post = responding neuron "
+            "(file matrices are [responding, stimulated])",
+            "q_eq_threshold": json.dumps(thresholds),
+            "unmapped_labels": json.dumps(unmapped),
+            "time_compiled": compiled,
+        }
+    )
     return ds
 
 
@@ -103,12 +104,10 @@ def _read_strains(fh, path: Path, strains, n_ids: int, rows, cols, n: int):
                 raise ValueError(f"{path}: group {strain!r} lacks dataset {key!r}")
             m = np.asarray(fh[strain][key][:], dtype=np.float64)
             if m.shape != (n_ids, n_ids):
-                raise ValueError(f"{path}: {strain}/{key} has shape {m.shape}, "
-                                 f"expected {(n_ids, n_ids)}")
+                raise ValueError(f"{path}: {strain}/{key} has shape {m.shape}, expected {(n_ids, n_ids)}")
             # file [responding, stimulated] -> ours [pre = stimulated, post = responding]
             data[name][s][np.ix_(cols, cols)] = m[np.ix_(rows, rows)].T
-        thresholds[strain] = float(fh[strain]["q_eq_th"][()]) if "q_eq_th" in fh[strain] \
-            else float("nan")
+        thresholds[strain] = float(fh[strain]["q_eq_th"][()]) if "q_eq_th" in fh[strain] else float("nan")
     return data, thresholds
 
 
@@ -119,19 +118,28 @@ def _atlas_dataset(data: dict, strains, canon: list[str]) -> xr.Dataset:
     tested = np.isfinite(data["amplitude"]) & np.isfinite(data["q"]) & offdiag
     dims = ("strain", "pre", "post")
     ds = xr.Dataset(
-        {"amplitude": (dims, data["amplitude"]), "q": (dims, data["q"]),
-         "q_eq": (dims, data["q_eq"]), "n_trials": (dims, n_trials),
-         "tested": (dims, tested)},
+        {
+            "amplitude": (dims, data["amplitude"]),
+            "q": (dims, data["q"]),
+            "q_eq": (dims, data["q_eq"]),
+            "n_trials": (dims, n_trials),
+            "tested": (dims, tested),
+        },
         coords={"strain": list(strains), "pre": canon, "post": canon},
     )
-    ds["amplitude"].attrs.update(units="1", quantity="dF/F", long_name=(
-        "mean response (dF/F) of post (responding) to optogenetic stimulation of pre"))
+    ds["amplitude"].attrs.update(
+        units="1",
+        quantity="dF/F",
+        long_name=("mean response (dF/F) of post (responding) to optogenetic stimulation of pre"),
+    )
     for name, text, units in (
-            ("q", "q-value of the response (Benjamini-Hochberg)", "1"),
-            ("q_eq", "q-value of the equivalence test (no response)", "1"),
-            ("n_trials", "number of stimulation trials with the pair observed", "count"),
-            ("tested", "amplitude and q are defined and pre != post", "1"),
-            ("strain", "worm strain of the atlas", "1"),
-            ("pre", "stimulated neuron", "1"), ("post", "responding neuron", "1")):
+        ("q", "q-value of the response (Benjamini-Hochberg)", "1"),
+        ("q_eq", "q-value of the equivalence test (no response)", "1"),
+        ("n_trials", "number of stimulation trials with the pair observed", "count"),
+        ("tested", "amplitude and q are defined and pre != post", "1"),
+        ("strain", "worm strain of the atlas", "1"),
+        ("pre", "stimulated neuron", "1"),
+        ("post", "responding neuron", "1"),
+    ):
         ds[name].attrs.update(long_name=text, units=units)
     return ds

@@ -11,7 +11,7 @@ same in an activity file and in a connectome. Differences from the seed (Simeon 
   (``?`` = any one character) and flags it ``ambiguous_resolved``;
 * unlabelled neurons keep anonymous ids and are counted; their optional 300-slot position
   (``slot``) is drawn with a seeded generator (the seed's was unseeded) and must never be
-  interpreted; unrecorded slots are NaN, not 0, in :func:`to_canonical`;
+  interpreted; unrecorded slots are NaN, not 0, in :func:`~neuroflow.activity.neuron_labels.to_canonical`;
 * resampling is anti-aliased (polyphase FIR) instead of interpolation + block averaging;
 * spike trains are never filtered: NWB units are binned at the common step directly from
   the spike times (:func:`neuroflow.activity.spikes.bin_spikes`), ``time`` holds the bin
@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -39,8 +38,9 @@ import pandas as pd
 import xarray as xr
 
 from neuroflow.activity.inputs import activity_schema
+from neuroflow.activity.neuron_labels import assign_slots, map_neuron_labels
 from neuroflow.activity.resample import (
-    _runs,
+    longest_runs_s,
     native_step,
     normalize_traces,
     resample_traces,
@@ -49,115 +49,11 @@ from neuroflow.activity.resample import (
 from neuroflow.config import fill_defaults
 from neuroflow.output_schema import is_simulated, recorded_units
 
-AMBIGUOUS = ("unlabelled", "resolve")
-SLOT_MODES = ("random", "none")
 MAX_SMOOTHING_FRACTION = 0.05
 """Longest smoothing window, as a fraction of the recording's duration (a 20 s recording
 smoothed over 2.664 s would average 13 % of itself into every sample)."""
 SPIKE_UNITS = ("spikes/s", "spikes/bin", "spikes", "spikes/sec", "hz (spikes)", "count/s")
 """Trace units that mark spike counts or rates (never resampled by a filter)."""
-STATUSES = ("canonical", "ambiguous_resolved", "ambiguous", "duplicate", "not_a_neuron",
-            "unknown", "none")
-
-
-def map_neuron_labels(raw_labels, label_map, ambiguous: str = "unlabelled") -> pd.DataFrame:
-    """Map raw neuron labels to the canonical neuron list.
-
-    Parameters
-    ----------
-    raw_labels : sequence of str
-        Labels as written in the file (``""`` for an anonymous ROI).
-    label_map : neuroflow.io.celegans_labels.LabelMap
-        From :func:`neuroflow.io.celegans_labels.build_label_map` (the connectomes' map).
-    ambiguous : {"unlabelled", "resolve"}
-        What to do with labels containing ``?``.
-
-    Returns
-    -------
-    table : DataFrame, one row per raw label
-        ``raw_label``, ``label`` (canonical label or ``""``), ``status`` (one of
-        ``canonical``, ``ambiguous_resolved``, ``ambiguous``, ``duplicate``,
-        ``not_a_neuron`` (a muscle or end organ), ``unknown``, ``none``).
-    """
-    if ambiguous not in AMBIGUOUS:
-        raise ValueError(f"ambiguous must be one of {AMBIGUOUS}, got {ambiguous!r}")
-    canon = label_map.blocks["neuron"]
-    rows, used = [], set()
-    pending = []
-    for i, raw in enumerate(raw_labels):
-        raw = "" if raw is None or (isinstance(raw, float) and np.isnan(raw)) else str(raw).strip()
-        if not raw:
-            rows.append((raw, "", "none"))
-            continue
-        if "?" in raw:
-            rows.append((raw, "", "ambiguous"))
-            pending.append(i)
-            continue
-        block, label = label_map.map(raw)
-        if block != "neuron":
-            rows.append((raw, "", "not_a_neuron" if block in ("muscle", "other") else "unknown"))
-        elif label in used:
-            rows.append((raw, "", "duplicate"))
-        else:
-            used.add(label)
-            rows.append((raw, label, "canonical"))
-    if ambiguous == "resolve":
-        for i in pending:
-            raw = rows[i][0]
-            pattern = re.compile("^" + re.escape(raw).replace(r"\?", ".") + "$")
-            hits = [c for c in canon if pattern.match(c) and c not in used]
-            if hits:
-                used.add(hits[0])
-                rows[i] = (raw, hits[0], "ambiguous_resolved")
-    return pd.DataFrame(rows, columns=["raw_label", "label", "status"])
-
-
-def assign_slots(labels, canonical: list[str], mode: str = "random",
-                 random_state: int = 42) -> np.ndarray:
-    """Position in the canonical list: labelled neurons exactly, unlabelled ones at random.
-
-    Parameters
-    ----------
-    labels : sequence of str
-        Canonical label, or ``""`` for an unlabelled neuron.
-    canonical : list of str
-        The canonical neuron list (300 labels).
-    mode : {"random", "none"}
-        ``random``: unlabelled neurons take free slots drawn with
-        ``numpy.random.default_rng(random_state)`` (the seed's layout, but reproducible);
-        those beyond the free slots, and all of them with ``none``, get -1.
-
-    Returns
-    -------
-    slots : ndarray of int16, shape (n_neurons,)
-    """
-    if mode not in SLOT_MODES:
-        raise ValueError(f"slot mode must be one of {SLOT_MODES}, got {mode!r}")
-    index = {c: i for i, c in enumerate(canonical)}
-    slots = np.array([index.get(lab, -1) if lab else -1 for lab in labels], dtype=np.int16)
-    unl = np.flatnonzero(slots < 0)
-    if mode == "random" and unl.size:
-        free = np.setdiff1d(np.arange(len(canonical)), slots[slots >= 0])
-        rng = np.random.default_rng(random_state)
-        chosen = rng.choice(free, size=min(unl.size, free.size), replace=False)
-        slots[unl[: chosen.size]] = chosen
-    return slots
-
-
-def to_canonical(activity: xr.DataArray, canonical: list[str],
-                 include_unlabelled: bool = False) -> xr.DataArray:
-    """``(time, neuron)`` activity on the canonical neuron list (NaN where not recorded).
-
-    Unlabelled neurons are placed at their random ``slot`` only when
-    ``include_unlabelled`` (the seed's layout; never interpret those slots).
-    """
-    out = np.full((activity.sizes["time"], len(canonical)), np.nan, dtype=np.float32)
-    slots = activity["slot"].values
-    keep = activity["is_labelled"].values | (include_unlabelled & (slots >= 0))
-    out[:, slots[keep]] = activity.values[:, keep]
-    return xr.DataArray(out, dims=("time", "neuron"),
-                        coords={"time": activity["time"].values, "neuron": canonical},
-                        attrs=dict(activity.attrs))
 
 
 def _check_params(params: dict) -> None:
@@ -190,8 +86,9 @@ def smoothing_span_s(smoothing: dict, step_s: float) -> tuple[float, str]:
     return 0.0, "activity.smoothing.method"
 
 
-def _check_duration(where: str, recording_id: str, duration: float, step_s: float,
-                    smoothing: dict, normalization: dict) -> None:
+def _check_duration(
+    where: str, recording_id: str, duration: float, step_s: float, smoothing: dict, normalization: dict
+) -> None:
     """A recording too short for the requested smoothing or dF/F baseline is an error."""
     span, key = smoothing_span_s(smoothing, step_s)
     if span > MAX_SMOOTHING_FRACTION * duration:
@@ -200,16 +97,17 @@ def _check_duration(where: str, recording_id: str, duration: float, step_s: floa
             f"{smoothing['method']} window of {span:.4g} s ({key}) is {100 * span / duration:.3g} "
             f"% of the recording, more than {100 * MAX_SMOOTHING_FRACTION:g} % (the recording "
             f"must last >= {span / MAX_SMOOTHING_FRACTION:.4g} s); shorten {key} or remove "
-            f"activity.recordings.{recording_id}")
+            f"activity.recordings.{recording_id}"
+        )
     base = float(normalization.get("baseline_window_s") or 0.0)
     if normalization["method"] in ("dff", "dff_zscore") and base > duration:
         raise ValueError(
             f"{where}: {duration:.4g} s is shorter than the dF/F baseline window "
-            f"activity.normalization.baseline_window_s = {base:g} s")
+            f"activity.normalization.baseline_window_s = {base:g} s"
+        )
 
 
-def spikes_on_grid(traces, time, step_s: float, *, where: str = "recording",
-                   jitter_tolerance: float = 0.05):
+def spikes_on_grid(traces, time, step_s: float, *, where: str = "recording", jitter_tolerance: float = 0.05):
     """Binned spikes already at the common step, passed through without any filter.
 
     Parameters
@@ -240,20 +138,28 @@ def spikes_on_grid(traces, time, step_s: float, *, where: str = "recording",
     dt = native_step(t)
     k = np.round((t - t[0]) / step_s)
     deviation = float(np.max(np.abs(t - t[0] - k * step_s)) / step_s)
-    if abs(dt - step_s) > 1e-6 * step_s or deviation > jitter_tolerance or \
-            (np.diff(k) != 1).any():
+    if abs(dt - step_s) > 1e-6 * step_s or deviation > jitter_tolerance or (np.diff(k) != 1).any():
         raise ValueError(
             f"{where}: spike counts/rates in {dt:.6g} s bins cannot be resampled to "
             f"activity.step_s = {step_s:g} s (filtering sparse counts gives negative rates); "
             "bin the spike times at activity.step_s (NWB units are binned there), or give "
-            "a table whose rows are contiguous bins of activity.step_s")
-    longest = [max([(b - a) for a, b in _runs(np.isnan(x[:, j]))] or [0]) * step_s
-               for j in range(x.shape[1])]
-    info = {"native_step_s": float(step_s), "up": 1, "down": 1, "regridded": False,
-            "max_timestamp_deviation": deviation, "n_time_gaps": 0, "n_bridged_samples": 0,
-            "n_invalid_native_samples": int(np.isnan(x).sum()), "longest_invalid_run_s": longest,
-            "n_native": int(t.size), "n_out": int(t.size),
-            "native_duration_s": float(t.size * step_s)}
+            "a table whose rows are contiguous bins of activity.step_s"
+        )
+    longest = longest_runs_s(np.isnan(x), step_s)
+    info = {
+        "native_step_s": float(step_s),
+        "up": 1,
+        "down": 1,
+        "regridded": False,
+        "max_timestamp_deviation": deviation,
+        "n_time_gaps": 0,
+        "n_bridged_samples": 0,
+        "n_invalid_native_samples": int(np.isnan(x).sum()),
+        "longest_invalid_run_s": longest,
+        "n_native": int(t.size),
+        "n_out": int(t.size),
+        "native_duration_s": float(t.size * step_s),
+    }
     return x.copy(), t.copy(), info
 
 
@@ -262,8 +168,10 @@ def _schema_defaults() -> dict:
     """The activity schema's defaults of every :class:`HomogenizeSettings` field
     (``activity.<key>``; ``ambiguous``, ``slots``, ``random_state`` from ``activity.labels``)."""
     act = fill_defaults({}, activity_schema())
-    return {f.name: act["labels"][f.name] if f.name in act["labels"] else act[f.name]
-            for f in fields(HomogenizeSettings)}
+    return {
+        f.name: act["labels"][f.name] if f.name in act["labels"] else act[f.name]
+        for f in fields(HomogenizeSettings)
+    }
 
 
 @dataclass(frozen=True)
@@ -306,32 +214,42 @@ class HomogenizeSettings:
         return cls(**merged)
 
 
-def _check_recording(rec: xr.Dataset, s: HomogenizeSettings, where: str,
-                     recording_id: str) -> bool:
+def _check_recording(rec: xr.Dataset, s: HomogenizeSettings, where: str, recording_id: str) -> bool:
     """Check length and duration; return whether the recording holds spike counts/rates."""
     _check_params({"step_s": s.step_s, "max_gap_s": s.max_gap_s})
     n_native = rec.sizes["time"]
     if n_native < s.min_samples:
-        raise ValueError(f"{where}: {n_native} samples < min_samples = {s.min_samples} "
-                         "(lower activity.min_samples to keep short recordings)")
+        raise ValueError(
+            f"{where}: {n_native} samples < min_samples = {s.min_samples} "
+            "(lower activity.min_samples to keep short recordings)"
+        )
     spikes = is_spike_recording(rec)
     t_native = rec["time"].values
-    _check_duration(where, recording_id,
-                    n_native * s.step_s if spikes else float(t_native[-1] - t_native[0]),
-                    s.step_s, s.smoothing, s.normalization)
+    _check_duration(
+        where,
+        recording_id,
+        n_native * s.step_s if spikes else float(t_native[-1] - t_native[0]),
+        s.step_s,
+        s.smoothing,
+        s.normalization,
+    )
     return spikes
 
 
 def _neuron_ids(rec: xr.Dataset, table: pd.DataFrame, label_map) -> list[str]:
     """Canonical label, else the file's id, else ``unlabelled-<roi>`` (ids must be unique)."""
     ids = [lab if lab else str(orig) for lab, orig in zip(table["label"], rec["neuron"].values)]
-    clash = [i for i, (lab, orig) in enumerate(zip(table["label"], rec["neuron"].values))
-             if not lab and str(orig) in set(label_map.blocks["neuron"])]
+    clash = [
+        i
+        for i, (lab, orig) in enumerate(zip(table["label"], rec["neuron"].values))
+        if not lab and str(orig) in set(label_map.blocks["neuron"])
+    ]
     for i in clash:  # an unlabelled neuron whose file id is a canonical name (e.g. duplicate)
         ids[i] = f"unlabelled-{int(rec['roi_index'].values[i])}"
     if len(set(ids)) != len(ids):
-        ids = [lab if lab else f"unlabelled-{int(r)}"
-               for lab, r in zip(table["label"], rec["roi_index"].values)]
+        ids = [
+            lab if lab else f"unlabelled-{int(r)}" for lab, r in zip(table["label"], rec["roi_index"].values)
+        ]
     return ids
 
 
@@ -339,50 +257,61 @@ def _onto_grid(rec: xr.Dataset, s: HomogenizeSettings, spikes: bool, where: str)
     """Values on the common grid: spike bins as they are, traces anti-aliased resampled."""
     t_native = rec["time"].values
     if spikes:  # never filtered: a low-pass filter rings below zero on sparse counts
-        return spikes_on_grid(rec["traces"].values, t_native, s.step_s,
-                              where=where, jitter_tolerance=s.jitter_tolerance)
+        return spikes_on_grid(
+            rec["traces"].values, t_native, s.step_s, where=where, jitter_tolerance=s.jitter_tolerance
+        )
     return resample_traces(
-        rec["traces"].values, t_native, s.step_s, max_gap_s=s.max_gap_s,
-        jitter_tolerance=s.jitter_tolerance, interpolation=s.interpolation,
-        kaiser_beta=s.kaiser_beta)
+        rec["traces"].values,
+        t_native,
+        s.step_s,
+        max_gap_s=s.max_gap_s,
+        jitter_tolerance=s.jitter_tolerance,
+        interpolation=s.interpolation,
+        kaiser_beta=s.kaiser_beta,
+    )
 
 
-def _smooth_normalize_drop(values, info: dict, ids: list[str], table: pd.DataFrame,
-                           s: HomogenizeSettings, where: str):
+def _smooth_normalize_drop(
+    values, info: dict, ids: list[str], table: pd.DataFrame, s: HomogenizeSettings, where: str
+):
     """Smooth and normalize; drop neurons with long invalid runs or a dF/F baseline <= 0.
 
     Returns the normalized traces, the mask of kept neurons and the dropped ones (dicts).
     """
     duration = info["native_duration_s"]
     longest = np.asarray(info["longest_invalid_run_s"])
-    dropped = [{"neuron": ids[j], "raw_label": table["raw_label"][j],
-                "reason": f"longest NaN/gap run {longest[j]:.3g} s > "
-                          f"{s.max_nan_run_fraction:g} x {duration:.4g} s"}
-               for j in np.flatnonzero(longest > s.max_nan_run_fraction * duration)]
+    dropped = [
+        {
+            "neuron": ids[j],
+            "raw_label": table["raw_label"][j],
+            "reason": f"longest NaN/gap run {longest[j]:.3g} s > "
+            f"{s.max_nan_run_fraction:g} x {duration:.4g} s",
+        }
+        for j in np.flatnonzero(longest > s.max_nan_run_fraction * duration)
+    ]
     keep = longest <= s.max_nan_run_fraction * duration
     sm, norm = s.smoothing, s.normalization
-    smoothed = smooth_traces(values, s.step_s, sm["method"], sm["window_s"],
-                             sm["causal"], sm["alpha"], sm["sigma_s"])
+    smoothed = smooth_traces(
+        values, s.step_s, sm["method"], sm["window_s"], sm["causal"], sm["alpha"], sm["sigma_s"]
+    )
     window = int(round(norm["baseline_window_s"] / s.step_s))
-    normalized, bad = normalize_traces(smoothed, norm["method"],
-                                       norm["baseline_percentile"], window)
+    normalized, bad = normalize_traces(smoothed, norm["method"], norm["baseline_percentile"], window)
     for j in np.flatnonzero(bad & keep):
-        dropped.append({"neuron": ids[j], "raw_label": table["raw_label"][j],
-                        "reason": "dF/F baseline <= 0"})
+        dropped.append({"neuron": ids[j], "raw_label": table["raw_label"][j], "reason": "dF/F baseline <= 0"})
     keep &= ~bad
     if not keep.any():
         raise ValueError(f"{where}: every neuron was dropped ({dropped[:3]} ...)")
     return normalized, keep, dropped
 
 
-def _neuron_coords(rec: xr.Dataset, table: pd.DataFrame, ids: list[str], keep, label_map,
-                   s: HomogenizeSettings) -> tuple[list[int], list[str], dict]:
+def _neuron_coords(
+    rec: xr.Dataset, table: pd.DataFrame, ids: list[str], keep, label_map, s: HomogenizeSettings
+) -> tuple[list[int], list[str], dict]:
     """Kept neurons in canonical order, then unlabelled ones: order, labels, coords."""
     canon = label_map.blocks["neuron"]
     rank = {c: i for i, c in enumerate(canon)}
     kept = np.flatnonzero(keep)
-    order = sorted(kept, key=lambda j: (0, rank[table["label"][j]]) if table["label"][j]
-                   else (1, j))
+    order = sorted(kept, key=lambda j: (0, rank[table["label"][j]]) if table["label"][j] else (1, j))
     labels = [table["label"][j] for j in order]
     slot = assign_slots(labels, canon, s.slots, s.random_state)
     status = table["status"].to_numpy()[order]
@@ -397,46 +326,72 @@ def _neuron_coords(rec: xr.Dataset, table: pd.DataFrame, ids: list[str], keep, l
     return order, labels, coords
 
 
-def _homogenized_arrays(rec: xr.Dataset, s: HomogenizeSettings, spikes: bool, new_time,
-                        coords: dict, order, normalized, values) -> xr.Dataset:
+def _homogenized_arrays(
+    rec: xr.Dataset, s: HomogenizeSettings, spikes: bool, new_time, coords: dict, order, normalized, values
+) -> xr.Dataset:
     """The ``activity`` and ``resampled`` arrays with their coordinates and variable attrs."""
     file_units, units_in_file = recorded_units(rec["traces"].attrs.get("units", ""))
     norm_units = file_units if s.normalization["method"] == "none" else "1"
     ds = xr.Dataset(
-        {"activity": (("time", "neuron"), normalized[:, order].astype(np.float32)),
-         "resampled": (("time", "neuron"), values[:, order].astype(np.float32))},
-        coords={"time": new_time, **coords})
+        {
+            "activity": (("time", "neuron"), normalized[:, order].astype(np.float32)),
+            "resampled": (("time", "neuron"), values[:, order].astype(np.float32)),
+        },
+        coords={"time": new_time, **coords},
+    )
     if spikes:
-        ds["time"].attrs.update(units="s", long_name="bin centre (file clock)",
-                                bin_width_s=float(s.step_s))
+        ds["time"].attrs.update(units="s", long_name="bin centre (file clock)", bin_width_s=float(s.step_s))
     else:
         ds["time"].attrs.update(units="s", long_name="time from the first native sample")
-    ds["activity"].attrs.update(units=norm_units, long_name=(
-        f"resampled to {s.step_s} s, smoothed ({s.smoothing['method']}), normalized "
-        f"({s.normalization['method']})"))
+    ds["activity"].attrs.update(
+        units=norm_units,
+        long_name=(
+            f"resampled to {s.step_s} s, smoothed ({s.smoothing['method']}), normalized "
+            f"({s.normalization['method']})"
+        ),
+    )
     if units_in_file:
         ds["resampled"].attrs["units_in_file"] = units_in_file
         if norm_units == "1" and s.normalization["method"] == "none":
             ds["activity"].attrs["units_in_file"] = units_in_file
-    ds["resampled"].attrs.update(units=file_units, long_name=(
-        f"spike times binned at {s.step_s} s (no filter)" if spikes
-        else f"anti-aliased resampling to {s.step_s} s"))
-    ds["slot"].attrs.update(units="1", long_name=(
-        "index in the canonical neuron list; for unlabelled neurons a seeded random free slot "
-        "(never interpret it)"))
-    for name, text in (("neuron", "neuron id (canonical label or anonymous id)"),
-                       ("raw_label", "neuron label as written in the file"),
-                       ("label_status", "how the raw label mapped to the canonical list"),
-                       ("is_labelled", "neuron has a canonical label (1) or not (0)"),
-                       ("roi_index", "index of the trace in the file")):
+    ds["resampled"].attrs.update(
+        units=file_units,
+        long_name=(
+            f"spike times binned at {s.step_s} s (no filter)"
+            if spikes
+            else f"anti-aliased resampling to {s.step_s} s"
+        ),
+    )
+    ds["slot"].attrs.update(
+        units="1",
+        long_name=(
+            "index in the canonical neuron list; for unlabelled neurons a seeded random free slot "
+            "(never interpret it)"
+        ),
+    )
+    for name, text in (
+        ("neuron", "neuron id (canonical label or anonymous id)"),
+        ("raw_label", "neuron label as written in the file"),
+        ("label_status", "how the raw label mapped to the canonical list"),
+        ("is_labelled", "neuron has a canonical label (1) or not (0)"),
+        ("roi_index", "index of the trace in the file"),
+    ):
         if name in ds.variables:
             ds[name].attrs.update(long_name=text, units="1")
     return ds
 
 
-def _recording_attrs(rec: xr.Dataset, s: HomogenizeSettings, recording_id: str, spikes: bool,
-                     info: dict, new_time, table: pd.DataFrame, labels: list[str],
-                     dropped: list[dict]) -> dict:
+def _recording_attrs(
+    rec: xr.Dataset,
+    s: HomogenizeSettings,
+    recording_id: str,
+    spikes: bool,
+    info: dict,
+    new_time,
+    table: pd.DataFrame,
+    labels: list[str],
+    dropped: list[dict],
+) -> dict:
     """Rates, durations, counts, dropped neurons and every parameter of one recording."""
     n_lab = int(sum(bool(x) for x in labels))
     counts = table["status"].value_counts()
@@ -463,24 +418,30 @@ def _recording_attrs(rec: xr.Dataset, s: HomogenizeSettings, recording_id: str, 
         "dropped": json.dumps(dropped),
         "label_status_counts": json.dumps({k: int(v) for k, v in sorted(counts.items())}),
         "time_reference": "bin centres, file clock" if spikes else "first native sample",
-        "resampling": json.dumps({k: v for k, v in info.items() if k != "longest_invalid_run_s"}
-                                 | {"method": ("spike times binned at step_s (no filter, bin "
-                                               "centres)" if spikes
-                                               else "scipy.signal.resample_poly"),
-                                    "kaiser_beta": s.kaiser_beta,
-                                    "max_gap_s": s.max_gap_s,
-                                    "jitter_tolerance": s.jitter_tolerance,
-                                    "interpolation": s.interpolation}),
+        "resampling": json.dumps(
+            {k: v for k, v in info.items() if k != "longest_invalid_run_s"}
+            | {
+                "method": (
+                    "spike times binned at step_s (no filter, bin centres)"
+                    if spikes
+                    else "scipy.signal.resample_poly"
+                ),
+                "kaiser_beta": s.kaiser_beta,
+                "max_gap_s": s.max_gap_s,
+                "jitter_tolerance": s.jitter_tolerance,
+                "interpolation": s.interpolation,
+            }
+        ),
         "smoothing": json.dumps(s.smoothing),
         "normalization": json.dumps(s.normalization),
-        "labels": json.dumps({"ambiguous": s.ambiguous, "slots": s.slots,
-                              "random_state": s.random_state}),
+        "labels": json.dumps({"ambiguous": s.ambiguous, "slots": s.slots, "random_state": s.random_state}),
         "notes": json.dumps(list(rec.attrs.get("notes", []))),
     }
 
 
-def homogenize_recording(rec: xr.Dataset, label_map, *, recording_id: str,
-                         attrs: dict | None = None, **settings) -> xr.Dataset:
+def homogenize_recording(
+    rec: xr.Dataset, label_map, *, recording_id: str, attrs: dict | None = None, **settings
+) -> xr.Dataset:
     """Homogenize one recording read by :mod:`neuroflow.activity.readers`.
 
     The settings below are keyword arguments; those left out take the activity schema's
@@ -512,7 +473,8 @@ def homogenize_recording(rec: xr.Dataset, label_map, *, recording_id: str,
         ``method``, ``baseline_percentile``, ``baseline_window_s``
         (:func:`~neuroflow.activity.resample.normalize_traces`).
     ambiguous, slots, random_state
-        See :func:`map_neuron_labels` and :func:`assign_slots`.
+        See :func:`~neuroflow.activity.neuron_labels.map_neuron_labels` and
+        :func:`~neuroflow.activity.neuron_labels.assign_slots`.
 
     Returns
     -------
@@ -530,15 +492,15 @@ def homogenize_recording(rec: xr.Dataset, label_map, *, recording_id: str,
     spikes = _check_recording(rec, s, where, recording_id)
     table = map_neuron_labels(rec["raw_label"].values, label_map, s.ambiguous)
     if s.require_labelled and not (table["label"] != "").any():
-        raise ValueError(f"{where}: no neuron label maps to the canonical list and "
-                         "activity.require_labelled is true")
+        raise ValueError(
+            f"{where}: no neuron label maps to the canonical list and activity.require_labelled is true"
+        )
     ids = _neuron_ids(rec, table, label_map)
     values, new_time, info = _onto_grid(rec, s, spikes, where)
     normalized, keep, dropped = _smooth_normalize_drop(values, info, ids, table, s, where)
     order, labels, coords = _neuron_coords(rec, table, ids, keep, label_map, s)
     ds = _homogenized_arrays(rec, s, spikes, new_time, coords, order, normalized, values)
-    ds.attrs.update(_recording_attrs(rec, s, recording_id, spikes, info, new_time, table,
-                                     labels, dropped))
+    ds.attrs.update(_recording_attrs(rec, s, recording_id, spikes, info, new_time, table, labels, dropped))
     ds.attrs.update(attrs or {})
     return ds
 
@@ -546,12 +508,23 @@ def homogenize_recording(rec: xr.Dataset, label_map, *, recording_id: str,
 def index_row(ds: xr.Dataset, source: str) -> dict:
     """One row of the dataset index from a homogenized recording's attrs."""
     a = ds.attrs
-    return {"recording": a["recording"], "source": source, "reader": a["reader"],
-            "signal": a["signal"], "simulated": is_simulated(a, a.get("recording")),
-            "native_rate_hz": a["native_rate_hz"], "rate_hz": a["rate_hz"],
-            "native_duration_s": a["native_duration_s"], "duration_s": a["duration_s"],
-            "n_samples_native": a["n_samples_native"], "n_samples": a["n_samples"],
-            "n_rois": a["n_rois"], "n_neurons": a["n_neurons"], "n_labelled": a["n_labelled"],
-            "n_unlabelled": a["n_unlabelled"], "n_ambiguous": a["n_ambiguous"],
-            "n_dropped": a["n_dropped"],
-            "n_nan_samples": int(np.isnan(ds["activity"].values).sum())}
+    return {
+        "recording": a["recording"],
+        "source": source,
+        "reader": a["reader"],
+        "signal": a["signal"],
+        "simulated": is_simulated(a, a.get("recording")),
+        "native_rate_hz": a["native_rate_hz"],
+        "rate_hz": a["rate_hz"],
+        "native_duration_s": a["native_duration_s"],
+        "duration_s": a["duration_s"],
+        "n_samples_native": a["n_samples_native"],
+        "n_samples": a["n_samples"],
+        "n_rois": a["n_rois"],
+        "n_neurons": a["n_neurons"],
+        "n_labelled": a["n_labelled"],
+        "n_unlabelled": a["n_unlabelled"],
+        "n_ambiguous": a["n_ambiguous"],
+        "n_dropped": a["n_dropped"],
+        "n_nan_samples": int(np.isnan(ds["activity"].values).sum()),
+    }

@@ -31,7 +31,7 @@ from neuroflow.bids import (
     stem,
 )
 from neuroflow.config import ConfigError, fill_defaults
-from neuroflow.resources import citation_text
+from neuroflow.resources import citation_text, dataset_paths
 from neuroflow.schema_docs import load_schema
 from neuroflow.workflow_files import workflow_root
 
@@ -61,8 +61,9 @@ def _nwb_files(root: Path, selection: Selection) -> list[dict]:
     if not (root / "dataset_description.json").is_file() and (root / "dandiset.yaml").is_file():
         # a DANDI dandiset has no dataset_description.json: parse the names instead
         rows = []
-        for path in sorted({*root.glob("sub-*/*.nwb"), *root.glob("sub-*/*/*.nwb"),
-                            *root.glob("sub-*/ses-*/*/*.nwb")}):
+        for path in sorted(
+            {*root.glob("sub-*/*.nwb"), *root.glob("sub-*/*/*.nwb"), *root.glob("sub-*/ses-*/*/*.nwb")}
+        ):
             ents = entities_from_name("/" + path.relative_to(root).as_posix())
             if ents.get("sub") and selection.keeps(ents):
                 rows.append({"path": str(path), **ents})
@@ -85,8 +86,10 @@ def bids_recordings(config: dict) -> dict[str, dict]:
         return {}
     sel = Selection.from_config(config)
     if not sel.bids_dir:
-        raise ActivityConfigError("config key activity.bids.activate: true, but bids_dir (the "
-                                  "folder holding sub-*/[ses-*/]*.nwb) is not set")
+        raise ActivityConfigError(
+            "config key activity.bids.activate: true, but bids_dir (the "
+            "folder holding sub-*/[ses-*/]*.nwb) is not set"
+        )
     root = Path(sel.bids_dir)
     if not root.is_dir():
         raise BIDSInputError(f"config key bids_dir: folder {root} does not exist")
@@ -100,13 +103,20 @@ def bids_recordings(config: dict) -> dict[str, dict]:
             raise BIDSInputError(
                 f"config key bids_dir: {out[key]['path']} and {row['path']} have the same "
                 f"entities ({key}); their outputs would collide. Tell them apart by an entity "
-                "(acq-, run-, ...) or narrow the selection (sessions, runs, participant_label)")
-        out[key] = {"path": row["path"], "entities": ents,
-                    "subdir": folder(ents, "").rstrip("/"), "stem": key}
+                "(acq-, run-, ...) or narrow the selection (sessions, runs, participant_label)"
+            )
+        out[key] = {
+            "path": row["path"],
+            "entities": ents,
+            "subdir": folder(ents, "").rstrip("/"),
+            "stem": key,
+        }
     if not out:
-        raise BIDSInputError(f"config key activity.bids.activate: no .nwb file under "
-                             f"{root}/sub-*/[ses-*/] matches the selection (participant_label, "
-                             "sessions, runs, tasks)")
+        raise BIDSInputError(
+            f"config key activity.bids.activate: no .nwb file under "
+            f"{root}/sub-*/[ses-*/] matches the selection (participant_label, "
+            "sessions, runs, tasks)"
+        )
     return out
 
 
@@ -123,54 +133,84 @@ def spike_recordings(config: dict, manifest: dict, root=".") -> dict[str, dict]:
     base = act["counts"]
     out: dict[str, dict] = {}
     if act["bids"]["kind"] == "units":
-        bids_opts = act["bids"]
-        for key, rec in bids_recordings(config).items():
-            out[key] = {**{k: base.get(k) for k in COUNT_KEYS}, "reader": "nwb",
-                        "files": [rec["path"]], "entities": rec["entities"],
-                        "subdir": rec["subdir"], "stem": key, "time_column": "time",
-                        "simulated": bool(bids_opts["simulated"]),
-                        "source": "bids", "label": key, "key": "activity.bids"}
+        out.update(_bids_spike_specs(config, act))
     entry_schema = activity_schema()["properties"]["spikes"]["additionalProperties"]
     for rid, rec in act["spikes"].items():
         rec = fill_defaults(copy.deepcopy(rec), entry_schema)  # reader, file, time_column, ...
         ckey = f"activity.spikes.{rid}"
         if not re.fullmatch(r"[A-Za-z0-9]+", str(rid)):
-            raise ActivityConfigError(f"config key {ckey}: the id is the BIDS sub label of the "
-                                      "outputs (letters and digits only)")
-        if ("dataset" in rec) == ("path" in rec):
-            raise ActivityConfigError(f"config key {ckey}: give exactly one of 'dataset' or "
-                                      "'path'")
-        if "dataset" in rec:
-            from neuroflow.resources import dataset_paths
-
-            if rec["dataset"] not in manifest["datasets"]:
-                raise ActivityConfigError(f"config key {ckey}.dataset: {rec['dataset']!r} is not "
-                                          "in the resources manifest")
-            paths = dataset_paths(manifest, rec["dataset"], config["resources"]["dest"])
-            index = int(rec["file"])
-            if index >= len(paths):
-                raise ActivityConfigError(f"config key {ckey}.file: index {index} out of range; "
-                                          f"dataset {rec['dataset']!r} has {len(paths)} file(s)")
-            files, source = [str(paths[index])], rec["dataset"]
-        else:
-            p = Path(rec["path"])
-            if not (p.exists() or (Path(root) / p).exists()):
-                raise ActivityConfigError(f"config key {ckey}.path: file not found: {p}")
-            files, source = [str(p)], "user"
+            raise ActivityConfigError(
+                f"config key {ckey}: the id is the BIDS sub label of the outputs (letters and digits only)"
+            )
+        files, source = _spike_file(config, manifest, rec, ckey, root)
         ents = {"sub": str(rid)}
         key = stem(ents)
         if key in out:
-            raise ActivityConfigError(f"config key {ckey}: sub-{rid} is also a recording of "
-                                      f"bids_dir ({out[key]['files'][0]}); rename one")
-        out[key] = {**{k: rec.get(k, base.get(k)) for k in COUNT_KEYS},
-                    "reader": rec["reader"], "files": files, "entities": ents,
-                    "subdir": folder(ents, "").rstrip("/"), "stem": key,
-                    "time_column": rec["time_column"],
-                    "simulated": bool(rec["simulated"]), "source": source,
-                    "label": rec.get("label", rid), "key": ckey}
+            raise ActivityConfigError(
+                f"config key {ckey}: sub-{rid} is also a recording of "
+                f"bids_dir ({out[key]['files'][0]}); rename one"
+            )
+        out[key] = {
+            **{k: rec.get(k, base.get(k)) for k in COUNT_KEYS},
+            "reader": rec["reader"],
+            "files": files,
+            "entities": ents,
+            "subdir": folder(ents, "").rstrip("/"),
+            "stem": key,
+            "time_column": rec["time_column"],
+            "simulated": bool(rec["simulated"]),
+            "source": source,
+            "label": rec.get("label", rid),
+            "key": ckey,
+        }
         if out[key]["reader"] == "table" and "bin_width" in rec:
             out[key]["bin_width_key"] = f"{ckey}.bin_width"  # checked against the table's bins
     return out
+
+
+def _bids_spike_specs(config: dict, act: dict) -> dict[str, dict]:
+    """The spike recordings of the BIDS route (``activity.bids.kind: units``)."""
+    base = act["counts"]
+    bids_opts = act["bids"]
+    out: dict[str, dict] = {}
+    for key, rec in bids_recordings(config).items():
+        out[key] = {
+            **{k: base.get(k) for k in COUNT_KEYS},
+            "reader": "nwb",
+            "files": [rec["path"]],
+            "entities": rec["entities"],
+            "subdir": rec["subdir"],
+            "stem": key,
+            "time_column": "time",
+            "simulated": bool(bids_opts["simulated"]),
+            "source": "bids",
+            "label": key,
+            "key": "activity.bids",
+        }
+    return out
+
+
+def _spike_file(config: dict, manifest: dict, rec: dict, ckey: str, root) -> tuple[list[str], str]:
+    """The input file of one ``activity.spikes`` entry and its source (dataset id or ``user``)."""
+    if ("dataset" in rec) == ("path" in rec):
+        raise ActivityConfigError(f"config key {ckey}: give exactly one of 'dataset' or 'path'")
+    if "dataset" in rec:
+        if rec["dataset"] not in manifest["datasets"]:
+            raise ActivityConfigError(
+                f"config key {ckey}.dataset: {rec['dataset']!r} is not in the resources manifest"
+            )
+        paths = dataset_paths(manifest, rec["dataset"], config["resources"]["dest"])
+        index = int(rec["file"])
+        if index >= len(paths):
+            raise ActivityConfigError(
+                f"config key {ckey}.file: index {index} out of range; "
+                f"dataset {rec['dataset']!r} has {len(paths)} file(s)"
+            )
+        return [str(paths[index])], rec["dataset"]
+    p = Path(rec["path"])
+    if not (p.exists() or (Path(root) / p).exists()):
+        raise ActivityConfigError(f"config key {ckey}.path: file not found: {p}")
+    return [str(p)], "user"
 
 
 def trace_recordings(config: dict) -> dict[str, dict]:
@@ -191,7 +231,8 @@ def recording_of(recordings: dict, subdir: str, stem_: str) -> dict:
     if spec is None or spec["subdir"] != subdir:
         raise ActivityConfigError(
             f"{subdir}/{stem_}: not a recording of this cohort (activity.spikes, activity.bids); "
-            f"it has {len(recordings)}: {sorted(recordings)[:8]}")
+            f"it has {len(recordings)}: {sorted(recordings)[:8]}"
+        )
     return spec
 
 
@@ -234,22 +275,27 @@ def units_recording(config: dict, manifest: dict, recording, key: str, root=".")
         (no spike times).
     """
     if not recording:
-        raise ActivityConfigError(f"config key {key}: not set; name a spike recording of the "
-                                  "activity stage (an activity.spikes id such as A2929)")
+        raise ActivityConfigError(
+            f"config key {key}: not set; name a spike recording of the "
+            "activity stage (an activity.spikes id such as A2929)"
+        )
     act = config.get("activity") or {}
     if not act.get("activate"):
         raise ActivityConfigError(
             f"config key {key}: {recording!r} is a spike recording of the activity stage, which "
             f"is off; set activity.activate: true and define activity.spikes.{recording} (the "
-            "NWB file is read there, once, into a units file)")
+            "NWB file is read there, once, into a units file)"
+        )
     recs = spike_recordings(config, manifest, root)
     spec = recs.get(f"sub-{recording}") or recs.get(str(recording))
     if spec is None:
         raise ActivityConfigError(
             f"config key {key}: {recording!r} is not a spike recording of the activity stage "
-            f"(activity.spikes ids, or BIDS-route stems); it has {sorted(recs)[:8]}")
+            f"(activity.spikes ids, or BIDS-route stems); it has {sorted(recs)[:8]}"
+        )
     if spec["reader"] != "nwb":
         raise ActivityConfigError(
             f"config key {key}: {spec['key']} is a counts table (reader: {spec['reader']}); "
-            "this analysis needs spike times, i.e. an NWB units recording (reader: nwb)")
+            "this analysis needs spike times, i.e. an NWB units recording (reader: nwb)"
+        )
     return spec

@@ -7,12 +7,17 @@ from pathlib import Path
 import pandas as pd
 
 from neuroflow import __version__
+from neuroflow.activity.inputs import spike_recordings
 from neuroflow.report.references import cite, dataset_reference, used_versions
 
-SIMEON = ("Simeon Q, Astrom A, Kashyap A, Kording K, Boyden ES (2024). Homogenized C. elegans "
-          "neural activity and connectivity data. arXiv:2411.12091.")
-LEDOIT_WOLF = ("Ledoit O, Wolf M (2004). A well-conditioned estimator for large-dimensional "
-               "covariance matrices. J Multivar Anal 88:365-411.")
+SIMEON = (
+    "Simeon Q, Astrom A, Kashyap A, Kording K, Boyden ES (2024). Homogenized C. elegans "
+    "neural activity and connectivity data. arXiv:2411.12091."
+)
+LEDOIT_WOLF = (
+    "Ledoit O, Wolf M (2004). A well-conditioned estimator for large-dimensional "
+    "covariance matrices. J Multivar Anal 88:365-411."
+)
 
 
 _dataset_ref = dataset_reference
@@ -26,8 +31,7 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
     """
     act = config["activity"]
     res = Path(config["results_dir"]) / "group" / "activity"
-    versions = used_versions(config, ("numpy", "scipy", "pandas", "xarray", "pynwb", "h5py",
-                                      "scikit-learn"))
+    versions = used_versions(config, ("numpy", "scipy", "pandas", "xarray", "pynwb", "h5py", "scikit-learn"))
     recs = act["recordings"]
     paras = _homogenization_paragraphs(act, versions) if recs else []
     paras += _spike_paragraphs(config, manifest, versions)
@@ -37,10 +41,15 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
     index = res / "desc-recordings_index.tsv"
     if index.exists():
         t = pd.read_csv(index, sep="\t")
-        paras.append("Per recording: " + "; ".join(
-            f"{r.recording} ({r.source}): {r.native_rate_hz:.4g} Hz -> {r.rate_hz:.4g} Hz, "
-            f"{r.duration_s:.1f} s, {r.n_neurons} neurons ({r.n_labelled} labelled)"
-            for r in t.itertuples()) + ".")
+        paras.append(
+            "Per recording: "
+            + "; ".join(
+                f"{r.recording} ({r.source}): {r.native_rate_hz:.4g} Hz -> {r.rate_hz:.4g} Hz, "
+                f"{r.duration_s:.1f} s, {r.n_neurons} neurons ({r.n_labelled} labelled)"
+                for r in t.itertuples()
+            )
+            + "."
+        )
     funatlas = act["funatlas"]["activate"]
     if funatlas:
         paras.append(_atlas_paragraph(act))
@@ -48,12 +57,20 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
     stats = res / "desc-structurefunction_stats.tsv"
     if stats.exists():
         st = pd.read_csv(stats, sep="\t")
-        sel = st[(st["statistic"] == "auroc") & (st["predictor"].isin(["synapse", "hops"]))
-                 & (st["connectome"] == "consensus")]
+        sel = st[
+            (st["statistic"] == "auroc")
+            & (st["predictor"].isin(["synapse", "hops"]))
+            & (st["connectome"] == "consensus")
+        ]
         if len(sel):
-            paras.append("Consensus connectome: " + "; ".join(
-                f"{r.strain} {r.predictor} AUROC {r.value:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]"
-                for r in sel.itertuples()) + " (0.5 = chance).")
+            paras.append(
+                "Consensus connectome: "
+                + "; ".join(
+                    f"{r.strain} {r.predictor} AUROC {r.value:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]"
+                    for r in sel.itertuples()
+                )
+                + " (0.5 = chance)."
+            )
     refs = _references(act, manifest, funatlas)
     if any("by pybids" in p for p in paras):  # NWB files found in the BIDS dataset
         refs.append(cite("pybids"))
@@ -67,10 +84,11 @@ def _references(act: dict, manifest: dict, funatlas: bool) -> list[str]:
         refs.append(cite("pynwb"))
     if recs and act["fc"]["kind"] == "partial_correlation":
         refs += [LEDOIT_WOLF, cite("sklearn")]
-    used = sorted({r["dataset"] for r in recs.values() if r.get("dataset")}
-                  | ({act["funatlas"]["dataset"]} if funatlas else set())
-                  | {r["dataset"] for r in (act.get("spikes") or {}).values()
-                     if r.get("dataset")})
+    used = sorted(
+        {r["dataset"] for r in recs.values() if r.get("dataset")}
+        | ({act["funatlas"]["dataset"]} if funatlas else set())
+        | {r["dataset"] for r in (act.get("spikes") or {}).values() if r.get("dataset")}
+    )
     refs += [_dataset_ref(manifest, d) for d in used if d in manifest["datasets"]]
     return refs
 
@@ -89,7 +107,8 @@ def _atlas_paragraph(act: dict) -> str:
         "significant responses, and Spearman's rho between anatomical weight and |dF/F|, each "
         f"with a {sf['ci']:.0%} percentile bootstrap interval over {sf['n_bootstrap']} resamples "
         f"of stimulated neurons (seed {sf['random_state']}); consensus edges counted as present "
-        f"at support >= {sf['min_support']}.")
+        f"at support >= {sf['min_support']}."
+    )
 
 
 def _homogenization_paragraphs(act: dict, versions: dict) -> list[str]:
@@ -104,11 +123,18 @@ def _homogenization_paragraphs(act: dict, versions: dict) -> list[str]:
         f"{', '.join(sorted({r['reader'] for r in recs.values()}))}). Neuron labels were mapped "
         "to the same canonical list of hermaphrodite neurons as the connectomes (one cell "
         "table and alias table, zero padding stripped); labels containing '?' were "
-        + ("kept unlabelled" if lab["ambiguous"] == "unlabelled" else
-           "resolved to the first unused matching canonical label and flagged")
+        + (
+            "kept unlabelled"
+            if lab["ambiguous"] == "unlabelled"
+            else "resolved to the first unused matching canonical label and flagged"
+        )
         + "; unlabelled neurons kept anonymous ids and were counted"
-        + (f", and were given seeded random free slots of the canonical list (seed "
-           f"{lab['random_state']}; never interpreted)" if lab["slots"] == "random" else "")
+        + (
+            f", and were given seeded random free slots of the canonical list (seed "
+            f"{lab['random_state']}; never interpreted)"
+            if lab["slots"] == "random"
+            else ""
+        )
         + ".",
         f"Every recording was resampled to a common step of {act['step_s']} s "
         f"({1 / act['step_s']:.3g} Hz) with a polyphase anti-aliasing FIR filter "
@@ -132,15 +158,17 @@ def _homogenization_paragraphs(act: dict, versions: dict) -> list[str]:
         + (f", F0 = {nm['baseline_percentile']}th percentile" if "dff" in nm["method"] else "")
         + "). Outputs are float32 (Simeon et al.'s files store float16). Per recording, functional "
         f"connectivity was the {act['fc']['kind'].replace('_', ' ')} between neurons"
-        + (" (Ledoit-Wolf shrinkage)" if act["fc"]["kind"] == "partial_correlation" else
-           " over the samples both neurons have") + ".",
+        + (
+            " (Ledoit-Wolf shrinkage)"
+            if act["fc"]["kind"] == "partial_correlation"
+            else " over the samples both neurons have"
+        )
+        + ".",
     ]
 
 
 def _spike_paragraphs(config: dict, manifest: dict, versions: dict) -> list[str]:
     """What the counts of the spike recordings are (activity.spikes, activity.bids)."""
-    from neuroflow.activity.inputs import spike_recordings
-
     try:
         spikes = spike_recordings(config, manifest)
     except ValueError as exc:  # the workflow already refused this config; say so, do not fail
@@ -149,16 +177,22 @@ def _spike_paragraphs(config: dict, manifest: dict, versions: dict) -> list[str]
         return []
     widths = sorted({float(s["bin_width"]) for s in spikes.values() if s["reader"] == "nwb"})
     sims = sorted(k for k, s in spikes.items() if s["simulated"])
-    text = (f"{len(spikes)} spike recording(s) were read once, by the activity stage (pynwb "
-            f"{versions['pynwb']} for NWB units tables"
-            + (f"; {sum(s['source'] == 'bids' for s in spikes.values())} NWB file(s) found in "
-               "the BIDS dataset by pybids, every entity of the file name kept in the output "
-               "name" if any(s["source"] == "bids" for s in spikes.values()) else "")
-            + "). Spike times were counted in bins of "
-            + (", ".join(f"{w:g}" for w in widths) or "n/a")
-            + " s directly (edges at t_start + k x width, the window defaulting to the span of "
-            "the file's epochs; the time coordinate is the bin centre); counts tables were "
-            "taken at their own bins, never resampled.")
+    text = (
+        f"{len(spikes)} spike recording(s) were read once, by the activity stage (pynwb "
+        f"{versions['pynwb']} for NWB units tables"
+        + (
+            f"; {sum(s['source'] == 'bids' for s in spikes.values())} NWB file(s) found in "
+            "the BIDS dataset by pybids, every entity of the file name kept in the output "
+            "name"
+            if any(s["source"] == "bids" for s in spikes.values())
+            else ""
+        )
+        + "). Spike times were counted in bins of "
+        + (", ".join(f"{w:g}" for w in widths) or "n/a")
+        + " s directly (edges at t_start + k x width, the window defaulting to the span of "
+        "the file's epochs; the time coordinate is the bin centre); counts tables were "
+        "taken at their own bins, never resampled."
+    )
     if sims:
         text += f" SIMULATED (so declared by the user): {', '.join(sims)}."
     return [text]

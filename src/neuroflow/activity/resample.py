@@ -33,6 +33,9 @@ import warnings
 from fractions import Fraction
 
 import numpy as np
+from scipy.interpolate import make_interp_spline
+from scipy.ndimage import convolve1d
+from scipy.signal import lfilter, resample_poly
 
 INTERPOLATIONS = ("linear", "cubic")
 SMOOTHING = ("none", "moving", "exponential", "gaussian")
@@ -86,8 +89,14 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(edges[::2], edges[1::2]))
 
 
-def _fill_and_mark(values: np.ndarray, grid: np.ndarray, long_gap: np.ndarray,
-                   max_gap_samples: float) -> tuple[np.ndarray, np.ndarray, int]:
+def longest_runs_s(mask: np.ndarray, step_s: float) -> list:
+    """Per column of a 2-D bool array, the duration (``step_s`` x samples) of its longest True run."""
+    return [max([(b - a) for a, b in _runs(mask[:, j])] or [0]) * step_s for j in range(mask.shape[1])]
+
+
+def _fill_and_mark(
+    values: np.ndarray, grid: np.ndarray, long_gap: np.ndarray, max_gap_samples: float
+) -> tuple[np.ndarray, np.ndarray, int]:
     """Linearly bridge NaN runs per column; mark runs longer than the limit (and edges)."""
     invalid = long_gap[:, None] & np.ones(values.shape[1], dtype=bool)[None, :]
     n_bridged = 0
@@ -112,9 +121,24 @@ def _fill_and_mark(values: np.ndarray, grid: np.ndarray, long_gap: np.ndarray,
     return out, invalid, n_bridged
 
 
-def resample_traces(traces, time, step_s: float = 0.333, *, max_gap_s: float = 1.0,
-                    jitter_tolerance: float = 0.05, interpolation: str = "linear",
-                    kaiser_beta: float = 5.0, max_denominator: int = 1000):
+def _check_resampling(step_s: float, interpolation: str) -> None:
+    if not step_s or step_s <= 0:
+        raise ValueError(f"step_s must be > 0, got {step_s}")
+    if interpolation not in INTERPOLATIONS:
+        raise ValueError(f"interpolation must be one of {INTERPOLATIONS}, got {interpolation!r}")
+
+
+def resample_traces(
+    traces,
+    time,
+    step_s: float = 0.333,
+    *,
+    max_gap_s: float = 1.0,
+    jitter_tolerance: float = 0.05,
+    interpolation: str = "linear",
+    kaiser_beta: float = 5.0,
+    max_denominator: int = 1000,
+):
     """Resample traces to a common step with anti-aliasing (see the module docstring).
 
     Parameters
@@ -151,14 +175,47 @@ def resample_traces(traces, time, step_s: float = 0.333, *, max_gap_s: float = 1
         ``n_native``, ``n_out``.
     """
     x, t = _check_traces(traces, time)
-    if not step_s or step_s <= 0:
-        raise ValueError(f"step_s must be > 0, got {step_s}")
-    if interpolation not in INTERPOLATIONS:
-        raise ValueError(f"interpolation must be one of {INTERPOLATIONS}, got {interpolation!r}")
+    _check_resampling(step_s, interpolation)
     t = t - t[0]
     dt_in = native_step(t)
     up, down = rational_ratio(dt_in, step_s, max_denominator)
     dt_grid = step_s * up / down
+    values, long_gap, grid, deviation, gaps, regridded = _onto_native_grid(
+        x, t, dt_in, dt_grid, jitter_tolerance, interpolation, max_gap_s
+    )
+    m = grid.size
+    filled, invalid, n_bridged = _fill_and_mark(values, grid, long_gap, max_gap_s / dt_grid + _EPS)
+    longest = longest_runs_s(invalid, dt_grid)
+    n_out = int(np.floor(t[-1] / step_s + _EPS)) + 1
+    out = _polyphase(filled, up, down, n_out, kaiser_beta)
+    new_time = np.arange(n_out) * step_s
+    if invalid.any():
+        _mask_near_invalid(out, invalid, new_time, step_s, dt_grid, m)
+    info = {
+        "native_step_s": dt_in,
+        "up": int(up),
+        "down": int(down),
+        "regridded": bool(regridded),
+        "max_timestamp_deviation": deviation,
+        "n_time_gaps": int(gaps.size),
+        "n_bridged_samples": int(n_bridged),
+        "n_invalid_native_samples": int(invalid.sum()),
+        "longest_invalid_run_s": [float(v) for v in longest],
+        "n_native": int(t.size),
+        "n_out": int(n_out),
+        "native_duration_s": float(t[-1]),
+    }
+    return out, new_time, info
+
+
+def _onto_native_grid(x, t, dt_in: float, dt_grid: float, jitter_tolerance: float, interpolation, max_gap_s):
+    """Samples on the uniform grid of step ``dt_grid`` (t from 0): as they are when on it,
+    else regridded (:func:`_regrid`).
+
+    Returns the values on the grid, the mask of grid points inside long time gaps, the grid,
+    the largest time-stamp deviation (fraction of a step), the time gaps and whether the
+    samples were regridded.
+    """
     m = int(np.floor(t[-1] / dt_grid + _EPS)) + 1
     grid = np.arange(m) * dt_grid
     idx = np.round(t / dt_grid).astype(np.int64)
@@ -174,20 +231,7 @@ def resample_traces(traces, time, step_s: float = 0.333, *, max_gap_s: float = 1
         else:
             values = np.full((m, x.shape[1]), np.nan)
             values[idx] = x
-    filled, invalid, n_bridged = _fill_and_mark(values, grid, long_gap, max_gap_s / dt_grid + _EPS)
-    longest = [max([(b - a) for a, b in _runs(invalid[:, j])] or [0]) * dt_grid
-               for j in range(x.shape[1])]
-    n_out = int(np.floor(t[-1] / step_s + _EPS)) + 1
-    out = _polyphase(filled, up, down, n_out, kaiser_beta)
-    new_time = np.arange(n_out) * step_s
-    if invalid.any():
-        _mask_near_invalid(out, invalid, new_time, step_s, dt_grid, m)
-    info = {"native_step_s": dt_in, "up": int(up), "down": int(down), "regridded": bool(regridded),
-            "max_timestamp_deviation": deviation, "n_time_gaps": int(gaps.size),
-            "n_bridged_samples": int(n_bridged), "n_invalid_native_samples": int(invalid.sum()),
-            "longest_invalid_run_s": [float(v) for v in longest], "n_native": int(t.size),
-            "n_out": int(n_out), "native_duration_s": float(t[-1])}
-    return out, new_time, info
+    return values, long_gap, grid, deviation, gaps, regridded
 
 
 def _regrid(x, t, grid, dt_in: float, gaps, interpolation: str, max_gap_s: float):
@@ -198,8 +242,6 @@ def _regrid(x, t, grid, dt_in: float, gaps, interpolation: str, max_gap_s: float
         ok = ~nan_native[:, j]
         xf[:, j] = np.interp(t, t[ok], x[ok, j]) if ok.any() else 0.0
     if interpolation == "cubic":
-        from scipy.interpolate import make_interp_spline
-
         values = make_interp_spline(t, xf, k=3, axis=0)(grid)
     else:
         values = np.column_stack([np.interp(grid, t, xf[:, j]) for j in range(x.shape[1])])
@@ -214,13 +256,10 @@ def _regrid(x, t, grid, dt_in: float, gaps, interpolation: str, max_gap_s: float
 
 def _polyphase(filled, up: int, down: int, n_out: int, kaiser_beta: float):
     """The first ``n_out`` samples of the anti-aliased rational resampling ``up / down``."""
-    from scipy.signal import resample_poly
-
     if up == down:
         out = filled[:n_out].copy()
     else:
-        out = resample_poly(filled, up, down, axis=0, window=("kaiser", kaiser_beta),
-                            padtype="line")[:n_out]
+        out = resample_poly(filled, up, down, axis=0, window=("kaiser", kaiser_beta), padtype="line")[:n_out]
     if out.shape[0] < n_out:  # cannot happen by construction; guard against rounding
         raise RuntimeError(f"resampling produced {out.shape[0]} < {n_out} samples")
     return out
@@ -245,12 +284,19 @@ def _kernel(method: str, step_s: float, window_s: float, sigma_s: float, causal:
         sigma = max(sigma_s / step_s, _EPS)
         half = int(np.ceil(4 * sigma))
         lags = np.arange(0, half + 1) if causal else np.arange(-half, half + 1)
-        return np.exp(-(lags ** 2) / (2 * sigma ** 2))
+        return np.exp(-(lags**2) / (2 * sigma**2))
     raise ValueError(method)
 
 
-def smooth_traces(traces, step_s: float, method: str = "moving", window_s: float = 2.664,
-                  causal: bool = True, alpha: float = 0.5, sigma_s: float = 1.0) -> np.ndarray:
+def smooth_traces(
+    traces,
+    step_s: float,
+    method: str = "moving",
+    window_s: float = 2.664,
+    causal: bool = True,
+    alpha: float = 0.5,
+    sigma_s: float = 1.0,
+) -> np.ndarray:
     """Smooth traces on the common grid (NaN-aware, NaN positions stay NaN).
 
     Parameters
@@ -292,19 +338,14 @@ def smooth_traces(traces, step_s: float, method: str = "moving", window_s: float
         state = np.full(x.shape[1], np.nan)
         for i in range(x.shape[0]):
             ok = ~nan[i]
-            state[ok] = np.where(np.isnan(state[ok]), x[i, ok],
-                                 alpha * x[i, ok] + (1 - alpha) * state[ok])
+            state[ok] = np.where(np.isnan(state[ok]), x[i, ok], alpha * x[i, ok] + (1 - alpha) * state[ok])
             out[i, ok] = state[ok]
         return out
     w = _kernel(method, step_s, window_s, sigma_s, causal)
     if causal:
-        from scipy.signal import lfilter
-
         num = lfilter(w, [1.0], filled, axis=0)
         den = lfilter(w, [1.0], valid, axis=0)
     else:
-        from scipy.ndimage import convolve1d
-
         num = convolve1d(filled, w, axis=0, mode="constant")
         den = convolve1d(valid, w, axis=0, mode="constant")
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -314,8 +355,9 @@ def smooth_traces(traces, step_s: float, method: str = "moving", window_s: float
 
 
 # -------------------------------------------------------------------------- normalization
-def normalize_traces(traces, method: str = "zscore", baseline_percentile: float = 8.0,
-                     baseline_window_samples: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def normalize_traces(
+    traces, method: str = "zscore", baseline_percentile: float = 8.0, baseline_window_samples: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Normalize each neuron's trace.
 
     Parameters
@@ -348,8 +390,12 @@ def normalize_traces(traces, method: str = "zscore", baseline_percentile: float 
         if baseline_window_samples and baseline_window_samples > 1:
             import pandas as pd
 
-            f0 = pd.DataFrame(x).rolling(int(baseline_window_samples), center=True,
-                                         min_periods=1).quantile(baseline_percentile / 100).to_numpy()
+            f0 = (
+                pd.DataFrame(x)
+                .rolling(int(baseline_window_samples), center=True, min_periods=1)
+                .quantile(baseline_percentile / 100)
+                .to_numpy()
+            )
         else:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN neuron -> NaN
@@ -374,7 +420,7 @@ def normalize_traces(traces, method: str = "zscore", baseline_percentile: float 
     filled = np.where(valid, x, 0.0)
     n = np.maximum(np.cumsum(valid, axis=0), 1)
     mean = np.cumsum(filled, axis=0) / n
-    var = np.cumsum(filled ** 2, axis=0) / n - mean ** 2
+    var = np.cumsum(filled**2, axis=0) / n - mean**2
     std = np.sqrt(np.maximum(var, 1e-8))
     out = (x - mean) / std
     return out, bad

@@ -32,9 +32,14 @@ the exact statistic of each resample).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 import xarray as xr
+from scipy import sparse
+from scipy.sparse.csgraph import shortest_path
+from scipy.stats import spearmanr
 
 NEGATIVES = ("not_significant", "equivalent")
 
@@ -91,8 +96,11 @@ def auroc_bootstrap(score, positive, cluster, multiplicity=None) -> tuple[float,
             return (pg * (below + 0.5 * ng)).sum(1) / (pg.sum(1) * ng.sum(1))
 
     point = float(auc(np.ones((1, n_clusters)))[0]) if n_groups else float("nan")
-    boot = auc(multiplicity.astype(np.float64)) if multiplicity is not None and n_groups \
+    boot = (
+        auc(multiplicity.astype(np.float64))
+        if multiplicity is not None and n_groups
         else np.full(0 if multiplicity is None else multiplicity.shape[0], np.nan)
+    )
     return point, boot
 
 
@@ -140,8 +148,6 @@ def spearman_bootstrap(x, y, cluster, multiplicity=None, chunk: int = 50):
     rho : float
     boot : ndarray, shape (n_boot,)
     """
-    from scipy.stats import spearmanr
-
     x, y = np.asarray(x, float), np.asarray(y, float)
     if x.size < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
         n = 0 if multiplicity is None else multiplicity.shape[0]
@@ -149,8 +155,6 @@ def spearman_bootstrap(x, y, cluster, multiplicity=None, chunk: int = 50):
     rho = float(spearmanr(x, y).statistic)
     if multiplicity is None:
         return rho, np.zeros(0)
-    from scipy import sparse
-
     mult = np.asarray(multiplicity, dtype=np.float64)
     cluster = np.asarray(cluster)
     n_clusters = mult.shape[1]
@@ -171,7 +175,7 @@ def spearman_bootstrap(x, y, cluster, multiplicity=None, chunk: int = 50):
         syy[b] = np.einsum("gb,gb,gb->b", wy, ry, ry)
         sxy[b] = np.einsum("ib,ib,ib->b", mt[cluster], rx[gx], ry[gy])
     with np.errstate(invalid="ignore", divide="ignore"):
-        out = (sxy - sx * sy / tot) / np.sqrt((sxx - sx ** 2 / tot) * (syy - sy ** 2 / tot))
+        out = (sxy - sx * sy / tot) / np.sqrt((sxx - sx**2 / tot) * (syy - sy**2 / tot))
     return rho, out
 
 
@@ -226,14 +230,17 @@ def anatomy_layers(conn: xr.Dataset, canonical: list[str], min_support: float = 
         strength = w[ichem] + w[ielec]
         kind = "source"
     elec = present[ielec] | present[ielec].T
-    return {"chemical": present[ichem], "electrical": elec, "strength": strength,
-            "observed": observed, "kind": kind}
+    return {
+        "chemical": present[ichem],
+        "electrical": elec,
+        "strength": strength,
+        "observed": observed,
+        "kind": kind,
+    }
 
 
 def hop_distance(chemical: np.ndarray, electrical: np.ndarray) -> np.ndarray:
     """Shortest directed path length (number of synapses) from pre to post; inf if none."""
-    from scipy.sparse.csgraph import shortest_path
-
     adj = (chemical | electrical | electrical.T).astype(np.int8)
     np.fill_diagonal(adj, 0)
     return shortest_path(adj, method="D", directed=True, unweighted=True)
@@ -245,11 +252,13 @@ def predictors(layers: dict, max_hops: int = 3) -> tuple[dict[str, np.ndarray], 
     See the module docstring for the predictors.
     """
     hops = hop_distance(layers["chemical"], layers["electrical"])
-    out = {"synapse": (layers["chemical"] | layers["electrical"]).astype(float),
-           "chemical": layers["chemical"].astype(float),
-           "electrical": layers["electrical"].astype(float),
-           "strength": layers["strength"].astype(float),
-           "hops": np.where(np.isfinite(hops), -hops, -np.inf)}
+    out = {
+        "synapse": (layers["chemical"] | layers["electrical"]).astype(float),
+        "chemical": layers["chemical"].astype(float),
+        "electrical": layers["electrical"].astype(float),
+        "strength": layers["strength"].astype(float),
+        "hops": np.where(np.isfinite(hops), -hops, -np.inf),
+    }
     for k in range(2, max_hops + 1):
         out[f"reach{k}"] = (hops <= k).astype(float)
     return out, hops
@@ -266,40 +275,123 @@ def _multiplicities(clusters_present: np.ndarray, n_boot: int, seed) -> np.ndarr
     return mult
 
 
-def _evaluate(name: str, lay: dict, preds: dict, hops: np.ndarray, strain: str, tested, significant,
-              magnitude, mult, *, max_hops: int, ci: float, base: dict) -> tuple[list, list]:
+#: column order of the statistics table of :func:`structure_function`
+_STATS_ORDER = [
+    "connectome",
+    "kind",
+    "strain",
+    "statistic",
+    "predictor",
+    "subset",
+    "value",
+    "ci_low",
+    "ci_high",
+    "n_pairs",
+    "n_significant",
+    "n_stimulated",
+    "precision",
+    "recall",
+    "base_rate",
+    "alpha",
+    "negatives",
+    "n_bootstrap",
+]
+
+
+def _evaluate(
+    name: str,
+    lay: dict,
+    preds: dict,
+    hops: np.ndarray,
+    strain: str,
+    tested,
+    significant,
+    magnitude,
+    mult,
+    *,
+    max_hops: int,
+    ci: float,
+    base: dict,
+) -> tuple[list, list]:
     """All statistics of one connectome for one strain (rows of the two tables)."""
     n = tested.shape[0]
     mask = tested & lay["observed"]
     y = significant[mask]
     cl = np.broadcast_to(np.arange(n)[:, None], (n, n))[mask]
-    base = {"connectome": name, "kind": lay["kind"], "strain": strain,
-            "n_pairs": int(mask.sum()), "n_significant": int(y.sum()),
-            "n_stimulated": int(np.unique(cl).size), **base}
-    stats_rows, hop_rows = [], []
+    base = {
+        "connectome": name,
+        "kind": lay["kind"],
+        "strain": strain,
+        "n_pairs": int(mask.sum()),
+        "n_significant": int(y.sum()),
+        "n_stimulated": int(np.unique(cl).size),
+        **base,
+    }
+    stats_rows = _auroc_rows(preds, mask, y, cl, mult, ci, base)
+    stats_rows += _spearman_rows(preds, magnitude, mask, y, cl, mult, ci, base)
+    head = {"connectome": name, "kind": lay["kind"], "strain": strain}
+    hop_rows = _hop_rows(hops[mask], y, cl, n, mult, ci, max_hops, head)
+    return stats_rows, hop_rows
+
+
+def _auroc_rows(preds: dict, mask, y, cl, mult, ci: float, base: dict) -> list[dict]:
+    """AUROC of every predictor over the tested pairs, with precision and recall of the
+    binary ones."""
+    rows = []
     for pname, score in preds.items():
         sc = score[mask]
         value, boot = auroc_bootstrap(sc, y, cl, mult)
         lo, hi = percentile_ci(boot, ci)
-        row = {**base, "statistic": "auroc", "predictor": pname, "subset": "tested pairs",
-               "value": value, "ci_low": lo, "ci_high": hi, "precision": np.nan,
-               "recall": np.nan, "base_rate": float(y.mean()) if y.size else np.nan}
+        row = {
+            **base,
+            "statistic": "auroc",
+            "predictor": pname,
+            "subset": "tested pairs",
+            "value": value,
+            "ci_low": lo,
+            "ci_high": hi,
+            "precision": np.nan,
+            "recall": np.nan,
+            "base_rate": float(y.mean()) if y.size else np.nan,
+        }
         if pname in ("synapse", "chemical", "electrical") or pname.startswith("reach"):
             pred = sc > 0
             row["precision"] = float(y[pred].mean()) if pred.any() else np.nan
             row["recall"] = float(pred[y].mean()) if y.any() else np.nan
-        stats_rows.append(row)
+        rows.append(row)
+    return rows
+
+
+def _spearman_rows(preds: dict, magnitude, mask, y, cl, mult, ci: float, base: dict) -> list[dict]:
+    """Spearman rho of anatomical strength vs response magnitude, over tested and over
+    connected pairs."""
+    rows = []
     connected = (preds["synapse"] > 0)[mask]
     for subset, sel in (("tested pairs", np.ones_like(y)), ("connected pairs", connected)):
-        rho, boot = spearman_bootstrap(preds["strength"][mask][sel], magnitude[mask][sel],
-                                       cl[sel], mult)
+        rho, boot = spearman_bootstrap(preds["strength"][mask][sel], magnitude[mask][sel], cl[sel], mult)
         lo, hi = percentile_ci(boot, ci)
-        stats_rows.append({**base, "statistic": "spearman", "predictor": "strength",
-                           "subset": subset, "n_pairs": int(sel.sum()),
-                           "n_significant": int(y[sel].sum()), "value": rho, "ci_low": lo,
-                           "ci_high": hi, "precision": np.nan, "recall": np.nan,
-                           "base_rate": np.nan})
-    h = hops[mask]
+        rows.append(
+            {
+                **base,
+                "statistic": "spearman",
+                "predictor": "strength",
+                "subset": subset,
+                "n_pairs": int(sel.sum()),
+                "n_significant": int(y[sel].sum()),
+                "value": rho,
+                "ci_low": lo,
+                "ci_high": hi,
+                "precision": np.nan,
+                "recall": np.nan,
+                "base_rate": np.nan,
+            }
+        )
+    return rows
+
+
+def _hop_rows(h, y, cl, n: int, mult, ci: float, max_hops: int, head: dict) -> list[dict]:
+    """Fraction of significant pairs per hop count (1..max_hops, more, unreachable)."""
+    rows = []
     levels = [(str(k), h == k) for k in range(1, max_hops + 1)]
     levels += [(f">{max_hops}", np.isfinite(h) & (h > max_hops)), ("unreachable", ~np.isfinite(h))]
     for label, sel in levels:
@@ -308,17 +400,33 @@ def _evaluate(name: str, lay: dict, preds: dict, hops: np.ndarray, strain: str, 
         with np.errstate(invalid="ignore", divide="ignore"):
             boot = (mult @ pos) / (mult @ tot)
         lo, hi = percentile_ci(boot, ci)
-        hop_rows.append({"connectome": name, "kind": lay["kind"], "strain": strain, "hops": label,
-                         "n_pairs": int(sel.sum()), "n_significant": int((sel & y).sum()),
-                         "fraction_significant": float((sel & y).sum() / sel.sum())
-                         if sel.any() else np.nan, "ci_low": lo, "ci_high": hi})
-    return stats_rows, hop_rows
+        rows.append(
+            {
+                **head,
+                "hops": label,
+                "n_pairs": int(sel.sum()),
+                "n_significant": int((sel & y).sum()),
+                "fraction_significant": float((sel & y).sum() / sel.sum()) if sel.any() else np.nan,
+                "ci_low": lo,
+                "ci_high": hi,
+            }
+        )
+    return rows
 
 
-def structure_function(atlas: xr.Dataset, connectomes: dict[str, xr.Dataset], *,
-                       alpha: float = 0.05, negatives: str = "not_significant",
-                       max_hops: int = 3, n_bootstrap: int = 1000, ci: float = 0.95,
-                       min_support: float = 0.5, random_state: int = 0, n_jobs: int = 1):
+def structure_function(
+    atlas: xr.Dataset,
+    connectomes: dict[str, xr.Dataset],
+    *,
+    alpha: float = 0.05,
+    negatives: str = "not_significant",
+    max_hops: int = 3,
+    n_bootstrap: int = 1000,
+    ci: float = 0.95,
+    min_support: float = 0.5,
+    random_state: int = 0,
+    n_jobs: int = 1,
+):
     """How well each connectome predicts the atlas's significant responses.
 
     Parameters
@@ -353,8 +461,6 @@ def structure_function(atlas: xr.Dataset, connectomes: dict[str, xr.Dataset], *,
         Per (connectome, strain, hop count): pairs, significant pairs, the fraction and
         its bootstrap CI.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     if negatives not in NEGATIVES:
         raise ValueError(f"negatives must be one of {NEGATIVES}, got {negatives!r}")
     canonical = [str(x) for x in atlas["pre"].values]
@@ -363,33 +469,33 @@ def structure_function(atlas: xr.Dataset, connectomes: dict[str, xr.Dataset], *,
     base = {"alpha": alpha, "negatives": negatives, "n_bootstrap": n_bootstrap}
     tasks = []
     for s_idx, strain in enumerate(atlas["strain"].values):
-        a = atlas.sel(strain=strain)
-        tested = a["tested"].values.astype(bool)
-        significant = tested & (a["q"].values < alpha)
-        if negatives == "equivalent":
-            tested = tested & (significant | (a["q_eq"].values < alpha))
-        magnitude = np.abs(a["amplitude"].values)
+        tested, significant, magnitude = _strain_responses(atlas.sel(strain=strain), alpha, negatives)
         mult = _multiplicities(tested.any(axis=1), n_bootstrap, [int(random_state), s_idx])
         for name, lay in layers.items():
-            tasks.append((name, lay, *scores[name], str(strain), tested, significant, magnitude,
-                          mult))
+            tasks.append((name, lay, *scores[name], str(strain), tested, significant, magnitude, mult))
     with ThreadPoolExecutor(max_workers=max(1, int(n_jobs))) as pool:  # numpy releases the GIL
-        results = list(pool.map(lambda t: _evaluate(*t, max_hops=max_hops, ci=ci, base=base),
-                                tasks))
+        results = list(pool.map(lambda t: _evaluate(*t, max_hops=max_hops, ci=ci, base=base), tasks))
     stats_rows = [r for rows, _ in results for r in rows]
     hop_rows = [r for _, rows in results for r in rows]
-    cols = ["connectome", "kind", "strain", "statistic", "predictor", "subset", "value",
-            "ci_low", "ci_high", "n_pairs", "n_significant", "n_stimulated", "precision",
-            "recall", "base_rate", "alpha", "negatives", "n_bootstrap"]
-    return pd.DataFrame(stats_rows)[cols], pd.DataFrame(hop_rows)
+    return pd.DataFrame(stats_rows)[_STATS_ORDER], pd.DataFrame(hop_rows)
+
+
+def _strain_responses(a: xr.Dataset, alpha: float, negatives: str):
+    """Tested pairs (negatives as configured), significant pairs and |amplitude| of one strain."""
+    tested = a["tested"].values.astype(bool)
+    significant = tested & (a["q"].values < alpha)
+    if negatives == "equivalent":
+        tested = tested & (significant | (a["q_eq"].values < alpha))
+    return tested, significant, np.abs(a["amplitude"].values)
 
 
 # --------------------------------------------------------------------------- per-recording FC
 FC_KINDS = ("correlation", "spearman", "partial_correlation")
 
 
-def functional_connectivity(activity: xr.DataArray, kind: str = "correlation",
-                            min_overlap: int = 10) -> xr.DataArray:
+def functional_connectivity(
+    activity: xr.DataArray, kind: str = "correlation", min_overlap: int = 10
+) -> xr.DataArray:
     """Functional connectivity between the neurons of one recording.
 
     Parameters
@@ -426,9 +532,12 @@ def functional_connectivity(activity: xr.DataArray, kind: str = "correlation",
     else:
         method = "pearson" if kind == "correlation" else "spearman"
         mat = pd.DataFrame(x).corr(method=method, min_periods=min_overlap).to_numpy()
-    fc = xr.DataArray(mat, dims=("neuron", "neuron_j"),
-                      coords={"neuron": ids, "neuron_j": ids},
-                      attrs={"units": "1", "kind": kind, "min_overlap": min_overlap})
+    fc = xr.DataArray(
+        mat,
+        dims=("neuron", "neuron_j"),
+        coords={"neuron": ids, "neuron_j": ids},
+        attrs={"units": "1", "kind": kind, "min_overlap": min_overlap},
+    )
     for name in ("raw_label", "is_labelled", "label_status"):
         if name in activity.coords:
             fc = fc.assign_coords({name: ("neuron", activity[name].values)})
@@ -442,8 +551,6 @@ def fc_vs_anatomy(fc: xr.DataArray, layers: dict, canonical: list[str]) -> dict:
     pair counts once. Returns ``n_labelled``, ``n_pairs``, ``spearman_rho`` (NaN below 3
     pairs or without variance).
     """
-    from scipy.stats import spearmanr
-
     pos = {c: i for i, c in enumerate(canonical)}
     labelled = [i for i, n in enumerate(fc["neuron"].values) if str(n) in pos]
     idx = np.array([pos[str(fc["neuron"].values[i])] for i in labelled], dtype=int)

@@ -17,5 +17,8 @@ blocked Gibbs sampler:
 - :mod:`~neuroflow.bicluster.summarize`, :mod:`~neuroflow.bicluster.posterior`:
   co-clustering, point estimates, state posterior, latent summaries, arviz diagnostics
   and the convergence verdict over chains;
-- :mod:`~neuroflow.bicluster.pipeline`: the file-level functions the Snakemake rules call.
+- :mod:`~neuroflow.bicluster.pipeline`: the file-level functions the Snakemake rules call,
+  with :mod:`.outputs` (the chain and posterior datasets, sidecars), :mod:`.columns`
+  (variables and score tables), :mod:`.validation` (scores against epochs and regions)
+  and :mod:`.figures`.
 """

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import xarray as xr
 
 
 def counts_from_activity(activity, min_rate: float = 0.0, path="counts"):
@@ -39,48 +40,67 @@ def counts_from_activity(activity, min_rate: float = 0.0, path="counts"):
     ValueError
         Naming the file: not a counts file, or fewer than 2 units left.
     """
-    import xarray as xr
-
     path = Path(path)
+    width = _check_activity(activity, path)
+    counts = activity["counts"].transpose("neuron", "time").values.astype(np.int64)
+    n_bins = counts.shape[1]
+    rates = counts.sum(1) / (n_bins * width)
+    keep = rates >= min_rate
+    if keep.sum() < 2:
+        raise ValueError(f"{path}: fewer than 2 units fire at >= {min_rate} spikes/s (bicluster.min_rate)")
+    neurons = activity["neuron"].values.astype(str)
+    region = (
+        activity["location"].values.astype(str)
+        if "location" in activity.coords
+        else np.array(["unknown"] * neurons.size)
+    )
+    coords = {
+        "neuron": neurons[keep],
+        "time": ("time", activity["time"].values, {"units": "s", "long_name": "bin centre"}),
+        "region": ("neuron", region[keep]),
+    }
+    if "epoch" in activity.coords:
+        coords["epoch"] = ("time", activity["epoch"].values.astype(str))
+    data = {
+        "counts": (
+            ("neuron", "time"),
+            counts[keep],
+            {"units": "spikes per bin", "long_name": "binned spike counts"},
+        ),
+        "mean_rate": ("neuron", rates[keep], {"units": "spikes/s"}),
+    }
+    if "head_direction" in activity:
+        hd = activity["head_direction"]
+        data["head_direction"] = ("time", hd.values, dict(hd.attrs))
+    dropped = [str(n) for n in neurons[~keep]]
+    ds = xr.Dataset(data, coords=coords, attrs=_attrs(activity.attrs, width, dropped, path))
+    if dropped:
+        print(f"{path.name}: dropped {len(dropped)} unit(s) below {min_rate} spikes/s: {dropped}", flush=True)
+    return ds
+
+
+def _check_activity(activity, path: Path) -> float:
+    """The bin width (s) of an activity counts Dataset; raises naming ``path`` if it is none."""
     if "counts" not in activity or set(activity["counts"].dims) != {"time", "neuron"}:
         raise ValueError(f"{path}: not an activity counts file (needs counts (time, neuron))")
     if "bin_width_s" not in activity.attrs:
         raise ValueError(f"{path}: no bin_width_s attribute (not written by the activity stage)")
     width = float(activity.attrs["bin_width_s"])
-    counts = activity["counts"].transpose("neuron", "time").values.astype(np.int64)
-    n_bins = counts.shape[1]
+    n_bins = activity["counts"].sizes["time"]
     if n_bins < 3:
         raise ValueError(f"{path}: {n_bins} time bins; the bi-clustering needs at least 3")
-    rates = counts.sum(1) / (n_bins * width)
-    keep = rates >= min_rate
-    if keep.sum() < 2:
-        raise ValueError(f"{path}: fewer than 2 units fire at >= {min_rate} spikes/s "
-                         "(bicluster.min_rate)")
-    neurons = activity["neuron"].values.astype(str)
-    region = (activity["location"].values.astype(str) if "location" in activity.coords
-              else np.array(["unknown"] * neurons.size))
-    coords = {"neuron": neurons[keep],
-              "time": ("time", activity["time"].values, {"units": "s", "long_name": "bin centre"}),
-              "region": ("neuron", region[keep])}
-    if "epoch" in activity.coords:
-        coords["epoch"] = ("time", activity["epoch"].values.astype(str))
-    data = {"counts": (("neuron", "time"), counts[keep],
-                       {"units": "spikes per bin", "long_name": "binned spike counts"}),
-            "mean_rate": ("neuron", rates[keep], {"units": "spikes/s"})}
-    if "head_direction" in activity:
-        hd = activity["head_direction"]
-        data["head_direction"] = ("time", hd.values, dict(hd.attrs))
-    dropped = [str(n) for n in neurons[~keep]]
-    ds = xr.Dataset(data, coords=coords, attrs={
-        "simulated": int(activity.attrs.get("simulated", 0)), "bin_width_s": width,
+    return width
+
+
+def _attrs(attrs: dict, width: float, dropped: list[str], path: Path) -> dict:
+    """The counts file's attributes, from the activity file's ``attrs``."""
+    return {
+        "simulated": int(attrs.get("simulated", 0)),
+        "bin_width_s": width,
         "time_units": "s",
-        "t_start_s": float(activity.attrs.get("t_start_s", np.nan)),
-        "t_stop_s": float(activity.attrs.get("t_stop_s", np.nan)),
-        "nwb_identifier": str(activity.attrs.get("nwb_identifier", "")),
+        "t_start_s": float(attrs.get("t_start_s", np.nan)),
+        "t_stop_s": float(attrs.get("t_stop_s", np.nan)),
+        "nwb_identifier": str(attrs.get("nwb_identifier", "")),
         "dropped_units": ",".join(dropped),
-        "description": f"spike counts binned at {width} s by the activity stage "
-                       f"({path.name})"})
-    if dropped:
-        print(f"{path.name}: dropped {len(dropped)} unit(s) below {min_rate} spikes/s: "
-              f"{dropped}", flush=True)
-    return ds
+        "description": f"spike counts binned at {width} s by the activity stage ({path.name})",
+    }

@@ -53,33 +53,50 @@ def bicluster_recordings(config: dict, manifest: dict, root=".") -> dict[str, di
     out: dict[str, dict] = {}
     if bic["from_activity"] and act.get("activate"):
         for key, rec in spike_recordings(config, manifest, root).items():
-            out[key] = {"activity": key, "subdir": rec["subdir"], "stem": key,
-                        "min_rate": float(bic["min_rate"]), "source": rec["source"],
-                        "bin_width": rec.get("bin_width"), "reader": rec["reader"],
-                        "label": rec["label"], "simulated": rec["simulated"]}
+            out[key] = {
+                "activity": key,
+                "subdir": rec["subdir"],
+                "stem": key,
+                "min_rate": float(bic["min_rate"]),
+                "source": rec["source"],
+                "bin_width": rec.get("bin_width"),
+                "reader": rec["reader"],
+                "label": rec["label"],
+                "simulated": rec["simulated"],
+            }
     for rid, spec in (bic.get("recordings") or {}).items():
         key = f"bicluster.recordings.{rid}"
         if spec is None:
             continue
-        moved = [k for k in ("dataset", "path", "bin_width", "t_start", "t_stop",
-                             "angle_series", "min_rate") if k in spec]
+        moved = [
+            k
+            for k in ("dataset", "path", "bin_width", "t_start", "t_stop", "angle_series", "min_rate")
+            if k in spec
+        ]
         if moved:
             raise ConfigError(
                 f"config key {key}.{moved[0]}: the bi-clustering reads the activity stage's "
                 f"counts now; move this recording to activity.spikes.{rid} (dataset or path, "
                 "bin_width, t_start, t_stop, angle_series), activate the activity stage, and "
-                "set bicluster.min_rate for the rate threshold")
+                "set bicluster.min_rate for the rate threshold"
+            )
         if "simulate" not in spec:
-            raise ConfigError(f"config key {key}: a bicluster recording is a simulation "
-                              "(simulate: {...}); recorded data comes from the activity stage")
+            raise ConfigError(
+                f"config key {key}: a bicluster recording is a simulation "
+                "(simulate: {...}); recorded data comes from the activity stage"
+            )
         stem_ = f"sub-{rid}"
         if stem_ in out:
-            raise ConfigError(f"config key {key}: sub-{rid} is also an activity recording "
-                              f"({out[stem_]['source']}); rename the simulation")
+            raise ConfigError(
+                f"config key {key}: sub-{rid} is also an activity recording "
+                f"({out[stem_]['source']}); rename the simulation"
+            )
         entry = fill_defaults(copy.deepcopy(spec), _recording_schema())  # seed, simulate.*
         out[stem_] = {**entry, "subdir": stem_, "stem": stem_}
     if not out:
-        raise ConfigError("config key bicluster.activate: no recording to bi-cluster: activate "
-                          "the activity stage with activity.spikes or activity.bids (kind: "
-                          "units), or add a simulation to bicluster.recordings")
+        raise ConfigError(
+            "config key bicluster.activate: no recording to bi-cluster: activate "
+            "the activity stage with activity.spikes or activity.bids (kind: "
+            "units), or add a simulation to bicluster.recordings"
+        )
     return out

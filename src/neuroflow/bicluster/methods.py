@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
+import pandas as pd
+
 from neuroflow import __version__
+from neuroflow.bicluster.inputs import bicluster_recordings
+from neuroflow.bicluster.settings import SamplerSettings, recording_defaults, stage_schema
+from neuroflow.config import fill_defaults
 from neuroflow.report.references import cite, dataset_reference, used_versions
 
-WEI_2023 = ("Wei G (2023). Bayesian bi-clustering of neural spiking activity with latent "
-            "structures. arXiv:2309.02213.")
+WEI_2023 = (
+    "Wei G (2023). Bayesian bi-clustering of neural spiking activity with latent "
+    "structures. arXiv:2309.02213."
+)
 REFS = [
     WEI_2023,
     "Miller JW, Harrison MT (2018). Mixture models with a prior on the number of components. "
@@ -52,29 +60,23 @@ def _applied(ref: str, st) -> bool:
 
 
 def _loss_name(loss: str) -> str:
-    return {"binder": "Binder", "vi": "variation-of-information",
-            "pear": "1 - posterior expected adjusted Rand index (maxPEAR)"}.get(loss, loss)
+    return {
+        "binder": "Binder",
+        "vi": "variation-of-information",
+        "pear": "1 - posterior expected adjusted Rand index (maxPEAR)",
+    }.get(loss, loss)
 
 
 def _filled(config: dict) -> dict:
     """The stage's config section with the schema's defaults filled in (a copy)."""
-    import copy
-
-    from neuroflow.bicluster.settings import stage_schema
-    from neuroflow.config import fill_defaults
-
     return fill_defaults(copy.deepcopy(config.get("bicluster") or {}), stage_schema())
 
 
 def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
     """Paragraphs describing the bi-clustering actually run, and the reference list."""
-    from neuroflow.bicluster.pipeline import bicluster_recordings
-    from neuroflow.bicluster.settings import SamplerSettings
-
     bic = _filled(config)
     st = SamplerSettings.from_dict(bic["sampler"])
-    v = used_versions(config, ("numpy", "scipy", "polyagamma", "arviz", "scikit-learn",
-                               "pynwb"))
+    v = used_versions(config, ("numpy", "scipy", "polyagamma", "arviz", "scikit-learn", "pynwb"))
     recs = bicluster_recordings({**config, "bicluster": bic}, manifest)
     paras = [_model_paragraph(st, v), _sweep_paragraph(st), _run_paragraph(bic, st)]
     refs = [r for r in REFS if _applied(r, st)]
@@ -85,10 +87,13 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
 
 def _model_paragraph(st, v) -> str:
     t_max = f"{st.max_clusters}" if st.max_clusters else "half the number of neurons"
-    lik = ("a negative-binomial likelihood with a per-neuron dispersion r_i ~ Gamma("
-           f"{st.dispersion_a0}, rate {st.dispersion_rate})" if st.likelihood == "nb" else
-           f"a Poisson likelihood (approximated by a negative binomial with r = {st.poisson_r}, "
-           "without the authors' Metropolis-Hastings correction)")
+    lik = (
+        "a negative-binomial likelihood with a per-neuron dispersion r_i ~ Gamma("
+        f"{st.dispersion_a0}, rate {st.dispersion_rate})"
+        if st.likelihood == "nb"
+        else f"a Poisson likelihood (approximated by a negative binomial with r = {st.poisson_r}, "
+        "without the authors' Metropolis-Hastings correction)"
+    )
     return (
         f"Spike counts were bi-clustered with the Bayesian model of Wei (2023), implemented in "
         f"neuroflow {__version__} (numpy {v['numpy']}, scipy {v['scipy']}, polyagamma "
@@ -106,16 +111,21 @@ def _model_paragraph(st, v) -> str:
         "fold below the paper's simulated 0.01 I) and states s_t from a sticky HDP-HMM "
         "(weak limit "
         f"L = {st.n_states_max}, alpha = {st.hdp_alpha}, gamma = {st.hdp_gamma}, kappa = "
-        f"{st.hdp_kappa}) shared by the whole population.")
+        f"{st.hdp_kappa}) shared by the whole population."
+    )
 
 
 def _sweep_paragraph(st) -> str:
+    """What one sweep of the sampler does, and how a chain starts."""
     return (
         "Each sweep of the blocked Gibbs sampler drew r_i by Chinese-restaurant-table "
         "augmentation (Zhou & Carin 2015) "
-        + (f"followed by {st.dispersion_mh_steps} random-walk Metropolis steps on log r_i (not "
-           "in the authors' code; the augmentation alone mixes slowly for large r_i), "
-           if st.likelihood == "nb" and st.dispersion_mh_steps else ", ")
+        + (
+            f"followed by {st.dispersion_mh_steps} random-walk Metropolis steps on log r_i (not "
+            "in the authors' code; the augmentation alone mixes slowly for large r_i), "
+            if st.likelihood == "nb" and st.dispersion_mh_steps
+            else ", "
+        )
         + "then one set of Polya-Gamma variables, given which it drew (delta_i, c_i) by "
         "Bayesian regression and all latents by forward-filtering backward-sampling (FFBS) on "
         "the Polya-Gamma pseudo-observations (the authors draw the Polya-Gamma variables anew "
@@ -125,50 +135,79 @@ def _sweep_paragraph(st) -> str:
         "2011), and reassigned neurons by Neal's (2000) algorithm 8 with MFM weights and "
         "Laplace-approximated marginal likelihoods. Departing from the authors' code, each "
         "candidate cluster's latent was "
-        + ("a draw from the per-bin marginals of its Kalman-smoothed posterior"
-           if st.candidate_latent == "sample" else "its Kalman-smoothed posterior mean")
+        + (
+            "a draw from the per-bin marginals of its Kalman-smoothed posterior"
+            if st.candidate_latent == "sample"
+            else "its Kalman-smoothed posterior mean"
+        )
         + " given the other members' pseudo-observations (leave-one-out for the neuron's own "
         "cluster) rather than the latent path sampled given all members, which lets clusters "
         "merge and split within tens of sweeps"
-        + ("; drawing rather than taking the mean avoids favouring large clusters, whose "
-           "means are shrunk less" if st.candidate_latent == "sample" else "")
+        + (
+            "; drawing rather than taking the mean avoids favouring large clusters, whose "
+            "means are shrunk less"
+            if st.candidate_latent == "sample"
+            else ""
+        )
         + "; new clusters "
         f"were proposed from AR(1) paths (coefficient {st.aux_ar_coef}, variance "
         f"{st.aux_ar_var}) or, every {st.spline_every}th sweep, random cubic splines. "
-        + (f"Every {st.split_merge_every}th sweep, {st.split_merge_moves} sequentially-"
-           "allocated split-merge proposal(s) (Dahl 2003; Jain & Neal 2004; disabled in the "
-           "authors' code) moved "
-           "whole groups of neurons, each cluster's latent integrated out by the Kalman "
-           "filter on the Polya-Gamma pseudo-observations under the dynamics of the cluster "
-           "being split; algorithm 8 alone rarely separates two clusters once they merge. "
-           if st.split_merge_every and st.split_merge_moves else "")
+    ) + _departures_text(st)
+
+
+def _departures_text(st) -> str:
+    """The second half of :func:`_sweep_paragraph`: split-merge, chain start, and the
+    moves not in the authors' code that these settings switch on."""
+    return (
+        (
+            f"Every {st.split_merge_every}th sweep, {st.split_merge_moves} sequentially-"
+            "allocated split-merge proposal(s) (Dahl 2003; Jain & Neal 2004; disabled in the "
+            "authors' code) moved "
+            "whole groups of neurons, each cluster's latent integrated out by the Kalman "
+            "filter on the Polya-Gamma pseudo-observations under the dynamics of the cluster "
+            "being split; algorithm 8 alone rarely separates two clusters once they merge. "
+            if st.split_merge_every and st.split_merge_moves
+            else ""
+        )
         + "Chains "
         f"started from {st.init_clusters} neuron groups (average linkage of count correlations) "
         f"and used one shared dynamics for {st.state_warmup} sweeps before the state path was "
         f"initialised by k-means ({st.init_states} groups) on the local latent energy and "
         "relative step energy, each initial state starting from the conjugate draw or a "
         "white-noise dynamics, whichever gave the larger latent-marginal likelihood. "
-        + ("Before the latents, every state s_t was also updated from its conditional "
-           "with the latents integrated out (forward Kalman filter and backward information "
-           "messages on the Polya-Gamma pseudo-observations; Gerlach, Carter & Kohn 2000), "
-           "which the authors' code does not do: latents drawn under one state's dynamics "
-           "resemble that state, so the latent-conditional update alone rarely moves the "
-           "state path. The bins were visited forward on odd and backward on even sweeps, "
-           "since a pass in one direction moves a state boundary the other way by at most "
-           "one bin. " if st.collapsed_states else "")
-        + ("Also departing from the authors' code, each used state's A_s and Q_s then "
-           "received Metropolis-Hastings scale moves (log-normal factors, sd "
-           f"{st.dynamics_mh_sd}) with the latents integrated out (Kalman marginal "
-           "likelihood times the MNIW prior): the conjugate draw given sampled latents cannot "
-           "change a weakly observed state's persistence. " if st.collapsed_states
-           and st.collapsed_dynamics else "")
-        + (f"After the identifiability constraints, {st.frame_moves} rounds per sweep of "
-           "Metropolis-Hastings moves went along each cluster's unidentified frame (factor "
-           "scales X_j -> e^u X_j, c_ij -> c_ij e^-u, and the shear mu -> mu + v . X, "
-           "c_i -> c_i - v, with the state dynamics transformed along; proposal sd "
-           f"{st.frame_move_sd}): the firing rates stay the same, so only the priors decide, "
-           "and the Gibbs updates of loadings and latents alone move along these directions "
-           "in tiny steps. Not in the authors' code." if st.frame_moves else ""))
+        + (
+            "Before the latents, every state s_t was also updated from its conditional "
+            "with the latents integrated out (forward Kalman filter and backward information "
+            "messages on the Polya-Gamma pseudo-observations; Gerlach, Carter & Kohn 2000), "
+            "which the authors' code does not do: latents drawn under one state's dynamics "
+            "resemble that state, so the latent-conditional update alone rarely moves the "
+            "state path. The bins were visited forward on odd and backward on even sweeps, "
+            "since a pass in one direction moves a state boundary the other way by at most "
+            "one bin. "
+            if st.collapsed_states
+            else ""
+        )
+        + (
+            "Also departing from the authors' code, each used state's A_s and Q_s then "
+            "received Metropolis-Hastings scale moves (log-normal factors, sd "
+            f"{st.dynamics_mh_sd}) with the latents integrated out (Kalman marginal "
+            "likelihood times the MNIW prior): the conjugate draw given sampled latents cannot "
+            "change a weakly observed state's persistence. "
+            if st.collapsed_states and st.collapsed_dynamics
+            else ""
+        )
+        + (
+            f"After the identifiability constraints, {st.frame_moves} rounds per sweep of "
+            "Metropolis-Hastings moves went along each cluster's unidentified frame (factor "
+            "scales X_j -> e^u X_j, c_ij -> c_ij e^-u, and the shear mu -> mu + v . X, "
+            "c_i -> c_i - v, with the state dynamics transformed along; proposal sd "
+            f"{st.frame_move_sd}): the firing rates stay the same, so only the priors decide, "
+            "and the Gibbs updates of loadings and latents alone move along these directions "
+            "in tiny steps. Not in the authors' code."
+            if st.frame_moves
+            else ""
+        )
+    )
 
 
 def _run_paragraph(bic, st) -> str:
@@ -201,14 +240,13 @@ def _run_paragraph(bic, st) -> str:
         "partition pooled from chains in different modes can hold a group no chain "
         "supports on its own. Inferred states were compared with recorded epochs by the "
         "adjusted Rand index and adjusted mutual information against "
-        f"{bic['n_shuffles']} circular shifts of the epoch labels.")
+        f"{bic['n_shuffles']} circular shifts of the epoch labels."
+    )
 
 
 def _recording_paragraphs(recs, v, manifest, refs) -> list[str]:
     """One paragraph per recording (simulated or read by the activity stage); the cited
     datasets are appended to ``refs``."""
-    from neuroflow.bicluster.settings import recording_defaults
-
     paras = []
     for rec, spec in sorted(recs.items()):
         if "simulate" in spec:
@@ -225,20 +263,25 @@ def _recording_paragraphs(recs, v, manifest, refs) -> list[str]:
                 "seed-0 simulation their sampler (10,000 sweeps) recovers the state sequence "
                 "with an adjusted Rand index of 0.82 (23 of 500 bins differ, at episode "
                 "edges; read from their results notebook), so agreement with the simulated "
-                "states below 1 at the edges of episodes is expected.")
+                "states below 1 at the edges of episodes is expected."
+            )
         else:
             src = spec["source"]
             if spec["reader"] == "nwb":
                 refs.append(cite("pynwb"))
-            what = ("spike times of its NWB units table (read with pynwb "
-                    f"{v['pynwb']}) binned into {spec['bin_width']} s counts"
-                    if spec["reader"] == "nwb" else "a counts table given by the user")
+            what = (
+                "spike times of its NWB units table (read with pynwb "
+                f"{v['pynwb']}) binned into {spec['bin_width']} s counts"
+                if spec["reader"] == "nwb"
+                else "a counts table given by the user"
+            )
             paras.append(
                 f"Recording '{rec}' ({'BIDS dataset' if src == 'bids' else src}"
                 f"{', SIMULATED' if spec['simulated'] else ''}): {what}, by the activity "
-                "stage, the one reader of spike data" + (
-                    f"; units below {spec['min_rate']} spikes/s were left out"
-                    if spec["min_rate"] else "") + ".")
+                "stage, the one reader of spike data"
+                + (f"; units below {spec['min_rate']} spikes/s were left out" if spec["min_rate"] else "")
+                + "."
+            )
             if src in manifest["datasets"]:
                 refs.append(dataset_reference(manifest, src))
     return paras
@@ -250,22 +293,26 @@ def _result_paragraphs(results, recs) -> list[str]:
     for rec, spec in sorted(recs.items()):
         val = results / f"{spec['subdir']}/ephys/{rec}_desc-bicluster_validation.tsv"
         if val.exists():
-            import pandas as pd
-
             tbl = pd.read_csv(val, sep="\t")
-            bits = [f"{r.quantity} = {r.value:.3g}" + (
-                f" (chance {r.null_mean:.3g}, p = {r.p_value:.3g})" if r.p_value == r.p_value
-                else "") for r in tbl.itertuples()]
+            bits = [
+                f"{r.quantity} = {r.value:.3g}"
+                + (f" (chance {r.null_mean:.3g}, p = {r.p_value:.3g})" if r.p_value == r.p_value else "")
+                for r in tbl.itertuples()
+            ]
             side = val.with_suffix(".json")
-            verdict = (json.loads(side.read_text()).get("Convergence")
-                       if side.exists() else None)
+            verdict = json.loads(side.read_text()).get("Convergence") if side.exists() else None
             if verdict and not verdict["converged"]:
-                bits.insert(0, "NOT CONVERGED (" + "; ".join(verdict["failing"][:5]) + (
-                    f"; {verdict['n_failing'] - 5} more" if verdict["n_failing"] > 5 else "")
-                    + "): these results are not to be interpreted")
+                bits.insert(
+                    0,
+                    "NOT CONVERGED ("
+                    + "; ".join(verdict["failing"][:5])
+                    + (f"; {verdict['n_failing'] - 5} more" if verdict["n_failing"] > 5 else "")
+                    + "): these results are not to be interpreted",
+                )
             if verdict and (verdict["clusters_not_found"] or verdict["states_not_found"]):
-                bits.append("not found for lack of support in some chain: "
-                            + ", ".join(verdict["clusters_not_found"]
-                                        + verdict["states_not_found"]))
+                bits.append(
+                    "not found for lack of support in some chain: "
+                    + ", ".join(verdict["clusters_not_found"] + verdict["states_not_found"])
+                )
             paras.append(f"Results for '{rec}': " + "; ".join(bits) + ".")
     return paras

@@ -13,6 +13,7 @@ SVD rotation per cluster) applied; counts ``NB(r = 10)``.
 from __future__ import annotations
 
 import numpy as np
+import xarray as xr
 
 
 def _rotation3(rng, angle):
@@ -35,11 +36,24 @@ def _rotation(rng, dim, angle):
     return q @ rot @ q.T
 
 
-def simulate_bicluster(n_clusters=3, neurons_per_cluster=10, n_time=500, n_factors=2,
-                       n_states=2, dispersion=10.0, delta_sd=0.5, loading_sd=0.5,
-                       noise_var=0.01, growth=1.01, angle=np.pi / 20, white_coef=0.01,
-                       duration_shape=100.0, duration_rate=2.0, n_discard=500,
-                       random_state=None):
+def simulate_bicluster(
+    n_clusters=3,
+    neurons_per_cluster=10,
+    n_time=500,
+    n_factors=2,
+    n_states=2,
+    dispersion=10.0,
+    delta_sd=0.5,
+    loading_sd=0.5,
+    noise_var=0.01,
+    growth=1.01,
+    angle=np.pi / 20,
+    white_coef=0.01,
+    duration_shape=100.0,
+    duration_rate=2.0,
+    n_discard=500,
+    random_state=None,
+):
     """Simulate spike counts with known neuron clusters, states and latent dynamics.
 
     Parameters
@@ -74,12 +88,7 @@ def simulate_bicluster(n_clusters=3, neurons_per_cluster=10, n_time=500, n_facto
     z = np.repeat(np.arange(n_clusters), neurons_per_cluster)
     delta = rng.normal(0.0, delta_sd, n_neur)
     C = rng.normal(0.0, loading_sd, (n_neur, n_factors))
-    A = np.zeros((n_states, d, d))
-    A[0] = white_coef * np.eye(d)
-    for s in range(1, n_states):
-        for k in range(n_clusters):
-            blk = slice(k * p1, (k + 1) * p1)
-            A[s, blk, blk] = growth * _rotation(rng, p1, s * angle)
+    A = _transitions(rng, n_states, n_clusters, p1, growth, angle, white_coef)
     total = n_time + n_discard
     states = _semi_markov(rng, n_states, total, duration_shape, duration_rate)
     x = np.zeros((total, d))
@@ -91,14 +100,39 @@ def simulate_bicluster(n_clusters=3, neurons_per_cluster=10, n_time=500, n_facto
     _constrain(latent, delta, C, z)
     xz = latent[z]
     log_rate = delta[:, None] + xz[:, 0] + np.einsum("np,npt->nt", C, xz[:, 1:])
-    lam_rate = np.exp(log_rate)
-    if np.isinf(dispersion):
-        counts = rng.poisson(lam_rate)
-    else:
-        counts = rng.negative_binomial(dispersion, dispersion / (dispersion + lam_rate))
-    truth = {"z": z, "states": states, "latent": latent, "delta": delta, "C": C,
-             "log_rate": log_rate, "A": A, "dispersion": dispersion}
+    counts = _counts(rng, np.exp(log_rate), dispersion)
+    truth = {
+        "z": z,
+        "states": states,
+        "latent": latent,
+        "delta": delta,
+        "C": C,
+        "log_rate": log_rate,
+        "A": A,
+        "dispersion": dispersion,
+    }
     return _dataset(counts, truth)
+
+
+def _transitions(rng, n_states, n_clusters, p1, growth, angle, white_coef):
+    """Transition matrices A (n_states, d, d) of the stacked latent (d = n_clusters * p1):
+    state 0 ``white_coef * I``, state s the block-diagonal ``growth * R`` of rotations by
+    ``s * angle`` (one random axis per cluster and state, drawn in that order)."""
+    d = n_clusters * p1
+    A = np.zeros((n_states, d, d))
+    A[0] = white_coef * np.eye(d)
+    for s in range(1, n_states):
+        for k in range(n_clusters):
+            blk = slice(k * p1, (k + 1) * p1)
+            A[s, blk, blk] = growth * _rotation(rng, p1, s * angle)
+    return A
+
+
+def _counts(rng, rate, dispersion):
+    """Negative-binomial counts of mean ``rate`` and dispersion r (Poisson for r = inf)."""
+    if np.isinf(dispersion):
+        return rng.poisson(rate)
+    return rng.negative_binomial(dispersion, dispersion / (dispersion + rate))
 
 
 def _semi_markov(rng, n_states, total, duration_shape, duration_rate):
@@ -109,7 +143,7 @@ def _semi_markov(rng, n_states, total, duration_shape, duration_rate):
     t, s = 0, int(rng.integers(n_states))
     while t < total:
         dur = 1 + int(rng.poisson(lam[s]))
-        states[t:t + dur] = s
+        states[t : t + dur] = s
         t += dur
         if n_states > 1:
             s = int(rng.choice([k for k in range(n_states) if k != s]))
@@ -130,33 +164,44 @@ def _constrain(latent, delta, C, z):
 
 
 def _dataset(counts, truth):
-    import xarray as xr
-
     z, latent = truth["z"], truth["latent"]
     n_clusters, p1, n_time = latent.shape
     neurons = [f"sim{i:03d}" for i in range(z.size)]
     ds = xr.Dataset(
         {
-            "counts": (("neuron", "time"), counts.astype(np.int64),
-                       {"units": "spikes per bin", "long_name": "SIMULATED spike counts"}),
+            "counts": (
+                ("neuron", "time"),
+                counts.astype(np.int64),
+                {"units": "spikes per bin", "long_name": "SIMULATED spike counts"},
+            ),
             "true_cluster": ("neuron", z, {"long_name": "simulated neuron cluster"}),
             "true_state": ("time", truth["states"], {"long_name": "simulated discrete state"}),
-            "true_latent": (("cluster", "factor", "time"), latent,
-                            {"long_name": "simulated cluster latents (row 0 baseline)"}),
+            "true_latent": (
+                ("cluster", "factor", "time"),
+                latent,
+                {"long_name": "simulated cluster latents (row 0 baseline)"},
+            ),
             "true_delta": ("neuron", truth["delta"], {"units": "log(spikes per bin)"}),
             "true_loading": (("neuron", "loading"), truth["C"]),
-            "true_log_rate": (("neuron", "time"), truth["log_rate"],
-                              {"units": "log(spikes per bin)"}),
+            "true_log_rate": (("neuron", "time"), truth["log_rate"], {"units": "log(spikes per bin)"}),
             "region": ("neuron", np.array([f"simcluster{k}" for k in z])),
         },
-        coords={"neuron": neurons, "time": np.arange(n_time, dtype=float),
-                "cluster": np.arange(n_clusters), "factor": np.arange(p1),
-                "loading": np.arange(p1 - 1)},
-        attrs={"simulated": 1, "bin_width_s": 1.0, "time_units": "bin",
-               "description": "SIMULATED spike counts from the Wei (2023) bi-clustering model",
-               "true_dispersion": float(truth["dispersion"]),
-               "true_transition_A": truth["A"].ravel().tolist(),
-               "latent_dim": n_clusters * p1},
+        coords={
+            "neuron": neurons,
+            "time": np.arange(n_time, dtype=float),
+            "cluster": np.arange(n_clusters),
+            "factor": np.arange(p1),
+            "loading": np.arange(p1 - 1),
+        },
+        attrs={
+            "simulated": 1,
+            "bin_width_s": 1.0,
+            "time_units": "bin",
+            "description": "SIMULATED spike counts from the Wei (2023) bi-clustering model",
+            "true_dispersion": float(truth["dispersion"]),
+            "true_transition_A": truth["A"].ravel().tolist(),
+            "latent_dim": n_clusters * p1,
+        },
     )
     ds["time"].attrs["units"] = "bin"
     return ds

@@ -21,7 +21,13 @@ partition pooled from chains in different modes can hold a group no chain holds.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+import pandas as pd
+from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.optimize import linear_sum_assignment
+from scipy.spatial.distance import squareform
 
 
 def coclustering(labels) -> np.ndarray:
@@ -57,8 +63,9 @@ def variation_of_information(a, b) -> float:
     a = np.unique(a, return_inverse=True)[1]
     b = np.unique(b, return_inverse=True)[1]
     joint = np.bincount(a * (b.max() + 1) + b).astype(float)
-    return 2 * _entropy(joint) - _entropy(np.bincount(a).astype(float)) - _entropy(
-        np.bincount(b).astype(float))
+    return (
+        2 * _entropy(joint) - _entropy(np.bincount(a).astype(float)) - _entropy(np.bincount(b).astype(float))
+    )
 
 
 def binder_loss(partition, psm) -> float:
@@ -86,9 +93,6 @@ def pear(partition, psm) -> float:
 
 
 def _candidates(draws, psm, max_candidates, rng):
-    from scipy.cluster.hierarchy import fcluster, linkage
-    from scipy.spatial.distance import squareform
-
     idx = np.arange(draws.shape[0])
     if idx.size > max_candidates:
         idx = np.sort(rng.choice(idx, max_candidates, replace=False))
@@ -97,7 +101,7 @@ def _candidates(draws, psm, max_candidates, rng):
     np.fill_diagonal(dist, 0.0)
     if psm.shape[0] > 1:
         kmax = int(min(psm.shape[0], max(2, draws.max() + 2)))
-        for method in ("average", "complete"):      # as mcclust::maxpear
+        for method in ("average", "complete"):  # as mcclust::maxpear
             tree = linkage(squareform(dist, checks=False), method=method)
             for k in range(1, kmax + 1):
                 cands.append(fcluster(tree, t=k, criterion="maxclust") - 1)
@@ -130,8 +134,7 @@ def _greedy_binder(part, psm, n_sweeps=5):
     return np.unique(part, return_inverse=True)[1]
 
 
-def point_estimate(draws, psm=None, loss="binder", max_candidates=200, max_reference=500,
-                   random_state=0):
+def point_estimate(draws, psm=None, loss="binder", max_candidates=200, max_reference=500, random_state=0):
     """Partition minimizing the posterior expected loss.
 
     Parameters
@@ -165,8 +168,11 @@ def point_estimate(draws, psm=None, loss="binder", max_candidates=200, max_refer
         best = cands[int(np.argmin(scores))]
         value = float(min(scores))
     elif loss == "vi":
-        ref = draws if draws.shape[0] <= max_reference else draws[
-            np.sort(rng.choice(draws.shape[0], max_reference, replace=False))]
+        ref = (
+            draws
+            if draws.shape[0] <= max_reference
+            else draws[np.sort(rng.choice(draws.shape[0], max_reference, replace=False))]
+        )
         scores = [np.mean([variation_of_information(c, r) for r in ref]) for c in cands]
         best = cands[int(np.argmin(scores))]
         value = float(min(scores))
@@ -184,8 +190,6 @@ def match_labels(draw, reference, n_ref):
     Returns an int array like ``draw`` with values in ``0..n_ref-1`` for matched labels
     and ``-1`` for draw labels left unmatched.
     """
-    from scipy.optimize import linear_sum_assignment
-
     labs = np.unique(draw)
     overlap = np.zeros((labs.size, n_ref))
     for a, lab in enumerate(labs):
@@ -238,7 +242,7 @@ def align_latents(latent, z_draws, point, n_iter=2):
                 out[s, tgt] = latent[s, lab]
     with np.errstate(all="ignore"):
         mean = np.nanmean(out, axis=0)
-    ref = np.where(np.isnan(out[0]), mean, out[0])       # first pass: the first draw
+    ref = np.where(np.isnan(out[0]), mean, out[0])  # first pass: the first draw
     for _ in range(n_iter):
         ref = np.nan_to_num(ref)
         sign = np.sign(np.nansum(out[:, :, 1:] * ref[None, :, 1:], axis=-1))
@@ -268,10 +272,7 @@ def diagnostics_table(chains: dict, neurons, items: dict | None = None):
         columns, and ``constant`` (every draw of every chain equal: R-hat undefined, nothing
         to mix).
     """
-    import warnings
-
-    import arviz as az
-    import pandas as pd
+    import arviz as az  # heavy: only the merge needs it
 
     items = dict(items or {})
     posterior, dims, coords, labels, const = {}, {}, {}, [], []
@@ -287,12 +288,11 @@ def diagnostics_table(chains: dict, neurons, items: dict | None = None):
         flat = arr.reshape(arr.shape[0], arr.shape[1], -1)
         const += list(flat.max(axis=(0, 1)) == flat.min(axis=(0, 1)))
     idata = az.from_dict(posterior=posterior, coords=coords, dims=dims)
-    with warnings.catch_warnings():         # constant quantities: R-hat 0/0, flagged below
+    with warnings.catch_warnings():  # constant quantities: R-hat 0/0, flagged below
         warnings.simplefilter("ignore", RuntimeWarning)
         summ = az.summary(idata, kind="all", round_to="none")
     names = [p.split("[")[0] for p in summ.index]
-    if len(labels) != len(summ) or names != [n for n, a in posterior.items()
-                                             for _ in range(a[0, 0].size)]:
+    if len(labels) != len(summ) or names != [n for n, a in posterior.items() for _ in range(a[0, 0].size)]:
         raise ValueError("diagnostics_table: item labels do not match the arrays' last axes")
     summ = summ.reset_index(drop=True)
     summ.insert(0, "parameter", names)
@@ -407,8 +407,9 @@ def label_support(chain_labels, point):
     return out
 
 
-def check_convergence(diag, gaps: dict, n_chains: int, max_r_hat=1.05, min_ess=400.0,
-                      max_gap=0.5, max_listed=25) -> dict:
+def check_convergence(
+    diag, gaps: dict, n_chains: int, max_r_hat=1.05, min_ess=400.0, max_gap=0.5, max_listed=25
+) -> dict:
     """Pass/fail of a run against the convergence thresholds.
 
     Parameters
@@ -437,7 +438,7 @@ def check_convergence(diag, gaps: dict, n_chains: int, max_r_hat=1.05, min_ess=4
     r_hat = d["r_hat"].to_numpy(float)
     r_hat = np.where(np.isfinite(r_hat), r_hat, np.inf)
     ess_b, ess_t = d["ess_bulk"].to_numpy(float), d["ess_tail"].to_numpy(float)
-    bad = []                                              # (severity, text)
+    bad = []  # (severity, text)
     for i in np.flatnonzero(r_hat >= max_r_hat):
         bad.append((r_hat[i] - max_r_hat, f"r_hat({name[i]}) = {r_hat[i]:.3g}"))
     for ess, what in ((ess_b, "ess_bulk"), (ess_t, "ess_tail")):
@@ -449,23 +450,31 @@ def check_convergence(diag, gaps: dict, n_chains: int, max_r_hat=1.05, min_ess=4
     for key, (gap, where) in gaps.items():
         if gap > max_gap:
             disagree = True
-            failing.insert(0, f"chains_disagree: chains {where[0]} and {where[1]} differ by "
-                              f"{gap:.2f} in the co-clustering of {key} ({where[2]}, {where[3]})")
+            failing.insert(
+                0,
+                f"chains_disagree: chains {where[0]} and {where[1]} differ by "
+                f"{gap:.2f} in the co-clustering of {key} ({where[2]}, {where[3]})",
+            )
     if n_chains < 2:
         failing.insert(0, "a single chain: agreement between chains cannot be checked")
     finite = np.isfinite(r_hat)
     return {
-        "converged": not failing, "chains_disagree": disagree,
+        "converged": not failing,
+        "chains_disagree": disagree,
         "n_failing": len(failing),
-        "failing": failing[:max_listed] + ([f"... and {len(failing) - max_listed} more"]
-                                           if len(failing) > max_listed else []),
-        "max_r_hat": float(r_hat.max()) if r_hat.size and finite.all() else (
-            float("inf") if r_hat.size else float("nan")),
+        "failing": failing[:max_listed]
+        + ([f"... and {len(failing) - max_listed} more"] if len(failing) > max_listed else []),
+        "max_r_hat": float(r_hat.max())
+        if r_hat.size and finite.all()
+        else (float("inf") if r_hat.size else float("nan")),
         "min_ess_bulk": float(np.nanmin(ess_b)) if ess_b.size else float("nan"),
         "min_ess_tail": float(np.nanmin(ess_t)) if ess_t.size else float("nan"),
         **{f"coclustering_gap_{k}": float(g) for k, (g, _) in gaps.items()},
-        "thresholds": {"max_r_hat": float(max_r_hat), "min_ess": float(min_ess),
-                       "max_coclustering_gap": float(max_gap)},
+        "thresholds": {
+            "max_r_hat": float(max_r_hat),
+            "min_ess": float(min_ess),
+            "max_coclustering_gap": float(max_gap),
+        },
     }
 
 

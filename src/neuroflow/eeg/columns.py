@@ -15,9 +15,12 @@ VARIABLES = {
     "band_power": ("absolute band power (Welch)", "V**2"),
     "relative_band_power": ("band power / total power in the fitted range", "1"),
     "band_edges": ("band edges [low, high)", "Hz"),
-    "channel": ("EEG channel", "1"), "channel_to": ("second EEG channel of the pair", "1"),
-    "freq": ("frequency (Welch)", "Hz"), "freq_multitaper": ("frequency (multitaper)", "Hz"),
-    "band": ("frequency band", "1"), "edge": ("band edge", "1"),
+    "channel": ("EEG channel", "1"),
+    "channel_to": ("second EEG channel of the pair", "1"),
+    "freq": ("frequency (Welch)", "Hz"),
+    "freq_multitaper": ("frequency (multitaper)", "Hz"),
+    "band": ("frequency band", "1"),
+    "edge": ("band edge", "1"),
     "ch_x": ("channel position x (head coordinates)", "m"),
     "ch_y": ("channel position y (head coordinates)", "m"),
     "ch_z": ("channel position z (head coordinates)", "m"),
@@ -30,8 +33,10 @@ VARIABLES = {
     "band_estimated": ("1 if the band spans >= 5 cycles per epoch", "1"),
     "method": ("connectivity method", "1"),
     "recording": ("BIDS entities of the recording", "1"),
-    "subject": ("BIDS subject label", "1"), "session": ("BIDS session label (n/a: none)", "1"),
-    "task": ("BIDS task label", "1"), "acquisition": ("BIDS acquisition label (n/a: none)", "1"),
+    "subject": ("BIDS subject label", "1"),
+    "session": ("BIDS session label (n/a: none)", "1"),
+    "task": ("BIDS task label", "1"),
+    "acquisition": ("BIDS acquisition label (n/a: none)", "1"),
     "run": ("BIDS run index (n/a: none)", "1"),
     "simulated": ("1 = recording from neuroflow's seeded simulator, 0 = recorded", "1"),
     "exponent": ("median aperiodic exponent over channels", "1"),
@@ -50,8 +55,8 @@ def variables_of(ds) -> dict:
 
 
 COMPONENT_COLUMNS = {
-    "component": "ICA component", "explained_variance": {"Description": "fraction of EEG "
-                                                         "variance", _U: "1"},
+    "component": "ICA component",
+    "explained_variance": {"Description": "fraction of EEG variance", _U: "1"},
     "eog_score": {"Description": "correlation (or z) with the EOG reference, 1-10 Hz", _U: "1"},
     "eog_reference": "EOG channel, or frontal EEG proxy",
     "ecg_score": {"Description": "ECG correlation", _U: "1"},
@@ -61,12 +66,15 @@ COMPONENT_COLUMNS = {
     "reason": "why the component was removed (n/a: kept)",
 }
 EPOCHS_LOG_COLUMNS = {
-    "epoch": "epoch index", "onset": {"Description": "epoch start from recording start", _U: "s"},
+    "epoch": "epoch index",
+    "onset": {"Description": "epoch start from recording start", _U: "s"},
     "max_peak_to_peak_uV": {"Description": "largest EEG peak-to-peak amplitude", _U: "uV"},
-    "kept": "survived rejection", "drop_reason": "criterion:channel (n/a: kept)",
+    "kept": "survived rejection",
+    "drop_reason": "criterion:channel (n/a: kept)",
 }
 BANDPOWER_COLUMNS = {
-    "channel": "EEG channel", "band": "frequency band",
+    "channel": "EEG channel",
+    "band": "frequency band",
     "fmin": {"Description": "lower band edge (inclusive)", _U: "Hz"},
     "fmax": {"Description": "upper band edge (exclusive)", _U: "Hz"},
     "power_uV2": {"Description": "integral of the Welch PSD over [fmin, fmax)", _U: "uV**2"},
@@ -84,19 +92,28 @@ APERIODIC_COLUMNS = {
     "n_peaks": {"Description": "peaks fitted", _U: "count"},
 }
 PEAK_COLUMNS = {
-    "channel": "EEG channel", "cf": {"Description": "centre frequency", _U: "Hz"},
+    "channel": "EEG channel",
+    "cf": {"Description": "centre frequency", _U: "Hz"},
     "pw": {"Description": "height above aperiodic, log10 power", _U: "1"},
     "bw": {"Description": "bandwidth", _U: "Hz"},
 }
 GROUP_COLUMNS = {
     "recording": "BIDS entities of the recording (sub, ses, task, acq, run)",
-    "subject": "BIDS subject label", "session": "BIDS session label (n/a: none)",
-    "task": "BIDS task label", "acquisition": "BIDS acquisition label (n/a: none)",
+    "subject": "BIDS subject label",
+    "session": "BIDS session label (n/a: none)",
+    "task": "BIDS task label",
+    "acquisition": "BIDS acquisition label (n/a: none)",
     "run": "BIDS run index (n/a: none)",
     "simulated": "true for subjects from neuroflow's seeded simulator (not recordings)",
-    "kind": {"Description": "where the recording comes from",
-             "Levels": {"embedded": "the embedded real recording", "simulated": "seeded "
-                        "simulator", "file": "a file of eeg.subjects", "bids": "a BIDS dataset"}},
+    "kind": {
+        "Description": "where the recording comes from",
+        "Levels": {
+            "embedded": "the embedded real recording",
+            "simulated": "seeded simulator",
+            "file": "a file of eeg.subjects",
+            "bids": "a BIDS dataset",
+        },
+    },
     "n_channels": {"Description": "EEG channels", _U: "count"},
     "bad_channels": "channels flagged bad (interpolated when enabled)",
     "n_ica_components": {"Description": "ICA components fitted", _U: "count"},
@@ -106,8 +123,10 @@ GROUP_COLUMNS = {
     "exponent": {"Description": "median aperiodic exponent over channels", _U: "1"},
     "offset": {"Description": "median aperiodic offset, log10 of the power in uV**2/Hz", _U: "1"},
     "r_squared": {"Description": "median specparam R^2", _U: "1"},
-    "alpha_peak_frequency": {"Description": "median over channels of the strongest "
-                             "alpha-range peak", _U: "Hz"},
+    "alpha_peak_frequency": {
+        "Description": "median over channels of the strongest alpha-range peak",
+        _U: "Hz",
+    },
     "truth_exponent": {"Description": "simulated exponent (simulated subjects only)", _U: "1"},
     "truth_alpha_peak_frequency": {"Description": "simulated alpha peak frequency", _U: "Hz"},
     "truth_dead_channel": "simulated dead channel (simulated subjects only)",
@@ -120,8 +139,9 @@ GROUP_COLUMNS = {
 def group_columns(table_columns, bands) -> dict:
     """Column descriptions of the group table (band and connectivity columns included)."""
     cols = dict(GROUP_COLUMNS)
-    cols.update({f"relative_{b}": {"Description": f"relative {b} power, mean over channels",
-                                   _U: "1"} for b in bands})
+    cols.update(
+        {f"relative_{b}": {"Description": f"relative {b} power, mean over channels", _U: "1"} for b in bands}
+    )
     for c in table_columns:
         if c not in cols and "_" in c:  # <method>_<band> mean connectivity
             method, band = c.split("_", 1)

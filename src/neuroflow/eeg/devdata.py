@@ -30,8 +30,13 @@ def spkit_raw(root=None, key: str = "X_raw"):
     return raw
 
 
-def noise_raw(ch_names=("Fp1", "Fz", "Cz", "Pz", "O1", "O2"), sfreq: float = 128.0,
-              duration: float = 10.0, seed: int = 0, scale: float = 10e-6):
+def noise_raw(
+    ch_names=("Fp1", "Fz", "Cz", "Pz", "O1", "O2"),
+    sfreq: float = 128.0,
+    duration: float = 10.0,
+    seed: int = 0,
+    scale: float = 10e-6,
+):
     """White-noise EEG (volts) with colin27_1020 positions, for I/O tests."""
     import mne
 
@@ -39,10 +44,12 @@ def noise_raw(ch_names=("Fp1", "Fz", "Cz", "Pz", "O1", "O2"), sfreq: float = 128
 
     rng = np.random.default_rng(seed)
     info = mne.create_info(list(ch_names), sfreq, "eeg")
-    raw = mne.io.RawArray(scale * rng.standard_normal((len(ch_names), int(duration * sfreq))),
-                          info, verbose="error")
-    known = [c for c in ch_names if c.lower() in {n.lower() for n in
-                                                    load_montage("colin27_1020", "x").ch_names}]
+    raw = mne.io.RawArray(
+        scale * rng.standard_normal((len(ch_names), int(duration * sfreq))), info, verbose="error"
+    )
+    known = [
+        c for c in ch_names if c.lower() in {n.lower() for n in load_montage("colin27_1020", "x").ch_names}
+    ]
     if len(known) == len(ch_names):
         raw.set_montage(load_montage("colin27_1020", "x"), verbose="error")
     raw.set_meas_date(None)

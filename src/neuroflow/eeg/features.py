@@ -18,14 +18,30 @@ DEFAULTS = {
     "welch_window": 2.0,
     "welch_overlap": 0.5,
     "multitaper_bandwidth": 2.0,
-    "bands": {"delta": [1.0, 4.0], "theta": [4.0, 8.0], "alpha": [8.0, 13.0],
-              "beta": [13.0, 30.0], "gamma": [30.0, 45.0]},
-    "specparam": {"activate": True, "psd": "welch", "freq_range": [2.0, 40.0],
-                  "aperiodic_mode": "fixed", "peak_width_limits": [1.0, 8.0],
-                  "max_n_peaks": 6, "min_peak_height": 0.1, "peak_threshold": 2.0,
-                  "alpha_range": [7.0, 14.0]},
-    "connectivity": {"activate": True, "methods": ["coh", "plv", "wpli"], "mode": "multitaper",
-                     "bands": ["theta", "alpha", "beta"]},
+    "bands": {
+        "delta": [1.0, 4.0],
+        "theta": [4.0, 8.0],
+        "alpha": [8.0, 13.0],
+        "beta": [13.0, 30.0],
+        "gamma": [30.0, 45.0],
+    },
+    "specparam": {
+        "activate": True,
+        "psd": "welch",
+        "freq_range": [2.0, 40.0],
+        "aperiodic_mode": "fixed",
+        "peak_width_limits": [1.0, 8.0],
+        "max_n_peaks": 6,
+        "min_peak_height": 0.1,
+        "peak_threshold": 2.0,
+        "alpha_range": [7.0, 14.0],
+    },
+    "connectivity": {
+        "activate": True,
+        "methods": ["coh", "plv", "wpli"],
+        "mode": "multitaper",
+        "bands": ["theta", "alpha", "beta"],
+    },
 }
 UV2 = 1e12  # V^2 -> uV^2
 
@@ -43,9 +59,15 @@ def with_defaults(cfg: dict | None) -> dict:
     return out
 
 
-def compute_psd(epochs, method: str = "welch", fmin: float = 1.0, fmax: float = 45.0,
-                welch_window: float = 2.0, welch_overlap: float = 0.5,
-                multitaper_bandwidth: float = 2.0):
+def compute_psd(
+    epochs,
+    method: str = "welch",
+    fmin: float = 1.0,
+    fmax: float = 45.0,
+    welch_window: float = 2.0,
+    welch_overlap: float = 0.5,
+    multitaper_bandwidth: float = 2.0,
+):
     """Power spectral density of each EEG channel, averaged over epochs.
 
     Parameters
@@ -67,17 +89,24 @@ def compute_psd(epochs, method: str = "welch", fmin: float = 1.0, fmax: float = 
     sfreq, n_times = epochs.info["sfreq"], len(epochs.times)
     if method == "welch":
         n_per_seg = min(n_times, int(round(welch_window * sfreq)))
-        kw = {"n_fft": n_per_seg, "n_per_seg": n_per_seg,
-              "n_overlap": int(round(welch_overlap * n_per_seg)), "window": "hamming"}
+        kw = {
+            "n_fft": n_per_seg,
+            "n_per_seg": n_per_seg,
+            "n_overlap": int(round(welch_overlap * n_per_seg)),
+            "window": "hamming",
+        }
     elif method == "multitaper":
-        kw = {"bandwidth": multitaper_bandwidth, "adaptive": False, "low_bias": True,
-              "normalization": "full"}  # V^2/Hz (MNE's default "length" is not a density)
+        kw = {
+            "bandwidth": multitaper_bandwidth,
+            "adaptive": False,
+            "low_bias": True,
+            "normalization": "full",
+        }  # V^2/Hz (MNE's default "length" is not a density)
     else:
         raise ValueError(f"unknown PSD method {method!r}; expected welch or multitaper")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        spec = epochs.compute_psd(method=method, fmin=fmin, fmax=fmax, picks="eeg",
-                                  verbose="error", **kw)
+        spec = epochs.compute_psd(method=method, fmin=fmin, fmax=fmax, picks="eeg", verbose="error", **kw)
     return np.asarray(spec.freqs), spec.get_data().mean(axis=0)
 
 
@@ -105,11 +134,15 @@ def band_power(freqs: np.ndarray, psd: np.ndarray, bands: dict) -> tuple[np.ndar
     freqs = np.asarray(freqs, dtype=np.float64)
     for name, (lo, hi) in bands.items():
         if not float(lo) < float(hi):
-            raise ValueError(f"config key eeg.features.bands.{name}: [{lo}, {hi}] Hz is reversed or "
-                             "empty; give [low, high) with low < high")
+            raise ValueError(
+                f"config key eeg.features.bands.{name}: [{lo}, {hi}] Hz is reversed or "
+                "empty; give [low, high) with low < high"
+            )
         if not ((freqs >= lo) & (freqs < hi)).any():
-            raise ValueError(f"config key eeg.features.bands.{name}: no PSD frequency in [{lo}, {hi}) Hz "
-                             f"(PSD from {freqs.min():g} to {freqs.max():g} Hz, eeg.features.fmin / fmax)")
+            raise ValueError(
+                f"config key eeg.features.bands.{name}: no PSD frequency in [{lo}, {hi}) Hz "
+                f"(PSD from {freqs.min():g} to {freqs.max():g} Hz, eeg.features.fmin / fmax)"
+            )
     df = np.gradient(freqs) if len(freqs) > 1 else np.ones(1)
     total = (psd * df).sum(axis=1)
     absolute = np.empty((psd.shape[0], len(bands)))
@@ -119,10 +152,18 @@ def band_power(freqs: np.ndarray, psd: np.ndarray, bands: dict) -> tuple[np.ndar
     return absolute, absolute / total[:, None]
 
 
-def fit_aperiodic(freqs: np.ndarray, psd: np.ndarray, channels, freq_range=(2.0, 40.0),
-                  aperiodic_mode: str = "fixed", peak_width_limits=(1.0, 8.0),
-                  max_n_peaks: int = 6, min_peak_height: float = 0.1,
-                  peak_threshold: float = 2.0, alpha_range=(7.0, 14.0)):
+def fit_aperiodic(
+    freqs: np.ndarray,
+    psd: np.ndarray,
+    channels,
+    freq_range=(2.0, 40.0),
+    aperiodic_mode: str = "fixed",
+    peak_width_limits=(1.0, 8.0),
+    max_n_peaks: int = 6,
+    min_peak_height: float = 0.1,
+    peak_threshold: float = 2.0,
+    alpha_range=(7.0, 14.0),
+):
     """Fit specparam (Donoghue et al. 2020) to each channel's spectrum.
 
     Parameters
@@ -143,9 +184,14 @@ def fit_aperiodic(freqs: np.ndarray, psd: np.ndarray, channels, freq_range=(2.0,
     """
     from specparam import SpectralGroupModel
 
-    fg = SpectralGroupModel(peak_width_limits=list(peak_width_limits), max_n_peaks=max_n_peaks,
-                            min_peak_height=min_peak_height, peak_threshold=peak_threshold,
-                            aperiodic_mode=aperiodic_mode, verbose=False)
+    fg = SpectralGroupModel(
+        peak_width_limits=list(peak_width_limits),
+        max_n_peaks=max_n_peaks,
+        min_peak_height=min_peak_height,
+        peak_threshold=peak_threshold,
+        aperiodic_mode=aperiodic_mode,
+        verbose=False,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fg.fit(np.asarray(freqs, float), np.asarray(psd, float) * UV2, list(freq_range))
@@ -165,8 +211,9 @@ def fit_aperiodic(freqs: np.ndarray, psd: np.ndarray, channels, freq_range=(2.0,
         if len(mine):
             alpha[i] = mine[np.argmax(mine[:, 1]), :3]
     table["alpha_cf"], table["alpha_pw"], table["alpha_bw"] = alpha.T
-    peaks = pd.DataFrame({"channel": [table["channel"][i] for i in idx], "cf": pk[:, 0],
-                          "pw": pk[:, 1], "bw": pk[:, 2]})
+    peaks = pd.DataFrame(
+        {"channel": [table["channel"][i] for i in idx], "cf": pk[:, 0], "pw": pk[:, 1], "bw": pk[:, 2]}
+    )
     return table, peaks
 
 
@@ -182,8 +229,13 @@ def summarize_aperiodic(table: pd.DataFrame) -> dict:
     }
 
 
-def connectivity(epochs, methods=("coh", "plv", "wpli"), bands: dict | None = None,
-                 mode: str = "multitaper", mt_bandwidth: float | None = None):
+def connectivity(
+    epochs,
+    methods=("coh", "plv", "wpli"),
+    bands: dict | None = None,
+    mode: str = "multitaper",
+    mt_bandwidth: float | None = None,
+):
     """Sensor connectivity per band with mne-connectivity.
 
     Returns
@@ -211,9 +263,16 @@ def connectivity(epochs, methods=("coh", "plv", "wpli"), bands: dict | None = No
         highs = tuple(float(list(bands.values())[j][1]) for j in use)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            res = spectral_connectivity_epochs(ep, method=list(methods), mode=mode, fmin=lows,
-                                               fmax=highs, faverage=True,
-                                               mt_bandwidth=mt_bandwidth, verbose="error")
+            res = spectral_connectivity_epochs(
+                ep,
+                method=list(methods),
+                mode=mode,
+                fmin=lows,
+                fmax=highs,
+                faverage=True,
+                mt_bandwidth=mt_bandwidth,
+                verbose="error",
+            )
         res = res if isinstance(res, list) else [res]
         for m, con in enumerate(res):
             dense = con.get_data(output="dense")  # (n, n, n_used_bands), lower triangle

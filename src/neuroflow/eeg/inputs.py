@@ -49,26 +49,34 @@ class CohortError(ValueError):
 def recording_spec(kind: str, entities: dict, **spec) -> dict:
     """One recording's spec: its kind, short-key ``entities``, stem, folder, report stem."""
     ents = {k: str(v) for k, v in entities.items() if v not in (None, "")}
-    return {"kind": kind, "simulated": kind == "simulated", "sub": ents["sub"],
-            "entities": ents, "stem": stem(ents), "folder": folder(ents, "eeg"),
-            "report": stem(ents, drop=("run",)), **spec}
+    return {
+        "kind": kind,
+        "simulated": kind == "simulated",
+        "sub": ents["sub"],
+        "entities": ents,
+        "stem": stem(ents),
+        "folder": folder(ents, "eeg"),
+        "report": stem(ents, drop=("run",)),
+        **spec,
+    }
 
 
 def _add(out: dict, kinds: dict, rec: dict, key: str) -> None:
     if not SUBJECT_RE.fullmatch(rec["sub"]):
-        raise CohortError(f"config key {key}: subject id {rec['sub']!r} must be letters and "
-                          "digits only")
+        raise CohortError(f"config key {key}: subject id {rec['sub']!r} must be letters and digits only")
     if kinds.setdefault(rec["sub"], rec["kind"]) != rec["kind"]:
-        raise CohortError(f"config key {key}: subject {rec['sub']!r} is defined twice "
-                          f"(already from {kinds[rec['sub']]})")
+        raise CohortError(
+            f"config key {key}: subject {rec['sub']!r} is defined twice (already from {kinds[rec['sub']]})"
+        )
     if rec["stem"] in out:
-        raise CohortError(f"config key {key}: recording {rec['stem']} is defined twice: "
-                          f"{out[rec['stem']].get('path')} and {rec.get('path')}")
+        raise CohortError(
+            f"config key {key}: recording {rec['stem']} is defined twice: "
+            f"{out[rec['stem']].get('path')} and {rec.get('path')}"
+        )
     out[rec["stem"]] = rec
 
 
-_SELECTION_KEYS = ("bids_dir", "participant_label", "exclude_participant_label", "sessions",
-                   "runs", "tasks")
+_SELECTION_KEYS = ("bids_dir", "participant_label", "exclude_participant_label", "sessions", "runs", "tasks")
 _CACHE: dict[str, dict] = {}
 
 
@@ -102,8 +110,9 @@ def eeg_recordings(config: dict) -> dict[str, dict]:
         participant of ``bids_dir`` without an EEG recording, a ``_channels.tsv`` without
         the columns mne-bids needs, two files for one recording, no recording at all.
     """
-    key = json.dumps([config.get("eeg"), *(config.get(k) for k in _SELECTION_KEYS)],
-                     sort_keys=True, default=str)
+    key = json.dumps(
+        [config.get("eeg"), *(config.get(k) for k in _SELECTION_KEYS)], sort_keys=True, default=str
+    )
     if key not in _CACHE:
         _CACHE[key] = _eeg_recordings(config)
     return _CACHE[key]
@@ -117,29 +126,42 @@ def _eeg_recordings(config: dict) -> dict[str, dict]:
     kinds: dict[str, str] = {}  # subject -> route
     emb = eeg["embedded"]
     if emb["activate"]:
-        _add(out, kinds, recording_spec("embedded", {"sub": emb["subject"], "task": task}),
-             "eeg.embedded.subject")
+        _add(
+            out,
+            kinds,
+            recording_spec("embedded", {"sub": emb["subject"], "task": task}),
+            "eeg.embedded.subject",
+        )
     sim = eeg["simulate"]
     for i in range(1, int(sim["n_subjects"]) + 1):
-        _add(out, kinds, recording_spec("simulated", {"sub": f"{sim['prefix']}{i:02d}",
-                                           "task": task}, index=i), "eeg.simulate")
+        _add(
+            out,
+            kinds,
+            recording_spec("simulated", {"sub": f"{sim['prefix']}{i:02d}", "task": task}, index=i),
+            "eeg.simulate",
+        )
     for sid, spec in (eeg.get("subjects") or {}).items():
         if "path" not in spec:
             raise CohortError(f"config key eeg.subjects.{sid}: 'path' is required")
-        _add(out, kinds, recording_spec("file", {"sub": str(sid), "task": task}, **spec),
-             f"eeg.subjects.{sid}")
+        _add(
+            out, kinds, recording_spec("file", {"sub": str(sid), "task": task}, **spec), f"eeg.subjects.{sid}"
+        )
     bids = eeg["bids"]
     removed = [k for k in _REMOVED_BIDS_KEYS if bids.get(k) not in (None, "", [])]
     if removed:
-        raise CohortError(f"config key(s) {['eeg.bids.' + k for k in removed]} were removed: "
-                          "the EEG stage reads the top-level bids_dir, selected by "
-                          "participant_label / exclude_participant_label / sessions / runs / tasks")
+        raise CohortError(
+            f"config key(s) {['eeg.bids.' + k for k in removed]} were removed: "
+            "the EEG stage reads the top-level bids_dir, selected by "
+            "participant_label / exclude_participant_label / sessions / runs / tasks"
+        )
     if config.get("bids_dir") and bids["activate"]:
         for rec in bids_recordings(config):
             _add(out, kinds, rec, "bids_dir")
     if not out:
-        raise CohortError("config section eeg: no recordings (embedded off, simulate.n_subjects "
-                          "0, no eeg.subjects, no bids_dir)")
+        raise CohortError(
+            "config section eeg: no recordings (embedded off, simulate.n_subjects "
+            "0, no eeg.subjects, no bids_dir)"
+        )
     selection = eeg.get("participants") or {}
     if any(selection.get(k) for k in ("sheet", "include", "exclude")):
         from neuroflow.participants import select_participants
@@ -159,8 +181,7 @@ def _parts(path: str) -> tuple[str, str]:
 
 def _applies(sidecar: dict, recording: dict) -> bool:
     """BIDS inheritance: a sidecar applies when its entities (but space) are the file's."""
-    return all(recording.get(k) == v for k, v in sidecar.items()
-               if k not in ("path", "space"))
+    return all(recording.get(k) == v for k, v in sidecar.items() if k not in ("path", "space"))
 
 
 def bids_recordings(config: dict) -> list[dict]:
@@ -180,8 +201,12 @@ def bids_recordings(config: dict) -> list[dict]:
         suffix, ext = _parts(row["path"])
         if suffix == "eeg" and ext in BIDS_EEG_EXTENSIONS:
             data.append(row)
-        elif (suffix, ext) in (("channels", ".tsv"), ("eeg", ".json"), ("electrodes", ".tsv"),
-                               ("coordsystem", ".json")):
+        elif (suffix, ext) in (
+            ("channels", ".tsv"),
+            ("eeg", ".json"),
+            ("electrodes", ".tsv"),
+            ("coordsystem", ".json"),
+        ):
             sidecars.append(row)
     from neuroflow.bids import selected_subjects
 
@@ -193,18 +218,23 @@ def bids_recordings(config: dict) -> list[dict]:
             f"*_eeg{{{','.join(BIDS_EEG_EXTENSIONS)}}}) for participant(s) "
             f"{['sub-' + s for s in missing]} (selected by participant_label / "
             "exclude_participant_label); leave them out with exclude_participant_label, or "
-            "switch the EEG stage's BIDS route off (eeg.bids.activate: false)")
+            "switch the EEG stage's BIDS route off (eeg.bids.activate: false)"
+        )
     data = [r for r in data if sel.keeps(r)]
     if not data:
-        raise BIDSInputError(f"config keys sessions / runs / tasks: no EEG recording of {root} "
-                             f"is left (sessions={_show(sel.sessions)}, runs={_show(sel.runs)}, "
-                             f"tasks={_show(sel.tasks)})")
+        raise BIDSInputError(
+            f"config keys sessions / runs / tasks: no EEG recording of {root} "
+            f"is left (sessions={_show(sel.sessions)}, runs={_show(sel.runs)}, "
+            f"tasks={_show(sel.tasks)})"
+        )
     dropped = sorted(have - {r["sub"] for r in data})
     if dropped:
         import warnings
 
-        msg = (f"EEG: sessions / runs / tasks leave no recording of {['sub-' + s for s in dropped]}"
-               f" in {root}; these participants are not processed by the EEG stage")
+        msg = (
+            f"EEG: sessions / runs / tasks leave no recording of {['sub-' + s for s in dropped]}"
+            f" in {root}; these participants are not processed by the EEG stage"
+        )
         warnings.warn(msg, EEGSelectionNote, stacklevel=2)
     bids = filled_section(config, "eeg")["bids"]
     montage = bids["montage"]
@@ -222,8 +252,14 @@ def bids_recordings(config: dict) -> list[dict]:
             if side.endswith("_channels.tsv"):
                 check_channels_tsv(side)
         has_positions = any(s.endswith("_electrodes.tsv") for s in mine)
-        spec = recording_spec("bids", ents, root=str(root), path=row["path"], sidecars=mine,
-                              montage=montage or ("file" if has_positions else ""))
+        spec = recording_spec(
+            "bids",
+            ents,
+            root=str(root),
+            path=row["path"],
+            sidecars=mine,
+            montage=montage or ("file" if has_positions else ""),
+        )
         out.append({**spec, "simulated": bool(bids["simulated"])})
     return out
 
@@ -245,7 +281,8 @@ def check_channels_tsv(path) -> None:
         raise BIDSInputError(
             f"config key bids_dir: {path} lacks column(s) {lacking} (BIDS requires "
             f"{list(CHANNELS_COLUMNS)}; mne-bids read_raw_bids needs 'name' and 'type' to match "
-            f"and type the channels); its columns: {header}")
+            f"and type the channels); its columns: {header}"
+        )
 
 
 def _pair(value, key: str, *, strict: bool = True, minimum: float | None = None) -> tuple:
@@ -255,8 +292,10 @@ def _pair(value, key: str, *, strict: bool = True, minimum: float | None = None)
     except (TypeError, ValueError):
         raise CohortError(f"config key {key}: expected [low, high] numbers, got {value!r}") from None
     if hi < lo or (strict and hi == lo):
-        raise CohortError(f"config key {key}: [{lo:g}, {hi:g}] is reversed or empty; the low edge "
-                          f"must be {'below' if strict else 'at most'} the high edge")
+        raise CohortError(
+            f"config key {key}: [{lo:g}, {hi:g}] is reversed or empty; the low edge "
+            f"must be {'below' if strict else 'at most'} the high edge"
+        )
     if minimum is not None and lo < minimum:
         raise CohortError(f"config key {key}: low edge {lo:g} is below {minimum:g}")
     return lo, hi
@@ -268,14 +307,19 @@ def _check_filter(prep: dict) -> None:
     l_freq, h_freq = filt["l_freq"], filt["h_freq"]
     if filt["activate"]:
         if l_freq is not None and float(l_freq) < 0:
-            raise CohortError(f"config key eeg.preprocessing.filter.l_freq: {l_freq} Hz is negative; "
-                              "use a high-pass edge >= 0 Hz or null for none")
+            raise CohortError(
+                f"config key eeg.preprocessing.filter.l_freq: {l_freq} Hz is negative; "
+                "use a high-pass edge >= 0 Hz or null for none"
+            )
         if h_freq is not None and float(h_freq) <= 0:
-            raise CohortError(f"config key eeg.preprocessing.filter.h_freq: {h_freq} Hz must be "
-                              "positive (null for none)")
+            raise CohortError(
+                f"config key eeg.preprocessing.filter.h_freq: {h_freq} Hz must be positive (null for none)"
+            )
         if l_freq is not None and h_freq is not None and float(l_freq) >= float(h_freq):
-            raise CohortError(f"config keys eeg.preprocessing.filter.l_freq / h_freq: the high-pass "
-                              f"edge {l_freq} Hz is not below the low-pass edge {h_freq} Hz")
+            raise CohortError(
+                f"config keys eeg.preprocessing.filter.l_freq / h_freq: the high-pass "
+                f"edge {l_freq} Hz is not below the low-pass edge {h_freq} Hz"
+            )
     res = prep["resample"]
     if res["activate"] and res["sfreq"]:
         nyquist = float(res["sfreq"]) / 2.0
@@ -283,7 +327,8 @@ def _check_filter(prep: dict) -> None:
             raise CohortError(
                 f"config key eeg.preprocessing.filter.h_freq: {h_freq} Hz is at or above the Nyquist "
                 f"frequency ({nyquist:g} Hz) of eeg.preprocessing.resample.sfreq ({res['sfreq']} Hz); "
-                "lower h_freq or raise the resampling rate")
+                "lower h_freq or raise the resampling rate"
+            )
 
 
 def check_eeg_settings(config: dict) -> None:
@@ -304,18 +349,23 @@ def check_eeg_settings(config: dict) -> None:
     sim = eeg["simulate"]
     for name in ("exponent_range", "alpha_range"):
         if sim.get(name) is not None:
-            _pair(sim[name], f"eeg.simulate.{name}", strict=False,
-                  minimum=0.0 if name == "alpha_range" else None)
+            _pair(
+                sim[name],
+                f"eeg.simulate.{name}",
+                strict=False,
+                minimum=0.0 if name == "alpha_range" else None,
+            )
     _check_filter(eeg["preprocessing"])
     feats = eeg["features"]
-    fmin, fmax = _pair([feats["fmin"], feats["fmax"]],
-                       "eeg.features.fmin / fmax", minimum=0.0)
+    fmin, fmax = _pair([feats["fmin"], feats["fmax"]], "eeg.features.fmin / fmax", minimum=0.0)
     for band, edges in (feats.get("bands") or {}).items():
         lo, hi = _pair(edges, f"eeg.features.bands.{band}", minimum=0.0)
         if hi <= fmin or lo >= fmax:
-            raise CohortError(f"config key eeg.features.bands.{band}: [{lo:g}, {hi:g}] Hz lies outside "
-                              f"the PSD range eeg.features.fmin / fmax [{fmin:g}, {fmax:g}] Hz: its "
-                              "power would be 0")
+            raise CohortError(
+                f"config key eeg.features.bands.{band}: [{lo:g}, {hi:g}] Hz lies outside "
+                f"the PSD range eeg.features.fmin / fmax [{fmin:g}, {fmax:g}] Hz: its "
+                "power would be 0"
+            )
     spec = feats["specparam"]
     if spec["activate"]:
         for name in ("freq_range", "alpha_range", "peak_width_limits"):
@@ -325,8 +375,10 @@ def check_eeg_settings(config: dict) -> None:
     if con["activate"] and feats.get("bands"):
         unknown = [b for b in con.get("bands") or [] if b not in feats["bands"]]
         if unknown:
-            raise CohortError(f"config key eeg.features.connectivity.bands: {unknown} not in "
-                              f"eeg.features.bands ({sorted(feats['bands'])})")
+            raise CohortError(
+                f"config key eeg.features.connectivity.bands: {unknown} not in "
+                f"eeg.features.bands ({sorted(feats['bands'])})"
+            )
 
 
 def check_eeg_inputs(config: dict) -> dict[str, dict]:
@@ -380,16 +432,24 @@ def reports(recordings: dict) -> dict[str, list[str]]:
 
 #: files of one recording's job (rule ``eeg_recording``): key -> suffix after its stem
 PREPROCESS_FILES = {
-    "filtered": "_desc-filtered_eeg.fif", "clean": "_desc-clean_eeg.fif",
-    "epochs": "_desc-clean_epo.fif", "channels": "_channels.tsv",
-    "channels_json": "_channels.json", "components": "_desc-ica_components.tsv",
-    "components_json": "_desc-ica_components.json", "epochs_log": "_desc-rejection_log.tsv",
-    "epochs_log_json": "_desc-rejection_log.json", "summary": "_desc-preproc_eeg.json",
+    "filtered": "_desc-filtered_eeg.fif",
+    "clean": "_desc-clean_eeg.fif",
+    "epochs": "_desc-clean_epo.fif",
+    "channels": "_channels.tsv",
+    "channels_json": "_channels.json",
+    "components": "_desc-ica_components.tsv",
+    "components_json": "_desc-ica_components.json",
+    "epochs_log": "_desc-rejection_log.tsv",
+    "epochs_log_json": "_desc-rejection_log.json",
+    "summary": "_desc-preproc_eeg.json",
 }
 FEATURE_FILES = {
-    "spectra": "_desc-spectra_eeg.nc", "bandpower": "_desc-bandpower_eeg.tsv",
-    "bandpower_json": "_desc-bandpower_eeg.json", "aperiodic": "_desc-aperiodic_eeg.tsv",
-    "aperiodic_json": "_desc-aperiodic_eeg.json", "peaks": "_desc-peaks_eeg.tsv",
+    "spectra": "_desc-spectra_eeg.nc",
+    "bandpower": "_desc-bandpower_eeg.tsv",
+    "bandpower_json": "_desc-bandpower_eeg.json",
+    "aperiodic": "_desc-aperiodic_eeg.tsv",
+    "aperiodic_json": "_desc-aperiodic_eeg.json",
+    "peaks": "_desc-peaks_eeg.tsv",
     "peaks_json": "_desc-peaks_eeg.json",
 }
 
@@ -397,8 +457,12 @@ FEATURE_FILES = {
 def recording_files(ica: bool, connectivity: bool) -> dict[str, str]:
     """``{output key: suffix}`` of one recording's job: preprocessing (with the ICA
     solution when ``ica``), features and (when ``connectivity``) sensor connectivity."""
-    return {**PREPROCESS_FILES, **({"ica": "_ica.fif"} if ica else {}), **FEATURE_FILES,
-            **({"connectivity": "_desc-connectivity_eeg.nc"} if connectivity else {})}
+    return {
+        **PREPROCESS_FILES,
+        **({"ica": "_ica.fif"} if ica else {}),
+        **FEATURE_FILES,
+        **({"connectivity": "_desc-connectivity_eeg.nc"} if connectivity else {}),
+    }
 
 
 def recording_steps(connectivity: bool) -> list[str]:
@@ -433,10 +497,13 @@ def clean_eeg_files(config: dict, results_dir: str, key: str) -> list[str]:
     Raises :class:`CohortError` naming ``key`` when the EEG stage is off.
     """
     if not (config.get("eeg") or {}).get("activate"):
-        raise CohortError(f"config key {key}: source eeg reads the EEG stage's cleaned "
-                          "recordings; switch it on (eeg.activate: true)")
-    return [f"{results_dir}/{r['folder']}/{r['stem']}_desc-clean_eeg.fif"
-            for r in eeg_recordings(config).values()]
+        raise CohortError(
+            f"config key {key}: source eeg reads the EEG stage's cleaned "
+            "recordings; switch it on (eeg.activate: true)"
+        )
+    return [
+        f"{results_dir}/{r['folder']}/{r['stem']}_desc-clean_eeg.fif" for r in eeg_recordings(config).values()
+    ]
 
 
 def recording_paths(template: str, recordings, suffix: str = "") -> list[str]:

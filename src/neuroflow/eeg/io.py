@@ -14,12 +14,19 @@ from pathlib import Path
 
 import numpy as np
 
-FORMATS = {".edf": "edf", ".bdf": "bdf", ".vhdr": "brainvision", ".set": "eeglab",
-           ".fif": "fif", ".fif.gz": "fif"}
+FORMATS = {
+    ".edf": "edf",
+    ".bdf": "bdf",
+    ".vhdr": "brainvision",
+    ".set": "eeglab",
+    ".fif": "fif",
+    ".fif.gz": "fif",
+}
 MONTAGE_FROM_FILE = "file"
 # Built-in montage names renamed in MNE 1.13 (the old names go in 1.14): accept both.
-_MONTAGE_ALIASES = {f"standard_{s}": f"colin27_{s}" for s in ("1005", "1020", "alphabetic",
-                                                             "postfixed", "prefixed", "primed")}
+_MONTAGE_ALIASES = {
+    f"standard_{s}": f"colin27_{s}" for s in ("1005", "1020", "alphabetic", "postfixed", "prefixed", "primed")
+}
 
 
 class EEGInputError(ValueError):
@@ -32,8 +39,10 @@ def detect_format(path) -> str:
     for ext, fmt in sorted(FORMATS.items(), key=lambda kv: -len(kv[0])):
         if name.endswith(ext):
             return fmt
-    raise EEGInputError(f"{path}: unknown EEG file extension; expected one of "
-                        f"{sorted(FORMATS)} or set 'format' for this subject")
+    raise EEGInputError(
+        f"{path}: unknown EEG file extension; expected one of "
+        f"{sorted(FORMATS)} or set 'format' for this subject"
+    )
 
 
 def companion_files(path) -> list[Path]:
@@ -52,8 +61,9 @@ def _edf_expected_size(path: Path, bytes_per_sample: int) -> tuple[int, int] | N
     with open(path, "rb") as fh:
         head = fh.read(256)
         if len(head) < 256:
-            raise EEGInputError(f"{path}: truncated EDF/BDF: the 256-byte header is incomplete "
-                                f"({len(head)} bytes)")
+            raise EEGInputError(
+                f"{path}: truncated EDF/BDF: the 256-byte header is incomplete ({len(head)} bytes)"
+            )
         try:
             header_bytes = int(head[184:192].decode("ascii").strip())
             n_records = int(head[236:244].decode("ascii").strip())
@@ -67,7 +77,7 @@ def _edf_expected_size(path: Path, bytes_per_sample: int) -> tuple[int, int] | N
     if n_records < 0:
         return None
     try:
-        samples = sum(int(spr[i * 8:(i + 1) * 8].decode("ascii").strip()) for i in range(n_signals))
+        samples = sum(int(spr[i * 8 : (i + 1) * 8].decode("ascii").strip()) for i in range(n_signals))
     except ValueError as exc:
         raise EEGInputError(f"{path}: not an EDF/BDF file (bad samples-per-record field)") from exc
     return header_bytes + n_records * samples * bytes_per_sample, n_records
@@ -82,8 +92,10 @@ def check_edf_complete(path) -> None:
     path = Path(path)
     expected = _edf_expected_size(path, 3 if path.suffix.lower() == ".bdf" else 2)
     if expected is not None and (size := path.stat().st_size) < expected[0]:
-        raise EEGInputError(f"{path}: truncated EDF/BDF file: the header announces {expected[1]} "
-                            f"data records ({expected[0]} bytes) but the file holds {size} bytes")
+        raise EEGInputError(
+            f"{path}: truncated EDF/BDF file: the header announces {expected[1]} "
+            f"data records ({expected[0]} bytes) but the file holds {size} bytes"
+        )
 
 
 def read_recording(path, fmt: str = "auto"):
@@ -107,9 +119,13 @@ def read_recording(path, fmt: str = "auto"):
     if not path.is_file():
         raise EEGInputError(f"{path}: recording not found")
     fmt = detect_format(path) if fmt == "auto" else fmt
-    readers = {"edf": mne.io.read_raw_edf, "bdf": mne.io.read_raw_bdf,
-               "brainvision": mne.io.read_raw_brainvision, "eeglab": mne.io.read_raw_eeglab,
-               "fif": mne.io.read_raw_fif}
+    readers = {
+        "edf": mne.io.read_raw_edf,
+        "bdf": mne.io.read_raw_bdf,
+        "brainvision": mne.io.read_raw_brainvision,
+        "eeglab": mne.io.read_raw_eeglab,
+        "fif": mne.io.read_raw_fif,
+    }
     if fmt not in readers:
         raise EEGInputError(f"{path}: unknown format {fmt!r}; expected one of {sorted(readers)}")
     if fmt in ("edf", "bdf"):
@@ -156,8 +172,10 @@ def check_sidecar(raw, sidecar, recording) -> dict:
         except (TypeError, ValueError):
             raise EEGInputError(f"{sidecar}: SamplingFrequency must be a number, got {sf!r}") from None
         if abs(sf - raw.info["sfreq"]) > 1e-6:
-            raise EEGInputError(f"{recording}: sampling rate mismatch: the recording says "
-                                f"{raw.info['sfreq']:g} Hz, its sidecar {sidecar} says {sf:g} Hz")
+            raise EEGInputError(
+                f"{recording}: sampling rate mismatch: the recording says "
+                f"{raw.info['sfreq']:g} Hz, its sidecar {sidecar} says {sf:g} Hz"
+            )
     return meta
 
 
@@ -199,8 +217,11 @@ def _builtin_montage(name: str):
     import mne
 
     available = mne.channels.get_builtin_montages()
-    for candidate in (name, _MONTAGE_ALIASES.get(name),
-                      {v: k for k, v in _MONTAGE_ALIASES.items()}.get(name)):
+    for candidate in (
+        name,
+        _MONTAGE_ALIASES.get(name),
+        {v: k for k, v in _MONTAGE_ALIASES.items()}.get(name),
+    ):
         if candidate and candidate in available:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", FutureWarning)
@@ -222,9 +243,11 @@ def load_montage(montage: str, recording):
         return builtin
     path = Path(montage)
     if not path.is_file():
-        raise EEGInputError(f"{recording}: montage {montage!r} is neither a built-in MNE montage "
-                            f"nor an existing file (built-in: "
-                            f"{', '.join(mne.channels.get_builtin_montages())})")
+        raise EEGInputError(
+            f"{recording}: montage {montage!r} is neither a built-in MNE montage "
+            f"nor an existing file (built-in: "
+            f"{', '.join(mne.channels.get_builtin_montages())})"
+        )
     try:
         return mne.channels.read_custom_montage(path)
     except Exception as exc:
@@ -249,17 +272,22 @@ def apply_montage(raw, montage: str, recording, on_missing: str = "raise") -> li
     names = [raw.ch_names[i] for i in eeg]
     dig = load_montage(montage, recording)
     if dig is None:
-        missing = [raw.ch_names[i] for i in eeg
-                   if not np.isfinite(raw.info["chs"][i]["loc"][:3]).all()
-                   or not np.any(raw.info["chs"][i]["loc"][:3])]
+        missing = [
+            raw.ch_names[i]
+            for i in eeg
+            if not np.isfinite(raw.info["chs"][i]["loc"][:3]).all()
+            or not np.any(raw.info["chs"][i]["loc"][:3])
+        ]
     else:
         known = {c.lower() for c in dig.ch_names}
         missing = [n for n in names if n.lower() not in known]
     if missing and on_missing != "drop":
         where = "the recording's own positions" if dig is None else f"montage {montage!r}"
-        raise EEGInputError(f"{recording}: {len(missing)} EEG channel name(s) unknown to "
-                            f"{where}: {missing}; rename them (eeg.subjects.<id>.rename), mark "
-                            "non-EEG channels (channel_types), or set montage_on_missing: drop")
+        raise EEGInputError(
+            f"{recording}: {len(missing)} EEG channel name(s) unknown to "
+            f"{where}: {missing}; rename them (eeg.subjects.<id>.rename), mark "
+            "non-EEG channels (channel_types), or set montage_on_missing: drop"
+        )
     if missing:
         raw.drop_channels(missing)
     if dig is not None:
@@ -270,8 +298,10 @@ def apply_montage(raw, montage: str, recording, on_missing: str = "raise") -> li
 # -- the embedded spkit recording -------------------------------------------------------
 
 _ALLOWED_GLOBALS = {
-    ("numpy", "ndarray"), ("numpy", "dtype"),
-    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
 }
 
 
@@ -329,23 +359,35 @@ def spkit_to_raw(data: dict, key: str = "X_raw", description: str = ""):
 # -- derivative _channels.tsv ------------------------------------------------------------
 
 #: BIDS channel types of MNE's channel kinds (as mne-bids writes them for EEG recordings).
-BIDS_CHANNEL_TYPES = {"eeg": "EEG", "eog": "EOG", "ecg": "ECG", "emg": "EMG", "stim": "TRIG",
-                      "misc": "MISC", "resp": "RESP", "temperature": "TEMP", "gsr": "GSR",
-                      "bio": "MISC"}
+BIDS_CHANNEL_TYPES = {
+    "eeg": "EEG",
+    "eog": "EOG",
+    "ecg": "ECG",
+    "emg": "EMG",
+    "stim": "TRIG",
+    "misc": "MISC",
+    "resp": "RESP",
+    "temperature": "TEMP",
+    "gsr": "GSR",
+    "bio": "MISC",
+}
 _SI_PREFIXES = {0: "", 3: "k", -3: "m", -6: "µ", -9: "n", -12: "p"}
 
 #: Descriptions of the columns of the EEG stage's ``_channels.tsv`` (for its JSON sidecar):
 #: BIDS' required ``name``, ``type``, ``units``, its optional ``status``, then quality columns.
 CHANNELS_TSV_COLUMNS = {
-    "name": "channel label", "type": "BIDS channel type",
+    "name": "channel label",
+    "type": "BIDS channel type",
     "units": "physical unit of the channel's values in the derivative FIF files "
-             "(as MNE holds them: V for EEG)",
+    "(as MNE holds them: V for EEG)",
     "status": "good or bad",
     "amplitude_uV": "robust amplitude (IQR/1.349) after filtering, microvolts",
     "deviation_z": "robust z-score of the amplitude over channels",
     "lof_score": "local outlier factor (n/a when not computed)",
-    "bad_detected": "flagged by a criterion", "reason": "criteria that flagged it",
-    "interpolated": "replaced by spherical-spline interpolation"}
+    "bad_detected": "flagged by a criterion",
+    "reason": "criteria that flagged it",
+    "interpolated": "replaced by spherical-spline interpolation",
+}
 
 
 def channel_units(info, names) -> list[str]:
@@ -356,15 +398,21 @@ def channel_units(info, names) -> list[str]:
     """
     from mne.io.constants import FIFF
 
-    unit_names = {FIFF.FIFF_UNIT_V: "V", FIFF.FIFF_UNIT_T: "T", FIFF.FIFF_UNIT_T_M: "T/m",
-                  FIFF.FIFF_UNIT_MOL: "mol", FIFF.FIFF_UNIT_CEL: "oC", FIFF.FIFF_UNIT_S: "S",
-                  FIFF.FIFF_UNIT_M: "m", FIFF.FIFF_UNIT_AM: "A*m"}
+    unit_names = {
+        FIFF.FIFF_UNIT_V: "V",
+        FIFF.FIFF_UNIT_T: "T",
+        FIFF.FIFF_UNIT_T_M: "T/m",
+        FIFF.FIFF_UNIT_MOL: "mol",
+        FIFF.FIFF_UNIT_CEL: "oC",
+        FIFF.FIFF_UNIT_S: "S",
+        FIFF.FIFF_UNIT_M: "m",
+        FIFF.FIFF_UNIT_AM: "A*m",
+    }
     chs = {ch["ch_name"]: ch for ch in info["chs"]}
     out = []
     for name in names:
         if name not in chs:
-            raise ValueError(f"channel {name!r} is not in the recording's info "
-                             f"(channels: {list(chs)})")
+            raise ValueError(f"channel {name!r} is not in the recording's info (channels: {list(chs)})")
         unit, mul = chs[name]["unit"], int(chs[name]["unit_mul"])
         if unit == FIFF.FIFF_UNIT_NONE or unit not in unit_names or mul not in _SI_PREFIXES:
             out.append("n/a")

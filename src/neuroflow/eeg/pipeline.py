@@ -7,98 +7,140 @@ every output: FIF ``info["description"]``, NetCDF attrs, TSV sidecars, figure ti
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+import mne
 import numpy as np
 import pandas as pd
 
 from neuroflow.config import filled_entry
 from neuroflow.eeg import columns as C
+from neuroflow.eeg import features as F
+from neuroflow.eeg import group as G
+from neuroflow.eeg import io
+from neuroflow.eeg import outputs as O
+from neuroflow.eeg.figures import plot_group_aperiodic, plot_group_bandpower, plot_group_psd
 from neuroflow.eeg.io import CHANNELS_TSV_COLUMNS, EEGInputError, bids_channels_table
-from neuroflow.output_schema import is_simulated, stamp
-from neuroflow.provenance import atomic_write, read_netcdf, write_json, write_netcdf, write_tsv
-from neuroflow.resources import sha256_file
-
-EEG_PACKAGES = ("neuroflow", "mne", "mne-bids", "mne-connectivity", "specparam", "numpy",
-                "scipy", "pandas", "xarray", "h5netcdf")
-REAL_NOTE = "real recording"
-
-
-def _note(simulated: bool) -> str:
-    from neuroflow.eeg.simulate import SIMULATED_NOTE
-
-    return SIMULATED_NOTE if simulated else REAL_NOTE
-
-
-def save_fif(obj, path) -> None:
-    """Save an MNE Raw/Epochs/ICA to `path` atomically (temporary sibling, then rename)."""
-    # MNE requires the name to end in e.g. "-raw.fif", hence the temporary suffix
-    with atomic_write(path, suffix="-" + Path(path).name) as tmp:
-        obj.save(tmp, overwrite=True, verbose="error")
-
-
-def _inputs(files) -> list[dict]:
-    return [{"file": Path(f).name, "sha256": sha256_file(f)} for f in files if Path(f).is_file()]
-
+from neuroflow.eeg.outputs import EEG_PACKAGES, REAL_NOTE, save_fif
+from neuroflow.eeg.preprocess import preprocess, with_defaults
+from neuroflow.eeg.report import REPORT_FILES, recording_report
+from neuroflow.eeg.simulate import draw_truth, simulate_subject
+from neuroflow.output_schema import stamp
+from neuroflow.provenance import write_json, write_netcdf, write_tsv
+from neuroflow.rulelog import redirect_to_log
 
 # -- sources: the embedded recording and the simulator -----------------------------------
 
-def convert_embedded(pickle_path, out_raw, out_reference, out_sidecar, *, subject: str,
-                     task: str, montage: str, dataset_id: str, citation: str) -> None:
+
+def convert_embedded(
+    pickle_path,
+    out_raw,
+    out_reference,
+    out_sidecar,
+    *,
+    subject: str,
+    task: str,
+    montage: str,
+    dataset_id: str,
+    citation: str,
+) -> None:
     """Convert spkit's checksum-verified ``EEG16sec_artifact.pkl`` to FIF, once.
 
     Writes the raw signal (``X_raw``) as the subject's recording, the spkit authors' own
     ICA-cleaned signal (``X_ica``) as a reference, and a BIDS-style ``_eeg.json`` sidecar.
     """
-    from neuroflow.eeg.io import apply_montage, load_spkit_pickle, spkit_to_raw
-
-    data = load_spkit_pickle(pickle_path)
-    desc = (f"{REAL_NOTE}: {dataset_id}, spkit 0.0.9.7 data/files/EEG16sec_artifact.pkl "
-            "key X_raw (PhyAAt dataset, Emotiv 14-channel headset)")
-    raw = spkit_to_raw(data, "X_raw", desc)
-    apply_montage(raw, montage, pickle_path)
-    ref = spkit_to_raw(data, "X_ica", desc.replace("X_raw", "X_ica (cleaned with ICA by the "
-                                                               "spkit authors)"))
-    apply_montage(ref, montage, pickle_path)
+    data = io.load_spkit_pickle(pickle_path)
+    desc = (
+        f"{REAL_NOTE}: {dataset_id}, spkit 0.0.9.7 data/files/EEG16sec_artifact.pkl "
+        "key X_raw (PhyAAt dataset, Emotiv 14-channel headset)"
+    )
+    raw = io.spkit_to_raw(data, "X_raw", desc)
+    io.apply_montage(raw, montage, pickle_path)
+    ref = io.spkit_to_raw(
+        data, "X_ica", desc.replace("X_raw", "X_ica (cleaned with ICA by the spkit authors)")
+    )
+    io.apply_montage(ref, montage, pickle_path)
     save_fif(raw, out_raw)
     save_fif(ref, out_reference)
-    write_json({
-        "TaskName": task, "SamplingFrequency": float(data["fs"]),
-        "EEGChannelCount": len(data["ch_names"]), "RecordingDuration": raw.times[-1] + 1 / raw.info["sfreq"],
-        "RecordingType": "continuous", "Manufacturer": "Emotiv", "EEGReference": "n/a",
-        "PowerLineFrequency": "n/a", "SoftwareFilters": "n/a",
-        "Simulated": False, "Dataset": dataset_id, "Citation": citation,
-        "Sources": _inputs([pickle_path]), "SpkitDescription": str(data.get("info", "")),
-        "SpkitKeys": sorted(str(k) for k in data), "Montage": montage,
-        "Units": "V", "UnitsNote": "spkit stores microvolts; multiplied by 1e-6",
-    }, out_sidecar)
+    write_json(
+        {
+            "TaskName": task,
+            "SamplingFrequency": float(data["fs"]),
+            "EEGChannelCount": len(data["ch_names"]),
+            "RecordingDuration": raw.times[-1] + 1 / raw.info["sfreq"],
+            "RecordingType": "continuous",
+            "Manufacturer": "Emotiv",
+            "EEGReference": "n/a",
+            "PowerLineFrequency": "n/a",
+            "SoftwareFilters": "n/a",
+            "Simulated": False,
+            "Dataset": dataset_id,
+            "Citation": citation,
+            "Sources": O.file_inputs([pickle_path]),
+            "SpkitDescription": str(data.get("info", "")),
+            "SpkitKeys": sorted(str(k) for k in data),
+            "Montage": montage,
+            "Units": "V",
+            "UnitsNote": "spkit stores microvolts; multiplied by 1e-6",
+        },
+        out_sidecar,
+    )
 
 
-def simulate_to_files(index: int, out_raw, out_blink, out_sidecar, out_truth, *, task: str,
-                      seed: int, exponent_range, alpha_range, sfreq: float, duration: float,
-                      montage: str, alpha_ratio: float, blink_amplitude: float,
-                      line_freq: float, grid_spacing: float) -> dict:
+def simulate_to_files(
+    index: int,
+    out_raw,
+    out_blink,
+    out_sidecar,
+    out_truth,
+    *,
+    task: str,
+    seed: int,
+    exponent_range,
+    alpha_range,
+    sfreq: float,
+    duration: float,
+    montage: str,
+    alpha_ratio: float,
+    blink_amplitude: float,
+    line_freq: float,
+    grid_spacing: float,
+) -> dict:
     """Simulate subject `index` and write its recording, blink-only signal and truth."""
-    from neuroflow.eeg.simulate import draw_truth, simulate_subject
-
     truth = draw_truth(index, seed, exponent_range, alpha_range)
     raw, blink, truth = simulate_subject(
-        truth, sfreq=sfreq, duration=duration, montage=montage, alpha_ratio=alpha_ratio,
-        blink_amplitude=blink_amplitude, line_freq=line_freq, grid_spacing=grid_spacing,
-        random_state=[int(seed), int(index)])
+        truth,
+        sfreq=sfreq,
+        duration=duration,
+        montage=montage,
+        alpha_ratio=alpha_ratio,
+        blink_amplitude=blink_amplitude,
+        line_freq=line_freq,
+        grid_spacing=grid_spacing,
+        random_state=[int(seed), int(index)],
+    )
     save_fif(raw, out_raw)
     save_fif(blink, out_blink)
-    write_json({"TaskName": task, "SamplingFrequency": float(sfreq),
-                "EEGChannelCount": len(raw.ch_names), "RecordingDuration": float(duration),
-                "RecordingType": "continuous", "EEGReference": "simulated (infinity)",
-                "PowerLineFrequency": float(line_freq), "Simulated": True,
-                "Description": raw.info["description"]}, out_sidecar)
+    write_json(
+        {
+            "TaskName": task,
+            "SamplingFrequency": float(sfreq),
+            "EEGChannelCount": len(raw.ch_names),
+            "RecordingDuration": float(duration),
+            "RecordingType": "continuous",
+            "EEGReference": "simulated (infinity)",
+            "PowerLineFrequency": float(line_freq),
+            "Simulated": True,
+            "Description": raw.info["description"],
+        },
+        out_sidecar,
+    )
     write_json(stamp(truth, simulated=True, packages=EEG_PACKAGES), out_truth)
     return truth
 
 
 # -- preprocessing ----------------------------------------------------------------------
+
 
 def read_recording(spec: dict, files, *, montage: str, on_missing: str):
     """Read one recording as its spec (:func:`neuroflow.eeg.inputs.eeg_recordings`) says;
@@ -108,15 +150,13 @@ def read_recording(spec: dict, files, *, montage: str, on_missing: str):
     ``_eeg.json``). Other files: applies channel renames and types, checks the sidecar's
     sampling rate, and sets the montage (``file`` for the FIF files the stage writes itself).
     """
-    from neuroflow.eeg import io
-
     kind = spec["kind"]
     if kind == "bids":
         raw, path = io.read_bids_recording(spec["root"], spec["path"])
         io.apply_montage(raw, spec.get("montage") or montage, path, on_missing)
         return raw, path
     path = Path(files[0])
-    spec = filled_entry(spec, "eeg", "subjects")     # format: as the workflow fills it
+    spec = filled_entry(spec, "eeg", "subjects")  # format: as the workflow fills it
     raw = io.read_recording(path, spec["format"])
     if spec.get("rename"):
         unknown = sorted(set(spec["rename"]) - set(raw.ch_names))
@@ -127,32 +167,29 @@ def read_recording(spec: dict, files, *, montage: str, on_missing: str):
         unknown = sorted(set(spec["channel_types"]) - set(raw.ch_names))
         if unknown:
             raise EEGInputError(f"{path}: channel_types names unknown channels: {unknown}")
-        raw.set_channel_types(dict(spec["channel_types"]), on_unit_change="ignore",
-                              verbose="error")
+        raw.set_channel_types(dict(spec["channel_types"]), on_unit_change="ignore", verbose="error")
     side = Path(spec["sidecar"]) if spec.get("sidecar") else io.sidecar_of(path)
     if side is not None:
         io.check_sidecar(raw, side, path)
     own = kind in ("embedded", "simulated")
-    io.apply_montage(raw, "file" if own else (spec.get("montage") or montage), path,
-                     "raise" if own else on_missing)
+    io.apply_montage(
+        raw, "file" if own else (spec.get("montage") or montage), path, "raise" if own else on_missing
+    )
     return raw, path
 
 
-def preprocess_recording(spec: dict, files, *, montage: str, on_missing: str, cfg: dict,
-                         out: dict) -> dict:
+def preprocess_recording(spec: dict, files, *, montage: str, on_missing: str, cfg: dict, out: dict) -> dict:
     """Read, preprocess and write one recording (sub x ses x task x acq x run).
 
     `out` maps ``clean``, ``filtered``, ``epochs``, ``channels``, ``components``,
     ``epochs_log``, ``summary`` (and ``ica`` when ICA is on) to output paths.
     """
-    from neuroflow.eeg.preprocess import preprocess, with_defaults
-
     subject, task, label = spec["sub"], spec["entities"].get("task", ""), spec["stem"]
     raw, recording = read_recording(spec, files, montage=montage, on_missing=on_missing)
     sfreq_in = float(raw.info["sfreq"])
     res = preprocess(raw, cfg, str(recording), copy=False)  # raw is not used again
     simulated = bool(spec.get("simulated"))
-    note = _note(simulated)
+    note = O.note(simulated)
     for key in ("raw", "filtered"):
         res[key].info["description"] = f"{note} | neuroflow eeg: {key} {label}"
     res["epochs"].info["description"] = f"{note} | neuroflow eeg: cleaned epochs {label}"
@@ -163,136 +200,175 @@ def preprocess_recording(spec: dict, files, *, montage: str, on_missing: str, cf
         save_fif(res["ica"], out["ica"])
     srcs = [str(recording)]
     ch = bids_channels_table(res["channels"], res["raw"].info)
-    write_tsv(ch, out["channels"], f"EEG channels of {label} ({note}): detected bad "
-              "channels (flat, deviation, lof) and whether they were interpolated",
-              CHANNELS_TSV_COLUMNS, srcs, simulated=simulated)
-    write_tsv(res["components"], out["components"],
-              f"ICA components of {label} ({note}) with artifact scores; empty when ICA "
-              "is off", C.COMPONENT_COLUMNS, srcs, simulated=simulated)
-    write_tsv(res["epochs_log"], out["epochs_log"],
-              f"Epoch rejection log of {label} ({note})",
-              C.EPOCHS_LOG_COLUMNS, srcs, simulated=simulated)
+    write_tsv(
+        ch,
+        out["channels"],
+        f"EEG channels of {label} ({note}): detected bad "
+        "channels (flat, deviation, lof) and whether they were interpolated",
+        CHANNELS_TSV_COLUMNS,
+        srcs,
+        simulated=simulated,
+    )
+    write_tsv(
+        res["components"],
+        out["components"],
+        f"ICA components of {label} ({note}) with artifact scores; empty when ICA is off",
+        C.COMPONENT_COLUMNS,
+        srcs,
+        simulated=simulated,
+    )
+    write_tsv(
+        res["epochs_log"],
+        out["epochs_log"],
+        f"Epoch rejection log of {label} ({note})",
+        C.EPOCHS_LOG_COLUMNS,
+        srcs,
+        simulated=simulated,
+    )
     summary = {
-        "subject": subject, "recording_id": label, "entities": spec["entities"], "task": task,
-        "kind": spec["kind"], "description": note, "recording": str(recording), "inputs": _inputs(files),
-        "sfreq_in": sfreq_in, "sfreq_out": float(res["raw"].info["sfreq"]),
+        "subject": subject,
+        "recording_id": label,
+        "entities": spec["entities"],
+        "task": task,
+        "kind": spec["kind"],
+        "description": note,
+        "recording": str(recording),
+        "inputs": O.file_inputs(files),
+        "sfreq_in": sfreq_in,
+        "sfreq_out": float(res["raw"].info["sfreq"]),
         "n_channels": int(len(res["channels"])),
         "bad_channels": res["channels"].loc[res["channels"]["bad"], "name"].tolist(),
-        "ica_excluded": [] if res["ica"] is None else
-        [f"ICA{i:03d}" for i in res["ica"].exclude],
+        "ica_excluded": [] if res["ica"] is None else [f"ICA{i:03d}" for i in res["ica"].exclude],
         "n_ica_components": 0 if res["ica"] is None else int(res["ica"].n_components_),
-        "n_epochs": int(len(res["epochs_log"])), "n_epochs_kept": int(len(res["epochs"])),
-        "steps": res["steps"], "parameters": with_defaults(cfg),
+        "n_epochs": int(len(res["epochs_log"])),
+        "n_epochs_kept": int(len(res["epochs"])),
+        "steps": res["steps"],
+        "parameters": with_defaults(cfg),
     }
-    write_json(stamp(summary, simulated=simulated, sources=[recording], packages=EEG_PACKAGES),
-               out["summary"])
+    write_json(
+        stamp(summary, simulated=simulated, sources=[recording], packages=EEG_PACKAGES), out["summary"]
+    )
     return summary
 
 
 # -- features ---------------------------------------------------------------------------
 
-def _provenance(epochs_path, cfg: dict, recording: str, simulated: bool) -> dict:
-    subject = recording.split("_")[0].removeprefix("sub-")
-    return {"subject": subject, "recording": recording, "description": _note(simulated),
-            "inputs": json.dumps(_inputs([epochs_path])), "parameters": json.dumps(cfg, sort_keys=True)}
 
-
-def features_recording(epochs_path, *, recording: str, simulated: bool, cfg: dict, out_nc,
-                       out_bandpower, out_aperiodic, out_peaks) -> None:
-    """PSD (Welch, multitaper), band power and specparam fits of one recording's epochs.
-
-    ``recording`` is its BIDS stem (``sub-01_ses-2_task-rest_run-2``), used in titles.
-    """
-    import mne
-    import xarray as xr
-
-    from neuroflow.eeg import features as F
-
-    cfg = F.with_defaults(cfg)
-    epochs = mne.read_epochs(epochs_path, preload=True, verbose="error").pick("eeg")
-    names = epochs.ch_names
-    kw = {k: cfg[k] for k in ("fmin", "fmax", "welch_window", "welch_overlap",
-                              "multitaper_bandwidth")}
+def _spectra(epochs, cfg: dict) -> O.Spectra:
+    """Welch and multitaper PSDs of the epochs and the band power from the Welch PSD."""
+    kw = {k: cfg[k] for k in ("fmin", "fmax", "welch_window", "welch_overlap", "multitaper_bandwidth")}
     fw, pw = F.compute_psd(epochs, "welch", **kw)
     fm, pm = F.compute_psd(epochs, "multitaper", **kw)
     bands = {k: list(v) for k, v in cfg["bands"].items()}
     absolute, relative = F.band_power(fw, pw, bands)
+    return O.Spectra(fw, pw, fm, pm, bands, absolute, relative)
+
+
+def _specparam(spectra: O.Spectra, names, sp: dict):
+    """specparam fits per channel (``sp``: the ``eeg.features.specparam`` section): the
+    aperiodic table and the peaks."""
+    s = spectra
+    freqs, psd = (s.welch_freqs, s.welch) if sp["psd"] == "welch" else (s.multitaper_freqs, s.multitaper)
+    return F.fit_aperiodic(
+        freqs,
+        psd,
+        names,
+        sp["freq_range"],
+        sp["aperiodic_mode"],
+        sp["peak_width_limits"],
+        sp["max_n_peaks"],
+        sp["min_peak_height"],
+        sp["peak_threshold"],
+        sp["alpha_range"],
+    )
+
+
+def features_recording(
+    epochs_path,
+    *,
+    recording: str,
+    simulated: bool,
+    cfg: dict,
+    out_nc,
+    out_bandpower,
+    out_aperiodic,
+    out_peaks,
+) -> None:
+    """PSD (Welch, multitaper), band power and specparam fits of one recording's epochs.
+
+    ``recording`` is its BIDS stem (``sub-01_ses-2_task-rest_run-2``), used in titles.
+    """
+    cfg = F.with_defaults(cfg)
+    epochs = mne.read_epochs(epochs_path, preload=True, verbose="error").pick("eeg")
+    names = epochs.ch_names
+    spectra = _spectra(epochs, cfg)
     pos = np.array([epochs.info["chs"][i]["loc"][:3] for i in range(len(names))])
-    note = _note(simulated)
-    ds = xr.Dataset(
-        {"psd_welch": (("channel", "freq"), pw,
-                       {"units": "V^2/Hz", "long_name": "Welch PSD, mean over epochs"}),
-         "psd_multitaper": (("channel", "freq_multitaper"), pm,
-                            {"units": "V^2/Hz", "long_name": "multitaper PSD, mean over epochs"}),
-         "band_power": (("channel", "band"), absolute,
-                        {"units": "V^2", "long_name": "absolute band power (Welch)"}),
-         "relative_band_power": (("channel", "band"), relative, {
-             "units": "1", "long_name": f"band power / power {cfg['fmin']}-{cfg['fmax']} Hz"}),
-         "band_edges": (("band", "edge"), np.array(list(bands.values()), float), {"units": "Hz"})},
-        coords={"channel": names, "freq": ("freq", fw, {"units": "Hz"}),
-                "freq_multitaper": ("freq_multitaper", fm, {"units": "Hz"}),
-                "band": list(bands), "edge": ["low", "high"],
-                "ch_x": ("channel", pos[:, 0], {"units": "m", "long_name": "head coordinates"}),
-                "ch_y": ("channel", pos[:, 1], {"units": "m"}),
-                "ch_z": ("channel", pos[:, 2], {"units": "m"})},
-        attrs={**_provenance(epochs_path, cfg, recording, simulated),
-               "sampling_rate_Hz": float(epochs.info["sfreq"]), "n_epochs": len(epochs),
-               "epoch_length_s": float(epochs.times[-1] - epochs.times[0] + 1 / epochs.info["sfreq"]),
-               "title": f"EEG spectral features, {recording} ({note})"})
+    attrs = {
+        **O.provenance_attrs(epochs_path, cfg, recording, simulated),
+        "sampling_rate_Hz": float(epochs.info["sfreq"]),
+        "n_epochs": len(epochs),
+        "epoch_length_s": float(epochs.times[-1] - epochs.times[0] + 1 / epochs.info["sfreq"]),
+        "title": f"EEG spectral features, {recording} ({O.note(simulated)})",
+    }
+    ds = O.spectra_dataset(spectra, names, pos, cfg, attrs)
     table, peaks = pd.DataFrame({"channel": names}), pd.DataFrame(columns=["channel", "cf", "pw", "bw"])
-    sp = cfg["specparam"]
-    if sp["activate"]:
-        freqs, psd = (fw, pw) if sp["psd"] == "welch" else (fm, pm)
-        table, peaks = F.fit_aperiodic(freqs, psd, names, sp["freq_range"], sp["aperiodic_mode"],
-                                       sp["peak_width_limits"], sp["max_n_peaks"],
-                                       sp["min_peak_height"], sp["peak_threshold"],
-                                       sp["alpha_range"])
-        for col, units in (("offset", "log10 uV^2/Hz"), ("exponent", "1"), ("r_squared", "1"),
-                           ("alpha_cf", "Hz"), ("alpha_pw", "log10 power above aperiodic")):
-            ds[f"aperiodic_{col}" if col in ("offset", "exponent") else col] = (
-                "channel", table[col].to_numpy(float), {"units": units})
-        ds.attrs.update({f"subject_{k}": v for k, v in F.summarize_aperiodic(table).items()})
-    write_netcdf(ds, out_nc, simulated=simulated, sources=[epochs_path], packages=EEG_PACKAGES,
-                 variables=C.variables_of(ds))
-    long = pd.DataFrame([{"channel": c, "band": b, "fmin": bands[b][0], "fmax": bands[b][1],
-                          "power_uV2": absolute[i, j] * F.UV2, "relative_power": relative[i, j]}
-                         for i, c in enumerate(names) for j, b in enumerate(bands)])
-    srcs = [str(epochs_path)]
-    write_tsv(long, out_bandpower, f"Band power per channel and band, {recording} ({note})",
-              {**C.BANDPOWER_COLUMNS, "relative_power": {
-                  "Description": f"fraction of the power in {cfg['fmin']}-{cfg['fmax']} Hz",
-                  "Units": "1"}}, srcs, simulated=simulated)
-    write_tsv(table, out_aperiodic, f"specparam aperiodic fit per channel, {recording} ({note})",
-              C.APERIODIC_COLUMNS, srcs, simulated=simulated)
-    write_tsv(peaks, out_peaks, f"specparam peaks, {recording} ({note})",
-              C.PEAK_COLUMNS, srcs, simulated=simulated)
+    if cfg["specparam"]["activate"]:
+        table, peaks = _specparam(spectra, names, cfg["specparam"])
+        O.add_aperiodic(ds, table, F.summarize_aperiodic(table))
+    write_netcdf(
+        ds,
+        out_nc,
+        simulated=simulated,
+        sources=[epochs_path],
+        packages=EEG_PACKAGES,
+        variables=C.variables_of(ds),
+    )
+    # written here, not in a helper: each sidecar's History names the function that wrote it
+    bandpower_columns = {
+        **C.BANDPOWER_COLUMNS,
+        "relative_power": {
+            "Description": f"fraction of the power in {cfg['fmin']}-{cfg['fmax']} Hz",
+            "Units": "1",
+        },
+    }
+    note = O.note(simulated)
+    for data, path, what, columns in (
+        (
+            O.bandpower_table(spectra, names, F.UV2),
+            out_bandpower,
+            "Band power per channel and band",
+            bandpower_columns,
+        ),
+        (table, out_aperiodic, "specparam aperiodic fit per channel", C.APERIODIC_COLUMNS),
+        (peaks, out_peaks, "specparam peaks", C.PEAK_COLUMNS),
+    ):
+        write_tsv(
+            data, path, f"{what}, {recording} ({note})", columns, [str(epochs_path)], simulated=simulated
+        )
 
 
-def connectivity_recording(epochs_path, *, recording: str, simulated: bool, cfg: dict,
-                           out_nc) -> None:
+def connectivity_recording(epochs_path, *, recording: str, simulated: bool, cfg: dict, out_nc) -> None:
     """Coherence / PLV / wPLI per band between all EEG channel pairs."""
-    import mne
-    import xarray as xr
-
-    from neuroflow.eeg import features as F
-
     full = F.with_defaults(cfg)
     con_cfg = full["connectivity"]
     bands = {b: full["bands"][b] for b in con_cfg["bands"]}
     epochs = mne.read_epochs(epochs_path, preload=True, verbose="error")
     data, names, valid = F.connectivity(epochs, con_cfg["methods"], bands, con_cfg["mode"])
-    ds = xr.Dataset(
-        {"connectivity": (("method", "band", "channel", "channel_to"), data,
-                          {"units": "1", "long_name": "sensor connectivity (symmetric)"}),
-         "band_estimated": ("band", np.array(valid, dtype=np.int8),
-                            {"long_name": "1 if the band spans >= 5 cycles per epoch"})},
-        coords={"method": list(con_cfg["methods"]), "band": list(bands), "channel": names,
-                "channel_to": names},
-        attrs={**_provenance(epochs_path, full, recording, simulated),
-               "sampling_rate_Hz": float(epochs.info["sfreq"]), "mode": con_cfg["mode"],
-               "title": f"EEG sensor connectivity, {recording} ({_note(simulated)})"})
-    write_netcdf(ds, out_nc, simulated=simulated, sources=[epochs_path], packages=EEG_PACKAGES,
-                 variables=C.variables_of(ds))
+    attrs = {
+        **O.provenance_attrs(epochs_path, full, recording, simulated),
+        "sampling_rate_Hz": float(epochs.info["sfreq"]),
+        "mode": con_cfg["mode"],
+        "title": f"EEG sensor connectivity, {recording} ({O.note(simulated)})",
+    }
+    ds = O.connectivity_dataset(data, valid, con_cfg["methods"], bands, names, attrs)
+    write_netcdf(
+        ds,
+        out_nc,
+        simulated=simulated,
+        sources=[epochs_path],
+        packages=EEG_PACKAGES,
+        variables=C.variables_of(ds),
+    )
 
 
 # -- one recording, every step -----------------------------------------------------------
@@ -301,8 +377,18 @@ def connectivity_recording(epochs_path, *, recording: str, simulated: bool, cfg:
 _REPORT_OUTPUT = {"features": "spectra"}
 
 
-def process_recording(spec: dict, files, *, montage: str, on_missing: str, preprocessing: dict,
-                      features: dict, out: dict, logs: dict, report: dict | None = None) -> None:
+def process_recording(
+    spec: dict,
+    files,
+    *,
+    montage: str,
+    on_missing: str,
+    preprocessing: dict,
+    features: dict,
+    out: dict,
+    logs: dict,
+    report: dict | None = None,
+) -> None:
     """Every step of one recording in one job, each step logging to its own file:
     :func:`preprocess_recording` -> :func:`features_recording` -> (when ``out`` names
     ``connectivity``) :func:`connectivity_recording` -> (when ``report`` is given) the MNE
@@ -314,34 +400,51 @@ def process_recording(spec: dict, files, *, montage: str, on_missing: str, prepr
     ``{"title": report stem, "truth": simulator's truth JSON or None}``. The files are those
     the steps write as separate jobs: each step reads what the previous one wrote.
     """
-    from neuroflow.rulelog import redirect_to_log
-
     stem, simulated = spec["stem"], spec["simulated"]
     with redirect_to_log(logs["preprocess"]):
-        preprocess_recording(spec, files, montage=montage, on_missing=on_missing,
-                             cfg=preprocessing, out=out)
+        preprocess_recording(spec, files, montage=montage, on_missing=on_missing, cfg=preprocessing, out=out)
     with redirect_to_log(logs["features"]):
-        features_recording(out["epochs"], recording=stem, simulated=simulated, cfg=features,
-                           out_nc=out["spectra"], out_bandpower=out["bandpower"],
-                           out_aperiodic=out["aperiodic"], out_peaks=out["peaks"])
+        features_recording(
+            out["epochs"],
+            recording=stem,
+            simulated=simulated,
+            cfg=features,
+            out_nc=out["spectra"],
+            out_bandpower=out["bandpower"],
+            out_aperiodic=out["aperiodic"],
+            out_peaks=out["peaks"],
+        )
     if out.get("connectivity"):
         with redirect_to_log(logs["connectivity"]):
-            connectivity_recording(out["epochs"], recording=stem, simulated=simulated,
-                                   cfg=features, out_nc=out["connectivity"])
+            connectivity_recording(
+                out["epochs"], recording=stem, simulated=simulated, cfg=features, out_nc=out["connectivity"]
+            )
     if report is not None:
-        from neuroflow.eeg.report import REPORT_FILES, recording_report
-
         rec = {k: out.get(_REPORT_OUTPUT.get(k, k)) for k in REPORT_FILES}
         rec.update(label=stem, truth=report.get("truth"))
         with redirect_to_log(logs["report"]):
-            recording_report(title=report["title"], simulated=simulated, recordings=[rec],
-                             out_html=out["report"])
+            recording_report(
+                title=report["title"], simulated=simulated, recordings=[rec], out_html=out["report"]
+            )
 
 
 # -- group ------------------------------------------------------------------------------
 
-def group_outputs(recordings, *, summaries, features, aperiodics, connectivities, truths: dict,
-                  out_table, out_nc, fig_aperiodic, fig_psd, fig_bandpower) -> pd.DataFrame:
+
+def group_outputs(
+    recordings,
+    *,
+    summaries,
+    features,
+    aperiodics,
+    connectivities,
+    truths: dict,
+    out_table,
+    out_nc,
+    fig_aperiodic,
+    fig_psd,
+    fig_bandpower,
+) -> pd.DataFrame:
     """One row per recording (quality, 1/f, alpha, band power, connectivity, truth), a group
     NetCDF (recording x band, recording x method x band; subject, session, task, run as
     coordinates along ``recording``) and the group figures.
@@ -349,111 +452,42 @@ def group_outputs(recordings, *, summaries, features, aperiodics, connectivities
     ``recordings`` are the recordings' BIDS stems, in the order of the per-recording files;
     ``truths`` maps the stems of simulated recordings to their ground-truth JSON.
     """
-    from neuroflow.eeg.report import plot_group_aperiodic, plot_group_bandpower, plot_group_psd
-
-    rows, spectra, sims, rel, conn = [], {}, {}, [], []
-    bands = methods = con_bands = None
-    for i, rec in enumerate(recordings):
-        one = _group_row(rec, summaries[i], features[i], aperiodics[i],
-                         connectivities[i] if connectivities else None, truths.get(rec))
-        bands = one["bands"]
-        sims[rec] = one["row"]["simulated"]
-        spectra[rec] = one["spectrum"]
-        rel.append(one["relative"])
-        if one["connectivity"] is not None:
-            methods, con_bands = one["methods"], one["con_bands"]
-            conn.append(one["connectivity"])
-        rows.append(one["row"])
-    table = pd.DataFrame(rows)
-    for col in ("truth_exponent", "truth_alpha_peak_frequency", "truth_dead_channel",
-                "exponent_error", "alpha_error", "dead_channel_detected"):
-        if col not in table:
-            table[col] = np.nan
+    group = G.read_group(recordings, summaries, features, aperiodics, connectivities, truths)
+    table, bands = group.table, group.bands
     _write_group_table(table, bands, out_table, summaries)
-    ds = _group_dataset(table, rel, bands, summaries, features)
-    if conn:
-        ds["mean_connectivity"] = (("recording", "method", "con_band"), np.array(conn),
-                                   {"units": "1", "long_name": "mean over channel pairs"})
-        ds = ds.assign_coords(method=methods, con_band=con_bands)
-    write_netcdf(ds, out_nc, simulated=bool(table["simulated"].any()), sources=summaries,
-                 packages=EEG_PACKAGES, variables=C.variables_of(ds))
+    ds = O.group_dataset(table, group.relative, bands, summaries, features)
+    if group.connectivity:
+        ds["mean_connectivity"] = (
+            ("recording", "method", "con_band"),
+            np.array(group.connectivity),
+            {"units": "1", "long_name": "mean over channel pairs"},
+        )
+        ds = ds.assign_coords(method=group.methods, con_band=group.con_bands)
+    write_netcdf(
+        ds,
+        out_nc,
+        simulated=bool(table["simulated"].any()),
+        sources=summaries,
+        packages=EEG_PACKAGES,
+        variables=C.variables_of(ds),
+    )
     plot_group_aperiodic(table, fig_aperiodic)
-    plot_group_psd(spectra, sims, fig_psd)
+    plot_group_psd(group.spectra, group.simulated, fig_psd)
     plot_group_bandpower(table, bands, fig_bandpower)
     return table
 
 
-def _group_row(rec: str, summary, features, aperiodic, connectivity, truth) -> dict:
-    """Read one recording's outputs: its group-table row, mean spectrum, relative band
-    power and mean connectivity (``None`` without a connectivity file)."""
-    summ = json.loads(Path(summary).read_text())
-    ents = summ.get("entities") or {"sub": summ["subject"]}
-    ap = pd.read_csv(aperiodic, sep="\t")
-    ds = read_netcdf(features, "EEG features")
-    bands = list(ds["band"].values)
-    out = {"bands": bands, "spectrum": (ds["freq"].values, ds["psd_welch"].values.mean(axis=0)),
-           "connectivity": None, "methods": None, "con_bands": None}
-    row = {"recording": rec, "subject": ents["sub"], "session": ents.get("ses", "n/a"),
-           "task": ents.get("task", "n/a"), "acquisition": ents.get("acq", "n/a"),
-           "run": ents.get("run", "n/a"), "simulated": is_simulated(summ, summary),
-           "kind": summ["kind"],
-           "n_channels": summ["n_channels"], "bad_channels": " ".join(summ["bad_channels"]) or "n/a",
-           "n_ica_components": summ["n_ica_components"],
-           "ica_excluded": " ".join(summ["ica_excluded"]) or "n/a",
-           "n_epochs": summ["n_epochs"], "n_epochs_kept": summ["n_epochs_kept"],
-           "exponent": float(ap["exponent"].median()) if "exponent" in ap else np.nan,
-           "offset": float(ap["offset"].median()) if "offset" in ap else np.nan,
-           "r_squared": float(ap["r_squared"].median()) if "r_squared" in ap else np.nan,
-           "alpha_peak_frequency": float(ap["alpha_cf"].median()) if "alpha_cf" in ap else np.nan}
-    r = ds["relative_band_power"].mean("channel").values
-    out["relative"] = r
-    row.update({f"relative_{b}": float(v) for b, v in zip(bands, r)})
-    if connectivity is not None:
-        con = read_netcdf(connectivity, "EEG connectivity")
-        methods, con_bands = list(con["method"].values), list(con["band"].values)
-        m = np.nanmean(con["connectivity"].values, axis=(2, 3))
-        out.update(connectivity=m, methods=methods, con_bands=con_bands)
-        row.update({f"{mm}_{bb}": float(m[a, b]) for a, mm in enumerate(methods)
-                    for b, bb in enumerate(con_bands)})
-    if truth:
-        t = json.loads(Path(truth).read_text())
-        row.update({"truth_exponent": t["aperiodic_exponent"],
-                    "truth_alpha_peak_frequency": t["alpha_peak_frequency"],
-                    "truth_dead_channel": t["dead_channel"],
-                    "exponent_error": row["exponent"] - t["aperiodic_exponent"],
-                    "alpha_error": row["alpha_peak_frequency"] - t["alpha_peak_frequency"],
-                    "dead_channel_detected": t["dead_channel"] in summ["bad_channels"]})
-    out["row"] = row
-    return out
-
-
 def _write_group_table(table: pd.DataFrame, bands, out_table, summaries) -> None:
+    """The group TSV with its sidecar (column descriptions, how many recordings simulated)."""
     cols = C.group_columns(table.columns, bands)
     n_sim = int(table["simulated"].sum())
-    write_tsv(table, out_table, f"EEG group table: {len(table)} recordings of "
-              f"{table['subject'].nunique()} subjects ({n_sim} SIMULATED recordings, "
-              f"{len(table) - n_sim} real)", cols, [str(p) for p in summaries],
-              simulated=bool(n_sim))
-
-
-def _group_dataset(table: pd.DataFrame, rel, bands, summaries, features):
-    """The group NetCDF (recording x band), without the connectivity."""
-    import xarray as xr
-
-    n_sim = int(table["simulated"].sum())
-    return xr.Dataset(
-        {"relative_band_power": (("recording", "band"), np.array(rel),
-                                 {"units": "1", "long_name": "relative band power, channel mean"}),
-         "exponent": ("recording", table["exponent"].to_numpy(float), {"units": "1"}),
-         "offset": ("recording", table["offset"].to_numpy(float), {"units": "log10 uV^2/Hz"}),
-         "alpha_peak_frequency": ("recording", table["alpha_peak_frequency"].to_numpy(float),
-                                  {"units": "Hz"}),
-         "truth_exponent": ("recording", table["truth_exponent"].to_numpy(float), {"units": "1"}),
-         "truth_alpha_peak_frequency": ("recording", table["truth_alpha_peak_frequency"].to_numpy(float),
-                                        {"units": "Hz"})},
-        coords={"recording": list(table["recording"]), "band": bands,
-                **{c: ("recording", table[c].astype(str).tolist())
-                   for c in ("subject", "session", "task", "acquisition", "run")},
-                "simulated": ("recording", table["simulated"].to_numpy(np.int8))},
-        attrs={"title": f"EEG group features ({n_sim} SIMULATED recordings flagged by 'simulated')",
-               "inputs": json.dumps(_inputs(list(summaries) + list(features)))})
+    write_tsv(
+        table,
+        out_table,
+        f"EEG group table: {len(table)} recordings of "
+        f"{table['subject'].nunique()} subjects ({n_sim} SIMULATED recordings, "
+        f"{len(table) - n_sim} real)",
+        cols,
+        [str(p) for p in summaries],
+        simulated=bool(n_sim),
+    )

@@ -10,29 +10,51 @@ from __future__ import annotations
 
 import copy
 
+import mne
 import numpy as np
 import pandas as pd
 
+from neuroflow.eeg.ica import ica_step
 from neuroflow.eeg.io import EEGInputError
 
 DEFAULTS = {
     "filter": {"activate": True, "l_freq": 1.0, "h_freq": 45.0, "method": "fir", "phase": "zero"},
     "notch": {"activate": True, "freqs": [50.0]},
     "resample": {"activate": True, "sfreq": 128.0},
-    "bad_channels": {"activate": True, "methods": ["flat", "deviation"], "flat_threshold": 1.0,
-                     "deviation_z": 5.0, "lof_threshold": 1.5, "interpolate": True,
-                     "max_fraction": 0.25},
+    "bad_channels": {
+        "activate": True,
+        "methods": ["flat", "deviation"],
+        "flat_threshold": 1.0,
+        "deviation_z": 5.0,
+        "lof_threshold": 1.5,
+        "interpolate": True,
+        "max_fraction": 0.25,
+    },
     "reference": {"activate": True, "kind": "average", "channels": []},
-    "ica": {"activate": True, "method": "infomax", "extended": False, "n_components": 15,
-            "max_iter": 500,
-            "random_state": 97, "labeling": ["eog", "ecg"],
-            "eog_proxies": ["Fp1", "Fp2", "AF7", "AF8", "AF3", "AF4"],
-            "eog_measure": "correlation", "eog_threshold": 0.6, "eog_max_components": 2,
-            "iclabel_threshold": 0.8,
-            "iclabel_exclude": ["eye blink", "muscle artifact", "heart beat", "line noise",
-                                "channel noise"]},
-    "epochs": {"kind": "fixed", "length": 2.0, "overlap": 0.0, "event_id": {}, "tmin": -0.2,
-               "tmax": 0.8, "baseline": None},
+    "ica": {
+        "activate": True,
+        "method": "infomax",
+        "extended": False,
+        "n_components": 15,
+        "max_iter": 500,
+        "random_state": 97,
+        "labeling": ["eog", "ecg"],
+        "eog_proxies": ["Fp1", "Fp2", "AF7", "AF8", "AF3", "AF4"],
+        "eog_measure": "correlation",
+        "eog_threshold": 0.6,
+        "eog_max_components": 2,
+        "iclabel_threshold": 0.8,
+        "iclabel_exclude": ["eye blink", "muscle artifact", "heart beat", "line noise", "channel noise"],
+    },
+    "epochs": {
+        "kind": "fixed",
+        "length": 2.0,
+        "overlap": 0.0,
+        "event_id": {},
+        "tmin": -0.2,
+        "tmax": 0.8,
+        "baseline": None,
+    },
     "reject": {"activate": True, "peak_to_peak": 150.0, "flat": 1.0},
 }
 UV = 1e-6
@@ -43,8 +65,9 @@ def with_defaults(cfg: dict | None) -> dict:
     out = copy.deepcopy(DEFAULTS)
     for step, params in (cfg or {}).items():
         if step not in out:
-            raise ValueError(f"config key eeg.preprocessing.{step}: unknown step; "
-                             f"expected one of {sorted(out)}")
+            raise ValueError(
+                f"config key eeg.preprocessing.{step}: unknown step; expected one of {sorted(out)}"
+            )
         out[step].update(params or {})
     return out
 
@@ -58,8 +81,7 @@ def filter_raw(raw, l_freq, h_freq, method: str = "fir", phase: str = "zero"):
     nyq = raw.info["sfreq"] / 2.0
     if h_freq is not None and h_freq >= nyq:
         h_freq = None  # nothing to low-pass below the Nyquist frequency
-    return raw.filter(l_freq, h_freq, picks="data", method=method, phase=phase,
-                      verbose="error")
+    return raw.filter(l_freq, h_freq, picks="data", method=method, phase=phase, verbose="error")
 
 
 def notch_raw(raw, freqs):
@@ -81,8 +103,13 @@ def robust_amplitude(data: np.ndarray) -> np.ndarray:
     return (q75 - q25) / 1.349
 
 
-def detect_bad_channels(raw, methods=("flat", "deviation"), flat_threshold: float = 1.0,
-                        deviation_z: float = 5.0, lof_threshold: float = 1.5) -> pd.DataFrame:
+def detect_bad_channels(
+    raw,
+    methods=("flat", "deviation"),
+    flat_threshold: float = 1.0,
+    deviation_z: float = 5.0,
+    lof_threshold: float = 1.5,
+) -> pd.DataFrame:
     """Flag bad EEG channels.
 
     Criteria
@@ -100,8 +127,6 @@ def detect_bad_channels(raw, methods=("flat", "deviation"), flat_threshold: floa
         ``bad`` (bool) and ``reason`` (criteria joined by ``+``; channels already marked bad
         in the recording say ``marked in file``).
     """
-    import mne
-
     picks = mne.pick_types(raw.info, eeg=True, exclude=())
     names = [raw.ch_names[i] for i in picks]
     amp = robust_amplitude(raw.get_data(picks=picks))
@@ -125,39 +150,54 @@ def detect_bad_channels(raw, methods=("flat", "deviation"), flat_threshold: floa
         probe = raw.copy().pick(picks)
         probe.info["bads"] = []
         bads, scores = mne.preprocessing.find_bad_channels_lof(
-            probe, n_neighbors=min(20, len(names) - 1), threshold=lof_threshold,
-            return_scores=True, verbose="error")
+            probe,
+            n_neighbors=min(20, len(names) - 1),
+            threshold=lof_threshold,
+            return_scores=True,
+            verbose="error",
+        )
         lof = np.asarray(scores, float)
         for n in bads:
             reasons[n].append("lof")
-    return pd.DataFrame({
-        "name": names, "amplitude_uV": amp / UV, "deviation_z": z, "lof_score": lof,
-        "bad": [bool(reasons[n]) for n in names],
-        "reason": ["+".join(reasons[n]) or "n/a" for n in names],
-    })
+    return pd.DataFrame(
+        {
+            "name": names,
+            "amplitude_uV": amp / UV,
+            "deviation_z": z,
+            "lof_score": lof,
+            "bad": [bool(reasons[n]) for n in names],
+            "reason": ["+".join(reasons[n]) or "n/a" for n in names],
+        }
+    )
 
 
 def interpolate_bads(raw, bads, recording):
     """Spherical-spline interpolation of `bads` (needs channel positions)."""
     if not bads:
         return raw
-    locs = np.array([raw.info["chs"][raw.ch_names.index(n)]["loc"][:3] for n in raw.ch_names
-                     if n not in bads and raw.get_channel_types([n])[0] == "eeg"])
+    locs = np.array(
+        [
+            raw.info["chs"][raw.ch_names.index(n)]["loc"][:3]
+            for n in raw.ch_names
+            if n not in bads and raw.get_channel_types([n])[0] == "eeg"
+        ]
+    )
     if not np.isfinite(locs).all() or not np.abs(locs).sum(axis=1).all():
-        raise EEGInputError(f"{recording}: cannot interpolate bad channels {list(bads)}: "
-                            "some EEG channels have no position (set a montage)")
+        raise EEGInputError(
+            f"{recording}: cannot interpolate bad channels {list(bads)}: "
+            "some EEG channels have no position (set a montage)"
+        )
     raw.info["bads"] = sorted(set(raw.info["bads"]) | set(bads))
     raw.interpolate_bads(reset_bads=True, mode="accurate", verbose="error")
     return raw
 
 
 def _sphere_forward(info):
-    import mne
-
     sphere = mne.make_sphere_model("auto", "auto", info, verbose="error")
     src = mne.setup_volume_source_space(sphere=sphere, pos=20.0, verbose="error")
-    return mne.make_forward_solution(info, trans=None, src=src, bem=sphere, eeg=True,
-                                     meg=False, verbose="error")
+    return mne.make_forward_solution(
+        info, trans=None, src=src, bem=sphere, eeg=True, meg=False, verbose="error"
+    )
 
 
 def rereference(raw, kind: str = "average", channels=(), recording=""):
@@ -172,139 +212,37 @@ def rereference(raw, kind: str = "average", channels=(), recording=""):
     elif kind == "channels":
         missing = [c for c in channels if c not in raw.ch_names]
         if not channels or missing:
-            raise EEGInputError(f"{recording}: reference channel(s) {missing or '[]'} not in the "
-                                f"recording (channels: {raw.ch_names})")
+            raise EEGInputError(
+                f"{recording}: reference channel(s) {missing or '[]'} not in the "
+                f"recording (channels: {raw.ch_names})"
+            )
         raw.set_eeg_reference(list(channels), projection=False, verbose="error")
     else:
         raise ValueError(f"config key eeg.preprocessing.reference.kind: unknown {kind!r}")
     return raw
 
 
-def fit_ica(raw, method: str = "infomax", n_components=15, max_iter: int = 500,
-            random_state: int = 97, extended: bool = False, rank_loss: int = 0):
-    """Fit ICA on the EEG channels of (high-passed) `raw`.
-
-    An integer `n_components` is capped at the data rank (EEG channels minus `rank_loss`,
-    the dimensions lost to interpolation and average referencing); a float keeps the PCA
-    components explaining that fraction of the variance; None keeps 99.9999 %.
-    """
-    import mne
-
-    if isinstance(n_components, int):
-        n_eeg = len(mne.pick_types(raw.info, eeg=True))
-        n_components = max(1, min(n_components, n_eeg - rank_loss))
-
-    fit_params = {"extended": True} if (method == "infomax" and extended) else None
-    ica = mne.preprocessing.ICA(n_components=n_components, method=method, max_iter=max_iter,
-                                random_state=random_state, fit_params=fit_params,
-                                verbose="error")
-    ica.fit(raw, picks="eeg", verbose="error")
-    return ica
-
-
-def label_components(ica, raw, labeling=("eog", "ecg"), eog_proxies=(), eog_measure="correlation",
-                     eog_threshold=0.6, eog_max_components=2, iclabel_threshold=0.8,
-                     iclabel_exclude=()) -> pd.DataFrame:
-    """Score ICA components against artifact references and choose those to exclude.
-
-    eog : correlation with the EOG channels, or, where the recording has none, with the
-        frontal channels in `eog_proxies` (both low-passed 1-10 Hz by MNE); a component is
-        excluded when the absolute correlation (or z-score, ``eog_measure``) exceeds
-        `eog_threshold` for any reference; at most the `eog_max_components` highest-scoring
-        ones (frontal proxies also pick up frontal brain activity).
-    ecg : MNE's correlation method against an ECG channel, when one exists.
-    iclabel : mne-icalabel's ICLabel network; components whose most probable class is in
-        `iclabel_exclude` with probability >= `iclabel_threshold` are excluded.
-
-    Returns
-    -------
-    DataFrame
-        One row per component: ``component``, ``explained_variance``, ``eog_score``,
-        ``eog_reference``, ``ecg_score``, ``iclabel``, ``iclabel_probability``,
-        ``excluded``, ``reason``. Sets ``ica.exclude``.
-    """
-    import mne
-
-    n = ica.n_components_
-    table = pd.DataFrame({"component": [f"ICA{i:03d}" for i in range(n)]})
-    table["explained_variance"] = _per_component_variance(ica, raw)
-    reasons = [[] for _ in range(n)]
-    table["eog_score"], table["eog_reference"] = np.nan, "n/a"
-    table["ecg_score"], table["iclabel"], table["iclabel_probability"] = np.nan, "n/a", np.nan
-    if "eog" in labeling:
-        eog = [raw.ch_names[i] for i in mne.pick_types(raw.info, eeg=False, eog=True)]
-        refs = eog or [c for c in eog_proxies if c in raw.ch_names]
-        if refs:
-            _, scores = ica.find_bads_eog(raw, ch_name=refs, threshold=eog_threshold,
-                                          measure=eog_measure, verbose="error")
-            scores = np.atleast_2d(scores)
-            best = np.argmax(np.abs(scores), axis=0)
-            table["eog_score"] = scores[best, np.arange(n)]
-            table["eog_reference"] = [("" if eog else "proxy ") + refs[b] for b in best]
-            score = np.abs(table["eog_score"].to_numpy())
-            over = np.flatnonzero(score > eog_threshold)
-            for i in over[np.argsort(-score[over], kind="stable")][:eog_max_components]:
-                reasons[i].append("eog")
-    if "ecg" in labeling and len(mne.pick_types(raw.info, eeg=False, ecg=True)):
-        bads, scores = ica.find_bads_ecg(raw, method="correlation", threshold="auto",
-                                         verbose="error")
-        table["ecg_score"] = np.asarray(scores, float)
-        for i in bads:
-            reasons[i].append("ecg")
-    if "iclabel" in labeling:
-        from mne_icalabel import label_components as iclabel
-
-        out = iclabel(raw, ica, method="iclabel")
-        table["iclabel"] = out["labels"]
-        table["iclabel_probability"] = np.asarray(out["y_pred_proba"], float)
-        for i, (lab, p) in enumerate(zip(out["labels"], out["y_pred_proba"])):
-            if lab in iclabel_exclude and p >= iclabel_threshold:
-                reasons[i].append("iclabel:" + lab.replace(" ", "_"))
-    table["excluded"] = [bool(r) for r in reasons]
-    table["reason"] = ["+".join(r) or "n/a" for r in reasons]
-    ica.exclude = [int(i) for i in np.flatnonzero(table["excluded"].to_numpy())]
-    return table
-
-
-def _per_component_variance(ica, raw) -> np.ndarray:
-    """Each component's :meth:`mne.preprocessing.ICA.get_explained_variance_ratio` on the
-    EEG channels, from one unmixing of the data instead of one back-projection per component
-    (the same formula: 1 - mean over time of the across-channel variance of the residual,
-    over that of the data). ICA with a noise covariance or SSP projectors goes through MNE."""
-    import mne
-
-    if ica.noise_cov is not None or ica.info["projs"]:
-        return np.array([float(ica.get_explained_variance_ratio(
-            raw, components=[i], ch_type="eeg")["eeg"]) for i in range(ica.n_components_)])
-    eeg = mne.pick_types(raw.info, eeg=True, exclude=())
-    orig = raw.get_data(picks=eeg)
-    rows = [int(np.flatnonzero(eeg == raw.ch_names.index(c))[0]) for c in ica.ch_names]
-    scale = ica.pre_whitener_[:, 0]
-    centred = orig[rows] / scale[:, None] - ica.pca_mean_[:, None]
-    pca = ica.pca_components_[: ica.n_components_]
-    sources = ica.unmixing_matrix_ @ pca @ centred          # (n_components, n_times)
-    mixing = (pca.T @ ica.mixing_matrix_) * scale[:, None]  # back to volts, (n_fit, n_comp)
-    residual = np.zeros_like(orig)  # channels outside the ICA are left as they were
-    base = orig[rows] - ica.pca_mean_[:, None] * scale[:, None]
-    total = orig.var(axis=0).mean()
-    out = np.empty(ica.n_components_)
-    for i in range(ica.n_components_):
-        residual[rows] = base - np.outer(mixing[:, i], sources[i])
-        out[i] = 1.0 - residual.var(axis=0).mean() / total
-    return out
-
-
-def make_epochs(raw, recording, kind: str = "fixed", length: float = 2.0, overlap: float = 0.0,
-                event_id=None, tmin: float = -0.2, tmax: float = 0.8, baseline=None):
+def make_epochs(
+    raw,
+    recording,
+    kind: str = "fixed",
+    length: float = 2.0,
+    overlap: float = 0.0,
+    event_id=None,
+    tmin: float = -0.2,
+    tmax: float = 0.8,
+    baseline=None,
+):
     """Cut `raw` into epochs: fixed-length windows (rest) or around annotated events (task)."""
-    import mne
-
     if kind == "fixed":
         if raw.times[-1] + 1.0 / raw.info["sfreq"] < length:
-            raise EEGInputError(f"{recording}: recording is shorter than one epoch "
-                                f"({raw.times[-1] + 1 / raw.info['sfreq']:.2f} s < {length:g} s)")
-        return mne.make_fixed_length_epochs(raw, duration=length, overlap=overlap, preload=True,
-                                            verbose="error")
+            raise EEGInputError(
+                f"{recording}: recording is shorter than one epoch "
+                f"({raw.times[-1] + 1 / raw.info['sfreq']:.2f} s < {length:g} s)"
+            )
+        return mne.make_fixed_length_epochs(
+            raw, duration=length, overlap=overlap, preload=True, verbose="error"
+        )
     if kind != "events":
         raise ValueError(f"config key eeg.preprocessing.epochs.kind: unknown {kind!r}")
     try:
@@ -312,19 +250,28 @@ def make_epochs(raw, recording, kind: str = "fixed", length: float = 2.0, overla
     except ValueError:  # MNE: "Could not find any of the events you specified."
         events = []
     if not len(events):
-        raise EEGInputError(f"{recording}: no events matching {sorted(event_id or {}) or 'any'} "
-                            f"among the annotations {sorted(set(raw.annotations.description))}")
-    return mne.Epochs(raw, events, ids, tmin=tmin, tmax=tmax,
-                      baseline=tuple(baseline) if baseline else None, preload=True,
-                      reject_by_annotation=True, verbose="error")
+        raise EEGInputError(
+            f"{recording}: no events matching {sorted(event_id or {}) or 'any'} "
+            f"among the annotations {sorted(set(raw.annotations.description))}"
+        )
+    return mne.Epochs(
+        raw,
+        events,
+        ids,
+        tmin=tmin,
+        tmax=tmax,
+        baseline=tuple(baseline) if baseline else None,
+        preload=True,
+        reject_by_annotation=True,
+        verbose="error",
+    )
 
 
-def reject_epochs(epochs, recording, peak_to_peak: float | None = 150.0,
-                  flat: float | None = 1.0, first_samp: int = 0) -> pd.DataFrame:
+def reject_epochs(
+    epochs, recording, peak_to_peak: float | None = 150.0, flat: float | None = 1.0, first_samp: int = 0
+) -> pd.DataFrame:
     """Drop epochs whose EEG peak-to-peak amplitude exceeds `peak_to_peak` or falls below
     `flat` (microvolts) on any channel; return the per-epoch log. Raises if none survive."""
-    import mne
-
     picks = mne.pick_types(epochs.info, eeg=True)
     ptp = np.ptp(epochs.get_data(picks=picks), axis=2)  # (n_epochs, n_channels)
     reason = []
@@ -335,18 +282,22 @@ def reject_epochs(epochs, recording, peak_to_peak: float | None = 150.0,
         if flat is not None and (row < flat * UV).any():
             r.append("flat:" + epochs.ch_names[picks[int(np.argmin(row))]])
         reason.append("+".join(r))
-    log = pd.DataFrame({
-        "epoch": np.arange(len(ptp)),
-        "onset": (epochs.events[:, 0] - first_samp) / epochs.info["sfreq"] + epochs.tmin,
-        "max_peak_to_peak_uV": ptp.max(axis=1) / UV,
-        "kept": [not r for r in reason],
-        "drop_reason": [r or "n/a" for r in reason],
-    })
+    log = pd.DataFrame(
+        {
+            "epoch": np.arange(len(ptp)),
+            "onset": (epochs.events[:, 0] - first_samp) / epochs.info["sfreq"] + epochs.tmin,
+            "max_peak_to_peak_uV": ptp.max(axis=1) / UV,
+            "kept": [not r for r in reason],
+            "drop_reason": [r or "n/a" for r in reason],
+        }
+    )
     drop = np.flatnonzero(~log["kept"].to_numpy())
     if len(drop) == len(log):
-        raise EEGInputError(f"{recording}: every one of the {len(log)} epochs exceeds the "
-                            f"rejection thresholds (peak-to-peak {peak_to_peak} uV, flat {flat} "
-                            "uV); loosen eeg.preprocessing.reject or check the recording")
+        raise EEGInputError(
+            f"{recording}: every one of the {len(log)} epochs exceeds the "
+            f"rejection thresholds (peak-to-peak {peak_to_peak} uV, flat {flat} "
+            "uV); loosen eeg.preprocessing.reject or check the recording"
+        )
     epochs.drop(drop, reason="neuroflow reject", verbose="error")
     return log
 
@@ -387,28 +338,59 @@ def preprocess(raw, cfg: dict, recording: str, copy: bool = True) -> dict:
     filtered = raw.copy()
     ica, components = None, pd.DataFrame()
     if cfg["ica"]["activate"]:
-        ica, components = _ica_step(raw, cfg, channels, steps)
+        ica, components = ica_step(raw, cfg, channels, steps)
     e = cfg["epochs"]
-    epochs = make_epochs(raw, recording, e["kind"], e["length"], e["overlap"], e["event_id"],
-                         e["tmin"], e["tmax"], e["baseline"])
+    epochs = make_epochs(
+        raw,
+        recording,
+        e["kind"],
+        e["length"],
+        e["overlap"],
+        e["event_id"],
+        e["tmin"],
+        e["tmax"],
+        e["baseline"],
+    )
     n_epochs = len(epochs)
     rj = cfg["reject"]
     if rj["activate"]:
         log = reject_epochs(epochs, recording, rj["peak_to_peak"], rj["flat"], raw.first_samp)
     else:
         log = reject_epochs(epochs, recording, None, None, raw.first_samp)
-    steps.append({"step": "epochs", "kind": e["kind"], "n_epochs": n_epochs,
-                  "n_kept": len(epochs), "reject": rj if rj["activate"] else None})
-    return {"raw": raw, "filtered": filtered, "epochs": epochs, "ica": ica,
-            "channels": channels, "components": components, "epochs_log": log, "steps": steps}
+    steps.append(
+        {
+            "step": "epochs",
+            "kind": e["kind"],
+            "n_epochs": n_epochs,
+            "n_kept": len(epochs),
+            "reject": rj if rj["activate"] else None,
+        }
+    )
+    return {
+        "raw": raw,
+        "filtered": filtered,
+        "epochs": epochs,
+        "ica": ica,
+        "channels": channels,
+        "components": components,
+        "epochs_log": log,
+        "steps": steps,
+    }
 
 
 def _filter_steps(raw, cfg: dict, steps: list) -> None:
     """Band-pass, notch and resample ``raw`` in place, as activated; log them in ``steps``."""
     if (f := cfg["filter"])["activate"]:
         filter_raw(raw, f["l_freq"], f["h_freq"], f["method"], f["phase"])
-        steps.append({"step": "filter", "l_freq": f["l_freq"], "h_freq": f["h_freq"],
-                      "method": f["method"], "phase": f["phase"]})
+        steps.append(
+            {
+                "step": "filter",
+                "l_freq": f["l_freq"],
+                "h_freq": f["h_freq"],
+                "method": f["method"],
+                "phase": f["phase"],
+            }
+        )
     if cfg["notch"]["activate"] and cfg["notch"]["freqs"]:
         steps.append({"step": "notch", "freqs": notch_raw(raw, cfg["notch"]["freqs"])})
     if (r := cfg["resample"])["activate"] and abs(raw.info["sfreq"] - r["sfreq"]) > 1e-9:
@@ -418,38 +400,27 @@ def _filter_steps(raw, cfg: dict, steps: list) -> None:
 
 def _bad_channel_step(raw, b: dict, recording: str, steps: list) -> pd.DataFrame:
     """Flag bad channels and interpolate them (or mark them bad) in place; the channel table."""
-    channels = detect_bad_channels(raw, b["methods"] if b["activate"] else [],
-                                   b["flat_threshold"], b["deviation_z"], b["lof_threshold"])
+    channels = detect_bad_channels(
+        raw, b["methods"] if b["activate"] else [], b["flat_threshold"], b["deviation_z"], b["lof_threshold"]
+    )
     bads = channels.loc[channels["bad"], "name"].tolist()
     if len(bads) > b["max_fraction"] * len(channels):
-        raise EEGInputError(f"{recording}: {len(bads)} of {len(channels)} EEG channels are bad "
-                            f"({bads}); more than max_fraction={b['max_fraction']}")
+        raise EEGInputError(
+            f"{recording}: {len(bads)} of {len(channels)} EEG channels are bad "
+            f"({bads}); more than max_fraction={b['max_fraction']}"
+        )
     channels["interpolated"] = False
     if bads and b["interpolate"]:
         interpolate_bads(raw, bads, recording)
         channels["interpolated"] = channels["bad"]
     else:
         raw.info["bads"] = bads
-    steps.append({"step": "bad_channels", "methods": b["methods"] if b["activate"] else [],
-                  "bad": bads, "interpolated": bool(bads and b["interpolate"])})
+    steps.append(
+        {
+            "step": "bad_channels",
+            "methods": b["methods"] if b["activate"] else [],
+            "bad": bads,
+            "interpolated": bool(bads and b["interpolate"]),
+        }
+    )
     return channels
-
-
-def _ica_step(raw, cfg: dict, channels: pd.DataFrame, steps: list):
-    """Fit ICA, label the artifact components and remove them from ``raw`` in place."""
-    c = cfg["ica"]
-    if "iclabel" in c["labeling"] and not (c["method"] == "infomax" and c["extended"]):
-        raise ValueError("config key eeg.preprocessing.ica.labeling: ICLabel was trained on "
-                         "extended-infomax decompositions; set method: infomax, extended: true")
-    rank_loss = int(channels["interpolated"].sum()) + int(
-        cfg["reference"]["activate"] and cfg["reference"]["kind"] in ("average", "rest"))
-    ica = fit_ica(raw, c["method"], c["n_components"], c["max_iter"], c["random_state"],
-                  extended=c["extended"], rank_loss=rank_loss)
-    components = label_components(ica, raw, c["labeling"], c["eog_proxies"],
-                                  c["eog_measure"], c["eog_threshold"],
-                                  c["eog_max_components"], c["iclabel_threshold"],
-                                  c["iclabel_exclude"])
-    ica.apply(raw, verbose="error")
-    steps.append({"step": "ica", "method": c["method"], "n_components": int(ica.n_components_),
-                  "labeling": c["labeling"], "excluded": [int(i) for i in ica.exclude]})
-    return ica, components

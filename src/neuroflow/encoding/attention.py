@@ -31,8 +31,7 @@ import numpy as np
 from neuroflow.progress import Progress
 
 
-def sine_position_encoding(height: int, width: int, d_model: int,
-                           temperature: float = 10000.0):
+def sine_position_encoding(height: int, width: int, d_model: int, temperature: float = 10000.0):
     """DETR's normalised 2-D sine positional encoding (scale 2 pi).
 
     Returns
@@ -43,8 +42,7 @@ def sine_position_encoding(height: int, width: int, d_model: int,
     import torch
 
     if d_model % 4:
-        raise ValueError(f"d_model must be a multiple of 4 for the 2-D sine encoding, got "
-                         f"{d_model}")
+        raise ValueError(f"d_model must be a multiple of 4 for the 2-D sine encoding, got {d_model}")
     n = d_model // 2
     eps, scale = 1e-6, 2 * np.pi
     y = torch.arange(1, height + 1, dtype=torch.float64)[:, None].expand(height, width)
@@ -69,18 +67,20 @@ def _modules():
         def __init__(self, d_model, n_heads, dim_feedforward, dropout):
             super().__init__()
             self.norm1 = nn.LayerNorm(d_model)
-            self.attn = nn.MultiheadAttention(d_model, n_heads, dropout=dropout,
-                                              batch_first=True)
+            self.attn = nn.MultiheadAttention(d_model, n_heads, dropout=dropout, batch_first=True)
             self.drop1 = nn.Dropout(dropout)
             self.norm2 = nn.LayerNorm(d_model)
-            self.ff = nn.Sequential(nn.Linear(d_model, dim_feedforward), nn.ReLU(),
-                                    nn.Dropout(dropout), nn.Linear(dim_feedforward, d_model))
+            self.ff = nn.Sequential(
+                nn.Linear(d_model, dim_feedforward),
+                nn.ReLU(),
+                nn.Dropout(dropout),
+                nn.Linear(dim_feedforward, d_model),
+            )
             self.drop2 = nn.Dropout(dropout)
 
         def forward(self, tgt, memory, pos, query_pos):
             q = self.norm1(tgt) + query_pos
-            out, weights = self.attn(q, memory + pos, memory, need_weights=True,
-                                     average_attn_weights=True)
+            out, weights = self.attn(q, memory + pos, memory, need_weights=True, average_attn_weights=True)
             tgt = tgt + self.drop1(out)
             tgt = tgt + self.drop2(self.ff(self.norm2(tgt)))
             return tgt, weights
@@ -88,32 +88,43 @@ def _modules():
     class AttentionRoutingEncoder(nn.Module):
         """Region queries attend over feature-map tokens; a linear readout per region."""
 
-        def __init__(self, n_channels, height, width, membership, d_model=64, n_heads=4,
-                     dim_feedforward=128, dropout=0.1, n_layers=1, temperature=10000.0):
+        def __init__(
+            self,
+            n_channels,
+            height,
+            width,
+            membership,
+            d_model=64,
+            n_heads=4,
+            dim_feedforward=128,
+            dropout=0.1,
+            n_layers=1,
+            temperature=10000.0,
+        ):
             super().__init__()
             membership = torch.as_tensor(np.asarray(membership, dtype=np.float32))
             n_regions, n_targets = membership.shape
-            self.input_proj = (nn.Conv2d(n_channels, d_model, kernel_size=1)
-                               if n_channels != d_model else nn.Identity())
-            self.register_buffer("pos", sine_position_encoding(height, width, d_model,
-                                                               temperature))
+            self.input_proj = (
+                nn.Conv2d(n_channels, d_model, kernel_size=1) if n_channels != d_model else nn.Identity()
+            )
+            self.register_buffer("pos", sine_position_encoding(height, width, d_model, temperature))
             self.register_buffer("membership", membership)
             self.query_pos = nn.Embedding(n_regions, d_model)
             self.layers = nn.ModuleList(
-                RoutingDecoderLayer(d_model, n_heads, dim_feedforward, dropout)
-                for _ in range(n_layers))
+                RoutingDecoderLayer(d_model, n_heads, dim_feedforward, dropout) for _ in range(n_layers)
+            )
             self.norm = nn.LayerNorm(d_model)
             self.readout = nn.Linear(d_model, n_targets)
 
         def forward(self, fmap):
-            memory = self.input_proj(fmap).flatten(2).transpose(1, 2)   # (B, HW, d)
+            memory = self.input_proj(fmap).flatten(2).transpose(1, 2)  # (B, HW, d)
             query_pos = self.query_pos.weight.unsqueeze(0).expand(len(fmap), -1, -1)
             tgt = torch.zeros_like(query_pos)
             weights = None
             for layer in self.layers:
                 tgt, weights = layer(tgt, memory, self.pos, query_pos)
-            per_query = self.readout(self.norm(tgt))                     # (B, R, T)
-            return (per_query * self.membership).sum(dim=1), weights     # (B, T), (B, R, HW)
+            per_query = self.readout(self.norm(tgt))  # (B, R, T)
+            return (per_query * self.membership).sum(dim=1), weights  # (B, T), (B, R, HW)
 
     return AttentionRoutingEncoder
 
@@ -165,8 +176,7 @@ def _train_epochs(model, Fz, Yz, fit_idx, val_idx, training, rng, device):
     """Mini-batch AdamW epochs; returns the validation r per epoch and the best state."""
     import torch
 
-    opt = torch.optim.AdamW(model.parameters(), lr=training.learning_rate,
-                            weight_decay=training.weight_decay)
+    opt = torch.optim.AdamW(model.parameters(), lr=training.learning_rate, weight_decay=training.weight_decay)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=training.lr_step, gamma=0.5)
     history, best, best_state = [], -np.inf, None
     meter = Progress(training.epochs, "epoch", f"encoding network training ({device})")
@@ -174,7 +184,7 @@ def _train_epochs(model, Fz, Yz, fit_idx, val_idx, training, rng, device):
         model.train()
         order = fit_idx[rng.permutation(len(fit_idx))]
         for start in range(0, len(order), training.batch_size):
-            batch = torch.as_tensor(order[start:start + training.batch_size], device=device)
+            batch = torch.as_tensor(order[start : start + training.batch_size], device=device)
             pred, _ = model(Fz[batch])
             loss = torch.nn.functional.mse_loss(pred, Yz[batch])
             opt.zero_grad()
@@ -185,8 +195,11 @@ def _train_epochs(model, Fz, Yz, fit_idx, val_idx, training, rng, device):
         model.eval()
         with torch.no_grad():
             pred, _ = model(Fz[torch.as_tensor(val_idx, device=device)])
-        score = float(np.nanmean(_pearson_columns(Yz[val_idx].cpu().numpy().astype(float),
-                                                  pred.cpu().numpy().astype(float))))
+        score = float(
+            np.nanmean(
+                _pearson_columns(Yz[val_idx].cpu().numpy().astype(float), pred.cpu().numpy().astype(float))
+            )
+        )
         history.append(score)
         if score > best:
             best, best_state = score, copy.deepcopy(model.state_dict())
@@ -194,8 +207,9 @@ def _train_epochs(model, Fz, Yz, fit_idx, val_idx, training, rng, device):
     return np.array(history), best_state
 
 
-def train_routing_encoder(features, responses, regions, train_idx, *, network, training,
-                          device: str, random_state: int) -> dict:
+def train_routing_encoder(
+    features, responses, regions, train_idx, *, network, training, device: str, random_state: int
+) -> dict:
     """Train the encoder on ``train_idx`` stimuli; keep the epoch best on a validation split.
 
     Parameters
@@ -226,23 +240,37 @@ def train_routing_encoder(features, responses, regions, train_idx, *, network, t
 
     import torch
 
-    if str(device).startswith("cuda"):   # deterministic cuBLAS needs a fixed workspace
+    if str(device).startswith("cuda"):  # deterministic cuBLAS needs a fixed workspace
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.manual_seed(random_state)
     torch.use_deterministic_algorithms(True, warn_only=True)
     rng = np.random.default_rng(random_state)
-    Fz, Yz, fit_idx, val_idx, scaling = _scaled_split(features, responses, train_idx,
-                                                      training.validation_fraction, rng)
+    Fz, Yz, fit_idx, val_idx, scaling = _scaled_split(
+        features, responses, train_idx, training.validation_fraction, rng
+    )
     membership, names = membership_matrix(regions)
-    model = build_encoder(Fz.shape[1], Fz.shape[2], Fz.shape[3], membership,
-                          **asdict(network)).to(device)
-    history, best_state = _train_epochs(model, torch.as_tensor(Fz, device=device),
-                                        torch.as_tensor(Yz, device=device), fit_idx, val_idx,
-                                        training, rng, device)
+    model = build_encoder(Fz.shape[1], Fz.shape[2], Fz.shape[3], membership, **asdict(network)).to(device)
+    history, best_state = _train_epochs(
+        model,
+        torch.as_tensor(Fz, device=device),
+        torch.as_tensor(Yz, device=device),
+        fit_idx,
+        val_idx,
+        training,
+        rng,
+        device,
+    )
     model.load_state_dict(best_state)
     model.eval()
-    return {"model": model, "history": history, "best_epoch": int(np.argmax(history)),
-            "validation_idx": val_idx, "regions": names, "scaling": scaling, "device": device}
+    return {
+        "model": model,
+        "history": history,
+        "best_epoch": int(np.argmax(history)),
+        "validation_idx": val_idx,
+        "regions": names,
+        "scaling": scaling,
+        "device": device,
+    }
 
 
 def attention_peakedness(maps, flat_entropy: float) -> dict:
@@ -294,7 +322,7 @@ def predict_routing(fit: dict, features, batch_size: int = 64) -> tuple[np.ndarr
     preds, maps = [], []
     with torch.no_grad():
         for start in range(0, len(F), batch_size):
-            p, w = fit["model"](Fz[start:start + batch_size])
+            p, w = fit["model"](Fz[start : start + batch_size])
             preds.append(p.cpu().numpy())
             maps.append(w.cpu().numpy())
     pred = np.concatenate(preds).astype(float) * s["y_sd"] + s["y_mean"]
@@ -302,10 +330,19 @@ def predict_routing(fit: dict, features, batch_size: int = 64) -> tuple[np.ndarr
     return pred, att
 
 
-def simulate_routing(n_stimuli: int = 400, n_channels: int = 8, height: int = 6,
-                     width: int = 6, fixed=None, n_moving: int = 1, targets_per_region: int = 4,
-                     marker: float = 4.0, noise: float = 0.3, smoothness: float = 1.0,
-                     random_state: int = 0) -> dict:
+def simulate_routing(
+    n_stimuli: int = 400,
+    n_channels: int = 8,
+    height: int = 6,
+    width: int = 6,
+    fixed=None,
+    n_moving: int = 1,
+    targets_per_region: int = 4,
+    marker: float = 4.0,
+    noise: float = 0.3,
+    smoothness: float = 1.0,
+    random_state: int = 0,
+) -> dict:
     """SIMULATED feature maps and responses where each region reads a known location.
 
     Feature maps are Gaussian noise smoothed over space (SD `smoothness` tokens, like the
@@ -351,8 +388,7 @@ def simulate_routing(n_stimuli: int = 400, n_channels: int = 8, height: int = 6,
         source[name] = (int(r), int(c))
     locations = []
     for m in range(n_moving):
-        loc = np.column_stack([rng.integers(0, height, n_stimuli),
-                               rng.integers(0, width, n_stimuli)])
+        loc = np.column_stack([rng.integers(0, height, n_stimuli), rng.integers(0, width, n_stimuli)])
         F[np.arange(n_stimuli), 0, loc[:, 0], loc[:, 1]] = marker
         W = rng.standard_normal((n_channels - 1, targets_per_region))
         read = F[np.arange(n_stimuli), 1:, loc[:, 0], loc[:, 1]]
@@ -362,5 +398,10 @@ def simulate_routing(n_stimuli: int = 400, n_channels: int = 8, height: int = 6,
         locations.append(loc)
     Y = np.hstack(responses)
     Y = Y + noise * Y.std(axis=0) * rng.standard_normal(Y.shape)
-    return {"features": F, "responses": Y, "regions": np.array(regions), "source": source,
-            "object_location": np.array(locations).reshape(n_moving, n_stimuli, 2)}
+    return {
+        "features": F,
+        "responses": Y,
+        "regions": np.array(regions),
+        "source": source,
+        "object_location": np.array(locations).reshape(n_moving, n_stimuli, 2),
+    }

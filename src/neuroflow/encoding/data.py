@@ -41,30 +41,55 @@ def _contiguous_blocks(n: int, n_blocks: int, offset: int = 0) -> np.ndarray:
     return offset + (np.arange(n) * n_blocks) // n
 
 
-def _design(features, responses, *, time, run, block, feature_names, bands, target_names,
-            rate: float, response_units: str, description: str, simulated: bool = False,
-            condition=None, target_coords=None, feature_units: str = ""):
+def _design(
+    features,
+    responses,
+    *,
+    time,
+    run,
+    block,
+    feature_names,
+    bands,
+    target_names,
+    rate: float,
+    response_units: str,
+    description: str,
+    simulated: bool = False,
+    condition=None,
+    target_coords=None,
+    feature_units: str = "",
+):
     import xarray as xr
 
-    coords = {"time": ("time", np.asarray(time, dtype=float)),
-              "run": ("time", np.asarray(run).astype(str)),
-              "block": ("time", np.asarray(block).astype(int)),
-              "feature": np.asarray(feature_names, dtype=str),
-              "band": ("feature", np.asarray(bands, dtype=str)),
-              "target": np.asarray(target_names, dtype=str)}
+    coords = {
+        "time": ("time", np.asarray(time, dtype=float)),
+        "run": ("time", np.asarray(run).astype(str)),
+        "block": ("time", np.asarray(block).astype(int)),
+        "feature": np.asarray(feature_names, dtype=str),
+        "band": ("feature", np.asarray(bands, dtype=str)),
+        "target": np.asarray(target_names, dtype=str),
+    }
     if condition is not None:
         coords["condition"] = ("time", np.asarray(condition).astype(str))
     for name, values in (target_coords or {}).items():
         values = np.asarray(values)
         coords[name] = ("target", values.astype(str) if values.dtype == object else values)
-    ds = xr.Dataset({"features": (("time", "feature"), np.asarray(features, dtype=float)),
-                     "responses": (("time", "target"), np.asarray(responses, dtype=float))},
-                    coords=coords)
+    ds = xr.Dataset(
+        {
+            "features": (("time", "feature"), np.asarray(features, dtype=float)),
+            "responses": (("time", "target"), np.asarray(responses, dtype=float)),
+        },
+        coords=coords,
+    )
     ds["time"].attrs["units"] = "s from the start of the run (bin start)"
     ds["responses"].attrs["units"] = response_units
     ds["features"].attrs["units"] = feature_units
-    ds.attrs.update(sampling_rate_hz=float(rate), response_units=response_units,
-                    description=description, simulated=np.int8(bool(simulated)))
+    ds.attrs.update(
+        sampling_rate_hz=float(rate),
+        response_units=response_units,
+        description=description,
+        simulated=np.int8(bool(simulated)),
+    )
     if not np.all(np.isfinite(ds["features"].values)):
         raise ValueError(f"{description}: non-finite feature values")
     return ds
@@ -102,21 +127,23 @@ def read_grasshopper_pair(stimulus, spikes):
         Spike times (s from the stimulus start).
     peak_db : float or None
     """
-    stimulus, spikes = (_check_file(stimulus, "grasshopper stimulus"),
-                        _check_file(spikes, "grasshopper spike times"))
+    stimulus, spikes = (
+        _check_file(stimulus, "grasshopper stimulus"),
+        _check_file(spikes, "grasshopper spike times"),
+    )
     try:
         stim = np.loadtxt(stimulus, comments="#", ndmin=2)
         spike_us = np.loadtxt(spikes, comments="#", ndmin=1)
     except ValueError as exc:
-        raise ValueError(f"grasshopper files {stimulus} / {spikes}: not numeric columns: "
-                         f"{exc}") from exc
+        raise ValueError(f"grasshopper files {stimulus} / {spikes}: not numeric columns: {exc}") from exc
     if stim.shape[1] != 2 or len(stim) < 100:
-        raise ValueError(f"grasshopper stimulus {stimulus}: expected two columns (time in us, "
-                         f"amplitude) and >= 100 rows, got shape {stim.shape}")
+        raise ValueError(
+            f"grasshopper stimulus {stimulus}: expected two columns (time in us, "
+            f"amplitude) and >= 100 rows, got shape {stim.shape}"
+        )
     step = np.diff(stim[:, 0])
     if not np.allclose(step, step[0]) or step[0] <= 0:
-        raise ValueError(f"grasshopper stimulus {stimulus}: time column is not uniformly "
-                         "increasing")
+        raise ValueError(f"grasshopper stimulus {stimulus}: time column is not uniformly increasing")
     if spike_us.ndim != 1 or np.any(np.diff(spike_us) < 0):
         raise ValueError(f"grasshopper spike times {spikes}: expected increasing times (us)")
     fs = 1e6 / step[0]
@@ -124,9 +151,17 @@ def read_grasshopper_pair(stimulus, spikes):
     return stim[:, 1], fs, (spike_us - t0) * 1e-6, _header_value(spikes, "intensity (dB)")
 
 
-def grasshopper_design(stimulus_files, spike_files, *, bin_s: float, n_blocks: int,
-                       reference: float, features: str, n_bands: int,
-                       fmin: float) -> xarray.Dataset:  # noqa: F821
+def grasshopper_design(
+    stimulus_files,
+    spike_files,
+    *,
+    bin_s: float,
+    n_blocks: int,
+    reference: float,
+    features: str,
+    n_bands: int,
+    fmin: float,
+) -> xarray.Dataset:  # noqa: F821
     """Spike rate of the grasshopper auditory receptor and its stimulus features.
 
     Parameters
@@ -159,8 +194,9 @@ def grasshopper_design(stimulus_files, spike_files, *, bin_s: float, n_blocks: i
             f, names = spectrotemporal_features(amp, fs, bin_s, n_bands=n_bands, fmin=fmin)
             bands = ["spectrogram"] * len(names)
         else:
-            raise ValueError(f"config key encoding grasshopper features: 'envelope' or "
-                             f"'spectrogram', got {features!r}")
+            raise ValueError(
+                f"config key encoding grasshopper features: 'envelope' or 'spectrogram', got {features!r}"
+            )
         n = len(f)
         counts = np.histogram(spike_s, bins=np.arange(n + 1) * bin_s)[0]
         feats.append(f)
@@ -168,13 +204,20 @@ def grasshopper_design(stimulus_files, spike_files, *, bin_s: float, n_blocks: i
         time.append(np.arange(n) * bin_s)
         run += [f"stimulus{i + 1}"] * n
         block.append(_contiguous_blocks(n, n_blocks, offset=i * n_blocks))
-    return _design(np.vstack(feats), np.concatenate(resp)[:, None], time=np.concatenate(time),
-                   run=run, block=np.concatenate(block), feature_names=names, bands=bands,
-                   target_names=["receptor"], rate=1 / bin_s, response_units="spikes/s",
-                   feature_units="level: dB SPL; onset: dB/s" if features == "envelope"
-                   else "dB (band power)",
-                   description="grasshopper auditory receptor (Locusta migratoria): sound "
-                               "envelope -> spike rate")
+    return _design(
+        np.vstack(feats),
+        np.concatenate(resp)[:, None],
+        time=np.concatenate(time),
+        run=run,
+        block=np.concatenate(block),
+        feature_names=names,
+        bands=bands,
+        target_names=["receptor"],
+        rate=1 / bin_s,
+        response_units="spikes/s",
+        feature_units="level: dB SPL; onset: dB/s" if features == "envelope" else "dB (band power)",
+        description="grasshopper auditory receptor (Locusta migratoria): sound envelope -> spike rate",
+    )
 
 
 # ----------------------------------------------------------------------------- Haxby fMRI
@@ -199,14 +242,22 @@ def haxby_design(bold, mask, attributes, *, baseline: str, categories, tr: float
         sd = y.std(axis=0)
         Y[idx] = y / np.where(sd > 0, sd, 1.0)
         time[idx] = np.arange(len(idx)) * tr
-    return _design(X, Y, time=time, run=runs, block=runs, feature_names=cats,
-                   bands=["category"] * len(cats),
-                   target_names=[f"voxel{i:04d}" for i in range(len(voxels))],
-                   target_coords={"voxel_i": voxels[:, 0], "voxel_j": voxels[:, 1],
-                                  "voxel_k": voxels[:, 2]},
-                   rate=1 / tr, response_units="z (BOLD, detrended and z-scored per run)",
-                   feature_units="indicator (0/1)", condition=labels,
-                   description="Haxby 2001 subject 1: object category -> BOLD")
+    return _design(
+        X,
+        Y,
+        time=time,
+        run=runs,
+        block=runs,
+        feature_names=cats,
+        bands=["category"] * len(cats),
+        target_names=[f"voxel{i:04d}" for i in range(len(voxels))],
+        target_coords={"voxel_i": voxels[:, 0], "voxel_j": voxels[:, 1], "voxel_k": voxels[:, 2]},
+        rate=1 / tr,
+        response_units="z (BOLD, detrended and z-scored per run)",
+        feature_units="indicator (0/1)",
+        condition=labels,
+        description="Haxby 2001 subject 1: object category -> BOLD",
+    )
 
 
 # ------------------------------------------------------------------------- head direction
@@ -240,8 +291,10 @@ def read_headdirection(path, epoch: str):
     where = f"units file {path}"
     found = read_units_file(path)
     if found.angle_time is None or found.angle_time.size == 0:
-        raise ValueError(f"{where}: no head-angle series (the activity recording's "
-                         "angle_series names the CompassDirection series, rad)")
+        raise ValueError(
+            f"{where}: no head-angle series (the activity recording's "
+            "angle_series names the CompassDirection series, rad)"
+        )
     if not found.epochs:
         raise ValueError(f"{where}: no epochs table")
     t = np.asarray(found.angle_time, dtype=float)
@@ -252,13 +305,13 @@ def read_headdirection(path, epoch: str):
     start, stop = float(min(a for a, _ in ep)), float(max(b for _, b in ep))
     keep = (t >= start) & (t < stop)
     spikes = [np.asarray(s, dtype=float) for s in found.spike_times]
-    units = pd.DataFrame({"location": list(found.location)},
-                         index=pd.Index(found.unit_ids, name="id"))
+    units = pd.DataFrame({"location": list(found.location)}, index=pd.Index(found.unit_ids, name="id"))
     return t[keep], np.mod(angle[keep], 2 * np.pi), spikes, units, (start, stop)
 
 
-def headdirection_design(units_file, *, epoch: str, bin_s: float, n_basis: int, basis: str,
-                         kappa: float, n_blocks: int):
+def headdirection_design(
+    units_file, *, epoch: str, bin_s: float, n_basis: int, basis: str, kappa: float, n_blocks: int
+):
     """Angular tuning-basis features of head direction and the spike rate of every unit.
 
     ``units_file`` is the activity stage's units file of the recording
@@ -279,20 +332,29 @@ def headdirection_design(units_file, *, epoch: str, bin_s: float, n_basis: int, 
     # so that FIR lags never bridge a tracking gap
     valid = np.isfinite(mean_angle)
     if valid.sum() < 2 * n_blocks:
-        raise ValueError(f"units file {units_file}: only {int(valid.sum())} bins with a head "
-                         "angle")
+        raise ValueError(f"units file {units_file}: only {int(valid.sum())} bins with a head angle")
     stretch = np.cumsum(np.r_[True, np.diff(valid.astype(int)) != 0])
     X, names = angular_basis(mean_angle[valid], n_basis, basis, kappa)
-    location = (units["location"].astype(str).to_numpy() if "location" in units
-                else np.array(["unknown"] * len(units)))
-    ds = _design(X, rates[valid], time=edges[:-1][valid] - start,
-                 run=[f"{epoch}{s}" for s in stretch[valid]],
-                 block=_contiguous_blocks(int(valid.sum()), n_blocks), feature_names=names,
-                 bands=["headdirection"] * len(names),
-                 target_names=[f"unit{u}" for u in units.index],
-                 target_coords={"location": location}, rate=1 / bin_s,
-                 response_units="spikes/s", feature_units=f"{basis} basis of head angle",
-                 description=f"head direction -> spike rate ({epoch} epoch)")
+    location = (
+        units["location"].astype(str).to_numpy()
+        if "location" in units
+        else np.array(["unknown"] * len(units))
+    )
+    ds = _design(
+        X,
+        rates[valid],
+        time=edges[:-1][valid] - start,
+        run=[f"{epoch}{s}" for s in stretch[valid]],
+        block=_contiguous_blocks(int(valid.sum()), n_blocks),
+        feature_names=names,
+        bands=["headdirection"] * len(names),
+        target_names=[f"unit{u}" for u in units.index],
+        target_coords={"location": location},
+        rate=1 / bin_s,
+        response_units="spikes/s",
+        feature_units=f"{basis} basis of head angle",
+        description=f"head direction -> spike rate ({epoch} epoch)",
+    )
     mean_angle = mean_angle[valid]
     ds["head_angle"] = (("time",), mean_angle)
     ds["head_angle"].attrs["units"] = "rad (circular mean within the bin)"
@@ -313,15 +375,18 @@ def _read_runs(path, n_samples: int) -> np.ndarray:
     except (ValueError, OSError) as exc:
         raise ValueError(f"runs file {path}: not a .npy array of run labels: {exc}") from exc
     if run.ndim != 1 or run.dtype.kind not in "iuU":
-        raise ValueError(f"runs file {path}: expected a 1-D array of integer or string run "
-                         f"labels, got shape {run.shape} dtype {run.dtype}")
+        raise ValueError(
+            f"runs file {path}: expected a 1-D array of integer or string run "
+            f"labels, got shape {run.shape} dtype {run.dtype}"
+        )
     if len(run) != n_samples:
         raise ValueError(f"runs file {path}: {len(run)} labels for {n_samples} samples")
     return run
 
 
-def files_design(features, responses, runs=None, *, rate: float, n_blocks: int, band_sizes,
-                 band_names, response_units: str):
+def files_design(
+    features, responses, runs=None, *, rate: float, n_blocks: int, band_sizes, band_names, response_units: str
+):
     """A design from user files: precomputed features (e.g. DNN activations) and responses.
 
     Parameters
@@ -343,8 +408,9 @@ def files_design(features, responses, runs=None, *, rate: float, n_blocks: int, 
     X = _read_array(features, "features")
     Y = _read_array(responses, "responses")
     if len(X) != len(Y):
-        raise ValueError(f"feature file {features} has {len(X)} rows but response file "
-                         f"{responses} has {len(Y)}")
+        raise ValueError(
+            f"feature file {features} has {len(X)} rows but response file {responses} has {len(Y)}"
+        )
     run = _read_runs(runs, len(X)) if runs else np.zeros(len(X), dtype=int)
     block = np.empty(len(X), dtype=int)
     time = np.empty(len(X))
@@ -352,21 +418,32 @@ def files_design(features, responses, runs=None, *, rate: float, n_blocks: int, 
     for r in np.unique(run):
         idx = np.flatnonzero(run == r)
         if len(idx) < n_blocks:
-            raise ValueError(f"runs file {runs}: run {r!r} has {len(idx)} samples, fewer than "
-                             f"options.n_blocks = {n_blocks} blocks per run")
+            raise ValueError(
+                f"runs file {runs}: run {r!r} has {len(idx)} samples, fewer than "
+                f"options.n_blocks = {n_blocks} blocks per run"
+            )
         block[idx] = _contiguous_blocks(len(idx), n_blocks, offset)
         time[idx] = np.arange(len(idx)) / rate
         offset += n_blocks
     if band_sizes:
         if sum(band_sizes) != X.shape[1]:
-            raise ValueError(f"feature file {features}: band_sizes {band_sizes} do not add up "
-                             f"to its {X.shape[1]} columns")
+            raise ValueError(
+                f"feature file {features}: band_sizes {band_sizes} do not add up to its {X.shape[1]} columns"
+            )
         names = band_names or [f"band{i}" for i in range(len(band_sizes))]
         bands = np.repeat(names, band_sizes)
     else:
         bands = ["features"] * X.shape[1]
-    return _design(X, Y, time=time, run=run, block=block,
-                   feature_names=[f"f{i}" for i in range(X.shape[1])], bands=bands,
-                   target_names=[f"target{i}" for i in range(Y.shape[1])], rate=rate,
-                   response_units=response_units,
-                   description=f"user files {Path(features).name} -> {Path(responses).name}")
+    return _design(
+        X,
+        Y,
+        time=time,
+        run=run,
+        block=block,
+        feature_names=[f"f{i}" for i in range(X.shape[1])],
+        bands=bands,
+        target_names=[f"target{i}" for i in range(Y.shape[1])],
+        rate=rate,
+        response_units=response_units,
+        description=f"user files {Path(features).name} -> {Path(responses).name}",
+    )

@@ -32,8 +32,7 @@ def _nvidia_driver_present() -> bool:
     return os.path.exists("/proc/driver/nvidia/version") or bool(glob.glob("/dev/nvidia[0-9]*"))
 
 
-def select_device(device: str = "auto", backend: str = "auto", key: str = "encoding.device"
-                  ) -> dict:
+def select_device(device: str = "auto", backend: str = "auto", key: str = "encoding.device") -> dict:
     """Resolve the configured device and himalaya backend.
 
     Parameters
@@ -54,20 +53,24 @@ def select_device(device: str = "auto", backend: str = "auto", key: str = "encod
     if device not in DEVICES:
         raise ValueError(f"config key {key}: expected one of {DEVICES}, got {device!r}")
     if backend not in BACKENDS:
-        raise ValueError(f"config key {key.rsplit('.', 1)[0]}.backend: expected one of "
-                         f"{BACKENDS}, got {backend!r}")
+        raise ValueError(
+            f"config key {key.rsplit('.', 1)[0]}.backend: expected one of {BACKENDS}, got {backend!r}"
+        )
     cuda = False
     if device != "cpu" and not _cuda_hidden() and (device == "cuda" or _nvidia_driver_present()):
         import torch
 
         cuda = bool(torch.cuda.is_available())
     if device == "cuda" and not cuda:
-        raise RuntimeError(f"config key {key} is 'cuda' but no CUDA device is visible "
-                           f"(CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES')!r}); "
-                           "use 'auto' to fall back to the CPU")
+        raise RuntimeError(
+            f"config key {key} is 'cuda' but no CUDA device is visible "
+            f"(CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES')!r}); "
+            "use 'auto' to fall back to the CPU"
+        )
     if backend == "torch_cuda" and not cuda:
-        raise RuntimeError(f"config key {key.rsplit('.', 1)[0]}.backend is 'torch_cuda' but the "
-                           "device is the CPU")
+        raise RuntimeError(
+            f"config key {key.rsplit('.', 1)[0]}.backend is 'torch_cuda' but the device is the CPU"
+        )
     if cuda:
         import torch
 
@@ -76,15 +79,21 @@ def select_device(device: str = "auto", backend: str = "auto", key: str = "encod
         name = "cpu"
     if backend == "auto":
         backend = "torch_cuda" if cuda else "numpy"
-    return {"device": "cuda" if cuda else "cpu", "torch_device": "cuda:0" if cuda else "cpu",
-            "device_name": name, "backend": backend}
+    return {
+        "device": "cuda" if cuda else "cpu",
+        "torch_device": "cuda:0" if cuda else "cpu",
+        "device_name": name,
+        "backend": backend,
+    }
 
 
 def describe(dev: dict) -> str:
     """One log line naming the device and backend (printed once per job)."""
     visible = os.environ.get("CUDA_VISIBLE_DEVICES", "unset")
-    return (f"neuroflow.encoding: device {dev['device']} ({dev['device_name']}), himalaya "
-            f"backend {dev['backend']}, CUDA_VISIBLE_DEVICES={visible}")
+    return (
+        f"neuroflow.encoding: device {dev['device']} ({dev['device_name']}), himalaya "
+        f"backend {dev['backend']}, CUDA_VISIBLE_DEVICES={visible}"
+    )
 
 
 @contextlib.contextmanager
@@ -108,8 +117,12 @@ def compute_record(dev: dict):
     ``peak_gpu_memory_mib`` (MiB allocated by torch on the device at its peak, or
     ``"n/a"`` on the CPU).
     """
-    record = {"device": dev["device"], "device_name": dev["device_name"],
-              "backend": dev["backend"], "peak_gpu_memory_mib": "n/a"}
+    record = {
+        "device": dev["device"],
+        "device_name": dev["device_name"],
+        "backend": dev["backend"],
+        "peak_gpu_memory_mib": "n/a",
+    }
     cuda = dev["device"] == "cuda"
     if cuda:
         import torch

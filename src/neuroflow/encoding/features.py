@@ -20,8 +20,9 @@ FEATURE_KINDS = ("envelope", "spectrogram", "onehot", "angular", "events", "file
 def _bin_factor(fs: float, bin_s: float, key: str) -> int:
     k = fs * bin_s
     if bin_s <= 0 or k < 1 or abs(k - round(k)) > 1e-6 * k:
-        raise ValueError(f"config key {key}: bin width {bin_s} s must be a positive whole "
-                         f"number of samples at {fs:g} Hz")
+        raise ValueError(
+            f"config key {key}: bin width {bin_s} s must be a positive whole number of samples at {fs:g} Hz"
+        )
     return int(round(k))
 
 
@@ -46,8 +47,9 @@ def bin_average(signal, fs: float, bin_s: float, key: str = "bin_s") -> np.ndarr
     return x[: n * k].reshape(n, k, *x.shape[1:]).mean(axis=1)
 
 
-def envelope_features(amplitude, fs: float, bin_s: float, reference: float = 2e-5,
-                      peak_db: float | None = None) -> tuple[np.ndarray, list[str]]:
+def envelope_features(
+    amplitude, fs: float, bin_s: float, reference: float = 2e-5, peak_db: float | None = None
+) -> tuple[np.ndarray, list[str]]:
     """Level (dB) and onset features of a sound's amplitude envelope.
 
     Parameters
@@ -82,9 +84,15 @@ def envelope_features(amplitude, fs: float, bin_s: float, reference: float = 2e-
     return np.column_stack([binned, onset]), ["level", "onset"]
 
 
-def spectrotemporal_features(waveform, fs: float, bin_s: float, n_bands: int = 16,
-                             fmin: float = 100.0, fmax: float | None = None,
-                             window_s: float | None = None) -> tuple[np.ndarray, list[str]]:
+def spectrotemporal_features(
+    waveform,
+    fs: float,
+    bin_s: float,
+    n_bands: int = 16,
+    fmin: float = 100.0,
+    fmax: float | None = None,
+    window_s: float | None = None,
+) -> tuple[np.ndarray, list[str]]:
     """Log power in log-spaced frequency bands, one frame per output bin (a spectrogram).
 
     Frame ``i`` is a Hann-windowed segment of ``window_s`` (default two bins) centred on the
@@ -121,7 +129,7 @@ def spectrotemporal_features(waveform, fs: float, bin_s: float, n_bands: int = 1
     if not 0 < fmin < fmax <= fs / 2:
         raise ValueError(f"need 0 < fmin < fmax <= fs/2, got fmin={fmin}, fmax={fmax}, fs={fs}")
     n_bins = x.size // hop
-    centres = (np.arange(n_bins) * hop + hop // 2)
+    centres = np.arange(n_bins) * hop + hop // 2
     padded = np.pad(x, (win // 2, win))
     frames = np.lib.stride_tricks.sliding_window_view(padded, win)[centres]
     power = np.abs(np.fft.rfft(frames * np.hanning(win), axis=1)) ** 2
@@ -132,8 +140,10 @@ def spectrotemporal_features(waveform, fs: float, bin_s: float, n_bands: int = 1
     for b in range(n_bands):
         sel = band == b
         if not sel.any():
-            raise ValueError(f"frequency band {edges[b]:.0f}-{edges[b + 1]:.0f} Hz holds no "
-                             f"FFT bin; use a longer window_s or fewer bands")
+            raise ValueError(
+                f"frequency band {edges[b]:.0f}-{edges[b + 1]:.0f} Hz holds no "
+                f"FFT bin; use a longer window_s or fewer bands"
+            )
         out[:, b] = power[:, sel].sum(axis=1)
     names = [f"{lo:.0f}-{hi:.0f}Hz" for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
     return 10 * np.log10(out + np.finfo(float).tiny), names
@@ -155,8 +165,7 @@ def category_onehot(labels, categories) -> np.ndarray:
     labels = np.asarray(labels).astype(str)
     missing = [c for c in categories if not np.any(labels == c)]
     if missing:
-        raise ValueError(f"categories {missing} never occur; labels present: "
-                         f"{sorted(set(labels))}")
+        raise ValueError(f"categories {missing} never occur; labels present: {sorted(set(labels))}")
     return np.column_stack([(labels == c).astype(float) for c in categories])
 
 
@@ -188,14 +197,14 @@ def events_boxcar(events, n_volumes: int, tr: float, conditions) -> np.ndarray:
                 if 0 <= k < n_volumes:
                     out[k, j] += 1.0
                 continue
-            overlap = (np.minimum(starts + tr, onset + duration)
-                       - np.maximum(starts, onset)).clip(0, None)
+            overlap = (np.minimum(starts + tr, onset + duration) - np.maximum(starts, onset)).clip(0, None)
             out[:, j] += overlap / tr
     return out
 
 
-def angular_basis(angle, n_basis: int = 12, kind: str = "vonmises", kappa: float = 4.0
-                  ) -> tuple[np.ndarray, list[str]]:
+def angular_basis(
+    angle, n_basis: int = 12, kind: str = "vonmises", kappa: float = 4.0
+) -> tuple[np.ndarray, list[str]]:
     """Angular tuning basis of a circular variable (head direction).
 
     Parameters
@@ -220,8 +229,7 @@ def angular_basis(angle, n_basis: int = 12, kind: str = "vonmises", kappa: float
     a = np.where(valid, a, 0.0)
     if kind == "vonmises":
         if n_basis < 3 or kappa <= 0:
-            raise ValueError(f"von Mises basis needs n_basis >= 3 and kappa > 0, got "
-                             f"{n_basis}, {kappa}")
+            raise ValueError(f"von Mises basis needs n_basis >= 3 and kappa > 0, got {n_basis}, {kappa}")
         centres = 2 * np.pi * np.arange(n_basis) / n_basis
         basis = np.exp(kappa * (np.cos(a[:, None] - centres[None, :]) - 1.0))
         names = [f"vm{np.degrees(c):.0f}deg" for c in centres]
@@ -315,8 +323,9 @@ def load_feature_file(path, variable: str = "features", ndim=(2, 4)) -> np.ndarr
 
             ds = read_netcdf(path, "feature file")
             if variable not in ds:
-                raise ValueError(f"feature file {path}: no variable {variable!r} "
-                                 f"(has {sorted(ds.data_vars)})")
+                raise ValueError(
+                    f"feature file {path}: no variable {variable!r} (has {sorted(ds.data_vars)})"
+                )
             data = ds[variable].values
         else:
             raise ValueError(f"feature file {path}: expected .npy or .nc")
@@ -326,9 +335,9 @@ def load_feature_file(path, variable: str = "features", ndim=(2, 4)) -> np.ndarr
         raise ValueError(f"feature file {path}: cannot read: {exc}") from exc
     data = np.asarray(data, dtype=float)
     if data.ndim not in ndim:
-        raise ValueError(f"feature file {path}: expected {' or '.join(map(str, ndim))} "
-                         f"dimensions, got shape {data.shape}")
+        raise ValueError(
+            f"feature file {path}: expected {' or '.join(map(str, ndim))} dimensions, got shape {data.shape}"
+        )
     if not np.all(np.isfinite(data)):
-        raise ValueError(f"feature file {path}: {int((~np.isfinite(data)).sum())} non-finite "
-                         "values")
+        raise ValueError(f"feature file {path}: {int((~np.isfinite(data)).sum())} non-finite values")
     return data

@@ -23,9 +23,23 @@ def _save(fig, path) -> None:
         _plt().close(fig)
 
 
-def plot_ridge_summary(time, observed, predicted, excerpt, lag_s, coef, feature_names,
-                       r_mean, null, target_names, path, *, title: str, response_units: str,
-                       best: int) -> None:
+def plot_ridge_summary(
+    time,
+    observed,
+    predicted,
+    excerpt,
+    lag_s,
+    coef,
+    feature_names,
+    r_mean,
+    null,
+    target_names,
+    path,
+    *,
+    title: str,
+    response_units: str,
+    best: int,
+) -> None:
     """Held-out prediction, FIR weights and per-target accuracy against the null.
 
     Parameters
@@ -49,63 +63,82 @@ def plot_ridge_summary(time, observed, predicted, excerpt, lag_s, coef, feature_
     plt = _plt()
     response_units = response_units.split(" (")[0]
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), gridspec_kw={"width_ratios": [2, 1, 1.3]})
-    ax = axes[0]
+    _panel_prediction(axes[0], time, observed, predicted, excerpt, best, target_names, response_units)
+    _panel_weights(axes[1], lag_s, coef, feature_names, best, response_units)
+    _panel_accuracy(axes[2], r_mean, null, target_names)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def _panel_prediction(ax, time, observed, predicted, excerpt, best, target_names, response_units) -> None:
+    """Panel A: observed and held-out predicted response of the best target (an excerpt)."""
     t = time[excerpt]
     ax.plot(t, observed[excerpt, best], color="0.6", lw=0.8, label="observed")
     ax.plot(t, predicted[excerpt, best], color="C3", lw=1.2, label="predicted (held out)")
-    ax.set(xlabel="time in run (s)", ylabel=response_units,
-           title=f"A  {target_names[best]}: held-out prediction")
+    ax.set(
+        xlabel="time in run (s)", ylabel=response_units, title=f"A  {target_names[best]}: held-out prediction"
+    )
     ax.legend(loc="upper right", fontsize=8)
-    ax = axes[1]
-    if len(lag_s) == 1:                           # no lags: weight per feature
+
+
+def _panel_weights(ax, lag_s, coef, feature_names, best, response_units) -> None:
+    """Panel B: the weights refit on all data (per feature, or FIR over the lags)."""
+    if len(lag_s) == 1:  # no lags: weight per feature
         x = np.arange(len(feature_names))
         ax.plot(x, coef[0, :, best], marker="o", color="C0")
         ax.set_xticks(x, feature_names, rotation=90, fontsize=7)
-        ax.set(xlabel=f"feature (lag {lag_s[0]:g} s)",
-               ylabel=f"weight ({response_units} per SD)", title="B  weights (all data)")
+        ax.set(
+            xlabel=f"feature (lag {lag_s[0]:g} s)",
+            ylabel=f"weight ({response_units} per SD)",
+            title="B  weights (all data)",
+        )
     else:
         ms = lag_s.max() < 1
         for j, name in enumerate(feature_names):
-            ax.plot(lag_s * 1000 if ms else lag_s, coef[:, j, best], marker="o", ms=3,
-                    label=name)
-        ax.set(xlabel="lag (ms)" if ms else "lag (s)",
-               ylabel=f"weight ({response_units} per SD)", title="B  FIR weights (all data)")
+            ax.plot(lag_s * 1000 if ms else lag_s, coef[:, j, best], marker="o", ms=3, label=name)
+        ax.set(
+            xlabel="lag (ms)" if ms else "lag (s)",
+            ylabel=f"weight ({response_units} per SD)",
+            title="B  FIR weights (all data)",
+        )
         if len(feature_names) <= 12:
             ax.legend(fontsize=7, ncol=2 if len(feature_names) > 4 else 1)
     ax.axhline(0, color="k", lw=0.5)
-    ax = axes[2]
+
+
+def _panel_accuracy(ax, r_mean, null, target_names) -> None:
+    """Panel C: held-out correlation per target against the shuffled baseline."""
     n_t = len(r_mean)
     if n_t <= 40:
         order = np.arange(n_t)
         x = np.arange(n_t)
         lo, hi = np.nanpercentile(null, [2.5, 97.5], axis=0) if len(null) else (None, None)
         if len(null) > 1:
-            ax.vlines(x, lo[order], hi[order], color="0.5", lw=4, alpha=0.5,
-                      label="shuffled baseline (95 %)")
+            ax.vlines(x, lo[order], hi[order], color="0.5", lw=4, alpha=0.5, label="shuffled baseline (95 %)")
             ax.plot(x, np.nanmean(null, axis=0)[order], "_", color="k", ms=10)
         ax.plot(x, r_mean[order], "o", color="C3", label="model (mean over folds)")
-        ax.set_xticks(x, [target_names[i] for i in order], rotation=90 if n_t > 3 else 0,
-                      fontsize=7)
+        ax.set_xticks(x, [target_names[i] for i in order], rotation=90 if n_t > 3 else 0, fontsize=7)
         ax.set(ylabel="held-out correlation r", title="C  accuracy vs shuffled baseline")
     else:
-        bins = np.linspace(min(np.nanmin(r_mean), np.nanmin(null) if null.size else 0),
-                           np.nanmax(r_mean), 40)
-        ax.hist(r_mean[np.isfinite(r_mean)], bins=bins, color="C3", alpha=0.7,
-                label=f"model ({n_t} targets)")
+        bins = np.linspace(min(np.nanmin(r_mean), np.nanmin(null) if null.size else 0), np.nanmax(r_mean), 40)
+        ax.hist(r_mean[np.isfinite(r_mean)], bins=bins, color="C3", alpha=0.7, label=f"model ({n_t} targets)")
         if null.size:
-            ax.hist(np.nanpercentile(null, 95, axis=0), bins=bins, color="0.5", alpha=0.6,
-                    label="shuffled baseline, 95th pct")
-        ax.set(xlabel="held-out correlation r", ylabel="targets",
-               title="C  accuracy vs shuffled baseline")
+            ax.hist(
+                np.nanpercentile(null, 95, axis=0),
+                bins=bins,
+                color="0.5",
+                alpha=0.6,
+                label="shuffled baseline, 95th pct",
+            )
+        ax.set(xlabel="held-out correlation r", ylabel="targets", title="C  accuracy vs shuffled baseline")
     ax.axhline(0, color="k", lw=0.5) if n_t <= 40 else ax.axvline(0, color="k", lw=0.5)
     ax.legend(fontsize=7)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    _save(fig, path)
 
 
-def plot_routing(mean_maps, region_names, sources, example_maps, example_locations, path, *,
-                 title: str) -> None:
+def plot_routing(
+    mean_maps, region_names, sources, example_maps, example_locations, path, *, title: str
+) -> None:
     """Mean attention map of every region query, and single-stimulus maps of moving ones.
 
     Parameters
@@ -122,8 +155,7 @@ def plot_routing(mean_maps, region_names, sources, example_maps, example_locatio
     plt = _plt()
     n_r = len(region_names)
     n_ex = len(example_maps)
-    fig, axes = plt.subplots(1 + n_ex, n_r, figsize=(2.4 * n_r, 2.3 * (1 + n_ex)),
-                             squeeze=False)
+    fig, axes = plt.subplots(1 + n_ex, n_r, figsize=(2.4 * n_r, 2.3 * (1 + n_ex)), squeeze=False)
     for k, name in enumerate(region_names):
         ax = axes[0, k]
         im = ax.imshow(mean_maps[k], cmap="viridis", vmin=0)
@@ -137,8 +169,15 @@ def plot_routing(mean_maps, region_names, sources, example_maps, example_locatio
             ax = axes[1 + e, k]
             ax.imshow(example_maps[e, k], cmap="viridis", vmin=0)
             if example_locations is not None and example_locations[e, k, 0] >= 0:
-                ax.plot(example_locations[e, k, 1], example_locations[e, k, 0], "o", mfc="none",
-                        mec="w", ms=14, mew=2)
+                ax.plot(
+                    example_locations[e, k, 1],
+                    example_locations[e, k, 0],
+                    "o",
+                    mfc="none",
+                    mec="w",
+                    ms=14,
+                    mew=2,
+                )
             ax.set_title(f"stimulus {e + 1}", fontsize=8)
             ax.set_xticks([])
             ax.set_yticks([])
@@ -163,8 +202,7 @@ def plot_model_comparison(table, path, *, title: str) -> None:
     for m, model in enumerate(models):
         sub = table[table["model"] == model].set_index("region").loc[regions]
         x = np.arange(len(regions)) + (m - (len(models) - 1) / 2) * width
-        ax.bar(x, sub["r_mean"], width, yerr=sub["r_sem"], capsize=3, label=model,
-               color=f"C{m}")
+        ax.bar(x, sub["r_mean"], width, yerr=sub["r_sem"], capsize=3, label=model, color=f"C{m}")
     ax.axhline(0, color="k", lw=0.5)
     ax.set_xticks(np.arange(len(regions)), regions)
     ax.set(ylabel="held-out correlation r (mean over targets)", title=title)

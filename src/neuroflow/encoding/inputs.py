@@ -47,8 +47,9 @@ def alpha_grid(spec: dict) -> list[float]:
     """
     n = int(spec["n"])
     if n < 1 or spec["max_log10"] < spec["min_log10"]:
-        raise ValueError(f"config key encoding.ridge.alphas: need n >= 1 and max_log10 >= "
-                         f"min_log10, got {spec}")
+        raise ValueError(
+            f"config key encoding.ridge.alphas: need n >= 1 and max_log10 >= min_log10, got {spec}"
+        )
     return [float(a) for a in np.logspace(spec["min_log10"], spec["max_log10"], n)]
 
 
@@ -58,25 +59,29 @@ def experiment_config(section: dict, experiment: str) -> dict:
     section = section_defaults(section)
     experiments = section.get("experiments") or {}
     if experiment not in experiments:
-        raise ValueError(f"config key encoding.run: unknown experiment {experiment!r}; "
-                         f"defined under encoding.experiments: {sorted(experiments)}")
+        raise ValueError(
+            f"config key encoding.run: unknown experiment {experiment!r}; "
+            f"defined under encoding.experiments: {sorted(experiments)}"
+        )
     item = _schema()["properties"]["experiments"]["additionalProperties"]
     cfg = fill_defaults(copy.deepcopy(dict(experiments[experiment])), item)
     key = f"encoding.experiments.{experiment}"
     if cfg.get("reader") not in READERS:
-        raise ValueError(f"config key {key}.reader: expected one of {READERS}, got "
-                         f"{cfg.get('reader')!r}")
+        raise ValueError(f"config key {key}.reader: expected one of {READERS}, got {cfg.get('reader')!r}")
     if cfg["reader"] == "headdirection":
         _check_units_experiment(cfg, key)
     elif cfg["recording"]:
-        raise ValueError(f"config key {key}.recording: only reader headdirection reads an "
-                         "activity recording's units file")
+        raise ValueError(
+            f"config key {key}.recording: only reader headdirection reads an activity recording's units file"
+        )
     elif not cfg["dataset"] and not cfg["paths"]:
         raise ValueError(f"config key {key}: give a manifest dataset or input paths")
     defaults = section["reader_options"][cfg["reader"]]
     if unknown := sorted(set(cfg["options"]) - set(defaults)):
-        raise ValueError(f"config key {key}.options: {unknown} not understood by reader "
-                         f"{cfg['reader']!r} (accepted: {sorted(defaults)})")
+        raise ValueError(
+            f"config key {key}.options: {unknown} not understood by reader "
+            f"{cfg['reader']!r} (accepted: {sorted(defaults)})"
+        )
     cfg["options"] = {**defaults, **cfg["options"]}
     return cfg
 
@@ -88,21 +93,25 @@ def _check_units_experiment(cfg: dict, key: str) -> None:
             raise ValueError(
                 f"config key {key}.{old}: moved: reader headdirection reads the activity "
                 f"stage's units file now; put the NWB file under activity.spikes.<id> (dataset "
-                f"or path) and name it in {key}.recording")
+                f"or path) and name it in {key}.recording"
+            )
     if "angle_series" in (cfg.get("options") or {}):
-        raise ValueError(f"config key {key}.options.angle_series: moved: the activity stage "
-                         "reads the head angle (activity.spikes.<id>.angle_series)")
+        raise ValueError(
+            f"config key {key}.options.angle_series: moved: the activity stage "
+            "reads the head angle (activity.spikes.<id>.angle_series)"
+        )
     if not cfg["recording"]:
-        raise ValueError(f"config key {key}.recording: not set; reader headdirection needs a "
-                         "spike recording of the activity stage (an activity.spikes id such as "
-                         "A2929)")
+        raise ValueError(
+            f"config key {key}.recording: not set; reader headdirection needs a "
+            "spike recording of the activity stage (an activity.spikes id such as "
+            "A2929)"
+        )
 
 
 def experiment_prefix(results_dir: str, experiment: str, cfg: dict) -> str:
     """BIDS-derivatives prefix of an experiment's outputs (append ``_<suffix>.<ext>``)."""
     sub = cfg["subject"]
-    return (f"{results_dir}/sub-{sub}/{cfg['datatype']}/sub-{sub}_task-{cfg['task']}"
-            f"_desc-{experiment}")
+    return f"{results_dir}/sub-{sub}/{cfg['datatype']}/sub-{sub}_task-{cfg['task']}_desc-{experiment}"
 
 
 def experiment_inputs(cfg: dict, manifest: dict, dest_root, units_file=None) -> list[str]:

@@ -11,41 +11,53 @@ from neuroflow import __version__
 from neuroflow.encoding.inputs import experiment_config, experiment_prefix, section_defaults
 from neuroflow.report.references import cite, dataset_reference, used_versions
 
-ADELI_CITATION = ("Adeli H, Sun M, Kriegeskorte N (2025). Transformer brain encoders explain "
-                  "human high-level visual responses. arXiv:2505.17329 (NeurIPS 2025).")
+ADELI_CITATION = (
+    "Adeli H, Sun M, Kriegeskorte N (2025). Transformer brain encoders explain "
+    "human high-level visual responses. arXiv:2505.17329 (NeurIPS 2025)."
+)
 HIMALAYA_CITATION = cite("himalaya")
-NUNEZ_CITATION = ("Nunez-Elizalde AO, Huth AG, Gallant JL (2019). Voxelwise encoding models "
-                  "with non-spherical multivariate normal priors. NeuroImage 197:482-492.")
-HUTH_CITATION = ("Huth AG, de Heer WA, Griffiths TL, Theunissen FE, Gallant JL (2016). Natural "
-                 "speech reveals the semantic maps that tile human cerebral cortex. Nature "
-                 "532:453-458.")
-NSD_CITATION = ("Allen EJ, St-Yves G, Wu Y, et al. (2022). A massive 7T fMRI dataset to bridge "
-                "cognitive neuroscience and artificial intelligence. Nat Neurosci 25:116-126.")
-DETR_CITATION = ("Carion N, Massa F, Synnaeve G, Usunier N, Kirillov A, Zagoruyko S (2020). "
-                 "End-to-end object detection with transformers. ECCV 2020, 213-229.")
-BH_CITATION = ("Benjamini Y, Hochberg Y (1995). Controlling the false discovery rate: a "
-               "practical and powerful approach to multiple testing. J R Stat Soc B "
-               "57:289-300.")
+NUNEZ_CITATION = (
+    "Nunez-Elizalde AO, Huth AG, Gallant JL (2019). Voxelwise encoding models "
+    "with non-spherical multivariate normal priors. NeuroImage 197:482-492."
+)
+HUTH_CITATION = (
+    "Huth AG, de Heer WA, Griffiths TL, Theunissen FE, Gallant JL (2016). Natural "
+    "speech reveals the semantic maps that tile human cerebral cortex. Nature "
+    "532:453-458."
+)
+NSD_CITATION = (
+    "Allen EJ, St-Yves G, Wu Y, et al. (2022). A massive 7T fMRI dataset to bridge "
+    "cognitive neuroscience and artificial intelligence. Nat Neurosci 25:116-126."
+)
+DETR_CITATION = (
+    "Carion N, Massa F, Synnaeve G, Usunier N, Kirillov A, Zagoruyko S (2020). "
+    "End-to-end object detection with transformers. ECCV 2020, 213-229."
+)
+BH_CITATION = (
+    "Benjamini Y, Hochberg Y (1995). Controlling the false discovery rate: a "
+    "practical and powerful approach to multiple testing. J R Stat Soc B "
+    "57:289-300."
+)
 SKLEARN_CITATION = cite("sklearn")
 TORCH_CITATION = cite("torch")
 NWB_CITATION = cite("pynwb")
 
 _READER_TEXT = {
     "grasshopper": "the amplitude envelope of the sound (20 kHz) was converted to dB SPL "
-                   "(anchored to the peak intensity in the recording header), averaged in "
-                   "{bin} bins, and its half-wave rectified rate of change (onsets, dB/s) "
-                   "formed a second band; the response was the spike count per bin divided "
-                   "by the bin width (spikes/s); each stimulus was cut into {blocks} "
-                   "contiguous cross-validation blocks",
+    "(anchored to the peak intensity in the recording header), averaged in "
+    "{bin} bins, and its half-wave rectified rate of change (onsets, dB/s) "
+    "formed a second band; the response was the spike count per bin divided "
+    "by the bin width (spikes/s); each stimulus was cut into {blocks} "
+    "contiguous cross-validation blocks",
     "haxby": "one indicator column per object category (the baseline '{baseline}' giving "
-             "all-zero rows) predicted the BOLD signal of every voxel in the mask, linearly "
-             "detrended and z-scored within each run (scipy); runs were the cross-validation "
-             "blocks",
+    "all-zero rows) predicted the BOLD signal of every voxel in the mask, linearly "
+    "detrended and z-scored within each run (scipy); runs were the cross-validation "
+    "blocks",
     "headdirection": "the head angle (circular mean per {bin} bin within the '{epoch}' epoch; "
-                     "untracked bins left out) was expanded in {n_basis} {basis} basis "
-                     "functions and predicted the spike rate of every unit (the activity stage's "
-                     "units file, read from NWB with pynwb); {blocks} "
-                     "contiguous cross-validation blocks",
+    "untracked bins left out) was expanded in {n_basis} {basis} basis "
+    "functions and predicted the spike rate of every unit (the activity stage's "
+    "units file, read from NWB with pynwb); {blocks} "
+    "contiguous cross-validation blocks",
     "files": "precomputed features read from a user file predicted user-supplied responses",
 }
 
@@ -60,18 +72,24 @@ def _result_sentence(config: dict, cfg: dict, exp: str) -> str:
     table = pd.read_csv(path, sep="\t")
     if len(table) == 1:
         row = table.iloc[0]
-        return (f" Held-out correlation r = {row['r']:.3f} (SD over folds {row['r_sd']:.3f}); "
-                f"shuffled baseline mean {row['null_mean']:.3f}, 95th percentile "
-                f"{row['null_p95']:.3f}; permutation p = {row['p']:.3g}.")
+        return (
+            f" Held-out correlation r = {row['r']:.3f} (SD over folds {row['r_sd']:.3f}); "
+            f"shuffled baseline mean {row['null_mean']:.3f}, 95th percentile "
+            f"{row['null_p95']:.3f}; permutation p = {row['p']:.3g}."
+        )
     sig = (table["p_fdr"] < 0.05).sum()
-    text = (f" Median held-out r over {len(table)} targets {table['r'].median():.3f} "
-            f"(maximum {table['r'].max():.3f}); {sig} targets significant at FDR 0.05.")
+    text = (
+        f" Median held-out r over {len(table)} targets {table['r'].median():.3f} "
+        f"(maximum {table['r'].max():.3f}); {sig} targets significant at FDR 0.05."
+    )
     if "location" in table:
         means = table.groupby("location")["r"].mean()
         text += " Mean r by location: " + ", ".join(f"{k} {v:.3f}" for k, v in means.items()) + "."
     if "noise_ceiling" in table:
-        text += (f" Median noise ceiling {table['noise_ceiling'].median():.3f}; median "
-                 f"normalised R^2 {table['r2_normalized'].median():.3f}.")
+        text += (
+            f" Median noise ceiling {table['noise_ceiling'].median():.3f}; median "
+            f"normalised R^2 {table['r2_normalized'].median():.3f}."
+        )
     return text + _warnings_sentence(path)
 
 
@@ -96,12 +114,12 @@ def _routing_sentence(config: dict) -> str:
 
 _NULL_TEXT = {
     "refit_fixed": "every outer fold was refitted on the shifted responses with the "
-                   "regularisation chosen on the real responses held fixed (closed-form ridge "
-                   "solution), so that the null keeps the dependence between fold scores",
+    "regularisation chosen on the real responses held fixed (closed-form ridge "
+    "solution), so that the null keeps the dependence between fold scores",
     "refit": "the whole nested cross-validation was repeated on the shifted responses",
     "predictions": "each fold's held-out responses were shifted against its fixed predictions "
-                   "(a null too narrow when fold scores are correlated; p-values flagged as "
-                   "anti-conservative)",
+    "(a null too narrow when fold scores are correlated; p-values flagged as "
+    "anti-conservative)",
 }
 
 
@@ -126,47 +144,66 @@ def _ridge_paragraph(enc: dict, v: dict) -> str:
         "himalaya's product measure (r2_score_split). Significance: responses were "
         "circularly shifted within each run (the same shift for every target) and the mean "
         "held-out r recomputed; p = (1 + #null >= r) / (1 + n), Benjamini-Hochberg adjusted "
-        "over targets.")
+        "over targets."
+    )
 
 
 def _experiment_paragraph(config: dict, cfg: dict, exp: str) -> str:
     opts = cfg["options"]
     reader_text = _READER_TEXT[cfg["reader"]].format(
-        bin=f"{opts['bin_s'] * 1000:g} ms" if "bin_s" in opts else "", blocks=opts.get("n_blocks"),
-        baseline=opts.get("baseline"), epoch=opts.get("epoch"), n_basis=opts.get("n_basis"),
-        basis={"vonmises": "von Mises", "fourier": "Fourier"}.get(opts.get("basis")))
+        bin=f"{opts['bin_s'] * 1000:g} ms" if "bin_s" in opts else "",
+        blocks=opts.get("n_blocks"),
+        baseline=opts.get("baseline"),
+        epoch=opts.get("epoch"),
+        n_basis=opts.get("n_basis"),
+        basis={"vonmises": "von Mises", "fourier": "Fourier"}.get(opts.get("basis")),
+    )
     folds = cfg["n_folds"] or "leave-one-block-out"
     perm = cfg["permutation"]
-    source = (f"dataset {cfg['dataset']}" if cfg["dataset"] else
-              f"the activity stage's units file of recording {cfg['recording']}"
-              if cfg.get("recording") else "user files")
-    text = (f"Experiment '{exp}' (sub-{cfg['subject']}, {source}): {reader_text}. "
-            + (f"FIR lags {cfg['lags_s'][0]:g}-{cfg['lags_s'][1]:g} s; "
-               if cfg["lags_s"][0] != cfg["lags_s"][1] else f"Lag {cfg['lags_s'][0]:g} s; ")
-            + f"model {cfg['model']}; {folds} outer folds, {cfg['n_inner_folds']} inner "
-            f"folds; {perm['n']} circular shifts of at least {perm['min_shift_s']:g} s, for "
-            f"which {_NULL_TEXT[perm['mode']]}.")
+    source = (
+        f"dataset {cfg['dataset']}"
+        if cfg["dataset"]
+        else f"the activity stage's units file of recording {cfg['recording']}"
+        if cfg.get("recording")
+        else "user files"
+    )
+    text = (
+        f"Experiment '{exp}' (sub-{cfg['subject']}, {source}): {reader_text}. "
+        + (
+            f"FIR lags {cfg['lags_s'][0]:g}-{cfg['lags_s'][1]:g} s; "
+            if cfg["lags_s"][0] != cfg["lags_s"][1]
+            else f"Lag {cfg['lags_s'][0]:g} s; "
+        )
+        + f"model {cfg['model']}; {folds} outer folds, {cfg['n_inner_folds']} inner "
+        f"folds; {perm['n']} circular shifts of at least {perm['min_shift_s']:g} s, for "
+        f"which {_NULL_TEXT[perm['mode']]}."
+    )
     if cfg["noise_ceiling"]["enabled"]:
         nc = cfg["noise_ceiling"]
-        text += (" Noise ceiling: condition means per run (after a "
-                 f"{nc['delay_s']:g} s delay; skipping {', '.join(nc['skip']) or 'none'}) "
-                 "gave the noise variance (mean over conditions of the variance across "
-                 "runs) and the signal variance (variance across conditions of the run "
-                 "mean, minus the noise variance over the number of runs); the ceiling of "
-                 "single-run condition means is signal / (signal + noise), i.e. "
-                 "ncsnr^2 / (ncsnr^2 + 1) as in NSD, and R^2 of predicted condition means "
-                 f"was divided by it where it exceeded {nc['min_ceiling']:g}.")
+        text += (
+            " Noise ceiling: condition means per run (after a "
+            f"{nc['delay_s']:g} s delay; skipping {', '.join(nc['skip']) or 'none'}) "
+            "gave the noise variance (mean over conditions of the variance across "
+            "runs) and the signal variance (variance across conditions of the run "
+            "mean, minus the noise variance over the number of runs); the ceiling of "
+            "single-run condition means is signal / (signal + noise), i.e. "
+            "ncsnr^2 / (ncsnr^2 + 1) as in NSD, and R^2 of predicted condition means "
+            f"was divided by it where it exceeded {nc['min_ceiling']:g}."
+        )
     return text + _result_sentence(config, cfg, exp)
 
 
 def _attention_paragraph(config: dict, att: dict) -> str:
     sim = att["simulation"]
-    source = (f"feature maps from {att['feature_map']}" if att["feature_map"] else
-              f"a SIMULATED routing set ({sim['n_stimuli']} stimuli, "
-              f"{sim['n_channels']}-channel {sim['height']}x{sim['width']} maps of spatially "
-              "smoothed Gaussian noise; three regions read a fixed token, "
-              f"{sim['n_moving']} region(s) the token of a marked object that moves with the "
-              "stimulus; no backbone weights can be downloaded here)")
+    source = (
+        f"feature maps from {att['feature_map']}"
+        if att["feature_map"]
+        else f"a SIMULATED routing set ({sim['n_stimuli']} stimuli, "
+        f"{sim['n_channels']}-channel {sim['height']}x{sim['width']} maps of spatially "
+        "smoothed Gaussian noise; three regions read a fixed token, "
+        f"{sim['n_moving']} region(s) the token of a marked object that moves with the "
+        "stimulus; no backbone weights can be downloaded here)"
+    )
     return (
         "An attention-routing transformer encoder after Adeli, Sun & Kriegeskorte (2025) "
         f"was trained on {source}: a 1x1 projection to {att['d_model']} "
@@ -186,15 +223,16 @@ def _attention_paragraph(config: dict, att: dict) -> str:
         "cross-attention weights, averaged over heads, are the routing maps; their "
         "peakedness is reported as the normalised entropy and the peak-to-mean ratio of each "
         "region's mean map, and a map with normalised entropy of at least "
-        f"{att['flat_entropy']:g} is called flat and given no peak location."
-        + _routing_sentence(config))
+        f"{att['flat_entropy']:g} is called flat and given no peak location." + _routing_sentence(config)
+    )
 
 
 def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
     """Paragraphs (plain text) describing what was done, and the reference list."""
     enc = section_defaults(config["encoding"])
-    v = used_versions(config, ("himalaya", "torch", "scikit-learn", "scipy", "numpy",
-                               "statsmodels", "pynwb", "nibabel"))
+    v = used_versions(
+        config, ("himalaya", "torch", "scikit-learn", "scipy", "numpy", "statsmodels", "pynwb", "nibabel")
+    )
     paras = [_ridge_paragraph(enc, v)]
     refs = [HIMALAYA_CITATION, NUNEZ_CITATION, HUTH_CITATION, BH_CITATION, SKLEARN_CITATION]
     datasets = []
@@ -209,7 +247,7 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
             datasets.append(cfg["dataset"])
         if cfg["reader"] == "headdirection":
             refs.append(NWB_CITATION)
-            spikes = ((config.get("activity") or {}).get("spikes") or {})
+            spikes = (config.get("activity") or {}).get("spikes") or {}
             source = (spikes.get(str(cfg.get("recording"))) or {}).get("dataset")
             if source and source in manifest["datasets"]:
                 datasets.append(source)

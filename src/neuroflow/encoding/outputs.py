@@ -17,8 +17,20 @@ from neuroflow.output_schema import _caller_step, stamp
 from neuroflow.provenance import write_json, write_netcdf
 from neuroflow.resources import sha256_file
 
-ENCODING_PACKAGES = ("neuroflow", "numpy", "scipy", "pandas", "xarray", "h5netcdf", "himalaya",
-                     "scikit-learn", "statsmodels", "torch", "nibabel", "pynwb")
+ENCODING_PACKAGES = (
+    "neuroflow",
+    "numpy",
+    "scipy",
+    "pandas",
+    "xarray",
+    "h5netcdf",
+    "himalaya",
+    "scikit-learn",
+    "statsmodels",
+    "torch",
+    "nibabel",
+    "pynwb",
+)
 
 
 def check_file(path, what: str) -> Path:
@@ -32,15 +44,23 @@ def check_file(path, what: str) -> Path:
 def provenance(inputs, params: dict) -> dict:
     """NetCDF attributes: input files with their sha256 and the parameters (the stamp of
     :func:`write_encoding_netcdf` adds versions, ``simulated`` and history)."""
-    return {"inputs": json.dumps([{"file": Path(f).name, "sha256": sha256_file(f)}
-                                  for f in inputs]),
-            "parameters": json.dumps(params, sort_keys=True, default=str)}
+    return {
+        "inputs": json.dumps([{"file": Path(f).name, "sha256": sha256_file(f)} for f in inputs]),
+        "parameters": json.dumps(params, sort_keys=True, default=str),
+    }
 
 
 def write_encoding_netcdf(ds, path, *, simulated: bool, sources=(), response_units=None) -> None:
     """:func:`neuroflow.provenance.write_netcdf` with the stage's variables and packages."""
-    write_netcdf(ds, path, simulated=simulated, sources=list(sources), packages=ENCODING_PACKAGES,
-                 variables=variables_of(ds, response_units), step=_caller_step(2))
+    write_netcdf(
+        ds,
+        path,
+        simulated=simulated,
+        sources=list(sources),
+        packages=ENCODING_PACKAGES,
+        variables=variables_of(ds, response_units),
+        step=_caller_step(2),
+    )
 
 
 @contextlib.contextmanager
@@ -65,8 +85,15 @@ def warn(warnings: list[str], message: str) -> None:
     print(f"neuroflow.encoding: WARNING: {message}", flush=True)
 
 
-def sidecar(path, description: str, compute: dict, sources, extra: dict | None = None,
-            simulated: bool = False, warnings=()) -> None:
+def sidecar(
+    path,
+    description: str,
+    compute: dict,
+    sources,
+    extra: dict | None = None,
+    simulated: bool = False,
+    warnings=(),
+) -> None:
     """JSON sidecar of a NetCDF output (``<stem>.json``)."""
     if simulated:
         description = f"SIMULATED data. {description}"

@@ -29,13 +29,14 @@ from neuroflow.encoding.ridge import correlation, cross_validated_fit, standardi
 from neuroflow.encoding.settings import MODES
 
 #: Modes whose null ignores the dependence between fold scores (anti-conservative).
-MISCALIBRATED = {"predictions": "the folds' null scores are drawn independently although the "
-                                "observed fold scores are correlated (shared training data): "
-                                "the null is too narrow and p-values are too small"}
+MISCALIBRATED = {
+    "predictions": "the folds' null scores are drawn independently although the "
+    "observed fold scores are correlated (shared training data): "
+    "the null is too narrow and p-values are too small"
+}
 
 
-def circular_shifts(runs, n_permutations: int, min_shift: int, random_state: int = 0
-                    ) -> list[np.ndarray]:
+def circular_shifts(runs, n_permutations: int, min_shift: int, random_state: int = 0) -> list[np.ndarray]:
     """Index arrays that shift samples circularly within each run.
 
     Each permutation draws one offset per run, uniform in [min_shift, n_run - min_shift].
@@ -51,8 +52,10 @@ def circular_shifts(runs, n_permutations: int, min_shift: int, random_state: int
     members = [np.flatnonzero(runs == run) for run in names]
     for run, idx in zip(names, members, strict=True):
         if len(idx) <= 2 * min_shift:
-            raise ValueError(f"run {run!r} has {len(idx)} samples, too few for circular shifts "
-                             f"of at least {min_shift} samples (lower permutation.min_shift_s)")
+            raise ValueError(
+                f"run {run!r} has {len(idx)} samples, too few for circular shifts "
+                f"of at least {min_shift} samples (lower permutation.min_shift_s)"
+            )
     out = []
     for _ in range(n_permutations):
         index = np.arange(len(runs))
@@ -73,7 +76,7 @@ def _fold_smoothers(X, fit: dict) -> list[tuple]:
     for k, (tr, te) in enumerate(fit["splits"]):
         Xtr, Xte = standardize(X[tr], X[te])
         groups = []
-        if fit["deltas"] is None:                  # one SVD; the penalty varies per target
+        if fit["deltas"] is None:  # one SVD; the penalty varies per target
             U, s, Vt = np.linalg.svd(Xtr, full_matrices=False)
             alpha = np.asarray(fit["alpha"][k], dtype=float)
             groups.append((slice(None), U, Xte @ Vt.T, s[:, None] / (s[:, None] ** 2 + alpha)))
@@ -81,14 +84,12 @@ def _fold_smoothers(X, fit: dict) -> list[tuple]:
             # banded: exp(delta_b) = gamma_b / alpha, gamma on the simplex (the band weights):
             # ridge on the bands scaled by sqrt(gamma) with penalty alpha; one SVD per gamma
             alpha = 1.0 / np.exp(fit["deltas"][k]).sum(axis=0)
-            gammas, which = np.unique(np.round(fit["band_weight"][k].T, 12), axis=0,
-                                      return_inverse=True)
+            gammas, which = np.unique(np.round(fit["band_weight"][k].T, 12), axis=0, return_inverse=True)
             for g, gamma in enumerate(gammas):
                 scale = np.sqrt(gamma[bands])
                 idx = np.flatnonzero(which.ravel() == g)
                 U, s, Vt = np.linalg.svd(Xtr * scale, full_matrices=False)
-                groups.append((idx, U, (Xte * scale) @ Vt.T,
-                               s[:, None] / (s[:, None] ** 2 + alpha[idx])))
+                groups.append((idx, U, (Xte * scale) @ Vt.T, s[:, None] / (s[:, None] ** 2 + alpha[idx])))
         folds.append((tr, te, groups))
     return folds
 
@@ -110,12 +111,13 @@ def _smoother_scores(folds, Y, index=None) -> tuple[np.ndarray, np.ndarray]:
             else:
                 part[:, idx] = B @ (F * (U.T @ Ytr[:, idx]))
         pred[te] = part + mean
-        r[k] = correlation(Y[index[te]], part)     # r ignores the added training mean
+        r[k] = correlation(Y[index[te]], part)  # r ignores the added training mean
     return r, pred
 
 
-def fixed_regularisation_null(X, Y, fit: dict, runs, *, n_permutations: int, min_shift: int,
-                              random_state: int) -> tuple[np.ndarray, float]:
+def fixed_regularisation_null(
+    X, Y, fit: dict, runs, *, n_permutations: int, min_shift: int, random_state: int
+) -> tuple[np.ndarray, float]:
     """Null mean held-out r: each fold refitted on shifted responses, penalties held fixed.
 
     Parameters
@@ -151,8 +153,9 @@ def fixed_regularisation_null(X, Y, fit: dict, runs, *, n_permutations: int, min
     return null, error
 
 
-def prediction_shift_null(Y, prediction, splits, runs, *, n_permutations: int,
-                          min_shift: int, random_state: int) -> np.ndarray:
+def prediction_shift_null(
+    Y, prediction, splits, runs, *, n_permutations: int, min_shift: int, random_state: int
+) -> np.ndarray:
     """Null mean r with each fold's held-out responses shifted against its fixed predictions.
 
     Anti-conservative where fold scores are correlated (see :data:`MISCALIBRATED`).
@@ -169,16 +172,18 @@ def prediction_shift_null(Y, prediction, splits, runs, *, n_permutations: int,
         segs = [te[runs[te] == r] for r in np.unique(runs[te])]
         for seg in segs:
             if len(seg) <= 2 * min_shift:
-                raise ValueError(f"a held-out run segment has {len(seg)} samples, too few for "
-                                 f"shifts of at least {min_shift} samples (lower min_shift_s)")
+                raise ValueError(
+                    f"a held-out run segment has {len(seg)} samples, too few for "
+                    f"shifts of at least {min_shift} samples (lower min_shift_s)"
+                )
         segments.append(segs)
     null = np.empty((n_permutations, Y.shape[1]))
     for i in range(n_permutations):
         rs = []
         for segs in segments:
-            shifted = np.concatenate([np.roll(seg, int(rng.integers(min_shift,
-                                                                    len(seg) - min_shift + 1)))
-                                      for seg in segs])
+            shifted = np.concatenate(
+                [np.roll(seg, int(rng.integers(min_shift, len(seg) - min_shift + 1))) for seg in segs]
+            )
             rs.append(correlation(Y[shifted], prediction[np.concatenate(segs)]))
         null[i] = np.nanmean(rs, axis=0)
     return null
@@ -196,8 +201,9 @@ def empirical_p(observed, null) -> tuple[np.ndarray, np.ndarray]:
     return p, p_fdr
 
 
-def refit_null(X, Y, groups, runs, *, n_permutations: int, min_shift: int,
-               random_state: int, **fit_kwargs) -> np.ndarray:
+def refit_null(
+    X, Y, groups, runs, *, n_permutations: int, min_shift: int, random_state: int, **fit_kwargs
+) -> np.ndarray:
     """Null mean r of the whole nested cross-validated fit repeated on shifted responses.
 
     ``fit_kwargs`` go to :func:`neuroflow.encoding.ridge.cross_validated_fit` (same model,
@@ -215,8 +221,18 @@ def refit_null(X, Y, groups, runs, *, n_permutations: int, min_shift: int,
     return null
 
 
-def shift_null(mode: str, X, Y, runs, fit: dict, *, n_permutations: int, min_shift: int,
-               random_state: int, refit_kwargs: dict) -> tuple[np.ndarray, dict]:
+def shift_null(
+    mode: str,
+    X,
+    Y,
+    runs,
+    fit: dict,
+    *,
+    n_permutations: int,
+    min_shift: int,
+    random_state: int,
+    refit_kwargs: dict,
+) -> tuple[np.ndarray, dict]:
     """The null of ``mode`` (:data:`MODES`) and a record of how it was made.
 
     Returns
@@ -228,18 +244,24 @@ def shift_null(mode: str, X, Y, runs, fit: dict, *, n_permutations: int, min_shi
     """
     if mode not in MODES:
         raise ValueError(f"permutation mode: expected one of {MODES}, got {mode!r}")
-    record = {"mode": mode, "n": n_permutations, "min_shift_samples": min_shift,
-              "calibrated": mode not in MISCALIBRATED, "warning": MISCALIBRATED.get(mode)}
-    kw = {"n_permutations": n_permutations, "min_shift": min_shift,
-          "random_state": random_state}
+    record = {
+        "mode": mode,
+        "n": n_permutations,
+        "min_shift_samples": min_shift,
+        "calibrated": mode not in MISCALIBRATED,
+        "warning": MISCALIBRATED.get(mode),
+    }
+    kw = {"n_permutations": n_permutations, "min_shift": min_shift, "random_state": random_state}
     if n_permutations == 0:
         return np.empty((0, np.shape(Y)[1])), record
     if mode == "refit_fixed":
         null, error = fixed_regularisation_null(X, Y, fit, runs, **kw)
         record["reproduction_error"] = error
         if error > 1e-3:
-            record["warning"] = (f"the fixed-penalty refit reproduces the fit's predictions "
-                                 f"only to {error:.2g} SD: the null may not match the model")
+            record["warning"] = (
+                f"the fixed-penalty refit reproduces the fit's predictions "
+                f"only to {error:.2g} SD: the null may not match the model"
+            )
     elif mode == "refit":
         null = refit_null(X, Y, fit["groups"], runs, **kw, **refit_kwargs)
     else:

@@ -25,6 +25,7 @@ divided by it.
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 from himalaya.backend import get_backend
@@ -57,8 +58,7 @@ def group_splits(groups, n_folds: int | None = None) -> list[tuple[np.ndarray, n
         raise ValueError(f"cross-validation needs >= 2 blocks of samples, got {n_groups}")
     if n_folds is not None and n_folds < 2:
         raise ValueError(f"need >= 2 folds, got {n_folds}")
-    splitter = (LeaveOneGroupOut() if n_folds is None or n_folds >= n_groups
-                else GroupKFold(n_splits=n_folds))
+    splitter = LeaveOneGroupOut() if n_folds is None or n_folds >= n_groups else GroupKFold(n_splits=n_folds)
     return [(tr, te) for tr, te in splitter.split(np.zeros(len(groups)), groups=groups)]
 
 
@@ -110,8 +110,9 @@ class SVDRidgeCV:
         X = np.asarray(X, dtype=float)
         Y = np.asarray(Y, dtype=float).reshape(len(X), -1)
         batch = self.n_targets_batch or Y.shape[1]
-        scores = np.concatenate([self._cv_scores(X, Y[:, i:i + batch])
-                                 for i in range(0, Y.shape[1], batch)], axis=1)
+        scores = np.concatenate(
+            [self._cv_scores(X, Y[:, i : i + batch]) for i in range(0, Y.shape[1], batch)], axis=1
+        )
         self.best_alphas_ = self.alphas[np.argmax(scores, axis=0)]
         mean, U, s, Vt = self._svd(X)
         ym = Y.mean(axis=0)
@@ -127,8 +128,16 @@ class SVDRidgeCV:
         return np.asarray(X, dtype=float) @ self.coef_ + self.intercept_
 
 
-def make_estimator(model: str, alphas, inner_cv, *, band_index=None, n_iter: int | None = None,
-                   random_state: int = 0, n_targets_batch: int | None = None):
+def make_estimator(
+    model: str,
+    alphas,
+    inner_cv,
+    *,
+    band_index=None,
+    n_iter: int | None = None,
+    random_state: int = 0,
+    n_targets_batch: int | None = None,
+):
     """The himalaya estimator for one fit (per-target regularisation chosen by `inner_cv`).
 
     Parameters
@@ -153,18 +162,21 @@ def make_estimator(model: str, alphas, inner_cv, *, band_index=None, n_iter: int
     if model == "ridge" and get_backend().name == "numpy":
         return SVDRidgeCV(alphas, inner_cv, n_targets_batch)
     if model == "ridge":
-        return RidgeCV(alphas=alphas, fit_intercept=True, cv=inner_cv,
-                       solver_params={**batch, "warn": False})
+        return RidgeCV(alphas=alphas, fit_intercept=True, cv=inner_cv, solver_params={**batch, "warn": False})
     if model == "kernel_ridge":
-        return KernelRidgeCV(alphas=alphas, kernel="linear", fit_intercept=True, cv=inner_cv,
-                             solver_params=batch, warn=False)
+        return KernelRidgeCV(
+            alphas=alphas, kernel="linear", fit_intercept=True, cv=inner_cv, solver_params=batch, warn=False
+        )
     if model == "banded_ridge":
         if not n_iter:
             raise ValueError("banded ridge needs n_iter (config key encoding.ridge.n_iter)")
-        return GroupRidgeCV(groups=np.asarray(band_index), fit_intercept=True, cv=inner_cv,
-                            random_state=random_state,
-                            solver_params={**batch, "alphas": alphas, "n_iter": n_iter,
-                                           "progress_bar": False})
+        return GroupRidgeCV(
+            groups=np.asarray(band_index),
+            fit_intercept=True,
+            cv=inner_cv,
+            random_state=random_state,
+            solver_params={**batch, "alphas": alphas, "n_iter": n_iter, "progress_bar": False},
+        )
     raise ValueError(f"unknown model {model!r}")
 
 
@@ -230,35 +242,73 @@ def split_r2(y, Xte, weights, band_index, n_bands: int) -> np.ndarray:
     ndarray, shape (n_bands, n_targets)
         Adds up over bands to the R^2 (about the test mean) of the mean-centred prediction.
     """
-    parts = np.stack([Xte[:, band_index == b] @ weights[band_index == b]
-                      for b in range(n_bands)])
+    parts = np.stack([Xte[:, band_index == b] @ weights[band_index == b] for b in range(n_bands)])
     parts -= parts.mean(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return _to_numpy(r2_score_split(y - y.mean(axis=0), parts))
 
 
-def _fold_fit(X, Y, groups, tr, te, *, model, alphas, band_index, n_bands, n_inner_folds,
-              n_iter, random_state, n_targets_batch, dtype) -> dict:
+@dataclass(frozen=True)
+class FoldSettings:
+    """What every outer fold of :func:`cross_validated_fit` is fitted with."""
+
+    model: str
+    alphas: np.ndarray
+    band_index: np.ndarray
+    n_bands: int
+    n_inner_folds: int
+    n_iter: int | None
+    random_state: int
+    n_targets_batch: int | None
+    dtype: str
+
+
+def _fold_fit(X, Y, groups, tr, te, settings: FoldSettings) -> dict:
     """One outer fold: standardise, choose the regularisation by inner CV, predict, score."""
+    s = settings
+    model, band_index, n_bands, dtype = s.model, s.band_index, s.n_bands, s.dtype
     Xtr, Xte = standardize(X[tr], X[te])
-    est = make_estimator(model, alphas, group_splits(groups[tr], n_inner_folds),
-                         band_index=band_index, n_iter=n_iter, random_state=random_state,
-                         n_targets_batch=n_targets_batch)
+    est = make_estimator(
+        model,
+        s.alphas,
+        group_splits(groups[tr], s.n_inner_folds),
+        band_index=band_index,
+        n_iter=s.n_iter,
+        random_state=s.random_state,
+        n_targets_batch=s.n_targets_batch,
+    )
     est.fit(Xtr.astype(dtype), Y[tr].astype(dtype))
     yhat = _to_numpy(est.predict(Xte.astype(dtype))).reshape(len(te), -1)
-    out = {"prediction": yhat, "r": correlation(Y[te], yhat), "r2": r2(Y[te], yhat),
-           "alpha": _to_numpy(est.best_alphas_).ravel(), "deltas": None,
-           "band_r2": split_r2(Y[te], Xte, primal_weights(est, Xtr), band_index, n_bands)}
+    out = {
+        "prediction": yhat,
+        "r": correlation(Y[te], yhat),
+        "r2": r2(Y[te], yhat),
+        "alpha": _to_numpy(est.best_alphas_).ravel(),
+        "deltas": None,
+        "band_r2": split_r2(Y[te], Xte, primal_weights(est, Xtr), band_index, n_bands),
+    }
     if model == "banded_ridge":
-        out["deltas"] = _to_numpy(est.deltas_).reshape(n_bands, -1)   # (n_bands, n_targets)
+        out["deltas"] = _to_numpy(est.deltas_).reshape(n_bands, -1)  # (n_bands, n_targets)
     return out
 
 
-def cross_validated_fit(X, Y, groups, *, model: str, alphas, n_inner_folds: int, bands=None,
-                        n_folds: int | None = None, n_iter: int | None = None,
-                        random_state: int = 0, n_targets_batch: int | None = None,
-                        dtype: str = "float64", splits=None) -> dict:
+def cross_validated_fit(
+    X,
+    Y,
+    groups,
+    *,
+    model: str,
+    alphas,
+    n_inner_folds: int,
+    bands=None,
+    n_folds: int | None = None,
+    n_iter: int | None = None,
+    random_state: int = 0,
+    n_targets_batch: int | None = None,
+    dtype: str = "float64",
+    splits=None,
+) -> dict:
     """Nested cross-validated predictions and per-fold scores of a ridge-family model.
 
     Parameters
@@ -298,41 +348,79 @@ def cross_validated_fit(X, Y, groups, *, model: str, alphas, n_inner_folds: int,
         ``band_r2`` (n_folds, n_bands, n_targets; held-out split R^2), ``model``,
         ``band_names``, ``band_index``, ``groups`` and ``splits``.
     """
+    X, Y, groups = _check_samples(X, Y, groups)
+    bands = np.zeros(X.shape[1], dtype=int).astype(str) if bands is None else np.asarray(bands)
+    band_names, band_index = np.unique(bands, return_inverse=True)
+    splits = splits if splits is not None else group_splits(groups, n_folds)
+    model = resolve_model(model, len(band_names), X.shape[1], min(len(tr) for tr, _ in splits))
+    n_bands = len(band_names)
+    settings = FoldSettings(
+        model, alphas, band_index, n_bands, n_inner_folds, n_iter, random_state, n_targets_batch, dtype
+    )
+    pred, fold, folds = _outer_folds(X, Y, groups, splits, settings)
+    out, weight = _fold_scores(folds, model)
+    return {
+        **out,
+        "prediction": pred,
+        "fold": fold,
+        "band_weight": weight,
+        "model": model,
+        "band_names": [str(b) for b in band_names],
+        "band_index": band_index,
+        "groups": groups,
+        "splits": splits,
+    }
+
+
+def _check_samples(X, Y, groups):
+    """X, Y (2-D) and groups as arrays, with the same number of samples."""
     X = np.asarray(X, dtype=float)
     Y = np.asarray(Y, dtype=float)
     Y = Y[:, None] if Y.ndim == 1 else Y
     groups = np.asarray(groups)
     if X.shape[0] != Y.shape[0] or groups.shape[0] != X.shape[0]:
-        raise ValueError(f"X ({X.shape[0]}), Y ({Y.shape[0]}) and groups ({groups.shape[0]}) "
-                         "need the same number of samples")
-    bands = np.zeros(X.shape[1], dtype=int).astype(str) if bands is None else np.asarray(bands)
-    band_names, band_index = np.unique(bands, return_inverse=True)
-    splits = splits if splits is not None else group_splits(groups, n_folds)
-    model = resolve_model(model, len(band_names), X.shape[1],
-                          min(len(tr) for tr, _ in splits))
+        raise ValueError(
+            f"X ({X.shape[0]}), Y ({Y.shape[0]}) and groups ({groups.shape[0]}) "
+            "need the same number of samples"
+        )
+    return X, Y, groups
+
+
+def _outer_folds(X, Y, groups, splits, settings: FoldSettings):
+    """Fit every outer fold: the held-out prediction of each sample, its fold, the fold results."""
     pred = np.full(Y.shape, np.nan)
     fold = np.full(Y.shape[0], -1)
     folds = []
     for k, (tr, te) in enumerate(splits):
-        folds.append(_fold_fit(X, Y, groups, tr, te, model=model, alphas=alphas,
-                               band_index=band_index, n_bands=len(band_names),
-                               n_inner_folds=n_inner_folds, n_iter=n_iter,
-                               random_state=random_state, n_targets_batch=n_targets_batch,
-                               dtype=dtype))
+        folds.append(_fold_fit(X, Y, groups, tr, te, settings))
         pred[te], fold[te] = folds[-1]["prediction"], k
+    return pred, fold, folds
+
+
+def _fold_scores(folds: list[dict], model: str):
+    """Per-fold scores stacked over folds, and the normalised band weights (banded ridge)."""
     out = {key: np.array([f[key] for f in folds]) for key in ("r", "r2", "alpha", "band_r2")}
     out["deltas"] = np.array([f["deltas"] for f in folds]) if model == "banded_ridge" else None
     weight = None
     if out["deltas"] is not None:
         weight = np.exp(out["deltas"] - out["deltas"].max(axis=1, keepdims=True))
         weight /= weight.sum(axis=1, keepdims=True)
-    return {**out, "prediction": pred, "fold": fold, "band_weight": weight, "model": model,
-            "band_names": [str(b) for b in band_names], "band_index": band_index,
-            "groups": groups, "splits": splits}
+    return out, weight
 
 
-def refit_all(X, Y, groups, *, model: str, alphas, n_inner_folds: int, bands=None,
-              n_iter: int | None = None, random_state: int = 0, dtype: str = "float64") -> dict:
+def refit_all(
+    X,
+    Y,
+    groups,
+    *,
+    model: str,
+    alphas,
+    n_inner_folds: int,
+    bands=None,
+    n_iter: int | None = None,
+    random_state: int = 0,
+    dtype: str = "float64",
+) -> dict:
     """Fit on every sample (regularisation by grouped CV) for interpretable weights.
 
     Returns
@@ -347,9 +435,15 @@ def refit_all(X, Y, groups, *, model: str, alphas, n_inner_folds: int, bands=Non
     _, band_index = np.unique(bands, return_inverse=True)
     Xs, _ = standardize(X, X[:1])
     if model == "kernel_ridge":
-        model = "ridge"   # primal weights are wanted here
-    est = make_estimator(model, alphas, group_splits(groups, n_inner_folds),
-                         band_index=band_index, n_iter=n_iter, random_state=random_state)
+        model = "ridge"  # primal weights are wanted here
+    est = make_estimator(
+        model,
+        alphas,
+        group_splits(groups, n_inner_folds),
+        band_index=band_index,
+        n_iter=n_iter,
+        random_state=random_state,
+    )
     est.fit(Xs.astype(dtype), Y.astype(dtype))
     coef = _to_numpy(est.coef_).reshape(X.shape[1], -1)
     return {"coef": coef, "alpha": _to_numpy(est.best_alphas_).ravel()}
@@ -381,8 +475,9 @@ def noise_ceiling(responses, n_average: int = 1) -> np.ndarray:
     if resp.ndim == 2:
         resp = resp[:, :, None]
     if resp.ndim != 3 or resp.shape[0] < 2 or resp.shape[1] < 2:
-        raise ValueError(f"noise ceiling needs responses shaped (repeats >= 2, conditions >= 2, "
-                         f"targets), got {resp.shape}")
+        raise ValueError(
+            f"noise ceiling needs responses shaped (repeats >= 2, conditions >= 2, targets), got {resp.shape}"
+        )
     n_rep = resp.shape[0]
     noise = np.nanmean(np.nanvar(resp, axis=0, ddof=1), axis=0)
     signal = np.maximum(np.nanvar(np.nanmean(resp, axis=0), axis=0, ddof=1) - noise / n_rep, 0)

@@ -15,19 +15,17 @@ SCORE_COLUMNS = {
     "target": "target (neuron, unit or voxel) id",
     "r": "Pearson correlation of held-out prediction and response, mean over outer folds",
     "r_sd": "SD of r over outer folds",
-    "r2": "R^2 of the held-out prediction (1 - SSE/SST about the test-fold mean), mean over "
-          "folds",
-    "alpha": "regularisation (one penalty for every feature) chosen by the inner CV, median "
-             "over outer folds",
+    "r2": "R^2 of the held-out prediction (1 - SSE/SST about the test-fold mean), mean over folds",
+    "alpha": "regularisation (one penalty for every feature) chosen by the inner CV, median over outer folds",
     "null_mean": "mean of r under circularly shifted responses (shuffled baseline)",
     "null_p95": "95th percentile of the shuffled baseline",
     "p": "one-sided permutation p-value of r, (1 + #null >= r) / (1 + n)",
     "p_fdr": "Benjamini-Hochberg adjusted p over targets",
     "noise_ceiling": "fraction of single-repeat condition-mean variance explainable "
-                     "(repeats across runs; NSD/Algonauts formula)",
+    "(repeats across runs; NSD/Algonauts formula)",
     "r_condition": "correlation of predicted and observed condition means per run (held out)",
     "r2_normalized": "max(r_condition, 0)^2 / noise_ceiling (n/a where the ceiling is below "
-                     "min_ceiling: too unreliable to normalise by)",
+    "min_ceiling: too unreliable to normalise by)",
 }
 
 
@@ -36,24 +34,30 @@ def _band_columns(fit: dict) -> tuple[dict, dict]:
     cols, desc = {}, {}
     names = fit["band_names"]
     if fit["deltas"] is not None:
-        penalty = np.median(np.exp(-fit["deltas"]), axis=0)          # (n_bands, n_targets)
+        penalty = np.median(np.exp(-fit["deltas"]), axis=0)  # (n_bands, n_targets)
         weight = fit["band_weight"].mean(axis=0)
         for b, band in enumerate(names):
             cols[f"alpha_{band}"] = penalty[b]
-            desc[f"alpha_{band}"] = (f"penalty of band {band} (banded ridge: exp(-delta); the "
-                                     "band's weights are shrunk by it), median over folds")
+            desc[f"alpha_{band}"] = (
+                f"penalty of band {band} (banded ridge: exp(-delta); the "
+                "band's weights are shrunk by it), median over folds"
+            )
         for b, band in enumerate(names):
             cols[f"weight_{band}"] = weight[b]
-            desc[f"weight_{band}"] = (f"relative scaling of band {band} (exp(delta) normalised "
-                                      "over bands), mean over folds; not a share of explained "
-                                      "variance (see r2_<band>)")
+            desc[f"weight_{band}"] = (
+                f"relative scaling of band {band} (exp(delta) normalised "
+                "over bands), mean over folds; not a share of explained "
+                "variance (see r2_<band>)"
+            )
     if len(names) > 1:
         split = np.nanmean(fit["band_r2"], axis=0)
         for b, band in enumerate(names):
             cols[f"r2_{band}"] = split[b]
-            desc[f"r2_{band}"] = (f"held-out variance explained by band {band} (himalaya "
-                                  "r2_score_split, product measure; the bands add up to the "
-                                  "joint R^2 about the test mean), mean over folds")
+            desc[f"r2_{band}"] = (
+                f"held-out variance explained by band {band} (himalaya "
+                "r2_score_split, product measure; the bands add up to the "
+                "joint R^2 about the test mean), mean over folds"
+            )
     return cols, desc
 
 
@@ -88,17 +92,27 @@ def result_dataset(ds, design: LaggedDesign, result: dict, *, attrs: dict) -> xr
     n_t = design.Y.shape[1]
     coef = result["coef"].reshape(len(design.lags), len(design.feature_names), n_t)
     out = xr.Dataset(
-        {"r": (("fold", "target"), fit["r"]), "r2": (("fold", "target"), fit["r2"]),
-         "alpha": (("fold", "target"), fit["alpha"]),
-         "prediction": (("time", "target"), fit["prediction"]),
-         "fold_of_sample": (("time",), fit["fold"]),
-         "coef": (("lag", "feature", "target"), coef),
-         "null": (("permutation", "target"), null),
-         "p": (("target",), result["p"]), "p_fdr": (("target",), result["p_fdr"]),
-         "band_r2": (("fold", "band", "target"), fit["band_r2"])},
-        coords={"target": ds["target"].values, "lag": design.lags / design.rate,
-                "feature": design.feature_names, "band": fit["band_names"],
-                "fold": np.arange(len(fit["splits"])), "permutation": np.arange(len(null))})
+        {
+            "r": (("fold", "target"), fit["r"]),
+            "r2": (("fold", "target"), fit["r2"]),
+            "alpha": (("fold", "target"), fit["alpha"]),
+            "prediction": (("time", "target"), fit["prediction"]),
+            "fold_of_sample": (("time",), fit["fold"]),
+            "coef": (("lag", "feature", "target"), coef),
+            "null": (("permutation", "target"), null),
+            "p": (("target",), result["p"]),
+            "p_fdr": (("target",), result["p_fdr"]),
+            "band_r2": (("fold", "band", "target"), fit["band_r2"]),
+        },
+        coords={
+            "target": ds["target"].values,
+            "lag": design.lags / design.rate,
+            "feature": design.feature_names,
+            "band": fit["band_names"],
+            "fold": np.arange(len(fit["splits"])),
+            "permutation": np.arange(len(null)),
+        },
+    )
     if fit["deltas"] is not None:
         out["band_weight"] = (("fold", "band", "target"), fit["band_weight"])
         out["band_alpha"] = (("fold", "band", "target"), np.exp(-fit["deltas"]))
@@ -114,13 +128,26 @@ def result_dataset(ds, design: LaggedDesign, result: dict, *, attrs: dict) -> xr
     return out
 
 
-def ridge_attrs(design_nc, params: dict, result: dict, *, experiment: str, subject: str,
-                rate: float, compute: dict, simulated: bool) -> dict:
+def ridge_attrs(
+    design_nc,
+    params: dict,
+    result: dict,
+    *,
+    experiment: str,
+    subject: str,
+    rate: float,
+    compute: dict,
+    simulated: bool,
+) -> dict:
     """NetCDF attributes of the ridge job's dataset (provenance, null record, warnings)."""
     del simulated  # stamped by the writer
-    return {**provenance([design_nc], params), "experiment": experiment,
-            "subject": subject, "compute": json.dumps(compute),
-            "sampling_rate_hz": rate,
-            "model": result["fit"]["model"],
-            "permutation_null": json.dumps(result["null_record"], sort_keys=True),
-            "warnings": json.dumps(result["warnings"])}
+    return {
+        **provenance([design_nc], params),
+        "experiment": experiment,
+        "subject": subject,
+        "compute": json.dumps(compute),
+        "sampling_rate_hz": rate,
+        "model": result["fit"]["model"],
+        "permutation_null": json.dumps(result["null_record"], sort_keys=True),
+        "warnings": json.dumps(result["warnings"]),
+    }

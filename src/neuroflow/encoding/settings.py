@@ -26,8 +26,8 @@ class NoiseCeilingSettings:
     """Noise ceiling from conditions repeated across runs (config ``noise_ceiling``)."""
 
     enabled: bool
-    delay_s: float | None = None       # None: not applicable (disabled)
-    skip: tuple = ()                   # (): nothing skipped (disabled)
+    delay_s: float | None = None  # None: not applicable (disabled)
+    skip: tuple = ()  # (): nothing skipped (disabled)
     min_ceiling: float | None = None
 
     def __post_init__(self):
@@ -65,13 +65,21 @@ class RidgeSettings:
         p = _own(cls, params)
         perm = PermutationSettings(**dict(p.pop("permutation")))
         if perm.mode not in MODES:
-            raise ValueError(f"config key {_key(p['experiment'])}.permutation.mode: expected "
-                             f"one of {MODES}, got {perm.mode!r}")
+            raise ValueError(
+                f"config key {_key(p['experiment'])}.permutation.mode: expected "
+                f"one of {MODES}, got {perm.mode!r}"
+            )
         nc = dict(p.pop("noise_ceiling"))
-        return cls(lags_s=tuple(p.pop("lags_s")), alphas=tuple(float(a) for a in p.pop("alphas")),
-                   n_folds=p.pop("n_folds") or None, n_targets_batch=p.pop("n_targets_batch") or None,
-                   permutation=perm, noise_ceiling=NoiseCeilingSettings(**nc), threads=threads,
-                   **p)
+        return cls(
+            lags_s=tuple(p.pop("lags_s")),
+            alphas=tuple(float(a) for a in p.pop("alphas")),
+            n_folds=p.pop("n_folds") or None,
+            n_targets_batch=p.pop("n_targets_batch") or None,
+            permutation=perm,
+            noise_ceiling=NoiseCeilingSettings(**nc),
+            threads=threads,
+            **p,
+        )
 
     def record(self) -> dict:
         """Plain-JSON form (sidecars, NetCDF attributes)."""
@@ -136,8 +144,13 @@ class AttentionSettings:
         p = {k: v for k, v in dict(params).items() if k in names} | _own(cls, params)
         network = NetworkSettings(**{f.name: p.pop(f.name) for f in fields(NetworkSettings)})
         training = TrainingSettings(**{f.name: p.pop(f.name) for f in fields(TrainingSettings)})
-        return cls(network=network, training=training, threads=threads,
-                   ridge_alphas=tuple(float(a) for a in p.pop("ridge_alphas")), **p)
+        return cls(
+            network=network,
+            training=training,
+            threads=threads,
+            ridge_alphas=tuple(float(a) for a in p.pop("ridge_alphas")),
+            **p,
+        )
 
     def record(self) -> dict:
         """Plain-JSON form (sidecars, NetCDF attributes)."""

@@ -53,7 +53,6 @@ def pure_noise_set(seed: int, n_targets: int = 40, lengths=(260, 200, 340)):
     rng = np.random.default_rng(seed)
     runs = np.concatenate([np.full(n, i) for i, n in enumerate(lengths)])
     blocks = np.concatenate([3 * i + (np.arange(n) * 3) // n for i, n in enumerate(lengths)])
-    X, _ = fir_design(np.vstack([ar1_noise(rng, n, 3, 0.9) for n in lengths]), np.arange(5),
-                      runs)
+    X, _ = fir_design(np.vstack([ar1_noise(rng, n, 3, 0.9) for n in lengths]), np.arange(5), runs)
     Y = np.vstack([ar1_noise(rng, n, n_targets, 0.8) for n in lengths])
     return X, Y, runs, blocks

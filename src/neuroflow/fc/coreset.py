@@ -144,8 +144,7 @@ def el2n_scores(inputs: SelectionInputs, seed: int, epochs: int = 5, repeats: in
     return total / repeats
 
 
-def select_el2n(inputs: SelectionInputs, k: int, seed: int, epochs: int = 5,
-                repeats: int = 5) -> np.ndarray:
+def select_el2n(inputs: SelectionInputs, k: int, seed: int, epochs: int = 5, repeats: int = 5) -> np.ndarray:
     key = ("el2n", seed, epochs, repeats)
     if key not in inputs.cache:
         inputs.cache[key] = el2n_scores(inputs, seed, epochs, repeats)
@@ -166,8 +165,7 @@ def select_sps_topk(inputs: SelectionInputs, k: int, seed: int) -> np.ndarray:
     return np.sort(order[:k])
 
 
-def density_balanced(sps, m: int, seed: int, beta: float = 0.05,
-                     bandwidth_adjust: float = 1.0) -> np.ndarray:
+def density_balanced(sps, m: int, seed: int, beta: float = 0.05, bandwidth_adjust: float = 1.0) -> np.ndarray:
     """SCLCS density-balanced sampling of ``m`` samples from their SPS values.
 
     1. Samples never seen twice in training (SPS = inf) are dropped, then the top ``beta``
@@ -188,8 +186,10 @@ def density_balanced(sps, m: int, seed: int, beta: float = 0.05,
     thr = np.percentile(sps[finite], 100.0 * (1.0 - beta))
     keep = finite[sps[finite] <= thr]
     if m > keep.size:
-        raise ValueError(f"density-balanced sampling: asked for {m} samples, only {keep.size} "
-                         f"remain after dropping the top {beta:.0%} SPS")
+        raise ValueError(
+            f"density-balanced sampling: asked for {m} samples, only {keep.size} "
+            f"remain after dropping the top {beta:.0%} SPS"
+        )
     values = sps[keep]
     if np.ptp(values) > 0:
         kde = gaussian_kde(values)
@@ -220,13 +220,15 @@ def draw_corrected_sps(sps, appearances) -> np.ndarray:
     return out
 
 
-def select_sclcs(inputs: SelectionInputs, k: int, seed: int, beta: float = 0.05,
-                 bandwidth_adjust: float = 1.0) -> np.ndarray:
+def select_sclcs(
+    inputs: SelectionInputs, k: int, seed: int, beta: float = 0.05, bandwidth_adjust: float = 1.0
+) -> np.ndarray:
     return density_balanced(_sps_of(inputs, seed, "sclcs"), k, seed, beta, bandwidth_adjust)
 
 
-def select_sclcs_drawcorr(inputs: SelectionInputs, k: int, seed: int, beta: float = 0.05,
-                          bandwidth_adjust: float = 1.0) -> np.ndarray:
+def select_sclcs_drawcorr(
+    inputs: SelectionInputs, k: int, seed: int, beta: float = 0.05, bandwidth_adjust: float = 1.0
+) -> np.ndarray:
     if inputs.appearances is None:
         raise ValueError("selector sclcs_drawcorr needs the appearance counts of the SCLCS training")
     r = seed % inputs.appearances.shape[0]
@@ -234,9 +236,15 @@ def select_sclcs_drawcorr(inputs: SelectionInputs, k: int, seed: int, beta: floa
     return density_balanced(corrected, k, seed, beta, bandwidth_adjust)
 
 
-_FUNCS = {"random": select_random, "kcenter": select_kcenter, "herding": select_herding,
-          "el2n": select_el2n, "sps_topk": select_sps_topk, "sclcs": select_sclcs,
-          "sclcs_drawcorr": select_sclcs_drawcorr}
+_FUNCS = {
+    "random": select_random,
+    "kcenter": select_kcenter,
+    "herding": select_herding,
+    "el2n": select_el2n,
+    "sps_topk": select_sps_topk,
+    "sclcs": select_sclcs,
+    "sclcs_drawcorr": select_sclcs_drawcorr,
+}
 
 
 def select(name: str, inputs: SelectionInputs, k: int, seed: int, **params) -> np.ndarray:
@@ -246,6 +254,51 @@ def select(name: str, inputs: SelectionInputs, k: int, seed: int, **params) -> n
     k = _check_k(k, inputs.n, name)
     idx = _FUNCS[name](inputs, k, seed, **params)
     if idx.size != k or np.unique(idx).size != k:
-        raise RuntimeError(f"selector {name} returned {idx.size} indices "
-                           f"({np.unique(idx).size} unique), not {k}")
+        raise RuntimeError(
+            f"selector {name} returned {idx.size} indices ({np.unique(idx).size} unique), not {k}"
+        )
     return idx
+
+
+def core_size(fraction: float, n: int) -> int:
+    """Core-set size for a fraction of ``n`` samples (rounded, at least 2)."""
+    return int(min(n, max(2, round(fraction * n))))
+
+
+def draw_coresets(inputs: SelectionInputs, pool, n_samples: int, selectors, fractions, seeds: int, params):
+    """Every selector x fraction x seed core-set, drawn from the ``pool`` samples.
+
+    Parameters
+    ----------
+    inputs : SelectionInputs
+        Of the pool samples only, in the order of ``pool``.
+    pool : ndarray of int
+        Indices of the pool samples among all ``n_samples``; sizes are fractions of the pool.
+    params : dict
+        Selector name -> its keyword arguments of :func:`select`.
+
+    Returns
+    -------
+    mask : ndarray of int8, shape (n_selectors, n_fractions, seeds, n_samples)
+        1 where the sample is in the core-set.
+    rows : list of dict
+        One per core-set: ``selector, fraction, seed, k, n_subjects``.
+    """
+    mask = np.zeros((len(selectors), len(fractions), seeds, n_samples), dtype=np.int8)
+    rows = []
+    for a, name in enumerate(selectors):
+        for b, frac in enumerate(fractions):
+            k = core_size(frac, pool.size)
+            for s in range(seeds):
+                chosen = select(name, inputs, k, s, **params.get(name, {}))
+                mask[a, b, s, pool[chosen]] = 1
+                rows.append(
+                    {
+                        "selector": name,
+                        "fraction": frac,
+                        "seed": s,
+                        "k": k,
+                        "n_subjects": int(np.unique(inputs.subjects[chosen]).size),
+                    }
+                )
+    return mask, rows

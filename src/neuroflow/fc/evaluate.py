@@ -44,23 +44,32 @@ class HeldoutScorer:
         self.pool = np.flatnonzero(~heldout)
         self.excluded = td.excluded[np.ix_(self.test, self.test)]
         self.subjects = td.subjects[self.test]
-        self.labels = (td.labels[self.test] if td.labels is not None
-                       else np.full(self.test.size, ""))
+        self.labels = td.labels[self.test] if td.labels is not None else np.full(self.test.size, "")
 
     def _predict(self, train):
         lab = self.td.labels[train] if self.td.labels is not None else np.full(train.size, "")
-        return [heldout_predictions(fit_operator(F[train], self.td.subjects[train], lab,
-                                                 self.td.tasks, self.label_alpha), F[self.test])
-                for F in self.td.features]
+        return [
+            heldout_predictions(
+                fit_operator(F[train], self.td.subjects[train], lab, self.td.tasks, self.label_alpha),
+                F[self.test],
+            )
+            for F in self.td.features
+        ]
 
     def _score(self, preds, subset=None):
-        return np.stack([heldout_scores(p, self.subjects, self.labels, self.excluded,
-                                        self.td.tasks, subset) for p in preds])
+        return np.stack(
+            [
+                heldout_scores(p, self.subjects, self.labels, self.excluded, self.td.tasks, subset)
+                for p in preds
+            ]
+        )
 
     def truth_and_halves(self, n_splits: int, seed: int):
         preds = self._predict(self.pool)
-        halves = [(self._score(preds, m), self._score(preds, ~m))
-                  for m in split_halves(self.subjects, self.labels, n_splits, seed)]
+        halves = [
+            (self._score(preds, m), self._score(preds, ~m))
+            for m in split_halves(self.subjects, self.labels, n_splits, seed)
+        ]
         return self._score(preds), halves
 
     def core(self, idx):
@@ -75,8 +84,10 @@ class InsampleScorer:
 
     def truth_and_halves(self, n_splits: int, seed: int):
         labels = self.td.labels if self.td.labels is not None else np.full(self.td.subjects.size, "")
-        halves = [(self.td.scores(np.flatnonzero(m)), self.td.scores(np.flatnonzero(~m)))
-                  for m in split_halves(self.td.subjects, labels, n_splits, seed)]
+        halves = [
+            (self.td.scores(np.flatnonzero(m)), self.td.scores(np.flatnonzero(~m)))
+            for m in split_halves(self.td.subjects, labels, n_splits, seed)
+        ]
         return self.td.scores(), halves
 
 
@@ -112,8 +123,7 @@ def nulls_and_ceilings(tasks, truth, halves, s: ClaimSettings):
     return nulls, ceilings, kth
 
 
-def agreement_table(scorer, sel, tasks, truth, keep, k: int, train_seeds: int = 0,
-                    log=print) -> pd.DataFrame:
+def agreement_table(scorer, sel, tasks, truth, keep, k: int, train_seeds: int = 0, log=print) -> pd.DataFrame:
     """One row per selector x fraction x seed x task with every metric; ``unit`` = the SCLCS
     training top-k SPS used (seed modulo ``train_seeds``: it is deterministic given the
     training, so its seeds of one training are one core-set), else the seed (SCLCS samples
@@ -126,11 +136,22 @@ def agreement_table(scorer, sel, tasks, truth, keep, k: int, train_seeds: int = 
                 idx = np.flatnonzero(sel.sel(selector=name, fraction=frac, seed=seed).values)
                 core = scorer.core(idx)
                 for t, task in enumerate(tasks):
-                    unit = (f"training{int(seed) % train_seeds}"
-                            if name == "sps_topk" and train_seeds else f"seed{int(seed)}")
-                    rows.append({"selector": str(name), "fraction": float(frac), "seed": int(seed),
-                                 "unit": unit, "task": task, "k": idx.size,
-                                 **agreement(truth[keep, t], core[keep, t], k)})
+                    unit = (
+                        f"training{int(seed) % train_seeds}"
+                        if name == "sps_topk" and train_seeds
+                        else f"seed{int(seed)}"
+                    )
+                    rows.append(
+                        {
+                            "selector": str(name),
+                            "fraction": float(frac),
+                            "seed": int(seed),
+                            "unit": unit,
+                            "task": task,
+                            "k": idx.size,
+                            **agreement(truth[keep, t], core[keep, t], k),
+                        }
+                    )
     return pd.DataFrame(rows)
 
 
@@ -152,47 +173,64 @@ def truth_table(names, tasks, truth, groups) -> pd.DataFrame:
     return table
 
 
-def write_claim(claim: pd.DataFrame, path, title: str, notes: list[str], sources, *,
-                simulated: bool) -> None:
+def write_claim(claim: pd.DataFrame, path, title: str, notes: list[str], sources, *, simulated: bool) -> None:
     counted = claim[claim.counted] if len(claim) else claim
-    text = (f"{title}. " + " ".join(notes) + f" {int(len(counted))} of {len(claim)} rows counted "
-            "(saturated / near-noise rows are reported, not counted).")
-    columns = {"task": "downstream task", **CLAIM_COLUMNS,
-               "units": {"Description": "independent units in the smaller of the two groups "
-                         "compared (fewer than 2: not counted)", "Units": "count"}}
-    write_tsv(claim, path, text, columns, sources=sources,
-              simulated=simulated)
+    text = (
+        f"{title}. " + " ".join(notes) + f" {int(len(counted))} of {len(claim)} rows counted "
+        "(saturated / near-noise rows are reported, not counted)."
+    )
+    columns = {
+        "task": "downstream task",
+        **CLAIM_COLUMNS,
+        "units": {
+            "Description": "independent units in the smaller of the two groups "
+            "compared (fewer than 2: not counted)",
+            "Units": "count",
+        },
+    }
+    write_tsv(claim, path, text, columns, sources=sources, simulated=simulated)
 
 
 def protocol_notes(settings: HeldoutSettings, s: ClaimSettings, heldout, td, groups, n_ops) -> list[str]:
     notes = list(td.notes)
     if settings.protocol == "heldout":
         n_sub = np.unique(td.subjects[heldout]).size
-        notes.append(f"Protocol heldout: {int(heldout.sum())} windows of {n_sub} subjects held out "
-                     f"(fraction {settings.fraction}, seed {settings.seed}); models trained on the "
-                     "core-set (ground truth: the whole pool) and scored on them.")
+        notes.append(
+            f"Protocol heldout: {int(heldout.sum())} windows of {n_sub} subjects held out "
+            f"(fraction {settings.fraction}, seed {settings.seed}); models trained on the "
+            "core-set (ground truth: the whole pool) and scored on them."
+        )
     else:
         notes.append("Protocol insample: each core-set scored on itself (not the paper's test).")
     if groups:
-        notes.append("Operators that rank identically, dropped before the comparison: "
-                     + "; ".join(f"{', '.join(v)} (= {k})" for k, v in groups.items()) + ".")
-    notes.append(f"{n_ops} operators ranked; k = {s.k}; null from {s.permutations} permutations; "
-                 f"ceiling from {s.ceiling_splits} split halves; alpha {s.alpha}, power {s.power}.")
+        notes.append(
+            "Operators that rank identically, dropped before the comparison: "
+            + "; ".join(f"{', '.join(v)} (= {k})" for k, v in groups.items())
+            + "."
+        )
+    notes.append(
+        f"{n_ops} operators ranked; k = {s.k}; null from {s.permutations} permutations; "
+        f"ceiling from {s.ceiling_splits} split halves; alpha {s.alpha}, power {s.power}."
+    )
     return notes
 
 
-def evaluate(td, sel, heldout, settings: HeldoutSettings, s: ClaimSettings, names, log=print,
-             train_seeds: int = 0):
+def evaluate(
+    td, sel, heldout, settings: HeldoutSettings, s: ClaimSettings, names, log=print, train_seeds: int = 0
+):
     """Everything ``fc_evaluate`` writes, computed: (agreement, summary, claim, truth, notes)."""
     if settings.protocol == "heldout":
         td.tasks = [t for t in td.tasks if t in TRAINED_TASKS]
-        td.notes.append("sfc task not evaluated under the heldout protocol (nothing is trained, "
-                        "so a core-set cannot change it).")
+        td.notes.append(
+            "sfc task not evaluated under the heldout protocol (nothing is trained, "
+            "so a core-set cannot change it)."
+        )
     scorer = make_scorer(td, heldout, settings)
     truth, halves = scorer.truth_and_halves(s.ceiling_splits, s.seed)
     keep, groups = deduplicate(names, truth, halves)
-    nulls, ceilings, kth = nulls_and_ceilings(td.tasks, truth[keep],
-                                              [(a[keep], b[keep]) for a, b in halves], s)
+    nulls, ceilings, kth = nulls_and_ceilings(
+        td.tasks, truth[keep], [(a[keep], b[keep]) for a, b in halves], s
+    )
     table = agreement_table(scorer, sel, td.tasks, truth, keep, s.k, train_seeds, log)
     claim = claim_table(table, nulls, ceilings, s, kth)
     notes = protocol_notes(settings, s, heldout, td, groups, int(keep.sum()))
@@ -204,8 +242,7 @@ def check_heldout(sel_ds, heldout: np.ndarray, path) -> None:
     held-out window."""
     stored = sel_ds["heldout"].values.astype(bool)
     if not np.array_equal(stored, heldout):
-        raise ValueError(f"{path}: its held-out set differs from the one of fc.heldout "
-                         "(rerun fc_select)")
+        raise ValueError(f"{path}: its held-out set differs from the one of fc.heldout (rerun fc_select)")
     if (sel_ds["selected"].values.astype(bool) & heldout).any():
         raise ValueError(f"{path}: a core-set holds a held-out window")
 

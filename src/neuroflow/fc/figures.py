@@ -6,9 +6,15 @@ import numpy as np
 
 from neuroflow.report.figures import _pyplot, _save
 
-SELECTOR_STYLE = {"random": ("0.45", "o"), "kcenter": ("tab:blue", "s"), "herding": ("tab:green", "^"),
-                  "el2n": ("tab:purple", "v"), "sps_topk": ("tab:orange", "D"), "sclcs": ("tab:red", "*"),
-                  "sclcs_drawcorr": ("tab:brown", "P")}
+SELECTOR_STYLE = {
+    "random": ("0.45", "o"),
+    "kcenter": ("tab:blue", "s"),
+    "herding": ("tab:green", "^"),
+    "el2n": ("tab:purple", "v"),
+    "sps_topk": ("tab:orange", "D"),
+    "sclcs": ("tab:red", "*"),
+    "sclcs_drawcorr": ("tab:brown", "P"),
+}
 
 
 def plot_scores(table, tasks, path, title: str) -> None:
@@ -16,14 +22,15 @@ def plot_scores(table, tasks, path, title: str) -> None:
     plt = _pyplot()
     ranks = np.mean([table[f"{t}_rank"].to_numpy(float) for t in tasks], axis=0)
     order = np.argsort(ranks, kind="stable")
-    fig, axes = plt.subplots(1, len(tasks), figsize=(2.2 * len(tasks) + 2.2, 0.16 * len(table) + 1.4),
-                             squeeze=False, sharey=True)
+    fig, axes = plt.subplots(
+        1, len(tasks), figsize=(2.2 * len(tasks) + 2.2, 0.16 * len(table) + 1.4), squeeze=False, sharey=True
+    )
     for ax, task in zip(axes[0], tasks):
         vals = table[f"{task}_score"].to_numpy(float)[order]
         ax.barh(np.arange(len(vals)), np.nan_to_num(vals), color="tab:blue")
         ax.set_title(task, fontsize=8)
         ax.set_xlabel("score")
-    axes[0][0].invert_yaxis()                      # shared y: invert once, best on top
+    axes[0][0].invert_yaxis()  # shared y: invert once, best on top
     axes[0][0].set_yticks(np.arange(len(table)))
     axes[0][0].set_yticklabels(table["operator"].to_numpy()[order], fontsize=6)
     fig.suptitle(title, fontsize=9)
@@ -67,8 +74,9 @@ def plot_agreement(summary, tasks, claim, path, k: int, title: str) -> None:
     from neuroflow.fc.ranking import METRICS
 
     plt = _pyplot()
-    fig, axes = plt.subplots(len(METRICS), len(tasks), figsize=(3.4 * len(tasks), 2.3 * len(METRICS)),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        len(METRICS), len(tasks), figsize=(3.4 * len(tasks), 2.3 * len(METRICS)), squeeze=False
+    )
     for c, task in enumerate(tasks):
         part = summary[summary.task == task]
         for name in part.selector.unique():

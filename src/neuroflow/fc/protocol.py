@@ -48,8 +48,7 @@ class HeldoutSettings:
     @classmethod
     def from_config(cls, fc: dict) -> HeldoutSettings:
         if fc["protocol"] not in PROTOCOLS:
-            raise ValueError(f"config key fc.protocol: expected one of {PROTOCOLS}, "
-                             f"got {fc['protocol']!r}")
+            raise ValueError(f"config key fc.protocol: expected one of {PROTOCOLS}, got {fc['protocol']!r}")
         return cls(fc["protocol"], float(fc["heldout"]["fraction"]), int(fc["heldout"]["seed"]))
 
 
@@ -73,9 +72,11 @@ def heldout_split(subjects, labels, fraction: float, seed: int) -> np.ndarray:
     subjects, labels = np.asarray(subjects), np.asarray(labels)
     uniq = np.unique(subjects)
     if uniq.size < MIN_HELDOUT_SUBJECTS:
-        raise ValueError(f"held-out split: {uniq.size} subjects; the held-out protocol needs "
-                         f">= {MIN_HELDOUT_SUBJECTS} "
-                         "(2 held out, 2 in the pool); set fc.protocol: insample for tiny cohorts")
+        raise ValueError(
+            f"held-out split: {uniq.size} subjects; the held-out protocol needs "
+            f">= {MIN_HELDOUT_SUBJECTS} "
+            "(2 held out, 2 in the pool); set fc.protocol: insample for tiny cohorts"
+        )
     lab_of = {s: labels[subjects == s][0] for s in uniq}
     rng = np.random.default_rng(seed)
     held: list[str] = []
@@ -87,7 +88,7 @@ def heldout_split(subjects, labels, fraction: float, seed: int) -> np.ndarray:
         held += list(rng.permutation(members)[:n_out])
     if len(held) < 2:
         rest = [s for s in rng.permutation(uniq) if s not in held]
-        held += rest[:2 - len(held)]
+        held += rest[: 2 - len(held)]
     return np.isin(subjects, held)
 
 
@@ -124,7 +125,7 @@ def nearest_neighbour_identification(E, subjects, excluded) -> float:
         Fraction of eligible queries (own subject has an eligible window) matched; NaN if none.
     """
     subjects = np.asarray(subjects)
-    sq = (E ** 2).sum(1)
+    sq = (E**2).sum(1)
     d = sq[:, None] + sq[None, :] - 2.0 * E @ E.T
     d = np.where(excluded, np.inf, d)
     same = subjects[:, None] == subjects[None, :]
@@ -154,7 +155,7 @@ def subject_embedding(Z, subjects) -> np.ndarray:
     np.add.at(means, inv, Z)
     means /= counts[:, None]
     R = Z - means[inv]
-    mu = float((R ** 2).sum()) / (n * p)                         # trace(S_w) / n_features
+    mu = float((R**2).sum()) / (n * p)  # trace(S_w) / n_features
     lam = float(ledoit_wolf_shrinkage(R, assume_centered=True)) if mu > 0 else 1.0
     # Both scatters live in the span of the centred windows: solve there (rank <= n - 1),
     # which is exact for the directions kept and fast when n_features >> n_windows.
@@ -238,8 +239,7 @@ def heldout_scores(pred: dict, subjects, labels, excluded, tasks, subset=None) -
         if p is None:
             continue
         if task == "subject_id":
-            out[t] = nearest_neighbour_identification(p[idx], subjects[idx],
-                                                      excluded[np.ix_(idx, idx)])
+            out[t] = nearest_neighbour_identification(p[idx], subjects[idx], excluded[np.ix_(idx, idx)])
         elif task == "label" and np.unique(labels[idx]).size >= 2:
             out[t] = balanced_accuracy_score(labels[idx], p[idx])
     return out

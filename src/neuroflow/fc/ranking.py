@@ -94,10 +94,12 @@ def kendall_tau(true_scores, pred_scores) -> float:
 
 def agreement(true_scores, pred_scores, k: int) -> dict[str, float]:
     """Every metric of :data:`METRICS` for one pair of score vectors."""
-    return {"ndcg_linear": ndcg_linear(true_scores, pred_scores, k),
-            "ndcg_binary": ndcg_binary(true_scores, pred_scores, k),
-            "topk_overlap": topk_overlap(true_scores, pred_scores, k),
-            "kendall_tau": kendall_tau(true_scores, pred_scores)}
+    return {
+        "ndcg_linear": ndcg_linear(true_scores, pred_scores, k),
+        "ndcg_binary": ndcg_binary(true_scores, pred_scores, k),
+        "topk_overlap": topk_overlap(true_scores, pred_scores, k),
+        "kendall_tau": kendall_tau(true_scores, pred_scores),
+    }
 
 
 def _batch_agreement(t, P, k: int) -> dict[str, np.ndarray]:
@@ -141,8 +143,7 @@ def permutation_null(true_scores, k: int, n_permutations: int, seed: int) -> dic
     return _batch_agreement(t, P, k)
 
 
-def duplicate_groups(score_rows, names, atol: float = 1e-12,
-                     min_values: int = 20) -> dict[str, list[str]]:
+def duplicate_groups(score_rows, names, atol: float = 1e-12, min_values: int = 20) -> dict[str, list[str]]:
     """Operators whose score vectors are identical: kept name -> names of its duplicates.
 
     Parameters

@@ -27,6 +27,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -67,8 +70,13 @@ def build_model(n_time: int, heads: int = 16, dim: int = 32, dropout: float = 0.
             self.v = nn.Linear(n_time, dim)
             self.o = nn.Linear(dim, dim)
             self.norm_h = nn.LayerNorm(dim)
-            self.mlp = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Dropout(dropout),
-                                     nn.Linear(4 * dim, dim), nn.Dropout(dropout))
+            self.mlp = nn.Sequential(
+                nn.Linear(dim, 4 * dim),
+                nn.GELU(),
+                nn.Dropout(dropout),
+                nn.Linear(4 * dim, dim),
+                nn.Dropout(dropout),
+            )
 
         def forward(self, x):
             b, n, _ = x.shape
@@ -134,10 +142,92 @@ def _check_samples(X, subjects):
     return X, codes, eligible
 
 
-def train_sps(X, subjects, *, seed: int = 0, epochs: int = 1000, batch_subjects: int = 64,
-              lr: float = 1e-3, tau: float = 0.1, sparsity: float = 1e-4, heads: int = 16,
-              dim: int = 32, dropout: float = 0.1, self_in_negatives: bool = True,
-              device: str = "cpu", threads: int = 1, log=print) -> dict:
+@dataclass
+class _Fit:
+    """What a training step uses: torch, the device, the model, its optimiser, the samples
+    and their subject codes on the device, and the loss of (z, codes, A)."""
+
+    torch: Any
+    dev: Any
+    model: Any
+    opt: Any
+    data: Any
+    codes: Any
+    loss: Callable
+
+
+@dataclass
+class _Appearances:
+    """Each sample's A at its previous appearance (on the device), how often it was seen,
+    and its summed ||A^(e+1) - A^(e)||_F."""
+
+    prev: Any
+    seen: np.ndarray
+    delta_sum: np.ndarray
+
+    def update(self, torch, idx, idx_t, A, dev):
+        """Record the batch's A (detached); ||Delta A||_F of its samples seen before, or None."""
+        again = self.seen[idx] > 0
+        d = None
+        if again.any():
+            d = torch.linalg.matrix_norm(
+                A[torch.from_numpy(again).to(dev)] - self.prev[idx_t[torch.from_numpy(again).to(dev)]]
+            )
+            d = d.double().cpu().numpy()
+            np.add.at(self.delta_sum, idx[again], d)
+        self.prev[idx_t] = A
+        self.seen[idx] += 1
+        return d
+
+
+def _batches(gen, eligible, batch_subjects: int):
+    """One epoch's batches (sample indices): the subjects shuffled, ``batch_subjects`` at a
+    time (a last chunk of one subject is skipped), 2 random windows of each."""
+    order = gen.permutation(len(eligible))
+    for start in range(0, len(order), batch_subjects):
+        chunk = order[start : start + batch_subjects]
+        if chunk.size < 2:
+            continue
+        yield np.concatenate([gen.choice(eligible[c], size=2, replace=False) for c in chunk])
+
+
+def _train_epoch(fit: _Fit, batches, track: _Appearances):
+    """One epoch of Adam steps; (mean loss over its steps, the ||Delta A||_F arrays)."""
+    torch, dev = fit.torch, fit.dev
+    ep_loss, ep_steps, ep_delta = 0.0, 0, []
+    for idx in batches:
+        idx_t = torch.from_numpy(idx).to(dev)
+        z, A = fit.model(fit.data[idx_t])
+        loss = fit.loss(z, fit.codes[idx_t], A)
+        fit.opt.zero_grad()
+        loss.backward()
+        fit.opt.step()
+        ep_loss += float(loss.detach())
+        ep_steps += 1
+        d = track.update(torch, idx, idx_t, A.detach(), dev)
+        if d is not None:
+            ep_delta.append(d)
+    return ep_loss / max(ep_steps, 1), ep_delta
+
+
+def train_sps(
+    X,
+    subjects,
+    *,
+    seed: int = 0,
+    epochs: int = 1000,
+    batch_subjects: int = 64,
+    lr: float = 1e-3,
+    tau: float = 0.1,
+    sparsity: float = 1e-4,
+    heads: int = 16,
+    dim: int = 32,
+    dropout: float = 0.1,
+    self_in_negatives: bool = True,
+    device: str = "cpu",
+    threads: int = 1,
+    log=print,
+) -> dict:
     """Train the structure learner contrastively and return the SPS of every sample.
 
     Parameters
@@ -167,46 +257,28 @@ def train_sps(X, subjects, *, seed: int = 0, epochs: int = 1000, batch_subjects:
         gen = np.random.default_rng(seed)
         dev = torch.device(device)
         model = build_model(X.shape[2], heads, dim, dropout).to(dev)
-        opt = torch.optim.Adam(model.parameters(), lr=lr)
-        data = torch.from_numpy(X).to(dev)
-        codes_t = torch.from_numpy(codes).to(dev)
-        prev = torch.zeros((n, X.shape[1], X.shape[1]), device=dev)
-        seen = np.zeros(n, dtype=int)
-        delta_sum = np.zeros(n)
+        fit = _Fit(
+            torch,
+            dev,
+            model,
+            torch.optim.Adam(model.parameters(), lr=lr),
+            torch.from_numpy(X).to(dev),
+            torch.from_numpy(codes).to(dev),
+            lambda z, c, A: contrastive_loss(z, c, tau, self_in_negatives) + sparsity * A.abs().mean(),
+        )
+        track = _Appearances(
+            torch.zeros((n, X.shape[1], X.shape[1]), device=dev), np.zeros(n, dtype=int), np.zeros(n)
+        )
         losses, deltas = np.zeros(epochs), np.full(epochs, np.nan)
         model.train()
         meter = Progress(epochs, "epoch", f"SCLCS training, seed {seed} ({n} samples, {device})")
         for epoch in range(epochs):
-            order = gen.permutation(len(eligible))
-            ep_loss, ep_steps, ep_delta = 0.0, 0, []
-            for start in range(0, len(order), batch_subjects):
-                chunk = order[start:start + batch_subjects]
-                if chunk.size < 2:
-                    continue
-                idx = np.concatenate([gen.choice(eligible[c], size=2, replace=False) for c in chunk])
-                idx_t = torch.from_numpy(idx).to(dev)
-                z, A = model(data[idx_t])
-                loss = contrastive_loss(z, codes_t[idx_t], tau, self_in_negatives) + sparsity * A.abs().mean()
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                ep_loss += float(loss.detach())
-                ep_steps += 1
-                A = A.detach()
-                again = seen[idx] > 0
-                if again.any():
-                    d = torch.linalg.matrix_norm(A[torch.from_numpy(again).to(dev)]
-                                                 - prev[idx_t[torch.from_numpy(again).to(dev)]])
-                    d = d.double().cpu().numpy()
-                    np.add.at(delta_sum, idx[again], d)
-                    ep_delta.append(d)
-                prev[idx_t] = A
-                seen[idx] += 1
-            losses[epoch] = ep_loss / max(ep_steps, 1)
+            losses[epoch], ep_delta = _train_epoch(fit, _batches(gen, eligible, batch_subjects), track)
             if ep_delta:
                 deltas[epoch] = float(np.concatenate(ep_delta).mean())
             meter.update(epoch + 1, f"loss {losses[epoch]:.4f}")
     log(f"SCLCS seed {seed}: {epochs} epochs, final loss {losses[-1]:.4f}")
+    seen = track.seen
     with np.errstate(divide="ignore", invalid="ignore"):
-        sps = np.where(seen >= 2, delta_sum / np.maximum(seen - 1, 1), np.inf)
+        sps = np.where(seen >= 2, track.delta_sum / np.maximum(seen - 1, 1), np.inf)
     return {"sps": sps, "appearances": seen, "loss": losses, "delta": deltas}

@@ -22,6 +22,8 @@ The output is SIMULATED data; every file derived from it says so.
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -35,21 +37,18 @@ GROUPS = ("nominal", "lowcoupling")
 def _check_templates(sc):
     sc = np.asarray(sc, dtype=float)
     if sc.ndim != 3 or sc.shape[1] != sc.shape[2]:
-        raise ValueError(f"simulate: structural templates must have shape (n, regions, regions), "
-                         f"got {sc.shape}")
+        raise ValueError(
+            f"simulate: structural templates must have shape (n, regions, regions), got {sc.shape}"
+        )
     if not np.isfinite(sc).all() or (sc < 0).any():
         raise ValueError("simulate: structural templates must be finite and non-negative")
     return sc
 
 
 def cohort_settings(simulation: dict) -> dict:
-    """A benchmark's ``simulation`` settings completed with :func:`simulate_cohort`'s defaults
+    """A benchmark's ``simulation`` settings completed with :class:`CohortSettings`' defaults
     (and ``seed`` 0), as the methods text and the subjects table state them."""
-    import inspect
-
-    defaults = {k: p.default for k, p in inspect.signature(simulate_cohort).parameters.items()
-                if p.default is not inspect.Parameter.empty}
-    return {**defaults, "seed": 0, **simulation}
+    return {**asdict(CohortSettings()), "random_state": 0, "seed": 0, **simulation}
 
 
 def label_effect_size(coupling: float, coupling_sd: float, group_effect: float) -> float:
@@ -80,24 +79,15 @@ def bold_signal(state):
     return _V0 * (_K1 * (1.0 - q) + _K2 * (1.0 - q / v) + _K3 * (1.0 - v))
 
 
-def simulate_cohort(sc_templates, *, n_subjects: int = 300, n_volumes: int = 210,
-                    t_r: float = 0.72, random_state: int = 0, coupling: float = 2.0,
-                    coupling_sd: float = 0.2, group_effect: float = -0.3,
-                    bifurcation: float = 0.0, bifurcation_sd: float = 0.02,
-                    freq_range=(0.04, 0.07), freq_sd: float = 0.003, noise: float = 0.02,
-                    noise_sd: float = 0.004, sc_jitter: float = 0.2,
-                    measurement_noise: float = 0.5, snr_sd: float = 0.7, hemodynamics: bool = True,
-                    hemodynamic_gain: float = 0.5, steps_per_tr: int = 8, transient: float = 60.0):
-    """Simulate a labelled cohort of region BOLD time series.
+@dataclass(frozen=True)
+class CohortSettings:
+    """Parameters of :func:`simulate_cohort` (config ``fc.benchmarks.<id>.simulation``).
 
-    Parameters
+    Attributes
     ----------
-    sc_templates : ndarray, shape (n_templates, n_regions, n_regions)
-        Real structural connectomes (non-negative); symmetrized and scaled to max 0.2.
     n_subjects, n_volumes : int
     t_r : float
         Sampling interval of the output (s); the integration step is ``t_r / steps_per_tr``.
-    random_state : int
     coupling, coupling_sd : float
         Mean and between-subject SD of the global coupling G.
     group_effect : float
@@ -120,8 +110,42 @@ def simulate_cohort(sc_templates, *, n_subjects: int = 300, n_volumes: int = 210
         Pass x_j through the Balloon-Windkessel model (else the output is x_j itself).
     hemodynamic_gain : float
         Neural drive of the hemodynamic model = gain * x_j (keeps it in its linear range).
+    steps_per_tr : int
     transient : float
         Simulated seconds discarded before the first volume.
+    """
+
+    n_subjects: int = 300
+    n_volumes: int = 210
+    t_r: float = 0.72
+    coupling: float = 2.0
+    coupling_sd: float = 0.2
+    group_effect: float = -0.3
+    bifurcation: float = 0.0
+    bifurcation_sd: float = 0.02
+    freq_range: tuple = (0.04, 0.07)
+    freq_sd: float = 0.003
+    noise: float = 0.02
+    noise_sd: float = 0.004
+    sc_jitter: float = 0.2
+    measurement_noise: float = 0.5
+    snr_sd: float = 0.7
+    hemodynamics: bool = True
+    hemodynamic_gain: float = 0.5
+    steps_per_tr: int = 8
+    transient: float = 60.0
+
+
+def simulate_cohort(sc_templates, *, random_state: int = 0, **params):
+    """Simulate a labelled cohort of region BOLD time series.
+
+    Parameters
+    ----------
+    sc_templates : ndarray, shape (n_templates, n_regions, n_regions)
+        Real structural connectomes (non-negative); symmetrized and scaled to max 0.2.
+    random_state : int
+    **params
+        Fields of :class:`CohortSettings` (its defaults for those left out).
 
     Returns
     -------
@@ -131,33 +155,55 @@ def simulate_cohort(sc_templates, *, n_subjects: int = 300, n_volumes: int = 210
     subjects : DataFrame
         One row per subject: ``subject, group, template, coupling, noise, bifurcation_mean``.
     """
+    s = CohortSettings(**params)
     sc = _check_templates(sc_templates)
-    if n_subjects < 2 or n_volumes < 8:
+    if s.n_subjects < 2 or s.n_volumes < 8:
         raise ValueError("simulate: need n_subjects >= 2 and n_volumes >= 8")
     rng = np.random.default_rng(random_state)
     n_r = sc.shape[1]
-    template, group, C = _subject_connectomes(rng, sc, n_subjects, sc_jitter)
-    G = coupling * (1.0 + group_effect * group) + coupling_sd * rng.standard_normal(n_subjects)
-    G = np.clip(G, 0.0, None)
-    sigma = np.clip(noise + noise_sd * rng.standard_normal(n_subjects), 1e-4, None)
-    a = bifurcation + bifurcation_sd * rng.standard_normal((n_subjects, n_r))
-    f0 = rng.uniform(freq_range[0], freq_range[1], n_r)
-    freqs = np.clip(f0[None, :] + freq_sd * rng.standard_normal((n_subjects, n_r)), 1e-3, None)
-    omega = 2.0 * np.pi * freqs
-
-    out = _integrate(rng, C, G, sigma, a + 1j * omega, n_volumes=n_volumes, t_r=t_r,
-                     steps_per_tr=steps_per_tr, transient=transient, hemodynamics=hemodynamics,
-                     hemodynamic_gain=hemodynamic_gain)
+    template, group, C = _subject_connectomes(rng, sc, s.n_subjects, s.sc_jitter)
+    G, sigma, a, omega = _subject_dynamics(rng, s, group, n_r)
+    out = _integrate(
+        rng,
+        C,
+        G,
+        sigma,
+        a + 1j * omega,
+        n_volumes=s.n_volumes,
+        t_r=s.t_r,
+        steps_per_tr=s.steps_per_tr,
+        transient=s.transient,
+        hemodynamics=s.hemodynamics,
+        hemodynamic_gain=s.hemodynamic_gain,
+    )
     sd = out.std(axis=1, keepdims=True)
-    level = measurement_noise * np.exp(snr_sd * rng.standard_normal((n_subjects, 1, n_r)))
+    level = s.measurement_noise * np.exp(s.snr_sd * rng.standard_normal((s.n_subjects, 1, n_r)))
     out = out + level * sd * rng.standard_normal(out.shape)
-    subjects = pd.DataFrame({
-        "subject": [f"sim{s + 1:04d}" for s in range(n_subjects)],
-        "group": [GROUPS[g] for g in group],
-        "template": template, "coupling": G, "noise": sigma,
-        "bifurcation_mean": a.mean(axis=1),
-    })
+    subjects = pd.DataFrame(
+        {
+            "subject": [f"sim{i + 1:04d}" for i in range(s.n_subjects)],
+            "group": [GROUPS[g] for g in group],
+            "template": template,
+            "coupling": G,
+            "noise": sigma,
+            "bifurcation_mean": a.mean(axis=1),
+        }
+    )
     return out, C, subjects
+
+
+def _subject_dynamics(rng, s: CohortSettings, group, n_r: int):
+    """Each subject's global coupling G, noise sigma, bifurcation parameters a (subject x
+    region) and angular frequencies (rad/s, subject x region), drawn in this order."""
+    n_subjects = s.n_subjects
+    G = s.coupling * (1.0 + s.group_effect * group) + s.coupling_sd * rng.standard_normal(n_subjects)
+    G = np.clip(G, 0.0, None)
+    sigma = np.clip(s.noise + s.noise_sd * rng.standard_normal(n_subjects), 1e-4, None)
+    a = s.bifurcation + s.bifurcation_sd * rng.standard_normal((n_subjects, n_r))
+    f0 = rng.uniform(s.freq_range[0], s.freq_range[1], n_r)
+    freqs = np.clip(f0[None, :] + s.freq_sd * rng.standard_normal((n_subjects, n_r)), 1e-3, None)
+    omega = 2.0 * np.pi * freqs
+    return G, sigma, a, omega
 
 
 def _subject_connectomes(rng, sc, n_subjects: int, sc_jitter: float):
@@ -169,13 +215,25 @@ def _subject_connectomes(rng, sc, n_subjects: int, sc_jitter: float):
     template = np.arange(n_subjects) % n_t
     group = np.arange(n_subjects) % 2
     jitter = np.exp(sc_jitter * rng.standard_normal((n_subjects, n_r, n_r)))
-    jitter = np.sqrt(jitter * jitter.transpose(0, 2, 1))                    # symmetric
+    jitter = np.sqrt(jitter * jitter.transpose(0, 2, 1))  # symmetric
     C = sc[template] * jitter
     return template, group, 0.2 * C / C.max(axis=(1, 2), keepdims=True)
 
 
-def _integrate(rng, C, G, sigma, intrinsic, *, n_volumes: int, t_r: float, steps_per_tr: int,
-               transient: float, hemodynamics: bool, hemodynamic_gain: float) -> np.ndarray:
+def _integrate(
+    rng,
+    C,
+    G,
+    sigma,
+    intrinsic,
+    *,
+    n_volumes: int,
+    t_r: float,
+    steps_per_tr: int,
+    transient: float,
+    hemodynamics: bool,
+    hemodynamic_gain: float,
+) -> np.ndarray:
     """Euler-Maruyama integration of the coupled Hopf network (+ Balloon-Windkessel), sampled
     every TR after the transient: (n_subjects, n_volumes, n_regions). ``intrinsic`` = a + i w."""
     n_subjects, n_r = intrinsic.shape
@@ -184,13 +242,19 @@ def _integrate(rng, C, G, sigma, intrinsic, *, n_volumes: int, t_r: float, steps
     n_steps = n_transient + n_volumes * steps_per_tr
     z = 0.1 * (rng.standard_normal((n_subjects, n_r)) + 1j * rng.standard_normal((n_subjects, n_r)))
     lin = intrinsic - G[:, None] * C.sum(axis=2)
-    hemo = np.stack([np.zeros((n_subjects, n_r)), np.ones((n_subjects, n_r)),
-                     np.ones((n_subjects, n_r)), np.ones((n_subjects, n_r))])
+    hemo = np.stack(
+        [
+            np.zeros((n_subjects, n_r)),
+            np.ones((n_subjects, n_r)),
+            np.ones((n_subjects, n_r)),
+            np.ones((n_subjects, n_r)),
+        ]
+    )
     out = np.empty((n_subjects, n_volumes, n_r))
     noise_scale = sigma[:, None] * np.sqrt(dt)
     k = 0
     for step in range(n_steps):
-        zz = np.stack([z.real, z.imag], axis=2)                              # (S, R, 2)
+        zz = np.stack([z.real, z.imag], axis=2)  # (S, R, 2)
         coup = np.matmul(C, zz)
         coup = coup[..., 0] + 1j * coup[..., 1]
         drift = lin * z - (np.abs(z) ** 2) * z + G[:, None] * coup

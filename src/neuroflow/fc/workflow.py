@@ -15,8 +15,10 @@ def active_benchmarks(fc: dict) -> list[str]:
     chosen = list(fc.get("use_benchmarks") or known)
     unknown = sorted(set(chosen) - set(known))
     if unknown:
-        raise ValueError(f"config key fc.use_benchmarks: unknown benchmark id(s) {unknown}; "
-                         f"defined under fc.benchmarks: {known}")
+        raise ValueError(
+            f"config key fc.use_benchmarks: unknown benchmark id(s) {unknown}; "
+            f"defined under fc.benchmarks: {known}"
+        )
     return sorted(chosen)
 
 
@@ -27,12 +29,15 @@ def bench_files(fc: dict, manifest: dict, dest, bench_id: str) -> dict[str, list
     bench = fc["benchmarks"][bench_id]
     if bench.get("source") == "timeseries":
         if not bench.get("runs_table"):
-            raise ValueError(f"config key fc.benchmarks.{bench_id}.runs_table: required for "
-                             "source timeseries")
+            raise ValueError(
+                f"config key fc.benchmarks.{bench_id}.runs_table: required for source timeseries"
+            )
         return {"runs_table": [bench["runs_table"]]}
     if not bench.get("datasets"):
-        raise ValueError(f"config key fc.benchmarks.{bench_id}.datasets: list the manifest "
-                         f"datasets of source {bench.get('source')}")
+        raise ValueError(
+            f"config key fc.benchmarks.{bench_id}.datasets: list the manifest "
+            f"datasets of source {bench.get('source')}"
+        )
     return {ds: [str(p) for p in dataset_paths(manifest, ds, dest)] for ds in bench["datasets"]}
 
 
@@ -51,19 +56,26 @@ def benchmark_spec(config: dict, results_dir: str, bench_id: str) -> dict:
         return bench
     key = f"fc.benchmarks.{bench_id}"
     if not (config.get("fmri") or {}).get("activate"):
-        raise ValueError(f"config key {key}.source: source fmri reads the fMRI stage's region "
-                         "time series; switch it on (fmri.activate: true)")
+        raise ValueError(
+            f"config key {key}.source: source fmri reads the fMRI stage's region "
+            "time series; switch it on (fmri.activate: true)"
+        )
     filters = bench.get("filters") or {}
     missing = [k for k in ("atlas", "strategy") if not filters.get(k)]
     if missing:
-        raise ValueError(f"config key {key}.filters: source fmri needs {missing} (the fMRI "
-                         "stage writes one series per run x atlas x strategy)")
-    return {**bench, "source": "timeseries", "runs_table": f"{results_dir}/{FMRI_INDEX}",
-            "base_dir": str(results_dir)}
+        raise ValueError(
+            f"config key {key}.filters: source fmri needs {missing} (the fMRI "
+            "stage writes one series per run x atlas x strategy)"
+        )
+    return {
+        **bench,
+        "source": "timeseries",
+        "runs_table": f"{results_dir}/{FMRI_INDEX}",
+        "base_dir": str(results_dir),
+    }
 
 
-def benchmark_inputs(config: dict, manifest: dict, results_dir: str,
-                     bench_id: str) -> dict[str, list[str]]:
+def benchmark_inputs(config: dict, manifest: dict, results_dir: str, bench_id: str) -> dict[str, list[str]]:
     """Input files of one benchmark, by kind: the EEG stage's cleaned recordings (source
     eeg), the fMRI stage's time-series index (source fmri), a runs table, or manifest
     datasets. Upstream stages' outputs make the DAG edges; raw files are never read."""
@@ -93,7 +105,8 @@ def check_protocol_subjects(config: dict, bench_id: str, subjects) -> None:
         raise ValueError(
             f"config key fc.protocol: heldout needs >= {MIN_HELDOUT_SUBJECTS} subjects "
             f"(2 held out, 2 in the selection pool), but benchmark fc.benchmarks.{bench_id} "
-            f"(source {source}) has {n}; set fc.protocol: insample for a cohort this small")
+            f"(source {source}) has {n}; set fc.protocol: insample for a cohort this small"
+        )
 
 
 def uses_sps(fc: dict) -> bool:

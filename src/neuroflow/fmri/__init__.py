@@ -5,7 +5,10 @@ sheet) to denoised, parcellated region time series.
 Modules: :mod:`~neuroflow.fmri.inputs` (what rule files import: the run index of a config,
 checked before any job), :mod:`~neuroflow.fmri.index` (run index from a sample sheet and the
 cohort's derivatives, queried with pybids through :mod:`neuroflow.bids`),
+:mod:`~neuroflow.fmri.checks` (the index's files, strategies and atlases checked per run),
 :mod:`~neuroflow.fmri.images` (reading and checking BOLD files),
+:mod:`~neuroflow.fmri.runio` (a run's inputs and the stage's tables, read back),
+:mod:`~neuroflow.fmri.parcellate` (region signals of a run and an atlas, empty regions),
 :mod:`~neuroflow.fmri.confounds` (nilearn strategies, censoring, minimum-data rule, FD,
 DVARS, tSNR), :mod:`~neuroflow.fmri.signals` (parcellation, ``nilearn.signal.clean``),
 :mod:`~neuroflow.fmri.atlases` (surface atlases, space checks), :mod:`~neuroflow.fmri.qc`

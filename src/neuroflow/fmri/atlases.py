@@ -22,9 +22,14 @@ FSAVERAGE5_N_VERTICES = 10242
 FSLR32K_N_VERTICES = 32492
 SURFACE_SPACES = {"fsaverage5": FSAVERAGE5_N_VERTICES, "fsLR32k": FSLR32K_N_VERTICES}
 #: Vertices per hemisphere of the spaces whose density is a ``den-`` entity.
-SURFACE_DENSITIES = {("fsaverage", "10k"): 10242, ("fsaverage", "41k"): 40962,
-                     ("fsaverage", "164k"): 163842, ("fsLR", "32k"): FSLR32K_N_VERTICES,
-                     ("fsLR", "59k"): 59292, ("fsLR", "164k"): 163842}
+SURFACE_DENSITIES = {
+    ("fsaverage", "10k"): 10242,
+    ("fsaverage", "41k"): 40962,
+    ("fsaverage", "164k"): 163842,
+    ("fsLR", "32k"): FSLR32K_N_VERTICES,
+    ("fsLR", "59k"): 59292,
+    ("fsLR", "164k"): 163842,
+}
 
 
 def surface_vertices(space: str, den: str = "") -> int | None:
@@ -60,8 +65,10 @@ def fslr32k_to_fsaverage5_labels(labels_32k, fslr_sphere_32k, fsaverage_in_fslr_
 
     labels_32k = np.asarray(labels_32k)
     if labels_32k.shape != (FSLR32K_N_VERTICES,) or len(fslr_sphere_32k) != FSLR32K_N_VERTICES:
-        raise ValueError(f"fs_LR 32k labels and sphere must have {FSLR32K_N_VERTICES} vertices, "
-                         f"got {labels_32k.shape} and {np.shape(fslr_sphere_32k)}")
+        raise ValueError(
+            f"fs_LR 32k labels and sphere must have {FSLR32K_N_VERTICES} vertices, "
+            f"got {labels_32k.shape} and {np.shape(fslr_sphere_32k)}"
+        )
     if len(fsaverage_in_fslr_164k) < FSAVERAGE5_N_VERTICES:
         raise ValueError("the deformed fsaverage sphere has fewer than 10242 vertices")
     tree = cKDTree(_unit(fslr_sphere_32k))
@@ -92,11 +99,18 @@ def write_label_gifti(labels, names: dict[int, str], path, hemi: str) -> None:
             lab.alpha = 1.0
         lab.label = names[key]
         table.labels.append(lab)
-    arr = nib.gifti.GiftiDataArray(np.asarray(labels, dtype=np.int32), intent="NIFTI_INTENT_LABEL",
-                                   datatype="NIFTI_TYPE_INT32", encoding="GIFTI_ENCODING_B64GZ")
+    arr = nib.gifti.GiftiDataArray(
+        np.asarray(labels, dtype=np.int32),
+        intent="NIFTI_INTENT_LABEL",
+        datatype="NIFTI_TYPE_INT32",
+        encoding="GIFTI_ENCODING_B64GZ",
+    )
     structure = {"L": "CortexLeft", "R": "CortexRight"}[hemi]
-    img = nib.gifti.GiftiImage(darrays=[arr], labeltable=table,
-                               meta=nib.gifti.GiftiMetaData({"AnatomicalStructurePrimary": structure}))
+    img = nib.gifti.GiftiImage(
+        darrays=[arr],
+        labeltable=table,
+        meta=nib.gifti.GiftiMetaData({"AnatomicalStructurePrimary": structure}),
+    )
     tmp = atomic_path(path, suffix=".label.gii")
     try:
         nib.save(img, tmp)
@@ -105,8 +119,9 @@ def write_label_gifti(labels, names: dict[int, str], path, hemi: str) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def schaefer_fsaverage5_from_conte69(parcellation_csv, fslr_spheres, fsaverage_in_fslr, out_dir,
-                                     n_parcels: int) -> list[Path]:
+def schaefer_fsaverage5_from_conte69(
+    parcellation_csv, fslr_spheres, fsaverage_in_fslr, out_dir, n_parcels: int
+) -> list[Path]:
     """Build the fsaverage5 Schaefer label files of one resolution from the conte69 labels.
 
     Parameters
@@ -133,7 +148,7 @@ def schaefer_fsaverage5_from_conte69(parcellation_csv, fslr_spheres, fsaverage_i
     half = n_parcels // 2
     out = []
     for i, hemi in enumerate(("L", "R")):
-        lab32 = labels[i * FSLR32K_N_VERTICES:(i + 1) * FSLR32K_N_VERTICES]
+        lab32 = labels[i * FSLR32K_N_VERTICES : (i + 1) * FSLR32K_N_VERTICES]
         sphere = nib.load(str(fslr_spheres[i])).darrays[0].data
         deformed = nib.load(str(fsaverage_in_fslr[i])).darrays[0].data
         lab5 = fslr32k_to_fsaverage5_labels(lab32, sphere, deformed)
@@ -142,8 +157,9 @@ def schaefer_fsaverage5_from_conte69(parcellation_csv, fslr_spheres, fsaverage_i
         missing = sorted(set(names) - {0} - set(np.unique(lab5).tolist()))
         if missing:
             raise ValueError(f"{parcellation_csv}: parcels {missing} vanish on fsaverage5 ({hemi})")
-        path = Path(out_dir) / (f"tpl-fsaverage_hemi-{hemi}_den-10k_atlas-Schaefer2018_"
-                                f"desc-{n_parcels}Parcels_dseg.label.gii")
+        path = Path(out_dir) / (
+            f"tpl-fsaverage_hemi-{hemi}_den-10k_atlas-Schaefer2018_desc-{n_parcels}Parcels_dseg.label.gii"
+        )
         write_label_gifti(lab5, names, path, hemi)
         out.append(path)
     return out
@@ -188,8 +204,9 @@ def _read_surface_labels(path) -> tuple[np.ndarray, dict[int, str]]:
         raise ValueError(f"atlas file {path}: cannot read labels: {exc}") from exc
 
 
-def check_label_table(values, names: dict, labels_tsv, atlas_file, atlas_name: str = "",
-                      all_listed: bool = True) -> None:
+def check_label_table(
+    values, names: dict, labels_tsv, atlas_file, atlas_name: str = "", all_listed: bool = True
+) -> None:
     """The indices of an atlas labels table must be the label values of its image.
 
     Parameters
@@ -219,24 +236,32 @@ def check_label_table(values, names: dict, labels_tsv, atlas_file, atlas_name: s
         what = f"atlas {atlas_name!r} " if atlas_name else "atlas "
         parts = []
         if unnamed:
-            parts.append(f"label value(s) {unnamed[:8]}{' ...' if len(unnamed) > 8 else ''} of "
-                         f"{atlas_file} have no row in {labels_tsv}")
+            parts.append(
+                f"label value(s) {unnamed[:8]}{' ...' if len(unnamed) > 8 else ''} of "
+                f"{atlas_file} have no row in {labels_tsv}"
+            )
         if unused:
-            parts.append(f"index(es) {unused[:8]}{' ...' if len(unused) > 8 else ''} of {labels_tsv} "
-                         f"do not occur in {atlas_file}")
-        raise ValueError(f"{what}labels table does not match its image: {'; '.join(parts)} (image "
-                         f"values {min(found, default=0)}..{max(found, default=0)}, table indices "
-                         f"{min(listed, default=0)}..{max(listed, default=0)}; an off-by-one "
-                         "table would mislabel every region). Fix the 'index' column "
-                         f"(fmri.atlases.{atlas_name or '<name>'}.labels)")
+            parts.append(
+                f"index(es) {unused[:8]}{' ...' if len(unused) > 8 else ''} of {labels_tsv} "
+                f"do not occur in {atlas_file}"
+            )
+        raise ValueError(
+            f"{what}labels table does not match its image: {'; '.join(parts)} (image "
+            f"values {min(found, default=0)}..{max(found, default=0)}, table indices "
+            f"{min(listed, default=0)}..{max(listed, default=0)}; an off-by-one "
+            "table would mislabel every region). Fix the 'index' column "
+            f"(fmri.atlases.{atlas_name or '<name>'}.labels)"
+        )
 
 
 def check_atlas_space(atlas_name: str, atlas_space: str, run_space: str, run_file) -> None:
     """Raise ValueError naming both files when an atlas and a run are in different spaces."""
     if (atlas_space or "") != (run_space or ""):
-        raise ValueError(f"atlas {atlas_name!r} is in space {atlas_space!r} but {run_file} is in "
-                         f"space {run_space!r}: choose an atlas in the run's space (or resample "
-                         "it) and list it under fmri.atlases with that space")
+        raise ValueError(
+            f"atlas {atlas_name!r} is in space {atlas_space!r} but {run_file} is in "
+            f"space {run_space!r}: choose an atlas in the run's space (or resample "
+            "it) and list it under fmri.atlases with that space"
+        )
 
 
 # --------------------------------------------------------------------------- CIFTI-2
@@ -252,9 +277,11 @@ def read_cifti(path, first_axis, what: str, where: str = ""):
     except Exception as exc:  # nibabel raises many kinds
         raise ValueError(f"{where}: cannot read a {what}: {exc}") from exc
     if not isinstance(axis, first_axis) or not isinstance(models, nib.cifti2.BrainModelAxis):
-        raise ValueError(f"{where}: not a {what} (axes {type(axis).__name__} x "
-                         f"{type(models).__name__}; expected {first_axis.__name__} x "
-                         "BrainModelAxis)")
+        raise ValueError(
+            f"{where}: not a {what} (axes {type(axis).__name__} x "
+            f"{type(models).__name__}; expected {first_axis.__name__} x "
+            "BrainModelAxis)"
+        )
     return img, axis, models
 
 
@@ -291,8 +318,9 @@ def cifti_labels_on(brain_models, dlabel_path, atlas_name: str = "") -> tuple[np
     import nibabel as nib
 
     where = f"atlas {atlas_name!r} ({dlabel_path})" if atlas_name else f"atlas {dlabel_path}"
-    img, label_axis, atlas_models = read_cifti(dlabel_path, nib.cifti2.LabelAxis,
-                                               "CIFTI-2 dlabel file", where)
+    img, label_axis, atlas_models = read_cifti(
+        dlabel_path, nib.cifti2.LabelAxis, "CIFTI-2 dlabel file", where
+    )
     values = np.asarray(img.dataobj)[0].round().astype(np.int64)
     names = {int(k): str(v[0]) for k, v in label_axis.label[0].items() if int(k) != 0}
     atlas_parts = {name: (slc, bm) for name, slc, bm in atlas_models.iter_structures()}
@@ -307,17 +335,22 @@ def cifti_labels_on(brain_models, dlabel_path, atlas_name: str = "") -> tuple[np
         if bm.surface_mask.all():
             n_bold, n_atlas = bm.nvertices[name], abm.nvertices.get(name)
             if n_bold != n_atlas:
-                raise ValueError(f"{where}: {name} has {n_atlas} vertices but the BOLD series has "
-                                 f"{n_bold}: another surface density (den)")
+                raise ValueError(
+                    f"{where}: {name} has {n_atlas} vertices but the BOLD series has "
+                    f"{n_bold}: another surface density (den)"
+                )
             full = np.zeros(n_bold, dtype=np.int64)
             full[abm.vertex] = avals
             out[slc] = full[bm.vertex]
         else:
-            if (tuple(abm.volume_shape) != tuple(brain_models.volume_shape)
-                    or not np.allclose(abm.affine, brain_models.affine)):
-                raise ValueError(f"{where}: the volume grid of {name} ({abm.volume_shape}) differs "
-                                 f"from the BOLD series' ({brain_models.volume_shape}): another "
-                                 "space or resolution")
+            if tuple(abm.volume_shape) != tuple(brain_models.volume_shape) or not np.allclose(
+                abm.affine, brain_models.affine
+            ):
+                raise ValueError(
+                    f"{where}: the volume grid of {name} ({abm.volume_shape}) differs "
+                    f"from the BOLD series' ({brain_models.volume_shape}): another "
+                    "space or resolution"
+                )
             grid = np.zeros(tuple(brain_models.volume_shape), dtype=np.int64)
             grid[tuple(abm.voxel.T)] = avals
             out[slc] = grid[tuple(bm.voxel.T)]

@@ -74,13 +74,17 @@ def check_confounds_table(table: pd.DataFrame, path: str, n_volumes: int, bold: 
         Naming the confounds file, the image and the problem.
     """
     if len(table) != n_volumes:
-        raise ValueError(f"confounds file {path} has {len(table)} rows but {bold} has "
-                         f"{n_volumes} volumes: they must match one to one")
+        raise ValueError(
+            f"confounds file {path} has {len(table)} rows but {bold} has "
+            f"{n_volumes} volumes: they must match one to one"
+        )
     nan = table.iloc[1:].isna().any()
     if nan.any():
         cols = nan[nan].index.tolist()
-        raise ValueError(f"confounds file {path}: NaN / n/a after the first row in column(s) "
-                         f"{cols[:8]}{' ...' if len(cols) > 8 else ''}")
+        raise ValueError(
+            f"confounds file {path}: NaN / n/a after the first row in column(s) "
+            f"{cols[:8]}{' ...' if len(cols) > 8 else ''}"
+        )
 
 
 def framewise_displacement(table: pd.DataFrame) -> np.ndarray | None:
@@ -102,13 +106,20 @@ def _columns(table: pd.DataFrame, columns, path: str) -> pd.DataFrame:
         return table.copy()
     missing = [c for c in columns if c not in table]
     if missing:
-        raise ValueError(f"confounds file {path}: no column(s) {missing}; it has "
-                         f"{list(table.columns)[:12]}...")
+        raise ValueError(
+            f"confounds file {path}: no column(s) {missing}; it has {list(table.columns)[:12]}..."
+        )
     return table[list(columns)].copy()
 
 
-def strategy_confounds(bold_files, confounds_path: str, confounds_format: str, n_volumes: int,
-                       strategy: dict, bold_label: str = "") -> Confounds:
+def strategy_confounds(
+    bold_files,
+    confounds_path: str,
+    confounds_format: str,
+    n_volumes: int,
+    strategy: dict,
+    bold_label: str = "",
+) -> Confounds:
     """Regressors and sample mask of one run under one strategy.
 
     Parameters
@@ -128,7 +139,7 @@ def strategy_confounds(bold_files, confounds_path: str, confounds_format: str, n
     -------
     Confounds
     """
-    loader = strategy["loader"]                      # required by the schema
+    loader = strategy["loader"]  # required by the schema
     options = dict(strategy.get("options") or {})
     label = bold_label or str(bold_files)
     table = None
@@ -140,38 +151,13 @@ def strategy_confounds(bold_files, confounds_path: str, confounds_format: str, n
     fd = framewise_displacement(table) if table is not None else None
     mask = np.arange(n_volumes)
     if loader in NILEARN_STRATEGIES or loader == "custom":
-        if confounds_format != "fmriprep":
-            raise ValueError(f"{confounds_path}: nilearn's loaders need an fMRIPrep confounds TSV "
-                             f"next to the image, not a {confounds_format!r} table")
-        from nilearn.interfaces.fmriprep import load_confounds, load_confounds_strategy
-
-        try:
-            if loader == "custom":
-                options.setdefault("strategy", ("motion", "high_pass", "wm_csf"))
-                options["strategy"] = tuple(options["strategy"])
-                regs, sm = load_confounds(bold_files, **options)
-            else:
-                regs, sm = load_confounds_strategy(bold_files, denoise_strategy=loader, **options)
-        except ValueError as exc:
-            raise ValueError(f"{label}: nilearn could not load confounds ({loader}) from "
-                             f"{confounds_path}: {exc}") from exc
-        regs = regs if regs is not None else pd.DataFrame(index=range(n_volumes))
+        regs, sm = _nilearn_confounds(
+            bold_files, loader, options, confounds_path, confounds_format, label, n_volumes
+        )
         if sm is not None:
             mask = np.asarray(sm, dtype=int)
     elif loader == "columns":
-        options = {**COLUMNS_OPTIONS, **options}
-        regs = _columns(table, options["columns"] or [], confounds_path).fillna(0.0)
-        keep = np.ones(n_volumes, bool)
-        if options["drop_non_steady_state"]:
-            for col in [c for c in table.columns if c.startswith("non_steady_state_outlier")]:
-                keep &= table[col].to_numpy() == 0
-                regs = regs.drop(columns=[col], errors="ignore")
-        if options["fd_threshold"] is not None:
-            if fd is None:
-                raise ValueError(f"confounds file {confounds_path}: fd_threshold set but no "
-                                 "framewise_displacement or motion columns to compute it")
-            keep &= fd <= float(options["fd_threshold"])
-        mask = np.flatnonzero(keep)
+        regs, mask = _column_confounds(table, options, confounds_path, fd, n_volumes)
     elif loader == "none":
         regs = pd.DataFrame(index=range(n_volumes))
     else:
@@ -181,6 +167,50 @@ def strategy_confounds(bold_files, confounds_path: str, confounds_format: str, n
         raise ValueError(f"{label}: {len(regs)} regressor rows for {n_volumes} volumes")
     regs, notes = check_regressors(regs, confounds_path or label, loader)
     return Confounds(regs, mask, n_volumes, fd, notes=notes)
+
+
+def _nilearn_confounds(bold_files, loader, options, confounds_path, confounds_format, label, n_volumes):
+    """Regressors and sample mask (or None) from nilearn's fMRIPrep confound loaders."""
+    if confounds_format != "fmriprep":
+        raise ValueError(
+            f"{confounds_path}: nilearn's loaders need an fMRIPrep confounds TSV "
+            f"next to the image, not a {confounds_format!r} table"
+        )
+    from nilearn.interfaces.fmriprep import load_confounds, load_confounds_strategy
+
+    try:
+        if loader == "custom":
+            options.setdefault("strategy", ("motion", "high_pass", "wm_csf"))
+            options["strategy"] = tuple(options["strategy"])
+            regs, sm = load_confounds(bold_files, **options)
+        else:
+            regs, sm = load_confounds_strategy(bold_files, denoise_strategy=loader, **options)
+    except ValueError as exc:
+        raise ValueError(
+            f"{label}: nilearn could not load confounds ({loader}) from {confounds_path}: {exc}"
+        ) from exc
+    regs = regs if regs is not None else pd.DataFrame(index=range(n_volumes))
+    return regs, sm
+
+
+def _column_confounds(table, options, confounds_path, fd, n_volumes):
+    """Regressors and kept volumes of loader ``columns``: named columns, non-steady-state
+    volumes dropped, FD censoring."""
+    options = {**COLUMNS_OPTIONS, **options}
+    regs = _columns(table, options["columns"] or [], confounds_path).fillna(0.0)
+    keep = np.ones(n_volumes, bool)
+    if options["drop_non_steady_state"]:
+        for col in [c for c in table.columns if c.startswith("non_steady_state_outlier")]:
+            keep &= table[col].to_numpy() == 0
+            regs = regs.drop(columns=[col], errors="ignore")
+    if options["fd_threshold"] is not None:
+        if fd is None:
+            raise ValueError(
+                f"confounds file {confounds_path}: fd_threshold set but no "
+                "framewise_displacement or motion columns to compute it"
+            )
+        keep &= fd <= float(options["fd_threshold"])
+    return regs, np.flatnonzero(keep)
 
 
 def check_regressors(regs: pd.DataFrame, path: str, loader: str = "") -> tuple[pd.DataFrame, list]:
@@ -215,20 +245,25 @@ def check_regressors(regs: pd.DataFrame, path: str, loader: str = "") -> tuple[p
     values = regs.to_numpy(dtype=np.float64)
     zero = [c for c, col in zip(regs.columns, values.T) if np.all(col == 0)]
     if zero:
-        raise ValueError(f"confounds file {path}: regressor column(s) {zero[:8]} are zero in every "
-                         f"volume (strategy loader {loader!r}); a broken confounds file (empty "
-                         "tissue mask?) - fix the file or choose a strategy without them "
-                         "(fmri.strategies.<name>.options)")
+        raise ValueError(
+            f"confounds file {path}: regressor column(s) {zero[:8]} are zero in every "
+            f"volume (strategy loader {loader!r}); a broken confounds file (empty "
+            "tissue mask?) - fix the file or choose a strategy without them "
+            "(fmri.strategies.<name>.options)"
+        )
     const = [c for c, col in zip(regs.columns, values.T) if np.ptp(col) == 0]
-    notes = [f"{c}: constant ({float(regs[c].iloc[0]):g}) in every volume; dropped (it only "
-             "duplicates the mean)" for c in const]
+    notes = [
+        f"{c}: constant ({float(regs[c].iloc[0]):g}) in every volume; dropped (it only duplicates the mean)"
+        for c in const
+    ]
     for note in notes:
         print(f"WARNING: confounds file {path}: regressor {note}")
     return regs.drop(columns=const), notes
 
 
-def apply_minimum_data_rule(conf: Confounds, t_r: float, min_fraction: float,
-                            min_minutes: float) -> Confounds:
+def apply_minimum_data_rule(
+    conf: Confounds, t_r: float, min_fraction: float, min_minutes: float
+) -> Confounds:
     """Mark a run excluded when too little clean data remains after censoring.
 
     A run is excluded when the fraction of volumes kept is below ``min_fraction`` or the
@@ -263,7 +298,7 @@ def dvars(data: np.ndarray) -> np.ndarray:
         In the data's units; the first value is NaN.
     """
     diff = np.diff(data, axis=1)
-    return np.concatenate([[np.nan], np.sqrt(np.mean(diff ** 2, axis=0))])
+    return np.concatenate([[np.nan], np.sqrt(np.mean(diff**2, axis=0))])
 
 
 def tsnr_values(data: np.ndarray) -> np.ndarray:

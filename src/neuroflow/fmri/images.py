@@ -114,8 +114,14 @@ def _header_t_r(path: str, img=None):
     return float(zooms[3]) / (1000.0 if unit == "msec" else 1e6 if unit == "usec" else 1.0)
 
 
-def resolve_t_r(bold_path: str, bold_json: str = "", sheet_t_r: str | float = "",
-                source: str = "header", tol: float = 1e-3, img=None) -> tuple[float, str]:
+def resolve_t_r(
+    bold_path: str,
+    bold_json: str = "",
+    sheet_t_r: str | float = "",
+    source: str = "header",
+    tol: float = 1e-3,
+    img=None,
+) -> tuple[float, str]:
     """Repetition time (s) of a run, cross-checked between header, JSON sidecar and sheet.
 
     Parameters
@@ -145,24 +151,31 @@ def resolve_t_r(bold_path: str, bold_json: str = "", sheet_t_r: str | float = ""
         side = float(side) if side is not None else None
     sheet = float(sheet_t_r) if str(sheet_t_r).strip() else None
     if side is not None and header is not None and abs(side - header) > tol:
-        raise ValueError(f"TR mismatch: the header of {bold_path} says {header:g} s but its "
-                         f"sidecar {bold_json} says RepetitionTime {side:g} s")
+        raise ValueError(
+            f"TR mismatch: the header of {bold_path} says {header:g} s but its "
+            f"sidecar {bold_json} says RepetitionTime {side:g} s"
+        )
     if sheet is not None and side is not None and abs(sheet - side) > tol:
-        raise ValueError(f"TR mismatch: the sample sheet says t_r {sheet:g} s but the sidecar "
-                         f"{bold_json} of {bold_path} says {side:g} s")
+        raise ValueError(
+            f"TR mismatch: the sample sheet says t_r {sheet:g} s but the sidecar "
+            f"{bold_json} of {bold_path} says {side:g} s"
+        )
     if sheet is not None and header is not None and abs(sheet - header) > tol:
         if source != "sheet":
-            raise ValueError(f"TR mismatch: the sample sheet says t_r {sheet:g} s but the header "
-                             f"of {bold_path} says {header:g} s (set t_r_source to 'sheet' in the "
-                             "sample sheet if the header is known to be wrong)")
+            raise ValueError(
+                f"TR mismatch: the sample sheet says t_r {sheet:g} s but the header "
+                f"of {bold_path} says {header:g} s (set t_r_source to 'sheet' in the "
+                "sample sheet if the header is known to be wrong)"
+            )
         return sheet, f"sample sheet ({sheet:g} s) overrides the header ({header:g} s)"
     for value, note in ((side, "BOLD JSON sidecar"), (sheet, "sample sheet"), (header, "image header")):
         if value is not None:
             if value <= 0:
                 raise ValueError(f"{bold_path}: repetition time {value} s from the {note} is not positive")
             return value, note
-    raise ValueError(f"{bold_path}: no repetition time in the header, no sidecar and no t_r in "
-                     "the sample sheet")
+    raise ValueError(
+        f"{bold_path}: no repetition time in the header, no sidecar and no t_r in the sample sheet"
+    )
 
 
 def n_volumes_of(path: str) -> int:
@@ -187,8 +200,9 @@ def n_volumes_of(path: str) -> int:
         n = int(img.shape[-1]) if len(img.shape) == 4 else 1
     else:
         if len(img.shape) != 4:
-            raise ValueError(f"{path}: image of shape {img.shape} is not 4D; a BOLD series "
-                             "(x, y, z, volumes) is expected")
+            raise ValueError(
+                f"{path}: image of shape {img.shape} is not 4D; a BOLD series (x, y, z, volumes) is expected"
+            )
         n = int(img.shape[3])
     if n < 2:
         raise ValueError(f"{path}: a single volume is not a BOLD time series")
@@ -210,8 +224,10 @@ def _check_finite(data: np.ndarray, path) -> None:
     bad = ~np.isfinite(data)
     if bad.any():
         units = int(bad.any(axis=1).sum())
-        raise ValueError(f"{path}: {int(bad.sum())} non-finite values (NaN/inf) in {units} "
-                         "voxels/vertices; fix or mask the image before denoising")
+        raise ValueError(
+            f"{path}: {int(bad.sum())} non-finite values (NaN/inf) in {units} "
+            "voxels/vertices; fix or mask the image before denoising"
+        )
 
 
 def _surface_hemi(path: str, img=None) -> np.ndarray:
@@ -227,8 +243,10 @@ def _surface_hemi(path: str, img=None) -> np.ndarray:
         data = np.asarray(img.dataobj)  # MGH: (vertices, 1, 1, volumes), Fortran order
         data = data.reshape(data.shape[0], -1, order="F") if data.ndim > 1 else data[:, None]
     if data.ndim != 2 or data.shape[1] < 2:
-        raise ValueError(f"{path}: expected a BOLD series (vertices x volumes), got shape "
-                         f"{data.shape}: a single volume is not a time series")
+        raise ValueError(
+            f"{path}: expected a BOLD series (vertices x volumes), got shape "
+            f"{data.shape}: a single volume is not a time series"
+        )
     return data
 
 
@@ -243,8 +261,17 @@ def _cifti_series(path: str):
     return data, models
 
 
-def load_bold(bold: str, bold_rh: str = "", bold_json: str = "", sheet_t_r="", t_r_source="header",
-              space: str = "", tol: float = 1e-3, den: str = "", all_voxels: bool = False) -> Bold:
+def load_bold(
+    bold: str,
+    bold_rh: str = "",
+    bold_json: str = "",
+    sheet_t_r="",
+    t_r_source="header",
+    space: str = "",
+    tol: float = 1e-3,
+    den: str = "",
+    all_voxels: bool = False,
+) -> Bold:
     """Load a run: a 4D NIfTI, a pair of surface files (GIfTI ``func.gii`` / MGZ), or a
     CIFTI-2 dense series (``.dtseries.nii``). Each file is read once.
 
@@ -270,8 +297,9 @@ def load_bold(bold: str, bold_rh: str = "", bold_json: str = "", sheet_t_r="", t
         _check_finite(data, bold)
         return Bold("cifti", data, t_r, brain_models=models, sources=[bold], t_r_note=note)
     if len(first.shape) != 4 or first.shape[3] < 2:
-        raise ValueError(f"{bold}: image of shape {first.shape} is not 4D; a BOLD series "
-                         "(x, y, z, volumes) is expected")
+        raise ValueError(
+            f"{bold}: image of shape {first.shape} is not 4D; a BOLD series (x, y, z, volumes) is expected"
+        )
     flat = np.asarray(first.dataobj, dtype=np.float64).reshape(-1, first.shape[3], order="F")
     _check_finite(flat, bold)
     if not all_voxels:
@@ -287,8 +315,11 @@ def _surface_pair(bold: str, bold_rh: str, left_img, space: str, den: str):
     expected = surface_vertices(space, den)
     for path, arr in ((bold, left), (bold_rh, right)):
         if expected and arr.shape[0] != expected:
-            raise ValueError(f"{path}: {arr.shape[0]} vertices, but space {space!r}"
-                             + (f" den {den!r}" if den else "") + f" has {expected}")
+            raise ValueError(
+                f"{path}: {arr.shape[0]} vertices, but space {space!r}"
+                + (f" den {den!r}" if den else "")
+                + f" has {expected}"
+            )
     # time-major in memory (one float64 copy, as the files store it); data is its transpose
     data = np.concatenate([left.T, right.T], axis=1, dtype=np.float64).T
     _check_finite(data, f"{bold} / {bold_rh}")

@@ -33,6 +33,7 @@ import pandas as pd
 
 from neuroflow.bids import ENTITY_ORDER, BIDSInputError, Selection, folder, stem
 from neuroflow.config import filled_entry
+from neuroflow.fmri.checks import check_timeseries_strategies, check_unique, choose_strategies_and_atlases
 
 #: Entities kept in run stems and index columns (BIDS order). ``hemi`` is the pair of a
 #: surface run, ``desc`` and ``atlas`` are set by the outputs (an input ``atlas-`` becomes
@@ -42,9 +43,24 @@ ENTITIES = tuple(k for k in ENTITY_ORDER if k not in ("hemi", "atlas", "desc"))
 RUN_KEYS = ("sub", "ses", "task", "acq", "ce", "rec", "dir", "run", "echo", "part")
 #: Columns of the index TSV.
 INDEX_COLUMNS = (
-    "stem", "folder", "kind", *ENTITIES, "bold", "bold_rh", "bold_json", "confounds",
-    "confounds_format", "t_r", "t_r_source", "timeseries", "atlas", "mat_variable",
-    "strategies", "atlases", "simulated")
+    "stem",
+    "folder",
+    "kind",
+    *ENTITIES,
+    "bold",
+    "bold_rh",
+    "bold_json",
+    "confounds",
+    "confounds_format",
+    "t_r",
+    "t_r_source",
+    "timeseries",
+    "atlas",
+    "mat_variable",
+    "strategies",
+    "atlases",
+    "simulated",
+)
 SHEET_COLUMNS = set(INDEX_COLUMNS) - {"stem", "folder", "kind"}
 KINDS = ("volume", "surface", "cifti", "timeseries")
 
@@ -101,8 +117,9 @@ def read_sample_sheet(path, resources_dest="resources/data") -> pd.DataFrame:
         raise ValueError(f"sample sheet {path}: cannot read: {exc}") from exc
     unknown = sorted(set(sheet.columns) - SHEET_COLUMNS)
     if unknown:
-        raise ValueError(f"sample sheet {path}: unknown column(s) {unknown}; "
-                         f"allowed: {sorted(SHEET_COLUMNS)}")
+        raise ValueError(
+            f"sample sheet {path}: unknown column(s) {unknown}; allowed: {sorted(SHEET_COLUMNS)}"
+        )
     if "sub" not in sheet.columns:
         raise ValueError(f"sample sheet {path}: the column 'sub' is required")
     rows = []
@@ -118,8 +135,9 @@ def read_sample_sheet(path, resources_dest="resources/data") -> pd.DataFrame:
         for col in ("bold", "bold_rh", "bold_json", "confounds", "timeseries"):
             row[col] = _resolve(rec.get(col, ""), path.parent, resources_dest)
         if bool(row["bold"]) == bool(row["timeseries"]):
-            raise ValueError(f"{where}: give exactly one of 'bold' (an image) or 'timeseries' "
-                             "(ready region time series)")
+            raise ValueError(
+                f"{where}: give exactly one of 'bold' (an image) or 'timeseries' (ready region time series)"
+            )
         if row["timeseries"]:
             row["kind"] = "timeseries"
             if not row["t_r"] or not row["atlas"]:
@@ -202,8 +220,9 @@ def query_derivatives(selection: Selection, spaces=(), desc: str = "preproc") ->
         # every folder is checked (exists, has dataset_description.json) by this query; one
         # query per folder, split here (pybids' per-file entity look-up is the cost)
         found, ts = [], []
-        for r in query(root, selection, True, key, datatype="func",
-                       suffix=["bold", "timeseries", "regressors"]):
+        for r in query(
+            root, selection, True, key, datatype="func", suffix=["bold", "timeseries", "regressors"]
+        ):
             name = Path(r["path"]).name
             suffix = name.split(".")[0].rsplit("_", 1)[-1]
             if r.get("desc") == "confounds" and name.endswith(".tsv"):
@@ -241,8 +260,17 @@ def _has_fmri(root, key) -> bool:
     from neuroflow.bids import query
 
     everyone = Selection(derivatives=(str(root),))
-    return bool(query(root, everyone, True, key, suffix=["bold", "timeseries"], datatype="func",
-                      extension=[".nii.gz", ".nii", ".func.gii", ".dtseries.nii", ".tsv"]))
+    return bool(
+        query(
+            root,
+            everyone,
+            True,
+            key,
+            suffix=["bold", "timeseries"],
+            datatype="func",
+            extension=[".nii.gz", ".nii", ".func.gii", ".dtseries.nii", ".tsv"],
+        )
+    )
 
 
 def _new_row(ents: dict, kind: str, where: str) -> dict:
@@ -250,8 +278,9 @@ def _new_row(ents: dict, kind: str, where: str) -> dict:
     row.update({k: str(ents.get(k) or "") for k in ENTITIES})
     for k in ENTITIES:
         if row[k] and not row[k].isalnum():
-            raise BIDSInputError(f"config key {where}: entity {k}-{row[k]} is not a BIDS label "
-                                 "(letters and digits only)")
+            raise BIDSInputError(
+                f"config key {where}: entity {k}-{row[k]} is not a BIDS label (letters and digits only)"
+            )
     row["kind"] = kind
     row["t_r_source"] = "header"
     row["stem"], row["folder"] = stem_of(row), folder_of(row)
@@ -261,8 +290,11 @@ def _new_row(ents: dict, kind: str, where: str) -> dict:
 def _bold_rows(found: list[dict], desc: str, key: str) -> list[dict]:
     """Volume, surface-pair and CIFTI rows of one folder's ``*_bold.*`` files."""
     rows = []
-    right = {tuple(sorted((k, v) for k, v in r.items() if k not in ("path", "hemi"))): r["path"]
-             for r in found if r.get("hemi") == "R" and r["path"].endswith(".func.gii")}
+    right = {
+        tuple(sorted((k, v) for k, v in r.items() if k not in ("path", "hemi"))): r["path"]
+        for r in found
+        if r.get("hemi") == "R" and r["path"].endswith(".func.gii")
+    }
     for r in found:
         path = r["path"]
         if path.endswith((".nii.gz", ".nii")) and not path.endswith(".dtseries.nii"):
@@ -276,8 +308,10 @@ def _bold_rows(found: list[dict], desc: str, key: str) -> list[dict]:
         elif path.endswith(".func.gii") and r.get("hemi") == "L" and not r.get("desc"):
             pair = tuple(sorted((k, v) for k, v in r.items() if k not in ("path", "hemi")))
             if pair not in right:
-                raise BIDSInputError(f"config key {key}: {path} has no right hemisphere "
-                                     f"(the same name with hemi-R) in the same folder")
+                raise BIDSInputError(
+                    f"config key {key}: {path} has no right hemisphere "
+                    f"(the same name with hemi-R) in the same folder"
+                )
             row = _new_row(r, "surface", key)
             row["bold_rh"] = right[pair]
         else:
@@ -299,8 +333,7 @@ def _timeseries_rows(root, key: str, selection: Selection, found: list[dict]) ->
 
     lay = layout(root, True, key)
     seg_of = {}
-    for value in lay.get(return_type="id", target="segmentation", suffix="timeseries",
-                         extension=".tsv"):
+    for value in lay.get(return_type="id", target="segmentation", suffix="timeseries", extension=".tsv"):
         for f in lay.get(segmentation=value, suffix="timeseries", extension=".tsv"):
             seg_of[f.path] = str(value)
     rows = []
@@ -330,7 +363,8 @@ def _timeseries_t_r(row: dict, bold_sidecars: dict) -> None:
         raise BIDSInputError(
             f"config key {key}: {row['timeseries']}: no repetition time; its JSON sidecar "
             f"{side or Path(row['timeseries']).name.replace('.tsv', '.json')} has no "
-            "RepetitionTime and no BOLD JSON sidecar of the same run is in the derivatives folders")
+            "RepetitionTime and no BOLD JSON sidecar of the same run is in the derivatives folders"
+        )
     row["t_r"], row["t_r_source"] = repr(found[0]), "bold"
 
 
@@ -349,24 +383,11 @@ def _check_participants(table: pd.DataFrame, selection: Selection, fmri_folders,
                 f"{['sub-' + m for m in missing]} of {root} have no fMRI input (no "
                 "*_bold.nii[.gz] / *_bold.func.gii pair / *_bold.dtseries.nii / region "
                 "*_timeseries.tsv under func/ that the tasks, sessions, runs and fmri.scan "
-                "filters keep); leave them out with exclude_participant_label")
+                "filters keep); leave them out with exclude_participant_label"
+            )
 
 
 # --------------------------------------------------------------------------- index
-def atlas_kind(atlas: Mapping) -> str:
-    """``cifti`` (dlabel), ``surface`` (left/right), ``volume`` (path), or ``""`` (names only)."""
-    if atlas.get("dlabel"):
-        return "cifti"
-    if atlas.get("left") or atlas.get("right"):
-        return "surface"
-    if atlas.get("path"):
-        return "volume"
-    return ""
-
-
-def _atlas_fits(atlas: Mapping, row: dict) -> bool:
-    return (atlas_kind(atlas) == row["kind"] and atlas["space"] == row["space"]
-            and (not atlas.get("den") or atlas.get("den") == row["den"]))
 
 
 def _loaders(strategies) -> dict:
@@ -383,10 +404,20 @@ def _as_selection(derivatives) -> Selection | None:
     return Selection(derivatives=tuple(str(d) for d in derivatives)) if derivatives else None
 
 
-def build_index(sample_sheet=None, derivatives=None, spaces=(), desc="preproc",
-                resources_dest="resources/data", strategies=(), atlases=None,
-                scan_strategies=(), participants=None, timeseries_strategies=(),
-                missing_ok_under=None, simulated=False) -> pd.DataFrame:
+def build_index(
+    sample_sheet=None,
+    derivatives=None,
+    spaces=(),
+    desc="preproc",
+    resources_dest="resources/data",
+    strategies=(),
+    atlases=None,
+    scan_strategies=(),
+    participants=None,
+    timeseries_strategies=(),
+    missing_ok_under=None,
+    simulated=False,
+) -> pd.DataFrame:
     """Merge the sample sheet and the derivatives into the run index; check it.
 
     Parameters
@@ -422,24 +453,26 @@ def build_index(sample_sheet=None, derivatives=None, spaces=(), desc="preproc",
         of another kind, a CIFTI run without a CIFTI atlas, a strategy that needs confounds
         for a run without them (each naming the row's file and the config key).
     """
-    from neuroflow.fmri.atlases import check_atlas_space
-
     # entries handed in by callers other than the workflow get the schema's defaults
     atlases = {k: filled_entry(v, "fmri", "atlases") for k, v in (atlases or {}).items()}
     loaders = _loaders(strategies)
-    index = _gather_runs(sample_sheet, derivatives, spaces, desc, resources_dest, loaders,
-                         scan_strategies, timeseries_strategies, participants)
-    _check_unique(index)
+    index = _gather_runs(
+        sample_sheet,
+        derivatives,
+        spaces,
+        desc,
+        resources_dest,
+        loaders,
+        scan_strategies,
+        timeseries_strategies,
+        participants,
+    )
+    check_unique(index)
     ok_under = str(Path(missing_ok_under).resolve()) if missing_ok_under else None
-    chosen_strategies, chosen_atlases = [], []
-    for row in index.to_dict("records"):  # one dict per run (a pandas row per run is slow)
-        src = row["bold"] or row["timeseries"]
-        chosen_strategies.append(",".join(_check_run(row, src, loaders, ok_under)))
-        chosen_atlases.append(row["atlas"] if row["kind"] == "timeseries" else
-                              ",".join(_row_atlases(row, src, atlases, check_atlas_space)))
-    index["strategies"], index["atlases"] = chosen_strategies, chosen_atlases
-    index["simulated"] = [_simulated_cell(v, simulated, r) for v, r in
-                          zip(index["simulated"], index["stem"], strict=True)]
+    index["strategies"], index["atlases"] = choose_strategies_and_atlases(index, loaders, atlases, ok_under)
+    index["simulated"] = [
+        _simulated_cell(v, simulated, r) for v, r in zip(index["simulated"], index["stem"], strict=True)
+    ]
     return index.sort_values("stem", kind="stable").reset_index(drop=True)
 
 
@@ -456,8 +489,17 @@ def _simulated_cell(value, default: bool, stem: str) -> bool:
     raise ValueError(f"fmri sample sheet, run {stem}: simulated must be true or false, not {value!r}")
 
 
-def _gather_runs(sample_sheet, derivatives, spaces, desc, resources_dest, loaders,
-                 scan_strategies, timeseries_strategies, participants) -> pd.DataFrame:
+def _gather_runs(
+    sample_sheet,
+    derivatives,
+    spaces,
+    desc,
+    resources_dest,
+    loaders,
+    scan_strategies,
+    timeseries_strategies,
+    participants,
+) -> pd.DataFrame:
     """The sample sheet's rows and the derivatives' runs, of the selected participants,
     with their ``stem`` and ``folder``."""
     parts = []
@@ -470,11 +512,11 @@ def _gather_runs(sample_sheet, derivatives, spaces, desc, resources_dest, loader
         found.loc[~ts, "strategies"] = ",".join(scan_strategies)
         if ts.any():
             found.loc[ts, "strategies"] = ",".join(
-                _timeseries_strategies(timeseries_strategies, loaders))
+                check_timeseries_strategies(timeseries_strategies, loaders)
+            )
         parts.append(found)
     parts = [p for p in parts if len(p)]
-    index = (pd.concat(parts, ignore_index=True) if parts
-             else pd.DataFrame(columns=list(INDEX_COLUMNS)))
+    index = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(INDEX_COLUMNS))
     index = index.fillna("")
     if participants and any(participants.get(k) for k in ("sheet", "include", "exclude")):
         from neuroflow.participants import select_participants
@@ -487,89 +529,13 @@ def _gather_runs(sample_sheet, derivatives, spaces, desc, resources_dest, loader
     return index
 
 
-def _check_unique(index: pd.DataFrame) -> None:
-    dup = index["stem"][index["stem"].duplicated()].tolist()
-    if dup:
-        files = index.loc[index["stem"].isin(dup), ["bold", "timeseries"]].agg("".join, axis=1)
-        raise ValueError(f"run index: the same run appears twice: {sorted(set(dup))} "
-                         f"({sorted(files)}); check the sample sheet (fmri.sample_sheet) and the "
-                         "derivatives folders (derivatives)")
-
-
-def _check_run(row, src: str, loaders: dict, ok_under) -> list[str]:
-    """A run's files exist (or will: under ``ok_under``) and its strategies are defined and
-    fit it; returns the strategies it gets."""
-    for col in ("bold", "bold_rh", "bold_json", "confounds", "timeseries"):
-        if row[col] and not Path(row[col]).exists():
-            if ok_under and str(Path(row[col]).resolve()).startswith(ok_under):
-                continue
-            raise ValueError(f"run {row['stem']}: {col} file {row[col]} does not exist")
-    chosen = [s for s in row["strategies"].split(",") if s] or list(loaders)
-    bad = sorted(set(chosen) - set(loaders))
-    if bad:
-        raise ValueError(f"run {row['stem']} ({src}): unknown strategies {bad}; "
-                         f"defined under fmri.strategies: {sorted(loaders)}")
-    if not row["confounds"]:
-        need = [s for s in chosen if loaders[s] not in ("", "none")]
-        if need:
-            raise ValueError(
-                f"run {row['stem']} ({src}) has no confounds file, but strategies {need} "
-                f"(fmri.strategies, loaders {[loaders[s] for s in need]}) need one: give "
-                "its confounds, or choose strategies with loader none for it (the "
-                "'strategies' column of fmri.sample_sheet, fmri.scan.strategies or "
-                "fmri.scan.timeseries_strategies)")
-    return chosen
-
-
-def _timeseries_strategies(chosen, loaders) -> list[str]:
-    if chosen:
-        bad = sorted(set(chosen) - set(loaders))
-        if bad:
-            raise ValueError(f"config key fmri.scan.timeseries_strategies: unknown strategies "
-                             f"{bad}; defined under fmri.strategies: {sorted(loaders)}")
-        return list(chosen)
-    out = [s for s, loader in loaders.items() if loader in ("none", "")]
-    if not out:
-        raise ValueError("config key fmri.scan.timeseries_strategies: the derivatives hold "
-                         "ready region time series (already denoised, no confounds), but no "
-                         f"strategy under fmri.strategies ({sorted(loaders)}) has loader none; "
-                         "add one, e.g. minimal: {loader: none}")
-    return out
-
-
-def _row_atlases(row, src: str, atlases: dict, check_atlas_space) -> list[str]:
-    """The atlases of an image run: its own list (checked), or every atlas that fits it."""
-    listed = [a for a in row["atlases"].split(",") if a]
-    chosen = listed or [a for a, cfg in atlases.items() if _atlas_fits(cfg, row)]
-    for name in chosen:
-        if name not in atlases:
-            raise ValueError(f"run {row['stem']} ({src}): unknown atlas {name!r}; defined "
-                             f"under fmri.atlases: {sorted(atlases)}")
-        check_atlas_space(name, atlases[name]["space"], row["space"], src)
-        kind = atlas_kind(atlases[name])
-        if kind != row["kind"]:
-            need = {"volume": "path", "surface": "left and right", "cifti": "dlabel"}[row["kind"]]
-            raise ValueError(f"run {row['stem']} ({src}) is a {row['kind']} run but atlas "
-                             f"{name!r} (fmri.atlases.{name}) has no {need} file")
-    if not chosen:
-        if row["kind"] == "cifti":
-            raise ValueError(
-                f"run {row['stem']} ({src}) is a CIFTI run but no CIFTI atlas fits it: "
-                f"config key fmri.atlases needs an entry with space: {row['space']}"
-                + (f", den: {row['den']}" if row["den"] else "")
-                + " and dlabel: <a .dlabel.nii file on the same grayordinates>")
-        need = {"volume": "path", "surface": "left/right"}[row["kind"]]
-        raise ValueError(f"run {row['stem']} ({src}): no atlas in space {row['space']!r} "
-                         f"with a {need} file under fmri.atlases")
-    return chosen
-
-
 def expand_index(index: pd.DataFrame) -> list[dict]:
     """One dict per (run, atlas, strategy): ``folder, stem, atlas, strategy``."""
     out = []
     for row in index.to_dict("records"):
         for atlas in filter(None, str(row["atlases"]).split(",")):
             for strategy in filter(None, str(row["strategies"]).split(",")):
-                out.append({"folder": row["folder"], "stem": row["stem"], "atlas": atlas,
-                            "strategy": strategy})
+                out.append(
+                    {"folder": row["folder"], "stem": row["stem"], "atlas": atlas, "strategy": strategy}
+                )
     return out

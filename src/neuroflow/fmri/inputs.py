@@ -21,12 +21,16 @@ _MOVED = {"derivatives_dirs": "derivatives (top level)", "scan.tasks": "tasks (t
 
 
 def _check_moved_keys(fmri: dict) -> None:
-    values = {"derivatives_dirs": fmri.get("derivatives_dirs"),
-              "scan.tasks": (fmri.get("scan") or {}).get("tasks")}
+    values = {
+        "derivatives_dirs": fmri.get("derivatives_dirs"),
+        "scan.tasks": (fmri.get("scan") or {}).get("tasks"),
+    }
     for key, value in values.items():
         if value:
-            raise BIDSInputError(f"config key fmri.{key} ({value}) is no longer read: use "
-                                 f"{_MOVED[key]} instead, and leave fmri.{key} empty")
+            raise BIDSInputError(
+                f"config key fmri.{key} ({value}) is no longer read: use "
+                f"{_MOVED[key]} instead, and leave fmri.{key} empty"
+            )
 
 
 def index_arguments(config: dict) -> dict:
@@ -71,7 +75,7 @@ def check_atlas_tables(atlases: dict) -> None:
         import numpy as np
 
         from neuroflow.fmri.atlases import _read_surface_labels, check_label_table
-        from neuroflow.fmri.pipeline import load_atlas_names
+        from neuroflow.fmri.runio import load_atlas_names
 
         names = load_atlas_names(labels)
         if atlas.get("path"):
@@ -103,9 +107,11 @@ def fmri_index(config: dict):
     index = build_index(**args, missing_ok_under=args["resources_dest"])
     if index.empty:
         folders = list(args["derivatives"].derivatives) if args["derivatives"] else []
-        raise BIDSInputError("config keys fmri.sample_sheet / derivatives: the fMRI stage is "
-                             f"activated but finds no run (sample sheet "
-                             f"{args['sample_sheet'] or 'none'}, derivatives folders {folders})")
+        raise BIDSInputError(
+            "config keys fmri.sample_sheet / derivatives: the fMRI stage is "
+            f"activated but finds no run (sample sheet "
+            f"{args['sample_sheet'] or 'none'}, derivatives folders {folders})"
+        )
     return index
 
 
@@ -166,8 +172,7 @@ def run_groups(rows) -> list[RunGroup]:
         count[kind] += 1
         rule = f"fmri_run_{kind}" + (str(count[kind]) if count[kind] > 1 else "")
         stems = tuple(sorted(found[key]))
-        groups.append(RunGroup(rule, kind, atlases, strategies, stems,
-                               stems_regex(stems) if i else ""))
+        groups.append(RunGroup(rule, kind, atlases, strategies, stems, stems_regex(stems) if i else ""))
     return groups
 
 
@@ -194,8 +199,11 @@ def stems_regex(stems) -> str:
     for stem in stems:
         sub, _, rest = stem.partition("_")
         labels["_" + rest if rest else ""].append(sub.removeprefix("sub-"))
-    return "(?:" + "|".join(f"sub-{_trie_regex(subs)}{re.escape(rest)}"
-                            for rest, subs in sorted(labels.items())) + ")"
+    return (
+        "(?:"
+        + "|".join(f"sub-{_trie_regex(subs)}{re.escape(rest)}" for rest, subs in sorted(labels.items()))
+        + ")"
+    )
 
 
 @dataclass(frozen=True, order=True)
@@ -261,15 +269,27 @@ def subject_groups(rows, max_rules: int = MAX_SUBJECT_RULES) -> list[SubjectGrou
         prefix = f"sub-{row['sub']}"
         if not (row["stem"].startswith(prefix) and row["folder"].startswith(prefix)):
             raise ValueError(f"run {row['stem']} ({row['folder']}): not of subject {row['sub']}")
-        runs[row["sub"]].append(RunLayout(row["folder"][len(prefix):], row["stem"][len(prefix):],
-                                          row["kind"], _names(row["atlases"]),
-                                          _names(row["strategies"])))
+        runs[row["sub"]].append(
+            RunLayout(
+                row["folder"][len(prefix) :],
+                row["stem"][len(prefix) :],
+                row["kind"],
+                _names(row["atlases"]),
+                _names(row["strategies"]),
+            )
+        )
     layouts = defaultdict(list)
     for sub, layout in runs.items():
         layouts[tuple(layout)].append(sub)
     if len(layouts) > max_rules:
         return None
     order = sorted(layouts, key=lambda k: (-len(layouts[k]), k))
-    return [SubjectGroup("fmri_subject" + (str(i + 1) if i else ""), key,
-                         tuple(sorted(layouts[key])), _trie_regex(layouts[key]) if i else "")
-            for i, key in enumerate(order)]
+    return [
+        SubjectGroup(
+            "fmri_subject" + (str(i + 1) if i else ""),
+            key,
+            tuple(sorted(layouts[key])),
+            _trie_regex(layouts[key]) if i else "",
+        )
+        for i, key in enumerate(order)
+    ]

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from neuroflow.config import filled_entry, filled_section
+from neuroflow.config import filled_entry
 from neuroflow.fmri.columns import (
     INDEX_COLUMNS,
     TIMESERIES_INDEX_COLUMNS,
@@ -22,31 +22,48 @@ from neuroflow.fmri.columns import (
     run_simulated,
     sidecar_simulated,
 )
+from neuroflow.fmri.parcellate import (
+    EMPTY_NOTE,
+    extract_cifti,
+    extract_surface,
+    extract_volume,
+    mark_empty_regions,
+)
+from neuroflow.fmri.runio import (
+    bold_files,
+    load_atlas_names,
+    load_run,
+    n_volumes_and_t_r,
+    qc_columns_of,
+    qc_units,
+    read_qc_table,
+    read_regressors,
+    sources_sha256,
+    table_t_r_note,
+    tolerance_or_default,
+)
 from neuroflow.provenance import write_json, write_tsv
 
 FMRI_PACKAGES = ("neuroflow", "numpy", "scipy", "pandas", "nibabel", "nilearn")
 
 
-def _write_table(table: pd.DataFrame, path, description: str, sidecar: dict, columns, sources=None,
-                 *, simulated: bool):
+def _write_table(
+    table: pd.DataFrame, path, description: str, sidecar: dict, columns, sources=None, *, simulated: bool
+):
     """TSV + JSON sidecar (write_tsv) with extra (CamelCase) sidecar keys."""
     path = Path(path)
-    write_tsv(table, path, description, columns=columns, sources=sources, simulated=simulated,
-              packages=FMRI_PACKAGES)
+    write_tsv(
+        table,
+        path,
+        description,
+        columns=columns,
+        sources=sources,
+        simulated=simulated,
+        packages=FMRI_PACKAGES,
+    )
     meta = json.loads(path.with_suffix(".json").read_text())
     meta.update(sidecar)
     write_json(meta, path.with_suffix(".json"))
-
-
-def _sha(paths) -> dict:
-    from neuroflow.resources import sha256_file
-
-    return {str(p): sha256_file(p) for p in paths if p}
-
-
-def _tolerance(t_r_tolerance: float | None) -> float:
-    """``t_r_tolerance`` as given, or (None) the fmri schema's default."""
-    return filled_section({}, "fmri")["t_r_tolerance"] if t_r_tolerance is None else t_r_tolerance
 
 
 def strategy_params(config: dict, name: str) -> dict:
@@ -64,10 +81,21 @@ def strategy_params(config: dict, name: str) -> dict:
 
 
 # --------------------------------------------------------------------------- index
-def write_index(out_tsv, sample_sheet="", derivatives=None, spaces=(), desc="preproc",
-                resources_dest="resources/data", strategies=(), atlases=None, scan_strategies=(),
-                participants=None, timeseries_strategies=(), expected_stems=None,
-                simulated=False) -> None:
+def write_index(
+    out_tsv,
+    sample_sheet="",
+    derivatives=None,
+    spaces=(),
+    desc="preproc",
+    resources_dest="resources/data",
+    strategies=(),
+    atlases=None,
+    scan_strategies=(),
+    participants=None,
+    timeseries_strategies=(),
+    expected_stems=None,
+    simulated=False,
+) -> None:
     """Build the run index (see :func:`neuroflow.fmri.index.build_index`) and write it.
 
     ``derivatives`` is the cohort's :class:`neuroflow.bids.Selection` (or folder paths);
@@ -77,65 +105,53 @@ def write_index(out_tsv, sample_sheet="", derivatives=None, spaces=(), desc="pre
     from neuroflow.fmri.index import _as_selection, build_index
 
     selection = _as_selection(derivatives)
-    index = build_index(sample_sheet or None, selection, spaces, desc, resources_dest,
-                        strategies, atlases, scan_strategies, participants, timeseries_strategies,
-                        simulated=simulated)
+    index = build_index(
+        sample_sheet or None,
+        selection,
+        spaces,
+        desc,
+        resources_dest,
+        strategies,
+        atlases,
+        scan_strategies,
+        participants,
+        timeseries_strategies,
+        simulated=simulated,
+    )
     folders = list(selection.derivatives) if selection is not None else []
     if index.empty:
-        raise ValueError("fmri: no runs found (fmri.sample_sheet empty and no fMRI input in the "
-                         f"derivatives folders {folders})")
+        raise ValueError(
+            "fmri: no runs found (fmri.sample_sheet empty and no fMRI input in the "
+            f"derivatives folders {folders})"
+        )
     if expected_stems is not None and sorted(expected_stems) != index["stem"].tolist():
         changed = sorted(set(expected_stems) ^ set(index["stem"]))
-        raise ValueError(f"fmri: the inputs changed since the workflow was planned (runs {changed[:5]}); "
-                         "start snakemake again")
-    write_tsv(index, out_tsv, "fMRI run index: one row per BOLD run or ready region time series.",
-              columns=INDEX_COLUMNS, simulated=bool(index["simulated"].any()),
-              sources=[s for s in [sample_sheet, *folders,
-                                   (participants or {}).get("sheet")] if s])
-
-
-def read_index(path) -> pd.DataFrame:
-    return pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+        raise ValueError(
+            f"fmri: the inputs changed since the workflow was planned (runs {changed[:5]}); "
+            "start snakemake again"
+        )
+    write_tsv(
+        index,
+        out_tsv,
+        "fMRI run index: one row per BOLD run or ready region time series.",
+        columns=INDEX_COLUMNS,
+        simulated=bool(index["simulated"].any()),
+        sources=[s for s in [sample_sheet, *folders, (participants or {}).get("sheet")] if s],
+    )
 
 
 # --------------------------------------------------------------------------- confounds
-def _table_t_r_note(row: dict) -> str:
-    """Where the TR of a ready region time series came from."""
-    return {"sidecar": "JSON sidecar of the region time series (RepetitionTime)",
-            "bold": "JSON sidecar of the run's BOLD series (RepetitionTime)"}.get(
-        row.get("t_r_source", ""), "sample sheet")
 
 
-def _load_run(row: dict, tol: float, all_voxels: bool = False):
-    from neuroflow.fmri.images import load_bold
-
-    return load_bold(row["bold"], row.get("bold_rh", ""), row.get("bold_json", ""), row.get("t_r", ""),
-                     row.get("t_r_source", "header"), row.get("space", ""), tol, row.get("den", ""),
-                     all_voxels=all_voxels)
-
-
-def _bold_files(row: dict):
-    return [row["bold"], row["bold_rh"]] if row.get("bold_rh") else row["bold"]
-
-
-def _n_volumes_and_t_r(row: dict, tol: float):
-    """Volumes and TR of a run without keeping its data."""
-    from neuroflow.fmri.images import n_volumes_of, read_region_timeseries, resolve_t_r
-
-    if row["kind"] == "timeseries":
-        data, _ = read_region_timeseries(row["timeseries"], row.get("mat_variable", ""))
-        return data.shape[0], float(row["t_r"]), _table_t_r_note(row), [row["timeseries"]]
-    t_r, note = resolve_t_r(row["bold"], row.get("bold_json", ""), row.get("t_r", ""),
-                            row.get("t_r_source", "header"), tol)
-    sources = [p for p in (row["bold"], row.get("bold_rh", "")) if p]
-    counts = [n_volumes_of(p) for p in sources]
-    if len(set(counts)) > 1:
-        raise ValueError(f"{sources[0]} has {counts[0]} volumes but {sources[1]} has {counts[1]}")
-    return counts[0], t_r, note, sources
-
-
-def run_confounds(row: dict, strategy_name: str, strategy: dict, min_fraction_kept: float,
-                  min_minutes_kept: float, out_tsv, t_r_tolerance: float | None = None) -> None:
+def run_confounds(
+    row: dict,
+    strategy_name: str,
+    strategy: dict,
+    min_fraction_kept: float,
+    min_minutes_kept: float,
+    out_tsv,
+    t_r_tolerance: float | None = None,
+) -> None:
     """Regressors and censoring of one run under one strategy (shared by every atlas).
 
     Writes ``<stem>_desc-<strategy>_regressors.tsv`` (all volumes, one column per regressor)
@@ -144,174 +160,49 @@ def run_confounds(row: dict, strategy_name: str, strategy: dict, min_fraction_ke
     """
     from neuroflow.fmri.confounds import apply_minimum_data_rule, strategy_confounds
 
-    strategy = filled_entry(strategy, "fmri", "strategies")    # options: as the workflow fills it
-    n_vol, t_r, note, sources = _n_volumes_and_t_r(row, _tolerance(t_r_tolerance))
+    strategy = filled_entry(strategy, "fmri", "strategies")  # options: as the workflow fills it
+    n_vol, t_r, note, sources = n_volumes_and_t_r(row, tolerance_or_default(t_r_tolerance))
     label = row["bold"] or row["timeseries"]
-    conf = strategy_confounds(_bold_files(row) if row["kind"] != "timeseries" else label,
-                              row.get("confounds", ""), row.get("confounds_format", ""), n_vol,
-                              strategy, bold_label=label)
+    conf = strategy_confounds(
+        bold_files(row) if row["kind"] != "timeseries" else label,
+        row.get("confounds", ""),
+        row.get("confounds_format", ""),
+        n_vol,
+        strategy,
+        bold_label=label,
+    )
     conf = apply_minimum_data_rule(conf, t_r, min_fraction_kept, min_minutes_kept)
     if conf.excluded:
         print(f"run {row['stem']} excluded under strategy {strategy_name}: {conf.reason}")
     fd = None if conf.fd is None else [round(float(v), 6) for v in conf.fd]
-    _write_table(conf.regressors, out_tsv,
-                 f"Confound regressors of strategy '{strategy_name}' (all volumes; censoring in "
-                 "VolumesKept).",
-                 {"Strategy": strategy_name, "Loader": strategy.get("loader"),
-                  "LoaderOptions": strategy["options"],
-                  "RepetitionTime": t_r, "RepetitionTimeSource": note, "NVolumes": n_vol,
-                  "VolumesKept": conf.sample_mask.tolist(), "DroppedVolumes": conf.dropped,
-                  "NVolumesKept": int(len(conf.sample_mask)),
-                  "FractionKept": len(conf.sample_mask) / n_vol,
-                  "MinimumDataRule": {"min_fraction_kept": min_fraction_kept,
-                                      "min_minutes_kept": min_minutes_kept},
-                  "Excluded": conf.excluded, "ExclusionReason": conf.reason,
-                  "DroppedRegressors": conf.notes,
-                  "FramewiseDisplacement": fd},
-                 regressor_columns(conf.regressors.columns, strategy_name),
-                 sources=[*sources, row.get("confounds", "")] if row.get("confounds") else sources,
-                 simulated=run_simulated(row))
-
-
-def read_regressors(path) -> pd.DataFrame:
-    """A regressors TSV written by :func:`run_confounds` (possibly without any column)."""
-    try:
-        return pd.read_csv(path, sep="\t")
-    except pd.errors.EmptyDataError:
-        return pd.DataFrame()
+    _write_table(
+        conf.regressors,
+        out_tsv,
+        f"Confound regressors of strategy '{strategy_name}' (all volumes; censoring in VolumesKept).",
+        {
+            "Strategy": strategy_name,
+            "Loader": strategy.get("loader"),
+            "LoaderOptions": strategy["options"],
+            "RepetitionTime": t_r,
+            "RepetitionTimeSource": note,
+            "NVolumes": n_vol,
+            "VolumesKept": conf.sample_mask.tolist(),
+            "DroppedVolumes": conf.dropped,
+            "NVolumesKept": int(len(conf.sample_mask)),
+            "FractionKept": len(conf.sample_mask) / n_vol,
+            "MinimumDataRule": {"min_fraction_kept": min_fraction_kept, "min_minutes_kept": min_minutes_kept},
+            "Excluded": conf.excluded,
+            "ExclusionReason": conf.reason,
+            "DroppedRegressors": conf.notes,
+            "FramewiseDisplacement": fd,
+        },
+        regressor_columns(conf.regressors.columns, strategy_name),
+        sources=[*sources, row.get("confounds", "")] if row.get("confounds") else sources,
+        simulated=run_simulated(row),
+    )
 
 
 # --------------------------------------------------------------------------- parcellate
-EMPTY_NOTE = ("A region is empty when no voxel / vertex of the run carries signal under it (no "
-              "unit, all n/a, or a signal constant over the run, e.g. a region outside the "
-              "image's brain mask, which reads as zeros). Its column is n/a (never a constant), "
-              "it is left out of the denoised series, and FC drops it from every run.")
-
-
-def mark_empty_regions(signals: np.ndarray, regions, n_units) -> tuple[np.ndarray, list, dict]:
-    """Set empty regions to NaN and say why.
-
-    Parameters
-    ----------
-    signals : ndarray, shape (n_volumes, n_regions)
-    regions : list of str
-    n_units : list of int or None
-        Voxels / vertices under each region (None when unknown: ready time series).
-
-    Returns
-    -------
-    signals : ndarray, shape (n_volumes, n_regions)
-        A copy, with every empty region's column NaN.
-    empty : list of str
-    reasons : dict
-        Region -> why it is empty (``no voxel/vertex``, ``all n/a``, ``constant signal``).
-    """
-    signals = np.array(signals, dtype=np.float64, copy=True)
-    empty, reasons = [], {}
-    for j, (name, n) in enumerate(zip(regions, n_units)):
-        col = signals[:, j]
-        if n == 0:
-            why = "no voxel/vertex with a non-constant signal"
-        elif np.isnan(col).all():
-            why = "all n/a in the input"
-        elif np.nanmax(col) - np.nanmin(col) <= 1e-12 * max(1.0, float(np.nanmax(np.abs(col)))):
-            why = f"constant signal ({float(np.nanmean(col)):g}) over the run"
-        else:
-            continue
-        signals[:, j] = np.nan
-        empty.append(str(name))
-        reasons[str(name)] = why
-    return signals, empty, reasons
-
-
-def load_atlas_names(labels_tsv: str) -> dict[int, str]:
-    """BIDS ``dseg.tsv`` (columns index, name) -> {index: name}."""
-    if not labels_tsv:
-        return {}
-    try:
-        table = pd.read_csv(labels_tsv, sep="\t", dtype=str, keep_default_na=False)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise ValueError(f"atlas labels {labels_tsv}: cannot read: {exc}") from exc
-    if not {"index", "name"} <= set(table.columns):
-        raise ValueError(f"atlas labels {labels_tsv}: columns 'index' and 'name' are required")
-    try:
-        index = [int(v) for v in table["index"]]
-    except ValueError as exc:
-        raise ValueError(f"atlas labels {labels_tsv}: column 'index' must hold integers ({exc})") from exc
-    dup = sorted({i for i in index if index.count(i) > 1})
-    if dup:
-        raise ValueError(f"atlas labels {labels_tsv}: index value(s) {dup[:8]} listed twice")
-    return dict(zip(index, table["name"].astype(str)))
-
-
-def _extract_cifti(bold, atlas_name: str, atlas: dict, names: dict, side: dict):
-    """Region signals of a CIFTI-2 run: the dlabel mapped onto its grayordinates."""
-    from neuroflow.fmri.atlases import check_label_table, cifti_labels_on
-    from neuroflow.fmri.images import nonconstant_rows
-    from neuroflow.fmri.signals import parcellate_surface
-
-    if not atlas.get("dlabel"):
-        raise ValueError(f"atlas {atlas_name!r} (fmri.atlases.{atlas_name}) has no CIFTI "
-                         f"'dlabel' file but {bold.sources[0]} is a CIFTI run")
-    labels, table, notes = cifti_labels_on(bold.brain_models, atlas["dlabel"], atlas_name)
-    check_label_table(labels, names, atlas.get("labels") or "", atlas["dlabel"], atlas_name,
-                      all_listed=False)
-    table.update(names)
-    mask = nonconstant_rows(bold.data)
-    masked = int(((labels != 0) & ~mask).sum())
-    signals, regions, n_units = parcellate_surface(bold.data, labels, table, mask)
-    side["Extraction"] = ("CIFTI-2 dlabel mapped onto the series' grayordinates (by structure and "
-                          "vertex / voxel); mean over the grayordinates of each label with a "
-                          "non-constant signal")
-    side["GrayordinatesWithoutLabel"] = notes["n_unlabelled"]
-    side["StructuresWithoutLabel"] = notes["unlabelled_structures"]
-    if notes["unlabelled_structures"]:
-        print(f"atlas {atlas_name}: no labels for {notes['unlabelled_structures']} of "
-              f"{bold.sources[0]} ({notes['n_unlabelled']} grayordinates left out)")
-    return signals, regions, n_units, masked, [atlas["dlabel"]]
-
-
-def _extract_surface(bold, atlas_name: str, atlas: dict, names: dict, side: dict):
-    """Region signals of a surface run: mean over each label's non-constant vertices."""
-    from neuroflow.fmri.atlases import check_label_table, load_surface_atlas
-    from neuroflow.fmri.images import nonconstant_rows
-    from neuroflow.fmri.signals import parcellate_surface
-
-    if not (atlas.get("left") and atlas.get("right")):
-        raise ValueError(f"atlas {atlas_name!r} has no left/right surface files but "
-                         f"{bold.sources[0]} is a surface run")
-    left, right, table = load_surface_atlas(atlas["left"], atlas["right"])
-    table.update(names)
-    labels = np.concatenate([left, right])
-    check_label_table(labels, names, atlas.get("labels") or "", f"{atlas['left']} / {atlas['right']}",
-                      atlas_name)
-    if labels.size != bold.data.shape[0]:
-        raise ValueError(f"atlas {atlas_name!r} ({atlas['left']}) has {labels.size} vertices "
-                         f"but {bold.sources[0]} has {bold.data.shape[0]}: wrong space?")
-    mask = nonconstant_rows(bold.data)
-    masked = int(((labels != 0) & ~mask).sum())
-    signals, regions, n_units = parcellate_surface(bold.data, labels, table, mask)
-    side["Extraction"] = "mean over the vertices of each label with a non-constant signal"
-    return signals, regions, n_units, masked, [atlas["left"], atlas["right"]]
-
-
-def _extract_volume(bold, atlas_name: str, atlas: dict, names: dict, side: dict):
-    """Region signals of a volumetric run: mean over each label's voxels on the data grid."""
-    import nibabel as nib
-
-    from neuroflow.fmri.atlases import check_label_table
-    from neuroflow.fmri.signals import parcellate_volume
-
-    if not atlas.get("path"):
-        raise ValueError(f"atlas {atlas_name!r} has no volumetric 'path' but {bold.sources[0]} "
-                         "is a volumetric run")
-    if names:
-        check_label_table(np.unique(np.asarray(nib.load(atlas["path"]).dataobj).round()),
-                          names, atlas["labels"], atlas["path"], atlas_name)
-    signals, regions, n_units = parcellate_volume(bold.img, atlas["path"], names, data=bold.data)
-    side["Extraction"] = ("mean over the voxels of each label, the atlas resampled to the data "
-                          "grid (nearest; as nilearn's NiftiLabelsMasker, strategy mean)")
-    return signals, regions, n_units, 0, [atlas["path"]]
 
 
 def run_parcellate(row: dict, atlas_name: str, atlas: dict, out_tsv, t_r_tolerance=None) -> None:
@@ -327,41 +218,74 @@ def run_parcellate(row: dict, atlas_name: str, atlas: dict, out_tsv, t_r_toleran
     from neuroflow.fmri.atlases import check_atlas_space
     from neuroflow.fmri.images import read_region_timeseries
 
-    atlas = filled_entry(atlas, "fmri", "atlases")          # space, den: as the workflow fills them
-    names = load_atlas_names(atlas.get("labels") or "")      # no labels table: names from the atlas
+    atlas = filled_entry(atlas, "fmri", "atlases")  # space, den: as the workflow fills them
+    names = load_atlas_names(atlas.get("labels") or "")  # no labels table: names from the atlas
     side = {"Atlas": atlas_name, "Space": row.get("space", "")}
     if row["kind"] == "timeseries":
         labels = [names[k] for k in sorted(names)] if names and row["timeseries"].endswith(".mat") else None
         signals, regions = read_region_timeseries(row["timeseries"], row.get("mat_variable", ""), labels)
         n_units, t_r = [None] * len(regions), float(row["t_r"])
-        note, sources = _table_t_r_note(row), [row["timeseries"]]
+        note, sources = table_t_r_note(row), [row["timeseries"]]
         side["Extraction"] = "ready region time series (extracted upstream)"
         masked = 0
     else:
         check_atlas_space(atlas_name, atlas["space"], row.get("space", ""), row["bold"])
-        bold = _load_run(row, _tolerance(t_r_tolerance), all_voxels=True)
-        extract = {"cifti": _extract_cifti, "surface": _extract_surface}.get(bold.kind, _extract_volume)
+        bold = load_run(row, tolerance_or_default(t_r_tolerance), all_voxels=True)
+        extract = {"cifti": extract_cifti, "surface": extract_surface}.get(bold.kind, extract_volume)
         signals, regions, n_units, masked, atlas_files = extract(bold, atlas_name, atlas, names, side)
         t_r, note, sources = bold.t_r, bold.t_r_note, [*bold.sources, *atlas_files]
         del bold
     signals, empty, reasons = mark_empty_regions(signals, regions, n_units)
     if empty:
-        print(f"WARNING: run {row['stem']}, atlas {atlas_name}: {len(empty)} empty region(s) "
-              f"written as n/a (left out of the denoised series and of FC): "
-              + "; ".join(f"{r} ({reasons[r]})" for r in empty))
+        print(
+            f"WARNING: run {row['stem']}, atlas {atlas_name}: {len(empty)} empty region(s) "
+            f"written as n/a (left out of the denoised series and of FC): "
+            + "; ".join(f"{r} ({reasons[r]})" for r in empty)
+        )
     table = pd.DataFrame(signals, columns=regions)
-    side.update({"RepetitionTime": t_r, "RepetitionTimeSource": note, "SamplingFrequency": 1.0 / t_r,
-                 "NVolumes": int(signals.shape[0]), "RegionNUnits": n_units,
-                 "AtlasVerticesMaskedAsConstant": masked, "EmptyRegions": empty,
-                 "EmptyRegionReasons": reasons, "EmptyRegionsNote": EMPTY_NOTE,
-                 "SourcesSha256": _sha(sources)})
-    _write_table(table, out_tsv, f"Raw region time series (atlas {atlas_name}; not denoised); rows = "
-                 "volumes, columns = regions.", side,
-                 region_columns(table.columns, atlas_name, "raw time series"), sources=sources,
-                 simulated=run_simulated(row))
+    side.update(
+        {
+            "RepetitionTime": t_r,
+            "RepetitionTimeSource": note,
+            "SamplingFrequency": 1.0 / t_r,
+            "NVolumes": int(signals.shape[0]),
+            "RegionNUnits": n_units,
+            "AtlasVerticesMaskedAsConstant": masked,
+            "EmptyRegions": empty,
+            "EmptyRegionReasons": reasons,
+            "EmptyRegionsNote": EMPTY_NOTE,
+            "SourcesSha256": sources_sha256(sources),
+        }
+    )
+    _write_table(
+        table,
+        out_tsv,
+        f"Raw region time series (atlas {atlas_name}; not denoised); rows = volumes, columns = regions.",
+        side,
+        region_columns(table.columns, atlas_name, "raw time series"),
+        sources=sources,
+        simulated=run_simulated(row),
+    )
 
 
 # --------------------------------------------------------------------------- denoise
+def _read_denoise_inputs(raw_tsv, regressors_tsv):
+    """The raw region series and the regressors of a run, their sidecars and the TR (checked
+    to agree, as the volume counts)."""
+    raw_meta = json.loads(Path(raw_tsv).with_suffix(".json").read_text())
+    reg_meta = json.loads(Path(regressors_tsv).with_suffix(".json").read_text())
+    raw = pd.read_csv(raw_tsv, sep="\t")
+    regs = read_regressors(regressors_tsv)
+    t_r = float(raw_meta["RepetitionTime"])
+    if abs(t_r - float(reg_meta["RepetitionTime"])) > 1e-6:
+        raise ValueError(
+            f"{raw_tsv} (TR {t_r}) and {regressors_tsv} (TR {reg_meta['RepetitionTime']}) disagree"
+        )
+    if len(raw) != len(regs) and regs.shape[1]:
+        raise ValueError(f"{raw_tsv} has {len(raw)} volumes but {regressors_tsv} has {len(regs)} rows")
+    return raw_meta, reg_meta, raw, regs, t_r
+
+
 def run_denoise(raw_tsv, regressors_tsv, strategy_name: str, strategy: dict, out_tsv) -> None:
     """Denoised region time series of one run x atlas x strategy (nilearn.signal.clean).
 
@@ -371,16 +295,7 @@ def run_denoise(raw_tsv, regressors_tsv, strategy_name: str, strategy: dict, out
     from neuroflow.fmri.signals import CLEAN_KEYS, denoise
 
     strategy = filled_entry(strategy, "fmri", "strategies")
-    raw_meta = json.loads(Path(raw_tsv).with_suffix(".json").read_text())
-    reg_meta = json.loads(Path(regressors_tsv).with_suffix(".json").read_text())
-    raw = pd.read_csv(raw_tsv, sep="\t")
-    regs = read_regressors(regressors_tsv)
-    t_r = float(raw_meta["RepetitionTime"])
-    if abs(t_r - float(reg_meta["RepetitionTime"])) > 1e-6:
-        raise ValueError(f"{raw_tsv} (TR {t_r}) and {regressors_tsv} "
-                         f"(TR {reg_meta['RepetitionTime']}) disagree")
-    if len(raw) != len(regs) and regs.shape[1]:
-        raise ValueError(f"{raw_tsv} has {len(raw)} volumes but {regressors_tsv} has {len(regs)} rows")
+    raw_meta, reg_meta, raw, regs, t_r = _read_denoise_inputs(raw_tsv, regressors_tsv)
     mask = np.asarray(reg_meta["VolumesKept"], dtype=int)
     clean = {k: strategy[k] for k in CLEAN_KEYS if k in strategy}
     excluded = bool(reg_meta["Excluded"])
@@ -391,45 +306,60 @@ def run_denoise(raw_tsv, regressors_tsv, strategy_name: str, strategy: dict, out
         values = raw.drop(columns=empty).to_numpy(dtype=np.float64)
         out = denoise(values, t_r, regs if regs.shape[1] else None, mask, **clean)
         table = pd.DataFrame(out, columns=[c for c in raw.columns if c not in empty])
-    side = {k: raw_meta.get(k) for k in ("Atlas", "Space", "RepetitionTime", "SamplingFrequency",
-                                          "RegionNUnits", "Extraction")}
+    side = {
+        k: raw_meta.get(k)
+        for k in ("Atlas", "Space", "RepetitionTime", "SamplingFrequency", "RegionNUnits", "Extraction")
+    }
     dropped_empty = [] if excluded else empty
-    side.update({"EmptyRegions": dropped_empty,
-                 "EmptyRegionReasons": {r: (raw_meta.get("EmptyRegionReasons") or {}).get(r, "all n/a")
-                                        for r in dropped_empty},
-                 "EmptyRegionsNote": "Empty regions of the raw series are left out of this table "
-                                     "(see the raw series' sidecar)."})
-    side.update({"Strategy": strategy_name, "Loader": strategy.get("loader"),
-                 "LoaderOptions": strategy["options"], "NRegressors": int(regs.shape[1]),
-                 "Regressors": list(regs.columns), "CleanParameters": clean,
-                 "NVolumes": int(len(raw)), "VolumesKept": mask.tolist(),
-                 "DroppedVolumes": reg_meta["DroppedVolumes"], "NVolumesKept": int(len(mask)),
-                 "FractionKept": reg_meta["FractionKept"], "Excluded": excluded,
-                 "ExclusionReason": reg_meta["ExclusionReason"],
-                 "RepetitionTimeSource": raw_meta.get("RepetitionTimeSource")})
-    desc = (f"Denoised region time series (atlas {side['Atlas']}, strategy {strategy_name}); rows = "
-            "kept volumes (see VolumesKept), columns = regions.")
+    side.update(
+        {
+            "EmptyRegions": dropped_empty,
+            "EmptyRegionReasons": {
+                r: (raw_meta.get("EmptyRegionReasons") or {}).get(r, "all n/a") for r in dropped_empty
+            },
+            "EmptyRegionsNote": "Empty regions of the raw series are left out of this table "
+            "(see the raw series' sidecar).",
+        }
+    )
+    side.update(
+        {
+            "Strategy": strategy_name,
+            "Loader": strategy.get("loader"),
+            "LoaderOptions": strategy["options"],
+            "NRegressors": int(regs.shape[1]),
+            "Regressors": list(regs.columns),
+            "CleanParameters": clean,
+            "NVolumes": int(len(raw)),
+            "VolumesKept": mask.tolist(),
+            "DroppedVolumes": reg_meta["DroppedVolumes"],
+            "NVolumesKept": int(len(mask)),
+            "FractionKept": reg_meta["FractionKept"],
+            "Excluded": excluded,
+            "ExclusionReason": reg_meta["ExclusionReason"],
+            "RepetitionTimeSource": raw_meta.get("RepetitionTimeSource"),
+        }
+    )
+    desc = (
+        f"Denoised region time series (atlas {side['Atlas']}, strategy {strategy_name}); rows = "
+        "kept volumes (see VolumesKept), columns = regions."
+    )
     if excluded:
         desc += " EXCLUDED by the minimum-data rule: no rows."
     elif empty:
         desc += f" {len(empty)} empty region(s) left out: {', '.join(empty[:10])}."
         print(f"WARNING: {out_tsv}: empty region(s) left out {empty}")
-    _write_table(table, out_tsv, desc, side,
-                 region_columns(table.columns, side["Atlas"], f"denoised time series ({strategy_name})"),
-                 sources=[str(raw_tsv), str(regressors_tsv)], simulated=sidecar_simulated([raw_tsv]))
+    _write_table(
+        table,
+        out_tsv,
+        desc,
+        side,
+        region_columns(table.columns, side["Atlas"], f"denoised time series ({strategy_name})"),
+        sources=[str(raw_tsv), str(regressors_tsv)],
+        simulated=sidecar_simulated([raw_tsv]),
+    )
 
 
 # --------------------------------------------------------------------------- qc
-def _qc_units(row: dict, raw_tsv: str, tol: float):
-    """A run's data for QC: (data (n_units, n_volumes), TR, unit name), constant units left out."""
-    from neuroflow.fmri.images import nonconstant_rows
-
-    if row["kind"] == "timeseries":
-        raw_df = pd.read_csv(raw_tsv, sep="\t").dropna(axis=1, how="all")
-        return raw_df.to_numpy(dtype=np.float64).T, float(row["t_r"]), "regions"
-    bold = _load_run(row, tol)
-    data = bold.data[nonconstant_rows(bold.data)] if bold.kind != "volume" else bold.data
-    return data, bold.t_r, {"surface": "vertices", "cifti": "grayordinates"}.get(bold.kind, "voxels")
 
 
 def _qc_strategy(data: np.ndarray, t_r: float, strategy: dict, regressors_tsv) -> dict:
@@ -449,35 +379,65 @@ def _qc_strategy(data: np.ndarray, t_r: float, strategy: dict, regressors_tsv) -
     kept = np.zeros(data.shape[1], dtype=bool)
     kept[mask] = True
     fd = meta.get("FramewiseDisplacement")
-    return {"meta": meta, "regressors": regs, "mask": mask, "kept": kept, "cleaned": full,
-            "dvars": dvars(full), "fd": None if fd is None else np.asarray(fd, dtype=float)}
+    return {
+        "meta": meta,
+        "regressors": regs,
+        "mask": mask,
+        "kept": kept,
+        "cleaned": full,
+        "dvars": dvars(full),
+        "fd": None if fd is None else np.asarray(fd, dtype=float),
+    }
 
 
-def _qc_row(row: dict, name: str, res: dict, data, t_r: float, d_raw, snr, n_all: int,
-            fd_threshold: float) -> dict:
+def _qc_row(
+    row: dict, name: str, res: dict, data, t_r: float, d_raw, snr, n_all: int, fd_threshold: float
+) -> dict:
     """One row of the per-run QC table (run-level columns repeated per strategy)."""
     meta, fd, n_kept, n_vol = res["meta"], res["fd"], len(res["mask"]), data.shape[1]
     return {
-        "stem": row["stem"], "kind": row["kind"],  # entities: in the file name (read_qc_table)
-        "strategy": name, "t_r": t_r, "n_volumes": n_vol, "n_kept": n_kept,
-        "fraction_kept": n_kept / n_vol, "minutes_kept": n_kept * t_r / 60.0,
-        "excluded": bool(meta["Excluded"]), "exclusion_reason": meta["ExclusionReason"],
+        "stem": row["stem"],
+        "kind": row["kind"],  # entities: in the file name (read_qc_table)
+        "strategy": name,
+        "t_r": t_r,
+        "n_volumes": n_vol,
+        "n_kept": n_kept,
+        "fraction_kept": n_kept / n_vol,
+        "minutes_kept": n_kept * t_r / 60.0,
+        "excluded": bool(meta["Excluded"]),
+        "exclusion_reason": meta["ExclusionReason"],
         "fd_mean": float(np.mean(fd)) if fd is not None else np.nan,
         "fd_max": float(np.max(fd)) if fd is not None else np.nan,
         "fd_n_above": int((fd > fd_threshold).sum()) if fd is not None else np.nan,
         "dvars_median_raw": float(np.nanmedian(d_raw)),
         "dvars_median_clean": float(np.nanmedian(res["dvars"])) if not meta["Excluded"] else np.nan,
-        "tsnr_median": snr, "n_units": n_all, "n_units_dvars": data.shape[0]}
+        "tsnr_median": snr,
+        "n_units": n_all,
+        "n_units_dvars": data.shape[0],
+    }
 
 
-def _write_qc_table(rows: list, out_tsv, fd_threshold: float, source: str,
-                    simulated: bool) -> None:
-    write_tsv(pd.DataFrame(rows), out_tsv, "fMRI QC: one row per run and denoising strategy.",
-              qc_columns(fd_threshold), sources=[source], simulated=simulated)
+def _write_qc_table(rows: list, out_tsv, fd_threshold: float, source: str, simulated: bool) -> None:
+    write_tsv(
+        pd.DataFrame(rows),
+        out_tsv,
+        "fMRI QC: one row per run and denoising strategy.",
+        qc_columns(fd_threshold),
+        sources=[source],
+        simulated=simulated,
+    )
 
 
-def run_qc(row: dict, strategies: dict, regressor_tsvs: dict, settings, out_tsv, out_png,
-           out_figure=None, raw_tsv: str = "") -> None:
+def run_qc(
+    row: dict,
+    strategies: dict,
+    regressor_tsvs: dict,
+    settings,
+    out_tsv,
+    out_png,
+    out_figure=None,
+    raw_tsv: str = "",
+) -> None:
     """QC of one run: FD and DVARS summaries, tSNR, fraction kept, carpet plots, QC panels.
 
     One TSV row per strategy (run-level columns repeated). tSNR uses every non-constant
@@ -491,70 +451,64 @@ def run_qc(row: dict, strategies: dict, regressor_tsvs: dict, settings, out_tsv,
     from neuroflow.fmri.confounds import dvars, tsnr, tsnr_values
     from neuroflow.fmri.qc import plot_carpets, plot_run_qc
 
-    data, t_r, unit_name = _qc_units(row, raw_tsv, settings.t_r_tolerance)
+    data, t_r, unit_name = qc_units(row, raw_tsv, settings.t_r_tolerance)
     snr, n_all = tsnr(data), data.shape[0]
     snr_values = tsnr_values(data) if np.isfinite(snr) else None
     global_signal = data.mean(axis=0)
     data = data[np.linspace(0, n_all - 1, min(settings.max_units, n_all)).round().astype(int)]
     d_raw = dvars(data)
-    results = {name: _qc_strategy(data, t_r, strategies[name], regressor_tsvs[name])
-               for name in sorted(strategies)}
+    results = {
+        name: _qc_strategy(data, t_r, strategies[name], regressor_tsvs[name]) for name in sorted(strategies)
+    }
     fd = next((r["fd"] for r in reversed(results.values()) if r["fd"] is not None), None)
-    rows = [_qc_row(row, name, res, data, t_r, d_raw, snr, n_all, settings.fd_threshold)
-            for name, res in results.items()]
-    _write_qc_table(rows, out_tsv, settings.fd_threshold, row["bold"] or row["timeseries"],
-                    run_simulated(row))
+    rows = [
+        _qc_row(row, name, res, data, t_r, d_raw, snr, n_all, settings.fd_threshold)
+        for name, res in results.items()
+    ]
+    _write_qc_table(
+        rows, out_tsv, settings.fd_threshold, row["bold"] or row["timeseries"], run_simulated(row)
+    )
     title = f"{row['stem']} ({unit_name}, TR {t_r:g} s)"
-    plot_carpets(data, {k: r["cleaned"] for k, r in results.items()}, t_r, title, out_png, fd=fd,
-                 dvars_raw=d_raw, max_rows=settings.carpet_rows, unit_name=unit_name)
+    plot_carpets(
+        data,
+        {k: r["cleaned"] for k, r in results.items()},
+        t_r,
+        title,
+        out_png,
+        fd=fd,
+        dvars_raw=d_raw,
+        max_rows=settings.carpet_rows,
+        unit_name=unit_name,
+    )
     if out_figure:
         widest = max(results.values(), key=lambda r: r["regressors"].shape[1])
-        plot_run_qc(t_r, {"fd": fd, "dvars_raw": d_raw,
-                          "dvars": {k: r["dvars"] for k, r in results.items()}},
-                    {k: r["kept"] for k, r in results.items()}, snr_values, widest["regressors"],
-                    global_signal, title, out_figure, settings.fd_threshold)
+        plot_run_qc(
+            t_r,
+            {"fd": fd, "dvars_raw": d_raw, "dvars": {k: r["dvars"] for k, r in results.items()}},
+            {k: r["kept"] for k, r in results.items()},
+            snr_values,
+            widest["regressors"],
+            global_signal,
+            title,
+            out_figure,
+            settings.fd_threshold,
+        )
 
 
 # --------------------------------------------------------------------------- group
-#: Columns that hold BIDS labels or names: read back as strings (``010188`` stays ``010188``).
-LABEL_COLUMNS = ("stem", "sub", "ses", "task", "acq", "run", "space", "res", "den", "kind",
-                 "strategy", "atlas", "path", "exclusion_reason")
 
 
-def _qc_columns_of(qc_tsvs) -> dict:
-    """Column entries of the per-run QC sidecars (they hold the FD threshold used), and the
-    entity columns :func:`read_qc_table` adds."""
-    cols = qc_columns("fmri.qc.fd_threshold")
-    for path in sorted(str(p) for p in qc_tsvs):
-        if not Path(path).with_suffix(".json").is_file():
-            continue
-        side = json.loads(Path(path).with_suffix(".json").read_text())
-        cols.update({k: v for k, v in side.items() if isinstance(v, dict) and "Description" in v})
-    return cols
-
-
-QC_ENTITIES = ("sub", "ses", "task", "run", "space")
-
-
-def read_qc_table(path) -> pd.DataFrame:
-    """A per-run QC TSV, labels kept as strings and ``n/a`` as NaN in the numeric columns."""
-    from neuroflow.fmri.index import parse_entities
-
-    with open(path) as fh:
-        header = fh.readline().rstrip("\n").split("\t")
-    table = pd.read_csv(path, sep="\t", keep_default_na=False, na_values=["n/a"],
-                        dtype={c: str for c in LABEL_COLUMNS if c in header})
-    # the run's entities are in its file name, not columns: a column named like an entity
-    # would be metadata of every file the sidecar applies to (BIDS inheritance)
-    ents = parse_entities(Path(path).name)
-    for i, key in enumerate(QC_ENTITIES, start=1):
-        if key not in table:
-            table.insert(i, key, str(ents.get(key, "") or ""))
-    return table
-
-
-def run_group(qc_tsvs, denoised_tsvs, results_dir, out_qc, out_excluded, out_index, out_png,
-              out_page=None, outlier_mads: float | None = None) -> None:
+def run_group(
+    qc_tsvs,
+    denoised_tsvs,
+    results_dir,
+    out_qc,
+    out_excluded,
+    out_index,
+    out_png,
+    out_page=None,
+    outlier_mads: float | None = None,
+) -> None:
     """Group tables: all QC rows, the excluded runs, the index of region time series, and
     (``out_page``) the group QC page flagging outlier runs (mean FD or median tSNR beyond
     the median +- ``outlier_mads`` scaled MADs), linked to the subject pages."""
@@ -563,34 +517,57 @@ def run_group(qc_tsvs, denoised_tsvs, results_dir, out_qc, out_excluded, out_ind
 
     qc = pd.concat([read_qc_table(p) for p in sorted(qc_tsvs)], ignore_index=True)
     qc = qc.sort_values(["stem", "strategy"], kind="stable").reset_index(drop=True)
-    write_tsv(qc, out_qc, "fMRI QC of every run and strategy (concatenated per-run QC tables).",
-              _qc_columns_of(qc_tsvs), sources=sorted(str(p) for p in qc_tsvs),
-              simulated=sidecar_simulated(qc_tsvs))
+    write_tsv(
+        qc,
+        out_qc,
+        "fMRI QC of every run and strategy (concatenated per-run QC tables).",
+        qc_columns_of(qc_tsvs),
+        sources=sorted(str(p) for p in qc_tsvs),
+        simulated=sidecar_simulated(qc_tsvs),
+    )
     rows = []
     for path in sorted(str(p) for p in denoised_tsvs):
         meta = json.loads(Path(path).with_suffix(".json").read_text())
         ents = parse_entities(Path(path).name)
-        rows.append({"path": str(Path(path).relative_to(results_dir)),
-                     **{k: ents.get(k, "") for k in ("sub", "ses", "task", "acq", "run", "space",
-                                                     "res", "den")},
-                     "atlas": meta["Atlas"], "strategy": meta["Strategy"],
-                     "t_r": meta["RepetitionTime"], "n_regions": len(meta["RegionNUnits"] or []),
-                     "n_empty_regions": len(meta.get("EmptyRegions") or []),
-                     "n_volumes_kept": meta["NVolumesKept"], "fraction_kept": meta["FractionKept"],
-                     "excluded": meta["Excluded"], "exclusion_reason": meta["ExclusionReason"]})
+        rows.append(
+            {
+                "path": str(Path(path).relative_to(results_dir)),
+                **{k: ents.get(k, "") for k in ("sub", "ses", "task", "acq", "run", "space", "res", "den")},
+                "atlas": meta["Atlas"],
+                "strategy": meta["Strategy"],
+                "t_r": meta["RepetitionTime"],
+                "n_regions": len(meta["RegionNUnits"] or []),
+                "n_empty_regions": len(meta.get("EmptyRegions") or []),
+                "n_volumes_kept": meta["NVolumesKept"],
+                "fraction_kept": meta["FractionKept"],
+                "excluded": meta["Excluded"],
+                "exclusion_reason": meta["ExclusionReason"],
+            }
+        )
     index = pd.DataFrame(rows)
-    write_tsv(index, out_index, "Index of the denoised region time series (the files later stages "
-              "read). Skip rows with excluded = True.", columns=TIMESERIES_INDEX_COLUMNS,
-              simulated=sidecar_simulated(qc_tsvs))
+    write_tsv(
+        index,
+        out_index,
+        "Index of the denoised region time series (the files later stages "
+        "read). Skip rows with excluded = True.",
+        columns=TIMESERIES_INDEX_COLUMNS,
+        simulated=sidecar_simulated(qc_tsvs),
+    )
     excluded = index[index["excluded"].astype(bool)]
-    write_tsv(excluded.reset_index(drop=True), out_excluded,
-              "Runs excluded by the minimum-data rule (too little clean data after censoring).",
-              TIMESERIES_INDEX_COLUMNS, simulated=sidecar_simulated(qc_tsvs))
+    write_tsv(
+        excluded.reset_index(drop=True),
+        out_excluded,
+        "Runs excluded by the minimum-data rule (too little clean data after censoring).",
+        TIMESERIES_INDEX_COLUMNS,
+        simulated=sidecar_simulated(qc_tsvs),
+    )
     title = "fMRI denoising QC: volumes kept and DVARS reduction per run"
     with_empty = index[index["n_empty_regions"] > 0] if len(index) else index
     if len(with_empty):
-        title += (f"\n{len(with_empty)} run x atlas x strategy file(s) with empty regions left out "
-                  "(column n_empty_regions of desc-timeseries_index.tsv)")
+        title += (
+            f"\n{len(with_empty)} run x atlas x strategy file(s) with empty regions left out "
+            "(column n_empty_regions of desc-timeseries_index.tsv)"
+        )
     plot_group_qc(qc, out_png, title=title)
     if out_page:
         from neuroflow.fmri.report import group_qc_page

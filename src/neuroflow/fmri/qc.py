@@ -34,8 +34,12 @@ class QCSettings:
     def from_config(cls, fmri: dict) -> QCSettings:
         """From the validated ``config["fmri"]`` (schema defaults filled in)."""
         qc = fmri["qc"]
-        return cls(float(qc["fd_threshold"]), int(qc["carpet_rows"]), int(qc["max_units"]),
-                   float(fmri["t_r_tolerance"]))
+        return cls(
+            float(qc["fd_threshold"]),
+            int(qc["carpet_rows"]),
+            int(qc["max_units"]),
+            float(fmri["t_r_tolerance"]),
+        )
 
 
 def _rows_for_carpet(data: np.ndarray, max_rows: int) -> np.ndarray:
@@ -49,8 +53,17 @@ def _rows_for_carpet(data: np.ndarray, max_rows: int) -> np.ndarray:
     return z
 
 
-def plot_carpets(raw: np.ndarray, cleaned: dict, t_r: float, title: str, path, fd=None,
-                 dvars_raw=None, max_rows: int = 800, unit_name: str = "voxels") -> None:
+def plot_carpets(
+    raw: np.ndarray,
+    cleaned: dict,
+    t_r: float,
+    title: str,
+    path,
+    fd=None,
+    dvars_raw=None,
+    max_rows: int = 800,
+    unit_name: str = "voxels",
+) -> None:
     """Carpet plots of a run before and after each denoising strategy.
 
     Parameters
@@ -66,8 +79,14 @@ def plot_carpets(raw: np.ndarray, cleaned: dict, t_r: float, title: str, path, f
     plt = _pyplot()
     n_panels = 1 + len(cleaned)
     heights = [1.0] + [2.2] * n_panels
-    fig, axes = plt.subplots(n_panels + 1, 1, figsize=(8, 1.2 + 1.7 * n_panels), sharex=True,
-                             gridspec_kw={"height_ratios": heights}, constrained_layout=True)
+    fig, axes = plt.subplots(
+        n_panels + 1,
+        1,
+        figsize=(8, 1.2 + 1.7 * n_panels),
+        sharex=True,
+        gridspec_kw={"height_ratios": heights},
+        constrained_layout=True,
+    )
     n_vol = raw.shape[1]
     minutes = n_vol * t_r / 60.0
     extent = (0, minutes, 0, 1)
@@ -83,8 +102,7 @@ def plot_carpets(raw: np.ndarray, cleaned: dict, t_r: float, title: str, path, f
     panels = [("before denoising", raw)] + [(f"after '{k}'", v) for k, v in cleaned.items()]
     for ax, (name, arr) in zip(axes[1:], panels):
         z = _rows_for_carpet(arr, max_rows)
-        ax.imshow(z, aspect="auto", cmap="gray", vmin=-2, vmax=2, interpolation="nearest",
-                  extent=extent)
+        ax.imshow(z, aspect="auto", cmap="gray", vmin=-2, vmax=2, interpolation="nearest", extent=extent)
         ax.set_yticks([])
         ax.set_ylabel(f"{name}\n{z.shape[0]} {unit_name}", fontsize=7)
     axes[-1].set_xlabel("time (min); censored volumes blank")
@@ -104,14 +122,18 @@ def plot_group_qc(qc, path, title: str = "fMRI QC") -> None:
     plt = _pyplot()
     runs = sorted(qc["stem"].unique())
     strategies = sorted(qc["strategy"].unique())
-    fig, axes = plt.subplots(1, 2, figsize=(9, 0.35 * len(runs) + 1.6), constrained_layout=True,
-                             sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(9, 0.35 * len(runs) + 1.6), constrained_layout=True, sharey=True)
     y = np.arange(len(runs))
     width = 0.8 / max(len(strategies), 1)
     for j, strat in enumerate(strategies):
         sub = qc[qc["strategy"] == strat].set_index("stem").reindex(runs)
-        axes[0].barh(y + j * width, sub["fraction_kept"].to_numpy(dtype=float), height=width,
-                     label=strat, color=f"C{j}")
+        axes[0].barh(
+            y + j * width,
+            sub["fraction_kept"].to_numpy(dtype=float),
+            height=width,
+            label=strat,
+            color=f"C{j}",
+        )
         excl = sub["excluded"].astype(str).str.lower().isin(["true", "1"]).to_numpy()
         for yy in (y + j * width)[excl]:
             axes[0].text(0.02, yy, "excluded", va="center", fontsize=6, color="k")
@@ -132,8 +154,17 @@ def plot_group_qc(qc, path, title: str = "fMRI QC") -> None:
 MAX_CONFOUNDS_DRAWN = 40
 
 
-def plot_run_qc(t_r: float, traces: dict, kept: dict, tsnr_values, confounds, global_signal,
-                title: str, path, fd_threshold: float = 0.5) -> None:
+def plot_run_qc(
+    t_r: float,
+    traces: dict,
+    kept: dict,
+    tsnr_values,
+    confounds,
+    global_signal,
+    title: str,
+    path,
+    fd_threshold: float = 0.5,
+) -> None:
     """One run's QC panels: FD and DVARS over time, kept/censored volumes per strategy, the
     tSNR distribution and the confound correlations (as in fMRIPrep / XCP-D reports).
 
@@ -156,10 +187,19 @@ def plot_run_qc(t_r: float, traces: dict, kept: dict, tsnr_values, confounds, gl
     plt = _pyplot()
     # a fixed layout (constrained_layout would double the drawing time of this busy figure)
     fig = plt.figure(figsize=(8, 7.5))
-    top = fig.add_gridspec(2, 1, height_ratios=[1.4, 0.25 + 0.18 * len(kept)], left=0.14,
-                           right=0.91, top=0.95, bottom=0.50, hspace=0.5)
-    low = fig.add_gridspec(1, 3, width_ratios=[1.0, 1.3, 1.0], left=0.08, right=0.76, top=0.40,
-                           bottom=0.07, wspace=0.25)
+    top = fig.add_gridspec(
+        2,
+        1,
+        height_ratios=[1.4, 0.25 + 0.18 * len(kept)],
+        left=0.14,
+        right=0.91,
+        top=0.95,
+        bottom=0.50,
+        hspace=0.5,
+    )
+    low = fig.add_gridspec(
+        1, 3, width_ratios=[1.0, 1.3, 1.0], left=0.08, right=0.76, top=0.40, bottom=0.07, wspace=0.25
+    )
     _trace_panel(fig.add_subplot(top[0]), t_r, traces, fd_threshold, title)
     _censor_panel(fig.add_subplot(top[1]), t_r, kept)
     _tsnr_panel(fig.add_subplot(low[0]), tsnr_values)
@@ -182,8 +222,9 @@ def _trace_panel(ax, t_r: float, traces: dict, fd_threshold: float, title: str) 
         fd_ax.set_ylabel(f"FD (mm); dotted: {fd_threshold:g} mm", color="C3")
         fd_ax.legend(loc="upper left", fontsize=6, frameon=False)
     else:
-        ax.text(0.01, 0.92, "no framewise displacement (no motion confounds)", fontsize=6,
-                transform=ax.transAxes)
+        ax.text(
+            0.01, 0.92, "no framewise displacement (no motion confounds)", fontsize=6, transform=ax.transAxes
+        )
     ax.legend(loc="upper right", fontsize=6, frameon=False, ncol=2)
     ax.set_xlim(0, minutes[-1] if len(minutes) > 1 else 1)
 
@@ -192,17 +233,32 @@ def _censor_panel(ax, t_r: float, kept: dict) -> None:
     names = sorted(kept)
     raster = np.where(np.array([kept[n] for n in names]).reshape(len(names), -1), 0.7, -0.8)
     n_vol = raster.shape[1]
-    ax.imshow(raster, aspect="auto", cmap="RdGy", vmin=-1, vmax=1, interpolation="nearest",
-              extent=(0, n_vol * t_r / 60.0, len(names), 0))
-    ax.set_yticks(np.arange(len(names)) + 0.5,
-                  [f"{n}: {int(kept[n].sum())}/{n_vol} kept" for n in names], fontsize=6)
+    ax.imshow(
+        raster,
+        aspect="auto",
+        cmap="RdGy",
+        vmin=-1,
+        vmax=1,
+        interpolation="nearest",
+        extent=(0, n_vol * t_r / 60.0, len(names), 0),
+    )
+    ax.set_yticks(
+        np.arange(len(names)) + 0.5, [f"{n}: {int(kept[n].sum())}/{n_vol} kept" for n in names], fontsize=6
+    )
     ax.set_xlabel("time (min); grey = kept, red = censored")
 
 
 def _tsnr_panel(ax, values) -> None:
     if values is None or not len(values):
-        ax.text(0.5, 0.5, "tSNR not defined\n(mean-centred or\nregion input)", ha="center",
-                va="center", fontsize=7, transform=ax.transAxes)
+        ax.text(
+            0.5,
+            0.5,
+            "tSNR not defined\n(mean-centred or\nregion input)",
+            ha="center",
+            va="center",
+            fontsize=7,
+            transform=ax.transAxes,
+        )
         ax.set_axis_off()
         return
     ax.hist(values, bins=50, color="C0")
@@ -214,8 +270,15 @@ def _tsnr_panel(ax, values) -> None:
 
 def _confound_panels(ax_mat, ax_bar, confounds, global_signal) -> None:
     if confounds is None or confounds.shape[1] == 0:
-        ax_mat.text(0.5, 0.5, "no confound regressors", ha="center", va="center", fontsize=7,
-                    transform=ax_mat.transAxes)
+        ax_mat.text(
+            0.5,
+            0.5,
+            "no confound regressors",
+            ha="center",
+            va="center",
+            fontsize=7,
+            transform=ax_mat.transAxes,
+        )
         ax_mat.set_axis_off()
         ax_bar.set_axis_off()
         return
@@ -223,8 +286,7 @@ def _confound_panels(ax_mat, ax_bar, confounds, global_signal) -> None:
     values = confounds[cols].to_numpy(dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         corr = np.corrcoef(np.column_stack([values, global_signal]), rowvar=False)
-    ax_mat.imshow(corr[:-1, :-1], cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest",
-                  aspect="auto")
+    ax_mat.imshow(corr[:-1, :-1], cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest", aspect="auto")
     ticks = np.arange(len(cols))
     ax_mat.set_xticks([])
     ax_mat.set_yticks([])

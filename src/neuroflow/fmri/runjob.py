@@ -37,8 +37,9 @@ class RunSettings:
     @classmethod
     def from_config(cls, fmri: dict) -> RunSettings:
         """From the validated ``config["fmri"]`` (schema defaults filled in)."""
-        return cls(float(fmri["min_fraction_kept"]), float(fmri["min_minutes_kept"]),
-                   QCSettings.from_config(fmri))
+        return cls(
+            float(fmri["min_fraction_kept"]), float(fmri["min_minutes_kept"]), QCSettings.from_config(fmri)
+        )
 
 
 @dataclass(frozen=True)
@@ -70,16 +71,26 @@ class RunOutputs:
         ``denoised`` by atlas, then strategy (as :func:`neuroflow.fmri.inputs.run_outputs`)."""
         atlases, strategies = list(atlases), list(strategies)
         pairs = [(a, s) for a in atlases for s in strategies]
-        for what, names, files in (("regressors", strategies, regressors), ("raw", atlases, raw),
-                                   ("denoised", pairs, denoised)):
+        for what, names, files in (
+            ("regressors", strategies, regressors),
+            ("raw", atlases, raw),
+            ("denoised", pairs, denoised),
+        ):
             if len(names) != len(files):
                 raise ValueError(f"{what}: {len(files)} files for {len(names)} names {names}")
-        return cls(dict(zip(strategies, regressors)), dict(zip(atlases, raw)),
-                   dict(zip(pairs, denoised)), str(qc), str(carpet), str(panels))
+        return cls(
+            dict(zip(strategies, regressors)),
+            dict(zip(atlases, raw)),
+            dict(zip(pairs, denoised)),
+            str(qc),
+            str(carpet),
+            str(panels),
+        )
 
 
-def process_run(row: dict, strategies: dict, atlases: dict, settings: RunSettings,
-                outputs: RunOutputs) -> None:
+def process_run(
+    row: dict, strategies: dict, atlases: dict, settings: RunSettings, outputs: RunOutputs
+) -> None:
     """Run every step of one run (``row``: its run index row).
 
     ``strategies`` and ``atlases`` map names to their filled config entries (as
@@ -88,16 +99,30 @@ def process_run(row: dict, strategies: dict, atlases: dict, settings: RunSetting
     """
     tol = settings.qc.t_r_tolerance
     for name, strategy in strategies.items():
-        run_confounds(row, name, strategy, settings.min_fraction_kept, settings.min_minutes_kept,
-                      out_tsv=outputs.regressors[name], t_r_tolerance=tol)
+        run_confounds(
+            row,
+            name,
+            strategy,
+            settings.min_fraction_kept,
+            settings.min_minutes_kept,
+            out_tsv=outputs.regressors[name],
+            t_r_tolerance=tol,
+        )
     for name, atlas in atlases.items():
         run_parcellate(row, name, atlas, out_tsv=outputs.raw[name], t_r_tolerance=tol)
     for (atlas, name), out_tsv in outputs.denoised.items():
-        run_denoise(outputs.raw[atlas], outputs.regressors[name], name, strategies[name],
-                    out_tsv=out_tsv)
+        run_denoise(outputs.raw[atlas], outputs.regressors[name], name, strategies[name], out_tsv=out_tsv)
     raw = outputs.raw[row["atlas"]] if row["kind"] == "timeseries" else ""
-    run_qc(row, strategies, outputs.regressors, settings.qc, out_tsv=outputs.qc,
-           out_png=outputs.carpet, out_figure=outputs.panels, raw_tsv=raw)
+    run_qc(
+        row,
+        strategies,
+        outputs.regressors,
+        settings.qc,
+        out_tsv=outputs.qc,
+        out_png=outputs.carpet,
+        out_figure=outputs.panels,
+        raw_tsv=raw,
+    )
 
 
 def split_outputs(layout, regressors, raw, denoised, qc, carpet, panels) -> list[RunOutputs]:
@@ -109,20 +134,38 @@ def split_outputs(layout, regressors, raw, denoised, qc, carpet, panels) -> list
     runs, at = [], {"s": 0, "a": 0, "d": 0}
     for n, (atlases, strategies) in enumerate(layout):
         n_s, n_a = len(strategies), len(atlases)
-        runs.append(RunOutputs.from_lists(
-            atlases, strategies, regressors[at["s"]:at["s"] + n_s], raw[at["a"]:at["a"] + n_a],
-            denoised[at["d"]:at["d"] + n_a * n_s], qc[n], carpet[n], panels[n]))
+        runs.append(
+            RunOutputs.from_lists(
+                atlases,
+                strategies,
+                regressors[at["s"] : at["s"] + n_s],
+                raw[at["a"] : at["a"] + n_a],
+                denoised[at["d"] : at["d"] + n_a * n_s],
+                qc[n],
+                carpet[n],
+                panels[n],
+            )
+        )
         at = {"s": at["s"] + n_s, "a": at["a"] + n_a, "d": at["d"] + n_a * n_s}
     used = (at["s"], at["a"], at["d"], len(layout))
     if used != (len(regressors), len(raw), len(denoised), len(qc)):
-        raise ValueError(f"the layout of {len(layout)} runs uses {used} of the files "
-                         f"{(len(regressors), len(raw), len(denoised), len(qc))}")
+        raise ValueError(
+            f"the layout of {len(layout)} runs uses {used} of the files "
+            f"{(len(regressors), len(raw), len(denoised), len(qc))}"
+        )
     return runs
 
 
-def process_subject(subject: str, rows: list, strategies: dict, atlases: dict,
-                    settings: RunSettings, runs: list[RunOutputs], sidecars: dict,
-                    out_html) -> None:
+def process_subject(
+    subject: str,
+    rows: list,
+    strategies: dict,
+    atlases: dict,
+    settings: RunSettings,
+    runs: list[RunOutputs],
+    sidecars: dict,
+    out_html,
+) -> None:
     """Every run of one subject (:func:`process_run`, ``rows`` in stem order, ``runs`` their
     outputs), then the subject's QC page.
 
@@ -131,8 +174,15 @@ def process_subject(subject: str, rows: list, strategies: dict, atlases: dict,
     runs' regressor and raw time series JSON sidecars (the page reads them).
     """
     for row, out in zip(rows, runs, strict=True):
-        process_run(row, {k: strategies[k] for k in out.regressors},
-                    {k: atlases[k] for k in out.raw}, settings, out)
-    write_subject_page(subject, [r.qc for r in runs], [r.carpet for r in runs],
-                       [r.panels for r in runs], sidecars["regressors"], sidecars["raw"],
-                       out_html=out_html)
+        process_run(
+            row, {k: strategies[k] for k in out.regressors}, {k: atlases[k] for k in out.raw}, settings, out
+        )
+    write_subject_page(
+        subject,
+        [r.qc for r in runs],
+        [r.carpet for r in runs],
+        [r.panels for r in runs],
+        sidecars["regressors"],
+        sidecars["raw"],
+        out_html=out_html,
+    )

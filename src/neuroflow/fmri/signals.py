@@ -47,8 +47,9 @@ def _label_means(data: np.ndarray, labels: np.ndarray):
         from scipy import sparse
 
         units = np.flatnonzero(region < n_regions)
-        member = sparse.csr_matrix((np.ones(units.size), (region[units], units)),
-                                   shape=(n_regions, labels.size))
+        member = sparse.csr_matrix(
+            (np.ones(units.size), (region[units], units)), shape=(n_regions, labels.size)
+        )
         sums = np.asarray(member @ data).T
     with np.errstate(invalid="ignore", divide="ignore"):
         means = sums / counts
@@ -87,8 +88,14 @@ def parcellate_volume(img, atlas_path: str, names: dict | None = None, data: np.
     atlas = nib.load(atlas_path)
     if len(atlas.shape) != 3:
         raise ValueError(f"atlas {atlas_path}: expected a 3D label image, got shape {atlas.shape}")
-    on_grid = resample_img(atlas, target_affine=img.affine, target_shape=img.shape[:3],
-                           interpolation="nearest", copy_header=True, force_resample=True)
+    on_grid = resample_img(
+        atlas,
+        target_affine=img.affine,
+        target_shape=img.shape[:3],
+        interpolation="nearest",
+        copy_header=True,
+        force_resample=True,
+    )
     lab = np.asarray(on_grid.dataobj).round().astype(np.int64).ravel(order="F")
     if data is None:
         data = np.asarray(img.dataobj, dtype=np.float64).reshape(lab.size, -1, order="F")
@@ -97,8 +104,9 @@ def parcellate_volume(img, atlas_path: str, names: dict | None = None, data: np.
     return signals, [names.get(i, f"label-{i}") for i in ids], [int(c) for c in counts]
 
 
-def parcellate_surface(data: np.ndarray, labels: np.ndarray, names: dict | None = None,
-                       mask: np.ndarray | None = None):
+def parcellate_surface(
+    data: np.ndarray, labels: np.ndarray, names: dict | None = None, mask: np.ndarray | None = None
+):
     """Mean signal over the vertices of each label (the mean of SurfaceLabelsMasker).
 
     Parameters
@@ -159,5 +167,6 @@ def denoise(signals: np.ndarray, t_r: float, regressors=None, sample_mask=None, 
     if sample_mask is not None and len(sample_mask) == signals.shape[0]:
         sample_mask = None
     kwargs = {k: clean[k] for k in CLEAN_KEYS if k in clean}
-    return signal.clean(np.asarray(signals, dtype=np.float64), confounds=conf, sample_mask=sample_mask,
-                        t_r=t_r, **kwargs)
+    return signal.clean(
+        np.asarray(signals, dtype=np.float64), confounds=conf, sample_mask=sample_mask, t_r=t_r, **kwargs
+    )

@@ -66,8 +66,15 @@ def unmapped_labels(other_edges: pd.DataFrame) -> pd.DataFrame:
     for end in ("pre", "post"):
         sub = other_edges[other_edges[f"{end}_block"] == "unmapped"]
         for (label, syn), grp in sub.groupby([end, "synapse_type"]):
-            rows.append({"label": label, "role": end, "synapse_type": syn,
-                         "n_edges": len(grp), "total_weight": grp["weight"].sum()})
+            rows.append(
+                {
+                    "label": label,
+                    "role": end,
+                    "synapse_type": syn,
+                    "n_edges": len(grp),
+                    "total_weight": grp["weight"].sum(),
+                }
+            )
     cols = ["label", "role", "synapse_type", "n_edges", "total_weight"]
     return pd.DataFrame(rows, columns=cols).sort_values(cols[:3]).reset_index(drop=True)
 
@@ -134,27 +141,30 @@ def symmetrize_gap(directed: np.ndarray, reduce: str) -> np.ndarray:
     return np.maximum(sym, sym.T)  # exact symmetry against float round-off
 
 
-def _check_some_neurons(edges: pd.DataFrame, neuron_edges: pd.DataFrame,
-                        other_edges: pd.DataFrame, source_id: str) -> None:
+def _check_some_neurons(
+    edges: pd.DataFrame, neuron_edges: pd.DataFrame, other_edges: pd.DataFrame, source_id: str
+) -> None:
     """A table none of whose edges joins two canonical neurons is an error, not a zero matrix."""
     if len(neuron_edges):
         return
     where = edges.attrs.get("source_file") or f"source {source_id!r}"
     labels = sorted(set(edges["pre"].astype(str)) | set(edges["post"].astype(str)))
-    unmapped = sorted(set(other_edges.loc[other_edges["pre_block"] == "unmapped", "pre"])
-                      | set(other_edges.loc[other_edges["post_block"] == "unmapped", "post"]))
+    unmapped = sorted(
+        set(other_edges.loc[other_edges["pre_block"] == "unmapped", "pre"])
+        | set(other_edges.loc[other_edges["post_block"] == "unmapped", "post"])
+    )
     raise ValueError(
         f"{where}: source {source_id!r}: no edge joins two canonical neurons "
         f"({len(unmapped)} of {len(labels)} labels map to no cell, e.g. {unmapped[:5]}); "
         "the connectome would be all zero: check the label spelling, the reader "
-        "(connectome.sources." + source_id + ".reader) or add aliases (connectome.aliases)")
+        "(connectome.sources." + source_id + ".reader) or add aliases (connectome.aliases)"
+    )
 
 
 @functools.cache
 def _schema_gap_reduce() -> str:
     """The schema's ``connectome.gap_junction_reduce`` (workflow/schemas/config.schema.yaml)."""
-    schema = yaml.safe_load((workflow_root() / "workflow" / "schemas" / "config.schema.yaml")
-                            .read_text())
+    schema = yaml.safe_load((workflow_root() / "workflow" / "schemas" / "config.schema.yaml").read_text())
     return schema["properties"]["connectome"]["properties"]["gap_junction_reduce"]["default"]
 
 
@@ -163,25 +173,38 @@ def _describe_variables(ds: xr.Dataset, unit: str, gap_reduce: str) -> None:
     (``unit``: what the source's weights count)."""
     ds["weight"].attrs.update(
         long_name="synaptic weight, rows presynaptic, columns postsynaptic",
-        units="count", counted=unit,
-        electrical=f"undirected (symmetric), listed directions reduced by {gap_reduce}")
-    ds["observed"].attrs.update(long_name="neuron takes part in at least one edge of this source",
-                                units="1")
-    ds["other_weight"].attrs.update(long_name="weight of an edge with a non-neuron end",
-                                    units="count", counted=unit)
-    for name, text in (("other_pre", "presynaptic label"), ("other_post", "postsynaptic label"),
-                       ("other_pre_block", "block of the presynaptic label"),
-                       ("other_post_block", "block of the postsynaptic label"),
-                       ("other_synapse_type", "synapse type of the edge"),
-                       ("synapse_type", "synapse type"), ("pre", "presynaptic neuron"),
-                       ("post", "postsynaptic neuron"), ("neuron", "neuron")):
+        units="count",
+        counted=unit,
+        electrical=f"undirected (symmetric), listed directions reduced by {gap_reduce}",
+    )
+    ds["observed"].attrs.update(long_name="neuron takes part in at least one edge of this source", units="1")
+    ds["other_weight"].attrs.update(
+        long_name="weight of an edge with a non-neuron end", units="count", counted=unit
+    )
+    for name, text in (
+        ("other_pre", "presynaptic label"),
+        ("other_post", "postsynaptic label"),
+        ("other_pre_block", "block of the presynaptic label"),
+        ("other_post_block", "block of the postsynaptic label"),
+        ("other_synapse_type", "synapse type of the edge"),
+        ("synapse_type", "synapse type"),
+        ("pre", "presynaptic neuron"),
+        ("post", "postsynaptic neuron"),
+        ("neuron", "neuron"),
+    ):
         ds[name].attrs.update(long_name=text, units="1")
     if "other_edge" in ds.coords:
         ds["other_edge"].attrs.update(long_name="edge with a non-neuron end", units="1")
 
 
-def homogenize_source(edges: pd.DataFrame, label_map: LabelMap, source_id: str, *,
-                      gap_reduce: str | None = None, attrs: dict | None = None) -> xr.Dataset:
+def homogenize_source(
+    edges: pd.DataFrame,
+    label_map: LabelMap,
+    source_id: str,
+    *,
+    gap_reduce: str | None = None,
+    attrs: dict | None = None,
+) -> xr.Dataset:
     """Homogenize one source's edge table into the canonical neuron order.
 
     Parameters
@@ -230,27 +253,28 @@ def homogenize_source(edges: pd.DataFrame, label_map: LabelMap, source_id: str, 
             "other_post": (("other_edge",), other_edges["post"].astype(str).to_numpy()),
             "other_pre_block": (("other_edge",), other_edges["pre_block"].astype(str).to_numpy()),
             "other_post_block": (("other_edge",), other_edges["post_block"].astype(str).to_numpy()),
-            "other_synapse_type": (("other_edge",),
-                                   other_edges["synapse_type"].astype(str).to_numpy()),
+            "other_synapse_type": (("other_edge",), other_edges["synapse_type"].astype(str).to_numpy()),
             "other_weight": (("other_edge",), other_edges["weight"].to_numpy(dtype=float)),
         },
-        coords={"synapse_type": list(SYNAPSE_TYPES), "pre": neurons, "post": neurons,
-                "neuron": neurons},
+        coords={"synapse_type": list(SYNAPSE_TYPES), "pre": neurons, "post": neurons, "neuron": neurons},
     )
     _describe_variables(ds, edges.attrs.get("weight_unit", "source-specific count"), gap_reduce)
-    ds.attrs.update({
-        "title": f"Homogenized C. elegans connectome: {source_id}",
-        "source_id": source_id,
-        "neuron_order": "300 hermaphrodite neurons (CANL/CANR excluded), alphabetical",
-        "gap_junction_reduce": gap_reduce,
-        "gap_symmetry_qc": json.dumps(gap_symmetry_qc(gap_listed), sort_keys=True),
-        "reader_notes": json.dumps(list(edges.attrs.get("notes", []))),
-        "n_unmapped_labels": int(unmapped["label"].nunique()),
-        "unmapped_labels": ",".join(sorted(unmapped["label"].unique())),
-    })
+    ds.attrs.update(
+        {
+            "title": f"Homogenized C. elegans connectome: {source_id}",
+            "source_id": source_id,
+            "neuron_order": "300 hermaphrodite neurons (CANL/CANR excluded), alphabetical",
+            "gap_junction_reduce": gap_reduce,
+            "gap_symmetry_qc": json.dumps(gap_symmetry_qc(gap_listed), sort_keys=True),
+            "reader_notes": json.dumps(list(edges.attrs.get("notes", []))),
+            "n_unmapped_labels": int(unmapped["label"].nunique()),
+            "unmapped_labels": ",".join(sorted(unmapped["label"].unique())),
+        }
+    )
     for key, value in (attrs or {}).items():
-        ds.attrs[key] = value if isinstance(value, (str, int, float)) else json.dumps(
-            value, sort_keys=True, default=str)
+        ds.attrs[key] = (
+            value if isinstance(value, (str, int, float)) else json.dumps(value, sort_keys=True, default=str)
+        )
     return ds
 
 

@@ -57,8 +57,9 @@ def normalize_weights(weight: np.ndarray, method: str = "median") -> tuple[np.nd
     return weight / scale[:, :, None, None], scale
 
 
-def build_consensus(datasets: list[xr.Dataset], series: dict[str, str] | None = None,
-                    normalization: str = "median") -> xr.Dataset:
+def build_consensus(
+    datasets: list[xr.Dataset], series: dict[str, str] | None = None, normalization: str = "median"
+) -> xr.Dataset:
     """Consensus of several homogenized sources.
 
     Parameters
@@ -86,8 +87,7 @@ def build_consensus(datasets: list[xr.Dataset], series: dict[str, str] | None = 
     observing = np.broadcast_to(obs[:, None, :, None] & obs[:, None, None, :], w.shape)
     n_sources = present.sum(axis=0)
     n_observing = observing.sum(axis=0)
-    support = np.divide(n_sources, n_observing, out=np.full(n_sources.shape, np.nan),
-                        where=n_observing > 0)
+    support = np.divide(n_sources, n_observing, out=np.full(n_sources.shape, np.nan), where=n_observing > 0)
     masked = np.where(present, norm, np.nan)
     with np.errstate(all="ignore"), _quiet_nan_warnings():
         med = np.nanmedian(masked, axis=0)
@@ -95,8 +95,7 @@ def build_consensus(datasets: list[xr.Dataset], series: dict[str, str] | None = 
     mad[n_sources < 2] = np.nan
     series = series or {}
     series_ids = sorted({series.get(s, s) for s in ids})
-    by_series = np.stack([present[[series.get(s, s) == g for s in ids]].any(axis=0)
-                          for g in series_ids])
+    by_series = np.stack([present[[series.get(s, s) == g for s in ids]].any(axis=0) for g in series_ids])
     dims = ("synapse_type", "pre", "post")
     ds = xr.Dataset(
         {
@@ -110,38 +109,55 @@ def build_consensus(datasets: list[xr.Dataset], series: dict[str, str] | None = 
             "coverage": (("source", "neuron"), obs),
             "scale": (("source", "synapse_type"), scale),
         },
-        coords={"source": ids, "synapse_type": stacked["synapse_type"].values,
-                "pre": stacked["pre"].values, "post": stacked["post"].values,
-                "neuron": stacked["neuron"].values,
-                "series": ("source", [series.get(s, s) for s in ids])},
+        coords={
+            "source": ids,
+            "synapse_type": stacked["synapse_type"].values,
+            "pre": stacked["pre"].values,
+            "post": stacked["post"].values,
+            "neuron": stacked["neuron"].values,
+            "series": ("source", [series.get(s, s) for s in ids]),
+        },
     )
-    ds["weight"].attrs.update(units="1", normalization="per source",
-                              long_name=f"median over sources with the edge of weight / "
-                                        f"source {normalization} non-zero weight")
-    ds["uncertainty"].attrs.update(units="1", normalization="per source",
-                                   long_name="1.4826 x median absolute deviation across sources")
-    ds["support"].attrs.update(units="1", long_name="n_sources / n_observing (sources that saw "
-                               "both neurons)")
-    ds["scale"].attrs.update(units="count", long_name=f"per-source {normalization} of non-zero "
-                             "weights (in the counts of each source)")
+    return _describe(ds, normalization)
+
+
+def _describe(ds: xr.Dataset, normalization: str) -> xr.Dataset:
+    """Units and long names of every consensus variable and coordinate, and the title."""
+    ds["weight"].attrs.update(
+        units="1",
+        normalization="per source",
+        long_name=f"median over sources with the edge of weight / source {normalization} non-zero weight",
+    )
+    ds["uncertainty"].attrs.update(
+        units="1", normalization="per source", long_name="1.4826 x median absolute deviation across sources"
+    )
+    ds["support"].attrs.update(units="1", long_name="n_sources / n_observing (sources that saw both neurons)")
+    ds["scale"].attrs.update(
+        units="count",
+        long_name=f"per-source {normalization} of non-zero weights (in the counts of each source)",
+    )
     for name, text, units in (
-            ("n_sources", "sources that have the edge", "count"),
-            ("n_observing", "sources that observed both neurons", "count"),
-            ("n_series", "data series (animals) that have the edge", "count"),
-            ("present", "source has the edge (1) or not (0)", "1"),
-            ("coverage", "source observed the neuron (1) or not (0)", "1"),
-            ("source", "connectome source", "1"), ("synapse_type", "synapse type", "1"),
-            ("pre", "presynaptic neuron", "1"), ("post", "postsynaptic neuron", "1"),
-            ("neuron", "neuron", "1"), ("series", "data series (animal) of the source", "1")):
+        ("n_sources", "sources that have the edge", "count"),
+        ("n_observing", "sources that observed both neurons", "count"),
+        ("n_series", "data series (animals) that have the edge", "count"),
+        ("present", "source has the edge (1) or not (0)", "1"),
+        ("coverage", "source observed the neuron (1) or not (0)", "1"),
+        ("source", "connectome source", "1"),
+        ("synapse_type", "synapse type", "1"),
+        ("pre", "presynaptic neuron", "1"),
+        ("post", "postsynaptic neuron", "1"),
+        ("neuron", "neuron", "1"),
+        ("series", "data series (animal) of the source", "1"),
+    ):
         ds[name].attrs.update(long_name=text, units=units)
-    ds.attrs.update({"title": "Consensus C. elegans connectome",
-                     "normalization": normalization})
+    ds.attrs.update({"title": "Consensus C. elegans connectome", "normalization": normalization})
     return ds
 
 
 class _quiet_nan_warnings:
     def __enter__(self):
         import warnings
+
         self._ctx = warnings.catch_warnings()
         self._ctx.__enter__()
         warnings.simplefilter("ignore", category=RuntimeWarning)
@@ -163,15 +179,20 @@ def consensus_edges(cons: xr.Dataset) -> pd.DataFrame:
         ii, jj = np.nonzero(mask)
         present = cons["present"].values[:, t]
         for i, j in zip(ii, jj):
-            rows.append({
-                "pre": pre[i], "post": post[j], "synapse_type": syn,
-                "n_sources": int(n[i, j]), "n_observing": int(cons["n_observing"].values[t, i, j]),
-                "support": float(cons["support"].values[t, i, j]),
-                "n_series": int(cons["n_series"].values[t, i, j]),
-                "weight": float(cons["weight"].values[t, i, j]),
-                "uncertainty": float(cons["uncertainty"].values[t, i, j]),
-                "sources": ",".join(ids[present[:, i, j] > 0]),
-            })
+            rows.append(
+                {
+                    "pre": pre[i],
+                    "post": post[j],
+                    "synapse_type": syn,
+                    "n_sources": int(n[i, j]),
+                    "n_observing": int(cons["n_observing"].values[t, i, j]),
+                    "support": float(cons["support"].values[t, i, j]),
+                    "n_series": int(cons["n_series"].values[t, i, j]),
+                    "weight": float(cons["weight"].values[t, i, j]),
+                    "uncertainty": float(cons["uncertainty"].values[t, i, j]),
+                    "sources": ",".join(ids[present[:, i, j] > 0]),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -201,10 +222,18 @@ def jaccard_table(datasets: list[xr.Dataset]) -> pd.DataFrame:
                 ea, eb = (w[a, t] > 0) & mask, (w[b, t] > 0) & mask
                 union = int((ea | eb).sum())
                 inter = int((ea & eb).sum())
-                rows.append({"source_a": ids[a], "source_b": ids[b], "synapse_type": syn,
-                             "n_common_neurons": int(common.sum()), "n_edges_a": int(ea.sum()),
-                             "n_edges_b": int(eb.sum()), "n_shared": inter,
-                             "jaccard": inter / union if union else np.nan})
+                rows.append(
+                    {
+                        "source_a": ids[a],
+                        "source_b": ids[b],
+                        "synapse_type": syn,
+                        "n_common_neurons": int(common.sum()),
+                        "n_edges_a": int(ea.sum()),
+                        "n_edges_b": int(eb.sum()),
+                        "n_shared": inter,
+                        "jaccard": inter / union if union else np.nan,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -224,12 +253,21 @@ def degree_table(datasets: list[xr.Dataset]) -> pd.DataFrame:
             if common.sum() < 3:
                 continue
             sub = w[:, :, common][:, :, :, common]
-            for kind, fn in (("chemical_out", lambda m: m[0].sum(axis=1)),
-                             ("chemical_in", lambda m: m[0].sum(axis=0)),
-                             ("electrical", lambda m: m[1].sum(axis=1))):
+            for kind, fn in (
+                ("chemical_out", lambda m: m[0].sum(axis=1)),
+                ("chemical_in", lambda m: m[0].sum(axis=0)),
+                ("electrical", lambda m: m[1].sum(axis=1)),
+            ):
                 x, y = fn(sub[a]), fn(sub[b])
                 constant = np.ptp(x) == 0 or np.ptp(y) == 0
                 rho = np.nan if constant else stats.spearmanr(x, y).statistic
-                rows.append({"source_a": ids[a], "source_b": ids[b], "degree": kind,
-                             "n_common_neurons": int(common.sum()), "spearman_rho": float(rho)})
+                rows.append(
+                    {
+                        "source_a": ids[a],
+                        "source_b": ids[b],
+                        "degree": kind,
+                        "n_common_neurons": int(common.sum()),
+                        "spearman_rho": float(rho),
+                    }
+                )
     return pd.DataFrame(rows)

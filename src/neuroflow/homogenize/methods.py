@@ -12,7 +12,8 @@ from neuroflow.report.references import cite, dataset_reference, used_versions
 
 HOMOGENIZATION_CITATION = (
     "Simeon Q, Astrom A, Kashyap A, Kording K, Boyden ES (2024). Homogenized C. elegans "
-    "neural activity and connectivity data. arXiv:2411.12091.")
+    "neural activity and connectivity data. arXiv:2411.12091."
+)
 
 
 def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
@@ -58,7 +59,9 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
         summary = pd.read_csv(summary_path, sep="\t")
         counts = "; ".join(
             f"{r.source}: {r.n_neurons_observed} neurons, {r.n_chemical_edges} chemical edges, "
-            f"{r.n_electrical_pairs} gap-junction pairs" for r in summary.itertuples())
+            f"{r.n_electrical_pairs} gap-junction pairs"
+            for r in summary.itertuples()
+        )
         paras.append(f"Per-source counts after homogenization: {counts}.")
     refs = [HOMOGENIZATION_CITATION, cite("pandas"), cite("xarray")]
     for ds_id in sorted({s.get("dataset") for s in sources.values() if s.get("dataset")}):

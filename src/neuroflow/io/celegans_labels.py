@@ -100,8 +100,9 @@ class LabelMap:
         return "unmapped", label
 
 
-def build_label_map(cells: pd.DataFrame, aliases: dict[str, str] | None = None,
-                    exclude=("CANL", "CANR")) -> LabelMap:
+def build_label_map(
+    cells: pd.DataFrame, aliases: dict[str, str] | None = None, exclude=("CANL", "CANR")
+) -> LabelMap:
     """Build the :class:`LabelMap` from the cell table.
 
     Neurons are sorted alphabetically. Excluded neurons (CANL/CANR by default: end organs

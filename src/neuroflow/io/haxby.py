@@ -2,6 +2,7 @@
 
 Used by the tRSA stage (category RDMs) and the encoding stage (category features -> BOLD).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -45,8 +46,11 @@ def read_haxby(bold, mask, attributes):
     """
     import nibabel as nib
 
-    bold, mask, attributes = (require_file(bold, "BOLD image"), require_file(mask, "mask image"),
-                              require_file(attributes, "attributes table"))
+    bold, mask, attributes = (
+        require_file(bold, "BOLD image"),
+        require_file(mask, "mask image"),
+        require_file(attributes, "attributes table"),
+    )
     try:
         img = nib.load(bold)
         data = np.asanyarray(img.dataobj)
@@ -54,17 +58,21 @@ def read_haxby(bold, mask, attributes):
     except Exception as exc:  # nibabel raises many types for damaged files
         raise ValueError(f"cannot read NIfTI image {bold} / {mask}: {exc}") from exc
     if data.ndim != 4 or data.shape[:3] != mask_data.shape[:3]:
-        raise ValueError(f"BOLD image {bold}: shape {data.shape} does not match mask {mask} "
-                         f"shape {mask_data.shape}")
+        raise ValueError(
+            f"BOLD image {bold}: shape {data.shape} does not match mask {mask} shape {mask_data.shape}"
+        )
     try:
-        table = pd.read_csv(attributes, sep=r"\s+", header=None, names=["label", "run"],
-                            dtype={"label": str, "run": int})
+        table = pd.read_csv(
+            attributes, sep=r"\s+", header=None, names=["label", "run"], dtype={"label": str, "run": int}
+        )
     except (ValueError, pd.errors.ParserError) as exc:
-        raise ValueError(f"attributes table {attributes}: expected two columns (label, run) "
-                         f"per volume: {exc}") from exc
+        raise ValueError(
+            f"attributes table {attributes}: expected two columns (label, run) per volume: {exc}"
+        ) from exc
     if len(table) != data.shape[3]:
-        raise ValueError(f"attributes table {attributes}: {len(table)} rows but {bold} has "
-                         f"{data.shape[3]} volumes")
+        raise ValueError(
+            f"attributes table {attributes}: {len(table)} rows but {bold} has {data.shape[3]} volumes"
+        )
     mask3 = mask_data.reshape(mask_data.shape[:3])
     timeseries = data[mask3].T.astype(np.float64)
     tr = float(img.header.get_zooms()[3])

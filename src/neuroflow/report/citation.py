@@ -52,8 +52,7 @@ class MethodsText:
                     n += 1
                     key = f"{ref.key}_{n}"
                 keys.add(key)
-                seen[ref] = ref if key == ref.key else Citation(ref, key, ref.entry_type,
-                                                                ref.fields)
+                seen[ref] = ref if key == ref.key else Citation(ref, key, ref.entry_type, ref.fields)
         return list(seen.values())
 
 
@@ -61,17 +60,18 @@ def workflow_section(config: dict, refs) -> Section:
     """The paragraph that names the workflow manager and the environment, and cites them."""
     keys = library_keys(refs)
     v = used_versions(config, ("snakemake", "neuroflow"))
-    text = (f"The analyses were run as a Snakemake {v['snakemake']} workflow (Mölder et al. "
-            f"2021), neuroflow {v['neuroflow']}, under Python {platform.python_version()}. "
-            "Every output has a JSON sidecar (or NetCDF attributes) recording its inputs, "
-            "parameters and the versions of the software that wrote it; the versions below "
-            "are those recorded in the outputs (where an output recorded none, the version "
-            "installed when this text was written).")
+    text = (
+        f"The analyses were run as a Snakemake {v['snakemake']} workflow (Mölder et al. "
+        f"2021), neuroflow {v['neuroflow']}, under Python {platform.python_version()}. "
+        "Every output has a JSON sidecar (or NetCDF attributes) recording its inputs, "
+        "parameters and the versions of the software that wrote it; the versions below "
+        "are those recorded in the outputs (where an output recorded none, the version "
+        "installed when this text was written)."
+    )
     listed = ", ".join(_library_name(k) for k in keys if k != "snakemake")
     if listed:
         text += f" Libraries used by the steps that ran: {listed}."
-    return Section("Workflow and software", (text,), (cite("snakemake"), cite("numpy"),
-                                                      cite("scipy")))
+    return Section("Workflow and software", (text,), (cite("snakemake"), cite("numpy"), cite("scipy")))
 
 
 def _library_name(key: str) -> str:
@@ -80,8 +80,9 @@ def _library_name(key: str) -> str:
 
 def build_methods_text(config: dict, stage_sections) -> MethodsText:
     """``stage_sections``: ``(title, paragraphs, references)`` of every stage that ran."""
-    sections = [Section(t, tuple(p), tuple(as_citation(r) for r in refs if r))
-                for t, p, refs in stage_sections]
+    sections = [
+        Section(t, tuple(p), tuple(as_citation(r) for r in refs if r)) for t, p, refs in stage_sections
+    ]
     all_refs = [r for s in sections for r in s.references]
     sections.insert(0, workflow_section(config, all_refs))
     keys = library_keys([r for s in sections for r in s.references])
@@ -126,15 +127,25 @@ def render_html(methods: MethodsText) -> str:
         body += [f"<p>{html.escape(p)}</p>" for p in section.paragraphs]
     rows = "".join(
         f"<tr><td>{html.escape(_library_name(k))}</td><td>{html.escape(v)}</td></tr>"
-        for k, v in methods.versions.items())
-    body.append("<h2>Software</h2>\n<table><thead><tr><th>Library</th><th>Version</th></tr>"
-                f"</thead><tbody>{rows}</tbody></table>")
-    body.append("<h2>References</h2>\n<ol>\n" + "\n".join(
-        f"<li>{html.escape(r)} <code>[{html.escape(r.key)}]</code></li>" for r in refs)
+        for k, v in methods.versions.items()
+    )
+    body.append(
+        "<h2>Software</h2>\n<table><thead><tr><th>Library</th><th>Version</th></tr>"
+        f"</thead><tbody>{rows}</tbody></table>"
+    )
+    body.append(
+        "<h2>References</h2>\n<ol>\n"
+        + "\n".join(f"<li>{html.escape(r)} <code>[{html.escape(r.key)}]</code></li>" for r in refs)
         + "\n</ol>\n<p>Paste-ready copies: <code>CITATION.md</code> (Markdown) and "
-        "<code>CITATION.bib</code> (BibTeX, same keys) in the same folder.</p>")
-    style = ("body{font-family:sans-serif;max-width:60em;margin:1em auto;line-height:1.4}"
-             "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .6em}")
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>Methods</title><style>{style}</style></head>\n<body>\n<h1>Methods</h1>\n"
-            + "\n".join(body) + "\n</body></html>\n")
+        "<code>CITATION.bib</code> (BibTeX, same keys) in the same folder.</p>"
+    )
+    style = (
+        "body{font-family:sans-serif;max-width:60em;margin:1em auto;line-height:1.4}"
+        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .6em}"
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>Methods</title><style>{style}</style></head>\n<body>\n<h1>Methods</h1>\n"
+        + "\n".join(body)
+        + "\n</body></html>\n"
+    )

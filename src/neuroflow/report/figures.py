@@ -61,8 +61,10 @@ def plot_consensus(cons, cells: pd.DataFrame, path) -> None:
             ax.axhline(b - 0.5, color="0.6", lw=0.5)
             ax.axvline(b - 0.5, color="0.6", lw=0.5)
             ax.text(-3, (a + b) / 2, name, ha="right", va="center", rotation=90, fontsize=7)
-        ax.set_title(f"{syn}: {int((cons['n_sources'].sel(synapse_type=syn).values > 0).sum())} "
-                     f"matrix entries seen by >= 1 source")
+        ax.set_title(
+            f"{syn}: {int((cons['n_sources'].sel(synapse_type=syn).values > 0).sum())} "
+            f"matrix entries seen by >= 1 source"
+        )
         ax.set_xlabel("postsynaptic neuron (class, then name)")
         ax.set_ylabel("presynaptic neuron (class, then name)", labelpad=14)
         ax.set_xticks([])
@@ -88,8 +90,9 @@ def plot_agreement(jaccard: pd.DataFrame, path) -> None:
             for j in range(len(ids)):
                 v = mat.values[i, j]
                 if np.isfinite(v):
-                    ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=5,
-                            color="w" if v < 0.6 else "k")
+                    ax.text(
+                        j, i, f"{v:.2f}", ha="center", va="center", fontsize=5, color="w" if v < 0.6 else "k"
+                    )
         ax.set_title(f"{syn} edge overlap (Jaccard, on commonly observed neurons)")
         fig.colorbar(im, ax=ax, shrink=0.7, label="Jaccard index")
     _save(fig, path)

@@ -30,7 +30,8 @@ def write_dataset_description(path, bids_dir="", derivatives=()) -> None:
     code = code_version()
     if code["commit"]:
         described = f"git commit {code['commit']}" + (
-            " with uncommitted changes to src/ or workflow/" if code["dirty"] else "")
+            " with uncommitted changes to src/ or workflow/" if code["dirty"] else ""
+        )
     else:
         described = "installed package (no git checkout)"
     generated = [{"Name": "neuroflow", "Version": code["label"], "Description": described}]
@@ -47,7 +48,7 @@ def write_dataset_description(path, bids_dir="", derivatives=()) -> None:
         "DatasetType": "derivative",
         "GeneratedBy": generated,
         "HowToAcknowledge": "Cite the methods and datasets listed in group/CITATION.md "
-                            "(BibTeX: group/CITATION.bib).",
+        "(BibTeX: group/CITATION.bib).",
         "License": "Outputs inherit the licences of their input datasets (see the methods page)",
     }
     if sources:
@@ -91,10 +92,15 @@ def write_methods(config: dict, manifest_path, html_out, markdown_out, bibtex_ou
     Built from the config and the outputs' own records (their tables and sidecars), so
     that the text says what was applied, with the versions the outputs recorded.
     """
-    sections = [(STAGE_TITLES[stage], paras, refs)
-                for stage, paras, refs in collect_methods(config, load_manifest(manifest_path))]
+    sections = [
+        (STAGE_TITLES[stage], paras, refs)
+        for stage, paras, refs in collect_methods(config, load_manifest(manifest_path))
+    ]
     methods = build_methods_text(config, sections)
-    for out, text in ((html_out, render_html(methods)), (markdown_out, render_markdown(methods)),
-                      (bibtex_out, render_bibtex(methods))):
+    for out, text in (
+        (html_out, render_html(methods)),
+        (markdown_out, render_markdown(methods)),
+        (bibtex_out, render_bibtex(methods)),
+    ):
         with atomic_write(out) as tmp:
             tmp.write_text(text)

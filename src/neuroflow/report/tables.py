@@ -24,13 +24,15 @@ from jinja2 import ChainableUndefined, Environment, Template
 
 from neuroflow.provenance import atomic_write
 
-_STYLE = ("body{font-family:sans-serif;font-size:13px;margin:.5em}"
-          "table{border-collapse:collapse}"
-          "th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left;"
-          "vertical-align:top;white-space:nowrap}"
-          "th{background:#f0f0f0;position:sticky;top:0}"
-          "tr:nth-child(even) td{background:#fafafa}"
-          "td.num{text-align:right;font-variant-numeric:tabular-nums}")
+_STYLE = (
+    "body{font-family:sans-serif;font-size:13px;margin:.5em}"
+    "table{border-collapse:collapse}"
+    "th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left;"
+    "vertical-align:top;white-space:nowrap}"
+    "th{background:#f0f0f0;position:sticky;top:0}"
+    "tr:nth-child(even) td{background:#fafafa}"
+    "td.num{text-align:right;font-variant-numeric:tabular-nums}"
+)
 _NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
 
@@ -53,10 +55,12 @@ def table_html(header: list[str], rows: list[list[str]], title: str) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
     body = "\n".join("<tr>" + "".join(_cell(c) for c in row) + "</tr>" for row in rows)
     note = f"<p>{len(rows)} rows x {len(header)} columns</p>" if header else "<p>Empty table.</p>"
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>\n<body>\n"
-            f"<h3>{html.escape(title)}</h3>\n{note}\n<table>\n<thead><tr>{head}</tr></thead>\n"
-            f"<tbody>\n{body}\n</tbody>\n</table>\n</body></html>\n")
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>\n<body>\n"
+        f"<h3>{html.escape(title)}</h3>\n{note}\n<table>\n<thead><tr>{head}</tr></thead>\n"
+        f"<tbody>\n{body}\n</tbody>\n</table>\n</body></html>\n"
+    )
 
 
 def tsv_to_html(tsv, out) -> None:
@@ -69,7 +73,7 @@ def tsv_to_html(tsv, out) -> None:
 def tsvs_to_html(tsvs, pages_dir) -> list[Path]:
     """Write every TSV of ``tsvs`` as its page in ``pages_dir`` (``<results>/`` :data:`PAGES`):
     ``<pages_dir>/<path of the TSV under <results>>.html`` (see :func:`table_page`)."""
-    if Path(pages_dir).parts[-len(Path(PAGES).parts):] != Path(PAGES).parts:
+    if Path(pages_dir).parts[-len(Path(PAGES).parts) :] != Path(PAGES).parts:
         raise ValueError(f"the folder of rendered tables {pages_dir} does not end in {PAGES}")
     results_dir = Path(pages_dir).parents[len(Path(PAGES).parts) - 1]
     pages = []
@@ -82,6 +86,7 @@ def tsvs_to_html(tsvs, pages_dir) -> list[Path]:
 
 
 # -- the tables the rule files mark for the report ----------------------------------------
+
 
 @dataclass(frozen=True)
 class ReportedTable:
@@ -105,12 +110,23 @@ def reported_tables(rules, regex_from_filepattern) -> list[ReportedTable]:
             flag = getattr(item, "flags", {}).get("report")
             if flag is None or not str(item).endswith(".tsv"):
                 continue
-            caption = (flag.caption.get_path_or_uri(secret_free=True)
-                       if hasattr(flag.caption, "get_path_or_uri") else flag.caption or "")
-            out.append(ReportedTable(rule.name, str(item),
-                                     re.compile(regex_from_filepattern(str(item))), str(caption),
-                                     flag.category, flag.subcategory, flag.labels,
-                                     tuple(map(str, rule.output))))
+            caption = (
+                flag.caption.get_path_or_uri(secret_free=True)
+                if hasattr(flag.caption, "get_path_or_uri")
+                else flag.caption or ""
+            )
+            out.append(
+                ReportedTable(
+                    rule.name,
+                    str(item),
+                    re.compile(regex_from_filepattern(str(item))),
+                    str(caption),
+                    flag.category,
+                    flag.subcategory,
+                    flag.labels,
+                    tuple(map(str, rule.output)),
+                )
+            )
     return out
 
 
@@ -205,8 +221,7 @@ class PageCaptions(Mapping):
 
 def page_captions(tables: list[ReportedTable], tsvs, results_dir: str) -> PageCaptions:
     """The :class:`PageCaptions` of the pages of ``tsvs`` (paths under ``results_dir``)."""
-    return PageCaptions({str(Path(tsv).relative_to(results_dir)): page_caption(tables, tsv)
-                         for tsv in tsvs})
+    return PageCaptions({str(Path(tsv).relative_to(results_dir)): page_caption(tables, tsv) for tsv in tsvs})
 
 
 @cache
@@ -228,4 +243,5 @@ def render_caption(caption_path: str, wildcards: dict, tsv: str) -> str:
         text = _caption_template(str(caption_path)).render(snakemake=sm)
     return (text.rstrip() + "\n\n" if text else "") + (
         f"The table ``{Path(tsv).name}`` rendered in the page (every row); the TSV itself is "
-        "the output to use.")
+        "the output to use."
+    )

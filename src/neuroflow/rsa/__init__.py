@@ -21,7 +21,16 @@ models
 networks
     The simulated network instances (torch) and their layer RDMs.
 headdirection
-    Head-direction tuning curves (NWB) and their ring-shaped RDM.
+    Head-direction tuning curves (the activity stage's units file) and their RDM.
+inputs
+    What the rule files import (cheap): the plan of the task-fMRI route.
+settings
+    Frozen settings built from the validated config, and the config checks.
+readers, outputs
+    The RDM-stack reader; what every output shares (packages, columns, NetCDF writer).
+taskfmri, haxby_bids
+    The task-fMRI route (GLM per run, region crossnobis RDMs, group stack); the Haxby
+    demo as a BIDS tree for that route.
 pipeline
     File-in, file-out functions called by the workflow's scripts.
 """

@@ -55,7 +55,7 @@ def _sift_down(heap, pos, key, size):  # pragma: no cover - compiled
 def _dijkstra_row(row, s, indptr, indices, weights, heap, pos):  # pragma: no cover
     """Dijkstra from `s` into `row` (indexed binary heap, each node popped once)."""
     row[:] = np.inf
-    pos[:] = -1                                  # -1 never queued, -2 settled
+    pos[:] = -1  # -1 never queued, -2 settled
     row[s] = 0.0
     heap[0], pos[s], size = s, 0, 1
     while size > 0:
@@ -166,7 +166,7 @@ def _nearest(graph, k):  # pragma: no cover - compiled
             w = graph[i, j]
             if not np.isfinite(w) or (m == k and w >= vals[m - 1]):
                 continue
-            p = m if m < k else k - 1           # insertion into the sorted buffer
+            p = m if m < k else k - 1  # insertion into the sorted buffer
             while p > 0 and vals[p - 1] > w:
                 vals[p] = vals[p - 1]
                 out[i, p] = out[i, p - 1]
@@ -186,8 +186,11 @@ def _csr_needed(graph, dist):  # pragma: no cover - compiled
     for i in range(n):
         c = 0
         for j in range(n):
-            if i != j and np.isfinite(graph[i, j]) and (
-                    graph[i, j] <= dist[i, j] or graph[j, i] <= dist[j, i]):
+            if (
+                i != j
+                and np.isfinite(graph[i, j])
+                and (graph[i, j] <= dist[i, j] or graph[j, i] <= dist[j, i])
+            ):
                 c += 1
         indptr[i + 1] = indptr[i] + c
     indices = np.empty(indptr[n], dtype=np.int64)
@@ -195,8 +198,11 @@ def _csr_needed(graph, dist):  # pragma: no cover - compiled
     for i in range(n):
         e = indptr[i]
         for j in range(n):
-            if i != j and np.isfinite(graph[i, j]) and (
-                    graph[i, j] <= dist[i, j] or graph[j, i] <= dist[j, i]):
+            if (
+                i != j
+                and np.isfinite(graph[i, j])
+                and (graph[i, j] <= dist[i, j] or graph[j, i] <= dist[j, i])
+            ):
                 indices[e] = j
                 weights[e] = graph[i, j]
                 e += 1
@@ -222,7 +228,7 @@ def _paths(graph, k):  # pragma: no cover - compiled
             if nearest[i, j] >= 0:
                 heads[m], tails[m], weights[m] = i, nearest[i, j], graph[i, nearest[i, j]]
                 m += 1
-    _relax_sweeps(dist, heads[:m], tails[:m], weights[:m], 8)          # upper bounds
+    _relax_sweeps(dist, heads[:m], tails[:m], weights[:m], 8)  # upper bounds
     indptr, indices, w = _csr_needed(graph, dist)
     _correct_rows(dist, indptr, indices, w, 2 * len(indices) + n)
     return dist

@@ -63,16 +63,21 @@ class ProtocolSettings:
     def from_config(cls, trsa: dict) -> ProtocolSettings:
         """From the validated, default-filled ``config["trsa"]`` section."""
         ident_cfg = trsa["identification"]
-        return cls(noise_levels=tuple(ident_cfg["noise_levels"]),
-                   activation_noise_levels=tuple(ident_cfg["activation_noise_levels"]),
-                   noise_models=tuple(ident_cfg["noise_models"]),
-                   kinds=tuple(ident_cfg["family_kinds"]),
-                   contrast=tuple(ident_cfg["contrast"]),
-                   family_samples=ident_cfg["family_samples"], n_boot=ident_cfg["n_boot"],
-                   n_null=ident_cfg["n_null"], effect=ident_cfg["effect_of_interest"],
-                   selection_resolution=ident_cfg["grid_resolution"],
-                   n_repeats=ident_cfg["n_repeats"], zero_edges=trsa["zero_edges"],
-                   random_state=trsa["random_state"])
+        return cls(
+            noise_levels=tuple(ident_cfg["noise_levels"]),
+            activation_noise_levels=tuple(ident_cfg["activation_noise_levels"]),
+            noise_models=tuple(ident_cfg["noise_models"]),
+            kinds=tuple(ident_cfg["family_kinds"]),
+            contrast=tuple(ident_cfg["contrast"]),
+            family_samples=ident_cfg["family_samples"],
+            n_boot=ident_cfg["n_boot"],
+            n_null=ident_cfg["n_null"],
+            effect=ident_cfg["effect_of_interest"],
+            selection_resolution=ident_cfg["grid_resolution"],
+            n_repeats=ident_cfg["n_repeats"],
+            zero_edges=trsa["zero_edges"],
+            random_state=trsa["random_state"],
+        )
 
     def levels(self, model: str) -> tuple:
         return self.activation_noise_levels if model == "activation" else self.noise_levels
@@ -109,8 +114,9 @@ def sample_plan(kinds, family_samples: int, rng: np.random.Generator) -> dict:
     plan = {("rdm", "plain"): [Statistic("rdm")]}
     for kind in kinds:
         for family in FAMILIES:
-            plan[(kind, family)] = [Statistic(kind, lo, up) for lo, up in
-                                    sample_family(family, family_samples, rng)]
+            plan[(kind, family)] = [
+                Statistic(kind, lo, up) for lo, up in sample_family(family, family_samples, rng)
+            ]
     return plan
 
 
@@ -132,8 +138,7 @@ def permutation_null(stack: np.ndarray, n_null: int, rng: np.random.Generator) -
         perm = np.array([rng.permutation(n_reg) for _ in range(n_subj)])
         rows = perm[:, :, None, None]
         cols = perm[None, None, :, :]
-        g = gram[np.arange(n_subj)[:, None, None, None], rows,
-                 np.arange(n_subj)[None, None, :, None], cols]
+        g = gram[np.arange(n_subj)[:, None, None, None], rows, np.arange(n_subj)[None, None, :, None], cols]
         out[i] = ident.loo_correct_from_gram(g, np.ones(n_subj)).mean()
     return out
 
@@ -159,18 +164,35 @@ def _family_rows(model, level, plan, keys, scores):
         boot = np.mean([scores[s][1] for s in stats], axis=0)
         boots[(kind, family)] = boot
         lo, hi = np.percentile(boot, [2.5, 97.5])
-        summary.append({"noise_model": model, "noise_level": float(level), "kind": kind,
-                        "family": family, "n_samples": len(stats),
-                        "accuracy_mean": float(np.mean([scores[s][0] for s in stats])),
-                        "bootstrap_mean": float(boot.mean()),
-                        "bootstrap_sd": float(boot.std(ddof=1)), "ci_low": float(lo),
-                        "ci_high": float(hi)})
+        summary.append(
+            {
+                "noise_model": model,
+                "noise_level": float(level),
+                "kind": kind,
+                "family": family,
+                "n_samples": len(stats),
+                "accuracy_mean": float(np.mean([scores[s][0] for s in stats])),
+                "bootstrap_mean": float(boot.mean()),
+                "bootstrap_sd": float(boot.std(ddof=1)),
+                "ci_low": float(lo),
+                "ci_high": float(hi),
+            }
+        )
         for s in stats:
-            samples.append({"noise_model": model, "noise_level": float(level),
-                            "statistic": s.name, "kind": s.kind, "lower": s.lower,
-                            "upper": s.upper, "family": s.family, "accuracy": scores[s][0],
-                            "bootstrap_mean": float(scores[s][1].mean()),
-                            "bootstrap_sd": float(scores[s][1].std(ddof=1))})
+            samples.append(
+                {
+                    "noise_model": model,
+                    "noise_level": float(level),
+                    "statistic": s.name,
+                    "kind": s.kind,
+                    "lower": s.lower,
+                    "upper": s.upper,
+                    "family": s.family,
+                    "accuracy": scores[s][0],
+                    "bootstrap_mean": float(scores[s][1].mean()),
+                    "bootstrap_sd": float(scores[s][1].std(ddof=1)),
+                }
+            )
     return summary, samples, boots
 
 
@@ -178,14 +200,26 @@ def _test_rows(model, level, boots, n_boot):
     rows = []
     keys = list(boots)
     for i, a in enumerate(keys):
-        for b in keys[i + 1:]:
+        for b in keys[i + 1 :]:
             if a[0] != b[0] and "rdm" not in (a[0], b[0]):
                 continue
             diff, lo, hi, p = ident.paired_bootstrap_test(boots[a], boots[b])
-            rows.append({"noise_model": model, "noise_level": float(level), "kind_a": a[0],
-                         "family_a": a[1], "kind_b": b[0], "family_b": b[1],
-                         "mean_difference": diff, "ci_low": lo, "ci_high": hi, "p_value": p,
-                         "se": float(np.std(boots[a] - boots[b], ddof=1)), "n_boot": n_boot})
+            rows.append(
+                {
+                    "noise_model": model,
+                    "noise_level": float(level),
+                    "kind_a": a[0],
+                    "family_a": a[1],
+                    "kind_b": b[0],
+                    "family_b": b[1],
+                    "mean_difference": diff,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "p_value": p,
+                    "se": float(np.std(boots[a] - boots[b], ddof=1)),
+                    "n_boot": n_boot,
+                }
+            )
     return rows
 
 
@@ -202,34 +236,53 @@ def _claim_rows(model, level, boots, summary, null, noise_sd, settings, chance):
         holds, wording = verdict(lo, hi, settings.effect)
         power = power_two_sided(se, settings.effect)
         if power < 0.8:
-            wording += (f"; underpowered for {settings.effect:g} (power {power:.2f}; 80 % "
-                        f"power only for differences >= {(Z_975 + Z_80) * se:.3f})")
+            wording += (
+                f"; underpowered for {settings.effect:g} (power {power:.2f}; 80 % "
+                f"power only for differences >= {(Z_975 + Z_80) * se:.3f})"
+            )
         ta, ga = acc[(kind, topo)], acc[(kind, geo)]
-        rows.append({
-            "noise_model": model, "noise_level": float(level), "rdm_noise": noise_sd,
-            "kind": kind, "chance": chance, "null_mean": float(null.mean()),
-            "null_p95": float(np.percentile(null, 95)),
-            "rdm_accuracy": acc[("rdm", "plain")]["accuracy_mean"],
-            f"{topo}_accuracy": ta["accuracy_mean"], f"{topo}_ci_low": ta["ci_low"],
-            f"{topo}_ci_high": ta["ci_high"], f"{geo}_accuracy": ga["accuracy_mean"],
-            f"{geo}_ci_low": ga["ci_low"], f"{geo}_ci_high": ga["ci_high"],
-            "contrast": ta["accuracy_mean"] - ga["accuracy_mean"],
-            "contrast_boot_mean": diff, "contrast_ci_low": lo, "contrast_ci_high": hi,
-            "contrast_p": p, "contrast_se": se, "mde_80": (Z_975 + Z_80) * se,
-            "power_at_effect": power,
-            f"{topo}_minus_rdm": d_rdm[0], f"{topo}_minus_rdm_ci_low": d_rdm[1],
-            f"{topo}_minus_rdm_ci_high": d_rdm[2], "claim_holds": holds, "claim": wording})
+        rows.append(
+            {
+                "noise_model": model,
+                "noise_level": float(level),
+                "rdm_noise": noise_sd,
+                "kind": kind,
+                "chance": chance,
+                "null_mean": float(null.mean()),
+                "null_p95": float(np.percentile(null, 95)),
+                "rdm_accuracy": acc[("rdm", "plain")]["accuracy_mean"],
+                f"{topo}_accuracy": ta["accuracy_mean"],
+                f"{topo}_ci_low": ta["ci_low"],
+                f"{topo}_ci_high": ta["ci_high"],
+                f"{geo}_accuracy": ga["accuracy_mean"],
+                f"{geo}_ci_low": ga["ci_low"],
+                f"{geo}_ci_high": ga["ci_high"],
+                "contrast": ta["accuracy_mean"] - ga["accuracy_mean"],
+                "contrast_boot_mean": diff,
+                "contrast_ci_low": lo,
+                "contrast_ci_high": hi,
+                "contrast_p": p,
+                "contrast_se": se,
+                "mde_80": (Z_975 + Z_80) * se,
+                "power_at_effect": power,
+                f"{topo}_minus_rdm": d_rdm[0],
+                f"{topo}_minus_rdm_ci_low": d_rdm[1],
+                f"{topo}_minus_rdm_ci_high": d_rdm[2],
+                "claim_holds": holds,
+                "claim": wording,
+            }
+        )
     return rows
 
 
 def noise_rng(settings: ProtocolSettings, model: str, level_index: int, repeat: int = 0):
     """The generator of one noise draw: independent per (model, level, repeat), seeded."""
-    return np.random.default_rng([settings.random_state, 1 + NOISE_MODELS.index(model),
-                                  level_index, repeat])
+    return np.random.default_rng([settings.random_state, 1 + NOISE_MODELS.index(model), level_index, repeat])
 
 
-def faithful_comparison(rdms, settings: ProtocolSettings, activations=None,
-                        rdm_method: str = "correlation") -> dict:
+def faithful_comparison(
+    rdms, settings: ProtocolSettings, activations=None, rdm_method: str = "correlation"
+) -> dict:
     """Family comparison at every noise level of every noise model (the claim tables).
 
     Parameters
@@ -252,28 +305,32 @@ def faithful_comparison(rdms, settings: ProtocolSettings, activations=None,
     plan = sample_plan(settings.kinds, settings.family_samples, rng)
     draws = ident.bootstrap_samples(subjects, n_cond, settings.n_boot, rng)
     weights = ident.draw_weights(draws, n_subj, n_cond)
-    contrast_keys = [("rdm", "plain")] + [(k, f) for k in settings.kinds
-                                          for f in settings.contrast]
+    contrast_keys = [("rdm", "plain")] + [(k, f) for k in settings.kinds for f in settings.contrast]
     out = {"summary": [], "samples": [], "tests": [], "claims": [], "notes": []}
     for model in settings.noise_models:
         if model == "activation" and activations is None:
-            out["notes"].append("activation-space noise not run: the RDM stack carries no "
-                                "activations (only the simulated networks do)")
+            out["notes"].append(
+                "activation-space noise not run: the RDM stack carries no "
+                "activations (only the simulated networks do)"
+            )
             continue
         keys = list(plan) if model == "pooled" else contrast_keys
         for i, level in enumerate(settings.levels(model)):
-            noisy = noisy_vectors(model, level, vectors, noise_rng(settings, model, i),
-                                  activations, rdm_method)
+            noisy = noisy_vectors(
+                model, level, vectors, noise_rng(settings, model, i), activations, rdm_method
+            )
             stack = noisy.reshape(rdms.shape)
             scores = _score_plan(stack, plan, keys, weights, settings.zero_edges)
             summary, samples, boots = _family_rows(model, level, plan, keys, scores)
-            null = permutation_null(stack, settings.n_null,
-                                    np.random.default_rng([settings.random_state, 99, i]))
+            null = permutation_null(
+                stack, settings.n_null, np.random.default_rng([settings.random_state, 99, i])
+            )
             out["summary"] += summary
             out["samples"] += samples
             out["tests"] += _test_rows(model, level, boots, settings.n_boot)
-            out["claims"] += _claim_rows(model, level, boots, summary, null,
-                                         rdm_noise(vectors, noisy), settings, 1.0 / n_reg)
+            out["claims"] += _claim_rows(
+                model, level, boots, summary, null, rdm_noise(vectors, noisy), settings, 1.0 / n_reg
+            )
     tables = {k: pd.DataFrame(out[k]) for k in ("summary", "samples", "tests", "claims")}
     return {**tables, "sd_ratio": sd_ratio(vectors), "notes": out["notes"]}
 
@@ -302,7 +359,7 @@ def nested_selection(stack: np.ndarray, kind: str, pairs, zero_edges: str = "dro
         data; optimistic, for comparison).
     """
     n_subj, n_reg, n_pair = stack.shape
-    ranked = rank_minmax(stack.reshape(n_subj * n_reg, n_pair))     # shared by every (l, u)
+    ranked = rank_minmax(stack.reshape(n_subj * n_reg, n_pair))  # shared by every (l, u)
     inner = np.empty((len(pairs), n_subj))
     outer = np.empty((len(pairs), n_subj))
     for j, (lo, up) in enumerate(pairs):
@@ -310,12 +367,14 @@ def nested_selection(stack: np.ndarray, kind: str, pairs, zero_edges: str = "dro
         t = gt if kind == "rgtm" else geodesic(gt, zero_edges)
         gram = ident.weighted_gram(t.reshape(stack.shape))
         outer[j] = ident.loo_correct_from_gram(gram, np.ones(n_subj)).mean(axis=1)
-        without = 1.0 - np.eye(n_subj)                  # row s: every subject but s
-        inner[j] = (ident.loo_correct_from_gram(gram, without).sum(axis=(1, 2))
-                    / ((n_subj - 1) * n_reg))
+        without = 1.0 - np.eye(n_subj)  # row s: every subject but s
+        inner[j] = ident.loo_correct_from_gram(gram, without).sum(axis=(1, 2)) / ((n_subj - 1) * n_reg)
     best = np.argmax(inner, axis=0)
-    return (float(outer[best, np.arange(n_subj)].mean()), [pairs[b] for b in best],
-            float(outer.mean(axis=1).max()))
+    return (
+        float(outer[best, np.arange(n_subj)].mean()),
+        [pairs[b] for b in best],
+        float(outer.mean(axis=1).max()),
+    )
 
 
 def selection_table(rdms, settings: ProtocolSettings) -> pd.DataFrame:
@@ -333,17 +392,26 @@ def selection_table(rdms, settings: ProtocolSettings) -> pd.DataFrame:
     rows = []
     for i, level in enumerate(settings.noise_levels):
         repeats = 1 if level == 0 else settings.n_repeats
-        draws = [noisy_vectors("pooled", level, vectors, noise_rng(settings, "pooled", i, r))
-                 .reshape(rdms.shape) for r in range(repeats)]
+        draws = [
+            noisy_vectors("pooled", level, vectors, noise_rng(settings, "pooled", i, r)).reshape(rdms.shape)
+            for r in range(repeats)
+        ]
         for kind in settings.kinds:
             res = [nested_selection(d, kind, pairs, settings.zero_edges) for d in draws]
             accs = np.array([r[0] for r in res])
             best = np.array([r[2] for r in res])
             chosen = pd.Series([f"({lo:.2f}, {up:.2f})" for r in res for lo, up in r[1]])
-            rows.append({"noise_level": float(level), "kind": kind,
-                         "accuracy": float(accs.mean()), "accuracy_sd": float(accs.std()),
-                         "best_of_grid": float(best.mean()),
-                         "optimism": float(best.mean() - accs.mean()),
-                         "chosen": chosen.value_counts().index[0], "n_repeats": repeats,
-                         "n_pairs": len(pairs)})
+            rows.append(
+                {
+                    "noise_level": float(level),
+                    "kind": kind,
+                    "accuracy": float(accs.mean()),
+                    "accuracy_sd": float(accs.std()),
+                    "best_of_grid": float(best.mean()),
+                    "optimism": float(best.mean() - accs.mean()),
+                    "chosen": chosen.value_counts().index[0],
+                    "n_repeats": repeats,
+                    "n_pairs": len(pairs),
+                }
+            )
     return pd.DataFrame(rows)

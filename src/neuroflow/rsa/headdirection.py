@@ -12,14 +12,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from neuroflow.rsa.models import compare_models, line_model, ring_model
+from neuroflow.rsa.networks import activation_rdm
+
 
 def _check_units(units, epoch: str):
     where = f"units file {units.path}"
     if not units.spike_times:
         raise ValueError(f"{where}: no units")
     if units.angle_time is None or units.angle_time.size == 0:
-        raise ValueError(f"{where}: no head-angle series (the activity recording's "
-                         "angle_series names the CompassDirection series, rad)")
+        raise ValueError(
+            f"{where}: no head-angle series (the activity recording's "
+            "angle_series names the CompassDirection series, rad)"
+        )
     if not units.epochs:
         raise ValueError(f"{where}: no epochs table")
     tags = [label.split(",") for _, _, label in units.epochs]
@@ -76,8 +81,10 @@ def tuning_curves(units, n_bins: int = 36, epoch: str = "wake", location: str = 
     edges = np.linspace(0, 2 * np.pi, n_bins + 1)
     occupancy = np.histogram(angle[in_epoch], bins=edges)[0] * dt
     if (occupancy == 0).any():
-        raise ValueError(f"units file {path}: {int((occupancy == 0).sum())} angle bin(s) never "
-                         f"visited in epoch {epoch!r}; use fewer bins")
+        raise ValueError(
+            f"units file {path}: {int((occupancy == 0).sum())} angle bin(s) never "
+            f"visited in epoch {epoch!r}; use fewer bins"
+        )
     unwrapped = np.unwrap(angle)
     t_lo, t_hi = t[in_epoch].min(), t[in_epoch].max()
     rates = []
@@ -91,12 +98,60 @@ def tuning_curves(units, n_bins: int = 36, epoch: str = "wake", location: str = 
         spike_angle = np.mod(np.interp(s[keep], t, unwrapped), 2 * np.pi)
         rates.append(np.histogram(spike_angle, bins=edges)[0] / occupancy)
     centres = (edges[:-1] + edges[1:]) / 2
-    ds = xr.Dataset({"rate": (("angle_bin", "unit"), np.array(rates).T),
-                     "occupancy": (("angle_bin",), occupancy)},
-                    coords={"angle_bin": centres, "unit": ids[keep_units]})
+    ds = xr.Dataset(
+        {"rate": (("angle_bin", "unit"), np.array(rates).T), "occupancy": (("angle_bin",), occupancy)},
+        coords={"angle_bin": centres, "unit": ids[keep_units]},
+    )
     ds["rate"].attrs["units"] = "spikes/s"
     ds["occupancy"].attrs["units"] = "s"
     ds["angle_bin"].attrs["units"] = "rad (bin centre)"
-    ds.attrs.update(epoch=epoch, location=location or "all", angle_series=units.angle_series,
-                    n_bins=n_bins)
+    ds.attrs.update(epoch=epoch, location=location or "all", angle_series=units.angle_series, n_bins=n_bins)
     return ds
+
+
+def angle_rdm(tuning, rdm_method: str, units):
+    """The RDM over angle bins of :func:`tuning_curves` (rsatoolbox ``calc_rdm`` of the
+    population rate vectors), added to ``tuning`` as ``rdm`` (pair) with ``angle_i`` and
+    ``angle_j``; ``units`` (the file) names the input in errors.
+
+    Returns
+    -------
+    tuning : xarray.Dataset
+    rdm : ndarray, shape (n_bins * (n_bins - 1) / 2,)
+    """
+    rates = tuning["rate"].values
+    if (rates.std(axis=1) == 0).any() and rdm_method == "correlation":
+        raise ValueError(
+            f"units file {units}: some angle bins have identical rates in every unit "
+            "(correlation distance undefined); use rdm_method: euclidean"
+        )
+    rdm = activation_rdm(rates, rdm_method)
+    angles = tuning["angle_bin"].values
+    iu = np.triu_indices(len(angles), k=1)
+    tuning["rdm"] = (("pair",), rdm)
+    tuning = tuning.assign_coords(
+        pair=np.arange(len(rdm)), angle_i=("pair", angles[iu[0]]), angle_j=("pair", angles[iu[1]])
+    )
+    tuning["rdm"].attrs.update(
+        units=f"{rdm_method} distance between the population rate "
+        "vectors of two angle bins (rsatoolbox calc_rdm)"
+    )
+    return tuning, rdm
+
+
+def ring_line_comparison(
+    rdm, angles, statistics, method: str, n_boot: int, zero_edges: str, random_state: int
+):
+    """Ring vs line model RDMs against the angle-bin RDM, per statistic
+    (:func:`neuroflow.rsa.models.compare_models`; bins labelled in degrees)."""
+    labels = [f"{np.degrees(a):.0f}deg" for a in angles]
+    return compare_models(
+        rdm,
+        {"ring": ring_model(angles), "line": line_model(angles)},
+        labels,
+        statistics,
+        method,
+        n_boot,
+        zero_edges,
+        random_state,
+    )

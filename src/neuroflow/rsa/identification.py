@@ -19,9 +19,18 @@ import numpy as np
 
 from neuroflow.rsa.noise import add_rdm_noise
 
-__all__ = ["add_rdm_noise", "loo_identification", "nearest_centroid", "bootstrap_samples",
-           "bootstrap_identification", "fast_bootstrap", "loo_correct_from_gram",
-           "paired_bootstrap_test", "noise_curve", "grid_search"]
+__all__ = [
+    "add_rdm_noise",
+    "loo_identification",
+    "nearest_centroid",
+    "bootstrap_samples",
+    "bootstrap_identification",
+    "fast_bootstrap",
+    "loo_correct_from_gram",
+    "paired_bootstrap_test",
+    "noise_curve",
+    "grid_search",
+]
 
 
 def _check_design(vectors, subjects, labels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -30,8 +39,7 @@ def _check_design(vectors, subjects, labels) -> tuple[np.ndarray, np.ndarray, np
     if vectors.ndim != 2:
         raise ValueError(f"RDM vectors: expected shape (n_rdm, n_pairs), got {vectors.shape}")
     if not (len(subjects) == len(labels) == len(vectors)):
-        raise ValueError(f"{len(vectors)} RDMs but {len(subjects)} subject and {len(labels)} "
-                         "region labels")
+        raise ValueError(f"{len(vectors)} RDMs but {len(subjects)} subject and {len(labels)} region labels")
     if len(np.unique(subjects)) < 2:
         raise ValueError("leave-one-subject-out identification needs at least 2 subjects")
     if len(np.unique(labels)) < 2:
@@ -109,8 +117,9 @@ def pair_index(n_conditions: int) -> np.ndarray:
     return idx
 
 
-def bootstrap_samples(subjects, n_conditions: int, n_boot: int,
-                      rng: np.random.Generator) -> list[tuple[np.ndarray, np.ndarray]]:
+def bootstrap_samples(
+    subjects, n_conditions: int, n_boot: int, rng: np.random.Generator
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """Draw `n_boot` (subjects, stimuli) resamples with replacement.
 
     Returns
@@ -120,8 +129,13 @@ def bootstrap_samples(subjects, n_conditions: int, n_boot: int,
         (n_conditions,). Reuse the list for every statistic so comparisons are paired.
     """
     unique = np.unique(np.asarray(subjects))
-    return [(rng.choice(unique, size=len(unique), replace=True),
-             rng.choice(n_conditions, size=n_conditions, replace=True)) for _ in range(n_boot)]
+    return [
+        (
+            rng.choice(unique, size=len(unique), replace=True),
+            rng.choice(n_conditions, size=n_conditions, replace=True),
+        )
+        for _ in range(n_boot)
+    ]
 
 
 def resample(vectors, subjects, labels, subject_draw, stimulus_draw, n_conditions: int):
@@ -157,8 +171,7 @@ def bootstrap_identification(vectors, subjects, labels, draws, n_conditions: int
     """
     out = np.empty(len(draws))
     for k, (subject_draw, stimulus_draw) in enumerate(draws):
-        v, s, lab, grp = resample(vectors, subjects, labels, subject_draw, stimulus_draw,
-                                  n_conditions)
+        v, s, lab, grp = resample(vectors, subjects, labels, subject_draw, stimulus_draw, n_conditions)
         out[k] = loo_identification(v, s, lab, groups=grp)[0]
     return out
 
@@ -231,21 +244,26 @@ def loo_correct_from_gram(gram: np.ndarray, subject_weights) -> np.ndarray:
     k = np.asarray(subject_weights, dtype=float)
     n_subj, n_reg = gram.shape[-4:-2]
     s_ix, r_ix = np.arange(n_subj), np.arange(n_reg)
-    same_region = gram[..., :, r_ix, :, r_ix]             # (region, ..., s, t)
-    same_region = np.moveaxis(same_region, 0, -3)         # (..., region, s, t)
+    same_region = gram[..., :, r_ix, :, r_ix]  # (region, ..., s, t)
+    same_region = np.moveaxis(same_region, 0, -3)  # (..., region, s, t)
     own = np.moveaxis(gram[..., s_ix, :, s_ix, :], 0, -3)  # (..., s, r, c)
-    a = np.einsum("...cst,...t->...cs", same_region, k)   # (..., region, s)
-    full = np.einsum("...cs,...s->...c", a, k)             # (..., region)
-    others = k.sum(axis=-1, keepdims=True) - k            # copies in each training set
+    a = np.einsum("...cst,...t->...cs", same_region, k)  # (..., region, s)
+    full = np.einsum("...cs,...s->...c", a, k)  # (..., region)
+    others = k.sum(axis=-1, keepdims=True) - k  # copies in each training set
     denom = np.where(others > 0, others, 1.0)
     cross = np.einsum("...srtc,...t->...src", gram, k) - k[..., :, None, None] * own
-    diag = np.diagonal(same_region, axis1=-2, axis2=-1)   # (..., region, s)
-    norm = (full[..., None, :] - 2 * k[..., :, None] * np.swapaxes(a, -1, -2)
-            + (k ** 2)[..., :, None] * np.swapaxes(diag, -1, -2))        # (..., s, c)
+    diag = np.diagonal(same_region, axis1=-2, axis2=-1)  # (..., region, s)
+    norm = (
+        full[..., None, :]
+        - 2 * k[..., :, None] * np.swapaxes(a, -1, -2)
+        + (k**2)[..., :, None] * np.swapaxes(diag, -1, -2)
+    )  # (..., s, c)
     centroid_norm = norm / denom[..., :, None] ** 2
     dist = -2 * cross / denom[..., :, None, None] + centroid_norm[..., :, None, :]
-    scale = np.abs(np.diagonal(own, axis1=-2, axis2=-1))[..., None] + np.abs(
-        centroid_norm).max(axis=-1)[..., :, None, None]
+    scale = (
+        np.abs(np.diagonal(own, axis1=-2, axis2=-1))[..., None]
+        + np.abs(centroid_norm).max(axis=-1)[..., :, None, None]
+    )
     ties = dist <= dist.min(axis=-1, keepdims=True) + 1e-10 * scale
     predicted = np.where(others[..., :, None] > 0, np.argmax(ties, axis=-1), 0)
     return (predicted == r_ix) & (k[..., :, None] > 0)
@@ -279,12 +297,11 @@ def fast_bootstrap(stack, subject_weights, pair_weights, chunk: int = 64) -> np.
     flat = stack.reshape(n_subj * n_reg, n_pair)
     out = np.empty(len(subject_weights))
     for start in range(0, len(out), chunk):
-        w = pair_weights[start:start + chunk]
-        k = subject_weights[start:start + chunk]
+        w = pair_weights[start : start + chunk]
+        k = subject_weights[start : start + chunk]
         gram = np.stack([_gram_on(flat, wb) for wb in w])
         correct = loo_correct_from_gram(gram.reshape(len(w), n_subj, n_reg, n_subj, n_reg), k)
-        out[start:start + len(w)] = ((correct.sum(axis=-1) * k).sum(axis=-1)
-                                     / (k.sum(axis=-1) * n_reg))
+        out[start : start + len(w)] = (correct.sum(axis=-1) * k).sum(axis=-1) / (k.sum(axis=-1) * n_reg)
     return out
 
 
@@ -309,21 +326,30 @@ def _design(rdms) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Flatten ``(n_subjects, n_regions, n_pairs)`` into vectors, subjects, labels, n_cond."""
     rdms = np.asarray(rdms, dtype=float)
     if rdms.ndim != 3:
-        raise ValueError(f"RDM stack: expected dims (subject, region, pair), got shape "
-                         f"{rdms.shape}")
+        raise ValueError(f"RDM stack: expected dims (subject, region, pair), got shape {rdms.shape}")
     n_subj, n_reg, n_pair = rdms.shape
     n_cond = int(round((1 + np.sqrt(1 + 8 * n_pair)) / 2))
-    return (rdms.reshape(n_subj * n_reg, n_pair), np.repeat(np.arange(n_subj), n_reg),
-            np.tile(np.arange(n_reg), n_subj), n_cond)
+    return (
+        rdms.reshape(n_subj * n_reg, n_pair),
+        np.repeat(np.arange(n_subj), n_reg),
+        np.tile(np.arange(n_reg), n_subj),
+        n_cond,
+    )
 
 
 def _stat_row(stat) -> dict:
-    return {"statistic": stat.name, "kind": stat.kind, "lower": stat.lower,
-            "upper": stat.upper, "family": stat.family}
+    return {
+        "statistic": stat.name,
+        "kind": stat.kind,
+        "lower": stat.lower,
+        "upper": stat.upper,
+        "family": stat.family,
+    }
 
 
-def noise_curve(rdms, statistics, noise_levels, n_repeats: int, zero_edges: str = "drop",
-                random_state: int = 0):
+def noise_curve(
+    rdms, statistics, noise_levels, n_repeats: int, zero_edges: str = "drop", random_state: int = 0
+):
     """Identification accuracy of each statistic as RDM noise grows.
 
     Parameters
@@ -349,19 +375,31 @@ def noise_curve(rdms, statistics, noise_levels, n_repeats: int, zero_edges: str 
     rng = np.random.default_rng(random_state)
     rows = []
     for level in noise_levels:
-        draws = [add_rdm_noise(vectors, level, rng) for _ in range(1 if level == 0
-                                                                     else n_repeats)]
+        draws = [add_rdm_noise(vectors, level, rng) for _ in range(1 if level == 0 else n_repeats)]
         for stat in statistics:
-            accs = [loo_identification(apply_statistic(d, stat, zero_edges), subjects,
-                                       labels)[0] for d in draws]
-            rows.append({"noise_level": float(level), **_stat_row(stat),
-                         "accuracy": float(np.mean(accs)),
-                         "accuracy_sd": float(np.std(accs)), "n_repeats": len(draws)})
+            accs = [
+                loo_identification(apply_statistic(d, stat, zero_edges), subjects, labels)[0] for d in draws
+            ]
+            rows.append(
+                {
+                    "noise_level": float(level),
+                    **_stat_row(stat),
+                    "accuracy": float(np.mean(accs)),
+                    "accuracy_sd": float(np.std(accs)),
+                    "n_repeats": len(draws),
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def grid_search(rdms, resolution: float, noise_levels, kinds=("rgtm", "rgdm"),
-                zero_edges: str = "drop", random_state: int = 0):
+def grid_search(
+    rdms,
+    resolution: float,
+    noise_levels,
+    kinds=("rgtm", "rgdm"),
+    zero_edges: str = "drop",
+    random_state: int = 0,
+):
     """Identification accuracy over the (lower, upper) grid (the paper's heat maps).
 
     Returns
@@ -377,13 +415,12 @@ def grid_search(rdms, resolution: float, noise_levels, kinds=("rgtm", "rgdm"),
     rng = np.random.default_rng(random_state)
     rows = []
     for level in noise_levels:
-        ranked = rank_minmax(add_rdm_noise(vectors, level, rng))   # shared by every (l, u)
+        ranked = rank_minmax(add_rdm_noise(vectors, level, rng))  # shared by every (l, u)
         for lower, upper in lu_grid(resolution):
             gt = geotopological(ranked, lower, upper, normalize=False)
             for kind in kinds:
                 stat = Statistic(kind, lower, upper)
                 transformed = gt if kind == "rgtm" else geodesic(gt, zero_edges)
                 acc = loo_identification(transformed, subjects, labels)[0]
-                rows.append({"noise_level": float(level), **_stat_row(stat),
-                             "accuracy": acc})
+                rows.append({"noise_level": float(level), **_stat_row(stat), "accuracy": acc})
     return pd.DataFrame(rows)

@@ -98,11 +98,11 @@ def trial_types(path, key: str = KEY) -> set[str]:
     if missing:
         raise BIDSInputError(
             f"config key {key}: events file {path} has no column(s) {missing} (columns: "
-            f"{header}); the task route needs onset, duration and trial_type")
+            f"{header}); the task route needs onset, duration and trial_type"
+        )
     types = {r["trial_type"] for r in rows if r["trial_type"] not in ("", "n/a")}
     if not types:
-        raise BIDSInputError(f"config key {key}: events file {path} holds no event with a "
-                             "trial_type")
+        raise BIDSInputError(f"config key {key}: events file {path} holds no event with a trial_type")
     return types
 
 
@@ -127,8 +127,10 @@ def _raw_events(bids_dir: str) -> list[dict]:
     read from the index in one query (cached per layout), not file by file."""
     lay = layout(bids_dir, False, "bids_dir")
     table = _entity_table(lay)
-    return [{"path": path, **table.get(path, {})}
-            for path in lay.get(return_type="filename", suffix="events", extension=".tsv")]
+    return [
+        {"path": path, **table.get(path, {})}
+        for path in lay.get(return_type="filename", suffix="events", extension=".tsv")
+    ]
 
 
 def _bold_runs(sel: Selection, cfg: dict, key: str = KEY) -> list[dict]:
@@ -149,7 +151,8 @@ def _bold_runs(sel: Selection, cfg: dict, key: str = KEY) -> list[dict]:
                 raise BIDSInputError(
                     f"config keys {key}.space / {key}.res: two preprocessed BOLD files of one "
                     f"run: {seen[rid]['path']} and {row['path']}; set space and res to pick "
-                    "one")
+                    "one"
+                )
             seen[rid] = row
             runs.append(row)
     return runs
@@ -168,8 +171,7 @@ class _Index:
 
     def match(self, ents: dict) -> list[dict]:
         rows = self.by_sub.get(str(ents.get("sub")), []) + self.by_sub.get("", [])
-        rows = [r for r in rows if all((r.get(k) or None) == (ents.get(k) or None)
-                                       for k in self.exact)]
+        rows = [r for r in rows if all((r.get(k) or None) == (ents.get(k) or None) for k in self.exact)]
         return _most_specific(_match(rows, ents))
 
 
@@ -178,8 +180,8 @@ def _companion(index: _Index, deriv: str, ents: dict, what: str, key: str) -> st
     if len(rows) != 1:
         have = "none" if not rows else ", ".join(Path(r["path"]).name for r in rows)
         raise BIDSInputError(
-            f"config key {key}: run {stem(ents, DROP)} needs exactly one {what} in {deriv}; "
-            f"found {have}")
+            f"config key {key}: run {stem(ents, DROP)} needs exactly one {what} in {deriv}; found {have}"
+        )
     return rows[0]["path"]
 
 
@@ -194,15 +196,102 @@ def fmri_regressors_path(config: dict, ents: dict, confounds: dict, key: str = K
     name = confounds.get("fmri_strategy") or ""
     fmri = config.get("fmri") or {}
     if not fmri.get("activate"):
-        raise BIDSInputError(f"config key {key}.confounds.strategy: 'fmri' takes the fMRI "
-                             "stage's regressors; switch that stage on (fmri.activate: true)")
+        raise BIDSInputError(
+            f"config key {key}.confounds.strategy: 'fmri' takes the fMRI "
+            "stage's regressors; switch that stage on (fmri.activate: true)"
+        )
     scanned = (fmri.get("scan") or {}).get("strategies") or list(fmri.get("strategies") or {})
     if name not in (fmri.get("strategies") or {}) or name not in scanned:
         raise BIDSInputError(
             f"config key {key}.confounds.fmri_strategy: {name!r} is not a strategy the fMRI "
-            f"stage applies to derivatives runs (fmri.scan.strategies: {scanned})")
-    return (f"{config['results_dir']}/{folder(ents, 'func')}/{stem(ents, ('desc',))}"
-            f"_desc-{name}_regressors.tsv")
+            f"stage applies to derivatives runs (fmri.scan.strategies: {scanned})"
+        )
+    return (
+        f"{config['results_dir']}/{folder(ents, 'func')}/{stem(ents, ('desc',))}_desc-{name}_regressors.tsv"
+    )
+
+
+def _task_section(config: dict, key: str) -> tuple[dict, Selection]:
+    """The config section ``key`` and the BIDS selection, checked: raw dataset, derivatives
+    and atlas are given."""
+    cfg = config
+    for part in key.split("."):
+        cfg = cfg[part]
+    sel = Selection.from_config(config)
+    if not sel.bids_dir:
+        raise BIDSInputError(f"config key bids_dir: {key} needs the raw BIDS dataset (the events.tsv files)")
+    if not sel.derivatives:
+        raise BIDSInputError(
+            f"config key derivatives: {key} needs a derivatives folder "
+            "with preprocessed BOLD (desc-preproc_bold)"
+        )
+    _check_atlas(cfg, key)
+    return cfg, sel
+
+
+def _run_events(
+    events: _Index, tasks_with_events: set, ents: dict, bold: str, bids_dir: str, key: str, notes: list
+) -> str | None:
+    """The events file of a BOLD run; ``None`` (and a note) for a run of a task without
+    events (not a task run). A task run without its own events file raises."""
+    name = Path(bold).name
+    found = events.match(ents)
+    if ents.get("task") not in tasks_with_events and not found:
+        notes.append(
+            f"{name}: task-{ents.get('task')} has no events.tsv in {bids_dir} (not a task run); skipped"
+        )
+        return None
+    if not found:
+        raise BIDSInputError(
+            f"config keys bids_dir / {key}: run {name} has no events.tsv in {bids_dir} "
+            f"(other runs of task-{ents.get('task')} have one)"
+        )
+    if len(found) > 1:
+        raise BIDSInputError(
+            f"config key bids_dir: run {name} matches several events files: {[f['path'] for f in found]}"
+        )
+    return found[0]["path"]
+
+
+class _Companions:
+    """Brain mask and confounds of each BOLD run; one pybids query per derivatives folder
+    and kind, made when a folder's first run asks."""
+
+    def __init__(self, config: dict, cfg: dict, sel: Selection, key: str):
+        self.config, self.cfg, self.sel, self.key = config, cfg, sel, key
+        self.strategy = cfg["confounds"]["strategy"]
+        self.indexes = {}  # derivatives folder -> (masks, confounds)
+
+    def _indexes(self, deriv: str, dkey: str) -> tuple[_Index, _Index]:
+        if deriv not in self.indexes:
+            sel = self.sel
+            masks = query(
+                deriv,
+                sel,
+                True,
+                dkey,
+                suffix="mask",
+                desc="brain",
+                datatype="func",
+                extension=[".nii.gz", ".nii"],
+            )
+            tables = query(deriv, sel, True, dkey, suffix="timeseries", desc="confounds", extension=".tsv")
+            self.indexes[deriv] = (_Index(masks, exact=("space", "res", "den")), _Index(tables))
+        return self.indexes[deriv]
+
+    def files(self, bold: dict, ents: dict) -> tuple[str, str]:
+        """``(mask, confounds)`` of a run (confounds ``""`` for strategy ``none``)."""
+        deriv, dkey = bold["_deriv"], bold["_key"]
+        masks, confound_tables = self._indexes(deriv, dkey)
+        mask = _companion(masks, deriv, ents, "brain mask (desc-brain_mask)", dkey)
+        confounds = ""
+        if self.strategy == "fmri":  # the fMRI stage's regressors of this run (a DAG edge)
+            confounds = fmri_regressors_path(self.config, ents, self.cfg["confounds"], self.key)
+        elif self.strategy != "none":
+            confounds = _companion(
+                confound_tables, deriv, ents, "confounds table (desc-confounds_timeseries.tsv)", dkey
+            )
+        return mask, confounds
 
 
 def plan_task(config: dict, key: str = KEY, min_conditions: int = 3) -> TaskPlan:
@@ -212,68 +301,32 @@ def plan_task(config: dict, key: str = KEY, min_conditions: int = 3) -> TaskPlan
     runs, one encoding design per subject); ``min_conditions`` is the fewest conditions
     in every run a group needs (3 for an RDM statistic).
     """
-    cfg = config
-    for part in key.split("."):
-        cfg = cfg[part]
-    sel = Selection.from_config(config)
-    if not sel.bids_dir:
-        raise BIDSInputError(f"config key bids_dir: {key} needs the raw BIDS dataset (the "
-                             "events.tsv files)")
-    if not sel.derivatives:
-        raise BIDSInputError(f"config key derivatives: {key} needs a derivatives folder "
-                             "with preprocessed BOLD (desc-preproc_bold)")
-    _check_atlas(cfg, key)
+    cfg, sel = _task_section(config, key)
     events = _raw_events(sel.bids_dir)
     tasks_with_events = {e.get("task") for e in events}
     events = _Index(events)
-    companions = {}  # derivatives folder -> (masks, confounds): one pybids query each
+    companions = _Companions(config, cfg, sel, key)
     plan = TaskPlan(settings=cfg)
-    strategy = cfg["confounds"]["strategy"]
     for bold in _bold_runs(sel, cfg, key):
         ents = {k: v for k, v in bold.items() if not k.startswith("_") and k != "path"}
-        name = Path(bold["path"]).name
-        found = events.match(ents)
-        if ents.get("task") not in tasks_with_events and not found:
-            plan.notes.append(f"{name}: task-{ents.get('task')} has no events.tsv in "
-                              f"{sel.bids_dir} (not a task run); skipped")
+        found = _run_events(events, tasks_with_events, ents, bold["path"], sel.bids_dir, key, plan.notes)
+        if found is None:
             continue
-        if not found:
-            raise BIDSInputError(
-                f"config keys bids_dir / {key}: run {name} has no events.tsv in {sel.bids_dir} "
-                f"(other runs of task-{ents.get('task')} have one)")
-        if len(found) > 1:
-            raise BIDSInputError(f"config key bids_dir: run {name} matches several events "
-                                 f"files: {[f['path'] for f in found]}")
-        deriv, dkey = bold["_deriv"], bold["_key"]
-        if deriv not in companions:
-            companions[deriv] = (
-                _Index(query(deriv, sel, True, dkey, suffix="mask", desc="brain",
-                             datatype="func", extension=[".nii.gz", ".nii"]),
-                       exact=("space", "res", "den")),
-                _Index(query(deriv, sel, True, dkey, suffix="timeseries", desc="confounds",
-                             extension=".tsv")))
-        masks, confound_tables = companions[deriv]
-        mask = _companion(masks, deriv, ents, "brain mask (desc-brain_mask)", dkey)
-        confounds = ""
-        if strategy == "fmri":  # the fMRI stage's regressors of this run (a DAG edge)
-            confounds = fmri_regressors_path(config, ents, cfg["confounds"], key)
-        elif strategy != "none":
-            confounds = _companion(confound_tables, deriv, ents,
-                                   "confounds table (desc-confounds_timeseries.tsv)", dkey)
+        mask, confounds = companions.files(bold, ents)
         rkey = f"{folder(ents, 'func')}/{stem(ents, DROP)}"
-        plan.runs[rkey] = TaskRun(rkey, ents, bold["path"], mask, confounds, found[0]["path"])
+        plan.runs[rkey] = TaskRun(rkey, ents, bold["path"], mask, confounds, found)
     if not plan.runs:
         raise BIDSInputError(
             f"config keys derivatives / {key}: no preprocessed BOLD (desc-preproc_bold"
             + (f", space-{cfg['space']}" if cfg.get("space") else "")
             + (f", res-{cfg['res']}" if cfg.get("res") else "")
-            + f") with events in {list(sel.derivatives)}")
+            + f") with events in {list(sel.derivatives)}"
+        )
     _plan_subjects(plan, cfg, key, min_conditions)
     return plan
 
 
-def _plan_subjects(plan: TaskPlan, cfg: dict, key: str = KEY,
-                   min_conditions: int = 3) -> None:
+def _plan_subjects(plan: TaskPlan, cfg: dict, key: str = KEY, min_conditions: int = 3) -> None:
     by_subject = defaultdict(list)
     for run in plan.runs.values():
         ents = {k: v for k, v in run.entities.items() if k not in ("run", "ses", *DROP)}
@@ -288,7 +341,8 @@ def _plan_subjects(plan: TaskPlan, cfg: dict, key: str = KEY,
             raise BIDSInputError(
                 f"config key {key}.min_runs: sub-{ents['sub']} {stem(ents, ('sub',))} has "
                 f"{len(runs)} run(s) ({', '.join(Path(r.bold).name for r in runs)}); the "
-                f"{key} needs >= {cfg['min_runs']} runs as cross-validation folds")
+                f"{key} needs >= {cfg['min_runs']} runs as cross-validation folds"
+            )
         skey = f"{folder(ents, 'func')}/{stem(ents)}"
         subject = TaskSubject(skey, ents, tuple(sorted(runs, key=lambda r: r.key)))
         plan.subjects[skey] = subject
@@ -306,7 +360,8 @@ def _plan_subjects(plan: TaskPlan, cfg: dict, key: str = KEY,
                 if missing:
                     raise BIDSInputError(
                         f"config key {key}.conditions: condition(s) {missing} never occur in "
-                        f"{path} (its trial types: {sorted(types)})")
+                        f"{path} (its trial types: {sorted(types)})"
+                    )
             conditions, dropped = tuple(wanted), ()
         else:
             common = set.intersection(*per_run.values())
@@ -316,7 +371,8 @@ def _plan_subjects(plan: TaskPlan, cfg: dict, key: str = KEY,
             raise BIDSInputError(
                 f"config key {key}.conditions: {gkey} has {len(conditions)} condition(s) in "
                 f"every run ({list(conditions)}); {min_conditions} are needed (events files "
-                f"e.g. {next(iter(per_run))})")
+                f"e.g. {next(iter(per_run))})"
+            )
         gents = {k: v for k, v in subjects[0].entities.items() if k not in ("sub", "ses")}
         group = TaskGroup(gkey, gents, tuple(subjects), conditions, dropped)
         plan.groups[gkey] = group
@@ -324,15 +380,18 @@ def _plan_subjects(plan: TaskPlan, cfg: dict, key: str = KEY,
             plan.group_of[s.key] = group
             plan.group_of.update({r.key: group for r in s.runs})
         if len(subjects) < 2:
-            plan.notes.append(f"{gkey}: one subject; the identification across subjects is "
-                              "skipped (chance would be 1.0)")
+            plan.notes.append(
+                f"{gkey}: one subject; the identification across subjects is skipped (chance would be 1.0)"
+            )
 
 
 def _check_atlas(cfg: dict, key: str = KEY) -> None:
     atlas = cfg["atlas"]
     if not atlas.get("image"):
-        raise BIDSInputError(f"config key {key}.atlas.image: a label image (dseg NIfTI in the "
-                             "BOLD's space) is needed for the regions")
+        raise BIDSInputError(
+            f"config key {key}.atlas.image: a label image (dseg NIfTI in the "
+            "BOLD's space) is needed for the regions"
+        )
     if not Path(atlas["image"]).is_file():
         raise BIDSInputError(f"config key {key}.atlas.image: file not found: {atlas['image']}")
     labels = atlas.get("labels")
@@ -341,18 +400,29 @@ def _check_atlas(cfg: dict, key: str = KEY) -> None:
             raise BIDSInputError(f"config key {key}.atlas.labels: file not found: {labels}")
         header = read_event_header(labels)
         if "index" not in header or "name" not in header:
-            raise BIDSInputError(f"config key {key}.atlas.labels: {labels} needs the columns "
-                                 f"index and name (BIDS dseg.tsv); it has {header}")
+            raise BIDSInputError(
+                f"config key {key}.atlas.labels: {labels} needs the columns "
+                f"index and name (BIDS dseg.tsv); it has {header}"
+            )
 
 
 def haxby_task_settings(config: dict, root: str) -> dict:
     """trsa.task-like settings of the Haxby demo on its converted BIDS tree (``root``)."""
     hx = config["trsa"]["haxby"]
-    return {"activate": True, "space": "", "res": "", "conditions": [],
-            "hrf_model": hx["hrf_model"], "high_pass": hx["high_pass"], "noise_model": "ols",
-            "noise_method": hx["noise_method"], "confounds": {"strategy": "none", "options": {}},
-            "min_runs": 2, "min_voxels": 2,
-            "atlas": {"image": f"{root}/atlas_dseg.nii.gz", "labels": f"{root}/atlas_dseg.tsv"}}
+    return {
+        "activate": True,
+        "space": "",
+        "res": "",
+        "conditions": [],
+        "hrf_model": hx["hrf_model"],
+        "high_pass": hx["high_pass"],
+        "noise_model": "ols",
+        "noise_method": hx["noise_method"],
+        "confounds": {"strategy": "none", "options": {}},
+        "min_runs": 2,
+        "min_voxels": 2,
+        "atlas": {"image": f"{root}/atlas_dseg.nii.gz", "labels": f"{root}/atlas_dseg.tsv"},
+    }
 
 
 def plan_haxby_task(config: dict, root: str) -> TaskPlan:
@@ -360,8 +430,11 @@ def plan_haxby_task(config: dict, root: str) -> TaskPlan:
 
     The converted tree is queried through the same BIDS layer as a user's cohort.
     """
-    sub = {"bids_dir": f"{root}/bids", "derivatives": [f"{root}/derivatives"],
-           "trsa": {"task": haxby_task_settings(config, root)}}
+    sub = {
+        "bids_dir": f"{root}/bids",
+        "derivatives": [f"{root}/derivatives"],
+        "trsa": {"task": haxby_task_settings(config, root)},
+    }
     return plan_task(sub)
 
 
@@ -370,8 +443,11 @@ def haxby_keys(config: dict) -> dict:
     hx = config["trsa"]["haxby"]
     sub, task = hx["subject"], hx["task"]
     base = f"sub-{sub}/func/sub-{sub}_task-{task}"
-    return {"run": re.escape(base) + r"_run-\d+_space-native",
-            "subject": f"{base}_space-native", "group": f"task-{task}_space-native"}
+    return {
+        "run": re.escape(base) + r"_run-\d+_space-native",
+        "subject": f"{base}_space-native",
+        "group": f"task-{task}_space-native",
+    }
 
 
 @dataclass(frozen=True)
@@ -393,8 +469,7 @@ def subject_layouts(plan: TaskPlan) -> list[SubjectLayout]:
         own = re.compile(f"sub-{re.escape(label)}(?=[/_])")
         names = [own.sub("sub-{tlabel}", k) for k in (key, *(r.key for r in subject.runs))]
         by_layout.setdefault((names[0], tuple(names[1:])), []).append(label)
-    return [SubjectLayout(subject, runs, tuple(labels))
-            for (subject, runs), labels in by_layout.items()]
+    return [SubjectLayout(subject, runs, tuple(labels)) for (subject, runs), labels in by_layout.items()]
 
 
 def wildcard_regex(keys) -> str:

@@ -12,15 +12,20 @@ from neuroflow.report.references import cite, dataset_reference, used_versions
 from neuroflow.rsa.networks import DIGITS_CITATION
 from neuroflow.rsa.transforms import statistic_from_config
 
-TRSA_CITATION = ("Lin B, Kriegeskorte N (2023). The topology and geometry of neural "
-                 "representations. arXiv:2309.11028.")
+TRSA_CITATION = (
+    "Lin B, Kriegeskorte N (2023). The topology and geometry of neural representations. arXiv:2309.11028."
+)
 RSATOOLBOX_CITATION = cite("rsatoolbox")
-CROSSNOBIS_CITATION = ("Walther A, Nili H, Ejaz N, Alink A, Kriegeskorte N, Diedrichsen J (2016). "
-                       "Reliability of dissimilarity measures for multi-voxel pattern analysis. "
-                       "NeuroImage 137:188-200.")
-SHRINKAGE_CITATION = ("Schäfer J, Strimmer K (2005). A shrinkage approach to large-scale "
-                      "covariance matrix estimation and implications for functional genomics. "
-                      "Stat Appl Genet Mol Biol 4:32.")
+CROSSNOBIS_CITATION = (
+    "Walther A, Nili H, Ejaz N, Alink A, Kriegeskorte N, Diedrichsen J (2016). "
+    "Reliability of dissimilarity measures for multi-voxel pattern analysis. "
+    "NeuroImage 137:188-200."
+)
+SHRINKAGE_CITATION = (
+    "Schäfer J, Strimmer K (2005). A shrinkage approach to large-scale "
+    "covariance matrix estimation and implications for functional genomics. "
+    "Stat Appl Genet Mol Biol 4:32."
+)
 
 
 _dataset_reference = dataset_reference
@@ -34,18 +39,22 @@ def _result_sentence(config: dict) -> str:
     sidecar = json.loads(path.read_text())
     table = pd.read_csv(path.with_suffix(".tsv"), sep="\t")
     primary = table[table["primary"] == "yes"].sort_values("noise_level")
-    rows = "; ".join(
-        f"noise {r.noise_level:g}: topology {r.topology_accuracy:.2f} "
-        f"[{r.topology_ci_low:.2f}, {r.topology_ci_high:.2f}], geometry "
-        f"{r.geometry_accuracy:.2f} [{r.geometry_ci_low:.2f}, {r.geometry_ci_high:.2f}], "
-        f"difference {r.contrast_boot_mean:+.3f} [{r.contrast_ci_low:+.3f}, "
-        f"{r.contrast_ci_high:+.3f}] (power {r.power_at_effect:.2f}), plain RDM "
-        f"{r.rdm_accuracy:.2f}, held-out (l, u) {r.selected_accuracy:.2f}, null 95th "
-        f"percentile {r.null_p95:.2f}" for r in primary.itertuples()) if "topology_accuracy" \
-        in primary else ""
+    rows = (
+        "; ".join(
+            f"noise {r.noise_level:g}: topology {r.topology_accuracy:.2f} "
+            f"[{r.topology_ci_low:.2f}, {r.topology_ci_high:.2f}], geometry "
+            f"{r.geometry_accuracy:.2f} [{r.geometry_ci_low:.2f}, {r.geometry_ci_high:.2f}], "
+            f"difference {r.contrast_boot_mean:+.3f} [{r.contrast_ci_low:+.3f}, "
+            f"{r.contrast_ci_high:+.3f}] (power {r.power_at_effect:.2f}), plain RDM "
+            f"{r.rdm_accuracy:.2f}, held-out (l, u) {r.selected_accuracy:.2f}, null 95th "
+            f"percentile {r.null_p95:.2f}"
+            for r in primary.itertuples()
+        )
+        if "topology_accuracy" in primary
+        else ""
+    )
     notes = " ".join(sidecar.get("Notes", []))
-    return (f"Result (chance {table['chance'].iloc[0]:.2f}): {rows}. {sidecar['Verdict']} "
-            f"{notes}").strip()
+    return (f"Result (chance {table['chance'].iloc[0]:.2f}): {rows}. {sidecar['Verdict']} {notes}").strip()
 
 
 _PROTOCOL_DIFFERENCES = (
@@ -54,19 +63,27 @@ _PROTOCOL_DIFFERENCES = (
     "its stimuli are held-out digit images instead of 62 natural images, and it has fewer "
     "layers; the number of instances, stimuli, (l, u) samples and bootstraps are the "
     "configured ones (stated above); the bootstrap holds out all copies of a resampled "
-    "instance together (the authors' code lets a copy predict its twin).")
+    "instance together (the authors' code lets a copy predict its twin)."
+)
 
 
 def _task_paragraph(config: dict, v: dict) -> str:
     """What the task-fMRI route (trsa.task) did."""
     t = config["trsa"]["task"]
     conf = t["confounds"]
-    confounds = ("no confound regressors" if conf["strategy"] == "none" else
-                 f"the fMRIPrep confounds of nilearn's load_confounds_strategy "
-                 f"'{conf['strategy']}'" + (" (" + "; ".join(
-                     f"{k.replace('_', ' ')} {v}" for k, v in sorted(conf["options"].items()))
-                     + ")" if conf["options"] else "") + " "
-                 "(its cosine columns left out)")
+    confounds = (
+        "no confound regressors"
+        if conf["strategy"] == "none"
+        else f"the fMRIPrep confounds of nilearn's load_confounds_strategy "
+        f"'{conf['strategy']}'"
+        + (
+            " (" + "; ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(conf["options"].items())) + ")"
+            if conf["options"]
+            else ""
+        )
+        + " "
+        "(its cosine columns left out)"
+    )
     conds = ", ".join(t["conditions"]) or "the trial types present in every run"
     return (
         "Task fMRI of the cohort (BIDS events.tsv, preprocessed BOLD, brain masks and "
@@ -78,18 +95,20 @@ def _task_paragraph(config: dict, v: dict) -> str:
         "were compared with rsatoolbox's crossvalidated Mahalanobis distance (crossnobis; "
         "runs as folds), noise-normalised by the region's residual covariance over all runs "
         f"({t['noise_method']}); regions with fewer than {t['min_voxels']} voxels got no RDM. "
-        "The subjects' region RDMs were then identified across subjects as below.")
+        "The subjects' region RDMs were then identified across subjects as below."
+    )
 
 
 def _identification_paragraph(cfg: dict, ident: dict) -> str:
     """What the identification analyses and the claim test did, with their parameters."""
     levels = ", ".join(f"{x:g}" for x in ident["noise_levels"])
-    models = {"pooled": "SD in units of the SD of all RDM entries pooled (the authors' model, "
-                        "primary)",
-              "scaled": "SD relative to each RDM's own SD",
-              "activation": "noise added to the network activations before the RDMs, SD "
-                            "relative to each layer's activation SD (levels "
-                            f"{', '.join(f'{x:g}' for x in ident['activation_noise_levels'])})"}
+    models = {
+        "pooled": "SD in units of the SD of all RDM entries pooled (the authors' model, primary)",
+        "scaled": "SD relative to each RDM's own SD",
+        "activation": "noise added to the network activations before the RDMs, SD "
+        "relative to each layer's activation SD (levels "
+        f"{', '.join(f'{x:g}' for x in ident['activation_noise_levels'])})",
+    }
     return (
         "Identification: each region's (layer's) RDM was identified across subjects "
         "(instances) by leave-one-out nearest-centroid classification (Euclidean), as in the "
@@ -110,8 +129,8 @@ def _identification_paragraph(cfg: dict, ident: dict) -> str:
         "leave-one-instance-out on the grid of resolution "
         f"{ident['grid_resolution']:g}, {ident['n_repeats']} noise draws per level) replaces "
         "the best grid cell chosen on the scored draw, which the heat maps show only "
-        f"descriptively. All random draws used seed {cfg['random_state']}. "
-        + _PROTOCOL_DIFFERENCES)
+        f"descriptively. All random draws used seed {cfg['random_state']}. " + _PROTOCOL_DIFFERENCES
+    )
 
 
 def _haxby_paragraph(hx: dict, v: dict) -> str:
@@ -128,13 +147,18 @@ def _haxby_paragraph(hx: dict, v: dict) -> str:
         f"evaluated against the data under every statistic (data and models transformed "
         f"alike) with rsatoolbox's '{hx['comparison']}' comparison and {hx['n_boot']} bootstrap "
         "samples of conditions (eval_bootstrap_pattern; one-sided t-tests against zero, "
-        "paired t-tests between models, uncorrected)." + (
+        "paired t-tests between models, uncorrected)."
+        + (
             " The same subject also took the task-fMRI route of user cohorts: its files "
             "were written as a BIDS dataset with fMRIPrep-style derivatives (one BOLD "
             "image and events.tsv per run, the mask as the one region), found with "
             "pybids, fitted run by run with nilearn's FirstLevelModel (ordinary least "
             "squares, no confounds) and turned into a crossnobis RDM by the same rules "
-            "(space-native outputs)." if hx.get("bids") else ""))
+            "(space-native outputs)."
+            if hx.get("bids")
+            else ""
+        )
+    )
 
 
 def _references(cfg: dict, task: dict) -> list:
@@ -156,15 +180,16 @@ def _references(cfg: dict, task: dict) -> list:
 def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
     """Paragraphs (plain text) describing what was done, and the reference list."""
     cfg = config["trsa"]
-    v = used_versions(config, ("rsatoolbox", "scipy", "scikit-learn", "nilearn", "torch",
-                               "pynwb", "numpy"))
+    v = used_versions(config, ("rsatoolbox", "scipy", "scikit-learn", "nilearn", "torch", "pynwb", "numpy"))
     stats = [statistic_from_config(s) for s in cfg["statistics"]]
-    hx, hd, net, ident = (cfg["haxby"], cfg["headdirection"], cfg["networks"],
-                          cfg["identification"])
+    hx, hd, net, ident = (cfg["haxby"], cfg["headdirection"], cfg["networks"], cfg["identification"])
     task = cfg["task"]
-    zero = ("pairs below the lower quantile were not edges of the graph, as in rsatoolbox and "
-            "the authors' code, where networkx drops zero weights" if cfg["zero_edges"] == "drop"
-            else "pairs below the lower quantile were edges of length zero")
+    zero = (
+        "pairs below the lower quantile were not edges of the graph, as in rsatoolbox and "
+        "the authors' code, where networkx drops zero weights"
+        if cfg["zero_edges"] == "drop"
+        else "pairs below the lower quantile were edges of length zero"
+    )
     paras = [
         f"Topological representational similarity analysis followed Lin & Kriegeskorte (2023), "
         f"with neuroflow {__version__}, rsatoolbox {v['rsatoolbox']}, scipy {v['scipy']} and "
@@ -194,7 +219,8 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
             f"rates in {hd['n_bins']} equal angle bins; the RDM between bins "
             f"({hd['rdm_method']} distance of the population vectors) was compared with a ring "
             "model (circular distance) and a line model (linear distance), as above "
-            f"({hd['comparison']}, {hd['n_boot']} bootstrap samples of bins).")
+            f"({hd['comparison']}, {hd['n_boot']} bootstrap samples of bins)."
+        )
     if net.get("activate"):
         paras.append(
             f"Simulation (simulated data): {net['n_instances']} instances of one convolutional "
@@ -207,17 +233,22 @@ def methods_text(config: dict, manifest: dict) -> tuple[list[str], list[str]]:
             f"{net['stimuli_per_class']} images per digit as stimuli. Each layer's RDM "
             f"({net['rdm_method']} distance, rsatoolbox) on the stimuli was identified across "
             "instances by leave-one-instance-out nearest-centroid classification (Euclidean), as "
-            "in the paper.")
+            "in the paper."
+        )
     if task.get("activate"):
         paras.append(_task_paragraph(config, v))
     paras.append(_identification_paragraph(cfg, ident) + " " + _result_sentence(config))
     refs = _references(cfg, task)
     spikes = (config.get("activity") or {}).get("spikes") or {}
-    for section, ds_id in ((hx, hx.get("dataset")),
-                           (hd, (spikes.get(str(hd.get("recording"))) or {}).get("dataset"))):
+    for section, ds_id in (
+        (hx, hx.get("dataset")),
+        (hd, (spikes.get(str(hd.get("recording"))) or {}).get("dataset")),
+    ):
         if section.get("activate") and ds_id in manifest.get("datasets", {}):
             refs.append(_dataset_reference(manifest, ds_id))
     if ident.get("rdms"):
-        paras.append(f"The identification analyses read the RDM stack {ident['rdms']} instead "
-                     "of the simulated networks.")
+        paras.append(
+            f"The identification analyses read the RDM stack {ident['rdms']} instead "
+            "of the simulated networks."
+        )
     return paras, refs

@@ -39,8 +39,7 @@ def category_model(conditions, groups) -> np.ndarray:
     for k, group in enumerate(groups):
         for cond in group:
             if cond not in conditions:
-                raise ValueError(f"model group {group}: unknown condition {cond!r}; "
-                                 f"known: {conditions}")
+                raise ValueError(f"model group {group}: unknown condition {cond!r}; known: {conditions}")
             if cond in member:
                 raise ValueError(f"condition {cond!r} is in two groups of the same model")
             member[cond] = k
@@ -93,38 +92,62 @@ def _evaluate(fixed, data_rdm, method: str, n_boot: int, random_state: int) -> d
 
     evals = np.atleast_1d(eval_fixed(fixed, data_rdm, method=method).get_means())
     with _numpy_seed(random_state):
-        result = eval_bootstrap_pattern(fixed, data_rdm, method=method, N=n_boot,
-                                        pattern_descriptor="conds", boot_noise_ceil=False)
-    return {"evals": evals, "boot": result.evaluations.reshape(n_boot, len(fixed)),
-            "p_zero": np.atleast_1d(result.test_zero()),
-            "p_pair": (np.atleast_2d(result.test_pairwise()) if len(fixed) > 1
-                       else np.full((1, 1), np.nan)),
-            "order": np.argsort(-evals)}
+        result = eval_bootstrap_pattern(
+            fixed, data_rdm, method=method, N=n_boot, pattern_descriptor="conds", boot_noise_ceil=False
+        )
+    return {
+        "evals": evals,
+        "boot": result.evaluations.reshape(n_boot, len(fixed)),
+        "p_zero": np.atleast_1d(result.test_zero()),
+        "p_pair": (np.atleast_2d(result.test_pairwise()) if len(fixed) > 1 else np.full((1, 1), np.nan)),
+        "order": np.argsort(-evals),
+    }
 
 
 def _model_row(base: dict, name: str, j, result, missing: str) -> dict:
     """One table row: model `name` (index `j` among the evaluated ones, None if not)."""
     row = dict(base, model=name)
     if j is None:
-        row.update(evaluation=np.nan, bootstrap_mean=np.nan, bootstrap_se=np.nan,
-                   ci_low=np.nan, ci_high=np.nan, p_zero=np.nan, p_vs_best=np.nan,
-                   rank=np.nan, note=missing)
+        row.update(
+            evaluation=np.nan,
+            bootstrap_mean=np.nan,
+            bootstrap_se=np.nan,
+            ci_low=np.nan,
+            ci_high=np.nan,
+            p_zero=np.nan,
+            p_vs_best=np.nan,
+            rank=np.nan,
+            note=missing,
+        )
         return row
     boot = result["boot"][:, j][np.isfinite(result["boot"][:, j])]
     lo, hi = np.percentile(boot, [2.5, 97.5]) if len(boot) else (np.nan, np.nan)
     order = result["order"]
     best = int(order[0])
-    row.update(evaluation=float(result["evals"][j]), bootstrap_mean=float(np.mean(boot)),
-               bootstrap_se=float(np.std(boot, ddof=1)), ci_low=float(lo), ci_high=float(hi),
-               p_zero=float(result["p_zero"][j]),
-               p_vs_best=np.nan if j == best else float(result["p_pair"][j, best]),
-               rank=int(np.flatnonzero(order == j)[0]) + 1, note="")
+    row.update(
+        evaluation=float(result["evals"][j]),
+        bootstrap_mean=float(np.mean(boot)),
+        bootstrap_se=float(np.std(boot, ddof=1)),
+        ci_low=float(lo),
+        ci_high=float(hi),
+        p_zero=float(result["p_zero"][j]),
+        p_vs_best=np.nan if j == best else float(result["p_pair"][j, best]),
+        rank=int(np.flatnonzero(order == j)[0]) + 1,
+        note="",
+    )
     return row
 
 
-def compare_models(data, models: dict, conditions, statistics, method: str = "corr",
-                   n_boot: int = 200, zero_edges: str = "drop", random_state: int = 0,
-                   ) -> pd.DataFrame:
+def compare_models(
+    data,
+    models: dict,
+    conditions,
+    statistics,
+    method: str = "corr",
+    n_boot: int = 200,
+    zero_edges: str = "drop",
+    random_state: int = 0,
+) -> pd.DataFrame:
     """Evaluate model RDMs against one data RDM for each statistic (rsatoolbox bootstrap).
 
     Parameters
@@ -168,17 +191,28 @@ def compare_models(data, models: dict, conditions, statistics, method: str = "co
         tdata = apply_statistic(data, stat, zero_edges)
         tmodels = apply_statistic(model_stack, stat, zero_edges)
         ok = [i for i in range(len(names)) if np.ptp(tmodels[i]) > 0]
-        base = {"statistic": stat.name, "kind": stat.kind, "lower": stat.lower,
-                "upper": stat.upper, "family": stat.family}
+        base = {
+            "statistic": stat.name,
+            "kind": stat.kind,
+            "lower": stat.lower,
+            "upper": stat.upper,
+            "family": stat.family,
+        }
         if np.ptp(tdata) == 0:
             ok = []
-        fixed = [ModelFixed(names[i], RDMs(tmodels[i][None, :], pattern_descriptors=desc))
-                 for i in ok]
-        result = (_evaluate(fixed, RDMs(tdata, pattern_descriptors=desc), method, n_boot,
-                            random_state) if fixed else None)
-        missing = ("data constant under this statistic" if np.ptp(tdata) == 0
-                   else "model constant under this statistic")
-        rows += [_model_row(base, name, ok.index(i) if i in ok else None, result, missing)
-                 for i, name in enumerate(names)]
+        fixed = [ModelFixed(names[i], RDMs(tmodels[i][None, :], pattern_descriptors=desc)) for i in ok]
+        result = (
+            _evaluate(fixed, RDMs(tdata, pattern_descriptors=desc), method, n_boot, random_state)
+            if fixed
+            else None
+        )
+        missing = (
+            "data constant under this statistic"
+            if np.ptp(tdata) == 0
+            else "model constant under this statistic"
+        )
+        rows += [
+            _model_row(base, name, ok.index(i) if i in ok else None, result, missing)
+            for i, name in enumerate(names)
+        ]
     return pd.DataFrame(rows)
-

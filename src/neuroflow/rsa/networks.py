@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from neuroflow.rsa.settings import NetworkSettings
+
 DIGITS_CITATION = (
     "Alpaydin E, Kaynak C (1998). Optical recognition of handwritten digits. UCI Machine "
     "Learning Repository, doi:10.24432/C50P49 (the 8 x 8 version shipped with scikit-learn "
-    "as sklearn.datasets.load_digits).")
+    "as sklearn.datasets.load_digits)."
+)
 
 
 def digits_stimuli(stimuli_per_class: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -34,12 +37,12 @@ def digits_stimuli(stimuli_per_class: int) -> tuple[np.ndarray, np.ndarray, np.n
     from sklearn.datasets import load_digits
 
     if not 1 <= stimuli_per_class <= 50:
-        raise ValueError(f"config key trsa.networks.stimuli_per_class: must be in [1, 50], "
-                         f"got {stimuli_per_class}")
+        raise ValueError(
+            f"config key trsa.networks.stimuli_per_class: must be in [1, 50], got {stimuli_per_class}"
+        )
     images, classes = load_digits(return_X_y=True)
     images = (images / 16.0).astype(np.float32)
-    stimuli = np.concatenate([np.flatnonzero(classes == c)[:stimuli_per_class]
-                              for c in range(10)])
+    stimuli = np.concatenate([np.flatnonzero(classes == c)[:stimuli_per_class] for c in range(10)])
     return images, classes, stimuli
 
 
@@ -57,8 +60,7 @@ def build_network(conv_channels, fc_units):
 
     nn = torch.nn
     if not 1 <= len(conv_channels) <= 6:
-        raise ValueError(f"config key trsa.networks.conv_channels: 1 to 6 layers, got "
-                         f"{conv_channels}")
+        raise ValueError(f"config key trsa.networks.conv_channels: 1 to 6 layers, got {conv_channels}")
     layers, c_in, side = [nn.Unflatten(1, (1, 8, 8))], 1, 8
     for k, c_out in enumerate(conv_channels):
         layers += [nn.Conv2d(c_in, int(c_out), 3, padding=1), nn.ReLU()]
@@ -77,12 +79,24 @@ def build_network(conv_channels, fc_units):
 
 def layer_names(conv_channels, fc_units) -> list[str]:
     """Names of the recorded layers: conv1.., fc1.., output."""
-    return ([f"conv{k + 1}" for k in range(len(conv_channels))]
-            + [f"fc{k + 1}" for k in range(len(fc_units))] + ["output"])
+    return (
+        [f"conv{k + 1}" for k in range(len(conv_channels))]
+        + [f"fc{k + 1}" for k in range(len(fc_units))]
+        + ["output"]
+    )
 
 
-def train_instance(seed: int, images, classes, train_idx, conv_channels, fc_units,
-                   epochs: int, batch_size: int, learning_rate: float):
+def train_instance(
+    seed: int,
+    images,
+    classes,
+    train_idx,
+    conv_channels,
+    fc_units,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+):
     """Train one CNN instance from `seed` (Adam, cross-entropy); return it and its last loss.
 
     The global torch random state is left untouched (``torch.random.fork_rng``).
@@ -100,7 +114,7 @@ def train_instance(seed: int, images, classes, train_idx, conv_channels, fc_unit
         for _ in range(epochs):
             perm = torch.randperm(len(train_idx), generator=order)
             for start in range(0, len(train_idx), batch_size):
-                batch = perm[start:start + batch_size]
+                batch = perm[start : start + batch_size]
                 opt.zero_grad()
                 loss = torch.nn.functional.cross_entropy(net(x[batch]), y[batch])
                 loss.backward()
@@ -158,11 +172,17 @@ def activation_rdm(patterns: np.ndarray, method: str = "correlation") -> np.ndar
     return rdm
 
 
-def simulate_network_rdms(n_instances: int = 10, conv_channels=(16, 16, 32, 32),
-                          fc_units=(64, 64), epochs: int = 10, batch_size: int = 64,
-                          learning_rate: float = 1e-3,
-                          stimuli_per_class: int = 4, rdm_method: str = "correlation",
-                          random_state: int = 0):
+def simulate_network_rdms(
+    n_instances: int = 10,
+    conv_channels=(16, 16, 32, 32),
+    fc_units=(64, 64),
+    epochs: int = 10,
+    batch_size: int = 64,
+    learning_rate: float = 1e-3,
+    stimuli_per_class: int = 4,
+    rdm_method: str = "correlation",
+    random_state: int = 0,
+):
     """Train `n_instances` CNNs from seeds ``random_state + i`` and return their layer RDMs.
 
     Returns
@@ -176,62 +196,119 @@ def simulate_network_rdms(n_instances: int = 10, conv_channels=(16, 16, 32, 32),
         scikit-learn's set, with ``stimulus_class``), ``stimulus_i``/``stimulus_j`` on
         ``pair``. Labelled simulated in its attributes.
     """
-    import torch
-    import xarray as xr
-
-    for key, value in (("n_instances", n_instances), ("epochs", epochs),
-                       ("batch_size", batch_size), *(("conv_channels", c) for c in conv_channels),
-                       *(("fc_units", u) for u in fc_units)):
-        if int(value) < (2 if key == "n_instances" else 1):
-            raise ValueError(f"config key trsa.networks.{key}: too small ({value})")
+    settings = NetworkSettings(
+        n_instances=n_instances,
+        conv_channels=tuple(conv_channels),
+        fc_units=tuple(fc_units),
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        stimuli_per_class=stimuli_per_class,
+        rdm_method=rdm_method,
+        random_state=random_state,
+    )
+    _check_sizes(settings)
     images, classes, stimuli = digits_stimuli(stimuli_per_class)
     train_idx = np.setdiff1d(np.arange(len(classes)), stimuli)
+    trained = _train_instances(settings, images, classes, train_idx, stimuli)
+    return _network_dataset(settings, *trained, classes, stimuli, len(train_idx))
+
+
+def _check_sizes(s: NetworkSettings) -> None:
+    for key, value in (
+        ("n_instances", s.n_instances),
+        ("epochs", s.epochs),
+        ("batch_size", s.batch_size),
+        *(("conv_channels", c) for c in s.conv_channels),
+        *(("fc_units", u) for u in s.fc_units),
+    ):
+        if int(value) < (2 if key == "n_instances" else 1):
+            raise ValueError(f"config key trsa.networks.{key}: too small ({value})")
+
+
+def _train_instances(s: NetworkSettings, images, classes, train_idx, stimuli):
+    """Train every instance (one torch thread) and record its layers' responses to the
+    stimuli. Returns ``(rdms, accuracies, losses, activations)``, one entry per instance."""
+    import torch
+
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # bit-reproducible and polite on shared machines
     try:
         rdms, accs, losses, activations = [], [], [], []
-        for i in range(n_instances):
-            net, loss = train_instance(random_state + i, images, classes, train_idx,
-                                       conv_channels, fc_units, epochs, batch_size,
-                                       learning_rate)
+        for i in range(s.n_instances):
+            net, loss = train_instance(
+                s.random_state + i,
+                images,
+                classes,
+                train_idx,
+                s.conv_channels,
+                s.fc_units,
+                s.epochs,
+                s.batch_size,
+                s.learning_rate,
+            )
             acts = layer_activations(net, images[stimuli])
             accs.append(float(np.mean(acts[-1].argmax(axis=1) == classes[stimuli])))
             losses.append(loss)
-            rdms.append([activation_rdm(a, rdm_method) for a in acts])
+            rdms.append([activation_rdm(a, s.rdm_method) for a in acts])
             activations.append(acts)
     finally:
         torch.set_num_threads(threads)
+    return rdms, accs, losses, activations
+
+
+def _network_dataset(s: NetworkSettings, rdms, accs, losses, activations, classes, stimuli, n_train: int):
+    """The Dataset of :func:`simulate_network_rdms` (see there)."""
+    import xarray as xr
+
     iu = np.triu_indices(len(stimuli), k=1)
-    layers = layer_names(conv_channels, fc_units)
+    layers = layer_names(s.conv_channels, s.fc_units)
     ds = xr.Dataset(
-        {"rdm": (("instance", "layer", "pair"), np.array(rdms)),
-         "test_accuracy": (("instance",), np.array(accs)),
-         "final_loss": (("instance",), np.array(losses))},
-        coords={"instance": np.arange(n_instances) + random_state, "layer": layers,
-                "pair": np.arange(len(iu[0])), "stimulus": stimuli,
-                "stimulus_class": ("stimulus", classes[stimuli]),
-                "stimulus_i": ("pair", stimuli[iu[0]]), "stimulus_j": ("pair", stimuli[iu[1]])})
+        {
+            "rdm": (("instance", "layer", "pair"), np.array(rdms)),
+            "test_accuracy": (("instance",), np.array(accs)),
+            "final_loss": (("instance",), np.array(losses)),
+        },
+        coords={
+            "instance": np.arange(s.n_instances) + s.random_state,
+            "layer": layers,
+            "pair": np.arange(len(iu[0])),
+            "stimulus": stimuli,
+            "stimulus_class": ("stimulus", classes[stimuli]),
+            "stimulus_i": ("pair", stimuli[iu[0]]),
+            "stimulus_j": ("pair", stimuli[iu[1]]),
+        },
+    )
     for k, layer in enumerate(layers):
         name = f"activation_{layer}"
-        ds[name] = (("instance", "stimulus", f"unit_{layer}"),
-                    np.array([a[k] for a in activations], dtype=np.float32))
-        ds[name].attrs.update(units="activation (after ReLU; logits for the output layer)",
-                              description=f"layer {layer}'s response to each stimulus (for "
-                                          "the activation-space noise analysis)")
-    ds["rdm"].attrs.update(units=f"{rdm_method} distance (rsatoolbox calc_rdm)",
-                           description="upper-triangle RDM vector of the layer's activations "
-                                       "to the stimuli (squareform order)")
+        ds[name] = (
+            ("instance", "stimulus", f"unit_{layer}"),
+            np.array([a[k] for a in activations], dtype=np.float32),
+        )
+        ds[name].attrs.update(
+            units="activation (after ReLU; logits for the output layer)",
+            description=f"layer {layer}'s response to each stimulus (for "
+            "the activation-space noise analysis)",
+        )
+    ds["rdm"].attrs.update(
+        units=f"{s.rdm_method} distance (rsatoolbox calc_rdm)",
+        description="upper-triangle RDM vector of the layer's activations to the stimuli (squareform order)",
+    )
     ds["test_accuracy"].attrs.update(units="fraction correct on the held-out stimuli")
     ds["final_loss"].attrs.update(units="cross-entropy (nats), last training mini-batch")
     ds["instance"].attrs.update(description="training seed of the network instance")
-    ds.attrs.update(simulated=np.int8(1), title="SIMULATED: layer RDMs of CNN instances trained "
-                    "from different seeds on scikit-learn's 8x8 digits",
-                    architecture=f"CNN conv {list(map(int, conv_channels))} (3x3, ReLU, 2x2 "
-                                 f"max-pool after every 2nd), fc {list(map(int, fc_units))} "
-                                 "(ReLU), linear read-out 10",
-                    training=f"Adam lr={learning_rate}, {epochs} epochs, batch {batch_size}, "
-                             f"{len(train_idx)} training images",
-                    stimuli=f"{stimuli_per_class} held-out images per digit class",
-                    rdm_method=rdm_method, random_state=random_state,
-                    digits_citation=DIGITS_CITATION)
+    ds.attrs.update(
+        simulated=np.int8(1),
+        title="SIMULATED: layer RDMs of CNN instances trained "
+        "from different seeds on scikit-learn's 8x8 digits",
+        architecture=f"CNN conv {list(map(int, s.conv_channels))} (3x3, ReLU, 2x2 "
+        f"max-pool after every 2nd), fc {list(map(int, s.fc_units))} "
+        "(ReLU), linear read-out 10",
+        training=f"Adam lr={s.learning_rate}, {s.epochs} epochs, batch {s.batch_size}, "
+        f"{n_train} training images",
+        stimuli=f"{s.stimuli_per_class} held-out images per digit class",
+        rdm_method=s.rdm_method,
+        random_state=s.random_state,
+        digits_citation=DIGITS_CITATION,
+    )
     return ds

@@ -87,12 +87,10 @@ def patterns_rdm(patterns, method: str) -> np.ndarray:
         gram = np.einsum("bik,bjk->bij", x, x)
         dist = (sq[:, :, None] + sq[:, None, :] - 2 * gram) / n_units
         return dist[:, iu[0], iu[1]]
-    raise ValueError(f"activation noise: rdm_method must be correlation or euclidean, "
-                     f"got {method!r}")
+    raise ValueError(f"activation noise: rdm_method must be correlation or euclidean, got {method!r}")
 
 
-def add_activation_noise(activations, level: float, rng: np.random.Generator,
-                         method: str) -> np.ndarray:
+def add_activation_noise(activations, level: float, rng: np.random.Generator, method: str) -> np.ndarray:
     """RDMs of activations with Gaussian noise, SD = `level` x SD of each (instance, layer).
 
     Parameters
@@ -115,8 +113,9 @@ def add_activation_noise(activations, level: float, rng: np.random.Generator,
     return np.stack(per_layer, axis=1).reshape(-1, per_layer[0].shape[1])
 
 
-def noisy_vectors(model: str, level: float, vectors, rng: np.random.Generator,
-                  activations=None, method: str = "correlation") -> np.ndarray:
+def noisy_vectors(
+    model: str, level: float, vectors, rng: np.random.Generator, activations=None, method: str = "correlation"
+) -> np.ndarray:
     """One noise draw of the RDM stack under `model` (level 0 returns the clean RDMs).
 
     Parameters

@@ -11,109 +11,93 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from neuroflow.io.haxby import read_haxby
 from neuroflow.io.haxby import require_file as _check_file
-from neuroflow.output_schema import _caller_step, is_simulated
-from neuroflow.provenance import read_netcdf, write_json, write_netcdf, write_tsv
-from neuroflow.resources import sha256_file
-from neuroflow.rsa.transforms import statistic_from_config
-from neuroflow.rsa.variables import variables_of
-
-RSA_PACKAGES = ("neuroflow", "numpy", "scipy", "pandas", "xarray", "rsatoolbox",
-                "scikit-learn", "nilearn", "nibabel", "pynwb", "torch")
-STAT_COLUMNS = {
-    "statistic": "rdm (plain RDM), or rgtm/rgdm_l<lower>_u<upper>",
-    "kind": "rdm | rgtm (geo-topological) | rgdm (geodesic after geo-topological)",
-    "lower": "lower quantile threshold l (fraction of the RDM's dissimilarities)",
-    "upper": "upper quantile threshold u (fraction)",
-    "family": "plain | local | global | geometry | topology | intermediate (Lin & "
-              "Kriegeskorte 2023 taxonomy of (l, u))",
-}
-
-
-def _statistics(entries, where: str):
-    if not entries:
-        raise ValueError(f"config key {where}: at least one statistic is needed")
-    return [statistic_from_config(e, f"{where}[{i}]") for i, e in enumerate(entries)]
-
-
-def _provenance(inputs, params: dict) -> dict:
-    """NetCDF attributes of an output derived from real input files."""
-    return {"inputs": json.dumps([{"file": Path(f).name, "sha256": sha256_file(f)}
-                                  for f in inputs]),
-            "parameters": json.dumps(params, sort_keys=True, default=str)}
-
-
-def write_rsa_netcdf(ds, path, *, simulated: bool, sources=()) -> None:
-    """:func:`neuroflow.provenance.write_netcdf` with the stage's variables and packages."""
-    write_netcdf(ds, path, simulated=simulated, sources=list(sources), packages=RSA_PACKAGES,
-                 variables=variables_of(ds), step=_caller_step(2))
+from neuroflow.output_schema import is_simulated
+from neuroflow.provenance import read_netcdf, write_json, write_tsv
+from neuroflow.rsa.outputs import MODEL_COLUMNS, STAT_COLUMNS, provenance_attrs, write_rsa_netcdf
+from neuroflow.rsa.readers import read_activations, read_rdm_stack
+from neuroflow.rsa.settings import IdentificationSettings, NetworkSettings, statistics_from_config
 
 
 # ----------------------------------------------------------------------------- Haxby fMRI
-def haxby_rdm_file(bold, mask, attributes, out_nc, *, subject: str, task: str,
-                   baseline: str = "rest", hrf_model: str = "spm", high_pass: float = 1 / 128,
-                   noise_method: str = "shrinkage_diag", tr: float | None = None) -> None:
+def haxby_rdm_file(
+    bold,
+    mask,
+    attributes,
+    out_nc,
+    *,
+    subject: str,
+    task: str,
+    baseline: str = "rest",
+    hrf_model: str = "spm",
+    high_pass: float = 1 / 128,
+    noise_method: str = "shrinkage_diag",
+    tr: float | None = None,
+) -> None:
     """Run-wise GLM + noise-normalised crossnobis RDM of the Haxby conditions -> NetCDF.
 
     The NetCDF holds ``rdm`` (pair; crossnobis, per voxel), ``rdm_correlation`` (pair;
     correlation distance of the run-averaged betas, for comparison) and ``beta`` (run,
     condition, voxel; percent signal change).
     """
-    import xarray as xr
-
-    from neuroflow.rsa.rdm import correlation_rdm, crossnobis_rdm, runwise_glm
+    from neuroflow.rsa.rdm import correlation_rdm, crossnobis_vector, haxby_rdm_dataset, runwise_glm
 
     timeseries, labels, runs, voxels, header_tr = read_haxby(bold, mask, attributes)
     tr = float(tr or header_tr)
     conditions = sorted(set(labels) - {baseline})
     if len(conditions) < 3:
-        raise ValueError(f"attributes table {attributes}: need >= 3 conditions besides "
-                         f"{baseline!r}, found {conditions}")
-    betas, residuals, dof, run_ids = runwise_glm(timeseries, labels, runs, tr, conditions,
-                                                 baseline, hrf_model, high_pass)
-    cn = crossnobis_rdm(betas, conditions, run_ids, residuals, dof, noise_method)
-    order = [str(c) for c in cn.pattern_descriptors["conds"]]
-    if order != conditions:
-        raise RuntimeError(f"rsatoolbox reordered the conditions: {order}")
-    corr = correlation_rdm(betas.mean(axis=0), conditions)
-    iu = np.triu_indices(len(conditions), k=1)
-    cond = np.array(conditions)
-    ds = xr.Dataset(
-        {"rdm": (("pair",), cn.get_vectors()[0]),
-         "rdm_correlation": (("pair",), corr.get_vectors()[0]),
-         "beta": (("run", "condition", "voxel"), betas)},
-        coords={"pair": np.arange(len(iu[0])), "condition": cond,
-                "condition_i": ("pair", cond[iu[0]]), "condition_j": ("pair", cond[iu[1]]),
-                "run": run_ids, "voxel": np.arange(len(voxels)),
-                "voxel_ijk": (("voxel", "axis"), voxels), "axis": ["i", "j", "k"]})
-    ds["rdm"].attrs.update(units="squared Mahalanobis distance per voxel (crossnobis, "
-                                 "unbiased; can be negative)",
-                           description="rsatoolbox calc_rdm(method='crossnobis', "
-                                       "cv_descriptor='runs'), noise precision from GLM "
-                                       f"residuals ({noise_method})")
-    ds["rdm_correlation"].attrs.update(units="1 - Pearson r", description="correlation "
-                                       "distance of the run-averaged betas")
-    ds["beta"].attrs.update(units="percent signal change per unit regressor")
-    ds.attrs.update(_provenance([bold, mask, attributes], {
-        "tr_s": tr, "baseline": baseline, "hrf_model": hrf_model, "high_pass_hz": high_pass,
-        "noise_method": noise_method, "residual_dof": dof}))
-    ds.attrs.update(subject=subject, task=task, n_volumes=int(len(labels)),
-                    n_voxels=int(len(voxels)), n_runs=int(len(run_ids)))
+        raise ValueError(
+            f"attributes table {attributes}: need >= 3 conditions besides {baseline!r}, found {conditions}"
+        )
+    betas, residuals, dof, run_ids = runwise_glm(
+        timeseries, labels, runs, tr, conditions, baseline, hrf_model, high_pass
+    )
+    crossnobis = crossnobis_vector(betas, conditions, run_ids, residuals, dof, noise_method)
+    correlation = correlation_rdm(betas.mean(axis=0), conditions).get_vectors()[0]
+    ds = haxby_rdm_dataset(crossnobis, correlation, betas, conditions, run_ids, voxels, noise_method)
+    ds.attrs.update(
+        provenance_attrs(
+            [bold, mask, attributes],
+            {
+                "tr_s": tr,
+                "baseline": baseline,
+                "hrf_model": hrf_model,
+                "high_pass_hz": high_pass,
+                "noise_method": noise_method,
+                "residual_dof": dof,
+            },
+        )
+    )
+    ds.attrs.update(
+        subject=subject,
+        task=task,
+        n_volumes=int(len(labels)),
+        n_voxels=int(len(voxels)),
+        n_runs=int(len(run_ids)),
+    )
     write_rsa_netcdf(ds, out_nc, simulated=False, sources=[bold, mask, attributes])
 
 
-def model_comparison_file(rdm_nc, out_tsv, out_png, out_rdm_png, *, models: dict,
-                          statistics, method: str = "corr", n_boot: int = 200,
-                          zero_edges: str = "drop", random_state: int = 0) -> None:
+def model_comparison_file(
+    rdm_nc,
+    out_tsv,
+    out_png,
+    out_rdm_png,
+    *,
+    models: dict,
+    statistics,
+    method: str = "corr",
+    n_boot: int = 200,
+    zero_edges: str = "drop",
+    random_state: int = 0,
+) -> None:
     """Compare category models with the Haxby RDM for every statistic (rsatoolbox)."""
 
     from neuroflow.rsa.figures import plot_model_comparison, plot_rdm_statistics
     from neuroflow.rsa.models import category_models, compare_models
 
-    stats = _statistics(statistics, "trsa.haxby.statistics")
+    stats = statistics_from_config(statistics, "trsa.haxby.statistics")
     ds = read_netcdf(_check_file(rdm_nc, "RDM file"), "RDM file")
     data = ds["rdm"].values.astype(float)
     conditions = [str(c) for c in ds["condition"].values]
@@ -121,168 +105,127 @@ def model_comparison_file(rdm_nc, out_tsv, out_png, out_rdm_png, *, models: dict
     if not models:
         raise ValueError("config key trsa.haxby.models: at least one model is needed")
     model_rdms = category_models(conditions, models, "trsa.haxby.models")
-    table = compare_models(data, model_rdms, conditions, stats, method, n_boot, zero_edges,
-                           random_state)
+    table = compare_models(data, model_rdms, conditions, stats, method, n_boot, zero_edges, random_state)
     table.insert(0, "subject", subject)
-    write_tsv(table, out_tsv,
-              f"rsatoolbox model comparison of the sub-{subject} task-{task} crossnobis RDM "
-              f"with category models, per representational statistic (data and models "
-              f"transformed alike; comparison '{method}', {n_boot} bootstrap samples of "
-              "conditions).", {**STAT_COLUMNS, **_MODEL_COLUMNS}, sources=[Path(rdm_nc).name],
-              simulated=is_simulated(ds.attrs, rdm_nc))
-    plot_model_comparison(table, out_png, f"sub-{subject} (Haxby 2001): category models vs "
-                          "crossnobis RDM, per statistic", method)
-    plot_rdm_statistics(data, conditions, stats, out_rdm_png,
-                        f"sub-{subject} (Haxby 2001) crossnobis RDM under each statistic",
-                        zero_edges)
-
-
-_MODEL_COLUMNS = {
-    "subject": "subject label",
-    "model": "model RDM name",
-    "evaluation": "model-data agreement on all conditions (rsatoolbox comparison method)",
-    "bootstrap_mean": "mean over bootstrap samples of conditions",
-    "bootstrap_se": "SD over bootstrap samples (standard error)",
-    "ci_low": "2.5th percentile of the bootstrap", "ci_high": "97.5th percentile",
-    "p_zero": "rsatoolbox one-sided t-test of the evaluation against 0",
-    "p_vs_best": "rsatoolbox two-sided t-test against the best model of this statistic",
-    "rank": "1 = best model for this statistic",
-    "note": "why a row could not be evaluated",
-}
+    write_tsv(
+        table,
+        out_tsv,
+        f"rsatoolbox model comparison of the sub-{subject} task-{task} crossnobis RDM "
+        f"with category models, per representational statistic (data and models "
+        f"transformed alike; comparison '{method}', {n_boot} bootstrap samples of "
+        "conditions).",
+        {**STAT_COLUMNS, **MODEL_COLUMNS},
+        sources=[Path(rdm_nc).name],
+        simulated=is_simulated(ds.attrs, rdm_nc),
+    )
+    plot_model_comparison(
+        table,
+        out_png,
+        f"sub-{subject} (Haxby 2001): category models vs crossnobis RDM, per statistic",
+        method,
+    )
+    plot_rdm_statistics(
+        data,
+        conditions,
+        stats,
+        out_rdm_png,
+        f"sub-{subject} (Haxby 2001) crossnobis RDM under each statistic",
+        zero_edges,
+    )
 
 
 # ----------------------------------------------------------------------------- head direction
-def headdirection_files(units, out_nc, out_tsv, out_png, out_fig_models, *, subject: str,
-                        n_bins: int = 36, epoch: str = "wake", location: str = "adn",
-                        rdm_method: str = "correlation", statistics=(), method: str = "corr",
-                        n_boot: int = 200, zero_edges: str = "drop",
-                        random_state: int = 0) -> None:
+def headdirection_files(
+    units,
+    out_nc,
+    out_tsv,
+    out_png,
+    out_fig_models,
+    *,
+    subject: str,
+    n_bins: int = 36,
+    epoch: str = "wake",
+    location: str = "adn",
+    rdm_method: str = "correlation",
+    statistics=(),
+    method: str = "corr",
+    n_boot: int = 200,
+    zero_edges: str = "drop",
+    random_state: int = 0,
+) -> None:
     """Head-direction tuning curves -> RDM over angle bins -> ring vs line, per statistic.
 
     ``units`` is the activity stage's units file of the recording
     (``<entities>_desc-units_spikes.nc``); ``subject`` labels the figures and the table.
     """
     from neuroflow.rsa.figures import plot_model_comparison, plot_tuning_and_rdm
-    from neuroflow.rsa.headdirection import tuning_curves
-    from neuroflow.rsa.models import compare_models, line_model, ring_model
-    from neuroflow.rsa.networks import activation_rdm
+    from neuroflow.rsa.headdirection import angle_rdm, ring_line_comparison, tuning_curves
 
-    stats = _statistics(statistics, "trsa.headdirection.statistics")
+    stats = statistics_from_config(statistics, "trsa.headdirection.statistics")
     tuning = tuning_curves(_check_file(units, "units file"), n_bins, epoch, location)
-    rates = tuning["rate"].values
-    if (rates.std(axis=1) == 0).any() and rdm_method == "correlation":
-        raise ValueError(f"units file {units}: some angle bins have identical rates in every unit "
-                         "(correlation distance undefined); use rdm_method: euclidean")
-    rdm = activation_rdm(rates, rdm_method)
-    angles = tuning["angle_bin"].values
-    iu = np.triu_indices(len(angles), k=1)
-    tuning["rdm"] = (("pair",), rdm)
-    tuning = tuning.assign_coords(pair=np.arange(len(rdm)), angle_i=("pair", angles[iu[0]]),
-                                  angle_j=("pair", angles[iu[1]]))
-    tuning["rdm"].attrs.update(units=f"{rdm_method} distance between the population rate "
-                                     "vectors of two angle bins (rsatoolbox calc_rdm)")
-    tuning.attrs.update(_provenance([units], {"n_bins": n_bins, "epoch": epoch,
-                                            "location": location, "rdm_method": rdm_method}))
+    tuning, rdm = angle_rdm(tuning, rdm_method, units)
+    tuning.attrs.update(
+        provenance_attrs(
+            [units], {"n_bins": n_bins, "epoch": epoch, "location": location, "rdm_method": rdm_method}
+        )
+    )
     tuning.attrs["subject"] = subject
     simulated = is_simulated(read_netcdf(units, "units file").attrs, units)
     write_rsa_netcdf(tuning, out_nc, simulated=simulated, sources=[units])
-    labels = [f"{np.degrees(a):.0f}deg" for a in angles]
-    table = compare_models(rdm, {"ring": ring_model(angles), "line": line_model(angles)},
-                           labels, stats, method, n_boot, zero_edges, random_state)
+    table = ring_line_comparison(
+        rdm, tuning["angle_bin"].values, stats, method, n_boot, zero_edges, random_state
+    )
     table.insert(0, "subject", subject)
-    write_tsv(table, out_tsv,
-              f"Ring (circular angular distance) vs line (linear distance of bin centres) "
-              f"model RDMs against the head-direction RDM of sub-{subject} ({location} units, "
-              f"{epoch} epoch, {n_bins} bins), per statistic (rsatoolbox, '{method}', "
-              f"{n_boot} bootstrap samples of angle bins).", {**STAT_COLUMNS, **_MODEL_COLUMNS},
-              sources=[Path(units).name], simulated=simulated)
-    plot_tuning_and_rdm(tuning, rdm, out_png,
-                        f"sub-{subject}: {tuning.sizes['unit']} {location} units, {epoch}")
-    plot_model_comparison(table, out_fig_models, f"sub-{subject} head direction: ring vs line "
-                          "model, per statistic", method)
+    write_tsv(
+        table,
+        out_tsv,
+        f"Ring (circular angular distance) vs line (linear distance of bin centres) "
+        f"model RDMs against the head-direction RDM of sub-{subject} ({location} units, "
+        f"{epoch} epoch, {n_bins} bins), per statistic (rsatoolbox, '{method}', "
+        f"{n_boot} bootstrap samples of angle bins).",
+        {**STAT_COLUMNS, **MODEL_COLUMNS},
+        sources=[Path(units).name],
+        simulated=simulated,
+    )
+    plot_tuning_and_rdm(
+        tuning, rdm, out_png, f"sub-{subject}: {tuning.sizes['unit']} {location} units, {epoch}"
+    )
+    plot_model_comparison(
+        table, out_fig_models, f"sub-{subject} head direction: ring vs line model, per statistic", method
+    )
 
 
 # ----------------------------------------------------------------------------- simulation
-def network_rdms_file(out_nc, *, n_instances: int, conv_channels, fc_units, epochs: int,
-                      batch_size: int, learning_rate: float, stimuli_per_class: int,
-                      rdm_method: str = "correlation", random_state: int = 0) -> None:
+def network_rdms_file(
+    out_nc,
+    *,
+    n_instances: int,
+    conv_channels,
+    fc_units,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    stimuli_per_class: int,
+    rdm_method: str = "correlation",
+    random_state: int = 0,
+) -> None:
     """Train the simulated network instances and write their layer RDMs (NetCDF)."""
     from neuroflow.rsa.networks import simulate_network_rdms
 
-    ds = simulate_network_rdms(n_instances, conv_channels, fc_units, epochs, batch_size,
-                               learning_rate, stimuli_per_class, rdm_method, random_state)
-    ds.attrs["parameters"] = json.dumps({
-        "n_instances": n_instances, "conv_channels": list(conv_channels),
-        "fc_units": list(fc_units), "epochs": epochs, "batch_size": batch_size,
-        "learning_rate": learning_rate, "stimuli_per_class": stimuli_per_class,
-        "rdm_method": rdm_method, "random_state": random_state}, sort_keys=True)
+    settings = NetworkSettings(
+        n_instances=n_instances,
+        conv_channels=tuple(conv_channels),
+        fc_units=tuple(fc_units),
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        stimuli_per_class=stimuli_per_class,
+        rdm_method=rdm_method,
+        random_state=random_state,
+    )
+    ds = simulate_network_rdms(**settings.parameters())
+    ds.attrs["parameters"] = json.dumps(settings.parameters(), sort_keys=True)
     write_rsa_netcdf(ds, out_nc, simulated=True)
-
-
-def read_rdm_stack(path, variable: str = "rdm"):
-    """Read a (subject-like, region-like, pair) RDM stack from NetCDF.
-
-    Returns
-    -------
-    rdms : ndarray, shape (n_subjects, n_regions, n_pairs)
-    dims : tuple of str
-    regions : list of str
-    simulated : bool
-    """
-    ds = read_netcdf(_check_file(path, "RDM stack"), "RDM stack")
-    if variable not in ds:
-        raise ValueError(f"RDM stack {path}: no variable {variable!r}")
-    da = ds[variable]
-    if da.ndim != 3 or da.dims[2] != "pair":
-        raise ValueError(f"RDM stack {path}: {variable!r} must have dims (subject, region, "
-                         f"pair), got {da.dims}")
-    if not np.isfinite(da.values).all():
-        raise ValueError(f"RDM stack {path}: {variable!r} holds NaN or infinite values")
-    return (da.values.astype(float), da.dims, [str(r) for r in da[da.dims[1]].values],
-            is_simulated(ds.attrs, path, absent=False))  # a user's own stack may lack the flag
-
-
-def read_activations(path, regions):
-    """Per-layer activations stored beside the RDMs (simulated networks), or None.
-
-    Returns
-    -------
-    activations : list of ndarray or None
-        One per region of the stack, shape (n_subjects, n_stimuli, n_units).
-    rdm_method : str
-        The dissimilarity the stack's RDMs were computed with.
-    """
-    ds = read_netcdf(_check_file(path, "RDM stack"), "RDM stack")
-    names = [f"activation_{r}" for r in regions]
-    if not all(n in ds for n in names):
-        return None, ds.attrs.get("rdm_method", "correlation")
-    return ([ds[n].values.astype(float) for n in names],
-            ds.attrs.get("rdm_method", "correlation"))
-
-
-@dataclass(frozen=True)
-class IdentificationSettings:
-    """Everything the identification rule needs, built once from the validated config."""
-
-    statistics: tuple
-    noise_levels: tuple
-    n_repeats: int
-    grid_resolution: float
-    grid_noise_levels: tuple
-    protocol: object        # neuroflow.rsa.claims.ProtocolSettings (imported when run)
-
-    @classmethod
-    def from_config(cls, trsa: dict) -> IdentificationSettings:
-        """From ``config["trsa"]`` (statistics, identification, zero_edges, random_state)."""
-        from neuroflow.rsa.claims import ProtocolSettings
-
-        ident_cfg = trsa["identification"]
-        return cls(statistics=tuple(_statistics(trsa["statistics"], "trsa.statistics")),
-                   noise_levels=tuple(ident_cfg["noise_levels"]),
-                   n_repeats=ident_cfg["n_repeats"],
-                   grid_resolution=ident_cfg["grid_resolution"],
-                   grid_noise_levels=tuple(ident_cfg["grid_noise_levels"]),
-                   protocol=ProtocolSettings.from_config(trsa))
 
 
 def identification_files(rdm_nc, outputs: dict, settings: IdentificationSettings) -> None:
@@ -296,9 +239,15 @@ def identification_files(rdm_nc, outputs: dict, settings: IdentificationSettings
 
     rdms, dims, regions, simulated = read_rdm_stack(rdm_nc)
     activations, rdm_method = read_activations(rdm_nc, regions)
-    ctx = _Context(what="SIMULATED " if simulated else "", dims=dims,
-                   unit=f"{dims[1]} identified across {dims[0]}s", src=[Path(rdm_nc).name],
-                   chance=1.0 / len(regions), shape=rdms.shape, simulated=simulated)
+    ctx = _Context(
+        what="SIMULATED " if simulated else "",
+        dims=dims,
+        unit=f"{dims[1]} identified across {dims[0]}s",
+        src=[Path(rdm_nc).name],
+        chance=1.0 / len(regions),
+        shape=rdms.shape,
+        simulated=simulated,
+    )
     _noise_and_grid(rdms, settings, ctx, outputs)
     result = faithful_comparison(rdms, settings.protocol, activations, rdm_method)
     for note in result["notes"]:
@@ -325,78 +274,147 @@ def _noise_and_grid(rdms, settings: IdentificationSettings, ctx: _Context, outpu
     from neuroflow.rsa.figures import plot_grid, plot_noise_curves
 
     p = settings.protocol
-    noise = ident.noise_curve(rdms, list(settings.statistics), settings.noise_levels,
-                              settings.n_repeats, p.zero_edges, p.random_state)
+    noise = ident.noise_curve(
+        rdms,
+        list(settings.statistics),
+        settings.noise_levels,
+        settings.n_repeats,
+        p.zero_edges,
+        p.random_state,
+    )
     noise["chance"] = ctx.chance
-    write_tsv(noise, outputs["noise"],
-              f"{ctx.what}leave-one-{ctx.dims[0]}-out nearest-centroid identification "
-              f"accuracy ({ctx.unit}) per configured statistic as Gaussian noise (the authors' "
-              "pooled model) is added to the RDM entries. Descriptive; the claims rest on the "
-              "family comparison (desc-claims_identification.tsv).",
-              {**STAT_COLUMNS, "chance": f"chance accuracy = 1 / {ctx.shape[1]}",
-               "noise_level": "noise SD / SD of all RDM entries",
-               "accuracy": "fraction of RDMs whose label is identified (mean over draws)",
-               "accuracy_sd": "SD over noise draws", "n_repeats": "noise draws"},
-              sources=ctx.src, simulated=ctx.simulated)
-    plot_noise_curves(noise, outputs["fig_noise"], ctx.chance,
-                      f"{ctx.what}{ctx.unit}: accuracy vs RDM noise ({ctx.shape[0]} "
-                      f"{ctx.dims[0]}s, {ctx.shape[1]} {ctx.dims[1]}s)")
-    grid = ident.grid_search(rdms, settings.grid_resolution, settings.grid_noise_levels,
-                             zero_edges=p.zero_edges, random_state=p.random_state)
-    write_tsv(grid, outputs["grid"],
-              f"{ctx.what}identification accuracy ({ctx.unit}) over the (lower, upper) grid "
-              f"(resolution {settings.grid_resolution}), one noise draw per level. "
-              "Descriptive: the best cell is chosen on the draw it is scored on (optimistic); "
-              "the held-out choice is in desc-selection_identification.tsv.",
-              {**STAT_COLUMNS, "noise_level": "noise SD / SD of all RDM entries",
-               "accuracy": "leave-one-out identification accuracy"}, sources=ctx.src, simulated=ctx.simulated)
-    plot_grid(grid, outputs["fig_grid"], f"{ctx.what}{ctx.unit}: accuracy over (l, u) "
-              "(best cell optimistic)", ctx.chance)
+    write_tsv(
+        noise,
+        outputs["noise"],
+        f"{ctx.what}leave-one-{ctx.dims[0]}-out nearest-centroid identification "
+        f"accuracy ({ctx.unit}) per configured statistic as Gaussian noise (the authors' "
+        "pooled model) is added to the RDM entries. Descriptive; the claims rest on the "
+        "family comparison (desc-claims_identification.tsv).",
+        {
+            **STAT_COLUMNS,
+            "chance": f"chance accuracy = 1 / {ctx.shape[1]}",
+            "noise_level": "noise SD / SD of all RDM entries",
+            "accuracy": "fraction of RDMs whose label is identified (mean over draws)",
+            "accuracy_sd": "SD over noise draws",
+            "n_repeats": "noise draws",
+        },
+        sources=ctx.src,
+        simulated=ctx.simulated,
+    )
+    plot_noise_curves(
+        noise,
+        outputs["fig_noise"],
+        ctx.chance,
+        f"{ctx.what}{ctx.unit}: accuracy vs RDM noise ({ctx.shape[0]} "
+        f"{ctx.dims[0]}s, {ctx.shape[1]} {ctx.dims[1]}s)",
+    )
+    grid = ident.grid_search(
+        rdms,
+        settings.grid_resolution,
+        settings.grid_noise_levels,
+        zero_edges=p.zero_edges,
+        random_state=p.random_state,
+    )
+    write_tsv(
+        grid,
+        outputs["grid"],
+        f"{ctx.what}identification accuracy ({ctx.unit}) over the (lower, upper) grid "
+        f"(resolution {settings.grid_resolution}), one noise draw per level. "
+        "Descriptive: the best cell is chosen on the draw it is scored on (optimistic); "
+        "the held-out choice is in desc-selection_identification.tsv.",
+        {
+            **STAT_COLUMNS,
+            "noise_level": "noise SD / SD of all RDM entries",
+            "accuracy": "leave-one-out identification accuracy",
+        },
+        sources=ctx.src,
+        simulated=ctx.simulated,
+    )
+    plot_grid(
+        grid,
+        outputs["fig_grid"],
+        f"{ctx.what}{ctx.unit}: accuracy over (l, u) (best cell optimistic)",
+        ctx.chance,
+    )
 
 
 def _write_families(result: dict, p, ctx: _Context, outputs) -> None:
     """Family summary, every sampled statistic and the paired tests, at every noise level."""
     from neuroflow.rsa.figures import plot_families
 
-    common = {"noise_model": "pooled | scaled | activation (see the claims table sidecar)",
-              "noise_level": "noise SD in the model's unit (pooled: SD of all RDM entries; "
-                             "scaled: each RDM's SD; activation: each layer's activation SD)"}
-    boot = (f"bootstrap ({p.n_boot} draws) over {ctx.dims[0]}s and stimuli, the same draws "
-            "for every statistic and level")
-    write_tsv(result["summary"], outputs["families"],
-              f"{ctx.what}identification accuracy ({ctx.unit}) per family of (l, u) at every "
-              f"noise level: mean over {p.family_samples} random (l, u) per family; {boot}. "
-              "The bootstrap accuracies are lower than the full-data ones (a resample has "
-              "fewer distinct training subjects).",
-              {**common, "kind": "rdm | rgtm | rgdm", "family": STAT_COLUMNS["family"],
-               "n_samples": "random (l, u) pairs of the family",
-               "accuracy_mean": "mean accuracy over the family's (l, u) pairs (all data)",
-               "bootstrap_mean": "mean over bootstrap draws",
-               "bootstrap_sd": "SD over bootstrap draws of the family mean",
-               "ci_low": "2.5th percentile", "ci_high": "97.5th percentile"},
-              sources=ctx.src, simulated=ctx.simulated)
-    write_tsv(result["samples"], outputs["samples"], f"{ctx.what}every sampled (l, u) "
-              "statistic of the family comparison with its accuracy and bootstrap mean / SD.",
-              {**common, **STAT_COLUMNS, "accuracy": "identification accuracy",
-               "bootstrap_mean": "mean over bootstrap draws",
-               "bootstrap_sd": "SD over bootstrap draws"}, sources=ctx.src, simulated=ctx.simulated)
-    write_tsv(result["tests"], outputs["tests"], f"{ctx.what}paired bootstrap comparisons "
-              f"of family accuracies per noise model and level; {boot}.",
-              {**common, "kind_a": "statistic kind of family a (rdm | rgtm | rgdm)",
-               "family_a": "family a", "kind_b": "statistic kind of family b",
-               "family_b": "family b",
-               "mean_difference": "accuracy of a minus b (mean over draws)",
-               "ci_low": "2.5th percentile of the difference",
-               "ci_high": "97.5th percentile", "p_value": "two-sided bootstrap p-value "
-               "(2 x smaller tail fraction, >= 1 / n_boot)",
-               "se": "bootstrap SD of the difference", "n_boot": "bootstrap draws"},
-              sources=ctx.src, simulated=ctx.simulated)
+    common = {
+        "noise_model": "pooled | scaled | activation (see the claims table sidecar)",
+        "noise_level": "noise SD in the model's unit (pooled: SD of all RDM entries; "
+        "scaled: each RDM's SD; activation: each layer's activation SD)",
+    }
+    boot = (
+        f"bootstrap ({p.n_boot} draws) over {ctx.dims[0]}s and stimuli, the same draws "
+        "for every statistic and level"
+    )
+    write_tsv(
+        result["summary"],
+        outputs["families"],
+        f"{ctx.what}identification accuracy ({ctx.unit}) per family of (l, u) at every "
+        f"noise level: mean over {p.family_samples} random (l, u) per family; {boot}. "
+        "The bootstrap accuracies are lower than the full-data ones (a resample has "
+        "fewer distinct training subjects).",
+        {
+            **common,
+            "kind": "rdm | rgtm | rgdm",
+            "family": STAT_COLUMNS["family"],
+            "n_samples": "random (l, u) pairs of the family",
+            "accuracy_mean": "mean accuracy over the family's (l, u) pairs (all data)",
+            "bootstrap_mean": "mean over bootstrap draws",
+            "bootstrap_sd": "SD over bootstrap draws of the family mean",
+            "ci_low": "2.5th percentile",
+            "ci_high": "97.5th percentile",
+        },
+        sources=ctx.src,
+        simulated=ctx.simulated,
+    )
+    write_tsv(
+        result["samples"],
+        outputs["samples"],
+        f"{ctx.what}every sampled (l, u) "
+        "statistic of the family comparison with its accuracy and bootstrap mean / SD.",
+        {
+            **common,
+            **STAT_COLUMNS,
+            "accuracy": "identification accuracy",
+            "bootstrap_mean": "mean over bootstrap draws",
+            "bootstrap_sd": "SD over bootstrap draws",
+        },
+        sources=ctx.src,
+        simulated=ctx.simulated,
+    )
+    write_tsv(
+        result["tests"],
+        outputs["tests"],
+        f"{ctx.what}paired bootstrap comparisons of family accuracies per noise model and level; {boot}.",
+        {
+            **common,
+            "kind_a": "statistic kind of family a (rdm | rgtm | rgdm)",
+            "family_a": "family a",
+            "kind_b": "statistic kind of family b",
+            "family_b": "family b",
+            "mean_difference": "accuracy of a minus b (mean over draws)",
+            "ci_low": "2.5th percentile of the difference",
+            "ci_high": "97.5th percentile",
+            "p_value": "two-sided bootstrap p-value (2 x smaller tail fraction, >= 1 / n_boot)",
+            "se": "bootstrap SD of the difference",
+            "n_boot": "bootstrap draws",
+        },
+        sources=ctx.src,
+        simulated=ctx.simulated,
+    )
     first = result["summary"]
-    first = first[(first["noise_model"] == "pooled")
-                  & (first["noise_level"] == first["noise_level"].min())]
-    plot_families(first, outputs["fig_families"], ctx.chance,
-                  f"{ctx.what}{ctx.unit}: families of (l, u), noise "
-                  f"{first['noise_level'].min():g} (pooled)")
+    first = first[(first["noise_model"] == "pooled") & (first["noise_level"] == first["noise_level"].min())]
+    plot_families(
+        first,
+        outputs["fig_families"],
+        ctx.chance,
+        f"{ctx.what}{ctx.unit}: families of (l, u), noise {first['noise_level'].min():g} (pooled)",
+    )
 
 
 def _write_claims(result: dict, selection, p, ctx: _Context, outputs) -> None:
@@ -412,59 +430,43 @@ def _write_claims(result: dict, selection, p, ctx: _Context, outputs) -> None:
 
     claims = claim_table(result, selection, p)
     verdict_text = claim_summary(claims, p, result["sd_ratio"])
-    write_tsv(selection, outputs["selection"],
-              f"{ctx.what}held-out choice of (lower, upper): for each held-out {ctx.dims[0]}, "
-              f"the grid pair (resolution {p.selection_resolution}) that identifies best among "
-              f"the other {ctx.dims[0]}s is used to identify it (nested leave-one-out), "
-              "pooled noise.", SELECTION_COLUMNS, sources=ctx.src, simulated=ctx.simulated)
-    write_tsv(claims, outputs["claims"],
-              f"{ctx.what}claim table ({ctx.unit}): the paper's family comparison "
-              f"({p.contrast[0]} minus {p.contrast[1]}) at every noise level of every noise "
-              f"model, with the plain RDM as an extra baseline. {verdict_text}",
-              claim_columns(p.contrast), sources=ctx.src, simulated=ctx.simulated)
+    write_tsv(
+        selection,
+        outputs["selection"],
+        f"{ctx.what}held-out choice of (lower, upper): for each held-out {ctx.dims[0]}, "
+        f"the grid pair (resolution {p.selection_resolution}) that identifies best among "
+        f"the other {ctx.dims[0]}s is used to identify it (nested leave-one-out), "
+        "pooled noise.",
+        SELECTION_COLUMNS,
+        sources=ctx.src,
+        simulated=ctx.simulated,
+    )
+    write_tsv(
+        claims,
+        outputs["claims"],
+        f"{ctx.what}claim table ({ctx.unit}): the paper's family comparison "
+        f"({p.contrast[0]} minus {p.contrast[1]}) at every noise level of every noise "
+        f"model, with the plain RDM as an extra baseline. {verdict_text}",
+        claim_columns(p.contrast),
+        sources=ctx.src,
+        simulated=ctx.simulated,
+    )
     sidecar_path = Path(outputs["claims"]).with_suffix(".json")
     sidecar = json.loads(sidecar_path.read_text())
-    sidecar.update({"Verdict": verdict_text, "PooledToWithinSDRatio": result["sd_ratio"],
-                    "Notes": result["notes"], "Protocol": protocol_description(p)})
+    sidecar.update(
+        {
+            "Verdict": verdict_text,
+            "PooledToWithinSDRatio": result["sd_ratio"],
+            "Notes": result["notes"],
+            "Protocol": protocol_description(p),
+        }
+    )
     write_json(sidecar, sidecar_path)
-    plot_claims(result["summary"], claims, outputs["fig_claims"], ctx.chance, p.contrast,
-                f"{ctx.what}{ctx.unit}: {p.contrast[0]} vs {p.contrast[1]} families by noise")
-
-
-def check_trsa_config(config: dict, manifest: dict) -> None:
-    """Checks the schema cannot express, run when the workflow is parsed (before any job).
-
-    Raises ValueError naming the config key: unknown manifest datasets, statistics with
-    ``lower > upper``, a missing ``identification.rdms`` file.
-    """
-    cfg = config["trsa"]
-    if cfg["haxby"].get("activate"):
-        ds = cfg["haxby"]["dataset"]
-        if ds not in manifest["datasets"]:
-            raise ValueError(f"config key trsa.haxby.dataset: {ds!r} is not in the manifest "
-                             f"{manifest.get('_path', '')}")
-    hd = cfg["headdirection"]
-    moved = {"dataset": "trsa.headdirection.recording (an activity.spikes id; the NWB file "
-                        "goes to activity.spikes.<id>.dataset or .path)",
-             "subject": "the outputs take the activity recording's entities (sub-<id>)"}
-    for old, where in moved.items():
-        if hd.get(old) is not None:
-            raise ValueError(f"config key trsa.headdirection.{old}: moved: {where}; the "
-                             "head-direction RDM reads the activity stage's units file now")
-    n_files = len(manifest["datasets"][cfg["haxby"]["dataset"]]["files"]) if cfg["haxby"].get(
-        "activate") else 3
-    if n_files != 3:
-        raise ValueError(f"config key trsa.haxby.dataset: needs 3 files (BOLD, mask, "
-                         f"attributes), {cfg['haxby']['dataset']!r} has {n_files}")
-    _statistics(cfg["statistics"], "trsa.statistics")
-    ident_cfg = cfg["identification"]          # (checked where given; the schema fills them)
-    if "noise_models" in ident_cfg and "pooled" not in ident_cfg["noise_models"]:
-        raise ValueError("config key trsa.identification.noise_models: must include 'pooled' "
-                         "(the authors' protocol, the primary analysis)")
-    contrast = ident_cfg.get("contrast")
-    if contrast is not None and contrast[0] == contrast[1]:
-        raise ValueError("config key trsa.identification.contrast: two different families "
-                         f"are needed, got {contrast}")
-    rdms = cfg["identification"].get("rdms")
-    if rdms and not Path(rdms).is_file():
-        raise ValueError(f"config key trsa.identification.rdms: file not found: {rdms}")
+    plot_claims(
+        result["summary"],
+        claims,
+        outputs["fig_claims"],
+        ctx.chance,
+        p.contrast,
+        f"{ctx.what}{ctx.unit}: {p.contrast[0]} vs {p.contrast[1]} families by noise",
+    )

@@ -31,8 +31,16 @@ def block_events(labels, tr: float, baseline: str = "rest") -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["onset", "duration", "trial_type"])
 
 
-def runwise_glm(timeseries, labels, runs, tr: float, conditions, baseline: str = "rest",
-                hrf_model: str = "spm", high_pass: float = 1 / 128):
+def runwise_glm(
+    timeseries,
+    labels,
+    runs,
+    tr: float,
+    conditions,
+    baseline: str = "rest",
+    hrf_model: str = "spm",
+    high_pass: float = 1 / 128,
+):
     """Fit one GLM per run; return condition betas and residuals.
 
     Parameters
@@ -70,16 +78,18 @@ def runwise_glm(timeseries, labels, runs, tr: float, conditions, baseline: str =
         y = timeseries[sel]
         mean = y.mean(axis=0)
         if (mean <= 0).any():
-            raise ValueError(f"run {run}: {int((mean <= 0).sum())} voxel(s) with non-positive "
-                             "mean signal inside the mask")
+            raise ValueError(
+                f"run {run}: {int((mean <= 0).sum())} voxel(s) with non-positive mean signal inside the mask"
+            )
         y = 100.0 * (y / mean - 1.0)
         events = block_events(labels[sel], tr, baseline)
         missing = sorted(set(conditions) - set(events["trial_type"]))
         if missing:
             raise ValueError(f"run {run}: condition(s) {missing} never occur")
         frame_times = np.arange(sel.sum()) * tr
-        design = make_first_level_design_matrix(frame_times, events, hrf_model=hrf_model,
-                                                drift_model="cosine", high_pass=high_pass)
+        design = make_first_level_design_matrix(
+            frame_times, events, hrf_model=hrf_model, drift_model="cosine", high_pass=high_pass
+        )
         x = design.to_numpy()
         coef, *_ = np.linalg.lstsq(x, y, rcond=None)
         residuals.append(y - x @ coef)
@@ -89,8 +99,9 @@ def runwise_glm(timeseries, labels, runs, tr: float, conditions, baseline: str =
     return np.array(betas), residuals, int(dof), run_ids
 
 
-def crossnobis_rdm(betas, conditions, run_ids, residuals=None, dof=None,
-                   noise_method: str = "shrinkage_diag"):
+def crossnobis_rdm(
+    betas, conditions, run_ids, residuals=None, dof=None, noise_method: str = "shrinkage_diag"
+):
     """Crossnobis RDM (rsatoolbox) of run-wise condition patterns.
 
     Parameters
@@ -120,12 +131,15 @@ def crossnobis_rdm(betas, conditions, run_ids, residuals=None, dof=None,
     noise = None
     if residuals is not None:
         noise = prec_from_residuals(np.concatenate(residuals), dof=dof, method=noise_method)
-    ds = Dataset(betas.reshape(n_runs * n_cond, n_chan),
-                 obs_descriptors={"conds": np.tile(np.asarray(conditions), n_runs),
-                                  "runs": np.repeat(np.asarray(run_ids), n_cond)})
+    ds = Dataset(
+        betas.reshape(n_runs * n_cond, n_chan),
+        obs_descriptors={
+            "conds": np.tile(np.asarray(conditions), n_runs),
+            "runs": np.repeat(np.asarray(run_ids), n_cond),
+        },
+    )
     with np.errstate(invalid="ignore"):  # rsatoolbox casts NaN into the integer run labels
-        return calc_rdm(ds, method="crossnobis", descriptor="conds", cv_descriptor="runs",
-                        noise=noise)
+        return calc_rdm(ds, method="crossnobis", descriptor="conds", cv_descriptor="runs", noise=noise)
 
 
 def correlation_rdm(patterns, conditions):
@@ -133,8 +147,7 @@ def correlation_rdm(patterns, conditions):
     from rsatoolbox.data import Dataset
     from rsatoolbox.rdm import calc_rdm
 
-    ds = Dataset(np.asarray(patterns, dtype=float),
-                 obs_descriptors={"conds": np.asarray(conditions)})
+    ds = Dataset(np.asarray(patterns, dtype=float), obs_descriptors={"conds": np.asarray(conditions)})
     return calc_rdm(ds, method="correlation", descriptor="conds")
 
 
@@ -143,3 +156,120 @@ def rdm_square(vector) -> np.ndarray:
     from scipy.spatial.distance import squareform
 
     return squareform(np.asarray(vector, dtype=float), checks=False)
+
+
+def crossnobis_vector(betas, conditions, run_ids, residuals, dof, noise_method: str) -> np.ndarray:
+    """The RDM vector of :func:`crossnobis_rdm`, after checking rsatoolbox kept the order of
+    ``conditions`` (its pairs are labelled in that order)."""
+    cn = crossnobis_rdm(betas, conditions, run_ids, residuals, dof, noise_method)
+    order = [str(c) for c in cn.pattern_descriptors["conds"]]
+    if order != conditions:
+        raise RuntimeError(f"rsatoolbox reordered the conditions: {order}")
+    return cn.get_vectors()[0]
+
+
+def _pair_coords(conditions) -> dict:
+    """``pair``, ``condition`` and the conditions of every pair (upper triangle)."""
+    iu = np.triu_indices(len(conditions), k=1)
+    cond = np.array(conditions)
+    return {
+        "pair": np.arange(len(iu[0])),
+        "condition": cond,
+        "condition_i": ("pair", cond[iu[0]]),
+        "condition_j": ("pair", cond[iu[1]]),
+    }
+
+
+CROSSNOBIS_UNITS = "squared Mahalanobis distance per voxel (crossnobis, unbiased; can be negative)"
+
+
+def haxby_rdm_dataset(crossnobis, correlation, betas, conditions, run_ids, voxels, noise_method: str):
+    """The Haxby RDM Dataset: ``rdm`` and ``rdm_correlation`` (pair), ``beta`` (run,
+    condition, voxel) with their coordinates and units (no global attributes)."""
+    import xarray as xr
+
+    ds = xr.Dataset(
+        {
+            "rdm": (("pair",), crossnobis),
+            "rdm_correlation": (("pair",), correlation),
+            "beta": (("run", "condition", "voxel"), betas),
+        },
+        coords={
+            **_pair_coords(conditions),
+            "run": run_ids,
+            "voxel": np.arange(len(voxels)),
+            "voxel_ijk": (("voxel", "axis"), voxels),
+            "axis": ["i", "j", "k"],
+        },
+    )
+    ds["rdm"].attrs.update(
+        units=CROSSNOBIS_UNITS,
+        description="rsatoolbox calc_rdm(method='crossnobis', "
+        "cv_descriptor='runs'), noise precision from GLM "
+        f"residuals ({noise_method})",
+    )
+    ds["rdm_correlation"].attrs.update(
+        units="1 - Pearson r", description="correlation distance of the run-averaged betas"
+    )
+    ds["beta"].attrs.update(units="percent signal change per unit regressor")
+    return ds
+
+
+def region_crossnobis(
+    patterns, residuals, dof: int, columns: dict, conditions, noise_method: str, min_voxels: int, notes: list
+):
+    """Crossnobis RDM of every region, the runs as folds.
+
+    Parameters
+    ----------
+    patterns : ndarray, shape (n_runs, n_conditions, n_voxels)
+    residuals : list of ndarray, each shape (n_volumes, n_voxels)
+    dof : int
+        Residual degrees of freedom of all runs together.
+    columns : list of (str, ndarray of int)
+        Every region's name and its voxel columns of ``patterns``.
+    notes : list
+        A region with fewer than ``min_voxels`` voxels gets a note here and NaN distances.
+
+    Returns
+    -------
+    rdm : ndarray, shape (n_regions, n_pairs)
+    n_voxels : ndarray of int, shape (n_regions,)
+    """
+    n_pairs = len(conditions) * (len(conditions) - 1) // 2
+    rdm = np.full((len(columns), n_pairs), np.nan)
+    n_vox = np.zeros(len(columns), dtype=int)
+    folds = np.arange(len(patterns))
+    for k, (name, cols) in enumerate(columns):
+        n_vox[k] = len(cols)
+        if len(cols) < min_voxels:
+            notes.append(f"region {name}: {len(cols)} voxel(s) inside the masks; RDM is NaN")
+            continue
+        rdm[k] = crossnobis_vector(
+            patterns[:, :, cols], conditions, folds, [x[:, cols] for x in residuals], dof, noise_method
+        )
+    return rdm, n_vox
+
+
+def region_rdm_dataset(rdm, n_voxels, regions, conditions, folds, noise_method: str):
+    """The Dataset of :func:`region_crossnobis`: ``rdm`` (region, pair), ``n_voxels``
+    (region); ``regions`` is ``[(index, name)]``, ``folds`` the names of the runs' files."""
+    import xarray as xr
+
+    ds = xr.Dataset(
+        {"rdm": (("region", "pair"), rdm), "n_voxels": (("region",), n_voxels)},
+        coords={
+            "region": [n for _, n in regions],
+            "region_index": ("region", [i for i, _ in regions]),
+            **_pair_coords(conditions),
+            "fold": list(folds),
+        },
+    )
+    ds["rdm"].attrs.update(
+        units=CROSSNOBIS_UNITS,
+        description="rsatoolbox calc_rdm(method='crossnobis', "
+        "cv_descriptor=runs), noise precision per region from "
+        f"the GLM residuals of all runs ({noise_method})",
+    )
+    ds["n_voxels"].attrs.update(description="voxels of the region inside every run's mask")
+    return ds

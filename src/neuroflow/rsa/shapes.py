@@ -13,8 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def curve_points(closed: bool, n_points: int, distortion: float,
-                 rng: np.random.Generator) -> np.ndarray:
+def curve_points(closed: bool, n_points: int, distortion: float, rng: np.random.Generator) -> np.ndarray:
     """Points along a distorted closed (360 deg) or open (300 deg) curve.
 
     Parameters
@@ -41,8 +40,9 @@ def curve_points(closed: bool, n_points: int, distortion: float,
     return pts + rng.normal(0.0, 0.05, pts.shape)
 
 
-def ring_and_arc_rdms(n_subjects: int = 12, n_points: int = 30, distortion: float = 1.0,
-                      random_state: int = 0):
+def ring_and_arc_rdms(
+    n_subjects: int = 12, n_points: int = 30, distortion: float = 1.0, random_state: int = 0
+):
     """Euclidean RDMs of one ring and one arc per simulated subject.
 
     Returns
@@ -53,5 +53,9 @@ def ring_and_arc_rdms(n_subjects: int = 12, n_points: int = 30, distortion: floa
     from scipy.spatial.distance import pdist
 
     rng = np.random.default_rng(random_state)
-    return np.array([[pdist(curve_points(closed, n_points, distortion, rng))
-                      for closed in (True, False)] for _ in range(n_subjects)])
+    return np.array(
+        [
+            [pdist(curve_points(closed, n_points, distortion, rng)) for closed in (True, False)]
+            for _ in range(n_subjects)
+        ]
+    )

@@ -17,6 +17,8 @@ The route of ``trsa.task`` (planned by :mod:`neuroflow.rsa.inputs`):
    (region, pair).
 3. :func:`stack_rdms_file`, per task/space: the subjects' RDMs stacked as (subject, region,
    pair), the input of :func:`neuroflow.rsa.pipeline.identification_files`.
+
+:func:`task_subject_files` runs 1 and 2 for one subject in one job (the rule's shape).
 """
 
 from __future__ import annotations
@@ -30,6 +32,16 @@ import pandas as pd
 from neuroflow.bids import BIDSInputError
 from neuroflow.output_schema import is_simulated, stamp
 from neuroflow.provenance import atomic_write, read_netcdf, write_json
+from neuroflow.resources import sha256_file
+from neuroflow.rsa.outputs import (
+    MODEL_COLUMNS,
+    RSA_PACKAGES,
+    STAT_COLUMNS,
+    provenance_attrs,
+    write_rsa_netcdf,
+)
+from neuroflow.rsa.settings import GLMSettings, statistics_from_config
+from neuroflow.rulelog import redirect_to_log
 
 KEY = "trsa.task"
 
@@ -37,17 +49,20 @@ KEY = "trsa.task"
 # ----------------------------------------------------------------------------- reading
 def read_events(path) -> tuple[pd.DataFrame, list[str]]:
     """Events (onset, duration in s, trial_type) of a BIDS ``events.tsv``; notes on dropped rows."""
-    table = pd.read_csv(path, sep="\t", na_values=["n/a"], keep_default_na=False,
-                        dtype={"trial_type": str})
+    table = pd.read_csv(path, sep="\t", na_values=["n/a"], keep_default_na=False, dtype={"trial_type": str})
     missing = [c for c in ("onset", "duration", "trial_type") if c not in table.columns]
     if missing:
-        raise BIDSInputError(f"config key {KEY}: events file {path} has no column(s) "
-                             f"{missing} (columns: {list(table.columns)})")
+        raise BIDSInputError(
+            f"config key {KEY}: events file {path} has no column(s) "
+            f"{missing} (columns: {list(table.columns)})"
+        )
     notes = []
     bad = table["trial_type"].isna() | table["onset"].isna() | table["duration"].isna()
     if bad.any():
-        notes.append(f"{Path(path).name}: {int(bad.sum())} event(s) without trial_type, onset "
-                     "or duration left out of the design")
+        notes.append(
+            f"{Path(path).name}: {int(bad.sum())} event(s) without trial_type, onset "
+            "or duration left out of the design"
+        )
     events = table.loc[~bad, ["onset", "duration", "trial_type"]].reset_index(drop=True)
     return events, notes
 
@@ -63,8 +78,10 @@ def repetition_time(bold) -> float:
             return float(tr)
     zooms = nib.load(bold).header.get_zooms()
     if len(zooms) < 4 or not zooms[3] > 0:
-        raise BIDSInputError(f"config key derivatives: {bold} has no RepetitionTime (no JSON "
-                             "sidecar and no 4th voxel size in the header)")
+        raise BIDSInputError(
+            f"config key derivatives: {bold} has no RepetitionTime (no JSON "
+            "sidecar and no 4th voxel size in the header)"
+        )
     return float(zooms[3])
 
 
@@ -82,13 +99,13 @@ def load_confounds(bold, confounds_tsv, strategy: str, options: dict | None = No
 
     try:
         found = get_confounds_file(str(bold), flag_full_aroma=False, flag_tedana=False)
-        conf, sample_mask = load_confounds_strategy(str(bold), denoise_strategy=strategy,
-                                                    **(options or {}))
+        conf, sample_mask = load_confounds_strategy(str(bold), denoise_strategy=strategy, **(options or {}))
     except (ValueError, FileNotFoundError) as exc:
         raise BIDSInputError(f"config key {KEY}.confounds: {confounds_tsv}: {exc}") from exc
     if Path(found).resolve() != Path(confounds_tsv).resolve():
-        raise BIDSInputError(f"config key derivatives: nilearn finds {found} beside {bold}, "
-                             f"the plan found {confounds_tsv}")
+        raise BIDSInputError(
+            f"config key derivatives: nilearn finds {found} beside {bold}, the plan found {confounds_tsv}"
+        )
     conf = conf.loc[:, [c for c in conf.columns if not c.startswith("cosine")]]
     return conf, sample_mask, list(conf.columns)
 
@@ -103,9 +120,11 @@ def fmri_stage_confounds(regressors_tsv):
 
     meta = json.loads(Path(regressors_tsv).with_suffix(".json").read_text())
     if meta.get("Excluded"):
-        raise ValueError(f"{regressors_tsv}: the fMRI stage excluded this run "
-                         f"({meta.get('ExclusionReason', 'minimum-data rule')}); leave it out "
-                         "with the top-level runs / exclude_participant_label keys")
+        raise ValueError(
+            f"{regressors_tsv}: the fMRI stage excluded this run "
+            f"({meta.get('ExclusionReason', 'minimum-data rule')}); leave it out "
+            "with the top-level runs / exclude_participant_label keys"
+        )
     conf = read_regressors(regressors_tsv)
     conf = conf.loc[:, [c for c in conf.columns if not c.startswith("cosine")]]
     kept = meta.get("VolumesKept")
@@ -115,9 +134,19 @@ def fmri_stage_confounds(regressors_tsv):
 
 
 # ----------------------------------------------------------------------------- GLM
-def fit_run_glm(bold, mask, events: pd.DataFrame, conditions, *, t_r: float,
-                confounds=None, sample_mask=None, hrf_model: str = "spm",
-                high_pass: float = 1 / 128, noise_model: str = "ar1"):
+def fit_run_glm(
+    bold,
+    mask,
+    events: pd.DataFrame,
+    conditions,
+    *,
+    t_r: float,
+    confounds=None,
+    sample_mask=None,
+    hrf_model: str = "spm",
+    high_pass: float = 1 / 128,
+    noise_model: str = "ar1",
+):
     """One run's first-level GLM (nilearn); betas of ``conditions`` and residuals.
 
     Every trial type of ``events`` gets a regressor (those not in ``conditions`` are
@@ -128,9 +157,17 @@ def fit_run_glm(bold, mask, events: pd.DataFrame, conditions, *, t_r: float,
     from nilearn.glm.first_level import FirstLevelModel
     from nilearn.image import concat_imgs
 
-    model = FirstLevelModel(t_r=t_r, hrf_model=hrf_model, drift_model="cosine",
-                            high_pass=high_pass, mask_img=mask, noise_model=noise_model,
-                            signal_scaling=0, standardize=False, minimize_memory=False)
+    model = FirstLevelModel(
+        t_r=t_r,
+        hrf_model=hrf_model,
+        drift_model="cosine",
+        high_pass=high_pass,
+        mask_img=mask,
+        noise_model=noise_model,
+        signal_scaling=0,
+        standardize=False,
+        minimize_memory=False,
+    )
     model.fit(bold, events=events, confounds=confounds, sample_masks=sample_mask)
     design = model.design_matrices_[0]
     columns = list(design.columns)
@@ -152,50 +189,108 @@ def _save_nifti(img, path) -> None:
         nib.save(out, tmp)
 
 
-def glm_run_files(bold, mask, events, confounds, out_betas, out_residuals, out_json, *,
-                  conditions, hrf_model: str = "spm", high_pass: float = 1 / 128,
-                  noise_model: str = "ar1", confounds_strategy: str = "simple",
-                  confounds_options: dict | None = None, dropped_conditions=(),
-                  simulated: bool) -> None:
+def _glm_sidecar(
+    settings: GLMSettings, conditions, nuisance, t_r, dof, design, conf_columns, notes, out_residuals, inputs
+) -> dict:
+    """The JSON sidecar of :func:`glm_run_files` (before its provenance stamp)."""
+    return {
+        "Description": "Run-wise first-level GLM (nilearn FirstLevelModel): one beta map "
+        "per condition (volumes in the order of Conditions), percent signal "
+        "change per unit regressor.",
+        "Conditions": list(conditions),
+        "NuisanceTrialTypes": nuisance,
+        "RepetitionTime": t_r,
+        "ResidualDegreesOfFreedom": dof,
+        "NumberOfVolumes": int(design.shape[0]),
+        "DesignColumns": list(design.columns),
+        "ConfoundColumns": conf_columns,
+        "HRFModel": settings.hrf_model,
+        "HighPassHz": settings.high_pass,
+        "NoiseModel": settings.noise_model,
+        "ConfoundsStrategy": settings.confounds_strategy,
+        "ConfoundsOptions": settings.confounds_options,
+        "Notes": notes,
+        "Residuals": Path(out_residuals).name,
+        "Sources": [{"file": Path(p).name, "sha256": sha256_file(p)} for p in inputs],
+    }
+
+
+def _fit_checked_glm(bold, mask, confounds, table, conditions, t_r: float, settings: GLMSettings):
+    """:func:`fit_run_glm` with the run's confounds; a design without residual degrees of
+    freedom raises naming the BOLD file. Returns ``(betas, residuals, dof, design,
+    confound columns)``."""
+    conf, sample_mask, conf_columns = load_confounds(
+        bold, confounds, settings.confounds_strategy, settings.confounds_options
+    )
+    betas, residuals, dof, design = fit_run_glm(
+        bold,
+        mask,
+        table,
+        list(conditions),
+        t_r=t_r,
+        confounds=conf,
+        sample_mask=sample_mask,
+        hrf_model=settings.hrf_model,
+        high_pass=settings.high_pass,
+        noise_model=settings.noise_model,
+    )
+    if dof < 1:
+        raise ValueError(
+            f"{bold}: the GLM has {design.shape[1]} columns for "
+            f"{design.shape[0]} volumes (no residual degrees of freedom)"
+        )
+    return betas, residuals, dof, design, conf_columns
+
+
+def glm_run_files(
+    bold,
+    mask,
+    events,
+    confounds,
+    out_betas,
+    out_residuals,
+    out_json,
+    *,
+    conditions,
+    hrf_model: str = "spm",
+    high_pass: float = 1 / 128,
+    noise_model: str = "ar1",
+    confounds_strategy: str = "simple",
+    confounds_options: dict | None = None,
+    dropped_conditions=(),
+    simulated: bool,
+) -> None:
     """Run-wise GLM of one run -> beta maps (4D NIfTI), residuals (4D NIfTI), JSON sidecar
     (``simulated``: the user's word on the BOLD data, ``fmri.simulated``)."""
-    from neuroflow.resources import sha256_file
-    from neuroflow.rsa.pipeline import RSA_PACKAGES
-
+    settings = GLMSettings(hrf_model, high_pass, noise_model, confounds_strategy, confounds_options or {})
     table, notes = read_events(events)
     missing = sorted(set(conditions) - set(table["trial_type"]))
     if missing:
-        raise BIDSInputError(f"config key {KEY}.conditions: condition(s) {missing} never occur "
-                             f"in {events}")
+        raise BIDSInputError(f"config key {KEY}.conditions: condition(s) {missing} never occur in {events}")
     t_r = repetition_time(bold)
-    conf, sample_mask, conf_columns = load_confounds(bold, confounds, confounds_strategy,
-                                                     confounds_options)
-    betas, residuals, dof, design = fit_run_glm(
-        bold, mask, table, list(conditions), t_r=t_r, confounds=conf, sample_mask=sample_mask,
-        hrf_model=hrf_model, high_pass=high_pass, noise_model=noise_model)
-    if dof < 1:
-        raise ValueError(f"{bold}: the GLM has {design.shape[1]} columns for "
-                         f"{design.shape[0]} volumes (no residual degrees of freedom)")
+    betas, residuals, dof, design, conf_columns = _fit_checked_glm(
+        bold, mask, confounds, table, conditions, t_r, settings
+    )
     nuisance = sorted(set(table["trial_type"]) - set(conditions))
     if dropped_conditions:
-        notes.append(f"trial types not in every run of the group (nuisance regressors, not "
-                     f"in the RDM): {list(dropped_conditions)}")
+        notes.append(
+            f"trial types not in every run of the group (nuisance regressors, not "
+            f"in the RDM): {list(dropped_conditions)}"
+        )
     _save_nifti(betas, out_betas)
     _save_nifti(residuals, out_residuals)
     inputs = [p for p in (bold, mask, events, confounds) if p]
-    write_json(stamp({
-        "Description": "Run-wise first-level GLM (nilearn FirstLevelModel): one beta map "
-                       "per condition (volumes in the order of Conditions), percent signal "
-                       "change per unit regressor.",
-        "Conditions": list(conditions), "NuisanceTrialTypes": nuisance,
-        "RepetitionTime": t_r, "ResidualDegreesOfFreedom": dof,
-        "NumberOfVolumes": int(design.shape[0]), "DesignColumns": list(design.columns),
-        "ConfoundColumns": conf_columns, "HRFModel": hrf_model, "HighPassHz": high_pass,
-        "NoiseModel": noise_model, "ConfoundsStrategy": confounds_strategy,
-        "ConfoundsOptions": confounds_options or {}, "Notes": notes,
-        "Residuals": Path(out_residuals).name,
-        "Sources": [{"file": Path(p).name, "sha256": sha256_file(p)} for p in inputs],
-    }, simulated=simulated, packages=RSA_PACKAGES), out_json)
+    sidecar = _glm_sidecar(
+        settings, conditions, nuisance, t_r, dof, design, conf_columns, notes, out_residuals, inputs
+    )
+    write_json(
+        stamp(
+            sidecar,
+            simulated=simulated,
+            packages=RSA_PACKAGES,
+        ),
+        out_json,
+    )
     for note in notes:
         print(f"note: {note}")
 
@@ -214,8 +309,9 @@ def read_atlas(image, labels=None) -> tuple[object, list[tuple[int, str]]]:
         regions = [(int(i), str(n)) for i, n in zip(table["index"], table["name"]) if int(i) != 0]
         unknown = sorted(set(present) - {i for i, _ in regions})
         if unknown:
-            raise BIDSInputError(f"config key {KEY}.atlas.labels: values {unknown} of {image} "
-                                 f"are not in {labels}")
+            raise BIDSInputError(
+                f"config key {KEY}.atlas.labels: values {unknown} of {image} are not in {labels}"
+            )
         return img, regions
     return img, [(i, str(i)) for i in present]
 
@@ -232,8 +328,9 @@ def region_indices(atlas_img, regions, masks, reference) -> tuple[dict, list[str
     ref = nib.load(reference) if isinstance(reference, (str, Path)) else reference
     shape3 = ref.shape[:3]
     if atlas_img.shape[:3] != shape3 or not np.allclose(atlas_img.affine, ref.affine):
-        atlas_img = resample_to_img(atlas_img, ref, interpolation="nearest",
-                                    force_resample=True, copy_header=True)
+        atlas_img = resample_to_img(
+            atlas_img, ref, interpolation="nearest", force_resample=True, copy_header=True
+        )
         notes.append("atlas resampled to the BOLD grid (nearest neighbour)")
     labels = np.asarray(atlas_img.dataobj).astype(int).reshape(-1)
     inside = np.ones(labels.shape, bool)
@@ -245,81 +342,136 @@ def region_indices(atlas_img, regions, masks, reference) -> tuple[dict, list[str
     return {name: np.flatnonzero((labels == idx) & inside) for idx, name in regions}, notes
 
 
-def subject_rdm_file(betas, residuals, glm_jsons, masks, atlas, labels, out_nc, *,
-                     conditions, noise_method: str = "shrinkage_diag",
-                     entities: dict | None = None, min_voxels: int = 2) -> None:
+def read_glm_sidecars(glm_jsons, conditions) -> list[dict]:
+    """The JSON sidecars of :func:`glm_run_files`; each must hold ``conditions`` (sorted)."""
+    sidecars = [json.loads(Path(j).read_text()) for j in glm_jsons]
+    for j, side in zip(glm_jsons, sidecars):
+        if sorted(side["Conditions"]) != conditions:
+            raise ValueError(f"{j}: conditions {side['Conditions']}, expected {conditions}")
+    return sidecars
+
+
+def read_run_patterns(betas, residuals, sidecars, conditions, voxels):
+    """The condition patterns and GLM residuals of every run at the flat ``voxels``.
+
+    Returns
+    -------
+    patterns : ndarray, shape (n_runs, n_conditions, n_voxels)
+        Betas in the order of ``conditions``.
+    residuals : list of ndarray, each shape (n_volumes, n_voxels)
+    dof : int
+        Residual degrees of freedom of all runs together.
+    """
+    import nibabel as nib
+
+    pats = np.empty((len(betas), len(conditions), len(voxels)), dtype=float)
+    resid, dof = [], 0
+    for r, (b, res, side) in enumerate(zip(betas, residuals, sidecars)):
+        order = [side["Conditions"].index(c) for c in conditions]
+        data = np.asarray(nib.load(b).dataobj, dtype=float)
+        pats[r] = data.reshape(-1, data.shape[3])[voxels][:, order].T
+        rdata = np.asarray(nib.load(res).dataobj, dtype=np.float32)
+        resid.append(rdata.reshape(-1, rdata.shape[3])[voxels].T.astype(float))
+        dof += int(side["ResidualDegreesOfFreedom"])
+        del data, rdata
+    return pats, resid, dof
+
+
+def subject_rdm_file(
+    betas,
+    residuals,
+    glm_jsons,
+    masks,
+    atlas,
+    labels,
+    out_nc,
+    *,
+    conditions,
+    noise_method: str = "shrinkage_diag",
+    entities: dict | None = None,
+    min_voxels: int = 2,
+) -> None:
     """Crossnobis RDM of every atlas region for one subject (runs = folds) -> NetCDF.
 
     The NetCDF holds ``rdm`` (region, pair; squared Mahalanobis distance per voxel,
     unbiased), ``n_voxels`` (region) and the conditions of every pair; a region with fewer
     than ``min_voxels`` voxels inside every run's mask has NaN distances (and a note).
     """
-    import nibabel as nib
-    import xarray as xr
-
-    from neuroflow.rsa.pipeline import _provenance, write_rsa_netcdf
-    from neuroflow.rsa.rdm import crossnobis_rdm
+    from neuroflow.rsa.rdm import region_crossnobis, region_rdm_dataset
 
     conditions = sorted(str(c) for c in conditions)
-    sidecars = [json.loads(Path(j).read_text()) for j in glm_jsons]
-    for j, side in zip(glm_jsons, sidecars):
-        if sorted(side["Conditions"]) != conditions:
-            raise ValueError(f"{j}: conditions {side['Conditions']}, expected {conditions}")
+    sidecars = read_glm_sidecars(glm_jsons, conditions)
     atlas_img, regions = read_atlas(atlas, labels)
     idx, notes = region_indices(atlas_img, regions, masks, betas[0])
     all_idx = np.unique(np.concatenate([v for v in idx.values()] or [np.array([], int)]))
-    n_runs = len(betas)
-    pats = np.empty((n_runs, len(conditions), len(all_idx)), dtype=float)
-    resid, dof = [], 0
-    for r, (b, res, side) in enumerate(zip(betas, residuals, sidecars)):
-        order = [side["Conditions"].index(c) for c in conditions]
-        data = np.asarray(nib.load(b).dataobj, dtype=float)
-        pats[r] = data.reshape(-1, data.shape[3])[all_idx][:, order].T
-        rdata = np.asarray(nib.load(res).dataobj, dtype=np.float32)
-        resid.append(rdata.reshape(-1, rdata.shape[3])[all_idx].T.astype(float))
-        dof += int(side["ResidualDegreesOfFreedom"])
-        del data, rdata
+    pats, resid, dof = read_run_patterns(betas, residuals, sidecars, conditions, all_idx)
     pos = {v: i for i, v in enumerate(all_idx)}
-    n_pairs = len(conditions) * (len(conditions) - 1) // 2
-    rdm = np.full((len(regions), n_pairs), np.nan)
-    n_vox = np.zeros(len(regions), dtype=int)
-    folds = np.arange(n_runs)
-    for k, (_, name) in enumerate(regions):
-        cols = np.array([pos[v] for v in idx[name]], dtype=int)
-        n_vox[k] = len(cols)
-        if len(cols) < min_voxels:
-            notes.append(f"region {name}: {len(cols)} voxel(s) inside the masks; RDM is NaN")
-            continue
-        cn = crossnobis_rdm(pats[:, :, cols], conditions, folds,
-                            [x[:, cols] for x in resid], dof, noise_method)
-        got = [str(c) for c in cn.pattern_descriptors["conds"]]
-        if got != conditions:
-            raise RuntimeError(f"rsatoolbox reordered the conditions: {got}")
-        rdm[k] = cn.get_vectors()[0]
-    iu = np.triu_indices(len(conditions), k=1)
-    cond = np.array(conditions)
-    ds = xr.Dataset(
-        {"rdm": (("region", "pair"), rdm), "n_voxels": (("region",), n_vox)},
-        coords={"region": [n for _, n in regions], "region_index": ("region", [i for i, _ in regions]),
-                "pair": np.arange(n_pairs), "condition": cond,
-                "condition_i": ("pair", cond[iu[0]]), "condition_j": ("pair", cond[iu[1]]),
-                "fold": [Path(b).name for b in betas]})
-    ds["rdm"].attrs.update(units="squared Mahalanobis distance per voxel (crossnobis, "
-                                 "unbiased; can be negative)",
-                           description="rsatoolbox calc_rdm(method='crossnobis', "
-                                       "cv_descriptor=runs), noise precision per region from "
-                                       f"the GLM residuals of all runs ({noise_method})")
-    ds["n_voxels"].attrs.update(description="voxels of the region inside every run's mask")
-    ds.attrs.update(_provenance([*betas, *glm_jsons, atlas, *( [labels] if labels else [])],
-                                {"noise_method": noise_method, "residual_dof": dof,
-                                 "min_voxels": min_voxels}))
+    columns = [(name, np.array([pos[v] for v in idx[name]], dtype=int)) for _, name in regions]
+    rdm, n_vox = region_crossnobis(pats, resid, dof, columns, conditions, noise_method, min_voxels, notes)
+    ds = region_rdm_dataset(rdm, n_vox, regions, conditions, [Path(b).name for b in betas], noise_method)
+    ds.attrs.update(
+        provenance_attrs(
+            [*betas, *glm_jsons, atlas, *([labels] if labels else [])],
+            {"noise_method": noise_method, "residual_dof": dof, "min_voxels": min_voxels},
+        )
+    )
     ds.attrs.update({f"entity_{k}": str(v) for k, v in (entities or {}).items()})
-    ds.attrs.update(subject=str((entities or {}).get("sub", "")), n_runs=n_runs,
-                    notes=json.dumps(notes))
+    ds.attrs.update(subject=str((entities or {}).get("sub", "")), n_runs=len(betas), notes=json.dumps(notes))
     for note in notes:
         print(f"note: {note}")
     simulated = any(is_simulated(json.loads(Path(j).read_text()), j) for j in glm_jsons)
     write_rsa_netcdf(ds, out_nc, simulated=simulated, sources=betas)
+
+
+def task_subject_files(files: dict, out: dict, logs: dict, params: dict) -> None:
+    """One subject of ``trsa.task`` in one job: the run-wise GLM of every run
+    (:func:`glm_run_files`, logged to ``logs["glm"][i]``), then the crossnobis RDM per atlas
+    region across those runs (:func:`subject_rdm_file`, logged to ``logs["rdm"]``).
+
+    ``files`` maps ``bold``, ``mask``, ``events`` and ``confounds`` to one path per run
+    (``confounds`` empty when the strategy reads none), ``atlas`` and ``labels`` (``""``:
+    none) to a path; ``out`` maps ``betas``, ``residuals`` and ``json`` to one path per run
+    and ``nc`` to the RDM file; ``params`` holds ``conditions``, ``dropped_conditions``,
+    ``entities``, ``noise_method``, ``min_voxels``, ``simulated`` and the GLM settings
+    (:meth:`GLMSettings.from_config`).
+    """
+    glm = GLMSettings.from_config(params)
+    conditions = list(params["conditions"])
+    n_runs = len(out["betas"])
+    confounds = list(files["confounds"]) or [""] * n_runs
+    for i in range(n_runs):
+        with redirect_to_log(logs["glm"][i]):
+            glm_run_files(
+                files["bold"][i],
+                files["mask"][i],
+                files["events"][i],
+                confounds[i],
+                out["betas"][i],
+                out["residuals"][i],
+                out["json"][i],
+                conditions=conditions,
+                hrf_model=glm.hrf_model,
+                high_pass=glm.high_pass,
+                noise_model=glm.noise_model,
+                confounds_strategy=glm.confounds_strategy,
+                confounds_options=glm.confounds_options,
+                dropped_conditions=list(params["dropped_conditions"]),
+                simulated=params["simulated"],
+            )
+    with redirect_to_log(logs["rdm"]):
+        subject_rdm_file(
+            list(out["betas"]),
+            list(out["residuals"]),
+            list(out["json"]),
+            list(files["mask"]),
+            files["atlas"],
+            files["labels"],
+            out["nc"],
+            conditions=conditions,
+            noise_method=params["noise_method"],
+            entities=dict(params["entities"]),
+            min_voxels=params["min_voxels"],
+        )
 
 
 def stack_rdms_file(rdm_ncs, out_nc) -> None:
@@ -330,8 +482,6 @@ def stack_rdms_file(rdm_ncs, out_nc) -> None:
     """
     import xarray as xr
 
-    from neuroflow.rsa.pipeline import _provenance, write_rsa_netcdf
-
     arrays, subjects, notes, ref, simulated = [], [], [], None, False
     for path in rdm_ncs:
         ds = read_netcdf(path, "region RDM file")
@@ -340,35 +490,53 @@ def stack_rdms_file(rdm_ncs, out_nc) -> None:
             ref = ds
         for coord in ("condition", "region"):
             if list(ds[coord].values) != list(ref[coord].values):
-                raise ValueError(f"{path}: {coord}s {list(ds[coord].values)} differ from "
-                                 f"{rdm_ncs[0]}'s {list(ref[coord].values)}")
+                raise ValueError(
+                    f"{path}: {coord}s {list(ds[coord].values)} differ from "
+                    f"{rdm_ncs[0]}'s {list(ref[coord].values)}"
+                )
         arrays.append(ds["rdm"].values)
         subjects.append(ds.attrs.get("subject") or Path(path).name.split("_")[0][4:])
     rdms = np.stack(arrays)
     keep = np.isfinite(rdms).all(axis=(0, 2))
     regions = [str(r) for r in ref["region"].values]
     if not keep.all():
-        notes.append(f"regions without an RDM in some subject left out: "
-                     f"{[r for r, k in zip(regions, keep) if not k]}")
+        notes.append(
+            f"regions without an RDM in some subject left out: {[r for r, k in zip(regions, keep) if not k]}"
+        )
     if keep.sum() < 2:
-        raise ValueError(f"{out_nc}: {int(keep.sum())} region(s) with an RDM in every subject; "
-                         "identification needs >= 2")
+        raise ValueError(
+            f"{out_nc}: {int(keep.sum())} region(s) with an RDM in every subject; identification needs >= 2"
+        )
     ds = xr.Dataset(
         {"rdm": (("subject", "region", "pair"), rdms[:, keep])},
-        coords={"subject": subjects, "region": [r for r, k in zip(regions, keep) if k],
-                "pair": ref["pair"].values, "condition": ref["condition"].values,
-                "condition_i": ("pair", ref["condition_i"].values),
-                "condition_j": ("pair", ref["condition_j"].values)})
+        coords={
+            "subject": subjects,
+            "region": [r for r, k in zip(regions, keep) if k],
+            "pair": ref["pair"].values,
+            "condition": ref["condition"].values,
+            "condition_i": ("pair", ref["condition_i"].values),
+            "condition_j": ("pair", ref["condition_j"].values),
+        },
+    )
     ds["rdm"].attrs.update(ref["rdm"].attrs)
-    ds.attrs.update(_provenance(rdm_ncs, {}))
+    ds.attrs.update(provenance_attrs(rdm_ncs, {}))
     ds.attrs["notes"] = json.dumps(notes)
     for note in notes:
         print(f"note: {note}")
     write_rsa_netcdf(ds, out_nc, simulated=simulated, sources=rdm_ncs)
 
 
-def task_models_file(rdm_nc, out_tsv, *, models: dict, statistics, method: str = "corr",
-                     n_boot: int = 200, zero_edges: str = "drop", random_state: int = 0) -> None:
+def task_models_file(
+    rdm_nc,
+    out_tsv,
+    *,
+    models: dict,
+    statistics,
+    method: str = "corr",
+    n_boot: int = 200,
+    zero_edges: str = "drop",
+    random_state: int = 0,
+) -> None:
     """Category models vs every region's RDM of one subject, per statistic -> TSV.
 
     Reuses :func:`neuroflow.rsa.models.compare_models` (rsatoolbox bootstrap over
@@ -376,9 +544,8 @@ def task_models_file(rdm_nc, out_tsv, *, models: dict, statistics, method: str =
     """
     from neuroflow.provenance import write_tsv
     from neuroflow.rsa.models import category_models, compare_models
-    from neuroflow.rsa.pipeline import _MODEL_COLUMNS, STAT_COLUMNS, _statistics
 
-    stats = _statistics(statistics, "trsa.statistics")
+    stats = statistics_from_config(statistics, "trsa.statistics")
     ds = read_netcdf(rdm_nc, "region RDM file")
     conditions = [str(c) for c in ds["condition"].values]
     model_rdms = category_models(conditions, models, "trsa.task.models")
@@ -386,72 +553,28 @@ def task_models_file(rdm_nc, out_tsv, *, models: dict, statistics, method: str =
     for region in ds["region"].values:
         data = ds["rdm"].sel(region=region).values
         if not np.isfinite(data).all():
-            tables.append(pd.DataFrame({"model": list(model_rdms), "note": "no RDM (too few "
-                                        "voxels in the region)"}))
+            tables.append(
+                pd.DataFrame({"model": list(model_rdms), "note": "no RDM (too few voxels in the region)"})
+            )
         else:
-            tables.append(compare_models(data, model_rdms, conditions, stats, method, n_boot,
-                                         zero_edges, random_state))
+            tables.append(
+                compare_models(data, model_rdms, conditions, stats, method, n_boot, zero_edges, random_state)
+            )
         tables[-1].insert(0, "region", str(region))
     table = pd.concat(tables, ignore_index=True)
     table.insert(0, "subject", ds.attrs.get("subject", ""))
-    write_tsv(table, out_tsv,
-              f"rsatoolbox model comparison of every region's crossnobis RDM with category "
-              f"models, per representational statistic (comparison '{method}', {n_boot} "
-              "bootstrap samples of conditions).",
-              {**STAT_COLUMNS, **_MODEL_COLUMNS, "region": "atlas region",
-               "note": "why the region has no comparison (n/a: it has one)"},
-              sources=[Path(rdm_nc).name], simulated=is_simulated(ds.attrs, rdm_nc))
-
-
-# ----------------------------------------------------------------------------- Haxby as BIDS
-def haxby_to_bids(bold, mask, attributes, out_root, *, subject: str = "1",
-                  task: str = "objectviewing", baseline: str = "rest",
-                  space: str = "native") -> None:
-    """Write the PyMVPA Haxby 2001 files as a small BIDS + fMRIPrep-like tree.
-
-    ``out_root/bids``: ``dataset_description.json`` and one ``events.tsv`` per run (blocks
-    of the attributes table; ``baseline`` blocks left out). ``out_root/derivatives``: per
-    run the BOLD volumes (``space-<space>_desc-preproc_bold.nii.gz`` with its JSON sidecar,
-    ``RepetitionTime``) and the mask (``desc-brain_mask``). ``out_root/atlas_dseg.nii.gz``
-    (+ ``.tsv``): the mask as one region. No confounds: the tutorial data has none.
-    """
-    import nibabel as nib
-
-    from neuroflow.io.haxby import read_haxby
-    from neuroflow.rsa.rdm import block_events
-
-    _, labels, runs, _, tr = read_haxby(bold, mask, attributes)
-    img, mask_img = nib.load(bold), nib.load(mask)
-    data = np.asanyarray(img.dataobj)
-    mdata = (np.asanyarray(mask_img.dataobj) > 0).reshape(data.shape[:3]).astype(np.uint8)
-    root = Path(out_root)
-    raw, deriv = root / "bids", root / "derivatives"
-    write_json({"Name": "Haxby et al. 2001 subject 1 (PyMVPA tutorial data)",
-                "BIDSVersion": "1.9.0", "DatasetType": "raw",
-                "GeneratedBy": [{"Name": "neuroflow haxby_to_bids"}]},
-               raw / "dataset_description.json")
-    write_json({"Name": "Haxby 2001 subject 1, BOLD split into runs (not preprocessed "
-                "further than PyMVPA's tutorial data)", "BIDSVersion": "1.9.0",
-                "DatasetType": "derivative",
-                "GeneratedBy": [{"Name": "neuroflow haxby_to_bids"}]},
-               deriv / "dataset_description.json")
-    sub = f"sub-{subject}"
-    (raw / sub / "func").mkdir(parents=True, exist_ok=True)
-    (deriv / sub / "func").mkdir(parents=True, exist_ok=True)
-    for i, run in enumerate(np.unique(runs), start=1):
-        sel = runs == run
-        name = f"{sub}_task-{task}_run-{i}"
-        block_events(labels[sel], tr, baseline).to_csv(
-            raw / sub / "func" / f"{name}_events.tsv", sep="\t", index=False)
-        out = deriv / sub / "func" / f"{name}_space-{space}_desc-preproc_bold.nii.gz"
-        run_img = nib.Nifti1Image(data[..., sel], img.affine, img.header)
-        nib.save(run_img, out)
-        write_json({"RepetitionTime": tr, "TaskName": task,
-                    "Sources": [Path(bold).name, Path(attributes).name]},
-                   str(out).replace(".nii.gz", ".json"))
-        nib.save(nib.Nifti1Image(mdata, mask_img.affine),
-                 deriv / sub / "func" / f"{name}_space-{space}_desc-brain_mask.nii.gz")
-    nib.save(nib.Nifti1Image(mdata.astype(np.int16), mask_img.affine),
-             root / "atlas_dseg.nii.gz")
-    pd.DataFrame({"index": [1], "name": ["mask"]}).to_csv(root / "atlas_dseg.tsv", sep="\t",
-                                                         index=False)
+    write_tsv(
+        table,
+        out_tsv,
+        f"rsatoolbox model comparison of every region's crossnobis RDM with category "
+        f"models, per representational statistic (comparison '{method}', {n_boot} "
+        "bootstrap samples of conditions).",
+        {
+            **STAT_COLUMNS,
+            **MODEL_COLUMNS,
+            "region": "atlas region",
+            "note": "why the region has no comparison (n/a: it has one)",
+        },
+        sources=[Path(rdm_nc).name],
+        simulated=is_simulated(ds.attrs, rdm_nc),
+    )

@@ -150,12 +150,12 @@ def lu_grid(resolution: float) -> list[tuple[float, float]]:
         raise ValueError(f"grid resolution must be in (0, 0.5], got {resolution}")
     steps = int(round(1 / resolution))
     values = [round(i / steps, 6) for i in range(steps + 1)]
-    return [(lo, up) for i, lo in enumerate(values[:-1]) for up in values[i:]
-            if 0.01 < lo + up < 1.99]
+    return [(lo, up) for i, lo in enumerate(values[:-1]) for up in values[i:] if 0.01 < lo + up < 1.99]
 
 
-def sample_family(family: str, n: int, rng: np.random.Generator,
-                  decimals: int = 2) -> list[tuple[float, float]]:
+def sample_family(
+    family: str, n: int, rng: np.random.Generator, decimals: int = 2
+) -> list[tuple[float, float]]:
     """Draw `n` distinct (lower, upper) pairs of a family, uniformly (rejection sampling).
 
     As in the authors' ``run_sample_rgtm``: two uniform numbers, sorted, kept when their
@@ -293,14 +293,15 @@ def geodesic_distances(weights, zero_edges: str = "drop", method: str = "auto") 
     graphs[:, iu[1], iu[0]] = graphs[:, iu[0], iu[1]]
     graphs[:, np.arange(n_cond), np.arange(n_cond)] = 0.0
     if method == "batched":
-        for k in range(n_cond):   # Floyd-Warshall, all RDMs at once
+        for k in range(n_cond):  # Floyd-Warshall, all RDMs at once
             np.minimum(graphs, graphs[:, :, k, None] + graphs[:, None, k, :], out=graphs)
         dist = graphs
     else:
         from scipy.sparse.csgraph import csgraph_from_dense, shortest_path
 
-        dist = np.array([shortest_path(csgraph_from_dense(g, null_value=np.inf),
-                                       directed=False) for g in graphs])
+        dist = np.array(
+            [shortest_path(csgraph_from_dense(g, null_value=np.inf), directed=False) for g in graphs]
+        )
     out[varies] = dist[:, iu[0], iu[1]]
     return out
 

@@ -53,9 +53,22 @@ from .lagged import lagged_correlation
 from .spectral import multitaper_spectra, spectral_measures
 
 __all__ = [
-    "FAMILIES", "RELATIVE_BANDS", "Operator", "compute_operators",
-    "conditional_granger", "distance_correlation", "gaussian_mi", "hsic", "kendall",
-    "lagged_correlation", "multitaper_spectra", "operator_bank", "operator_params",
+    "FAMILIES",
+    "RELATIVE_BANDS",
+    "Operator",
+    "compute_operators",
+    "conditional_granger",
+    "distance_correlation",
+    "gaussian_mi",
+    "hsic",
+    "kendall",
+    "lagged_correlation",
+    "multitaper_spectra",
+    "operator_bank",
+    "operator_params",
     "pairwise_granger",
-    "select_operators", "spearman", "spectral_measures", "var_fit",
+    "select_operators",
+    "spearman",
+    "spectral_measures",
+    "var_fit",
 ]

@@ -53,11 +53,15 @@ def check_batch(X, t_r, where: str):
     """``X`` as float (n_samples, n_regions, n_times) and ``t_r`` per sample, or ValueError."""
     X = np.asarray(X, dtype=float)
     if X.ndim != 3:
-        raise ValueError(f"operator {where}: expected samples of shape (n_samples, n_regions, "
-                         f"n_times), got an array of shape {X.shape}")
+        raise ValueError(
+            f"operator {where}: expected samples of shape (n_samples, n_regions, "
+            f"n_times), got an array of shape {X.shape}"
+        )
     if X.shape[1] < 2 or X.shape[2] < 4:
-        raise ValueError(f"operator {where}: need >= 2 regions and >= 4 time points, got "
-                         f"{X.shape[1]} regions x {X.shape[2]} time points")
+        raise ValueError(
+            f"operator {where}: need >= 2 regions and >= 4 time points, got "
+            f"{X.shape[1]} regions x {X.shape[2]} time points"
+        )
     if not np.isfinite(X).all():
         raise ValueError(f"operator {where}: samples contain NaN or infinite values")
     t_r = np.broadcast_to(np.asarray(t_r, dtype=float), (X.shape[0],)).copy()
@@ -75,18 +79,22 @@ def memo(cache: dict, key, fn):
 
 def zscore(X, cache):
     """Each region's series minus its mean, over its standard deviation (ddof 0; 1 if constant)."""
+
     def compute():
         Z = X - X.mean(axis=-1, keepdims=True)
         sd = Z.std(axis=-1, keepdims=True)
         return Z / np.where(sd > 0, sd, 1.0)
+
     return memo(cache, "zscore", compute)
 
 
 def pearson(X, cache):
     """Pearson correlation of every region pair, (n_samples, n_regions, n_regions)."""
+
     def compute():
         Z = zscore(X, cache)
         return (Z @ Z.transpose(0, 2, 1)) / X.shape[-1]
+
     return memo(cache, "pearson", compute)
 
 

@@ -45,8 +45,8 @@ def reci(X, t_r, cache):
     """
     lo, hi = X.min(-1, keepdims=True), X.max(-1, keepdims=True)
     S = (X - lo) / np.where(hi > lo, hi - lo, 1.0)
-    r = corr_of((S ** 3)[:, :, None, :], S[:, None, :, :])
-    return S.var(-1)[:, None, :] * (1.0 - r ** 2)
+    r = corr_of((S**3)[:, :, None, :], S[:, None, :, :])
+    return S.var(-1)[:, None, :] * (1.0 - r**2)
 
 
 def _embedding_neighbours(y, E: int):
@@ -57,19 +57,19 @@ def _embedding_neighbours(y, E: int):
     """
     r, n_t = y.shape
     n_pts = n_t - E + 1
-    emb = np.stack([y[:, E - 1 - k: n_t - k] for k in range(E)], axis=-1)       # (r, N, E)
+    emb = np.stack([y[:, E - 1 - k : n_t - k] for k in range(E)], axis=-1)  # (r, N, E)
     idx, w = np.empty((r, n_pts, E + 1), dtype=np.intp), np.empty((r, n_pts, E + 1))
     block = max(1, int(4e6 // (n_pts * n_pts * E)))
     for s in range(0, r, block):
-        e = emb[s:s + block]
-        d = np.sqrt(((e[:, :, None, :] - e[:, None, :, :]) ** 2).sum(-1))        # (b, N, N)
+        e = emb[s : s + block]
+        d = np.sqrt(((e[:, :, None, :] - e[:, None, :, :]) ** 2).sum(-1))  # (b, N, N)
         d[:, np.arange(n_pts), np.arange(n_pts)] = np.inf
         nb = np.argpartition(d, E, axis=-1)[..., : E + 1]
         dist = np.take_along_axis(d, nb, axis=-1)
         order = np.argsort(dist, axis=-1)
         nb, dist = np.take_along_axis(nb, order, -1), np.take_along_axis(dist, order, -1)
         wb = np.exp(-dist / np.maximum(dist[..., :1], 1e-12))
-        idx[s:s + block], w[s:s + block] = nb, wb / wb.sum(-1, keepdims=True)
+        idx[s : s + block], w[s : s + block] = nb, wb / wb.sum(-1, keepdims=True)
     return idx, w
 
 
@@ -82,13 +82,15 @@ def ccm(E: int):
     that drives the target is recovered from the target's manifold (Sugihara et al. 2012),
     so fc[source, target] is high when source -> target.
     """
+
     def op(X, t_r, cache):
         n, r, _ = X.shape
         out = np.empty((n, r, r))
         for k, x in enumerate(X):
-            idx, w = _embedding_neighbours(x, E)                             # over targets
-            truth = x[:, E - 1:]                                              # (r_src, N)
-            pred = (truth[:, idx] * w[None]).sum(-1)                          # (src, tgt, N)
+            idx, w = _embedding_neighbours(x, E)  # over targets
+            truth = x[:, E - 1 :]  # (r_src, N)
+            pred = (truth[:, idx] * w[None]).sum(-1)  # (src, tgt, N)
             out[k] = corr_of(pred, truth[:, None, :])
         return zero_diagonal(out)
+
     return op

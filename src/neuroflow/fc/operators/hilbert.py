@@ -27,8 +27,9 @@ def band_analytic(X, sfreq: float, fmin: float, fmax: float):
     freqs = np.fft.fftfreq(n_t, 1.0 / sfreq)
     keep = (freqs >= fmin) & (freqs <= fmax) & (freqs > 0)
     if not keep.any():
-        raise ValueError(f"band {fmin}-{fmax} Hz holds no frequency bin for windows of "
-                         f"{n_t} samples at {sfreq:.4g} Hz")
+        raise ValueError(
+            f"band {fmin}-{fmax} Hz holds no frequency bin for windows of {n_t} samples at {sfreq:.4g} Hz"
+        )
     return np.fft.ifft(np.fft.fft(X, axis=-1) * (2.0 * keep), axis=-1)
 
 
@@ -43,15 +44,18 @@ def analytic_measures(z) -> dict:
     n, r, n_t = z.shape
     amp = np.abs(z)
     u = z / np.maximum(amp, 1e-300)
-    plv = np.abs(u @ np.conj(u).transpose(0, 2, 1)) / n_t                # |<S/|S|>|
+    plv = np.abs(u @ np.conj(u).transpose(0, 2, 1)) / n_t  # |<S/|S|>|
     sum_im = np.imag(z @ np.conj(z).transpose(0, 2, 1))
     re, im = np.ascontiguousarray(z.real), np.ascontiguousarray(z.imag)
     sum_abs_im, sum_sign = imag_sums(re, im)
     c = np.abs(orthogonal_envelope_corr(re, im, np.ascontiguousarray(amp)))  # i orthogonalised to j
-    out = {"hplv": plv, "aec": pearson(amp, {}),
-           "hpli": np.abs(sum_sign) / n_t,
-           "hwpli": np.abs(sum_im) / np.maximum(sum_abs_im, 1e-300),
-           "aecorth": 0.5 * (c + c.transpose(0, 2, 1))}
+    out = {
+        "hplv": plv,
+        "aec": pearson(amp, {}),
+        "hpli": np.abs(sum_sign) / n_t,
+        "hwpli": np.abs(sum_im) / np.maximum(sum_abs_im, 1e-300),
+        "aecorth": 0.5 * (c + c.transpose(0, 2, 1)),
+    }
     for key in ("hpli", "hwpli", "aecorth"):
         zero_diagonal(out[key])
     return out
@@ -60,6 +64,7 @@ def analytic_measures(z) -> dict:
 def hilbert_op(method: str, band: tuple[float, float, bool]):
     """Operator: ``method`` of the analytic signals in ``band`` (see
     :func:`~neuroflow.fc.operators.spectral.band_hz`), grouped by TR."""
+
     def op(X, t_r, cache):
         def compute():
             result = {m: np.empty((X.shape[0], X.shape[1], X.shape[1])) for m in MEASURES}
@@ -69,5 +74,7 @@ def hilbert_op(method: str, band: tuple[float, float, bool]):
                 for m, v in analytic_measures(z).items():
                     result[m][sel] = v
             return result
+
         return memo(cache, ("hilbert", band), compute)[method]
+
     return op

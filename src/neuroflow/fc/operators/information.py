@@ -21,7 +21,7 @@ _PAIR_BUFFER_BYTES = 8e6
 
 
 #: Integer sums below this are exact in single precision (2**24).
-_FLOAT32_EXACT_SUMS = 2 ** 24
+_FLOAT32_EXACT_SUMS = 2**24
 
 
 def _lag_blocks(n_t: int, max_pairs: int):
@@ -56,14 +56,14 @@ def _pair_gram(X, fill, dtype):
     max_pairs = max(1, int(_PAIR_BUFFER_BYTES // (min(chunk, n) * r * item)))
     G = np.zeros((n, r, r), dtype=dtype)
     for start in range(0, n, chunk):
-        x = X[start:start + chunk]
+        x = X[start : start + chunk]
         for lags in _lag_blocks(n_t, max_pairs):
             F = np.empty(x.shape[:2] + (sum(n_t - k for k in lags),), dtype=dtype)
             off = 0
             for k in lags:
-                fill(x[..., k:], x[..., :-k], F[..., off:off + n_t - k])
+                fill(x[..., k:], x[..., :-k], F[..., off : off + n_t - k])
                 off += n_t - k
-            G[start:start + chunk] += F @ F.transpose(0, 2, 1)
+            G[start : start + chunk] += F @ F.transpose(0, 2, 1)
     return G
 
 
@@ -133,7 +133,7 @@ def dcor_from_gram(gram, rows, n_t: int, bias: bool = True):
     S = rows.sum(-1)
     rr = rows @ rows.transpose(0, 2, 1)
     if bias:
-        c = gram - (2.0 / n_t) * rr + S[:, :, None] * S[:, None, :] / n_t ** 2
+        c = gram - (2.0 / n_t) * rr + S[:, :, None] * S[:, None, :] / n_t**2
     else:
         c = gram - (2.0 / (n_t - 2)) * rr + S[:, :, None] * S[:, None, :] / ((n_t - 1) * (n_t - 2))
     var = np.einsum("nii->ni", c)
@@ -167,8 +167,9 @@ def distance_correlation(X, t_r=None, cache=None, bias: bool = True):
         cache = {}
 
     def parts():
-        Xc = X - X.mean(axis=-1, keepdims=True)    # distances are shift-invariant; keeps cumsums small
+        Xc = X - X.mean(axis=-1, keepdims=True)  # distances are shift-invariant; keeps cumsums small
         return 2.0 * _pair_gram(Xc, _abs_difference, np.float64), n_t * _mean_abs_difference(Xc)
+
     gram, rows = memo(cache, "dcor_parts", parts)
     return dcor_from_gram(gram, rows, n_t, bias)
 
@@ -198,11 +199,11 @@ def hsic(X, t_r=None, cache=None, bias: bool = False):
     for k, x in enumerate(X):
         scale = 2.0 * _median_distance(x)[:, None, None] ** 2
         for start in range(0, n_t, block):
-            d = x[:, start:start + block, None] - x[:, None, :]             # (r, B, T)
-            D = 1.0 - np.exp(-(d ** 2) / scale)
+            d = x[:, start : start + block, None] - x[:, None, :]  # (r, B, T)
+            D = 1.0 - np.exp(-(d**2) / scale)
             F = D.reshape(r, -1)
             gram[k] += F @ F.T
-            rows[k, :, start:start + block] = D.sum(-1)
+            rows[k, :, start : start + block] = D.sum(-1)
     return dcor_from_gram(gram, rows, n_t, bias)
 
 
@@ -223,6 +224,8 @@ def mi_copula(X, t_r, cache):
 
 def mi_from(kind_op):
     """Operator: Gaussian mutual information of the correlation given by another operator."""
+
     def op(X, t_r, cache):
         return zero_diagonal(gaussian_mi(kind_op(X, t_r, cache)))
+
     return op

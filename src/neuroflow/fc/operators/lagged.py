@@ -22,23 +22,27 @@ def lagged_correlation(X, lag: int):
     a = a - a.mean(-1, keepdims=True)
     b = b - b.mean(-1, keepdims=True)
     num = a @ b.transpose(0, 2, 1)
-    na, nb = np.sqrt((a ** 2).sum(-1)), np.sqrt((b ** 2).sum(-1))
+    na, nb = np.sqrt((a**2).sum(-1)), np.sqrt((b**2).sum(-1))
     return num / np.maximum(na[:, :, None] * nb[:, None, :], 1e-300)
 
 
 def xcorr_fixed(lag: int):
     """Operator: :func:`lagged_correlation` at ``lag`` samples ([source, target])."""
+
     def op(X, t_r, cache):
         return lagged_correlation(X, lag)
+
     return op
 
 
 def xcorr_max(max_lag: int):
     """Operator: the lagged correlation of largest magnitude over lags -max_lag..max_lag."""
+
     def op(X, t_r, cache):
         stack = np.stack([lagged_correlation(X, lag) for lag in range(-max_lag, max_lag + 1)])
         best = np.abs(stack).argmax(axis=0)
         return np.take_along_axis(stack, best[None], axis=0)[0]
+
     return op
 
 
@@ -54,6 +58,7 @@ def quarter_lag_correlations(X, cache):
     z_j(t) / (T - 1) at the lags l = 1 - T//4 .. T//4 (``scipy.signal.correlate`` 'full',
     truncated to T//4 either side of the centre), each lag one batched matrix product.
     """
+
     def compute():
         Z = zscore(X, cache)
         n_t = X.shape[-1]
@@ -65,6 +70,7 @@ def quarter_lag_correlations(X, cache):
             else:
                 out.append(Z[..., : n_t + lag] @ Z[..., -lag:].transpose(0, 2, 1))
         return np.stack(out) / (n_t - 1)
+
     return memo(cache, "xcorr_quarter", compute)
 
 
@@ -95,15 +101,19 @@ def quarter_lag_mean(X, cache):
 
 def xcorr_mean(squared: bool):
     """Operator: mean (of the squares, if ``squared``) of :func:`quarter_lag_correlations`."""
+
     def op(X, t_r, cache):
         if squared:
             return _lower_to_upper((quarter_lag_correlations(X, cache) ** 2).mean(axis=0))
         return _lower_to_upper(quarter_lag_mean(X, cache))
+
     return op
 
 
 def tlmi(lag: int):
     """Operator: Gaussian mutual information between x_source(t) and x_target(t + lag) (nats)."""
+
     def op(X, t_r, cache):
         return zero_diagonal(gaussian_mi(lagged_correlation(X, lag)))
+
     return op

@@ -34,8 +34,9 @@ def multitaper_spectra(X, sfreq: float, fmin: float, fmax: float, nw: float = 2.
     from mne.time_frequency import psd_array_multitaper
 
     bandwidth = 2.0 * nw * sfreq / X.shape[-1]
-    spec, freqs, weights = psd_array_multitaper(X, sfreq, fmin=fmin, fmax=fmax, bandwidth=bandwidth,
-                                                output="complex", verbose=False)
+    spec, freqs, weights = psd_array_multitaper(
+        X, sfreq, fmin=fmin, fmax=fmax, bandwidth=bandwidth, output="complex", verbose=False
+    )
     return spec * weights, freqs
 
 
@@ -51,17 +52,17 @@ def realization_measures(z) -> dict:
     """
     n, r, R = z.shape
     zh = np.conj(z).transpose(0, 2, 1)
-    mean_s = (z @ zh) / R                                                   # <S_ij>
+    mean_s = (z @ zh) / R  # <S_ij>
     power = np.real(np.einsum("nii->ni", mean_s))
     norm = np.maximum(np.sqrt(power[:, :, None] * power[:, None, :]), 1e-300)
-    u = z / np.maximum(np.abs(z), 1e-300)                                   # S/|S| = u_i conj(u_j)
+    u = z / np.maximum(np.abs(z), 1e-300)  # S/|S| = u_i conj(u_j)
     phase_sum = u @ np.conj(u).transpose(0, 2, 1)
     sum_im = R * mean_s.imag
     # (Im S)^2 = (|z_i|^2 |z_j|^2 - Re(z_i^2 conj(z_j)^2)) / 2
     a2 = np.abs(z) ** 2
     sum_sq_im = 0.5 * (a2 @ a2.transpose(0, 2, 1) - np.real((z * z) @ np.conj(z * z).transpose(0, 2, 1)))
     sum_abs_im, sum_sign = imag_sums(np.ascontiguousarray(z.real), np.ascontiguousarray(z.imag))
-    denom = sum_abs_im ** 2 - sum_sq_im
+    denom = sum_abs_im**2 - sum_sq_im
     out = {
         "coh": np.abs(mean_s) / norm,
         "imcoh": np.abs(mean_s.imag) / norm,
@@ -69,8 +70,9 @@ def realization_measures(z) -> dict:
         "pli": np.abs(sum_sign) / R,
         "wpli": np.abs(sum_im) / np.maximum(sum_abs_im, 1e-300),
         "ppc": (np.abs(phase_sum) ** 2 - R) / (R * (R - 1.0)) if R > 1 else np.zeros((n, r, r)),
-        "wpli2d": np.where(denom > 1e-12 * sum_abs_im ** 2,
-                           (sum_im ** 2 - sum_sq_im) / np.where(denom > 0, denom, 1.0), 0.0),
+        "wpli2d": np.where(
+            denom > 1e-12 * sum_abs_im**2, (sum_im**2 - sum_sq_im) / np.where(denom > 0, denom, 1.0), 0.0
+        ),
     }
     for key in ("imcoh", "pli", "wpli", "ppc", "wpli2d"):
         zero_diagonal(out[key])
@@ -84,13 +86,16 @@ def frequency_measures(spec) -> dict:
     psi[i, j] = Im sum_f conj(C_ij(f)) C_ij(f + df) (positive: i leads j); cohmax and
     imcohmax are the largest |C_ij(f)| and |Im C_ij(f)| over the band.
     """
-    s = spec.transpose(0, 3, 1, 2)                                         # (n, F, r, K)
-    csd = (s @ np.conj(s).transpose(0, 1, 3, 2)) / spec.shape[2]          # (n, F, r, r)
+    s = spec.transpose(0, 3, 1, 2)  # (n, F, r, K)
+    csd = (s @ np.conj(s).transpose(0, 1, 3, 2)) / spec.shape[2]  # (n, F, r, r)
     power = np.real(np.einsum("nfii->nfi", csd))
     C = csd / np.sqrt(np.maximum(power[..., :, None] * power[..., None, :], 1e-300))
     psi = np.imag((np.conj(C[:, :-1]) * C[:, 1:]).sum(1))
-    return {"psi": zero_diagonal(psi), "cohmax": np.abs(C).max(1),
-            "imcohmax": zero_diagonal(np.abs(C.imag).max(1))}
+    return {
+        "psi": zero_diagonal(psi),
+        "cohmax": np.abs(C).max(1),
+        "imcohmax": zero_diagonal(np.abs(C.imag).max(1)),
+    }
 
 
 def spectral_measures(X, sfreq: float, fmin: float, fmax: float, nw: float = 2.0) -> dict:
@@ -109,15 +114,19 @@ def spectral_measures(X, sfreq: float, fmin: float, fmax: float, nw: float = 2.0
     """
     spec, freqs = multitaper_spectra(X, sfreq, fmin, fmax, nw)
     if freqs.size == 0:
-        raise ValueError(f"band {fmin}-{fmax} Hz holds no frequency bin for windows of "
-                         f"{X.shape[-1]} samples at {sfreq:.4g} Hz")
+        raise ValueError(
+            f"band {fmin}-{fmax} Hz holds no frequency bin for windows of "
+            f"{X.shape[-1]} samples at {sfreq:.4g} Hz"
+        )
     if freqs.size == 1:
-        warnings.warn(f"band {fmin}-{fmax} Hz holds one frequency bin for windows of "
-                      f"{X.shape[-1]} samples at {sfreq:.4g} Hz: the phase slope index is 0",
-                      stacklevel=2)
+        warnings.warn(
+            f"band {fmin}-{fmax} Hz holds one frequency bin for windows of "
+            f"{X.shape[-1]} samples at {sfreq:.4g} Hz: the phase slope index is 0",
+            stacklevel=2,
+        )
     n, r = spec.shape[:2]
     out = {m: np.empty((n, r, r)) for m in MEASURES}
-    Z = spec.reshape(n, r, -1)                                             # (n, r, R)
+    Z = spec.reshape(n, r, -1)  # (n, r, R)
     chunk = max(1, int(4e6 // (r * r * Z.shape[-1])))
     for start in range(0, n, chunk):
         part = slice(start, start + chunk)
@@ -139,6 +148,7 @@ def band_hz(band, t_r: float, n_t: int) -> tuple[float, float]:
 
 def spectral(method: str, band: tuple[float, float, bool], nw: float):
     """Operator: ``method`` in ``band`` (see :func:`band_hz`), samples grouped by TR."""
+
     def op(X, t_r, cache):
         def compute():
             result = {m: np.empty((X.shape[0], X.shape[1], X.shape[1])) for m in MEASURES}
@@ -148,5 +158,7 @@ def spectral(method: str, band: tuple[float, float, bool], nw: float):
                 for m, v in spectral_measures(X[sel], 1.0 / tr, fmin, fmax, nw).items():
                     result[m][sel] = v
             return result
+
         return memo(cache, ("spectral", band, nw), compute)[method]
+
     return op

@@ -32,9 +32,7 @@ def _read_cook_matrix(p: Path, sheet: str, rows: list[tuple], syn: str, notes: l
     header = rows[_COOK_HEADER_ROW - 1]
     lab = _COOK_LABEL_COL - 1
     first = lab + 1  # first data column (0-based), column D
-    col_labels = {
-        j: str(header[j]).strip() for j in range(first, len(header)) if not _is_empty(header[j])
-    }
+    col_labels = {j: str(header[j]).strip() for j in range(first, len(header)) if not _is_empty(header[j])}
     row_labels = {
         i: str(rows[i][lab]).strip()
         for i in range(_COOK_HEADER_ROW, len(rows))

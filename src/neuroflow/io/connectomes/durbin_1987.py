@@ -43,8 +43,7 @@ def _parse_durbin_lines(p: Path, text: str) -> list[_Row]:
         if len(fields) != 5:
             raise ConnectomeFileError(
                 p,
-                f"expected 5 tab-separated fields (cell, partner, type, animal, count), "
-                f"found {len(fields)}",
+                f"expected 5 tab-separated fields (cell, partner, type, animal, count), found {len(fields)}",
                 where,
             )
         pre = _label(fields[0], p, f"{where}, field 1", "cell")
@@ -52,9 +51,7 @@ def _parse_durbin_lines(p: Path, text: str) -> list[_Row]:
         kind = fields[2].strip()
         if kind not in _DURBIN_TYPES:
             known = ", ".join(repr(k) for k in _DURBIN_TYPES)
-            raise ConnectomeFileError(
-                p, f"unknown connection type {kind!r} (expected {known})", where
-            )
+            raise ConnectomeFileError(p, f"unknown connection type {kind!r} (expected {known})", where)
         w = _weight(fields[4], p, f"{where}, field 5 (count)")
         rows.append((lineno, pre, post, kind, fields[3].strip(), w))
     if not rows:
@@ -90,9 +87,7 @@ def _assign_missing_animals(p: Path, rows: list[_Row], notes: list[str]) -> list
         if kind == "Gap_junction":
             rev = keys[a].get((post, pre, kind))
             if rev is not None:
-                evidence += (
-                    f"; the reverse junction {post} {pre} is listed for {a} with count {rev:g}"
-                )
+                evidence += f"; the reverse junction {post} {pre} is listed for {a} with count {rev:g}"
         repaired.append(f"line {lineno} ({pre} {post} {kind} {w:g}) -> {a} ({evidence})")
         rows[i] = (lineno, pre, post, kind, a, w)
     if repaired:

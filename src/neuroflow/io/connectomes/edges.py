@@ -24,8 +24,9 @@ EDGE_COLUMNS = ("pre", "post", "synapse_type", "weight")
 """The columns of every edge table, in order."""
 
 PUBLISHED_SHA256 = {
-    "c8aac78756b71f6337629951e5f4211448e85d148f6db9b367b2cd0450bb403a":
-        "aconnectome_white_1986_whole.csv of cect 0.3.5 (2961 data rows)",
+    "c8aac78756b71f6337629951e5f4211448e85d148f6db9b367b2cd0450bb403a": (
+        "aconnectome_white_1986_whole.csv of cect 0.3.5 (2961 data rows)"
+    ),
 }
 """Published text tables known to be complete although their last line has no line break."""
 
@@ -49,7 +50,6 @@ class ConnectomeFileError(ValueError):
         self.where = where
         location = f" ({where})" if where else ""
         super().__init__(f"{self.path}{location}: {problem}")
-
 
 
 # --------------------------------------------------------------------------- files and cells
@@ -84,22 +84,29 @@ def _check_last_line(p: Path, text: str, notes: list[str]) -> None:
         return
     digest = hashlib.sha256(p.read_bytes()).hexdigest()
     if digest in PUBLISHED_SHA256:
-        notes.append(f"no line break after the last line; the file is the published "
-                     f"{PUBLISHED_SHA256[digest]} (sha256 {digest[:12]}...), so it is complete")
+        notes.append(
+            f"no line break after the last line; the file is the published "
+            f"{PUBLISHED_SHA256[digest]} (sha256 {digest[:12]}...), so it is complete"
+        )
         return
     last = len(text.splitlines())
     raise ConnectomeFileError(
-        p, "the file does not end with a line break, so its last line may be cut short (a "
+        p,
+        "the file does not end with a line break, so its last line may be cut short (a "
         "truncated copy reads a count of 10 as 1); end the file with a newline if it is "
-        "complete", f"line {last}")
+        "complete",
+        f"line {last}",
+    )
 
 
 def _check_rows(p: Path, n_rows: int, expected_rows: int | None) -> None:
     if expected_rows is not None and n_rows != int(expected_rows):
         raise ConnectomeFileError(
-            p, f"{n_rows} data rows read, expected {int(expected_rows)} (reader option "
+            p,
+            f"{n_rows} data rows read, expected {int(expected_rows)} (reader option "
             "expected_rows, or the manifest's 'rows'): the file is truncated or is not the "
-            "expected table")
+            "expected table",
+        )
 
 
 def _is_empty(value: Any) -> bool:
@@ -139,9 +146,7 @@ def _norm_header(value: Any) -> str:
     return "" if value is None else re.sub(r"[\s_]+", "", str(value)).lower()
 
 
-def _column_index(
-    header: Sequence[Any], required: dict[str, str], p: Path, where: str
-) -> dict[str, int]:
+def _column_index(header: Sequence[Any], required: dict[str, str], p: Path, where: str) -> dict[str, int]:
     """Map each key of ``required`` to the index of the header cell named like its value."""
     norm = [_norm_header(h) for h in header]
     found: dict[str, int] = {}
@@ -160,7 +165,6 @@ def _column_index(
             p, f"missing column(s) {', '.join(repr(m) for m in missing)}; header has {shown}", where
         )
     return found
-
 
 
 def _cell(row: Sequence[Any], index: int) -> Any:
@@ -195,9 +199,7 @@ def _edge_rows(
         post = _label(_cell(row, cols["post"]), p, f"{where}, column {names['post']!r}", "cell")
         kind = _cell(row, cols["type"])
         if _is_empty(kind):
-            raise ConnectomeFileError(
-                p, "empty connection type", f"{where}, column {names['type']!r}"
-            )
+            raise ConnectomeFileError(p, "empty connection type", f"{where}, column {names['type']!r}")
         w = _weight(_cell(row, cols["weight"]), p, f"{where}, column {names['weight']!r}")
         out.append((where, pre, post, str(kind).strip(), w))
     return out
@@ -209,9 +211,7 @@ def _classify(
     for where, _pre, _post, kind, _w in parsed:
         if kind not in type_map:
             known = ", ".join(repr(k) for k in type_map)
-            raise ConnectomeFileError(
-                p, f"unknown connection type {kind!r} (expected {known})", where
-            )
+            raise ConnectomeFileError(p, f"unknown connection type {kind!r} (expected {known})", where)
 
 
 def _electrical_note(records: list[tuple[str, str, str, float]]) -> str:
@@ -260,8 +260,7 @@ def _finalize(
     if len(merged):
         by_type = merged.groupby(level="synapse_type").agg(["count", "sum"])
         detail = "; ".join(
-            f"{syn}: {int(row['count'])} edges from {int(row['sum'])} rows"
-            for syn, row in by_type.iterrows()
+            f"{syn}: {int(row['count'])} edges from {int(row['sum'])} rows" for syn, row in by_type.iterrows()
         )
         notes.append(
             f"{int(merged.sum())} rows shared a (pre, post, synapse_type) key with another row "

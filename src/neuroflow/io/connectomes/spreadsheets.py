@@ -92,9 +92,7 @@ def _read_sheets_xls(p: Path, wanted: Sequence[str] | None) -> dict[str, list[tu
     xlrd_log = " ".join(log.getvalue().split())
     if re.search(r"truncated|corrupt", xlrd_log, re.IGNORECASE):
         book.release_resources()
-        raise ConnectomeFileError(
-            p, f"cannot read xls workbook (truncated or corrupt?): [xlrd: {xlrd_log}]"
-        )
+        raise ConnectomeFileError(p, f"cannot read xls workbook (truncated or corrupt?): [xlrd: {xlrd_log}]")
     try:
         out = {}
         for name in _pick_sheets(p, list(book.sheet_names()), wanted):
@@ -127,10 +125,7 @@ def _xls_error(p: Path, exc: Exception, log: io.StringIO) -> ConnectomeFileError
     )
 
 
-
-def _read_edge_sheet(
-    p: Path, names: dict[str, str]
-) -> tuple[str, list[tuple[str, str, str, str, float]]]:
+def _read_edge_sheet(p: Path, names: dict[str, str]) -> tuple[str, list[tuple[str, str, str, str, float]]]:
     """Parse the first sheet of a workbook holding one edge per row under a header row.
 
     ``names`` maps ``pre``/``post``/``type``/``weight`` to the header names; returns the

@@ -45,12 +45,9 @@ def _varshney_records(parsed: _Parsed, notes: list[str]) -> list[tuple[str, str,
     disagree = [k for k in pairs if send.get(k, 0.0) != recv.get(k, 0.0)]
     shown = ", ".join(f"{a}->{b}" for a, b in disagree[:6])
     kept_labels = {lab for r in parsed if _VARSHNEY_TYPES[r[3]] for lab in r[1:3]}
-    receive_only = sorted(
-        {lab for r in parsed if not _VARSHNEY_TYPES[r[3]] for lab in r[1:3]} - kept_labels
-    )
+    receive_only = sorted({lab for r in parsed if not _VARSHNEY_TYPES[r[3]] for lab in r[1:3]} - kept_labels)
     notes.append(
-        f"chemical = S ({kinds['S']} rows) + Sp ({kinds['Sp']} rows), Neuron 1 -> Neuron 2, "
-        f"summed per pair"
+        f"chemical = S ({kinds['S']} rows) + Sp ({kinds['Sp']} rows), Neuron 1 -> Neuron 2, summed per pair"
     )
     notes.append(
         f"R ({kinds['R']}) and Rp ({kinds['Rp']}) rows not read: they are the same synapses seen "
