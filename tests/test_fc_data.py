@@ -233,7 +233,7 @@ def test_simulated_cohort_is_reproducible_from_its_seed():
 
 def test_simulation_settings_are_the_cohort_settings_and_reject_unknown_keys():
     assert cohort_settings({"coupling": 3.0})["coupling"] == 3.0
-    assert cohort_settings({})["t_r"] == CohortSettings().t_r == 0.72
+    assert cohort_settings({})["t_r"] == CohortSettings.from_params().t_r == 0.72
     assert cohort_settings({})["seed"] == 0
     with pytest.raises(TypeError, match="coupling_strength"):
         simulate_cohort(templates(), n_subjects=2, coupling_strength=1.0)

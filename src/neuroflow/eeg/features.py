@@ -12,37 +12,11 @@ import warnings
 import numpy as np
 import pandas as pd
 
-DEFAULTS = {
-    "fmin": 1.0,
-    "fmax": 45.0,
-    "welch_window": 2.0,
-    "welch_overlap": 0.5,
-    "multitaper_bandwidth": 2.0,
-    "bands": {
-        "delta": [1.0, 4.0],
-        "theta": [4.0, 8.0],
-        "alpha": [8.0, 13.0],
-        "beta": [13.0, 30.0],
-        "gamma": [30.0, 45.0],
-    },
-    "specparam": {
-        "activate": True,
-        "psd": "welch",
-        "freq_range": [2.0, 40.0],
-        "aperiodic_mode": "fixed",
-        "peak_width_limits": [1.0, 8.0],
-        "max_n_peaks": 6,
-        "min_peak_height": 0.1,
-        "peak_threshold": 2.0,
-        "alpha_range": [7.0, 14.0],
-    },
-    "connectivity": {
-        "activate": True,
-        "methods": ["coh", "plv", "wpli"],
-        "mode": "multitaper",
-        "bands": ["theta", "alpha", "beta"],
-    },
-}
+from neuroflow.config import fill_defaults, stage_schema
+
+#: The ``eeg.features`` defaults, read from workflow/schemas/eeg.schema.yaml (the one
+#: place they are written; the workflow fills the same values into its config).
+DEFAULTS = fill_defaults({}, stage_schema("eeg"))["features"]
 UV2 = 1e12  # V^2 -> uV^2
 
 

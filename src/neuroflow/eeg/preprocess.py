@@ -14,49 +14,13 @@ import mne
 import numpy as np
 import pandas as pd
 
+from neuroflow.config import fill_defaults, stage_schema
 from neuroflow.eeg.ica import ica_step
 from neuroflow.eeg.io import EEGInputError
 
-DEFAULTS = {
-    "filter": {"activate": True, "l_freq": 1.0, "h_freq": 45.0, "method": "fir", "phase": "zero"},
-    "notch": {"activate": True, "freqs": [50.0]},
-    "resample": {"activate": True, "sfreq": 128.0},
-    "bad_channels": {
-        "activate": True,
-        "methods": ["flat", "deviation"],
-        "flat_threshold": 1.0,
-        "deviation_z": 5.0,
-        "lof_threshold": 1.5,
-        "interpolate": True,
-        "max_fraction": 0.25,
-    },
-    "reference": {"activate": True, "kind": "average", "channels": []},
-    "ica": {
-        "activate": True,
-        "method": "infomax",
-        "extended": False,
-        "n_components": 15,
-        "max_iter": 500,
-        "random_state": 97,
-        "labeling": ["eog", "ecg"],
-        "eog_proxies": ["Fp1", "Fp2", "AF7", "AF8", "AF3", "AF4"],
-        "eog_measure": "correlation",
-        "eog_threshold": 0.6,
-        "eog_max_components": 2,
-        "iclabel_threshold": 0.8,
-        "iclabel_exclude": ["eye blink", "muscle artifact", "heart beat", "line noise", "channel noise"],
-    },
-    "epochs": {
-        "kind": "fixed",
-        "length": 2.0,
-        "overlap": 0.0,
-        "event_id": {},
-        "tmin": -0.2,
-        "tmax": 0.8,
-        "baseline": None,
-    },
-    "reject": {"activate": True, "peak_to_peak": 150.0, "flat": 1.0},
-}
+#: The ``eeg.preprocessing`` defaults, read from workflow/schemas/eeg.schema.yaml (the one
+#: place they are written; the workflow fills the same values into its config).
+DEFAULTS = fill_defaults({}, stage_schema("eeg"))["preprocessing"]
 UV = 1e-6
 
 

@@ -22,10 +22,13 @@ The output is SIMULATED data; every file derived from it says so.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
+
+from neuroflow.config import fill_defaults, stage_schema
 
 # Balloon-Windkessel constants (Stephan et al. 2007; Friston et al. 2003)
 _KAPPA, _GAMMA, _TAU, _ALPHA, _RHO, _V0 = 0.65, 0.41, 0.98, 0.32, 0.34, 0.02
@@ -45,10 +48,23 @@ def _check_templates(sc):
     return sc
 
 
+@functools.cache
+def _simulation_schema_defaults() -> dict:
+    node = stage_schema("fc")["properties"]["benchmarks"]["additionalProperties"]
+    return fill_defaults({}, node["properties"]["simulation"])
+
+
+def schema_defaults() -> dict:
+    """The :class:`CohortSettings` fields' defaults from the fc schema (``seed`` is not a
+    field: it is the cohort's ``random_state``)."""
+    defaults = {k: v for k, v in _simulation_schema_defaults().items() if k != "seed"}
+    return {**defaults, "freq_range": tuple(defaults["freq_range"])}
+
+
 def cohort_settings(simulation: dict) -> dict:
     """A benchmark's ``simulation`` settings completed with :class:`CohortSettings`' defaults
     (and ``seed`` 0), as the methods text and the subjects table state them."""
-    return {**asdict(CohortSettings()), "random_state": 0, "seed": 0, **simulation}
+    return {**asdict(CohortSettings.from_params()), "random_state": 0, "seed": 0, **simulation}
 
 
 def label_effect_size(coupling: float, coupling_sd: float, group_effect: float) -> float:
@@ -115,25 +131,32 @@ class CohortSettings:
         Simulated seconds discarded before the first volume.
     """
 
-    n_subjects: int = 300
-    n_volumes: int = 210
-    t_r: float = 0.72
-    coupling: float = 2.0
-    coupling_sd: float = 0.2
-    group_effect: float = -0.3
-    bifurcation: float = 0.0
-    bifurcation_sd: float = 0.02
-    freq_range: tuple = (0.04, 0.07)
-    freq_sd: float = 0.003
-    noise: float = 0.02
-    noise_sd: float = 0.004
-    sc_jitter: float = 0.2
-    measurement_noise: float = 0.5
-    snr_sd: float = 0.7
-    hemodynamics: bool = True
-    hemodynamic_gain: float = 0.5
-    steps_per_tr: int = 8
-    transient: float = 60.0
+    n_subjects: int
+    n_volumes: int
+    t_r: float
+    coupling: float
+    coupling_sd: float
+    group_effect: float
+    bifurcation: float
+    bifurcation_sd: float
+    freq_range: tuple
+    freq_sd: float
+    noise: float
+    noise_sd: float
+    sc_jitter: float
+    measurement_noise: float
+    snr_sd: float
+    hemodynamics: bool
+    hemodynamic_gain: float
+    steps_per_tr: int
+    transient: float
+
+    @classmethod
+    def from_params(cls, **params) -> CohortSettings:
+        """The settings ``params`` give, the rest from the fc schema's ``simulation``
+        defaults (workflow/schemas/fc.schema.yaml, the one place they are written); an
+        unknown key raises ``TypeError`` naming it."""
+        return cls(**{**schema_defaults(), **params})
 
 
 def simulate_cohort(sc_templates, *, random_state: int = 0, **params):
@@ -155,7 +178,7 @@ def simulate_cohort(sc_templates, *, random_state: int = 0, **params):
     subjects : DataFrame
         One row per subject: ``subject, group, template, coupling, noise, bifurcation_mean``.
     """
-    s = CohortSettings(**params)
+    s = CohortSettings.from_params(**params)
     sc = _check_templates(sc_templates)
     if s.n_subjects < 2 or s.n_volumes < 8:
         raise ValueError("simulate: need n_subjects >= 2 and n_volumes >= 8")
