@@ -11,6 +11,8 @@ layer (after its ReLU) and the output layer (logits) give one RDM per instance.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from neuroflow.rsa.settings import NetworkSettings
@@ -194,7 +196,8 @@ def simulate_network_rdms(
         unit_<layer>; float32): each layer's responses, for activation-space noise;
         coordinates ``stimulus`` (digit image index in
         scikit-learn's set, with ``stimulus_class``), ``stimulus_i``/``stimulus_j`` on
-        ``pair``. Labelled simulated in its attributes.
+        ``pair``. Labelled simulated in its attributes; ``parameters`` holds the settings
+        (JSON).
     """
     settings = NetworkSettings(
         n_instances=n_instances,
@@ -211,7 +214,9 @@ def simulate_network_rdms(
     images, classes, stimuli = digits_stimuli(stimuli_per_class)
     train_idx = np.setdiff1d(np.arange(len(classes)), stimuli)
     trained = _train_instances(settings, images, classes, train_idx, stimuli)
-    return _network_dataset(settings, *trained, classes, stimuli, len(train_idx))
+    ds = _network_dataset(settings, *trained, classes, stimuli, len(train_idx))
+    ds.attrs["parameters"] = json.dumps(settings.parameters(), sort_keys=True)
+    return ds
 
 
 def _check_sizes(s: NetworkSettings) -> None:

@@ -17,7 +17,7 @@ from neuroflow.output_schema import is_simulated
 from neuroflow.provenance import read_netcdf, write_json, write_tsv
 from neuroflow.rsa.outputs import MODEL_COLUMNS, STAT_COLUMNS, provenance_attrs, write_rsa_netcdf
 from neuroflow.rsa.readers import read_activations, read_rdm_stack
-from neuroflow.rsa.settings import IdentificationSettings, NetworkSettings, statistics_from_config
+from neuroflow.rsa.settings import IdentificationSettings, statistics_from_config
 
 
 # ----------------------------------------------------------------------------- Haxby fMRI
@@ -196,36 +196,13 @@ def headdirection_files(
 
 
 # ----------------------------------------------------------------------------- simulation
-def network_rdms_file(
-    out_nc,
-    *,
-    n_instances: int,
-    conv_channels,
-    fc_units,
-    epochs: int,
-    batch_size: int,
-    learning_rate: float,
-    stimuli_per_class: int,
-    rdm_method: str = "correlation",
-    random_state: int = 0,
-) -> None:
-    """Train the simulated network instances and write their layer RDMs (NetCDF)."""
+def network_rdms_file(out_nc, **params) -> None:
+    """Train the simulated network instances and write their layer RDMs (NetCDF);
+    ``params``: the keyword arguments of
+    :func:`neuroflow.rsa.networks.simulate_network_rdms`."""
     from neuroflow.rsa.networks import simulate_network_rdms
 
-    settings = NetworkSettings(
-        n_instances=n_instances,
-        conv_channels=tuple(conv_channels),
-        fc_units=tuple(fc_units),
-        epochs=epochs,
-        batch_size=batch_size,
-        learning_rate=learning_rate,
-        stimuli_per_class=stimuli_per_class,
-        rdm_method=rdm_method,
-        random_state=random_state,
-    )
-    ds = simulate_network_rdms(**settings.parameters())
-    ds.attrs["parameters"] = json.dumps(settings.parameters(), sort_keys=True)
-    write_rsa_netcdf(ds, out_nc, simulated=True)
+    write_rsa_netcdf(simulate_network_rdms(**params), out_nc, simulated=True)
 
 
 def identification_files(rdm_nc, outputs: dict, settings: IdentificationSettings) -> None:
