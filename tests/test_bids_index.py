@@ -51,7 +51,9 @@ def _rows(lay):
     from bids.layout.models import BIDSFile, Tag
 
     session = lay.connection_manager.session
-    files = sorted((f.path, type(f).__name__) for f in session.query(BIDSFile))
+    files = sorted(
+        (f.path, type(f).__name__, f.filename, f.dirname, f.is_dir) for f in session.query(BIDSFile)
+    )
     tags = sorted((t.file_path, t.entity_name, t._value, t._dtype, t.is_metadata) for t in session.query(Tag))
     return files, tags
 
@@ -74,13 +76,98 @@ def test_the_indexer_writes_the_same_index_as_pybids(tmp_path):
             indexer=BIDSLayoutIndexer(validate=False, index_metadata=False),
         )
         assert ours == _rows(plain)
-        paths = {p for p, _ in ours[0]}
+        paths = {row[0] for row in ours[0]}
         assert not any(
             ("/sourcedata/" in p or "/code/" in p or "/." in p or "/derivatives/" in p) for p in paths
         ), paths
         assert len(ours[0]) == (len(DERIV_FILES) if derivative else 6) + 1  # + description
-        classes = {name: cls for name, cls in ours[0]}
+        classes = {row[0]: row[1] for row in ours[0]}
         assert classes[str(root / "dataset_description.json")] == "BIDSJSONFile"
+
+
+# what the fast walk must index as pybids does: files no pattern of pybids' config matches
+# but the extension, odd extensions, deep folders, sessions, int entities, the derivatives
+# config's entities, files directly in derivatives/ (pybids skips only the folders below),
+# a case its ignores do not match and a prefix they do, links; and the folders it leaves to
+# pybids (a layout configuration file, a .zarr folder)
+EDGE_FILES = (
+    "README",
+    "participants.json",
+    "codebook.tsv",
+    "Code/sub-01_x.py",
+    "derivatives/README.md",
+    "derivatives/fmriprep/sub-01/anat/sub-01_T1w.nii.gz",
+    "sub-01/ses-1/func/sub-01_ses-1_task-rest_acq-fast_run-01_echo-2_bold.nii.gz",
+    "sub-01/ses-1/func/sub-01_ses-1_task-rest_acq-fast_run-01_echo-2_bold.json",
+    "sub-01/ses-1/anat/sub-01_ses-1_hemi-L_space-fsaverage_den-10k_desc-x_white.surf.gii",
+    "sub-01/ses-1/anat/sub-01_ses-1_space-T1w_res-2_atlas-Schaefer_seg-4_dseg.tsv",
+    "sub-01/ses-1/eeg/notes.txt",
+    "sub-01/ses-1/eeg/archive.tar.gz",
+    "sub-01/ses-1/eeg/trailing.",
+    "sub-01/ses-1/eeg/.hidden_eeg.edf",
+    "sub-01/xfm/sub-01_from-T1w_to-MNI_mode-image_xfm.h5",
+    "sub-01/a/b/c/d/sub-01_task-deep_run-3_events.tsv.gz",
+    "sub-01/ses-1/micr/sub-01_ses-1_sample-A_stain-B_chunk-2_TEM.png",
+    "sub-02/micr/sub-02_sample-A_BF.ome.zarr/0/0",
+    "sub-02/micr/sub-02_sample-A_BF.json",
+    "sub-03/func/sub-03_foo-bar_task-x_bold.nii.gz",
+    "sub-03/func/sub-03_task-x_bold.json",
+)
+
+
+def test_the_fast_walk_indexes_edge_cases_as_pybids(tmp_path, monkeypatch):
+    """Every file row (path, class, file name, folder, is_dir) and tag equals pybids' for
+    the edge cases above, as a raw dataset and as a derivatives folder; pybids' own code
+    indexed only the folders left to it (a layout configuration file, a .zarr folder)."""
+    from bids import BIDSLayout, BIDSLayoutIndexer
+
+    root = _tree(tmp_path / "edge", EDGE_FILES, "derivative")
+    (root / "sub-03/layout_config.json").write_text(
+        json.dumps({"name": "extra", "entities": [{"name": "foo", "pattern": "[_/\\\\]+foo-([a-z]+)"}]})
+    )
+    (root / "sub-04").symlink_to(root / "sub-01/ses-1", target_is_directory=True)
+    (root / "sub-01/ses-1/eeg/sub-01_ses-1_task-rest_eeg.edf").symlink_to(root / "missing.edf")
+    by_pybids = []
+    index_file = BIDSLayoutIndexer._index_file
+    monkeypatch.setattr(
+        BIDSLayoutIndexer,
+        "_index_file",
+        lambda self, f, e: by_pybids.append(f.path) or index_file(self, f, e),
+    )
+    for derivative in (False, True):
+        options = {"is_derivative": True, "config": ["bids", "derivatives"]} if derivative else {}
+        by_pybids.clear()
+        ours = _rows(B._open_layout(str(root), derivative))
+        assert by_pybids and all(("/sub-03/" in p or "/sub-02/micr/" in p) for p in by_pybids)
+        plain = BIDSLayout(
+            str(root),
+            validate=False,
+            **options,
+            indexer=BIDSLayoutIndexer(validate=False, index_metadata=False),
+        )
+        assert ours == _rows(plain)
+        paths = {row[0] for row in ours[0]}
+        assert {str(root / p) for p in ("derivatives/README.md", "Code/sub-01_x.py")} <= paths
+        assert str(root / "sub-04/func/sub-01_ses-1_task-rest_acq-fast_run-01_echo-2_bold.nii.gz") in paths
+        assert [row[0] for row in ours[1] if row[1] == "foo"] == [
+            str(root / "sub-03/func/sub-03_foo-bar_task-x_bold.nii.gz")
+        ]
+
+
+def test_extensions_and_required_text_read_paths_as_pybids():
+    """The file class comes from the extensions ``pathlib`` reads; an entity's regex is
+    searched only in paths holding the literal text every match holds."""
+    import re
+    from pathlib import PurePosixPath
+
+    from neuroflow import bids_index as BI
+
+    for name in ("a.nii.gz", "a", ".a", ".a.b.c", "a.", "a..b", "..a.b", "x.tar.gz", "sub-01_bold.func.gii"):
+        assert BI._extensions(name) == "".join(PurePosixPath(name).suffixes), name
+    assert BI._required_text(re.compile(r"[/\\]+sub-([a-zA-Z0-9+]+)")) == "sub-"
+    assert BI._required_text(re.compile(r"(?:^|_)from-([a-zA-Z0-9+]+).*xfm")) == "from-"
+    assert BI._required_text(re.compile(r"[^./\\](\.[^/\\]+)$")) == ""
+    assert BI._required_text(re.compile(r"(?i)sub-(\w+)")) == ""
 
 
 def test_raw_and_derivatives_are_indexed_side_by_side_into_the_cache(tmp_path, monkeypatch):

@@ -10,11 +10,12 @@ imported inside the functions that index or query).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import os
 import re
 import shutil
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 #: pybids' long entity names -> the short keys of file names.
 _SHORT = {
@@ -88,12 +89,175 @@ def _prune_index_cache(keep: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+#: pybids' file classes (``bids.utils.make_bidsfile``), chosen by the file's extensions
+_FILE_CLASSES = (
+    ("BIDSImageFile", lambda ext: ext.endswith((".nii", ".nii.gz", ".gii"))),
+    ("BIDSDataFile", lambda ext: ext in (".tsv", ".tsv.gz")),
+    ("BIDSJSONFile", lambda ext: ext == ".json"),
+)
+
+
+def _extensions(name: str) -> str:
+    """``"".join(PurePosixPath(name).suffixes)`` (what ``make_bidsfile`` reads), without
+    building a path: the name from its first dot after any leading dots, none when it ends
+    with a dot."""
+    if name.endswith("."):
+        return ""
+    stem = name.lstrip(".")
+    dot = stem.find(".")
+    return stem[dot:] if dot > 0 else ""
+
+
+@functools.lru_cache(maxsize=256)
+def _file_class(ext: str) -> str:
+    """The polymorphic identity (``class_`` column) of the class pybids gives a file with
+    the extensions ``ext``."""
+    from bids.layout import models
+
+    cls = next((cls for cls, test in _FILE_CLASSES if test(ext)), "BIDSFile")
+    return getattr(models, cls).__mapper__.polymorphic_identity
+
+
+def _required_text(regex) -> str:
+    """The longest run of literal characters at the top level of ``regex``: text every
+    match contains, so a path without it cannot match ('' when there is none, when the
+    pattern ignores case, or when Python's regex parser is not there to read it)."""
+    try:
+        from re import _parser
+    except ImportError:  # pragma: no cover - Python < 3.11 (then: search every file)
+        return ""
+    if regex.flags & re.IGNORECASE:
+        return ""
+    best = run = ""
+    for op, arg in _parser.parse(regex.pattern, regex.flags):
+        run = run + chr(arg) if op == _parser.LITERAL else ""
+        best = max(best, run, key=len)
+    return best
+
+
+@dataclasses.dataclass(frozen=True)
+class _Walk:
+    """What the fast walk needs of an indexer: the root as pybids spells paths under it,
+    its ignore patterns, the name of a folder's layout configuration file and the
+    entities (name, regex search, text a match needs, value type, dtype name, mandatory)
+    in pybids' order."""
+
+    root: str
+    exclude: tuple
+    config_file: str
+    entities: tuple
+
+    @classmethod
+    def of(cls, indexer, config) -> _Walk:
+        merged = {}
+        for c in config:  # as pybids' _index_dir: later configs replace an entity in place
+            merged.update(c.entities)
+        entities = tuple(
+            (e.name, e.regex.search, _required_text(e.regex), e.dtype, e._dtype, e.mandatory)
+            if e.regex is not None
+            else (e.name, None, "", e.dtype, e._dtype, e.mandatory)
+            for e in merged.values()
+        )
+        root = indexer._layout._root.path
+        return cls(root, tuple(indexer._exclude_patterns), indexer.config_filename, entities)
+
+    def ignored(self, path: str) -> bool:
+        rel = path[len(self.root) :]  # "/sub-01/...", as pybids matches it
+        return any(patt.search(rel) for patt in self.exclude)
+
+
+def _scan(folder: str, walk: _Walk) -> tuple[list[str], list[str]] | None:
+    """The sub-folders and files of ``folder`` as pybids' walk sorts them (links to folders
+    are folders, anything else is a file), or None when pybids must index it itself: a
+    layout configuration file there, a ``.zarr`` folder (indexed as a file), or a folder
+    that cannot be listed (pybids' walk then skips it)."""
+    dirs, files = [], []
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                (dirs if entry.is_dir() else files).append(entry.name)
+    except OSError:
+        return None
+    if walk.config_file in files or any(PurePosixPath(d).suffix == ".zarr" for d in dirs):
+        return None
+    return dirs, files
+
+
+def _file_rows(folder: str, names: list[str], walk: _Walk, rows: dict) -> None:
+    """The file and tag rows pybids' ``_index_file`` writes for the files ``names`` of
+    ``folder``: each entity's regex searched on the full path (not when the path lacks text
+    every match needs), its first group cast to the entity's type and written as ``str`` of
+    it, the search stopped at the first mandatory entity that does not match."""
+    files, tags = rows["files"], rows["tags"]
+    for name in names:
+        path = f"{folder}/{name}"
+        if walk.ignored(path):
+            continue
+        files.append((path, name, folder, False, _file_class(_extensions(name))))
+        for entity, search, needed, dtype, dtype_name, mandatory in walk.entities:
+            m = search(path) if search is not None and needed in path else None
+            value = m.group(1) if m is not None else None
+            if value is None:
+                if mandatory:
+                    break
+                continue
+            tags.append((path, entity, value if dtype is str else str(dtype(value)), dtype_name, False))
+
+
+def _walk_rows(indexer, config, pybids_index_dir) -> dict:
+    """The rows of every file under the layout's root, walked with ``os.scandir``: folders
+    pybids' ignores match are skipped, folders below ``derivatives/`` never entered (the
+    files directly in it are indexed, as pybids does), and a folder :func:`_scan` leaves to
+    pybids indexed by ``pybids_index_dir`` (its BIDSFile objects and tag dicts kept)."""
+    walk = _Walk.of(indexer, config)
+    rows = {"files": [], "tags": [], "objects": [], "tag_dicts": []}
+    skipped = walk.root + "/derivatives/"
+    stack = [walk.root]
+    while stack:
+        folder = stack.pop()
+        if folder.startswith(skipped):
+            continue
+        found = _scan(folder, walk)
+        if found is None:
+            upath = indexer._layout._root.joinpath(os.path.relpath(folder, walk.root))
+            objects, tag_dicts = pybids_index_dir(upath, config)
+            rows["objects"] += objects
+            rows["tag_dicts"] += tag_dicts
+            continue
+        dirs, files = found
+        _file_rows(folder, files, walk, rows)
+        stack.extend(f"{folder}/{d}" for d in reversed(dirs) if not walk.ignored(f"{folder}/{d}"))
+    return rows
+
+
+#: The columns of the rows :func:`_file_rows` builds, as named in pybids' tables.
+_FILE_COLUMNS = ("path", "filename", "dirname", "is_dir", "class_")
+_TAG_COLUMNS = ("file_path", "entity_name", "_value", "_dtype", "is_metadata")
+
+
+def _insert_rows(session, rows: dict) -> None:
+    """The file and tag rows inserted with one ``executemany`` each on the session's
+    connection (no ORM objects, no per-row parameter processing), in the session's
+    transaction (pybids commits it)."""
+    from bids.layout.models import BIDSFile, Tag
+
+    conn = session.connection()
+    for table, columns, values in (
+        (BIDSFile.__table__, _FILE_COLUMNS, rows["files"]),
+        (Tag.__table__, _TAG_COLUMNS, rows["tags"]),
+    ):
+        if values:
+            marks = ", ".join("?" * len(columns))
+            conn.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})", values)
+
+
 @functools.lru_cache(maxsize=1)
 def _indexer_class():
-    """pybids' indexer with two cheaper steps, same index: the ignore check of a file on its
-    path string (pybids builds two ``UPath`` objects per file for it), and the files
-    inserted grouped by their class (one INSERT per class instead of one per change of
-    class along the folder walk; queries sort their results, so the order is not seen)."""
+    """pybids' indexer, same index, cheaper: for a local tree indexed without validation
+    or forced paths, the walk (:func:`_walk_rows`) builds the rows pybids' ``_index_dir``
+    builds without its ``UPath`` and ORM objects and inserts them in one ``executemany``
+    per table; anything else (and a folder :func:`_scan` leaves to pybids) is pybids' own
+    code, whose rows pybids inserts. The ignore check of a file is on its path string."""
     from bids import BIDSLayoutIndexer
 
     class Indexer(BIDSLayoutIndexer):
@@ -104,11 +268,23 @@ def _indexer_class():
             rel = f.path[len(root) - 1 :]  # "/sub-01/...", as pybids matches it
             return not any(patt.search(rel) for patt in self._exclude_patterns)
 
+        def _fast(self, path) -> bool:
+            root = self._layout._root
+            return (
+                path is root
+                and self.validator is None
+                and not self._include_patterns
+                and root.protocol in ("", "file", "local")
+                and root.path != "/"
+            )
+
         def _index_dir(self, path, config, force=None):
-            files, tags = super()._index_dir(path, config, force)
-            if path.path == self._layout._root.path:  # the walk's top: sort once
-                files.sort(key=lambda bf: type(bf).__name__)
-            return files, tags
+            if not self._fast(path):
+                return super()._index_dir(path, config, force)
+            rows = _walk_rows(self, config, super()._index_dir)
+            _insert_rows(self.session, rows)
+            objects = sorted(rows["objects"], key=lambda bf: type(bf).__name__)
+            return objects, rows["tag_dicts"]  # what pybids indexed itself: it inserts them
 
     return Indexer
 
