@@ -72,6 +72,70 @@ Notes (measured with this bench or its predecessors; the schema's descriptions p
   neuron ARI 1.000 / 1.000 / 0.554 / 0.554 / 0.898 (mean 0.801), 2 states found on every
   seed, K = 3 found on seed 0 only, converged 0 of 5 (co-clustering R-hat 1.13-9.6: chains
   in different cluster modes; seed 0 max R-hat 1.065).
+- neuron clusters merging (issue 21 item 2, seeds 2 and 3): traced with --trace (one chain,
+  OMP_NUM_THREADS=1, load 5-11 on 2 CPUs, split-merge off as before): seed 2, stream of
+  chain 1 kept K = 3 for 1,700 sweeps, then algorithm 8 moved the neurons of one true
+  cluster one by one into another within ~100 sweeps (log-likelihood -20,190 -> -20,300);
+  started at the truth ("--trace 2 truth 3000") it merged two true clusters after ~1,900
+  sweeps (log-likelihood -20,160 -> -20,385, i.e. ~220 lower, more than the ~50-100 an
+  extra 3 x 500 latent can cost), and never split them again; chain 0 stayed at the truth
+  for 3,000 sweeps. So the merge is the sampler (algorithm 8 with Laplace marginals of
+  candidate latents), not the model preferring it.
+- split-merge with the loadings redrawn (tried, not kept): each moved neuron's c_i drawn
+  from its Gaussian conditional given its new cluster's smoothed latent mean (refined twice),
+  both proposal densities in the ratio; exact on a 3-neuron problem (partition frequencies
+  and E|c|^2 against grid integration), but on the paper's simulation (2 x 10 neurons
+  merged) 0 of 30 proposals were accepted: the reverse density of the old loadings was
+  -74 to -436 (each cluster's latent has its own frame, so loadings proposed for a new
+  cluster cannot be matched by the reverse move). The kept move holds c_i fixed (a valid
+  conditional update) and now redraws the latents of both clusters involved by FFBS after
+  an accepted move (before: only the new cluster's).
+- sampler.split_merge_every (schema default 0 -> 20; "--trace SEED START SWEEPS --set
+  split_merge_every=N"): started with two true clusters merged, every 5th sweep split
+  them back within 50 sweeps (seed 2, "merged02", 800 sweeps, neuron ARI 1.0 to the end),
+  every 20th within 50 (seed 2, "merged01") and 200 sweeps (seed 3, "merged01"), Binder
+  neuron ARI 1.0 over 600 sweeps both; every sweep is too often: from the truth on seed 0
+  the chain split a true cluster within 50 sweeps and merged two at 700 (K = 2..4). With
+  every 20th, one chain on seed 1 ("chain0", 2,000 sweeps) spent sweeps 100-550 merged
+  (algorithm 8) before a split repaired it, and K = 2 in 15 of 40 checkpoints, K = 3 at
+  the end; on seed 0 the second true cluster is split in two (K = 4) in 13 of 40 checkpoints
+  of "chain1" against 2 of 40 without the move ("chain0") and 6 of 60 from the truth.
+  Bench, every 20th (--accuracy-sweeps 1500 --seeds 2 --first-seed 2 --jobs 2 --skip cache
+  speed agreement references block --set split_merge_every=20; load 4.5-7 on 2 CPUs): seed
+  2 state ARI 0.952, neuron ARI 1.000, K 3, max R-hat 1.22; seed 3 0.846, 1.000, K 3, R-hat
+  1.74 (chains disagree on states). Same with --accuracy-sweeps 2000 per seed: seed 0 state
+  ARI 0.746, neuron ARI 1.000, K 3, R-hat 1.53; seed 1 0.753, 1.000, K 3, R-hat 1.74;
+  seed 4 0.810, 0.898 (one neuron, sim009, in the wrong cluster; co-clustering R-hat
+  1.36), K 3. Started at the truth ("--trace 4 truth 1200", load ~2) the chain moves sim009
+  to the other cluster within 50 sweeps and keeps it there most of the time: Binder 0.898,
+  the posterior as this sampler reaches it from the truth, not a mixing failure. With the
+  new default (--accuracy-sweeps 4000 --seeds 2 --first-seed 2 --jobs 2 --skip cache speed
+  agreement references block; load 2.3 falling to 0): seed 2 state ARI 0.968, neuron ARI
+  1.000, K 3, max R-hat 1.19; seed 3 0.929, 0.951 (point estimate K = 4), K found 3,
+  R-hat 1.34; 18-20 sweeps/s per chain on an idle machine. Not converged by the schema's
+  thresholds at these lengths (R-hat of rate sds and per-bin state occupancy).
+  At the paper's run length with the new default (--accuracy-sweeps 10000 --seeds 2
+  --first-seed 2 --jobs 2 --skip cache speed agreement references block; load 0-2): seed 2
+  state ARI 0.976, neuron ARI 1.000 (was 0.554), K 3, max R-hat 1.076 (rate sd; was 9.6 on
+  co-clustering), min ESS 18, 21.9 sweeps/s per chain; seed 3 0.921, 0.951 (was 0.554;
+  point estimate K = 4, K found 3), max R-hat 1.138 (per-bin state occupancy), 20.4
+  sweeps/s; mean of the two 0.949 / 0.975. Seed 0 (--first-seed 0 --seeds 1, same
+  otherwise): state ARI 0.753 (was 0.767), neuron ARI 1.000, K 3, max R-hat 1.333 (per-bin
+  state occupancy; was 1.065), 20.4 sweeps/s; seed 4: 0.846 (was 0.831), 0.898 (as
+  before: sim009, see above), K 3, max R-hat 1.078, 19.4 sweeps/s. Seed 1 not rerun at
+  this length (2 x 2,000: neuron ARI 1.000). Mean over seeds 0, 2, 3, 4 plus seed 1's
+  2 x 10,000 figure of the old default (0.732): state ARI 0.846, neuron ARI 0.970 if
+  seed 1 stays at 1.000; converged 0 of 4 rerun.
+- seed 0 state ARI below the authors' 0.82: the posterior itself. Started at the truth
+  ("--trace 0 truth 3000", split-merge off) the maxPEAR state ARI of draws 750-N was 0.802,
+  0.753, 0.781, 0.774, 0.774 at N = 1,000 ... 3,000 (the bench's 200-sweep from-truth
+  reference, 0.876 at 20 sweeps and 0.824 at 1,000, has not yet forgotten the start); chains
+  from the default start: 0.753 (2,000 sweeps, chain 0), 0.746 (2 x 2,000, every 20th
+  split-merge), 0.767 (2 x 10,000). The oracle with every parameter at the truth and a
+  fixed 0.98 self-transition: 0.861 (60 sweeps), 0.817 (400 sweeps). So our model and
+  priors, with the dynamics and transitions sampled, place ~0.77 on seed 0; the authors'
+  single 10,000-sweep run with their warm-start heuristics (keep the previous state path
+  while the dominant state covers < 60 %) reports 0.82, which our chains do not reach.
 """
 
 from __future__ import annotations
@@ -102,8 +166,9 @@ def load_old_sampler(ref=OLD_REF):
     import subprocess
     import tempfile
 
-    sha = subprocess.run(["git", "rev-parse", ref], cwd=REPO, check=True, capture_output=True,
-                         text=True).stdout.strip()
+    sha = subprocess.run(
+        ["git", "rev-parse", ref], cwd=REPO, check=True, capture_output=True, text=True
+    ).stdout.strip()
     name = f"neuroflow_old_{sha[:8]}"
     root = Path(tempfile.gettempdir()) / "neuroflow-bench-bicluster"
     (root / name).mkdir(parents=True, exist_ok=True)
@@ -111,9 +176,15 @@ def load_old_sampler(ref=OLD_REF):
     for fname in ("sampler.py", "_kernels.py"):
         target = root / name / fname
         if not target.is_file():
-            target.write_text(subprocess.run(
-                ["git", "show", f"{sha}:src/neuroflow/bicluster/{fname}"], cwd=REPO,
-                check=True, capture_output=True, text=True).stdout)
+            target.write_text(
+                subprocess.run(
+                    ["git", "show", f"{sha}:src/neuroflow/bicluster/{fname}"],
+                    cwd=REPO,
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                ).stdout
+            )
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
     return importlib.import_module(f"{name}.sampler"), sha
@@ -133,18 +204,26 @@ def speed(n_sweeps, ref=OLD_REF):
     old, sha = load_old_sampler(ref)
     # compile (or load from numba's cache) every kernel of both before timing
     small = simulate_bicluster(n_clusters=2, neurons_per_cluster=3, n_time=40, random_state=0)
-    for mod, make in ((old, lambda **kw: old.SamplerSettings(**kw)),
-                      (new, lambda **kw: new.SamplerSettings.from_dict(kw))):
+    for mod, make in (
+        (old, lambda **kw: old.SamplerSettings(**kw)),
+        (new, lambda **kw: new.SamplerSettings.from_dict(kw)),
+    ):
         t0 = time.perf_counter()
         mod.run_chain(small["counts"].values, make(n_iter=4, burn_in=0, state_warmup=1))
-        print(f"[1] warm-up (compile or load cached kernels) {mod.__name__}: "
-              f"{time.perf_counter() - t0:.1f} s")
-    print(f"[1] sweeps per second, old = commit {sha[:10]} (git show), new = working tree; "
-          f"same data, settings and seeds (state_warmup 2, the rest schema defaults)")
-    for label, size, sweeps in (("50 neurons x 2000 bins", (5, 10, 2000), n_sweeps),
-                                ("30 neurons x 500 bins (paper)", (3, 10, 500), 4 * n_sweeps)):
-        ds = simulate_bicluster(n_clusters=size[0], neurons_per_cluster=size[1],
-                                n_time=size[2], random_state=0)
+        print(
+            f"[1] warm-up (compile or load cached kernels) {mod.__name__}: {time.perf_counter() - t0:.1f} s"
+        )
+    print(
+        f"[1] sweeps per second, old = commit {sha[:10]} (git show), new = working tree; "
+        f"same data, settings and seeds (state_warmup 2, the rest schema defaults)"
+    )
+    for label, size, sweeps in (
+        ("50 neurons x 2000 bins", (5, 10, 2000), n_sweeps),
+        ("30 neurons x 500 bins (paper)", (3, 10, 500), 4 * n_sweeps),
+    ):
+        ds = simulate_bicluster(
+            n_clusters=size[0], neurons_per_cluster=size[1], n_time=size[2], random_state=0
+        )
         y = ds["counts"].values
         kw = {"n_iter": sweeps, "burn_in": 0, "state_warmup": 2}
         t_old = t_new = 0.0
@@ -152,9 +231,12 @@ def speed(n_sweeps, ref=OLD_REF):
             t_old += _timed_sweeps(old, old.SamplerSettings(**kw), y, seed)[0]
             t_new += _timed_sweeps(new, new.SamplerSettings.from_dict(kw), y, seed)[0]
         n = 2 * sweeps
-        print(f"    {label}: old {n / t_old:.2f} sweeps/s ({t_old / n:.3f} s/sweep), new "
-              f"{n / t_new:.2f} sweeps/s ({t_new / n:.3f} s/sweep): new/old = "
-              f"{t_old / t_new:.2f}x   (2 seeds x {sweeps} sweeps each)", flush=True)
+        print(
+            f"    {label}: old {n / t_old:.2f} sweeps/s ({t_old / n:.3f} s/sweep), new "
+            f"{n / t_new:.2f} sweeps/s ({t_new / n:.3f} s/sweep): new/old = "
+            f"{t_old / t_new:.2f}x   (2 seeds x {sweeps} sweeps each)",
+            flush=True,
+        )
 
 
 def agreement(ref=OLD_REF, n_chains=4, n_sweeps=400):
@@ -172,24 +254,30 @@ def agreement(ref=OLD_REF, n_chains=4, n_sweeps=400):
     from neuroflow.bicluster.simulate import simulate_bicluster
 
     old, sha = load_old_sampler(ref)
-    y = simulate_bicluster(n_clusters=2, neurons_per_cluster=4, n_time=100,
-                           random_state=7)["counts"].values
+    y = simulate_bicluster(n_clusters=2, neurons_per_cluster=4, n_time=100, random_state=7)["counts"].values
     kw = {"n_iter": n_sweeps, "burn_in": n_sweeps // 2, "state_warmup": 10}
     summ = {}
-    for name, mod, st in (("old", old, old.SamplerSettings(**kw)),
-                          ("new", new, new.SamplerSettings.from_dict(kw))):
-        outs = [mod.run_chain(y, st, random_state=np.random.SeedSequence(11, spawn_key=(c,)))
-                for c in range(n_chains)]
+    for name, mod, st in (
+        ("old", old, old.SamplerSettings(**kw)),
+        ("new", new, new.SamplerSettings.from_dict(kw)),
+    ):
+        outs = [
+            mod.run_chain(y, st, random_state=np.random.SeedSequence(11, spawn_key=(c,)))
+            for c in range(n_chains)
+        ]
         summ[name] = {
             "log_lik": np.stack([o["log_lik"] for o in outs]),
             "n_clusters": np.stack([o["n_clusters"] for o in outs]).astype(float),
             "n_states": np.stack([o["n_states"] for o in outs]).astype(float),
             "top_state_fraction": np.stack([o["top_state_fraction"] for o in outs]),
             "mean delta": np.stack([o["delta"].mean(1) for o in outs]),
-            "mean rate sd": np.stack([o["rate_sd"].mean(1) for o in outs])}
-    print(f"[1b] old (commit {sha[:10]}) vs new posterior on a small simulation (2 x 4 neurons, "
-          f"100 bins), {n_chains} chains x {n_sweeps} sweeps each (second half kept): "
-          "mean old | mean new | |difference| / Monte Carlo se")
+            "mean rate sd": np.stack([o["rate_sd"].mean(1) for o in outs]),
+        }
+    print(
+        f"[1b] old (commit {sha[:10]}) vs new posterior on a small simulation (2 x 4 neurons, "
+        f"100 bins), {n_chains} chains x {n_sweeps} sweeps each (second half kept): "
+        "mean old | mean new | |difference| / Monte Carlo se"
+    )
     worst = 0.0
     for key in summ["old"]:
         means, var = [], 0.0
@@ -201,8 +289,11 @@ def agreement(ref=OLD_REF, n_chains=4, n_sweeps=400):
         z = abs(means[0] - means[1]) / np.sqrt(var) if var > 0 else 0.0
         worst = max(worst, z)
         print(f"    {key}: {means[0]:.3f} | {means[1]:.3f} | {z:.2f}")
-    print(f"    largest |difference| / se = {worst:.2f} (expected below ~3 for {len(summ['old'])} "
-          "quantities if both target the same posterior)", flush=True)
+    print(
+        f"    largest |difference| / se = {worst:.2f} (expected below ~3 for {len(summ['old'])} "
+        "quantities if both target the same posterior)",
+        flush=True,
+    )
 
 
 _STARTUP = """
@@ -226,13 +317,20 @@ def cache_startup():
 
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "NUMBA_CACHE_DIR": cache}
-        times = [float(subprocess.run([sys.executable, "-c", _STARTUP], env=env, check=True,
-                                      capture_output=True, text=True).stdout.split()[-1])
-                 for _ in range(2)]
+        times = [
+            float(
+                subprocess.run(
+                    [sys.executable, "-c", _STARTUP], env=env, check=True, capture_output=True, text=True
+                ).stdout.split()[-1]
+            )
+            for _ in range(2)
+        ]
         n_files = sum(len(f) for _, _, f in os.walk(cache))
-    print(f"[0] numba cache (NUMBA_CACHE_DIR, {n_files} files): fresh process start-up + "
-          f"4 sweeps: first {times[0]:.1f} s (compiles), second {times[1]:.1f} s (loads)",
-          flush=True)
+    print(
+        f"[0] numba cache (NUMBA_CACHE_DIR, {n_files} files): fresh process start-up + "
+        f"4 sweeps: first {times[0]:.1f} s (compiles), second {times[1]:.1f} s (loads)",
+        flush=True,
+    )
 
 
 # The authors' own result on their simulation (github weigcdsb/bi_clustering,
@@ -241,9 +339,12 @@ def cache_startup():
 # 23 of 500 bins differ; read off the notebook's two state-ribbon figures, the contingency
 # table is [[234, 20], [3, 243]] (the white-noise state absorbs onsets and ends of rotation
 # episodes), adjusted Rand index 0.82.
-PUBLISHED = {"state_ari": 0.82, "sweeps": 10000,
-             "note": "23 of 500 bins differ, white state absorbs episode edges; read from the "
-                     "notebook sim_NB_results.ipynb"}
+PUBLISHED = {
+    "state_ari": 0.82,
+    "sweeps": 10000,
+    "note": "23 of 500 bins differ, white state absorbs episode edges; read from the "
+    "notebook sim_NB_results.ipynb",
+}
 
 #: The bar of issue 21 (the authors' own figure on their seed 0 and what follows from it).
 BAR = {"state_ari_seed0": 0.82, "state_ari_mean": 0.80, "neuron_ari_mean": 0.95}
@@ -264,8 +365,9 @@ def _run_chains(y, st, seed, n_chains, jobs):
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(min(jobs, n_chains)) as pool:
-            res = list(pool.map(_one_chain, [y] * n_chains, [st] * n_chains,
-                                [seed] * n_chains, range(n_chains)))
+            res = list(
+                pool.map(_one_chain, [y] * n_chains, [st] * n_chains, [seed] * n_chains, range(n_chains))
+            )
     else:
         res = [_one_chain(y, st, seed, c) for c in range(n_chains)]
     return [r[0] for r in res], [r[1] for r in res]
@@ -279,54 +381,81 @@ def _score_seed(ds, outs):
     from neuroflow.bicluster.posterior import convergence, point_estimates
     from neuroflow.bicluster.settings import schema_defaults
 
-    est = point_estimates(np.concatenate([o["z"] for o in outs]),
-                          np.concatenate([o["state"] for o in outs]))
-    conv = convergence(outs, est["point"], est["s_point"],
-                       [str(n) for n in ds["neuron"].values], ds["time"].values,
-                       schema_defaults("convergence"))
+    est = point_estimates(np.concatenate([o["z"] for o in outs]), np.concatenate([o["state"] for o in outs]))
+    conv = convergence(
+        outs,
+        est["point"],
+        est["s_point"],
+        [str(n) for n in ds["neuron"].values],
+        ds["time"].values,
+        schema_defaults("convergence"),
+    )
     v, diag = conv["verdict"], conv["diag"]
     live = diag[~diag["constant"].astype(bool)]
     worst = live.loc[live["r_hat"].idxmax()] if len(live) else None
-    return {"neuron_ari": ari(ds["true_cluster"].values, est["point"]),
-            "state_ari": ari(ds["true_state"].values, est["s_point"]),
-            "k_found": v["n_clusters_found"], "k_point": int(est["point"].max()) + 1,
-            "states_found": v["n_states_found"], "states_point": int(est["s_point"].max()) + 1,
-            "max_r_hat": float(v["max_r_hat"]),
-            "worst": "n/a" if worst is None else worst["parameter"] + (
-                f"[{worst['neuron']}]" if worst["neuron"] != "n/a" else ""),
-            "min_ess": float(min(v["min_ess_bulk"], v["min_ess_tail"])),
-            "converged": bool(v["converged"]), "disagree": bool(v["chains_disagree"])}
+    return {
+        "neuron_ari": ari(ds["true_cluster"].values, est["point"]),
+        "state_ari": ari(ds["true_state"].values, est["s_point"]),
+        "k_found": v["n_clusters_found"],
+        "k_point": int(est["point"].max()) + 1,
+        "states_found": v["n_states_found"],
+        "states_point": int(est["s_point"].max()) + 1,
+        "max_r_hat": float(v["max_r_hat"]),
+        "worst": "n/a"
+        if worst is None
+        else worst["parameter"] + (f"[{worst['neuron']}]" if worst["neuron"] != "n/a" else ""),
+        "min_ess": float(min(v["min_ess_bulk"], v["min_ess_tail"])),
+        "converged": bool(v["converged"]),
+        "disagree": bool(v["chains_disagree"]),
+    }
 
 
-def accuracy(n_sweeps, seeds, n_chains=2, overrides=None, jobs=1, burn_in_frac=0.25, thin=1,
-             save=None, truth_sweeps=200, references=True):
+def accuracy(
+    n_sweeps,
+    seeds,
+    n_chains=2,
+    overrides=None,
+    jobs=1,
+    burn_in_frac=0.25,
+    thin=1,
+    save=None,
+    truth_sweeps=200,
+    references=True,
+):
     """Per seed of the paper's simulation: the pipeline's estimates and convergence verdict,
     sweeps per second, and (``references``) the from-truth start and the oracle."""
     from neuroflow.bicluster.settings import SamplerSettings
     from neuroflow.bicluster.simulate import simulate_bicluster
 
-    st = SamplerSettings.from_dict({"n_iter": n_sweeps, "burn_in": int(n_sweeps * burn_in_frac),
-                                    "thin": thin, **(overrides or {})})
-    print(f"[2] paper simulation 30 x 500 (2 states, NB r = 10), {n_chains} chains x "
-          f"{n_sweeps} sweeps per seed (burn-in {st.burn_in}, thin {thin}); K and the number "
-          "of states NOT given; Binder (neurons) and maxPEAR (states) point estimates of the "
-          "pooled chains; found = support >= min_support in every chain; R-hat / ESS / "
-          "converged: the merge rule's check with the schema thresholds"
-          + (f"; settings changed: {overrides}" if overrides else ""))
-    print("    seed | state ARI | neuron ARI | K found (point) | states found (point) | "
-          "max R-hat (worst) | min ESS | converged | sweeps/s per chain"
-          + (" | from truth: neuron / state ARI | oracle state ARI" if references else ""))
+    st = SamplerSettings.from_dict(
+        {"n_iter": n_sweeps, "burn_in": int(n_sweeps * burn_in_frac), "thin": thin, **(overrides or {})}
+    )
+    print(
+        f"[2] paper simulation 30 x 500 (2 states, NB r = 10), {n_chains} chains x "
+        f"{n_sweeps} sweeps per seed (burn-in {st.burn_in}, thin {thin}); K and the number "
+        "of states NOT given; Binder (neurons) and maxPEAR (states) point estimates of the "
+        "pooled chains; found = support >= min_support in every chain; R-hat / ESS / "
+        "converged: the merge rule's check with the schema thresholds"
+        + (f"; settings changed: {overrides}" if overrides else "")
+    )
+    print(
+        "    seed | state ARI | neuron ARI | K found (point) | states found (point) | "
+        "max R-hat (worst) | min ESS | converged | sweeps/s per chain"
+        + (" | from truth: neuron / state ARI | oracle state ARI" if references else "")
+    )
     rows = []
     for seed in seeds:
         ds = simulate_bicluster(random_state=seed)
         outs, secs = _run_chains(ds["counts"].values, st, seed, n_chains, jobs)
         row = _score_seed(ds, outs)
         row["sweeps_s"] = n_sweeps / float(np.mean(secs))
-        line = (f"    {seed:4d} | {row['state_ari']:.3f} | {row['neuron_ari']:.3f} | "
-                f"{row['k_found']} ({row['k_point']}) | {row['states_found']} "
-                f"({row['states_point']}) | {row['max_r_hat']:.3f} ({row['worst']}) | "
-                f"{row['min_ess']:.0f} | {'yes' if row['converged'] else 'no'}"
-                f"{' (chains disagree)' if row['disagree'] else ''} | {row['sweeps_s']:.1f}")
+        line = (
+            f"    {seed:4d} | {row['state_ari']:.3f} | {row['neuron_ari']:.3f} | "
+            f"{row['k_found']} ({row['k_point']}) | {row['states_found']} "
+            f"({row['states_point']}) | {row['max_r_hat']:.3f} ({row['worst']}) | "
+            f"{row['min_ess']:.0f} | {'yes' if row['converged'] else 'no'}"
+            f"{' (chains disagree)' if row['disagree'] else ''} | {row['sweeps_s']:.1f}"
+        )
         if references:
             z_truth, s_truth = truth_start_ari(ds, seed, st, truth_sweeps)
             line += f" | {z_truth:.3f} / {s_truth:.3f} | {oracle_state_ari(ds, seed):.3f}"
@@ -344,18 +473,27 @@ def accuracy(n_sweeps, seeds, n_chains=2, overrides=None, jobs=1, burn_in_frac=0
 def _print_bar(rows, seeds):
     s_mean = np.mean([r["state_ari"] for r in rows])
     z_mean = np.mean([r["neuron_ari"] for r in rows])
-    print(f"    mean | {s_mean:.3f} | {z_mean:.3f} | converged {sum(r['converged'] for r in rows)}"
-          f" of {len(rows)} seeds")
-    checks = [("mean state ARI", s_mean, BAR["state_ari_mean"]),
-              ("mean neuron ARI", z_mean, BAR["neuron_ari_mean"])]
+    print(
+        f"    mean | {s_mean:.3f} | {z_mean:.3f} | converged {sum(r['converged'] for r in rows)}"
+        f" of {len(rows)} seeds"
+    )
+    checks = [
+        ("mean state ARI", s_mean, BAR["state_ari_mean"]),
+        ("mean neuron ARI", z_mean, BAR["neuron_ari_mean"]),
+    ]
     if 0 in seeds:
-        checks.insert(0, ("state ARI seed 0", rows[seeds.index(0)]["state_ari"],
-                          BAR["state_ari_seed0"]))
-    print("    bar (issue 21): " + "; ".join(f"{name} {val:.3f} {'>=' if val >= bar else '<'} "
-                                            f"{bar} {'PASS' if val >= bar else 'FAIL'}"
-                                            for name, val, bar in checks))
-    print(f"    published (authors' code, their seed-0 simulation, {PUBLISHED['sweeps']} "
-          f"sweeps): state ARI {PUBLISHED['state_ari']:.2f} ({PUBLISHED['note']})")
+        checks.insert(0, ("state ARI seed 0", rows[seeds.index(0)]["state_ari"], BAR["state_ari_seed0"]))
+    print(
+        "    bar (issue 21): "
+        + "; ".join(
+            f"{name} {val:.3f} {'>=' if val >= bar else '<'} {bar} {'PASS' if val >= bar else 'FAIL'}"
+            for name, val, bar in checks
+        )
+    )
+    print(
+        f"    published (authors' code, their seed-0 simulation, {PUBLISHED['sweeps']} "
+        f"sweeps): state ARI {PUBLISHED['state_ari']:.2f} ({PUBLISHED['note']})"
+    )
 
 
 def oracle_state_ari(ds, seed, n_sweeps=60):
@@ -385,7 +523,7 @@ def oracle_state_ari(ds, seed, n_sweeps=60):
     C, delta, r = ds["true_loading"].values, ds["true_delta"].values, 10.0
     loading = np.zeros((z.size, d))
     for i, k in enumerate(z):
-        loading[i, k * p1:(k + 1) * p1] = np.concatenate([[1.0], C[i]])
+        loading[i, k * p1 : (k + 1) * p1] = np.concatenate([[1.0], C[i]])
     rng = np.random.default_rng(seed)
     states, draws = ts.copy(), []
     for it in range(n_sweeps):
@@ -393,8 +531,9 @@ def oracle_state_ari(ds, seed, n_sweeps=60):
         omega = S._pg(rng, y + r, psi - np.log(r))
         kap = (y - r) / 2 + omega * (np.log(r) - delta[:, None])
         j_obs = (omega.T[:, :, None] * loading[None]).transpose(0, 2, 1) @ loading
-        states = S.sample_states_collapsed(rng, j_obs, kap.T @ loading, A, b, Q, states,
-                                           trans, reverse=it % 2 == 1)
+        states = S.sample_states_collapsed(
+            rng, j_obs, kap.T @ loading, A, b, Q, states, trans, reverse=it % 2 == 1
+        )
         xs = S.ffbs_latent(rng, kap, omega, loading, A, b, Q, states)
         if it >= n_sweeps // 2:
             draws.append(states.copy())
@@ -412,26 +551,113 @@ def truth_start_ari(ds, seed, settings, n_sweeps=200):
     """
     from sklearn.metrics import adjusted_rand_score as ari
 
-    from neuroflow.bicluster import sampler as S
-    from neuroflow.bicluster.simulate import fitted_true_dynamics
     from neuroflow.bicluster.summarize import point_estimate
 
     ts = ds["true_state"].values
-    st = settings.replace(n_iter=n_sweeps, burn_in=0)
-    ch = S._Chain(S._check_counts(ds["counts"].values), st, np.random.default_rng([seed, 99]),
-                  init_labels=ds["true_cluster"].values)
-    _, A, b, Q = fitted_true_dynamics(ds)
-    ch.start_at(ds["true_delta"].values, ds["true_loading"].values, ds["true_latent"].values,
-                ts, A, b, Q + 1e-6 * np.eye(A.shape[1]),
-                r=np.full(ds["counts"].shape[0], ds.attrs["true_dispersion"]))
+    ch = start_chain(ds, seed, settings.replace(n_iter=n_sweeps, burn_in=0), "truth")
     draws, labels = [], []
     for it in range(n_sweeps):
         ch.sweep()
         if it >= n_sweeps // 2:
             draws.append(ch.states.copy())
             labels.append(ch.z.copy())
-    return (ari(ds["true_cluster"].values, point_estimate(np.array(labels))[0]),
-            ari(ts, point_estimate(np.array(draws), loss="pear")[0]))
+    return (
+        ari(ds["true_cluster"].values, point_estimate(np.array(labels))[0]),
+        ari(ts, point_estimate(np.array(draws), loss="pear")[0]),
+    )
+
+
+def start_chain(ds, seed, settings, start):
+    """A chain of the paper's simulation ``ds`` started at ``start``: ``"truth"`` (true
+    labels, baselines, loadings, dispersion, latents and states, and the least-squares
+    dynamics of the true states; stream ``[seed, 99]``), ``"chain<c>"`` (the default start
+    of the pipeline's chain c, stream ``chain_seed(seed, c)``) or ``"merged<a><b>"`` (chain
+    0's stream, started from the true labels with true clusters a and b merged)."""
+    from neuroflow.bicluster import sampler as S
+    from neuroflow.bicluster.pipeline import chain_seed
+    from neuroflow.bicluster.simulate import fitted_true_dynamics
+
+    y, tz = S._check_counts(ds["counts"].values), ds["true_cluster"].values
+    if start.startswith("chain"):
+        return S._Chain(y, settings, np.random.default_rng(chain_seed(seed, int(start[5:]))))
+    if start.startswith("merged"):
+        labels = np.where(tz == int(start[7]), int(start[6]), tz)
+        return S._Chain(y, settings, np.random.default_rng(chain_seed(seed, 0)), labels)
+    if start != "truth":
+        raise ValueError(f"--trace: unknown start {start!r} (truth, chain<c>, merged<a><b>)")
+    ch = S._Chain(y, settings, np.random.default_rng([seed, 99]), init_labels=tz)
+    _, A, b, Q = fitted_true_dynamics(ds)
+    ch.start_at(
+        ds["true_delta"].values,
+        ds["true_loading"].values,
+        ds["true_latent"].values,
+        ds["true_state"].values,
+        A,
+        b,
+        Q + 1e-6 * np.eye(A.shape[1]),
+        r=np.full(y.shape[0], ds.attrs["true_dispersion"]),
+    )
+    return ch
+
+
+def trace(seed, start, n_sweeps, overrides=None, every=50):
+    """One chain of the paper's simulation, seed ``seed``, from ``start``
+    (:func:`start_chain`): every ``every`` sweeps the number of clusters, the neuron and
+    state ARI of the current draw, the mean log-likelihood of the last ``every`` sweeps and
+    the split/merge proposals accepted so far; every 500 sweeps and at the end the maxPEAR
+    state ARI and the Binder neuron ARI of the draws after 25 % burn-in (thin 5)."""
+    from sklearn.metrics import adjusted_rand_score as ari
+
+    import neuroflow.bicluster.chain as chain_mod
+    from neuroflow.bicluster.settings import SamplerSettings
+    from neuroflow.bicluster.simulate import simulate_bicluster
+    from neuroflow.bicluster.summarize import point_estimate
+
+    ds = simulate_bicluster(random_state=seed)
+    tz, ts = ds["true_cluster"].values, ds["true_state"].values
+    st = SamplerSettings.from_dict({"n_iter": n_sweeps, "burn_in": 0, **(overrides or {})})
+    ch = start_chain(ds, seed, st, start)
+    accepted, move = {"split": 0, "merge": 0}, chain_mod.split_merge_move
+
+    def counted(*args, **kw):
+        out = move(*args, **kw)
+        accepted[out[0]] += bool(out[1])
+        return out
+
+    chain_mod.split_merge_move = counted
+    print(f"[trace] seed {seed}, start {start}, {n_sweeps} sweeps" + (f", {overrides}" if overrides else ""))
+    t0, lls, s_draws, z_draws = time.perf_counter(), [], [], []
+
+    def estimates():
+        return (
+            ari(ts, point_estimate(np.array(s_draws), loss="pear")[0]),
+            ari(tz, point_estimate(np.array(z_draws))[0]),
+        )
+
+    try:
+        for it in range(1, n_sweeps + 1):
+            ch.sweep()
+            lls.append(ch.log_likelihood())
+            if it > n_sweeps // 4 and it % 5 == 0:
+                s_draws.append(ch.states.copy())
+                z_draws.append(ch.z.copy())
+            if it % every == 0:
+                print(
+                    f"    {it} K={ch.K} neuron ARI {ari(tz, ch.z):.3f} state ARI "
+                    f"{ari(ts, ch.states):.3f} log-lik {np.mean(lls[-every:]):.1f} z="
+                    f"{''.join(map(str, ch.z))} accepted {accepted} "
+                    f"{time.perf_counter() - t0:.0f} s",
+                    flush=True,
+                )
+            if (it % 500 == 0 or it == n_sweeps) and len(s_draws) > 10:
+                s_ari, z_ari = estimates()
+                print(
+                    f"    draws {n_sweeps // 4}-{it}: state ARI (maxPEAR) {s_ari:.3f}, "
+                    f"neuron ARI (Binder) {z_ari:.3f}",
+                    flush=True,
+                )
+    finally:
+        chain_mod.split_merge_move = move
 
 
 def continuous_block():
@@ -455,8 +681,9 @@ def continuous_block():
         delta, C = np.zeros(1), np.zeros((1, 2))
         out = []
         for it in range(2000):
-            delta, C = S.sample_delta_loading(rng, y, np.full((1, 1), r), np.zeros(1, int), X,
-                                              delta, C, 1.0, 1.0)
+            delta, C = S.sample_delta_loading(
+                rng, y, np.full((1, 1), r), np.zeros(1, int), X, delta, C, 1.0, 1.0
+            )
             if it >= 500:
                 out.append([delta[0], *C[0]])
         return np.array(out)
@@ -468,47 +695,84 @@ def continuous_block():
             beta = pm.Normal("beta", 0.0, 1.0, shape=3)
             mu = pm.math.exp(beta[0] + pm.math.dot(beta[1:], X[0, 1:]))
             pm.NegativeBinomial("y", mu=mu, alpha=r, observed=y[0])
-            tr = pm.sample(draws=1500, tune=500, chains=1, random_seed=3, progressbar=False,
-                           compute_convergence_checks=False)
+            tr = pm.sample(
+                draws=1500,
+                tune=500,
+                chains=1,
+                random_seed=3,
+                progressbar=False,
+                compute_convergence_checks=False,
+            )
         return tr.posterior["beta"].values[0]
 
     ref_draws, t_ref, m_ref = measure(ref)
     ess_ours = min(float(az.ess(draws[None, :, j])) for j in range(3))
     ess_ref = min(float(az.ess(ref_draws[None, :, j])) for j in range(3))
     print("[3] (delta, c) | latents, 500 bins, 1500 kept draws each (PyMC includes compilation)")
-    print(f"    ours: {ess_ours / t_ours:.0f} min-ESS/s, {m_ours:.1f} MiB | PyMC NUTS: "
-          f"{ess_ref / t_ref:.0f} min-ESS/s, {m_ref:.1f} MiB | ratio "
-          f"{(ess_ours / t_ours) / (ess_ref / t_ref):.1f}x")
-    print(f"    posterior means ours {np.round(draws.mean(0), 3)} vs PyMC "
-          f"{np.round(ref_draws.mean(0), 3)}; max |diff| "
-          f"{np.abs(draws.mean(0) - ref_draws.mean(0)).max():.3f}")
+    print(
+        f"    ours: {ess_ours / t_ours:.0f} min-ESS/s, {m_ours:.1f} MiB | PyMC NUTS: "
+        f"{ess_ref / t_ref:.0f} min-ESS/s, {m_ref:.1f} MiB | ratio "
+        f"{(ess_ours / t_ours) / (ess_ref / t_ref):.1f}x"
+    )
+    print(
+        f"    posterior means ours {np.round(draws.mean(0), 3)} vs PyMC "
+        f"{np.round(ref_draws.mean(0), 3)}; max |diff| "
+        f"{np.abs(draws.mean(0) - ref_draws.mean(0)).max():.3f}"
+    )
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sweeps", type=int, default=10,
-                    help="sweeps per seed of the old-vs-new timing at 50 x 2,000")
+    ap.add_argument(
+        "--sweeps", type=int, default=10, help="sweeps per seed of the old-vs-new timing at 50 x 2,000"
+    )
     ap.add_argument("--old-ref", default=OLD_REF, help="git commit of the old sampler")
-    ap.add_argument("--accuracy-sweeps", type=int, default=10000,
-                    help="sweeps per chain in [2] (default: the paper's run length)")
+    ap.add_argument(
+        "--accuracy-sweeps",
+        type=int,
+        default=10000,
+        help="sweeps per chain in [2] (default: the paper's run length)",
+    )
     ap.add_argument("--chains", type=int, default=2, help="chains per seed (R-hat needs 2)")
     ap.add_argument("--seeds", type=int, default=5, help="number of simulation seeds")
     ap.add_argument("--first-seed", type=int, default=0, help="first simulation seed")
-    ap.add_argument("--skip", nargs="*", default=[],
-                    choices=["cache", "speed", "agreement", "accuracy", "references", "block"])
+    ap.add_argument(
+        "--skip",
+        nargs="*",
+        default=[],
+        choices=["cache", "speed", "agreement", "accuracy", "references", "block"],
+    )
     ap.add_argument("--jobs", type=int, default=1, help="chains run in parallel processes")
-    ap.add_argument("--burn-in", type=float, default=0.25,
-                    help="burn-in as a fraction of the sweeps (the paper: 0.25)")
+    ap.add_argument(
+        "--burn-in", type=float, default=0.25, help="burn-in as a fraction of the sweeps (the paper: 0.25)"
+    )
     ap.add_argument("--thin", type=int, default=5, help="keep every n-th sweep after burn-in")
     ap.add_argument("--save", metavar="DIR", help="pickle each seed's chain outputs here")
-    ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
-                    help="override sampler settings in [2] (values parsed as YAML)")
+    ap.add_argument(
+        "--trace",
+        nargs=3,
+        metavar=("SEED", "START", "SWEEPS"),
+        help="only trace one chain of the paper's simulation (START: truth, chain<c>, merged<a><b>)",
+    )
+    ap.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override sampler settings in [2] (values parsed as YAML)",
+    )
     args = ap.parse_args()
     import yaml
 
-    print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} "
-          f"{os.getloadavg()[2]:.2f} on {os.cpu_count()} CPUs", flush=True)
+    print(
+        f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} "
+        f"{os.getloadavg()[2]:.2f} on {os.cpu_count()} CPUs",
+        flush=True,
+    )
     overrides = {k: yaml.safe_load(v) for k, v in (item.split("=", 1) for item in args.set)}
+    if args.trace:
+        trace(int(args.trace[0]), args.trace[1], int(args.trace[2]), overrides)
+        return
     if "cache" not in args.skip:
         cache_startup()
     if "speed" not in args.skip:
@@ -516,9 +780,17 @@ def main():
     if "agreement" not in args.skip:
         agreement(args.old_ref)
     if "accuracy" not in args.skip:
-        accuracy(args.accuracy_sweeps, range(args.first_seed, args.first_seed + args.seeds),
-                 args.chains, overrides=overrides, jobs=args.jobs, burn_in_frac=args.burn_in,
-                 thin=args.thin, save=args.save, references="references" not in args.skip)
+        accuracy(
+            args.accuracy_sweeps,
+            range(args.first_seed, args.first_seed + args.seeds),
+            args.chains,
+            overrides=overrides,
+            jobs=args.jobs,
+            burn_in_frac=args.burn_in,
+            thin=args.thin,
+            save=args.save,
+            references="references" not in args.skip,
+        )
     if "block" not in args.skip:
         continuous_block()
 

@@ -25,14 +25,14 @@ def _dense_posterior(states, A, b, Q, j_obs, h_obs):
     for t in range(1, n_time):
         s = states[t]
         qi = np.linalg.inv(Q[s])
-        blk = np.zeros((q, n_time * q))                 # x_t - A x_{t-1}
-        blk[:, t * q:(t + 1) * q] = np.eye(q)
-        blk[:, (t - 1) * q:t * q] = -A[s]
+        blk = np.zeros((q, n_time * q))  # x_t - A x_{t-1}
+        blk[:, t * q : (t + 1) * q] = np.eye(q)
+        blk[:, (t - 1) * q : t * q] = -A[s]
         prec += blk.T @ qi @ blk
         lin += blk.T @ qi @ b[s]
     for t in range(n_time):
-        prec[t * q:(t + 1) * q, t * q:(t + 1) * q] += j_obs[t]
-        lin[t * q:(t + 1) * q] += h_obs[t]
+        prec[t * q : (t + 1) * q, t * q : (t + 1) * q] += j_obs[t]
+        lin[t * q : (t + 1) * q] += h_obs[t]
     cov = np.linalg.inv(prec)
     return (cov @ lin).reshape(n_time, q), cov
 
@@ -59,19 +59,20 @@ def test_vectorized_cluster_smoother_matches_the_dense_posterior():
         hh = np.einsum("nt,na->ta", kap[members], a[members])
         # the kernel's 1e-6 precision floor per bin (t > 0) is part of its model
         jj[1:] += 1e-6 * np.eye(q)
-        want_m, want_c = _dense_posterior(states, A[:, blk, blk], b[:, blk], Q[:, blk, blk],
-                                          jj, hh)
+        want_m, want_c = _dense_posterior(states, A[:, blk, blk], b[:, blk], Q[:, blk, blk], jj, hh)
         np.testing.assert_allclose(mean[model], want_m, atol=1e-9)
         for t in range(n_time):
-            np.testing.assert_allclose(cov[model, t], want_c[t * q:(t + 1) * q,
-                                                           t * q:(t + 1) * q], atol=1e-9)
+            np.testing.assert_allclose(
+                cov[model, t], want_c[t * q : (t + 1) * q, t * q : (t + 1) * q], atol=1e-9
+            )
 
 
 def _dense_score(mu, sig, jj, h):
     M = np.eye(mu.size) + sig @ jj
     g = h - jj @ mu
-    return (-0.5 * mu @ jj @ mu + h @ mu - 0.5 * np.linalg.slogdet(M)[1]
-            + 0.5 * g @ np.linalg.solve(M, sig) @ g)
+    return (
+        -0.5 * mu @ jj @ mu + h @ mu - 0.5 * np.linalg.slogdet(M)[1] + 0.5 * g @ np.linalg.solve(M, sig) @ g
+    )
 
 
 def test_pruned_candidate_scores_are_exact_and_prune_only_negligible_states():
@@ -87,10 +88,12 @@ def test_pruned_candidate_scores_are_exact_and_prune_only_negligible_states():
     m, h = rng.normal(size=d), rng.normal(size=d)
     prior = np.array([0.0, -1.0, -200.0, -3.0, -500.0, -60.0])
     mus, sigs, score = np.empty((n_c, d)), np.empty((n_c, d, d)), np.empty(n_c)
-    n_scored = K.pruned_scores(m, P, jj, h, A, b, Q, np.arange(n_c), prior, mus, sigs, score,
-                               np.empty((5, d, d)), np.empty((2, d)))
-    exact = np.array([_dense_score(A[c] @ m + b[c], A[c] @ P @ A[c].T + Q[c], jj, h)
-                      for c in range(n_c)]) + prior
+    n_scored = K.pruned_scores(
+        m, P, jj, h, A, b, Q, np.arange(n_c), prior, mus, sigs, score, np.empty((5, d, d)), np.empty((2, d))
+    )
+    exact = (
+        np.array([_dense_score(A[c] @ m + b[c], A[c] @ P @ A[c].T + Q[c], jj, h) for c in range(n_c)]) + prior
+    )
     kept = np.isfinite(score)
     assert n_scored == kept.sum() and {2, 4} <= set(np.flatnonzero(~kept))
     np.testing.assert_allclose(score[kept], exact[kept], atol=1e-9)
@@ -115,16 +118,16 @@ def test_collapsed_pass_draws_the_states_the_scalar_scores_give():
     scores = []
     for c in range(n_st):
         bufs = [np.empty((d, d)) for _ in range(4)] + [np.empty(d), np.empty(d)]
-        sc, _ = K.site_score(A[c] @ m0, A[c] @ p0 @ A[c].T + Q[c], j_obs[1] + lam[1],
-                             h_obs[1] + theta[1], *bufs)
+        sc, _ = K.site_score(
+            A[c] @ m0, A[c] @ p0 @ A[c].T + Q[c], j_obs[1] + lam[1], h_obs[1] + theta[1], *bufs
+        )
         scores.append(sc + log_tr[c, 0])
     w = np.exp(np.array(scores) - max(scores))
     cum = np.cumsum(w) / w.sum()
     for u1 in (0.5 * cum[0], 0.5 * (cum[0] + cum[1]), 0.5 * (cum[1] + 1.0)):
         u = np.full(n_time, 0.5)
         u[1] = u1
-        new = K.collapsed_state_pass(j_obs, h_obs, A, b, Q, states, log_tr,
-                                     np.arange(n_st), u, False)
+        new = K.collapsed_state_pass(j_obs, h_obs, A, b, Q, states, log_tr, np.arange(n_st), u, False)
         assert new[1] == np.searchsorted(cum, u1)
 
 
@@ -136,10 +139,9 @@ def test_stacked_sites_and_nb_row_sums_match_dense_references():
     om, kap = rng.gamma(1.0, size=(n_neur, n_time)), rng.normal(size=(n_neur, n_time))
     loading = np.zeros((n_neur, n_clu * q))
     for i in range(n_neur):
-        loading[i, z[i] * q:(z[i] + 1) * q] = a[i]
+        loading[i, z[i] * q : (z[i] + 1) * q] = a[i]
     jj, hh = stacked_sites(kap, om, a, z, n_clu)
-    np.testing.assert_allclose(jj, np.einsum("nt,na,nb->tab", om, loading, loading),
-                               atol=1e-12)
+    np.testing.assert_allclose(jj, np.einsum("nt,na,nb->tab", om, loading, loading), atol=1e-12)
     np.testing.assert_allclose(hh, kap.T @ loading, atol=1e-12)
     y = rng.poisson(3.0, size=(4, 40)).astype(float)
     psi = rng.normal(1.0, 1.0, size=(4, 40))
@@ -163,28 +165,44 @@ def test_cluster_smoother_falls_back_to_the_scalar_kernel_where_factors_fail():
     A = np.stack([0.9 * np.eye(d)] * 2)
     b = np.zeros((2, d))
     Q = np.stack([_spd(rng, d, 0.05)] * 2)
-    Q[:, q:, q:] = np.diag([0.05, -0.5, 0.05])          # cluster 1: indefinite noise
+    Q[:, q:, q:] = np.diag([0.05, -0.5, 0.05])  # cluster 1: indefinite noise
     states = np.zeros(n_time, dtype=np.int64)
     mean, cov = cluster_marginals(kap, om, a, z, n_clu, A, b, Q, states)
     owner = np.concatenate([np.arange(n_clu), z])
     idx = owner[:, None] * q + np.arange(q)[None]
     loo = np.arange(n_clu + n_neur) >= n_clu
     sel = np.where(loo, np.arange(n_clu + n_neur) - n_clu, -1)
-    jj = np.stack([np.einsum("nt,na,nb->tab", om[(z == owner[m]) & (np.arange(n_neur) != sel[m])],
-                             a[(z == owner[m]) & (np.arange(n_neur) != sel[m])],
-                             a[(z == owner[m]) & (np.arange(n_neur) != sel[m])])
-                   for m in range(owner.size)])
-    hh = np.stack([np.einsum("nt,na->ta", kap[(z == owner[m]) & (np.arange(n_neur) != sel[m])],
-                             a[(z == owner[m]) & (np.arange(n_neur) != sel[m])])
-                   for m in range(owner.size)])
+    jj = np.stack(
+        [
+            np.einsum(
+                "nt,na,nb->tab",
+                om[(z == owner[m]) & (np.arange(n_neur) != sel[m])],
+                a[(z == owner[m]) & (np.arange(n_neur) != sel[m])],
+                a[(z == owner[m]) & (np.arange(n_neur) != sel[m])],
+            )
+            for m in range(owner.size)
+        ]
+    )
+    hh = np.stack(
+        [
+            np.einsum(
+                "nt,na->ta",
+                kap[(z == owner[m]) & (np.arange(n_neur) != sel[m])],
+                a[(z == owner[m]) & (np.arange(n_neur) != sel[m])],
+            )
+            for m in range(owner.size)
+        ]
+    )
     blocks = [X[:, idx[:, :, None], idx[:, None, :]].transpose(1, 0, 2, 3) for X in (A, Q)]
-    want_m, want_c = batched_smoother(jj, hh, blocks[0], b[:, idx].transpose(1, 0, 2),
-                                      blocks[1], states)
-    _, _, ok = _B.smoother(*_B.cluster_sites(kap, om, a, z, n_clu),
-                           np.ascontiguousarray(blocks[0].transpose(1, 2, 3, 0)),
-                           np.ascontiguousarray(b[:, idx].transpose(0, 2, 1)),
-                           np.ascontiguousarray(blocks[1].transpose(1, 2, 3, 0)), states)
-    assert list(~ok) == list(owner == 1)                   # exactly cluster 1's models fell back
+    want_m, want_c = batched_smoother(jj, hh, blocks[0], b[:, idx].transpose(1, 0, 2), blocks[1], states)
+    _, _, ok = _B.smoother(
+        *_B.cluster_sites(kap, om, a, z, n_clu),
+        np.ascontiguousarray(blocks[0].transpose(1, 2, 3, 0)),
+        np.ascontiguousarray(b[:, idx].transpose(0, 2, 1)),
+        np.ascontiguousarray(blocks[1].transpose(1, 2, 3, 0)),
+        states,
+    )
+    assert list(~ok) == list(owner == 1)  # exactly cluster 1's models fell back
     assert np.isfinite(mean).all()
     np.testing.assert_allclose(mean, want_m, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(cov, want_c, rtol=1e-8, atol=1e-10)

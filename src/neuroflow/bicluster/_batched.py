@@ -91,7 +91,7 @@ def _bchol(a, low, ok, tmp):
 def _btri_inv(low, work, tmp):
     """``work = L^-1`` for the batch of lower triangular ``low`` (q, q, B)."""
     q, _, n_b = low.shape
-    for j in range(q):                         # work = L^-1 (lower)
+    for j in range(q):  # work = L^-1 (lower)
         for i in range(q):
             for b in range(n_b):
                 work[i, j, b] = 0.0
@@ -114,7 +114,7 @@ def _binv(a, out, low, work, ok, tmp):
     q, _, n_b = a.shape
     _bchol(a, low, ok, tmp)
     _btri_inv(low, work, tmp)
-    for i in range(q):                         # out = L^-T L^-1
+    for i in range(q):  # out = L^-T L^-1
         for j in range(i + 1):
             for b in range(n_b):
                 tmp[b] = 0.0
@@ -164,8 +164,12 @@ def _forward(jj, hh, A, bb, Q, states, ok):
     pred = np.zeros((n_time, q, n_b))
     p_pred = np.zeros((n_time, q, q, n_b))
     j_pred = np.zeros((n_time, q, q, n_b))
-    low, work, w1, tmpm = (np.empty((q, q, n_b)), np.empty((q, q, n_b)),
-                           np.empty((q, q, n_b)), np.empty((q, q, n_b)))
+    low, work, w1, tmpm = (
+        np.empty((q, q, n_b)),
+        np.empty((q, q, n_b)),
+        np.empty((q, q, n_b)),
+        np.empty((q, q, n_b)),
+    )
     vec, tmp = np.empty((q, n_b)), np.empty(n_b)
     for t in range(n_time):
         if t == 0:
@@ -190,8 +194,7 @@ def _forward(jj, hh, A, bb, Q, states, ok):
             for i in range(q):
                 for j in range(q):
                     for b in range(n_b):
-                        tmpm[i, j, b] = (j_pred[t, i, j, b] + jj[t, i, j, b]
-                                         + (1e-6 if i == j else 0.0))
+                        tmpm[i, j, b] = j_pred[t, i, j, b] + jj[t, i, j, b] + (1e-6 if i == j else 0.0)
             _bmv_add(j_pred[t], pred[t], hh[t], vec)
         _binv(tmpm, p_f[t], low, work, ok, tmp)
         _bmv_add(p_f[t], vec, np.zeros((q, n_b)), m_f[t])
@@ -214,8 +217,8 @@ def smoother(jj, hh, A, bb, Q, states):
     for t in range(n_time - 1, -1, -1):
         if t < n_time - 1:
             s = states[t + 1]
-            _bmm(p_f[t], A[s], w1, True)                 # P_f A^T
-            _bmm(w1, j_pred[t + 1], gain, False)          # G
+            _bmm(p_f[t], A[s], w1, True)  # P_f A^T
+            _bmm(w1, j_pred[t + 1], gain, False)  # G
             for i in range(q):
                 for b in range(n_b):
                     vec[i, b] = m_s[i, b] - pred[t + 1, i, b]
@@ -276,7 +279,6 @@ def nb_loglik_rows(y, psi, r):
             yy = y[i, t]
             p = psi[i, t]
             lse = max(lr, p) + np.log1p(np.exp(-abs(p - lr)))
-            acc += (math.lgamma(yy + ri) - lg_r - math.lgamma(yy + 1.0) + ri * (lr - lse)
-                    + yy * (p - lse))
+            acc += math.lgamma(yy + ri) - lg_r - math.lgamma(yy + 1.0) + ri * (lr - lse) + yy * (p - lse)
         out[i] = acc
     return out

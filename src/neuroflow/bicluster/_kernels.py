@@ -44,7 +44,7 @@ def site_score(mu, sig, jj, hh, low, tmp, mfac, rfac, vec, vec2):
     if not la.chol_into(mfac, rfac):
         return _site_score_lu(mu, sig, jj, hh), False
     d = mu.shape[0]
-    for i in range(d):                      # vec = L^T (hh - jj mu)
+    for i in range(d):  # vec = L^T (hh - jj mu)
         vec2[i] = hh[i] - la.dot(jj[i], mu)
     for i in range(d):
         s = 0.0
@@ -52,8 +52,9 @@ def site_score(mu, sig, jj, hh, low, tmp, mfac, rfac, vec, vec2):
             s += low[k, i] * vec2[k]
         vec[i] = s
     la.forward_sub(rfac, vec, vec2)
-    return (-0.5 * la.quad(mu, jj, mu) + la.dot(hh, mu) - 0.5 * la.chol_logdet(rfac)
-            + 0.5 * la.dot(vec2, vec2)), True
+    return (
+        -0.5 * la.quad(mu, jj, mu) + la.dot(hh, mu) - 0.5 * la.chol_logdet(rfac) + 0.5 * la.dot(vec2, vec2)
+    ), True
 
 
 @njit(**_OPTS)
@@ -66,7 +67,7 @@ def filter_from_factors(mu, low, rfac, vec2, m_out, p_out, xt, vec):
         la.forward_sub(rfac, low[j], vec)
         for i in range(d):
             xt[i, j] = vec[i]
-    for i in range(d):                     # p = xt^T xt (lower triangle, then mirrored)
+    for i in range(d):  # p = xt^T xt (lower triangle, then mirrored)
         for j in range(i + 1):
             p_out[i, j] = 0.0
     for k in range(d):
@@ -89,8 +90,13 @@ def filter_from_factors(mu, low, rfac, vec2, m_out, p_out, xt, vec):
 def filter_update(mu, sig, jj, hh):
     """Posterior ``(m, P)`` of ``x ~ N(mu, sig)`` times the site ``exp(-x'jj x/2 + hh'x)``."""
     d = mu.shape[0]
-    low, tmp, mfac, rfac, xt = (np.empty((d, d)), np.empty((d, d)), np.empty((d, d)),
-                                np.empty((d, d)), np.empty((d, d)))
+    low, tmp, mfac, rfac, xt = (
+        np.empty((d, d)),
+        np.empty((d, d)),
+        np.empty((d, d)),
+        np.empty((d, d)),
+        np.empty((d, d)),
+    )
     vec, vec2 = np.empty(d), np.empty(d)
     m, p = np.empty(d), np.empty((d, d))
     _, ok = site_score(mu, sig, jj, hh, low, tmp, mfac, rfac, vec, vec2)
@@ -116,8 +122,14 @@ def kalman_loglik(j_obs, h_obs, A, b, Q, states):
     """Log marginal likelihood of the Gaussian sites under the switching dynamics."""
     n_time, d = h_obs.shape
     mu, sig, m, p = np.zeros(d), np.eye(d), np.zeros(d), np.eye(d)
-    low, tmp, mfac, rfac, xt, p_low = (np.empty((d, d)), np.empty((d, d)), np.empty((d, d)),
-                                       np.empty((d, d)), np.empty((d, d)), np.empty((d, d)))
+    low, tmp, mfac, rfac, xt, p_low = (
+        np.empty((d, d)),
+        np.empty((d, d)),
+        np.empty((d, d)),
+        np.empty((d, d)),
+        np.empty((d, d)),
+        np.empty((d, d)),
+    )
     vec, vec2 = np.empty(d), np.empty(d)
     total = 0.0
     for t in range(n_time):
@@ -155,7 +167,7 @@ def backward_step(jj, hh, a, b, q_low):
     tmp = np.empty((d, d))
     mfac = np.empty((d, d))
     rfac = np.empty((d, d))
-    la.congruence_plus_eye_into(q_low, jj, tmp, mfac)       # tmp = J S
+    la.congruence_plus_eye_into(q_low, jj, tmp, mfac)  # tmp = J S
     if not la.chol_into(mfac, rfac):
         q = la.mm(q_low, q_low.T)
         g = la.solve(np.eye(d) + la.mm(q, jj), q)
@@ -163,7 +175,7 @@ def backward_step(jj, hh, a, b, q_low):
         lam_mu = la.sym(jj - la.mm(jg, jj))
         th_mu = hh - la.mv(jg, hh)
     else:
-        vmat = np.empty((d, d))                              # V = R^-1 (J S)^T
+        vmat = np.empty((d, d))  # V = R^-1 (J S)^T
         col = np.empty(d)
         for j in range(d):
             la.forward_sub(rfac, tmp[j], col)
@@ -178,14 +190,14 @@ def backward_step(jj, hh, a, b, q_low):
                 lam_mu[i, j] = s
                 lam_mu[j, i] = s
         sh = np.empty(d)
-        for i in range(d):                                   # S^T h
+        for i in range(d):  # S^T h
             s = 0.0
             for k in range(i, d):
                 s += q_low[k, i] * hh[k]
             sh[i] = s
         la.forward_sub(rfac, sh, col)
         th_mu = hh.copy()
-        for k in range(d):                                   # th_mu = h - V^T col
+        for k in range(d):  # th_mu = h - V^T col
             ck = col[k]
             for i in range(d):
                 th_mu[i] -= vmat[k, i] * ck
@@ -222,8 +234,7 @@ def backward_information(j_obs, h_obs, A, b, Q, states):
     theta = np.zeros((n_time, d))
     for t in range(n_time - 2, -1, -1):
         s = states[t + 1]
-        lt, tt = backward_step(j_obs[t + 1] + lam[t + 1], h_obs[t + 1] + theta[t + 1],
-                               A[s], b[s], q_low[s])
+        lt, tt = backward_step(j_obs[t + 1] + lam[t + 1], h_obs[t + 1] + theta[t + 1], A[s], b[s], q_low[s])
         lam[t] = lt
         theta[t] = tt
     return lam, theta
@@ -240,7 +251,7 @@ def _draw(score, u):
     w = np.exp(score - score.max())
     cum = np.cumsum(w)
     k = min(np.searchsorted(cum, u * cum[-1]), score.size - 1)
-    while w[k] == 0.0 and k < score.size - 1:      # never a pruned (zero-weight) candidate
+    while w[k] == 0.0 and k < score.size - 1:  # never a pruned (zero-weight) candidate
         k += 1
     return k
 
@@ -278,8 +289,7 @@ def pruned_scores(m, p, jj, hh, A, b, Q, cand, prior, mus, sigs, score, work, ve
             continue
         c = cand[i]
         predict_into(A[c], b[c], Q[c], m, p_low, work[1], mus[i], sigs[i])
-        sc, _ = site_score(mus[i], sigs[i], jj, hh, work[0], work[1], work[2], work[3],
-                           vec[0], vec[1])
+        sc, _ = site_score(mus[i], sigs[i], jj, hh, work[0], work[1], work[2], work[3], vec[0], vec[1])
         score[i] = sc + prior[i]
         best = max(best, score[i])
         n_scored += 1
@@ -313,10 +323,23 @@ def collapsed_state_pass(j_obs, h_obs, A, b, Q, states, log_tr, cand, u, reverse
         p = la.spd_inverse(eye + j_obs[0])
         m = la.mv(p, h_obs[0])
         for t in range(1, n_time):
-            prior = _prior(log_tr, cand, new[t - 1] if t > 1 else -1,
-                           states[t + 1] if t < n_time - 1 else -1)
-            pruned_scores(m, p, j_obs[t] + lam[t], h_obs[t] + theta[t], A, b, Q, cand, prior,
-                          mus, sigs, score, work, vec)
+            prior = _prior(log_tr, cand, new[t - 1] if t > 1 else -1, states[t + 1] if t < n_time - 1 else -1)
+            pruned_scores(
+                m,
+                p,
+                j_obs[t] + lam[t],
+                h_obs[t] + theta[t],
+                A,
+                b,
+                Q,
+                cand,
+                prior,
+                mus,
+                sigs,
+                score,
+                work,
+                vec,
+            )
             k = _draw(score, u[t])
             new[t] = cand[k]
             m, p = filter_update(mus[k], sigs[k], j_obs[t], h_obs[t])
@@ -328,10 +351,8 @@ def collapsed_state_pass(j_obs, h_obs, A, b, Q, states, log_tr, cand, u, reverse
         for t in range(n_time - 1, 0, -1):
             jj = j_obs[t] + lam
             hh = h_obs[t] + theta
-            prior = _prior(log_tr, cand, states[t - 1] if t > 1 else -1,
-                           new[t + 1] if t < n_time - 1 else -1)
-            pruned_scores(m_f[t - 1], p_f[t - 1], jj, hh, A, b, Q, cand, prior, mus, sigs,
-                          score, work, vec)
+            prior = _prior(log_tr, cand, states[t - 1] if t > 1 else -1, new[t + 1] if t < n_time - 1 else -1)
+            pruned_scores(m_f[t - 1], p_f[t - 1], jj, hh, A, b, Q, cand, prior, mus, sigs, score, work, vec)
             s = cand[_draw(score, u[t])]
             new[t] = s
             lam, theta = backward_step(jj, hh, A[s], b[s], q_low[s])
@@ -401,12 +422,12 @@ def ffbs(j_obs, h_obs, A, b, Q, states, noise, smooth):
     diff, vec = np.empty(d), np.empty(d)
     for t in range(n_time - 2, -1, -1):
         a = A[states[t + 1]]
-        la.mm_bt_into(p_f[t], a, w)                      # W = P_f A^T
-        la.mm_into(w, j_pred_all[t + 1], gain)            # G = W J_pred
+        la.mm_bt_into(p_f[t], a, w)  # W = P_f A^T
+        la.mm_into(w, j_pred_all[t + 1], gain)  # G = W J_pred
         for i in range(d):
             diff[i] = x[t + 1, i] - pred_all[t + 1, i]
         la.mv_into(gain, diff, vec)
-        _cond_cov_into(p_f[t], gain, w, cov)              # P_f - G A P_f = P_f - G W^T
+        _cond_cov_into(p_f[t], gain, w, cov)  # P_f - G A P_f = P_f - G W^T
         if not la.chol_into(cov, low):
             low[:] = la.chol_jitter(cov)
         for i in range(d):
@@ -416,8 +437,7 @@ def ffbs(j_obs, h_obs, A, b, Q, states, noise, smooth):
             x[t, i] = s
         if smooth:
             m_s[t] = m_f[t] + la.mv(gain, m_s[t + 1] - pred_all[t + 1])
-            p_s[t] = la.sym(p_f[t] + la.mm(la.mm(gain, p_s[t + 1] - p_pred_all[t + 1]),
-                                           gain.T))
+            p_s[t] = la.sym(p_f[t] + la.mm(la.mm(gain, p_s[t + 1] - p_pred_all[t + 1]), gain.T))
     return x, m_s, p_s
 
 
@@ -427,7 +447,7 @@ def _rts_step(p_f, a, j_pred, p_pred, p_next, m_f, pred, m_next, m_out, p_out, w
     ``P = P_f + G (P' - P_pred) G^T`` (``w1``, ``w2`` scratch)."""
     d = m_f.shape[0]
     la.mm_bt_into(p_f, a, w1)
-    la.mm_into(w1, j_pred, w2)                     # w2 = gain
+    la.mm_into(w1, j_pred, w2)  # w2 = gain
     for i in range(d):
         vec[i] = m_next[i] - pred[i]
     la.mv_into(w2, vec, m_out)
@@ -451,14 +471,25 @@ def batched_smoother(j_obs, h_obs, A, b, Q, states):
     p_s = np.empty((n_b, n_time, q, q))
     w1, w2, vec = np.empty((q, q)), np.empty((q, q)), np.empty(q)
     for i in range(n_b):
-        m_f, p_f, pred_all, p_pred_all, j_pred_all = info_filter(j_obs[i], h_obs[i], A[i],
-                                                                 b[i], Q[i], states)
+        m_f, p_f, pred_all, p_pred_all, j_pred_all = info_filter(j_obs[i], h_obs[i], A[i], b[i], Q[i], states)
         m_s[i, n_time - 1] = m_f[n_time - 1]
         p_s[i, n_time - 1] = p_f[n_time - 1]
         for t in range(n_time - 2, -1, -1):
-            _rts_step(p_f[t], A[i, states[t + 1]], j_pred_all[t + 1], p_pred_all[t + 1],
-                      p_s[i, t + 1], m_f[t], pred_all[t + 1], m_s[i, t + 1], m_s[i, t],
-                      p_s[i, t], w1, w2, vec)
+            _rts_step(
+                p_f[t],
+                A[i, states[t + 1]],
+                j_pred_all[t + 1],
+                p_pred_all[t + 1],
+                p_s[i, t + 1],
+                m_f[t],
+                pred_all[t + 1],
+                m_s[i, t + 1],
+                m_s[i, t],
+                p_s[i, t],
+                w1,
+                w2,
+                vec,
+            )
     return m_s, p_s
 
 
@@ -478,7 +509,7 @@ def marginal_roots(cov):
     roots = np.empty((n_time, q, q))
     for t in range(n_time):
         low = roots[t]
-        if not la.chol_into(cov[t], low):          # reads the lower triangle
+        if not la.chol_into(cov[t], low):  # reads the lower triangle
             evals, evecs = np.linalg.eigh(la.sym(cov[t]))
             for j in range(q):
                 sd = np.sqrt(max(evals[j], 0.0))

@@ -14,8 +14,10 @@ from numba import njit
 
 #: ``cache=True``: compiled once, reused by every later process (the folder is numba's
 #: ``NUMBA_CACHE_DIR``, which the workflow sets; see workflow/rules/bicluster.smk).
-OPTS = {"cache": True, "nogil": True, "error_model": "numpy",
-        "fastmath": {"reassoc", "contract", "nsz"}}
+#: No ``contract`` in ``fastmath``: with fused multiply-add allowed, a kernel just compiled
+#: and the same kernel loaded from the cache rounded differently, so a job that compiled
+#: and a job that loaded wrote different bytes (tests/test_bicluster_numba_cache.py).
+OPTS = {"cache": True, "nogil": True, "error_model": "numpy", "fastmath": {"reassoc", "nsz"}}
 
 
 @njit(**OPTS)
@@ -201,7 +203,7 @@ def congruence_plus_eye_into(low, jmat, tmp, out):
         for j in range(n):
             out[i, j] = 0.0
         out[i, i] = 1.0
-    for k in range(n):                     # out += L^T tmp, L^T[i, k] = L[k, i] (k >= i)
+    for k in range(n):  # out += L^T tmp, L^T[i, k] = L[k, i] (k >= i)
         for i in range(k + 1):
             lki = low[k, i]
             for j in range(n):

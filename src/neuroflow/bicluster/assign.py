@@ -69,10 +69,10 @@ class Assignments:
         s = self.s
         spline = s.spline_every > 0 and self.iteration % s.spline_every == 1
         mean, cov_all = self.cluster_marginals()
-        self.marg_mean, self.marg_cov = mean[:self.K], cov_all[:self.K]
-        loo_mean, loo_cov = mean[self.K:], cov_all[self.K:]
-        self._dirty = np.zeros(self.K, dtype=bool)   # membership changed since the smoother
-        self._roots = [None] * self.K                 # square roots of marg_cov, per cluster
+        self.marg_mean, self.marg_cov = mean[: self.K], cov_all[: self.K]
+        loo_mean, loo_cov = mean[self.K :], cov_all[self.K :]
+        self._dirty = np.zeros(self.K, dtype=bool)  # membership changed since the smoother
+        self._roots = [None] * self.K  # square roots of marg_cov, per cluster
         for i in self.rng.permutation(self.n_neur):
             self._reassign(i, loo_mean[i], loo_cov[i], spline)
 
@@ -89,22 +89,23 @@ class Assignments:
             # membership unchanged since the smoother ran: exact leave-one-out marginals
             cavity = (loo_mean, loo_cov)
         else:
-            cavity = update_marginal(self.marg_mean[zi], self.marg_cov[zi], a_i, kap_i, om_i,
-                                     -1.0)
+            cavity = update_marginal(self.marg_mean[zi], self.marg_cov[zi], a_i, kap_i, om_i, -1.0)
         existing = np.flatnonzero(counts > 0)
         n_exist = existing.size
         if singleton:
             aux, aux_cov = cavity[0].T.copy(), cavity[1]
         else:
-            aux = aux_latent(self.rng, self.p1, self.n_time, s.aux_ar_coef, s.aux_ar_var,
-                             spline)
+            aux = aux_latent(self.rng, self.p1, self.n_time, s.aux_ar_coef, s.aux_ar_var, spline)
             aux_cov = np.repeat(s.new_cluster_q * np.eye(self.p1)[None], self.n_time, 0)
         can_open = n_exist < self.t_max
-        cand = [self._candidate(*cavity) if k == zi
-                else self._candidate(self.marg_mean[k], self.marg_cov[k], k) for k in existing]
-        lat = np.stack(cand + ([aux] if can_open else []))          # (M, p1, T)
-        logm, c_hat, cov = laplace_log_marginal(self.y[i], self.delta[i] + lat[:, 0],
-                                                lat[:, 1:], self.r[i], s.loading_prior_sd)
+        cand = [
+            self._candidate(*cavity) if k == zi else self._candidate(self.marg_mean[k], self.marg_cov[k], k)
+            for k in existing
+        ]
+        lat = np.stack(cand + ([aux] if can_open else []))  # (M, p1, T)
+        logm, c_hat, cov = laplace_log_marginal(
+            self.y[i], self.delta[i] + lat[:, 0], lat[:, 1:], self.r[i], s.loading_prior_sd
+        )
         logp = np.log(counts[existing] + g) + logm[:n_exist]
         if can_open:
             new = self.log_v[n_exist + 1] - self.log_v[n_exist] + np.log(g) + logm[-1]
@@ -116,10 +117,8 @@ class Assignments:
         target = zi if (opened and singleton) else (self.K if opened else int(existing[choice]))
         if target == zi:
             return
-        self.C[i] = c_hat[choice] + _chol(cov[choice]) @ self.rng.standard_normal(
-            c_hat.shape[1])
-        self._move(i, target, cavity, (aux, aux_cov) if opened else None, singleton,
-                   (kap_i, om_i))
+        self.C[i] = c_hat[choice] + _chol(cov[choice]) @ self.rng.standard_normal(c_hat.shape[1])
+        self._move(i, target, cavity, (aux, aux_cov) if opened else None, singleton, (kap_i, om_i))
 
     def _move(self, i, target, cavity, opened, singleton, site):
         """Move neuron ``i`` (new loading already drawn) from its cluster to ``target``
@@ -141,7 +140,8 @@ class Assignments:
             self._roots.append(None)
         else:
             self.marg_mean[target], self.marg_cov[target] = update_marginal(
-                self.marg_mean[target], self.marg_cov[target], a_new, kap_i, om_i, 1.0)
+                self.marg_mean[target], self.marg_cov[target], a_new, kap_i, om_i, 1.0
+            )
             self._dirty[target] = True
             self._roots[target] = None
         self.z[i] = target

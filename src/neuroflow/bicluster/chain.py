@@ -49,8 +49,9 @@ class Chain(Assignments):
         k0 = int(self.z.max()) + 1
         self.delta = np.log(y.mean(1) + 0.1)
         self.C = rng.standard_normal((n_neur, settings.n_factors)) * settings.loading_prior_sd
-        self.r = (np.full(n_neur, settings.poisson_r) if settings.likelihood == "poisson"
-                  else np.full(n_neur, 10.0))
+        self.r = (
+            np.full(n_neur, settings.poisson_r) if settings.likelihood == "poisson" else np.full(n_neur, 10.0)
+        )
         self.x = np.zeros((k0, self.p1, n_time))
         self.states = np.zeros(n_time, dtype=np.int64)
         self.beta = np.full(self.L, 1.0 / self.L)
@@ -72,30 +73,39 @@ class Chain(Assignments):
         where the posterior lies, e.g. started at a simulation's truth.
         """
         d = self.K * self.p1
-        shapes = {"delta": (np.shape(delta), (self.n_neur,)),
-                  "C": (np.shape(C), (self.n_neur, self.p1 - 1)),
-                  "x": (np.shape(x), (self.K, self.p1, self.n_time)),
-                  "states": (np.shape(states), (self.n_time,)),
-                  "A": (np.shape(A)[1:], (d, d)), "b": (np.shape(b)[1:], (d,)),
-                  "Q": (np.shape(Q)[1:], (d, d))}
+        shapes = {
+            "delta": (np.shape(delta), (self.n_neur,)),
+            "C": (np.shape(C), (self.n_neur, self.p1 - 1)),
+            "x": (np.shape(x), (self.K, self.p1, self.n_time)),
+            "states": (np.shape(states), (self.n_time,)),
+            "A": (np.shape(A)[1:], (d, d)),
+            "b": (np.shape(b)[1:], (d,)),
+            "Q": (np.shape(Q)[1:], (d, d)),
+        }
         for name, (got, want) in shapes.items():
             if tuple(got) != want:
                 raise ValueError(f"start_at: {name} has shape {tuple(got)}, expected {want}")
         n_given = np.shape(A)[0]
         if np.max(states) >= n_given:
-            raise ValueError(f"start_at: states use {int(np.max(states)) + 1} states but "
-                             f"dynamics are given for {n_given}")
-        self.delta, self.C, self.x = (np.array(delta, float), np.array(C, float),
-                                      np.array(x, float))
+            raise ValueError(
+                f"start_at: states use {int(np.max(states)) + 1} states but dynamics are given for {n_given}"
+            )
+        self.delta, self.C, self.x = (np.array(delta, float), np.array(C, float), np.array(x, float))
         self.states = np.array(states, dtype=np.int64)
         self.A[:n_given], self.b[:n_given], self.Q[:n_given] = A, b, Q
         if r is not None:
             self.r = np.array(r, float)
-        for _ in range(5):      # transitions from their conditional given the path (the
+        for _ in range(5):  # transitions from their conditional given the path (the
             # default uniform matrix would scatter the given path on the first state pass)
-            self.beta, self.pi = sample_transitions(self.rng, self.states[1:], self.beta,
-                                                    self.L, self.s.hdp_alpha,
-                                                    self.s.hdp_gamma, self.s.hdp_kappa)
+            self.beta, self.pi = sample_transitions(
+                self.rng,
+                self.states[1:],
+                self.beta,
+                self.L,
+                self.s.hdp_alpha,
+                self.s.hdp_gamma,
+                self.s.hdp_kappa,
+            )
         self.iteration = self.s.state_warmup
 
     # -- helpers --------------------------------------------------------------------------
@@ -115,7 +125,7 @@ class Chain(Assignments):
         return self.x.transpose(2, 0, 1).reshape(self.n_time, -1)
 
     def log_rate(self):
-        xz = self.x[self.z]                                   # (N, p1, T)
+        xz = self.x[self.z]  # (N, p1, T)
         return self.delta[:, None] + xz[:, 0] + np.einsum("np,npt->nt", self.C, xz[:, 1:])
 
     # -- blocks ---------------------------------------------------------------------------
@@ -134,20 +144,46 @@ class Chain(Assignments):
         psi = self.log_rate()
         omega = _pg(self.rng, self.y + r, psi - np.log(r))
         self.delta, self.C = sample_delta_loading(
-            self.rng, self.y, r, self.z, self.x, self.delta, self.C, self.s.delta_prior_sd,
-            self.s.loading_prior_sd, omega=omega)
+            self.rng,
+            self.y,
+            r,
+            self.z,
+            self.x,
+            self.delta,
+            self.C,
+            self.s.delta_prior_sd,
+            self.s.loading_prior_sd,
+            omega=omega,
+        )
         kap = (self.y - r) / 2 + omega * (np.log(r) - self.delta[:, None])
         a = np.concatenate([np.ones((self.n_neur, 1)), self.C], axis=1)
         j_obs, h_obs = stacked_sites(kap, omega, a, self.z, self.K)
         if self.iteration > self.s.state_warmup and self.s.collapsed_states:
             # states | PG sites with the latents integrated out, then latents | states
-            self.states = sample_states_collapsed(self.rng, j_obs, h_obs, self.A, self.b,
-                                                  self.Q, self.states, self.pi,
-                                                  reverse=self.iteration % 2 == 0)
+            self.states = sample_states_collapsed(
+                self.rng,
+                j_obs,
+                h_obs,
+                self.A,
+                self.b,
+                self.Q,
+                self.states,
+                self.pi,
+                reverse=self.iteration % 2 == 0,
+            )
             if self.s.collapsed_dynamics:
                 self.A, self.b, self.Q, _ = sample_dynamics_collapsed(
-                    self.rng, j_obs, h_obs, self.A, self.b, self.Q, self.states,
-                    self.s.mniw_k0, self.s.mniw_s0, self.s.dynamics_mh_sd)
+                    self.rng,
+                    j_obs,
+                    h_obs,
+                    self.A,
+                    self.b,
+                    self.Q,
+                    self.states,
+                    self.s.mniw_k0,
+                    self.s.mniw_s0,
+                    self.s.dynamics_mh_sd,
+                )
         xs = ffbs_sites(self.rng, j_obs, h_obs, self.A, self.b, self.Q, self.states)
         self.x = xs.reshape(self.n_time, self.K, self.p1).transpose(1, 2, 0).copy()
         self.site_kappa, self.site_omega, self.site_delta = kap, omega, self.delta.copy()
@@ -177,8 +213,7 @@ class Chain(Assignments):
         """
         a = np.concatenate([np.ones((self.n_neur, 1)), self.C], axis=1)
         kap = self.site_kappa - self.site_omega * (self.delta - self.site_delta)[:, None]
-        return cluster_marginals(kap, self.site_omega, a, self.z, self.K, self.A, self.b,
-                                 self.Q, self.states)
+        return cluster_marginals(kap, self.site_omega, a, self.z, self.K, self.A, self.b, self.Q, self.states)
 
     def step_states(self):
         xs = self.stacked()
@@ -186,18 +221,18 @@ class Chain(Assignments):
             ll = transition_loglik(xs, self.A, self.b, self.Q)
             path = ffbs_states(self.rng, ll, self.pi)
             self.states = np.concatenate([path[:1], path])
-        else:   # warm-up: one shared dynamics while the latents and clusters settle
+        else:  # warm-up: one shared dynamics while the latents and clusters settle
             if self.iteration == self.s.state_warmup:
-                self.states = init_state_sequence(xs, self.s.init_states, self.s.init_window,
-                                                  self.rng)
+                self.states = init_state_sequence(xs, self.s.init_states, self.s.init_window, self.rng)
         path = self.states[1:]
-        self.A, self.b, self.Q = sample_dynamics(self.rng, xs, self.states, self.L,
-                                                 self.s.mniw_k0, self.s.mniw_s0)
+        self.A, self.b, self.Q = sample_dynamics(
+            self.rng, xs, self.states, self.L, self.s.mniw_k0, self.s.mniw_s0
+        )
         if self.iteration == self.s.state_warmup and self.s.init_states > 1:
             self._init_dynamics(xs)
-        self.beta, self.pi = sample_transitions(self.rng, path, self.beta, self.L,
-                                                self.s.hdp_alpha, self.s.hdp_gamma,
-                                                self.s.hdp_kappa)
+        self.beta, self.pi = sample_transitions(
+            self.rng, path, self.beta, self.L, self.s.hdp_alpha, self.s.hdp_gamma, self.s.hdp_kappa
+        )
 
     def sites_stacked(self):
         """The last PG sites as Gaussian factors of the stacked latent, current frame.
@@ -219,9 +254,8 @@ class Chain(Assignments):
         """
         j_obs, h_obs = self.sites_stacked()
         used = np.unique(self.states[1:])
-        best = (kalman_loglik(j_obs, h_obs, self.A, self.b, self.Q, self.states),
-                self.A, self.b, self.Q)
-        for mask in range(1, 2 ** used.size):
+        best = (kalman_loglik(j_obs, h_obs, self.A, self.b, self.Q, self.states), self.A, self.b, self.Q)
+        for mask in range(1, 2**used.size):
             A, b, Q = self.A.copy(), self.b.copy(), self.Q.copy()
             for j, s in enumerate(used):
                 if mask >> j & 1:
@@ -238,13 +272,19 @@ class Chain(Assignments):
         """NB dispersions ``r_i | y, log rates`` (CRT update, then Metropolis steps), with
         the Polya-Gamma variables integrated out: they are drawn afresh right after."""
         if self.s.likelihood == "nb":
-            self.r = sample_dispersion(self.rng, self.y, self.log_rate(), self.r,
-                                       self.s.dispersion_a0, self.s.dispersion_rate)
+            self.r = sample_dispersion(
+                self.rng, self.y, self.log_rate(), self.r, self.s.dispersion_a0, self.s.dispersion_rate
+            )
             if self.s.dispersion_mh_steps > 0:
-                self.r = sample_dispersion_mh(self.rng, self.y, self.log_rate(),
-                                              np.clip(self.r, 1e-3, 1e4), self.s.dispersion_a0,
-                                              self.s.dispersion_rate,
-                                              n_steps=self.s.dispersion_mh_steps)
+                self.r = sample_dispersion_mh(
+                    self.rng,
+                    self.y,
+                    self.log_rate(),
+                    np.clip(self.r, 1e-3, 1e4),
+                    self.s.dispersion_a0,
+                    self.s.dispersion_rate,
+                    n_steps=self.s.dispersion_mh_steps,
+                )
             self.r = np.clip(self.r, 1e-3, 1e4)
 
     def apply_constraints(self):
@@ -259,7 +299,7 @@ class Chain(Assignments):
             self.x[k] -= xbar[:, None]
             self.delta[members] += xbar[0] + self.C[members] @ xbar[1:]
             u, sv, vt = np.linalg.svd(self.x[k, 1:].T, full_matrices=False)
-            rot = vt                     # new X = vt @ X ; c_new = vt @ c
+            rot = vt  # new X = vt @ X ; c_new = vt @ c
             self.x[k, 1:] = rot @ self.x[k, 1:]
             self.C[members] = self.C[members] @ rot.T
             blk = slice(k * p1, (k + 1) * p1)
@@ -274,7 +314,7 @@ class Chain(Assignments):
         (:func:`frame_proposal`), ``frame_moves`` rounds after the warm-up; returns the
         number accepted."""
         p1, sd, n_acc = self.p1, self.s.frame_move_sd, 0
-        if self.iteration <= self.s.state_warmup:     # clusters still settling
+        if self.iteration <= self.s.state_warmup:  # clusters still settling
             return 0
         for _ in range(self.s.frame_moves):
             for k in range(self.K):
@@ -285,8 +325,19 @@ class Chain(Assignments):
                     else:
                         G[0, 1:] = sd * self.rng.standard_normal(p1 - 1)
                     log_ratio, *new = frame_proposal(
-                        G, k, self.z, self.C, self.x, self.A, self.b, self.Q, self.states,
-                        self.s.mniw_k0, self.s.mniw_s0, self.s.loading_prior_sd)
+                        G,
+                        k,
+                        self.z,
+                        self.C,
+                        self.x,
+                        self.A,
+                        self.b,
+                        self.Q,
+                        self.states,
+                        self.s.mniw_k0,
+                        self.s.mniw_s0,
+                        self.s.loading_prior_sd,
+                    )
                     if np.log(self.rng.random()) < log_ratio:
                         self.C, self.x, self.A, self.b, self.Q = new
                         n_acc += 1
@@ -305,7 +356,7 @@ class Chain(Assignments):
 
     def _remove_cluster(self, k):
         keep = np.ones(self.K * self.p1, dtype=bool)
-        keep[k * self.p1:(k + 1) * self.p1] = False
+        keep[k * self.p1 : (k + 1) * self.p1] = False
         self.x = np.delete(self.x, k, axis=0)
         self.A = self.A[:, keep][:, :, keep]
         self.Q = self.Q[:, keep][:, :, keep]
@@ -316,9 +367,10 @@ class Chain(Assignments):
         """Split-merge proposals of the neuron labels (:func:`split_merge_move`).
 
         Uses the PG sites of this sweep in the current coordinates; an accepted split gives
-        the new cluster a copy of its parent's dynamics block (no cross-coupling) and a
-        latent drawn by FFBS from its members' sites under it; an accepted merge drops the
-        removed cluster's block.
+        the new cluster a copy of its parent's dynamics block (no cross-coupling); an
+        accepted merge drops the removed cluster's block. The move integrates the latents
+        of the clusters involved out, so after it both parts' (or the merged cluster's)
+        latents are drawn afresh by FFBS from their members' sites under that block.
         """
         s = self.s
         if s.split_merge_every == 0 or self.iteration % s.split_merge_every or self.n_neur < 2:
@@ -327,26 +379,34 @@ class Chain(Assignments):
         a, kap, om, site_j, site_h = self.neuron_sites()
         for _ in range(s.split_merge_moves):
             idx = np.arange(self.K)[:, None] * p1 + np.arange(p1)[None]
-            blocks = (self.A[:, idx[:, :, None], idx[:, None, :]].transpose(1, 0, 2, 3),
-                      self.b[:, idx].transpose(1, 0, 2),
-                      self.Q[:, idx[:, :, None], idx[:, None, :]].transpose(1, 0, 2, 3))
+            blocks = (
+                self.A[:, idx[:, :, None], idx[:, None, :]].transpose(1, 0, 2, 3),
+                self.b[:, idx].transpose(1, 0, 2),
+                self.Q[:, idx[:, :, None], idx[:, None, :]].transpose(1, 0, 2, 3),
+            )
             kind, accepted, z_new, detail = split_merge_move(
-                self.rng, self.z, site_j, site_h, blocks, self.states, self.log_v,
-                s.mfm_gamma, self.t_max)
+                self.rng, self.z, site_j, site_h, blocks, self.states, self.log_v, s.mfm_gamma, self.t_max
+            )
             if not accepted:
                 continue
+            k_i = detail[0]
+            parent = tuple(blk[k_i] for blk in blocks)
             if kind == "split":
-                k_i, mask = detail
-                parent = tuple(blk[k_i] for blk in blocks)
-                xs = ffbs_latent(self.rng, kap[mask], om[mask], a[mask], *parent, self.states)
-                self._add_cluster(xs.T.copy())
+                self._add_cluster(np.zeros((p1, self.n_time)))
                 new = slice((self.K - 1) * p1, self.K * p1)
                 self.A[:, new, new], self.b[:, new], self.Q[:, new, new] = parent
                 self.z = z_new
+                self._draw_cluster_latent(self.K - 1, parent, a, kap, om)
             else:
-                k_i, k_j = detail
-                self.z[self.z == k_j] = k_i
-                self._remove_cluster(k_j)
+                self.z[self.z == detail[1]] = k_i
+                self._remove_cluster(detail[1])
+                k_i -= int(detail[1] < k_i)
+            self._draw_cluster_latent(k_i, parent, a, kap, om)
+
+    def _draw_cluster_latent(self, k, block, a, kap, om):
+        """FFBS of cluster ``k``'s latent from its members' sites under ``block``."""
+        mask = self.z == k
+        self.x[k] = ffbs_latent(self.rng, kap[mask], om[mask], a[mask], *block, self.states).T
 
     def sweep(self):
         self.iteration += 1

@@ -17,12 +17,15 @@ def mniw_log_prior(A, b, Q, k0, s0):
     _, logdet = np.linalg.slogdet(Q)
     q_inv = _inv_pd(Q)
     dev = np.hstack([A - np.eye(d), b[:, None]])
-    return float(-0.5 * k0 * np.trace(q_inv @ dev @ dev.T) - 0.5 * (d + 1) * logdet
-                 - 0.5 * (nu0 + d + 1) * logdet - 0.5 * s0 * np.trace(q_inv))
+    return float(
+        -0.5 * k0 * np.trace(q_inv @ dev @ dev.T)
+        - 0.5 * (d + 1) * logdet
+        - 0.5 * (nu0 + d + 1) * logdet
+        - 0.5 * s0 * np.trace(q_inv)
+    )
 
 
-def sample_dynamics_collapsed(rng, j_obs, h_obs, A, b, Q, states, k0, s0, scale_sd=0.3,
-                              n_rounds=1):
+def sample_dynamics_collapsed(rng, j_obs, h_obs, A, b, Q, states, k0, s0, scale_sd=0.3, n_rounds=1):
     """Metropolis-Hastings scale moves of each used state's dynamics, latents integrated out.
 
     Target: ``p(A, b, Q | states, sites) ∝ MNIW(A_s, b_s, Q_s) * ∫ p(x | states, A, b, Q)
@@ -53,8 +56,13 @@ def sample_dynamics_collapsed(rng, j_obs, h_obs, A, b, Q, states, k0, s0, scale_
                     Q2[s] = u * Q[s]
                     log_jac = 0.5 * d * (d + 1) * eps
                 new = kalman_loglik(j_obs, h_obs, A2, b, Q2, states)
-                log_ratio = (new + mniw_log_prior(A2[s], b[s], Q2[s], k0, s0) + log_jac
-                             - cur - mniw_log_prior(A[s], b[s], Q[s], k0, s0))
+                log_ratio = (
+                    new
+                    + mniw_log_prior(A2[s], b[s], Q2[s], k0, s0)
+                    + log_jac
+                    - cur
+                    - mniw_log_prior(A[s], b[s], Q[s], k0, s0)
+                )
                 if np.log(rng.random()) < log_ratio:
                     A, Q, cur = A2, Q2, new
                     n_acc += 1
@@ -95,15 +103,15 @@ def frame_proposal(G, k, z, C, x, A, b, Q, states, k0, s0, sd_c):
     g_big = np.eye(d)
     g_big[blk, blk] = G
     a = np.concatenate([np.ones((members.size, 1)), C[members]], axis=1)
-    c_new = (a @ np.linalg.inv(G))[:, 1:]               # rows (G^-T a_i)^T, first entry 1
+    c_new = (a @ np.linalg.inv(G))[:, 1:]  # rows (G^-T a_i)^T, first entry 1
     x1, x1_new = x[k, :, 0], G @ x[k, :, 0]
-    log_ratio = (-0.5 * ((c_new ** 2).sum() - (C[members] ** 2).sum()) / sd_c ** 2
-                 - 0.5 * (x1_new @ x1_new - x1 @ x1))
+    log_ratio = -0.5 * ((c_new**2).sum() - (C[members] ** 2).sum()) / sd_c**2 - 0.5 * (
+        x1_new @ x1_new - x1 @ x1
+    )
     A2, b2, Q2 = A.copy(), b.copy(), Q.copy()
     A2[used], b2[used], Q2[used] = change_frame(g_big, A[used], b[used], Q[used])
     for s in used:
-        log_ratio += (mniw_log_prior(A2[s], b2[s], Q2[s], k0, s0)
-                      - mniw_log_prior(A[s], b[s], Q[s], k0, s0))
+        log_ratio += mniw_log_prior(A2[s], b2[s], Q2[s], k0, s0) - mniw_log_prior(A[s], b[s], Q[s], k0, s0)
     log_ratio += np.linalg.slogdet(G)[1] * (1 - members.size + used.size * (d + 2))
     C2, x2 = C.copy(), x.copy()
     C2[members] = c_new

@@ -30,7 +30,7 @@ def ffbs_latent(rng, kappa, omega, loading, A, b, Q, states, smooth=False):
     mean, cov : ndarray, shapes (n_time, d) and (n_time, d, d)
         Only with ``smooth=True``: posterior marginal means and covariances of ``x_t``.
     """
-    j_obs = (omega.T[:, :, None] * loading[None]).transpose(0, 2, 1) @ loading   # (T, d, d)
+    j_obs = (omega.T[:, :, None] * loading[None]).transpose(0, 2, 1) @ loading  # (T, d, d)
     return ffbs_sites(rng, j_obs, kappa.T @ loading, A, b, Q, states, smooth)
 
 
@@ -46,8 +46,7 @@ def ffbs_sites(rng, j_obs, h_obs, A, b, Q, states, smooth=False):
     h_t' x_t)``, ``j_obs`` (T, d, d), ``h_obs`` (T, d)."""
     n_time, d = h_obs.shape
     noise = rng.standard_normal((n_time, d))
-    x, m_s, p_s = _K.ffbs(_f(j_obs), _f(h_obs), _f(A), _f(b), _f(Q), _i(states), noise,
-                          bool(smooth))
+    x, m_s, p_s = _K.ffbs(_f(j_obs), _f(h_obs), _f(A), _f(b), _f(Q), _i(states), noise, bool(smooth))
     if smooth:
         return x, m_s, p_s
     return x
@@ -111,17 +110,26 @@ def cluster_marginals(kappa, omega, a, z, n_clusters, A, b, Q, states):
     jj, hh = _B.cluster_sites(_f(kappa), _f(omega), _f(a), z, int(n_clusters))
     p1 = a.shape[1]
     owner = np.concatenate([np.arange(n_clusters), z])
-    idx = owner[:, None] * p1 + np.arange(p1)[None]                  # (B, q)
-    a_blk = A[:, idx[:, :, None], idx[:, None, :]]                    # (L, B, q, q)
+    idx = owner[:, None] * p1 + np.arange(p1)[None]  # (B, q)
+    a_blk = A[:, idx[:, :, None], idx[:, None, :]]  # (L, B, q, q)
     q_blk = Q[:, idx[:, :, None], idx[:, None, :]]
-    b_blk = b[:, idx]                                                 # (L, B, q)
-    mean, cov, ok = _B.smoother(jj, hh, _f(a_blk.transpose(0, 2, 3, 1)),
-                                _f(b_blk.transpose(0, 2, 1)), _f(q_blk.transpose(0, 2, 3, 1)),
-                                _i(states))
+    b_blk = b[:, idx]  # (L, B, q)
+    mean, cov, ok = _B.smoother(
+        jj,
+        hh,
+        _f(a_blk.transpose(0, 2, 3, 1)),
+        _f(b_blk.transpose(0, 2, 1)),
+        _f(q_blk.transpose(0, 2, 3, 1)),
+        _i(states),
+    )
     if not ok.all():
         bad = np.flatnonzero(~ok)
         mean[bad], cov[bad] = batched_smoother(
-            jj[..., bad].transpose(3, 0, 1, 2), hh[..., bad].transpose(2, 0, 1),
-            a_blk[:, bad].transpose(1, 0, 2, 3), b_blk[:, bad].transpose(1, 0, 2),
-            q_blk[:, bad].transpose(1, 0, 2, 3), states)
+            jj[..., bad].transpose(3, 0, 1, 2),
+            hh[..., bad].transpose(2, 0, 1),
+            a_blk[:, bad].transpose(1, 0, 2, 3),
+            b_blk[:, bad].transpose(1, 0, 2),
+            q_blk[:, bad].transpose(1, 0, 2, 3),
+            states,
+        )
     return mean, cov

@@ -161,11 +161,13 @@ def _departures_text(st) -> str:
     return (
         (
             f"Every {st.split_merge_every}th sweep, {st.split_merge_moves} sequentially-"
-            "allocated split-merge proposal(s) (Dahl 2003; Jain & Neal 2004; disabled in the "
-            "authors' code) moved "
-            "whole groups of neurons, each cluster's latent integrated out by the Kalman "
-            "filter on the Polya-Gamma pseudo-observations under the dynamics of the cluster "
-            "being split; algorithm 8 alone rarely separates two clusters once they merge. "
+            "allocated split-merge proposal(s) (Dahl 2003; Jain & Neal 2004; present but "
+            "disabled in the authors' code) moved whole groups of neurons with their loadings "
+            "held fixed, each cluster's latent integrated out by the Kalman filter on the "
+            "Polya-Gamma pseudo-observations under the dynamics of the cluster being split, and "
+            "the latents of the clusters involved were redrawn after an accepted move; "
+            "algorithm 8 alone merged true clusters in long chains and rarely separated them "
+            "again. "
             if st.split_merge_every and st.split_merge_moves
             else ""
         )

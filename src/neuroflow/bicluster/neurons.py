@@ -45,7 +45,7 @@ def sample_delta_loading(rng, y, r, z, x, delta, C, sd_delta, sd_c, omega=None):
     n_neur, n_time = y.shape
     p = C.shape[1]
     design = np.concatenate([np.ones((n_neur, 1, n_time)), x[z, 1:]], axis=1)  # (N, p+1, T)
-    offset = x[z, 0]                                                           # (N, T)
+    offset = x[z, 0]  # (N, T)
     if omega is None:
         beta = np.concatenate([delta[:, None], C], axis=1)
         psi = offset + np.einsum("nj,njt->nt", beta, design)
@@ -81,8 +81,9 @@ def sample_dispersion_mh(rng, y, psi, r, a0, rate, step_sd=0.3, n_steps=3):
     y, psi = _f(y), _f(psi)
 
     def logp(rr):
-        return (nb_loglik_rows(y, psi, rr) + (a0 - 1) * np.log(rr) - rate * rr
-                + np.log(rr))                                # + log r: Jacobian of log scale
+        return (
+            nb_loglik_rows(y, psi, rr) + (a0 - 1) * np.log(rr) - rate * rr + np.log(rr)
+        )  # + log r: Jacobian of log scale
 
     cur = logp(r)
     for _ in range(n_steps):

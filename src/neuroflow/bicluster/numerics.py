@@ -87,8 +87,13 @@ def nb_loglik(y, psi, r):
     ``r`` broadcasts against ``y`` (shape (n_neurons, 1) for per-neuron dispersions).
     """
     log_r_plus_lam = np.logaddexp(np.log(r), psi)
-    return (gammaln(y + r) - gammaln(r) - gammaln(y + 1) + r * (np.log(r) - log_r_plus_lam)
-            + y * (psi - log_r_plus_lam))
+    return (
+        gammaln(y + r)
+        - gammaln(r)
+        - gammaln(y + 1)
+        + r * (np.log(r) - log_r_plus_lam)
+        + y * (psi - log_r_plus_lam)
+    )
 
 
 def log_v_mfm(n: int, t_max: int, gamma: float, p_geom: float) -> np.ndarray:
@@ -102,8 +107,13 @@ def log_v_mfm(n: int, t_max: int, gamma: float, p_geom: float) -> np.ndarray:
     out = np.full(t_max + 2, -np.inf)
     for t in range(1, t_max + 2):
         kk = k[k >= t]
-        terms = (gammaln(kk + 1) - gammaln(kk - t + 1) + gammaln(gamma * kk)
-                 - gammaln(gamma * kk + n) + log_pk[k >= t])
+        terms = (
+            gammaln(kk + 1)
+            - gammaln(kk - t + 1)
+            + gammaln(gamma * kk)
+            - gammaln(gamma * kk + n)
+            + log_pk[k >= t]
+        )
         out[t] = logsumexp(terms)
     out[0] = 0.0
     return out

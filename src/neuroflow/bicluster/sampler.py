@@ -64,26 +64,67 @@ from .states import (
 _Chain = Chain
 
 __all__ = [
-    "LOG2PI", "Chain", "SamplerSettings", "aux_latent", "backward_information",
-    "batched_smoother", "change_frame", "crt", "ffbs_latent", "ffbs_states", "frame_proposal",
-    "init_neuron_labels", "init_state_sequence", "kalman_loglik", "laplace_log_marginal",
-    "log_v_mfm", "mniw_log_prior", "nb_loglik", "run_chain", "sample_delta_loading",
-    "sample_dispersion", "sample_dispersion_mh", "sample_dynamics", "sample_dynamics_collapsed",
-    "sample_states_collapsed", "sample_transitions", "schema_defaults", "split_merge_move",
-    "transition_loglik", "update_marginal", "_chol", "_inv_pd", "_invwishart", "_pg",
-    "_first_seen_order", "_relabel_first_seen",
+    "LOG2PI",
+    "Chain",
+    "SamplerSettings",
+    "aux_latent",
+    "backward_information",
+    "batched_smoother",
+    "change_frame",
+    "crt",
+    "ffbs_latent",
+    "ffbs_states",
+    "frame_proposal",
+    "init_neuron_labels",
+    "init_state_sequence",
+    "kalman_loglik",
+    "laplace_log_marginal",
+    "log_v_mfm",
+    "mniw_log_prior",
+    "nb_loglik",
+    "run_chain",
+    "sample_delta_loading",
+    "sample_dispersion",
+    "sample_dispersion_mh",
+    "sample_dynamics",
+    "sample_dynamics_collapsed",
+    "sample_states_collapsed",
+    "sample_transitions",
+    "schema_defaults",
+    "split_merge_move",
+    "transition_loglik",
+    "update_marginal",
+    "_chol",
+    "_inv_pd",
+    "_invwishart",
+    "_pg",
+    "_first_seen_order",
+    "_relabel_first_seen",
 ]
 
 #: Per-draw outputs of :func:`run_chain`: name -> (dtype, per neuron / per bin / scalar).
-_DRAWS = {"z": (np.int64, "neuron"), "state": (np.int64, "time"), "delta": (float, "neuron"),
-          "dispersion": (float, "neuron"), "loading_norm": (float, "neuron"),
-          "rate_sd": (float, "neuron"), "top_state_fraction": (float, None),
-          "n_clusters": (np.int64, None), "n_states": (np.int64, None),
-          "log_lik": (float, None)}
+_DRAWS = {
+    "z": (np.int64, "neuron"),
+    "state": (np.int64, "time"),
+    "delta": (float, "neuron"),
+    "dispersion": (float, "neuron"),
+    "loading_norm": (float, "neuron"),
+    "rate_sd": (float, "neuron"),
+    "top_state_fraction": (float, None),
+    "n_clusters": (np.int64, None),
+    "n_states": (np.int64, None),
+    "log_lik": (float, None),
+}
 
 
-def run_chain(counts, settings: SamplerSettings, random_state=None, progress=None,
-              init_labels=None, label: str = "bi-clustering chain") -> dict:
+def run_chain(
+    counts,
+    settings: SamplerSettings,
+    random_state=None,
+    progress=None,
+    init_labels=None,
+    label: str = "bi-clustering chain",
+) -> dict:
     """Run one MCMC chain of the bi-clustering model.
 
     Parameters
@@ -114,14 +155,19 @@ def run_chain(counts, settings: SamplerSettings, random_state=None, progress=Non
     y = _check_counts(counts)
     settings.check()
     ch = Chain(y, settings, np.random.default_rng(random_state), init_labels)
-    keep = {it for it in range(1, settings.n_iter + 1)
-            if it > settings.burn_in and (it - settings.burn_in) % settings.thin == 0}
+    keep = {
+        it
+        for it in range(1, settings.n_iter + 1)
+        if it > settings.burn_in and (it - settings.burn_in) % settings.thin == 0
+    }
     n_neur, n_time = y.shape
     size = {"neuron": (n_neur,), "time": (n_time,), None: ()}
     out = {k: np.zeros((len(keep), *size[dim]), dtype=dt) for k, (dt, dim) in _DRAWS.items()}
-    out.update(trace_n_clusters=np.zeros(settings.n_iter, dtype=np.int64),
-               trace_n_states=np.zeros(settings.n_iter, dtype=np.int64),
-               trace_log_lik=np.zeros(settings.n_iter))
+    out.update(
+        trace_n_clusters=np.zeros(settings.n_iter, dtype=np.int64),
+        trace_n_states=np.zeros(settings.n_iter, dtype=np.int64),
+        trace_log_lik=np.zeros(settings.n_iter),
+    )
     latents, rate_sum, rate_sq = [], np.zeros((n_neur, n_time)), np.zeros((n_neur, n_time))
     meter = Progress(settings.n_iter, "sweep", label)
     for it in range(1, settings.n_iter + 1):
@@ -142,10 +188,9 @@ def run_chain(counts, settings: SamplerSettings, random_state=None, progress=Non
     slots = max(lat.shape[0] for lat in latents)
     out["latent"] = np.full((len(keep), slots, ch.p1, n_time), np.nan, dtype=np.float32)
     for j, lat in enumerate(latents):
-        out["latent"][j, :lat.shape[0]] = lat
+        out["latent"][j, : lat.shape[0]] = lat
     out["log_rate_mean"] = rate_sum / len(keep)
-    out["log_rate_sd"] = np.sqrt(np.maximum(rate_sq / len(keep) - out["log_rate_mean"] ** 2,
-                                            0))
+    out["log_rate_sd"] = np.sqrt(np.maximum(rate_sq / len(keep) - out["log_rate_mean"] ** 2, 0))
     return out
 
 

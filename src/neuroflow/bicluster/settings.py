@@ -35,8 +35,10 @@ def schema_defaults(section: str) -> dict:
 def recording_defaults() -> dict:
     """The schema's defaults of one simulated recording: ``seed`` and ``simulate`` keys."""
     props = _schema()["properties"]["recordings"]["additionalProperties"]["properties"]
-    return {"seed": props["seed"]["default"],
-            "simulate": {k: v["default"] for k, v in props["simulate"]["properties"].items()}}
+    return {
+        "seed": props["seed"]["default"],
+        "simulate": {k: v["default"] for k, v in props["simulate"]["properties"].items()},
+    }
 
 
 @dataclass(frozen=True)
@@ -79,12 +81,13 @@ class SamplerSettings:
     split_merge_every, split_merge_moves : int
         Every ``split_merge_every``-th sweep (0: never), ``split_merge_moves``
         sequentially-allocated split-merge proposals of the neuron labels with the cluster
-        latents integrated out (:func:`split_merge_move`). Neal's algorithm 8 alone opens a
-        cluster only when a latent drawn from the prior happens to fit a neuron, so two
-        merged clusters practically never separate again; the move separates them, but as
-        it holds every loading ``c_i`` fixed, a half of a true cluster can fit its own
-        latent copy better than the shared one, and it also over-splits. Off by default, as
-        in the authors' code.
+        latents integrated out and the loadings ``c_i`` held fixed (:func:`split_merge_move`;
+        the latents of the clusters involved are redrawn after an accepted move). Neal's
+        algorithm 8 alone opens a cluster only when a latent drawn from the prior happens
+        to fit a neuron, so two merged clusters practically never separate again; the move
+        separates them. Run at every sweep it also splits and merges true clusters, so the
+        schema default is every 20th sweep (the authors' code has the move, disabled;
+        bench/bench_bicluster.py, notes).
     collapsed_dynamics : bool
         After the collapsed state update, Metropolis-Hastings scale moves of every used
         state's ``A_s`` and ``Q_s`` with the latents integrated out
@@ -142,8 +145,7 @@ class SamplerSettings:
     frame_move_sd: float
 
     @classmethod
-    def from_dict(cls, params: dict | None = None, where: str = "bicluster.sampler"
-                  ) -> SamplerSettings:
+    def from_dict(cls, params: dict | None = None, where: str = "bicluster.sampler") -> SamplerSettings:
         """Build from a config mapping, the schema's defaults filling absent keys; unknown
         keys or bad values raise ValueError naming them."""
         params = dict(params or {})
@@ -161,6 +163,7 @@ class SamplerSettings:
 
     def check(self, where: str = "bicluster.sampler") -> None:  # noqa: C901 (one check per key)
         """Raise ValueError naming the key of the first invalid setting."""
+
         def bad(key, why):
             raise ValueError(f"config {where}.{key}: {why} (got {getattr(self, key)!r})")
 
@@ -180,9 +183,22 @@ class SamplerSettings:
             bad("n_states_max", "must be >= 1")
         if not 0 < self.mfm_geometric_p < 1:
             bad("mfm_geometric_p", "must be in (0, 1)")
-        for key in ("poisson_r", "dynamics_mh_sd", "frame_move_sd", "mfm_gamma", "hdp_alpha",
-                    "hdp_gamma", "delta_prior_sd", "loading_prior_sd", "dispersion_a0",
-                    "dispersion_rate", "mniw_k0", "mniw_s0", "new_cluster_q", "aux_ar_var"):
+        for key in (
+            "poisson_r",
+            "dynamics_mh_sd",
+            "frame_move_sd",
+            "mfm_gamma",
+            "hdp_alpha",
+            "hdp_gamma",
+            "delta_prior_sd",
+            "loading_prior_sd",
+            "dispersion_a0",
+            "dispersion_rate",
+            "mniw_k0",
+            "mniw_s0",
+            "new_cluster_q",
+            "aux_ar_var",
+        ):
             if not getattr(self, key) > 0:
                 bad(key, "must be > 0")
         if self.hdp_kappa < 0:

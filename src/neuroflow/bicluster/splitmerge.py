@@ -55,25 +55,21 @@ def split_merge_move(rng, z, site_j, site_h, blocks, states, log_v, gamma, t_max
     if split:
         others = np.flatnonzero((z == k_i) & (np.arange(n) != i) & (np.arange(n) != j))
     else:
-        others = np.flatnonzero(((z == k_i) | (z == k_j)) & (np.arange(n) != i)
-                                & (np.arange(n) != j))
+        others = np.flatnonzero(((z == k_i) | (z == k_j)) & (np.arange(n) != i) & (np.arange(n) != j))
     others = rng.permutation(others)
     if split and n_clusters >= t_max:
         return "split", False, z, (k_i, None)
     block = tuple(blk[k_i] for blk in blocks)
 
-    def lik(jj, hh):                    # (2, T, q, q), (2, T, q) -> both parts' marginals
+    def lik(jj, hh):  # (2, T, q, q), (2, T, q) -> both parts' marginals
         return np.array([kalman_loglik(jj[c], hh[c], *block, states) for c in range(2)])
 
-    cur, size, log_q, in_j = _allocate(rng, z, (i, j, k_j), others, split, site_j, site_h,
-                                       lik, gamma)
+    cur, size, log_q, in_j = _allocate(rng, z, (i, j, k_j), others, split, site_j, site_h, lik, gamma)
     members = np.flatnonzero(z == k_i) if split else np.flatnonzero((z == k_i) | (z == k_j))
     merged = kalman_loglik(site_j[members].sum(0), site_h[members].sum(0), *block, states)
     n_i, n_j = size
     k_split = n_clusters + 1 if split else n_clusters
-    log_split_over_merged = (log_v[k_split] - log_v[k_split - 1] + gammaln(gamma + n_i)
-                             + gammaln(gamma + n_j) - gammaln(gamma)
-                             - gammaln(gamma + n_i + n_j) + cur.sum() - merged)
+    log_split_over_merged = _log_prior_ratio(log_v, k_split, n_i, n_j, gamma) + cur.sum() - merged
     log_acc = log_split_over_merged - log_q if split else log_q - log_split_over_merged
     if not (np.log(rng.random()) < log_acc):
         return ("split" if split else "merge"), False, z, (k_i, None)
@@ -84,6 +80,19 @@ def split_merge_move(rng, z, site_j, site_h, blocks, states, log_v, gamma, t_max
     z_new[z == k_j] = k_i
     z_new[z_new > k_j] -= 1
     return "merge", True, z_new, (k_i, k_j)
+
+
+def _log_prior_ratio(log_v, k_split, n_i, n_j, gamma):
+    """``log p(z_split) - log p(z_merged)`` under the MFM partition prior (parts of sizes
+    ``n_i``, ``n_j``; ``k_split`` clusters after the split)."""
+    return (
+        log_v[k_split]
+        - log_v[k_split - 1]
+        + gammaln(gamma + n_i)
+        + gammaln(gamma + n_j)
+        - gammaln(gamma)
+        - gammaln(gamma + n_i + n_j)
+    )
 
 
 def _allocate(rng, z, pair, others, split, site_j, site_h, lik, gamma):
@@ -106,8 +115,11 @@ def _allocate(rng, z, pair, others, split, site_j, site_h, lik, gamma):
         logw = np.log(size + gamma) + cand - cur
         prob_j = 1.0 / (1.0 + np.exp(np.clip(logw[0] - logw[1], -700, 700)))
         to_j = rng.random() < prob_j if split else bool(z[m] == k_j)
-        log_q += np.log(prob_j if to_j else 1.0 - prob_j) if 0.0 < prob_j < 1.0 else (
-            0.0 if (prob_j == 1.0) == to_j else -np.inf)
+        log_q += (
+            np.log(prob_j if to_j else 1.0 - prob_j)
+            if 0.0 < prob_j < 1.0
+            else (0.0 if (prob_j == 1.0) == to_j else -np.inf)
+        )
         c = int(to_j)
         jp[c] += site_j[m]
         hp[c] += site_h[m]

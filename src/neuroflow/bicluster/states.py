@@ -20,8 +20,7 @@ def transition_loglik(x, A, b, Q):
         c = _chol(Q[s])
         q_inv = _inv_pd(Q[s])
         res = x1 - x0 @ A[s].T - b[s]
-        out[:, s] = (-0.5 * ((res @ q_inv) * res).sum(1) - np.log(np.diag(c)).sum()
-                     - 0.5 * d * LOG2PI)
+        out[:, s] = -0.5 * ((res @ q_inv) * res).sum(1) - np.log(np.diag(c)).sum() - 0.5 * d * LOG2PI
     return out
 
 
@@ -49,8 +48,7 @@ def ffbs_states(rng, loglik, trans):
     return path
 
 
-def sample_states_collapsed(rng, j_obs, h_obs, A, b, Q, states, trans, active=None,
-                            reverse=False):
+def sample_states_collapsed(rng, j_obs, h_obs, A, b, Q, states, trans, active=None, reverse=False):
     """One sweep of single-site Gibbs updates of the states with the latents integrated out.
 
     Gerlach, Carter & Kohn (2000) / Fox et al. (2011): given Gaussian sites of the stacked
@@ -85,10 +83,9 @@ def sample_states_collapsed(rng, j_obs, h_obs, A, b, Q, states, trans, active=No
     cand = np.arange(A.shape[0]) if active is None else np.asarray(active, dtype=np.int64)
     log_tr = np.log(np.maximum(trans, 1e-300))
     u = rng.random(n_time)
-    return _K.collapsed_state_pass(_f(j_obs), _f(h_obs), _f(A), _f(b), _f(Q), _i(states),
-                                   _f(log_tr), _i(cand), u, bool(reverse))
-
-
+    return _K.collapsed_state_pass(
+        _f(j_obs), _f(h_obs), _f(A), _f(b), _f(Q), _i(states), _f(log_tr), _i(cand), u, bool(reverse)
+    )
 
 
 def init_state_sequence(x, n_states, window, rng):
@@ -133,6 +130,10 @@ def sample_transitions(rng, path, beta, n_states, alpha, gamma, kappa):
     mbar[np.diag_indices(n_states)] -= w
     beta = rng.dirichlet(gamma / n_states + mbar.sum(0))
     beta = np.maximum(beta, 1e-300)
-    pi = np.vstack([rng.dirichlet(np.maximum(alpha * beta + kappa * np.eye(n_states)[j] + n[j],
-                                             1e-300)) for j in range(n_states)])
+    pi = np.vstack(
+        [
+            rng.dirichlet(np.maximum(alpha * beta + kappa * np.eye(n_states)[j] + n[j], 1e-300))
+            for j in range(n_states)
+        ]
+    )
     return beta, pi
