@@ -23,6 +23,11 @@ from numba import njit
 
 from ._linalg import OPTS
 
+#: The compile options of ``_linalg`` (no ``fastmath``: compiled and cached kernels
+#: give the same bits). numba keys its cache on each function's own source file, so a
+#: change of ``OPTS`` must change this file too, or kernels cached under the old options
+#: are loaded.
+
 
 @njit(**OPTS)
 def cluster_sites(kap, om, a, z, n_clusters):

@@ -16,6 +16,10 @@ from numba import njit
 
 from . import _linalg as la
 
+#: The compile options of :mod:`._linalg` (no ``fastmath``: compiled and cached kernels
+#: give the same bits). numba keys its cache on each function's own source file, so a
+#: change of ``OPTS`` must change this file too, or kernels cached under the old options
+#: are loaded.
 _OPTS = la.OPTS
 
 

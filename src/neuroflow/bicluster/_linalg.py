@@ -17,7 +17,9 @@ from numba import njit
 #: No ``fastmath``: with fused multiply-add (``contract``) or reassociation allowed, a kernel
 #: just compiled and the same kernel loaded from the cache rounded differently (by 1e-7 and
 #: 1e-13), so a job that compiled and a job that loaded wrote different bytes
-#: (tests/test_bicluster_numba_cache.py, tests/test_bicluster_pipeline.py).
+#: (tests/test_bicluster_numba_cache.py, tests/test_bicluster_pipeline.py). numba keys its
+#: cache on each function's source file: a change here must also change _kernels.py and
+#: _batched.py (their comment on OPTS), or their kernels cached under the old options load.
 OPTS = {"cache": True, "nogil": True, "error_model": "numpy"}
 
 
