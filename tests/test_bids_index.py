@@ -12,6 +12,7 @@ import json
 import pytest
 
 from neuroflow import bids as B
+from neuroflow import bids_index as BI
 
 DERIV_FILES = (
     "sub-01/func/sub-01_task-rest_run-1_space-MNI152NLin2009cAsym_res-2_desc-preproc_bold.nii.gz",
@@ -67,7 +68,7 @@ def test_the_indexer_writes_the_same_index_as_pybids(tmp_path):
         (_tree(tmp_path / "raw", RAW_FILES), False),
         (_tree(tmp_path / "deriv", DERIV_FILES, "derivative"), True),
     ):
-        ours = _rows(B._open_layout(str(root), derivative))
+        ours = _rows(BI._open_layout(str(root), derivative))
         options = {"is_derivative": True, "config": ["bids", "derivatives"]} if derivative else {}
         plain = BIDSLayout(
             str(root),
@@ -137,7 +138,7 @@ def test_the_fast_walk_indexes_edge_cases_as_pybids(tmp_path, monkeypatch):
     for derivative in (False, True):
         options = {"is_derivative": True, "config": ["bids", "derivatives"]} if derivative else {}
         by_pybids.clear()
-        ours = _rows(B._open_layout(str(root), derivative))
+        ours = _rows(BI._open_layout(str(root), derivative))
         assert by_pybids and all(("/sub-03/" in p or "/sub-02/micr/" in p) for p in by_pybids)
         plain = BIDSLayout(
             str(root),
@@ -160,8 +161,6 @@ def test_extensions_and_required_text_read_paths_as_pybids():
     import re
     from pathlib import PurePosixPath
 
-    from neuroflow import bids_index as BI
-
     for name in ("a.nii.gz", "a", ".a", ".a.b.c", "a.", "a..b", "..a.b", "x.tar.gz", "sub-01_bold.func.gii"):
         assert BI._extensions(name) == "".join(PurePosixPath(name).suffixes), name
     assert BI._required_text(re.compile(r"[/\\]+sub-([a-zA-Z0-9+]+)")) == "sub-"
@@ -179,13 +178,13 @@ def test_raw_and_derivatives_are_indexed_side_by_side_into_the_cache(tmp_path, m
     raw = _tree(tmp_path / "raw", RAW_FILES)
     deriv = _tree(tmp_path / "deriv", DERIV_FILES, "derivative")
     config = {"bids_dir": str(raw), "derivatives": [str(deriv)]}
-    B._layout.cache_clear()
+    BI._layout.cache_clear()
     B.index_side_by_side(B.Selection.from_config(config))
     cached = sorted((tmp_path / "cache/pybids").iterdir())
     assert len(cached) == 2 and all((c / "layout_index.sqlite").is_file() for c in cached)
-    assert B._layout.cache_info().currsize == 1  # this process opened one: the child wrote one
+    assert BI._layout.cache_info().currsize == 1  # this process opened one: the child wrote one
     sel = B.check_bids_config(config)
-    assert B._layout.cache_info().currsize == 2
+    assert BI._layout.cache_info().currsize == 2
     answers = (
         B.subjects(raw),
         B.subjects(deriv, True),
@@ -198,14 +197,14 @@ def test_raw_and_derivatives_are_indexed_side_by_side_into_the_cache(tmp_path, m
     )
     assert sorted((tmp_path / "cache/pybids").iterdir()) == cached  # loaded, not rebuilt
     monkeypatch.setenv("NEUROFLOW_CACHE", str(tmp_path / "fresh"))  # in-process indexes
-    B._layout.cache_clear()
+    BI._layout.cache_clear()
     assert (
         B.subjects(raw),
         B.subjects(deriv, True),
         B.query(deriv, sel, True, suffix="bold"),
         B.query(raw, sel, datatype="eeg"),
     ) == answers
-    B._layout.cache_clear()
+    BI._layout.cache_clear()
 
 
 def test_outputs_under_derivatives_do_not_make_the_raw_index_stale(tmp_path):
@@ -215,7 +214,7 @@ def test_outputs_under_derivatives_do_not_make_the_raw_index_stale(tmp_path):
     import os
 
     raw = _tree(tmp_path / "raw", RAW_FILES)
-    stamp = B._tree_stamp(raw)
+    stamp = BI._tree_stamp(raw)
     for folder in (
         "derivatives/neuroflow/sub-01/func",
         "sourcedata/sub-09",
@@ -224,10 +223,10 @@ def test_outputs_under_derivatives_do_not_make_the_raw_index_stale(tmp_path):
     ):  # inside folders that exist: the parents keep mtimes
         (raw / folder).mkdir(parents=True)
         os.utime(raw / folder, ns=(stamp + 10**9, stamp + 10**9))  # newer than the tree
-    assert B._tree_stamp(raw) == stamp
+    assert BI._tree_stamp(raw) == stamp
     (raw / "sub-03/func").mkdir(parents=True)
     os.utime(raw / "sub-03/func", ns=(stamp + 2 * 10**9, stamp + 2 * 10**9))
-    assert B._tree_stamp(raw) == stamp + 2 * 10**9
+    assert BI._tree_stamp(raw) == stamp + 2 * 10**9
 
 
 def test_the_tree_stamp_sees_files_added_or_removed_deep_in_a_known_tree(tmp_path):
@@ -238,17 +237,17 @@ def test_the_tree_stamp_sees_files_added_or_removed_deep_in_a_known_tree(tmp_pat
 
     raw = _tree(tmp_path / "raw", RAW_FILES)
     eeg = raw / "sub-01/ses-1/eeg"
-    stamp = B._tree_stamp(raw)
-    assert B._tree_stamp(raw) == stamp  # unchanged: from the kept folders
+    stamp = BI._tree_stamp(raw)
+    assert BI._tree_stamp(raw) == stamp  # unchanged: from the kept folders
     (eeg / "sub-01_ses-1_task-rest_run-2_eeg.vhdr").write_bytes(b"")
     os.utime(eeg, ns=(stamp + 10**9, stamp + 10**9))
-    assert B._tree_stamp(raw) == stamp + 10**9
+    assert BI._tree_stamp(raw) == stamp + 10**9
     (eeg / "sub-01_ses-1_task-rest_run-2_eeg.vhdr").unlink()
     os.utime(eeg, ns=(stamp + 3 * 10**9, stamp + 3 * 10**9))
-    assert B._tree_stamp(raw) == stamp + 3 * 10**9
+    assert BI._tree_stamp(raw) == stamp + 3 * 10**9
     shutil.rmtree(raw / "sub-01")  # the newest folder gone: the walk runs again
     os.utime(raw, ns=(stamp, stamp))
-    assert B._tree_stamp(raw) == B._folder_mtimes(raw)[str(raw)] == stamp
+    assert BI._tree_stamp(raw) == BI._folder_mtimes(raw)[str(raw)] == stamp
 
 
 # every filter shape the stages' queries use (fMRI index, tRSA masks/confounds, EEG, NWB,
@@ -281,16 +280,16 @@ def test_in_memory_queries_return_what_pybids_get_returns(tmp_path):
         (_tree(tmp_path / "raw", RAW_FILES), False),
         (_tree(tmp_path / "deriv", DERIV_FILES, "derivative"), True),
     ):
-        lay = B._open_layout(str(root), derivative)
+        lay = BI._open_layout(str(root), derivative)
         for filters in QUERIES:
-            assert B._in_memory(filters) is not None, filters
-            if not set(filters) <= B._entity_names(lay):  # pybids raises: so does query
+            assert BI._in_memory(filters) is not None, filters
+            if not set(filters) <= BI._entity_names(lay):  # pybids raises: so does query
                 with pytest.raises(ValueError, match="not a recognized entity"):
-                    B._matching_files(lay, filters)
+                    BI._matching_files(lay, filters)
                 continue
-            assert sorted(B._matching_files(lay, filters)) == sorted(
+            assert sorted(BI._matching_files(lay, filters)) == sorted(
                 lay.get(return_type="filename", **filters)
             ), filters
-        assert B._in_memory({"run": 1}) is None
-        assert B._matching_files(lay, {"run": 1}) == lay.get(return_type="filename", run=1)
-    assert len(B._matching_files(lay, QUERIES[0])) == 5  # bold x 4 + confounds: files match
+        assert BI._in_memory({"run": 1}) is None
+        assert BI._matching_files(lay, {"run": 1}) == lay.get(return_type="filename", run=1)
+    assert len(BI._matching_files(lay, QUERIES[0])) == 5  # bold x 4 + confounds: files match

@@ -21,19 +21,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from neuroflow.bids_index import (  # noqa: F401  (the index; names tests and rsa.inputs use)
+from neuroflow.bids_index import (
     _SHORT,
-    _build_index,
-    _entity_names,
     _entity_table,
-    _folder_mtimes,
-    _in_memory,
     _index_folder,
     _layout,
     _matching_files,
-    _open_layout,
     _tree_stamp,
-    cache_dir,
 )
 
 #: BIDS entities in the order the specification puts them in file names (short keys).
@@ -243,7 +237,7 @@ def index_side_by_side(sel: Selection) -> None:
     if len(todo) < 2 or _cpus() < 2:
         return
     code = (
-        "import sys; from neuroflow.bids import _build_index; "
+        "import sys; from neuroflow.bids_index import _build_index; "
         "_build_index(sys.argv[1], sys.argv[2] == '1', int(sys.argv[3]))"
     )
     children = [

@@ -27,7 +27,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from neuroflow.bids import BIDSInputError, Selection, _entity_table, folder, layout, query, stem
+from neuroflow.bids import BIDSInputError, Selection, folder, layout, query, stem
+from neuroflow.bids_index import _entity_table
 
 KEY = "trsa.task"
 #: entities that identify a run in the raw dataset (events are matched on them)
