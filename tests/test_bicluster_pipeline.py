@@ -100,6 +100,63 @@ def test_chain_and_merge_files_are_labelled_and_reproducible(tmp_path):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_run_until_converged_extends_the_chains_until_the_checks_pass_or_the_budget_ends(tmp_path):
+    import json
+
+    from neuroflow.bicluster.methods import methods_text
+
+    spec = {"simulate": {"n_clusters": 2, "neurons_per_cluster": 4, "n_time": 80}, "seed": 3}
+    P.write_counts("sim", spec, [], tmp_path / "counts.nc")
+    settings = {"n_iter": 8, "burn_in": 4, "state_warmup": 2}
+    chains = [tmp_path / "c0.nc", tmp_path / "c1.nc"]
+    logs = [tmp_path / "c0.log", tmp_path / "c1.log"]
+    # lax thresholds: after 8 sweeps the two chains hold different neuron partitions
+    # (co-clustering R-hat inf); 12 sweeps further they have mixed
+    conv = {
+        "extend_sweeps": 12,
+        "max_extensions": 2,
+        "min_ess": 4,
+        "max_r_hat": 100,
+        "max_coclustering_gap": 1.0,
+    }
+    hist = P.run_chains(tmp_path / "counts.nc", chains, settings, 1, logs, threads=2, convergence=conv)
+    assert [(h["sweeps"], h["converged"]) for h in hist] == [(8, False), (20, True)]
+    assert any(f.startswith("r_hat(coclustering") for f in hist[0]["failing"])
+    assert "not converged after 8 sweeps: running 12 more" in logs[1].read_text()
+    # an extended chain holds the draws of one run of 20 sweeps
+    P.write_chain(tmp_path / "counts.nc", tmp_path / "long.nc", {**settings, "n_iter": 20}, 1, 0)
+    with (
+        xr.open_dataset(chains[0], engine="h5netcdf") as ext,
+        xr.open_dataset(tmp_path / "long.nc", engine="h5netcdf") as long,
+    ):
+        assert ext.attrs["sweeps"] == 20 and ext.sizes["iteration"] == 20 and ext.sizes["draw"] == 16
+        for var in ("z", "state", "delta", "latent", "trace_log_lik", "log_rate_mean"):
+            np.testing.assert_array_equal(ext[var].values, long[var].values)
+    figs = {k: tmp_path / f"{k}.png" for k in ("raster", "states", "coclustering", "traces", "latents")}
+    val = tmp_path / "sub-x/ephys/sub-x_desc-bicluster_validation.tsv"
+    val.parent.mkdir(parents=True)
+    outs = [tmp_path / "post.nc", tmp_path / "diag.tsv", tmp_path / "clusters.tsv", val]
+    verdict = P.merge_chains(
+        chains, tmp_path / "counts.nc", *outs, figs, n_shuffles=10, seed=1, convergence=conv, extensions=hist
+    )
+    assert verdict["converged"] and verdict["sweeps_per_chain"] == 20 and verdict["extensions"] == hist
+    with xr.open_dataset(outs[0], engine="h5netcdf") as post:
+        assert json.loads(post.attrs["convergence"])["extensions"] == hist
+    cfg = {
+        "results_dir": str(tmp_path),
+        "bicluster": {"convergence": conv, "recordings": {"x": {"seed": 0, "simulate": {}}}},
+    }
+    paras = " ".join(methods_text(cfg, {"datasets": {}})[0])
+    assert "every chain was run 12 sweeps further" in paras
+    assert "Results for 'sub-x': 20 sweeps per chain after 1 extension round (the checks passed)" in paras
+    # an unreachable threshold: the budget (2 rounds of 12) ends the run, reported unconverged
+    conv = {**conv, "min_ess": 1e9}
+    hist = P.run_chains(tmp_path / "counts.nc", chains, settings, 1, logs, threads=1, convergence=conv)
+    assert [(h["sweeps"], h["converged"]) for h in hist] == [(8, False), (20, False), (32, False)]
+    with xr.open_dataset(chains[1], engine="h5netcdf") as ext:
+        assert ext.attrs["sweeps"] == 32 and ext.sizes["draw"] == 28
+
+
 def test_merge_refuses_chains_of_different_lengths(tmp_path):
     spec = {"simulate": {"n_clusters": 2, "neurons_per_cluster": 3, "n_time": 40}, "seed": 0}
     P.write_counts("sim", spec, [], tmp_path / "counts.nc")
@@ -443,3 +500,8 @@ def test_console_warnings_say_unconverged_chains_and_unsupported_groups():
     assert "clusters [2]" in lines[1]
     good = {**bad, "converged": True, "clusters_not_found": []}
     assert verdict_warnings("sub-x", good, "log.txt") == []
+    extended = {**bad, "sweeps_per_chain": 140, "extensions": [{}, {}, {}]}
+    assert (
+        "NOT CONVERGED after 140 sweeps per chain (2 extension rounds) (4 failing"
+        in (verdict_warnings("sub-x", extended, "log.txt")[0])
+    )

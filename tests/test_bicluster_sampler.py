@@ -562,6 +562,24 @@ def test_same_seed_gives_identical_chains():
         np.testing.assert_array_equal(a[key], b[key])
 
 
+def test_a_chain_run_on_holds_the_draws_of_one_longer_run():
+    """Run until converged continues chains: a chain run 7 sweeps, sent through pickle (a
+    worker process) and run 9 more holds exactly the draws of one 16-sweep run."""
+    import pickle
+
+    ds = simulate_bicluster(neurons_per_cluster=3, n_time=60, random_state=5)
+    y = ds["counts"].values
+    st = S.SamplerSettings.from_dict(dict(n_iter=16, burn_in=5, thin=2, state_warmup=2))
+    whole = S.run_chain(y, st, random_state=11)
+    run = pickle.loads(pickle.dumps(S.ChainRun(y, st, 11).run(7)))
+    assert run.sweeps == 7 and len(run.latents) == 1  # sweep 7 is the first kept
+    parts = run.run(9).result()
+    assert parts["z"].shape[0] == (16 - 5) // 2
+    for key in whole:
+        assert parts[key].dtype == whole[key].dtype
+        np.testing.assert_array_equal(parts[key], whole[key])
+
+
 @pytest.mark.parametrize(
     "counts, needle",
     [

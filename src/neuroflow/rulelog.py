@@ -9,14 +9,19 @@ from pathlib import Path
 
 
 @contextlib.contextmanager
-def redirect_to_log(path):
-    """Send stdout/stderr to ``path`` (Snakemake's ``log:``); record any exception there too.
+def redirect_to_log(path, append: bool = False):
+    """Send stdout/stderr to ``path`` (Snakemake's ``log:``; ``append``: after what it holds);
+    record any exception there too.
 
     The exception is re-raised so the job fails and Snakemake removes its outputs.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as fh, contextlib.redirect_stdout(fh), contextlib.redirect_stderr(fh):
+    with (
+        open(path, "a" if append else "w") as fh,
+        contextlib.redirect_stdout(fh),
+        contextlib.redirect_stderr(fh),
+    ):
         try:
             yield
         except BaseException as exc:

@@ -15,13 +15,16 @@ def main(sm) -> None:
     out, p = sm.output, sm.params
     with redirect_to_log(sm.log.counts):
         write_counts(sm.wildcards.stem, p.spec, list(sm.input.counts), out.counts)
-    run_chains(
+    extensions = run_chains(
         out.counts,
         list(out.chains),
         dict(p.sampler),
         seed=p.seed,
         logs=list(sm.log.chains),
         threads=sm.threads,
+        convergence=p.convergence,
+        loss=p.loss,
+        state_loss=p.state_loss,
     )
     with redirect_to_log(sm.log.merge):
         verdict = merge_chains(
@@ -37,6 +40,7 @@ def main(sm) -> None:
             n_shuffles=p.n_shuffles,
             seed=p.seed,
             convergence=p.convergence,
+            extensions=extensions,
         )
     for line in verdict_warnings(sm.wildcards.stem, verdict, sm.log.merge):
         print(line, file=sys.stderr)

@@ -243,6 +243,14 @@ def _run_paragraph(bic, st) -> str:
         "supports on its own. Inferred states were compared with recorded epochs by the "
         "adjusted Rand index and adjusted mutual information against "
         f"{bic['n_shuffles']} circular shifts of the epoch labels."
+        + (
+            f" While these checks failed, every chain was run {conv['extend_sweeps']} sweeps "
+            f"further and the checks repeated, at most {conv['max_extensions']} times "
+            "(burn-in and thinning unchanged); the sweeps run per recording are given with "
+            "its results."
+            if conv["extend_sweeps"] and conv["max_extensions"]
+            else ""
+        )
     )
 
 
@@ -316,5 +324,21 @@ def _result_paragraphs(results, recs) -> list[str]:
                     "not found for lack of support in some chain: "
                     + ", ".join(verdict["clusters_not_found"] + verdict["states_not_found"])
                 )
+            if verdict and verdict.get("extensions"):
+                bits.insert(0, _extension_text(verdict))
             paras.append(f"Results for '{rec}': " + "; ".join(bits) + ".")
     return paras
+
+
+def _extension_text(verdict) -> str:
+    """How a run until converged went: rounds, sweeps per chain, and where it stopped."""
+    rounds = len(verdict["extensions"]) - 1
+    end = (
+        "the checks passed"
+        if verdict["converged"]
+        else "the sweep budget ended with the checks still failing"
+    )
+    return (
+        f"{verdict['sweeps_per_chain']} sweeps per chain after {rounds} extension "
+        f"round{'s' if rounds != 1 else ''} ({end})"
+    )

@@ -98,31 +98,34 @@ def write_counts(recording: str, spec: dict, inputs, out_nc) -> None:
     )
 
 
-def write_chain(counts_nc, out_nc, settings: dict, seed: int, chain: int) -> None:
-    """Run one chain on the counts in ``counts_nc`` and write its draws to ``out_nc``
-    (progress with an ETA every 10 % of the sweeps or 30 s in the log: neuroflow.progress)."""
-    from neuroflow.bicluster.sampler import run_chain  # numba: compiled on first import
+def write_chain(
+    counts_nc, out_nc, settings: dict, seed: int, chain: int, run=None, sweeps: int | None = None
+):
+    """Run one chain on the counts in ``counts_nc`` (or run the chain ``run`` on for
+    ``sweeps`` more sweeps) and write all its draws to ``out_nc`` (progress with an ETA every
+    10 % of the sweeps or 30 s in the log: neuroflow.progress). Returns the
+    :class:`~neuroflow.bicluster.sampler.ChainRun`."""
+    from neuroflow.bicluster.sampler import ChainRun  # numba: compiled on first import
 
     counts = _open(counts_nc, "counts")
     if "counts" not in counts:
         raise ValueError(f"{counts_nc}: no 'counts' variable (neuron, time)")
     st = SamplerSettings.from_dict(settings)
     try:
-        out = run_chain(
-            counts["counts"].values,
-            st,
-            random_state=chain_seed(seed, chain),
-            label=f"bi-clustering chain {chain} ({Path(counts_nc).name})",
-        )
+        if run is None:
+            label = f"bi-clustering chain {chain} ({Path(counts_nc).name})"
+            run = ChainRun(counts["counts"].values, st, chain_seed(seed, chain), label=label)
+        out = run.run(sweeps or st.n_iter).result()
     except ValueError as exc:
         raise ValueError(f"{counts_nc}: {exc}") from exc
     attrs = {
         "chain": int(chain),
         "seed": int(seed),
         "settings": json.dumps(st.as_dict(), sort_keys=True),
+        "sweeps": int(run.sweeps),
         "inputs": json.dumps({Path(counts_nc).name: sha256_file(counts_nc)}),
     }
-    ds = outputs.chain_dataset(out, st.n_iter, counts["neuron"].values, counts["time"].values, attrs)
+    ds = outputs.chain_dataset(out, run.sweeps, counts["neuron"].values, counts["time"].values, attrs)
     write_netcdf(
         ds,
         out_nc,
@@ -131,16 +134,31 @@ def write_chain(counts_nc, out_nc, settings: dict, seed: int, chain: int) -> Non
         packages=PACKAGES,
         variables=variables_of(ds, counts.attrs.get("time_units", "s")),
     )
+    return run
 
 
-def _chain_job(job: tuple) -> None:
-    """One chain (a worker process's task): its draws to its file, its progress to its log."""
-    counts_nc, out_nc, settings, seed, chain, log = job
-    with redirect_to_log(log):
-        write_chain(counts_nc, out_nc, settings, seed=seed, chain=chain)
+def _chain_job(job: tuple):
+    """One chain (a worker process's task): its draws to its file, its progress to its log;
+    returns the chain to run on (``keep``) or None."""
+    counts_nc, out_nc, settings, seed, chain, log, run, sweeps, keep = job
+    with redirect_to_log(log, append=run is not None):
+        if run is not None:
+            print(f"not converged after {run.sweeps} sweeps: running {sweeps} more", flush=True)
+        run = write_chain(counts_nc, out_nc, settings, seed=seed, chain=chain, run=run, sweeps=sweeps)
+    return run if keep else None
 
 
-def run_chains(counts_nc, chain_ncs, settings: dict, seed: int, logs, threads: int = 1) -> None:
+def run_chains(
+    counts_nc,
+    chain_ncs,
+    settings: dict,
+    seed: int,
+    logs,
+    threads: int = 1,
+    convergence: dict | None = None,
+    loss: str = "binder",
+    state_loss: str = "pear",
+) -> list[dict]:
     """Run every chain of one recording: chain ``i`` writes ``chain_ncs[i]`` from the seed
     stream :func:`chain_seed` ``(seed, i)`` and logs to ``logs[i]``.
 
@@ -148,20 +166,65 @@ def run_chains(counts_nc, chain_ncs, settings: dict, seed: int, logs, threads: i
     not forked: numba's threading layers are not fork-safe; a script calling this guards its
     body with ``if __name__ == "__main__"``, since spawned workers import the main module).
     The files do not depend on ``threads``: each chain has its own seed stream.
+
+    Run until converged: with ``convergence["extend_sweeps"]`` > 0, the verdict of
+    :func:`merge_chains` (same ``convergence``, ``loss``, ``state_loss``, ``seed``) is
+    taken on the chain files; while it fails, every chain runs that many sweeps further
+    (burn-in and thinning unchanged) and its file is rewritten, at most
+    ``convergence["max_extensions"]`` times. A sweep budget, not a time budget: the files
+    do not depend on the machine's speed.
+
+    Returns
+    -------
+    list of dict
+        One entry per check (empty without extension): ``sweeps`` per chain, ``converged``,
+        ``n_failing`` and the first failing diagnostics; :func:`merge_chains` writes it into
+        the verdict (``extensions``).
     """
     if len(chain_ncs) != len(logs):
         raise ValueError(f"{len(chain_ncs)} chain files but {len(logs)} logs")
-    jobs = [
-        (str(counts_nc), str(out), dict(settings), int(seed), i, str(log))
-        for i, (out, log) in enumerate(zip(chain_ncs, logs))
-    ]
+    cfg = {**schema_defaults("convergence"), **(convergence or {})}
+    extend = int(cfg["extend_sweeps"]) if int(cfg["max_extensions"]) > 0 else 0
+    runs, history = [None] * len(chain_ncs), []
+    for rnd in range(int(cfg["max_extensions"]) + 1 if extend else 1):
+        jobs = [
+            (
+                str(counts_nc),
+                str(out),
+                dict(settings),
+                int(seed),
+                i,
+                str(log),
+                runs[i],
+                extend if rnd else None,
+                bool(extend),
+            )
+            for i, (out, log) in enumerate(zip(chain_ncs, logs))
+        ]
+        runs = _map_jobs(jobs, threads)
+        if not extend:
+            break
+        _, conv = _posterior_check(*_read_merge_inputs(chain_ncs, counts_nc), cfg, loss, state_loss, seed)
+        verdict = conv["verdict"]
+        history.append(
+            {
+                "sweeps": int(runs[0].sweeps),
+                "converged": bool(verdict["converged"]),
+                "n_failing": int(verdict["n_failing"]),
+                "failing": list(verdict["failing"][:3]),
+            }
+        )
+        if verdict["converged"]:
+            break
+    return history
+
+
+def _map_jobs(jobs, threads):
     workers = min(int(threads), len(jobs))
     if workers <= 1:
-        for job in jobs:
-            _chain_job(job)
-        return
+        return [_chain_job(job) for job in jobs]
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        list(pool.map(_chain_job, jobs))  # re-raises a chain's error
+        return list(pool.map(_chain_job, jobs))  # re-raises a chain's error
 
 
 def verdict_warnings(stem: str, verdict: dict, log) -> list[str]:
@@ -171,7 +234,13 @@ def verdict_warnings(stem: str, verdict: dict, log) -> list[str]:
     if not verdict["converged"]:
         lines.append(
             f"neuroflow WARNING: bicluster {stem}: NOT CONVERGED "
-            f"({verdict['n_failing']} failing diagnostics"
+            + (
+                f"after {verdict['sweeps_per_chain']} sweeps per chain "
+                f"({len(verdict['extensions']) - 1} extension rounds) "
+                if verdict.get("extensions")
+                else ""
+            )
+            + f"({verdict['n_failing']} failing diagnostics"
             + ("; chains disagree" if verdict["chains_disagree"] else "")
             + "): "
             + "; ".join(verdict["failing"][:3])
@@ -199,6 +268,7 @@ def merge_chains(
     n_shuffles=1000,
     seed=0,
     convergence: dict | None = None,
+    extensions: list | None = None,
 ) -> dict:
     """Summarize all chains of one recording and draw its figures.
 
@@ -220,6 +290,8 @@ def merge_chains(
         The config section ``bicluster.convergence`` (``max_r_hat``, ``min_ess``,
         ``max_coclustering_gap``, ``min_support``, ``max_items``; the schema holds the
         defaults, which fill what a library caller leaves out).
+    extensions : list of dict, optional
+        The checks of a run until converged (what :func:`run_chains` returns).
 
     Returns
     -------
@@ -229,12 +301,12 @@ def merge_chains(
     """
     counts, chains = _read_merge_inputs(chain_ncs, counts_nc)
     cfg = {**schema_defaults("convergence"), **(convergence or {})}
-    draws = [{k: c[k].values for k in MONITORED} for c in chains]
-    z_all = np.concatenate([d["z"] for d in draws])
-    est = point_estimates(z_all, np.concatenate([d["state"] for d in draws]), loss, state_loss, seed)
-    conv = posterior_convergence(
-        draws, est["point"], est["s_point"], counts["neuron"].values, counts["time"].values, cfg
+    est, conv = _posterior_check(counts, chains, cfg, loss, state_loss, seed)
+    conv["verdict"].update(
+        sweeps_per_chain=int(chains[0].attrs.get("sweeps", chains[0].sizes["iteration"])),
+        extensions=list(extensions or []),
     )
+    z_all = np.concatenate([c["z"].values for c in chains])
     bands = latent_bands([c["latent"].values for c in chains], z_all, est["point"])
     warning = _report_verdict(conv["verdict"], counts, counts_nc, cfg)
     simulated = is_simulated(counts.attrs, counts_nc)
@@ -262,6 +334,17 @@ def merge_chains(
     outputs.annotate_sidecar(out_validation, conv["verdict"])
     plot_merged(counts, chains, est, conv, bands, figures, simulated, warning)
     return conv["verdict"]
+
+
+def _posterior_check(counts, chains, cfg, loss, state_loss, seed):
+    """Point estimates from the pooled draws and the convergence verdict: ``(est, conv)``."""
+    draws = [{k: c[k].values for k in MONITORED} for c in chains]
+    z_all = np.concatenate([d["z"] for d in draws])
+    est = point_estimates(z_all, np.concatenate([d["state"] for d in draws]), loss, state_loss, seed)
+    conv = posterior_convergence(
+        draws, est["point"], est["s_point"], counts["neuron"].values, counts["time"].values, cfg
+    )
+    return est, conv
 
 
 def _read_merge_inputs(chain_ncs, counts_nc):

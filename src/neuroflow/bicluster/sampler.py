@@ -82,6 +82,7 @@ __all__ = [
     "log_v_mfm",
     "mniw_log_prior",
     "nb_loglik",
+    "ChainRun",
     "run_chain",
     "sample_delta_loading",
     "sample_dispersion",
@@ -150,63 +151,92 @@ def run_chain(
         (share of bins in the most occupied state) (draw,), ``latent`` (draw, slot, factor,
         time; NaN-padded to the largest number of clusters seen), and the posterior mean
         and sd of the log firing rate per bin ``log_rate_mean``, ``log_rate_sd``
-        (neuron, time).
+        (neuron, time). A chain run on (:class:`ChainRun`) gives the same arrays as one
+        run for the total number of sweeps.
     """
-    y = _check_counts(counts)
-    settings.check()
-    ch = Chain(y, settings, np.random.default_rng(random_state), init_labels)
-    keep = {
-        it
-        for it in range(1, settings.n_iter + 1)
-        if it > settings.burn_in and (it - settings.burn_in) % settings.thin == 0
-    }
-    n_neur, n_time = y.shape
-    size = {"neuron": (n_neur,), "time": (n_time,), None: ()}
-    out = {k: np.zeros((len(keep), *size[dim]), dtype=dt) for k, (dt, dim) in _DRAWS.items()}
-    out.update(
-        trace_n_clusters=np.zeros(settings.n_iter, dtype=np.int64),
-        trace_n_states=np.zeros(settings.n_iter, dtype=np.int64),
-        trace_log_lik=np.zeros(settings.n_iter),
-    )
-    latents, rate_sum, rate_sq = [], np.zeros((n_neur, n_time)), np.zeros((n_neur, n_time))
-    meter = Progress(settings.n_iter, "sweep", label)
-    for it in range(1, settings.n_iter + 1):
-        ch.sweep()
-        ll = ch.log_likelihood()
-        n_states = int(np.unique(ch.states).size)
-        out["trace_n_clusters"][it - 1] = ch.K
-        out["trace_n_states"][it - 1] = n_states
-        out["trace_log_lik"][it - 1] = ll
-        meter.update(it, f"{ch.K} neuron clusters, {n_states} states, log-lik {ll:.1f}")
-        if progress is not None:
-            progress(it, ch.K, n_states, ll)
-        if it in keep:
-            psi = _record(out, len(latents), ch, ll, n_states)
-            latents.append(ch.x[_first_seen_order(ch.z)].astype(np.float32))
-            rate_sum += psi
-            rate_sq += psi * psi
-    slots = max(lat.shape[0] for lat in latents)
-    out["latent"] = np.full((len(keep), slots, ch.p1, n_time), np.nan, dtype=np.float32)
-    for j, lat in enumerate(latents):
-        out["latent"][j, : lat.shape[0]] = lat
-    out["log_rate_mean"] = rate_sum / len(keep)
-    out["log_rate_sd"] = np.sqrt(np.maximum(rate_sq / len(keep) - out["log_rate_mean"] ** 2, 0))
-    return out
+    run = ChainRun(counts, settings, random_state, init_labels, label)
+    return run.run(settings.n_iter, progress).result()
 
 
-def _record(out, j, ch, ll, n_states):
-    """Write the chain's current draw into row ``j`` of ``out``; returns its log rates."""
+class ChainRun:
+    """One chain that can be run on: :meth:`run` adds sweeps, :meth:`result` returns the
+    arrays of :func:`run_chain` over every sweep so far (burn-in and thinning of the
+    settings counted from the first sweep, so a chain run for ``a`` then ``b`` sweeps
+    holds the draws of one run for ``a + b``). Picklable: a worker process can run it on
+    and send it back (:func:`neuroflow.bicluster.pipeline.run_chains`, run until
+    converged)."""
+
+    def __init__(self, counts, settings: SamplerSettings, random_state=None, init_labels=None, label=""):
+        y = _check_counts(counts)
+        settings.check()
+        self.settings, self.label = settings, label or "bi-clustering chain"
+        self.chain = Chain(y, settings, np.random.default_rng(random_state), init_labels)
+        self.sweeps = 0
+        self.draws = {k: [] for k in _DRAWS}
+        self.traces = {"n_clusters": [], "n_states": [], "log_lik": []}
+        self.latents = []
+        self.rate_sum, self.rate_sq = np.zeros(y.shape), np.zeros(y.shape)
+
+    def kept(self, it: int) -> bool:
+        st = self.settings
+        return it > st.burn_in and (it - st.burn_in) % st.thin == 0
+
+    def run(self, n_sweeps: int, progress=None) -> ChainRun:
+        """Run ``n_sweeps`` more sweeps (progress lines as :func:`run_chain`)."""
+        ch = self.chain
+        meter = Progress(n_sweeps, "sweep", self.label)
+        for j in range(1, n_sweeps + 1):
+            ch.sweep()
+            it = self.sweeps = self.sweeps + 1
+            ll = ch.log_likelihood()
+            n_states = int(np.unique(ch.states).size)
+            self.traces["n_clusters"].append(ch.K)
+            self.traces["n_states"].append(n_states)
+            self.traces["log_lik"].append(ll)
+            meter.update(j, f"{ch.K} neuron clusters, {n_states} states, log-lik {ll:.1f}")
+            if progress is not None:
+                progress(it, ch.K, n_states, ll)
+            if self.kept(it):
+                psi = _record(self.draws, ch, ll, n_states)
+                self.latents.append(ch.x[_first_seen_order(ch.z)].astype(np.float32))
+                self.rate_sum += psi
+                self.rate_sq += psi * psi
+        return self
+
+    def result(self) -> dict:
+        """The arrays of :func:`run_chain` (at least one kept draw needed)."""
+        if not self.latents:
+            raise ValueError(f"no draw kept after {self.sweeps} sweeps (burn-in {self.settings.burn_in})")
+        n_keep = len(self.latents)
+        out = {k: np.asarray(v, dtype=_DRAWS[k][0]) for k, v in self.draws.items()}
+        out.update(
+            trace_n_clusters=np.asarray(self.traces["n_clusters"], dtype=np.int64),
+            trace_n_states=np.asarray(self.traces["n_states"], dtype=np.int64),
+            trace_log_lik=np.asarray(self.traces["log_lik"], dtype=float),
+        )
+        slots = max(lat.shape[0] for lat in self.latents)
+        p1, n_time = self.latents[0].shape[1:]
+        out["latent"] = np.full((n_keep, slots, p1, n_time), np.nan, dtype=np.float32)
+        for j, lat in enumerate(self.latents):
+            out["latent"][j, : lat.shape[0]] = lat
+        out["log_rate_mean"] = self.rate_sum / n_keep
+        out["log_rate_sd"] = np.sqrt(np.maximum(self.rate_sq / n_keep - out["log_rate_mean"] ** 2, 0))
+        return out
+
+
+def _record(draws, ch, ll, n_states):
+    """Append the chain's current draw to the lists ``draws``; returns its log rates."""
     psi = ch.log_rate()
-    out["z"][j] = _relabel_first_seen(ch.z)
-    out["state"][j] = ch.states
-    out["delta"][j] = ch.delta
-    out["dispersion"][j] = ch.r
-    out["loading_norm"][j] = np.linalg.norm(ch.C, axis=1)
-    out["rate_sd"][j] = psi.std(axis=1)
-    out["top_state_fraction"][j] = np.bincount(ch.states).max() / ch.n_time
-    out["n_clusters"][j] = ch.K
-    out["n_states"][j] = n_states
-    out["log_lik"][j] = ll
+    draws["z"].append(_relabel_first_seen(ch.z))
+    draws["state"].append(ch.states.copy())
+    draws["delta"].append(ch.delta.copy())
+    draws["dispersion"].append(ch.r.copy())
+    draws["loading_norm"].append(np.linalg.norm(ch.C, axis=1))
+    draws["rate_sd"].append(psi.std(axis=1))
+    draws["top_state_fraction"].append(np.bincount(ch.states).max() / ch.n_time)
+    draws["n_clusters"].append(ch.K)
+    draws["n_states"].append(n_states)
+    draws["log_lik"].append(ll)
     return psi
 
 
