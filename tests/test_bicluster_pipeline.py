@@ -298,6 +298,9 @@ def test_methods_paragraph_says_a_run_did_not_converge(tmp_path):
     assert "R-hat below 1.01" in " ".join(paras)
     assert "Results for 'sub-x': NOT CONVERGED (chains_disagree" in paras[-1]
     assert "support in some chain: S3" in paras[-1]
+    assert "10 Metropolis-Hastings moves per sweep shifted a random boundary" in " ".join(paras)
+    cfg["bicluster"]["sampler"] = {"boundary_moves": 0}
+    assert "shifted a random boundary" not in " ".join(methods_text(cfg, {"datasets": {}})[0])
 
 
 def test_validation_scores_states_against_epochs_and_clusters_against_regions():

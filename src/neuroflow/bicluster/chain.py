@@ -23,6 +23,7 @@ from .splitmerge import split_merge_move
 from .states import (
     ffbs_states,
     init_state_sequence,
+    sample_boundary_shifts,
     sample_states_collapsed,
     sample_transitions,
     transition_loglik,
@@ -171,6 +172,19 @@ class Chain(Assignments):
                 self.pi,
                 reverse=self.iteration % 2 == 0,
             )
+            if self.s.boundary_moves:
+                self.states, _ = sample_boundary_shifts(
+                    self.rng,
+                    j_obs,
+                    h_obs,
+                    self.A,
+                    self.b,
+                    self.Q,
+                    self.states,
+                    self.pi,
+                    self.s.boundary_moves,
+                    self.s.boundary_max_shift,
+                )
             if self.s.collapsed_dynamics:
                 self.A, self.b, self.Q, _ = sample_dynamics_collapsed(
                     self.rng,

@@ -190,6 +190,15 @@ def _departures_text(st) -> str:
             else ""
         )
         + (
+            f"Then {st.boundary_moves} Metropolis-Hastings moves per sweep shifted a random "
+            f"boundary between state episodes by up to {st.boundary_max_shift} bins either "
+            "way, accepted by the Kalman marginal likelihood of the pseudo-observations times "
+            "the path's transition prior (not in the authors' code): the single-site update "
+            "moves a boundary only through every bin in between. "
+            if st.collapsed_states and st.boundary_moves
+            else ""
+        )
+        + (
             "Also departing from the authors' code, each used state's A_s and Q_s then "
             "received Metropolis-Hastings scale moves (log-normal factors, sd "
             f"{st.dynamics_mh_sd}) with the latents integrated out (Kalman marginal "

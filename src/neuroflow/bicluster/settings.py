@@ -88,6 +88,12 @@ class SamplerSettings:
         separates them. Run at every sweep it also splits and merges true clusters, so the
         schema default is every 20th sweep (the authors' code has the move, disabled;
         bench/bench_bicluster.py, notes).
+    boundary_moves, boundary_max_shift : int
+        After the collapsed state update, ``boundary_moves`` Metropolis-Hastings moves of a
+        random state boundary by up to ``boundary_max_shift`` bins either way, latents
+        integrated out (:func:`.states.sample_boundary_shifts`; 0: none). The single-site
+        update moves a boundary through every bin in between, so where an intermediate
+        place has little posterior mass a boundary stays on one side for hundreds of sweeps.
     collapsed_dynamics : bool
         After the collapsed state update, Metropolis-Hastings scale moves of every used
         state's ``A_s`` and ``Q_s`` with the latents integrated out
@@ -135,6 +141,8 @@ class SamplerSettings:
     init_window: int
     collapsed_states: bool
     uncollapsed_states: bool
+    boundary_moves: int
+    boundary_max_shift: int
     collapsed_dynamics: bool
     dynamics_mh_sd: float
     dispersion_mh_steps: int
@@ -215,9 +223,11 @@ class SamplerSettings:
             bad("dispersion_mh_steps", "must be >= 0")
         if self.frame_moves < 0:
             bad("frame_moves", "must be >= 0")
-        for key in ("split_merge_every", "split_merge_moves"):
+        for key in ("split_merge_every", "split_merge_moves", "boundary_moves"):
             if getattr(self, key) < 0:
                 bad(key, "must be >= 0")
+        if self.boundary_max_shift < 1:
+            bad("boundary_max_shift", "must be >= 1")
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -1,6 +1,6 @@
 """State block: the sticky HDP-HMM (weak limit) over time bins with affine-AR emissions:
 state paths by FFBS given the latents or single-site with the latents integrated out,
-transition weights, and the initial path."""
+boundary shifts with the latents integrated out, transition weights, and the initial path."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import numpy as np
 from sklearn.cluster import KMeans
 
 from . import _kernels as _K
+from .latent import kalman_loglik
 from .numerics import LOG2PI, _chol, _f, _i, _inv_pd, crt
 
 
@@ -137,3 +138,61 @@ def sample_transitions(rng, path, beta, n_states, alpha, gamma, kappa):
         ]
     )
     return beta, pi
+
+
+def path_log_prior(states, log_tr):
+    """``sum_{t >= 2} log pi(states[t-1], states[t])``: the log prior of a path (uniform
+    first state; ``states[0]`` mirrors ``states[1]``), as in :func:`sample_states_collapsed`."""
+    return float(log_tr[states[1:-1], states[2:]].sum())
+
+
+def shift_boundary(path, bounds, j, k):
+    """The path with its ``j``-th boundary (a bin ``t`` with ``path[t] != path[t - 1]``, in
+    ``bounds``) moved by ``k`` bins, or None when the move would empty a run (every run keeps
+    at least one bin, so the boundaries and their order stay)."""
+    t = int(bounds[j])
+    lo = int(bounds[j - 1]) if j > 0 else 1  # the left run is path[lo:t]
+    hi = int(bounds[j + 1]) if j + 1 < bounds.size else path.size  # the right run path[t:hi]
+    if not lo < t + k < hi:
+        return None
+    new = path.copy()
+    if k > 0:
+        new[t : t + k] = path[t - 1]
+    else:
+        new[t + k : t] = path[t]
+    new[0] = new[1]
+    return new
+
+
+def sample_boundary_shifts(rng, j_obs, h_obs, A, b, Q, states, trans, n_moves, max_shift):
+    """Metropolis-Hastings moves of whole state boundaries, latents integrated out.
+
+    Each move picks one boundary of the path uniformly and a shift ``k`` uniformly from
+    ``±1 .. ±max_shift`` bins; the bins between the old and the new place take the state of
+    the run that grows (:func:`shift_boundary`; a shift that would empty a run is rejected).
+    The reverse move (same boundary, ``-k``) has the same probability, so the move is
+    accepted with the posterior ratio: the Kalman marginal likelihood of the Polya-Gamma
+    sites (:func:`.latent.kalman_loglik`) times the path's transition prior
+    (:func:`path_log_prior`). The single-site pass (:func:`sample_states_collapsed`) moves a
+    boundary through every bin between two places; where an intermediate place has little
+    posterior mass, a boundary stays on one side for hundreds of sweeps, and these moves
+    jump it. Returns ``(states, n_accepted)``.
+    """
+    log_tr = np.log(np.maximum(trans, 1e-300))
+    path = np.asarray(states, dtype=np.int64).copy()
+    cur = kalman_loglik(j_obs, h_obs, A, b, Q, path) + path_log_prior(path, log_tr)
+    n_acc = 0
+    for _ in range(n_moves):
+        bounds = np.flatnonzero(path[2:] != path[1:-1]) + 2
+        if bounds.size == 0:
+            break
+        j = int(rng.integers(bounds.size))
+        k = int(rng.integers(1, max_shift + 1)) * (1 if rng.random() < 0.5 else -1)
+        new = shift_boundary(path, bounds, j, k)
+        if new is None:
+            continue
+        val = kalman_loglik(j_obs, h_obs, A, b, Q, new) + path_log_prior(new, log_tr)
+        if np.log(rng.random()) < val - cur:
+            path, cur = new, val
+            n_acc += 1
+    return path, n_acc
