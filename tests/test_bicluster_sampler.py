@@ -72,13 +72,12 @@ def test_ffbs_draws_average_to_the_kalman_smoother_mean():
     np.testing.assert_allclose(draws.var(0), np.diagonal(cov[0], axis1=1, axis2=2), rtol=0.25)
 
 
-def _small_switching_model():
+def _small_switching_model(n_time=5, seed=0):
     """A 2-state, 2-D switching linear model with Gaussian sites (exact answers by enumeration)."""
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     A = np.stack([0.2 * np.eye(2), np.array([[0.95, -0.2], [0.2, 0.95]])])
     b = np.array([[0.3, -0.1], [0.0, 0.1]])
     Q = np.stack([0.5 * np.eye(2), 0.05 * np.eye(2)])
-    n_time = 5
     j_obs = np.stack([np.diag(rng.uniform(0.5, 3, 2)) for _ in range(n_time)])
     h_obs = rng.normal(0, 1.5, (n_time, 2))
     trans = np.array([[0.8, 0.2], [0.3, 0.7]])
@@ -156,14 +155,9 @@ def test_boundary_shifts_leave_the_exact_path_posterior_invariant():
     from neuroflow.bicluster.latent import kalman_loglik
     from neuroflow.bicluster.states import path_log_prior, sample_boundary_shifts
 
-    rng = np.random.default_rng(3)
-    A = np.stack([0.2 * np.eye(2), np.array([[0.95, -0.2], [0.2, 0.95]])])
-    b = np.array([[0.3, -0.1], [0.0, 0.1]])
-    Q = np.stack([0.5 * np.eye(2), 0.05 * np.eye(2)])
     n_time = 8
-    j_obs = np.stack([np.diag(rng.uniform(0.5, 3, 2)) for _ in range(n_time)])
-    h_obs = rng.normal(0, 1.5, (n_time, 2))
-    trans = np.array([[0.8, 0.2], [0.3, 0.7]])
+    A, b, Q, j_obs, h_obs, trans = _small_switching_model(n_time, seed=3)
+    rng = np.random.default_rng(4)
     paths = np.array([[p[0], *p] for p in itertools.product(range(2), repeat=n_time - 1)])
     logp = np.array(
         [kalman_loglik(j_obs, h_obs, A, b, Q, p) + path_log_prior(p, np.log(trans)) for p in paths]
