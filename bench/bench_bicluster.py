@@ -162,6 +162,30 @@ Notes (measured with this bench or its predecessors; the schema's descriptions p
   2.49x; 2.02x at 30 x 500). A sweep of the paper's sampler needs both plus the (delta_i,
   c_i) regression, the dispersions, the states and dynamics and the neuron reassignment,
   so no exact sampler of this model reaches 10x on one core here: the two alone are 9.2x.
+- sampler.boundary_moves (schema default 0 -> 10; --accuracy-sweeps 2000 --seeds 1
+  --first-seed 0 --jobs 2 --skip cache speed agreement references block --set
+  boundary_moves=N --save DIR, then the merge's diagnostics table of the saved draws):
+  seed 0, 2 x 2,000 sweeps. N = 0: state ARI 0.746, per-bin state occupancy failing R-hat
+  1.05 in 300 of 300 bins (median bulk ESS 7.7), top-state share R-hat 1.23, rate sd 15 of
+  30 failing, 19.8 sweeps/s per chain. N = 10: 0.774, 20 of 300 (median ESS 44.9), 1.04,
+  10 of 30, 15.3 sweeps/s. N = 20: 0.788, 11 of 300 (47.5), 1.03, 15 of 30, but 59 of 300
+  neuron pairs failing (3 with N = 0), 13.4 sweeps/s. N = 5: 0.767, max R-hat 1.91 (one
+  bin; chains disagree). The 60-sweep recovery test over streams 0-5: neuron ARI exact on 4
+  of 6 with N = 0 and with N = 10; state ARI median 0.53 and 0.615.
+  At the paper's run length with N = 10 (--accuracy-sweeps 10000 --seeds 5 --jobs 2 --save
+  DIR --skip cache speed agreement references block; load 1-3, the CI ran beside seeds 0-1):
+  state ARI 0.760 / 0.806 / 0.976 / 0.937 / 0.831 (mean 0.862; without the moves 0.753 /
+  0.760 / 0.976 / 0.921 / 0.846, mean 0.851), neuron ARI 1.000 / 1.000 / 1.000 / 0.951 /
+  0.898 (mean 0.970), K = 3 and 2 states found on every seed, max R-hat 1.072 / 1.165 /
+  1.106 / 1.127 / 1.079 (without: 1.333 / 1.217 / 1.076 / 1.138 / 1.078), min ESS 26 / 10 /
+  14 / 12 / 47, 11-16 sweeps/s per chain; converged 0 of 5. Diagnostics failing R-hat 1.05
+  (of 694 per seed): 4 / 167 / 3 / 14 / 48. What is left: ESS (median bulk ESS of the per-bin
+  state occupancy 95 / 57 / 335 / 59 / 81 against the bar of 400), the rate sd of a few
+  neurons (R-hat up to 1.13), and on seeds 1 and 4 neuron pairs whose co-clustering the
+  chains hold in different proportions (K switching between 2 and 3 on seed 1).
+  Speed with N = 10 (OMP_NUM_THREADS=1 --sweeps 4 --skip cache accuracy references block
+  agreement; idle, load 0.1): new/old 1.96x at 50 x 2,000 (0.418 vs 0.818 s/sweep) and
+  1.44x at 30 x 500 (0.084 vs 0.121 s/sweep); the floor 0.087 s against old / 10 = 0.082 s.
 """
 
 from __future__ import annotations
