@@ -160,39 +160,20 @@ class Chain(Assignments):
         a = np.concatenate([np.ones((self.n_neur, 1)), self.C], axis=1)
         j_obs, h_obs = stacked_sites(kap, omega, a, self.z, self.K)
         if self.iteration > self.s.state_warmup and self.s.collapsed_states:
-            # states | PG sites with the latents integrated out, then latents | states
+            # states | PG sites with the latents integrated out, then latents | states;
+            # each collapsed move sees the sites and the dynamics as they stand here
+            model = (j_obs, h_obs, self.A, self.b, self.Q)
             self.states = sample_states_collapsed(
-                self.rng,
-                j_obs,
-                h_obs,
-                self.A,
-                self.b,
-                self.Q,
-                self.states,
-                self.pi,
-                reverse=self.iteration % 2 == 0,
+                self.rng, *model, self.states, self.pi, reverse=self.iteration % 2 == 0
             )
             if self.s.boundary_moves:
                 self.states, _ = sample_boundary_shifts(
-                    self.rng,
-                    j_obs,
-                    h_obs,
-                    self.A,
-                    self.b,
-                    self.Q,
-                    self.states,
-                    self.pi,
-                    self.s.boundary_moves,
-                    self.s.boundary_max_shift,
+                    self.rng, *model, self.states, self.pi, self.s.boundary_moves, self.s.boundary_max_shift
                 )
             if self.s.collapsed_dynamics:
                 self.A, self.b, self.Q, _ = sample_dynamics_collapsed(
                     self.rng,
-                    j_obs,
-                    h_obs,
-                    self.A,
-                    self.b,
-                    self.Q,
+                    *model,
                     self.states,
                     self.s.mniw_k0,
                     self.s.mniw_s0,

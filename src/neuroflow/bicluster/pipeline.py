@@ -303,7 +303,7 @@ def merge_chains(
     cfg = {**schema_defaults("convergence"), **(convergence or {})}
     est, conv = _posterior_check(counts, chains, cfg, loss, state_loss, seed)
     conv["verdict"].update(
-        sweeps_per_chain=int(chains[0].attrs.get("sweeps", chains[0].sizes["iteration"])),
+        sweeps_per_chain=int(chains[0].sizes["iteration"]),  # one per sweep run
         extensions=list(extensions or []),
     )
     z_all = np.concatenate([c["z"].values for c in chains])
